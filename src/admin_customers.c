@@ -1,0 +1,141 @@
+/* admin_customers.c - the operator API's side of customers: reading any
+ * partner's customer, invitation acceptance, own billing, compliance
+ * decisions (API.md §4, §9). */
+#include <string.h>
+
+#include "api.h"
+#include "handlers.h"
+#include "render.h"
+
+/* Loads any partner's customer named by the path, or answers 404. */
+static int customer_load_any(struct ctx *c, struct customer *cu)
+{
+	int rc = c->store->customer_get(c->store, c->a, NULL, c->params[0], cu, &c->err);
+	if (rc == STORE_NOT_FOUND)
+		return not_found(c, "customer", c->params[0], NULL);
+	return rc;
+}
+
+/* Saves cu and emits type with the customer object; replies with it. */
+static int customer_save_emit(struct ctx *c, struct customer *cu, const char *type)
+{
+	cu->updated_at = c->now;
+	if (c->store->customer_update(c->store, cu, &c->err) < 0)
+		return -1;
+	json_t *obj = render_customer(cu);
+	if (event_emit(c, cu->partner_id, type, obj) < 0) {
+		json_decref(obj);
+		return -1;
+	}
+	return reply(c, 200, obj);
+}
+
+int admin_customer_get(struct ctx *c)
+{
+	struct customer cu;
+	if (query_allow(c, NULL) < 0 || customer_load_any(c, &cu) != 0)
+		return -1;
+	return reply(c, 200, render_customer(&cu));
+}
+
+int admin_customer_accept_invite(struct ctx *c)
+{
+	static const char *const none[] = {NULL};
+	struct customer cu;
+	if (body_allow(c, none) < 0 || customer_load_any(c, &cu) != 0)
+		return -1;
+	if (strcmp(cu.status, "deactivated") == 0)
+		return error(&c->err, 409, "invalid_state", NULL,
+			     "customer %s is deactivated", cu.id);
+	if (strcmp(cu.status, "active") == 0)
+		return reply(c, 200, render_customer(&cu));
+	cu.status = "active";
+	return customer_save_emit(c, &cu, "customer.activated");
+}
+
+int admin_customer_billing(struct ctx *c)
+{
+	static const char *const fields[] = {"active", NULL};
+	struct customer cu;
+	bool present, active;
+	if (body_allow(c, fields) < 0 || field_bool(c, "active", &present, &active) < 0)
+		return -1;
+	if (!present)
+		return error(&c->err, 422, "validation_failed", "active", "active is required");
+	if (customer_load_any(c, &cu) != 0)
+		return -1;
+	if (cu.own_billing_active == active)
+		return reply(c, 200, render_customer(&cu));
+	cu.own_billing_active = active;
+	return customer_save_emit(c, &cu, "customer.updated");
+}
+
+/* Moves Form 1583 to status, keeping its timestamps and reason coherent. */
+static void form_set(struct customer *cu, const char *status, const char *reason, int64_t now)
+{
+	cu->form_status = (char *)status;
+	if (!cu->form_submitted_at || strcmp(status, "submitted") == 0)
+		cu->form_submitted_at = now;
+	cu->form_approved_at = strcmp(status, "approved") == 0 ? now : 0;
+	cu->form_rejection_reason = strcmp(status, "rejected") == 0 ? (char *)reason : NULL;
+}
+
+/* Moves identity verification to status, likewise. */
+static void identity_set(struct customer *cu, const char *status, const char *reason,
+			 int64_t now)
+{
+	cu->identity_status = (char *)status;
+	cu->identity_verified_at = strcmp(status, "verified") == 0 ? now : 0;
+	cu->identity_failure_reason = strcmp(status, "failed") == 0 ? (char *)reason : NULL;
+}
+
+int admin_customer_compliance(struct ctx *c)
+{
+	static const char *const fields[] = {"form_1583", "identity", "reason", NULL};
+	static const char *const form_states[] = {"submitted", "approved", "rejected", NULL};
+	static const char *const identity_states[] = {"pending", "verified", "failed", NULL};
+	const char *form, *identity, *reason;
+	struct customer cu;
+	if (body_allow(c, fields) < 0 ||
+	    field_choice(c, "form_1583", false, form_states, &form) < 0 ||
+	    field_choice(c, "identity", false, identity_states, &identity) < 0 ||
+	    field_string(c, "reason", false, true, 1, 500, true, &reason) < 0 ||
+	    customer_load_any(c, &cu) != 0)
+		return -1;
+	bool approved_before = customer_mail_receipt_approved(&cu);
+	bool changed = false;
+	if (form && strcmp(form, cu.form_status) != 0) {
+		form_set(&cu, form, reason, c->now);
+		changed = true;
+	}
+	if (identity && strcmp(identity, cu.identity_status) != 0) {
+		identity_set(&cu, identity, reason, c->now);
+		changed = true;
+	}
+	if (!changed)
+		return reply(c, 200, render_compliance(&cu));
+	cu.compliance_updated_at = c->now;
+	bool approved = customer_mail_receipt_approved(&cu);
+	if (approved != approved_before)
+		cu.updated_at = c->now; /* mail_receipt_approved is part of the customer */
+	/* The first approval opens a reserved mailbox; later ones change nothing. */
+	bool activating = approved && strcmp(cu.mailbox.status, "reserved") == 0 &&
+			  strcmp(cu.status, "deactivated") != 0;
+	if (activating) {
+		cu.mailbox.status = "active";
+		cu.mailbox.activated_at = c->now;
+	}
+	if (c->store->customer_update(c->store, &cu, &c->err) < 0)
+		return -1;
+	json_t *obj = render_compliance(&cu);
+	json_t *mbx = activating ? render_mailbox(&cu) : NULL;
+	int rc = event_emit(c, cu.partner_id, "compliance.updated", obj);
+	if (rc == 0 && mbx)
+		rc = event_emit(c, cu.partner_id, "mailbox.activated", mbx);
+	json_decref(mbx);
+	if (rc < 0) {
+		json_decref(obj);
+		return -1;
+	}
+	return reply(c, 200, obj);
+}

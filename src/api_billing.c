@@ -1,0 +1,106 @@
+/* api_billing.c - GET /api/v1/billing/usage (API.md §8): active-mailbox
+ * usage of one calendar month, from mailbox activation and closing times. */
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "handlers.h"
+#include "render.h"
+#include "validate.h"
+
+/* Fills [start, end) with the current UTC month. */
+static void current_month(int64_t now, int64_t *start, int64_t *end)
+{
+	time_t t = (time_t)now;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char period[32];
+	snprintf(period, sizeof(period), "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
+	period_parse(period, start, end);
+}
+
+static json_t *line_item(const struct customer *cu, int64_t days)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "customer_id", json_string(cu->id));
+	json_object_set_new(o, "external_customer_id", render_string_or_null(cu->external_id));
+	json_object_set_new(o, "mailbox_id", json_string(cu->mailbox.id));
+	json_object_set_new(o, "mailbox_number", json_string(cu->mailbox.number));
+	json_object_set_new(o, "prepay", json_boolean(cu->prepay));
+	json_object_set_new(o, "active_from", render_time(cu->mailbox.activated_at));
+	json_object_set_new(o, "active_until", render_time(cu->mailbox.closed_at));
+	json_object_set_new(o, "active_days", json_integer(days));
+	return o;
+}
+
+int api_billing_usage(struct ctx *c)
+{
+	static const char *const allowed[] = {"period", NULL};
+	struct page pg;
+	if (page_parse(c, allowed, &pg) < 0)
+		return -1;
+	if (pg.ending_before)
+		return error(&c->err, 400, "unknown_parameter", "ending_before",
+			     "line items page forward only: use starting_after");
+	int64_t start, end;
+	const char *period = query_get(c, "period");
+	if (!period)
+		current_month(c->now, &start, &end);
+	else if (period_parse(period, &start, &end) < 0)
+		return error(&c->err, 400, "invalid_request", "period",
+			     "period must be a month written YYYY-MM");
+
+	struct customer *rows;
+	size_t n;
+	if (c->store->usage_customers(c->store, c->a, c->partner_id, start, end, &rows, &n,
+				      &c->err) < 0)
+		return -1;
+	/* The moment "active at the end" is judged: the period's last second,
+	 * or now while the period runs. A period still to come has none. */
+	int64_t at = end - 1 < c->now ? end - 1 : c->now;
+	bool started = start <= c->now;
+	int64_t active = 0, billable = 0, days_total = 0;
+	bool after_cursor = pg.starting_after == NULL, cursor_seen = false, more = false;
+	json_t *data = json_array();
+	for (size_t i = 0; i < n; i++) {
+		const struct customer *cu = &rows[i];
+		int64_t days = usage_active_days(cu->mailbox.activated_at, cu->mailbox.closed_at,
+						 start, end, c->now);
+		if (days == 0)
+			continue;
+		billable++;
+		days_total += days;
+		if (started && usage_active_at(cu->mailbox.activated_at, cu->mailbox.closed_at, at))
+			active++;
+		if (!after_cursor) {
+			if (strcmp(pg.starting_after, cu->mailbox.id) == 0 ||
+			    strcmp(pg.starting_after, cu->id) == 0)
+				after_cursor = cursor_seen = true;
+			continue;
+		}
+		if (json_array_size(data) == (size_t)pg.limit)
+			more = true;
+		else
+			json_array_append_new(data, line_item(cu, days));
+	}
+	if (pg.starting_after && !cursor_seen) {
+		json_decref(data);
+		return error(&c->err, 400, "invalid_request", "starting_after",
+			     "no line item for %s in this period", pg.starting_after);
+	}
+	json_t *items = json_object();
+	json_object_set_new(items, "object", json_string("list"));
+	json_object_set_new(items, "has_more", json_boolean(more));
+	json_object_set_new(items, "data", data);
+	json_t *period_obj = json_object();
+	json_object_set_new(period_obj, "start", render_time(start));
+	json_object_set_new(period_obj, "end", render_time(end));
+	json_t *o = json_object();
+	json_object_set_new(o, "object", json_string("billing_usage"));
+	json_object_set_new(o, "period", period_obj);
+	json_object_set_new(o, "active_mailboxes", json_integer(active));
+	json_object_set_new(o, "billable_mailboxes", json_integer(billable));
+	json_object_set_new(o, "mailbox_days", json_integer(days_total));
+	json_object_set_new(o, "line_items", items);
+	return reply(c, 200, o);
+}

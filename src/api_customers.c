@@ -1,0 +1,238 @@
+/* api_customers.c - the Partner API's customers, their compliance and
+ * mailboxes (API.md §3-§4). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "handlers.h"
+#include "render.h"
+#include "validate.h"
+
+static const char *const customer_statuses[] = {"invited", "active", "deactivated", NULL};
+
+/* Loads the caller's customer named by the path, or answers 404. */
+int customer_load(struct ctx *c, const char *id, struct customer *cu)
+{
+	int rc = c->store->customer_get(c->store, c->a, c->partner_id, id, cu, &c->err);
+	if (rc == STORE_NOT_FOUND)
+		return not_found(c, "customer", id, NULL);
+	return rc;
+}
+
+/* Replaces the metadata text of cu with patch applied. */
+static int customer_metadata_patch(struct ctx *c, struct customer *cu, json_t *patch)
+{
+	json_t *md = json_loads(cu->metadata ? cu->metadata : "{}", 0, NULL);
+	if (!md)
+		md = json_object();
+	if (json_is_null(patch))
+		json_object_clear(md);
+	else if (metadata_apply(md, patch, &c->err) < 0) {
+		json_decref(md);
+		return -1;
+	}
+	char *text = json_dumps(md, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(md);
+	if (!text)
+		die("out of memory");
+	cu->metadata = arena_strdup(c->a, text);
+	free(text);
+	return 0;
+}
+
+/* Reads the CRM-managed fields present in the body into cu (create and
+ * PATCH share the rules; create requires email and name). */
+static int customer_fields(struct ctx *c, struct customer *cu, bool creating)
+{
+	const char *s;
+	if (field_string(c, "email", creating, false, 1, 254, false, &s) < 0)
+		return -1;
+	if (s && !valid_email(s))
+		return error(&c->err, 422, "validation_failed", "email",
+			     "email is not a valid address");
+	if (s)
+		cu->email = arena_strdup(c->a, s);
+	if (field_string(c, "name", creating, false, 1, 200, false, &s) < 0)
+		return -1;
+	if (s)
+		cu->name = arena_strdup(c->a, s);
+	if (field_string(c, "external_customer_id", false, true, 1, 128, false, &s) < 0)
+		return -1;
+	if (s && !valid_external_id(s))
+		return error(&c->err, 422, "validation_failed", "external_customer_id",
+			     "external_customer_id must be 1 to 128 characters of "
+			     "A-Z a-z 0-9 _ . : -");
+	if (field_present(c, "external_customer_id"))
+		cu->external_id = arena_strdup(c->a, s);
+	if (field_string(c, "phone", false, true, 1, 16, false, &s) < 0)
+		return -1;
+	if (s && !valid_e164(s))
+		return error(&c->err, 422, "validation_failed", "phone",
+			     "phone must be in E.164 form, such as +15555555555");
+	if (field_present(c, "phone"))
+		cu->phone = arena_strdup(c->a, s);
+	bool present, prepay;
+	if (field_bool(c, "prepay", &present, &prepay) < 0)
+		return -1;
+	if (present)
+		cu->prepay = prepay;
+	json_t *md = json_object_get(c->body, "metadata");
+	if (md && customer_metadata_patch(c, cu, md) < 0)
+		return -1;
+	if (cu->external_id) {
+		int rc = c->store->customer_external_id_find(c->store, cu->partner_id,
+							     cu->external_id, cu->id, &c->err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			return error(&c->err, 409, "external_id_conflict", "external_customer_id",
+				     "another customer already has external_customer_id %s",
+				     cu->external_id);
+	}
+	return 0;
+}
+
+static const char *const crm_fields[] = {"external_customer_id", "email", "name", "phone",
+					 "prepay", "metadata", NULL};
+
+int api_customer_create(struct ctx *c)
+{
+	if (body_allow(c, crm_fields) < 0)
+		return -1;
+	struct customer cu = {
+		.id = id_new(c->a, "cus_"),
+		.partner_id = (char *)c->partner_id,
+		.status = "invited",
+		.form_status = "not_started",
+		.identity_status = "not_started",
+		.compliance_updated_at = c->now,
+		.metadata = "{}",
+		.created_at = c->now,
+		.updated_at = c->now,
+		.mailbox = {
+			.id = id_new(c->a, "mbx_"),
+			.status = "reserved",
+			.reserved_at = c->now,
+		},
+	};
+	if (customer_fields(c, &cu, true) < 0)
+		return -1;
+	if (c->store->customer_insert(c->store, c->a, &cu, &c->err) < 0)
+		return -1;
+	json_t *obj = render_customer(&cu);
+	if (event_emit(c, cu.partner_id, "customer.created", obj) < 0) {
+		json_decref(obj);
+		return -1;
+	}
+	return reply(c, 201, obj);
+}
+
+int api_customer_list(struct ctx *c)
+{
+	static const char *const filters[] = {"status", "external_customer_id", "email", NULL};
+	struct page pg;
+	struct customer_filter f = {0};
+	if (page_parse(c, filters, &pg) < 0 ||
+	    query_choice(c, "status", customer_statuses, &f.status) < 0)
+		return -1;
+	f.external_id = query_get(c, "external_customer_id");
+	f.email = query_get(c, "email");
+	struct customer *items;
+	size_t n;
+	bool more;
+	if (c->store->customer_list(c->store, c->a, c->partner_id, &f, &pg, &items, &n, &more,
+				    &c->err) < 0)
+		return -1;
+	json_t *data = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(data, render_customer(&items[i]));
+	return reply_list(c, data, more);
+}
+
+int api_customer_get(struct ctx *c)
+{
+	struct customer cu;
+	if (query_allow(c, NULL) < 0 || customer_load(c, c->params[0], &cu) != 0)
+		return -1;
+	return reply(c, 200, render_customer(&cu));
+}
+
+int api_customer_update(struct ctx *c)
+{
+	struct customer cu;
+	if (body_allow(c, crm_fields) < 0 || customer_load(c, c->params[0], &cu) != 0)
+		return -1;
+	if (strcmp(cu.status, "deactivated") == 0)
+		return error(&c->err, 409, "invalid_state", NULL,
+			     "customer %s is deactivated and can no longer be changed", cu.id);
+	json_t *before = render_customer(&cu);
+	int rc = customer_fields(c, &cu, false);
+	json_t *after = rc == 0 ? render_customer(&cu) : NULL;
+	bool changed = after && !json_equal(before, after);
+	json_decref(before);
+	json_decref(after);
+	if (rc < 0)
+		return -1;
+	if (!changed)
+		return reply(c, 200, render_customer(&cu));
+	cu.updated_at = c->now;
+	if (c->store->customer_update(c->store, &cu, &c->err) < 0)
+		return -1;
+	json_t *obj = render_customer(&cu);
+	if (event_emit(c, cu.partner_id, "customer.updated", obj) < 0) {
+		json_decref(obj);
+		return -1;
+	}
+	return reply(c, 200, obj);
+}
+
+int api_customer_deactivate(struct ctx *c)
+{
+	static const char *const fields[] = {"reason", NULL};
+	struct customer cu;
+	const char *reason;
+	if (body_allow(c, fields) < 0 ||
+	    field_string(c, "reason", false, true, 0, 500, true, &reason) < 0 ||
+	    customer_load(c, c->params[0], &cu) != 0)
+		return -1;
+	if (strcmp(cu.status, "deactivated") == 0)
+		return reply(c, 200, render_customer(&cu));
+	cu.status = "deactivated";
+	cu.deactivated_at = c->now;
+	cu.deactivation_reason = arena_strdup(c->a, reason);
+	cu.updated_at = c->now;
+	bool closing = strcmp(cu.mailbox.status, "closed") != 0;
+	if (closing) {
+		cu.mailbox.status = "closed";
+		cu.mailbox.closed_at = c->now;
+	}
+	if (c->store->customer_update(c->store, &cu, &c->err) < 0)
+		return -1;
+	json_t *obj = render_customer(&cu);
+	json_t *mbx = closing ? render_mailbox(&cu) : NULL;
+	int rc = event_emit(c, cu.partner_id, "customer.deactivated", obj);
+	if (rc == 0 && mbx)
+		rc = event_emit(c, cu.partner_id, "mailbox.closed", mbx);
+	json_decref(mbx);
+	if (rc < 0) {
+		json_decref(obj);
+		return -1;
+	}
+	return reply(c, 200, obj);
+}
+
+int api_customer_compliance(struct ctx *c)
+{
+	struct customer cu;
+	if (query_allow(c, NULL) < 0 || customer_load(c, c->params[0], &cu) != 0)
+		return -1;
+	return reply(c, 200, render_compliance(&cu));
+}
+
+int api_customer_mailbox(struct ctx *c)
+{
+	struct customer cu;
+	if (query_allow(c, NULL) < 0 || customer_load(c, c->params[0], &cu) != 0)
+		return -1;
+	return reply(c, 200, render_mailbox(&cu));
+}

@@ -1,0 +1,167 @@
+/* config.c - settings from the environment and flags. */
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+
+enum kind { TEXT, BOOL01, NUMBER, SCHEDULE };
+
+struct setting {
+	const char *flag, *env;
+	enum kind kind;
+	size_t offset, size;
+};
+
+#define AT(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
+
+static const struct setting settings[] = {
+	{"listen", "INNBOCKS_LISTEN", TEXT, AT(listen)},
+	{"database", "INNBOCKS_DATABASE", TEXT, AT(database)},
+	{"admin-token", "INNBOCKS_ADMIN_TOKEN", TEXT, AT(admin_token)},
+	{"webhook-allow-loopback", "INNBOCKS_WEBHOOK_ALLOW_LOOPBACK", BOOL01,
+	 AT(webhook_allow_loopback)},
+	{"webhook-retry-schedule", "INNBOCKS_WEBHOOK_RETRY_SCHEDULE", SCHEDULE,
+	 AT(retry_schedule)},
+	{"webhook-timeout-ms", "INNBOCKS_WEBHOOK_TIMEOUT_MS", NUMBER, AT(webhook_timeout_ms)},
+	{"rate-limit", "INNBOCKS_RATE_LIMIT", NUMBER, AT(rate_limit)},
+	{"rate-burst", "INNBOCKS_RATE_BURST", NUMBER, AT(rate_burst)},
+};
+
+static int apply(struct config *cfg, const struct setting *st, const char *v, char *msg,
+		 size_t msg_size)
+{
+	char *field = (char *)cfg + st->offset;
+	char *end = NULL;
+	switch (st->kind) {
+	case TEXT:
+		if (strlen(v) >= st->size)
+			goto bad;
+		memcpy(field, v, strlen(v) + 1);
+		return 0;
+	case BOOL01:
+		if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+			goto bad;
+		*(bool *)field = v[0] == '1';
+		return 0;
+	case NUMBER: {
+		errno = 0;
+		double d = strtod(v, &end);
+		if (!*v || *end || errno || d < 0)
+			goto bad;
+		if (st->offset == offsetof(struct config, webhook_timeout_ms))
+			cfg->webhook_timeout_ms = (long)d;
+		else
+			*(double *)field = d;
+		return 0;
+	}
+	case SCHEDULE: {
+		int n = 0;
+		const char *p = v;
+		while (*p) {
+			errno = 0;
+			long s = strtol(p, &end, 10);
+			if (end == p || errno || s < 0 || s > 7 * 86400 || n == RETRY_MAX)
+				goto bad;
+			cfg->retry_schedule[n++] = (int)s;
+			p = end;
+			if (*p == ',')
+				p++;
+			else if (*p)
+				goto bad;
+		}
+		if (n == 0)
+			goto bad;
+		cfg->retry_count = n;
+		return 0;
+	}
+	}
+bad:
+	snprintf(msg, msg_size, "bad value for %s / --%s: '%s'", st->env, st->flag, v);
+	return -1;
+}
+
+int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest,
+		char *msg, size_t msg_size)
+{
+	static const int default_schedule[] = {60, 300, 1800, 7200, 18000, 36000, 36000};
+	memset(cfg, 0, sizeof(*cfg));
+	strcpy(cfg->listen, "127.0.0.1:8080");
+	strcpy(cfg->database, "innbocks.db");
+	memcpy(cfg->retry_schedule, default_schedule, sizeof(default_schedule));
+	cfg->retry_count = 7;
+	cfg->webhook_timeout_ms = 10000;
+	cfg->rate_limit = 100;
+	cfg->rate_burst = 200;
+	size_t nsettings = sizeof(settings) / sizeof(settings[0]);
+	for (size_t i = 0; i < nsettings; i++) {
+		const char *v = getenv(settings[i].env);
+		if (v && *v && apply(cfg, &settings[i], v, msg, msg_size) < 0)
+			return -1;
+	}
+	*nrest = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		const struct setting *st = NULL;
+		const char *value = NULL;
+		if (strncmp(arg, "--", 2) == 0) {
+			for (size_t j = 0; j < nsettings && !st; j++) {
+				size_t fl = strlen(settings[j].flag);
+				if (strncmp(arg + 2, settings[j].flag, fl) != 0)
+					continue;
+				if (arg[2 + fl] == '=')
+					value = arg + 3 + fl, st = &settings[j];
+				else if (arg[2 + fl] == '\0')
+					st = &settings[j];
+			}
+		}
+		if (!st) {
+			rest[(*nrest)++] = i;
+			continue;
+		}
+		if (!value) {
+			if (i + 1 >= argc) {
+				snprintf(msg, msg_size, "--%s needs a value", st->flag);
+				return -1;
+			}
+			value = argv[++i];
+		}
+		if (apply(cfg, st, value, msg, msg_size) < 0)
+			return -1;
+	}
+	if (cfg->admin_token[0] &&
+	    (strlen(cfg->admin_token) < 32 ||
+	     strncmp(cfg->admin_token, ADMIN_TOKEN_PREFIX, strlen(ADMIN_TOKEN_PREFIX)) != 0)) {
+		snprintf(msg, msg_size, "INNBOCKS_ADMIN_TOKEN must start with %s and be at "
+			 "least 32 characters", ADMIN_TOKEN_PREFIX);
+		return -1;
+	}
+	return 0;
+}
+
+int config_split_listen(const char *listen, char *host, size_t host_size, int *port)
+{
+	const char *colon = strrchr(listen, ':');
+	if (!colon)
+		return -1;
+	const char *h = listen;
+	size_t hl = (size_t)(colon - listen);
+	if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= host_size)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	char *end = NULL;
+	long p = strtol(colon + 1, &end, 10);
+	if (!colon[1] || *end || p < 0 || p > 65535)
+		return -1;
+	*port = (int)p;
+	return 0;
+}

@@ -1,0 +1,33 @@
+/* config.h - the settings of API.md §10, from flags or the environment
+ * (flags win). */
+#ifndef INNBOCKS_CONFIG_H
+#define INNBOCKS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define RETRY_MAX 16
+
+struct config {
+	char listen[128];
+	char database[1024];
+	char admin_token[256];   /* empty when not set */
+	bool webhook_allow_loopback;
+	int retry_schedule[RETRY_MAX];
+	int retry_count;
+	long webhook_timeout_ms;
+	double rate_limit, rate_burst;
+};
+
+/* Fills cfg from the environment, then from the flags in argv (which may
+ * be "--name value" or "--name=value"); argv entries that are not
+ * settings are left for the caller: their indexes are written to rest
+ * (*nrest of them). Returns 0, or -1 with a message in msg. */
+int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest,
+		char *msg, size_t msg_size);
+
+/* Splits "host:port" (or "[v6]:port"); returns 0 or -1. host gets at most
+ * host_size bytes. */
+int config_split_listen(const char *listen, char *host, size_t host_size, int *port);
+
+#endif

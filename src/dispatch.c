@@ -1,0 +1,269 @@
+/* dispatch.c - the one request path: match -> body -> authenticate -> scope
+ * -> rate limit -> idempotency -> handler -> commit with the stored result.
+ * Handlers never repeat any of these steps. */
+#include "dispatch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "idem.h"
+#include "ratelimit.h"
+
+
+
+/* Returns 1 when v nests deeper than `depth` more levels. */
+static int json_depth_exceeds(json_t *v, int depth)
+{
+	if (!json_is_object(v) && !json_is_array(v))
+		return 0;
+	if (depth == 0)
+		return 1;
+	if (json_is_object(v)) {
+		const char *k;
+		json_t *child;
+		json_object_foreach(v, k, child)
+			if (json_depth_exceeds(child, depth - 1))
+				return 1;
+	} else {
+		size_t i;
+		json_t *child;
+		json_array_foreach(v, i, child)
+			if (json_depth_exceeds(child, depth - 1))
+				return 1;
+	}
+	return 0;
+}
+
+int body_parse(const char *body, size_t len, json_t **out, struct err *e)
+{
+	*out = NULL;
+	if (len == 0) {
+		*out = json_object();
+		return 0;
+	}
+	json_error_t jerr;
+	json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!v)
+		return error(e, 400, "invalid_json", NULL, "the body is not valid JSON: %s",
+			     jerr.text);
+	if (!json_is_object(v)) {
+		json_decref(v);
+		return error(e, 400, "invalid_json", NULL, "the body must be a JSON object");
+	}
+	if (json_depth_exceeds(v, JSON_MAX_DEPTH)) {
+		json_decref(v);
+		return error(e, 400, "invalid_json", NULL,
+			     "the body nests deeper than %d levels", JSON_MAX_DEPTH);
+	}
+	*out = v;
+	return 0;
+}
+
+/* Returns true when the Content-Type names application/json (parameters
+ * such as charset are allowed). */
+static bool content_type_is_json(const char *ct)
+{
+	if (!ct)
+		return false;
+	while (*ct == ' ')
+		ct++;
+	size_t n = strlen("application/json");
+	if (strncasecmp(ct, "application/json", n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+/* Authenticates, checks scope and rate, filling c->partner_id and headers. */
+static int admit(struct ctx *c, struct response *resp)
+{
+	const struct route *r = c->route;
+	if (r->flags & ROUTE_PUBLIC)
+		return 0;
+	if (r->flags & ROUTE_ADMIN) {
+		if (c->req->operator_trusted)
+			return 0;
+		return auth_operator(c->store, c->app->admin_token, c->req->authorization,
+				     &c->err);
+	}
+	struct api_key key;
+	if (auth_partner(c->store, c->a, c->req->authorization, &key, &c->err) < 0)
+		return -1;
+	c->partner_id = key.partner_id;
+	if (r->scope && !(key.scopes & r->scope))
+		return error(&c->err, 403, "insufficient_scope", NULL,
+			     "this API key lacks the %s scope", scope_name(r->scope));
+	struct ratelimit *rl = c->app->ratelimit;
+	if (rl && ratelimit_enabled(rl)) {
+		struct ratelimit_result rr;
+		ratelimit_take(rl, key.id, monotonic_seconds(), &rr);
+		char v[32];
+		snprintf(v, sizeof(v), "%ld", rr.limit);
+		resp_header_add(resp, "RateLimit-Limit", v);
+		snprintf(v, sizeof(v), "%ld", rr.remaining);
+		resp_header_add(resp, "RateLimit-Remaining", v);
+		snprintf(v, sizeof(v), "%ld", rr.reset);
+		resp_header_add(resp, "RateLimit-Reset", v);
+		if (!rr.allowed) {
+			snprintf(v, sizeof(v), "%ld", rr.retry_after);
+			resp_header_add(resp, "Retry-After", v);
+			return error(&c->err, 429, "rate_limited", NULL,
+				     "too many requests for this API key; retry after %ld s",
+				     rr.retry_after);
+		}
+	}
+	if (rl && ratelimit_touch_due(rl, key.id, c->now)) {
+		/* Best effort: a failed last_used_at write must not fail the request. */
+		struct err ignored;
+		c->store->key_touch(c->store, key.id, c->now, &ignored);
+	}
+	return 0;
+}
+
+/* Serialises the handler's result, or its error, into resp. */
+static void respond(struct ctx *c, int rc, struct response *resp)
+{
+	if (rc < 0)
+		resp_error(resp, &c->err, c->request_id);
+	else
+		resp_json_take(resp, c->status, c->out);
+	c->out = NULL;
+}
+
+/* Runs a GET handler in a read transaction (one consistent snapshot). */
+static void run_read(struct ctx *c, struct response *resp)
+{
+	int rc = c->store->tx_begin(c->store, false, &c->err);
+	if (rc == 0) {
+		rc = c->route->handler(c);
+		c->store->tx_rollback(c->store);
+	}
+	respond(c, rc, resp);
+}
+
+/* Runs a writing handler in a write transaction. With an Idempotency-Key
+ * the stored outcome is replayed, or the new outcome stored in the same
+ * transaction as the effects. A handler's 4xx undoes its effects but is
+ * stored; a 5xx stores nothing. */
+static void run_write(struct ctx *c, struct response *resp)
+{
+	struct store *s = c->store;
+	const char *key = c->req->idempotency_key;
+	const char *scope = c->partner_id ? c->partner_id : "operator";
+	char fingerprint[65];
+	if (key) {
+		if (idem_key_check(key, &c->err) < 0)
+			goto fail;
+		idem_fingerprint(c->req->method, c->req->path, c->body, fingerprint);
+	}
+	if (s->tx_begin(s, true, &c->err) < 0)
+		goto fail;
+	if (key) {
+		struct idem_record rec;
+		int rc = s->idem_get(s, c->a, scope, key, &rec, &c->err);
+		if (rc < 0)
+			goto fail_tx;
+		if (rc == 0) {
+			s->tx_rollback(s);
+			if (strcmp(rec.fingerprint, fingerprint) != 0) {
+				error(&c->err, 422, "idempotency_key_reused", NULL,
+				      "this Idempotency-Key was used with a different request");
+				goto fail;
+			}
+			resp->status = rec.status;
+			resp->body = malloc(rec.body_len + 1);
+			if (!resp->body)
+				die("out of memory");
+			memcpy(resp->body, rec.body, rec.body_len + 1);
+			resp->body_len = rec.body_len;
+			resp_header_add(resp, "Idempotent-Replayed", "true");
+			return;
+		}
+	}
+	if (s->tx_savepoint(s, &c->err) < 0)
+		goto fail_tx;
+	int rc = c->route->handler(c);
+	if (rc < 0 && c->err.status >= 500)
+		goto fail_tx;
+	if (rc < 0)
+		s->tx_undo(s);
+	respond(c, rc, resp);
+	if (key) {
+		struct idem_record rec = {
+			.fingerprint = fingerprint,
+			.status = resp->status,
+			.body = resp->body,
+			.body_len = resp->body_len,
+		};
+		if (s->idem_put(s, scope, key, &rec, c->now, &c->err) < 0)
+			goto fail_tx;
+	}
+	if (s->tx_commit(s, &c->err) < 0)
+		goto fail;
+	return;
+fail_tx:
+	s->tx_rollback(s);
+fail:
+	json_decref(c->out);
+	c->out = NULL;
+	resp_error(resp, &c->err, c->request_id);
+}
+
+/* Steps before the handler; returns -1 with c->err set to refuse. */
+static int prepare(struct ctx *c, struct response *resp)
+{
+	const struct request *req = c->req;
+	int status = 0;
+	char allow[64];
+	c->route = router_match(routes, routes_count, c->a, req->method, req->path,
+				c->params, &status, allow, sizeof(allow));
+	if (!c->route) {
+		if (status == 405) {
+			resp_header_add(resp, "Allow", allow);
+			return error(&c->err, 405, "method_not_allowed", NULL,
+				     "%s is not allowed here; allowed: %s", req->method, allow);
+		}
+		return error(&c->err, 404, "route_not_found", NULL, "no such route: %s %s",
+			     req->method, req->path);
+	}
+	if (req->body_too_large)
+		return error(&c->err, 413, "payload_too_large", NULL,
+			     "the body is larger than 1 MiB");
+	bool has_body = req->body_len > 0 && strcmp(req->method, "GET") != 0;
+	if (has_body && !content_type_is_json(req->content_type))
+		return error(&c->err, 415, "unsupported_media_type", NULL,
+			     "send the body as Content-Type: application/json");
+	if (body_parse(has_body ? req->body : NULL, has_body ? req->body_len : 0, &c->body,
+		       &c->err) < 0)
+		return -1;
+	return admit(c, resp);
+}
+
+void dispatch(struct app *app, const struct request *req, struct response *resp)
+{
+	struct ctx c = {
+		.app = app,
+		.store = app->store,
+		.a = arena_new(),
+		.req = req,
+		.now = now_seconds(),
+	};
+	c.request_id = id_new(c.a, "req_");
+	resp_header_add(resp, "X-Request-Id", c.request_id);
+	if (prepare(&c, resp) < 0)
+		resp_error(resp, &c.err, c.request_id);
+	else if (c.route->flags & ROUTE_PUBLIC)
+		respond(&c, c.route->handler(&c), resp);
+	else if (strcmp(req->method, "GET") == 0)
+		run_read(&c, resp);
+	else
+		run_write(&c, resp);
+	json_decref(c.body);
+	json_decref(c.out);
+	arena_free(c.a);
+}

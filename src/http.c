@@ -1,0 +1,234 @@
+/* http.c - libmicrohttpd glue. Never uses MHD's PostProcessor: bodies are
+ * JSON, buffered here with a hard cap and parsed by the dispatcher.
+ *
+ * Modes (see FACTS.md): epoll with a pool of worker threads (>= 2 avoids
+ * MHD's single-thread stall at multiples of 128 ready connections), a
+ * connection timeout against slowloris, and responses queued only after the
+ * first handler call, so keep-alive survives. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WORKER_THREADS 4
+#define CONNECTION_TIMEOUT_S 30
+#define CONNECTION_LIMIT 4096
+#define PER_IP_LIMIT 1024
+#define QUERY_MAX 32
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	struct app *app;
+	atomic_int in_flight;
+};
+
+/* One request's state between handler calls. */
+struct pending {
+	char *body;
+	size_t len, cap;
+	bool too_large;
+};
+
+struct query_collect {
+	struct arena *a;
+	struct query_param items[QUERY_MAX];
+	size_t n;
+	bool overflow;
+};
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	(void)kind;
+	struct query_collect *q = cls;
+	if (q->n == QUERY_MAX) {
+		q->overflow = true;
+		return MHD_NO;
+	}
+	q->items[q->n].key = arena_strdup(q->a, key);
+	q->items[q->n].value = arena_strdup(q->a, value ? value : "");
+	q->n++;
+	return MHD_YES;
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct response *r)
+{
+	struct MHD_Response *mr = MHD_create_response_from_buffer(
+		r->body_len, r->body, MHD_RESPMEM_MUST_FREE);
+	if (!mr)
+		return MHD_NO;
+	r->body = NULL; /* MHD frees it */
+	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"application/json; charset=utf-8");
+	for (int i = 0; i < r->nheaders; i++)
+		MHD_add_response_header(mr, r->headers[i].name, r->headers[i].value);
+	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, mr);
+	MHD_destroy_response(mr);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	(void)version;
+	struct http_server *srv = cls;
+	struct pending *p = *con_cls;
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return MHD_NO;
+		*con_cls = p;
+		atomic_fetch_add(&srv->in_flight, 1);
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > BODY_MAX)
+			p->too_large = true;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (p->too_large || p->len + n > BODY_MAX) {
+			p->too_large = true;
+			return MHD_YES;
+		}
+		if (p->len + n > p->cap) {
+			size_t cap = p->cap ? p->cap : 4096;
+			while (cap < p->len + n)
+				cap *= 2;
+			char *nb = realloc(p->body, cap);
+			if (!nb)
+				return MHD_NO;
+			p->body = nb;
+			p->cap = cap;
+		}
+		memcpy(p->body + p->len, upload_data, n);
+		p->len += n;
+		return MHD_YES;
+	}
+
+	struct query_collect q = {.a = arena_new()};
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &q);
+	struct request req = {
+		.method = method,
+		.path = url,
+		.query = q.items,
+		.nquery = q.n,
+		.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							    MHD_HTTP_HEADER_CONTENT_TYPE),
+		.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_AUTHORIZATION),
+		.idempotency_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							       "Idempotency-Key"),
+		.body = p->body,
+		.body_len = p->len,
+		.body_too_large = p->too_large,
+	};
+	struct response resp = {0};
+	if (q.overflow) {
+		struct err e;
+		error(&e, 400, "invalid_request", NULL, "too many query parameters");
+		char rid[29] = "req_";
+		random_base62(rid + 4, 24);
+		resp_header_add(&resp, "X-Request-Id", rid);
+		resp_error(&resp, &e, rid);
+	} else {
+		dispatch(srv->app, &req, &resp);
+	}
+	arena_free(q.a);
+	enum MHD_Result ret = send_response(conn, &resp);
+	resp_free(&resp);
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)conn;
+	(void)toe;
+	struct http_server *srv = cls;
+	struct pending *p = *con_cls;
+	if (!p)
+		return;
+	free(p->body);
+	free(p);
+	*con_cls = NULL;
+	atomic_fetch_sub(&srv->in_flight, 1);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	fputs("innbocks: http: ", stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
+struct http_server *http_start(struct app *app, const char *host, int port)
+{
+	struct sockaddr_in6 a6 = {0};
+	struct sockaddr_in a4 = {0};
+	const struct sockaddr *addr;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
+		a4.sin_family = AF_INET;
+		a4.sin_port = htons((uint16_t)port);
+		addr = (const struct sockaddr *)&a4;
+	} else if (inet_pton(AF_INET6, host, &a6.sin6_addr) == 1) {
+		a6.sin6_family = AF_INET6;
+		a6.sin6_port = htons((uint16_t)port);
+		addr = (const struct sockaddr *)&a6;
+		flags |= MHD_USE_IPv6;
+	} else if (strcmp(host, "localhost") == 0) {
+		a4.sin_family = AF_INET;
+		a4.sin_port = htons((uint16_t)port);
+		a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		addr = (const struct sockaddr *)&a4;
+	} else {
+		fprintf(stderr, "innbocks: cannot listen on '%s': give an IP address\n", host);
+		return NULL;
+	}
+	struct http_server *srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		die("out of memory");
+	srv->app = app;
+	srv->daemon = MHD_start_daemon(
+		flags, (uint16_t)port, NULL, NULL, on_request, srv,
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+		MHD_OPTION_SOCK_ADDR, addr,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)WORKER_THREADS,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_LIMIT,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_END);
+	if (!srv->daemon) {
+		fprintf(stderr, "innbocks: cannot listen on %s:%d\n", host, port);
+		free(srv);
+		return NULL;
+	}
+	return srv;
+}
+
+void http_stop(struct http_server *srv, int grace_ms)
+{
+	if (!srv)
+		return;
+	MHD_socket listener = MHD_quiesce_daemon(srv->daemon);
+	struct timespec tick = {0, 10 * 1000 * 1000};
+	for (int waited = 0; waited < grace_ms && atomic_load(&srv->in_flight) > 0; waited += 10)
+		nanosleep(&tick, NULL);
+	MHD_stop_daemon(srv->daemon);
+	if (listener != MHD_INVALID_SOCKET)
+		close(listener);
+	free(srv);
+}

@@ -1,0 +1,17 @@
+/* http.h - libmicrohttpd glue: turns HTTP requests into struct request
+ * (buffering bodies up to the 1 MiB cap) and struct response back. */
+#ifndef INNBOCKS_HTTP_H
+#define INNBOCKS_HTTP_H
+
+#include "dispatch.h"
+
+struct http_server;
+
+/* Starts listening on host:port with worker threads serving app. Returns
+ * the server (stopped with http_stop) or NULL with a message on stderr. */
+struct http_server *http_start(struct app *app, const char *host, int port);
+/* Stops accepting connections, waits up to grace_ms for requests in flight
+ * to finish, then stops the workers and frees the server. Accepts NULL. */
+void http_stop(struct http_server *srv, int grace_ms);
+
+#endif

@@ -1,0 +1,115 @@
+/* main.c - one binary: `innbocks serve` runs the server; every other
+ * command is the operator command line (cli.c). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "config.h"
+#include "http.h"
+#include "idem.h"
+#include "ratelimit.h"
+#include "store.h"
+
+#define SHUTDOWN_GRACE_MS 10000
+#define MAINTENANCE_EVERY_S 600
+
+struct store *store_open(const char *database, struct err *e)
+{
+	if (strncmp(database, "postgres://", 11) == 0 ||
+	    strncmp(database, "postgresql://", 13) == 0) {
+		error(e, 503, "unavailable", NULL,
+		      "the PostgreSQL backend is not built yet; use an SQLite path");
+		return NULL;
+	}
+	return store_sqlite_open(database, e);
+}
+
+/* Deletes idempotency records past their retention. */
+static void maintenance(struct store *s)
+{
+	struct err e;
+	if (s->idem_purge(s, now_seconds() - IDEM_RETENTION_SECONDS, &e) < 0)
+		fprintf(stderr, "innbocks: idempotency purge failed: %s\n", e.message);
+}
+
+static int serve(const struct config *cfg)
+{
+	char host[128];
+	int port;
+	if (config_split_listen(cfg->listen, host, sizeof(host), &port) < 0) {
+		fprintf(stderr, "innbocks: INNBOCKS_LISTEN must be HOST:PORT, not '%s'\n",
+			cfg->listen);
+		return 2;
+	}
+	/* Signals are taken by sigwait below; worker threads inherit the mask. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct err e;
+	struct store *s = store_open(cfg->database, &e);
+	if (!s) {
+		fprintf(stderr, "innbocks: %s\n", e.message);
+		return 1;
+	}
+	struct app app = {
+		.store = s,
+		.ratelimit = ratelimit_new(cfg->rate_limit, cfg->rate_burst),
+		.admin_token = cfg->admin_token[0] ? cfg->admin_token : NULL,
+	};
+	maintenance(s);
+	struct http_server *srv = http_start(&app, host, port);
+	if (!srv) {
+		ratelimit_free(app.ratelimit);
+		s->close(s);
+		return 1;
+	}
+	fprintf(stderr, "innbocks: listening on http://%s (database %s)\n", cfg->listen,
+		cfg->database);
+	for (;;) {
+		struct timespec every = {MAINTENANCE_EVERY_S, 0};
+		int sig = sigtimedwait(&stop, NULL, &every);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (sig < 0)
+			maintenance(s);
+	}
+	fprintf(stderr, "innbocks: stopping\n");
+	http_stop(srv, SHUTDOWN_GRACE_MS);
+	ratelimit_free(app.ratelimit);
+	s->close(s);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct config cfg;
+	char msg[256];
+	int *rest = calloc((size_t)argc + 1, sizeof(int));
+	char **args = calloc((size_t)argc + 1, sizeof(char *));
+	if (!rest || !args)
+		return 1;
+	int nrest = 0, code;
+	if (config_load(&cfg, argc, argv, rest, &nrest, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "innbocks: %s\n", msg);
+		code = 2;
+		goto out;
+	}
+	for (int i = 0; i < nrest; i++)
+		args[i] = argv[rest[i]];
+	if (nrest >= 1 && strcmp(args[0], "serve") == 0)
+		code = nrest == 1 ? serve(&cfg) : (fprintf(stderr, "innbocks: unknown option %s\n",
+							    args[1]), 2);
+	else
+		code = cli_run(&cfg, nrest, args);
+out:
+	free(rest);
+	free(args);
+	return code;
+}

@@ -1,0 +1,37 @@
+/* ratelimit.h - per-key token buckets (API.md §2 "Rate limits"). State is
+ * in memory, per server process. */
+#ifndef INNBOCKS_RATELIMIT_H
+#define INNBOCKS_RATELIMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ratelimit;
+
+struct ratelimit_result {
+	bool allowed;
+	long limit;        /* RateLimit-Limit: the bucket size (burst) */
+	long remaining;    /* RateLimit-Remaining: whole requests left now */
+	long reset;        /* RateLimit-Reset: seconds until the bucket is full */
+	long retry_after;  /* Retry-After when refused: seconds until one token */
+};
+
+/* Returns a limiter allowing rate requests per second with bursts of burst;
+ * rate 0 turns limiting off. Freed with ratelimit_free(). */
+struct ratelimit *ratelimit_new(double rate, double burst);
+/* Frees the limiter. Accepts NULL. */
+void ratelimit_free(struct ratelimit *rl);
+/* Returns false when limiting is off (no headers are sent then). */
+bool ratelimit_enabled(const struct ratelimit *rl);
+/* Takes one token for key_id at monotonic time now (seconds); thread-safe. */
+void ratelimit_take(struct ratelimit *rl, const char *key_id, double now,
+		    struct ratelimit_result *out);
+/* Returns true (and remembers t) when key_id's last_used_at was last
+ * written by this process more than a minute before wall time t, so a busy
+ * key costs one write a minute rather than one per request. */
+bool ratelimit_touch_due(struct ratelimit *rl, const char *key_id, int64_t t);
+
+/* Returns the monotonic clock in seconds. */
+double monotonic_seconds(void);
+
+#endif

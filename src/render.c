@@ -1,0 +1,150 @@
+/* render.c - the JSON objects of API.md, built from store structs. */
+#include "render.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "auth.h"
+
+json_t *render_time(int64_t t)
+{
+	if (!t)
+		return json_null();
+	char buf[21];
+	time_format(t, buf);
+	return json_string(buf);
+}
+
+json_t *render_string_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+json_t *render_address(const struct address *ad)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "line1", render_string_or_null(ad->line1));
+	json_object_set_new(o, "line2", render_string_or_null(ad->line2));
+	json_object_set_new(o, "city", render_string_or_null(ad->city));
+	json_object_set_new(o, "state", render_string_or_null(ad->state));
+	json_object_set_new(o, "postal_code", render_string_or_null(ad->postal_code));
+	json_object_set_new(o, "country", render_string_or_null(ad->country));
+	return o;
+}
+
+json_t *render_partner(const struct partner *p)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(p->id));
+	json_object_set_new(o, "object", json_string("partner"));
+	json_object_set_new(o, "name", json_string(p->name));
+	json_object_set_new(o, "location", render_address(&p->location));
+	json_object_set_new(o, "created_at", render_time(p->created_at));
+	return o;
+}
+
+json_t *render_key(const struct api_key *k, const char *secret)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(k->id));
+	json_object_set_new(o, "object", json_string("api_key"));
+	json_object_set_new(o, "partner_id", json_string(k->partner_id));
+	json_object_set_new(o, "name", json_string(k->name));
+	json_t *scopes = json_array();
+	for (unsigned bit = 1; bit <= SCOPE_ALL; bit <<= 1)
+		if (k->scopes & bit)
+			json_array_append_new(scopes, json_string(scope_name(bit)));
+	json_object_set_new(o, "scopes", scopes);
+	json_object_set_new(o, "prefix", json_string(k->prefix));
+	if (secret)
+		json_object_set_new(o, "secret", json_string(secret));
+	json_object_set_new(o, "created_at", render_time(k->created_at));
+	json_object_set_new(o, "last_used_at", render_time(k->last_used_at));
+	json_object_set_new(o, "revoked_at", render_time(k->revoked_at));
+	return o;
+}
+
+int customer_billing_active(const struct customer *c)
+{
+	return c->prepay || c->own_billing_active;
+}
+
+int customer_mail_receipt_approved(const struct customer *c)
+{
+	return strcmp(c->form_status, "approved") == 0 &&
+	       strcmp(c->identity_status, "verified") == 0;
+}
+
+json_t *render_customer(const struct customer *c)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(c->id));
+	json_object_set_new(o, "object", json_string("customer"));
+	json_object_set_new(o, "external_customer_id", render_string_or_null(c->external_id));
+	json_object_set_new(o, "email", json_string(c->email));
+	json_object_set_new(o, "name", json_string(c->name));
+	json_object_set_new(o, "phone", render_string_or_null(c->phone));
+	json_object_set_new(o, "prepay", json_boolean(c->prepay));
+	json_object_set_new(o, "status", json_string(c->status));
+	json_object_set_new(o, "billing_status",
+			    json_string(customer_billing_active(c) ? "active" : "inactive"));
+	json_object_set_new(o, "mail_receipt_approved",
+			    json_boolean(customer_mail_receipt_approved(c)));
+	json_object_set_new(o, "mailbox_id", json_string(c->mailbox.id));
+	json_t *md = json_loads(c->metadata ? c->metadata : "{}", 0, NULL);
+	json_object_set_new(o, "metadata", md ? md : json_object());
+	json_object_set_new(o, "created_at", render_time(c->created_at));
+	json_object_set_new(o, "updated_at", render_time(c->updated_at));
+	json_object_set_new(o, "deactivated_at", render_time(c->deactivated_at));
+	return o;
+}
+
+json_t *render_mailbox(const struct customer *c)
+{
+	const struct mailbox *m = &c->mailbox;
+	struct address ad = c->location;
+	char line1[512];
+	if (c->location.line2 && c->location.line2[0]) {
+		/* line2 carries the PMB, so the location's own line2 joins line1. */
+		snprintf(line1, sizeof(line1), "%s, %s", c->location.line1, c->location.line2);
+		ad.line1 = line1;
+	}
+	char pmb[32];
+	snprintf(pmb, sizeof(pmb), "PMB %s", m->number);
+	ad.line2 = pmb;
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(m->id));
+	json_object_set_new(o, "object", json_string("mailbox"));
+	json_object_set_new(o, "customer_id", json_string(c->id));
+	json_object_set_new(o, "number", json_string(m->number));
+	json_object_set_new(o, "status", json_string(m->status));
+	json_object_set_new(o, "address", render_address(&ad));
+	json_object_set_new(o, "reserved_at", render_time(m->reserved_at));
+	json_object_set_new(o, "activated_at", render_time(m->activated_at));
+	json_object_set_new(o, "closed_at", render_time(m->closed_at));
+	return o;
+}
+
+json_t *render_compliance(const struct customer *c)
+{
+	json_t *form = json_object();
+	json_object_set_new(form, "status", json_string(c->form_status));
+	json_object_set_new(form, "submitted_at", render_time(c->form_submitted_at));
+	json_object_set_new(form, "approved_at", render_time(c->form_approved_at));
+	json_object_set_new(form, "rejection_reason",
+			    render_string_or_null(c->form_rejection_reason));
+	json_t *id = json_object();
+	json_object_set_new(id, "status", json_string(c->identity_status));
+	json_object_set_new(id, "verified_at", render_time(c->identity_verified_at));
+	json_object_set_new(id, "failure_reason",
+			    render_string_or_null(c->identity_failure_reason));
+	json_t *o = json_object();
+	json_object_set_new(o, "object", json_string("compliance"));
+	json_object_set_new(o, "customer_id", json_string(c->id));
+	json_object_set_new(o, "form_1583", form);
+	json_object_set_new(o, "identity", id);
+	json_object_set_new(o, "mail_receipt_approved",
+			    json_boolean(customer_mail_receipt_approved(c)));
+	json_object_set_new(o, "updated_at", render_time(c->compliance_updated_at));
+	return o;
+}

@@ -1,0 +1,26 @@
+/* render.h - the JSON objects of API.md, built from store structs. The one
+ * place each object's shape is defined: responses, lists and event payloads
+ * all come from here, so an event carries the object exactly as GET does. */
+#ifndef INNBOCKS_RENDER_H
+#define INNBOCKS_RENDER_H
+
+#include <jansson.h>
+
+#include "store.h"
+
+/* Each returns a new reference the caller owns. */
+json_t *render_time(int64_t t);             /* RFC 3339 string, or null for 0 */
+json_t *render_string_or_null(const char *s);
+json_t *render_address(const struct address *ad);
+json_t *render_partner(const struct partner *p);
+/* secret is included only when not NULL (the creation response). */
+json_t *render_key(const struct api_key *k, const char *secret);
+json_t *render_customer(const struct customer *c);
+json_t *render_mailbox(const struct customer *c);
+json_t *render_compliance(const struct customer *c);
+/* Returns true when the customer's billing is active (prepay or own). */
+int customer_billing_active(const struct customer *c);
+/* Returns true when Form 1583 is approved and identity verified. */
+int customer_mail_receipt_approved(const struct customer *c);
+
+#endif

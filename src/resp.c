@@ -1,0 +1,71 @@
+/* resp.c - JSON responses and the one error envelope. */
+#include "resp.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+int error(struct err *e, int status, const char *code, const char *param,
+	  const char *fmt, ...)
+{
+	va_list ap;
+	e->status = status;
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+	snprintf(e->param, sizeof(e->param), "%s", param ? param : "");
+	return -1;
+}
+
+void resp_header_add(struct response *r, const char *name, const char *value)
+{
+	if (r->nheaders == RESP_MAX_HEADERS)
+		die("too many response headers");
+	struct resp_header *h = &r->headers[r->nheaders++];
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	snprintf(h->value, sizeof(h->value), "%s", value);
+}
+
+const char *resp_header_get(const struct response *r, const char *name)
+{
+	for (int i = 0; i < r->nheaders; i++)
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return r->headers[i].value;
+	return NULL;
+}
+
+void resp_json_take(struct response *r, int status, json_t *body_json)
+{
+	free(r->body);
+	r->status = status;
+	r->body = json_dumps(body_json, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(body_json);
+	if (!r->body)
+		die("out of memory serialising a response");
+	r->body_len = strlen(r->body);
+}
+
+void resp_error(struct response *r, const struct err *e, const char *request_id)
+{
+	json_t *inner = json_object();
+	json_object_set_new(inner, "code", json_string(e->code));
+	json_object_set_new(inner, "message", json_string(e->message));
+	if (e->param[0])
+		json_object_set_new(inner, "param", json_string(e->param));
+	json_object_set_new(inner, "request_id", json_string(request_id));
+	json_t *outer = json_object();
+	json_object_set_new(outer, "error", inner);
+	resp_json_take(r, e->status, outer);
+}
+
+void resp_free(struct response *r)
+{
+	if (!r)
+		return;
+	free(r->body);
+	r->body = NULL;
+}

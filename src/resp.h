@@ -1,0 +1,49 @@
+/* resp.h - the one error envelope and the response a request produces.
+ * Every failure anywhere in the request path is described by a struct err;
+ * resp_error() is the only place that turns one into the JSON envelope. */
+#ifndef INNBOCKS_RESP_H
+#define INNBOCKS_RESP_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct err {
+	int status;          /* HTTP status to answer with */
+	const char *code;    /* one of the codes of API.md §2 (static string) */
+	char message[256];
+	char param[64];      /* empty when no single field is at fault */
+};
+
+/* Fills e and returns -1, so callers can write `return error(e, ...)`.
+ * param may be NULL. */
+int error(struct err *e, int status, const char *code, const char *param,
+	  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#define RESP_MAX_HEADERS 10
+
+struct resp_header {
+	char name[32];
+	char value[192];
+};
+
+/* What the server answers. body is malloc'ed and owned by the response. */
+struct response {
+	int status;
+	char *body;
+	size_t body_len;
+	struct resp_header headers[RESP_MAX_HEADERS];
+	int nheaders;
+};
+
+/* Adds a header (truncated to the fixed sizes; callers pass short values). */
+void resp_header_add(struct response *r, const char *name, const char *value);
+/* Returns the value of header name, or NULL. */
+const char *resp_header_get(const struct response *r, const char *name);
+/* Sets status and takes body_json (serialised compactly, then decref'ed). */
+void resp_json_take(struct response *r, int status, json_t *body_json);
+/* Sets the error envelope for e, repeating request_id in the body. */
+void resp_error(struct response *r, const struct err *e, const char *request_id);
+/* Frees what the response owns (not r itself). Accepts NULL. */
+void resp_free(struct response *r);
+
+#endif

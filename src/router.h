@@ -1,0 +1,42 @@
+/* router.h - path templates ("/api/v1/customers/{id}"), their parameters,
+ * and the difference between 404 (no such path) and 405 (path exists, the
+ * method does not). The table itself lives in routes.c. */
+#ifndef INNBOCKS_ROUTER_H
+#define INNBOCKS_ROUTER_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+struct ctx;
+typedef int handler_fn(struct ctx *c);
+
+enum route_flags {
+	ROUTE_PUBLIC = 1 << 0, /* no authentication (healthz) */
+	ROUTE_ADMIN = 1 << 1,  /* operator token instead of a partner key */
+};
+
+#define ROUTE_MAX_PARAMS 3
+
+struct route {
+	const char *method;
+	const char *path;       /* template; "{name}" matches one non-empty segment */
+	handler_fn *handler;
+	unsigned scope;         /* SCOPE_* bit a partner key needs; 0 for none */
+	unsigned flags;
+};
+
+/* The route table (routes.c) and its length. */
+extern const struct route routes[];
+extern const size_t routes_count;
+
+/* Matches method and path against table. Returns the route and fills
+ * params (arena strings, in template order), or returns NULL and sets
+ * *status to 404, or to 405 with the allowed methods written into allow
+ * (comma-separated). */
+const struct route *router_match(const struct route *table, size_t n, struct arena *a,
+				 const char *method, const char *path,
+				 const char *params[ROUTE_MAX_PARAMS], int *status,
+				 char *allow, size_t allow_size);
+
+#endif

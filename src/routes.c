@@ -1,0 +1,47 @@
+/* routes.c - THE route table. The dispatcher reads method, path, scope and
+ * flags from here; nothing else decides who may call what. */
+#include "auth.h"
+#include "handlers.h"
+#include "api.h"
+#include "router.h"
+
+#define API "/api/v1"
+#define ADMIN "/admin/v1"
+
+const struct route routes[] = {
+	{"GET", "/healthz", api_health, 0, ROUTE_PUBLIC},
+
+	{"POST", API "/customers", api_customer_create, SCOPE_CUSTOMERS_WRITE, 0},
+	{"GET", API "/customers", api_customer_list, SCOPE_CUSTOMERS_READ, 0},
+	{"GET", API "/customers/{id}", api_customer_get, SCOPE_CUSTOMERS_READ, 0},
+	{"PATCH", API "/customers/{id}", api_customer_update, SCOPE_CUSTOMERS_WRITE, 0},
+	{"POST", API "/customers/{id}/deactivate", api_customer_deactivate,
+	 SCOPE_CUSTOMERS_WRITE, 0},
+	{"GET", API "/customers/{id}/compliance", api_customer_compliance,
+	 SCOPE_CUSTOMERS_READ, 0},
+	{"GET", API "/customers/{id}/mailbox", api_customer_mailbox, SCOPE_CUSTOMERS_READ, 0},
+	{"GET", API "/billing/usage", api_billing_usage, SCOPE_BILLING_READ, 0},
+
+	{"POST", ADMIN "/partners", admin_partner_create, 0, ROUTE_ADMIN},
+	{"GET", ADMIN "/partners", admin_partner_list, 0, ROUTE_ADMIN},
+	{"GET", ADMIN "/partners/{id}", admin_partner_get, 0, ROUTE_ADMIN},
+	{"POST", ADMIN "/partners/{id}/keys", admin_key_create, 0, ROUTE_ADMIN},
+	{"GET", ADMIN "/partners/{id}/keys", admin_key_list, 0, ROUTE_ADMIN},
+	{"POST", ADMIN "/keys/{id}/revoke", admin_key_revoke, 0, ROUTE_ADMIN},
+	{"GET", ADMIN "/customers/{id}", admin_customer_get, 0, ROUTE_ADMIN},
+	{"POST", ADMIN "/customers/{id}/accept-invite", admin_customer_accept_invite, 0,
+	 ROUTE_ADMIN},
+	{"POST", ADMIN "/customers/{id}/billing", admin_customer_billing, 0, ROUTE_ADMIN},
+	{"POST", ADMIN "/customers/{id}/compliance", admin_customer_compliance, 0,
+	 ROUTE_ADMIN},
+	{"GET", ADMIN "/events", admin_event_list, 0, ROUTE_ADMIN},
+};
+
+const size_t routes_count = sizeof(routes) / sizeof(routes[0]);
+
+int api_health(struct ctx *c)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "status", json_string("ok"));
+	return reply(c, 200, o);
+}

@@ -1,0 +1,184 @@
+/* store.h - the storage interface. Handlers speak only to struct store;
+ * each backend (store_sqlite.c, later store_pg.c) fills in the function
+ * pointers. Every state change and the events it causes are written between
+ * one tx_begin() and tx_commit() on the calling thread.
+ *
+ * Conventions for every slot:
+ * - returns 0 on success, STORE_NOT_FOUND when the object does not exist
+ *   (for the partner given, when one is given), -1 on failure with e filled
+ *   (503 unavailable for busy/unreachable storage, 500 for anything else);
+ * - strings in results are allocated in the arena a and die with it;
+ * - inputs are borrowed; times are Unix seconds, 0 meaning null. */
+#ifndef INNBOCKS_STORE_H
+#define INNBOCKS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "resp.h"
+#include "util.h"
+
+#define STORE_NOT_FOUND 1
+
+struct address {
+	char *name;          /* forwarding addresses only; NULL for locations */
+	char *line1, *line2, *city, *state, *postal_code, *country;
+};
+
+struct partner {
+	char *id;
+	char *name;
+	struct address location;
+	int64_t created_at;
+};
+
+struct api_key {
+	char *id, *partner_id, *name;
+	char *prefix;     /* the first characters of the key, shown in lists */
+	char *hash;       /* lowercase hex SHA-256 of the full key */
+	unsigned scopes;  /* SCOPE_* bits (auth.h) */
+	int64_t created_at, last_used_at, revoked_at;
+};
+
+struct mailbox {
+	char *id;
+	char *number;
+	char *status;     /* reserved | active | closed */
+	int64_t reserved_at, activated_at, closed_at;
+};
+
+struct customer {
+	char *id, *partner_id;
+	char *external_id;   /* NULL when unset */
+	char *email, *name;
+	char *phone;         /* NULL when unset */
+	bool prepay, own_billing_active;
+	char *status;        /* invited | active | deactivated */
+	char *form_status;   /* not_started | submitted | approved | rejected */
+	int64_t form_submitted_at, form_approved_at;
+	char *form_rejection_reason;
+	char *identity_status; /* not_started | pending | verified | failed */
+	int64_t identity_verified_at;
+	char *identity_failure_reason;
+	int64_t compliance_updated_at;
+	char *metadata;      /* a JSON object, as text */
+	int64_t created_at, updated_at, deactivated_at;
+	char *deactivation_reason;
+	struct mailbox mailbox;
+	struct address location; /* the partner's, read-only */
+};
+
+struct event {
+	char *id, *partner_id, *type;
+	int64_t created_at;
+	char *payload;       /* the whole event JSON, exactly as delivered */
+};
+
+struct idem_record {
+	char *fingerprint;
+	int status;
+	char *body;
+	size_t body_len;
+};
+
+/* One page request of a list endpoint (API.md §2 "Lists"). Lists are newest
+ * first; a cursor id that does not exist in the list's scope is a 400. */
+struct page {
+	int limit;
+	const char *starting_after;
+	const char *ending_before;
+};
+
+struct customer_filter {
+	const char *status, *external_id, *email; /* NULL = no filter */
+};
+
+struct store {
+	/* Starts a transaction on the calling thread's connection. write=true
+	 * takes the write lock at once (waiting for it). */
+	int (*tx_begin)(struct store *s, bool write, struct err *e);
+	/* Marks a point tx_undo() returns to, inside the open transaction. */
+	int (*tx_savepoint)(struct store *s, struct err *e);
+	/* Undoes everything since tx_savepoint(); the transaction stays open. */
+	void (*tx_undo)(struct store *s);
+	/* Commits durably; on failure the transaction is rolled back. */
+	int (*tx_commit)(struct store *s, struct err *e);
+	/* Rolls back the open transaction, if any. */
+	void (*tx_rollback)(struct store *s);
+
+	int (*partner_insert)(struct store *s, const struct partner *p, struct err *e);
+	int (*partner_get)(struct store *s, struct arena *a, const char *id,
+			   struct partner *out, struct err *e);
+	/* Fills *items with up to page->limit partners, newest first. */
+	int (*partner_list)(struct store *s, struct arena *a, const struct page *pg,
+			    struct partner **items, size_t *n, bool *has_more, struct err *e);
+
+	int (*key_insert)(struct store *s, const struct api_key *k, struct err *e);
+	int (*key_get)(struct store *s, struct arena *a, const char *id,
+		       struct api_key *out, struct err *e);
+	/* Finds a key (revoked ones too) by the hash of its secret. */
+	int (*key_find_by_hash)(struct store *s, struct arena *a, const char *hash,
+				struct api_key *out, struct err *e);
+	int (*key_list)(struct store *s, struct arena *a, const char *partner_id,
+			const struct page *pg, struct api_key **items, size_t *n,
+			bool *has_more, struct err *e);
+	/* Sets revoked_at unless already set. */
+	int (*key_revoke)(struct store *s, const char *id, int64_t now, struct err *e);
+	int (*key_touch)(struct store *s, const char *id, int64_t now, struct err *e);
+
+	int (*operator_token_insert)(struct store *s, const char *id, const char *hash,
+				     int64_t now, struct err *e);
+	/* Returns 0 when a token with this hash exists, else STORE_NOT_FOUND. */
+	int (*operator_token_find)(struct store *s, const char *hash, struct err *e);
+
+	/* Inserts c and its mailbox; assigns the partner's next mailbox number
+	 * into c->mailbox.number (arena a) and fills c->location. */
+	int (*customer_insert)(struct store *s, struct arena *a, struct customer *c,
+			       struct err *e);
+	/* partner_id NULL finds any partner's customer (operator side). */
+	int (*customer_get)(struct store *s, struct arena *a, const char *partner_id,
+			    const char *id, struct customer *out, struct err *e);
+	int (*customer_list)(struct store *s, struct arena *a, const char *partner_id,
+			     const struct customer_filter *f, const struct page *pg,
+			     struct customer **items, size_t *n, bool *has_more,
+			     struct err *e);
+	/* Writes every mutable field of c and of its mailbox. */
+	int (*customer_update)(struct store *s, const struct customer *c, struct err *e);
+	/* Returns 0 when another customer of the partner (not except_id) has
+	 * this external id, else STORE_NOT_FOUND. */
+	int (*customer_external_id_find)(struct store *s, const char *partner_id,
+					 const char *external_id, const char *except_id,
+					 struct err *e);
+	/* Every customer of the partner whose mailbox was active at some moment
+	 * in [start, end), in order of activation (the billing line items). */
+	int (*usage_customers)(struct store *s, struct arena *a, const char *partner_id,
+			       int64_t start, int64_t end, struct customer **items,
+			       size_t *n, struct err *e);
+
+	int (*event_insert)(struct store *s, const struct event *ev, struct err *e);
+	/* partner_id and type NULL mean all. */
+	int (*event_list)(struct store *s, struct arena *a, const char *partner_id,
+			  const char *type, const struct page *pg, struct event **items,
+			  size_t *n, bool *has_more, struct err *e);
+
+	int (*idem_get)(struct store *s, struct arena *a, const char *scope,
+			const char *key, struct idem_record *out, struct err *e);
+	int (*idem_put)(struct store *s, const char *scope, const char *key,
+			const struct idem_record *r, int64_t now, struct err *e);
+	/* Deletes records created before `before`. */
+	int (*idem_purge)(struct store *s, int64_t before, struct err *e);
+
+	/* Closes every connection and frees s. */
+	void (*close)(struct store *s);
+};
+
+/* Opens the backend named by `database` (an SQLite path for now), applying
+ * schema migrations. Returns the store (closed with s->close) or NULL with
+ * e filled. */
+struct store *store_open(const char *database, struct err *e);
+
+/* The SQLite backend; see store_open(). */
+struct store *store_sqlite_open(const char *path, struct err *e);
+
+#endif

@@ -1,0 +1,51 @@
+/* util.h - small shared pieces: the request arena, clocks, random ids,
+ * hashing and UTF-8 length. Nothing here knows about HTTP or storage. */
+#ifndef INNBOCKS_UTIL_H
+#define INNBOCKS_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A bump allocator that lives as long as one request (or one command).
+ * Everything allocated from it dies with arena_free(). */
+struct arena;
+
+/* Returns a new empty arena; the caller frees it with arena_free(). */
+struct arena *arena_new(void);
+/* Frees the arena and everything allocated from it. Accepts NULL. */
+void arena_free(struct arena *a);
+/* Returns n zeroed bytes owned by the arena. Aborts on out-of-memory. */
+void *arena_alloc(struct arena *a, size_t n);
+/* Returns a NUL-terminated copy of s (NULL stays NULL), owned by the arena. */
+char *arena_strdup(struct arena *a, const char *s);
+/* Returns a copy of the n bytes at s plus a NUL, owned by the arena. */
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+/* Returns a printf-formatted string owned by the arena. */
+char *arena_printf(struct arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Returns the current wall-clock time in whole Unix seconds. */
+int64_t now_seconds(void);
+/* Writes t as RFC 3339 UTC ("2026-11-27T11:10:28Z") into out (>= 21 bytes). */
+void time_format(int64_t t, char out[21]);
+
+/* Fills out with n random base62 characters and a NUL (out has n+1 bytes).
+ * Uses OpenSSL's CSPRNG; aborts if it fails. */
+void random_base62(char *out, size_t n);
+/* Returns "<prefix><24 random base62 chars>", owned by the arena. */
+char *id_new(struct arena *a, const char *prefix);
+
+/* Writes the lowercase hex SHA-256 of the len bytes at data into out. */
+void sha256_hex(const void *data, size_t len, char out[65]);
+/* Returns true when a and b (NUL-terminated) are equal, in constant time
+ * for equal lengths. */
+bool secret_equal(const char *a, const char *b);
+
+/* Returns the number of code points in the valid UTF-8 string s. */
+size_t utf8_length(const char *s);
+
+/* Aborts with a message; for out-of-memory and broken invariants only. */
+_Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,190 @@
+/* validate.c - pure checks of input values. */
+#include "validate.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+static bool is_label_char(char ch)
+{
+	return isalnum((unsigned char)ch) || ch == '-';
+}
+
+bool valid_email(const char *s)
+{
+	size_t len = strlen(s);
+	const char *at = strchr(s, '@');
+	if (len > 254 || !at || at == s || strchr(at + 1, '@') || at - s > 64)
+		return false;
+	for (const char *p = s; p < at; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '"' || *p == '(' ||
+		    *p == ')' || *p == ',' || *p == ':' || *p == ';' || *p == '<' ||
+		    *p == '>' || *p == '[' || *p == ']' || *p == '\\')
+			return false;
+	if (s[0] == '.' || at[-1] == '.' || strstr(s, ".."))
+		return false;
+	const char *d = at + 1;
+	int labels = 0;
+	const char *last = d;
+	while (*d) {
+		const char *end = strchr(d, '.');
+		size_t l = end ? (size_t)(end - d) : strlen(d);
+		if (l == 0 || l > 63 || d[0] == '-' || d[l - 1] == '-')
+			return false;
+		for (size_t i = 0; i < l; i++)
+			if (!is_label_char(d[i]))
+				return false;
+		labels++;
+		last = d;
+		if (!end)
+			break;
+		d = end + 1;
+		if (!*d)
+			return false;
+	}
+	if (labels < 2)
+		return false;
+	size_t tl = strlen(last);
+	if (tl < 2)
+		return false;
+	for (size_t i = 0; i < tl; i++)
+		if (!isalpha((unsigned char)last[i]))
+			return false;
+	return true;
+}
+
+bool valid_e164(const char *s)
+{
+	if (s[0] != '+' || s[1] < '1' || s[1] > '9')
+		return false;
+	size_t digits = 0;
+	for (const char *p = s + 1; *p; p++, digits++)
+		if (!isdigit((unsigned char)*p))
+			return false;
+	return digits >= 2 && digits <= 15;
+}
+
+bool valid_external_id(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 1 || n > 128)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("_.:-", *p))
+			return false;
+	return true;
+}
+
+bool valid_country(const char *s)
+{
+	return strlen(s) == 2 && isupper((unsigned char)s[0]) && isupper((unsigned char)s[1]);
+}
+
+bool valid_text(const char *s, bool multiline)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p >= 0x20 && *p != 0x7f)
+			continue;
+		if (multiline && (*p == '\n' || *p == '\t' || *p == '\r'))
+			continue;
+		return false;
+	}
+	return true;
+}
+
+int metadata_apply(json_t *current, json_t *patch, struct err *e)
+{
+	if (!json_is_object(patch))
+		return error(e, 422, "validation_failed", "metadata",
+			     "metadata must be an object of string values");
+	const char *k;
+	json_t *v;
+	size_t added = 0;
+	json_object_foreach(patch, k, v) {
+		size_t kl = utf8_length(k);
+		if (kl == 0 || kl > METADATA_KEY_MAX)
+			return error(e, 422, "validation_failed", "metadata",
+				     "metadata keys must be 1 to %d characters", METADATA_KEY_MAX);
+		if (json_is_null(v))
+			continue;
+		if (!json_is_string(v))
+			return error(e, 422, "validation_failed", "metadata",
+				     "metadata values must be strings");
+		if (utf8_length(json_string_value(v)) > METADATA_VALUE_MAX)
+			return error(e, 422, "validation_failed", "metadata",
+				     "metadata values must be at most %d characters",
+				     METADATA_VALUE_MAX);
+		if (json_string_length(v) > 0 && !json_object_get(current, k))
+			added++;
+	}
+	size_t removed = 0;
+	json_object_foreach(patch, k, v)
+		if ((json_is_null(v) || json_string_length(v) == 0) && json_object_get(current, k))
+			removed++;
+	if (json_object_size(current) + added - removed > METADATA_MAX_KEYS)
+		return error(e, 422, "validation_failed", "metadata",
+			     "metadata may hold at most %d keys", METADATA_MAX_KEYS);
+	json_object_foreach(patch, k, v) {
+		if (json_is_null(v) || json_string_length(v) == 0)
+			json_object_del(current, k);
+		else
+			json_object_set(current, k, v);
+	}
+	return 0;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+int period_parse(const char *s, int64_t *start, int64_t *end)
+{
+	if (strlen(s) != 7 || s[4] != '-')
+		return -1;
+	for (int i = 0; i < 7; i++)
+		if (i != 4 && !isdigit((unsigned char)s[i]))
+			return -1;
+	int year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+	int month = (s[5] - '0') * 10 + (s[6] - '0');
+	if (year < 1970 || month < 1 || month > 12)
+		return -1;
+	*start = days_from_civil(year, (unsigned)month, 1) * 86400;
+	*end = (month == 12 ? days_from_civil(year + 1, 1, 1)
+			    : days_from_civil(year, (unsigned)month + 1, 1)) * 86400;
+	return 0;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+int64_t usage_active_days(int64_t activated, int64_t closed, int64_t start, int64_t end,
+			  int64_t now)
+{
+	/* Active seconds are [activated, closed); we count the seconds of the
+	 * period that are not in the future: [start, min(end, now + 1)). */
+	int64_t lo = activated > start ? activated : start;
+	int64_t hi = end < now + 1 ? end : now + 1;
+	if (closed && closed < hi)
+		hi = closed;
+	if (!activated || lo >= hi)
+		return 0;
+	return floor_div(hi - 1, 86400) - floor_div(lo, 86400) + 1;
+}
+
+bool usage_active_at(int64_t activated, int64_t closed, int64_t t)
+{
+	return activated && activated <= t && (!closed || closed > t);
+}

@@ -1,0 +1,48 @@
+/* validate.h - pure checks of input values (API.md §2-§3, §8). No I/O. */
+#ifndef INNBOCKS_VALIDATE_H
+#define INNBOCKS_VALIDATE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "resp.h"
+
+#define METADATA_MAX_KEYS 50
+#define METADATA_KEY_MAX 40
+#define METADATA_VALUE_MAX 500
+
+/* Returns true for a plausible e-mail address of at most 254 characters:
+ * one '@', a local part without spaces or control characters, and a
+ * domain of dot-separated labels (letters, digits, hyphens) ending in a
+ * top-level label of at least two letters. */
+bool valid_email(const char *s);
+/* Returns true for an E.164 number: '+', a non-zero digit, 1-14 more. */
+bool valid_e164(const char *s);
+/* Returns true for 1-128 characters of [A-Za-z0-9_.:-]. */
+bool valid_external_id(const char *s);
+/* Returns true for two upper-case ASCII letters (ISO 3166-1 alpha-2 shape). */
+bool valid_country(const char *s);
+/* Returns true when s has no control characters (tabs and newlines allowed
+ * when multiline is true). */
+bool valid_text(const char *s, bool multiline);
+
+/* Applies a metadata patch to current (an object, modified in place): a
+ * string value sets its key, "" or null removes it. Returns 0, or -1 with
+ * e set to 422 validation_failed (param "metadata") when patch is not an
+ * object, a key or value is too long, a value is not a string, or the
+ * result would hold more than 50 keys; current is unchanged then. */
+int metadata_apply(json_t *current, json_t *patch, struct err *e);
+
+/* Parses a billing period "YYYY-MM" into [start, end) Unix seconds.
+ * Returns 0, or -1 when malformed. */
+int period_parse(const char *s, int64_t *start, int64_t *end);
+/* Returns the UTC calendar days of [start, end) with any moment, up to and
+ * including now, at which a mailbox active from activated until closed
+ * (0 = still open) was active. */
+int64_t usage_active_days(int64_t activated, int64_t closed, int64_t start, int64_t end,
+			  int64_t now);
+/* Returns true when the mailbox was active at instant t. */
+bool usage_active_at(int64_t activated, int64_t closed, int64_t t);
+
+#endif

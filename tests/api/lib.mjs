@@ -1,0 +1,372 @@
+// Harness for the black-box API tests. It starts the real binary (`build/innbocks`, or
+// $INNBOCKS_BIN) on a fresh SQLite database in a temporary directory, waits for /healthz, and
+// offers small request helpers for the Partner API (/api/v1) and the operator API (/admin/v1).
+// Stopping the server asserts a clean exit (code 0, no sanitizer report), so a crash, a leak or a
+// hang at shutdown fails the test file that started it.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import http from 'node:http';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = path.resolve(ROOT, process.env.INNBOCKS_BIN || 'build/innbocks');
+
+export const ALL_SCOPES = [
+  'customers:read', 'customers:write', 'mail:read', 'mail:write',
+  'mail_actions:write', 'webhooks:read', 'billing:read',
+];
+export const LOCATION = {
+  line1: '548 Market St', city: 'San Francisco', state: 'CA', postal_code: '94104', country: 'US',
+};
+export const REQ_ID = /^req_[A-Za-z0-9_-]{8,}$/;
+export const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+const running = new Set();
+process.on('exit', () => { for (const p of running) { try { p.kill('SIGKILL'); } catch {} } });
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+let counter = 0;
+/** A short string unique within this test run (for emails, names, idempotency keys). */
+export function uniq(prefix = 'u') {
+  return `${prefix}${Date.now().toString(36)}${(counter++).toString(36)}${randomBytes(3).toString('hex')}`;
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+/** The environment of this process without any INNBOCKS_* setting, plus `extra` (undefined deletes). */
+function childEnv(extra = {}) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('INNBOCKS_')) env[k] = v;
+  for (const [k, v] of Object.entries(extra)) { if (v === undefined) delete env[k]; else env[k] = String(v); }
+  return env;
+}
+
+/** Turns {a: 1, b: undefined} into "?a=1" (undefined values are left out). */
+export function qs(params) {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) u.append(k, String(v));
+  const s = u.toString();
+  return s ? `?${s}` : '';
+}
+
+/**
+ * Starts `innbocks serve` on a fresh database. Options:
+ *   rateLimit, rateBurst  (default 100000 each: effectively unlimited, but headers still sent)
+ *   env                   extra or overriding environment (undefined removes a variable)
+ *   args                  extra command-line arguments after `serve`
+ *   port                  the port to poll when args/env choose it; default: a free port
+ *   adminToken            the token admin() uses (default: the one put in the environment)
+ */
+export async function startServer(opts = {}) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'innbocks-api-'));
+  const srv = new Server(dir, opts);
+  await srv.start();
+  return srv;
+}
+
+export class Server {
+  constructor(dir, opts) {
+    this.dir = dir;
+    this.dbPath = path.join(dir, 'innbocks.db');
+    this.opts = opts;
+    this.adminToken = opts.adminToken ?? `ib_admin_${randomBytes(24).toString('hex')}`;
+    this.proc = null;
+    this.stderr = '';
+  }
+
+  get url() { return `http://127.0.0.1:${this.port}`; }
+
+  async start() {
+    const o = this.opts;
+    this.port = o.port ?? await freePort();
+    const env = childEnv({
+      INNBOCKS_LISTEN: `127.0.0.1:${this.port}`,
+      INNBOCKS_DATABASE: this.dbPath,
+      INNBOCKS_ADMIN_TOKEN: this.adminToken,
+      INNBOCKS_RATE_LIMIT: o.rateLimit ?? 100000,
+      INNBOCKS_RATE_BURST: o.rateBurst ?? 100000,
+      ...(o.env ?? {}),
+    });
+    const proc = spawn(BIN, ['serve', ...(o.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = proc;
+    running.add(proc);
+    const keep = (chunk) => { this.stderr = (this.stderr + chunk).slice(-200000); };
+    proc.stdout.setEncoding('utf8').on('data', keep);
+    proc.stderr.setEncoding('utf8').on('data', keep);
+    this.exited = new Promise((resolve) => {
+      proc.on('error', (err) => { running.delete(proc); resolve({ code: null, signal: null, error: err }); });
+      proc.on('exit', (code, signal) => { running.delete(proc); resolve({ code, signal }); });
+    });
+    let done = null;
+    this.exited.then((r) => { done = r; });
+    const deadline = Date.now() + 10000;
+    while (Date.now() < deadline) {
+      if (done) {
+        throw new Error(`server exited before it was ready (${done.error ?? `code ${done.code}, signal ${done.signal}`}); `
+          + `binary ${BIN}\n${this.stderr}`);
+      }
+      try {
+        const res = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(1000) });
+        const text = await res.text();
+        if (res.status === 200 && JSON.parse(text).status === 'ok') return this;
+      } catch {}
+      await sleep(20);
+    }
+    proc.kill('SIGKILL');
+    throw new Error(`server not ready within 10 s on port ${this.port}\n${this.stderr}`);
+  }
+
+  /** Stops the server with `signal` and asserts a clean exit: code 0 and no sanitizer report. */
+  async stop(signal = 'SIGTERM') {
+    const proc = this.proc;
+    if (!proc) return;
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+    let timer;
+    const timeout = new Promise((r) => { timer = setTimeout(() => r(null), 30000); });
+    const r = await Promise.race([this.exited, timeout]);
+    clearTimeout(timer);
+    this.proc = null;
+    if (!r) {
+      proc.kill('SIGKILL');
+      assert.fail(`server did not exit within 30 s of ${signal}\n${this.stderr.slice(-5000)}`);
+    }
+    assert.ok(r.code === 0 && r.signal === null,
+      `server must exit with code 0 after ${signal}, got code ${r.code} signal ${r.signal}\n${this.stderr.slice(-20000)}`);
+    assert.doesNotMatch(this.stderr, /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/,
+      `sanitizer report in server output:\n${this.stderr.slice(-20000)}`);
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** Kills the server with SIGKILL (no cleanup at all) and waits until it is gone. */
+  async kill9() {
+    const proc = this.proc;
+    if (!proc) return;
+    proc.kill('SIGKILL');
+    await this.exited;
+    this.proc = null;
+  }
+
+  /** Starts the server again on the same database (on a new port unless opts.port fixed one). */
+  async restart() {
+    assert.equal(this.proc, null, 'restart() needs a stopped server');
+    return this.start();
+  }
+
+  /** A client for the Partner API authenticated with an API key secret (or none). */
+  api(secret) { return new Client(this, '/api/v1', secret); }
+  /** A client for the operator API (default: the server's operator token). */
+  admin(token = this.adminToken) { return new Client(this, '/admin/v1', token); }
+  /** A client with no prefix and no Authorization header, for /healthz and unknown paths. */
+  raw(token) { return new Client(this, '', token); }
+
+  /** Creates a partner through the operator API; returns the partner object. */
+  async createPartner(fields = {}) {
+    const r = await this.admin().post('/partners', { name: uniq('Partner '), location: LOCATION, ...fields });
+    assert.equal(r.status, 201, `create partner: ${r.text}`);
+    return r.body;
+  }
+
+  /** Creates an API key for the partner; returns the api_key object including `secret`. */
+  async createKey(partnerId, scopes = ALL_SCOPES, name = 'test key') {
+    const r = await this.admin().post(`/partners/${partnerId}/keys`, { name, scopes });
+    assert.equal(r.status, 201, `create key: ${r.text}`);
+    return r.body;
+  }
+
+  /** A fresh partner with one key: {partner, key, api}. */
+  async tenant(scopes = ALL_SCOPES) {
+    const partner = await this.createPartner();
+    const key = await this.createKey(partner.id, scopes);
+    return { partner, key, api: this.api(key.secret) };
+  }
+
+  /** Every outbox event of a partner (optionally of one type), newest first, walking all pages. */
+  async events(partnerId, type) {
+    const all = [];
+    let after;
+    for (;;) {
+      const r = await this.admin().get(`/events${qs({ partner_id: partnerId, type, limit: 100, starting_after: after })}`);
+      assert.equal(r.status, 200, `list events: ${r.text}`);
+      all.push(...r.body.data);
+      if (!r.body.has_more) return all;
+      after = r.body.data.at(-1).id;
+    }
+  }
+
+  /** Runs fn and returns {value, events, types}: the partner's events fn added, oldest first. */
+  async captureEvents(partnerId, fn) {
+    const before = new Set((await this.events(partnerId)).map((e) => e.id));
+    const value = await fn();
+    const events = (await this.events(partnerId)).filter((e) => !before.has(e.id)).reverse();
+    return { value, events, types: events.map((e) => e.type) };
+  }
+}
+
+export class Client {
+  constructor(srv, prefix, token) { this.srv = srv; this.prefix = prefix; this.token = token; }
+
+  /**
+   * Sends one request. opts: json (sent as application/json), raw (a string or Buffer body) with
+   * type (its Content-Type; null sends none), idem (Idempotency-Key), headers (added last).
+   * Returns {status, headers, body (parsed JSON or undefined), text, bytes, method, path}.
+   */
+  async request(method, p, opts = {}) {
+    const headers = {};
+    if (this.token !== undefined && this.token !== null) headers.authorization = `Bearer ${this.token}`;
+    let body;
+    if (opts.json !== undefined) {
+      body = JSON.stringify(opts.json);
+      headers['content-type'] = 'application/json';
+    } else if (opts.raw !== undefined) {
+      body = opts.raw;
+      if (opts.type !== null) headers['content-type'] = opts.type ?? 'application/json';
+    }
+    if (opts.idem !== undefined) headers['idempotency-key'] = opts.idem;
+    Object.assign(headers, opts.headers ?? {});
+    const fullPath = this.prefix + p;
+    const res = await fetch(this.srv.url + fullPath, { method, headers, body, signal: AbortSignal.timeout(opts.timeout ?? 30000) });
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const text = bytes.toString('utf8');
+    let parsed;
+    try { parsed = JSON.parse(text); } catch {}
+    return { status: res.status, headers: res.headers, body: parsed, text, bytes, method, path: fullPath };
+  }
+
+  get(p, opts) { return this.request('GET', p, opts); }
+  post(p, json, opts = {}) { return this.request('POST', p, json === undefined ? opts : { ...opts, json }); }
+  patch(p, json, opts = {}) { return this.request('PATCH', p, json === undefined ? opts : { ...opts, json }); }
+  del(p, opts) { return this.request('DELETE', p, opts); }
+}
+
+/** A customer body with a unique email and name, plus `fields`. */
+export function customerBody(fields = {}) {
+  const u = uniq('c');
+  return { email: `${u}@example.com`, name: `Customer ${u}`, ...fields };
+}
+
+/** Creates a customer through the Partner API; returns the customer object (asserts 201). */
+export async function createCustomer(api, fields = {}, opts = {}) {
+  const r = await api.post('/customers', customerBody(fields), opts);
+  assert.equal(r.status, 201, `create customer: ${r.text}`);
+  return r.body;
+}
+
+/** Asserts a 2xx-or-given status and returns the parsed body. */
+export function ok(res, status = 200) {
+  assert.equal(res.status, status, `${res.method} ${res.path} -> ${res.status} ${res.text.slice(0, 1000)}`);
+  return res.body;
+}
+
+/**
+ * Asserts the error envelope: the status, {"error": {code, message, param?, request_id}} and
+ * nothing else, request_id equal to the X-Request-Id header. `param` is checked when given
+ * (null: must be absent or null). Returns the error object.
+ */
+export function assertError(res, status, code, param) {
+  const ctx = `${res.method} ${res.path} -> ${res.status} ${res.text.slice(0, 1000)}`;
+  assert.equal(res.status, status, ctx);
+  assert.equal(typeof res.body?.error, 'object', `error envelope expected: ${ctx}`);
+  assert.deepEqual(Object.keys(res.body), ['error'], ctx);
+  const e = res.body.error;
+  assert.equal(e.code, code, ctx);
+  assert.equal(typeof e.message, 'string', ctx);
+  assert.ok(e.message.length > 0, ctx);
+  for (const k of Object.keys(e)) assert.ok(['code', 'message', 'param', 'request_id'].includes(k), `unexpected error field ${k}: ${ctx}`);
+  assert.match(e.request_id ?? '', REQ_ID, ctx);
+  assert.equal(res.headers.get('x-request-id'), e.request_id, `X-Request-Id must equal error.request_id: ${ctx}`);
+  if (param === null) assert.ok(e.param === undefined || e.param === null, `no param expected: ${ctx}`);
+  else if (param !== undefined) assert.equal(e.param, param, ctx);
+  return e;
+}
+
+/** Asserts an RFC 3339 UTC timestamp within `slackMs` of now. */
+export function assertRecentTime(value, slackMs = 10 * 60 * 1000) {
+  assert.match(value ?? '', TIME, `timestamp expected, got ${value}`);
+  assert.ok(Math.abs(Date.parse(value) - Date.now()) < slackMs, `timestamp ${value} is not close to now`);
+}
+
+/** Every item of a list endpoint, walking pages with starting_after. */
+export async function listAll(client, p, params = {}) {
+  const all = [];
+  let after;
+  for (;;) {
+    const r = await client.get(`${p}${qs({ ...params, limit: 100, starting_after: after })}`);
+    ok(r);
+    all.push(...r.body.data);
+    if (!r.body.has_more) return all;
+    after = r.body.data.at(-1).id;
+  }
+}
+
+/** Runs the binary as a command (`innbocks partner create ...`): {code, stdout, stderr, json}. */
+export function runCli(args, { timeout = 30000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(BIN, args, { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (c) => { stdout += c; });
+    p.stderr.setEncoding('utf8').on('data', (c) => { stderr += c; });
+    const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`innbocks ${args.join(' ')} timed out\n${stderr}`)); }, timeout);
+    p.on('error', (e) => { clearTimeout(timer); reject(e); });
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      let json;
+      try { json = JSON.parse(stdout); } catch {}
+      resolve({ code, stdout, stderr, json });
+    });
+  });
+}
+
+/**
+ * A request through node:http instead of fetch, for bodies the server may refuse before reading
+ * them all (413): resolves with the response as soon as it arrives and ignores later write errors.
+ * body: a Buffer; chunked: true sends it without Content-Length.
+ */
+export function rawHttp(srv, method, p, { headers = {}, body, chunked = false } = {}) {
+  return new Promise((resolve, reject) => {
+    const h = { ...headers };
+    if (body && !chunked) h['content-length'] = body.length;
+    const req = http.request({ host: '127.0.0.1', port: srv.port, method, path: p, headers: h, agent: false });
+    let answered = false;
+    req.setTimeout(30000, () => req.destroy(new Error('timeout')));
+    req.on('response', (res) => {
+      answered = true;
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed;
+        try { parsed = JSON.parse(text); } catch {}
+        const hdrs = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) hdrs.set(k, Array.isArray(v) ? v.join(', ') : v);
+        resolve({ status: res.statusCode, headers: hdrs, body: parsed, text, method, path: p });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', (e) => { if (!answered) reject(e); });
+    if (body) {
+      if (chunked) {
+        // Several writes so the body really goes out in pieces.
+        const step = 256 * 1024;
+        for (let i = 0; i < body.length; i += step) req.write(body.subarray(i, i + step));
+      } else {
+        req.write(body);
+      }
+    }
+    req.end();
+  });
+}

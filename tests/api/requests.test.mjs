@@ -1,0 +1,185 @@
+// Covers the request conventions of API.md §2 that apply to every route: strict JSON bodies
+// (malformed, not an object, duplicate keys, nesting deeper than 32, \u0000, bad UTF-8: 400
+// invalid_json), the 1 MiB body cap (413, with and without Content-Length), Content-Type (415),
+// empty POST bodies, fields the endpoint does not take (400 unknown_parameter, server-set fields
+// included), type errors (422 with param), and query parameters (bad limit, unknown or doubled
+// cursors: 400 invalid_request; unknown parameters: 400 unknown_parameter).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, createCustomer, customerBody, assertError, ok, qs, rawHttp,
+} from './lib.mjs';
+
+let srv;
+let t;
+let cust;
+
+before(async () => {
+  srv = await startServer();
+  t = await srv.tenant();
+  cust = await createCustomer(t.api);
+});
+after(() => srv?.stop());
+
+const MiB = 1024 * 1024;
+
+/** POSTs a raw JSON text to /customers. */
+const postRaw = (raw, opts = {}) => t.api.request('POST', '/customers', { raw, ...opts });
+
+/** {"email":..,"name":..,"metadata": <object nested so the whole body is `levels` deep>}. */
+function nestedBody(levels) {
+  let inner = '{}';
+  for (let i = 0; i < levels - 2; i++) inner = `{"a":${inner}}`;
+  const b = customerBody();
+  return `{"email":"${b.email}","name":"${b.name}","metadata":${inner}}`;
+}
+
+test('malformed JSON is 400 invalid_json', async () => {
+  const b = JSON.stringify(customerBody());
+  for (const raw of ['{', '{"email":', b.slice(0, -1), `${b}}`, `${b} {}`, "{'email':'a@b.co'}", '{"email":"a@b.co",}', 'nul', '{"a":01}', '{"a":NaN}']) {
+    assertError(await postRaw(raw), 400, 'invalid_json');
+  }
+  assertError(await t.api.request('PATCH', `/customers/${cust.id}`, { raw: '{"name":' }), 400, 'invalid_json');
+  assertError(await t.api.request('POST', `/customers/${cust.id}/deactivate`, { raw: '{"reason"' }), 400, 'invalid_json');
+  assertError(await srv.admin().request('POST', '/partners', { raw: '{"name":' }), 400, 'invalid_json');
+});
+
+test('JSON that is not an object is 400 invalid_json', async () => {
+  for (const raw of ['[]', `[${JSON.stringify(customerBody())}]`, '"text"', '42', 'null', 'true']) {
+    assertError(await postRaw(raw), 400, 'invalid_json');
+  }
+  assertError(await t.api.request('PATCH', `/customers/${cust.id}`, { raw: '[]' }), 400, 'invalid_json');
+});
+
+test('a duplicated key, at the top or nested, is 400 invalid_json', async () => {
+  const b = customerBody();
+  assertError(await postRaw(`{"email":"${b.email}","name":"A","name":"B"}`), 400, 'invalid_json');
+  assertError(await postRaw(`{"email":"${b.email}","name":"A","metadata":{"k":"1","k":"2"}}`), 400, 'invalid_json');
+  assertError(await t.api.request('PATCH', `/customers/${cust.id}`, { raw: '{"name":"A","name":"A"}' }), 400, 'invalid_json');
+  assert.deepEqual(ok(await t.api.get(`/customers${qs({ email: b.email })}`)).data, []);
+});
+
+test('nesting of 32 levels is parsed; 33 levels is 400 invalid_json', async () => {
+  // 32 levels parse; the nested metadata is then simply not a valid metadata value.
+  assertError(await postRaw(nestedBody(32)), 422, 'validation_failed', 'metadata');
+  assertError(await postRaw(nestedBody(33)), 400, 'invalid_json');
+  assertError(await postRaw(nestedBody(2000)), 400, 'invalid_json');
+  assertError(await postRaw(`${'['.repeat(100000)}${']'.repeat(100000)}`), 400, 'invalid_json');
+  ok(await srv.raw().get('/healthz'));
+});
+
+test('a \\u0000 in a string value or key is 400 invalid_json', async () => {
+  const b = customerBody();
+  assertError(await postRaw(`{"email":"${b.email}","name":"Jane\\u0000Smith"}`), 400, 'invalid_json');
+  assertError(await postRaw(`{"email":"${b.email}","name":"Jane","metadata":{"k\\u0000":"v"}}`), 400, 'invalid_json');
+  assertError(await t.api.request('PATCH', `/customers/${cust.id}`, { raw: '{"name":"\\u0000"}' }), 400, 'invalid_json');
+  assert.deepEqual(ok(await t.api.get(`/customers${qs({ email: b.email })}`)).data, []);
+});
+
+test('a body that is not valid UTF-8 is 400 invalid_json', async () => {
+  const b = customerBody();
+  const raw = Buffer.concat([Buffer.from(`{"email":"${b.email}","name":"Jane `), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+  assertError(await postRaw(raw), 400, 'invalid_json');
+});
+
+test('escaped and non-ASCII strings are decoded exactly', async () => {
+  const b = customerBody();
+  const c = ok(await postRaw(`{"email":"${b.email}","name":"J\\u00e9r\\u00f4me \\"JJ\\" \\\\ \\ud83d\\udce6 日本"}`), 201);
+  assert.equal(c.name, 'Jérôme "JJ" \\ 📦 日本');
+});
+
+test('a body of exactly 1 MiB is read; one byte more is 413 payload_too_large', async () => {
+  const base = JSON.stringify(customerBody());
+  const exact = Buffer.from(base + ' '.repeat(MiB - Buffer.byteLength(base)));
+  assert.equal(exact.length, MiB);
+  ok(await rawHttp(srv, 'POST', '/api/v1/customers', { body: exact, headers: { authorization: `Bearer ${t.key.secret}`, 'content-type': 'application/json' } }), 201);
+  const over = Buffer.from(JSON.stringify(customerBody()) + ' '.repeat(MiB));
+  assertError(await rawHttp(srv, 'POST', '/api/v1/customers', { body: over, headers: { authorization: `Bearer ${t.key.secret}`, 'content-type': 'application/json' } }), 413, 'payload_too_large');
+});
+
+test('a body over 1 MiB sent without Content-Length (chunked) is 413 payload_too_large', async () => {
+  const b = customerBody();
+  const body = Buffer.from(JSON.stringify({ ...b, metadata: { k: 'v' } }) + ' '.repeat(MiB + 100));
+  const r = await rawHttp(srv, 'POST', '/api/v1/customers', { body, chunked: true, headers: { authorization: `Bearer ${t.key.secret}`, 'content-type': 'application/json' } });
+  assertError(r, 413, 'payload_too_large');
+  assert.deepEqual(ok(await t.api.get(`/customers${qs({ email: b.email })}`)).data, [], 'nothing was created');
+});
+
+test('a very large body (8 MiB) is refused with 413 and the server stays healthy', async () => {
+  const body = Buffer.alloc(8 * MiB, 0x20);
+  const r = await rawHttp(srv, 'PATCH', `/api/v1/customers/${cust.id}`, { body, headers: { authorization: `Bearer ${t.key.secret}`, 'content-type': 'application/json' } });
+  assertError(r, 413, 'payload_too_large');
+  ok(await srv.raw().get('/healthz'));
+  ok(await t.api.get('/customers'));
+});
+
+test('a body whose Content-Type is not application/json is 415 unsupported_media_type', async () => {
+  const b = customerBody();
+  const raw = JSON.stringify(b);
+  for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml', 'multipart/form-data; boundary=x']) {
+    assertError(await postRaw(raw, { type }), 415, 'unsupported_media_type');
+  }
+  assertError(await postRaw(Buffer.from(raw), { type: null }), 415, 'unsupported_media_type');
+  assertError(await t.api.request('PATCH', `/customers/${cust.id}`, { raw: '{"name":"X"}', type: 'text/plain' }), 415, 'unsupported_media_type');
+  assert.deepEqual(ok(await t.api.get(`/customers${qs({ email: b.email })}`)).data, [], 'nothing was created');
+  ok(await postRaw(raw, { type: 'application/json; charset=utf-8' }), 201);
+});
+
+test('an empty POST body is treated as {}', async () => {
+  const r = await t.api.request('POST', '/customers', { raw: '' });
+  const e = assertError(r, 422, 'validation_failed');
+  assert.ok(['email', 'name'].includes(e.param), `param names a required field: ${e.param}`);
+  const noBody = await t.api.request('POST', '/customers');
+  assert.ok(['email', 'name'].includes(assertError(noBody, 422, 'validation_failed').param));
+});
+
+test('fields the endpoint does not take are 400 unknown_parameter, server-set fields included', async () => {
+  for (const field of ['id', 'object', 'status', 'created_at', 'updated_at', 'deactivated_at', 'billing_status', 'mail_receipt_approved', 'mailbox_id', 'partner_id', 'nickname']) {
+    const b = customerBody({ [field]: field === 'mail_receipt_approved' ? true : 'x' });
+    assertError(await t.api.post('/customers', b), 400, 'unknown_parameter', field);
+    assert.deepEqual(ok(await t.api.get(`/customers${qs({ email: b.email })}`)).data, [], `nothing created with ${field}`);
+  }
+});
+
+test('type errors in body fields are 422 validation_failed naming the field', async () => {
+  const cases = [
+    [{ email: ['a@b.co'] }, 'email'], [{ name: 5 }, 'name'], [{ name: {} }, 'name'], [{ prepay: 'yes' }, 'prepay'],
+    [{ metadata: 'x' }, 'metadata'], [{ phone: 15555555555 }, 'phone'], [{ external_customer_id: 12 }, 'external_customer_id'],
+  ];
+  for (const [fields, param] of cases) assertError(await t.api.post('/customers', customerBody(fields)), 422, 'validation_failed', param);
+});
+
+test('a bad limit is 400 invalid_request with param limit', async () => {
+  for (const limit of ['0', '101', '-1', 'abc', '1.5', '', '1e2', ' 5', '0x10']) {
+    assertError(await t.api.get(`/customers?limit=${encodeURIComponent(limit)}`), 400, 'invalid_request', 'limit');
+  }
+  ok(await t.api.get('/customers?limit=1'));
+  ok(await t.api.get('/customers?limit=100'));
+});
+
+test('an unknown cursor id is 400 invalid_request naming the parameter', async () => {
+  assertError(await t.api.get('/customers?starting_after=cus_doesnotexist000000'), 400, 'invalid_request', 'starting_after');
+  assertError(await t.api.get('/customers?ending_before=cus_doesnotexist000000'), 400, 'invalid_request', 'ending_before');
+  assertError(await t.api.get('/customers?starting_after='), 400, 'invalid_request', 'starting_after');
+});
+
+test('starting_after and ending_before together are 400 invalid_request', async () => {
+  const other = await createCustomer(t.api);
+  const e = assertError(await t.api.get(`/customers${qs({ starting_after: cust.id, ending_before: other.id })}`), 400, 'invalid_request');
+  assert.ok(['starting_after', 'ending_before'].includes(e.param), `param names a cursor: ${e.param}`);
+});
+
+test('an unknown query parameter is 400 unknown_parameter naming it', async () => {
+  assertError(await t.api.get('/customers?expand=mailbox'), 400, 'unknown_parameter', 'expand');
+  assertError(await t.api.get('/customers?limit=5&Status=active'), 400, 'unknown_parameter', 'Status');
+  assertError(await t.api.get(`/customers/${cust.id}?expand=mailbox`), 400, 'unknown_parameter', 'expand');
+  assertError(await t.api.get(`/customers/${cust.id}/mailbox?x=1`), 400, 'unknown_parameter', 'x');
+  assertError(await t.api.get('/billing/usage?month=2026-01'), 400, 'unknown_parameter', 'month');
+  assertError(await srv.admin().get('/partners?bogus=1'), 400, 'unknown_parameter', 'bogus');
+});
+
+test('query parameters are percent-decoded', async () => {
+  const c = await createCustomer(t.api, { email: `jane+tag.${Date.now()}@example.com` });
+  const r = ok(await t.api.get(`/customers?email=${encodeURIComponent(c.email)}`));
+  assert.deepEqual(r.data.map((x) => x.id), [c.id]);
+});

@@ -1,0 +1,201 @@
+// Covers the process and the HTTP basics: GET /healthz, X-Request-Id on every kind of response
+// (distinct, and repeated in error bodies), the JSON content type, 404 route_not_found versus 405
+// with an Allow header, configuration by environment and by flags (flags win), graceful stop on
+// SIGTERM and SIGINT with exit code 0, and data surviving a restart.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import {
+  startServer, freePort, createCustomer, customerBody, assertError, ok, REQ_ID, ALL_SCOPES, uniq,
+} from './lib.mjs';
+
+let srv;
+let t;
+
+before(async () => {
+  srv = await startServer();
+  t = await srv.tenant();
+});
+after(() => srv?.stop());
+
+/** Parses an Allow header into a sorted list of methods. */
+function allowOf(res) {
+  return (res.headers.get('allow') ?? '').split(',').map((m) => m.trim().toUpperCase()).filter(Boolean).sort();
+}
+
+/** One response of (nearly) every kind the server gives, labelled. */
+async function responsesOfEveryKind() {
+  const readOnly = await srv.createKey(t.partner.id, ['customers:read']);
+  const cust = await createCustomer(t.api);
+  const out = {};
+  out.healthz = await srv.raw().get('/healthz');
+  out.list200 = await t.api.get('/customers');
+  out.get200 = await t.api.get(`/customers/${cust.id}`);
+  out.create201 = await t.api.post('/customers', customerBody());
+  out.invalidJson400 = await t.api.request('POST', '/customers', { raw: '{"email":' });
+  out.unknownParam400 = await t.api.post('/customers', customerBody({ bogus: 1 }));
+  out.noAuth401 = await srv.api().get('/customers');
+  out.scope403 = await srv.api(readOnly.secret).post('/customers', customerBody());
+  out.notFound404 = await t.api.get('/customers/cus_doesnotexist000000');
+  out.route404 = await t.api.get('/no-such-route');
+  out.rootRoute404 = await srv.raw().get('/no-such-route');
+  out.method405 = await t.api.del('/customers');
+  out.media415 = await t.api.request('POST', '/customers', { raw: JSON.stringify(customerBody()), type: 'text/plain' });
+  out.validation422 = await t.api.post('/customers', customerBody({ email: 'not-an-address' }));
+  out.admin200 = await srv.admin().get('/partners');
+  out.admin401 = await srv.admin('ib_admin_wrongwrongwrongwrongwrongwrongwrong').get('/partners');
+  out.admin404 = await srv.admin().get('/partners/ptn_doesnotexist000000');
+  out.admin405 = await srv.admin().del('/partners');
+  return out;
+}
+
+test('GET /healthz answers 200 {"status":"ok"} without authentication', async () => {
+  const r = await srv.raw().get('/healthz');
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body, { status: 'ok' });
+  assert.match(r.headers.get('x-request-id') ?? '', REQ_ID);
+});
+
+test('every response carries its own X-Request-Id req_..., and error bodies repeat it', async () => {
+  const all = await responsesOfEveryKind();
+  const seen = new Set();
+  for (const [label, r] of Object.entries(all)) {
+    const id = r.headers.get('x-request-id');
+    assert.match(id ?? '', REQ_ID, `${label}: X-Request-Id missing or malformed (${id})`);
+    assert.ok(!seen.has(id), `${label}: X-Request-Id ${id} repeated`);
+    seen.add(id);
+    if (r.status >= 400) {
+      assert.equal(r.body?.error?.request_id, id, `${label}: error.request_id must equal X-Request-Id: ${r.text}`);
+    }
+  }
+});
+
+test('every response is application/json; charset=utf-8', async () => {
+  const all = await responsesOfEveryKind();
+  for (const [label, r] of Object.entries(all)) {
+    const ct = (r.headers.get('content-type') ?? '').toLowerCase().replace(/\s+/g, '');
+    assert.equal(ct, 'application/json;charset=utf-8', `${label}: Content-Type was ${r.headers.get('content-type')}`);
+    assert.notEqual(r.body, undefined, `${label}: body is not JSON: ${r.text}`);
+  }
+});
+
+test('an unknown path is 404 route_not_found, with or without a known prefix', async () => {
+  assertError(await t.api.get('/no-such-route'), 404, 'route_not_found');
+  assertError(await t.api.get('/customers/cus_x/no-such-sub-resource'), 404, 'route_not_found');
+  assertError(await t.api.post('/customers/cus_x/reactivate', {}), 404, 'route_not_found');
+  assertError(await srv.admin().get('/no-such-route'), 404, 'route_not_found');
+  assertError(await srv.raw(t.key.secret).get('/no-such-route'), 404, 'route_not_found');
+  assertError(await srv.raw(t.key.secret).get('/api/v2/customers'), 404, 'route_not_found');
+});
+
+test('a known path with a method it does not take is 405 method_not_allowed with an Allow header', async () => {
+  const cust = await createCustomer(t.api);
+  const cases = [
+    [t.api, 'DELETE', '/customers', ['GET', 'POST']],
+    [t.api, 'PUT', `/customers/${cust.id}`, ['GET', 'PATCH']],
+    [t.api, 'DELETE', `/customers/${cust.id}`, ['GET', 'PATCH']],
+    [t.api, 'GET', `/customers/${cust.id}/deactivate`, ['POST']],
+    [t.api, 'POST', `/customers/${cust.id}/mailbox`, ['GET']],
+    [t.api, 'PATCH', `/customers/${cust.id}/compliance`, ['GET']],
+    [t.api, 'POST', '/billing/usage', ['GET']],
+    [srv.admin(), 'DELETE', '/partners', ['GET', 'POST']],
+    [srv.admin(), 'GET', `/customers/${cust.id}/accept-invite`, ['POST']],
+    [srv.raw(), 'POST', '/healthz', ['GET']],
+  ];
+  for (const [client, method, p, allowed] of cases) {
+    const r = await client.request(method, p, method === 'GET' || method === 'DELETE' ? {} : { json: {} });
+    assertError(r, 405, 'method_not_allowed');
+    const allow = allowOf(r);
+    for (const m of allowed) assert.ok(allow.includes(m), `${method} ${p}: Allow "${r.headers.get('allow')}" lacks ${m}`);
+    assert.ok(!allow.includes(method), `${method} ${p}: Allow "${r.headers.get('allow')}" lists ${method}`);
+  }
+});
+
+test('SIGINT stops the server gracefully with exit code 0', async () => {
+  const other = await startServer();
+  const p = await other.createPartner();
+  assert.match(p.id, /^ptn_/);
+  await other.stop('SIGINT');
+});
+
+test('what was written before a graceful stop is there after a restart on the same database', async () => {
+  const other = await startServer();
+  try {
+    const tn = await other.tenant();
+    const cust = await createCustomer(tn.api);
+    await other.stop();
+    await other.restart();
+    const again = await other.api(tn.key.secret).get(`/customers/${cust.id}`);
+    assert.deepEqual(ok(again), cust);
+  } finally {
+    await other.stop();
+  }
+});
+
+test('the server can be configured by flags alone', async () => {
+  const port = await freePort();
+  const dir = await mkdtemp(path.join(tmpdir(), 'innbocks-flags-'));
+  const db = path.join(dir, 'flags.db');
+  const token = `ib_admin_${randomBytes(20).toString('hex')}`;
+  const other = await startServer({
+    port,
+    adminToken: token,
+    env: { INNBOCKS_LISTEN: undefined, INNBOCKS_DATABASE: undefined, INNBOCKS_ADMIN_TOKEN: undefined, INNBOCKS_RATE_LIMIT: undefined, INNBOCKS_RATE_BURST: undefined },
+    args: ['--listen', `127.0.0.1:${port}`, '--database', db, '--admin-token', token, '--rate-limit', '50', '--rate-burst', '9'],
+  });
+  try {
+    const tn = await other.tenant();
+    const r = await tn.api.get('/customers');
+    ok(r);
+    assert.equal(r.headers.get('ratelimit-limit'), '9');
+    assert.ok(existsSync(db), 'the database file named by --database must exist');
+  } finally {
+    await other.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('flags win over the environment', async () => {
+  const envPort = await freePort();
+  const flagPort = await freePort();
+  const dir = await mkdtemp(path.join(tmpdir(), 'innbocks-flags-'));
+  const envDb = path.join(dir, 'from-env.db');
+  const flagDb = path.join(dir, 'from-flag.db');
+  const envToken = `ib_admin_env_${randomBytes(20).toString('hex')}`;
+  const flagToken = `ib_admin_flag_${randomBytes(20).toString('hex')}`;
+  const other = await startServer({
+    port: flagPort,
+    adminToken: flagToken,
+    env: {
+      INNBOCKS_LISTEN: `127.0.0.1:${envPort}`, INNBOCKS_DATABASE: envDb, INNBOCKS_ADMIN_TOKEN: envToken,
+      INNBOCKS_RATE_LIMIT: '1', INNBOCKS_RATE_BURST: '7',
+    },
+    args: ['--listen', `127.0.0.1:${flagPort}`, '--database', flagDb, '--admin-token', flagToken,
+      '--rate-limit', '100000', '--rate-burst', '5'],
+  });
+  try {
+    await assert.rejects(fetch(`http://127.0.0.1:${envPort}/healthz`), 'nothing may listen on the INNBOCKS_LISTEN port');
+    const tn = await other.tenant(); // works with the flag's admin token
+    assertError(await other.admin(envToken).get('/partners'), 401, 'unauthenticated');
+    const r = await tn.api.get('/customers');
+    ok(r);
+    assert.equal(r.headers.get('ratelimit-limit'), '5');
+    // The flag's rate (100000/s) applies, not the environment's 1/s: 10 quick requests all pass.
+    for (let i = 0; i < 9; i++) ok(await tn.api.get('/customers'));
+    assert.ok(existsSync(flagDb), '--database must be used');
+    assert.ok(!existsSync(envDb), 'INNBOCKS_DATABASE must be ignored when --database is given');
+  } finally {
+    await other.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a key created with every scope can use the server right away', async () => {
+  // Sanity check of the fixture every other file relies on.
+  const key = await srv.createKey(t.partner.id, ALL_SCOPES, uniq('k'));
+  ok(await srv.api(key.secret).get('/customers'));
+});
