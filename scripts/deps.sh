@@ -1,0 +1,26 @@
+#!/bin/sh
+# deps.sh - installs, from Debian's packages, whatever the build, the tests
+# and the benchmark need and this machine lacks. Safe to run repeatedly.
+set -eu
+need=""
+have_header() { [ -e "/usr/include/$1" ] || [ -e "/usr/include/x86_64-linux-gnu/$1" ]; }
+command -v cc >/dev/null 2>&1 || need="$need gcc libc6-dev"
+command -v make >/dev/null 2>&1 || need="$need make"
+command -v curl >/dev/null 2>&1 || need="$need curl"
+command -v node >/dev/null 2>&1 || need="$need nodejs"
+command -v sqlite3 >/dev/null 2>&1 || need="$need sqlite3"
+command -v openssl >/dev/null 2>&1 || need="$need openssl"
+have_header microhttpd.h || need="$need libmicrohttpd-dev"
+have_header jansson.h || need="$need libjansson-dev"
+have_header sqlite3.h || need="$need libsqlite3-dev"
+have_header openssl/evp.h || need="$need libssl-dev"
+have_header curl/curl.h || need="$need libcurl4-openssl-dev"
+if [ "${1:-}" = "--bench" ]; then
+	command -v wrk >/dev/null 2>&1 || need="$need wrk"
+fi
+if [ -n "$need" ]; then
+	echo "deps: installing$need" >&2
+	if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi

@@ -1,0 +1,22 @@
+#!/bin/sh
+# test.sh - the whole test suite: builds the normal and the sanitizer
+# (AddressSanitizer + UndefinedBehaviorSanitizer, leaks included) binaries,
+# runs the C unit tests and the black-box API suite against both.
+set -eu
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+make -s -j2 build/innbocks build/unit build/asan/innbocks build/asan/unit
+
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export LSAN_OPTIONS="exitcode=23"
+
+echo "== unit tests"
+build/unit
+echo "== unit tests (sanitizers)"
+build/asan/unit
+
+echo "== API tests"
+INNBOCKS_BIN=build/innbocks node --test --test-concurrency=1 tests/api/
+echo "== API tests (sanitizers)"
+INNBOCKS_BIN=build/asan/innbocks node --test --test-concurrency=1 tests/api/

@@ -1,0 +1,161 @@
+// Covers GET /api/v1/billing/usage (API.md §8): the period (default the current UTC month,
+// ?period=YYYY-MM, malformed periods 400 invalid_request), counting only mailboxes that were
+// active (activated through compliance approval; reserved ones are not billable), line items with
+// active_from / active_until / active_days, deactivated mailboxes staying billable for the period
+// with active_until set, totals, and paging of the line items with limit / starting_after.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, createCustomer, assertError, ok, qs, uniq,
+} from './lib.mjs';
+
+let srv;
+
+before(async () => { srv = await startServer(); });
+after(() => srv?.stop());
+
+/** "2026-11-01T00:00:00Z" for the first day of the month of `d` plus `add` months (UTC). */
+function monthStart(d, add = 0) {
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + add, 1)).toISOString().replace('.000Z', 'Z');
+}
+
+/** UTC calendar days from the day of `from` to today, both included. */
+function daysUpToToday(from) {
+  const day = (d) => Math.floor(d.getTime() / 86400000);
+  return day(new Date()) - day(new Date(from)) + 1;
+}
+
+/** Creates a customer and approves it, which activates its mailbox. Returns {customer, mailbox}. */
+async function activeCustomer(api, fields = {}) {
+  const customer = await createCustomer(api, fields);
+  ok(await srv.admin().post(`/customers/${customer.id}/compliance`, { form_1583: 'approved', identity: 'verified' }));
+  const mailbox = ok(await api.get(`/customers/${customer.id}/mailbox`));
+  assert.equal(mailbox.status, 'active');
+  return { customer, mailbox };
+}
+
+test('a partner without active mailboxes has an empty usage for the current UTC month', async () => {
+  const t = await srv.tenant();
+  await createCustomer(t.api); // reserved only: not billable
+  const u = ok(await t.api.get('/billing/usage'));
+  assert.equal(u.object, 'billing_usage');
+  const now = new Date();
+  assert.deepEqual(u.period, { start: monthStart(now), end: monthStart(now, 1) });
+  assert.equal(u.active_mailboxes, 0);
+  assert.equal(u.billable_mailboxes, 0);
+  assert.equal(u.mailbox_days, 0);
+  assert.equal(u.line_items.object, 'list');
+  assert.deepEqual(u.line_items.data, []);
+  assert.equal(u.line_items.has_more, false);
+});
+
+test('a mailbox activated by compliance approval is billed from its activated_at', async () => {
+  const t = await srv.tenant();
+  const ext = uniq('crm_');
+  const { customer, mailbox } = await activeCustomer(t.api, { external_customer_id: ext, prepay: true });
+  const u = ok(await t.api.get('/billing/usage'));
+  assert.equal(u.active_mailboxes, 1);
+  assert.equal(u.billable_mailboxes, 1);
+  assert.equal(u.line_items.data.length, 1);
+  const li = u.line_items.data[0];
+  assert.equal(li.customer_id, customer.id);
+  assert.equal(li.external_customer_id, ext);
+  assert.equal(li.mailbox_id, mailbox.id);
+  assert.equal(li.mailbox_number, mailbox.number);
+  assert.equal(li.prepay, true);
+  assert.equal(Date.parse(li.active_from), Date.parse(mailbox.activated_at));
+  assert.equal(li.active_until, null);
+  assert.ok(li.active_days >= 1);
+  assert.equal(li.active_days, daysUpToToday(mailbox.activated_at));
+  assert.equal(u.mailbox_days, li.active_days);
+  // The same usage when the current period is named explicitly.
+  const now = new Date();
+  const period = `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
+  assert.deepEqual(ok(await t.api.get(`/billing/usage${qs({ period })}`)), u);
+});
+
+test('a deactivated mailbox stays billable for the period, with active_until, but is no longer active', async () => {
+  const t = await srv.tenant();
+  const { customer, mailbox } = await activeCustomer(t.api);
+  const kept = await activeCustomer(t.api);
+  ok(await t.api.post(`/customers/${customer.id}/deactivate`, {}));
+  const closed = ok(await t.api.get(`/customers/${customer.id}/mailbox`));
+  assert.equal(closed.status, 'closed');
+  const u = ok(await t.api.get('/billing/usage'));
+  assert.equal(u.active_mailboxes, 1);
+  assert.equal(u.billable_mailboxes, 2);
+  const li = u.line_items.data.find((x) => x.mailbox_id === mailbox.id);
+  assert.ok(li, 'the closed mailbox has a line item');
+  assert.equal(Date.parse(li.active_until), Date.parse(closed.closed_at));
+  assert.equal(li.active_days, daysUpToToday(mailbox.activated_at));
+  assert.equal(li.external_customer_id, null);
+  assert.equal(li.prepay, false);
+  const other = u.line_items.data.find((x) => x.mailbox_id === kept.mailbox.id);
+  assert.equal(other.active_until, null);
+  assert.equal(u.mailbox_days, li.active_days + other.active_days);
+});
+
+test('a mailbox closed without ever being active is not billable', async () => {
+  const t = await srv.tenant();
+  const c = await createCustomer(t.api);
+  ok(await t.api.post(`/customers/${c.id}/deactivate`, {}));
+  const u = ok(await t.api.get('/billing/usage'));
+  assert.equal(u.billable_mailboxes, 0);
+  assert.deepEqual(u.line_items.data, []);
+});
+
+test('?period=YYYY-MM selects that UTC month; a period before any activity is empty', async () => {
+  const t = await srv.tenant();
+  await activeCustomer(t.api);
+  const cases = [
+    ['2020-01', '2020-01-01T00:00:00Z', '2020-02-01T00:00:00Z'],
+    ['2024-02', '2024-02-01T00:00:00Z', '2024-03-01T00:00:00Z'],
+    ['2025-12', '2025-12-01T00:00:00Z', '2026-01-01T00:00:00Z'],
+  ];
+  for (const [period, start, end] of cases) {
+    const u = ok(await t.api.get(`/billing/usage${qs({ period })}`));
+    assert.deepEqual(u.period, { start, end }, period);
+    assert.equal(u.active_mailboxes, 0, period);
+    assert.equal(u.billable_mailboxes, 0, period);
+    assert.equal(u.mailbox_days, 0, period);
+    assert.deepEqual(u.line_items.data, [], period);
+  }
+});
+
+test('a malformed period is 400 invalid_request with param period', async () => {
+  const t = await srv.tenant(['billing:read']);
+  for (const period of ['2026-13', '2026-00', '2026-1', '202611', '26-11', '2026-11-01', '2026/11', 'november', '', ' 2026-11', '2026-11 ', '-001-01']) {
+    assertError(await t.api.get(`/billing/usage?period=${encodeURIComponent(period)}`), 400, 'invalid_request', 'period');
+  }
+});
+
+test('line items page with limit and starting_after; the totals cover every mailbox', async () => {
+  const t = await srv.tenant();
+  const mailboxes = [];
+  for (let i = 0; i < 5; i++) mailboxes.push((await activeCustomer(t.api)).mailbox.id);
+  const full = ok(await t.api.get('/billing/usage'));
+  assert.equal(full.billable_mailboxes, 5);
+  assert.equal(full.line_items.data.length, 5);
+  assert.equal(full.line_items.has_more, false);
+
+  const seen = [];
+  let after;
+  for (let page = 0; page < 10; page++) {
+    const u = ok(await t.api.get(`/billing/usage${qs({ limit: 2, starting_after: after })}`));
+    assert.equal(u.billable_mailboxes, 5, 'totals are not paged');
+    assert.equal(u.active_mailboxes, 5);
+    assert.equal(u.mailbox_days, full.mailbox_days);
+    assert.ok(u.line_items.data.length <= 2);
+    seen.push(...u.line_items.data.map((li) => li.mailbox_id));
+    assert.equal(u.line_items.has_more, seen.length < 5);
+    if (!u.line_items.has_more) break;
+    after = u.line_items.data.at(-1).mailbox_id;
+  }
+  assert.deepEqual([...seen].sort(), [...mailboxes].sort());
+  assert.deepEqual(seen, full.line_items.data.map((li) => li.mailbox_id), 'pages follow the unpaged order');
+
+  assertError(await t.api.get('/billing/usage?limit=0'), 400, 'invalid_request', 'limit');
+  assertError(await t.api.get('/billing/usage?limit=101'), 400, 'invalid_request', 'limit');
+  assertError(await t.api.get('/billing/usage?starting_after=mbx_doesnotexist0000000'), 400, 'invalid_request', 'starting_after');
+  assertError(await t.api.get('/billing/usage?period=2026-11&bogus=1'), 400, 'unknown_parameter', 'bogus');
+});

@@ -1,0 +1,136 @@
+// Covers per-key rate limiting (API.md §2, §10): with INNBOCKS_RATE_LIMIT=1 and
+// INNBOCKS_RATE_BURST=3 the RateLimit-* headers count down from the burst, the request past the
+// burst is 429 rate_limited with Retry-After, keys are limited independently, tokens come back
+// over time, unauthenticated requests and /healthz are not limited; the default of 100/s with
+// bursts of 200 when nothing is configured; and 0 turning limiting off.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, assertError, ok, sleep,
+} from './lib.mjs';
+
+let srv;
+let t;
+
+before(async () => {
+  srv = await startServer({ rateLimit: 1, rateBurst: 3 });
+  t = await srv.tenant(['customers:read']);
+});
+after(() => srv?.stop());
+
+const intHeader = (r, name) => {
+  const v = r.headers.get(name);
+  assert.match(v ?? '', /^\d+$/, `${name} must be a non-negative integer, got ${v}`);
+  return Number(v);
+};
+
+test('the burst is spent request by request, then 429 rate_limited with Retry-After', async () => {
+  const api = srv.api((await srv.createKey(t.partner.id, ['customers:read'])).secret);
+  const remaining = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await api.get('/customers');
+    ok(r);
+    assert.equal(intHeader(r, 'ratelimit-limit'), 3);
+    remaining.push(intHeader(r, 'ratelimit-remaining'));
+    intHeader(r, 'ratelimit-reset');
+  }
+  assert.deepEqual(remaining, [2, 1, 0]);
+  const limited = await api.get('/customers');
+  assertError(limited, 429, 'rate_limited');
+  const retry = intHeader(limited, 'retry-after');
+  assert.ok(retry >= 1, `Retry-After ${retry} must be at least 1 s`);
+  assert.equal(intHeader(limited, 'ratelimit-limit'), 3);
+  assert.equal(intHeader(limited, 'ratelimit-remaining'), 0);
+  assert.ok(intHeader(limited, 'ratelimit-reset') >= 1);
+});
+
+test('every kind of request spends from the same bucket, errors included', async () => {
+  const api = srv.api((await srv.createKey(t.partner.id, ['customers:read'])).secret);
+  ok(await api.get('/customers'));
+  assertError(await api.get('/customers/cus_doesnotexist00000000'), 404, 'not_found');
+  assertError(await api.get('/customers?limit=0'), 400, 'invalid_request', 'limit');
+  assertError(await api.get('/customers'), 429, 'rate_limited');
+});
+
+test('each key has its own bucket', async () => {
+  const k1 = srv.api((await srv.createKey(t.partner.id, ['customers:read'])).secret);
+  const k2 = srv.api((await srv.createKey(t.partner.id, ['customers:read'])).secret);
+  for (let i = 0; i < 3; i++) ok(await k1.get('/customers'));
+  assertError(await k1.get('/customers'), 429, 'rate_limited');
+  const r = await k2.get('/customers');
+  ok(r);
+  assert.equal(intHeader(r, 'ratelimit-remaining'), 2);
+});
+
+test('tokens come back at the configured rate', async () => {
+  const api = srv.api((await srv.createKey(t.partner.id, ['customers:read'])).secret);
+  for (let i = 0; i < 3; i++) ok(await api.get('/customers'));
+  const limited = await api.get('/customers');
+  assertError(limited, 429, 'rate_limited');
+  const started = Date.now();
+  let r;
+  do {
+    await sleep(100);
+    r = await api.get('/customers');
+  } while (r.status === 429 && Date.now() - started < 5000);
+  ok(r);
+  const waited = Date.now() - started;
+  assert.ok(waited >= 500, `a token came back after only ${waited} ms at 1 request/s`);
+});
+
+test('unauthenticated requests get 401 without rate limit headers and spend nothing', async () => {
+  const api = srv.api((await srv.createKey(t.partner.id, ['customers:read'])).secret);
+  for (let i = 0; i < 10; i++) {
+    const r = await srv.api('ib_live_notakey000000000000000000').get('/customers');
+    assertError(r, 401, 'unauthenticated');
+    assert.equal(r.headers.get('ratelimit-limit'), null);
+    assert.equal(r.headers.get('ratelimit-remaining'), null);
+    assert.equal(r.headers.get('retry-after'), null);
+  }
+  const r = await api.get('/customers');
+  ok(r);
+  assert.equal(intHeader(r, 'ratelimit-remaining'), 2);
+});
+
+test('/healthz is never rate limited', async () => {
+  for (let i = 0; i < 20; i++) ok(await srv.raw().get('/healthz'));
+});
+
+test('without configuration the limit is 100/s with bursts of 200', async () => {
+  const other = await startServer({ env: { INNBOCKS_RATE_LIMIT: undefined, INNBOCKS_RATE_BURST: undefined } });
+  try {
+    const tn = await other.tenant(['customers:read']);
+    const r = await tn.api.get('/customers');
+    ok(r);
+    assert.equal(intHeader(r, 'ratelimit-limit'), 200);
+    assert.equal(intHeader(r, 'ratelimit-remaining'), 199);
+    // Batches of 100 concurrent requests outrun a refill of 100/s: a 429 must come, but only
+    // after the burst of 200 has passed.
+    let passed = 1;
+    let limited = 0;
+    for (let batch = 0; batch < 10 && limited === 0; batch++) {
+      const results = await Promise.all(Array.from({ length: 100 }, () => tn.api.get('/customers')));
+      for (const x of results) {
+        if (x.status === 429) limited++;
+        else { ok(x); passed++; }
+      }
+    }
+    assert.ok(limited >= 1, `no 429 after ${passed} requests`);
+    assert.ok(passed >= 200, `only ${passed} requests passed before the first 429: the burst is 200`);
+  } finally {
+    await other.stop();
+  }
+});
+
+test('a rate of 0 turns limiting off', async () => {
+  const other = await startServer({ rateLimit: 0, rateBurst: 0 });
+  try {
+    const tn = await other.tenant(['customers:read']);
+    for (let round = 0; round < 3; round++) {
+      const results = await Promise.all(Array.from({ length: 100 }, () => tn.api.get('/customers')));
+      for (const r of results) ok(r);
+    }
+  } finally {
+    await other.stop();
+  }
+});
