@@ -1,0 +1,114 @@
+// Covers the operator command line (API.md §9, issue 2) run against the database of a running
+// server: `innbocks partner create` and `innbocks key create` print JSON the server then serves and
+// accepts, `innbocks key revoke` takes effect on the server's very next request, and bad input
+// exits non-zero with a message on stderr.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, runCli, createCustomer, assertError, ok, assertRecentTime, customerBody, uniq,
+} from './lib.mjs';
+
+let srv;
+
+before(async () => { srv = await startServer(); });
+after(() => srv?.stop());
+
+const partnerArgs = (name, extra = []) => [
+  'partner', 'create', '--database', srv.dbPath, '--name', name, '--line1', '1 Ferry Building',
+  '--city', 'San Francisco', '--state', 'CA', '--postal-code', '94111', '--country', 'US', ...extra,
+];
+
+/** Runs a command that must succeed and print JSON; returns the JSON. */
+async function cliOk(args) {
+  const r = await runCli(args);
+  assert.equal(r.code, 0, `innbocks ${args.join(' ')} failed (${r.code}):\n${r.stderr}\n${r.stdout}`);
+  assert.ok(r.json, `stdout is not JSON: ${r.stdout}`);
+  return r.json;
+}
+
+/** Runs a command that must fail: non-zero exit and a message on stderr. */
+async function cliFails(args) {
+  const r = await runCli(args);
+  assert.notEqual(r.code, 0, `innbocks ${args.join(' ')} should fail:\n${r.stdout}`);
+  assert.ok(r.stderr.trim().length > 0, 'a failing command explains itself on stderr');
+  return r;
+}
+
+test('partner create prints the partner, which the running server then serves', async () => {
+  const name = uniq('CLI Partner ');
+  const p = await cliOk(partnerArgs(name, ['--line2', 'Suite 100']));
+  assert.match(p.id, /^ptn_/);
+  assert.equal(p.object, 'partner');
+  assert.equal(p.name, name);
+  assert.deepEqual(p.location, {
+    line1: '1 Ferry Building', line2: 'Suite 100', city: 'San Francisco', state: 'CA', postal_code: '94111', country: 'US',
+  });
+  assertRecentTime(p.created_at);
+  assert.deepEqual(ok(await srv.admin().get(`/partners/${p.id}`)), p);
+});
+
+test('key create prints the key with its secret; the server accepts it at once with its scopes', async () => {
+  const p = await cliOk(partnerArgs(uniq('CLI ')));
+  const k = await cliOk(['key', 'create', '--database', srv.dbPath, '--partner', p.id, '--scopes', 'customers:read,customers:write', '--name', 'crm']);
+  assert.match(k.id, /^key_/);
+  assert.equal(k.object, 'api_key');
+  assert.equal(k.name, 'crm');
+  assert.deepEqual([...k.scopes].sort(), ['customers:read', 'customers:write']);
+  assert.match(k.secret, /^ib_live_/);
+  assert.equal(k.revoked_at, null);
+  const api = srv.api(k.secret);
+  const c = await createCustomer(api);
+  assert.deepEqual(ok(await api.get(`/customers/${c.id}`)), c);
+  assertError(await api.get('/billing/usage'), 403, 'insufficient_scope');
+  const listed = ok(await srv.admin().get(`/partners/${p.id}/keys`)).data;
+  assert.deepEqual(listed.map((x) => x.id), [k.id]);
+  assert.ok(!('secret' in listed[0]));
+});
+
+test('key create without --name works too', async () => {
+  const p = await cliOk(partnerArgs(uniq('CLI ')));
+  const k = await cliOk(['key', 'create', '--database', srv.dbPath, '--partner', p.id, '--scopes', 'billing:read']);
+  ok(await srv.api(k.secret).get('/billing/usage'));
+});
+
+test('key revoke takes effect on the running server\'s very next request', async () => {
+  const t = await srv.tenant(['customers:read']);
+  ok(await t.api.get('/customers'));
+  const revoked = await cliOk(['key', 'revoke', '--database', srv.dbPath, t.key.id]);
+  assert.equal(revoked.id, t.key.id);
+  assertRecentTime(revoked.revoked_at);
+  assert.ok(!('secret' in revoked) || revoked.secret === undefined);
+  assertError(await t.api.get('/customers'), 401, 'unauthenticated');
+});
+
+test('a key created by the operator API can be revoked by the command line and vice versa', async () => {
+  const p = await cliOk(partnerArgs(uniq('CLI ')));
+  const k = await cliOk(['key', 'create', '--database', srv.dbPath, '--partner', p.id, '--scopes', 'customers:read']);
+  const api = srv.api(k.secret);
+  ok(await api.get('/customers'));
+  ok(await srv.admin().post(`/keys/${k.id}/revoke`));
+  assertError(await api.get('/customers'), 401, 'unauthenticated');
+});
+
+test('bad command-line input exits non-zero with a message', async () => {
+  const p = await cliOk(partnerArgs(uniq('CLI ')));
+  await cliFails(['partner', 'create', '--database', srv.dbPath, '--line1', 'x', '--city', 'c', '--state', 's', '--postal-code', 'p', '--country', 'US']);
+  await cliFails(['key', 'create', '--database', srv.dbPath, '--partner', 'ptn_doesnotexist00000000', '--scopes', 'customers:read']);
+  await cliFails(['key', 'create', '--database', srv.dbPath, '--partner', p.id, '--scopes', 'customers:read,everything:write']);
+  await cliFails(['key', 'create', '--database', srv.dbPath, '--partner', p.id]);
+  await cliFails(['key', 'revoke', '--database', srv.dbPath, 'key_doesnotexist00000000']);
+  await cliFails(['no-such-command']);
+  // None of the failures left a key behind.
+  assert.deepEqual(ok(await srv.admin().get(`/partners/${p.id}/keys`)).data, []);
+});
+
+test('the server keeps serving while the command line writes to its database', async () => {
+  const t = await srv.tenant();
+  const writes = Promise.all(Array.from({ length: 20 }, () => t.api.post('/customers', customerBody())));
+  const [cliKey] = await Promise.all([
+    cliOk(['key', 'create', '--database', srv.dbPath, '--partner', t.partner.id, '--scopes', 'customers:read']),
+    writes,
+  ]);
+  for (const r of await writes) ok(r, 201);
+  ok(await srv.api(cliKey.secret).get('/customers'));
+});
