@@ -201,6 +201,26 @@ int field_address(struct ctx *c, const char *name, bool with_name, struct addres
 	return 0;
 }
 
+int metadata_patch_text(struct ctx *c, const char *current, json_t *patch, char **out)
+{
+	json_t *md = current ? json_loads(current, 0, NULL) : NULL;
+	if (!md)
+		md = json_object();
+	if (json_is_null(patch))
+		json_object_clear(md);
+	else if (metadata_apply(md, patch, &c->err) < 0) {
+		json_decref(md);
+		return -1;
+	}
+	char *text = json_dumps(md, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(md);
+	if (!text)
+		die("out of memory");
+	*out = arena_strdup(c->a, text);
+	free(text);
+	return 0;
+}
+
 int reply(struct ctx *c, int status, json_t *obj)
 {
 	c->status = status;

@@ -42,6 +42,11 @@ int field_choice(struct ctx *c, const char *name, bool required,
  * state optional, otherwise (a partner location) state is required. */
 int field_address(struct ctx *c, const char *name, bool with_name, struct address *out);
 
+/* Applies a metadata patch (validate.h metadata_apply; a null patch clears
+ * every key) to the JSON object text current (NULL = {}), writing the new
+ * text, in the arena, to *out. Returns 0 or -1 with 422. */
+int metadata_patch_text(struct ctx *c, const char *current, json_t *patch, char **out);
+
 /* Sets the handler's result; returns 0. Takes obj. */
 int reply(struct ctx *c, int status, json_t *obj);
 /* Replies 200 with the list envelope around data (taken). */

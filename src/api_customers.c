@@ -19,27 +19,6 @@ int customer_load(struct ctx *c, const char *id, struct customer *cu)
 	return rc;
 }
 
-/* Replaces the metadata text of cu with patch applied. */
-static int customer_metadata_patch(struct ctx *c, struct customer *cu, json_t *patch)
-{
-	json_t *md = json_loads(cu->metadata ? cu->metadata : "{}", 0, NULL);
-	if (!md)
-		md = json_object();
-	if (json_is_null(patch))
-		json_object_clear(md);
-	else if (metadata_apply(md, patch, &c->err) < 0) {
-		json_decref(md);
-		return -1;
-	}
-	char *text = json_dumps(md, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(md);
-	if (!text)
-		die("out of memory");
-	cu->metadata = arena_strdup(c->a, text);
-	free(text);
-	return 0;
-}
-
 /* Reads the CRM-managed fields present in the body into cu (create and
  * PATCH share the rules; create requires email and name). */
 static int customer_fields(struct ctx *c, struct customer *cu, bool creating)
@@ -77,7 +56,7 @@ static int customer_fields(struct ctx *c, struct customer *cu, bool creating)
 	if (present)
 		cu->prepay = prepay;
 	json_t *md = json_object_get(c->body, "metadata");
-	if (md && customer_metadata_patch(c, cu, md) < 0)
+	if (md && metadata_patch_text(c, cu->metadata, md, &cu->metadata) < 0)
 		return -1;
 	if (cu->external_id) {
 		int rc = c->store->customer_external_id_find(c->store, cu->partner_id,

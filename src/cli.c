@@ -24,6 +24,14 @@ static int usage(void)
 	      "  innbocks customer accept-invite|show cus_...\n"
 	      "  innbocks customer billing cus_... --active true|false\n"
 	      "  innbocks customer compliance cus_... [--form-1583 S] [--identity S] [--reason R]\n"
+	      "  innbocks mail record --customer cus_... --type letter|large_envelope|package|\n"
+	      "                       periodical --photo URL [--photo URL2 ...] --performed-by W\n"
+	      "                       [--tracking-number T] [--carrier C] [--sender S] [--notes N]\n"
+	      "  innbocks action list [--status requested]\n"
+	      "  innbocks action complete act_... [--document-url U | --carrier C\n"
+	      "                                    --tracking-number T]\n"
+	      "  innbocks action fail act_... --reason R\n"
+	      "  innbocks action cancel act_...\n"
 	      "  innbocks admin-token create\n"
 	      "  innbocks demo            (an empty database: a demo partner and key)\n"
 	      "  innbocks request METHOD PATH [JSON]   (any operator API call)\n"
@@ -253,6 +261,48 @@ static int cmd_customer(struct store *s, int argc, char **argv)
 	return run(s, "POST", path, body, NULL);
 }
 
+static int cmd_mail_record(struct store *s, int argc, char **argv)
+{
+	json_t *body = json_object();
+	set_opt(body, "customer_id", opt(argc, argv, "customer"));
+	set_opt(body, "type", opt(argc, argv, "type"));
+	set_opt(body, "performed_by", opt(argc, argv, "performed-by"));
+	set_opt(body, "tracking_number", opt(argc, argv, "tracking-number"));
+	set_opt(body, "carrier", opt(argc, argv, "carrier"));
+	set_opt(body, "sender", opt(argc, argv, "sender"));
+	set_opt(body, "notes", opt(argc, argv, "notes"));
+	set_opt(body, "received_at", opt(argc, argv, "received-at"));
+	json_t *photos = json_array();
+	for (int i = 0; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--photo") == 0)
+			json_array_append_new(photos, json_string(argv[++i]));
+	json_object_set_new(body, "photos", photos);
+	return run(s, "POST", "/admin/v1/mail", body, NULL);
+}
+
+static int cmd_action(struct store *s, int argc, char **argv)
+{
+	const char *verb = argc > 0 ? argv[0] : "";
+	char path[256];
+	if (strcmp(verb, "list") == 0) {
+		const char *status = opt(argc - 1, argv + 1, "status");
+		snprintf(path, sizeof(path), "/admin/v1/mail-actions?limit=100%s%s",
+			 status ? "&status=" : "", status ? status : "");
+		return run(s, "GET", path, NULL, NULL);
+	}
+	const char *id = positional(argc - 1, argv + 1);
+	if (!id || (strcmp(verb, "complete") != 0 && strcmp(verb, "fail") != 0 &&
+		    strcmp(verb, "cancel") != 0))
+		return usage();
+	json_t *body = json_object();
+	set_opt(body, "document_url", opt(argc - 1, argv + 1, "document-url"));
+	set_opt(body, "carrier", opt(argc - 1, argv + 1, "carrier"));
+	set_opt(body, "tracking_number", opt(argc - 1, argv + 1, "tracking-number"));
+	set_opt(body, "reason", opt(argc - 1, argv + 1, "reason"));
+	snprintf(path, sizeof(path), "/admin/v1/mail-actions/%s/%s", id, verb);
+	return run(s, "POST", path, body, NULL);
+}
+
 /* Dispatches a command whose store is open. */
 static int command(struct store *s, const struct config *cfg, int argc, char **argv)
 {
@@ -280,6 +330,10 @@ static int command(struct store *s, const struct config *cfg, int argc, char **a
 	}
 	if (strcmp(noun, "customer") == 0)
 		return cmd_customer(s, argc - 1, argv + 1);
+	if (strcmp(noun, "mail") == 0 && strcmp(verb, "record") == 0)
+		return cmd_mail_record(s, argc - 2, argv + 2);
+	if (strcmp(noun, "action") == 0)
+		return cmd_action(s, argc - 1, argv + 1);
 	if (strcmp(noun, "admin-token") == 0 && strcmp(verb, "create") == 0)
 		return cmd_admin_token_create(s);
 	if (strcmp(noun, "demo") == 0)

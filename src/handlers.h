@@ -15,6 +15,14 @@ int api_customer_deactivate(struct ctx *c);
 int api_customer_compliance(struct ctx *c);
 int api_customer_mailbox(struct ctx *c);
 int api_billing_usage(struct ctx *c);
+int api_mail_create(struct ctx *c);
+int api_mail_get(struct ctx *c);
+int api_mail_delete(struct ctx *c);
+int api_customer_mail_list(struct ctx *c);
+int api_action_scan(struct ctx *c);
+int api_action_forward(struct ctx *c);
+int api_action_shred(struct ctx *c);
+int api_action_pickup(struct ctx *c);
 
 int admin_partner_create(struct ctx *c);
 int admin_partner_list(struct ctx *c);
@@ -27,9 +35,25 @@ int admin_customer_accept_invite(struct ctx *c);
 int admin_customer_billing(struct ctx *c);
 int admin_customer_compliance(struct ctx *c);
 int admin_event_list(struct ctx *c);
+int admin_mail_create(struct ctx *c);
+int admin_mail_get(struct ctx *c);
+int admin_action_list(struct ctx *c);
+int admin_action_complete(struct ctx *c);
+int admin_action_fail(struct ctx *c);
+int admin_action_cancel(struct ctx *c);
 
 /* Loads the calling partner's customer id into cu; answers 404 not_found
  * for a missing or another partner's customer. Returns 0 or -1. */
 int customer_load(struct ctx *c, const char *id, struct customer *cu);
+
+/* Loads the caller's (any, on the operator API) mail that is not deleted;
+ * answers 404 not_found otherwise. Returns 0 or -1. */
+int mail_load(struct ctx *c, const char *id, struct mail *m);
+/* Returns the mail object with its actions (new reference), or NULL with
+ * c->err set. */
+json_t *mail_render(struct ctx *c, const struct mail *m);
+/* Records inbound mail from the body for source "partner" or "innbocks",
+ * with every check of API.md §5 in order; replies 201. */
+int mail_record(struct ctx *c, const char *source);
 
 #endif

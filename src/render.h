@@ -18,6 +18,12 @@ json_t *render_key(const struct api_key *k, const char *secret);
 json_t *render_customer(const struct customer *c);
 json_t *render_mailbox(const struct customer *c);
 json_t *render_compliance(const struct customer *c);
+/* The mail object with its actions (oldest first). */
+json_t *render_mail(const struct mail *m, const struct mail_action *actions, size_t n);
+json_t *render_action(const struct mail_action *act);
+/* Parses stored JSON text (NULL gives null; unparsable text, which only a
+ * broken invariant produces, gives null too). */
+json_t *render_json_text(const char *text);
 /* Returns true when the customer's billing is active (prepay or own). */
 int customer_billing_active(const struct customer *c);
 /* Returns true when Form 1583 is approved and identity verified. */

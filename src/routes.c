@@ -20,6 +20,14 @@ const struct route routes[] = {
 	{"GET", API "/customers/{id}/compliance", api_customer_compliance,
 	 SCOPE_CUSTOMERS_READ, 0},
 	{"GET", API "/customers/{id}/mailbox", api_customer_mailbox, SCOPE_CUSTOMERS_READ, 0},
+	{"GET", API "/customers/{id}/mail", api_customer_mail_list, SCOPE_MAIL_READ, 0},
+	{"POST", API "/mail", api_mail_create, SCOPE_MAIL_WRITE, 0},
+	{"GET", API "/mail/{id}", api_mail_get, SCOPE_MAIL_READ, 0},
+	{"DELETE", API "/mail/{id}", api_mail_delete, SCOPE_MAIL_WRITE, 0},
+	{"POST", API "/mail/{id}/scan", api_action_scan, SCOPE_MAIL_ACTIONS_WRITE, 0},
+	{"POST", API "/mail/{id}/forward", api_action_forward, SCOPE_MAIL_ACTIONS_WRITE, 0},
+	{"POST", API "/mail/{id}/shred", api_action_shred, SCOPE_MAIL_ACTIONS_WRITE, 0},
+	{"POST", API "/mail/{id}/pickup", api_action_pickup, SCOPE_MAIL_ACTIONS_WRITE, 0},
 	{"GET", API "/billing/usage", api_billing_usage, SCOPE_BILLING_READ, 0},
 
 	{"POST", ADMIN "/partners", admin_partner_create, 0, ROUTE_ADMIN},
@@ -35,6 +43,12 @@ const struct route routes[] = {
 	{"POST", ADMIN "/customers/{id}/compliance", admin_customer_compliance, 0,
 	 ROUTE_ADMIN},
 	{"GET", ADMIN "/events", admin_event_list, 0, ROUTE_ADMIN},
+	{"POST", ADMIN "/mail", admin_mail_create, 0, ROUTE_ADMIN},
+	{"GET", ADMIN "/mail/{id}", admin_mail_get, 0, ROUTE_ADMIN},
+	{"GET", ADMIN "/mail-actions", admin_action_list, 0, ROUTE_ADMIN},
+	{"POST", ADMIN "/mail-actions/{id}/complete", admin_action_complete, 0, ROUTE_ADMIN},
+	{"POST", ADMIN "/mail-actions/{id}/fail", admin_action_fail, 0, ROUTE_ADMIN},
+	{"POST", ADMIN "/mail-actions/{id}/cancel", admin_action_cancel, 0, ROUTE_ADMIN},
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

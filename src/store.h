@@ -75,6 +75,34 @@ struct event {
 	char *payload;       /* the whole event JSON, exactly as delivered */
 };
 
+struct mail {
+	char *id, *partner_id, *customer_id, *mailbox_id;
+	char *type;          /* letter | large_envelope | package | periodical */
+	char *status;        /* in_storage | forwarded | shredded | picked_up */
+	char *source;        /* partner | innbocks */
+	char *photos;        /* a JSON array of URLs, as text */
+	char *performed_by;
+	char *tracking_number, *carrier, *sender, *notes; /* NULL when unset */
+	char *metadata;      /* a JSON object, as text */
+	int64_t received_at, created_at, updated_at, deleted_at;
+};
+
+struct mail_action {
+	char *id, *partner_id, *mail_id, *customer_id;
+	char *type;          /* scan | forward | shred | pickup */
+	char *status;        /* requested | completed | failed | canceled */
+	char *forward_address; /* a JSON object as text (forward only), else NULL */
+	char *shipping_speed;  /* forward only, else NULL */
+	char *notes;
+	char *result;        /* a JSON object as text once completed, else NULL */
+	char *failure_reason;
+	int64_t requested_at, completed_at;
+};
+
+struct mail_filter {
+	const char *type, *status; /* NULL = no filter */
+};
+
 struct idem_record {
 	char *fingerprint;
 	int status;
@@ -155,6 +183,30 @@ struct store {
 	int (*usage_customers)(struct store *s, struct arena *a, const char *partner_id,
 			       int64_t start, int64_t end, struct customer **items,
 			       size_t *n, struct err *e);
+
+	int (*mail_insert)(struct store *s, const struct mail *m, struct err *e);
+	/* Finds mail that is not deleted; partner_id NULL finds any partner's. */
+	int (*mail_get)(struct store *s, struct arena *a, const char *partner_id,
+			const char *id, struct mail *out, struct err *e);
+	/* The customer's mail that is not deleted, newest first. */
+	int (*mail_list)(struct store *s, struct arena *a, const char *customer_id,
+			 const struct mail_filter *f, const struct page *pg,
+			 struct mail **items, size_t *n, bool *has_more, struct err *e);
+	/* Writes status, updated_at and deleted_at. */
+	int (*mail_update)(struct store *s, const struct mail *m, struct err *e);
+
+	int (*action_insert)(struct store *s, const struct mail_action *act, struct err *e);
+	int (*action_get)(struct store *s, struct arena *a, const char *id,
+			  struct mail_action *out, struct err *e);
+	/* Writes status, result, failure_reason and completed_at. */
+	int (*action_update)(struct store *s, const struct mail_action *act, struct err *e);
+	/* Every action of one mail item, oldest first. */
+	int (*action_list_for_mail)(struct store *s, struct arena *a, const char *mail_id,
+				    struct mail_action **items, size_t *n, struct err *e);
+	/* All partners' actions, newest first; status NULL means any. */
+	int (*action_list)(struct store *s, struct arena *a, const char *status,
+			   const struct page *pg, struct mail_action **items, size_t *n,
+			   bool *has_more, struct err *e);
 
 	int (*event_insert)(struct store *s, const struct event *ev, struct err *e);
 	/* partner_id and type NULL mean all. */

@@ -390,6 +390,30 @@ static int get_one(struct conn *c, struct arena *a, sqlite3_stmt *st, row_reader
 	return db_error(c, rc, e);
 }
 
+/* Runs st (bound) and reads every row into a growing arena array. */
+static int get_all(struct conn *c, struct arena *a, sqlite3_stmt *st, row_reader *read,
+		   size_t item_size, void **items, size_t *n, struct err *e)
+{
+	size_t cap = 8, count = 0;
+	char *buf = arena_alloc(a, cap * item_size);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == cap) {
+			char *bigger = arena_alloc(a, 2 * cap * item_size);
+			memcpy(bigger, buf, cap * item_size);
+			buf = bigger;
+			cap *= 2;
+		}
+		read(a, st, buf + item_size * count++);
+	}
+	done(st);
+	if (rc != SQLITE_DONE)
+		return db_error(c, rc, e);
+	*items = buf;
+	*n = count;
+	return 0;
+}
+
 static int sq_partner_get(struct store *s, struct arena *a, const char *id,
 			  struct partner *out, struct err *e)
 {
@@ -796,24 +820,214 @@ static int sq_usage_customers(struct store *s, struct arena *a, const char *part
 	bind_text(st, 1, partner_id);
 	sqlite3_bind_int64(st, 2, start);
 	sqlite3_bind_int64(st, 3, end);
-	size_t cap = 64, count = 0;
-	struct customer *buf = arena_alloc(a, cap * sizeof(*buf));
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (count == cap) {
-			struct customer *bigger = arena_alloc(a, 2 * cap * sizeof(*buf));
-			memcpy(bigger, buf, cap * sizeof(*buf));
-			buf = bigger;
-			cap *= 2;
-		}
-		read_customer(a, st, &buf[count++]);
-	}
-	done(st);
-	if (rc != SQLITE_DONE)
-		return db_error(c, rc, e);
-	*items = buf;
-	*n = count;
-	return 0;
+	return get_all(c, a, st, read_customer, sizeof(**items), (void **)items, n, e);
+}
+
+/* --- mail and mail actions -------------------------------------------- */
+
+#define MAIL_COLS \
+	"id, partner_id, customer_id, mailbox_id, type, status, source, photos," \
+	" performed_by, tracking_number, carrier, sender, notes, metadata, received_at," \
+	" created_at, updated_at, deleted_at"
+
+static void read_mail(struct arena *a, sqlite3_stmt *st, void *item)
+{
+	struct mail *m = item;
+	m->id = col_text(a, st, 0);
+	m->partner_id = col_text(a, st, 1);
+	m->customer_id = col_text(a, st, 2);
+	m->mailbox_id = col_text(a, st, 3);
+	m->type = col_text(a, st, 4);
+	m->status = col_text(a, st, 5);
+	m->source = col_text(a, st, 6);
+	m->photos = col_text(a, st, 7);
+	m->performed_by = col_text(a, st, 8);
+	m->tracking_number = col_text(a, st, 9);
+	m->carrier = col_text(a, st, 10);
+	m->sender = col_text(a, st, 11);
+	m->notes = col_text(a, st, 12);
+	m->metadata = col_text(a, st, 13);
+	m->received_at = col_i64(st, 14);
+	m->created_at = col_i64(st, 15);
+	m->updated_at = col_i64(st, 16);
+	m->deleted_at = col_i64(st, 17);
+}
+
+static int sq_mail_insert(struct store *s, const struct mail *m, struct err *e)
+{
+	struct conn *c = conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = prep(c, "INSERT INTO mail (" MAIL_COLS ") VALUES"
+				" (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", e);
+	if (!st)
+		return -1;
+	const char *texts[] = {m->id, m->partner_id, m->customer_id, m->mailbox_id, m->type,
+			       m->status, m->source, m->photos, m->performed_by,
+			       m->tracking_number, m->carrier, m->sender, m->notes, m->metadata};
+	for (int i = 0; i < 14; i++)
+		bind_text(st, i + 1, texts[i]);
+	sqlite3_bind_int64(st, 15, m->received_at);
+	sqlite3_bind_int64(st, 16, m->created_at);
+	sqlite3_bind_int64(st, 17, m->updated_at);
+	bind_time(st, 18, m->deleted_at);
+	return step_done(c, st, e);
+}
+
+static int sq_mail_get(struct store *s, struct arena *a, const char *partner_id,
+		       const char *id, struct mail *out, struct err *e)
+{
+	struct conn *c = conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = prep(c, partner_id
+				? "SELECT " MAIL_COLS " FROM mail WHERE id = ?1"
+				  " AND deleted_at IS NULL AND partner_id = ?2"
+				: "SELECT " MAIL_COLS " FROM mail WHERE id = ?1"
+				  " AND deleted_at IS NULL", e);
+	if (!st)
+		return -1;
+	bind_text(st, 1, id);
+	if (partner_id)
+		bind_text(st, 2, partner_id);
+	return get_one(c, a, st, read_mail, out, e);
+}
+
+static int sq_mail_list(struct store *s, struct arena *a, const char *customer_id,
+			const struct mail_filter *f, const struct page *pg,
+			struct mail **items, size_t *n, bool *has_more, struct err *e)
+{
+	struct conn *c = conn_get(s, e);
+	if (!c)
+		return -1;
+	struct query q = {0};
+	q_text(&q, "SELECT " MAIL_COLS " FROM mail WHERE customer_id = ?"
+	       " AND deleted_at IS NULL", customer_id);
+	if (f->type)
+		q_text(&q, " AND type = ?", f->type);
+	if (f->status)
+		q_text(&q, " AND status = ?", f->status);
+	return run_list(c, a, &q, "seq",
+			"SELECT seq FROM mail WHERE id = ? AND customer_id = ?"
+			" AND deleted_at IS NULL", customer_id,
+			pg, read_mail, sizeof(**items), (void **)items, n, has_more, e);
+}
+
+static int sq_mail_update(struct store *s, const struct mail *m, struct err *e)
+{
+	struct conn *c = conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = prep(c, "UPDATE mail SET status = ?, updated_at = ?, deleted_at = ?"
+				" WHERE id = ?", e);
+	if (!st)
+		return -1;
+	bind_text(st, 1, m->status);
+	sqlite3_bind_int64(st, 2, m->updated_at);
+	bind_time(st, 3, m->deleted_at);
+	bind_text(st, 4, m->id);
+	return step_done(c, st, e);
+}
+
+#define ACTION_COLS \
+	"id, partner_id, mail_id, customer_id, type, status, forward_address," \
+	" shipping_speed, notes, result, failure_reason, requested_at, completed_at"
+
+static void read_action(struct arena *a, sqlite3_stmt *st, void *item)
+{
+	struct mail_action *act = item;
+	act->id = col_text(a, st, 0);
+	act->partner_id = col_text(a, st, 1);
+	act->mail_id = col_text(a, st, 2);
+	act->customer_id = col_text(a, st, 3);
+	act->type = col_text(a, st, 4);
+	act->status = col_text(a, st, 5);
+	act->forward_address = col_text(a, st, 6);
+	act->shipping_speed = col_text(a, st, 7);
+	act->notes = col_text(a, st, 8);
+	act->result = col_text(a, st, 9);
+	act->failure_reason = col_text(a, st, 10);
+	act->requested_at = col_i64(st, 11);
+	act->completed_at = col_i64(st, 12);
+}
+
+static int sq_action_insert(struct store *s, const struct mail_action *act, struct err *e)
+{
+	struct conn *c = conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = prep(c, "INSERT INTO mail_actions (" ACTION_COLS ") VALUES"
+				" (?,?,?,?,?,?,?,?,?,?,?,?,?)", e);
+	if (!st)
+		return -1;
+	const char *texts[] = {act->id, act->partner_id, act->mail_id, act->customer_id,
+			       act->type, act->status, act->forward_address,
+			       act->shipping_speed, act->notes, act->result,
+			       act->failure_reason};
+	for (int i = 0; i < 11; i++)
+		bind_text(st, i + 1, texts[i]);
+	sqlite3_bind_int64(st, 12, act->requested_at);
+	bind_time(st, 13, act->completed_at);
+	return step_done(c, st, e);
+}
+
+static int sq_action_get(struct store *s, struct arena *a, const char *id,
+			 struct mail_action *out, struct err *e)
+{
+	struct conn *c = conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = prep(c, "SELECT " ACTION_COLS " FROM mail_actions WHERE id = ?", e);
+	if (!st)
+		return -1;
+	bind_text(st, 1, id);
+	return get_one(c, a, st, read_action, out, e);
+}
+
+static int sq_action_update(struct store *s, const struct mail_action *act, struct err *e)
+{
+	struct conn *c = conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = prep(c, "UPDATE mail_actions SET status = ?, result = ?,"
+				" failure_reason = ?, completed_at = ? WHERE id = ?", e);
+	if (!st)
+		return -1;
+	bind_text(st, 1, act->status);
+	bind_text(st, 2, act->result);
+	bind_text(st, 3, act->failure_reason);
+	bind_time(st, 4, act->completed_at);
+	bind_text(st, 5, act->id);
+	return step_done(c, st, e);
+}
+
+static int sq_action_list_for_mail(struct store *s, struct arena *a, const char *mail_id,
+				   struct mail_action **items, size_t *n, struct err *e)
+{
+	struct conn *c = conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = prep(c, "SELECT " ACTION_COLS " FROM mail_actions"
+				" WHERE mail_id = ? ORDER BY seq", e);
+	if (!st)
+		return -1;
+	bind_text(st, 1, mail_id);
+	return get_all(c, a, st, read_action, sizeof(**items), (void **)items, n, e);
+}
+
+static int sq_action_list(struct store *s, struct arena *a, const char *status,
+			  const struct page *pg, struct mail_action **items, size_t *n,
+			  bool *has_more, struct err *e)
+{
+	struct conn *c = conn_get(s, e);
+	if (!c)
+		return -1;
+	struct query q = {0};
+	q_add(&q, "SELECT " ACTION_COLS " FROM mail_actions WHERE 1");
+	if (status)
+		q_text(&q, " AND status = ?", status);
+	return run_list(c, a, &q, "seq", "SELECT seq FROM mail_actions WHERE id = ?", NULL, pg,
+			read_action, sizeof(**items), (void **)items, n, has_more, e);
 }
 
 /* --- events ------------------------------------------------------------ */
@@ -1011,6 +1225,15 @@ struct store *store_sqlite_open(const char *path, struct err *e)
 		.customer_update = sq_customer_update,
 		.customer_external_id_find = sq_customer_external_id_find,
 		.usage_customers = sq_usage_customers,
+		.mail_insert = sq_mail_insert,
+		.mail_get = sq_mail_get,
+		.mail_list = sq_mail_list,
+		.mail_update = sq_mail_update,
+		.action_insert = sq_action_insert,
+		.action_get = sq_action_get,
+		.action_update = sq_action_update,
+		.action_list_for_mail = sq_action_list_for_mail,
+		.action_list = sq_action_list,
 		.event_insert = sq_event_insert,
 		.event_list = sq_event_list,
 		.idem_get = sq_idem_get,

@@ -4,9 +4,12 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "util.h"
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 
 static bool is_label_char(char ch)
 {
@@ -93,6 +96,78 @@ bool valid_text(const char *s, bool multiline)
 		return false;
 	}
 	return true;
+}
+
+bool valid_http_url(const char *s)
+{
+	size_t n = strlen(s), skip;
+	if (n > 2048)
+		return false;
+	if (strncasecmp(s, "https://", 8) == 0)
+		skip = 8;
+	else if (strncasecmp(s, "http://", 7) == 0)
+		skip = 7;
+	else
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return false;
+	const char *host = s + skip;
+	const char *at = strpbrk(host, "@/?#");
+	if (at && *at == '@')
+		host = at + 1; /* userinfo before the host */
+	return *host && !strchr("/?#:", *host);
+}
+
+/* Reads exactly n digits at s into *v; returns false otherwise. */
+static bool digits(const char *s, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return true;
+}
+
+int rfc3339_parse(const char *s, int64_t *out)
+{
+	int y, mo, d, h, mi, sec;
+	if (strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
+	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) ||
+	    s[16] != ':' || !digits(s + 17, 2, &sec))
+		return -1;
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	const char *p = s + 19;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	int64_t offset = 0;
+	if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
+		offset = 0;
+	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+		int oh, om;
+		if (!digits(p + 1, 2, &oh) || !digits(p + 4, 2, &om) || oh > 23 || om > 59)
+			return -1;
+		offset = (oh * 3600 + om * 60) * (*p == '+' ? 1 : -1);
+	} else {
+		return -1;
+	}
+	if (sec == 60)
+		sec = 59; /* a leap second is stored as the second before it */
+	*out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec -
+	       offset;
+	return 0;
 }
 
 int metadata_apply(json_t *current, json_t *patch, struct err *e)

@@ -27,6 +27,13 @@ bool valid_country(const char *s);
  * when multiline is true). */
 bool valid_text(const char *s, bool multiline);
 
+/* Returns true for an absolute http:// or https:// URL of at most 2048
+ * characters with a host and no whitespace or control characters. */
+bool valid_http_url(const char *s);
+/* Parses an RFC 3339 date-time ("2026-11-27T11:10:28Z", fractions and
+ * offsets allowed) into Unix seconds. Returns 0, or -1 when malformed. */
+int rfc3339_parse(const char *s, int64_t *out);
+
 /* Applies a metadata patch to current (an object, modified in place): a
  * string value sets its key, "" or null removes it. Returns 0, or -1 with
  * e set to 422 validation_failed (param "metadata") when patch is not an

@@ -104,9 +104,9 @@ export class Server {
     const proc = spawn(BIN, ['serve', ...(o.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     running.add(proc);
-    const keep = (chunk) => { this.stderr = (this.stderr + chunk).slice(-200000); };
-    proc.stdout.setEncoding('utf8').on('data', keep);
-    proc.stderr.setEncoding('utf8').on('data', keep);
+    const collect = (chunk) => { this.stderr = (this.stderr + chunk).slice(-200000); };
+    proc.stdout.setEncoding('utf8').on('data', collect);
+    proc.stderr.setEncoding('utf8').on('data', collect);
     this.exited = new Promise((resolve) => {
       proc.on('error', (err) => { running.delete(proc); resolve({ code: null, signal: null, error: err }); });
       proc.on('exit', (code, signal) => { running.delete(proc); resolve({ code, signal }); });
@@ -130,8 +130,11 @@ export class Server {
     throw new Error(`server not ready within 10 s on port ${this.port}\n${this.stderr}`);
   }
 
-  /** Stops the server with `signal` and asserts a clean exit: code 0 and no sanitizer report. */
-  async stop(signal = 'SIGTERM') {
+  /**
+   * Stops the server with `signal` and asserts a clean exit: code 0 and no sanitizer report.
+   * The database directory is removed afterwards unless `keep` is set (for restart()).
+   */
+  async stop({ signal = 'SIGTERM', keep = false } = {}) {
     const proc = this.proc;
     if (!proc) return;
     if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
@@ -148,7 +151,7 @@ export class Server {
       `server must exit with code 0 after ${signal}, got code ${r.code} signal ${r.signal}\n${this.stderr.slice(-20000)}`);
     assert.doesNotMatch(this.stderr, /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/,
       `sanitizer report in server output:\n${this.stderr.slice(-20000)}`);
-    await rm(this.dir, { recursive: true, force: true });
+    if (!keep) await rm(this.dir, { recursive: true, force: true });
   }
 
   /** Kills the server with SIGKILL (no cleanup at all) and waits until it is gone. */

@@ -119,7 +119,7 @@ test('SIGINT stops the server gracefully with exit code 0', async () => {
   const other = await startServer();
   const p = await other.createPartner();
   assert.match(p.id, /^ptn_/);
-  await other.stop('SIGINT');
+  await other.stop({ signal: 'SIGINT' });
 });
 
 test('what was written before a graceful stop is there after a restart on the same database', async () => {
@@ -127,7 +127,7 @@ test('what was written before a graceful stop is there after a restart on the sa
   try {
     const tn = await other.tenant();
     const cust = await createCustomer(tn.api);
-    await other.stop();
+    await other.stop({ keep: true });
     await other.restart();
     const again = await other.api(tn.key.secret).get(`/customers/${cust.id}`);
     assert.deepEqual(ok(again), cust);

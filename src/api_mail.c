@@ -1,0 +1,216 @@
+/* api_mail.c - inbound mail (API.md §5): recording it, with the
+ * eligibility checks in their documented order, reading and deleting it.
+ * Staff-recorded mail (admin_mail.c) goes through mail_record() too. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "handlers.h"
+#include "render.h"
+#include "validate.h"
+
+static const char *const mail_types[] = {"letter", "large_envelope", "package", "periodical",
+					 NULL};
+static const char *const mail_statuses[] = {"in_storage", "forwarded", "shredded",
+					    "picked_up", NULL};
+static const char *const carriers[] = {"usps", "ups", "fedex", "dhl", "other", NULL};
+
+#define PHOTOS_MAX 10
+
+int mail_load(struct ctx *c, const char *id, struct mail *m)
+{
+	int rc = c->store->mail_get(c->store, c->a, c->partner_id, id, m, &c->err);
+	if (rc == STORE_NOT_FOUND)
+		return not_found(c, "mail", id, NULL);
+	return rc;
+}
+
+json_t *mail_render(struct ctx *c, const struct mail *m)
+{
+	struct mail_action *acts;
+	size_t n;
+	if (c->store->action_list_for_mail(c->store, c->a, m->id, &acts, &n, &c->err) < 0)
+		return NULL;
+	return render_mail(m, acts, n);
+}
+
+/* Reads photos: 1-10 absolute http(s) URLs; returns them as JSON text. */
+static int photos_field(struct ctx *c, char **out)
+{
+	json_t *photos = json_object_get(c->body, "photos");
+	if (!photos)
+		return error(&c->err, 422, "validation_failed", "photos", "photos is required");
+	if (!json_is_array(photos) || json_array_size(photos) < 1 ||
+	    json_array_size(photos) > PHOTOS_MAX)
+		return error(&c->err, 422, "validation_failed", "photos",
+			     "photos must be an array of 1 to %d URLs", PHOTOS_MAX);
+	size_t i;
+	json_t *v;
+	json_array_foreach(photos, i, v)
+		if (!json_is_string(v) || !valid_http_url(json_string_value(v)))
+			return error(&c->err, 422, "validation_failed", "photos",
+				     "photos[%zu] must be an absolute http or https URL of at "
+				     "most 2048 characters", i);
+	char *text = json_dumps(photos, JSON_COMPACT);
+	if (!text)
+		die("out of memory");
+	*out = arena_strdup(c->a, text);
+	free(text);
+	return 0;
+}
+
+/* Returns 0 when the customer may receive mail, else -1 with 422
+ * customer_not_eligible naming the first failed check. */
+static int mail_eligible(struct ctx *c, const struct customer *cu)
+{
+	if (strcmp(cu->status, "deactivated") == 0)
+		return error(&c->err, 422, "customer_not_eligible", "customer_id",
+			     "customer %s is deactivated", cu->id);
+	if (!customer_billing_active(cu))
+		return error(&c->err, 422, "customer_not_eligible", "customer_id",
+			     "customer %s has no active billing (neither prepay nor own billing)",
+			     cu->id);
+	if (!customer_mail_receipt_approved(cu))
+		return error(&c->err, 422, "customer_not_eligible", "customer_id",
+			     "customer %s is not approved for mail receipt (Form 1583 and "
+			     "identity must both be approved)", cu->id);
+	return 0;
+}
+
+int mail_record(struct ctx *c, const char *source)
+{
+	static const char *const fields[] = {"customer_id", "type", "photos", "performed_by",
+					     "tracking_number", "carrier", "sender", "notes",
+					     "received_at", "metadata", NULL};
+	const char *customer_id, *received_at;
+	struct mail m = {
+		.id = id_new(c->a, "mail_"),
+		.status = "in_storage",
+		.source = (char *)source,
+		.metadata = "{}",
+		.received_at = c->now,
+		.created_at = c->now,
+		.updated_at = c->now,
+	};
+	if (body_allow(c, fields) < 0 ||
+	    field_string(c, "customer_id", true, false, 1, 64, false, &customer_id) < 0 ||
+	    field_choice(c, "type", true, mail_types, (const char **)&m.type) < 0 ||
+	    photos_field(c, &m.photos) < 0 ||
+	    field_string(c, "performed_by", true, false, 1, 128, false,
+			 (const char **)&m.performed_by) < 0 ||
+	    field_string(c, "tracking_number", false, true, 1, 64, false,
+			 (const char **)&m.tracking_number) < 0 ||
+	    field_choice(c, "carrier", false, carriers, (const char **)&m.carrier) < 0 ||
+	    field_string(c, "sender", false, true, 1, 200, false, (const char **)&m.sender) < 0 ||
+	    field_string(c, "notes", false, true, 1, 1000, true, (const char **)&m.notes) < 0 ||
+	    field_string(c, "received_at", false, true, 1, 64, false, &received_at) < 0)
+		return -1;
+	if (received_at && rfc3339_parse(received_at, &m.received_at) < 0)
+		return error(&c->err, 422, "validation_failed", "received_at",
+			     "received_at must be an RFC 3339 time such as 2026-11-27T11:10:28Z");
+	if (m.received_at > c->now)
+		return error(&c->err, 422, "validation_failed", "received_at",
+			     "received_at may not lie in the future");
+	json_t *md = json_object_get(c->body, "metadata");
+	if (md && metadata_patch_text(c, NULL, md, &m.metadata) < 0)
+		return -1;
+
+	struct customer cu;
+	int rc = c->store->customer_get(c->store, c->a, c->partner_id, customer_id, &cu, &c->err);
+	if (rc == STORE_NOT_FOUND)
+		return not_found(c, "customer", customer_id, "customer_id");
+	if (rc < 0 || mail_eligible(c, &cu) < 0)
+		return -1;
+	m.partner_id = cu.partner_id;
+	m.customer_id = cu.id;
+	m.mailbox_id = cu.mailbox.id;
+	if (c->store->mail_insert(c->store, &m, &c->err) < 0)
+		return -1;
+	json_t *obj = render_mail(&m, NULL, 0);
+	const char *type = strcmp(m.type, "package") == 0 ? "package.arrived" : "mail.arrived";
+	if (event_emit(c, m.partner_id, type, obj) < 0) {
+		json_decref(obj);
+		return -1;
+	}
+	return reply(c, 201, obj);
+}
+
+int api_mail_create(struct ctx *c)
+{
+	return mail_record(c, "partner");
+}
+
+int api_mail_get(struct ctx *c)
+{
+	struct mail m;
+	if (query_allow(c, NULL) < 0 || mail_load(c, c->params[0], &m) != 0)
+		return -1;
+	json_t *obj = mail_render(c, &m);
+	return obj ? reply(c, 200, obj) : -1;
+}
+
+int api_customer_mail_list(struct ctx *c)
+{
+	static const char *const filters[] = {"type", "status", NULL};
+	struct page pg;
+	struct mail_filter f;
+	struct customer cu;
+	if (page_parse(c, filters, &pg) < 0 ||
+	    query_choice(c, "type", mail_types, &f.type) < 0 ||
+	    query_choice(c, "status", mail_statuses, &f.status) < 0 ||
+	    customer_load(c, c->params[0], &cu) != 0)
+		return -1;
+	struct mail *items;
+	size_t n;
+	bool more;
+	if (c->store->mail_list(c->store, c->a, cu.id, &f, &pg, &items, &n, &more, &c->err) < 0)
+		return -1;
+	json_t *data = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *obj = mail_render(c, &items[i]);
+		if (!obj) {
+			json_decref(data);
+			return -1;
+		}
+		json_array_append_new(data, obj);
+	}
+	return reply_list(c, data, more);
+}
+
+int api_mail_delete(struct ctx *c)
+{
+	static const char *const none[] = {NULL};
+	struct mail m;
+	if (body_allow(c, none) < 0 || mail_load(c, c->params[0], &m) != 0)
+		return -1;
+	if (strcmp(m.source, "partner") != 0)
+		return error(&c->err, 409, "invalid_state", NULL,
+			     "mail %s was recorded by Innbocks and cannot be deleted", m.id);
+	if (strcmp(m.status, "in_storage") != 0)
+		return error(&c->err, 409, "invalid_state", NULL,
+			     "mail %s is no longer in storage (%s)", m.id, m.status);
+	struct mail_action *acts;
+	size_t n;
+	if (c->store->action_list_for_mail(c->store, c->a, m.id, &acts, &n, &c->err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(acts[i].status, "requested") == 0 ||
+		    strcmp(acts[i].status, "completed") == 0)
+			return error(&c->err, 409, "invalid_state", NULL,
+				     "mail %s has a %s %s action and cannot be deleted", m.id,
+				     acts[i].status, acts[i].type);
+	json_t *obj = render_mail(&m, acts, n);
+	m.deleted_at = c->now;
+	m.updated_at = c->now;
+	int rc = c->store->mail_update(c->store, &m, &c->err);
+	if (rc == 0)
+		rc = event_emit(c, m.partner_id, "mail.deleted", obj);
+	json_decref(obj);
+	if (rc < 0)
+		return -1;
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(m.id));
+	json_object_set_new(o, "object", json_string("mail"));
+	json_object_set_new(o, "deleted", json_true());
+	return reply(c, 200, o);
+}
