@@ -1,0 +1,263 @@
+/* store_sqlite_customers.c - the SQLite backend: customers with their mailboxes, and billing usage rows. */
+#include <stdio.h>
+#include <string.h>
+
+#include "store_sqlite.h"
+
+/* --- customers and mailboxes --- */
+
+#define CUSTOMER_SELECT \
+	"SELECT c.id, c.partner_id, c.external_customer_id, c.email, c.name, c.phone," \
+	" c.prepay, c.own_billing_active, c.status, c.form_status, c.form_submitted_at," \
+	" c.form_approved_at, c.form_rejection_reason, c.identity_status," \
+	" c.identity_verified_at, c.identity_failure_reason, c.compliance_updated_at," \
+	" c.metadata, c.created_at, c.updated_at, c.deactivated_at, c.deactivation_reason," \
+	" m.id, m.number, m.status, m.reserved_at, m.activated_at, m.closed_at," \
+	" p.line1, p.line2, p.city, p.state, p.postal_code, p.country" \
+	" FROM customers c JOIN mailboxes m ON m.customer_id = c.id" \
+	" JOIN partners p ON p.id = c.partner_id"
+
+static void read_customer(struct arena *a, sqlite3_stmt *st, void *item)
+{
+	struct customer *c = item;
+	c->id = sq_col_text(a, st, 0);
+	c->partner_id = sq_col_text(a, st, 1);
+	c->external_id = sq_col_text(a, st, 2);
+	c->email = sq_col_text(a, st, 3);
+	c->name = sq_col_text(a, st, 4);
+	c->phone = sq_col_text(a, st, 5);
+	c->prepay = sq_col_i64(st, 6) != 0;
+	c->own_billing_active = sq_col_i64(st, 7) != 0;
+	c->status = sq_col_text(a, st, 8);
+	c->form_status = sq_col_text(a, st, 9);
+	c->form_submitted_at = sq_col_i64(st, 10);
+	c->form_approved_at = sq_col_i64(st, 11);
+	c->form_rejection_reason = sq_col_text(a, st, 12);
+	c->identity_status = sq_col_text(a, st, 13);
+	c->identity_verified_at = sq_col_i64(st, 14);
+	c->identity_failure_reason = sq_col_text(a, st, 15);
+	c->compliance_updated_at = sq_col_i64(st, 16);
+	c->metadata = sq_col_text(a, st, 17);
+	c->created_at = sq_col_i64(st, 18);
+	c->updated_at = sq_col_i64(st, 19);
+	c->deactivated_at = sq_col_i64(st, 20);
+	c->deactivation_reason = sq_col_text(a, st, 21);
+	c->mailbox.id = sq_col_text(a, st, 22);
+	c->mailbox.number = sq_col_text(a, st, 23);
+	c->mailbox.status = sq_col_text(a, st, 24);
+	c->mailbox.reserved_at = sq_col_i64(st, 25);
+	c->mailbox.activated_at = sq_col_i64(st, 26);
+	c->mailbox.closed_at = sq_col_i64(st, 27);
+	c->location.line1 = sq_col_text(a, st, 28);
+	c->location.line2 = sq_col_text(a, st, 29);
+	c->location.city = sq_col_text(a, st, 30);
+	c->location.state = sq_col_text(a, st, 31);
+	c->location.postal_code = sq_col_text(a, st, 32);
+	c->location.country = sq_col_text(a, st, 33);
+}
+
+/* Binds the mutable customer columns in the order of CUSTOMER_MUTABLE. */
+#define CUSTOMER_MUTABLE \
+	"external_customer_id = ?1, email = ?2, name = ?3, phone = ?4, prepay = ?5," \
+	" own_billing_active = ?6, status = ?7, form_status = ?8, form_submitted_at = ?9," \
+	" form_approved_at = ?10, form_rejection_reason = ?11, identity_status = ?12," \
+	" identity_verified_at = ?13, identity_failure_reason = ?14," \
+	" compliance_updated_at = ?15, metadata = ?16, updated_at = ?17," \
+	" deactivated_at = ?18, deactivation_reason = ?19"
+
+static void bind_customer_mutable(sqlite3_stmt *st, const struct customer *c)
+{
+	sq_bind_text(st, 1, c->external_id);
+	sq_bind_text(st, 2, c->email);
+	sq_bind_text(st, 3, c->name);
+	sq_bind_text(st, 4, c->phone);
+	sqlite3_bind_int(st, 5, c->prepay);
+	sqlite3_bind_int(st, 6, c->own_billing_active);
+	sq_bind_text(st, 7, c->status);
+	sq_bind_text(st, 8, c->form_status);
+	sq_bind_time(st, 9, c->form_submitted_at);
+	sq_bind_time(st, 10, c->form_approved_at);
+	sq_bind_text(st, 11, c->form_rejection_reason);
+	sq_bind_text(st, 12, c->identity_status);
+	sq_bind_time(st, 13, c->identity_verified_at);
+	sq_bind_text(st, 14, c->identity_failure_reason);
+	sqlite3_bind_int64(st, 15, c->compliance_updated_at);
+	sq_bind_text(st, 16, c->metadata);
+	sqlite3_bind_int64(st, 17, c->updated_at);
+	sq_bind_time(st, 18, c->deactivated_at);
+	sq_bind_text(st, 19, c->deactivation_reason);
+}
+
+static int sq_customer_insert(struct store *s, struct arena *a, struct customer *cu,
+			      struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	/* The partner's counter only grows, so a number is never handed out twice. */
+	sqlite3_stmt *st = sq_prep(c, "UPDATE partners SET next_mailbox_number ="
+				" next_mailbox_number + 1 WHERE id = ?"
+				" RETURNING next_mailbox_number - 1, line1, line2, city, state,"
+				" postal_code, country", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, cu->partner_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		cu->mailbox.number = arena_printf(a, "%lld", (long long)sq_col_i64(st, 0));
+		cu->location.line1 = sq_col_text(a, st, 1);
+		cu->location.line2 = sq_col_text(a, st, 2);
+		cu->location.city = sq_col_text(a, st, 3);
+		cu->location.state = sq_col_text(a, st, 4);
+		cu->location.postal_code = sq_col_text(a, st, 5);
+		cu->location.country = sq_col_text(a, st, 6);
+		rc = sqlite3_step(st);
+	}
+	sq_done(st);
+	if (rc != SQLITE_DONE)
+		return sq_db_error(c, rc, e);
+	if (!cu->mailbox.number)
+		return error(e, 500, "internal_error", NULL, "partner %s does not exist",
+			     cu->partner_id);
+
+	/* The column order follows bind_customer_mutable(), then the identity. */
+	st = sq_prep(c, "INSERT INTO customers (id, partner_id, created_at, external_customer_id,"
+		  " email, name, phone, prepay, own_billing_active, status, form_status,"
+		  " form_submitted_at, form_approved_at, form_rejection_reason, identity_status,"
+		  " identity_verified_at, identity_failure_reason, compliance_updated_at,"
+		  " metadata, updated_at, deactivated_at, deactivation_reason)"
+		  " VALUES (?20, ?21, ?22, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+		  " ?13, ?14, ?15, ?16, ?17, ?18, ?19)", e);
+	if (!st)
+		return -1;
+	bind_customer_mutable(st, cu);
+	sq_bind_text(st, 20, cu->id);
+	sq_bind_text(st, 21, cu->partner_id);
+	sqlite3_bind_int64(st, 22, cu->created_at);
+	if (sq_step_done(c, st, e) < 0)
+		return -1;
+
+	st = sq_prep(c, "INSERT INTO mailboxes (id, partner_id, customer_id, number, status,"
+		  " reserved_at, activated_at, closed_at) VALUES (?,?,?,?,?,?,?,?)", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, cu->mailbox.id);
+	sq_bind_text(st, 2, cu->partner_id);
+	sq_bind_text(st, 3, cu->id);
+	sq_bind_text(st, 4, cu->mailbox.number);
+	sq_bind_text(st, 5, cu->mailbox.status);
+	sqlite3_bind_int64(st, 6, cu->mailbox.reserved_at);
+	sq_bind_time(st, 7, cu->mailbox.activated_at);
+	sq_bind_time(st, 8, cu->mailbox.closed_at);
+	return sq_step_done(c, st, e);
+}
+
+static int sq_customer_get(struct store *s, struct arena *a, const char *partner_id,
+			   const char *id, struct customer *out, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, partner_id
+				? CUSTOMER_SELECT " WHERE c.id = ?1 AND c.partner_id = ?2"
+				: CUSTOMER_SELECT " WHERE c.id = ?1", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, id);
+	if (partner_id)
+		sq_bind_text(st, 2, partner_id);
+	return sq_get_one(c, a, st, read_customer, out, e);
+}
+
+static int sq_customer_list(struct store *s, struct arena *a, const char *partner_id,
+			    const struct customer_filter *f, const struct page *pg,
+			    struct customer **items, size_t *n, bool *has_more, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct query q = {0};
+	sq_q_text(&q, CUSTOMER_SELECT " WHERE c.partner_id = ?", partner_id);
+	if (f->status)
+		sq_q_text(&q, " AND c.status = ?", f->status);
+	if (f->external_id)
+		sq_q_text(&q, " AND c.external_customer_id = ?", f->external_id);
+	if (f->email)
+		sq_q_text(&q, " AND c.email = ? COLLATE NOCASE", f->email);
+	return sq_run_list(c, a, &q, "c.seq",
+			"SELECT seq FROM customers WHERE id = ? AND partner_id = ?", partner_id,
+			pg, read_customer, sizeof(**items), (void **)items, n, has_more, e);
+}
+
+static int sq_customer_update(struct store *s, const struct customer *cu, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "UPDATE customers SET " CUSTOMER_MUTABLE " WHERE id = ?20", e);
+	if (!st)
+		return -1;
+	bind_customer_mutable(st, cu);
+	sq_bind_text(st, 20, cu->id);
+	if (sq_step_done(c, st, e) < 0)
+		return -1;
+	st = sq_prep(c, "UPDATE mailboxes SET status = ?, activated_at = ?, closed_at = ?"
+		  " WHERE id = ?", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, cu->mailbox.status);
+	sq_bind_time(st, 2, cu->mailbox.activated_at);
+	sq_bind_time(st, 3, cu->mailbox.closed_at);
+	sq_bind_text(st, 4, cu->mailbox.id);
+	return sq_step_done(c, st, e);
+}
+
+static int sq_customer_external_id_find(struct store *s, const char *partner_id,
+					const char *external_id, const char *except_id,
+					struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "SELECT 1 FROM customers WHERE partner_id = ?"
+				" AND external_customer_id = ? AND id IS NOT ?", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, partner_id);
+	sq_bind_text(st, 2, external_id);
+	sq_bind_text(st, 3, except_id);
+	int rc = sqlite3_step(st);
+	sq_done(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_db_error(c, rc, e);
+}
+
+static int sq_usage_customers(struct store *s, struct arena *a, const char *partner_id,
+			      int64_t start, int64_t end, struct customer **items,
+			      size_t *n, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, CUSTOMER_SELECT " WHERE m.partner_id = ?1"
+				" AND m.activated_at IS NOT NULL AND m.activated_at < ?3"
+				" AND (m.closed_at IS NULL OR m.closed_at > ?2)"
+				" ORDER BY m.activated_at, m.seq", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, partner_id);
+	sqlite3_bind_int64(st, 2, start);
+	sqlite3_bind_int64(st, 3, end);
+	return sq_get_all(c, a, st, read_customer, sizeof(**items), (void **)items, n, e);
+}
+
+void sq_bind_customers(struct store *s)
+{
+	s->customer_insert = sq_customer_insert;
+	s->customer_get = sq_customer_get;
+	s->customer_list = sq_customer_list;
+	s->customer_update = sq_customer_update;
+	s->customer_external_id_find = sq_customer_external_id_find;
+	s->usage_customers = sq_usage_customers;
+}

@@ -1,0 +1,121 @@
+/* store_sqlite_events.c - the SQLite backend: the event outbox and stored idempotent responses. */
+#include <stdio.h>
+#include <string.h>
+
+#include "store_sqlite.h"
+
+/* --- events --- */
+
+static void read_event(struct arena *a, sqlite3_stmt *st, void *item)
+{
+	struct event *ev = item;
+	ev->id = sq_col_text(a, st, 0);
+	ev->partner_id = sq_col_text(a, st, 1);
+	ev->type = sq_col_text(a, st, 2);
+	ev->created_at = sq_col_i64(st, 3);
+	ev->payload = sq_col_text(a, st, 4);
+}
+
+static int sq_event_insert(struct store *s, const struct event *ev, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "INSERT INTO events (id, partner_id, type, created_at,"
+				" payload) VALUES (?,?,?,?,?)", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, ev->id);
+	sq_bind_text(st, 2, ev->partner_id);
+	sq_bind_text(st, 3, ev->type);
+	sqlite3_bind_int64(st, 4, ev->created_at);
+	sq_bind_text(st, 5, ev->payload);
+	return sq_step_done(c, st, e);
+}
+
+static int sq_event_list(struct store *s, struct arena *a, const char *partner_id,
+			 const char *type, const struct page *pg, struct event **items,
+			 size_t *n, bool *has_more, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct query q = {0};
+	sq_q_add(&q, "SELECT id, partner_id, type, created_at, payload FROM events WHERE 1");
+	if (partner_id)
+		sq_q_text(&q, " AND partner_id = ?", partner_id);
+	if (type)
+		sq_q_text(&q, " AND type = ?", type);
+	return sq_run_list(c, a, &q, "seq",
+			partner_id ? "SELECT seq FROM events WHERE id = ? AND partner_id = ?"
+				   : "SELECT seq FROM events WHERE id = ?",
+			partner_id, pg, read_event, sizeof(**items), (void **)items, n,
+			has_more, e);
+}
+
+/* --- idempotency --- */
+
+static int sq_idem_get(struct store *s, struct arena *a, const char *scope,
+		       const char *key, struct idem_record *out, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "SELECT fingerprint, status, body FROM idempotency"
+				" WHERE scope = ? AND key = ?", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, scope);
+	sq_bind_text(st, 2, key);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->fingerprint = sq_col_text(a, st, 0);
+		out->status = (int)sq_col_i64(st, 1);
+		out->body_len = (size_t)sqlite3_column_bytes(st, 2);
+		out->body = arena_strndup(a, sqlite3_column_blob(st, 2), out->body_len);
+	}
+	sq_done(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_db_error(c, rc, e);
+}
+
+static int sq_idem_put(struct store *s, const char *scope, const char *key,
+		       const struct idem_record *r, int64_t now, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "INSERT OR REPLACE INTO idempotency (scope, key,"
+				" fingerprint, status, body, created_at) VALUES (?,?,?,?,?,?)", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, scope);
+	sq_bind_text(st, 2, key);
+	sq_bind_text(st, 3, r->fingerprint);
+	sqlite3_bind_int(st, 4, r->status);
+	sqlite3_bind_blob(st, 5, r->body, (int)r->body_len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, now);
+	return sq_step_done(c, st, e);
+}
+
+static int sq_idem_purge(struct store *s, int64_t before, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "DELETE FROM idempotency WHERE created_at < ?", e);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, before);
+	return sq_step_done(c, st, e);
+}
+
+void sq_bind_events(struct store *s)
+{
+	s->event_insert = sq_event_insert;
+	s->event_list = sq_event_list;
+	s->idem_get = sq_idem_get;
+	s->idem_put = sq_idem_put;
+	s->idem_purge = sq_idem_purge;
+}

@@ -1,0 +1,220 @@
+/* store_sqlite_partners.c - the SQLite backend: partners, their API keys and operator tokens. */
+#include <stdio.h>
+#include <string.h>
+
+#include "store_sqlite.h"
+
+/* --- partners --- */
+
+#define PARTNER_COLS "id, name, line1, line2, city, state, postal_code, country, created_at"
+
+static void read_partner(struct arena *a, sqlite3_stmt *st, void *item)
+{
+	struct partner *p = item;
+	p->id = sq_col_text(a, st, 0);
+	p->name = sq_col_text(a, st, 1);
+	p->location.line1 = sq_col_text(a, st, 2);
+	p->location.line2 = sq_col_text(a, st, 3);
+	p->location.city = sq_col_text(a, st, 4);
+	p->location.state = sq_col_text(a, st, 5);
+	p->location.postal_code = sq_col_text(a, st, 6);
+	p->location.country = sq_col_text(a, st, 7);
+	p->created_at = sq_col_i64(st, 8);
+}
+
+static int sq_partner_insert(struct store *s, const struct partner *p, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "INSERT INTO partners (" PARTNER_COLS ") "
+				"VALUES (?,?,?,?,?,?,?,?,?)", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, p->id);
+	sq_bind_text(st, 2, p->name);
+	sq_bind_text(st, 3, p->location.line1);
+	sq_bind_text(st, 4, p->location.line2);
+	sq_bind_text(st, 5, p->location.city);
+	sq_bind_text(st, 6, p->location.state);
+	sq_bind_text(st, 7, p->location.postal_code);
+	sq_bind_text(st, 8, p->location.country);
+	sqlite3_bind_int64(st, 9, p->created_at);
+	return sq_step_done(c, st, e);
+}
+
+static int sq_partner_get(struct store *s, struct arena *a, const char *id,
+			  struct partner *out, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "SELECT " PARTNER_COLS " FROM partners WHERE id = ?", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, id);
+	return sq_get_one(c, a, st, read_partner, out, e);
+}
+
+static int sq_partner_list(struct store *s, struct arena *a, const struct page *pg,
+			   struct partner **items, size_t *n, bool *has_more, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct query q = {0};
+	sq_q_add(&q, "SELECT " PARTNER_COLS " FROM partners WHERE 1");
+	return sq_run_list(c, a, &q, "seq", "SELECT seq FROM partners WHERE id = ?", NULL, pg,
+			read_partner, sizeof(**items), (void **)items, n, has_more, e);
+}
+
+/* --- keys and operator tokens --- */
+
+#define KEY_COLS "id, partner_id, name, prefix, hash, scopes, created_at, last_used_at, revoked_at"
+
+static void read_key(struct arena *a, sqlite3_stmt *st, void *item)
+{
+	struct api_key *k = item;
+	k->id = sq_col_text(a, st, 0);
+	k->partner_id = sq_col_text(a, st, 1);
+	k->name = sq_col_text(a, st, 2);
+	k->prefix = sq_col_text(a, st, 3);
+	k->hash = sq_col_text(a, st, 4);
+	k->scopes = (unsigned)sq_col_i64(st, 5);
+	k->created_at = sq_col_i64(st, 6);
+	k->last_used_at = sq_col_i64(st, 7);
+	k->revoked_at = sq_col_i64(st, 8);
+}
+
+static int sq_key_insert(struct store *s, const struct api_key *k, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "INSERT INTO api_keys (" KEY_COLS ") "
+				"VALUES (?,?,?,?,?,?,?,?,?)", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, k->id);
+	sq_bind_text(st, 2, k->partner_id);
+	sq_bind_text(st, 3, k->name);
+	sq_bind_text(st, 4, k->prefix);
+	sq_bind_text(st, 5, k->hash);
+	sqlite3_bind_int64(st, 6, k->scopes);
+	sqlite3_bind_int64(st, 7, k->created_at);
+	sq_bind_time(st, 8, k->last_used_at);
+	sq_bind_time(st, 9, k->revoked_at);
+	return sq_step_done(c, st, e);
+}
+
+static int key_get_by(struct store *s, struct arena *a, const char *sql, const char *v,
+		      struct api_key *out, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, sql, e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, v);
+	return sq_get_one(c, a, st, read_key, out, e);
+}
+
+static int sq_key_get(struct store *s, struct arena *a, const char *id,
+		      struct api_key *out, struct err *e)
+{
+	return key_get_by(s, a, "SELECT " KEY_COLS " FROM api_keys WHERE id = ?", id, out, e);
+}
+
+static int sq_key_find_by_hash(struct store *s, struct arena *a, const char *hash,
+			       struct api_key *out, struct err *e)
+{
+	return key_get_by(s, a, "SELECT " KEY_COLS " FROM api_keys WHERE hash = ?", hash,
+			  out, e);
+}
+
+static int sq_key_list(struct store *s, struct arena *a, const char *partner_id,
+		       const struct page *pg, struct api_key **items, size_t *n,
+		       bool *has_more, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct query q = {0};
+	sq_q_text(&q, "SELECT " KEY_COLS " FROM api_keys WHERE partner_id = ?", partner_id);
+	return sq_run_list(c, a, &q, "seq",
+			"SELECT seq FROM api_keys WHERE id = ? AND partner_id = ?", partner_id,
+			pg, read_key, sizeof(**items), (void **)items, n, has_more, e);
+}
+
+static int update_by_id(struct store *s, const char *sql, const char *id, int64_t now,
+			struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, sql, e);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sq_bind_text(st, 2, id);
+	return sq_step_done(c, st, e);
+}
+
+static int sq_key_revoke(struct store *s, const char *id, int64_t now, struct err *e)
+{
+	return update_by_id(s, "UPDATE api_keys SET revoked_at = ? "
+			    "WHERE id = ? AND revoked_at IS NULL", id, now, e);
+}
+
+static int sq_key_touch(struct store *s, const char *id, int64_t now, struct err *e)
+{
+	return update_by_id(s, "UPDATE api_keys SET last_used_at = ? WHERE id = ?", id, now, e);
+}
+
+static int sq_operator_token_insert(struct store *s, const char *id, const char *hash,
+				    int64_t now, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "INSERT INTO operator_tokens (id, hash, created_at) "
+				"VALUES (?,?,?)", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, id);
+	sq_bind_text(st, 2, hash);
+	sqlite3_bind_int64(st, 3, now);
+	return sq_step_done(c, st, e);
+}
+
+static int sq_operator_token_find(struct store *s, const char *hash, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "SELECT 1 FROM operator_tokens WHERE hash = ?", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, hash);
+	int rc = sqlite3_step(st);
+	sq_done(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_db_error(c, rc, e);
+}
+
+void sq_bind_partners(struct store *s)
+{
+	s->partner_insert = sq_partner_insert;
+	s->partner_get = sq_partner_get;
+	s->partner_list = sq_partner_list;
+	s->key_insert = sq_key_insert;
+	s->key_get = sq_key_get;
+	s->key_find_by_hash = sq_key_find_by_hash;
+	s->key_list = sq_key_list;
+	s->key_revoke = sq_key_revoke;
+	s->key_touch = sq_key_touch;
+	s->operator_token_insert = sq_operator_token_insert;
+	s->operator_token_find = sq_operator_token_find;
+}
