@@ -11,6 +11,9 @@
 #include "dispatch.h"
 #include "store.h"
 
+/* INNBOCKS_WEBHOOK_ALLOW_LOOPBACK, for the URL check of webhook commands. */
+static bool cfg_allow_loopback;
+
 static int usage(void)
 {
 	fputs("usage:\n"
@@ -32,6 +35,10 @@ static int usage(void)
 	      "                                    --tracking-number T]\n"
 	      "  innbocks action fail act_... --reason R\n"
 	      "  innbocks action cancel act_...\n"
+	      "  innbocks webhook create --partner ptn_... --url URL [--events a,b,...]\n"
+	      "  innbocks webhook list --partner ptn_...\n"
+	      "  innbocks webhook update we_... [--url URL] [--events a,b] [--enabled true|false]\n"
+	      "  innbocks webhook rotate-secret we_...\n"
 	      "  innbocks admin-token create\n"
 	      "  innbocks demo            (an empty database: a demo partner and key)\n"
 	      "  innbocks request METHOD PATH [JSON]   (any operator API call)\n"
@@ -81,7 +88,7 @@ static int run(struct store *s, const char *method, const char *path, json_t *bo
 {
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
-	struct app app = {.store = s};
+	struct app app = {.store = s, .webhook_allow_loopback = cfg_allow_loopback};
 	char *path_only = strdup(path);
 	if (!path_only)
 		die("out of memory");
@@ -303,6 +310,41 @@ static int cmd_action(struct store *s, int argc, char **argv)
 	return run(s, "POST", path, body, NULL);
 }
 
+static int cmd_webhook(struct store *s, int argc, char **argv)
+{
+	const char *verb = argc > 0 ? argv[0] : "";
+	const char *id = positional(argc - 1, argv + 1);
+	const char *partner = opt(argc, argv, "partner");
+	const char *events = opt(argc, argv, "events");
+	const char *enabled = opt(argc, argv, "enabled");
+	char path[256];
+	json_t *body = json_object();
+	set_opt(body, "url", opt(argc, argv, "url"));
+	if (events)
+		json_object_set_new(body, "enabled_events", scopes_array(events));
+	if (enabled)
+		json_object_set_new(body, "enabled", json_boolean(strcmp(enabled, "true") == 0));
+	if (strcmp(verb, "create") == 0 && partner) {
+		snprintf(path, sizeof(path), "/admin/v1/partners/%s/webhook-endpoints", partner);
+		return run(s, "POST", path, body, NULL);
+	}
+	if (strcmp(verb, "update") == 0 && id) {
+		snprintf(path, sizeof(path), "/admin/v1/webhook-endpoints/%s", id);
+		return run(s, "PATCH", path, body, NULL);
+	}
+	json_decref(body);
+	if (strcmp(verb, "list") == 0 && partner) {
+		snprintf(path, sizeof(path), "/admin/v1/partners/%s/webhook-endpoints?limit=100",
+			 partner);
+		return run(s, "GET", path, NULL, NULL);
+	}
+	if (strcmp(verb, "rotate-secret") == 0 && id) {
+		snprintf(path, sizeof(path), "/admin/v1/webhook-endpoints/%s/rotate-secret", id);
+		return run(s, "POST", path, NULL, NULL);
+	}
+	return usage();
+}
+
 /* Dispatches a command whose store is open. */
 static int command(struct store *s, const struct config *cfg, int argc, char **argv)
 {
@@ -334,6 +376,8 @@ static int command(struct store *s, const struct config *cfg, int argc, char **a
 		return cmd_mail_record(s, argc - 2, argv + 2);
 	if (strcmp(noun, "action") == 0)
 		return cmd_action(s, argc - 1, argv + 1);
+	if (strcmp(noun, "webhook") == 0)
+		return cmd_webhook(s, argc - 1, argv + 1);
 	if (strcmp(noun, "admin-token") == 0 && strcmp(verb, "create") == 0)
 		return cmd_admin_token_create(s);
 	if (strcmp(noun, "demo") == 0)
@@ -358,6 +402,7 @@ int cli_run(const struct config *cfg, int argc, char **argv)
 	if (argc < 1)
 		return usage();
 	struct err e;
+	cfg_allow_loopback = cfg->webhook_allow_loopback;
 	struct store *s = store_open(cfg->database, &e);
 	if (!s) {
 		fprintf(stderr, "innbocks: %s\n", e.message);

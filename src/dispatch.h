@@ -40,6 +40,7 @@ struct app {
 	struct store *store;
 	struct ratelimit *ratelimit;
 	const char *admin_token;      /* INNBOCKS_ADMIN_TOKEN, or NULL */
+	bool webhook_allow_loopback;  /* INNBOCKS_WEBHOOK_ALLOW_LOOPBACK */
 };
 
 /* Everything a handler may use. A handler returns 0 with status and out

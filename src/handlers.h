@@ -23,6 +23,8 @@ int api_action_scan(struct ctx *c);
 int api_action_forward(struct ctx *c);
 int api_action_shred(struct ctx *c);
 int api_action_pickup(struct ctx *c);
+int api_webhook_event_list(struct ctx *c);
+int api_webhook_delivery_list(struct ctx *c);
 
 int admin_partner_create(struct ctx *c);
 int admin_partner_list(struct ctx *c);
@@ -41,6 +43,11 @@ int admin_action_list(struct ctx *c);
 int admin_action_complete(struct ctx *c);
 int admin_action_fail(struct ctx *c);
 int admin_action_cancel(struct ctx *c);
+int admin_endpoint_create(struct ctx *c);
+int admin_endpoint_list(struct ctx *c);
+int admin_endpoint_get(struct ctx *c);
+int admin_endpoint_update(struct ctx *c);
+int admin_endpoint_rotate(struct ctx *c);
 
 /* Loads the calling partner's customer id into cu; answers 404 not_found
  * for a missing or another partner's customer. Returns 0 or -1. */
@@ -55,5 +62,8 @@ json_t *mail_render(struct ctx *c, const struct mail *m);
 /* Records inbound mail from the body for source "partner" or "innbocks",
  * with every check of API.md §5 in order; replies 201. */
 int mail_record(struct ctx *c, const char *source);
+
+/* Returns true for a type of the webhook event catalogue (api_webhooks.c). */
+bool webhook_event_type_known(const char *type);
 
 #endif

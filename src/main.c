@@ -1,5 +1,6 @@
 /* main.c - one binary: `innbocks serve` runs the server; every other
  * command is the operator command line (cli.c). */
+#include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "idem.h"
 #include "ratelimit.h"
 #include "store.h"
+#include "webhook_worker.h"
 
 #define SHUTDOWN_GRACE_MS 10000
 #define MAINTENANCE_EVERY_S 600
@@ -62,10 +64,13 @@ static int serve(const struct config *cfg)
 		.store = s,
 		.ratelimit = ratelimit_new(cfg->rate_limit, cfg->rate_burst),
 		.admin_token = cfg->admin_token[0] ? cfg->admin_token : NULL,
+		.webhook_allow_loopback = cfg->webhook_allow_loopback,
 	};
 	maintenance(s);
-	struct http_server *srv = http_start(&app, host, port);
+	struct webhook_worker *worker = webhook_worker_start(s, cfg);
+	struct http_server *srv = worker ? http_start(&app, host, port) : NULL;
 	if (!srv) {
+		webhook_worker_stop(worker);
 		ratelimit_free(app.ratelimit);
 		s->close(s);
 		return 1;
@@ -82,6 +87,7 @@ static int serve(const struct config *cfg)
 	}
 	fprintf(stderr, "innbocks: stopping\n");
 	http_stop(srv, SHUTDOWN_GRACE_MS);
+	webhook_worker_stop(worker);
 	ratelimit_free(app.ratelimit);
 	s->close(s);
 	return 0;
@@ -96,6 +102,7 @@ int main(int argc, char **argv)
 	if (!rest || !args)
 		return 1;
 	int nrest = 0, code;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (config_load(&cfg, argc, argv, rest, &nrest, msg, sizeof(msg)) < 0) {
 		fprintf(stderr, "innbocks: %s\n", msg);
 		code = 2;
@@ -109,6 +116,7 @@ int main(int argc, char **argv)
 	else
 		code = cli_run(&cfg, nrest, args);
 out:
+	curl_global_cleanup();
 	free(rest);
 	free(args);
 	return code;

@@ -103,6 +103,37 @@ struct mail_filter {
 	const char *type, *status; /* NULL = no filter */
 };
 
+struct webhook_endpoint {
+	char *id, *partner_id, *url;
+	char *enabled_events;  /* a JSON array as text: types, or ["*"] */
+	char *status;          /* enabled | disabled */
+	char *secret;
+	char *previous_secret; /* NULL when none */
+	int64_t previous_secret_expires_at, created_at, updated_at;
+};
+
+/* One due delivery of one event to one endpoint, with what sending needs. */
+struct webhook_job {
+	char *event_id, *event_type, *partner_id, *payload;
+	char *endpoint_id, *url, *secret;
+	char *previous_secret; /* NULL unless a rotation is within its overlap */
+	int attempts;          /* attempts made before this one */
+};
+
+/* One attempt, as GET /webhook-deliveries shows it. */
+struct webhook_delivery {
+	char *id, *partner_id, *event_id, *event_type, *endpoint_id, *url;
+	int attempt;
+	char *status;          /* succeeded | failed */
+	int response_status;   /* 0 = none */
+	char *error;           /* NULL, or timeout | connection_refused | ... */
+	int64_t duration_ms, attempted_at, next_attempt_at;
+};
+
+struct delivery_filter {
+	const char *event_id, *event_type, *status; /* NULL = no filter */
+};
+
 struct idem_record {
 	char *fingerprint;
 	int status;
@@ -208,11 +239,41 @@ struct store {
 			   const struct page *pg, struct mail_action **items, size_t *n,
 			   bool *has_more, struct err *e);
 
+	/* Inserts the event and, in the same transaction, a pending delivery job
+	 * for every enabled endpoint of its partner that wants its type. */
 	int (*event_insert)(struct store *s, const struct event *ev, struct err *e);
 	/* partner_id and type NULL mean all. */
 	int (*event_list)(struct store *s, struct arena *a, const char *partner_id,
 			  const char *type, const struct page *pg, struct event **items,
 			  size_t *n, bool *has_more, struct err *e);
+
+	int (*endpoint_insert)(struct store *s, const struct webhook_endpoint *w, struct err *e);
+	int (*endpoint_get)(struct store *s, struct arena *a, const char *id,
+			    struct webhook_endpoint *out, struct err *e);
+	int (*endpoint_list)(struct store *s, struct arena *a, const char *partner_id,
+			     const struct page *pg, struct webhook_endpoint **items, size_t *n,
+			     bool *has_more, struct err *e);
+	/* Writes url, enabled_events, status, both secrets and updated_at. */
+	int (*endpoint_update)(struct store *s, const struct webhook_endpoint *w,
+			       struct err *e);
+
+	/* Leases up to limit pending jobs due at now (enabled endpoints only,
+	 * no live lease) until lease_until. Call inside a write transaction. */
+	int (*webhook_claim)(struct store *s, struct arena *a, int64_t now, int64_t lease_until,
+			     int limit, struct webhook_job **items, size_t *n, struct err *e);
+	/* Records an attempt of job (event_id, endpoint_id): inserts d, moves the
+	 * job to job_status ("pending" with d->next_attempt_at, "succeeded" or
+	 * "failed") and drops the lease; disables the endpoint when asked (410).
+	 * Call inside a write transaction. */
+	int (*webhook_record)(struct store *s, const struct webhook_delivery *d,
+			      const char *job_status, bool disable_endpoint, struct err *e);
+	/* Drops the lease of a job that was not attempted after all. */
+	int (*webhook_release)(struct store *s, const char *event_id, const char *endpoint_id,
+			       struct err *e);
+	int (*delivery_list)(struct store *s, struct arena *a, const char *partner_id,
+			     const struct delivery_filter *f, const struct page *pg,
+			     struct webhook_delivery **items, size_t *n, bool *has_more,
+			     struct err *e);
 
 	int (*idem_get)(struct store *s, struct arena *a, const char *scope,
 			const char *key, struct idem_record *out, struct err *e);

@@ -437,6 +437,7 @@ struct store *store_sqlite_open(const char *path, struct err *e)
 	sq_bind_customers(s);
 	sq_bind_mail(s);
 	sq_bind_events(s);
+	sq_bind_webhooks(s);
 	if (migrate(s, e) < 0) {
 		sq_close(s);
 		return NULL;

@@ -71,5 +71,6 @@ void sq_bind_partners(struct store *s);
 void sq_bind_customers(struct store *s);
 void sq_bind_mail(struct store *s);
 void sq_bind_events(struct store *s);
+void sq_bind_webhooks(struct store *s);
 
 #endif

@@ -22,7 +22,7 @@ static int sq_event_insert(struct store *s, const struct event *ev, struct err *
 	if (!c)
 		return -1;
 	sqlite3_stmt *st = sq_prep(c, "INSERT INTO events (id, partner_id, type, created_at,"
-				" payload) VALUES (?,?,?,?,?)", e);
+				   " payload) VALUES (?,?,?,?,?)", e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, ev->id);
@@ -30,6 +30,20 @@ static int sq_event_insert(struct store *s, const struct event *ev, struct err *
 	sq_bind_text(st, 3, ev->type);
 	sqlite3_bind_int64(st, 4, ev->created_at);
 	sq_bind_text(st, 5, ev->payload);
+	if (sq_step_done(c, st, e) < 0)
+		return -1;
+	/* The outbox: one job per endpoint that wants the event, in this transaction. */
+	st = sq_prep(c, "INSERT INTO webhook_jobs (event_id, endpoint_id, status, next_attempt_at)"
+		     " SELECT ?1, w.id, 'pending', ?3 FROM webhook_endpoints w"
+		     " WHERE w.partner_id = ?2 AND w.status = 'enabled' AND EXISTS"
+		     " (SELECT 1 FROM json_each(w.enabled_events) j WHERE j.value IN ('*', ?4))",
+		     e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, ev->id);
+	sq_bind_text(st, 2, ev->partner_id);
+	sqlite3_bind_int64(st, 3, ev->created_at);
+	sq_bind_text(st, 4, ev->type);
 	return sq_step_done(c, st, e);
 }
 

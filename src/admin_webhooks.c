@@ -1,0 +1,174 @@
+/* admin_webhooks.c - webhook endpoints on the operator API (API.md §7, §9):
+ * create (the whsec_ secret shown once), list, read, update, rotate. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "handlers.h"
+#include "netguard.h"
+#include "render.h"
+
+#define SECRET_PREFIX "whsec_"
+#define ROTATION_OVERLAP_S (24 * 3600)
+
+static char *secret_new(struct arena *a)
+{
+	char *s = arena_alloc(a, sizeof(SECRET_PREFIX) + 32);
+	memcpy(s, SECRET_PREFIX, sizeof(SECRET_PREFIX) - 1);
+	random_base62(s + sizeof(SECRET_PREFIX) - 1, 32);
+	return s;
+}
+
+static json_t *render_endpoint(const struct webhook_endpoint *w, bool with_secret)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(w->id));
+	json_object_set_new(o, "object", json_string("webhook_endpoint"));
+	json_object_set_new(o, "partner_id", json_string(w->partner_id));
+	json_object_set_new(o, "url", json_string(w->url));
+	json_object_set_new(o, "enabled_events", render_json_text(w->enabled_events));
+	json_object_set_new(o, "status", json_string(w->status));
+	if (with_secret)
+		json_object_set_new(o, "secret", json_string(w->secret));
+	json_object_set_new(o, "created_at", render_time(w->created_at));
+	json_object_set_new(o, "updated_at", render_time(w->updated_at));
+	return o;
+}
+
+/* Reads and checks url (the SSRF guard) into w->url when present. */
+static int url_field(struct ctx *c, bool required, struct webhook_endpoint *w)
+{
+	const char *url;
+	char why[128];
+	if (field_string(c, "url", required, false, 1, 2048, false, &url) < 0)
+		return -1;
+	if (!url)
+		return 0;
+	if (netguard_check_url(url, c->app->webhook_allow_loopback, why, sizeof(why)) < 0)
+		return error(&c->err, 422, "validation_failed", "url", "%s", why);
+	w->url = (char *)url;
+	return 0;
+}
+
+/* Reads enabled_events (a non-empty array of known types, or ["*"]) into
+ * w->enabled_events when present. */
+static int events_field(struct ctx *c, struct webhook_endpoint *w)
+{
+	json_t *v = json_object_get(c->body, "enabled_events");
+	if (!v)
+		return 0;
+	if (!json_is_array(v) || json_array_size(v) == 0)
+		return error(&c->err, 422, "validation_failed", "enabled_events",
+			     "enabled_events must be a non-empty array of event types");
+	size_t i;
+	json_t *t;
+	json_array_foreach(v, i, t) {
+		const char *type = json_is_string(t) ? json_string_value(t) : "";
+		if (strcmp(type, "*") != 0 && !webhook_event_type_known(type))
+			return error(&c->err, 422, "validation_failed", "enabled_events",
+				     "enabled_events[%zu] is not a webhook event type", i);
+	}
+	char *text = json_dumps(v, JSON_COMPACT);
+	if (!text)
+		die("out of memory");
+	w->enabled_events = arena_strdup(c->a, text);
+	free(text);
+	return 0;
+}
+
+int admin_endpoint_create(struct ctx *c)
+{
+	static const char *const fields[] = {"url", "enabled_events", NULL};
+	struct partner p;
+	struct webhook_endpoint w = {
+		.id = id_new(c->a, "we_"),
+		.enabled_events = "[\"*\"]",
+		.status = "enabled",
+		.secret = secret_new(c->a),
+		.created_at = c->now,
+		.updated_at = c->now,
+	};
+	if (body_allow(c, fields) < 0 || url_field(c, true, &w) < 0 || events_field(c, &w) < 0)
+		return -1;
+	int rc = c->store->partner_get(c->store, c->a, c->params[0], &p, &c->err);
+	if (rc == STORE_NOT_FOUND)
+		return not_found(c, "partner", c->params[0], NULL);
+	if (rc < 0)
+		return -1;
+	w.partner_id = p.id;
+	if (c->store->endpoint_insert(c->store, &w, &c->err) < 0)
+		return -1;
+	return reply(c, 201, render_endpoint(&w, true));
+}
+
+int admin_endpoint_list(struct ctx *c)
+{
+	struct page pg;
+	struct partner p;
+	if (page_parse(c, NULL, &pg) < 0)
+		return -1;
+	int rc = c->store->partner_get(c->store, c->a, c->params[0], &p, &c->err);
+	if (rc == STORE_NOT_FOUND)
+		return not_found(c, "partner", c->params[0], NULL);
+	if (rc < 0)
+		return -1;
+	struct webhook_endpoint *items;
+	size_t n;
+	bool more;
+	if (c->store->endpoint_list(c->store, c->a, p.id, &pg, &items, &n, &more, &c->err) < 0)
+		return -1;
+	json_t *data = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(data, render_endpoint(&items[i], false));
+	return reply_list(c, data, more);
+}
+
+/* Loads the endpoint named by the path, or answers 404. */
+static int endpoint_load(struct ctx *c, struct webhook_endpoint *w)
+{
+	int rc = c->store->endpoint_get(c->store, c->a, c->params[0], w, &c->err);
+	if (rc == STORE_NOT_FOUND)
+		return not_found(c, "webhook_endpoint", c->params[0], NULL);
+	return rc;
+}
+
+int admin_endpoint_get(struct ctx *c)
+{
+	struct webhook_endpoint w;
+	if (query_allow(c, NULL) < 0 || endpoint_load(c, &w) != 0)
+		return -1;
+	return reply(c, 200, render_endpoint(&w, false));
+}
+
+int admin_endpoint_update(struct ctx *c)
+{
+	static const char *const fields[] = {"url", "enabled_events", "enabled", NULL};
+	struct webhook_endpoint w;
+	bool present, enabled;
+	if (body_allow(c, fields) < 0 || endpoint_load(c, &w) != 0 ||
+	    url_field(c, false, &w) < 0 || events_field(c, &w) < 0 ||
+	    field_bool(c, "enabled", &present, &enabled) < 0)
+		return -1;
+	if (present)
+		w.status = enabled ? "enabled" : "disabled";
+	w.updated_at = c->now;
+	if (c->store->endpoint_update(c->store, &w, &c->err) < 0)
+		return -1;
+	return reply(c, 200, render_endpoint(&w, false));
+}
+
+int admin_endpoint_rotate(struct ctx *c)
+{
+	static const char *const none[] = {NULL};
+	struct webhook_endpoint w;
+	if (body_allow(c, none) < 0 || endpoint_load(c, &w) != 0)
+		return -1;
+	/* The old secret keeps signing, second in the header, for the overlap. */
+	w.previous_secret = w.secret;
+	w.previous_secret_expires_at = c->now + ROTATION_OVERLAP_S;
+	w.secret = secret_new(c->a);
+	w.updated_at = c->now;
+	if (c->store->endpoint_update(c->store, &w, &c->err) < 0)
+		return -1;
+	return reply(c, 200, render_endpoint(&w, true));
+}

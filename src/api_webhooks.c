@@ -1,0 +1,95 @@
+/* api_webhooks.c - the webhook event catalogue and the delivery log as
+ * partners see them (API.md §7). */
+#include <string.h>
+
+#include "api.h"
+#include "handlers.h"
+#include "render.h"
+
+/* THE catalogue of event types: every event_emit() uses one of these. */
+static const struct {
+	const char *type, *description;
+} event_types[] = {
+	{"customer.created", "A customer was created (invited) and a mailbox reserved."},
+	{"customer.updated", "A customer's CRM-managed fields or billing changed."},
+	{"customer.activated", "A customer accepted the invitation."},
+	{"customer.deactivated", "A customer's service was deactivated."},
+	{"compliance.updated", "Form 1583 or identity verification status changed."},
+	{"mailbox.activated", "A mailbox became active on the first mail-receipt approval."},
+	{"mailbox.closed", "A mailbox was closed when its customer was deactivated."},
+	{"mail.arrived", "A letter, large envelope or periodical was recorded."},
+	{"package.arrived", "A package was recorded."},
+	{"mail.deleted", "A partner-created mail record was deleted."},
+	{"mail_action.requested", "A scan, forward, shred or pickup was requested."},
+	{"mail_action.completed", "Innbocks completed a mail action."},
+	{"mail_action.failed", "Innbocks could not complete a mail action."},
+};
+
+bool webhook_event_type_known(const char *type)
+{
+	for (size_t i = 0; i < sizeof(event_types) / sizeof(event_types[0]); i++)
+		if (strcmp(type, event_types[i].type) == 0)
+			return true;
+	return false;
+}
+
+int api_webhook_event_list(struct ctx *c)
+{
+	if (query_allow(c, NULL) < 0)
+		return -1;
+	json_t *data = json_array();
+	for (size_t i = 0; i < sizeof(event_types) / sizeof(event_types[0]); i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "object", json_string("webhook_event_type"));
+		json_object_set_new(o, "type", json_string(event_types[i].type));
+		json_object_set_new(o, "description", json_string(event_types[i].description));
+		json_array_append_new(data, o);
+	}
+	return reply_list(c, data, false);
+}
+
+static json_t *render_delivery(const struct webhook_delivery *d)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(d->id));
+	json_object_set_new(o, "object", json_string("webhook_delivery"));
+	json_object_set_new(o, "event_id", json_string(d->event_id));
+	json_object_set_new(o, "event_type", json_string(d->event_type));
+	json_object_set_new(o, "endpoint_id", json_string(d->endpoint_id));
+	json_object_set_new(o, "url", json_string(d->url));
+	json_object_set_new(o, "attempt", json_integer(d->attempt));
+	json_object_set_new(o, "status", json_string(d->status));
+	json_object_set_new(o, "response_status",
+			    d->response_status ? json_integer(d->response_status) : json_null());
+	json_object_set_new(o, "error", render_string_or_null(d->error));
+	json_object_set_new(o, "duration_ms", json_integer(d->duration_ms));
+	json_object_set_new(o, "attempted_at", render_time(d->attempted_at));
+	json_object_set_new(o, "next_attempt_at", render_time(d->next_attempt_at));
+	return o;
+}
+
+int api_webhook_delivery_list(struct ctx *c)
+{
+	static const char *const filters[] = {"event_id", "event_type", "status", NULL};
+	static const char *const statuses[] = {"succeeded", "failed", NULL};
+	struct page pg;
+	struct delivery_filter f = {0};
+	if (page_parse(c, filters, &pg) < 0 ||
+	    query_choice(c, "status", statuses, &f.status) < 0)
+		return -1;
+	f.event_id = query_get(c, "event_id");
+	f.event_type = query_get(c, "event_type");
+	if (f.event_type && !webhook_event_type_known(f.event_type))
+		return error(&c->err, 400, "invalid_request", "event_type",
+			     "%s is not a webhook event type", f.event_type);
+	struct webhook_delivery *items;
+	size_t n;
+	bool more;
+	if (c->store->delivery_list(c->store, c->a, c->partner_id, &f, &pg, &items, &n, &more,
+				    &c->err) < 0)
+		return -1;
+	json_t *data = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(data, render_delivery(&items[i]));
+	return reply_list(c, data, more);
+}

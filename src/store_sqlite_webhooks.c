@@ -1,0 +1,272 @@
+/* store_sqlite_webhooks.c - the SQLite backend: webhook endpoints, the
+ * delivery jobs the worker leases, and the log of attempts. */
+#include <stdio.h>
+#include <string.h>
+
+#include "store_sqlite.h"
+
+#define ENDPOINT_COLS \
+	"id, partner_id, url, enabled_events, status, secret, previous_secret," \
+	" previous_secret_expires_at, created_at, updated_at"
+
+static void read_endpoint(struct arena *a, sqlite3_stmt *st, void *item)
+{
+	struct webhook_endpoint *w = item;
+	w->id = sq_col_text(a, st, 0);
+	w->partner_id = sq_col_text(a, st, 1);
+	w->url = sq_col_text(a, st, 2);
+	w->enabled_events = sq_col_text(a, st, 3);
+	w->status = sq_col_text(a, st, 4);
+	w->secret = sq_col_text(a, st, 5);
+	w->previous_secret = sq_col_text(a, st, 6);
+	w->previous_secret_expires_at = sq_col_i64(st, 7);
+	w->created_at = sq_col_i64(st, 8);
+	w->updated_at = sq_col_i64(st, 9);
+}
+
+static int sq_endpoint_insert(struct store *s, const struct webhook_endpoint *w,
+			      struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "INSERT INTO webhook_endpoints (" ENDPOINT_COLS ")"
+				   " VALUES (?,?,?,?,?,?,?,?,?,?)", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, w->id);
+	sq_bind_text(st, 2, w->partner_id);
+	sq_bind_text(st, 3, w->url);
+	sq_bind_text(st, 4, w->enabled_events);
+	sq_bind_text(st, 5, w->status);
+	sq_bind_text(st, 6, w->secret);
+	sq_bind_text(st, 7, w->previous_secret);
+	sq_bind_time(st, 8, w->previous_secret_expires_at);
+	sqlite3_bind_int64(st, 9, w->created_at);
+	sqlite3_bind_int64(st, 10, w->updated_at);
+	return sq_step_done(c, st, e);
+}
+
+static int sq_endpoint_get(struct store *s, struct arena *a, const char *id,
+			   struct webhook_endpoint *out, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "SELECT " ENDPOINT_COLS " FROM webhook_endpoints"
+				   " WHERE id = ?", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, id);
+	return sq_get_one(c, a, st, read_endpoint, out, e);
+}
+
+static int sq_endpoint_list(struct store *s, struct arena *a, const char *partner_id,
+			    const struct page *pg, struct webhook_endpoint **items, size_t *n,
+			    bool *has_more, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct query q = {0};
+	sq_q_text(&q, "SELECT " ENDPOINT_COLS " FROM webhook_endpoints WHERE partner_id = ?",
+		  partner_id);
+	return sq_run_list(c, a, &q, "seq",
+			   "SELECT seq FROM webhook_endpoints WHERE id = ? AND partner_id = ?",
+			   partner_id, pg, read_endpoint, sizeof(**items), (void **)items, n,
+			   has_more, e);
+}
+
+static int sq_endpoint_update(struct store *s, const struct webhook_endpoint *w,
+			      struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "UPDATE webhook_endpoints SET url = ?, enabled_events = ?,"
+				   " status = ?, secret = ?, previous_secret = ?,"
+				   " previous_secret_expires_at = ?, updated_at = ? WHERE id = ?", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, w->url);
+	sq_bind_text(st, 2, w->enabled_events);
+	sq_bind_text(st, 3, w->status);
+	sq_bind_text(st, 4, w->secret);
+	sq_bind_text(st, 5, w->previous_secret);
+	sq_bind_time(st, 6, w->previous_secret_expires_at);
+	sqlite3_bind_int64(st, 7, w->updated_at);
+	sq_bind_text(st, 8, w->id);
+	return sq_step_done(c, st, e);
+}
+
+static void read_job(struct arena *a, sqlite3_stmt *st, void *item)
+{
+	struct webhook_job *j = item;
+	j->event_id = sq_col_text(a, st, 0);
+	j->event_type = sq_col_text(a, st, 1);
+	j->partner_id = sq_col_text(a, st, 2);
+	j->payload = sq_col_text(a, st, 3);
+	j->endpoint_id = sq_col_text(a, st, 4);
+	j->url = sq_col_text(a, st, 5);
+	j->secret = sq_col_text(a, st, 6);
+	j->previous_secret = sq_col_text(a, st, 7);
+	j->attempts = (int)sq_col_i64(st, 8);
+}
+
+static int sq_webhook_claim(struct store *s, struct arena *a, int64_t now,
+			    int64_t lease_until, int limit, struct webhook_job **items,
+			    size_t *n, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c,
+		"SELECT j.event_id, ev.type, ev.partner_id, ev.payload, w.id, w.url, w.secret,"
+		" CASE WHEN w.previous_secret_expires_at > ?1 THEN w.previous_secret END,"
+		" j.attempts"
+		" FROM webhook_jobs j JOIN events ev ON ev.id = j.event_id"
+		" JOIN webhook_endpoints w ON w.id = j.endpoint_id"
+		" WHERE j.status = 'pending' AND j.next_attempt_at <= ?1"
+		" AND j.locked_until <= ?1 AND w.status = 'enabled'"
+		" ORDER BY j.next_attempt_at, j.seq LIMIT ?2", e);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, limit);
+	if (sq_get_all(c, a, st, read_job, sizeof(**items), (void **)items, n, e) < 0)
+		return -1;
+	st = sq_prep(c, "UPDATE webhook_jobs SET locked_until = ?"
+		     " WHERE event_id = ? AND endpoint_id = ?", e);
+	if (!st)
+		return -1;
+	for (size_t i = 0; i < *n; i++) {
+		sqlite3_bind_int64(st, 1, lease_until);
+		sq_bind_text(st, 2, (*items)[i].event_id);
+		sq_bind_text(st, 3, (*items)[i].endpoint_id);
+		if (sq_step_done(c, st, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int sq_webhook_record(struct store *s, const struct webhook_delivery *d,
+			     const char *job_status, bool disable_endpoint, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "INSERT INTO webhook_deliveries (id, partner_id, event_id,"
+				   " event_type, endpoint_id, url, attempt, status, response_status,"
+				   " error, duration_ms, attempted_at, next_attempt_at)"
+				   " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, d->id);
+	sq_bind_text(st, 2, d->partner_id);
+	sq_bind_text(st, 3, d->event_id);
+	sq_bind_text(st, 4, d->event_type);
+	sq_bind_text(st, 5, d->endpoint_id);
+	sq_bind_text(st, 6, d->url);
+	sqlite3_bind_int(st, 7, d->attempt);
+	sq_bind_text(st, 8, d->status);
+	sq_bind_time(st, 9, d->response_status);
+	sq_bind_text(st, 10, d->error);
+	sqlite3_bind_int64(st, 11, d->duration_ms);
+	sqlite3_bind_int64(st, 12, d->attempted_at);
+	sq_bind_time(st, 13, d->next_attempt_at);
+	if (sq_step_done(c, st, e) < 0)
+		return -1;
+	st = sq_prep(c, "UPDATE webhook_jobs SET attempts = ?, status = ?,"
+		     " next_attempt_at = coalesce(?, next_attempt_at), locked_until = 0"
+		     " WHERE event_id = ? AND endpoint_id = ?", e);
+	if (!st)
+		return -1;
+	sqlite3_bind_int(st, 1, d->attempt);
+	sq_bind_text(st, 2, job_status);
+	sq_bind_time(st, 3, d->next_attempt_at);
+	sq_bind_text(st, 4, d->event_id);
+	sq_bind_text(st, 5, d->endpoint_id);
+	if (sq_step_done(c, st, e) < 0)
+		return -1;
+	if (!disable_endpoint)
+		return 0;
+	st = sq_prep(c, "UPDATE webhook_endpoints SET status = 'disabled', updated_at = ?"
+		     " WHERE id = ?", e);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, d->attempted_at);
+	sq_bind_text(st, 2, d->endpoint_id);
+	return sq_step_done(c, st, e);
+}
+
+static int sq_webhook_release(struct store *s, const char *event_id, const char *endpoint_id,
+			      struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "UPDATE webhook_jobs SET locked_until = 0"
+				   " WHERE event_id = ? AND endpoint_id = ?", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, event_id);
+	sq_bind_text(st, 2, endpoint_id);
+	return sq_step_done(c, st, e);
+}
+
+#define DELIVERY_COLS \
+	"id, partner_id, event_id, event_type, endpoint_id, url, attempt, status," \
+	" response_status, error, duration_ms, attempted_at, next_attempt_at"
+
+static void read_delivery(struct arena *a, sqlite3_stmt *st, void *item)
+{
+	struct webhook_delivery *d = item;
+	d->id = sq_col_text(a, st, 0);
+	d->partner_id = sq_col_text(a, st, 1);
+	d->event_id = sq_col_text(a, st, 2);
+	d->event_type = sq_col_text(a, st, 3);
+	d->endpoint_id = sq_col_text(a, st, 4);
+	d->url = sq_col_text(a, st, 5);
+	d->attempt = (int)sq_col_i64(st, 6);
+	d->status = sq_col_text(a, st, 7);
+	d->response_status = (int)sq_col_i64(st, 8);
+	d->error = sq_col_text(a, st, 9);
+	d->duration_ms = sq_col_i64(st, 10);
+	d->attempted_at = sq_col_i64(st, 11);
+	d->next_attempt_at = sq_col_i64(st, 12);
+}
+
+static int sq_delivery_list(struct store *s, struct arena *a, const char *partner_id,
+			    const struct delivery_filter *f, const struct page *pg,
+			    struct webhook_delivery **items, size_t *n, bool *has_more,
+			    struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct query q = {0};
+	sq_q_text(&q, "SELECT " DELIVERY_COLS " FROM webhook_deliveries WHERE partner_id = ?",
+		  partner_id);
+	if (f->event_id)
+		sq_q_text(&q, " AND event_id = ?", f->event_id);
+	if (f->event_type)
+		sq_q_text(&q, " AND event_type = ?", f->event_type);
+	if (f->status)
+		sq_q_text(&q, " AND status = ?", f->status);
+	return sq_run_list(c, a, &q, "seq",
+			   "SELECT seq FROM webhook_deliveries WHERE id = ? AND partner_id = ?",
+			   partner_id, pg, read_delivery, sizeof(**items), (void **)items, n,
+			   has_more, e);
+}
+
+void sq_bind_webhooks(struct store *s)
+{
+	s->endpoint_insert = sq_endpoint_insert;
+	s->endpoint_get = sq_endpoint_get;
+	s->endpoint_list = sq_endpoint_list;
+	s->endpoint_update = sq_endpoint_update;
+	s->webhook_claim = sq_webhook_claim;
+	s->webhook_record = sq_webhook_record;
+	s->webhook_release = sq_webhook_release;
+	s->delivery_list = sq_delivery_list;
+}

@@ -1,0 +1,318 @@
+/* webhook_worker.c - at-least-once webhook delivery from the outbox.
+ *
+ * One thread drives a curl multi handle. Every POLL_MS it leases due jobs
+ * (a lease outlives the attempt timeout, so after a crash another run picks
+ * the job up again once the lease expires), sends them, and records each
+ * finished attempt with its retry in one write transaction. */
+#include "webhook_worker.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "netguard.h"
+#include "ratelimit.h"
+#include "webhook_sign.h"
+
+#define POLL_MS 100
+#define MAX_IN_FLIGHT 64
+#define LEASE_MARGIN_S 5
+
+/* One attempt in flight; everything it needs is copied out of the arena. */
+struct transfer {
+	struct transfer *next;
+	CURL *easy;
+	struct curl_slist *headers;
+	struct arena *a;            /* holds the job's strings */
+	struct webhook_job job;
+	double started;             /* monotonic seconds */
+	int64_t attempted_at;
+	bool forbidden;             /* the guard refused the connected address */
+	bool allow_loopback;
+};
+
+struct webhook_worker {
+	struct store *store;
+	const struct config *cfg;
+	pthread_t thread;
+	atomic_bool stopping;
+	CURLM *multi;
+	struct transfer *in_flight;
+	int count;
+};
+
+/* Connects only to addresses the SSRF guard admits; this sees the address
+ * actually used, after DNS, so rebinding cannot slip past it. */
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose,
+				 struct curl_sockaddr *addr)
+{
+	(void)purpose;
+	struct transfer *t = clientp;
+	if (netguard_forbidden_addr(&addr->addr, t->allow_loopback)) {
+		t->forbidden = true;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(addr->family, addr->socktype, addr->protocol);
+}
+
+/* Discards the receiver's answer body: only its status matters. */
+static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	(void)ptr;
+	(void)userdata;
+	return size * nmemb;
+}
+
+static void transfer_free(struct transfer *t)
+{
+	if (!t)
+		return;
+	if (t->easy)
+		curl_easy_cleanup(t->easy);
+	curl_slist_free_all(t->headers);
+	arena_free(t->a);
+	free(t);
+}
+
+/* Starts the attempt of one leased job (copied into the transfer's arena). */
+static void transfer_start(struct webhook_worker *w, const struct webhook_job *job)
+{
+	struct transfer *t = calloc(1, sizeof(*t));
+	if (!t)
+		die("out of memory");
+	t->a = arena_new();
+	t->job = (struct webhook_job){
+		.event_id = arena_strdup(t->a, job->event_id),
+		.event_type = arena_strdup(t->a, job->event_type),
+		.partner_id = arena_strdup(t->a, job->partner_id),
+		.payload = arena_strdup(t->a, job->payload),
+		.endpoint_id = arena_strdup(t->a, job->endpoint_id),
+		.url = arena_strdup(t->a, job->url),
+		.secret = arena_strdup(t->a, job->secret),
+		.previous_secret = arena_strdup(t->a, job->previous_secret),
+		.attempts = job->attempts,
+	};
+	t->allow_loopback = w->cfg->webhook_allow_loopback;
+	t->attempted_at = now_seconds();
+	t->started = monotonic_seconds();
+	size_t len = strlen(t->job.payload);
+	char sig[140], line[256];
+	webhook_signature_header(t->job.secret, t->job.previous_secret, t->attempted_at,
+				 t->job.payload, len, sig);
+	const char *fixed[] = {"Content-Type: application/json", "User-Agent: Innbocks-Webhooks/1",
+			       "Expect:"};
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		t->headers = curl_slist_append(t->headers, fixed[i]);
+	snprintf(line, sizeof(line), "Innbocks-Event-Id: %s", t->job.event_id);
+	t->headers = curl_slist_append(t->headers, line);
+	snprintf(line, sizeof(line), "Innbocks-Event-Type: %s", t->job.event_type);
+	t->headers = curl_slist_append(t->headers, line);
+	snprintf(line, sizeof(line), "Innbocks-Timestamp: %lld", (long long)t->attempted_at);
+	t->headers = curl_slist_append(t->headers, line);
+	snprintf(line, sizeof(line), "Innbocks-Signature: %s", sig);
+	t->headers = curl_slist_append(t->headers, line);
+
+	CURL *c = t->easy = curl_easy_init();
+	if (!c || !t->headers)
+		die("out of memory starting a webhook attempt");
+	curl_easy_setopt(c, CURLOPT_URL, t->job.url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, t->allow_loopback ? "http,https" : "https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, t->job.payload);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->headers);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, w->cfg->webhook_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, t);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, t);
+	curl_multi_add_handle(w->multi, c);
+	t->next = w->in_flight;
+	w->in_flight = t;
+	w->count++;
+}
+
+/* Leases due jobs and starts them, up to MAX_IN_FLIGHT at once. */
+static void claim_due(struct webhook_worker *w)
+{
+	if (w->count >= MAX_IN_FLIGHT)
+		return;
+	struct store *s = w->store;
+	struct arena *a = arena_new();
+	struct err e;
+	struct webhook_job *jobs;
+	size_t n = 0;
+	int64_t now = now_seconds();
+	int64_t lease = now + w->cfg->webhook_timeout_ms / 1000 + LEASE_MARGIN_S;
+	if (s->tx_begin(s, true, &e) < 0 ||
+	    s->webhook_claim(s, a, now, lease, MAX_IN_FLIGHT - w->count, &jobs, &n, &e) < 0 ||
+	    s->tx_commit(s, &e) < 0) {
+		s->tx_rollback(s);
+		if (e.status != 503)
+			fprintf(stderr, "innbocks: webhooks: cannot lease jobs: %s\n", e.message);
+		n = 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		transfer_start(w, &jobs[i]);
+	arena_free(a);
+}
+
+/* Names a transport failure as the delivery log shows it. */
+static const char *transport_error(const struct transfer *t, CURLcode rc)
+{
+	if (t->forbidden)
+		return "forbidden_address";
+	switch (rc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return "timeout";
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return "dns_failure";
+	case CURLE_COULDNT_CONNECT:
+		return "connection_refused";
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		return "unsupported_protocol";
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+		return "tls_error";
+	default:
+		return "network_error";
+	}
+}
+
+/* Records the outcome of a finished attempt, with its retry, durably. */
+static void transfer_finish(struct webhook_worker *w, struct transfer *t, CURLcode rc)
+{
+	long status = 0;
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	bool ok = rc == CURLE_OK && status >= 200 && status < 300;
+	bool gone = rc == CURLE_OK && status == 410;
+	int attempt = t->job.attempts + 1;
+	int64_t now = now_seconds();
+	struct webhook_delivery d = {
+		.id = id_new(t->a, "whd_"),
+		.partner_id = t->job.partner_id,
+		.event_id = t->job.event_id,
+		.event_type = t->job.event_type,
+		.endpoint_id = t->job.endpoint_id,
+		.url = t->job.url,
+		.attempt = attempt,
+		.status = ok ? "succeeded" : "failed",
+		.response_status = (int)status,
+		.error = rc == CURLE_OK ? NULL : (char *)transport_error(t, rc),
+		.duration_ms = (int64_t)((monotonic_seconds() - t->started) * 1000.0),
+		.attempted_at = t->attempted_at,
+	};
+	const char *job_status = "succeeded";
+	if (!ok) {
+		bool retry = !gone && attempt <= w->cfg->retry_count;
+		job_status = retry ? "pending" : "failed";
+		if (retry)
+			d.next_attempt_at = now + w->cfg->retry_schedule[attempt - 1];
+	}
+	struct store *s = w->store;
+	struct err e;
+	if (s->tx_begin(s, true, &e) < 0 ||
+	    s->webhook_record(s, &d, job_status, gone, &e) < 0 || s->tx_commit(s, &e) < 0) {
+		/* The lease runs out and the attempt is made again: at least once. */
+		s->tx_rollback(s);
+		fprintf(stderr, "innbocks: webhooks: cannot record attempt of %s: %s\n",
+			t->job.event_id, e.message);
+	}
+}
+
+/* Collects finished transfers from the multi handle. */
+static void reap(struct webhook_worker *w)
+{
+	CURLMsg *msg;
+	int left;
+	while ((msg = curl_multi_info_read(w->multi, &left))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		struct transfer *t = NULL;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+		CURLcode rc = msg->data.result;
+		curl_multi_remove_handle(w->multi, t->easy);
+		transfer_finish(w, t, rc);
+		for (struct transfer **p = &w->in_flight; *p; p = &(*p)->next)
+			if (*p == t) {
+				*p = t->next;
+				break;
+			}
+		w->count--;
+		transfer_free(t);
+	}
+}
+
+/* Abandons every transfer in flight, dropping its lease: not attempted. */
+static void abandon_all(struct webhook_worker *w)
+{
+	struct err e;
+	while (w->in_flight) {
+		struct transfer *t = w->in_flight;
+		w->in_flight = t->next;
+		curl_multi_remove_handle(w->multi, t->easy);
+		if (w->store->webhook_release(w->store, t->job.event_id, t->job.endpoint_id, &e) < 0)
+			fprintf(stderr, "innbocks: webhooks: cannot release %s: %s\n",
+				t->job.event_id, e.message);
+		transfer_free(t);
+	}
+	w->count = 0;
+}
+
+static void *worker_main(void *arg)
+{
+	struct webhook_worker *w = arg;
+	double next_claim = 0;
+	while (!atomic_load(&w->stopping)) {
+		double now = monotonic_seconds();
+		if (now >= next_claim) {
+			claim_due(w);
+			next_claim = now + POLL_MS / 1000.0;
+		}
+		int running = 0;
+		curl_multi_perform(w->multi, &running);
+		reap(w);
+		curl_multi_poll(w->multi, NULL, 0, POLL_MS, NULL);
+	}
+	abandon_all(w);
+	return NULL;
+}
+
+struct webhook_worker *webhook_worker_start(struct store *s, const struct config *cfg)
+{
+	struct webhook_worker *w = calloc(1, sizeof(*w));
+	if (!w)
+		die("out of memory");
+	w->store = s;
+	w->cfg = cfg;
+	w->multi = curl_multi_init();
+	if (!w->multi || pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+		fprintf(stderr, "innbocks: cannot start the webhook worker\n");
+		curl_multi_cleanup(w->multi);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void webhook_worker_stop(struct webhook_worker *w)
+{
+	if (!w)
+		return;
+	atomic_store(&w->stopping, true);
+	curl_multi_wakeup(w->multi);
+	pthread_join(w->thread, NULL);
+	curl_multi_cleanup(w->multi);
+	free(w);
+}
