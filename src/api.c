@@ -1,7 +1,6 @@
 /* api.c - field readers, paging, replies and the outbox, shared by handlers. */
 #include "api.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,10 +45,11 @@ int page_parse(struct ctx *c, const char *const allowed[], struct page *pg)
 	pg->limit = 20;
 	const char *limit = query_get(c, "limit");
 	if (limit) {
-		char *end = NULL;
-		errno = 0;
-		long v = strtol(limit, &end, 10);
-		if (!*limit || *end || errno || v < 1 || v > 100)
+		long v = 0;
+		size_t digits = strspn(limit, "0123456789");
+		if (digits > 0 && digits <= 3 && !limit[digits])
+			v = strtol(limit, NULL, 10);
+		if (v < 1 || v > 100)
 			return error(&c->err, 400, "invalid_request", "limit",
 				     "limit must be an integer from 1 to 100");
 		pg->limit = (int)v;

@@ -30,6 +30,7 @@ static const struct setting settings[] = {
 	{"webhook-timeout-ms", "INNBOCKS_WEBHOOK_TIMEOUT_MS", NUMBER, AT(webhook_timeout_ms)},
 	{"rate-limit", "INNBOCKS_RATE_LIMIT", NUMBER, AT(rate_limit)},
 	{"rate-burst", "INNBOCKS_RATE_BURST", NUMBER, AT(rate_burst)},
+	{"group-commit", "INNBOCKS_GROUP_COMMIT", BOOL01, AT(group_commit)},
 };
 
 static int apply(struct config *cfg, const struct setting *st, const char *v, char *msg,
@@ -97,6 +98,7 @@ int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest
 	cfg->webhook_timeout_ms = 10000;
 	cfg->rate_limit = 100;
 	cfg->rate_burst = 200;
+	cfg->group_commit = true;
 	size_t nsettings = sizeof(settings) / sizeof(settings[0]);
 	for (size_t i = 0; i < nsettings; i++) {
 		const char *v = getenv(settings[i].env);

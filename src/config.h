@@ -17,6 +17,7 @@ struct config {
 	int retry_count;
 	long webhook_timeout_ms;
 	double rate_limit, rate_burst;
+	bool group_commit;       /* batch durable writes (writer.h); default on */
 };
 
 /* Fills cfg from the environment, then from the flags in argv (which may

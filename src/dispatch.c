@@ -146,31 +146,32 @@ static void run_read(struct ctx *c, struct response *resp)
 	respond(c, rc, resp);
 }
 
-/* Runs a writing handler in a write transaction. With an Idempotency-Key
- * the stored outcome is replayed, or the new outcome stored in the same
- * transaction as the effects. A handler's 4xx undoes its effects but is
- * stored; a 5xx stores nothing. */
-static void run_write(struct ctx *c, struct response *resp)
+/* Replaces whatever the write part answered with the error in c->err. */
+static void write_fail(struct ctx *c)
+{
+	json_decref(c->out);
+	c->out = NULL;
+	c->resp->nheaders = c->headers_before_write;
+	resp_error(c->resp, &c->err, c->request_id);
+}
+
+void dispatch_write_in_tx(struct ctx *c)
 {
 	struct store *s = c->store;
+	struct response *resp = c->resp;
 	const char *key = c->req->idempotency_key;
 	const char *scope = c->partner_id ? c->partner_id : "operator";
-	char fingerprint[65];
-	if (key) {
-		if (idem_key_check(key, &c->err) < 0)
-			goto fail;
-		idem_fingerprint(c->req->method, c->req->path, c->body, fingerprint);
-	}
-	if (s->tx_begin(s, true, &c->err) < 0)
+	c->headers_before_write = resp->nheaders;
+	if (s->tx_savepoint(s, &c->err) < 0)
 		goto fail;
 	if (key) {
 		struct idem_record rec;
 		int rc = s->idem_get(s, c->a, scope, key, &rec, &c->err);
 		if (rc < 0)
-			goto fail_tx;
+			goto undo;
 		if (rc == 0) {
-			s->tx_rollback(s);
-			if (strcmp(rec.fingerprint, fingerprint) != 0) {
+			s->tx_release(s);
+			if (strcmp(rec.fingerprint, c->fingerprint) != 0) {
 				error(&c->err, 422, "idempotency_key_reused", NULL,
 				      "this Idempotency-Key was used with a different request");
 				goto fail;
@@ -185,33 +186,39 @@ static void run_write(struct ctx *c, struct response *resp)
 			return;
 		}
 	}
-	if (s->tx_savepoint(s, &c->err) < 0)
-		goto fail_tx;
 	int rc = c->route->handler(c);
 	if (rc < 0 && c->err.status >= 500)
-		goto fail_tx;
-	if (rc < 0)
+		goto undo;
+	if (rc < 0) {
+		/* A refused request changes nothing, but its answer is kept. */
 		s->tx_undo(s);
+		if (s->tx_savepoint(s, &c->err) < 0)
+			goto fail;
+	}
 	respond(c, rc, resp);
 	if (key) {
 		struct idem_record rec = {
-			.fingerprint = fingerprint,
+			.fingerprint = c->fingerprint,
 			.status = resp->status,
 			.body = resp->body,
 			.body_len = resp->body_len,
 		};
 		if (s->idem_put(s, scope, key, &rec, c->now, &c->err) < 0)
-			goto fail_tx;
+			goto undo;
 	}
-	if (s->tx_commit(s, &c->err) < 0)
-		goto fail;
+	s->tx_release(s);
 	return;
-fail_tx:
-	s->tx_rollback(s);
+undo:
+	s->tx_undo(s);
 fail:
-	json_decref(c->out);
-	c->out = NULL;
-	resp_error(resp, &c->err, c->request_id);
+	write_fail(c);
+}
+
+void dispatch_write_failed(struct ctx *c, const struct err *e)
+{
+	c->err = *e;
+	resp_free(c->resp);
+	write_fail(c);
 }
 
 /* Steps before the handler; returns -1 with c->err set to refuse. */
@@ -244,26 +251,65 @@ static int prepare(struct ctx *c, struct response *resp)
 	return admit(c, resp);
 }
 
-void dispatch(struct app *app, const struct request *req, struct response *resp)
+struct ctx *dispatch_start(struct app *app, const struct request *req,
+			   struct response *resp)
 {
-	struct ctx c = {
+	struct ctx *c = calloc(1, sizeof(*c));
+	if (!c)
+		die("out of memory");
+	*c = (struct ctx){
 		.app = app,
 		.store = app->store,
 		.a = arena_new(),
 		.req = req,
+		.resp = resp,
 		.now = now_seconds(),
 	};
-	c.request_id = id_new(c.a, "req_");
-	resp_header_add(resp, "X-Request-Id", c.request_id);
-	if (prepare(&c, resp) < 0)
-		resp_error(resp, &c.err, c.request_id);
-	else if (c.route->flags & ROUTE_PUBLIC)
-		respond(&c, c.route->handler(&c), resp);
+	c->request_id = id_new(c->a, "req_");
+	resp_header_add(resp, "X-Request-Id", c->request_id);
+	bool write = false;
+	if (prepare(c, resp) < 0)
+		resp_error(resp, &c->err, c->request_id);
+	else if (c->route->flags & ROUTE_PUBLIC)
+		respond(c, c->route->handler(c), resp);
 	else if (strcmp(req->method, "GET") == 0)
-		run_read(&c, resp);
+		run_read(c, resp);
+	else if (req->idempotency_key && idem_key_check(req->idempotency_key, &c->err) < 0)
+		resp_error(resp, &c->err, c->request_id);
 	else
-		run_write(&c, resp);
-	json_decref(c.body);
-	json_decref(c.out);
-	arena_free(c.a);
+		write = true;
+	if (write) {
+		if (req->idempotency_key)
+			idem_fingerprint(req->method, req->path, c->body, c->fingerprint);
+		return c;
+	}
+	dispatch_end(c);
+	return NULL;
+}
+
+void dispatch_end(struct ctx *c)
+{
+	if (!c)
+		return;
+	json_decref(c->body);
+	json_decref(c->out);
+	arena_free(c->a);
+	free(c);
+}
+
+void dispatch(struct app *app, const struct request *req, struct response *resp)
+{
+	struct ctx *c = dispatch_start(app, req, resp);
+	if (!c)
+		return;
+	struct store *s = c->store;
+	struct err e;
+	if (s->tx_begin(s, true, &e) < 0) {
+		dispatch_write_failed(c, &e);
+	} else {
+		dispatch_write_in_tx(c);
+		if (s->tx_commit(s, &e) < 0)
+			dispatch_write_failed(c, &e);
+	}
+	dispatch_end(c);
 }

@@ -59,10 +59,30 @@ struct ctx {
 	struct err err;
 	int status;
 	json_t *out;
+	struct response *resp;    /* where the answer goes */
+	char fingerprint[65];     /* of the request, when it has an Idempotency-Key */
+	int headers_before_write; /* resp headers set before the write part */
 };
 
-/* Answers req into resp (which the caller zeroes and later resp_free()s). */
+/* Answers req into resp (which the caller zeroes and later resp_free()s),
+ * running a write in a transaction of its own. */
 void dispatch(struct app *app, const struct request *req, struct response *resp);
+
+/* The same in parts, so writes can be batched (writer.h): runs every step
+ * before the write transaction. Returns NULL when resp is complete (reads,
+ * refusals), else the request's context: run dispatch_write_in_tx() inside
+ * a write transaction, dispatch_write_failed() if that transaction does not
+ * commit, then dispatch_end(). req and resp must live until then. */
+struct ctx *dispatch_start(struct app *app, const struct request *req,
+			   struct response *resp);
+/* Runs the write part (idempotent replay, or the handler and the stored
+ * outcome) in its own savepoint of the open transaction: whatever happens,
+ * it leaves either its whole effect or nothing, and an answer in resp. */
+void dispatch_write_in_tx(struct ctx *c);
+/* Replaces the answer with e: the transaction did not commit. */
+void dispatch_write_failed(struct ctx *c, const struct err *e);
+/* Frees the context. Accepts NULL. */
+void dispatch_end(struct ctx *c);
 
 /* Parses a request body: empty is {}, otherwise a JSON object without
  * duplicate keys, deeper nesting than JSON_MAX_DEPTH or NUL characters.

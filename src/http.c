@@ -6,6 +6,7 @@
  * connection timeout against slowloris, and responses queued only after the
  * first handler call, so keep-alive survives. */
 #include "http.h"
+#include "writer.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -26,14 +27,8 @@
 struct http_server {
 	struct MHD_Daemon *daemon;
 	struct app *app;
+	struct writer *writer;   /* NULL: each write commits on its own */
 	atomic_int in_flight;
-};
-
-/* One request's state between handler calls. */
-struct pending {
-	char *body;
-	size_t len, cap;
-	bool too_large;
 };
 
 struct query_collect {
@@ -41,6 +36,19 @@ struct query_collect {
 	struct query_param items[QUERY_MAX];
 	size_t n;
 	bool overflow;
+};
+
+/* One request's state between handler calls (and, for a write waiting for
+ * its group commit, while the connection is suspended). */
+struct pending {
+	struct MHD_Connection *conn;
+	char *body;
+	size_t len, cap;
+	bool too_large;
+	atomic_bool answered;     /* resp is final: queue it on the next call */
+	struct query_collect query;
+	struct request req;
+	struct response resp;
 };
 
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -72,6 +80,61 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct respons
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, mr);
 	MHD_destroy_response(mr);
 	return ret;
+}
+
+/* Runs on the writer thread when a suspended request's answer is final. */
+static void on_written(void *cls)
+{
+	struct pending *p = cls;
+	p->answered = true;
+	MHD_resume_connection(p->conn);
+}
+
+/* Builds the request from the connection and answers it, or hands its
+ * write to the group-commit writer (suspending the connection). */
+static void start_answer(struct http_server *srv, struct pending *p,
+			 struct MHD_Connection *conn, const char *url, const char *method)
+{
+	p->query.a = arena_new();
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &p->query);
+	p->req = (struct request){
+		.method = method,
+		.path = url,
+		.query = p->query.items,
+		.nquery = p->query.n,
+		.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							    MHD_HTTP_HEADER_CONTENT_TYPE),
+		.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_AUTHORIZATION),
+		.idempotency_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							       "Idempotency-Key"),
+		.body = p->body,
+		.body_len = p->len,
+		.body_too_large = p->too_large,
+	};
+	if (p->query.overflow) {
+		struct err e;
+		error(&e, 400, "invalid_request", NULL, "too many query parameters");
+		char rid[29] = "req_";
+		random_base62(rid + 4, 24);
+		resp_header_add(&p->resp, "X-Request-Id", rid);
+		resp_error(&p->resp, &e, rid);
+		p->answered = true;
+		return;
+	}
+	if (!srv->writer) {
+		dispatch(srv->app, &p->req, &p->resp);
+		p->answered = true;
+		return;
+	}
+	struct ctx *c = dispatch_start(srv->app, &p->req, &p->resp);
+	if (!c) {
+		p->answered = true;
+		return;
+	}
+	p->conn = conn;
+	MHD_suspend_connection(conn);
+	writer_submit(srv->writer, c, on_written, p);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -116,38 +179,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 
-	struct query_collect q = {.a = arena_new()};
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &q);
-	struct request req = {
-		.method = method,
-		.path = url,
-		.query = q.items,
-		.nquery = q.n,
-		.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							    MHD_HTTP_HEADER_CONTENT_TYPE),
-		.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_AUTHORIZATION),
-		.idempotency_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							       "Idempotency-Key"),
-		.body = p->body,
-		.body_len = p->len,
-		.body_too_large = p->too_large,
-	};
-	struct response resp = {0};
-	if (q.overflow) {
-		struct err e;
-		error(&e, 400, "invalid_request", NULL, "too many query parameters");
-		char rid[29] = "req_";
-		random_base62(rid + 4, 24);
-		resp_header_add(&resp, "X-Request-Id", rid);
-		resp_error(&resp, &e, rid);
-	} else {
-		dispatch(srv->app, &req, &resp);
-	}
-	arena_free(q.a);
-	enum MHD_Result ret = send_response(conn, &resp);
-	resp_free(&resp);
-	return ret;
+	if (p->answered)
+		return send_response(conn, &p->resp);
+	start_answer(srv, p, conn, url, method);
+	if (!p->answered)
+		return MHD_YES; /* suspended until the writer commits it */
+	return send_response(conn, &p->resp);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -160,6 +197,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!p)
 		return;
 	free(p->body);
+	arena_free(p->query.a);
+	resp_free(&p->resp);
 	free(p);
 	*con_cls = NULL;
 	atomic_fetch_sub(&srv->in_flight, 1);
@@ -172,12 +211,14 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	vfprintf(stderr, fmt, ap);
 }
 
-struct http_server *http_start(struct app *app, const char *host, int port)
+struct http_server *http_start(struct app *app, struct writer *writer, const char *host,
+			       int port)
 {
 	struct sockaddr_in6 a6 = {0};
 	struct sockaddr_in a4 = {0};
 	const struct sockaddr *addr;
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
 		a4.sin_family = AF_INET;
 		a4.sin_port = htons((uint16_t)port);
@@ -200,6 +241,7 @@ struct http_server *http_start(struct app *app, const char *host, int port)
 	if (!srv)
 		die("out of memory");
 	srv->app = app;
+	srv->writer = writer;
 	srv->daemon = MHD_start_daemon(
 		flags, (uint16_t)port, NULL, NULL, on_request, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,

@@ -7,11 +7,16 @@
 
 struct http_server;
 
-/* Starts listening on host:port with worker threads serving app. Returns
- * the server (stopped with http_stop) or NULL with a message on stderr. */
-struct http_server *http_start(struct app *app, const char *host, int port);
+struct writer;
+
+/* Starts listening on host:port with worker threads serving app; writes go
+ * to writer (group commit) when it is not NULL. Returns the server (stopped
+ * with http_stop) or NULL with a message on stderr. */
+struct http_server *http_start(struct app *app, struct writer *writer, const char *host,
+			       int port);
 /* Stops accepting connections, waits up to grace_ms for requests in flight
- * to finish, then stops the workers and frees the server. Accepts NULL. */
+ * (writes waiting for their commit included) to finish, then stops the
+ * workers and frees the server. Accepts NULL. */
 void http_stop(struct http_server *srv, int grace_ms);
 
 #endif

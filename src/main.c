@@ -14,6 +14,7 @@
 #include "ratelimit.h"
 #include "store.h"
 #include "webhook_worker.h"
+#include "writer.h"
 
 #define SHUTDOWN_GRACE_MS 10000
 #define MAINTENANCE_EVERY_S 600
@@ -68,8 +69,11 @@ static int serve(const struct config *cfg)
 	};
 	maintenance(s);
 	struct webhook_worker *worker = webhook_worker_start(s, cfg);
-	struct http_server *srv = worker ? http_start(&app, host, port) : NULL;
+	struct writer *writer = cfg->group_commit && worker ? writer_start(s) : NULL;
+	struct http_server *srv = worker && (writer || !cfg->group_commit)
+		? http_start(&app, writer, host, port) : NULL;
 	if (!srv) {
+		writer_stop(writer);
 		webhook_worker_stop(worker);
 		ratelimit_free(app.ratelimit);
 		s->close(s);
@@ -87,6 +91,7 @@ static int serve(const struct config *cfg)
 	}
 	fprintf(stderr, "innbocks: stopping\n");
 	http_stop(srv, SHUTDOWN_GRACE_MS);
+	writer_stop(writer);
 	webhook_worker_stop(worker);
 	ratelimit_free(app.ratelimit);
 	s->close(s);

@@ -157,9 +157,10 @@ struct store {
 	/* Starts a transaction on the calling thread's connection. write=true
 	 * takes the write lock at once (waiting for it). */
 	int (*tx_begin)(struct store *s, bool write, struct err *e);
-	/* Marks a point tx_undo() returns to, inside the open transaction. */
+	/* Opens a savepoint inside the open transaction; each is closed by
+	 * exactly one tx_release() (keep its changes) or tx_undo() (drop them). */
 	int (*tx_savepoint)(struct store *s, struct err *e);
-	/* Undoes everything since tx_savepoint(); the transaction stays open. */
+	void (*tx_release)(struct store *s);
 	void (*tx_undo)(struct store *s);
 	/* Commits durably; on failure the transaction is rolled back. */
 	int (*tx_commit)(struct store *s, struct err *e);

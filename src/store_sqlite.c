@@ -200,7 +200,15 @@ static void sq_tx_undo(struct store *s)
 	struct err e;
 	struct conn *c = sq_conn_get(s, &e);
 	if (c)
-		sqlite3_exec(c->db, "ROLLBACK TO request", NULL, NULL, NULL);
+		sqlite3_exec(c->db, "ROLLBACK TO request; RELEASE request", NULL, NULL, NULL);
+}
+
+static void sq_tx_release(struct store *s)
+{
+	struct err e;
+	struct conn *c = sq_conn_get(s, &e);
+	if (c)
+		sqlite3_exec(c->db, "RELEASE request", NULL, NULL, NULL);
 }
 
 static int sq_tx_commit(struct store *s, struct err *e)
@@ -429,6 +437,7 @@ struct store *store_sqlite_open(const char *path, struct err *e)
 		.tx_begin = sq_tx_begin,
 		.tx_savepoint = sq_tx_savepoint,
 		.tx_undo = sq_tx_undo,
+		.tx_release = sq_tx_release,
 		.tx_commit = sq_tx_commit,
 		.tx_rollback = sq_tx_rollback,
 		.close = sq_close,

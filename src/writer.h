@@ -1,0 +1,27 @@
+/* writer.h - group commit. One thread owns the write transaction: it takes
+ * every write request waiting, runs each in its own savepoint (a failing
+ * request undoes only itself), commits them all with one fsync, and only
+ * then lets their answers go. Durable writes then cost one fsync per batch
+ * rather than per request. */
+#ifndef INNBOCKS_WRITER_H
+#define INNBOCKS_WRITER_H
+
+#include "dispatch.h"
+
+struct writer;
+
+/* Called on the writer thread once the call's answer is final (committed,
+ * or replaced by an error). */
+typedef void writer_done_fn(void *cls);
+
+/* Starts the writer thread on s. Returns it, or NULL with a message on
+ * stderr. */
+struct writer *writer_start(struct store *s);
+/* Queues a write started by dispatch_start(); done(cls) runs when its
+ * answer is final. The writer does not free c: the caller's done path
+ * calls dispatch_end(). */
+void writer_submit(struct writer *w, struct ctx *c, writer_done_fn *done, void *cls);
+/* Finishes every queued call, stops the thread and frees w. Accepts NULL. */
+void writer_stop(struct writer *w);
+
+#endif
