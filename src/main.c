@@ -19,17 +19,6 @@
 #define SHUTDOWN_GRACE_MS 10000
 #define MAINTENANCE_EVERY_S 600
 
-struct store *store_open(const char *database, struct err *e)
-{
-	if (strncmp(database, "postgres://", 11) == 0 ||
-	    strncmp(database, "postgresql://", 13) == 0) {
-		error(e, 503, "unavailable", NULL,
-		      "the PostgreSQL backend is not built yet; use an SQLite path");
-		return NULL;
-	}
-	return store_sqlite_open(database, e);
-}
-
 /* Deletes idempotency records past their retention. */
 static void maintenance(struct store *s)
 {

@@ -38,10 +38,12 @@ const struct route *router_match(const struct route *table, size_t n, struct are
 				 char *allow, size_t allow_size)
 {
 	size_t used = 0;
+	bool path_known = false;
 	allow[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
 		if (!template_match(table[i].path, path, NULL, NULL))
 			continue;
+		path_known = true;
 		if (strcmp(table[i].method, method) == 0) {
 			template_match(table[i].path, path, a, params);
 			return &table[i];
@@ -56,6 +58,6 @@ const struct route *router_match(const struct route *table, size_t n, struct are
 			used += ml;
 		}
 	}
-	*status = used ? 405 : 404;
+	*status = path_known ? 405 : 404;
 	return NULL;
 }

@@ -408,6 +408,15 @@ static int migrate(struct store *s, struct err *e)
 		sq_db_error(c, rc, e);
 		goto fail;
 	}
+	int known = 0;
+	while (sqlite_migrations[known])
+		known++;
+	if (have > known) {
+		error(e, 503, "unavailable", NULL,
+		      "the database has schema version %d, newer than this binary's %d", have,
+		      known);
+		goto fail;
+	}
 	for (int v = have; sqlite_migrations[v]; v++) {
 		if (sq_exec_sql(c, sqlite_migrations[v], e) < 0)
 			goto fail;

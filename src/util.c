@@ -78,7 +78,8 @@ void *arena_alloc(struct arena *a, size_t n)
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
 	char *p = arena_alloc(a, n + 1);
-	memcpy(p, s, n);
+	if (n)
+		memcpy(p, s, n); /* s may be NULL when n is 0 (an empty SQLite blob) */
 	p[n] = '\0';
 	return p;
 }

@@ -10,14 +10,6 @@
 #include "store.h"
 #include "unit.h"
 
-/* store_open() is defined in src/main.c, which the unit build leaves out,
- * yet cli.c calls it. This weak stand-in lets the tests link; a strong
- * definition in a library file, once there is one, takes precedence. */
-__attribute__((weak)) struct store *store_open(const char *database, struct err *e)
-{
-	return store_sqlite_open(database, e);
-}
-
 #define UNIT_MAX_TESTS 512
 
 struct unit_test {

@@ -1,0 +1,977 @@
+/* test_store.c - the struct store contract (store.h), run against the SQLite
+ * backend on a fresh database file per test: partners and list paging,
+ * customers and their per-partner mailbox numbers, tenancy, updates,
+ * external ids, keys, idempotency records, events, and transactions with
+ * rollback and savepoints. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "unit.h"
+
+/* One fresh database: a store on a file in its own temporary directory. */
+struct db {
+	struct store *s;
+	struct arena *a;
+	struct err e;
+	char dir[256];
+	char path[272];
+};
+
+/* Opens a store on a new database; returns false (after a failed check)
+ * when that is impossible. */
+static bool db_open(struct db *d)
+{
+	memset(d, 0, sizeof(*d));
+	const char *tmp = getenv("TMPDIR");
+	snprintf(d->dir, sizeof(d->dir), "%s/innbocks-unit-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!CHECK(mkdtemp(d->dir) != NULL)) {
+		d->dir[0] = '\0';
+		return false;
+	}
+	snprintf(d->path, sizeof(d->path), "%s/test.db", d->dir);
+	d->a = arena_new();
+	d->s = store_sqlite_open(d->path, &d->e);
+	if (!d->s)
+		printf("    store_sqlite_open: %s\n", d->e.message);
+	return CHECK(d->s != NULL);
+}
+
+/* Closes the store and removes its files. */
+static void db_close(struct db *d)
+{
+	if (d->s)
+		d->s->close(d->s);
+	d->s = NULL;
+	arena_free(d->a);
+	d->a = NULL;
+	const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		char p[300];
+		snprintf(p, sizeof(p), "%s%s", d->path, suffixes[i]);
+		unlink(p);
+	}
+	if (d->dir[0])
+		rmdir(d->dir);
+}
+
+/* Closes and reopens the store on the same file, as a restart would. */
+static bool db_reopen(struct db *d)
+{
+	d->s->close(d->s);
+	d->s = store_sqlite_open(d->path, &d->e);
+	return CHECK(d->s != NULL);
+}
+
+/* Inserts a partner with the given id; returns true when the store did. */
+static bool partner_add(struct db *d, const char *id, int64_t created_at)
+{
+	struct partner p = {
+		.id = (char *)id,
+		.name = (char *)"Acme Mail",
+		.location = {.line1 = (char *)"1 Main St", .city = (char *)"Springfield",
+			     .state = (char *)"IL", .postal_code = (char *)"62701",
+			     .country = (char *)"US"},
+		.created_at = created_at,
+	};
+	return CHECK_INT(d->s->partner_insert(d->s, &p, &d->e), 0);
+}
+
+/* Returns a new invited customer of partner with id "cus_<tag>" and mailbox
+ * "mbx_<tag>", as the API would create it (arena strings). */
+static struct customer customer_new(struct db *d, const char *partner_id, const char *tag)
+{
+	return (struct customer){
+		.id = arena_printf(d->a, "cus_%s", tag),
+		.partner_id = (char *)partner_id,
+		.email = arena_printf(d->a, "%s@example.com", tag),
+		.name = (char *)"Jane Doe",
+		.status = (char *)"invited",
+		.form_status = (char *)"not_started",
+		.identity_status = (char *)"not_started",
+		.compliance_updated_at = 1000,
+		.metadata = (char *)"{}",
+		.created_at = 1000,
+		.updated_at = 1000,
+		.mailbox = {.id = arena_printf(d->a, "mbx_%s", tag), .status = (char *)"reserved",
+			    .reserved_at = 1000},
+	};
+}
+
+/* Inserts a new customer (see customer_new) and returns its mailbox number
+ * (arena string), or NULL after a failed check. */
+static const char *customer_add(struct db *d, const char *partner_id, const char *tag)
+{
+	struct customer c = customer_new(d, partner_id, tag);
+	if (!CHECK_INT(d->s->customer_insert(d->s, d->a, &c, &d->e), 0))
+		return NULL;
+	return c.mailbox.number;
+}
+
+/* --- opening ------------------------------------------------------------- */
+
+TEST(store_reopens_an_existing_database_keeping_its_data)
+{
+	struct db d;
+	if (!db_open(&d))
+		goto out;
+	partner_add(&d, "ptn_1", 100);
+	if (!db_reopen(&d))
+		goto out;
+	struct partner p;
+	CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_1", &p, &d.e), 0);
+out:
+	db_close(&d);
+}
+
+TEST(store_sqlite_open_refuses_a_path_it_cannot_create)
+{
+	struct err e = {0};
+	struct store *s = store_sqlite_open("/nonexistent-innbocks-dir/sub/test.db", &e);
+	CHECK(s == NULL);
+	CHECK_INT(e.status, 503);
+	if (s)
+		s->close(s);
+}
+
+/* The migrations compiled into the binary (build/gen/sql_sqlite.c). */
+extern const char *const sqlite_migrations[];
+
+/* Bug: migrate() starts at the database's schema version and walks
+ * sqlite_migrations[] until NULL, so a database written by a newer binary
+ * (one more migration) reads past the end of the array instead of being
+ * refused. AddressSanitizer reports a global-buffer-overflow. */
+TEST(store_sqlite_open_refuses_a_database_newer_than_the_binary)
+{
+	struct db d;
+	if (!db_open(&d))
+		goto out;
+	d.s->close(d.s);
+	d.s = NULL;
+	int known = 0;
+	while (sqlite_migrations[known])
+		known++;
+	sqlite3 *db = NULL;
+	char sql[96];
+	snprintf(sql, sizeof(sql), "INSERT INTO schema_version VALUES (%d)", known + 1);
+	CHECK_INT(sqlite3_open(d.path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	d.s = store_sqlite_open(d.path, &d.e);
+	CHECK(d.s == NULL);
+out:
+	db_close(&d);
+}
+
+/* --- partners ------------------------------------------------------------ */
+
+TEST(partner_get_returns_every_field_that_was_inserted)
+{
+	struct db d;
+	if (!db_open(&d))
+		goto out;
+	struct partner in = {
+		.id = (char *)"ptn_1", .name = (char *)"Acme Mail",
+		.location = {.line1 = (char *)"1 Main St", .line2 = (char *)"Suite 5",
+			     .city = (char *)"Springfield", .state = (char *)"IL",
+			     .postal_code = (char *)"62701", .country = (char *)"US"},
+		.created_at = 1700000000,
+	};
+	CHECK_INT(d.s->partner_insert(d.s, &in, &d.e), 0);
+	struct partner out = {0};
+	if (!CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_1", &out, &d.e), 0))
+		goto out;
+	CHECK_STR(out.id, "ptn_1");
+	CHECK_STR(out.name, "Acme Mail");
+	CHECK_STR(out.location.line1, "1 Main St");
+	CHECK_STR(out.location.line2, "Suite 5");
+	CHECK_STR(out.location.city, "Springfield");
+	CHECK_STR(out.location.state, "IL");
+	CHECK_STR(out.location.postal_code, "62701");
+	CHECK_STR(out.location.country, "US");
+	CHECK_INT(out.created_at, 1700000000);
+out:
+	db_close(&d);
+}
+
+TEST(partner_get_keeps_an_unset_line2_null)
+{
+	struct db d;
+	if (!db_open(&d))
+		goto out;
+	partner_add(&d, "ptn_1", 100);
+	struct partner out = {0};
+	CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_1", &out, &d.e), 0);
+	CHECK(out.location.line2 == NULL);
+out:
+	db_close(&d);
+}
+
+TEST(partner_get_of_an_unknown_id_is_not_found)
+{
+	struct db d;
+	if (!db_open(&d))
+		goto out;
+	struct partner out;
+	CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_nope", &out, &d.e), STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+/* Inserts partners ptn_1 .. ptn_<n>, oldest first. */
+static bool partners_add(struct db *d, int n)
+{
+	bool ok = true;
+	for (int i = 1; i <= n; i++)
+		ok = partner_add(d, arena_printf(d->a, "ptn_%d", i), 100 + i) && ok;
+	return ok;
+}
+
+/* Lists one page of partners into ids (a space-separated list, "" when
+ * empty); returns the store's result. */
+static int partner_page(struct db *d, int limit, const char *after, const char *before,
+			char *ids, size_t ids_size, bool *has_more)
+{
+	struct page pg = {.limit = limit, .starting_after = after, .ending_before = before};
+	struct partner *items = NULL;
+	size_t n = 0;
+	int rc = d->s->partner_list(d->s, d->a, &pg, &items, &n, has_more, &d->e);
+	ids[0] = '\0';
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		size_t l = strlen(ids);
+		snprintf(ids + l, ids_size - l, "%s%s", i ? " " : "", items[i].id);
+	}
+	return rc;
+}
+
+TEST(partner_list_is_newest_first)
+{
+	struct db d;
+	char ids[256];
+	bool more = true;
+	if (!db_open(&d) || !partners_add(&d, 3))
+		goto out;
+	CHECK_INT(partner_page(&d, 10, NULL, NULL, ids, sizeof(ids), &more), 0);
+	CHECK_STR(ids, "ptn_3 ptn_2 ptn_1");
+	CHECK(!more);
+out:
+	db_close(&d);
+}
+
+TEST(partner_list_pages_forward_with_starting_after_without_gaps_or_duplicates)
+{
+	struct db d;
+	char ids[256];
+	bool more = false;
+	if (!db_open(&d) || !partners_add(&d, 7))
+		goto out;
+	CHECK_INT(partner_page(&d, 3, NULL, NULL, ids, sizeof(ids), &more), 0);
+	CHECK_STR(ids, "ptn_7 ptn_6 ptn_5");
+	CHECK(more);
+	CHECK_INT(partner_page(&d, 3, "ptn_5", NULL, ids, sizeof(ids), &more), 0);
+	CHECK_STR(ids, "ptn_4 ptn_3 ptn_2");
+	CHECK(more);
+	CHECK_INT(partner_page(&d, 3, "ptn_2", NULL, ids, sizeof(ids), &more), 0);
+	CHECK_STR(ids, "ptn_1");
+	CHECK(!more);
+	CHECK_INT(partner_page(&d, 3, "ptn_1", NULL, ids, sizeof(ids), &more), 0);
+	CHECK_STR(ids, "");
+	CHECK(!more);
+out:
+	db_close(&d);
+}
+
+TEST(partner_list_pages_backward_with_ending_before_without_gaps_or_duplicates)
+{
+	struct db d;
+	char ids[256];
+	bool more = false;
+	if (!db_open(&d) || !partners_add(&d, 7))
+		goto out;
+	/* Walking back towards the newest; each page still lists newest first. */
+	CHECK_INT(partner_page(&d, 3, NULL, "ptn_1", ids, sizeof(ids), &more), 0);
+	CHECK_STR(ids, "ptn_4 ptn_3 ptn_2");
+	CHECK(more);
+	CHECK_INT(partner_page(&d, 3, NULL, "ptn_4", ids, sizeof(ids), &more), 0);
+	CHECK_STR(ids, "ptn_7 ptn_6 ptn_5");
+	CHECK(!more);
+	CHECK_INT(partner_page(&d, 3, NULL, "ptn_7", ids, sizeof(ids), &more), 0);
+	CHECK_STR(ids, "");
+	CHECK(!more);
+out:
+	db_close(&d);
+}
+
+TEST(partner_list_with_an_unknown_cursor_is_a_400)
+{
+	struct db d;
+	char ids[256];
+	bool more = false;
+	if (!db_open(&d) || !partners_add(&d, 2))
+		goto out;
+	CHECK_INT(partner_page(&d, 3, "ptn_nope", NULL, ids, sizeof(ids), &more), -1);
+	CHECK_INT(d.e.status, 400);
+	CHECK_STR(d.e.param, "starting_after");
+	d.e = (struct err){0};
+	CHECK_INT(partner_page(&d, 3, NULL, "ptn_nope", ids, sizeof(ids), &more), -1);
+	CHECK_INT(d.e.status, 400);
+	CHECK_STR(d.e.param, "ending_before");
+out:
+	db_close(&d);
+}
+
+/* --- customers ----------------------------------------------------------- */
+
+TEST(customer_insert_numbers_mailboxes_1001_1002_1003)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+		goto out;
+	CHECK_STR(customer_add(&d, "ptn_1", "a"), "1001");
+	CHECK_STR(customer_add(&d, "ptn_1", "b"), "1002");
+	CHECK_STR(customer_add(&d, "ptn_1", "c"), "1003");
+out:
+	db_close(&d);
+}
+
+TEST(customer_insert_numbers_each_partners_mailboxes_independently)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !partner_add(&d, "ptn_b", 100))
+		goto out;
+	CHECK_STR(customer_add(&d, "ptn_a", "a1"), "1001");
+	CHECK_STR(customer_add(&d, "ptn_b", "b1"), "1001");
+	CHECK_STR(customer_add(&d, "ptn_a", "a2"), "1002");
+	CHECK_STR(customer_add(&d, "ptn_b", "b2"), "1002");
+	CHECK_STR(customer_add(&d, "ptn_b", "b3"), "1003");
+out:
+	db_close(&d);
+}
+
+TEST(customer_insert_fills_in_the_partners_location)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+		goto out;
+	struct customer c = customer_new(&d, "ptn_1", "a");
+	CHECK_INT(d.s->customer_insert(d.s, d.a, &c, &d.e), 0);
+	CHECK_STR(c.location.line1, "1 Main St");
+	CHECK_STR(c.location.city, "Springfield");
+	CHECK_STR(c.location.country, "US");
+out:
+	db_close(&d);
+}
+
+TEST(customer_insert_for_an_unknown_partner_fails)
+{
+	struct db d;
+	if (!db_open(&d))
+		goto out;
+	struct customer c = customer_new(&d, "ptn_nope", "a");
+	CHECK_INT(d.s->customer_insert(d.s, d.a, &c, &d.e), -1);
+	struct customer out;
+	CHECK_INT(d.s->customer_get(d.s, d.a, NULL, "cus_a", &out, &d.e), STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+TEST(customer_get_with_another_partners_id_is_not_found)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !partner_add(&d, "ptn_b", 100) ||
+	    !customer_add(&d, "ptn_a", "a"))
+		goto out;
+	struct customer out = {0};
+	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_b", "cus_a", &out, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_a", "cus_a", &out, &d.e), 0);
+	CHECK_STR(out.partner_id, "ptn_a");
+out:
+	db_close(&d);
+}
+
+TEST(customer_get_without_a_partner_finds_any_partners_customer)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !customer_add(&d, "ptn_a", "a"))
+		goto out;
+	struct customer out = {0};
+	CHECK_INT(d.s->customer_get(d.s, d.a, NULL, "cus_a", &out, &d.e), 0);
+	CHECK_STR(out.id, "cus_a");
+	CHECK_INT(d.s->customer_get(d.s, d.a, NULL, "cus_nope", &out, &d.e), STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+TEST(customer_get_returns_what_customer_insert_wrote)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+		goto out;
+	struct customer in = customer_new(&d, "ptn_1", "a");
+	in.external_id = (char *)"crm-7";
+	in.phone = (char *)"+15555555555";
+	in.prepay = true;
+	in.metadata = (char *)"{\"crm\":\"7\"}";
+	CHECK_INT(d.s->customer_insert(d.s, d.a, &in, &d.e), 0);
+	struct customer out = {0};
+	if (!CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_a", &out, &d.e), 0))
+		goto out;
+	CHECK_STR(out.external_id, "crm-7");
+	CHECK_STR(out.email, "a@example.com");
+	CHECK_STR(out.name, "Jane Doe");
+	CHECK_STR(out.phone, "+15555555555");
+	CHECK(out.prepay);
+	CHECK(!out.own_billing_active);
+	CHECK_STR(out.status, "invited");
+	CHECK_STR(out.form_status, "not_started");
+	CHECK_STR(out.identity_status, "not_started");
+	CHECK_STR(out.metadata, "{\"crm\":\"7\"}");
+	CHECK_INT(out.created_at, 1000);
+	CHECK_STR(out.mailbox.id, "mbx_a");
+	CHECK_STR(out.mailbox.number, "1001");
+	CHECK_STR(out.mailbox.status, "reserved");
+	CHECK_INT(out.mailbox.reserved_at, 1000);
+	CHECK_INT(out.mailbox.activated_at, 0);
+	CHECK_STR(out.location.postal_code, "62701");
+out:
+	db_close(&d);
+}
+
+TEST(customer_update_round_trips_every_field)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) || !customer_add(&d, "ptn_1", "a"))
+		goto out;
+	struct customer c = {0};
+	if (!CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_a", &c, &d.e), 0))
+		goto out;
+	c.external_id = (char *)"crm-9";
+	c.email = (char *)"jane.new@example.com";
+	c.name = (char *)"Jane Q. Doe";
+	c.phone = (char *)"+4915112345678";
+	c.prepay = true;
+	c.own_billing_active = true;
+	c.status = (char *)"deactivated";
+	c.form_status = (char *)"rejected";
+	c.form_submitted_at = 2001;
+	c.form_approved_at = 2002;
+	c.form_rejection_reason = (char *)"illegible";
+	c.identity_status = (char *)"failed";
+	c.identity_verified_at = 2003;
+	c.identity_failure_reason = (char *)"expired document";
+	c.compliance_updated_at = 2004;
+	c.metadata = (char *)"{\"tier\":\"gold\"}";
+	c.updated_at = 2005;
+	c.deactivated_at = 2006;
+	c.deactivation_reason = (char *)"moved away";
+	c.mailbox.status = (char *)"closed";
+	c.mailbox.activated_at = 2007;
+	c.mailbox.closed_at = 2008;
+	CHECK_INT(d.s->customer_update(d.s, &c, &d.e), 0);
+
+	struct customer out = {0};
+	if (!CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_a", &out, &d.e), 0))
+		goto out;
+	CHECK_STR(out.external_id, "crm-9");
+	CHECK_STR(out.email, "jane.new@example.com");
+	CHECK_STR(out.name, "Jane Q. Doe");
+	CHECK_STR(out.phone, "+4915112345678");
+	CHECK(out.prepay);
+	CHECK(out.own_billing_active);
+	CHECK_STR(out.status, "deactivated");
+	CHECK_STR(out.form_status, "rejected");
+	CHECK_INT(out.form_submitted_at, 2001);
+	CHECK_INT(out.form_approved_at, 2002);
+	CHECK_STR(out.form_rejection_reason, "illegible");
+	CHECK_STR(out.identity_status, "failed");
+	CHECK_INT(out.identity_verified_at, 2003);
+	CHECK_STR(out.identity_failure_reason, "expired document");
+	CHECK_INT(out.compliance_updated_at, 2004);
+	CHECK_STR(out.metadata, "{\"tier\":\"gold\"}");
+	CHECK_INT(out.created_at, 1000);
+	CHECK_INT(out.updated_at, 2005);
+	CHECK_INT(out.deactivated_at, 2006);
+	CHECK_STR(out.deactivation_reason, "moved away");
+	CHECK_STR(out.mailbox.number, "1001");
+	CHECK_STR(out.mailbox.status, "closed");
+	CHECK_INT(out.mailbox.reserved_at, 1000);
+	CHECK_INT(out.mailbox.activated_at, 2007);
+	CHECK_INT(out.mailbox.closed_at, 2008);
+out:
+	db_close(&d);
+}
+
+TEST(customer_update_clears_optional_fields_set_to_null)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+		goto out;
+	struct customer c = customer_new(&d, "ptn_1", "a");
+	c.external_id = (char *)"crm-7";
+	c.phone = (char *)"+15555555555";
+	c.form_rejection_reason = (char *)"blurry";
+	CHECK_INT(d.s->customer_insert(d.s, d.a, &c, &d.e), 0);
+	c.external_id = NULL;
+	c.phone = NULL;
+	c.form_rejection_reason = NULL;
+	CHECK_INT(d.s->customer_update(d.s, &c, &d.e), 0);
+	struct customer out = {0};
+	if (!CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_a", &out, &d.e), 0))
+		goto out;
+	CHECK(out.external_id == NULL);
+	CHECK(out.phone == NULL);
+	CHECK(out.form_rejection_reason == NULL);
+out:
+	db_close(&d);
+}
+
+TEST(customer_update_leaves_other_customers_alone)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) || !customer_add(&d, "ptn_1", "a") ||
+	    !customer_add(&d, "ptn_1", "b"))
+		goto out;
+	struct customer c = {0};
+	if (!CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_a", &c, &d.e), 0))
+		goto out;
+	c.name = (char *)"Changed";
+	c.mailbox.status = (char *)"active";
+	c.mailbox.activated_at = 3000;
+	CHECK_INT(d.s->customer_update(d.s, &c, &d.e), 0);
+	struct customer other = {0};
+	if (!CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_b", &other, &d.e), 0))
+		goto out;
+	CHECK_STR(other.name, "Jane Doe");
+	CHECK_STR(other.mailbox.status, "reserved");
+	CHECK_INT(other.mailbox.activated_at, 0);
+out:
+	db_close(&d);
+}
+
+TEST(customer_external_id_find_sees_only_the_partners_other_customers)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !partner_add(&d, "ptn_b", 100))
+		goto out;
+	struct customer c = customer_new(&d, "ptn_a", "a");
+	c.external_id = (char *)"crm-1";
+	if (!CHECK_INT(d.s->customer_insert(d.s, d.a, &c, &d.e), 0))
+		goto out;
+	CHECK_INT(d.s->customer_external_id_find(d.s, "ptn_a", "crm-1", NULL, &d.e), 0);
+	CHECK_INT(d.s->customer_external_id_find(d.s, "ptn_a", "crm-1", "cus_other", &d.e), 0);
+	/* The customer itself does not conflict with itself (a PATCH). */
+	CHECK_INT(d.s->customer_external_id_find(d.s, "ptn_a", "crm-1", "cus_a", &d.e),
+		  STORE_NOT_FOUND);
+	CHECK_INT(d.s->customer_external_id_find(d.s, "ptn_b", "crm-1", NULL, &d.e),
+		  STORE_NOT_FOUND);
+	CHECK_INT(d.s->customer_external_id_find(d.s, "ptn_a", "crm-2", NULL, &d.e),
+		  STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+TEST(customer_list_filters_by_email_case_insensitively)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) || !customer_add(&d, "ptn_1", "Jane") ||
+	    !customer_add(&d, "ptn_1", "john"))
+		goto out;
+	struct customer_filter f = {.email = "JANE@example.COM"};
+	struct page pg = {.limit = 10};
+	struct customer *items = NULL;
+	size_t n = 0;
+	bool more = true;
+	CHECK_INT(d.s->customer_list(d.s, d.a, "ptn_1", &f, &pg, &items, &n, &more, &d.e), 0);
+	if (CHECK_INT(n, 1))
+		CHECK_STR(items[0].email, "Jane@example.com");
+out:
+	db_close(&d);
+}
+
+TEST(customer_list_does_not_accept_another_partners_customer_as_cursor)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !partner_add(&d, "ptn_b", 100) ||
+	    !customer_add(&d, "ptn_a", "a") || !customer_add(&d, "ptn_b", "b"))
+		goto out;
+	struct customer_filter f = {0};
+	struct page pg = {.limit = 10, .starting_after = "cus_a"};
+	struct customer *items = NULL;
+	size_t n = 0;
+	bool more = false;
+	CHECK_INT(d.s->customer_list(d.s, d.a, "ptn_b", &f, &pg, &items, &n, &more, &d.e), -1);
+	CHECK_INT(d.e.status, 400);
+out:
+	db_close(&d);
+}
+
+TEST(usage_customers_lists_mailboxes_active_in_the_period_by_activation)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+		goto out;
+	/* The period is [1000, 2000). */
+	const struct {
+		const char *tag;
+		int64_t activated, closed;
+	} boxes[] = {
+		{"late", 1500, 0},      /* activated inside */
+		{"early", 500, 0},      /* active throughout */
+		{"closed", 400, 1200},  /* closed inside */
+		{"gone", 300, 1000},    /* closed at the first instant */
+		{"future", 2000, 0},    /* activated at the end */
+		{"never", 0, 0},        /* reserved only */
+	};
+	for (size_t i = 0; i < sizeof(boxes) / sizeof(boxes[0]); i++) {
+		struct customer c = customer_new(&d, "ptn_1", boxes[i].tag);
+		c.mailbox.activated_at = boxes[i].activated;
+		c.mailbox.closed_at = boxes[i].closed;
+		c.mailbox.status = (char *)(boxes[i].closed ? "closed"
+					    : boxes[i].activated ? "active" : "reserved");
+		CHECK_INT(d.s->customer_insert(d.s, d.a, &c, &d.e), 0);
+	}
+	struct customer *items = NULL;
+	size_t n = 0;
+	CHECK_INT(d.s->usage_customers(d.s, d.a, "ptn_1", 1000, 2000, &items, &n, &d.e), 0);
+	if (!CHECK_INT(n, 3))
+		goto out;
+	CHECK_STR(items[0].id, "cus_closed");
+	CHECK_STR(items[1].id, "cus_early");
+	CHECK_STR(items[2].id, "cus_late");
+out:
+	db_close(&d);
+}
+
+/* A number belongs to a customer once the customer is committed; an insert
+ * that rolls back never gave its number to anyone, so the next customer
+ * gets it and numbers stay gap-free among committed customers. */
+TEST(customer_insert_rolled_back_takes_no_number)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+		goto out;
+	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
+	CHECK_STR(customer_add(&d, "ptn_1", "a"), "1001");
+	d.s->tx_rollback(d.s);
+	struct customer c;
+	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "a", &c, &d.e), STORE_NOT_FOUND);
+	CHECK_STR(customer_add(&d, "ptn_1", "b"), "1001");
+	CHECK_STR(customer_add(&d, "ptn_1", "c"), "1002");
+out:
+	db_close(&d);
+}
+
+/* --- keys ---------------------------------------------------------------- */
+
+TEST(key_find_by_hash_finds_the_key_and_revoke_keeps_the_first_time)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+		goto out;
+	struct api_key k = {
+		.id = (char *)"key_1", .partner_id = (char *)"ptn_1", .name = (char *)"CRM",
+		.prefix = (char *)"ib_live_abcd", .hash = (char *)"feed", .scopes = 5,
+		.created_at = 100,
+	};
+	CHECK_INT(d.s->key_insert(d.s, &k, &d.e), 0);
+	struct api_key out = {0};
+	CHECK_INT(d.s->key_find_by_hash(d.s, d.a, "beef", &out, &d.e), STORE_NOT_FOUND);
+	if (!CHECK_INT(d.s->key_find_by_hash(d.s, d.a, "feed", &out, &d.e), 0))
+		goto out;
+	CHECK_STR(out.id, "key_1");
+	CHECK_STR(out.partner_id, "ptn_1");
+	CHECK_INT(out.scopes, 5);
+	CHECK_INT(out.revoked_at, 0);
+	CHECK_INT(d.s->key_revoke(d.s, "key_1", 200, &d.e), 0);
+	CHECK_INT(d.s->key_revoke(d.s, "key_1", 300, &d.e), 0);
+	CHECK_INT(d.s->key_find_by_hash(d.s, d.a, "feed", &out, &d.e), 0);
+	CHECK_INT(out.revoked_at, 200);
+out:
+	db_close(&d);
+}
+
+/* --- idempotency records -------------------------------------------------- */
+
+/* Stores a record under scope and key with body text, created at now. */
+static bool idem_add(struct db *d, const char *scope, const char *key, const char *body,
+		     int64_t now)
+{
+	struct idem_record r = {.fingerprint = (char *)"fp1", .status = 201,
+				.body = (char *)body, .body_len = strlen(body)};
+	return CHECK_INT(d->s->idem_put(d->s, scope, key, &r, now, &d->e), 0);
+}
+
+TEST(idem_get_returns_the_record_idem_put_stored)
+{
+	struct db d;
+	if (!db_open(&d) || !idem_add(&d, "ptn_1", "k1", "{\"id\":\"cus_1\"}", 100))
+		goto out;
+	struct idem_record r = {0};
+	if (!CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "k1", &r, &d.e), 0))
+		goto out;
+	CHECK_STR(r.fingerprint, "fp1");
+	CHECK_INT(r.status, 201);
+	CHECK_INT(r.body_len, strlen("{\"id\":\"cus_1\"}"));
+	CHECK_STR(r.body, "{\"id\":\"cus_1\"}");
+out:
+	db_close(&d);
+}
+
+/* Bug: SQLite gives a zero-length blob as a NULL pointer, and idem_get()
+ * passes it to arena_strndup(), whose memcpy(p, NULL, 0) is undefined:
+ * UBSan aborts here (build/asan/unit --known-bugs); the plain build passes. */
+TEST(idem_get_returns_an_empty_body_as_empty)
+{
+	struct db d;
+	if (!db_open(&d) || !idem_add(&d, "ptn_1", "k1", "", 100))
+		goto out;
+	struct idem_record r = {0};
+	if (!CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "k1", &r, &d.e), 0))
+		goto out;
+	CHECK_INT(r.body_len, 0);
+	CHECK_STR(r.body, "");
+out:
+	db_close(&d);
+}
+
+TEST(idem_get_keeps_each_scope_apart)
+{
+	struct db d;
+	if (!db_open(&d) || !idem_add(&d, "ptn_1", "k1", "{}", 100))
+		goto out;
+	struct idem_record r = {0};
+	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_2", "k1", &r, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "k2", &r, &d.e), STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+TEST(idem_purge_deletes_only_records_created_before_the_cutoff)
+{
+	struct db d;
+	if (!db_open(&d) || !idem_add(&d, "ptn_1", "old", "{}", 100) ||
+	    !idem_add(&d, "ptn_1", "edge", "{}", 150) || !idem_add(&d, "ptn_1", "new", "{}", 200))
+		goto out;
+	CHECK_INT(d.s->idem_purge(d.s, 150, &d.e), 0);
+	struct idem_record r = {0};
+	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "old", &r, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "edge", &r, &d.e), 0);
+	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "new", &r, &d.e), 0);
+out:
+	db_close(&d);
+}
+
+/* --- events --------------------------------------------------------------- */
+
+/* Inserts event evt_<n> of partner and type. */
+static bool event_add(struct db *d, int n, const char *partner_id, const char *type)
+{
+	struct event ev = {
+		.id = arena_printf(d->a, "evt_%d", n), .partner_id = (char *)partner_id,
+		.type = (char *)type, .created_at = 1000 + n,
+		.payload = arena_printf(d->a, "{\"id\":\"evt_%d\"}", n),
+	};
+	return CHECK_INT(d->s->event_insert(d->s, &ev, &d->e), 0);
+}
+
+/* Lists events (limit 10) into ids as "evt_3 evt_1"; returns the result. */
+static int event_ids(struct db *d, const char *partner_id, const char *type,
+		     const char *after, char *ids, size_t size)
+{
+	struct page pg = {.limit = 10, .starting_after = after};
+	struct event *items = NULL;
+	size_t n = 0;
+	bool more = false;
+	int rc = d->s->event_list(d->s, d->a, partner_id, type, &pg, &items, &n, &more, &d->e);
+	ids[0] = '\0';
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		size_t l = strlen(ids);
+		snprintf(ids + l, size - l, "%s%s", i ? " " : "", items[i].id);
+	}
+	return rc;
+}
+
+/* Adds evt_1..evt_4: two of ptn_a, two of ptn_b, of two types. */
+static bool events_add(struct db *d)
+{
+	return event_add(d, 1, "ptn_a", "customer.created") &&
+	       event_add(d, 2, "ptn_b", "customer.created") &&
+	       event_add(d, 3, "ptn_a", "customer.updated") &&
+	       event_add(d, 4, "ptn_b", "customer.updated");
+}
+
+TEST(event_list_returns_the_stored_event_unchanged)
+{
+	struct db d;
+	if (!db_open(&d) || !event_add(&d, 1, "ptn_a", "customer.created"))
+		goto out;
+	struct page pg = {.limit = 10};
+	struct event *items = NULL;
+	size_t n = 0;
+	bool more = true;
+	CHECK_INT(d.s->event_list(d.s, d.a, NULL, NULL, &pg, &items, &n, &more, &d.e), 0);
+	if (!CHECK_INT(n, 1))
+		goto out;
+	CHECK_STR(items[0].id, "evt_1");
+	CHECK_STR(items[0].partner_id, "ptn_a");
+	CHECK_STR(items[0].type, "customer.created");
+	CHECK_INT(items[0].created_at, 1001);
+	CHECK_STR(items[0].payload, "{\"id\":\"evt_1\"}");
+	CHECK(!more);
+out:
+	db_close(&d);
+}
+
+TEST(event_list_without_filters_lists_everything_newest_first)
+{
+	struct db d;
+	char ids[128];
+	if (!db_open(&d) || !events_add(&d))
+		goto out;
+	CHECK_INT(event_ids(&d, NULL, NULL, NULL, ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "evt_4 evt_3 evt_2 evt_1");
+out:
+	db_close(&d);
+}
+
+TEST(event_list_filters_by_partner)
+{
+	struct db d;
+	char ids[128];
+	if (!db_open(&d) || !events_add(&d))
+		goto out;
+	CHECK_INT(event_ids(&d, "ptn_a", NULL, NULL, ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "evt_3 evt_1");
+out:
+	db_close(&d);
+}
+
+TEST(event_list_filters_by_type)
+{
+	struct db d;
+	char ids[128];
+	if (!db_open(&d) || !events_add(&d))
+		goto out;
+	CHECK_INT(event_ids(&d, NULL, "customer.created", NULL, ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "evt_2 evt_1");
+	CHECK_INT(event_ids(&d, "ptn_b", "customer.updated", NULL, ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "evt_4");
+out:
+	db_close(&d);
+}
+
+TEST(event_list_pages_after_a_cursor_within_the_filter)
+{
+	struct db d;
+	char ids[128];
+	if (!db_open(&d) || !events_add(&d))
+		goto out;
+	CHECK_INT(event_ids(&d, "ptn_a", NULL, "evt_3", ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "evt_1");
+out:
+	db_close(&d);
+}
+
+TEST(event_list_refuses_another_partners_event_as_cursor)
+{
+	struct db d;
+	char ids[128];
+	if (!db_open(&d) || !events_add(&d))
+		goto out;
+	CHECK_INT(event_ids(&d, "ptn_a", NULL, "evt_2", ids, sizeof(ids)), -1);
+	CHECK_INT(d.e.status, 400);
+out:
+	db_close(&d);
+}
+
+/* --- transactions ---------------------------------------------------------- */
+
+TEST(a_rolled_back_transaction_leaves_nothing)
+{
+	struct db d;
+	char ids[128];
+	if (!db_open(&d))
+		goto out;
+	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
+	partner_add(&d, "ptn_1", 100);
+	customer_add(&d, "ptn_1", "a");
+	event_add(&d, 1, "ptn_1", "customer.created");
+	idem_add(&d, "ptn_1", "k1", "{}", 100);
+	d.s->tx_rollback(d.s);
+
+	struct partner p;
+	struct customer c;
+	struct idem_record r;
+	CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_1", &p, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->customer_get(d.s, d.a, NULL, "cus_a", &c, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(event_ids(&d, NULL, NULL, NULL, ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "");
+	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "k1", &r, &d.e), STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+TEST(a_committed_transaction_survives_a_restart)
+{
+	struct db d;
+	if (!db_open(&d))
+		goto out;
+	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
+	partner_add(&d, "ptn_1", 100);
+	customer_add(&d, "ptn_1", "a");
+	CHECK_INT(d.s->tx_commit(d.s, &d.e), 0);
+	if (!db_reopen(&d))
+		goto out;
+	struct customer c = {0};
+	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_a", &c, &d.e), 0);
+	CHECK_STR(c.mailbox.number, "1001");
+out:
+	db_close(&d);
+}
+
+TEST(tx_undo_undoes_only_what_came_after_the_savepoint)
+{
+	struct db d;
+	char ids[128];
+	if (!db_open(&d))
+		goto out;
+	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
+	partner_add(&d, "ptn_1", 100);
+	CHECK_INT(d.s->tx_savepoint(d.s, &d.e), 0);
+	partner_add(&d, "ptn_2", 100);
+	customer_add(&d, "ptn_1", "a");
+	event_add(&d, 1, "ptn_1", "customer.created");
+	d.s->tx_undo(d.s);
+	CHECK_INT(d.s->tx_commit(d.s, &d.e), 0);
+
+	struct partner p;
+	struct customer c;
+	CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_1", &p, &d.e), 0);
+	CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_2", &p, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->customer_get(d.s, d.a, NULL, "cus_a", &c, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(event_ids(&d, NULL, NULL, NULL, ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "");
+out:
+	db_close(&d);
+}
+
+TEST(tx_undo_keeps_the_transaction_open_for_more_writes)
+{
+	struct db d;
+	if (!db_open(&d))
+		goto out;
+	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
+	CHECK_INT(d.s->tx_savepoint(d.s, &d.e), 0);
+	partner_add(&d, "ptn_1", 100);
+	d.s->tx_undo(d.s);
+	partner_add(&d, "ptn_2", 100);
+	CHECK_INT(d.s->tx_commit(d.s, &d.e), 0);
+	struct partner p;
+	CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_1", &p, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_2", &p, &d.e), 0);
+out:
+	db_close(&d);
+}

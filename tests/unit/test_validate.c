@@ -1,0 +1,552 @@
+/* test_validate.c - the pure input checks of validate.h: e-mail, E.164,
+ * external ids, countries, metadata patches, billing periods and the
+ * active-day arithmetic of usage billing. Expected times come from timegm(). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "unit.h"
+#include "validate.h"
+
+/* Returns the Unix time of a UTC calendar moment. */
+static int64_t utc(int year, int month, int day, int hour, int min, int sec)
+{
+	struct tm tm = {
+		.tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = day,
+		.tm_hour = hour, .tm_min = min, .tm_sec = sec,
+	};
+	return (int64_t)timegm(&tm);
+}
+
+/* Returns a malloc'ed string of n copies of the UTF-8 character ch. */
+static char *repeat(const char *ch, size_t n)
+{
+	size_t l = strlen(ch);
+	char *s = malloc(l * n + 1);
+	if (!s)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		memcpy(s + i * l, ch, l);
+	s[l * n] = '\0';
+	return s;
+}
+
+/* --- e-mail ------------------------------------------------------------ */
+
+TEST(valid_email_accepts_ordinary_addresses)
+{
+	CHECK(valid_email("jane@example.com"));
+	CHECK(valid_email("a.b+c@sub.example.co.uk"));
+}
+
+TEST(valid_email_refuses_an_address_without_exactly_one_at)
+{
+	CHECK(!valid_email("jane.example.com"));
+	CHECK(!valid_email("jane@doe@example.com"));
+}
+
+TEST(valid_email_refuses_an_empty_local_part_or_domain)
+{
+	CHECK(!valid_email("@example.com"));
+	CHECK(!valid_email("jane@"));
+	CHECK(!valid_email(""));
+}
+
+TEST(valid_email_refuses_a_domain_without_a_dot)
+{
+	CHECK(!valid_email("jane@localhost"));
+}
+
+TEST(valid_email_refuses_a_trailing_dot_or_empty_label)
+{
+	CHECK(!valid_email("jane@example.com."));
+	CHECK(!valid_email("jane@example..com"));
+	CHECK(!valid_email("jane@.example.com"));
+}
+
+TEST(valid_email_refuses_spaces_and_control_characters)
+{
+	CHECK(!valid_email("jane doe@example.com"));
+	CHECK(!valid_email("jane@exa mple.com"));
+	CHECK(!valid_email(" jane@example.com"));
+	CHECK(!valid_email("jane@example.com "));
+	CHECK(!valid_email("ja\x01ne@example.com"));
+	CHECK(!valid_email("ja\x7fne@example.com"));
+	CHECK(!valid_email("jane\n@example.com"));
+}
+
+TEST(valid_email_refuses_a_label_starting_with_a_hyphen)
+{
+	CHECK(!valid_email("jane@-example.com"));
+	CHECK(!valid_email("jane@sub.-example.com"));
+}
+
+/* Writes a plausible address of exactly len characters (len >= 72). */
+static void email_of_length(char *out, size_t len)
+{
+	memset(out, 'j', 64);                   /* the longest local part */
+	out[64] = '@';
+	size_t o = 65, labels = len - 65 - 3;   /* room left before "com" */
+	while (labels > 0) {
+		size_t take = labels > 64 ? 64 : labels;
+		if (labels - take == 1)         /* never leave a 1-byte rest: it would be "." */
+			take--;
+		memset(out + o, 'd', take - 1); /* a label and its dot */
+		out[o + take - 1] = '.';
+		o += take;
+		labels -= take;
+	}
+	memcpy(out + o, "com", 4);
+}
+
+TEST(valid_email_accepts_254_characters_and_refuses_255)
+{
+	char email[300];
+	email_of_length(email, 254);
+	CHECK_INT(strlen(email), 254);
+	CHECK(valid_email(email));
+	email_of_length(email, 255);
+	CHECK_INT(strlen(email), 255);
+	CHECK(!valid_email(email));
+}
+
+TEST(valid_email_refuses_a_single_letter_top_level_domain)
+{
+	CHECK(!valid_email("jane@example.c"));
+}
+
+TEST(valid_email_refuses_a_numeric_top_level_domain)
+{
+	CHECK(!valid_email("jane@example.123"));
+	CHECK(!valid_email("jane@10.0.0.1"));
+}
+
+/* --- phone numbers, external ids, countries ----------------------------- */
+
+TEST(valid_e164_accepts_a_plus_and_up_to_15_digits)
+{
+	CHECK(valid_e164("+15555555555"));
+	CHECK(valid_e164("+123456789012345"));
+	CHECK(valid_e164("+12"));
+}
+
+TEST(valid_e164_refuses_a_number_without_plus)
+{
+	CHECK(!valid_e164("15555555555"));
+}
+
+TEST(valid_e164_refuses_a_leading_zero)
+{
+	CHECK(!valid_e164("+05555555555"));
+}
+
+TEST(valid_e164_refuses_letters_and_separators)
+{
+	CHECK(!valid_e164("+1555CALLNOW"));
+	CHECK(!valid_e164("+1 555 555 5555"));
+	CHECK(!valid_e164("+1-555-555-5555"));
+}
+
+TEST(valid_e164_refuses_more_than_15_digits)
+{
+	CHECK(!valid_e164("+1234567890123456"));
+}
+
+TEST(valid_e164_refuses_a_lone_country_digit)
+{
+	CHECK(!valid_e164("+1"));
+	CHECK(!valid_e164("+"));
+	CHECK(!valid_e164(""));
+}
+
+TEST(valid_external_id_accepts_letters_digits_and_the_four_marks)
+{
+	CHECK(valid_external_id("crm_42"));
+	CHECK(valid_external_id("A-z.0:9_"));
+}
+
+TEST(valid_external_id_refuses_other_characters)
+{
+	CHECK(!valid_external_id("crm 42"));
+	CHECK(!valid_external_id("crm/42"));
+	CHECK(!valid_external_id("crm#42"));
+	CHECK(!valid_external_id("cr\xc3\xa9"));
+}
+
+TEST(valid_external_id_accepts_128_characters_and_refuses_129)
+{
+	char *id = repeat("x", 128);
+	CHECK(valid_external_id(id));
+	free(id);
+	id = repeat("x", 129);
+	CHECK(!valid_external_id(id));
+	free(id);
+}
+
+TEST(valid_external_id_refuses_an_empty_id)
+{
+	CHECK(!valid_external_id(""));
+}
+
+TEST(valid_country_accepts_two_upper_case_letters)
+{
+	CHECK(valid_country("US"));
+	CHECK(valid_country("DE"));
+}
+
+TEST(valid_country_refuses_anything_else)
+{
+	CHECK(!valid_country("us"));
+	CHECK(!valid_country("Us"));
+	CHECK(!valid_country("USA"));
+	CHECK(!valid_country("U"));
+	CHECK(!valid_country("U1"));
+	CHECK(!valid_country(""));
+}
+
+/* --- metadata ----------------------------------------------------------- */
+
+/* Returns the parsed JSON text (the caller decrefs); aborts on bad JSON. */
+static json_t *parse_json(const char *text)
+{
+	json_error_t jerr;
+	json_t *v = json_loads(text, 0, &jerr);
+	if (!v) {
+		fprintf(stderr, "bad JSON in a test: %s: %s\n", text, jerr.text);
+		abort();
+	}
+	return v;
+}
+
+/* Returns an object of n keys "k0".."k<n-1>" with the value "v". */
+static json_t *object_of_keys(int n, const char *key_prefix)
+{
+	json_t *o = json_object();
+	for (int i = 0; i < n; i++) {
+		char k[32];
+		snprintf(k, sizeof(k), "%s%d", key_prefix, i);
+		json_object_set_new(o, k, json_string("v"));
+	}
+	return o;
+}
+
+/* Returns true when metadata_apply() refused patch with 422
+ * validation_failed on param "metadata" and left current as it was. */
+static bool refused(json_t *current, json_t *patch)
+{
+	json_t *before = json_deep_copy(current);
+	struct err e = {0};
+	int rc = metadata_apply(current, patch, &e);
+	bool ok = CHECK_INT(rc, -1) && CHECK_INT(e.status, 422) &&
+		  CHECK_STR(e.code, "validation_failed") && CHECK_STR(e.param, "metadata") &&
+		  CHECK(json_equal(current, before));
+	json_decref(before);
+	return ok;
+}
+
+/* Returns true when metadata_apply() accepted patch. */
+static bool accepted(json_t *current, json_t *patch)
+{
+	struct err e = {0};
+	int rc = metadata_apply(current, patch, &e);
+	if (rc != 0)
+		printf("    refused: %s\n", e.message);
+	return CHECK_INT(rc, 0);
+}
+
+TEST(metadata_apply_sets_string_values)
+{
+	json_t *cur = parse_json("{\"plan\": \"gold\"}");
+	json_t *patch = parse_json("{\"crm\": \"42\", \"plan\": \"silver\"}");
+	accepted(cur, patch);
+	json_t *want = parse_json("{\"crm\": \"42\", \"plan\": \"silver\"}");
+	CHECK(json_equal(cur, want));
+	json_decref(cur);
+	json_decref(patch);
+	json_decref(want);
+}
+
+TEST(metadata_apply_removes_a_key_set_to_empty_string)
+{
+	json_t *cur = parse_json("{\"plan\": \"gold\", \"crm\": \"42\"}");
+	json_t *patch = parse_json("{\"plan\": \"\"}");
+	accepted(cur, patch);
+	json_t *want = parse_json("{\"crm\": \"42\"}");
+	CHECK(json_equal(cur, want));
+	json_decref(cur);
+	json_decref(patch);
+	json_decref(want);
+}
+
+TEST(metadata_apply_removes_a_key_set_to_null)
+{
+	json_t *cur = parse_json("{\"plan\": \"gold\", \"crm\": \"42\"}");
+	json_t *patch = parse_json("{\"plan\": null}");
+	accepted(cur, patch);
+	json_t *want = parse_json("{\"crm\": \"42\"}");
+	CHECK(json_equal(cur, want));
+	json_decref(cur);
+	json_decref(patch);
+	json_decref(want);
+}
+
+TEST(metadata_apply_ignores_removing_a_key_that_is_not_there)
+{
+	json_t *cur = parse_json("{\"crm\": \"42\"}");
+	json_t *patch = parse_json("{\"plan\": null, \"tier\": \"\"}");
+	accepted(cur, patch);
+	CHECK_INT(json_object_size(cur), 1);
+	json_decref(cur);
+	json_decref(patch);
+}
+
+TEST(metadata_apply_accepts_50_keys)
+{
+	json_t *cur = json_object(), *patch = object_of_keys(50, "k");
+	accepted(cur, patch);
+	CHECK_INT(json_object_size(cur), 50);
+	json_decref(cur);
+	json_decref(patch);
+}
+
+TEST(metadata_apply_refuses_a_51st_key_and_keeps_current)
+{
+	json_t *cur = object_of_keys(50, "k"), *patch = parse_json("{\"one_more\": \"v\"}");
+	refused(cur, patch);
+	CHECK(json_object_get(cur, "one_more") == NULL);
+	json_decref(cur);
+	json_decref(patch);
+}
+
+TEST(metadata_apply_counts_the_limit_on_the_result)
+{
+	/* At 50 keys, removing one makes room for another in the same patch. */
+	json_t *cur = object_of_keys(50, "k"), *patch = parse_json("{\"k0\": null, \"new\": \"v\"}");
+	accepted(cur, patch);
+	CHECK_INT(json_object_size(cur), 50);
+	CHECK(json_object_get(cur, "new") != NULL);
+	json_decref(cur);
+	json_decref(patch);
+}
+
+TEST(metadata_apply_changes_a_value_at_50_keys)
+{
+	json_t *cur = object_of_keys(50, "k"), *patch = parse_json("{\"k7\": \"changed\"}");
+	accepted(cur, patch);
+	CHECK_INT(json_object_size(cur), 50);
+	CHECK_STR(json_string_value(json_object_get(cur, "k7")), "changed");
+	json_decref(cur);
+	json_decref(patch);
+}
+
+/* Returns a one-key patch {key: value}. */
+static json_t *patch_of(const char *key, const char *value)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, key, json_string(value));
+	return o;
+}
+
+TEST(metadata_apply_accepts_a_key_of_40_characters_and_refuses_41)
+{
+	char *k40 = repeat("k", 40), *k41 = repeat("k", 41);
+	json_t *cur = json_object(), *ok = patch_of(k40, "v"), *bad = patch_of(k41, "v");
+	accepted(cur, ok);
+	refused(cur, bad);
+	json_decref(cur);
+	json_decref(ok);
+	json_decref(bad);
+	free(k40);
+	free(k41);
+}
+
+TEST(metadata_apply_accepts_a_value_of_500_characters_and_refuses_501)
+{
+	char *v500 = repeat("v", 500), *v501 = repeat("v", 501);
+	json_t *cur = json_object(), *ok = patch_of("a", v500), *bad = patch_of("b", v501);
+	accepted(cur, ok);
+	refused(cur, bad);
+	json_decref(cur);
+	json_decref(ok);
+	json_decref(bad);
+	free(v500);
+	free(v501);
+}
+
+TEST(metadata_apply_counts_multibyte_utf8_as_one_character)
+{
+	/* "é" is 2 bytes and "€" 3: 40 and 500 characters are within the limits
+	 * although their bytes are not; one more character is not. */
+	char *k40 = repeat("\xc3\xa9", 40), *k41 = repeat("\xc3\xa9", 41);
+	char *v500 = repeat("\xe2\x82\xac", 500), *v501 = repeat("\xe2\x82\xac", 501);
+	json_t *cur = json_object();
+	json_t *ok_key = patch_of(k40, "v"), *ok_value = patch_of("a", v500);
+	json_t *bad_key = patch_of(k41, "v"), *bad_value = patch_of("b", v501);
+	accepted(cur, ok_key);
+	accepted(cur, ok_value);
+	refused(cur, bad_key);
+	refused(cur, bad_value);
+	json_decref(cur);
+	json_decref(ok_key);
+	json_decref(ok_value);
+	json_decref(bad_key);
+	json_decref(bad_value);
+	free(k40);
+	free(k41);
+	free(v500);
+	free(v501);
+}
+
+TEST(metadata_apply_refuses_a_value_that_is_not_a_string)
+{
+	const char *patches[] = {"{\"n\": 5}", "{\"b\": true}", "{\"o\": {}}", "{\"a\": [\"x\"]}",
+				 "{\"ok\": \"v\", \"n\": 5}"};
+	for (size_t i = 0; i < sizeof(patches) / sizeof(patches[0]); i++) {
+		json_t *cur = parse_json("{\"crm\": \"42\"}"), *patch = parse_json(patches[i]);
+		if (!refused(cur, patch))
+			printf("    patch %s\n", patches[i]);
+		json_decref(cur);
+		json_decref(patch);
+	}
+}
+
+TEST(metadata_apply_refuses_a_patch_that_is_not_an_object)
+{
+	const char *patches[] = {"[]", "\"plan\"", "5", "null"};
+	for (size_t i = 0; i < sizeof(patches) / sizeof(patches[0]); i++) {
+		json_t *cur = parse_json("{\"crm\": \"42\"}");
+		json_t *patch = json_loads(patches[i], JSON_DECODE_ANY, NULL);
+		if (!refused(cur, patch))
+			printf("    patch %s\n", patches[i]);
+		json_decref(cur);
+		json_decref(patch);
+	}
+}
+
+/* --- billing periods ----------------------------------------------------- */
+
+TEST(period_parse_gives_the_month_as_unix_seconds)
+{
+	int64_t start = 0, end = 0;
+	CHECK_INT(period_parse("2026-11", &start, &end), 0);
+	CHECK_INT(start, utc(2026, 11, 1, 0, 0, 0));
+	CHECK_INT(end, utc(2026, 12, 1, 0, 0, 0));
+}
+
+TEST(period_parse_rolls_december_into_the_next_year)
+{
+	int64_t start = 0, end = 0;
+	CHECK_INT(period_parse("2026-12", &start, &end), 0);
+	CHECK_INT(start, utc(2026, 12, 1, 0, 0, 0));
+	CHECK_INT(end, utc(2027, 1, 1, 0, 0, 0));
+}
+
+TEST(period_parse_knows_leap_februaries)
+{
+	int64_t start = 0, end = 0;
+	CHECK_INT(period_parse("2028-02", &start, &end), 0);
+	CHECK_INT(end - start, 29 * 86400);
+	CHECK_INT(period_parse("2027-02", &start, &end), 0);
+	CHECK_INT(end - start, 28 * 86400);
+}
+
+TEST(period_parse_refuses_malformed_periods)
+{
+	const char *bad[] = {"2026-13", "2026-00", "26-11", "2026/11", "2026-1",
+			     "2026-11x", "2026-11 ", " 2026-11", "2026-011", "", "abcd-ef"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int64_t start = 0, end = 0;
+		if (!CHECK_INT(period_parse(bad[i], &start, &end), -1))
+			printf("    period \"%s\"\n", bad[i]);
+	}
+}
+
+/* --- active days --------------------------------------------------------- */
+
+/* November 2026 (30 days), and a moment well after it. */
+#define NOV_START utc(2026, 11, 1, 0, 0, 0)
+#define NOV_END utc(2026, 12, 1, 0, 0, 0)
+#define LATER utc(2027, 1, 15, 12, 0, 0)
+
+TEST(usage_counts_every_day_of_a_month_active_throughout)
+{
+	CHECK_INT(usage_active_days(utc(2026, 10, 5, 9, 0, 0), 0, NOV_START, NOV_END, LATER), 30);
+}
+
+TEST(usage_counts_the_day_of_activation_at_ten_in_the_morning)
+{
+	/* Active from Nov 20, 10:00: the 20th through the 30th. */
+	int64_t activated = utc(2026, 11, 20, 10, 0, 0);
+	CHECK_INT(usage_active_days(activated, 0, NOV_START, NOV_END, LATER), 11);
+	CHECK(usage_active_at(activated, 0, utc(2026, 11, 20, 10, 0, 0)));
+	CHECK(!usage_active_at(activated, 0, utc(2026, 11, 20, 9, 59, 59)));
+}
+
+TEST(usage_does_not_count_the_day_a_mailbox_closed_at_midnight)
+{
+	/* Closed at the first instant of Nov 10: active Nov 1-9 only. */
+	int64_t activated = utc(2026, 10, 1, 0, 0, 0), closed = utc(2026, 11, 10, 0, 0, 0);
+	CHECK_INT(usage_active_days(activated, closed, NOV_START, NOV_END, LATER), 9);
+	CHECK(usage_active_at(activated, closed, closed - 1));
+	CHECK(!usage_active_at(activated, closed, closed));
+}
+
+TEST(usage_counts_the_day_a_mailbox_closed_after_midnight)
+{
+	int64_t activated = utc(2026, 10, 1, 0, 0, 0), closed = utc(2026, 11, 10, 0, 0, 1);
+	CHECK_INT(usage_active_days(activated, closed, NOV_START, NOV_END, LATER), 10);
+}
+
+TEST(usage_counts_a_mailbox_opened_and_closed_on_one_day_once)
+{
+	int64_t activated = utc(2026, 11, 3, 8, 0, 0), closed = utc(2026, 11, 3, 17, 0, 0);
+	CHECK_INT(usage_active_days(activated, closed, NOV_START, NOV_END, LATER), 1);
+}
+
+TEST(usage_counts_a_period_not_over_up_to_today_only)
+{
+	/* It is Nov 15, noon: the 1st through the 15th. */
+	int64_t now = utc(2026, 11, 15, 12, 0, 0);
+	CHECK_INT(usage_active_days(utc(2026, 10, 1, 0, 0, 0), 0, NOV_START, NOV_END, now), 15);
+	/* Activated this morning: today counts. */
+	CHECK_INT(usage_active_days(utc(2026, 11, 15, 9, 0, 0), 0, NOV_START, NOV_END, now), 1);
+}
+
+TEST(usage_counts_nothing_for_a_period_that_has_not_begun)
+{
+	int64_t now = utc(2026, 10, 20, 12, 0, 0);
+	CHECK_INT(usage_active_days(utc(2026, 10, 1, 0, 0, 0), 0, NOV_START, NOV_END, now), 0);
+}
+
+TEST(usage_counts_nothing_for_a_mailbox_activated_after_the_period)
+{
+	int64_t activated = utc(2026, 12, 2, 10, 0, 0);
+	CHECK_INT(usage_active_days(activated, 0, NOV_START, NOV_END, LATER), 0);
+	CHECK_INT(usage_active_days(NOV_END, 0, NOV_START, NOV_END, LATER), 0);
+	CHECK(!usage_active_at(activated, 0, NOV_END - 1));
+}
+
+TEST(usage_counts_nothing_for_a_mailbox_closed_before_the_period)
+{
+	int64_t activated = utc(2026, 9, 1, 0, 0, 0);
+	CHECK_INT(usage_active_days(activated, utc(2026, 10, 20, 0, 0, 0), NOV_START, NOV_END,
+				    LATER), 0);
+	/* Closed at the very first instant of the period: no moment in it. */
+	CHECK_INT(usage_active_days(activated, NOV_START, NOV_START, NOV_END, LATER), 0);
+	CHECK(!usage_active_at(activated, NOV_START, NOV_START));
+}
+
+TEST(usage_counts_nothing_for_a_mailbox_never_activated)
+{
+	CHECK_INT(usage_active_days(0, 0, NOV_START, NOV_END, LATER), 0);
+	CHECK(!usage_active_at(0, 0, utc(2026, 11, 15, 12, 0, 0)));
+}
+
+TEST(usage_active_at_is_true_while_open)
+{
+	int64_t activated = utc(2026, 11, 3, 8, 0, 0);
+	CHECK(usage_active_at(activated, 0, activated));
+	CHECK(usage_active_at(activated, 0, LATER));
+	CHECK(!usage_active_at(activated, 0, activated - 1));
+}
