@@ -26,6 +26,7 @@ struct cached_stmt {
 
 struct conn {
 	sqlite3 *db;
+	bool holds_write;        /* this thread holds sqlite_store.write_mu */
 	struct conn *next;
 	struct cached_stmt cache[STMT_CACHE];
 	int ncache;
@@ -36,6 +37,7 @@ struct sqlite_store {
 	char *path;
 	pthread_key_t key;
 	pthread_mutex_t mu;      /* guards conns */
+	pthread_mutex_t write_mu; /* one write transaction at a time in this process */
 	struct conn *conns;
 };
 
@@ -181,26 +183,53 @@ int sq_step_done(struct conn *c, sqlite3_stmt *st, struct err *e)
 
 /* --- transactions --- */
 
+/* Runs a transaction-control statement through the statement cache, so the
+ * per-request BEGIN/SAVEPOINT/COMMIT cost no parsing. */
+static int tx_exec(struct conn *c, const char *sql, struct err *e)
+{
+	sqlite3_stmt *st = sq_prep(c, sql, e);
+	return st ? sq_step_done(c, st, e) : -1;
+}
+
+/* Ends the thread's hold on the in-process write lock, if it has it. */
+static void write_lock_drop(struct store *s, struct conn *c)
+{
+	if (c->holds_write) {
+		c->holds_write = false;
+		pthread_mutex_unlock(&((struct sqlite_store *)s)->write_mu);
+	}
+}
+
 static int sq_tx_begin(struct store *s, bool write, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	return sq_exec_sql(c, write ? "BEGIN IMMEDIATE" : "BEGIN", e);
+	if (!write)
+		return tx_exec(c, "BEGIN", e);
+	/* Threads of this process queue here rather than in SQLite's busy
+	 * handler, which sleeps in steps of milliseconds; other processes (the
+	 * command line) still meet busy_timeout. */
+	pthread_mutex_lock(&((struct sqlite_store *)s)->write_mu);
+	c->holds_write = true;
+	if (tx_exec(c, "BEGIN IMMEDIATE", e) == 0)
+		return 0;
+	write_lock_drop(s, c);
+	return -1;
 }
 
 static int sq_tx_savepoint(struct store *s, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
-	return c ? sq_exec_sql(c, "SAVEPOINT request", e) : -1;
+	return c ? tx_exec(c, "SAVEPOINT request", e) : -1;
 }
 
 static void sq_tx_undo(struct store *s)
 {
 	struct err e;
 	struct conn *c = sq_conn_get(s, &e);
-	if (c)
-		sqlite3_exec(c->db, "ROLLBACK TO request; RELEASE request", NULL, NULL, NULL);
+	if (c && tx_exec(c, "ROLLBACK TO request", &e) == 0)
+		tx_exec(c, "RELEASE request", &e);
 }
 
 static void sq_tx_release(struct store *s)
@@ -208,7 +237,7 @@ static void sq_tx_release(struct store *s)
 	struct err e;
 	struct conn *c = sq_conn_get(s, &e);
 	if (c)
-		sqlite3_exec(c->db, "RELEASE request", NULL, NULL, NULL);
+		tx_exec(c, "RELEASE request", &e);
 }
 
 static int sq_tx_commit(struct store *s, struct err *e)
@@ -216,21 +245,23 @@ static int sq_tx_commit(struct store *s, struct err *e)
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	int rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
-	if (rc == SQLITE_OK)
-		return 0;
-	sq_db_error(c, rc, e);
-	if (!sqlite3_get_autocommit(c->db))
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
+	int rc = tx_exec(c, "COMMIT", e);
+	struct err ignored;
+	if (rc < 0 && !sqlite3_get_autocommit(c->db))
+		tx_exec(c, "ROLLBACK", &ignored);
+	write_lock_drop(s, c);
+	return rc;
 }
 
 static void sq_tx_rollback(struct store *s)
 {
 	struct err e;
 	struct conn *c = sq_conn_get(s, &e);
-	if (c && !sqlite3_get_autocommit(c->db))
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	if (!c)
+		return;
+	if (!sqlite3_get_autocommit(c->db))
+		tx_exec(c, "ROLLBACK", &e);
+	write_lock_drop(s, c);
 }
 
 /* --- list queries --- */
@@ -383,6 +414,7 @@ static void sq_close(struct store *s)
 	}
 	pthread_key_delete(ss->key);
 	pthread_mutex_destroy(&ss->mu);
+	pthread_mutex_destroy(&ss->write_mu);
 	free(ss->path);
 	free(ss);
 }
@@ -441,6 +473,7 @@ struct store *store_sqlite_open(const char *path, struct err *e)
 		die("out of memory");
 	pthread_key_create(&ss->key, NULL);
 	pthread_mutex_init(&ss->mu, NULL);
+	pthread_mutex_init(&ss->write_mu, NULL);
 	struct store *s = &ss->base;
 	*s = (struct store){
 		.tx_begin = sq_tx_begin,
