@@ -46,6 +46,7 @@ struct pending {
 	size_t len, cap;
 	bool too_large;
 	atomic_bool answered;     /* resp is final: queue it on the next call */
+	struct ctx *call;         /* a write waiting for its group commit */
 	struct query_collect query;
 	struct request req;
 	struct response resp;
@@ -86,6 +87,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct respons
 static void on_written(void *cls)
 {
 	struct pending *p = cls;
+	dispatch_end(p->call);
+	p->call = NULL;
 	p->answered = true;
 	MHD_resume_connection(p->conn);
 }
@@ -133,6 +136,7 @@ static void start_answer(struct http_server *srv, struct pending *p,
 		return;
 	}
 	p->conn = conn;
+	p->call = c;
 	MHD_suspend_connection(conn);
 	writer_submit(srv->writer, c, on_written, p);
 }
