@@ -1,0 +1,233 @@
+// run.mjs - the benchmark driver (started by bench/run). It starts the real
+// server on a fresh SQLite database, seeds it through the API (one partner,
+// an all-scope key with rate limiting off, customers, mail), and drives it
+// with wrk from a second process on loopback. Every figure is reported next
+// to the GET /healthz baseline of the same server in the same run, as
+// medians over repetitions with the spread, because the machine is shared.
+//
+//   bench/run [--reps 3] [--duration 10] [--connections 64]
+//             [--customers 100000] [--mail 10000]
+//   bench/run --soak SECONDS     mixed load; samples RSS every 5 s
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(ROOT, 'build/innbocks');
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const soak = opt('soak', 0);
+const reps = opt('reps', 3);
+const duration = opt('duration', 10);
+const connections = opt('connections', 64);
+const nCustomers = opt('customers', soak ? 20000 : 100000);
+const nMail = opt('mail', soak ? 5000 : 10000);
+const ELIGIBLE = 2000;
+
+const dir = mkdtempSync(path.join(tmpdir(), 'innbocks-bench-'));
+const db = path.join(dir, 'bench.db');
+const adminToken = `ib_admin_${randomBytes(20).toString('hex')}`;
+let port;
+let server = null;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+async function startServer(groupCommit) {
+  server = spawn(BIN, ['serve'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      INNBOCKS_LISTEN: `127.0.0.1:${port}`,
+      INNBOCKS_DATABASE: db,
+      INNBOCKS_ADMIN_TOKEN: adminToken,
+      INNBOCKS_RATE_LIMIT: '0',
+      INNBOCKS_GROUP_COMMIT: groupCommit ? '1' : '0',
+    },
+  });
+  for (let i = 0; i < 500; i++) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (r.status === 200) return;
+    } catch {}
+    await sleep(20);
+  }
+  throw new Error('server did not start');
+}
+
+async function stopServer() {
+  const exited = new Promise((r) => server.on('exit', r));
+  server.kill('SIGTERM');
+  await exited;
+  server = null;
+}
+
+/** Peak and current resident memory of the server, in MiB. */
+function memory() {
+  const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
+  const kb = (k) => Number(status.match(new RegExp(`${k}:\\s+(\\d+)`))[1]);
+  return { peak: kb('VmHWM') / 1024, now: kb('VmRSS') / 1024 };
+}
+
+async function call(method, url, { key, body } = {}) {
+  const headers = { authorization: `Bearer ${key ?? adminToken}` };
+  if (body) headers['content-type'] = 'application/json';
+  const r = await fetch(`http://127.0.0.1:${port}${url}`, { method, headers, body: body && JSON.stringify(body) });
+  const json = await r.json();
+  if (r.status >= 300) throw new Error(`${method} ${url}: ${r.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** Runs fn(i) for i in [0, n) with `width` requests in flight. */
+async function parallel(n, width, fn) {
+  let next = 0;
+  const out = new Array(n);
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < n) { const i = next++; out[i] = await fn(i); }
+  }));
+  return out;
+}
+
+async function seed() {
+  const t0 = Date.now();
+  const partner = await call('POST', '/admin/v1/partners', {
+    body: { name: 'Bench Cowork', location: { line1: '1 Bench St', city: 'Austin', state: 'TX', postal_code: '78701', country: 'US' } },
+  });
+  const key = (await call('POST', `/admin/v1/partners/${partner.id}/keys`, {
+    body: { name: 'bench', scopes: ['customers:read', 'customers:write', 'mail:read', 'mail:write', 'mail_actions:write', 'webhooks:read', 'billing:read'] },
+  })).secret;
+  const customers = await parallel(nCustomers, 64, async (i) => (await call('POST', '/api/v1/customers', {
+    key, body: { email: `seed${i}@example.com`, name: `Seed Customer ${i}`, prepay: i < ELIGIBLE },
+  })).id);
+  const eligible = customers.slice(0, ELIGIBLE);
+  await parallel(eligible.length, 64, (i) => call('POST', `/admin/v1/customers/${eligible[i]}/compliance`, {
+    body: { form_1583: 'approved', identity: 'verified' },
+  }));
+  const mail = await parallel(nMail, 64, async (i) => (await call('POST', '/api/v1/mail', {
+    key, body: { customer_id: eligible[i % eligible.length], type: i % 5 ? 'letter' : 'package', photos: ['https://example.com/p.jpg'], performed_by: 'seed' },
+  })).id);
+  writeFileSync(path.join(dir, 'customers.txt'), customers.join('\n') + '\n');
+  writeFileSync(path.join(dir, 'eligible.txt'), eligible.join('\n') + '\n');
+  writeFileSync(path.join(dir, 'mail.txt'), mail.join('\n') + '\n');
+  console.log(`seeded ${nCustomers} customers, ${nMail} mail items in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return key;
+}
+
+function toMs(v, unit) {
+  return Number(v) * ({ us: 0.001, ms: 1, s: 1000, m: 60000 }[unit] ?? 1);
+}
+
+/** Runs wrk for one scenario and parses what it printed. */
+function wrk(scenario, key, seconds = duration) {
+  const out = execFileSync('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', '--timeout', '5s',
+    '-s', path.join(ROOT, 'bench/scenario.lua'), `http://127.0.0.1:${port}`], {
+    encoding: 'utf8',
+    env: { ...process.env, BENCH_KEY: key, BENCH_DIR: dir, BENCH_SRC: path.join(ROOT, 'bench'), BENCH_SCENARIO: scenario },
+  });
+  const lat = (p) => { const m = out.match(new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s|m)`)); return m ? toMs(m[1], m[2]) : NaN; };
+  const non2xx = Number(out.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0);
+  const sock = out.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/);
+  const errors = sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
+  return { rps: Number(out.match(/Requests\/sec:\s+([\d.]+)/)[1]), p50: lat(50), p99: lat(99), non2xx, errors };
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
+
+async function benchmark(key) {
+  const scenarios = ['healthz', 'customer_get', 'customer_list', 'mail_get', 'customer_create', 'mail_create', 'mixed'];
+  const runs = Object.fromEntries([...scenarios, 'customer_create (group commit off)'].map((s) => [s, []]));
+  const rss = {};
+  for (let rep = 1; rep <= reps; rep++) {
+    await startServer(true);
+    for (const s of scenarios) {
+      runs[s].push(wrk(s, key));
+      rss[s] = memory().peak;
+      console.log(`rep ${rep} ${s}: ${f1(runs[s].at(-1).rps)} req/s`);
+    }
+    await stopServer();
+    await startServer(false);
+    const off = 'customer_create (group commit off)';
+    runs[off].push(wrk('customer_create', key));
+    rss[off] = memory().peak;
+    console.log(`rep ${rep} ${off}: ${f1(runs[off].at(-1).rps)} req/s`);
+    await stopServer();
+  }
+  const base = median(runs.healthz.map((r) => r.rps));
+  const lines = [];
+  lines.push(`Innbocks benchmark ${new Date().toISOString()}: wrk -t2 -c${connections}, ${duration} s x ${reps} reps, `
+    + `${nCustomers} customers, ${nMail} mail items, SQLite synchronous=FULL`);
+  lines.push('');
+  lines.push('| scenario | req/s median | min-max | x healthz | p50 ms | p99 ms | non-2xx+errors | peak RSS MiB |');
+  lines.push('|---|---|---|---|---|---|---|---|');
+  for (const [s, rs] of Object.entries(runs)) {
+    const rps = rs.map((r) => r.rps);
+    lines.push(`| ${s} | ${f1(median(rps))} | ${f1(Math.min(...rps))}-${f1(Math.max(...rps))} | `
+      + `${(median(rps) / base).toFixed(2)} | ${f1(median(rs.map((r) => r.p50)))} | ${f1(median(rs.map((r) => r.p99)))} | `
+      + `${rs.reduce((a, r) => a + r.non2xx + r.errors, 0)} | ${f1(rss[s])} |`);
+  }
+  const on = median(runs.customer_create.map((r) => r.rps));
+  const off = median(runs['customer_create (group commit off)'].map((r) => r.rps));
+  lines.push('');
+  lines.push(`Group commit: POST /api/v1/customers ${f1(on)} req/s on vs ${f1(off)} req/s off = ${(on / off).toFixed(2)}x`);
+  return lines.join('\n');
+}
+
+async function soakRun(key, seconds) {
+  await startServer(true);
+  const samples = [];
+  const load = spawn('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s',
+    '-s', path.join(ROOT, 'bench/scenario.lua'), `http://127.0.0.1:${port}`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, BENCH_KEY: key, BENCH_DIR: dir, BENCH_SRC: path.join(ROOT, 'bench'), BENCH_SCENARIO: 'mixed' },
+  });
+  let out = '';
+  load.stdout.on('data', (d) => { out += d; });
+  const done = new Promise((r) => load.on('exit', r));
+  const t0 = Date.now();
+  let finished = false;
+  done.then(() => { finished = true; });
+  while (!finished) {
+    samples.push({ t: (Date.now() - t0) / 1000, rss: memory().now });
+    await Promise.race([sleep(5000), done]);
+  }
+  await stopServer();
+  const warm = samples.filter((s) => s.t >= seconds * 0.25);
+  const first = warm[0]?.rss ?? samples[0].rss;
+  const last = median(samples.slice(-3).map((s) => s.rss));
+  const growth = ((last - first) / first) * 100;
+  return [
+    `Soak: mixed load for ${seconds} s, RSS every 5 s (MiB):`,
+    samples.map((s) => `${s.t.toFixed(0)}s:${s.rss.toFixed(1)}`).join(' '),
+    `after warm-up ${f1(first)} MiB, at the end ${f1(last)} MiB: ${growth.toFixed(1)} % ${Math.abs(growth) < 10 ? '(flat)' : '(GROWING)'}`,
+    out.match(/Requests\/sec:.*/)?.[0] ?? '',
+  ].join('\n');
+}
+
+try {
+  port = await freePort();
+  await startServer(true);
+  const key = await seed();
+  await stopServer();
+  const report = soak ? await soakRun(key, soak) : await benchmark(key);
+  mkdirSync(path.join(ROOT, 'build/bench'), { recursive: true });
+  const file = path.join(ROOT, 'build/bench', soak ? 'soak.txt' : 'results.txt');
+  writeFileSync(file, report + '\n');
+  console.log(`\n${report}\n\n(written to ${path.relative(ROOT, file)})`);
+} finally {
+  if (server) server.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+}
