@@ -117,11 +117,8 @@ static int admit(struct ctx *c, struct response *resp)
 				     rr.retry_after);
 		}
 	}
-	if (rl && ratelimit_touch_due(rl, key.id, c->now)) {
-		/* Best effort: a failed last_used_at write must not fail the request. */
-		struct err ignored;
-		c->store->key_touch(c->store, key.id, c->now, &ignored);
-	}
+	if (rl && ratelimit_touch_due(rl, key.id, c->now))
+		c->touch_key_id = key.id;
 	return 0;
 }
 
@@ -135,12 +132,15 @@ static void respond(struct ctx *c, int rc, struct response *resp)
 	c->out = NULL;
 }
 
-/* Runs a GET handler in a read transaction (one consistent snapshot). */
+/* Authenticates and runs a GET handler in one read transaction (one
+ * consistent snapshot, and one set of SQLite read locks). */
 static void run_read(struct ctx *c, struct response *resp)
 {
 	int rc = c->store->tx_begin(c->store, false, &c->err);
 	if (rc == 0) {
-		rc = c->route->handler(c);
+		rc = admit(c, resp);
+		if (rc == 0)
+			rc = c->route->handler(c);
 		c->store->tx_rollback(c->store);
 	}
 	respond(c, rc, resp);
@@ -221,7 +221,7 @@ void dispatch_write_failed(struct ctx *c, const struct err *e)
 	write_fail(c);
 }
 
-/* Steps before the handler; returns -1 with c->err set to refuse. */
+/* Matches the route and reads the body; returns -1 with c->err set to refuse. */
 static int prepare(struct ctx *c, struct response *resp)
 {
 	const struct request *req = c->req;
@@ -245,10 +245,8 @@ static int prepare(struct ctx *c, struct response *resp)
 	if (has_body && !content_type_is_json(req->content_type))
 		return error(&c->err, 415, "unsupported_media_type", NULL,
 			     "send the body as Content-Type: application/json");
-	if (body_parse(has_body ? req->body : NULL, has_body ? req->body_len : 0, &c->body,
-		       &c->err) < 0)
-		return -1;
-	return admit(c, resp);
+	return body_parse(has_body ? req->body : NULL, has_body ? req->body_len : 0, &c->body,
+			  &c->err);
 }
 
 struct ctx *dispatch_start(struct app *app, const struct request *req,
@@ -274,10 +272,17 @@ struct ctx *dispatch_start(struct app *app, const struct request *req,
 		respond(c, c->route->handler(c), resp);
 	else if (strcmp(req->method, "GET") == 0)
 		run_read(c, resp);
-	else if (req->idempotency_key && idem_key_check(req->idempotency_key, &c->err) < 0)
+	else if (admit(c, resp) < 0 ||
+		 (req->idempotency_key && idem_key_check(req->idempotency_key, &c->err) < 0))
 		resp_error(resp, &c->err, c->request_id);
 	else
 		write = true;
+	if (c->touch_key_id) {
+		/* Best effort, outside any transaction: last_used_at must not fail
+		 * a request. */
+		struct err ignored;
+		c->store->key_touch(c->store, c->touch_key_id, c->now, &ignored);
+	}
 	if (write) {
 		if (req->idempotency_key)
 			idem_fingerprint(req->method, req->path, c->body, c->fingerprint);

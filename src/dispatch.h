@@ -54,6 +54,7 @@ struct ctx {
 	const char *params[ROUTE_MAX_PARAMS];
 	json_t *body;             /* the parsed body; {} when there was none */
 	const char *partner_id;   /* the key's partner; NULL on the operator API */
+	const char *touch_key_id; /* a key whose last_used_at is due a write */
 	const char *request_id;
 	int64_t now;
 	struct err err;

@@ -151,8 +151,17 @@ void sha256_hex(const void *data, size_t len, char out[65])
 	unsigned int mdlen = 0;
 	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1)
 		die("SHA-256 failed");
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	hex_encode(md, 32, out);
+}
+
+void hex_encode(const unsigned char *bytes, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[bytes[i] >> 4];
+		out[2 * i + 1] = digits[bytes[i] & 15];
+	}
+	out[2 * n] = '\0';
 }
 
 bool secret_equal(const char *a, const char *b)

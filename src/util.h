@@ -36,6 +36,8 @@ void random_base62(char *out, size_t n);
 /* Returns "<prefix><24 random base62 chars>", owned by the arena. */
 char *id_new(struct arena *a, const char *prefix);
 
+/* Writes the n bytes as 2n lowercase hex digits and a NUL into out. */
+void hex_encode(const unsigned char *bytes, size_t n, char *out);
 /* Writes the lowercase hex SHA-256 of the len bytes at data into out. */
 void sha256_hex(const void *data, size_t len, char out[65]);
 /* Returns true when a and b (NUL-terminated) are equal, in constant time

@@ -25,8 +25,7 @@ void webhook_sign(const char *secret, int64_t timestamp, const char *body, size_
 	if (!HMAC(EVP_sha256(), secret, (int)strlen(secret), msg, total, md, &mdlen))
 		die("HMAC failed");
 	free(msg);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	hex_encode(md, 32, out);
 }
 
 void webhook_signature_header(const char *secret, const char *previous, int64_t timestamp,
