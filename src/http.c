@@ -29,6 +29,7 @@ struct http_server {
 	struct app *app;
 	struct writer *writer;   /* NULL: each write commits on its own */
 	atomic_int in_flight;
+	atomic_bool stopping;    /* no new suspensions: MHD must not stop with one */
 };
 
 struct query_collect {
@@ -125,7 +126,7 @@ static void start_answer(struct http_server *srv, struct pending *p,
 		p->answered = true;
 		return;
 	}
-	if (!srv->writer) {
+	if (!srv->writer || atomic_load(&srv->stopping)) {
 		dispatch(srv->app, &p->req, &p->resp);
 		p->answered = true;
 		return;
@@ -270,6 +271,9 @@ void http_stop(struct http_server *srv, int grace_ms)
 	if (!srv)
 		return;
 	MHD_socket listener = MHD_quiesce_daemon(srv->daemon);
+	/* From here every write commits on its own, so once the requests in
+	 * flight are done no connection is left suspended for MHD_stop_daemon. */
+	atomic_store(&srv->stopping, true);
 	struct timespec tick = {0, 10 * 1000 * 1000};
 	for (int waited = 0; waited < grace_ms && atomic_load(&srv->in_flight) > 0; waited += 10)
 		nanosleep(&tick, NULL);

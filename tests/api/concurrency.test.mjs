@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import {
-  startServer, customerBody, ok, listAll, createCustomer,
+  startServer, customerBody, ok, listAll, createCustomer, assertError,
 } from './lib.mjs';
 
 let srv;
@@ -84,4 +84,31 @@ test('300 concurrent keep-alive connections doing GET /healthz are all answered'
     agent.destroy();
   }
   ok(await srv.raw().get('/healthz'));
+});
+
+test('10 concurrent creates with one external_customer_id: one 201, the rest 409 external_id_conflict', async () => {
+  const t = await srv.tenant();
+  const results = await Promise.all(Array.from({ length: 10 }, () => t.api.post('/customers', customerBody({ external_customer_id: 'crm_race' }))));
+  const created = results.filter((r) => r.status === 201);
+  assert.equal(created.length, 1, results.map((r) => r.status).join(','));
+  for (const r of results) if (r.status !== 201) assertError(r, 409, 'external_id_conflict', 'external_customer_id');
+  assert.equal((await listAll(t.api, '/customers')).length, 1);
+});
+
+test('concurrent state changes of one customer emit each event exactly once', async () => {
+  const t = await srv.tenant();
+  const a = await createCustomer(t.api);
+  const b = await createCustomer(t.api);
+  const c = await createCustomer(t.api);
+  const { value: results, types } = await srv.captureEvents(t.partner.id, () => Promise.all([
+    ...Array.from({ length: 10 }, () => srv.admin().post(`/customers/${a.id}/accept-invite`)),
+    ...Array.from({ length: 10 }, () => srv.admin().post(`/customers/${b.id}/compliance`, { form_1583: 'approved', identity: 'verified' })),
+    ...Array.from({ length: 10 }, () => t.api.post(`/customers/${c.id}/deactivate`, {})),
+  ]));
+  for (const r of results) ok(r);
+  assert.deepEqual([...types].sort(), [
+    'compliance.updated', 'customer.activated', 'customer.deactivated', 'mailbox.activated', 'mailbox.closed',
+  ]);
+  const deactivations = results.slice(20);
+  for (const r of deactivations) assert.deepEqual(r.body, deactivations[0].body, 'every deactivation answers the same customer');
 });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import {
-  startServer, freePort, createCustomer, customerBody, assertError, ok, REQ_ID, ALL_SCOPES, uniq,
+  startServer, freePort, runCli, createCustomer, customerBody, assertError, ok, REQ_ID, ALL_SCOPES, uniq,
 } from './lib.mjs';
 
 let srv;
@@ -136,6 +136,30 @@ test('what was written before a graceful stop is there after a restart on the sa
   }
 });
 
+test('SIGTERM under load exits 0, and every create answered 201 is still there after a restart', async () => {
+  const other = await startServer();
+  try {
+    const tn = await other.tenant();
+    // Three rounds: a shutdown race does not show every time.
+    for (let round = 0; round < 3; round++) {
+      const pending = Array.from({ length: 100 }, () => tn.api.post('/customers', customerBody()).catch((e) => e));
+      await Promise.race(pending); // the server is busy answering
+      await other.stop({ keep: true });
+      const results = await Promise.all(pending);
+      for (const r of results) {
+        if (r instanceof Error || r.status === 201) continue; // cut off, or answered
+        assertError(r, 503, 'unavailable');
+      }
+      await other.restart();
+      const created = results.filter((r) => r.status === 201);
+      assert.ok(created.length >= 1);
+      for (const r of created) assert.deepEqual(ok(await tn.api.get(`/customers/${r.body.id}`)), r.body);
+    }
+  } finally {
+    await other.stop();
+  }
+});
+
 test('the server can be configured by flags alone', async () => {
   const port = await freePort();
   const dir = await mkdtemp(path.join(tmpdir(), 'innbocks-flags-'));
@@ -155,6 +179,30 @@ test('the server can be configured by flags alone', async () => {
     assert.ok(existsSync(db), 'the database file named by --database must exist');
   } finally {
     await other.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('serve refuses a bad configuration with a non-zero exit and a message', async () => {
+  const port = await freePort();
+  const dir = await mkdtemp(path.join(tmpdir(), 'innbocks-conf-'));
+  const db = path.join(dir, 'x.db');
+  const good = `ib_admin_${randomBytes(20).toString('hex')}`;
+  const listen = ['--listen', `127.0.0.1:${port}`];
+  const cases = [
+    ['an operator token shorter than 32 characters', [...listen, '--admin-token', 'ib_admin_short', '--database', db]],
+    ['an operator token without the ib_admin_ prefix', [...listen, '--admin-token', `xx_admin_${randomBytes(20).toString('hex')}`, '--database', db]],
+    ['a database in a directory that does not exist', [...listen, '--admin-token', good, '--database', path.join(dir, 'missing', 'x.db')]],
+    ['a listen address without a port', ['--listen', 'nonsense', '--admin-token', good, '--database', db]],
+    ['a rate limit that is not a number', [...listen, '--admin-token', good, '--database', db, '--rate-limit', 'abc']],
+  ];
+  try {
+    for (const [what, args] of cases) {
+      const r = await runCli(['serve', ...args], { timeout: 10000 });
+      assert.notEqual(r.code, 0, `${what}: serve must not run`);
+      assert.ok(r.stderr.trim().length > 0, `${what}: serve must say why`);
+    }
+  } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
