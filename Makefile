@@ -17,23 +17,24 @@ build/gen/sql_sqlite.c: $(SQL) scripts/embed_sql.sh
 	@mkdir -p $(@D)
 	scripts/embed_sql.sh sqlite_migrations $(SQL) > $@
 
-define variant
-$(1)/innbocks: $(SRC) src/*.h $(1)/gen/sql_sqlite.c
-	@mkdir -p $$(@D)
-	$$(CC) $$(WARN) $(2) -Isrc -o $$@ $(SRC) $(1)/gen/sql_sqlite.c $$(LIBS)
+build/gen/openapi.c: openapi/innbocks.yaml scripts/embed_openapi.py
+	@mkdir -p $(@D)
+	/usr/bin/python3 scripts/embed_openapi.py $< $@
 
-$(1)/unit: $(LIB_SRC) $(UNIT_SRC) src/*.h tests/unit/*.h $(1)/gen/sql_sqlite.c
+GEN = build/gen/sql_sqlite.c build/gen/openapi.c
+
+define variant
+$(1)/innbocks: $(SRC) src/*.h $(GEN)
 	@mkdir -p $$(@D)
-	$$(CC) $$(WARN) $(2) -Isrc -Itests/unit -o $$@ $(LIB_SRC) $(UNIT_SRC) \
-		$(1)/gen/sql_sqlite.c $$(LIBS)
+	$$(CC) $$(WARN) $(2) -Isrc -o $$@ $(SRC) $(GEN) $$(LIBS)
+
+$(1)/unit: $(LIB_SRC) $(UNIT_SRC) src/*.h tests/unit/*.h $(GEN)
+	@mkdir -p $$(@D)
+	$$(CC) $$(WARN) $(2) -Isrc -Itests/unit -o $$@ $(LIB_SRC) $(UNIT_SRC) $(GEN) $$(LIBS)
 endef
 
 $(eval $(call variant,build,$(CFLAGS)))
 $(eval $(call variant,build/asan,-O1 -g $(SAN)))
-
-build/asan/gen/sql_sqlite.c: build/gen/sql_sqlite.c
-	@mkdir -p $(@D)
-	cp $< $@
 
 asan: build/asan/innbocks
 

@@ -127,6 +127,8 @@ static void respond(struct ctx *c, int rc, struct response *resp)
 {
 	if (rc < 0)
 		resp_error(resp, &c->err, c->request_id);
+	else if (c->raw)
+		resp_raw(resp, c->status, c->raw, c->raw_len);
 	else
 		resp_json_take(resp, c->status, c->out);
 	c->out = NULL;

@@ -60,6 +60,8 @@ struct ctx {
 	struct err err;
 	int status;
 	json_t *out;
+	const char *raw;          /* a ready JSON body instead of out (static) */
+	size_t raw_len;
 	struct response *resp;    /* where the answer goes */
 	char fingerprint[65];     /* of the request, when it has an Idempotency-Key */
 	int headers_before_write; /* resp headers set before the write part */

@@ -6,6 +6,7 @@
 #include "dispatch.h"
 
 int api_health(struct ctx *c);
+int api_openapi(struct ctx *c);
 
 int api_customer_create(struct ctx *c);
 int api_customer_list(struct ctx *c);

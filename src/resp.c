@@ -49,6 +49,18 @@ void resp_json_take(struct response *r, int status, json_t *body_json)
 	r->body_len = strlen(r->body);
 }
 
+void resp_raw(struct response *r, int status, const char *body, size_t len)
+{
+	free(r->body);
+	r->status = status;
+	r->body = malloc(len + 1);
+	if (!r->body)
+		die("out of memory");
+	memcpy(r->body, body, len);
+	r->body[len] = '\0';
+	r->body_len = len;
+}
+
 void resp_error(struct response *r, const struct err *e, const char *request_id)
 {
 	json_t *inner = json_object();

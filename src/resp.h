@@ -41,6 +41,8 @@ void resp_header_add(struct response *r, const char *name, const char *value);
 const char *resp_header_get(const struct response *r, const char *name);
 /* Sets status and takes body_json (serialised compactly, then decref'ed). */
 void resp_json_take(struct response *r, int status, json_t *body_json);
+/* Sets status and a copy of the len bytes of a ready JSON body. */
+void resp_raw(struct response *r, int status, const char *body, size_t len);
 /* Sets the error envelope for e, repeating request_id in the body. */
 void resp_error(struct response *r, const struct err *e, const char *request_id);
 /* Frees what the response owns (not r itself). Accepts NULL. */

@@ -2,7 +2,6 @@
  * flags from here; nothing else decides who may call what. */
 #include "auth.h"
 #include "handlers.h"
-#include "api.h"
 #include "router.h"
 
 #define API "/api/v1"
@@ -10,6 +9,7 @@
 
 const struct route routes[] = {
 	{"GET", "/healthz", api_health, 0, ROUTE_PUBLIC},
+	{"GET", API "/openapi.json", api_openapi, 0, ROUTE_PUBLIC},
 
 	{"POST", API "/customers", api_customer_create, SCOPE_CUSTOMERS_WRITE, 0},
 	{"GET", API "/customers", api_customer_list, SCOPE_CUSTOMERS_READ, 0},
@@ -60,10 +60,3 @@ const struct route routes[] = {
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);
-
-int api_health(struct ctx *c)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "status", json_string("ok"));
-	return reply(c, 200, o);
-}

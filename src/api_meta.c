@@ -1,0 +1,23 @@
+/* api_meta.c - the unauthenticated routes about the server itself: the
+ * health check and the OpenAPI document it was built with. */
+#include "api.h"
+#include "handlers.h"
+
+/* The document, compiled in from openapi/innbocks.yaml (embed_openapi.py). */
+extern const char openapi_json[];
+extern const size_t openapi_json_len;
+
+int api_health(struct ctx *c)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "status", json_string("ok"));
+	return reply(c, 200, o);
+}
+
+int api_openapi(struct ctx *c)
+{
+	c->raw = openapi_json;
+	c->raw_len = openapi_json_len;
+	c->status = 200;
+	return 0;
+}
