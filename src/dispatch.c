@@ -95,12 +95,11 @@ static int admit(struct ctx *c, struct response *resp)
 	if (auth_partner(c->store, c->a, c->req->authorization, &key, &c->err) < 0)
 		return -1;
 	c->partner_id = key.partner_id;
-	if (r->scope && !(key.scopes & r->scope))
-		return error(&c->err, 403, "insufficient_scope", NULL,
-			     "this API key lacks the %s scope", scope_name(r->scope));
+	/* Every authenticated answer carries the RateLimit headers, so the token
+	 * is taken before the scope check; a missing scope still wins over 429. */
 	struct ratelimit *rl = c->app->ratelimit;
+	struct ratelimit_result rr = {.allowed = true};
 	if (rl && ratelimit_enabled(rl)) {
-		struct ratelimit_result rr;
 		ratelimit_take(rl, key.id, monotonic_seconds(), &rr);
 		char v[32];
 		snprintf(v, sizeof(v), "%ld", rr.limit);
@@ -109,13 +108,17 @@ static int admit(struct ctx *c, struct response *resp)
 		resp_header_add(resp, "RateLimit-Remaining", v);
 		snprintf(v, sizeof(v), "%ld", rr.reset);
 		resp_header_add(resp, "RateLimit-Reset", v);
-		if (!rr.allowed) {
-			snprintf(v, sizeof(v), "%ld", rr.retry_after);
-			resp_header_add(resp, "Retry-After", v);
-			return error(&c->err, 429, "rate_limited", NULL,
-				     "too many requests for this API key; retry after %ld s",
-				     rr.retry_after);
-		}
+	}
+	if (r->scope && !(key.scopes & r->scope))
+		return error(&c->err, 403, "insufficient_scope", NULL,
+			     "this API key lacks the %s scope", scope_name(r->scope));
+	if (!rr.allowed) {
+		char v[32];
+		snprintf(v, sizeof(v), "%ld", rr.retry_after);
+		resp_header_add(resp, "Retry-After", v);
+		return error(&c->err, 429, "rate_limited", NULL,
+			     "too many requests for this API key; retry after %ld s",
+			     rr.retry_after);
 	}
 	if (rl && ratelimit_touch_due(rl, key.id, c->now))
 		c->touch_key_id = key.id;

@@ -134,3 +134,16 @@ test('a rate of 0 turns limiting off', async () => {
     await other.stop();
   }
 });
+
+test('a request refused for its scope carries the RateLimit headers and spends a token', async () => {
+  const api = srv.api((await srv.createKey(t.partner.id, ['customers:read'])).secret);
+  const refused = await api.post('/customers', { email: 'scope@example.com', name: 'Scope' });
+  assertError(refused, 403, 'insufficient_scope');
+  assert.equal(intHeader(refused, 'ratelimit-limit'), 3);
+  assert.equal(intHeader(refused, 'ratelimit-remaining'), 2);
+  ok(await api.get('/customers'));
+  ok(await api.get('/customers'));
+  const overScope = await api.post('/customers', { email: 'scope@example.com', name: 'Scope' });
+  assertError(overScope, 403, 'insufficient_scope');
+  assertError(await api.get('/customers'), 429, 'rate_limited');
+});
