@@ -1,0 +1,20 @@
+// The `verifyInnbocksWebhook` function of ../../../shared/partner-api-overview.txt ("Webhook
+// Verification"), copied verbatim below this comment: the tests run the very code partners are
+// told to use. Do not edit it; if it disagrees with the server, the server is wrong.
+import crypto from "crypto";
+
+export function verifyInnbocksWebhook(rawBody, timestamp, signatureHeader, secret) {
+  const expected = crypto
+    .createHmac("sha256", secret)
+    .update(timestamp + "." + rawBody)
+    .digest("hex");
+
+  const received = signatureHeader
+    ?.split(",")
+    .map((part) => part.trim())
+    .find((part) => part.startsWith("v1="))
+    ?.slice(3);
+
+  return Boolean(received) &&
+    crypto.timingSafeEqual(Buffer.from(received), Buffer.from(expected));
+}
