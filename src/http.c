@@ -23,6 +23,7 @@
 #define CONNECTION_LIMIT 4096
 #define PER_IP_LIMIT 1024
 #define QUERY_MAX 32
+#define CONNECTION_MEMORY (16 * 1024) /* headers in, per connection; MHD zeroes it per request */
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -256,6 +257,7 @@ struct http_server *http_start(struct app *app, struct writer *writer, const cha
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_LIMIT,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 		MHD_OPTION_END);
 	if (!srv->daemon) {

@@ -21,6 +21,8 @@ extern const char *const sqlite_migrations[];
 
 struct cached_stmt {
 	char *sql;
+	const char *literal;     /* the caller's string literal, or NULL */
+	uint64_t hash;           /* of sql, for statements built at run time */
 	sqlite3_stmt *st;
 };
 
@@ -110,11 +112,33 @@ struct conn *sq_conn_get(struct store *s, struct err *e)
 }
 
 /* Returns the cached prepared statement for sql, reset and unbound. */
-sqlite3_stmt *sq_prep(struct conn *c, const char *sql, struct err *e)
+/* FNV-1a: statements share long prefixes, so comparing strings is slow. */
+static uint64_t sql_hash(const char *sql)
 {
-	for (int i = 0; i < c->ncache; i++)
-		if (strcmp(c->cache[i].sql, sql) == 0)
-			return c->cache[i].st;
+	uint64_t h = 14695981039346656037ull;
+	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return h;
+}
+
+/* Returns the cached statement for sql, found by the text's address when
+ * by_address (string literals live, unchanged, for the whole run) or by
+ * its content. */
+static sqlite3_stmt *prep_cached(struct conn *c, const char *sql, bool by_address,
+				 struct err *e)
+{
+	uint64_t h = 0;
+	if (by_address) {
+		for (int i = 0; i < c->ncache; i++)
+			if (c->cache[i].literal == sql)
+				return c->cache[i].st;
+	} else {
+		h = sql_hash(sql);
+		for (int i = 0; i < c->ncache; i++)
+			if (!c->cache[i].literal && c->cache[i].hash == h &&
+			    strcmp(c->cache[i].sql, sql) == 0)
+				return c->cache[i].st;
+	}
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
 	if (rc != SQLITE_OK) {
@@ -130,9 +154,21 @@ sqlite3_stmt *sq_prep(struct conn *c, const char *sql, struct err *e)
 	c->cache[c->ncache].sql = strdup(sql);
 	if (!c->cache[c->ncache].sql)
 		die("out of memory");
+	c->cache[c->ncache].hash = h;
+	c->cache[c->ncache].literal = by_address ? sql : NULL;
 	c->cache[c->ncache].st = st;
 	c->ncache++;
 	return st;
+}
+
+sqlite3_stmt *sq_prep(struct conn *c, const char *sql, struct err *e)
+{
+	return prep_cached(c, sql, true, e);
+}
+
+sqlite3_stmt *sq_prep_text(struct conn *c, const char *sql, struct err *e)
+{
+	return prep_cached(c, sql, false, e);
 }
 
 void sq_done(sqlite3_stmt *st)
@@ -326,7 +362,7 @@ int sq_run_list(struct conn *c, struct arena *a, struct query *q,
 		 backwards ? "ASC" : "DESC");
 	sq_q_num(q, order, pg->limit + 1);
 
-	sqlite3_stmt *st = sq_prep(c, q->sql, e);
+	sqlite3_stmt *st = sq_prep_text(c, q->sql, e);
 	if (!st)
 		return -1;
 	for (int i = 0; i < q->n; i++) {
@@ -465,6 +501,9 @@ fail:
 
 struct store *store_sqlite_open(const char *path, struct err *e)
 {
+	/* No global memory statistics: they take a mutex on every allocation.
+	 * Only possible before SQLite initialises; later calls are harmless no-ops. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	struct sqlite_store *ss = calloc(1, sizeof(*ss));
 	if (!ss)
 		die("out of memory");

@@ -15,8 +15,11 @@ struct conn; /* one SQLite connection of one thread, with its statements */
 struct conn *sq_conn_get(struct store *s, struct err *e);
 /* Fills e from an SQLite result code (503 for busy, else 500); returns -1. */
 int sq_db_error(struct conn *c, int rc, struct err *e);
-/* Returns the cached prepared statement for sql, or NULL with e set. */
+/* Returns the cached prepared statement for sql, a string literal (it is
+ * found again by its address), or NULL with e set. */
 sqlite3_stmt *sq_prep(struct conn *c, const char *sql, struct err *e);
+/* The same for SQL text built at run time (found again by its content). */
+sqlite3_stmt *sq_prep_text(struct conn *c, const char *sql, struct err *e);
 /* Resets st and clears its bindings, ready for the next use. */
 void sq_done(sqlite3_stmt *st);
 /* Binds v, or NULL when v is NULL. The value must outlive the step. */
