@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WORKER_THREADS 4
 #define CONNECTION_TIMEOUT_S 30
 #define CONNECTION_LIMIT 4096
 #define PER_IP_LIMIT 1024
@@ -217,6 +216,16 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	vfprintf(stderr, fmt, ap);
 }
 
+/* One worker thread per core, at least two: more threads than cores only
+ * adds context switches to the tail latency (writes never block a worker:
+ * they wait for their group commit suspended), and fewer than two would
+ * meet MHD's single-epoll-thread stall. */
+static unsigned worker_threads(void)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	return cores > 2 ? (unsigned)cores : 2u;
+}
+
 struct http_server *http_start(struct app *app, struct writer *writer, const char *host,
 			       int port)
 {
@@ -252,7 +261,7 @@ struct http_server *http_start(struct app *app, struct writer *writer, const cha
 		flags, (uint16_t)port, NULL, NULL, on_request, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, addr,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)WORKER_THREADS,
+		MHD_OPTION_THREAD_POOL_SIZE, worker_threads(),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_LIMIT,
