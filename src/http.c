@@ -158,9 +158,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		atomic_fetch_add(&srv->in_flight, 1);
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > BODY_MAX)
-			p->too_large = true;
-		return MHD_YES;
+		if (!cl || strtoull(cl, NULL, 10) <= BODY_MAX)
+			return MHD_YES; /* answer on a later call, so keep-alive survives */
+		/* Too large by its own account: answer now (route errors still come
+		 * first), without reading the body; MHD closes the connection. */
+		p->too_large = true;
+		start_answer(srv, p, conn, url, method);
+		return send_response(conn, &p->resp);
 	}
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
