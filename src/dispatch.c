@@ -243,6 +243,8 @@ static int prepare(struct ctx *c, struct response *resp)
 		return error(&c->err, 404, "route_not_found", NULL, "no such route: %s %s",
 			     req->method, req->path);
 	}
+	if (req->query_overflow)
+		return error(&c->err, 400, "invalid_request", NULL, "too many query parameters");
 	if (req->body_too_large)
 		return error(&c->err, 413, "payload_too_large", NULL,
 			     "the body is larger than 1 MiB");

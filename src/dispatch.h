@@ -26,6 +26,7 @@ struct request {
 	const char *method, *path;
 	const struct query_param *query;
 	size_t nquery;
+	bool query_overflow;          /* more parameters than the HTTP layer keeps */
 	const char *content_type;     /* NULL when absent */
 	const char *authorization;    /* NULL when absent */
 	const char *idempotency_key;  /* NULL when absent, "" when empty */

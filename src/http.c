@@ -4,7 +4,8 @@
  * Modes (see FACTS.md): epoll with a pool of worker threads (>= 2 avoids
  * MHD's single-thread stall at multiples of 128 ready connections), a
  * connection timeout against slowloris, and responses queued only after the
- * first handler call, so keep-alive survives. */
+ * first handler call, so keep-alive survives (except a 413 announced by
+ * Content-Length, where closing is the point). */
 #include "http.h"
 #include "writer.h"
 
@@ -115,17 +116,8 @@ static void start_answer(struct http_server *srv, struct pending *p,
 		.body = p->body,
 		.body_len = p->len,
 		.body_too_large = p->too_large,
+		.query_overflow = p->query.overflow,
 	};
-	if (p->query.overflow) {
-		struct err e;
-		error(&e, 400, "invalid_request", NULL, "too many query parameters");
-		char rid[29] = "req_";
-		random_base62(rid + 4, 24);
-		resp_header_add(&p->resp, "X-Request-Id", rid);
-		resp_error(&p->resp, &e, rid);
-		p->answered = true;
-		return;
-	}
 	if (!srv->writer || atomic_load(&srv->stopping)) {
 		dispatch(srv->app, &p->req, &p->resp);
 		p->answered = true;

@@ -178,6 +178,12 @@ test('an unknown query parameter is 400 unknown_parameter naming it', async () =
   assertError(await srv.admin().get('/partners?bogus=1'), 400, 'unknown_parameter', 'bogus');
 });
 
+test('a query string with more parameters than any route takes is 400 invalid_request', async () => {
+  const many = Array.from({ length: 40 }, (_, i) => `p${i}=1`).join('&');
+  assertError(await t.api.get(`/customers?${many}`), 400, 'invalid_request');
+  assertError(await srv.raw().get(`/nowhere?${many}`), 404, 'route_not_found');
+});
+
 test('query parameters are percent-decoded', async () => {
   const c = await createCustomer(t.api, { email: `jane+tag.${Date.now()}@example.com` });
   const r = ok(await t.api.get(`/customers?email=${encodeURIComponent(c.email)}`));
