@@ -16,6 +16,12 @@ build/unit
 echo "== unit tests (sanitizers)"
 build/asan/unit
 
+# The pinned test tooling (OpenAPI linter, response validator), when missing or older than the lock.
+if [ ! -e tests/node_modules/.package-lock.json ] ||
+	[ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; then
+	(cd tests && npm ci --no-audit --no-fund)
+fi
+
 echo "== API tests"
 INNBOCKS_BIN=build/innbocks node --test --test-concurrency=1 tests/api/
 echo "== API tests (sanitizers)"

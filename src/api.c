@@ -149,7 +149,7 @@ int field_bool(struct ctx *c, const char *name, bool *present, bool *out)
 int field_choice(struct ctx *c, const char *name, bool required,
 		 const char *const choices[], const char **out)
 {
-	if (field_string(c, name, required, false, 1, 64, false, out) < 0)
+	if (field_string(c, name, required, !required, 1, 64, false, out) < 0)
 		return -1;
 	if (*out && !in_list(*out, choices))
 		return error(&c->err, 422, "validation_failed", name, "%s is not a valid %s",

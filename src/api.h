@@ -33,7 +33,8 @@ int field_string(struct ctx *c, const char *name, bool required, bool nullable,
 		 size_t min, size_t max, bool multiline, const char **out);
 /* Reads a boolean field; *present says whether it was given. */
 int field_bool(struct ctx *c, const char *name, bool *present, bool *out);
-/* Reads a string field that must be one of choices (NULL-terminated). */
+/* Reads a string field that must be one of choices (NULL-terminated); an
+ * optional one may be null, meaning absent. */
 int field_choice(struct ctx *c, const char *name, bool required,
 		 const char *const choices[], const char **out);
 /* Reads an address object into out (strings in the arena). line1, city,

@@ -4,8 +4,7 @@
  * Modes (see FACTS.md): epoll with a pool of worker threads (>= 2 avoids
  * MHD's single-thread stall at multiples of 128 ready connections), a
  * connection timeout against slowloris, and responses queued only after the
- * first handler call, so keep-alive survives (except a 413 announced by
- * Content-Length, where closing is the point). */
+ * first handler call, so keep-alive survives. */
 #include "http.h"
 #include "writer.h"
 
@@ -24,6 +23,9 @@
 #define PER_IP_LIMIT 1024
 #define QUERY_MAX 32
 #define CONNECTION_MEMORY (16 * 1024) /* headers in, per connection; MHD zeroes it per request */
+/* A body over BODY_MAX is read and dropped, so the client can read its 413;
+ * one announced larger than this is refused before it is sent. */
+#define BODY_DISCARD_MAX (64ull * 1024 * 1024)
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -150,11 +152,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		atomic_fetch_add(&srv->in_flight, 1);
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (!cl || strtoull(cl, NULL, 10) <= BODY_MAX)
+		unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
+		p->too_large = announced > BODY_MAX;
+		if (announced <= BODY_DISCARD_MAX)
 			return MHD_YES; /* answer on a later call, so keep-alive survives */
-		/* Too large by its own account: answer now (route errors still come
-		 * first), without reading the body; MHD closes the connection. */
-		p->too_large = true;
+		/* Far too large to be worth reading: answer at once (route errors
+		 * still come first); MHD closes the connection, and a client still
+		 * sending may see the close before the answer. */
 		start_answer(srv, p, conn, url, method);
 		return send_response(conn, &p->resp);
 	}

@@ -3,6 +3,8 @@
 // offers small request helpers for the Partner API (/api/v1) and the operator API (/admin/v1).
 // Stopping the server asserts a clean exit (code 0, no sanitizer report), so a crash, a leak or a
 // hang at shutdown fails the test file that started it.
+// Every response the request helpers (Client, rawHttp) receive is validated against the OpenAPI
+// document (openapi_lib.mjs): a response the document does not describe fails the request.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,7 @@ import http from 'node:http';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { validateResponse } from './openapi_lib.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.resolve(ROOT, process.env.INNBOCKS_BIN || 'build/innbocks');
@@ -246,7 +249,11 @@ export class Client {
     const text = bytes.toString('utf8');
     let parsed;
     try { parsed = JSON.parse(text); } catch {}
-    return { status: res.status, headers: res.headers, body: parsed, text, bytes, method, path: fullPath };
+    const result = { status: res.status, headers: res.headers, body: parsed, text, bytes, method, path: fullPath };
+    // The path as fetch sent it (dot segments resolved), with its query.
+    const sent = new URL(this.srv.url + fullPath);
+    validateResponse(result, sent.pathname + sent.search);
+    return result;
   }
 
   get(p, opts) { return this.request('GET', p, opts); }
@@ -356,7 +363,9 @@ export function rawHttp(srv, method, p, { headers = {}, body, chunked = false } 
         try { parsed = JSON.parse(text); } catch {}
         const hdrs = new Headers();
         for (const [k, v] of Object.entries(res.headers)) hdrs.set(k, Array.isArray(v) ? v.join(', ') : v);
-        resolve({ status: res.statusCode, headers: hdrs, body: parsed, text, method, path: p });
+        const result = { status: res.statusCode, headers: hdrs, body: parsed, text, method, path: p };
+        try { validateResponse(result); } catch (err) { reject(err); return; }
+        resolve(result);
       });
       res.on('error', reject);
     });
