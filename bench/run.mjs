@@ -7,6 +7,7 @@
 //
 //   bench/run [--reps 3] [--duration 10] [--connections 64]
 //             [--customers 100000] [--mail 10000]
+//             [--scenarios customer_get,healthz,...]
 //   bench/run --soak SECONDS     mixed load; samples RSS every 5 s
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
@@ -30,6 +31,8 @@ const connections = opt('connections', 64);
 const nCustomers = opt('customers', soak ? 20000 : 100000);
 const nMail = opt('mail', soak ? 5000 : 10000);
 const ELIGIBLE = 2000;
+const ALL_SCENARIOS = ['healthz', 'customer_get', 'customer_list', 'mail_get', 'customer_create', 'mail_create', 'mixed'];
+const only = args.includes('--scenarios') ? args[args.indexOf('--scenarios') + 1].split(',') : null;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'innbocks-bench-'));
 const db = path.join(dir, 'bench.db');
@@ -152,8 +155,11 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.
 const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 
 async function benchmark(key) {
-  const scenarios = ['healthz', 'customer_get', 'customer_list', 'mail_get', 'customer_create', 'mail_create', 'mixed'];
-  const runs = Object.fromEntries([...scenarios, 'customer_create (group commit off)'].map((s) => [s, []]));
+  // healthz is always measured: every figure is read against it.
+  const scenarios = ALL_SCENARIOS.filter((s) => !only || s === 'healthz' || only.includes(s));
+  const compareOff = scenarios.includes('customer_create');
+  const off = 'customer_create (group commit off)';
+  const runs = Object.fromEntries([...scenarios, ...(compareOff ? [off] : [])].map((s) => [s, []]));
   const rss = {};
   for (let rep = 1; rep <= reps; rep++) {
     await startServer(true);
@@ -163,8 +169,8 @@ async function benchmark(key) {
       console.log(`rep ${rep} ${s}: ${f1(runs[s].at(-1).rps)} req/s`);
     }
     await stopServer();
+    if (!compareOff) continue;
     await startServer(false);
-    const off = 'customer_create (group commit off)';
     runs[off].push(wrk('customer_create', key));
     rss[off] = memory();
     console.log(`rep ${rep} ${off}: ${f1(runs[off].at(-1).rps)} req/s`);
@@ -183,12 +189,14 @@ async function benchmark(key) {
       + `${(median(rps) / base).toFixed(2)} | ${f1(median(rs.map((r) => r.p50)))} | ${f1(median(rs.map((r) => r.p99)))} | `
       + `${rs.reduce((a, r) => a + r.non2xx + r.errors, 0)} | ${f1(rss[s].peak)} | ${f1(rss[s].anon)} |`);
   }
-  const on = median(runs.customer_create.map((r) => r.rps));
-  const off = median(runs['customer_create (group commit off)'].map((r) => r.rps));
   lines.push('');
   lines.push('Peak RSS includes the database file mapped with mmap (it grows with the data);');
   lines.push('anon is the anonymous part (heap, stacks, page caches) after the scenario.');
-  lines.push(`Group commit: POST /api/v1/customers ${f1(on)} req/s on vs ${f1(off)} req/s off = ${(on / off).toFixed(2)}x`);
+  if (compareOff) {
+    const on = median(runs.customer_create.map((r) => r.rps));
+    const offRps = median(runs[off].map((r) => r.rps));
+    lines.push(`Group commit: POST /api/v1/customers ${f1(on)} req/s on vs ${f1(offRps)} req/s off = ${(on / offRps).toFixed(2)}x`);
+  }
   return lines.join('\n');
 }
 

@@ -125,7 +125,8 @@ int admin_customer_compliance(struct ctx *c)
 		cu.mailbox.status = "active";
 		cu.mailbox.activated_at = c->now;
 	}
-	if (c->store->customer_update(c->store, &cu, &c->err) < 0)
+	if (c->store->customer_update(c->store, &cu, &c->err) < 0 ||
+	    (activating && customer_location_load(c, &cu) < 0))
 		return -1;
 	json_t *obj = render_compliance(&cu);
 	json_t *mbx = activating ? render_mailbox(&cu) : NULL;

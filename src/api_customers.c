@@ -19,6 +19,18 @@ int customer_load(struct ctx *c, const char *id, struct customer *cu)
 	return rc;
 }
 
+int customer_location_load(struct ctx *c, struct customer *cu)
+{
+	struct partner p;
+	int rc = c->store->partner_get(c->store, c->a, cu->partner_id, &p, &c->err);
+	if (rc == STORE_NOT_FOUND)
+		return error(&c->err, 500, "internal_error", NULL, "customer %s has no partner",
+			     cu->id);
+	if (rc == 0)
+		cu->location = p.location;
+	return rc;
+}
+
 /* Reads the CRM-managed fields present in the body into cu (create and
  * PATCH share the rules; create requires email and name). */
 static int customer_fields(struct ctx *c, struct customer *cu, bool creating)
@@ -185,7 +197,8 @@ int api_customer_deactivate(struct ctx *c)
 		cu.mailbox.status = "closed";
 		cu.mailbox.closed_at = c->now;
 	}
-	if (c->store->customer_update(c->store, &cu, &c->err) < 0)
+	if (c->store->customer_update(c->store, &cu, &c->err) < 0 ||
+	    (closing && customer_location_load(c, &cu) < 0))
 		return -1;
 	json_t *obj = render_customer(&cu);
 	json_t *mbx = closing ? render_mailbox(&cu) : NULL;
@@ -211,7 +224,8 @@ int api_customer_compliance(struct ctx *c)
 int api_customer_mailbox(struct ctx *c)
 {
 	struct customer cu;
-	if (query_allow(c, NULL) < 0 || customer_load(c, c->params[0], &cu) != 0)
+	if (query_allow(c, NULL) < 0 || customer_load(c, c->params[0], &cu) != 0 ||
+	    customer_location_load(c, &cu) < 0)
 		return -1;
 	return reply(c, 200, render_mailbox(&cu));
 }

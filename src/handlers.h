@@ -53,6 +53,9 @@ int admin_endpoint_rotate(struct ctx *c);
 /* Loads the calling partner's customer id into cu; answers 404 not_found
  * for a missing or another partner's customer. Returns 0 or -1. */
 int customer_load(struct ctx *c, const char *id, struct customer *cu);
+/* Fills cu->location from its partner, for rendering the mailbox address.
+ * Returns 0 or -1. */
+int customer_location_load(struct ctx *c, struct customer *cu);
 
 /* Loads the caller's (any, on the operator API) mail that is not deleted;
  * answers 404 not_found otherwise. Returns 0 or -1. */

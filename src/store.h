@@ -66,7 +66,7 @@ struct customer {
 	int64_t created_at, updated_at, deactivated_at;
 	char *deactivation_reason;
 	struct mailbox mailbox;
-	struct address location; /* the partner's, read-only */
+	struct address location; /* the partner's; filled only by customer_location_load() */
 };
 
 struct event {
@@ -193,7 +193,7 @@ struct store {
 	int (*operator_token_find)(struct store *s, const char *hash, struct err *e);
 
 	/* Inserts c and its mailbox; assigns the partner's next mailbox number
-	 * into c->mailbox.number (arena a) and fills c->location. */
+	 * into c->mailbox.number (arena a). */
 	int (*customer_insert)(struct store *s, struct arena *a, struct customer *c,
 			       struct err *e);
 	/* partner_id NULL finds any partner's customer (operator side). */

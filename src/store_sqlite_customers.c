@@ -1,4 +1,5 @@
-/* store_sqlite_customers.c - the SQLite backend: customers with their mailboxes, and billing usage rows. */
+/* store_sqlite_customers.c - the SQLite backend: customers with their
+ * mailboxes (one row each), and billing usage rows. */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,10 +13,8 @@
 	" c.form_approved_at, c.form_rejection_reason, c.identity_status," \
 	" c.identity_verified_at, c.identity_failure_reason, c.compliance_updated_at," \
 	" c.metadata, c.created_at, c.updated_at, c.deactivated_at, c.deactivation_reason," \
-	" m.id, m.number, m.status, m.reserved_at, m.activated_at, m.closed_at," \
-	" p.line1, p.line2, p.city, p.state, p.postal_code, p.country" \
-	" FROM customers c JOIN mailboxes m ON m.customer_id = c.id" \
-	" JOIN partners p ON p.id = c.partner_id"
+	" c.mailbox_id, c.mailbox_number, c.mailbox_status, c.mailbox_reserved_at," \
+	" c.mailbox_activated_at, c.mailbox_closed_at FROM customers c"
 
 static void read_customer(struct arena *a, sqlite3_stmt *st, void *item)
 {
@@ -48,12 +47,6 @@ static void read_customer(struct arena *a, sqlite3_stmt *st, void *item)
 	c->mailbox.reserved_at = sq_col_i64(st, 25);
 	c->mailbox.activated_at = sq_col_i64(st, 26);
 	c->mailbox.closed_at = sq_col_i64(st, 27);
-	c->location.line1 = sq_col_text(a, st, 28);
-	c->location.line2 = sq_col_text(a, st, 29);
-	c->location.city = sq_col_text(a, st, 30);
-	c->location.state = sq_col_text(a, st, 31);
-	c->location.postal_code = sq_col_text(a, st, 32);
-	c->location.country = sq_col_text(a, st, 33);
 }
 
 /* Binds the mutable customer columns in the order of CUSTOMER_MUTABLE. */
@@ -63,7 +56,8 @@ static void read_customer(struct arena *a, sqlite3_stmt *st, void *item)
 	" form_approved_at = ?10, form_rejection_reason = ?11, identity_status = ?12," \
 	" identity_verified_at = ?13, identity_failure_reason = ?14," \
 	" compliance_updated_at = ?15, metadata = ?16, updated_at = ?17," \
-	" deactivated_at = ?18, deactivation_reason = ?19"
+	" deactivated_at = ?18, deactivation_reason = ?19, mailbox_status = ?20," \
+	" mailbox_activated_at = ?21, mailbox_closed_at = ?22"
 
 static void bind_customer_mutable(sqlite3_stmt *st, const struct customer *c)
 {
@@ -86,6 +80,9 @@ static void bind_customer_mutable(sqlite3_stmt *st, const struct customer *c)
 	sqlite3_bind_int64(st, 17, c->updated_at);
 	sq_bind_time(st, 18, c->deactivated_at);
 	sq_bind_text(st, 19, c->deactivation_reason);
+	sq_bind_text(st, 20, c->mailbox.status);
+	sq_bind_time(st, 21, c->mailbox.activated_at);
+	sq_bind_time(st, 22, c->mailbox.closed_at);
 }
 
 static int sq_customer_insert(struct store *s, struct arena *a, struct customer *cu,
@@ -96,21 +93,14 @@ static int sq_customer_insert(struct store *s, struct arena *a, struct customer 
 		return -1;
 	/* The partner's counter only grows, so a number is never handed out twice. */
 	sqlite3_stmt *st = sq_prep(c, "UPDATE partners SET next_mailbox_number ="
-				" next_mailbox_number + 1 WHERE id = ?"
-				" RETURNING next_mailbox_number - 1, line1, line2, city, state,"
-				" postal_code, country", e);
+				   " next_mailbox_number + 1 WHERE id = ?"
+				   " RETURNING next_mailbox_number - 1", e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, cu->partner_id);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		cu->mailbox.number = arena_printf(a, "%lld", (long long)sq_col_i64(st, 0));
-		cu->location.line1 = sq_col_text(a, st, 1);
-		cu->location.line2 = sq_col_text(a, st, 2);
-		cu->location.city = sq_col_text(a, st, 3);
-		cu->location.state = sq_col_text(a, st, 4);
-		cu->location.postal_code = sq_col_text(a, st, 5);
-		cu->location.country = sq_col_text(a, st, 6);
 		rc = sqlite3_step(st);
 	}
 	sq_done(st);
@@ -120,35 +110,25 @@ static int sq_customer_insert(struct store *s, struct arena *a, struct customer 
 		return error(e, 500, "internal_error", NULL, "partner %s does not exist",
 			     cu->partner_id);
 
-	/* The column order follows bind_customer_mutable(), then the identity. */
-	st = sq_prep(c, "INSERT INTO customers (id, partner_id, created_at, external_customer_id,"
-		  " email, name, phone, prepay, own_billing_active, status, form_status,"
-		  " form_submitted_at, form_approved_at, form_rejection_reason, identity_status,"
-		  " identity_verified_at, identity_failure_reason, compliance_updated_at,"
-		  " metadata, updated_at, deactivated_at, deactivation_reason)"
-		  " VALUES (?20, ?21, ?22, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-		  " ?13, ?14, ?15, ?16, ?17, ?18, ?19)", e);
+	/* The column order follows bind_customer_mutable(), then what never changes. */
+	st = sq_prep(c, "INSERT INTO customers (external_customer_id, email, name, phone, prepay,"
+		     " own_billing_active, status, form_status, form_submitted_at,"
+		     " form_approved_at, form_rejection_reason, identity_status,"
+		     " identity_verified_at, identity_failure_reason, compliance_updated_at,"
+		     " metadata, updated_at, deactivated_at, deactivation_reason, mailbox_status,"
+		     " mailbox_activated_at, mailbox_closed_at, id, partner_id, created_at,"
+		     " mailbox_id, mailbox_number, mailbox_reserved_at)"
+		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+		     " ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)", e);
 	if (!st)
 		return -1;
 	bind_customer_mutable(st, cu);
-	sq_bind_text(st, 20, cu->id);
-	sq_bind_text(st, 21, cu->partner_id);
-	sqlite3_bind_int64(st, 22, cu->created_at);
-	if (sq_step_done(c, st, e) < 0)
-		return -1;
-
-	st = sq_prep(c, "INSERT INTO mailboxes (id, partner_id, customer_id, number, status,"
-		  " reserved_at, activated_at, closed_at) VALUES (?,?,?,?,?,?,?,?)", e);
-	if (!st)
-		return -1;
-	sq_bind_text(st, 1, cu->mailbox.id);
-	sq_bind_text(st, 2, cu->partner_id);
-	sq_bind_text(st, 3, cu->id);
-	sq_bind_text(st, 4, cu->mailbox.number);
-	sq_bind_text(st, 5, cu->mailbox.status);
-	sqlite3_bind_int64(st, 6, cu->mailbox.reserved_at);
-	sq_bind_time(st, 7, cu->mailbox.activated_at);
-	sq_bind_time(st, 8, cu->mailbox.closed_at);
+	sq_bind_text(st, 23, cu->id);
+	sq_bind_text(st, 24, cu->partner_id);
+	sqlite3_bind_int64(st, 25, cu->created_at);
+	sq_bind_text(st, 26, cu->mailbox.id);
+	sq_bind_text(st, 27, cu->mailbox.number);
+	sqlite3_bind_int64(st, 28, cu->mailbox.reserved_at);
 	return sq_step_done(c, st, e);
 }
 
@@ -194,21 +174,11 @@ static int sq_customer_update(struct store *s, const struct customer *cu, struct
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "UPDATE customers SET " CUSTOMER_MUTABLE " WHERE id = ?20", e);
+	sqlite3_stmt *st = sq_prep(c, "UPDATE customers SET " CUSTOMER_MUTABLE " WHERE id = ?23", e);
 	if (!st)
 		return -1;
 	bind_customer_mutable(st, cu);
-	sq_bind_text(st, 20, cu->id);
-	if (sq_step_done(c, st, e) < 0)
-		return -1;
-	st = sq_prep(c, "UPDATE mailboxes SET status = ?, activated_at = ?, closed_at = ?"
-		  " WHERE id = ?", e);
-	if (!st)
-		return -1;
-	sq_bind_text(st, 1, cu->mailbox.status);
-	sq_bind_time(st, 2, cu->mailbox.activated_at);
-	sq_bind_time(st, 3, cu->mailbox.closed_at);
-	sq_bind_text(st, 4, cu->mailbox.id);
+	sq_bind_text(st, 23, cu->id);
 	return sq_step_done(c, st, e);
 }
 
@@ -240,10 +210,11 @@ static int sq_usage_customers(struct store *s, struct arena *a, const char *part
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, CUSTOMER_SELECT " WHERE m.partner_id = ?1"
-				" AND m.activated_at IS NOT NULL AND m.activated_at < ?3"
-				" AND (m.closed_at IS NULL OR m.closed_at > ?2)"
-				" ORDER BY m.activated_at, m.seq", e);
+	sqlite3_stmt *st = sq_prep(c, CUSTOMER_SELECT " WHERE c.partner_id = ?1"
+				   " AND c.mailbox_activated_at IS NOT NULL"
+				   " AND c.mailbox_activated_at < ?3"
+				   " AND (c.mailbox_closed_at IS NULL OR c.mailbox_closed_at > ?2)"
+				   " ORDER BY c.mailbox_activated_at, c.seq", e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, partner_id);

@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,11 +126,15 @@ void random_base62(char *out, size_t n)
 		"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 	size_t i = 0;
 	while (i < n) {
+		/* 248 = 4 * 62: rejecting bytes above it keeps every letter equally
+		 * likely; 3 % of bytes are rejected, so ask for a few more than needed. */
 		unsigned char buf[64];
-		if (RAND_bytes(buf, sizeof(buf)) != 1)
+		size_t want = n - i + (n - i) / 16 + 2;
+		if (want > sizeof(buf))
+			want = sizeof(buf);
+		if (RAND_bytes(buf, (int)want) != 1)
 			die("RAND_bytes failed");
-		/* 248 = 4 * 62: rejecting bytes above it keeps every letter equally likely. */
-		for (size_t j = 0; j < sizeof(buf) && i < n; j++)
+		for (size_t j = 0; j < want && i < n; j++)
 			if (buf[j] < 248)
 				out[i++] = alphabet[buf[j] % 62];
 	}
@@ -145,11 +150,23 @@ char *id_new(struct arena *a, const char *prefix)
 	return id;
 }
 
+static EVP_MD *sha256_md;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!sha256_md)
+		die("SHA-256 is not available");
+}
+
 void sha256_hex(const void *data, size_t len, char out[65])
 {
+	/* Fetched once: OpenSSL 3 looks the algorithm up on every implicit use. */
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, sha256_fetch);
 	unsigned char md[32];
 	unsigned int mdlen = 0;
-	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1)
+	if (EVP_Digest(data, len, md, &mdlen, sha256_md, NULL) != 1)
 		die("SHA-256 failed");
 	hex_encode(md, 32, out);
 }

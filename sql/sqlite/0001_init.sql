@@ -1,4 +1,4 @@
--- 0001_init.sql - partners, keys, operator tokens, customers, mailboxes,
+-- 0001_init.sql - partners, keys, operator tokens, customers with their mailboxes,
 -- the event outbox and stored idempotent responses.
 -- Every table has an integer seq: lists are ordered by it (newest first),
 -- and cursors (ids) are turned into a seq bound.
@@ -38,6 +38,9 @@ CREATE TABLE operator_tokens (
 	created_at INTEGER NOT NULL
 );
 
+-- A customer and its mailbox are one row: they are created together, the
+-- mailbox belongs to exactly one customer, and reading a customer then costs
+-- one lookup. Mailbox numbers are unique per partner and never reused.
 CREATE TABLE customers (
 	seq INTEGER PRIMARY KEY,
 	id TEXT NOT NULL UNIQUE,
@@ -62,24 +65,18 @@ CREATE TABLE customers (
 	updated_at INTEGER NOT NULL,
 	deactivated_at INTEGER,
 	deactivation_reason TEXT,
-	UNIQUE (partner_id, external_customer_id)
+	mailbox_id TEXT NOT NULL UNIQUE,
+	mailbox_number TEXT NOT NULL,
+	mailbox_status TEXT NOT NULL,
+	mailbox_reserved_at INTEGER NOT NULL,
+	mailbox_activated_at INTEGER,
+	mailbox_closed_at INTEGER,
+	UNIQUE (partner_id, external_customer_id),
+	UNIQUE (partner_id, mailbox_number)
 );
 CREATE INDEX customers_partner ON customers(partner_id, seq);
 CREATE INDEX customers_partner_email ON customers(partner_id, email COLLATE NOCASE);
-
-CREATE TABLE mailboxes (
-	seq INTEGER PRIMARY KEY,
-	id TEXT NOT NULL UNIQUE,
-	partner_id TEXT NOT NULL REFERENCES partners(id),
-	customer_id TEXT NOT NULL UNIQUE REFERENCES customers(id),
-	number TEXT NOT NULL,
-	status TEXT NOT NULL,
-	reserved_at INTEGER NOT NULL,
-	activated_at INTEGER,
-	closed_at INTEGER,
-	UNIQUE (partner_id, number)
-);
-CREATE INDEX mailboxes_partner_activated ON mailboxes(partner_id, activated_at);
+CREATE INDEX customers_partner_activated ON customers(partner_id, mailbox_activated_at);
 
 CREATE TABLE events (
 	seq INTEGER PRIMARY KEY,
