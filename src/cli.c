@@ -97,7 +97,9 @@ static int run(struct store *s, const char *method, const char *path, json_t *bo
 	char *qs = strchr(path_only, '?');
 	if (qs) {
 		*qs++ = '\0';
-		for (char *tok = strtok(qs, "&"); tok && nquery < 16; tok = strtok(NULL, "&")) {
+		char *save = NULL;
+		for (char *tok = strtok_r(qs, "&", &save); tok && nquery < 16;
+		     tok = strtok_r(NULL, "&", &save)) {
 			char *eq = strchr(tok, '=');
 			if (eq)
 				*eq++ = '\0';
@@ -148,13 +150,15 @@ static int cmd_partner_create(struct store *s, int argc, char **argv)
 	return run(s, "POST", "/admin/v1/partners", body, NULL);
 }
 
-static json_t *scopes_array(const char *list)
+/* Returns a JSON array of the items of a comma-separated list. */
+static json_t *list_array(const char *list)
 {
 	json_t *a = json_array();
 	char *copy = strdup(list);
 	if (!copy)
 		die("out of memory");
-	for (char *tok = strtok(copy, ", "); tok; tok = strtok(NULL, ", "))
+	char *save = NULL;
+	for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
 		json_array_append_new(a, json_string(tok));
 	free(copy);
 	return a;
@@ -168,7 +172,7 @@ static int cmd_key_create(struct store *s, int argc, char **argv)
 		return usage();
 	json_t *body = json_object();
 	set_opt(body, "name", opt(argc, argv, "name"));
-	json_object_set_new(body, "scopes", scopes_array(scopes));
+	json_object_set_new(body, "scopes", list_array(scopes));
 	char path[256];
 	snprintf(path, sizeof(path), "/admin/v1/partners/%s/keys", partner);
 	return run(s, "POST", path, body, NULL);
@@ -220,7 +224,7 @@ static int cmd_demo(struct store *s, const struct config *cfg)
 		 json_string_value(json_object_get(partner, "id")));
 	json_decref(partner);
 	body = json_pack("{s:s, s:o}", "name", "demo (all scopes)", "scopes",
-			 scopes_array("customers:read,customers:write,mail:read,mail:write,"
+			 list_array("customers:read,customers:write,mail:read,mail:write,"
 				      "mail_actions:write,webhooks:read,billing:read"));
 	if (run(s, "POST", path, body, &key) != 0)
 		return 1;
@@ -321,7 +325,7 @@ static int cmd_webhook(struct store *s, int argc, char **argv)
 	json_t *body = json_object();
 	set_opt(body, "url", opt(argc, argv, "url"));
 	if (events)
-		json_object_set_new(body, "enabled_events", scopes_array(events));
+		json_object_set_new(body, "enabled_events", list_array(events));
 	if (enabled)
 		json_object_set_new(body, "enabled", json_boolean(strcmp(enabled, "true") == 0));
 	if (strcmp(verb, "create") == 0 && partner) {

@@ -91,8 +91,8 @@ int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest
 {
 	static const int default_schedule[] = {60, 300, 1800, 7200, 18000, 36000, 36000};
 	memset(cfg, 0, sizeof(*cfg));
-	strcpy(cfg->listen, "127.0.0.1:8080");
-	strcpy(cfg->database, "innbocks.db");
+	snprintf(cfg->listen, sizeof(cfg->listen), "127.0.0.1:8080");
+	snprintf(cfg->database, sizeof(cfg->database), "innbocks.db");
 	memcpy(cfg->retry_schedule, default_schedule, sizeof(default_schedule));
 	cfg->retry_count = 7;
 	cfg->webhook_timeout_ms = 10000;

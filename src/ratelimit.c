@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -76,7 +77,7 @@ static struct bucket *bucket_get(struct ratelimit *rl, const char *key_id, doubl
 	struct bucket *b = calloc(1, sizeof(*b));
 	if (!b)
 		die("out of memory");
-	strncpy(b->key_id, key_id, sizeof(b->key_id) - 1);
+	snprintf(b->key_id, sizeof(b->key_id), "%s", key_id);
 	b->tokens = rl->burst;
 	b->updated = now;
 	b->next = *slot;
