@@ -41,8 +41,7 @@ int admin_partner_list(struct ctx *c)
 	return reply_list(c, data, more);
 }
 
-/* Loads the partner named by the path, or answers 404. */
-static int partner_load(struct ctx *c, struct partner *p)
+int partner_load(struct ctx *c, struct partner *p)
 {
 	int rc = c->store->partner_get(c->store, c->a, c->params[0], p, &c->err);
 	if (rc == STORE_NOT_FOUND)

@@ -88,12 +88,8 @@ int admin_endpoint_create(struct ctx *c)
 		.created_at = c->now,
 		.updated_at = c->now,
 	};
-	if (body_allow(c, fields) < 0 || url_field(c, true, &w) < 0 || events_field(c, &w) < 0)
-		return -1;
-	int rc = c->store->partner_get(c->store, c->a, c->params[0], &p, &c->err);
-	if (rc == STORE_NOT_FOUND)
-		return not_found(c, "partner", c->params[0], NULL);
-	if (rc < 0)
+	if (body_allow(c, fields) < 0 || url_field(c, true, &w) < 0 || events_field(c, &w) < 0 ||
+	    partner_load(c, &p) != 0)
 		return -1;
 	w.partner_id = p.id;
 	if (c->store->endpoint_insert(c->store, &w, &c->err) < 0)
@@ -105,12 +101,7 @@ int admin_endpoint_list(struct ctx *c)
 {
 	struct page pg;
 	struct partner p;
-	if (page_parse(c, NULL, &pg) < 0)
-		return -1;
-	int rc = c->store->partner_get(c->store, c->a, c->params[0], &p, &c->err);
-	if (rc == STORE_NOT_FOUND)
-		return not_found(c, "partner", c->params[0], NULL);
-	if (rc < 0)
+	if (page_parse(c, NULL, &pg) < 0 || partner_load(c, &p) != 0)
 		return -1;
 	struct webhook_endpoint *items;
 	size_t n;

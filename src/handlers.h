@@ -50,6 +50,9 @@ int admin_endpoint_get(struct ctx *c);
 int admin_endpoint_update(struct ctx *c);
 int admin_endpoint_rotate(struct ctx *c);
 
+/* Loads the partner named by the path's first parameter; answers 404
+ * not_found for an unknown id. Returns 0 or -1. */
+int partner_load(struct ctx *c, struct partner *p);
 /* Loads the calling partner's customer id into cu; answers 404 not_found
  * for a missing or another partner's customer. Returns 0 or -1. */
 int customer_load(struct ctx *c, const char *id, struct customer *cu);
