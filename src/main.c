@@ -18,6 +18,7 @@
 
 #define SHUTDOWN_GRACE_MS 10000
 #define MAINTENANCE_EVERY_S 600
+#define CHECKPOINT_EVERY_MS 500
 
 /* Deletes idempotency records past their retention. */
 static void maintenance(struct store *s)
@@ -70,13 +71,20 @@ static int serve(const struct config *cfg)
 	}
 	fprintf(stderr, "innbocks: listening on http://%s (database %s)\n", cfg->listen,
 		cfg->database);
+	/* The main thread waits for a signal, checkpointing the write-ahead log
+	 * in between (so commits never do) and purging old idempotency records. */
+	int ticks = 0;
 	for (;;) {
-		struct timespec every = {MAINTENANCE_EVERY_S, 0};
-		int sig = sigtimedwait(&stop, NULL, &every);
+		struct timespec tick = {0, CHECKPOINT_EVERY_MS * 1000000L};
+		int sig = sigtimedwait(&stop, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
-		if (sig < 0)
+		if (s->checkpoint(s, &e) < 0)
+			fprintf(stderr, "innbocks: checkpoint failed: %s\n", e.message);
+		if (++ticks == MAINTENANCE_EVERY_S * 1000 / CHECKPOINT_EVERY_MS) {
 			maintenance(s);
+			ticks = 0;
+		}
 	}
 	fprintf(stderr, "innbocks: stopping\n");
 	http_stop(srv, SHUTDOWN_GRACE_MS);

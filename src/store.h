@@ -283,6 +283,12 @@ struct store {
 	/* Deletes records created before `before`. */
 	int (*idem_purge)(struct store *s, int64_t before, struct err *e);
 
+	/* Moves committed changes from the write-ahead log into the database,
+	 * without waiting for or blocking writers (SQLite; other backends may do
+	 * nothing). Called about once a second by the server's main thread, so
+	 * the writer never pays for it inside a commit. */
+	int (*checkpoint)(struct store *s, struct err *e);
+
 	/* Closes every connection and frees s. */
 	void (*close)(struct store *s);
 };

@@ -74,7 +74,9 @@ static struct conn *conn_open(const char *path, struct err *e)
 	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
 	if (sq_exec_sql(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 		     "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;"
-		     "PRAGMA mmap_size=268435456;", e) < 0)
+		     "PRAGMA mmap_size=268435456;"
+		     /* Checkpoints run on their own (sq_checkpoint), not in commits. */
+		     "PRAGMA wal_autocheckpoint=0;", e) < 0)
 		goto fail;
 	return c;
 fail:
@@ -300,6 +302,15 @@ static void sq_tx_rollback(struct store *s)
 	write_lock_drop(s, c);
 }
 
+static int sq_checkpoint(struct store *s, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return rc == SQLITE_OK || rc == SQLITE_BUSY ? 0 : sq_db_error(c, rc, e);
+}
+
 /* --- list queries --- */
 
 void sq_q_add(struct query *q, const char *fragment)
@@ -521,6 +532,7 @@ struct store *store_sqlite_open(const char *path, struct err *e)
 		.tx_release = sq_tx_release,
 		.tx_commit = sq_tx_commit,
 		.tx_rollback = sq_tx_rollback,
+		.checkpoint = sq_checkpoint,
 		.close = sq_close,
 	};
 	sq_bind_partners(s);

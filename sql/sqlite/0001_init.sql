@@ -41,6 +41,8 @@ CREATE TABLE operator_tokens (
 -- A customer and its mailbox are one row: they are created together, the
 -- mailbox belongs to exactly one customer, and reading a customer then costs
 -- one lookup. Mailbox numbers are unique per partner and never reused.
+-- Every index costs each create a b-tree insert inside the one writer's
+-- transaction, so the optional columns are indexed only where set.
 CREATE TABLE customers (
 	seq INTEGER PRIMARY KEY,
 	id TEXT NOT NULL UNIQUE,
@@ -65,18 +67,20 @@ CREATE TABLE customers (
 	updated_at INTEGER NOT NULL,
 	deactivated_at INTEGER,
 	deactivation_reason TEXT,
-	mailbox_id TEXT NOT NULL UNIQUE,
+	mailbox_id TEXT NOT NULL,              -- random like every id; never looked up alone
 	mailbox_number TEXT NOT NULL,
 	mailbox_status TEXT NOT NULL,
 	mailbox_reserved_at INTEGER NOT NULL,
 	mailbox_activated_at INTEGER,
 	mailbox_closed_at INTEGER,
-	UNIQUE (partner_id, external_customer_id),
 	UNIQUE (partner_id, mailbox_number)
 );
 CREATE INDEX customers_partner ON customers(partner_id, seq);
 CREATE INDEX customers_partner_email ON customers(partner_id, email COLLATE NOCASE);
-CREATE INDEX customers_partner_activated ON customers(partner_id, mailbox_activated_at);
+CREATE UNIQUE INDEX customers_partner_external ON customers(partner_id, external_customer_id)
+	WHERE external_customer_id IS NOT NULL;
+CREATE INDEX customers_partner_activated ON customers(partner_id, mailbox_activated_at)
+	WHERE mailbox_activated_at IS NOT NULL;
 
 CREATE TABLE events (
 	seq INTEGER PRIMARY KEY,
