@@ -351,6 +351,22 @@ out:
 	db_close(&d);
 }
 
+TEST(checkpoint_keeps_every_committed_write_readable)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+		goto out;
+	CHECK_STR(customer_add(&d, "ptn_1", "a"), "1001");
+	CHECK_INT(d.s->checkpoint(d.s, &d.e), 0);
+	CHECK_STR(customer_add(&d, "ptn_1", "b"), "1002");
+	CHECK_INT(d.s->checkpoint(d.s, &d.e), 0);
+	struct customer c;
+	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "a", &c, &d.e), 0);
+	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "b", &c, &d.e), 0);
+out:
+	db_close(&d);
+}
+
 TEST(customer_mailbox_numbers_are_unique_per_partner_in_the_schema)
 {
 	struct db d;
