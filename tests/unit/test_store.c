@@ -361,8 +361,8 @@ TEST(checkpoint_keeps_every_committed_write_readable)
 	CHECK_STR(customer_add(&d, "ptn_1", "b"), "1002");
 	CHECK_INT(d.s->checkpoint(d.s, &d.e), 0);
 	struct customer c;
-	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "a", &c, &d.e), 0);
-	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "b", &c, &d.e), 0);
+	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_a", &c, &d.e), 0);
+	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_b", &c, &d.e), 0);
 out:
 	db_close(&d);
 }
