@@ -322,10 +322,13 @@ export async function listAll(client, p, params = {}) {
   }
 }
 
-/** Runs the binary as a command (`innbocks partner create ...`): {code, stdout, stderr, json}. */
-export function runCli(args, { timeout = 30000 } = {}) {
+/**
+ * Runs the binary as a command (`innbocks partner create ...`): {code, stdout, stderr, json}.
+ * The environment has no INNBOCKS_* setting but those in `env`.
+ */
+export function runCli(args, { timeout = 30000, env = {} } = {}) {
   return new Promise((resolve, reject) => {
-    const p = spawn(BIN, args, { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(BIN, args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.setEncoding('utf8').on('data', (c) => { stdout += c; });

@@ -6,9 +6,9 @@
 // that never have events.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, ok, assertError, createCustomer, sleep, TIME } from './lib.mjs';
+import { startServer, ok, assertError, createCustomer, sleep, TIME, runCli } from './lib.mjs';
 import {
-  receiver, closeReceivers, createEndpoint, patchEndpoint, waitForLog, newestEvent, runCliEnv,
+  receiver, closeReceivers, createEndpoint, patchEndpoint, waitForLog, newestEvent,
   assertDeliveryShape, assertAllSigned,
 } from './webhook_lib.mjs';
 
@@ -78,7 +78,7 @@ test('without the switch: a public https URL is accepted, and an update to a for
 
 test('without the switch: the command line refuses a loopback URL too', async () => {
   const partner = await strict.createPartner();
-  const r = await runCliEnv(['webhook', 'create', '--database', strict.dbPath, '--partner', partner.id,
+  const r = await runCli(['webhook', 'create', '--database', strict.dbPath, '--partner', partner.id,
     '--url', 'http://127.0.0.1:9/hooks']);
   assert.equal(r.code, 1, `exit 1 expected: ${r.stdout}\n${r.stderr}`);
   assert.match(r.stderr, /validation_failed/);
@@ -111,8 +111,8 @@ test('without the switch, a loopback endpoint that slipped in is never connected
     ['http-ip', `http://127.0.0.1:${rcv.port}/hooks`],
     ['http-name', `http://localhost:${rcv.port}/hooks`],
   ]) {
-    const r = await runCliEnv(['webhook', 'create', '--database', strict.dbPath, '--partner', partner.id, '--url', url],
-      { INNBOCKS_WEBHOOK_ALLOW_LOOPBACK: '1' });
+    const r = await runCli(['webhook', 'create', '--database', strict.dbPath, '--partner', partner.id, '--url', url],
+      { env: { INNBOCKS_WEBHOOK_ALLOW_LOOPBACK: '1' } });
     assert.equal(r.code, 0, `innbocks webhook create ${url}: ${r.stdout}\n${r.stderr}`);
     assert.match(r.json?.id ?? '', /^we_/, r.stdout);
     created[name] = r.json;

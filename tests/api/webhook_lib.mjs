@@ -3,10 +3,9 @@
 // the delivery log, the signature checks with the overview's own verifyInnbocksWebhook, and the
 // command line run with an environment of our choosing.
 import http from 'node:http';
-import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
-import { BIN, ok, listAll, sleep, TIME } from './lib.mjs';
+import { ok, listAll, sleep, TIME } from './lib.mjs';
 import { verifyInnbocksWebhook } from './verify_webhook.mjs';
 
 /**
@@ -281,30 +280,4 @@ export function assertAllSigned() {
   let n = 0;
   for (const r of receivers) for (const d of r.deliveries) { assertSigned(d); n++; }
   return n;
-}
-
-/** The environment of this process without INNBOCKS_* settings, plus extra. */
-function cliEnv(extra) {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('INNBOCKS_')) env[k] = v;
-  return { ...env, ...extra };
-}
-
-/** Runs the command line with an environment of our choosing: {code, stdout, stderr, json}. */
-export function runCliEnv(args, env = {}, timeout = 30000) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(BIN, args, { env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.setEncoding('utf8').on('data', (c) => { stdout += c; });
-    p.stderr.setEncoding('utf8').on('data', (c) => { stderr += c; });
-    const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`innbocks ${args.join(' ')} timed out\n${stderr}`)); }, timeout);
-    p.on('error', (e) => { clearTimeout(timer); reject(e); });
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      let json;
-      try { json = JSON.parse(stdout); } catch {}
-      resolve({ code, stdout, stderr, json });
-    });
-  });
 }
