@@ -95,7 +95,6 @@ int admin_action_complete(struct ctx *c)
 	static const char *const scan_fields[] = {"document_url", NULL};
 	static const char *const forward_fields[] = {"carrier", "tracking_number", NULL};
 	static const char *const none[] = {NULL};
-	static const char *const carriers[] = {"usps", "ups", "fedex", "dhl", "other", NULL};
 	struct mail_action act;
 	if (action_load_open(c, &act) != 0)
 		return -1;
@@ -112,7 +111,7 @@ int admin_action_complete(struct ctx *c)
 	} else if (strcmp(act.type, "forward") == 0) {
 		const char *carrier, *tracking;
 		if (body_allow(c, forward_fields) < 0 ||
-		    field_choice(c, "carrier", true, carriers, &carrier) < 0 ||
+		    field_choice(c, "carrier", true, mail_carriers, &carrier) < 0 ||
 		    field_string(c, "tracking_number", true, false, 1, 64, false, &tracking) < 0)
 			return -1;
 		action_result_take(c, &act, json_pack("{s:s, s:s}", "carrier", carrier,

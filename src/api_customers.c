@@ -70,7 +70,7 @@ static int customer_fields(struct ctx *c, struct customer *cu, bool creating)
 	json_t *md = json_object_get(c->body, "metadata");
 	if (md && metadata_patch_text(c, cu->metadata, md, &cu->metadata) < 0)
 		return -1;
-	if (cu->external_id) {
+	if (cu->external_id && field_present(c, "external_customer_id")) {
 		int rc = c->store->customer_external_id_find(c->store, cu->partner_id,
 							     cu->external_id, cu->id, &c->err);
 		if (rc < 0)
@@ -157,15 +157,16 @@ int api_customer_update(struct ctx *c)
 		return error(&c->err, 409, "invalid_state", NULL,
 			     "customer %s is deactivated and can no longer be changed", cu.id);
 	json_t *before = render_customer(&cu);
-	int rc = customer_fields(c, &cu, false);
-	json_t *after = rc == 0 ? render_customer(&cu) : NULL;
-	bool changed = after && !json_equal(before, after);
-	json_decref(before);
-	json_decref(after);
-	if (rc < 0)
+	if (customer_fields(c, &cu, false) < 0) {
+		json_decref(before);
 		return -1;
+	}
+	json_t *after = render_customer(&cu);
+	bool changed = !json_equal(before, after);
+	json_decref(before);
 	if (!changed)
-		return reply(c, 200, render_customer(&cu));
+		return reply(c, 200, after);
+	json_decref(after);
 	cu.updated_at = c->now;
 	if (c->store->customer_update(c->store, &cu, &c->err) < 0)
 		return -1;

@@ -13,7 +13,7 @@ static const char *const mail_types[] = {"letter", "large_envelope", "package", 
 					 NULL};
 static const char *const mail_statuses[] = {"in_storage", "forwarded", "shredded",
 					    "picked_up", NULL};
-static const char *const carriers[] = {"usps", "ups", "fedex", "dhl", "other", NULL};
+const char *const mail_carriers[] = {"usps", "ups", "fedex", "dhl", "other", NULL};
 
 #define PHOTOS_MAX 10
 
@@ -100,7 +100,7 @@ int mail_record(struct ctx *c, const char *source)
 			 (const char **)&m.performed_by) < 0 ||
 	    field_string(c, "tracking_number", false, true, 1, 64, false,
 			 (const char **)&m.tracking_number) < 0 ||
-	    field_choice(c, "carrier", false, carriers, (const char **)&m.carrier) < 0 ||
+	    field_choice(c, "carrier", false, mail_carriers, (const char **)&m.carrier) < 0 ||
 	    field_string(c, "sender", false, true, 1, 200, false, (const char **)&m.sender) < 0 ||
 	    field_string(c, "notes", false, true, 1, 1000, true, (const char **)&m.notes) < 0 ||
 	    field_string(c, "received_at", false, true, 1, 64, false, &received_at) < 0)

@@ -82,6 +82,14 @@ static void set_opt(json_t *o, const char *key, const char *value)
 		json_object_set_new(o, key, json_string(value));
 }
 
+/* Sets, for each {field, flag} pair of map (ended by {NULL}), o's field to
+ * the value of --flag when the command line gives it. */
+static void set_opts(json_t *o, int argc, char **argv, const char *const map[][2])
+{
+	for (int i = 0; map[i][0]; i++)
+		set_opt(o, map[i][0], opt(argc, argv, map[i][1]));
+}
+
 /* Runs one operator request and prints the answer. Takes body (may be NULL). */
 static int run(struct store *s, const char *method, const char *path, json_t *body,
 	       json_t **out)
@@ -137,13 +145,12 @@ static int run(struct store *s, const char *method, const char *path, json_t *bo
 
 static int cmd_partner_create(struct store *s, int argc, char **argv)
 {
+	static const char *const location[][2] = {
+		{"line1", "line1"}, {"line2", "line2"}, {"city", "city"}, {"state", "state"},
+		{"postal_code", "postal-code"}, {"country", "country"}, {NULL, NULL},
+	};
 	json_t *loc = json_object();
-	set_opt(loc, "line1", opt(argc, argv, "line1"));
-	set_opt(loc, "line2", opt(argc, argv, "line2"));
-	set_opt(loc, "city", opt(argc, argv, "city"));
-	set_opt(loc, "state", opt(argc, argv, "state"));
-	set_opt(loc, "postal_code", opt(argc, argv, "postal-code"));
-	set_opt(loc, "country", opt(argc, argv, "country"));
+	set_opts(loc, argc, argv, location);
 	json_t *body = json_object();
 	set_opt(body, "name", opt(argc, argv, "name"));
 	json_object_set_new(body, "location", loc);
@@ -261,9 +268,11 @@ static int cmd_customer(struct store *s, int argc, char **argv)
 		}
 		json_object_set_new(body, "active", json_boolean(strcmp(active, "true") == 0));
 	} else if (strcmp(verb, "compliance") == 0) {
-		set_opt(body, "form_1583", opt(argc, argv, "form-1583"));
-		set_opt(body, "identity", opt(argc, argv, "identity"));
-		set_opt(body, "reason", opt(argc, argv, "reason"));
+		static const char *const fields[][2] = {
+			{"form_1583", "form-1583"}, {"identity", "identity"}, {"reason", "reason"},
+			{NULL, NULL},
+		};
+		set_opts(body, argc, argv, fields);
 	} else if (strcmp(verb, "accept-invite") != 0) {
 		json_decref(body);
 		return usage();
@@ -274,15 +283,14 @@ static int cmd_customer(struct store *s, int argc, char **argv)
 
 static int cmd_mail_record(struct store *s, int argc, char **argv)
 {
+	static const char *const fields[][2] = {
+		{"customer_id", "customer"}, {"type", "type"}, {"performed_by", "performed-by"},
+		{"tracking_number", "tracking-number"}, {"carrier", "carrier"},
+		{"sender", "sender"}, {"notes", "notes"}, {"received_at", "received-at"},
+		{NULL, NULL},
+	};
 	json_t *body = json_object();
-	set_opt(body, "customer_id", opt(argc, argv, "customer"));
-	set_opt(body, "type", opt(argc, argv, "type"));
-	set_opt(body, "performed_by", opt(argc, argv, "performed-by"));
-	set_opt(body, "tracking_number", opt(argc, argv, "tracking-number"));
-	set_opt(body, "carrier", opt(argc, argv, "carrier"));
-	set_opt(body, "sender", opt(argc, argv, "sender"));
-	set_opt(body, "notes", opt(argc, argv, "notes"));
-	set_opt(body, "received_at", opt(argc, argv, "received-at"));
+	set_opts(body, argc, argv, fields);
 	json_t *photos = json_array();
 	for (int i = 0; i + 1 < argc; i++)
 		if (strcmp(argv[i], "--photo") == 0)
@@ -305,11 +313,12 @@ static int cmd_action(struct store *s, int argc, char **argv)
 	if (!id || (strcmp(verb, "complete") != 0 && strcmp(verb, "fail") != 0 &&
 		    strcmp(verb, "cancel") != 0))
 		return usage();
+	static const char *const fields[][2] = {
+		{"document_url", "document-url"}, {"carrier", "carrier"},
+		{"tracking_number", "tracking-number"}, {"reason", "reason"}, {NULL, NULL},
+	};
 	json_t *body = json_object();
-	set_opt(body, "document_url", opt(argc - 1, argv + 1, "document-url"));
-	set_opt(body, "carrier", opt(argc - 1, argv + 1, "carrier"));
-	set_opt(body, "tracking_number", opt(argc - 1, argv + 1, "tracking-number"));
-	set_opt(body, "reason", opt(argc - 1, argv + 1, "reason"));
+	set_opts(body, argc - 1, argv + 1, fields);
 	snprintf(path, sizeof(path), "/admin/v1/mail-actions/%s/%s", id, verb);
 	return run(s, "POST", path, body, NULL);
 }

@@ -70,6 +70,8 @@ json_t *mail_render(struct ctx *c, const struct mail *m);
  * with every check of API.md §5 in order; replies 201. */
 int mail_record(struct ctx *c, const char *source);
 
+/* The carriers mail and forwarding results may name (NULL-terminated). */
+extern const char *const mail_carriers[];
 /* Returns true for a type of the webhook event catalogue (api_webhooks.c). */
 bool webhook_event_type_known(const char *type);
 

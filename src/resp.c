@@ -30,14 +30,6 @@ void resp_header_add(struct response *r, const char *name, const char *value)
 	snprintf(h->value, sizeof(h->value), "%s", value);
 }
 
-const char *resp_header_get(const struct response *r, const char *name)
-{
-	for (int i = 0; i < r->nheaders; i++)
-		if (strcasecmp(r->headers[i].name, name) == 0)
-			return r->headers[i].value;
-	return NULL;
-}
-
 void resp_json_take(struct response *r, int status, json_t *body_json)
 {
 	free(r->body);

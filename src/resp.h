@@ -37,8 +37,6 @@ struct response {
 
 /* Adds a header (truncated to the fixed sizes; callers pass short values). */
 void resp_header_add(struct response *r, const char *name, const char *value);
-/* Returns the value of header name, or NULL. */
-const char *resp_header_get(const struct response *r, const char *name);
 /* Sets status and takes body_json (serialised compactly, then decref'ed). */
 void resp_json_take(struct response *r, int status, json_t *body_json);
 /* Sets status and a copy of the len bytes of a ready JSON body. */

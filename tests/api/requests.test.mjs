@@ -6,6 +6,7 @@
 // cursors: 400 invalid_request; unknown parameters: 400 unknown_parameter).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import {
   startServer, createCustomer, customerBody, assertError, ok, qs, rawHttp,
 } from './lib.mjs';
@@ -103,6 +104,25 @@ test('a body over 1 MiB sent without Content-Length (chunked) is 413 payload_too
   const r = await rawHttp(srv, 'POST', '/api/v1/customers', { body, chunked: true, headers: { authorization: `Bearer ${t.key.secret}`, 'content-type': 'application/json' } });
   assertError(r, 413, 'payload_too_large');
   assert.deepEqual(ok(await t.api.get(`/customers${qs({ email: b.email })}`)).data, [], 'nothing was created');
+});
+
+test('a body announced far too large (100 MB) is refused at once, before it is sent', async () => {
+  // Only the headers go out: the answer must come without the server waiting for the body.
+  const answer = await new Promise((resolve, reject) => {
+    const sock = net.connect(srv.port, '127.0.0.1', () => {
+      sock.write(`POST /api/v1/customers HTTP/1.1\r\nHost: 127.0.0.1\r\n`
+        + `Authorization: Bearer ${t.key.secret}\r\nContent-Type: application/json\r\n`
+        + 'Content-Length: 100000000\r\n\r\n');
+    });
+    let text = '';
+    sock.setEncoding('utf8');
+    sock.on('data', (d) => { text += d; if (text.includes('}}')) { sock.destroy(); resolve(text); } });
+    sock.on('error', reject);
+    sock.setTimeout(5000, () => { sock.destroy(); reject(new Error(`no answer before the body: ${text}`)); });
+  });
+  assert.match(answer, /^HTTP\/1\.1 413 /);
+  assert.match(answer, /"code":"payload_too_large"/);
+  assert.match(answer, /X-Request-Id: req_/i);
 });
 
 test('a very large body (8 MiB) is refused with 413 and the server stays healthy', async () => {
