@@ -10,7 +10,7 @@
 //             [--scenarios customer_get,healthz,...]
 //   bench/run --soak SECONDS     mixed load; samples RSS every 5 s
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
@@ -83,6 +83,15 @@ async function stopServer() {
  * anonymous part (heap, stacks, SQLite's page caches). The rest is the
  * database file mapped with mmap, which grows with the data, not with leaks.
  */
+/** Size of the write-ahead log in MiB (0 when it is absent). */
+function walMiB() {
+  try {
+    return statSync(`${db}-wal`).size / 1048576;
+  } catch {
+    return 0;
+  }
+}
+
 function memory() {
   const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
   const kb = (k) => Number(status.match(new RegExp(`${k}:\\s+(\\d+)`))[1]);
@@ -165,14 +174,14 @@ async function benchmark(key) {
     await startServer(true);
     for (const s of scenarios) {
       runs[s].push(wrk(s, key));
-      rss[s] = memory();
+      rss[s] = { ...memory(), wal: walMiB() };
       console.log(`rep ${rep} ${s}: ${f1(runs[s].at(-1).rps)} req/s`);
     }
     await stopServer();
     if (!compareOff) continue;
     await startServer(false);
     runs[off].push(wrk('customer_create', key));
-    rss[off] = memory();
+    rss[off] = { ...memory(), wal: walMiB() };
     console.log(`rep ${rep} ${off}: ${f1(runs[off].at(-1).rps)} req/s`);
     await stopServer();
   }
@@ -181,17 +190,18 @@ async function benchmark(key) {
   lines.push(`Innbocks benchmark ${new Date().toISOString()}: wrk -t2 -c${connections}, ${duration} s x ${reps} reps, `
     + `${nCustomers} customers, ${nMail} mail items, SQLite synchronous=FULL`);
   lines.push('');
-  lines.push('| scenario | req/s median | min-max | x healthz | p50 ms | p99 ms | non-2xx+errors | peak RSS MiB | anon MiB |');
-  lines.push('|---|---|---|---|---|---|---|---|---|');
+  lines.push('| scenario | req/s median | min-max | x healthz | p50 ms | p99 ms | non-2xx+errors | peak RSS MiB | anon MiB | WAL MiB |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const [s, rs] of Object.entries(runs)) {
     const rps = rs.map((r) => r.rps);
     lines.push(`| ${s} | ${f1(median(rps))} | ${f1(Math.min(...rps))}-${f1(Math.max(...rps))} | `
       + `${(median(rps) / base).toFixed(2)} | ${f1(median(rs.map((r) => r.p50)))} | ${f1(median(rs.map((r) => r.p99)))} | `
-      + `${rs.reduce((a, r) => a + r.non2xx + r.errors, 0)} | ${f1(rss[s].peak)} | ${f1(rss[s].anon)} |`);
+      + `${rs.reduce((a, r) => a + r.non2xx + r.errors, 0)} | ${f1(rss[s].peak)} | ${f1(rss[s].anon)} | ${f1(rss[s].wal)} |`);
   }
   lines.push('');
   lines.push('Peak RSS includes the database file mapped with mmap (it grows with the data);');
-  lines.push('anon is the anonymous part (heap, stacks, page caches) after the scenario.');
+  lines.push('anon is the anonymous part (heap, stacks, page caches) after the scenario;');
+  lines.push('WAL is the size of the write-ahead log file right after it.');
   if (compareOff) {
     const on = median(runs.customer_create.map((r) => r.rps));
     const offRps = median(runs[off].map((r) => r.rps));
@@ -216,7 +226,7 @@ async function soakRun(key, seconds) {
   done.then(() => { finished = true; });
   while (!finished) {
     const m = memory();
-    samples.push({ t: (Date.now() - t0) / 1000, rss: m.now, anon: m.anon });
+    samples.push({ t: (Date.now() - t0) / 1000, rss: m.now, anon: m.anon, wal: walMiB() });
     await Promise.race([sleep(5000), done]);
   }
   await stopServer();
@@ -229,6 +239,8 @@ async function soakRun(key, seconds) {
   return [
     `Soak: mixed load for ${seconds} s, memory every 5 s (MiB, anonymous / all resident):`,
     samples.map((s) => `${s.t.toFixed(0)}s:${s.anon.toFixed(1)}/${s.rss.toFixed(1)}`).join(' '),
+    `write-ahead log every 5 s (MiB): ${samples.map((s) => f1(s.wal)).join(' ')}; `
+      + `largest ${f1(Math.max(...samples.map((s) => s.wal)))} MiB`,
     `anonymous memory after warm-up ${f1(first)} MiB, at the end ${f1(last)} MiB: ${growth.toFixed(1)} % `
       + `${Math.abs(growth) < 10 ? '(flat)' : '(GROWING)'}`,
     out.match(/Requests\/sec:.*/)?.[0] ?? '',

@@ -79,7 +79,7 @@ static int serve(const struct config *cfg)
 		int sig = sigtimedwait(&stop, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
-		if (s->checkpoint(s, &e) < 0)
+		if (s->checkpoint(s, &e) < 0 || s->wal_bound(s, &e) < 0)
 			fprintf(stderr, "innbocks: checkpoint failed: %s\n", e.message);
 		if (++ticks == MAINTENANCE_EVERY_S * 1000 / CHECKPOINT_EVERY_MS) {
 			maintenance(s);

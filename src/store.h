@@ -285,9 +285,16 @@ struct store {
 
 	/* Moves committed changes from the write-ahead log into the database,
 	 * without waiting for or blocking writers (SQLite; other backends may do
-	 * nothing). Called about once a second by the server's main thread, so
-	 * the writer never pays for it inside a commit. */
+	 * nothing). Called every 500 ms by the server's main thread, so the
+	 * writer never pays for it inside a commit. Returns 0 or -1. */
 	int (*checkpoint)(struct store *s, struct err *e);
+	/* Keeps the write-ahead log bounded: when it has grown past its limit,
+	 * checkpoints it completely and restarts it, blocking this process's
+	 * writers meanwhile; otherwise returns at once. Called between
+	 * group-commit batches and by the main thread, never inside a
+	 * transaction (the caller must not hold the write lock). Returns 0 or -1
+	 * (a checkpoint that readers keep busy is not an error: it is retried). */
+	int (*wal_bound)(struct store *s, struct err *e);
 
 	/* Closes every connection and frees s. */
 	void (*close)(struct store *s);

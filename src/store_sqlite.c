@@ -7,6 +7,7 @@
  * line) holding it. synchronous=FULL: a commit is on disk when it returns. */
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,11 @@ extern const char *const sqlite_migrations[];
 
 #define STMT_CACHE 96
 #define BUSY_TIMEOUT_MS 10000
+/* Past this size the write-ahead log is checkpointed completely and
+ * restarted (sq_wal_bound); the file is also truncated back to it. */
+#define WAL_LIMIT_BYTES 67108864 /* 64 MiB */
+#define STRINGIFY(x) #x
+#define STRING_OF(x) STRINGIFY(x)
 
 struct cached_stmt {
 	char *sql;
@@ -41,6 +47,8 @@ struct sqlite_store {
 	pthread_mutex_t mu;      /* guards conns */
 	pthread_mutex_t write_mu; /* one write transaction at a time in this process */
 	struct conn *conns;
+	atomic_int wal_frames;   /* frames in the WAL after the latest commit */
+	int wal_limit_frames;    /* WAL_LIMIT_BYTES in frames of this page size */
 };
 
 int sq_db_error(struct conn *c, int rc, struct err *e)
@@ -58,8 +66,19 @@ static int sq_exec_sql(struct conn *c, const char *sql, struct err *e)
 	return rc == SQLITE_OK ? 0 : sq_db_error(c, rc, e);
 }
 
-static struct conn *conn_open(const char *path, struct err *e)
+/* SQLite calls this after every commit with the WAL's length in frames. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
+	(void)db;
+	(void)name;
+	atomic_store_explicit(&((struct sqlite_store *)arg)->wal_frames, frames,
+			      memory_order_relaxed);
+	return SQLITE_OK;
+}
+
+static struct conn *conn_open(struct sqlite_store *ss, struct err *e)
+{
+	const char *path = ss->path;
 	struct conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		die("out of memory");
@@ -75,9 +94,13 @@ static struct conn *conn_open(const char *path, struct err *e)
 	if (sq_exec_sql(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 		     "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;"
 		     "PRAGMA mmap_size=268435456;"
-		     /* Checkpoints run on their own (sq_checkpoint), not in commits. */
-		     "PRAGMA wal_autocheckpoint=0;", e) < 0)
+		     /* Checkpoints run on their own (sq_checkpoint, sq_wal_bound),
+		      * not in commits; a restarted WAL shrinks back to the limit. */
+		     "PRAGMA wal_autocheckpoint=0;"
+		     "PRAGMA journal_size_limit=" STRING_OF(WAL_LIMIT_BYTES) ";", e) < 0)
 		goto fail;
+	/* After wal_autocheckpoint=0, which would replace it. */
+	sqlite3_wal_hook(c->db, wal_hook, ss);
 	return c;
 fail:
 	sqlite3_close(c->db);
@@ -102,7 +125,7 @@ struct conn *sq_conn_get(struct store *s, struct err *e)
 	struct conn *c = pthread_getspecific(ss->key);
 	if (c)
 		return c;
-	c = conn_open(ss->path, e);
+	c = conn_open(ss, e);
 	if (!c)
 		return NULL;
 	pthread_mutex_lock(&ss->mu);
@@ -311,6 +334,27 @@ static int sq_checkpoint(struct store *s, struct err *e)
 	return rc == SQLITE_OK || rc == SQLITE_BUSY ? 0 : sq_db_error(c, rc, e);
 }
 
+/* A passive checkpoint never completes while writes keep coming, so the WAL
+ * would never restart and would grow without end. Past the limit, this one
+ * holds the write lock (writers of this process queue; nothing adds frames)
+ * and copies every frame back, waiting for readers of older snapshots via
+ * the busy handler; the next commit then starts the WAL from its beginning. */
+static int sq_wal_bound(struct store *s, struct err *e)
+{
+	struct sqlite_store *ss = (struct sqlite_store *)s;
+	if (atomic_load_explicit(&ss->wal_frames, memory_order_relaxed) < ss->wal_limit_frames)
+		return 0;
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	pthread_mutex_lock(&ss->write_mu);
+	int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+	if (rc == SQLITE_OK)
+		atomic_store_explicit(&ss->wal_frames, 0, memory_order_relaxed);
+	pthread_mutex_unlock(&ss->write_mu);
+	return rc == SQLITE_OK || rc == SQLITE_BUSY ? 0 : sq_db_error(c, rc, e);
+}
+
 /* --- list queries --- */
 
 void sq_q_add(struct query *q, const char *fragment)
@@ -510,6 +554,23 @@ fail:
 	return -1;
 }
 
+/* Converts WAL_LIMIT_BYTES into frames of the database's page size. */
+static int wal_limit_init(struct sqlite_store *ss, struct err *e)
+{
+	struct conn *c = sq_conn_get(&ss->base, e);
+	sqlite3_stmt *st = c ? sq_prep(c, "PRAGMA page_size", e) : NULL;
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st);
+	int64_t page = rc == SQLITE_ROW ? sq_col_i64(st, 0) : 0;
+	sq_done(st);
+	if (rc != SQLITE_ROW)
+		return sq_db_error(c, rc, e);
+	/* Each frame is a page plus its 24-byte header. */
+	ss->wal_limit_frames = (int)(WAL_LIMIT_BYTES / (page + 24));
+	return 0;
+}
+
 struct store *store_sqlite_open(const char *path, struct err *e)
 {
 	/* No global memory statistics: they take a mutex on every allocation.
@@ -533,6 +594,7 @@ struct store *store_sqlite_open(const char *path, struct err *e)
 		.tx_commit = sq_tx_commit,
 		.tx_rollback = sq_tx_rollback,
 		.checkpoint = sq_checkpoint,
+		.wal_bound = sq_wal_bound,
 		.close = sq_close,
 	};
 	sq_bind_partners(s);
@@ -540,7 +602,7 @@ struct store *store_sqlite_open(const char *path, struct err *e)
 	sq_bind_mail(s);
 	sq_bind_events(s);
 	sq_bind_webhooks(s);
-	if (migrate(s, e) < 0) {
+	if (migrate(s, e) < 0 || wal_limit_init(ss, e) < 0) {
 		sq_close(s);
 		return NULL;
 	}

@@ -42,6 +42,9 @@ static void run_batch(struct writer *w, struct queued *batch)
 		q->done(q->cls);
 		free(q);
 	}
+	/* After the answers, so the batch's requests never wait for it. */
+	if (s->wal_bound(s, &e) < 0)
+		fprintf(stderr, "innbocks: checkpoint failed: %s\n", e.message);
 }
 
 static void *writer_main(void *arg)
