@@ -5,7 +5,6 @@
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-scripts/check_banned.sh
 make -s -j2 build/innbocks build/unit build/asan/innbocks build/asan/unit
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"

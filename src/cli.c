@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "dispatch.h"
 #include "store.h"
+#include "banned.h"
 
 /* What every command is given: the open store and the settings. */
 struct cli {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "banned.h"
 
 enum kind { TEXT, BOOL01, NUMBER, SCHEDULE };
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "store_sqlite.h"
+#include "banned.h"
 
 /* The migrations, generated from sql/sqlite/ at build time (embed_sql.sh). */
 extern const char *const sqlite_migrations[];

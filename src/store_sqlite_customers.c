@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "store_sqlite.h"
+#include "banned.h"
 
 /* --- customers and mailboxes --- */
 

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "util.h"
+#include "banned.h"
 
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 
