@@ -285,8 +285,8 @@ struct store {
 
 	/* Moves committed changes from the write-ahead log into the database,
 	 * without waiting for or blocking writers (SQLite; other backends may do
-	 * nothing). Called about once a second by the server's main thread, so
-	 * the writer never pays for it inside a commit. */
+	 * nothing). Called every 500 ms by the server's main thread, so the
+	 * writer never pays for it inside a commit. Returns 0 or -1. */
 	int (*checkpoint)(struct store *s, struct err *e);
 
 	/* Closes every connection and frees s. */
