@@ -114,7 +114,6 @@ struct conn *sq_conn_get(struct store *s, struct err *e)
 	return c;
 }
 
-/* Returns the cached prepared statement for sql, reset and unbound. */
 /* FNV-1a: statements share long prefixes, so comparing strings is slow. */
 static uint64_t sql_hash(const char *sql)
 {
