@@ -1,21 +1,11 @@
 #!/bin/sh
-# test.sh - the whole test suite: builds the normal and the sanitizer
-# (AddressSanitizer + UndefinedBehaviorSanitizer, leaks included) binaries,
-# runs the C unit tests and the black-box API suite against both.
+# test.sh - the whole test suite: installs what it needs, then `make check`:
+# builds the normal and the sanitizer (AddressSanitizer +
+# UndefinedBehaviorSanitizer, leaks included) binaries, runs the static
+# analysis, the C unit tests and the black-box API suite against both.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-scripts/check_banned.sh
-make -s -j2 build/innbocks build/unit build/asan/innbocks build/asan/unit
-
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-export LSAN_OPTIONS="exitcode=23"
-
-echo "== unit tests"
-build/unit
-echo "== unit tests (sanitizers)"
-build/asan/unit
 
 # The pinned test tooling (OpenAPI linter, response validator), when missing or older than the lock.
 if [ ! -e tests/node_modules/.package-lock.json ] ||
@@ -23,7 +13,8 @@ if [ ! -e tests/node_modules/.package-lock.json ] ||
 	(cd tests && npm ci --no-audit --no-fund)
 fi
 
-echo "== API tests"
-INNBOCKS_BIN=build/innbocks node --test --test-concurrency=1 tests/api/
-echo "== API tests (sanitizers)"
-INNBOCKS_BIN=build/asan/innbocks node --test --test-concurrency=1 tests/api/
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export LSAN_OPTIONS="exitcode=23"
+
+exec make -s -j2 check

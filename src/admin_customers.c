@@ -6,6 +6,7 @@
 #include "api.h"
 #include "handlers.h"
 #include "render.h"
+#include "banned.h"
 
 /* Loads any partner's customer named by the path, or answers 404. */
 static int customer_load_any(struct ctx *c, struct customer *cu)

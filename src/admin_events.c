@@ -2,6 +2,7 @@
  * every event as it will be (or was) delivered. */
 #include "api.h"
 #include "handlers.h"
+#include "banned.h"
 
 int admin_event_list(struct ctx *c)
 {

@@ -8,6 +8,7 @@
 #include "handlers.h"
 #include "render.h"
 #include "validate.h"
+#include "banned.h"
 
 int admin_mail_create(struct ctx *c)
 {

@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "handlers.h"
 #include "render.h"
+#include "banned.h"
 
 int admin_partner_create(struct ctx *c)
 {

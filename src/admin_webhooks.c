@@ -7,6 +7,7 @@
 #include "handlers.h"
 #include "netguard.h"
 #include "render.h"
+#include "banned.h"
 
 #define SECRET_PREFIX "whsec_"
 #define ROTATION_OVERLAP_S (24 * 3600)

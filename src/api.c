@@ -7,6 +7,7 @@
 #include "render.h"
 #include "validate.h"
 #include "util.h"
+#include "banned.h"
 
 static bool in_list(const char *s, const char *const list[])
 {

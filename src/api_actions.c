@@ -6,6 +6,7 @@
 #include "api.h"
 #include "handlers.h"
 #include "render.h"
+#include "banned.h"
 
 /* Returns 0 when an action of type may be requested on m now, else -1
  * with 422 (scan or shred of a package) or 409 invalid_state. */

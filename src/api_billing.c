@@ -7,6 +7,7 @@
 #include "handlers.h"
 #include "render.h"
 #include "validate.h"
+#include "banned.h"
 
 /* Fills [start, end) with the current UTC month. */
 static void current_month(int64_t now, int64_t *start, int64_t *end)

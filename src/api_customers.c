@@ -7,6 +7,7 @@
 #include "handlers.h"
 #include "render.h"
 #include "validate.h"
+#include "banned.h"
 
 static const char *const customer_statuses[] = {"invited", "active", "deactivated", NULL};
 

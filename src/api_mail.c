@@ -8,6 +8,7 @@
 #include "handlers.h"
 #include "render.h"
 #include "validate.h"
+#include "banned.h"
 
 static const char *const mail_types[] = {"letter", "large_envelope", "package", "periodical",
 					 NULL};

@@ -2,6 +2,7 @@
  * health check and the OpenAPI document it was built with. */
 #include "api.h"
 #include "handlers.h"
+#include "banned.h"
 
 /* The document, compiled in from openapi/innbocks.yaml (embed_openapi.py). */
 extern const char openapi_json[];

@@ -5,6 +5,7 @@
 #include "api.h"
 #include "handlers.h"
 #include "render.h"
+#include "banned.h"
 
 /* THE catalogue of event types: every event_emit() uses one of these. */
 static const struct {

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "banned.h"
+
 static const char *const scope_names[SCOPE_COUNT] = {
 	"customers:read", "customers:write", "mail:read", "mail:write",
 	"mail_actions:write", "webhooks:read", "billing:read",

@@ -1,6 +1,8 @@
 /* cli.c - the operator command line. Commands are thin: they build an
  * operator API request and print the answer, pretty, on stdout (errors on
- * stderr). */
+ * stderr). One table, commands[] at the bottom, names every command with
+ * the function that runs it, its usage line and the flags it takes: it
+ * drives both the dispatch and the usage text. */
 #include "cli.h"
 
 #include <stdio.h>
@@ -10,42 +12,15 @@
 #include "auth.h"
 #include "dispatch.h"
 #include "store.h"
+#include "banned.h"
 
-/* INNBOCKS_WEBHOOK_ALLOW_LOOPBACK, for the URL check of webhook commands. */
-static bool cfg_allow_loopback;
+/* What every command is given: the open store and the settings. */
+struct cli {
+	struct store *store;
+	const struct config *cfg;
+};
 
-static int usage(void)
-{
-	fputs("usage:\n"
-	      "  innbocks serve [--listen HOST:PORT] [--database PATH] [--admin-token T] ...\n"
-	      "  innbocks partner create --name N --line1 L [--line2 L2] --city C --state S\n"
-	      "                          --postal-code P --country CC\n"
-	      "  innbocks partner list\n"
-	      "  innbocks key create --partner ptn_... --scopes a,b,... [--name N]\n"
-	      "  innbocks key list --partner ptn_...\n"
-	      "  innbocks key revoke key_...\n"
-	      "  innbocks customer accept-invite|show cus_...\n"
-	      "  innbocks customer billing cus_... --active true|false\n"
-	      "  innbocks customer compliance cus_... [--form-1583 S] [--identity S] [--reason R]\n"
-	      "  innbocks mail record --customer cus_... --type letter|large_envelope|package|\n"
-	      "                       periodical --photo URL [--photo URL2 ...] --performed-by W\n"
-	      "                       [--tracking-number T] [--carrier C] [--sender S] [--notes N]\n"
-	      "  innbocks action list [--status requested]\n"
-	      "  innbocks action complete act_... [--document-url U | --carrier C\n"
-	      "                                    --tracking-number T]\n"
-	      "  innbocks action fail act_... --reason R\n"
-	      "  innbocks action cancel act_...\n"
-	      "  innbocks webhook create --partner ptn_... --url URL [--events a,b,...]\n"
-	      "  innbocks webhook list --partner ptn_...\n"
-	      "  innbocks webhook update we_... [--url URL] [--events a,b] [--enabled true|false]\n"
-	      "  innbocks webhook rotate-secret we_...\n"
-	      "  innbocks admin-token create\n"
-	      "  innbocks demo            (an empty database: a demo partner and key)\n"
-	      "  innbocks request METHOD PATH [JSON]   (any operator API call)\n"
-	      "Every command takes --database PATH (or INNBOCKS_DATABASE).\n",
-	      stderr);
-	return 2;
-}
+static int usage(void);
 
 /* Returns the value of --name in argv, or NULL. */
 static const char *opt(int argc, char **argv, const char *name)
@@ -91,12 +66,15 @@ static void set_opts(json_t *o, int argc, char **argv, const char *const map[][2
 }
 
 /* Runs one operator request and prints the answer. Takes body (may be NULL). */
-static int run(struct store *s, const char *method, const char *path, json_t *body,
+static int run(const struct cli *cli, const char *method, const char *path, json_t *body,
 	       json_t **out)
 {
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
-	struct app app = {.store = s, .webhook_allow_loopback = cfg_allow_loopback};
+	struct app app = {
+		.store = cli->store,
+		.webhook_allow_loopback = cli->cfg->webhook_allow_loopback,
+	};
 	char *path_only = strdup(path);
 	if (!path_only)
 		die("out of memory");
@@ -143,7 +121,7 @@ static int run(struct store *s, const char *method, const char *path, json_t *bo
 	return code;
 }
 
-static int cmd_partner_create(struct store *s, int argc, char **argv)
+static int cmd_partner_create(const struct cli *cli, int argc, char **argv)
 {
 	static const char *const location[][2] = {
 		{"line1", "line1"}, {"line2", "line2"}, {"city", "city"}, {"state", "state"},
@@ -154,7 +132,7 @@ static int cmd_partner_create(struct store *s, int argc, char **argv)
 	json_t *body = json_object();
 	set_opt(body, "name", opt(argc, argv, "name"));
 	json_object_set_new(body, "location", loc);
-	return run(s, "POST", "/admin/v1/partners", body, NULL);
+	return run(cli, "POST", "/admin/v1/partners", body, NULL);
 }
 
 /* Returns a JSON array of the items of a comma-separated list. */
@@ -171,7 +149,13 @@ static json_t *list_array(const char *list)
 	return a;
 }
 
-static int cmd_key_create(struct store *s, int argc, char **argv)
+static int cmd_partner_list(const struct cli *cli, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	return run(cli, "GET", "/admin/v1/partners?limit=100", NULL, NULL);
+}
+
+static int cmd_key_create(const struct cli *cli, int argc, char **argv)
 {
 	const char *partner = opt(argc, argv, "partner");
 	const char *scopes = opt(argc, argv, "scopes");
@@ -182,11 +166,199 @@ static int cmd_key_create(struct store *s, int argc, char **argv)
 	json_object_set_new(body, "scopes", list_array(scopes));
 	char path[256];
 	snprintf(path, sizeof(path), "/admin/v1/partners/%s/keys", partner);
-	return run(s, "POST", path, body, NULL);
+	return run(cli, "POST", path, body, NULL);
 }
 
-static int cmd_admin_token_create(struct store *s)
+static int cmd_key_list(const struct cli *cli, int argc, char **argv)
 {
+	const char *partner = opt(argc, argv, "partner");
+	if (!partner)
+		return usage();
+	char path[256];
+	snprintf(path, sizeof(path), "/admin/v1/partners/%s/keys?limit=100", partner);
+	return run(cli, "GET", path, NULL, NULL);
+}
+
+static int cmd_key_revoke(const struct cli *cli, int argc, char **argv)
+{
+	const char *id = positional(argc, argv);
+	if (!id)
+		return usage();
+	char path[256];
+	snprintf(path, sizeof(path), "/admin/v1/keys/%s/revoke", id);
+	return run(cli, "POST", path, NULL, NULL);
+}
+
+static int cmd_customer_show(const struct cli *cli, int argc, char **argv)
+{
+	const char *id = positional(argc, argv);
+	if (!id)
+		return usage();
+	char path[256];
+	snprintf(path, sizeof(path), "/admin/v1/customers/%s", id);
+	return run(cli, "GET", path, NULL, NULL);
+}
+
+/* POSTs body (taken) to the operator action of the customer named in argv. */
+static int customer_post(const struct cli *cli, int argc, char **argv, const char *action,
+			 json_t *body)
+{
+	const char *id = positional(argc, argv);
+	if (!id) {
+		json_decref(body);
+		return usage();
+	}
+	char path[256];
+	snprintf(path, sizeof(path), "/admin/v1/customers/%s/%s", id, action);
+	return run(cli, "POST", path, body, NULL);
+}
+
+static int cmd_customer_accept_invite(const struct cli *cli, int argc, char **argv)
+{
+	return customer_post(cli, argc, argv, "accept-invite", json_object());
+}
+
+static int cmd_customer_billing(const struct cli *cli, int argc, char **argv)
+{
+	const char *active = opt(argc, argv, "active");
+	if (!active)
+		return usage();
+	json_t *body = json_object();
+	json_object_set_new(body, "active", json_boolean(strcmp(active, "true") == 0));
+	return customer_post(cli, argc, argv, "billing", body);
+}
+
+static int cmd_customer_compliance(const struct cli *cli, int argc, char **argv)
+{
+	static const char *const fields[][2] = {
+		{"form_1583", "form-1583"}, {"identity", "identity"}, {"reason", "reason"},
+		{NULL, NULL},
+	};
+	json_t *body = json_object();
+	set_opts(body, argc, argv, fields);
+	return customer_post(cli, argc, argv, "compliance", body);
+}
+
+static int cmd_mail_record(const struct cli *cli, int argc, char **argv)
+{
+	static const char *const fields[][2] = {
+		{"customer_id", "customer"}, {"type", "type"}, {"performed_by", "performed-by"},
+		{"tracking_number", "tracking-number"}, {"carrier", "carrier"},
+		{"sender", "sender"}, {"notes", "notes"}, {"received_at", "received-at"},
+		{NULL, NULL},
+	};
+	json_t *body = json_object();
+	set_opts(body, argc, argv, fields);
+	json_t *photos = json_array();
+	for (int i = 0; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--photo") == 0)
+			json_array_append_new(photos, json_string(argv[++i]));
+	json_object_set_new(body, "photos", photos);
+	return run(cli, "POST", "/admin/v1/mail", body, NULL);
+}
+
+static int cmd_action_list(const struct cli *cli, int argc, char **argv)
+{
+	const char *status = opt(argc, argv, "status");
+	char path[256];
+	snprintf(path, sizeof(path), "/admin/v1/mail-actions?limit=100%s%s",
+		 status ? "&status=" : "", status ? status : "");
+	return run(cli, "GET", path, NULL, NULL);
+}
+
+/* POSTs the flags in argv to the operator verb (complete, fail, cancel)
+ * of the mail action named in argv. */
+static int action_close(const struct cli *cli, int argc, char **argv, const char *verb)
+{
+	static const char *const fields[][2] = {
+		{"document_url", "document-url"}, {"carrier", "carrier"},
+		{"tracking_number", "tracking-number"}, {"reason", "reason"}, {NULL, NULL},
+	};
+	const char *id = positional(argc, argv);
+	if (!id)
+		return usage();
+	json_t *body = json_object();
+	set_opts(body, argc, argv, fields);
+	char path[256];
+	snprintf(path, sizeof(path), "/admin/v1/mail-actions/%s/%s", id, verb);
+	return run(cli, "POST", path, body, NULL);
+}
+
+static int cmd_action_complete(const struct cli *cli, int argc, char **argv)
+{
+	return action_close(cli, argc, argv, "complete");
+}
+
+static int cmd_action_fail(const struct cli *cli, int argc, char **argv)
+{
+	return action_close(cli, argc, argv, "fail");
+}
+
+static int cmd_action_cancel(const struct cli *cli, int argc, char **argv)
+{
+	return action_close(cli, argc, argv, "cancel");
+}
+
+/* Returns the body of webhook create and update: --url, --events and
+ * --enabled, when given. */
+static json_t *webhook_body(int argc, char **argv)
+{
+	const char *events = opt(argc, argv, "events");
+	const char *enabled = opt(argc, argv, "enabled");
+	json_t *body = json_object();
+	set_opt(body, "url", opt(argc, argv, "url"));
+	if (events)
+		json_object_set_new(body, "enabled_events", list_array(events));
+	if (enabled)
+		json_object_set_new(body, "enabled", json_boolean(strcmp(enabled, "true") == 0));
+	return body;
+}
+
+static int cmd_webhook_create(const struct cli *cli, int argc, char **argv)
+{
+	const char *partner = opt(argc, argv, "partner");
+	if (!partner)
+		return usage();
+	char path[256];
+	snprintf(path, sizeof(path), "/admin/v1/partners/%s/webhook-endpoints", partner);
+	return run(cli, "POST", path, webhook_body(argc, argv), NULL);
+}
+
+static int cmd_webhook_list(const struct cli *cli, int argc, char **argv)
+{
+	const char *partner = opt(argc, argv, "partner");
+	if (!partner)
+		return usage();
+	char path[256];
+	snprintf(path, sizeof(path), "/admin/v1/partners/%s/webhook-endpoints?limit=100",
+		 partner);
+	return run(cli, "GET", path, NULL, NULL);
+}
+
+static int cmd_webhook_update(const struct cli *cli, int argc, char **argv)
+{
+	const char *id = positional(argc, argv);
+	if (!id)
+		return usage();
+	char path[256];
+	snprintf(path, sizeof(path), "/admin/v1/webhook-endpoints/%s", id);
+	return run(cli, "PATCH", path, webhook_body(argc, argv), NULL);
+}
+
+static int cmd_webhook_rotate_secret(const struct cli *cli, int argc, char **argv)
+{
+	const char *id = positional(argc, argv);
+	if (!id)
+		return usage();
+	char path[256];
+	snprintf(path, sizeof(path), "/admin/v1/webhook-endpoints/%s/rotate-secret", id);
+	return run(cli, "POST", path, NULL, NULL);
+}
+
+static int cmd_admin_token_create(const struct cli *cli, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	struct store *s = cli->store;
 	struct arena *a = arena_new();
 	char token[64] = ADMIN_TOKEN_PREFIX, hash[65];
 	random_base62(token + strlen(token), 32);
@@ -206,17 +378,18 @@ static int cmd_admin_token_create(struct store *s)
 
 /* Creates a demo partner and an all-scope key on an empty database and
  * prints a curl command that creates a customer. */
-static int cmd_demo(struct store *s, const struct config *cfg)
+static int cmd_demo(const struct cli *cli, int argc, char **argv)
 {
+	(void)argc, (void)argv;
 	json_t *list = NULL;
-	if (run(s, "GET", "/admin/v1/partners?limit=1", NULL, &list) != 0)
+	if (run(cli, "GET", "/admin/v1/partners?limit=1", NULL, &list) != 0)
 		return 1;
 	size_t existing = json_array_size(json_object_get(list, "data"));
 	json_decref(list);
 	if (existing) {
 		printf("The database already has partners; make a key with:\n"
 		       "  build/innbocks key create --database %s --partner ptn_... "
-		       "--scopes customers:read,customers:write\n", cfg->database);
+		       "--scopes customers:read,customers:write\n", cli->cfg->database);
 		return 0;
 	}
 	json_t *body = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s}}", "name",
@@ -224,7 +397,7 @@ static int cmd_demo(struct store *s, const struct config *cfg)
 				 "San Francisco", "state", "CA", "postal_code", "94104",
 				 "country", "US");
 	json_t *partner = NULL, *key = NULL;
-	if (run(s, "POST", "/admin/v1/partners", body, &partner) != 0)
+	if (run(cli, "POST", "/admin/v1/partners", body, &partner) != 0)
 		return 1;
 	char path[256];
 	snprintf(path, sizeof(path), "/admin/v1/partners/%s/keys",
@@ -233,7 +406,7 @@ static int cmd_demo(struct store *s, const struct config *cfg)
 	body = json_pack("{s:s, s:o}", "name", "demo (all scopes)", "scopes",
 			 list_array("customers:read,customers:write,mail:read,mail:write,"
 				      "mail_actions:write,webhooks:read,billing:read"));
-	if (run(s, "POST", path, body, &key) != 0)
+	if (run(cli, "POST", path, body, &key) != 0)
 		return 1;
 	printf("\nCreate a customer:\n\n"
 	       "curl -X POST http://%s/api/v1/customers \\\n"
@@ -243,185 +416,170 @@ static int cmd_demo(struct store *s, const struct config *cfg)
 	       "  -d '{\"external_customer_id\": \"crm_customer_123\", "
 	       "\"email\": \"jane@example.com\", \"name\": \"Jane Smith\", "
 	       "\"phone\": \"+15555555555\", \"prepay\": true}'\n\n",
-	       cfg->listen, json_string_value(json_object_get(key, "secret")));
+	       cli->cfg->listen, json_string_value(json_object_get(key, "secret")));
 	json_decref(key);
 	return 0;
 }
 
-static int cmd_customer(struct store *s, int argc, char **argv)
+/* request METHOD PATH [JSON]: any operator API call. */
+static int cmd_request(const struct cli *cli, int argc, char **argv)
 {
-	const char *verb = argc > 0 ? argv[0] : NULL;
-	const char *id = positional(argc - 1, argv + 1);
-	if (!verb || !id)
+	if (argc < 2)
 		return usage();
-	char path[256];
-	if (strcmp(verb, "show") == 0) {
-		snprintf(path, sizeof(path), "/admin/v1/customers/%s", id);
-		return run(s, "GET", path, NULL, NULL);
-	}
-	json_t *body = json_object();
-	if (strcmp(verb, "billing") == 0) {
-		const char *active = opt(argc, argv, "active");
-		if (!active) {
-			json_decref(body);
-			return usage();
+	json_t *body = NULL;
+	if (argc >= 3) {
+		json_error_t jerr;
+		body = json_loads(argv[2], JSON_REJECT_DUPLICATES, &jerr);
+		if (!body) {
+			fprintf(stderr, "innbocks: the JSON body is not valid: %s\n", jerr.text);
+			return 2;
 		}
-		json_object_set_new(body, "active", json_boolean(strcmp(active, "true") == 0));
-	} else if (strcmp(verb, "compliance") == 0) {
-		static const char *const fields[][2] = {
-			{"form_1583", "form-1583"}, {"identity", "identity"}, {"reason", "reason"},
-			{NULL, NULL},
-		};
-		set_opts(body, argc, argv, fields);
-	} else if (strcmp(verb, "accept-invite") != 0) {
-		json_decref(body);
-		return usage();
 	}
-	snprintf(path, sizeof(path), "/admin/v1/customers/%s/%s", id, verb);
-	return run(s, "POST", path, body, NULL);
+	return run(cli, argv[0], argv[1], body, NULL);
 }
 
-static int cmd_mail_record(struct store *s, int argc, char **argv)
+#define FLAGS_MAX 10
+
+/* One command: `innbocks <name> [<sub>] <arguments>`. */
+struct command {
+	const char *name;
+	const char *sub;        /* NULL: the command has no subcommand */
+	/* Runs the command on the arguments after name and sub; returns the
+	 * exit code. NULL: main.c runs it. */
+	int (*run)(const struct cli *cli, int argc, char **argv);
+	/* Its line(s) of the usage text, after "innbocks "; NULL when the line
+	 * of the command above covers it too. */
+	const char *usage;
+	/* The --flags it takes, without the dashes; unused slots are NULL. */
+	const char *flags[FLAGS_MAX];
+};
+
+/* Every command, in the order of the usage text. The settings' flags
+ * (config.c) are taken out of argv before a command sees it. */
+static const struct command commands[] = {
+	{"serve", NULL, NULL,
+	 "serve [--listen HOST:PORT] [--database PATH] [--admin-token T] ...", {0}},
+	{"partner", "create", cmd_partner_create,
+	 "partner create --name N --line1 L [--line2 L2] --city C --state S\n"
+	 "                          --postal-code P --country CC",
+	 {"name", "line1", "line2", "city", "state", "postal-code", "country"}},
+	{"partner", "list", cmd_partner_list, "partner list", {0}},
+	{"key", "create", cmd_key_create,
+	 "key create --partner ptn_... --scopes a,b,... [--name N]",
+	 {"partner", "scopes", "name"}},
+	{"key", "list", cmd_key_list, "key list --partner ptn_...", {"partner"}},
+	{"key", "revoke", cmd_key_revoke, "key revoke key_...", {0}},
+	{"customer", "accept-invite", cmd_customer_accept_invite,
+	 "customer accept-invite|show cus_...", {0}},
+	{"customer", "show", cmd_customer_show, NULL, {0}},
+	{"customer", "billing", cmd_customer_billing,
+	 "customer billing cus_... --active true|false", {"active"}},
+	{"customer", "compliance", cmd_customer_compliance,
+	 "customer compliance cus_... [--form-1583 S] [--identity S] [--reason R]",
+	 {"form-1583", "identity", "reason"}},
+	{"mail", "record", cmd_mail_record,
+	 "mail record --customer cus_... --type letter|large_envelope|package|\n"
+	 "                       periodical --photo URL [--photo URL2 ...] --performed-by W\n"
+	 "                       [--tracking-number T] [--carrier C] [--sender S] [--notes N]",
+	 {"customer", "type", "photo", "performed-by", "tracking-number", "carrier", "sender",
+	  "notes", "received-at"}},
+	{"action", "list", cmd_action_list, "action list [--status requested]", {"status"}},
+	{"action", "complete", cmd_action_complete,
+	 "action complete act_... [--document-url U | --carrier C\n"
+	 "                                    --tracking-number T]",
+	 {"document-url", "carrier", "tracking-number"}},
+	{"action", "fail", cmd_action_fail, "action fail act_... --reason R", {"reason"}},
+	{"action", "cancel", cmd_action_cancel, "action cancel act_...", {0}},
+	{"webhook", "create", cmd_webhook_create,
+	 "webhook create --partner ptn_... --url URL [--events a,b,...]",
+	 {"partner", "url", "events"}},
+	{"webhook", "list", cmd_webhook_list, "webhook list --partner ptn_...", {"partner"}},
+	{"webhook", "update", cmd_webhook_update,
+	 "webhook update we_... [--url URL] [--events a,b] [--enabled true|false]",
+	 {"url", "events", "enabled"}},
+	{"webhook", "rotate-secret", cmd_webhook_rotate_secret,
+	 "webhook rotate-secret we_...", {0}},
+	{"admin-token", "create", cmd_admin_token_create, "admin-token create", {0}},
+	{"demo", NULL, cmd_demo, "demo            (an empty database: a demo partner and key)",
+	 {0}},
+	{"request", NULL, cmd_request,
+	 "request METHOD PATH [JSON]   (any operator API call)", {0}},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* Prints every command's usage on stderr; returns the misuse exit code. */
+static int usage(void)
 {
-	static const char *const fields[][2] = {
-		{"customer_id", "customer"}, {"type", "type"}, {"performed_by", "performed-by"},
-		{"tracking_number", "tracking-number"}, {"carrier", "carrier"},
-		{"sender", "sender"}, {"notes", "notes"}, {"received_at", "received-at"},
-		{NULL, NULL},
-	};
-	json_t *body = json_object();
-	set_opts(body, argc, argv, fields);
-	json_t *photos = json_array();
-	for (int i = 0; i + 1 < argc; i++)
-		if (strcmp(argv[i], "--photo") == 0)
-			json_array_append_new(photos, json_string(argv[++i]));
-	json_object_set_new(body, "photos", photos);
-	return run(s, "POST", "/admin/v1/mail", body, NULL);
+	fputs("usage:\n", stderr);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (commands[i].usage)
+			fprintf(stderr, "  innbocks %s\n", commands[i].usage);
+	fputs("Every command takes --database PATH (or INNBOCKS_DATABASE).\n", stderr);
+	return 2;
 }
 
-static int cmd_action(struct store *s, int argc, char **argv)
+/* Returns the command that argv names, or NULL. */
+static const struct command *command_find(int argc, char **argv)
 {
-	const char *verb = argc > 0 ? argv[0] : "";
-	char path[256];
-	if (strcmp(verb, "list") == 0) {
-		const char *status = opt(argc - 1, argv + 1, "status");
-		snprintf(path, sizeof(path), "/admin/v1/mail-actions?limit=100%s%s",
-			 status ? "&status=" : "", status ? status : "");
-		return run(s, "GET", path, NULL, NULL);
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		const struct command *cmd = &commands[i];
+		if (strcmp(argv[0], cmd->name) == 0 &&
+		    (!cmd->sub || (argc > 1 && strcmp(argv[1], cmd->sub) == 0)))
+			return cmd;
 	}
-	const char *id = positional(argc - 1, argv + 1);
-	if (!id || (strcmp(verb, "complete") != 0 && strcmp(verb, "fail") != 0 &&
-		    strcmp(verb, "cancel") != 0))
-		return usage();
-	static const char *const fields[][2] = {
-		{"document_url", "document-url"}, {"carrier", "carrier"},
-		{"tracking_number", "tracking-number"}, {"reason", "reason"}, {NULL, NULL},
-	};
-	json_t *body = json_object();
-	set_opts(body, argc - 1, argv + 1, fields);
-	snprintf(path, sizeof(path), "/admin/v1/mail-actions/%s/%s", id, verb);
-	return run(s, "POST", path, body, NULL);
+	return NULL;
 }
 
-static int cmd_webhook(struct store *s, int argc, char **argv)
+/* Returns true when cmd takes the flag of len bytes at flag. */
+static bool flag_known(const struct command *cmd, const char *flag, size_t len)
 {
-	const char *verb = argc > 0 ? argv[0] : "";
-	const char *id = positional(argc - 1, argv + 1);
-	const char *partner = opt(argc, argv, "partner");
-	const char *events = opt(argc, argv, "events");
-	const char *enabled = opt(argc, argv, "enabled");
-	char path[256];
-	json_t *body = json_object();
-	set_opt(body, "url", opt(argc, argv, "url"));
-	if (events)
-		json_object_set_new(body, "enabled_events", list_array(events));
-	if (enabled)
-		json_object_set_new(body, "enabled", json_boolean(strcmp(enabled, "true") == 0));
-	if (strcmp(verb, "create") == 0 && partner) {
-		snprintf(path, sizeof(path), "/admin/v1/partners/%s/webhook-endpoints", partner);
-		return run(s, "POST", path, body, NULL);
-	}
-	if (strcmp(verb, "update") == 0 && id) {
-		snprintf(path, sizeof(path), "/admin/v1/webhook-endpoints/%s", id);
-		return run(s, "PATCH", path, body, NULL);
-	}
-	json_decref(body);
-	if (strcmp(verb, "list") == 0 && partner) {
-		snprintf(path, sizeof(path), "/admin/v1/partners/%s/webhook-endpoints?limit=100",
-			 partner);
-		return run(s, "GET", path, NULL, NULL);
-	}
-	if (strcmp(verb, "rotate-secret") == 0 && id) {
-		snprintf(path, sizeof(path), "/admin/v1/webhook-endpoints/%s/rotate-secret", id);
-		return run(s, "POST", path, NULL, NULL);
-	}
-	return usage();
+	for (int i = 0; i < FLAGS_MAX && cmd->flags[i]; i++)
+		if (strlen(cmd->flags[i]) == len && strncmp(cmd->flags[i], flag, len) == 0)
+			return true;
+	return false;
 }
 
-/* Dispatches a command whose store is open. */
-static int command(struct store *s, const struct config *cfg, int argc, char **argv)
+/* Returns 0 when cmd takes every --flag in argv, its arguments, or -1
+ * after saying on stderr which one it does not. A flag's value is the next
+ * argument unless given as --flag=value. */
+static int flags_check(const struct command *cmd, int argc, char **argv)
 {
-	const char *noun = argv[0], *verb = argc > 1 ? argv[1] : "";
-	char path[256];
-	if (strcmp(noun, "partner") == 0 && strcmp(verb, "create") == 0)
-		return cmd_partner_create(s, argc - 2, argv + 2);
-	if (strcmp(noun, "partner") == 0 && strcmp(verb, "list") == 0)
-		return run(s, "GET", "/admin/v1/partners?limit=100", NULL, NULL);
-	if (strcmp(noun, "key") == 0 && strcmp(verb, "create") == 0)
-		return cmd_key_create(s, argc - 2, argv + 2);
-	if (strcmp(noun, "key") == 0 && strcmp(verb, "list") == 0) {
-		const char *partner = opt(argc - 2, argv + 2, "partner");
-		if (!partner)
-			return usage();
-		snprintf(path, sizeof(path), "/admin/v1/partners/%s/keys?limit=100", partner);
-		return run(s, "GET", path, NULL, NULL);
-	}
-	if (strcmp(noun, "key") == 0 && strcmp(verb, "revoke") == 0) {
-		const char *id = positional(argc - 2, argv + 2);
-		if (!id)
-			return usage();
-		snprintf(path, sizeof(path), "/admin/v1/keys/%s/revoke", id);
-		return run(s, "POST", path, NULL, NULL);
-	}
-	if (strcmp(noun, "customer") == 0)
-		return cmd_customer(s, argc - 1, argv + 1);
-	if (strcmp(noun, "mail") == 0 && strcmp(verb, "record") == 0)
-		return cmd_mail_record(s, argc - 2, argv + 2);
-	if (strcmp(noun, "action") == 0)
-		return cmd_action(s, argc - 1, argv + 1);
-	if (strcmp(noun, "webhook") == 0)
-		return cmd_webhook(s, argc - 1, argv + 1);
-	if (strcmp(noun, "admin-token") == 0 && strcmp(verb, "create") == 0)
-		return cmd_admin_token_create(s);
-	if (strcmp(noun, "demo") == 0)
-		return cmd_demo(s, cfg);
-	if (strcmp(noun, "request") == 0 && argc >= 3) {
-		json_t *body = NULL;
-		if (argc >= 4) {
-			json_error_t jerr;
-			body = json_loads(argv[3], JSON_REJECT_DUPLICATES, &jerr);
-			if (!body) {
-				fprintf(stderr, "innbocks: the JSON body is not valid: %s\n", jerr.text);
-				return 2;
-			}
+	for (int i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "--", 2) != 0)
+			continue;
+		const char *flag = argv[i] + 2;
+		size_t len = strcspn(flag, "=");
+		if (!flag_known(cmd, flag, len)) {
+			fprintf(stderr, "innbocks: unknown option --%.*s for '%s%s%s' (it takes",
+				(int)len, flag, cmd->name, cmd->sub ? " " : "",
+				cmd->sub ? cmd->sub : "");
+			for (int j = 0; j < FLAGS_MAX && cmd->flags[j]; j++)
+				fprintf(stderr, " --%s", cmd->flags[j]);
+			fputs(cmd->flags[0] ? ")\n" : " none)\n", stderr);
+			return -1;
 		}
-		return run(s, argv[1], argv[2], body, NULL);
+		if (!flag[len])
+			i++;
 	}
-	return usage();
+	return 0;
 }
 
 int cli_run(const struct config *cfg, int argc, char **argv)
 {
-	if (argc < 1)
+	const struct command *cmd = argc > 0 ? command_find(argc, argv) : NULL;
+	if (!cmd || !cmd->run)
 		return usage();
+	int skip = cmd->sub ? 2 : 1;
+	if (flags_check(cmd, argc - skip, argv + skip) < 0)
+		return 2;
 	struct err e;
-	cfg_allow_loopback = cfg->webhook_allow_loopback;
-	struct store *s = store_open(cfg->database, &e);
-	if (!s) {
+	struct cli cli = {.store = store_open(cfg->database, &e), .cfg = cfg};
+	if (!cli.store) {
 		fprintf(stderr, "innbocks: %s\n", e.message);
 		return 1;
 	}
-	int rc = command(s, cfg, argc, argv);
-	s->close(s);
+	int rc = cmd->run(&cli, argc - skip, argv + skip);
+	cli.store->close(cli.store);
 	return rc;
 }

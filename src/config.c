@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "banned.h"
 
 enum kind { TEXT, BOOL01, NUMBER, SCHEDULE };
 
@@ -36,7 +37,7 @@ static const struct setting settings[] = {
 static int apply(struct config *cfg, const struct setting *st, const char *v, char *msg,
 		 size_t msg_size)
 {
-	char *field = (char *)cfg + st->offset;
+	void *field = (char *)cfg + st->offset;
 	char *end = NULL;
 	switch (st->kind) {
 	case TEXT:

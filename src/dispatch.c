@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "idem.h"
 #include "ratelimit.h"
+#include "banned.h"
 
 
 

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "banned.h"
+
 #define CONNECTION_TIMEOUT_S 30
 #define CONNECTION_LIMIT 4096
 #define PER_IP_LIMIT 1024

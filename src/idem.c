@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "banned.h"
 
 void idem_fingerprint(const char *method, const char *path, json_t *body, char out[65])
 {

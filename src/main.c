@@ -15,6 +15,7 @@
 #include "store.h"
 #include "webhook_worker.h"
 #include "writer.h"
+#include "banned.h"
 
 #define SHUTDOWN_GRACE_MS 10000
 #define MAINTENANCE_EVERY_S 600

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "banned.h"
+
 struct v4_range {
 	uint32_t net, mask;
 	const char *name;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "util.h"
+#include "banned.h"
 
 #define BUCKETS 1024
 

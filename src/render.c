@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "banned.h"
 
 json_t *render_time(int64_t t)
 {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "banned.h"
 
 int error(struct err *e, int status, const char *code, const char *param,
 	  const char *fmt, ...)

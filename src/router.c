@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "banned.h"
+
 /* Returns true when path fits template, filling params from "{...}" segments. */
 static bool template_match(const char *tpl, const char *path, struct arena *a,
 			   const char *params[ROUTE_MAX_PARAMS])

@@ -3,6 +3,7 @@
 #include "auth.h"
 #include "handlers.h"
 #include "router.h"
+#include "banned.h"
 
 #define API "/api/v1"
 #define ADMIN "/admin/v1"

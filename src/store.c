@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "store.h"
+#include "banned.h"
 
 struct store *store_open(const char *database, struct err *e)
 {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "store_sqlite.h"
+#include "banned.h"
 
 /* The migrations, generated from sql/sqlite/ at build time (embed_sql.sh). */
 extern const char *const sqlite_migrations[];
@@ -136,7 +137,6 @@ struct conn *sq_conn_get(struct store *s, struct err *e)
 	return c;
 }
 
-/* Returns the cached prepared statement for sql, reset and unbound. */
 /* FNV-1a: statements share long prefixes, so comparing strings is slow. */
 static uint64_t sql_hash(const char *sql)
 {

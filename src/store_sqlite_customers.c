@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "store_sqlite.h"
+#include "banned.h"
 
 /* --- customers and mailboxes --- */
 
@@ -65,8 +66,8 @@ static void bind_customer_mutable(sqlite3_stmt *st, const struct customer *c)
 	sq_bind_text(st, 2, c->email);
 	sq_bind_text(st, 3, c->name);
 	sq_bind_text(st, 4, c->phone);
-	sqlite3_bind_int(st, 5, c->prepay);
-	sqlite3_bind_int(st, 6, c->own_billing_active);
+	sqlite3_bind_int(st, 5, c->prepay ? 1 : 0);
+	sqlite3_bind_int(st, 6, c->own_billing_active ? 1 : 0);
 	sq_bind_text(st, 7, c->status);
 	sq_bind_text(st, 8, c->form_status);
 	sq_bind_time(st, 9, c->form_submitted_at);

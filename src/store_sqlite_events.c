@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "store_sqlite.h"
+#include "banned.h"
 
 /* --- events --- */
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "store_sqlite.h"
+#include "banned.h"
 
 #define ENDPOINT_COLS \
 	"id, partner_id, url, enabled_events, status, secret, previous_secret," \

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "banned.h"
+
 #define ARENA_BLOCK 8192
 
 struct arena_block {

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "util.h"
+#include "banned.h"
 
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 
@@ -63,11 +64,11 @@ bool valid_e164(const char *s)
 {
 	if (s[0] != '+' || s[1] < '1' || s[1] > '9')
 		return false;
-	size_t digits = 0;
-	for (const char *p = s + 1; *p; p++, digits++)
+	size_t ndigits = 0;
+	for (const char *p = s + 1; *p; p++, ndigits++)
 		if (!isdigit((unsigned char)*p))
 			return false;
-	return digits >= 2 && digits <= 15;
+	return ndigits >= 2 && ndigits <= 15;
 }
 
 bool valid_external_id(const char *s)

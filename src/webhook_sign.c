@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "banned.h"
 
 void webhook_sign(const char *secret, int64_t timestamp, const char *body, size_t len,
 		  char out[65])

@@ -17,6 +17,7 @@
 #include "netguard.h"
 #include "ratelimit.h"
 #include "webhook_sign.h"
+#include "banned.h"
 
 #define POLL_MS 100
 #define MAX_IN_FLIGHT 64

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "util.h"
+#include "banned.h"
 
 #define BATCH_MAX 256
 

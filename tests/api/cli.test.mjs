@@ -112,3 +112,28 @@ test('the server keeps serving while the command line writes to its database', a
   for (const r of await writes) ok(r, 201);
   ok(await srv.api(cliKey.secret).get('/customers'));
 });
+
+test('with no command it lists every command on stderr and exits 2', async () => {
+  const r = await runCli([]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  for (const cmd of ['serve', 'partner create', 'partner list', 'key create', 'key list', 'key revoke',
+    'customer accept-invite|show', 'customer billing', 'customer compliance', 'mail record',
+    'action list', 'action complete', 'action fail', 'action cancel', 'webhook create',
+    'webhook list', 'webhook update', 'webhook rotate-secret', 'admin-token create', 'demo',
+    'request']) {
+    assert.match(r.stderr, new RegExp(`^  innbocks ${cmd.replace('|', '\\|')}( |$)`, 'm'), cmd);
+  }
+});
+
+test('an option the command does not take is refused with exit 2, naming it, before anything is written', async () => {
+  const p = await cliOk(partnerArgs(uniq('CLI ')));
+  const r = await runCli(['key', 'create', '--database', srv.dbPath, '--partner', p.id, '--scopes', 'customers:read', '--scope', 'mail:read']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /unknown option --scope for 'key create'/);
+  assert.match(r.stderr, /--partner --scopes --name/);
+  const eq = await runCli(['key', 'revoke', '--database', srv.dbPath, 'key_doesnotexist00000000', '--force=yes']);
+  assert.equal(eq.code, 2);
+  assert.match(eq.stderr, /unknown option --force for 'key revoke' \(it takes none\)/);
+  assert.deepEqual(ok(await srv.admin().get(`/partners/${p.id}/keys`)).data, []);
+});

@@ -140,10 +140,10 @@ TEST(store_sqlite_open_refuses_a_path_it_cannot_create)
 /* The migrations compiled into the binary (build/gen/sql_sqlite.c). */
 extern const char *const sqlite_migrations[];
 
-/* Bug: migrate() starts at the database's schema version and walks
- * sqlite_migrations[] until NULL, so a database written by a newer binary
- * (one more migration) reads past the end of the array instead of being
- * refused. AddressSanitizer reports a global-buffer-overflow. */
+/* A database written by a newer binary (one migration more than
+ * sqlite_migrations[] holds) is refused: migrate() walks the array from the
+ * database's schema version, so without the check it would read past its
+ * end (a global-buffer-overflow under AddressSanitizer). */
 TEST(store_sqlite_open_refuses_a_database_newer_than_the_binary)
 {
 	struct db d;
@@ -741,9 +741,9 @@ out:
 	db_close(&d);
 }
 
-/* Bug: SQLite gives a zero-length blob as a NULL pointer, and idem_get()
- * passes it to arena_strndup(), whose memcpy(p, NULL, 0) is undefined:
- * UBSan aborts here (build/asan/unit --known-bugs); the plain build passes. */
+/* SQLite gives a zero-length blob as a NULL pointer, which idem_get()
+ * passes to arena_strndup(): it must not memcpy from it (undefined even for
+ * 0 bytes, so UBSan aborts where it does; the plain build would pass). */
 TEST(idem_get_returns_an_empty_body_as_empty)
 {
 	struct db d;
