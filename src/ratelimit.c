@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "util.h"
 #include "banned.h"
@@ -25,13 +24,6 @@ struct ratelimit {
 	pthread_mutex_t mu;
 	struct bucket *table[BUCKETS];
 };
-
-double monotonic_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 struct ratelimit *ratelimit_new(double rate, double burst)
 {

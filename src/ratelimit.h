@@ -31,7 +31,4 @@ void ratelimit_take(struct ratelimit *rl, const char *key_id, double now,
  * key costs one write a minute rather than one per request. */
 bool ratelimit_touch_due(struct ratelimit *rl, const char *key_id, int64_t t);
 
-/* Returns the monotonic clock in seconds. */
-double monotonic_seconds(void);
-
 #endif

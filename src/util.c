@@ -114,6 +114,13 @@ int64_t now_seconds(void)
 	return (int64_t)ts.tv_sec;
 }
 
+double monotonic_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void time_format(int64_t t, char out[21])
 {
 	time_t tt = (time_t)t;

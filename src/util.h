@@ -27,6 +27,8 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
 
 /* Returns the current wall-clock time in whole Unix seconds. */
 int64_t now_seconds(void);
+/* Returns the monotonic clock in seconds, for durations and rates. */
+double monotonic_seconds(void);
 /* Writes t as RFC 3339 UTC ("2026-11-27T11:10:28Z") into out (>= 21 bytes). */
 void time_format(int64_t t, char out[21]);
 

@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "netguard.h"
-#include "ratelimit.h"
+#include "util.h"
 #include "webhook_sign.h"
 #include "banned.h"
 
