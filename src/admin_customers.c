@@ -3,9 +3,12 @@
  * decisions (API.md §4, §9). */
 #include <string.h>
 
-#include "api.h"
+#include "event.h"
+#include "field.h"
 #include "handlers.h"
+#include "query.h"
 #include "render.h"
+#include "reply.h"
 #include "banned.h"
 
 /* Loads any partner's customer named by the path, or answers 404. */
@@ -13,7 +16,7 @@ static int customer_load_any(struct ctx *c, struct customer *cu)
 {
 	int rc = c->store->customer_get(c->store, c->a, NULL, c->params[0], cu, &c->err);
 	if (rc == STORE_NOT_FOUND)
-		return not_found(c, "customer", c->params[0], NULL);
+		return reply_not_found(c, "customer", c->params[0], NULL);
 	return rc;
 }
 
@@ -28,7 +31,7 @@ static int customer_save_emit(struct ctx *c, struct customer *cu, const char *ty
 		json_decref(obj);
 		return -1;
 	}
-	return reply(c, 200, obj);
+	return reply_take(c, 200, obj);
 }
 
 int admin_customer_get(struct ctx *c)
@@ -36,20 +39,20 @@ int admin_customer_get(struct ctx *c)
 	struct customer cu;
 	if (query_allow(c, NULL) < 0 || customer_load_any(c, &cu) != 0)
 		return -1;
-	return reply(c, 200, render_customer(&cu));
+	return reply_take(c, 200, render_customer(&cu));
 }
 
 int admin_customer_accept_invite(struct ctx *c)
 {
 	static const char *const none[] = {NULL};
 	struct customer cu;
-	if (body_allow(c, none) < 0 || customer_load_any(c, &cu) != 0)
+	if (field_allow(c, none) < 0 || customer_load_any(c, &cu) != 0)
 		return -1;
 	if (strcmp(cu.status, "deactivated") == 0)
 		return error(&c->err, 409, "invalid_state", NULL,
 			     "customer %s is deactivated", cu.id);
 	if (strcmp(cu.status, "active") == 0)
-		return reply(c, 200, render_customer(&cu));
+		return reply_take(c, 200, render_customer(&cu));
 	cu.status = "active";
 	return customer_save_emit(c, &cu, "customer.activated");
 }
@@ -59,14 +62,14 @@ int admin_customer_billing(struct ctx *c)
 	static const char *const fields[] = {"active", NULL};
 	struct customer cu;
 	bool present, active;
-	if (body_allow(c, fields) < 0 || field_bool(c, "active", &present, &active) < 0)
+	if (field_allow(c, fields) < 0 || field_bool(c, "active", &present, &active) < 0)
 		return -1;
 	if (!present)
 		return error(&c->err, 422, "validation_failed", "active", "active is required");
 	if (customer_load_any(c, &cu) != 0)
 		return -1;
 	if (cu.own_billing_active == active)
-		return reply(c, 200, render_customer(&cu));
+		return reply_take(c, 200, render_customer(&cu));
 	cu.own_billing_active = active;
 	return customer_save_emit(c, &cu, "customer.updated");
 }
@@ -97,7 +100,7 @@ int admin_customer_compliance(struct ctx *c)
 	static const char *const identity_states[] = {"pending", "verified", "failed", NULL};
 	const char *form, *identity, *reason;
 	struct customer cu;
-	if (body_allow(c, fields) < 0 ||
+	if (field_allow(c, fields) < 0 ||
 	    field_choice(c, "form_1583", false, form_states, &form) < 0 ||
 	    field_choice(c, "identity", false, identity_states, &identity) < 0 ||
 	    field_string(c, "reason", false, true, 1, 500, true, &reason) < 0 ||
@@ -114,7 +117,7 @@ int admin_customer_compliance(struct ctx *c)
 		changed = true;
 	}
 	if (!changed)
-		return reply(c, 200, render_compliance(&cu));
+		return reply_take(c, 200, render_compliance(&cu));
 	cu.compliance_updated_at = c->now;
 	bool approved = customer_mail_receipt_approved(&cu);
 	if (approved != approved_before)
@@ -139,5 +142,5 @@ int admin_customer_compliance(struct ctx *c)
 		json_decref(obj);
 		return -1;
 	}
-	return reply(c, 200, obj);
+	return reply_take(c, 200, obj);
 }

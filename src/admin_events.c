@@ -1,14 +1,15 @@
 /* admin_events.c - GET /admin/v1/events: the outbox as operators see it,
  * every event as it will be (or was) delivered. */
-#include "api.h"
 #include "handlers.h"
+#include "query.h"
+#include "reply.h"
 #include "banned.h"
 
 int admin_event_list(struct ctx *c)
 {
 	static const char *const filters[] = {"partner_id", "type", NULL};
 	struct page pg;
-	if (page_parse(c, filters, &pg) < 0)
+	if (query_page(c, filters, &pg) < 0)
 		return -1;
 	struct event *items;
 	size_t n;
@@ -26,5 +27,5 @@ int admin_event_list(struct ctx *c)
 		}
 		json_array_append_new(data, ev);
 	}
-	return reply_list(c, data, more);
+	return reply_list_take(c, data, more);
 }

@@ -4,9 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "event.h"
+#include "field.h"
 #include "handlers.h"
+#include "query.h"
 #include "render.h"
+#include "reply.h"
 #include "validate.h"
 #include "banned.h"
 
@@ -27,7 +30,7 @@ int admin_action_list(struct ctx *c)
 					       NULL};
 	struct page pg;
 	const char *status;
-	if (page_parse(c, filters, &pg) < 0 || query_choice(c, "status", statuses, &status) < 0)
+	if (query_page(c, filters, &pg) < 0 || query_choice(c, "status", statuses, &status) < 0)
 		return -1;
 	struct mail_action *items;
 	size_t n;
@@ -37,7 +40,7 @@ int admin_action_list(struct ctx *c)
 	json_t *data = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(data, render_action(&items[i]));
-	return reply_list(c, data, more);
+	return reply_list_take(c, data, more);
 }
 
 /* Loads the open action named by the path; a closed one is 409. */
@@ -45,7 +48,7 @@ static int action_load_open(struct ctx *c, struct mail_action *act)
 {
 	int rc = c->store->action_get(c->store, c->a, c->params[0], act, &c->err);
 	if (rc == STORE_NOT_FOUND)
-		return not_found(c, "mail_action", c->params[0], NULL);
+		return reply_not_found(c, "mail_action", c->params[0], NULL);
 	if (rc < 0)
 		return -1;
 	if (strcmp(act->status, "requested") != 0)
@@ -77,7 +80,7 @@ static int action_close(struct ctx *c, struct mail_action *act, const char *stat
 		json_decref(obj);
 		return -1;
 	}
-	return reply(c, 200, obj);
+	return reply_take(c, 200, obj);
 }
 
 /* Stores result (taken) as the action's result text. */
@@ -102,7 +105,7 @@ int admin_action_complete(struct ctx *c)
 	const char *mail_status = NULL;
 	if (strcmp(act.type, "scan") == 0) {
 		const char *url;
-		if (body_allow(c, scan_fields) < 0 ||
+		if (field_allow(c, scan_fields) < 0 ||
 		    field_string(c, "document_url", true, false, 1, 2048, false, &url) < 0)
 			return -1;
 		if (!valid_http_url(url))
@@ -111,7 +114,7 @@ int admin_action_complete(struct ctx *c)
 		action_result_take(c, &act, json_pack("{s:s}", "document_url", url));
 	} else if (strcmp(act.type, "forward") == 0) {
 		const char *carrier, *tracking;
-		if (body_allow(c, forward_fields) < 0 ||
+		if (field_allow(c, forward_fields) < 0 ||
 		    field_choice(c, "carrier", true, mail_carriers, &carrier) < 0 ||
 		    field_string(c, "tracking_number", true, false, 1, 64, false, &tracking) < 0)
 			return -1;
@@ -119,7 +122,7 @@ int admin_action_complete(struct ctx *c)
 						      "tracking_number", tracking));
 		mail_status = "forwarded";
 	} else {
-		if (body_allow(c, none) < 0)
+		if (field_allow(c, none) < 0)
 			return -1;
 		mail_status = strcmp(act.type, "shred") == 0 ? "shredded" : "picked_up";
 	}
@@ -131,7 +134,7 @@ int admin_action_fail(struct ctx *c)
 	static const char *const fields[] = {"reason", NULL};
 	struct mail_action act;
 	const char *reason;
-	if (body_allow(c, fields) < 0 ||
+	if (field_allow(c, fields) < 0 ||
 	    field_string(c, "reason", true, false, 1, 500, true, &reason) < 0 ||
 	    action_load_open(c, &act) != 0)
 		return -1;
@@ -143,7 +146,7 @@ int admin_action_cancel(struct ctx *c)
 {
 	static const char *const none[] = {NULL};
 	struct mail_action act;
-	if (body_allow(c, none) < 0 || action_load_open(c, &act) != 0)
+	if (field_allow(c, none) < 0 || action_load_open(c, &act) != 0)
 		return -1;
 	return action_close(c, &act, "canceled", NULL, NULL);
 }

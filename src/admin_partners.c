@@ -2,10 +2,12 @@
  * (API.md §9). */
 #include <string.h>
 
-#include "api.h"
 #include "auth.h"
+#include "field.h"
 #include "handlers.h"
+#include "query.h"
 #include "render.h"
+#include "reply.h"
 #include "banned.h"
 
 int admin_partner_create(struct ctx *c)
@@ -16,20 +18,20 @@ int admin_partner_create(struct ctx *c)
 		.created_at = c->now,
 	};
 	const char *name;
-	if (body_allow(c, fields) < 0 ||
+	if (field_allow(c, fields) < 0 ||
 	    field_string(c, "name", true, false, 1, 200, false, &name) < 0 ||
 	    field_address(c, "location", false, &p.location) < 0)
 		return -1;
 	p.name = (char *)name;
 	if (c->store->partner_insert(c->store, &p, &c->err) < 0)
 		return -1;
-	return reply(c, 201, render_partner(&p));
+	return reply_take(c, 201, render_partner(&p));
 }
 
 int admin_partner_list(struct ctx *c)
 {
 	struct page pg;
-	if (page_parse(c, NULL, &pg) < 0)
+	if (query_page(c, NULL, &pg) < 0)
 		return -1;
 	struct partner *items;
 	size_t n;
@@ -39,14 +41,14 @@ int admin_partner_list(struct ctx *c)
 	json_t *data = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(data, render_partner(&items[i]));
-	return reply_list(c, data, more);
+	return reply_list_take(c, data, more);
 }
 
 int partner_load(struct ctx *c, struct partner *p)
 {
 	int rc = c->store->partner_get(c->store, c->a, c->params[0], p, &c->err);
 	if (rc == STORE_NOT_FOUND)
-		return not_found(c, "partner", c->params[0], NULL);
+		return reply_not_found(c, "partner", c->params[0], NULL);
 	return rc;
 }
 
@@ -55,7 +57,7 @@ int admin_partner_get(struct ctx *c)
 	struct partner p;
 	if (query_allow(c, NULL) < 0 || partner_load(c, &p) != 0)
 		return -1;
-	return reply(c, 200, render_partner(&p));
+	return reply_take(c, 200, render_partner(&p));
 }
 
 int admin_key_create(struct ctx *c)
@@ -63,7 +65,7 @@ int admin_key_create(struct ctx *c)
 	static const char *const fields[] = {"name", "scopes", NULL};
 	struct partner p;
 	const char *name;
-	if (body_allow(c, fields) < 0 ||
+	if (field_allow(c, fields) < 0 ||
 	    field_string(c, "name", false, true, 1, 100, false, &name) < 0)
 		return -1;
 	json_t *scopes = json_object_get(c->body, "scopes");
@@ -93,14 +95,14 @@ int admin_key_create(struct ctx *c)
 	auth_key_generate(c->a, &secret, &k.hash, &k.prefix);
 	if (c->store->key_insert(c->store, &k, &c->err) < 0)
 		return -1;
-	return reply(c, 201, render_key(&k, secret));
+	return reply_take(c, 201, render_key(&k, secret));
 }
 
 int admin_key_list(struct ctx *c)
 {
 	struct page pg;
 	struct partner p;
-	if (page_parse(c, NULL, &pg) < 0 || partner_load(c, &p) != 0)
+	if (query_page(c, NULL, &pg) < 0 || partner_load(c, &p) != 0)
 		return -1;
 	struct api_key *items;
 	size_t n;
@@ -110,18 +112,18 @@ int admin_key_list(struct ctx *c)
 	json_t *data = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(data, render_key(&items[i], NULL));
-	return reply_list(c, data, more);
+	return reply_list_take(c, data, more);
 }
 
 int admin_key_revoke(struct ctx *c)
 {
 	static const char *const none[] = {NULL};
 	struct api_key k;
-	if (body_allow(c, none) < 0)
+	if (field_allow(c, none) < 0)
 		return -1;
 	int rc = c->store->key_get(c->store, c->a, c->params[0], &k, &c->err);
 	if (rc == STORE_NOT_FOUND)
-		return not_found(c, "api_key", c->params[0], NULL);
+		return reply_not_found(c, "api_key", c->params[0], NULL);
 	if (rc < 0)
 		return -1;
 	if (!k.revoked_at) {
@@ -129,5 +131,5 @@ int admin_key_revoke(struct ctx *c)
 			return -1;
 		k.revoked_at = c->now;
 	}
-	return reply(c, 200, render_key(&k, NULL));
+	return reply_take(c, 200, render_key(&k, NULL));
 }

@@ -3,10 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "field.h"
 #include "handlers.h"
 #include "netguard.h"
+#include "query.h"
 #include "render.h"
+#include "reply.h"
 #include "banned.h"
 
 #define SECRET_PREFIX "whsec_"
@@ -89,20 +91,20 @@ int admin_endpoint_create(struct ctx *c)
 		.created_at = c->now,
 		.updated_at = c->now,
 	};
-	if (body_allow(c, fields) < 0 || url_field(c, true, &w) < 0 || events_field(c, &w) < 0 ||
+	if (field_allow(c, fields) < 0 || url_field(c, true, &w) < 0 || events_field(c, &w) < 0 ||
 	    partner_load(c, &p) != 0)
 		return -1;
 	w.partner_id = p.id;
 	if (c->store->endpoint_insert(c->store, &w, &c->err) < 0)
 		return -1;
-	return reply(c, 201, render_endpoint(&w, true));
+	return reply_take(c, 201, render_endpoint(&w, true));
 }
 
 int admin_endpoint_list(struct ctx *c)
 {
 	struct page pg;
 	struct partner p;
-	if (page_parse(c, NULL, &pg) < 0 || partner_load(c, &p) != 0)
+	if (query_page(c, NULL, &pg) < 0 || partner_load(c, &p) != 0)
 		return -1;
 	struct webhook_endpoint *items;
 	size_t n;
@@ -112,7 +114,7 @@ int admin_endpoint_list(struct ctx *c)
 	json_t *data = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(data, render_endpoint(&items[i], false));
-	return reply_list(c, data, more);
+	return reply_list_take(c, data, more);
 }
 
 /* Loads the endpoint named by the path, or answers 404. */
@@ -120,7 +122,7 @@ static int endpoint_load(struct ctx *c, struct webhook_endpoint *w)
 {
 	int rc = c->store->endpoint_get(c->store, c->a, c->params[0], w, &c->err);
 	if (rc == STORE_NOT_FOUND)
-		return not_found(c, "webhook_endpoint", c->params[0], NULL);
+		return reply_not_found(c, "webhook_endpoint", c->params[0], NULL);
 	return rc;
 }
 
@@ -129,7 +131,7 @@ int admin_endpoint_get(struct ctx *c)
 	struct webhook_endpoint w;
 	if (query_allow(c, NULL) < 0 || endpoint_load(c, &w) != 0)
 		return -1;
-	return reply(c, 200, render_endpoint(&w, false));
+	return reply_take(c, 200, render_endpoint(&w, false));
 }
 
 int admin_endpoint_update(struct ctx *c)
@@ -137,7 +139,7 @@ int admin_endpoint_update(struct ctx *c)
 	static const char *const fields[] = {"url", "enabled_events", "enabled", NULL};
 	struct webhook_endpoint w;
 	bool present, enabled;
-	if (body_allow(c, fields) < 0 || endpoint_load(c, &w) != 0 ||
+	if (field_allow(c, fields) < 0 || endpoint_load(c, &w) != 0 ||
 	    url_field(c, false, &w) < 0 || events_field(c, &w) < 0 ||
 	    field_bool(c, "enabled", &present, &enabled) < 0)
 		return -1;
@@ -146,14 +148,14 @@ int admin_endpoint_update(struct ctx *c)
 	w.updated_at = c->now;
 	if (c->store->endpoint_update(c->store, &w, &c->err) < 0)
 		return -1;
-	return reply(c, 200, render_endpoint(&w, false));
+	return reply_take(c, 200, render_endpoint(&w, false));
 }
 
 int admin_endpoint_rotate(struct ctx *c)
 {
 	static const char *const none[] = {NULL};
 	struct webhook_endpoint w;
-	if (body_allow(c, none) < 0 || endpoint_load(c, &w) != 0)
+	if (field_allow(c, none) < 0 || endpoint_load(c, &w) != 0)
 		return -1;
 	/* The old secret keeps signing, second in the header, for the overlap. */
 	w.previous_secret = w.secret;
@@ -162,5 +164,5 @@ int admin_endpoint_rotate(struct ctx *c)
 	w.updated_at = c->now;
 	if (c->store->endpoint_update(c->store, &w, &c->err) < 0)
 		return -1;
-	return reply(c, 200, render_endpoint(&w, true));
+	return reply_take(c, 200, render_endpoint(&w, true));
 }

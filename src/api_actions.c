@@ -3,9 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "event.h"
+#include "field.h"
 #include "handlers.h"
 #include "render.h"
+#include "reply.h"
 #include "banned.h"
 
 /* Returns 0 when an action of type may be requested on m now, else -1
@@ -79,7 +81,7 @@ static int action_request(struct ctx *c, const char *type)
 		.status = "requested",
 		.requested_at = c->now,
 	};
-	if (body_allow(c, is_forward ? forward : plain) < 0 ||
+	if (field_allow(c, is_forward ? forward : plain) < 0 ||
 	    (is_forward && forward_fields(c, &act) < 0) ||
 	    field_string(c, "notes", false, true, 1, 1000, true, (const char **)&act.notes) < 0)
 		return -1;
@@ -102,7 +104,7 @@ static int action_request(struct ctx *c, const char *type)
 		json_decref(obj);
 		return -1;
 	}
-	return reply(c, 201, obj);
+	return reply_take(c, 201, obj);
 }
 
 int api_action_scan(struct ctx *c)

@@ -3,9 +3,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "api.h"
 #include "handlers.h"
+#include "query.h"
 #include "render.h"
+#include "reply.h"
 #include "validate.h"
 #include "banned.h"
 
@@ -38,7 +39,7 @@ int api_billing_usage(struct ctx *c)
 {
 	static const char *const allowed[] = {"period", NULL};
 	struct page pg;
-	if (page_parse(c, allowed, &pg) < 0)
+	if (query_page(c, allowed, &pg) < 0)
 		return -1;
 	if (pg.ending_before)
 		return error(&c->err, 400, "unknown_parameter", "ending_before",
@@ -103,5 +104,5 @@ int api_billing_usage(struct ctx *c)
 	json_object_set_new(o, "billable_mailboxes", json_integer(billable));
 	json_object_set_new(o, "mailbox_days", json_integer(days_total));
 	json_object_set_new(o, "line_items", items);
-	return reply(c, 200, o);
+	return reply_take(c, 200, o);
 }

@@ -3,9 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "event.h"
+#include "field.h"
 #include "handlers.h"
+#include "query.h"
 #include "render.h"
+#include "reply.h"
 #include "validate.h"
 #include "banned.h"
 
@@ -16,7 +19,7 @@ int customer_load(struct ctx *c, const char *id, struct customer *cu)
 {
 	int rc = c->store->customer_get(c->store, c->a, c->partner_id, id, cu, &c->err);
 	if (rc == STORE_NOT_FOUND)
-		return not_found(c, "customer", id, NULL);
+		return reply_not_found(c, "customer", id, NULL);
 	return rc;
 }
 
@@ -68,8 +71,7 @@ static int customer_fields(struct ctx *c, struct customer *cu, bool creating)
 		return -1;
 	if (present)
 		cu->prepay = prepay;
-	json_t *md = json_object_get(c->body, "metadata");
-	if (md && metadata_patch_text(c, cu->metadata, md, &cu->metadata) < 0)
+	if (field_metadata(c, cu->metadata, &cu->metadata) < 0)
 		return -1;
 	if (cu->external_id && field_present(c, "external_customer_id")) {
 		int rc = c->store->customer_external_id_find(c->store, cu->partner_id,
@@ -89,7 +91,7 @@ static const char *const crm_fields[] = {"external_customer_id", "email", "name"
 
 int api_customer_create(struct ctx *c)
 {
-	if (body_allow(c, crm_fields) < 0)
+	if (field_allow(c, crm_fields) < 0)
 		return -1;
 	struct customer cu = {
 		.id = id_new(c->a, "cus_"),
@@ -116,7 +118,7 @@ int api_customer_create(struct ctx *c)
 		json_decref(obj);
 		return -1;
 	}
-	return reply(c, 201, obj);
+	return reply_take(c, 201, obj);
 }
 
 int api_customer_list(struct ctx *c)
@@ -124,7 +126,7 @@ int api_customer_list(struct ctx *c)
 	static const char *const filters[] = {"status", "external_customer_id", "email", NULL};
 	struct page pg;
 	struct customer_filter f = {0};
-	if (page_parse(c, filters, &pg) < 0 ||
+	if (query_page(c, filters, &pg) < 0 ||
 	    query_choice(c, "status", customer_statuses, &f.status) < 0)
 		return -1;
 	f.external_id = query_get(c, "external_customer_id");
@@ -138,7 +140,7 @@ int api_customer_list(struct ctx *c)
 	json_t *data = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(data, render_customer(&items[i]));
-	return reply_list(c, data, more);
+	return reply_list_take(c, data, more);
 }
 
 int api_customer_get(struct ctx *c)
@@ -146,13 +148,13 @@ int api_customer_get(struct ctx *c)
 	struct customer cu;
 	if (query_allow(c, NULL) < 0 || customer_load(c, c->params[0], &cu) != 0)
 		return -1;
-	return reply(c, 200, render_customer(&cu));
+	return reply_take(c, 200, render_customer(&cu));
 }
 
 int api_customer_update(struct ctx *c)
 {
 	struct customer cu;
-	if (body_allow(c, crm_fields) < 0 || customer_load(c, c->params[0], &cu) != 0)
+	if (field_allow(c, crm_fields) < 0 || customer_load(c, c->params[0], &cu) != 0)
 		return -1;
 	if (strcmp(cu.status, "deactivated") == 0)
 		return error(&c->err, 409, "invalid_state", NULL,
@@ -166,7 +168,7 @@ int api_customer_update(struct ctx *c)
 	bool changed = !json_equal(before, after);
 	json_decref(before);
 	if (!changed)
-		return reply(c, 200, after);
+		return reply_take(c, 200, after);
 	json_decref(after);
 	cu.updated_at = c->now;
 	if (c->store->customer_update(c->store, &cu, &c->err) < 0)
@@ -176,7 +178,7 @@ int api_customer_update(struct ctx *c)
 		json_decref(obj);
 		return -1;
 	}
-	return reply(c, 200, obj);
+	return reply_take(c, 200, obj);
 }
 
 int api_customer_deactivate(struct ctx *c)
@@ -184,12 +186,12 @@ int api_customer_deactivate(struct ctx *c)
 	static const char *const fields[] = {"reason", NULL};
 	struct customer cu;
 	const char *reason;
-	if (body_allow(c, fields) < 0 ||
+	if (field_allow(c, fields) < 0 ||
 	    field_string(c, "reason", false, true, 0, 500, true, &reason) < 0 ||
 	    customer_load(c, c->params[0], &cu) != 0)
 		return -1;
 	if (strcmp(cu.status, "deactivated") == 0)
-		return reply(c, 200, render_customer(&cu));
+		return reply_take(c, 200, render_customer(&cu));
 	cu.status = "deactivated";
 	cu.deactivated_at = c->now;
 	cu.deactivation_reason = arena_strdup(c->a, reason);
@@ -212,7 +214,7 @@ int api_customer_deactivate(struct ctx *c)
 		json_decref(obj);
 		return -1;
 	}
-	return reply(c, 200, obj);
+	return reply_take(c, 200, obj);
 }
 
 int api_customer_compliance(struct ctx *c)
@@ -220,7 +222,7 @@ int api_customer_compliance(struct ctx *c)
 	struct customer cu;
 	if (query_allow(c, NULL) < 0 || customer_load(c, c->params[0], &cu) != 0)
 		return -1;
-	return reply(c, 200, render_compliance(&cu));
+	return reply_take(c, 200, render_compliance(&cu));
 }
 
 int api_customer_mailbox(struct ctx *c)
@@ -229,5 +231,5 @@ int api_customer_mailbox(struct ctx *c)
 	if (query_allow(c, NULL) < 0 || customer_load(c, c->params[0], &cu) != 0 ||
 	    customer_location_load(c, &cu) < 0)
 		return -1;
-	return reply(c, 200, render_mailbox(&cu));
+	return reply_take(c, 200, render_mailbox(&cu));
 }

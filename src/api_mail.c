@@ -4,9 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "event.h"
+#include "field.h"
 #include "handlers.h"
+#include "query.h"
 #include "render.h"
+#include "reply.h"
 #include "validate.h"
 #include "banned.h"
 
@@ -22,7 +25,7 @@ int mail_load(struct ctx *c, const char *id, struct mail *m)
 {
 	int rc = c->store->mail_get(c->store, c->a, c->partner_id, id, m, &c->err);
 	if (rc == STORE_NOT_FOUND)
-		return not_found(c, "mail", id, NULL);
+		return reply_not_found(c, "mail", id, NULL);
 	return rc;
 }
 
@@ -93,7 +96,7 @@ int mail_record(struct ctx *c, const char *source)
 		.created_at = c->now,
 		.updated_at = c->now,
 	};
-	if (body_allow(c, fields) < 0 ||
+	if (field_allow(c, fields) < 0 ||
 	    field_string(c, "customer_id", true, false, 1, 64, false, &customer_id) < 0 ||
 	    field_choice(c, "type", true, mail_types, (const char **)&m.type) < 0 ||
 	    photos_field(c, &m.photos) < 0 ||
@@ -112,14 +115,13 @@ int mail_record(struct ctx *c, const char *source)
 	if (m.received_at > c->now)
 		return error(&c->err, 422, "validation_failed", "received_at",
 			     "received_at may not lie in the future");
-	json_t *md = json_object_get(c->body, "metadata");
-	if (md && metadata_patch_text(c, NULL, md, &m.metadata) < 0)
+	if (field_metadata(c, NULL, &m.metadata) < 0)
 		return -1;
 
 	struct customer cu;
 	int rc = c->store->customer_get(c->store, c->a, c->partner_id, customer_id, &cu, &c->err);
 	if (rc == STORE_NOT_FOUND)
-		return not_found(c, "customer", customer_id, "customer_id");
+		return reply_not_found(c, "customer", customer_id, "customer_id");
 	if (rc < 0 || mail_eligible(c, &cu) < 0)
 		return -1;
 	m.partner_id = cu.partner_id;
@@ -133,7 +135,7 @@ int mail_record(struct ctx *c, const char *source)
 		json_decref(obj);
 		return -1;
 	}
-	return reply(c, 201, obj);
+	return reply_take(c, 201, obj);
 }
 
 int api_mail_create(struct ctx *c)
@@ -147,7 +149,7 @@ int api_mail_get(struct ctx *c)
 	if (query_allow(c, NULL) < 0 || mail_load(c, c->params[0], &m) != 0)
 		return -1;
 	json_t *obj = mail_render(c, &m);
-	return obj ? reply(c, 200, obj) : -1;
+	return obj ? reply_take(c, 200, obj) : -1;
 }
 
 int api_customer_mail_list(struct ctx *c)
@@ -156,7 +158,7 @@ int api_customer_mail_list(struct ctx *c)
 	struct page pg;
 	struct mail_filter f;
 	struct customer cu;
-	if (page_parse(c, filters, &pg) < 0 ||
+	if (query_page(c, filters, &pg) < 0 ||
 	    query_choice(c, "type", mail_types, &f.type) < 0 ||
 	    query_choice(c, "status", mail_statuses, &f.status) < 0 ||
 	    customer_load(c, c->params[0], &cu) != 0)
@@ -175,14 +177,14 @@ int api_customer_mail_list(struct ctx *c)
 		}
 		json_array_append_new(data, obj);
 	}
-	return reply_list(c, data, more);
+	return reply_list_take(c, data, more);
 }
 
 int api_mail_delete(struct ctx *c)
 {
 	static const char *const none[] = {NULL};
 	struct mail m;
-	if (body_allow(c, none) < 0 || mail_load(c, c->params[0], &m) != 0)
+	if (field_allow(c, none) < 0 || mail_load(c, c->params[0], &m) != 0)
 		return -1;
 	if (strcmp(m.source, "partner") != 0)
 		return error(&c->err, 409, "invalid_state", NULL,
@@ -213,5 +215,5 @@ int api_mail_delete(struct ctx *c)
 	json_object_set_new(o, "id", json_string(m.id));
 	json_object_set_new(o, "object", json_string("mail"));
 	json_object_set_new(o, "deleted", json_true());
-	return reply(c, 200, o);
+	return reply_take(c, 200, o);
 }

@@ -1,7 +1,7 @@
 /* api_meta.c - the unauthenticated routes about the server itself: the
  * health check and the OpenAPI document it was built with. */
-#include "api.h"
 #include "handlers.h"
+#include "reply.h"
 #include "banned.h"
 
 /* The document, compiled in from openapi/innbocks.yaml (embed_openapi.py). */
@@ -12,7 +12,7 @@ int api_health(struct ctx *c)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "status", json_string("ok"));
-	return reply(c, 200, o);
+	return reply_take(c, 200, o);
 }
 
 int api_openapi(struct ctx *c)

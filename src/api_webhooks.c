@@ -2,9 +2,10 @@
  * partners see them (API.md §7). */
 #include <string.h>
 
-#include "api.h"
 #include "handlers.h"
+#include "query.h"
 #include "render.h"
+#include "reply.h"
 #include "banned.h"
 
 /* THE catalogue of event types: every event_emit() uses one of these. */
@@ -46,7 +47,7 @@ int api_webhook_event_list(struct ctx *c)
 		json_object_set_new(o, "description", json_string(event_types[i].description));
 		json_array_append_new(data, o);
 	}
-	return reply_list(c, data, false);
+	return reply_list_take(c, data, false);
 }
 
 static json_t *render_delivery(const struct webhook_delivery *d)
@@ -75,7 +76,7 @@ int api_webhook_delivery_list(struct ctx *c)
 	static const char *const statuses[] = {"succeeded", "failed", NULL};
 	struct page pg;
 	struct delivery_filter f = {0};
-	if (page_parse(c, filters, &pg) < 0 ||
+	if (query_page(c, filters, &pg) < 0 ||
 	    query_choice(c, "status", statuses, &f.status) < 0)
 		return -1;
 	f.event_id = query_get(c, "event_id");
@@ -92,5 +93,5 @@ int api_webhook_delivery_list(struct ctx *c)
 	json_t *data = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(data, render_delivery(&items[i]));
-	return reply_list(c, data, more);
+	return reply_list_take(c, data, more);
 }

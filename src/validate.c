@@ -99,6 +99,14 @@ bool valid_text(const char *s, bool multiline)
 	return true;
 }
 
+bool valid_one_of(const char *s, const char *const list[])
+{
+	for (int i = 0; list && list[i]; i++)
+		if (strcmp(s, list[i]) == 0)
+			return true;
+	return false;
+}
+
 bool valid_http_url(const char *s)
 {
 	size_t n = strlen(s), skip;

@@ -26,6 +26,9 @@ bool valid_country(const char *s);
 /* Returns true when s has no control characters (tabs and newlines allowed
  * when multiline is true). */
 bool valid_text(const char *s, bool multiline);
+/* Returns true when s is one of list (NULL-terminated; a NULL list holds
+ * nothing). */
+bool valid_one_of(const char *s, const char *const list[]);
 
 /* Returns true for an absolute http:// or https:// URL of at most 2048
  * characters with a host and no whitespace or control characters. */

@@ -1,90 +1,20 @@
-/* api.c - field readers, paging, replies and the outbox, shared by handlers. */
-#include "api.h"
+/* field.c - body field readers that answer with the documented errors,
+ * shared by handlers. */
+#include "field.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "render.h"
-#include "validate.h"
 #include "util.h"
+#include "validate.h"
 #include "banned.h"
 
-static bool in_list(const char *s, const char *const list[])
-{
-	for (int i = 0; list && list[i]; i++)
-		if (strcmp(s, list[i]) == 0)
-			return true;
-	return false;
-}
-
-const char *query_get(struct ctx *c, const char *name)
-{
-	for (size_t i = 0; i < c->req->nquery; i++)
-		if (strcmp(c->req->query[i].key, name) == 0)
-			return c->req->query[i].value ? c->req->query[i].value : "";
-	return NULL;
-}
-
-int query_allow(struct ctx *c, const char *const allowed[])
-{
-	for (size_t i = 0; i < c->req->nquery; i++)
-		if (!in_list(c->req->query[i].key, allowed))
-			return error(&c->err, 400, "unknown_parameter", c->req->query[i].key,
-				     "unknown query parameter: %s", c->req->query[i].key);
-	return 0;
-}
-
-int page_parse(struct ctx *c, const char *const allowed[], struct page *pg)
-{
-	static const char *const paging[] = {"limit", "starting_after", "ending_before", NULL};
-	for (size_t i = 0; i < c->req->nquery; i++) {
-		const char *k = c->req->query[i].key;
-		if (!in_list(k, allowed) && !in_list(k, paging))
-			return error(&c->err, 400, "unknown_parameter", k,
-				     "unknown query parameter: %s", k);
-	}
-	pg->limit = 20;
-	const char *limit = query_get(c, "limit");
-	if (limit) {
-		long v = 0;
-		size_t digits = strspn(limit, "0123456789");
-		if (digits > 0 && digits <= 3 && !limit[digits])
-			v = strtol(limit, NULL, 10);
-		if (v < 1 || v > 100)
-			return error(&c->err, 400, "invalid_request", "limit",
-				     "limit must be an integer from 1 to 100");
-		pg->limit = (int)v;
-	}
-	pg->starting_after = query_get(c, "starting_after");
-	pg->ending_before = query_get(c, "ending_before");
-	if (pg->starting_after && pg->ending_before)
-		return error(&c->err, 400, "invalid_request", "ending_before",
-			     "send starting_after or ending_before, not both");
-	if (pg->starting_after && !*pg->starting_after)
-		return error(&c->err, 400, "invalid_request", "starting_after",
-			     "starting_after must be an id");
-	if (pg->ending_before && !*pg->ending_before)
-		return error(&c->err, 400, "invalid_request", "ending_before",
-			     "ending_before must be an id");
-	return 0;
-}
-
-int query_choice(struct ctx *c, const char *name, const char *const choices[],
-		 const char **out)
-{
-	*out = query_get(c, name);
-	if (*out && !in_list(*out, choices))
-		return error(&c->err, 400, "invalid_request", name, "%s is not a valid %s",
-			     *out, name);
-	return 0;
-}
-
-int body_allow(struct ctx *c, const char *const allowed[])
+int field_allow(struct ctx *c, const char *const allowed[])
 {
 	const char *k;
 	json_t *v;
 	json_object_foreach(c->body, k, v)
-		if (!in_list(k, allowed))
+		if (!valid_one_of(k, allowed))
 			return error(&c->err, 400, "unknown_parameter", k,
 				     "unknown parameter: %s", k);
 	return 0;
@@ -152,7 +82,7 @@ int field_choice(struct ctx *c, const char *name, bool required,
 {
 	if (field_string(c, name, required, !required, 1, 64, false, out) < 0)
 		return -1;
-	if (*out && !in_list(*out, choices))
+	if (*out && !valid_one_of(*out, choices))
 		return error(&c->err, 422, "validation_failed", name, "%s is not a valid %s",
 			     *out, name);
 	return 0;
@@ -169,7 +99,7 @@ int field_address(struct ctx *c, const char *name, bool with_name, struct addres
 	const char *k;
 	json_t *v;
 	json_object_foreach(obj, k, v)
-		if (!in_list(k, fields) && !(with_name && strcmp(k, "name") == 0))
+		if (!valid_one_of(k, fields) && !(with_name && strcmp(k, "name") == 0))
 			return error(&c->err, 400, "unknown_parameter",
 				     arena_printf(c->a, "%s.%s", name, k),
 				     "unknown parameter: %s.%s", name, k);
@@ -202,8 +132,11 @@ int field_address(struct ctx *c, const char *name, bool with_name, struct addres
 	return 0;
 }
 
-int metadata_patch_text(struct ctx *c, const char *current, json_t *patch, char **out)
+int field_metadata(struct ctx *c, const char *current, char **out)
 {
+	json_t *patch = json_object_get(c->body, "metadata");
+	if (!patch)
+		return 0;
 	json_t *md = current ? json_loads(current, 0, NULL) : NULL;
 	if (!md)
 		md = json_object();
@@ -220,53 +153,4 @@ int metadata_patch_text(struct ctx *c, const char *current, json_t *patch, char 
 	*out = arena_strdup(c->a, text);
 	free(text);
 	return 0;
-}
-
-int reply(struct ctx *c, int status, json_t *obj)
-{
-	c->status = status;
-	json_decref(c->out);
-	c->out = obj;
-	return 0;
-}
-
-int reply_list(struct ctx *c, json_t *data, bool has_more)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "object", json_string("list"));
-	json_object_set_new(o, "data", data);
-	json_object_set_new(o, "has_more", json_boolean(has_more));
-	json_object_set_new(o, "url", json_string(c->req->path));
-	return reply(c, 200, o);
-}
-
-int not_found(struct ctx *c, const char *kind, const char *id, const char *param)
-{
-	return error(&c->err, 404, "not_found", param, "no such %s: %s", kind, id);
-}
-
-int event_emit(struct ctx *c, const char *partner_id, const char *type, json_t *object)
-{
-	struct event ev = {
-		.id = id_new(c->a, "evt_"),
-		.partner_id = (char *)partner_id,
-		.type = (char *)type,
-		.created_at = c->now,
-	};
-	json_t *data = json_object();
-	json_object_set(data, "object", object);
-	json_t *o = json_object();
-	json_object_set_new(o, "id", json_string(ev.id));
-	json_object_set_new(o, "object", json_string("event"));
-	json_object_set_new(o, "type", json_string(type));
-	json_object_set_new(o, "api_version", json_string("v1"));
-	json_object_set_new(o, "created_at", render_time(c->now));
-	json_object_set_new(o, "data", data);
-	ev.payload = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (!ev.payload)
-		die("out of memory");
-	int rc = c->store->event_insert(c->store, &ev, &c->err);
-	free(ev.payload);
-	return rc;
 }

@@ -1,0 +1,34 @@
+/* event.c - events into the outbox, in the handler's transaction. */
+#include "event.h"
+
+#include <stdlib.h>
+
+#include "render.h"
+#include "util.h"
+#include "banned.h"
+
+int event_emit(struct ctx *c, const char *partner_id, const char *type, json_t *object)
+{
+	struct event ev = {
+		.id = id_new(c->a, "evt_"),
+		.partner_id = (char *)partner_id,
+		.type = (char *)type,
+		.created_at = c->now,
+	};
+	json_t *data = json_object();
+	json_object_set(data, "object", object);
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(ev.id));
+	json_object_set_new(o, "object", json_string("event"));
+	json_object_set_new(o, "type", json_string(type));
+	json_object_set_new(o, "api_version", json_string("v1"));
+	json_object_set_new(o, "created_at", render_time(c->now));
+	json_object_set_new(o, "data", data);
+	ev.payload = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!ev.payload)
+		die("out of memory");
+	int rc = c->store->event_insert(c->store, &ev, &c->err);
+	free(ev.payload);
+	return rc;
+}

@@ -1,0 +1,15 @@
+/* event.h - the outbox: every event is rendered once and stored with the
+ * change that caused it, in the same transaction; the store fans it out
+ * into delivery jobs (webhook_worker.c sends them). */
+#ifndef INNBOCKS_EVENT_H
+#define INNBOCKS_EVENT_H
+
+#include <jansson.h>
+
+#include "dispatch.h"
+
+/* Writes an event of type for partner_id to the outbox, in the current
+ * transaction, with object (borrowed) as data.object. Returns 0 or -1. */
+int event_emit(struct ctx *c, const char *partner_id, const char *type, json_t *object);
+
+#endif

@@ -1,0 +1,41 @@
+/* field.h - the request body's fields as handlers read them, each refused
+ * with the documented error naming the field (API.md §2). Strings read
+ * point into the body or the request's arena and live as long as the
+ * request. */
+#ifndef INNBOCKS_FIELD_H
+#define INNBOCKS_FIELD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dispatch.h"
+
+/* Refuses (400 unknown_parameter) any body field not in allowed
+ * (NULL-terminated). Returns 0 or -1. */
+int field_allow(struct ctx *c, const char *const allowed[]);
+/* Returns true when the body has the field (null included). */
+bool field_present(struct ctx *c, const char *name);
+/* Reads a string field of min..max characters without control characters
+ * (newlines allowed when multiline). Absent: *out NULL, and an error when
+ * required. null: allowed (as absent) only when nullable. Returns 0 or -1
+ * with 422 validation_failed naming the field. *out points into the body. */
+int field_string(struct ctx *c, const char *name, bool required, bool nullable,
+		 size_t min, size_t max, bool multiline, const char **out);
+/* Reads a boolean field; *present says whether it was given. */
+int field_bool(struct ctx *c, const char *name, bool *present, bool *out);
+/* Reads a string field that must be one of choices (NULL-terminated); an
+ * optional one may be null, meaning absent. */
+int field_choice(struct ctx *c, const char *name, bool required,
+		 const char *const choices[], const char **out);
+/* Reads an address object into out (strings in the arena). line1, city,
+ * postal_code and country (ISO 3166-1 alpha-2) are required, line2 is
+ * optional; with_name (a forwarding address) also requires name and makes
+ * state optional, otherwise (a partner location) state is required. */
+int field_address(struct ctx *c, const char *name, bool with_name, struct address *out);
+/* When the body has metadata, applies it as a patch (validate.h
+ * metadata_apply; null clears every key) to the JSON object text current
+ * (NULL = {}) and writes the new text, in the arena, to *out; otherwise
+ * leaves *out alone. Returns 0 or -1 with 422. */
+int field_metadata(struct ctx *c, const char *current, char **out);
+
+#endif

@@ -1,0 +1,70 @@
+/* query.c - query parameters, filters and paging, shared by handlers. */
+#include "query.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "validate.h"
+#include "banned.h"
+
+const char *query_get(struct ctx *c, const char *name)
+{
+	for (size_t i = 0; i < c->req->nquery; i++)
+		if (strcmp(c->req->query[i].key, name) == 0)
+			return c->req->query[i].value ? c->req->query[i].value : "";
+	return NULL;
+}
+
+int query_allow(struct ctx *c, const char *const allowed[])
+{
+	for (size_t i = 0; i < c->req->nquery; i++)
+		if (!valid_one_of(c->req->query[i].key, allowed))
+			return error(&c->err, 400, "unknown_parameter", c->req->query[i].key,
+				     "unknown query parameter: %s", c->req->query[i].key);
+	return 0;
+}
+
+int query_page(struct ctx *c, const char *const allowed[], struct page *pg)
+{
+	static const char *const paging[] = {"limit", "starting_after", "ending_before", NULL};
+	for (size_t i = 0; i < c->req->nquery; i++) {
+		const char *k = c->req->query[i].key;
+		if (!valid_one_of(k, allowed) && !valid_one_of(k, paging))
+			return error(&c->err, 400, "unknown_parameter", k,
+				     "unknown query parameter: %s", k);
+	}
+	pg->limit = 20;
+	const char *limit = query_get(c, "limit");
+	if (limit) {
+		long v = 0;
+		size_t digits = strspn(limit, "0123456789");
+		if (digits > 0 && digits <= 3 && !limit[digits])
+			v = strtol(limit, NULL, 10);
+		if (v < 1 || v > 100)
+			return error(&c->err, 400, "invalid_request", "limit",
+				     "limit must be an integer from 1 to 100");
+		pg->limit = (int)v;
+	}
+	pg->starting_after = query_get(c, "starting_after");
+	pg->ending_before = query_get(c, "ending_before");
+	if (pg->starting_after && pg->ending_before)
+		return error(&c->err, 400, "invalid_request", "ending_before",
+			     "send starting_after or ending_before, not both");
+	if (pg->starting_after && !*pg->starting_after)
+		return error(&c->err, 400, "invalid_request", "starting_after",
+			     "starting_after must be an id");
+	if (pg->ending_before && !*pg->ending_before)
+		return error(&c->err, 400, "invalid_request", "ending_before",
+			     "ending_before must be an id");
+	return 0;
+}
+
+int query_choice(struct ctx *c, const char *name, const char *const choices[],
+		 const char **out)
+{
+	*out = query_get(c, name);
+	if (*out && !valid_one_of(*out, choices))
+		return error(&c->err, 400, "invalid_request", name, "%s is not a valid %s",
+			     *out, name);
+	return 0;
+}
