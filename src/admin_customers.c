@@ -11,15 +11,6 @@
 #include "reply.h"
 #include "banned.h"
 
-/* Loads any partner's customer named by the path, or answers 404. */
-static int customer_load_any(struct ctx *c, struct customer *cu)
-{
-	int rc = c->store->customer_get(c->store, c->a, NULL, c->params[0], cu, &c->err);
-	if (rc == STORE_NOT_FOUND)
-		return reply_not_found(c, "customer", c->params[0], NULL);
-	return rc;
-}
-
 /* Saves cu and emits type with the customer object; replies with it. */
 static int customer_save_emit(struct ctx *c, struct customer *cu, const char *type)
 {
@@ -37,7 +28,7 @@ static int customer_save_emit(struct ctx *c, struct customer *cu, const char *ty
 int admin_customer_get(struct ctx *c)
 {
 	struct customer cu;
-	if (query_allow(c, NULL) < 0 || customer_load_any(c, &cu) != 0)
+	if (query_allow(c, NULL) < 0 || api_customer_load(c, c->params[0], &cu) != 0)
 		return -1;
 	return reply_take(c, 200, render_customer(&cu));
 }
@@ -46,7 +37,7 @@ int admin_customer_accept_invite(struct ctx *c)
 {
 	static const char *const none[] = {NULL};
 	struct customer cu;
-	if (field_allow(c, none) < 0 || customer_load_any(c, &cu) != 0)
+	if (field_allow(c, none) < 0 || api_customer_load(c, c->params[0], &cu) != 0)
 		return -1;
 	if (strcmp(cu.status, "deactivated") == 0)
 		return error(&c->err, 409, "invalid_state", NULL,
@@ -66,7 +57,7 @@ int admin_customer_billing(struct ctx *c)
 		return -1;
 	if (!present)
 		return error(&c->err, 422, "validation_failed", "active", "active is required");
-	if (customer_load_any(c, &cu) != 0)
+	if (api_customer_load(c, c->params[0], &cu) != 0)
 		return -1;
 	if (cu.own_billing_active == active)
 		return reply_take(c, 200, render_customer(&cu));
@@ -104,7 +95,7 @@ int admin_customer_compliance(struct ctx *c)
 	    field_choice(c, "form_1583", false, form_states, &form) < 0 ||
 	    field_choice(c, "identity", false, identity_states, &identity) < 0 ||
 	    field_string(c, "reason", false, true, 1, 500, true, &reason) < 0 ||
-	    customer_load_any(c, &cu) != 0)
+	    api_customer_load(c, c->params[0], &cu) != 0)
 		return -1;
 	bool approved_before = customer_mail_receipt_approved(&cu);
 	bool changed = false;
@@ -130,7 +121,7 @@ int admin_customer_compliance(struct ctx *c)
 		cu.mailbox.activated_at = c->now;
 	}
 	if (c->store->customer_update(c->store, &cu, &c->err) < 0 ||
-	    (activating && customer_location_load(c, &cu) < 0))
+	    (activating && api_customer_location_load(c, &cu) < 0))
 		return -1;
 	json_t *obj = render_compliance(&cu);
 	json_t *mbx = activating ? render_mailbox(&cu) : NULL;

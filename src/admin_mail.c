@@ -15,7 +15,7 @@
 
 int admin_mail_create(struct ctx *c)
 {
-	return mail_record(c, "innbocks");
+	return api_mail_record(c, "innbocks");
 }
 
 int admin_mail_get(struct ctx *c)
@@ -115,7 +115,7 @@ int admin_action_complete(struct ctx *c)
 	} else if (strcmp(act.type, "forward") == 0) {
 		const char *carrier, *tracking;
 		if (field_allow(c, forward_fields) < 0 ||
-		    field_choice(c, "carrier", true, mail_carriers, &carrier) < 0 ||
+		    field_choice(c, "carrier", true, api_mail_carriers, &carrier) < 0 ||
 		    field_string(c, "tracking_number", true, false, 1, 64, false, &tracking) < 0)
 			return -1;
 		action_result_take(c, &act, json_pack("{s:s, s:s}", "carrier", carrier,

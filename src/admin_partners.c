@@ -44,7 +44,7 @@ int admin_partner_list(struct ctx *c)
 	return reply_list_take(c, data, more);
 }
 
-int partner_load(struct ctx *c, struct partner *p)
+int admin_partner_load(struct ctx *c, struct partner *p)
 {
 	int rc = c->store->partner_get(c->store, c->a, c->params[0], p, &c->err);
 	if (rc == STORE_NOT_FOUND)
@@ -55,7 +55,7 @@ int partner_load(struct ctx *c, struct partner *p)
 int admin_partner_get(struct ctx *c)
 {
 	struct partner p;
-	if (query_allow(c, NULL) < 0 || partner_load(c, &p) != 0)
+	if (query_allow(c, NULL) < 0 || admin_partner_load(c, &p) != 0)
 		return -1;
 	return reply_take(c, 200, render_partner(&p));
 }
@@ -82,7 +82,7 @@ int admin_key_create(struct ctx *c)
 				     "scopes[%zu] is not a known scope", i);
 		bits |= bit;
 	}
-	if (partner_load(c, &p) != 0)
+	if (admin_partner_load(c, &p) != 0)
 		return -1;
 	struct api_key k = {
 		.id = id_new(c->a, "key_"),
@@ -102,7 +102,7 @@ int admin_key_list(struct ctx *c)
 {
 	struct page pg;
 	struct partner p;
-	if (query_page(c, NULL, &pg) < 0 || partner_load(c, &p) != 0)
+	if (query_page(c, NULL, &pg) < 0 || admin_partner_load(c, &p) != 0)
 		return -1;
 	struct api_key *items;
 	size_t n;

@@ -67,7 +67,7 @@ static int events_field(struct ctx *c, struct webhook_endpoint *w)
 	json_t *t;
 	json_array_foreach(v, i, t) {
 		const char *type = json_is_string(t) ? json_string_value(t) : "";
-		if (strcmp(type, "*") != 0 && !webhook_event_type_known(type))
+		if (strcmp(type, "*") != 0 && !api_webhook_event_type_known(type))
 			return error(&c->err, 422, "validation_failed", "enabled_events",
 				     "enabled_events[%zu] is not a webhook event type", i);
 	}
@@ -92,7 +92,7 @@ int admin_endpoint_create(struct ctx *c)
 		.updated_at = c->now,
 	};
 	if (field_allow(c, fields) < 0 || url_field(c, true, &w) < 0 || events_field(c, &w) < 0 ||
-	    partner_load(c, &p) != 0)
+	    admin_partner_load(c, &p) != 0)
 		return -1;
 	w.partner_id = p.id;
 	if (c->store->endpoint_insert(c->store, &w, &c->err) < 0)
@@ -104,7 +104,7 @@ int admin_endpoint_list(struct ctx *c)
 {
 	struct page pg;
 	struct partner p;
-	if (query_page(c, NULL, &pg) < 0 || partner_load(c, &p) != 0)
+	if (query_page(c, NULL, &pg) < 0 || admin_partner_load(c, &p) != 0)
 		return -1;
 	struct webhook_endpoint *items;
 	size_t n;

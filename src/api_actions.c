@@ -88,7 +88,7 @@ static int action_request(struct ctx *c, const char *type)
 	struct mail m;
 	struct mail_action *acts;
 	size_t n;
-	if (mail_load(c, c->params[0], &m) != 0 ||
+	if (api_mail_load(c, c->params[0], &m) != 0 ||
 	    c->store->action_list_for_mail(c->store, c->a, m.id, &acts, &n, &c->err) < 0 ||
 	    action_allowed(c, &m, type, acts, n) < 0)
 		return -1;

@@ -14,8 +14,7 @@
 
 static const char *const customer_statuses[] = {"invited", "active", "deactivated", NULL};
 
-/* Loads the caller's customer named by the path, or answers 404. */
-int customer_load(struct ctx *c, const char *id, struct customer *cu)
+int api_customer_load(struct ctx *c, const char *id, struct customer *cu)
 {
 	int rc = c->store->customer_get(c->store, c->a, c->partner_id, id, cu, &c->err);
 	if (rc == STORE_NOT_FOUND)
@@ -23,7 +22,7 @@ int customer_load(struct ctx *c, const char *id, struct customer *cu)
 	return rc;
 }
 
-int customer_location_load(struct ctx *c, struct customer *cu)
+int api_customer_location_load(struct ctx *c, struct customer *cu)
 {
 	struct partner p;
 	int rc = c->store->partner_get(c->store, c->a, cu->partner_id, &p, &c->err);
@@ -146,7 +145,7 @@ int api_customer_list(struct ctx *c)
 int api_customer_get(struct ctx *c)
 {
 	struct customer cu;
-	if (query_allow(c, NULL) < 0 || customer_load(c, c->params[0], &cu) != 0)
+	if (query_allow(c, NULL) < 0 || api_customer_load(c, c->params[0], &cu) != 0)
 		return -1;
 	return reply_take(c, 200, render_customer(&cu));
 }
@@ -154,7 +153,7 @@ int api_customer_get(struct ctx *c)
 int api_customer_update(struct ctx *c)
 {
 	struct customer cu;
-	if (field_allow(c, crm_fields) < 0 || customer_load(c, c->params[0], &cu) != 0)
+	if (field_allow(c, crm_fields) < 0 || api_customer_load(c, c->params[0], &cu) != 0)
 		return -1;
 	if (strcmp(cu.status, "deactivated") == 0)
 		return error(&c->err, 409, "invalid_state", NULL,
@@ -188,7 +187,7 @@ int api_customer_deactivate(struct ctx *c)
 	const char *reason;
 	if (field_allow(c, fields) < 0 ||
 	    field_string(c, "reason", false, true, 0, 500, true, &reason) < 0 ||
-	    customer_load(c, c->params[0], &cu) != 0)
+	    api_customer_load(c, c->params[0], &cu) != 0)
 		return -1;
 	if (strcmp(cu.status, "deactivated") == 0)
 		return reply_take(c, 200, render_customer(&cu));
@@ -202,7 +201,7 @@ int api_customer_deactivate(struct ctx *c)
 		cu.mailbox.closed_at = c->now;
 	}
 	if (c->store->customer_update(c->store, &cu, &c->err) < 0 ||
-	    (closing && customer_location_load(c, &cu) < 0))
+	    (closing && api_customer_location_load(c, &cu) < 0))
 		return -1;
 	json_t *obj = render_customer(&cu);
 	json_t *mbx = closing ? render_mailbox(&cu) : NULL;
@@ -220,7 +219,7 @@ int api_customer_deactivate(struct ctx *c)
 int api_customer_compliance(struct ctx *c)
 {
 	struct customer cu;
-	if (query_allow(c, NULL) < 0 || customer_load(c, c->params[0], &cu) != 0)
+	if (query_allow(c, NULL) < 0 || api_customer_load(c, c->params[0], &cu) != 0)
 		return -1;
 	return reply_take(c, 200, render_compliance(&cu));
 }
@@ -228,8 +227,8 @@ int api_customer_compliance(struct ctx *c)
 int api_customer_mailbox(struct ctx *c)
 {
 	struct customer cu;
-	if (query_allow(c, NULL) < 0 || customer_load(c, c->params[0], &cu) != 0 ||
-	    customer_location_load(c, &cu) < 0)
+	if (query_allow(c, NULL) < 0 || api_customer_load(c, c->params[0], &cu) != 0 ||
+	    api_customer_location_load(c, &cu) < 0)
 		return -1;
 	return reply_take(c, 200, render_mailbox(&cu));
 }

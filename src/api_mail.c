@@ -1,6 +1,6 @@
 /* api_mail.c - inbound mail (API.md §5): recording it, with the
  * eligibility checks in their documented order, reading and deleting it.
- * Staff-recorded mail (admin_mail.c) goes through mail_record() too. */
+ * Staff-recorded mail (admin_mail.c) goes through api_mail_record() too. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,11 +17,11 @@ static const char *const mail_types[] = {"letter", "large_envelope", "package", 
 					 NULL};
 static const char *const mail_statuses[] = {"in_storage", "forwarded", "shredded",
 					    "picked_up", NULL};
-const char *const mail_carriers[] = {"usps", "ups", "fedex", "dhl", "other", NULL};
+const char *const api_mail_carriers[] = {"usps", "ups", "fedex", "dhl", "other", NULL};
 
 #define PHOTOS_MAX 10
 
-int mail_load(struct ctx *c, const char *id, struct mail *m)
+int api_mail_load(struct ctx *c, const char *id, struct mail *m)
 {
 	int rc = c->store->mail_get(c->store, c->a, c->partner_id, id, m, &c->err);
 	if (rc == STORE_NOT_FOUND)
@@ -29,7 +29,7 @@ int mail_load(struct ctx *c, const char *id, struct mail *m)
 	return rc;
 }
 
-json_t *mail_render(struct ctx *c, const struct mail *m)
+json_t *api_mail_render(struct ctx *c, const struct mail *m)
 {
 	struct mail_action *acts;
 	size_t n;
@@ -81,7 +81,7 @@ static int mail_eligible(struct ctx *c, const struct customer *cu)
 	return 0;
 }
 
-int mail_record(struct ctx *c, const char *source)
+int api_mail_record(struct ctx *c, const char *source)
 {
 	static const char *const fields[] = {"customer_id", "type", "photos", "performed_by",
 					     "tracking_number", "carrier", "sender", "notes",
@@ -104,7 +104,7 @@ int mail_record(struct ctx *c, const char *source)
 			 (const char **)&m.performed_by) < 0 ||
 	    field_string(c, "tracking_number", false, true, 1, 64, false,
 			 (const char **)&m.tracking_number) < 0 ||
-	    field_choice(c, "carrier", false, mail_carriers, (const char **)&m.carrier) < 0 ||
+	    field_choice(c, "carrier", false, api_mail_carriers, (const char **)&m.carrier) < 0 ||
 	    field_string(c, "sender", false, true, 1, 200, false, (const char **)&m.sender) < 0 ||
 	    field_string(c, "notes", false, true, 1, 1000, true, (const char **)&m.notes) < 0 ||
 	    field_string(c, "received_at", false, true, 1, 64, false, &received_at) < 0)
@@ -140,19 +140,19 @@ int mail_record(struct ctx *c, const char *source)
 
 int api_mail_create(struct ctx *c)
 {
-	return mail_record(c, "partner");
+	return api_mail_record(c, "partner");
 }
 
 int api_mail_get(struct ctx *c)
 {
 	struct mail m;
-	if (query_allow(c, NULL) < 0 || mail_load(c, c->params[0], &m) != 0)
+	if (query_allow(c, NULL) < 0 || api_mail_load(c, c->params[0], &m) != 0)
 		return -1;
-	json_t *obj = mail_render(c, &m);
+	json_t *obj = api_mail_render(c, &m);
 	return obj ? reply_take(c, 200, obj) : -1;
 }
 
-int api_customer_mail_list(struct ctx *c)
+int api_mail_list(struct ctx *c)
 {
 	static const char *const filters[] = {"type", "status", NULL};
 	struct page pg;
@@ -161,7 +161,7 @@ int api_customer_mail_list(struct ctx *c)
 	if (query_page(c, filters, &pg) < 0 ||
 	    query_choice(c, "type", mail_types, &f.type) < 0 ||
 	    query_choice(c, "status", mail_statuses, &f.status) < 0 ||
-	    customer_load(c, c->params[0], &cu) != 0)
+	    api_customer_load(c, c->params[0], &cu) != 0)
 		return -1;
 	struct mail *items;
 	size_t n;
@@ -170,7 +170,7 @@ int api_customer_mail_list(struct ctx *c)
 		return -1;
 	json_t *data = json_array();
 	for (size_t i = 0; i < n; i++) {
-		json_t *obj = mail_render(c, &items[i]);
+		json_t *obj = api_mail_render(c, &items[i]);
 		if (!obj) {
 			json_decref(data);
 			return -1;
@@ -184,7 +184,7 @@ int api_mail_delete(struct ctx *c)
 {
 	static const char *const none[] = {NULL};
 	struct mail m;
-	if (field_allow(c, none) < 0 || mail_load(c, c->params[0], &m) != 0)
+	if (field_allow(c, none) < 0 || api_mail_load(c, c->params[0], &m) != 0)
 		return -1;
 	if (strcmp(m.source, "partner") != 0)
 		return error(&c->err, 409, "invalid_state", NULL,

@@ -8,14 +8,14 @@
 extern const char openapi_json[];
 extern const size_t openapi_json_len;
 
-int api_health(struct ctx *c)
+int api_meta_health(struct ctx *c)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "status", json_string("ok"));
 	return reply_take(c, 200, o);
 }
 
-int api_openapi(struct ctx *c)
+int api_meta_openapi(struct ctx *c)
 {
 	c->raw = openapi_json;
 	c->raw_len = openapi_json_len;

@@ -27,7 +27,7 @@ static const struct {
 	{"mail_action.failed", "Innbocks could not complete a mail action."},
 };
 
-bool webhook_event_type_known(const char *type)
+bool api_webhook_event_type_known(const char *type)
 {
 	for (size_t i = 0; i < sizeof(event_types) / sizeof(event_types[0]); i++)
 		if (strcmp(type, event_types[i].type) == 0)
@@ -81,7 +81,7 @@ int api_webhook_delivery_list(struct ctx *c)
 		return -1;
 	f.event_id = query_get(c, "event_id");
 	f.event_type = query_get(c, "event_type");
-	if (f.event_type && !webhook_event_type_known(f.event_type))
+	if (f.event_type && !api_webhook_event_type_known(f.event_type))
 		return error(&c->err, 400, "invalid_request", "event_type",
 			     "%s is not a webhook event type", f.event_type);
 	struct webhook_delivery *items;

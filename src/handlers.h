@@ -5,8 +5,8 @@
 
 #include "dispatch.h"
 
-int api_health(struct ctx *c);
-int api_openapi(struct ctx *c);
+int api_meta_health(struct ctx *c);
+int api_meta_openapi(struct ctx *c);
 
 int api_customer_create(struct ctx *c);
 int api_customer_list(struct ctx *c);
@@ -19,7 +19,7 @@ int api_billing_usage(struct ctx *c);
 int api_mail_create(struct ctx *c);
 int api_mail_get(struct ctx *c);
 int api_mail_delete(struct ctx *c);
-int api_customer_mail_list(struct ctx *c);
+int api_mail_list(struct ctx *c);
 int api_action_scan(struct ctx *c);
 int api_action_forward(struct ctx *c);
 int api_action_shred(struct ctx *c);
@@ -52,27 +52,28 @@ int admin_endpoint_rotate(struct ctx *c);
 
 /* Loads the partner named by the path's first parameter; answers 404
  * not_found for an unknown id. Returns 0 or -1. */
-int partner_load(struct ctx *c, struct partner *p);
-/* Loads the calling partner's customer id into cu; answers 404 not_found
- * for a missing or another partner's customer. Returns 0 or -1. */
-int customer_load(struct ctx *c, const char *id, struct customer *cu);
+int admin_partner_load(struct ctx *c, struct partner *p);
+/* Loads the calling partner's customer id into cu (any partner's on the
+ * operator API, where c->partner_id is NULL); answers 404 not_found for a
+ * missing or another partner's customer. Returns 0 or -1. */
+int api_customer_load(struct ctx *c, const char *id, struct customer *cu);
 /* Fills cu->location from its partner, for rendering the mailbox address.
  * Returns 0 or -1. */
-int customer_location_load(struct ctx *c, struct customer *cu);
+int api_customer_location_load(struct ctx *c, struct customer *cu);
 
 /* Loads the caller's (any, on the operator API) mail that is not deleted;
  * answers 404 not_found otherwise. Returns 0 or -1. */
-int mail_load(struct ctx *c, const char *id, struct mail *m);
+int api_mail_load(struct ctx *c, const char *id, struct mail *m);
 /* Returns the mail object with its actions (new reference), or NULL with
  * c->err set. */
-json_t *mail_render(struct ctx *c, const struct mail *m);
+json_t *api_mail_render(struct ctx *c, const struct mail *m);
 /* Records inbound mail from the body for source "partner" or "innbocks",
  * with every check of API.md §5 in order; replies 201. */
-int mail_record(struct ctx *c, const char *source);
+int api_mail_record(struct ctx *c, const char *source);
 
 /* The carriers mail and forwarding results may name (NULL-terminated). */
-extern const char *const mail_carriers[];
+extern const char *const api_mail_carriers[];
 /* Returns true for a type of the webhook event catalogue (api_webhooks.c). */
-bool webhook_event_type_known(const char *type);
+bool api_webhook_event_type_known(const char *type);
 
 #endif

@@ -16,7 +16,7 @@ json_t *render_partner(const struct partner *p);
 /* secret is included only when not NULL (the creation response). */
 json_t *render_key(const struct api_key *k, const char *secret);
 json_t *render_customer(const struct customer *c);
-/* The mailbox; c->location must be loaded (customer_location_load). */
+/* The mailbox; c->location must be loaded (api_customer_location_load). */
 json_t *render_mailbox(const struct customer *c);
 json_t *render_compliance(const struct customer *c);
 /* The mail object with its actions (oldest first). */

@@ -9,8 +9,8 @@
 #define ADMIN "/admin/v1"
 
 const struct route routes[] = {
-	{"GET", "/healthz", api_health, 0, ROUTE_PUBLIC},
-	{"GET", API "/openapi.json", api_openapi, 0, ROUTE_PUBLIC},
+	{"GET", "/healthz", api_meta_health, 0, ROUTE_PUBLIC},
+	{"GET", API "/openapi.json", api_meta_openapi, 0, ROUTE_PUBLIC},
 
 	{"POST", API "/customers", api_customer_create, SCOPE_CUSTOMERS_WRITE, 0},
 	{"GET", API "/customers", api_customer_list, SCOPE_CUSTOMERS_READ, 0},
@@ -21,7 +21,7 @@ const struct route routes[] = {
 	{"GET", API "/customers/{id}/compliance", api_customer_compliance,
 	 SCOPE_CUSTOMERS_READ, 0},
 	{"GET", API "/customers/{id}/mailbox", api_customer_mailbox, SCOPE_CUSTOMERS_READ, 0},
-	{"GET", API "/customers/{id}/mail", api_customer_mail_list, SCOPE_MAIL_READ, 0},
+	{"GET", API "/customers/{id}/mail", api_mail_list, SCOPE_MAIL_READ, 0},
 	{"POST", API "/mail", api_mail_create, SCOPE_MAIL_WRITE, 0},
 	{"GET", API "/mail/{id}", api_mail_get, SCOPE_MAIL_READ, 0},
 	{"DELETE", API "/mail/{id}", api_mail_delete, SCOPE_MAIL_WRITE, 0},

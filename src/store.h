@@ -66,7 +66,7 @@ struct customer {
 	int64_t created_at, updated_at, deactivated_at;
 	char *deactivation_reason;
 	struct mailbox mailbox;
-	struct address location; /* the partner's; filled only by customer_location_load() */
+	struct address location; /* the partner's; filled only by api_customer_location_load() */
 };
 
 struct event {
