@@ -1,8 +1,4 @@
-/* admin_partners.c - the operator API's partners and their API keys
- * (API.md §9). */
-#include <string.h>
-
-#include "auth.h"
+/* admin_partners.c - the operator API's partners (API.md §9). */
 #include "field.h"
 #include "handlers.h"
 #include "query.h"
@@ -58,78 +54,4 @@ int admin_partner_get(struct ctx *c)
 	if (query_allow(c, NULL) < 0 || admin_partner_load(c, &p) != 0)
 		return -1;
 	return reply_take(c, 200, render_partner(&p));
-}
-
-int admin_key_create(struct ctx *c)
-{
-	static const char *const fields[] = {"name", "scopes", NULL};
-	struct partner p;
-	const char *name;
-	if (field_allow(c, fields) < 0 ||
-	    field_string(c, "name", false, true, 1, 100, false, &name) < 0)
-		return -1;
-	json_t *scopes = json_object_get(c->body, "scopes");
-	if (!json_is_array(scopes) || json_array_size(scopes) == 0)
-		return error(&c->err, 422, "validation_failed", "scopes",
-			     "scopes must be a non-empty array of scope names");
-	unsigned bits = 0;
-	size_t i;
-	json_t *v;
-	json_array_foreach(scopes, i, v) {
-		unsigned bit = json_is_string(v) ? scope_parse(json_string_value(v)) : 0;
-		if (!bit)
-			return error(&c->err, 422, "validation_failed", "scopes",
-				     "scopes[%zu] is not a known scope", i);
-		bits |= bit;
-	}
-	if (admin_partner_load(c, &p) != 0)
-		return -1;
-	struct api_key k = {
-		.id = id_new(c->a, "key_"),
-		.partner_id = p.id,
-		.name = (char *)(name ? name : "API key"),
-		.scopes = bits,
-		.created_at = c->now,
-	};
-	char *secret;
-	auth_key_generate(c->a, &secret, &k.hash, &k.prefix);
-	if (c->store->key_insert(c->store, &k, &c->err) < 0)
-		return -1;
-	return reply_take(c, 201, render_key(&k, secret));
-}
-
-int admin_key_list(struct ctx *c)
-{
-	struct page pg;
-	struct partner p;
-	if (query_page(c, NULL, &pg) < 0 || admin_partner_load(c, &p) != 0)
-		return -1;
-	struct api_key *items;
-	size_t n;
-	bool more;
-	if (c->store->key_list(c->store, c->a, p.id, &pg, &items, &n, &more, &c->err) < 0)
-		return -1;
-	json_t *data = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(data, render_key(&items[i], NULL));
-	return reply_list_take(c, data, more);
-}
-
-int admin_key_revoke(struct ctx *c)
-{
-	static const char *const none[] = {NULL};
-	struct api_key k;
-	if (field_allow(c, none) < 0)
-		return -1;
-	int rc = c->store->key_get(c->store, c->a, c->params[0], &k, &c->err);
-	if (rc == STORE_NOT_FOUND)
-		return reply_not_found(c, "api_key", c->params[0], NULL);
-	if (rc < 0)
-		return -1;
-	if (!k.revoked_at) {
-		if (c->store->key_revoke(c->store, k.id, c->now, &c->err) < 0)
-			return -1;
-		k.revoked_at = c->now;
-	}
-	return reply_take(c, 200, render_key(&k, NULL));
 }

@@ -1,5 +1,5 @@
 /* api_actions.c - mail actions requested by partners (API.md §6): scan,
- * forward, shred, pickup. Operators fulfil them in admin_mail.c. */
+ * forward, shred, pickup. Operators fulfil them in admin_actions.c. */
 #include <stdlib.h>
 #include <string.h>
 

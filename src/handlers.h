@@ -1,13 +1,20 @@
-/* handlers.h - every route handler, named <audience>_<resource>_<verb>.
- * Each is a handler_fn (router.h): 0 with ctx status/out, or -1 with err. */
+/* handlers.h - every route handler, named <audience>_<resource>_<verb> and
+ * defined in <audience>_<resources>.c, and the few helpers handler files
+ * share. Each handler is a handler_fn (router.h): 0 with ctx status/out,
+ * or -1 with err. */
 #ifndef INNBOCKS_HANDLERS_H
 #define INNBOCKS_HANDLERS_H
 
+#include <jansson.h>
+#include <stdbool.h>
+
 #include "dispatch.h"
 
+/* api_meta.c */
 int api_meta_health(struct ctx *c);
 int api_meta_openapi(struct ctx *c);
 
+/* api_customers.c */
 int api_customer_create(struct ctx *c);
 int api_customer_list(struct ctx *c);
 int api_customer_get(struct ctx *c);
@@ -15,44 +22,6 @@ int api_customer_update(struct ctx *c);
 int api_customer_deactivate(struct ctx *c);
 int api_customer_compliance(struct ctx *c);
 int api_customer_mailbox(struct ctx *c);
-int api_billing_usage(struct ctx *c);
-int api_mail_create(struct ctx *c);
-int api_mail_get(struct ctx *c);
-int api_mail_delete(struct ctx *c);
-int api_mail_list(struct ctx *c);
-int api_action_scan(struct ctx *c);
-int api_action_forward(struct ctx *c);
-int api_action_shred(struct ctx *c);
-int api_action_pickup(struct ctx *c);
-int api_webhook_event_list(struct ctx *c);
-int api_webhook_delivery_list(struct ctx *c);
-
-int admin_partner_create(struct ctx *c);
-int admin_partner_list(struct ctx *c);
-int admin_partner_get(struct ctx *c);
-int admin_key_create(struct ctx *c);
-int admin_key_list(struct ctx *c);
-int admin_key_revoke(struct ctx *c);
-int admin_customer_get(struct ctx *c);
-int admin_customer_accept_invite(struct ctx *c);
-int admin_customer_billing(struct ctx *c);
-int admin_customer_compliance(struct ctx *c);
-int admin_event_list(struct ctx *c);
-int admin_mail_create(struct ctx *c);
-int admin_mail_get(struct ctx *c);
-int admin_action_list(struct ctx *c);
-int admin_action_complete(struct ctx *c);
-int admin_action_fail(struct ctx *c);
-int admin_action_cancel(struct ctx *c);
-int admin_endpoint_create(struct ctx *c);
-int admin_endpoint_list(struct ctx *c);
-int admin_endpoint_get(struct ctx *c);
-int admin_endpoint_update(struct ctx *c);
-int admin_endpoint_rotate(struct ctx *c);
-
-/* Loads the partner named by the path's first parameter; answers 404
- * not_found for an unknown id. Returns 0 or -1. */
-int admin_partner_load(struct ctx *c, struct partner *p);
 /* Loads the calling partner's customer id into cu (any partner's on the
  * operator API, where c->partner_id is NULL); answers 404 not_found for a
  * missing or another partner's customer. Returns 0 or -1. */
@@ -61,6 +30,11 @@ int api_customer_load(struct ctx *c, const char *id, struct customer *cu);
  * Returns 0 or -1. */
 int api_customer_location_load(struct ctx *c, struct customer *cu);
 
+/* api_mail.c */
+int api_mail_create(struct ctx *c);
+int api_mail_list(struct ctx *c);
+int api_mail_get(struct ctx *c);
+int api_mail_delete(struct ctx *c);
 /* Loads the caller's (any, on the operator API) mail that is not deleted;
  * answers 404 not_found otherwise. Returns 0 or -1. */
 int api_mail_load(struct ctx *c, const char *id, struct mail *m);
@@ -70,10 +44,61 @@ json_t *api_mail_render(struct ctx *c, const struct mail *m);
 /* Records inbound mail from the body for source "partner" or "innbocks",
  * with every check of API.md §5 in order; replies 201. */
 int api_mail_record(struct ctx *c, const char *source);
-
 /* The carriers mail and forwarding results may name (NULL-terminated). */
 extern const char *const api_mail_carriers[];
-/* Returns true for a type of the webhook event catalogue (api_webhooks.c). */
+
+/* api_actions.c */
+int api_action_scan(struct ctx *c);
+int api_action_forward(struct ctx *c);
+int api_action_shred(struct ctx *c);
+int api_action_pickup(struct ctx *c);
+
+/* api_webhooks.c */
+int api_webhook_event_list(struct ctx *c);
+int api_webhook_delivery_list(struct ctx *c);
+/* Returns true for a type of the webhook event catalogue. */
 bool api_webhook_event_type_known(const char *type);
+
+/* api_billing.c */
+int api_billing_usage(struct ctx *c);
+
+/* admin_partners.c */
+int admin_partner_create(struct ctx *c);
+int admin_partner_list(struct ctx *c);
+int admin_partner_get(struct ctx *c);
+/* Loads the partner named by the path's first parameter; answers 404
+ * not_found for an unknown id. Returns 0 or -1. */
+int admin_partner_load(struct ctx *c, struct partner *p);
+
+/* admin_keys.c */
+int admin_key_create(struct ctx *c);
+int admin_key_list(struct ctx *c);
+int admin_key_revoke(struct ctx *c);
+
+/* admin_customers.c */
+int admin_customer_get(struct ctx *c);
+int admin_customer_accept_invite(struct ctx *c);
+int admin_customer_billing(struct ctx *c);
+int admin_customer_compliance(struct ctx *c);
+
+/* admin_events.c */
+int admin_event_list(struct ctx *c);
+
+/* admin_mail.c */
+int admin_mail_create(struct ctx *c);
+int admin_mail_get(struct ctx *c);
+
+/* admin_actions.c */
+int admin_action_list(struct ctx *c);
+int admin_action_complete(struct ctx *c);
+int admin_action_fail(struct ctx *c);
+int admin_action_cancel(struct ctx *c);
+
+/* admin_endpoints.c */
+int admin_endpoint_create(struct ctx *c);
+int admin_endpoint_list(struct ctx *c);
+int admin_endpoint_get(struct ctx *c);
+int admin_endpoint_update(struct ctx *c);
+int admin_endpoint_rotate(struct ctx *c);
 
 #endif
