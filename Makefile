@@ -57,13 +57,15 @@ CPPCHECK = cppcheck --std=c11 -q -j2 --error-exitcode=1 --inline-suppr \
 	-D_GNU_SOURCE '-D_Noreturn=__attribute__((noreturn))' -Isrc -Itests/unit
 
 # Also checks that every source file includes banned.h after its other
-# headers, which the compiler cannot see.
+# headers, which the compiler cannot see, and that every exported name
+# tells its file (scripts/check_names.sh).
 analyze:
 	@echo "== static analysis"
 	@for f in $(SRC); do \
 		[ "$$(grep '^#include' $$f | tail -n 1)" = '#include "banned.h"' ] || \
 		{ echo "$$f: banned.h must be its last #include" >&2; exit 1; }; \
 	done
+	scripts/check_names.sh
 	$(CPPCHECK) src tests/unit
 
 # The whole suite, in this order: the builds and the analysis (in parallel

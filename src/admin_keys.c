@@ -24,7 +24,7 @@ int admin_key_create(struct ctx *c)
 	size_t i;
 	json_t *v;
 	json_array_foreach(scopes, i, v) {
-		unsigned bit = json_is_string(v) ? scope_parse(json_string_value(v)) : 0;
+		unsigned bit = json_is_string(v) ? auth_scope_parse(json_string_value(v)) : 0;
 		if (!bit)
 			return error(&c->err, 422, "validation_failed", "scopes",
 				     "scopes[%zu] is not a known scope", i);

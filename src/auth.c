@@ -14,7 +14,7 @@ static const char *const scope_names[SCOPE_COUNT] = {
 	"mail_actions:write", "webhooks:read", "billing:read",
 };
 
-const char *scope_name(unsigned scope)
+const char *auth_scope_name(unsigned scope)
 {
 	for (int i = 0; i < SCOPE_COUNT; i++)
 		if (scope == 1u << i)
@@ -22,7 +22,7 @@ const char *scope_name(unsigned scope)
 	return NULL;
 }
 
-unsigned scope_parse(const char *name)
+unsigned auth_scope_parse(const char *name)
 {
 	for (int i = 0; i < SCOPE_COUNT; i++)
 		if (strcmp(name, scope_names[i]) == 0)

@@ -24,9 +24,9 @@ enum scope {
 #define ADMIN_TOKEN_PREFIX "ib_admin_"
 
 /* Returns the scope's name ("customers:read"), or NULL for an unknown bit. */
-const char *scope_name(unsigned scope);
+const char *auth_scope_name(unsigned scope);
 /* Returns the bit for a scope name, or 0 when the name is unknown. */
-unsigned scope_parse(const char *name);
+unsigned auth_scope_parse(const char *name);
 
 /* Returns the key in an "Authorization: Bearer <key>" header value, or NULL
  * when the header is missing or not a Bearer credential. The result points

@@ -38,7 +38,7 @@ static int json_depth_exceeds(json_t *v, int depth)
 	return 0;
 }
 
-int body_parse(const char *body, size_t len, json_t **out, struct err *e)
+int dispatch_body_parse(const char *body, size_t len, json_t **out, struct err *e)
 {
 	*out = NULL;
 	if (len == 0) {
@@ -112,7 +112,7 @@ static int admit(struct ctx *c, struct response *resp)
 	}
 	if (r->scope && !(key.scopes & r->scope))
 		return error(&c->err, 403, "insufficient_scope", NULL,
-			     "this API key lacks the %s scope", scope_name(r->scope));
+			     "this API key lacks the %s scope", auth_scope_name(r->scope));
 	if (!rr.allowed) {
 		char v[32];
 		snprintf(v, sizeof(v), "%ld", rr.retry_after);
@@ -253,8 +253,8 @@ static int prepare(struct ctx *c, struct response *resp)
 	if (has_body && !content_type_is_json(req->content_type))
 		return error(&c->err, 415, "unsupported_media_type", NULL,
 			     "send the body as Content-Type: application/json");
-	return body_parse(has_body ? req->body : NULL, has_body ? req->body_len : 0, &c->body,
-			  &c->err);
+	return dispatch_body_parse(has_body ? req->body : NULL, has_body ? req->body_len : 0,
+				   &c->body, &c->err);
 }
 
 struct ctx *dispatch_start(struct app *app, const struct request *req,

@@ -91,6 +91,6 @@ void dispatch_end(struct ctx *c);
 /* Parses a request body: empty is {}, otherwise a JSON object without
  * duplicate keys, deeper nesting than JSON_MAX_DEPTH or NUL characters.
  * Returns 0 with *out set (the caller decrefs) or -1 with e set to 400. */
-int body_parse(const char *body, size_t len, json_t **out, struct err *e);
+int dispatch_body_parse(const char *body, size_t len, json_t **out, struct err *e);
 
 #endif

@@ -54,7 +54,7 @@ json_t *render_key(const struct api_key *k, const char *secret)
 	json_t *scopes = json_array();
 	for (unsigned bit = 1; bit <= SCOPE_ALL; bit <<= 1)
 		if (k->scopes & bit)
-			json_array_append_new(scopes, json_string(scope_name(bit)));
+			json_array_append_new(scopes, json_string(auth_scope_name(bit)));
 	json_object_set_new(o, "scopes", scopes);
 	json_object_set_new(o, "prefix", json_string(k->prefix));
 	if (secret)

@@ -29,8 +29,8 @@ void webhook_sign(const char *secret, int64_t timestamp, const char *body, size_
 	hex_encode(md, 32, out);
 }
 
-void webhook_signature_header(const char *secret, const char *previous, int64_t timestamp,
-			      const char *body, size_t len, char out[140])
+void webhook_sign_header(const char *secret, const char *previous, int64_t timestamp,
+			 const char *body, size_t len, char out[140])
 {
 	char now_sig[65], old_sig[65];
 	webhook_sign(secret, timestamp, body, len, now_sig);

@@ -12,7 +12,7 @@ void webhook_sign(const char *secret, int64_t timestamp, const char *body, size_
 
 /* Writes the Innbocks-Signature header value: "v1=<hex>", or during a
  * rotation "v1=<new>, v1=<old>" (previous may be NULL). out needs 140 bytes. */
-void webhook_signature_header(const char *secret, const char *previous, int64_t timestamp,
-			      const char *body, size_t len, char out[140]);
+void webhook_sign_header(const char *secret, const char *previous, int64_t timestamp,
+			 const char *body, size_t len, char out[140]);
 
 #endif

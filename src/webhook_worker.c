@@ -102,8 +102,8 @@ static void transfer_start(struct webhook_worker *w, const struct webhook_job *j
 	t->started = monotonic_seconds();
 	size_t len = strlen(t->job.payload);
 	char sig[140], line[256];
-	webhook_signature_header(t->job.secret, t->job.previous_secret, t->attempted_at,
-				 t->job.payload, len, sig);
+	webhook_sign_header(t->job.secret, t->job.previous_secret, t->attempted_at,
+			    t->job.payload, len, sig);
 	const char *fixed[] = {"Content-Type: application/json", "User-Agent: Innbocks-Webhooks/1",
 			       "Expect:"};
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)

@@ -1,5 +1,5 @@
 /* test_idem.c - request fingerprints and Idempotency-Key checks (idem.h),
- * and body_parse() (dispatch.h): what a request body may be. */
+ * and dispatch_body_parse() (dispatch.h): what a request body may be. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,13 +145,13 @@ TEST(idem_key_check_refuses_non_ascii)
 
 /* --- request bodies ------------------------------------------------------ */
 
-/* Returns true when body_parse() refuses text with 400 invalid_json and
- * leaves *out NULL. */
+/* Returns true when dispatch_body_parse() refuses text with 400
+ * invalid_json and leaves *out NULL. */
 static bool body_refused(const char *text)
 {
 	struct err e = {0};
 	json_t *out = (json_t *)1;
-	int rc = body_parse(text, strlen(text), &out, &e);
+	int rc = dispatch_body_parse(text, strlen(text), &out, &e);
 	bool ok = rc == -1 && out == NULL && e.status == 400 && e.code &&
 		  strcmp(e.code, "invalid_json") == 0;
 	if (rc == 0)
@@ -198,7 +198,7 @@ TEST(body_parse_turns_an_empty_body_into_an_empty_object)
 {
 	struct err e = {0};
 	json_t *out = NULL;
-	CHECK_INT(body_parse(NULL, 0, &out, &e), 0);
+	CHECK_INT(dispatch_body_parse(NULL, 0, &out, &e), 0);
 	CHECK(json_is_object(out) && json_object_size(out) == 0);
 	json_decref(out);
 }
@@ -208,7 +208,7 @@ TEST(body_parse_returns_a_valid_object)
 	const char *text = "{\"email\": \"jane@example.com\", \"metadata\": {\"crm\": \"42\"}}";
 	struct err e = {0};
 	json_t *out = NULL;
-	CHECK_INT(body_parse(text, strlen(text), &out, &e), 0);
+	CHECK_INT(dispatch_body_parse(text, strlen(text), &out, &e), 0);
 	CHECK_STR(json_string_value(json_object_get(out, "email")), "jane@example.com");
 	CHECK_STR(json_string_value(json_object_get(json_object_get(out, "metadata"), "crm")),
 		  "42");
@@ -220,7 +220,7 @@ TEST(body_parse_reads_only_len_bytes)
 	const char *text = "{\"a\": \"1\"}garbage";
 	struct err e = {0};
 	json_t *out = NULL;
-	CHECK_INT(body_parse(text, 10, &out, &e), 0);
+	CHECK_INT(dispatch_body_parse(text, 10, &out, &e), 0);
 	CHECK_STR(json_string_value(json_object_get(out, "a")), "1");
 	json_decref(out);
 }
@@ -253,7 +253,7 @@ TEST(body_parse_accepts_32_levels_of_nesting_and_refuses_33)
 	char *ok = nested_objects(32), *deep = nested_objects(33);
 	struct err e = {0};
 	json_t *out = NULL;
-	CHECK_INT(body_parse(ok, strlen(ok), &out, &e), 0);
+	CHECK_INT(dispatch_body_parse(ok, strlen(ok), &out, &e), 0);
 	json_decref(out);
 	CHECK(body_refused(deep));
 	free(ok);
@@ -265,7 +265,7 @@ TEST(body_parse_counts_arrays_as_nesting_levels)
 	char *ok = nested_arrays(32), *deep = nested_arrays(33);
 	struct err e = {0};
 	json_t *out = NULL;
-	CHECK_INT(body_parse(ok, strlen(ok), &out, &e), 0);
+	CHECK_INT(dispatch_body_parse(ok, strlen(ok), &out, &e), 0);
 	json_decref(out);
 	CHECK(body_refused(deep));
 	free(ok);

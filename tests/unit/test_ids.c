@@ -207,29 +207,29 @@ TEST(scope_names_round_trip_through_scope_parse)
 	unsigned all = 0;
 	for (int i = 0; i < SCOPE_COUNT; i++) {
 		unsigned bit = 1u << i;
-		const char *name = scope_name(bit);
+		const char *name = auth_scope_name(bit);
 		if (!CHECK(name != NULL))
 			continue;
-		CHECK_INT(scope_parse(name), bit);
+		CHECK_INT(auth_scope_parse(name), bit);
 		all |= bit;
 	}
 	CHECK_INT(all, SCOPE_ALL);
-	CHECK_STR(scope_name(SCOPE_CUSTOMERS_READ), "customers:read");
-	CHECK_INT(scope_parse("billing:read"), SCOPE_BILLING_READ);
+	CHECK_STR(auth_scope_name(SCOPE_CUSTOMERS_READ), "customers:read");
+	CHECK_INT(auth_scope_parse("billing:read"), SCOPE_BILLING_READ);
 }
 
 TEST(scope_name_is_null_for_anything_but_one_known_bit)
 {
-	CHECK(scope_name(0) == NULL);
-	CHECK(scope_name(SCOPE_CUSTOMERS_READ | SCOPE_CUSTOMERS_WRITE) == NULL);
-	CHECK(scope_name(1u << SCOPE_COUNT) == NULL);
-	CHECK(scope_name(SCOPE_ALL) == NULL);
+	CHECK(auth_scope_name(0) == NULL);
+	CHECK(auth_scope_name(SCOPE_CUSTOMERS_READ | SCOPE_CUSTOMERS_WRITE) == NULL);
+	CHECK(auth_scope_name(1u << SCOPE_COUNT) == NULL);
+	CHECK(auth_scope_name(SCOPE_ALL) == NULL);
 }
 
 TEST(scope_parse_is_zero_for_an_unknown_name)
 {
-	CHECK_INT(scope_parse("customers:delete"), 0);
-	CHECK_INT(scope_parse("customers"), 0);
-	CHECK_INT(scope_parse("customers:read "), 0);
-	CHECK_INT(scope_parse(""), 0);
+	CHECK_INT(auth_scope_parse("customers:delete"), 0);
+	CHECK_INT(auth_scope_parse("customers"), 0);
+	CHECK_INT(auth_scope_parse("customers:read "), 0);
+	CHECK_INT(auth_scope_parse(""), 0);
 }

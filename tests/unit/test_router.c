@@ -169,7 +169,7 @@ TEST(routes_name_no_scope_or_exactly_one_known_scope)
 {
 	for (size_t i = 0; i < routes_count; i++) {
 		unsigned s = routes[i].scope;
-		if (!CHECK(s == 0 || ((s & (s - 1)) == 0 && scope_name(s) != NULL)))
+		if (!CHECK(s == 0 || ((s & (s - 1)) == 0 && auth_scope_name(s) != NULL)))
 			printf("    %s %s: scope %#x\n", routes[i].method, routes[i].path, s);
 	}
 }

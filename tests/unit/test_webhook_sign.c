@@ -57,7 +57,7 @@ TEST(webhook_signature_header_is_one_v1_without_a_previous_secret)
 {
 	char out[140];
 	memset(out, '#', sizeof(out));
-	webhook_signature_header("whsec_test", NULL, 1700000000, body, strlen(body), out);
+	webhook_sign_header("whsec_test", NULL, 1700000000, body, strlen(body), out);
 	CHECK_STR(out, "v1=" SIG_TEST);
 }
 
@@ -65,7 +65,7 @@ TEST(webhook_signature_header_during_rotation_is_new_then_old)
 {
 	char out[140];
 	memset(out, '#', sizeof(out));
-	webhook_signature_header("whsec_test", "whsec_old", 1700000000, body, strlen(body), out);
+	webhook_sign_header("whsec_test", "whsec_old", 1700000000, body, strlen(body), out);
 	CHECK_STR(out, "v1=" SIG_TEST ", v1=" SIG_OLD);
 	/* The header fits its buffer with room for the NUL. */
 	CHECK_INT(strlen(out), 3 + 64 + 2 + 3 + 64);
