@@ -4,7 +4,7 @@
 # runs every test (scripts/test.sh is the dependencies plus `make check`).
 CC ?= cc
 CFLAGS ?= -O2 -g
-WARN = -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
+WARN = -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla -Wcast-qual -Wwrite-strings
 LIBS = -lmicrohttpd -ljansson -lsqlite3 -lcrypto -lcurl -lpthread -lm
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 

@@ -51,7 +51,7 @@ static int action_load_open(struct ctx *c, struct mail_action *act)
 static int action_close(struct ctx *c, struct mail_action *act, const char *status,
 			const char *mail_status, const char *event_type)
 {
-	act->status = (char *)status;
+	act->status = status;
 	act->completed_at = c->now;
 	struct mail m;
 	int rc = c->store->mail_get(c->store, c->a, NULL, act->mail_id, &m, &c->err);
@@ -59,7 +59,7 @@ static int action_close(struct ctx *c, struct mail_action *act, const char *stat
 		return rc < 0 ? -1 : error(&c->err, 500, "internal_error", NULL,
 					   "mail %s of action %s is missing", act->mail_id, act->id);
 	if (mail_status)
-		m.status = (char *)mail_status;
+		m.status = mail_status;
 	m.updated_at = c->now;
 	if (c->store->action_update(c->store, act, &c->err) < 0 ||
 	    c->store->mail_update(c->store, &m, &c->err) < 0)
@@ -127,7 +127,7 @@ int admin_action_fail(struct ctx *c)
 	    field_string(c, "reason", true, false, 1, 500, true, &reason) < 0 ||
 	    action_load_open(c, &act) != 0)
 		return -1;
-	act.failure_reason = (char *)reason;
+	act.failure_reason = reason;
 	return action_close(c, &act, "failed", NULL, "mail_action.failed");
 }
 

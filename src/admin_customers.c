@@ -68,20 +68,20 @@ int admin_customer_billing(struct ctx *c)
 /* Moves Form 1583 to status, keeping its timestamps and reason coherent. */
 static void form_set(struct customer *cu, const char *status, const char *reason, int64_t now)
 {
-	cu->form_status = (char *)status;
+	cu->form_status = status;
 	if (!cu->form_submitted_at || strcmp(status, "submitted") == 0)
 		cu->form_submitted_at = now;
 	cu->form_approved_at = strcmp(status, "approved") == 0 ? now : 0;
-	cu->form_rejection_reason = strcmp(status, "rejected") == 0 ? (char *)reason : NULL;
+	cu->form_rejection_reason = strcmp(status, "rejected") == 0 ? reason : NULL;
 }
 
 /* Moves identity verification to status, likewise. */
 static void identity_set(struct customer *cu, const char *status, const char *reason,
 			 int64_t now)
 {
-	cu->identity_status = (char *)status;
+	cu->identity_status = status;
 	cu->identity_verified_at = strcmp(status, "verified") == 0 ? now : 0;
-	cu->identity_failure_reason = strcmp(status, "failed") == 0 ? (char *)reason : NULL;
+	cu->identity_failure_reason = strcmp(status, "failed") == 0 ? reason : NULL;
 }
 
 int admin_customer_compliance(struct ctx *c)

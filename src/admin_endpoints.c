@@ -49,7 +49,7 @@ static int url_field(struct ctx *c, bool required, struct webhook_endpoint *w)
 		return 0;
 	if (netguard_check_url(url, c->app->webhook_allow_loopback, why, sizeof(why)) < 0)
 		return error(&c->err, 422, "validation_failed", "url", "%s", why);
-	w->url = (char *)url;
+	w->url = url;
 	return 0;
 }
 

@@ -35,11 +35,11 @@ int admin_key_create(struct ctx *c)
 	struct api_key k = {
 		.id = id_new(c->a, "key_"),
 		.partner_id = p.id,
-		.name = (char *)(name ? name : "API key"),
+		.name = name ? name : "API key",
 		.scopes = bits,
 		.created_at = c->now,
 	};
-	char *secret;
+	const char *secret;
 	auth_key_generate(c->a, &secret, &k.hash, &k.prefix);
 	if (c->store->key_insert(c->store, &k, &c->err) < 0)
 		return -1;

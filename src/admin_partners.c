@@ -18,7 +18,7 @@ int admin_partner_create(struct ctx *c)
 	    field_string(c, "name", true, false, 1, 200, false, &name) < 0 ||
 	    field_address(c, "location", false, &p.location) < 0)
 		return -1;
-	p.name = (char *)name;
+	p.name = name;
 	if (c->store->partner_insert(c->store, &p, &c->err) < 0)
 		return -1;
 	return reply_take(c, 201, render_partner(&p));

@@ -51,7 +51,7 @@ static int forward_fields(struct ctx *c, struct mail_action *act)
 	if (field_address(c, "forward_address", true, &ad) < 0 ||
 	    field_choice(c, "shipping_speed", false, speeds, &speed) < 0)
 		return -1;
-	act->shipping_speed = (char *)(speed ? speed : "standard");
+	act->shipping_speed = speed ? speed : "standard";
 	json_t *o = json_object();
 	json_object_set_new(o, "name", json_string(ad.name));
 	json_object_set_new(o, "line1", json_string(ad.line1));
@@ -77,13 +77,13 @@ static int action_request(struct ctx *c, const char *type)
 	bool is_forward = strcmp(type, "forward") == 0;
 	struct mail_action act = {
 		.id = id_new(c->a, "act_"),
-		.type = (char *)type,
+		.type = type,
 		.status = "requested",
 		.requested_at = c->now,
 	};
 	if (field_allow(c, is_forward ? forward : plain) < 0 ||
 	    (is_forward && forward_fields(c, &act) < 0) ||
-	    field_string(c, "notes", false, true, 1, 1000, true, (const char **)&act.notes) < 0)
+	    field_string(c, "notes", false, true, 1, 1000, true, &act.notes) < 0)
 		return -1;
 	struct mail m;
 	struct mail_action *acts;

@@ -94,7 +94,7 @@ int api_customer_create(struct ctx *c)
 		return -1;
 	struct customer cu = {
 		.id = id_new(c->a, "cus_"),
-		.partner_id = (char *)c->partner_id,
+		.partner_id = c->partner_id,
 		.status = "invited",
 		.form_status = "not_started",
 		.identity_status = "not_started",

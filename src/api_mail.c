@@ -39,7 +39,7 @@ json_t *api_mail_render(struct ctx *c, const struct mail *m)
 }
 
 /* Reads photos: 1-10 absolute http(s) URLs; returns them as JSON text. */
-static int photos_field(struct ctx *c, char **out)
+static int photos_field(struct ctx *c, const char **out)
 {
 	json_t *photos = json_object_get(c->body, "photos");
 	if (!photos)
@@ -90,7 +90,7 @@ int api_mail_record(struct ctx *c, const char *source)
 	struct mail m = {
 		.id = id_new(c->a, "mail_"),
 		.status = "in_storage",
-		.source = (char *)source,
+		.source = source,
 		.metadata = "{}",
 		.received_at = c->now,
 		.created_at = c->now,
@@ -98,15 +98,13 @@ int api_mail_record(struct ctx *c, const char *source)
 	};
 	if (field_allow(c, fields) < 0 ||
 	    field_string(c, "customer_id", true, false, 1, 64, false, &customer_id) < 0 ||
-	    field_choice(c, "type", true, mail_types, (const char **)&m.type) < 0 ||
+	    field_choice(c, "type", true, mail_types, &m.type) < 0 ||
 	    photos_field(c, &m.photos) < 0 ||
-	    field_string(c, "performed_by", true, false, 1, 128, false,
-			 (const char **)&m.performed_by) < 0 ||
-	    field_string(c, "tracking_number", false, true, 1, 64, false,
-			 (const char **)&m.tracking_number) < 0 ||
-	    field_choice(c, "carrier", false, api_mail_carriers, (const char **)&m.carrier) < 0 ||
-	    field_string(c, "sender", false, true, 1, 200, false, (const char **)&m.sender) < 0 ||
-	    field_string(c, "notes", false, true, 1, 1000, true, (const char **)&m.notes) < 0 ||
+	    field_string(c, "performed_by", true, false, 1, 128, false, &m.performed_by) < 0 ||
+	    field_string(c, "tracking_number", false, true, 1, 64, false, &m.tracking_number) < 0 ||
+	    field_choice(c, "carrier", false, api_mail_carriers, &m.carrier) < 0 ||
+	    field_string(c, "sender", false, true, 1, 200, false, &m.sender) < 0 ||
+	    field_string(c, "notes", false, true, 1, 1000, true, &m.notes) < 0 ||
 	    field_string(c, "received_at", false, true, 1, 64, false, &received_at) < 0)
 		return -1;
 	if (received_at && rfc3339_parse(received_at, &m.received_at) < 0)

@@ -51,15 +51,17 @@ bool auth_key_well_formed(const char *key)
 	return true;
 }
 
-void auth_key_generate(struct arena *a, char **secret, char **hash, char **prefix)
+void auth_key_generate(struct arena *a, const char **secret, const char **hash,
+		       const char **prefix)
 {
 	size_t pl = strlen(KEY_PREFIX);
 	char *key = arena_alloc(a, pl + KEY_SECRET_CHARS + 1);
 	memcpy(key, KEY_PREFIX, pl);
 	random_base62(key + pl, KEY_SECRET_CHARS);
+	char *hex = arena_alloc(a, 65);
+	sha256_hex(key, strlen(key), hex);
 	*secret = key;
-	*hash = arena_alloc(a, 65);
-	sha256_hex(key, strlen(key), *hash);
+	*hash = hex;
 	*prefix = arena_strndup(a, key, pl + 4);
 }
 

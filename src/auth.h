@@ -38,7 +38,8 @@ bool auth_key_well_formed(const char *key);
 
 /* Creates a new key secret ("ib_live_..."), its hash and display prefix,
  * all in the arena. */
-void auth_key_generate(struct arena *a, char **secret, char **hash, char **prefix);
+void auth_key_generate(struct arena *a, const char **secret, const char **hash,
+		       const char **prefix);
 
 /* Looks up the partner key in the header value. Returns 0 with *key filled,
  * or -1 with e set to 401 unauthenticated (or a storage error). */

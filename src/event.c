@@ -11,8 +11,8 @@ int event_emit(struct ctx *c, const char *partner_id, const char *type, json_t *
 {
 	struct event ev = {
 		.id = id_new(c->a, "evt_"),
-		.partner_id = (char *)partner_id,
-		.type = (char *)type,
+		.partner_id = partner_id,
+		.type = type,
 		.created_at = c->now,
 	};
 	json_t *data = json_object();
@@ -24,11 +24,12 @@ int event_emit(struct ctx *c, const char *partner_id, const char *type, json_t *
 	json_object_set_new(o, "api_version", json_string("v1"));
 	json_object_set_new(o, "created_at", render_time(c->now));
 	json_object_set_new(o, "data", data);
-	ev.payload = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *payload = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
-	if (!ev.payload)
+	if (!payload)
 		die("out of memory");
+	ev.payload = payload;
 	int rc = c->store->event_insert(c->store, &ev, &c->err);
-	free(ev.payload);
+	free(payload);
 	return rc;
 }

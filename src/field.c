@@ -107,7 +107,7 @@ int field_address(struct ctx *c, const char *name, bool with_name, struct addres
 		const char *field;
 		bool required;
 		size_t max;
-		char **dst;
+		const char **dst;
 	} parts[] = {
 		{"name", with_name, 200, &out->name},
 		{"line1", true, 200, &out->line1},
@@ -132,7 +132,7 @@ int field_address(struct ctx *c, const char *name, bool with_name, struct addres
 	return 0;
 }
 
-int field_metadata(struct ctx *c, const char *current, char **out)
+int field_metadata(struct ctx *c, const char *current, const char **out)
 {
 	json_t *patch = json_object_get(c->body, "metadata");
 	if (!patch)

@@ -36,6 +36,6 @@ int field_address(struct ctx *c, const char *name, bool with_name, struct addres
  * metadata_apply; null clears every key) to the JSON object text current
  * (NULL = {}) and writes the new text, in the arena, to *out; otherwise
  * leaves *out alone. Returns 0 or -1 with 422. */
-int field_metadata(struct ctx *c, const char *current, char **out);
+int field_metadata(struct ctx *c, const char *current, const char **out);
 
 #endif

@@ -8,7 +8,9 @@
  *   (for the partner given, when one is given), -1 on failure with e filled
  *   (503 unavailable for busy/unreachable storage, 500 for anything else);
  * - strings in results are allocated in the arena a and die with it;
- * - inputs are borrowed; times are Unix seconds, 0 meaning null. */
+ * - inputs are borrowed; times are Unix seconds, 0 meaning null.
+ * The structs below never own their strings (const char *): they point into
+ * an arena, the request, or a string literal. */
 #ifndef INNBOCKS_STORE_H
 #define INNBOCKS_STORE_H
 
@@ -22,80 +24,80 @@
 #define STORE_NOT_FOUND 1
 
 struct address {
-	char *name;          /* forwarding addresses only; NULL for locations */
-	char *line1, *line2, *city, *state, *postal_code, *country;
+	const char *name;          /* forwarding addresses only; NULL for locations */
+	const char *line1, *line2, *city, *state, *postal_code, *country;
 };
 
 struct partner {
-	char *id;
-	char *name;
+	const char *id;
+	const char *name;
 	struct address location;
 	int64_t created_at;
 };
 
 struct api_key {
-	char *id, *partner_id, *name;
-	char *prefix;     /* the first characters of the key, shown in lists */
-	char *hash;       /* lowercase hex SHA-256 of the full key */
+	const char *id, *partner_id, *name;
+	const char *prefix;     /* the first characters of the key, shown in lists */
+	const char *hash;       /* lowercase hex SHA-256 of the full key */
 	unsigned scopes;  /* SCOPE_* bits (auth.h) */
 	int64_t created_at, last_used_at, revoked_at;
 };
 
 struct mailbox {
-	char *id;
-	char *number;
-	char *status;     /* reserved | active | closed */
+	const char *id;
+	const char *number;
+	const char *status;     /* reserved | active | closed */
 	int64_t reserved_at, activated_at, closed_at;
 };
 
 struct customer {
-	char *id, *partner_id;
-	char *external_id;   /* NULL when unset */
-	char *email, *name;
-	char *phone;         /* NULL when unset */
+	const char *id, *partner_id;
+	const char *external_id;   /* NULL when unset */
+	const char *email, *name;
+	const char *phone;         /* NULL when unset */
 	bool prepay, own_billing_active;
-	char *status;        /* invited | active | deactivated */
-	char *form_status;   /* not_started | submitted | approved | rejected */
+	const char *status;        /* invited | active | deactivated */
+	const char *form_status;   /* not_started | submitted | approved | rejected */
 	int64_t form_submitted_at, form_approved_at;
-	char *form_rejection_reason;
-	char *identity_status; /* not_started | pending | verified | failed */
+	const char *form_rejection_reason;
+	const char *identity_status; /* not_started | pending | verified | failed */
 	int64_t identity_verified_at;
-	char *identity_failure_reason;
+	const char *identity_failure_reason;
 	int64_t compliance_updated_at;
-	char *metadata;      /* a JSON object, as text */
+	const char *metadata;      /* a JSON object, as text */
 	int64_t created_at, updated_at, deactivated_at;
-	char *deactivation_reason;
+	const char *deactivation_reason;
 	struct mailbox mailbox;
 	struct address location; /* the partner's; filled only by api_customer_location_load() */
 };
 
 struct event {
-	char *id, *partner_id, *type;
+	const char *id, *partner_id, *type;
 	int64_t created_at;
-	char *payload;       /* the whole event JSON, exactly as delivered */
+	const char *payload;       /* the whole event JSON, exactly as delivered */
 };
 
 struct mail {
-	char *id, *partner_id, *customer_id, *mailbox_id;
-	char *type;          /* letter | large_envelope | package | periodical */
-	char *status;        /* in_storage | forwarded | shredded | picked_up */
-	char *source;        /* partner | innbocks */
-	char *photos;        /* a JSON array of URLs, as text */
-	char *performed_by;
-	char *tracking_number, *carrier, *sender, *notes; /* NULL when unset */
-	char *metadata;      /* a JSON object, as text */
+	const char *id, *partner_id, *customer_id, *mailbox_id;
+	const char *type;          /* letter | large_envelope | package | periodical */
+	const char *status;        /* in_storage | forwarded | shredded | picked_up */
+	const char *source;        /* partner | innbocks */
+	const char *photos;        /* a JSON array of URLs, as text */
+	const char *performed_by;
+	const char *tracking_number, *carrier, *sender, *notes; /* NULL when unset */
+	const char *metadata;      /* a JSON object, as text */
 	int64_t received_at, created_at, updated_at, deleted_at;
 };
 
 struct mail_action {
-	char *id, *partner_id, *mail_id, *customer_id;
-	char *type;          /* scan | forward | shred | pickup */
-	char *status;        /* requested | completed | failed | canceled */
-	char *forward_address; /* a JSON object as text (forward only), else NULL */
-	char *shipping_speed;  /* forward only, else NULL */
-	char *notes;
-	char *result;        /* a JSON object as text once completed, else NULL */
-	char *failure_reason;
+	const char *id, *partner_id, *mail_id, *customer_id;
+	const char *type;          /* scan | forward | shred | pickup */
+	const char *status;        /* requested | completed | failed | canceled */
+	const char *forward_address; /* a JSON object as text (forward only), else NULL */
+	const char *shipping_speed;  /* forward only, else NULL */
+	const char *notes;
+	const char *result;        /* a JSON object as text once completed, else NULL */
+	const char *failure_reason;
 	int64_t requested_at, completed_at;
 };
 
@@ -104,29 +106,29 @@ struct mail_filter {
 };
 
 struct webhook_endpoint {
-	char *id, *partner_id, *url;
-	char *enabled_events;  /* a JSON array as text: types, or ["*"] */
-	char *status;          /* enabled | disabled */
-	char *secret;
-	char *previous_secret; /* NULL when none */
+	const char *id, *partner_id, *url;
+	const char *enabled_events;  /* a JSON array as text: types, or ["*"] */
+	const char *status;          /* enabled | disabled */
+	const char *secret;
+	const char *previous_secret; /* NULL when none */
 	int64_t previous_secret_expires_at, created_at, updated_at;
 };
 
 /* One due delivery of one event to one endpoint, with what sending needs. */
 struct webhook_job {
-	char *event_id, *event_type, *partner_id, *payload;
-	char *endpoint_id, *url, *secret;
-	char *previous_secret; /* NULL unless a rotation is within its overlap */
+	const char *event_id, *event_type, *partner_id, *payload;
+	const char *endpoint_id, *url, *secret;
+	const char *previous_secret; /* NULL unless a rotation is within its overlap */
 	int attempts;          /* attempts made before this one */
 };
 
 /* One attempt, as GET /webhook-deliveries shows it. */
 struct webhook_delivery {
-	char *id, *partner_id, *event_id, *event_type, *endpoint_id, *url;
+	const char *id, *partner_id, *event_id, *event_type, *endpoint_id, *url;
 	int attempt;
-	char *status;          /* succeeded | failed */
+	const char *status;          /* succeeded | failed */
 	int response_status;   /* 0 = none */
-	char *error;           /* NULL, or timeout | connection_refused | ... */
+	const char *error;           /* NULL, or timeout | connection_refused | ... */
 	int64_t duration_ms, attempted_at, next_attempt_at;
 };
 
@@ -135,9 +137,9 @@ struct delivery_filter {
 };
 
 struct idem_record {
-	char *fingerprint;
+	const char *fingerprint;
 	int status;
-	char *body;
+	const char *body;
 	size_t body_len;
 };
 

@@ -210,7 +210,7 @@ static void transfer_finish(struct webhook_worker *w, struct transfer *t, CURLco
 		.attempt = attempt,
 		.status = ok ? "succeeded" : "failed",
 		.response_status = (int)status,
-		.error = rc == CURLE_OK ? NULL : (char *)transport_error(t, rc),
+		.error = rc == CURLE_OK ? NULL : transport_error(t, rc),
 		.duration_ms = (int64_t)((monotonic_seconds() - t->started) * 1000.0),
 		.attempted_at = t->attempted_at,
 	};

@@ -94,7 +94,7 @@ TEST(secret_equal_compares_whole_strings)
 TEST(auth_key_generate_makes_ib_live_and_32_base62_characters)
 {
 	struct arena *a = arena_new();
-	char *secret, *hash, *prefix;
+	const char *secret, *hash, *prefix;
 	auth_key_generate(a, &secret, &hash, &prefix);
 	CHECK_INT(strlen(secret), strlen("ib_live_") + 32);
 	CHECK(strncmp(secret, "ib_live_", 8) == 0);
@@ -105,7 +105,8 @@ TEST(auth_key_generate_makes_ib_live_and_32_base62_characters)
 TEST(auth_key_generate_hash_is_the_sha256_hex_of_the_secret)
 {
 	struct arena *a = arena_new();
-	char *secret, *hash, *prefix, want[65];
+	const char *secret, *hash, *prefix;
+	char want[65];
 	auth_key_generate(a, &secret, &hash, &prefix);
 	sha256_hex(secret, strlen(secret), want);
 	CHECK_STR(hash, want);
@@ -115,7 +116,7 @@ TEST(auth_key_generate_hash_is_the_sha256_hex_of_the_secret)
 TEST(auth_key_generate_prefix_begins_the_secret_without_revealing_it)
 {
 	struct arena *a = arena_new();
-	char *secret, *hash, *prefix;
+	const char *secret, *hash, *prefix;
 	auth_key_generate(a, &secret, &hash, &prefix);
 	CHECK(strlen(prefix) > strlen("ib_live_"));
 	CHECK(strlen(prefix) < strlen(secret));
@@ -126,7 +127,7 @@ TEST(auth_key_generate_prefix_begins_the_secret_without_revealing_it)
 TEST(auth_key_generate_makes_a_new_secret_each_time)
 {
 	struct arena *a = arena_new();
-	char *s1, *h1, *p1, *s2, *h2, *p2;
+	const char *s1, *h1, *p1, *s2, *h2, *p2;
 	auth_key_generate(a, &s1, &h1, &p1);
 	auth_key_generate(a, &s2, &h2, &p2);
 	CHECK(strcmp(s1, s2) != 0);
@@ -137,7 +138,7 @@ TEST(auth_key_generate_makes_a_new_secret_each_time)
 TEST(auth_key_well_formed_accepts_a_generated_key)
 {
 	struct arena *a = arena_new();
-	char *secret, *hash, *prefix;
+	const char *secret, *hash, *prefix;
 	auth_key_generate(a, &secret, &hash, &prefix);
 	CHECK(auth_key_well_formed(secret));
 	CHECK(auth_key_well_formed("ib_live_0123456789ABCDEFGHIJabcdefghijkl"));

@@ -70,11 +70,10 @@ static bool db_reopen(struct db *d)
 static bool partner_add(struct db *d, const char *id, int64_t created_at)
 {
 	struct partner p = {
-		.id = (char *)id,
-		.name = (char *)"Acme Mail",
-		.location = {.line1 = (char *)"1 Main St", .city = (char *)"Springfield",
-			     .state = (char *)"IL", .postal_code = (char *)"62701",
-			     .country = (char *)"US"},
+		.id = id,
+		.name = "Acme Mail",
+		.location = {.line1 = "1 Main St", .city = "Springfield", .state = "IL",
+			     .postal_code = "62701", .country = "US"},
 		.created_at = created_at,
 	};
 	return CHECK_INT(d->s->partner_insert(d->s, &p, &d->e), 0);
@@ -86,17 +85,17 @@ static struct customer customer_new(struct db *d, const char *partner_id, const 
 {
 	return (struct customer){
 		.id = arena_printf(d->a, "cus_%s", tag),
-		.partner_id = (char *)partner_id,
+		.partner_id = partner_id,
 		.email = arena_printf(d->a, "%s@example.com", tag),
-		.name = (char *)"Jane Doe",
-		.status = (char *)"invited",
-		.form_status = (char *)"not_started",
-		.identity_status = (char *)"not_started",
+		.name = "Jane Doe",
+		.status = "invited",
+		.form_status = "not_started",
+		.identity_status = "not_started",
 		.compliance_updated_at = 1000,
-		.metadata = (char *)"{}",
+		.metadata = "{}",
 		.created_at = 1000,
 		.updated_at = 1000,
-		.mailbox = {.id = arena_printf(d->a, "mbx_%s", tag), .status = (char *)"reserved",
+		.mailbox = {.id = arena_printf(d->a, "mbx_%s", tag), .status = "reserved",
 			    .reserved_at = 1000},
 	};
 }
@@ -174,10 +173,10 @@ TEST(partner_get_returns_every_field_that_was_inserted)
 	if (!db_open(&d))
 		goto out;
 	struct partner in = {
-		.id = (char *)"ptn_1", .name = (char *)"Acme Mail",
-		.location = {.line1 = (char *)"1 Main St", .line2 = (char *)"Suite 5",
-			     .city = (char *)"Springfield", .state = (char *)"IL",
-			     .postal_code = (char *)"62701", .country = (char *)"US"},
+		.id = "ptn_1", .name = "Acme Mail",
+		.location = {.line1 = "1 Main St", .line2 = "Suite 5",
+			     .city = "Springfield", .state = "IL",
+			     .postal_code = "62701", .country = "US"},
 		.created_at = 1700000000,
 	};
 	CHECK_INT(d.s->partner_insert(d.s, &in, &d.e), 0);
@@ -433,10 +432,10 @@ TEST(customer_get_returns_what_customer_insert_wrote)
 	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
 		goto out;
 	struct customer in = customer_new(&d, "ptn_1", "a");
-	in.external_id = (char *)"crm-7";
-	in.phone = (char *)"+15555555555";
+	in.external_id = "crm-7";
+	in.phone = "+15555555555";
 	in.prepay = true;
-	in.metadata = (char *)"{\"crm\":\"7\"}";
+	in.metadata = "{\"crm\":\"7\"}";
 	CHECK_INT(d.s->customer_insert(d.s, d.a, &in, &d.e), 0);
 	struct customer out = {0};
 	if (!CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_a", &out, &d.e), 0))
@@ -469,26 +468,26 @@ TEST(customer_update_round_trips_every_field)
 	struct customer c = {0};
 	if (!CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_a", &c, &d.e), 0))
 		goto out;
-	c.external_id = (char *)"crm-9";
-	c.email = (char *)"jane.new@example.com";
-	c.name = (char *)"Jane Q. Doe";
-	c.phone = (char *)"+4915112345678";
+	c.external_id = "crm-9";
+	c.email = "jane.new@example.com";
+	c.name = "Jane Q. Doe";
+	c.phone = "+4915112345678";
 	c.prepay = true;
 	c.own_billing_active = true;
-	c.status = (char *)"deactivated";
-	c.form_status = (char *)"rejected";
+	c.status = "deactivated";
+	c.form_status = "rejected";
 	c.form_submitted_at = 2001;
 	c.form_approved_at = 2002;
-	c.form_rejection_reason = (char *)"illegible";
-	c.identity_status = (char *)"failed";
+	c.form_rejection_reason = "illegible";
+	c.identity_status = "failed";
 	c.identity_verified_at = 2003;
-	c.identity_failure_reason = (char *)"expired document";
+	c.identity_failure_reason = "expired document";
 	c.compliance_updated_at = 2004;
-	c.metadata = (char *)"{\"tier\":\"gold\"}";
+	c.metadata = "{\"tier\":\"gold\"}";
 	c.updated_at = 2005;
 	c.deactivated_at = 2006;
-	c.deactivation_reason = (char *)"moved away";
-	c.mailbox.status = (char *)"closed";
+	c.deactivation_reason = "moved away";
+	c.mailbox.status = "closed";
 	c.mailbox.activated_at = 2007;
 	c.mailbox.closed_at = 2008;
 	CHECK_INT(d.s->customer_update(d.s, &c, &d.e), 0);
@@ -531,9 +530,9 @@ TEST(customer_update_clears_optional_fields_set_to_null)
 	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
 		goto out;
 	struct customer c = customer_new(&d, "ptn_1", "a");
-	c.external_id = (char *)"crm-7";
-	c.phone = (char *)"+15555555555";
-	c.form_rejection_reason = (char *)"blurry";
+	c.external_id = "crm-7";
+	c.phone = "+15555555555";
+	c.form_rejection_reason = "blurry";
 	CHECK_INT(d.s->customer_insert(d.s, d.a, &c, &d.e), 0);
 	c.external_id = NULL;
 	c.phone = NULL;
@@ -558,8 +557,8 @@ TEST(customer_update_leaves_other_customers_alone)
 	struct customer c = {0};
 	if (!CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_a", &c, &d.e), 0))
 		goto out;
-	c.name = (char *)"Changed";
-	c.mailbox.status = (char *)"active";
+	c.name = "Changed";
+	c.mailbox.status = "active";
 	c.mailbox.activated_at = 3000;
 	CHECK_INT(d.s->customer_update(d.s, &c, &d.e), 0);
 	struct customer other = {0};
@@ -578,7 +577,7 @@ TEST(customer_external_id_find_sees_only_the_partners_other_customers)
 	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !partner_add(&d, "ptn_b", 100))
 		goto out;
 	struct customer c = customer_new(&d, "ptn_a", "a");
-	c.external_id = (char *)"crm-1";
+	c.external_id = "crm-1";
 	if (!CHECK_INT(d.s->customer_insert(d.s, d.a, &c, &d.e), 0))
 		goto out;
 	CHECK_INT(d.s->customer_external_id_find(d.s, "ptn_a", "crm-1", NULL, &d.e), 0);
@@ -650,8 +649,8 @@ TEST(usage_customers_lists_mailboxes_active_in_the_period_by_activation)
 		struct customer c = customer_new(&d, "ptn_1", boxes[i].tag);
 		c.mailbox.activated_at = boxes[i].activated;
 		c.mailbox.closed_at = boxes[i].closed;
-		c.mailbox.status = (char *)(boxes[i].closed ? "closed"
-					    : boxes[i].activated ? "active" : "reserved");
+		c.mailbox.status = boxes[i].closed ? "closed"
+				   : boxes[i].activated ? "active" : "reserved";
 		CHECK_INT(d.s->customer_insert(d.s, d.a, &c, &d.e), 0);
 	}
 	struct customer *items = NULL;
@@ -693,8 +692,8 @@ TEST(key_find_by_hash_finds_the_key_and_revoke_keeps_the_first_time)
 	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
 		goto out;
 	struct api_key k = {
-		.id = (char *)"key_1", .partner_id = (char *)"ptn_1", .name = (char *)"CRM",
-		.prefix = (char *)"ib_live_abcd", .hash = (char *)"feed", .scopes = 5,
+		.id = "key_1", .partner_id = "ptn_1", .name = "CRM",
+		.prefix = "ib_live_abcd", .hash = "feed", .scopes = 5,
 		.created_at = 100,
 	};
 	CHECK_INT(d.s->key_insert(d.s, &k, &d.e), 0);
@@ -720,8 +719,8 @@ out:
 static bool idem_add(struct db *d, const char *scope, const char *key, const char *body,
 		     int64_t now)
 {
-	struct idem_record r = {.fingerprint = (char *)"fp1", .status = 201,
-				.body = (char *)body, .body_len = strlen(body)};
+	struct idem_record r = {.fingerprint = "fp1", .status = 201,
+				.body = body, .body_len = strlen(body)};
 	return CHECK_INT(d->s->idem_put(d->s, scope, key, &r, now, &d->e), 0);
 }
 
@@ -791,8 +790,8 @@ out:
 static bool event_add(struct db *d, int n, const char *partner_id, const char *type)
 {
 	struct event ev = {
-		.id = arena_printf(d->a, "evt_%d", n), .partner_id = (char *)partner_id,
-		.type = (char *)type, .created_at = 1000 + n,
+		.id = arena_printf(d->a, "evt_%d", n), .partner_id = partner_id,
+		.type = type, .created_at = 1000 + n,
 		.payload = arena_printf(d->a, "{\"id\":\"evt_%d\"}", n),
 	};
 	return CHECK_INT(d->s->event_insert(d->s, &ev, &d->e), 0);
