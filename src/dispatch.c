@@ -101,7 +101,7 @@ static int admit(struct ctx *c, struct response *resp)
 	struct ratelimit *rl = c->app->ratelimit;
 	struct ratelimit_result rr = {.allowed = true};
 	if (rl && ratelimit_enabled(rl)) {
-		ratelimit_take(rl, key.id, monotonic_seconds(), &rr);
+		ratelimit_spend(rl, key.id, monotonic_seconds(), &rr);
 		char v[32];
 		snprintf(v, sizeof(v), "%ld", rr.limit);
 		resp_header_add(resp, "RateLimit-Limit", v);

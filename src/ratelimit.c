@@ -78,8 +78,8 @@ static struct bucket *bucket_get(struct ratelimit *rl, const char *key_id, doubl
 	return b;
 }
 
-void ratelimit_take(struct ratelimit *rl, const char *key_id, double now,
-		    struct ratelimit_result *out)
+void ratelimit_spend(struct ratelimit *rl, const char *key_id, double now,
+		     struct ratelimit_result *out)
 {
 	pthread_mutex_lock(&rl->mu);
 	struct bucket *b = bucket_get(rl, key_id, now);

@@ -23,9 +23,10 @@ struct ratelimit *ratelimit_new(double rate, double burst);
 void ratelimit_free(struct ratelimit *rl);
 /* Returns false when limiting is off (no headers are sent then). */
 bool ratelimit_enabled(const struct ratelimit *rl);
-/* Takes one token for key_id at monotonic time now (seconds); thread-safe. */
-void ratelimit_take(struct ratelimit *rl, const char *key_id, double now,
-		    struct ratelimit_result *out);
+/* Spends one token of key_id's bucket at monotonic time now (seconds), when it
+ * has one, and fills out; thread-safe. */
+void ratelimit_spend(struct ratelimit *rl, const char *key_id, double now,
+		     struct ratelimit_result *out);
 /* Returns true (and remembers t) when key_id's last_used_at was last
  * written by this process more than a minute before wall time t, so a busy
  * key costs one write a minute rather than one per request. */
