@@ -12,6 +12,13 @@
 #include "validate.h"
 #include "banned.h"
 
+/* A list item: the mail action. */
+static json_t *action_item(struct ctx *c, const void *item)
+{
+	(void)c;
+	return render_action(item);
+}
+
 int admin_action_list(struct ctx *c)
 {
 	static const char *const filters[] = {"status", NULL};
@@ -26,10 +33,7 @@ int admin_action_list(struct ctx *c)
 	bool more;
 	if (c->store->action_list(c->store, c->a, status, &pg, &items, &n, &more, &c->err) < 0)
 		return -1;
-	json_t *data = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(data, render_action(&items[i]));
-	return reply_list_take(c, data, more);
+	return reply_list(c, items, n, sizeof(*items), action_item, more);
 }
 
 /* Loads the open action named by the path; a closed one is 409. */

@@ -100,6 +100,13 @@ int admin_endpoint_create(struct ctx *c)
 	return reply_take(c, 201, render_endpoint(&w, true));
 }
 
+/* A list item: the endpoint, without its secret. */
+static json_t *endpoint_item(struct ctx *c, const void *item)
+{
+	(void)c;
+	return render_endpoint(item, false);
+}
+
 int admin_endpoint_list(struct ctx *c)
 {
 	struct page pg;
@@ -111,10 +118,7 @@ int admin_endpoint_list(struct ctx *c)
 	bool more;
 	if (c->store->endpoint_list(c->store, c->a, p.id, &pg, &items, &n, &more, &c->err) < 0)
 		return -1;
-	json_t *data = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(data, render_endpoint(&items[i], false));
-	return reply_list_take(c, data, more);
+	return reply_list(c, items, n, sizeof(*items), endpoint_item, more);
 }
 
 /* Loads the endpoint named by the path, or answers 404. */

@@ -5,6 +5,17 @@
 #include "reply.h"
 #include "banned.h"
 
+/* A list item: the stored event, exactly as delivered. */
+static json_t *event_item(struct ctx *c, const void *item)
+{
+	const struct event *ev = item;
+	json_t *o = json_loads(ev->payload, 0, NULL);
+	if (!o)
+		error(&c->err, 500, "internal_error", NULL, "stored event %s is not valid JSON",
+		      ev->id);
+	return o;
+}
+
 int admin_event_list(struct ctx *c)
 {
 	static const char *const filters[] = {"partner_id", "type", NULL};
@@ -17,15 +28,5 @@ int admin_event_list(struct ctx *c)
 	if (c->store->event_list(c->store, c->a, query_get(c, "partner_id"),
 				 query_get(c, "type"), &pg, &items, &n, &more, &c->err) < 0)
 		return -1;
-	json_t *data = json_array();
-	for (size_t i = 0; i < n; i++) {
-		json_t *ev = json_loads(items[i].payload, 0, NULL);
-		if (!ev) {
-			json_decref(data);
-			return error(&c->err, 500, "internal_error", NULL,
-				     "stored event %s is not valid JSON", items[i].id);
-		}
-		json_array_append_new(data, ev);
-	}
-	return reply_list_take(c, data, more);
+	return reply_list(c, items, n, sizeof(*items), event_item, more);
 }

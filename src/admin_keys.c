@@ -46,6 +46,13 @@ int admin_key_create(struct ctx *c)
 	return reply_take(c, 201, render_key(&k, secret));
 }
 
+/* A list item: the key, without its secret (only its creation shows it). */
+static json_t *key_item(struct ctx *c, const void *item)
+{
+	(void)c;
+	return render_key(item, NULL);
+}
+
 int admin_key_list(struct ctx *c)
 {
 	struct page pg;
@@ -57,10 +64,7 @@ int admin_key_list(struct ctx *c)
 	bool more;
 	if (c->store->key_list(c->store, c->a, p.id, &pg, &items, &n, &more, &c->err) < 0)
 		return -1;
-	json_t *data = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(data, render_key(&items[i], NULL));
-	return reply_list_take(c, data, more);
+	return reply_list(c, items, n, sizeof(*items), key_item, more);
 }
 
 int admin_key_revoke(struct ctx *c)

@@ -24,6 +24,13 @@ int admin_partner_create(struct ctx *c)
 	return reply_take(c, 201, render_partner(&p));
 }
 
+/* A list item: the partner. */
+static json_t *partner_item(struct ctx *c, const void *item)
+{
+	(void)c;
+	return render_partner(item);
+}
+
 int admin_partner_list(struct ctx *c)
 {
 	struct page pg;
@@ -34,10 +41,7 @@ int admin_partner_list(struct ctx *c)
 	bool more;
 	if (c->store->partner_list(c->store, c->a, &pg, &items, &n, &more, &c->err) < 0)
 		return -1;
-	json_t *data = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(data, render_partner(&items[i]));
-	return reply_list_take(c, data, more);
+	return reply_list(c, items, n, sizeof(*items), partner_item, more);
 }
 
 int admin_partner_load(struct ctx *c, struct partner *p)

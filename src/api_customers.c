@@ -120,6 +120,13 @@ int api_customer_create(struct ctx *c)
 	return reply_take(c, 201, obj);
 }
 
+/* A list item: the customer. */
+static json_t *customer_item(struct ctx *c, const void *item)
+{
+	(void)c;
+	return render_customer(item);
+}
+
 int api_customer_list(struct ctx *c)
 {
 	static const char *const filters[] = {"status", "external_customer_id", "email", NULL};
@@ -136,10 +143,7 @@ int api_customer_list(struct ctx *c)
 	if (c->store->customer_list(c->store, c->a, c->partner_id, &f, &pg, &items, &n, &more,
 				    &c->err) < 0)
 		return -1;
-	json_t *data = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(data, render_customer(&items[i]));
-	return reply_list_take(c, data, more);
+	return reply_list(c, items, n, sizeof(*items), customer_item, more);
 }
 
 int api_customer_get(struct ctx *c)

@@ -150,6 +150,12 @@ int api_mail_get(struct ctx *c)
 	return obj ? reply_take(c, 200, obj) : -1;
 }
 
+/* A list item: the mail with its actions. */
+static json_t *mail_item(struct ctx *c, const void *item)
+{
+	return api_mail_render(c, item);
+}
+
 int api_mail_list(struct ctx *c)
 {
 	static const char *const filters[] = {"type", "status", NULL};
@@ -166,16 +172,7 @@ int api_mail_list(struct ctx *c)
 	bool more;
 	if (c->store->mail_list(c->store, c->a, cu.id, &f, &pg, &items, &n, &more, &c->err) < 0)
 		return -1;
-	json_t *data = json_array();
-	for (size_t i = 0; i < n; i++) {
-		json_t *obj = api_mail_render(c, &items[i]);
-		if (!obj) {
-			json_decref(data);
-			return -1;
-		}
-		json_array_append_new(data, obj);
-	}
-	return reply_list_take(c, data, more);
+	return reply_list(c, items, n, sizeof(*items), mail_item, more);
 }
 
 int api_mail_delete(struct ctx *c)

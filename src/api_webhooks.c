@@ -8,10 +8,12 @@
 #include "reply.h"
 #include "banned.h"
 
-/* THE catalogue of event types: every event_emit() uses one of these. */
-static const struct {
+struct event_type {
 	const char *type, *description;
-} event_types[] = {
+};
+
+/* THE catalogue of event types: every event emitted is of one of these. */
+static const struct event_type event_types[] = {
 	{"customer.created", "A customer was created (invited) and a mailbox reserved."},
 	{"customer.updated", "A customer's CRM-managed fields or billing changed."},
 	{"customer.activated", "A customer accepted the invitation."},
@@ -35,23 +37,31 @@ bool api_webhook_event_type_known(const char *type)
 	return false;
 }
 
+/* A list item: an event type of the catalogue. */
+static json_t *event_type_item(struct ctx *c, const void *item)
+{
+	(void)c;
+	const struct event_type *t = item;
+	json_t *o = json_object();
+	json_object_set_new(o, "object", json_string("webhook_event_type"));
+	json_object_set_new(o, "type", json_string(t->type));
+	json_object_set_new(o, "description", json_string(t->description));
+	return o;
+}
+
 int api_webhook_event_list(struct ctx *c)
 {
 	if (query_allow(c, NULL) < 0)
 		return -1;
-	json_t *data = json_array();
-	for (size_t i = 0; i < sizeof(event_types) / sizeof(event_types[0]); i++) {
-		json_t *o = json_object();
-		json_object_set_new(o, "object", json_string("webhook_event_type"));
-		json_object_set_new(o, "type", json_string(event_types[i].type));
-		json_object_set_new(o, "description", json_string(event_types[i].description));
-		json_array_append_new(data, o);
-	}
-	return reply_list_take(c, data, false);
+	return reply_list(c, event_types, sizeof(event_types) / sizeof(event_types[0]),
+			  sizeof(event_types[0]), event_type_item, false);
 }
 
-static json_t *render_delivery(const struct webhook_delivery *d)
+/* A list item: one delivery attempt. */
+static json_t *delivery_item(struct ctx *c, const void *item)
 {
+	(void)c;
+	const struct webhook_delivery *d = item;
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_string(d->id));
 	json_object_set_new(o, "object", json_string("webhook_delivery"));
@@ -90,8 +100,5 @@ int api_webhook_delivery_list(struct ctx *c)
 	if (c->store->delivery_list(c->store, c->a, c->partner_id, &f, &pg, &items, &n, &more,
 				    &c->err) < 0)
 		return -1;
-	json_t *data = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(data, render_delivery(&items[i]));
-	return reply_list_take(c, data, more);
+	return reply_list(c, items, n, sizeof(*items), delivery_item, more);
 }

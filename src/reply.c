@@ -10,8 +10,18 @@ int reply_take(struct ctx *c, int status, json_t *obj)
 	return 0;
 }
 
-int reply_list_take(struct ctx *c, json_t *data, bool has_more)
+int reply_list(struct ctx *c, const void *items, size_t n, size_t item_size,
+	       reply_item_fn *render, bool has_more)
 {
+	json_t *data = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *item = render(c, (const char *)items + i * item_size);
+		if (!item) {
+			json_decref(data);
+			return -1;
+		}
+		json_array_append_new(data, item);
+	}
 	json_t *o = json_object();
 	json_object_set_new(o, "object", json_string("list"));
 	json_object_set_new(o, "data", data);

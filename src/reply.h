@@ -5,13 +5,21 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "dispatch.h"
 
+/* Renders one item of a list: returns a new reference, or NULL with c->err
+ * set. */
+typedef json_t *reply_item_fn(struct ctx *c, const void *item);
+
 /* Sets the handler's result to status and obj, which it takes. Returns 0. */
 int reply_take(struct ctx *c, int status, json_t *obj);
-/* Replies 200 with the list envelope around data, which it takes. Returns 0. */
-int reply_list_take(struct ctx *c, json_t *data, bool has_more);
+/* Replies 200 with the list envelope around the n items of item_size bytes
+ * at items (borrowed), each rendered by render, and has_more. Returns 0, or
+ * -1 when an item cannot be rendered. */
+int reply_list(struct ctx *c, const void *items, size_t n, size_t item_size,
+	       reply_item_fn *render, bool has_more);
 /* Returns -1 with 404 not_found for a missing (or another partner's)
  * object of kind; param names the field that gave id (NULL: the path). */
 int reply_not_found(struct ctx *c, const char *kind, const char *id, const char *param);
