@@ -68,12 +68,7 @@ static int action_close(struct ctx *c, struct mail_action *act, const char *stat
 	if (c->store->action_update(c->store, act, &c->err) < 0 ||
 	    c->store->mail_update(c->store, &m, &c->err) < 0)
 		return -1;
-	json_t *obj = render_action(act);
-	if (event_type && event_emit(c, act->partner_id, event_type, obj) < 0) {
-		json_decref(obj);
-		return -1;
-	}
-	return reply_take(c, 200, obj);
+	return event_emit_reply_take(c, act->partner_id, event_type, 200, render_action(act));
 }
 
 /* Stores result (taken) as the action's result text. */

@@ -11,20 +11,6 @@
 #include "reply.h"
 #include "banned.h"
 
-/* Saves cu and emits type with the customer object; replies with it. */
-static int customer_save_emit(struct ctx *c, struct customer *cu, const char *type)
-{
-	cu->updated_at = c->now;
-	if (c->store->customer_update(c->store, cu, &c->err) < 0)
-		return -1;
-	json_t *obj = render_customer(cu);
-	if (event_emit(c, cu->partner_id, type, obj) < 0) {
-		json_decref(obj);
-		return -1;
-	}
-	return reply_take(c, 200, obj);
-}
-
 int admin_customer_get(struct ctx *c)
 {
 	struct customer cu;
@@ -45,7 +31,7 @@ int admin_customer_accept_invite(struct ctx *c)
 	if (strcmp(cu.status, "active") == 0)
 		return reply_take(c, 200, render_customer(&cu));
 	cu.status = "active";
-	return customer_save_emit(c, &cu, "customer.activated");
+	return api_customer_save_emit(c, &cu, "customer.activated");
 }
 
 int admin_customer_billing(struct ctx *c)
@@ -62,7 +48,7 @@ int admin_customer_billing(struct ctx *c)
 	if (cu.own_billing_active == active)
 		return reply_take(c, 200, render_customer(&cu));
 	cu.own_billing_active = active;
-	return customer_save_emit(c, &cu, "customer.updated");
+	return api_customer_save_emit(c, &cu, "customer.updated");
 }
 
 /* Moves Form 1583 to status, keeping its timestamps and reason coherent. */
@@ -121,17 +107,11 @@ int admin_customer_compliance(struct ctx *c)
 		cu.mailbox.activated_at = c->now;
 	}
 	if (c->store->customer_update(c->store, &cu, &c->err) < 0 ||
-	    (activating && api_customer_location_load(c, &cu) < 0))
+	    (activating && api_customer_location_load(c, &cu) < 0) ||
+	    event_emit_reply_take(c, cu.partner_id, "compliance.updated", 200,
+				  render_compliance(&cu)) < 0)
 		return -1;
-	json_t *obj = render_compliance(&cu);
-	json_t *mbx = activating ? render_mailbox(&cu) : NULL;
-	int rc = event_emit(c, cu.partner_id, "compliance.updated", obj);
-	if (rc == 0 && mbx)
-		rc = event_emit(c, cu.partner_id, "mailbox.activated", mbx);
-	json_decref(mbx);
-	if (rc < 0) {
-		json_decref(obj);
-		return -1;
-	}
-	return reply_take(c, 200, obj);
+	if (!activating)
+		return 0;
+	return event_emit_take(c, cu.partner_id, "mailbox.activated", render_mailbox(&cu));
 }

@@ -99,12 +99,8 @@ static int action_request(struct ctx *c, const char *type)
 	if (c->store->action_insert(c->store, &act, &c->err) < 0 ||
 	    c->store->mail_update(c->store, &m, &c->err) < 0)
 		return -1;
-	json_t *obj = render_action(&act);
-	if (event_emit(c, act.partner_id, "mail_action.requested", obj) < 0) {
-		json_decref(obj);
-		return -1;
-	}
-	return reply_take(c, 201, obj);
+	return event_emit_reply_take(c, act.partner_id, "mail_action.requested", 201,
+				     render_action(&act));
 }
 
 int api_action_scan(struct ctx *c)

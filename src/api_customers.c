@@ -34,6 +34,14 @@ int api_customer_location_load(struct ctx *c, struct customer *cu)
 	return rc;
 }
 
+int api_customer_save_emit(struct ctx *c, struct customer *cu, const char *type)
+{
+	cu->updated_at = c->now;
+	if (c->store->customer_update(c->store, cu, &c->err) < 0)
+		return -1;
+	return event_emit_reply_take(c, cu->partner_id, type, 200, render_customer(cu));
+}
+
 /* Reads the CRM-managed fields present in the body into cu (create and
  * PATCH share the rules; create requires email and name). */
 static int customer_fields(struct ctx *c, struct customer *cu, bool creating)
@@ -112,12 +120,8 @@ int api_customer_create(struct ctx *c)
 		return -1;
 	if (c->store->customer_insert(c->store, c->a, &cu, &c->err) < 0)
 		return -1;
-	json_t *obj = render_customer(&cu);
-	if (event_emit(c, cu.partner_id, "customer.created", obj) < 0) {
-		json_decref(obj);
-		return -1;
-	}
-	return reply_take(c, 201, obj);
+	return event_emit_reply_take(c, cu.partner_id, "customer.created", 201,
+				     render_customer(&cu));
 }
 
 /* A list item: the customer. */
@@ -173,15 +177,7 @@ int api_customer_update(struct ctx *c)
 	if (!changed)
 		return reply_take(c, 200, after);
 	json_decref(after);
-	cu.updated_at = c->now;
-	if (c->store->customer_update(c->store, &cu, &c->err) < 0)
-		return -1;
-	json_t *obj = render_customer(&cu);
-	if (event_emit(c, cu.partner_id, "customer.updated", obj) < 0) {
-		json_decref(obj);
-		return -1;
-	}
-	return reply_take(c, 200, obj);
+	return api_customer_save_emit(c, &cu, "customer.updated");
 }
 
 int api_customer_deactivate(struct ctx *c)
@@ -198,26 +194,17 @@ int api_customer_deactivate(struct ctx *c)
 	cu.status = "deactivated";
 	cu.deactivated_at = c->now;
 	cu.deactivation_reason = arena_strdup(c->a, reason);
-	cu.updated_at = c->now;
 	bool closing = strcmp(cu.mailbox.status, "closed") != 0;
 	if (closing) {
 		cu.mailbox.status = "closed";
 		cu.mailbox.closed_at = c->now;
 	}
-	if (c->store->customer_update(c->store, &cu, &c->err) < 0 ||
-	    (closing && api_customer_location_load(c, &cu) < 0))
+	if ((closing && api_customer_location_load(c, &cu) < 0) ||
+	    api_customer_save_emit(c, &cu, "customer.deactivated") < 0)
 		return -1;
-	json_t *obj = render_customer(&cu);
-	json_t *mbx = closing ? render_mailbox(&cu) : NULL;
-	int rc = event_emit(c, cu.partner_id, "customer.deactivated", obj);
-	if (rc == 0 && mbx)
-		rc = event_emit(c, cu.partner_id, "mailbox.closed", mbx);
-	json_decref(mbx);
-	if (rc < 0) {
-		json_decref(obj);
-		return -1;
-	}
-	return reply_take(c, 200, obj);
+	if (!closing)
+		return 0;
+	return event_emit_take(c, cu.partner_id, "mailbox.closed", render_mailbox(&cu));
 }
 
 int api_customer_compliance(struct ctx *c)

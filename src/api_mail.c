@@ -127,13 +127,8 @@ int api_mail_record(struct ctx *c, const char *source)
 	m.mailbox_id = cu.mailbox.id;
 	if (c->store->mail_insert(c->store, &m, &c->err) < 0)
 		return -1;
-	json_t *obj = render_mail(&m, NULL, 0);
 	const char *type = strcmp(m.type, "package") == 0 ? "package.arrived" : "mail.arrived";
-	if (event_emit(c, m.partner_id, type, obj) < 0) {
-		json_decref(obj);
-		return -1;
-	}
-	return reply_take(c, 201, obj);
+	return event_emit_reply_take(c, m.partner_id, type, 201, render_mail(&m, NULL, 0));
 }
 
 int api_mail_create(struct ctx *c)
@@ -197,14 +192,12 @@ int api_mail_delete(struct ctx *c)
 			return error(&c->err, 409, "invalid_state", NULL,
 				     "mail %s has a %s %s action and cannot be deleted", m.id,
 				     acts[i].status, acts[i].type);
-	json_t *obj = render_mail(&m, acts, n);
-	m.deleted_at = c->now;
-	m.updated_at = c->now;
-	int rc = c->store->mail_update(c->store, &m, &c->err);
-	if (rc == 0)
-		rc = event_emit(c, m.partner_id, "mail.deleted", obj);
-	json_decref(obj);
-	if (rc < 0)
+	/* The event carries the mail as it was before the deletion. */
+	struct mail deleted = m;
+	deleted.deleted_at = c->now;
+	deleted.updated_at = c->now;
+	if (c->store->mail_update(c->store, &deleted, &c->err) < 0 ||
+	    event_emit_take(c, m.partner_id, "mail.deleted", render_mail(&m, acts, n)) < 0)
 		return -1;
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_string(m.id));

@@ -126,16 +126,18 @@ static int admit(struct ctx *c, struct response *resp)
 	return 0;
 }
 
-/* Serialises the handler's result, or its error, into resp. */
+/* Serialises the handler's result, or its error, into resp. A handler that
+ * fails after replying leaves c->out for dispatch_end() to drop. */
 static void respond(struct ctx *c, int rc, struct response *resp)
 {
-	if (rc < 0)
+	if (rc < 0) {
 		resp_error(resp, &c->err, c->request_id);
-	else if (c->raw)
+	} else if (c->raw) {
 		resp_raw(resp, c->status, c->raw, c->raw_len);
-	else
+	} else {
 		resp_json_take(resp, c->status, c->out);
-	c->out = NULL;
+		c->out = NULL;
+	}
 }
 
 /* Authenticates and runs a GET handler in one read transaction (one

@@ -45,7 +45,7 @@ struct app {
 };
 
 /* Everything a handler may use. A handler returns 0 with status and out
- * set (out is taken), or -1 with err filled. */
+ * set (out is taken), or -1 with err filled (and out, if set, dropped). */
 struct ctx {
 	struct app *app;
 	struct store *store;

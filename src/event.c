@@ -4,10 +4,12 @@
 #include <stdlib.h>
 
 #include "render.h"
+#include "reply.h"
 #include "util.h"
 #include "banned.h"
 
-int event_emit(struct ctx *c, const char *partner_id, const char *type, json_t *object)
+/* Writes the event type about object (borrowed). Returns 0 or -1. */
+static int emit(struct ctx *c, const char *partner_id, const char *type, json_t *object)
 {
 	struct event ev = {
 		.id = id_new(c->a, "evt_"),
@@ -32,4 +34,21 @@ int event_emit(struct ctx *c, const char *partner_id, const char *type, json_t *
 	int rc = c->store->event_insert(c->store, &ev, &c->err);
 	free(payload);
 	return rc;
+}
+
+int event_emit_take(struct ctx *c, const char *partner_id, const char *type, json_t *object)
+{
+	int rc = emit(c, partner_id, type, object);
+	json_decref(object);
+	return rc;
+}
+
+int event_emit_reply_take(struct ctx *c, const char *partner_id, const char *type,
+			  int status, json_t *object)
+{
+	if (type && emit(c, partner_id, type, object) < 0) {
+		json_decref(object);
+		return -1;
+	}
+	return reply_take(c, status, object);
 }

@@ -9,7 +9,12 @@
 #include "dispatch.h"
 
 /* Writes an event of type for partner_id to the outbox, in the current
- * transaction, with object (borrowed) as data.object. Returns 0 or -1. */
-int event_emit(struct ctx *c, const char *partner_id, const char *type, json_t *object);
+ * transaction, with object as data.object; takes object. Returns 0 or -1. */
+int event_emit_take(struct ctx *c, const char *partner_id, const char *type, json_t *object);
+/* Writes the event type (none when type is NULL) about object, as
+ * event_emit_take() does, then replies status with object. Takes object.
+ * Returns 0 or -1. */
+int event_emit_reply_take(struct ctx *c, const char *partner_id, const char *type,
+			  int status, json_t *object);
 
 #endif

@@ -29,6 +29,9 @@ int api_customer_load(struct ctx *c, const char *id, struct customer *cu);
 /* Fills cu->location from its partner, for rendering the mailbox address.
  * Returns 0 or -1. */
 int api_customer_location_load(struct ctx *c, struct customer *cu);
+/* Stamps cu's updated_at and writes it, then emits type about the customer
+ * and replies 200 with it. Returns 0 or -1. */
+int api_customer_save_emit(struct ctx *c, struct customer *cu, const char *type);
 
 /* api_mail.c */
 int api_mail_create(struct ctx *c);
