@@ -6,17 +6,13 @@
 #include "event.h"
 #include "field.h"
 #include "handlers.h"
-#include "query.h"
 #include "render.h"
 #include "reply.h"
 #include "banned.h"
 
 int admin_customer_get(struct ctx *c)
 {
-	struct customer cu;
-	if (query_allow(c, NULL) < 0 || api_customer_load(c, c->params[0], &cu) != 0)
-		return -1;
-	return reply_take(c, 200, render_customer(&cu));
+	return api_customer_get(c); /* partner_id is NULL here: any partner's customer */
 }
 
 int admin_customer_accept_invite(struct ctx *c)
