@@ -3,6 +3,7 @@
  * decisions (API.md §4, §9). */
 #include <string.h>
 
+#include "customer.h"
 #include "event.h"
 #include "field.h"
 #include "handlers.h"

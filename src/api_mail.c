@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "customer.h"
 #include "event.h"
 #include "field.h"
 #include "handlers.h"

@@ -2,9 +2,9 @@
 #include "render.h"
 
 #include <stdio.h>
-#include <string.h>
 
 #include "auth.h"
+#include "customer.h"
 #include "banned.h"
 
 json_t *render_time(int64_t t)
@@ -63,17 +63,6 @@ json_t *render_key(const struct api_key *k, const char *secret)
 	json_object_set_new(o, "last_used_at", render_time(k->last_used_at));
 	json_object_set_new(o, "revoked_at", render_time(k->revoked_at));
 	return o;
-}
-
-int customer_billing_active(const struct customer *c)
-{
-	return c->prepay || c->own_billing_active;
-}
-
-int customer_mail_receipt_approved(const struct customer *c)
-{
-	return strcmp(c->form_status, "approved") == 0 &&
-	       strcmp(c->identity_status, "verified") == 0;
 }
 
 json_t *render_customer(const struct customer *c)

@@ -25,9 +25,5 @@ json_t *render_action(const struct mail_action *act);
 /* Parses stored JSON text (NULL gives null; unparsable text, which only a
  * broken invariant produces, gives null too). */
 json_t *render_json_text(const char *text);
-/* Returns true when the customer's billing is active (prepay or own). */
-int customer_billing_active(const struct customer *c);
-/* Returns true when Form 1583 is approved and identity verified. */
-int customer_mail_receipt_approved(const struct customer *c);
 
 #endif
