@@ -10,10 +10,13 @@
 #     webhook_: the stem's first word) starts with the whole stem
 #     (admin_key_create does not belong in admin_partners.c).
 # Names no file's stem names (util.c's arena_*, die, resp.c's error) pass.
-# Usage: scripts/check_names.sh [DIR]   (default: src)
+# It also fails when the route table of docs/architecture.md is not exactly
+# the routes of src/routes.c, each with its handler and the file defining it.
+# Usage: scripts/check_names.sh [ROOT]   (a checkout; default: this one)
 set -eu
 cd "$(dirname "$0")/.."
-dir=${1:-src}
+root=${1:-.}
+dir=$root/src
 stems=$(for f in "$dir"/*.c "$dir"/*.h; do basename "$f" | sed 's/\.[ch]$//'; done |
 	sort -u | tr '\n' ' ')
 awk -v stems="$stems" '
@@ -104,4 +107,27 @@ END {
 		print "check_names: rename the names above, or move them to the file they name" > "/dev/stderr"
 	exit bad
 }
-' "$dir"/*.c
+' "$dir"/*.c || status=1
+
+# The route table: one row "| METHOD | `PATH` | `HANDLER` | FILE |" a route.
+api=$(sed -n 's/^#define API "\(.*\)"$/\1/p' "$dir/routes.c")
+admin=$(sed -n 's/^#define ADMIN "\(.*\)"$/\1/p' "$dir/routes.c")
+want=$(mktemp)
+have=$(mktemp)
+trap 'rm -f "$want" "$have"' EXIT
+tr '\n\t' '  ' < "$dir/routes.c" |
+	grep -oE '\{"[A-Z]+", (API |ADMIN )?"[^"]*", [a-z_]+,' |
+	sed -E "s|^\\{\"([A-Z]+)\", API \"|\\1 $api|; s|^\\{\"([A-Z]+)\", ADMIN \"|\\1 $admin|;
+		s|^\\{\"([A-Z]+)\", \"|\\1 |; s|\", ([a-z_]+),\$| \\1|" |
+	while read -r method path handler; do
+		file=$(grep -l "^int $handler(struct ctx \*c)\$" "$dir"/*.c | head -n 1)
+		# shellcheck disable=SC2016 # the backquotes are Markdown
+		printf '| %s | `%s` | `%s` | %s |\n' "$method" "$path" "$handler" "${file##*/}"
+	done | sort > "$want"
+grep -E '^\| (GET|POST|PUT|PATCH|DELETE) \|' "$root/docs/architecture.md" | sort > "$have" || true
+if ! diff "$want" "$have" > /dev/null; then
+	diff "$want" "$have" | sed -n 's/^< /missing: /p; s/^> /stale: /p'
+	echo "check_names: docs/architecture.md's route table differs from src/routes.c" >&2
+	status=1
+fi
+exit "${status:-0}"

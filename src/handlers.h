@@ -1,7 +1,8 @@
 /* handlers.h - every route handler, named <audience>_<resource>_<verb> and
- * defined in <audience>_<resources>.c, and the few helpers handler files
- * share. Each handler is a handler_fn (router.h): 0 with ctx status/out,
- * or -1 with err. */
+ * defined in <audience>_<resources>.c (docs/architecture.md lists each
+ * route's handler and file), and the few helpers handler files share. Each
+ * handler is a handler_fn (router.h): 0 with ctx status/out, or -1 with
+ * err. */
 #ifndef INNBOCKS_HANDLERS_H
 #define INNBOCKS_HANDLERS_H
 
