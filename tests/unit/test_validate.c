@@ -1,5 +1,5 @@
 /* test_validate.c - the pure input checks of validate.h: e-mail, E.164,
- * external ids, countries, metadata patches, billing periods and the
+ * external ids, countries, lists of choices, metadata patches, billing periods and the
  * active-day arithmetic of usage billing. Expected times come from timegm(). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,6 +203,17 @@ TEST(valid_country_refuses_anything_else)
 	CHECK(!valid_country("U"));
 	CHECK(!valid_country("U1"));
 	CHECK(!valid_country(""));
+}
+
+TEST(valid_one_of_finds_a_string_only_when_the_list_holds_it)
+{
+	static const char *const statuses[] = {"invited", "active", NULL};
+	CHECK(valid_one_of("invited", statuses));
+	CHECK(valid_one_of("active", statuses));
+	CHECK(!valid_one_of("Active", statuses));
+	CHECK(!valid_one_of("activ", statuses));
+	CHECK(!valid_one_of("", statuses));
+	CHECK(!valid_one_of("active", NULL));
 }
 
 /* --- metadata ----------------------------------------------------------- */
