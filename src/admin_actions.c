@@ -39,7 +39,7 @@ int admin_action_list(struct ctx *c)
 /* Loads the open action named by the path; a closed one is 409. */
 static int action_load_open(struct ctx *c, struct mail_action *act)
 {
-	int rc = c->store->action_get(c->store, c->a, c->params[0], act, &c->err);
+	int rc = c->store->action_get(c->store, c->a, c->partner_id, c->params[0], act, &c->err);
 	if (rc == STORE_NOT_FOUND)
 		return reply_not_found(c, "mail_action", c->params[0], NULL);
 	if (rc < 0)

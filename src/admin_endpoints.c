@@ -9,6 +9,7 @@
 #include "query.h"
 #include "render.h"
 #include "reply.h"
+#include "tenant.h"
 #include "banned.h"
 
 #define SECRET_PREFIX "whsec_"
@@ -27,7 +28,9 @@ static json_t *render_endpoint(const struct webhook_endpoint *w, bool with_secre
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_string(w->id));
 	json_object_set_new(o, "object", json_string("webhook_endpoint"));
-	json_object_set_new(o, "partner_id", json_string(w->partner_id));
+	json_object_set_new(o, "livemode", render_livemode(w->partner_id));
+	json_object_set_new(o, "partner_id", render_partner_of(w->partner_id));
+	json_object_set_new(o, "mode", json_string(tenant_mode_name(tenant_livemode(w->partner_id))));
 	json_object_set_new(o, "url", json_string(w->url));
 	json_object_set_new(o, "enabled_events", render_json_text(w->enabled_events));
 	json_object_set_new(o, "status", json_string(w->status));
@@ -81,8 +84,9 @@ static int events_field(struct ctx *c, struct webhook_endpoint *w)
 
 int admin_endpoint_create(struct ctx *c)
 {
-	static const char *const fields[] = {"url", "enabled_events", NULL};
+	static const char *const fields[] = {"url", "enabled_events", "mode", NULL};
 	struct partner p;
+	bool livemode;
 	struct webhook_endpoint w = {
 		.id = id_new(c->a, "we_"),
 		.enabled_events = "[\"*\"]",
@@ -92,9 +96,9 @@ int admin_endpoint_create(struct ctx *c)
 		.updated_at = c->now,
 	};
 	if (field_allow(c, fields) < 0 || url_field(c, true, &w) < 0 || events_field(c, &w) < 0 ||
-	    admin_partner_load(c, &p) != 0)
+	    field_mode(c, &livemode) < 0 || admin_partner_load(c, &p) != 0)
 		return -1;
-	w.partner_id = p.id;
+	w.partner_id = tenant_of(c->a, p.id, livemode);
 	if (c->store->endpoint_insert(c->store, &w, &c->err) < 0)
 		return -1;
 	return reply_take(c, 201, render_endpoint(&w, true));

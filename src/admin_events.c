@@ -18,15 +18,19 @@ static json_t *event_item(struct ctx *c, const void *item)
 
 int admin_event_list(struct ctx *c)
 {
-	static const char *const filters[] = {"partner_id", "type", NULL};
+	static const char *const filters[] = {"partner_id", "type", "livemode", NULL};
+	static const char *const booleans[] = {"true", "false", NULL};
 	struct page pg;
-	if (query_page(c, filters, &pg) < 0)
+	const char *livemode;
+	if (query_page(c, filters, &pg) < 0 ||
+	    query_choice(c, "livemode", booleans, &livemode) < 0)
 		return -1;
 	struct event *items;
 	size_t n;
 	bool more;
 	if (c->store->event_list(c->store, c->a, query_get(c, "partner_id"),
-				 query_get(c, "type"), &pg, &items, &n, &more, &c->err) < 0)
+				 query_get(c, "type"), livemode ? livemode[0] == 't' : -1, &pg,
+				 &items, &n, &more, &c->err) < 0)
 		return -1;
 	return reply_list(c, items, n, sizeof(*items), event_item, more);
 }

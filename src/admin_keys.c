@@ -6,15 +6,18 @@
 #include "query.h"
 #include "render.h"
 #include "reply.h"
+#include "tenant.h"
 #include "banned.h"
 
 int admin_key_create(struct ctx *c)
 {
-	static const char *const fields[] = {"name", "scopes", NULL};
+	static const char *const fields[] = {"name", "scopes", "mode", NULL};
 	struct partner p;
 	const char *name;
+	bool livemode;
 	if (field_allow(c, fields) < 0 ||
-	    field_string(c, "name", false, true, 1, 100, false, &name) < 0)
+	    field_string(c, "name", false, true, 1, 100, false, &name) < 0 ||
+	    field_mode(c, &livemode) < 0)
 		return -1;
 	json_t *scopes = json_object_get(c->body, "scopes");
 	if (!json_is_array(scopes) || json_array_size(scopes) == 0)
@@ -34,13 +37,13 @@ int admin_key_create(struct ctx *c)
 		return -1;
 	struct api_key k = {
 		.id = id_new(c->a, "key_"),
-		.partner_id = p.id,
+		.partner_id = tenant_of(c->a, p.id, livemode),
 		.name = name ? name : "API key",
 		.scopes = bits,
 		.created_at = c->now,
 	};
 	const char *secret;
-	auth_key_generate(c->a, &secret, &k.hash, &k.prefix);
+	auth_key_generate(c->a, livemode, &secret, &k.hash, &k.prefix);
 	if (c->store->key_insert(c->store, &k, &c->err) < 0)
 		return -1;
 	return reply_take(c, 201, render_key(&k, secret));

@@ -4,6 +4,7 @@
 #include "query.h"
 #include "render.h"
 #include "reply.h"
+#include "tenant.h"
 #include "banned.h"
 
 int admin_partner_create(struct ctx *c)
@@ -47,7 +48,8 @@ int admin_partner_list(struct ctx *c)
 int admin_partner_load(struct ctx *c, struct partner *p)
 {
 	int rc = c->store->partner_get(c->store, c->a, c->params[0], p, &c->err);
-	if (rc == STORE_NOT_FOUND)
+	/* A partner's test tenant is a row of its own, but no partner. */
+	if (rc == STORE_NOT_FOUND || (rc == 0 && !tenant_livemode(p->id)))
 		return reply_not_found(c, "partner", c->params[0], NULL);
 	return rc;
 }

@@ -99,6 +99,7 @@ int api_billing_usage(struct ctx *c)
 	json_object_set_new(period_obj, "end", render_time(end));
 	json_t *o = json_object();
 	json_object_set_new(o, "object", json_string("billing_usage"));
+	json_object_set_new(o, "livemode", render_livemode(c->partner_id));
 	json_object_set_new(o, "period", period_obj);
 	json_object_set_new(o, "active_mailboxes", json_integer(active));
 	json_object_set_new(o, "billable_mailboxes", json_integer(billable));

@@ -65,6 +65,7 @@ static json_t *delivery_item(struct ctx *c, const void *item)
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_string(d->id));
 	json_object_set_new(o, "object", json_string("webhook_delivery"));
+	json_object_set_new(o, "livemode", render_livemode(d->partner_id));
 	json_object_set_new(o, "event_id", json_string(d->event_id));
 	json_object_set_new(o, "event_type", json_string(d->event_type));
 	json_object_set_new(o, "endpoint_id", json_string(d->endpoint_id));

@@ -42,21 +42,22 @@ const char *auth_bearer(const char *header)
 
 bool auth_key_well_formed(const char *key)
 {
-	size_t pl = strlen(KEY_PREFIX);
-	if (strncmp(key, KEY_PREFIX, pl) != 0 || strlen(key) != pl + KEY_SECRET_CHARS)
+	if ((strncmp(key, KEY_PREFIX_LIVE, KEY_PREFIX_LEN) != 0 &&
+	     strncmp(key, KEY_PREFIX_TEST, KEY_PREFIX_LEN) != 0) ||
+	    strlen(key) != KEY_PREFIX_LEN + KEY_SECRET_CHARS)
 		return false;
-	for (const char *p = key + pl; *p; p++)
+	for (const char *p = key + KEY_PREFIX_LEN; *p; p++)
 		if (!isalnum((unsigned char)*p))
 			return false;
 	return true;
 }
 
-void auth_key_generate(struct arena *a, const char **secret, const char **hash,
-		       const char **prefix)
+void auth_key_generate(struct arena *a, bool livemode, const char **secret,
+		       const char **hash, const char **prefix)
 {
-	size_t pl = strlen(KEY_PREFIX);
+	size_t pl = KEY_PREFIX_LEN;
 	char *key = arena_alloc(a, pl + KEY_SECRET_CHARS + 1);
-	memcpy(key, KEY_PREFIX, pl);
+	memcpy(key, livemode ? KEY_PREFIX_LIVE : KEY_PREFIX_TEST, pl);
 	random_base62(key + pl, KEY_SECRET_CHARS);
 	char *hex = arena_alloc(a, 65);
 	sha256_hex(key, strlen(key), hex);

@@ -19,7 +19,9 @@ enum scope {
 #define SCOPE_ALL 0x7Fu
 #define SCOPE_COUNT 7
 
-#define KEY_PREFIX "ib_live_"
+#define KEY_PREFIX_LIVE "ib_live_"
+#define KEY_PREFIX_TEST "ib_test_"
+#define KEY_PREFIX_LEN 8
 #define KEY_SECRET_CHARS 32
 #define ADMIN_TOKEN_PREFIX "ib_admin_"
 
@@ -32,13 +34,13 @@ unsigned auth_scope_parse(const char *name);
  * when the header is missing or not a Bearer credential. The result points
  * into header. */
 const char *auth_bearer(const char *header);
-/* Returns true when key has the shape of a partner key (ib_live_ + 32
- * base62 characters). */
+/* Returns true when key has the shape of a partner key (ib_live_ or
+ * ib_test_, then 32 base62 characters). */
 bool auth_key_well_formed(const char *key);
 
-/* Creates a new key secret ("ib_live_..."), its hash and display prefix,
- * all in the arena. */
-void auth_key_generate(struct arena *a, const char **secret, const char **hash,
+/* Creates a new key secret ("ib_live_..." or, for test mode, "ib_test_..."),
+ * its hash and display prefix, all in the arena. */
+void auth_key_generate(struct arena *a, bool livemode, const char **secret, const char **hash,
 		       const char **prefix);
 
 /* Looks up the partner key in the header value. Returns 0 with *key filled,

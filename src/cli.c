@@ -163,6 +163,7 @@ static int cmd_key_create(const struct cli *cli, int argc, char **argv)
 		return usage();
 	json_t *body = json_object();
 	set_opt(body, "name", opt(argc, argv, "name"));
+	set_opt(body, "mode", opt(argc, argv, "mode"));
 	json_object_set_new(body, "scopes", list_array(scopes));
 	char path[256];
 	snprintf(path, sizeof(path), "/admin/v1/partners/%s/keys", partner);
@@ -321,7 +322,9 @@ static int cmd_webhook_create(const struct cli *cli, int argc, char **argv)
 		return usage();
 	char path[256];
 	snprintf(path, sizeof(path), "/admin/v1/partners/%s/webhook-endpoints", partner);
-	return run(cli, "POST", path, webhook_body(argc, argv), NULL);
+	json_t *body = webhook_body(argc, argv);
+	set_opt(body, "mode", opt(argc, argv, "mode"));
+	return run(cli, "POST", path, body, NULL);
 }
 
 static int cmd_webhook_list(const struct cli *cli, int argc, char **argv)
@@ -396,18 +399,29 @@ static int cmd_demo(const struct cli *cli, int argc, char **argv)
 				 "Demo Coworking", "location", "line1", "548 Market St", "city",
 				 "San Francisco", "state", "CA", "postal_code", "94104",
 				 "country", "US");
-	json_t *partner = NULL, *key = NULL;
+	json_t *partner = NULL, *key = NULL, *test_key = NULL;
 	if (run(cli, "POST", "/admin/v1/partners", body, &partner) != 0)
 		return 1;
 	char path[256];
 	snprintf(path, sizeof(path), "/admin/v1/partners/%s/keys",
 		 json_string_value(json_object_get(partner, "id")));
 	json_decref(partner);
+	static const char all_scopes[] = "customers:read,customers:write,mail:read,mail:write,"
+					 "mail_actions:write,webhooks:read,billing:read";
 	body = json_pack("{s:s, s:o}", "name", "demo (all scopes)", "scopes",
-			 list_array("customers:read,customers:write,mail:read,mail:write,"
-				      "mail_actions:write,webhooks:read,billing:read"));
+			 list_array(all_scopes));
 	if (run(cli, "POST", path, body, &key) != 0)
 		return 1;
+	body = json_pack("{s:s, s:s, s:o}", "name", "demo test mode (all scopes)", "mode",
+			 "test", "scopes", list_array(all_scopes));
+	if (run(cli, "POST", path, body, &test_key) != 0) {
+		json_decref(key);
+		return 1;
+	}
+	printf("\nTest-mode key (its data and webhooks stay apart from live mode; the\n"
+	       "/api/v1/test-helpers/ routes stand in for Innbocks staff, see README):\n"
+	       "  %s\n", json_string_value(json_object_get(test_key, "secret")));
+	json_decref(test_key);
 	printf("\nCreate a customer:\n\n"
 	       "curl -X POST http://%s/api/v1/customers \\\n"
 	       "  -H \"Authorization: Bearer %s\" \\\n"
@@ -465,8 +479,8 @@ static const struct command commands[] = {
 	 {"name", "line1", "line2", "city", "state", "postal-code", "country"}},
 	{"partner", "list", cmd_partner_list, "partner list", {0}},
 	{"key", "create", cmd_key_create,
-	 "key create --partner ptn_... --scopes a,b,... [--name N]",
-	 {"partner", "scopes", "name"}},
+	 "key create --partner ptn_... --scopes a,b,... [--name N] [--mode live|test]",
+	 {"partner", "scopes", "name", "mode"}},
 	{"key", "list", cmd_key_list, "key list --partner ptn_...", {"partner"}},
 	{"key", "revoke", cmd_key_revoke, "key revoke key_...", {0}},
 	{"customer", "accept-invite", cmd_customer_accept_invite,
@@ -491,8 +505,9 @@ static const struct command commands[] = {
 	{"action", "fail", cmd_action_fail, "action fail act_... --reason R", {"reason"}},
 	{"action", "cancel", cmd_action_cancel, "action cancel act_...", {0}},
 	{"webhook", "create", cmd_webhook_create,
-	 "webhook create --partner ptn_... --url URL [--events a,b,...]",
-	 {"partner", "url", "events"}},
+	 "webhook create --partner ptn_... --url URL [--events a,b,...]\n"
+	 "                         [--mode live|test]",
+	 {"partner", "url", "events", "mode"}},
 	{"webhook", "list", cmd_webhook_list, "webhook list --partner ptn_...", {"partner"}},
 	{"webhook", "update", cmd_webhook_update,
 	 "webhook update we_... [--url URL] [--events a,b] [--enabled true|false]",

@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "idem.h"
 #include "ratelimit.h"
+#include "tenant.h"
 #include "banned.h"
 
 
@@ -110,6 +111,11 @@ static int admit(struct ctx *c, struct response *resp)
 		snprintf(v, sizeof(v), "%ld", rr.reset);
 		resp_header_add(resp, "RateLimit-Reset", v);
 	}
+	/* Before the scope: a live key is refused for what it is, not for
+	 * what it lacks. */
+	if ((r->flags & ROUTE_TEST_ONLY) && tenant_livemode(key.partner_id))
+		return error(&c->err, 403, "test_mode_only", NULL,
+			     "test helpers work with test-mode keys (ib_test_...) only");
 	if (r->scope && !(key.scopes & r->scope))
 		return error(&c->err, 403, "insufficient_scope", NULL,
 			     "this API key lacks the %s scope", auth_scope_name(r->scope));

@@ -24,6 +24,7 @@ static int emit(struct ctx *c, const char *partner_id, const char *type, json_t 
 	json_object_set_new(o, "object", json_string("event"));
 	json_object_set_new(o, "type", json_string(type));
 	json_object_set_new(o, "api_version", json_string("v1"));
+	json_object_set_new(o, "livemode", render_livemode(partner_id));
 	json_object_set_new(o, "created_at", render_time(c->now));
 	json_object_set_new(o, "data", data);
 	char *payload = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);

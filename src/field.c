@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tenant.h"
 #include "util.h"
 #include "validate.h"
 #include "banned.h"
@@ -85,6 +86,18 @@ int field_choice(struct ctx *c, const char *name, bool required,
 	if (*out && !valid_one_of(*out, choices))
 		return error(&c->err, 422, "validation_failed", name, "%s is not a valid %s",
 			     *out, name);
+	return 0;
+}
+
+int field_mode(struct ctx *c, bool *livemode)
+{
+	static const char *const modes[] = {"live", "test", NULL};
+	const char *mode;
+	if (field_choice(c, "mode", false, modes, &mode) < 0)
+		return -1;
+	*livemode = true;
+	if (mode)
+		tenant_mode_parse(mode, livemode);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 
 #include "auth.h"
 #include "customer.h"
+#include "tenant.h"
 #include "banned.h"
 
 json_t *render_time(int64_t t)
@@ -33,6 +34,16 @@ json_t *render_address(const struct address *ad)
 	return o;
 }
 
+json_t *render_partner_of(const char *tenant_id)
+{
+	return json_stringn(tenant_id, tenant_partner_len(tenant_id));
+}
+
+json_t *render_livemode(const char *tenant_id)
+{
+	return json_boolean(tenant_livemode(tenant_id));
+}
+
 json_t *render_partner(const struct partner *p)
 {
 	json_t *o = json_object();
@@ -49,7 +60,8 @@ json_t *render_key(const struct api_key *k, const char *secret)
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_string(k->id));
 	json_object_set_new(o, "object", json_string("api_key"));
-	json_object_set_new(o, "partner_id", json_string(k->partner_id));
+	json_object_set_new(o, "partner_id", render_partner_of(k->partner_id));
+	json_object_set_new(o, "mode", json_string(tenant_mode_name(tenant_livemode(k->partner_id))));
 	json_object_set_new(o, "name", json_string(k->name));
 	json_t *scopes = json_array();
 	for (unsigned bit = 1; bit <= SCOPE_ALL; bit <<= 1)
@@ -70,6 +82,7 @@ json_t *render_customer(const struct customer *c)
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_string(c->id));
 	json_object_set_new(o, "object", json_string("customer"));
+	json_object_set_new(o, "livemode", render_livemode(c->partner_id));
 	json_object_set_new(o, "external_customer_id", render_string_or_null(c->external_id));
 	json_object_set_new(o, "email", json_string(c->email));
 	json_object_set_new(o, "name", json_string(c->name));
@@ -104,6 +117,7 @@ json_t *render_mailbox(const struct customer *c)
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_string(m->id));
 	json_object_set_new(o, "object", json_string("mailbox"));
+	json_object_set_new(o, "livemode", render_livemode(c->partner_id));
 	json_object_set_new(o, "customer_id", json_string(c->id));
 	json_object_set_new(o, "number", json_string(m->number));
 	json_object_set_new(o, "status", json_string(m->status));
@@ -129,6 +143,7 @@ json_t *render_compliance(const struct customer *c)
 			    render_string_or_null(c->identity_failure_reason));
 	json_t *o = json_object();
 	json_object_set_new(o, "object", json_string("compliance"));
+	json_object_set_new(o, "livemode", render_livemode(c->partner_id));
 	json_object_set_new(o, "customer_id", json_string(c->id));
 	json_object_set_new(o, "form_1583", form);
 	json_object_set_new(o, "identity", id);
@@ -149,6 +164,7 @@ json_t *render_action(const struct mail_action *act)
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_string(act->id));
 	json_object_set_new(o, "object", json_string("mail_action"));
+	json_object_set_new(o, "livemode", render_livemode(act->partner_id));
 	json_object_set_new(o, "mail_id", json_string(act->mail_id));
 	json_object_set_new(o, "customer_id", json_string(act->customer_id));
 	json_object_set_new(o, "type", json_string(act->type));
@@ -171,6 +187,7 @@ json_t *render_mail(const struct mail *m, const struct mail_action *actions, siz
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_string(m->id));
 	json_object_set_new(o, "object", json_string("mail"));
+	json_object_set_new(o, "livemode", render_livemode(m->partner_id));
 	json_object_set_new(o, "customer_id", json_string(m->customer_id));
 	json_object_set_new(o, "mailbox_id", json_string(m->mailbox_id));
 	json_object_set_new(o, "type", json_string(m->type));

@@ -13,6 +13,10 @@ json_t *render_time(int64_t t);             /* RFC 3339 string, or null for 0 */
 json_t *render_string_or_null(const char *s);
 json_t *render_address(const struct address *ad);
 json_t *render_partner(const struct partner *p);
+/* The id of the partner that owns a tenant (tenant.h), as a JSON string. */
+json_t *render_partner_of(const char *tenant_id);
+/* The "livemode" of an object of the tenant: true or false. */
+json_t *render_livemode(const char *tenant_id);
 /* secret is included only when not NULL (the creation response). */
 json_t *render_key(const struct api_key *k, const char *secret);
 json_t *render_customer(const struct customer *c);

@@ -14,6 +14,7 @@ typedef int handler_fn(struct ctx *c);
 enum route_flags {
 	ROUTE_PUBLIC = 1 << 0, /* no authentication (healthz) */
 	ROUTE_ADMIN = 1 << 1,  /* operator token instead of a partner key */
+	ROUTE_TEST_ONLY = 1 << 2, /* test-mode keys only (the test helpers) */
 };
 
 #define ROUTE_MAX_PARAMS 3

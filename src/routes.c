@@ -33,6 +33,18 @@ const struct route routes[] = {
 	{"GET", API "/webhook-deliveries", api_webhook_delivery_list, SCOPE_WEBHOOKS_READ, 0},
 	{"GET", API "/billing/usage", api_billing_usage, SCOPE_BILLING_READ, 0},
 
+	/* Test helpers: the operator's handlers, for the key's test tenant. */
+	{"POST", API "/test-helpers/customers/{id}/accept-invite", admin_customer_accept_invite,
+	 SCOPE_CUSTOMERS_WRITE, ROUTE_TEST_ONLY},
+	{"POST", API "/test-helpers/customers/{id}/billing", admin_customer_billing,
+	 SCOPE_CUSTOMERS_WRITE, ROUTE_TEST_ONLY},
+	{"POST", API "/test-helpers/customers/{id}/compliance", admin_customer_compliance,
+	 SCOPE_CUSTOMERS_WRITE, ROUTE_TEST_ONLY},
+	{"POST", API "/test-helpers/mail-actions/{id}/complete", admin_action_complete,
+	 SCOPE_MAIL_ACTIONS_WRITE, ROUTE_TEST_ONLY},
+	{"POST", API "/test-helpers/mail-actions/{id}/fail", admin_action_fail,
+	 SCOPE_MAIL_ACTIONS_WRITE, ROUTE_TEST_ONLY},
+
 	{"POST", ADMIN "/partners", admin_partner_create, 0, ROUTE_ADMIN},
 	{"GET", ADMIN "/partners", admin_partner_list, 0, ROUTE_ADMIN},
 	{"GET", ADMIN "/partners/{id}", admin_partner_get, 0, ROUTE_ADMIN},

@@ -169,10 +169,14 @@ struct store {
 	/* Rolls back the open transaction, if any. */
 	void (*tx_rollback)(struct store *s);
 
+	/* Inserts the partner and, with the same name and location, its test
+	 * tenant (tenant.h). */
 	int (*partner_insert)(struct store *s, const struct partner *p, struct err *e);
+	/* Reads a partner or a test tenant by id. */
 	int (*partner_get)(struct store *s, struct arena *a, const char *id,
 			   struct partner *out, struct err *e);
-	/* Fills *items with up to page->limit partners, newest first. */
+	/* Fills *items with up to page->limit partners (never test tenants),
+	 * newest first. */
 	int (*partner_list)(struct store *s, struct arena *a, const struct page *pg,
 			    struct partner **items, size_t *n, bool *has_more, struct err *e);
 
@@ -182,6 +186,7 @@ struct store {
 	/* Finds a key (revoked ones too) by the hash of its secret. */
 	int (*key_find_by_hash)(struct store *s, struct arena *a, const char *hash,
 				struct api_key *out, struct err *e);
+	/* The keys of both tenants of a partner (live and test), newest first. */
 	int (*key_list)(struct store *s, struct arena *a, const char *partner_id,
 			const struct page *pg, struct api_key **items, size_t *n,
 			bool *has_more, struct err *e);
@@ -194,8 +199,8 @@ struct store {
 	/* Returns 0 when a token with this hash exists, else STORE_NOT_FOUND. */
 	int (*operator_token_find)(struct store *s, const char *hash, struct err *e);
 
-	/* Inserts c and its mailbox; assigns the partner's next mailbox number
-	 * into c->mailbox.number (arena a). */
+	/* Inserts c and its mailbox; assigns the tenant's next mailbox number
+	 * into c->mailbox.number (arena a), "T"-prefixed for a test tenant. */
 	int (*customer_insert)(struct store *s, struct arena *a, struct customer *c,
 			       struct err *e);
 	/* partner_id NULL finds any partner's customer (operator side). */
@@ -230,8 +235,9 @@ struct store {
 	int (*mail_update)(struct store *s, const struct mail *m, struct err *e);
 
 	int (*action_insert)(struct store *s, const struct mail_action *act, struct err *e);
-	int (*action_get)(struct store *s, struct arena *a, const char *id,
-			  struct mail_action *out, struct err *e);
+	/* Reads the action of partner_id (NULL: of any partner). */
+	int (*action_get)(struct store *s, struct arena *a, const char *partner_id,
+			  const char *id, struct mail_action *out, struct err *e);
 	/* Writes status, result, failure_reason and completed_at. */
 	int (*action_update)(struct store *s, const struct mail_action *act, struct err *e);
 	/* Every action of one mail item, oldest first. */
@@ -245,14 +251,17 @@ struct store {
 	/* Inserts the event and, in the same transaction, a pending delivery job
 	 * for every enabled endpoint of its partner that wants its type. */
 	int (*event_insert)(struct store *s, const struct event *ev, struct err *e);
-	/* partner_id and type NULL mean all. */
+	/* The events of both tenants of partner_id, of type, of the mode
+	 * `livemode` (1 live, 0 test, -1 either); partner_id and type NULL mean
+	 * all. */
 	int (*event_list)(struct store *s, struct arena *a, const char *partner_id,
-			  const char *type, const struct page *pg, struct event **items,
-			  size_t *n, bool *has_more, struct err *e);
+			  const char *type, int livemode, const struct page *pg,
+			  struct event **items, size_t *n, bool *has_more, struct err *e);
 
 	int (*endpoint_insert)(struct store *s, const struct webhook_endpoint *w, struct err *e);
 	int (*endpoint_get)(struct store *s, struct arena *a, const char *id,
 			    struct webhook_endpoint *out, struct err *e);
+	/* The endpoints of both tenants of a partner, newest first. */
 	int (*endpoint_list)(struct store *s, struct arena *a, const char *partner_id,
 			     const struct page *pg, struct webhook_endpoint **items, size_t *n,
 			     bool *has_more, struct err *e);

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "tenant.h"
 
 struct conn; /* one SQLite connection of one thread, with its statements */
 
@@ -68,6 +69,10 @@ int sq_run_list(struct conn *c, struct arena *a, struct query *q, const char *se
 		const char *cursor_sql, const char *scope, const struct page *pg,
 		row_reader *read, size_t item_size, void **items, size_t *n,
 		bool *has_more, struct err *e);
+
+/* A condition on partner_id matching both tenants (tenant.h) of the partner
+ * whose id is the SQL parameter p, e.g. SQ_BOTH_TENANTS("?2"). */
+#define SQ_BOTH_TENANTS(p) "partner_id IN (" p ", " p " || '" TENANT_TEST_SUFFIX "')"
 
 /* Each file of the backend fills its slots of the vtable. */
 void sq_bind_partners(struct store *s);

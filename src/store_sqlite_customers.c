@@ -101,7 +101,9 @@ static int sq_customer_insert(struct store *s, struct arena *a, struct customer 
 	sq_bind_text(st, 1, cu->partner_id);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		cu->mailbox.number = arena_printf(a, "%lld", (long long)sq_col_i64(st, 0));
+		cu->mailbox.number = arena_printf(a, "%s%lld",
+						  tenant_livemode(cu->partner_id) ? "" : "T",
+						  (long long)sq_col_i64(st, 0));
 		rc = sqlite3_step(st);
 	}
 	sq_done(st);

@@ -49,8 +49,8 @@ static int sq_event_insert(struct store *s, const struct event *ev, struct err *
 }
 
 static int sq_event_list(struct store *s, struct arena *a, const char *partner_id,
-			 const char *type, const struct page *pg, struct event **items,
-			 size_t *n, bool *has_more, struct err *e)
+			 const char *type, int livemode, const struct page *pg,
+			 struct event **items, size_t *n, bool *has_more, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -58,11 +58,15 @@ static int sq_event_list(struct store *s, struct arena *a, const char *partner_i
 	struct query q = {0};
 	sq_q_add(&q, "SELECT id, partner_id, type, created_at, payload FROM events WHERE 1");
 	if (partner_id)
-		sq_q_text(&q, " AND partner_id = ?", partner_id);
+		sq_q_text(&q, " AND " SQ_BOTH_TENANTS("?1"), partner_id);
 	if (type)
 		sq_q_text(&q, " AND type = ?", type);
+	if (livemode >= 0)
+		sq_q_num(&q, " AND (substr(partner_id, -length('" TENANT_TEST_SUFFIX "')) != '"
+			 TENANT_TEST_SUFFIX "') = ?", livemode);
 	return sq_run_list(c, a, &q, "seq",
-			partner_id ? "SELECT seq FROM events WHERE id = ? AND partner_id = ?"
+			partner_id ? "SELECT seq FROM events WHERE id = ?1 AND "
+				     SQ_BOTH_TENANTS("?2")
 				   : "SELECT seq FROM events WHERE id = ?",
 			partner_id, pg, read_event, sizeof(**items), (void **)items, n,
 			has_more, e);

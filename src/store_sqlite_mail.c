@@ -153,16 +153,21 @@ static int sq_action_insert(struct store *s, const struct mail_action *act, stru
 	return sq_step_done(c, st, e);
 }
 
-static int sq_action_get(struct store *s, struct arena *a, const char *id,
-			 struct mail_action *out, struct err *e)
+static int sq_action_get(struct store *s, struct arena *a, const char *partner_id,
+			 const char *id, struct mail_action *out, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "SELECT " ACTION_COLS " FROM mail_actions WHERE id = ?", e);
+	sqlite3_stmt *st = sq_prep(c, partner_id
+				? "SELECT " ACTION_COLS " FROM mail_actions WHERE id = ?1"
+				  " AND partner_id = ?2"
+				: "SELECT " ACTION_COLS " FROM mail_actions WHERE id = ?1", e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, id);
+	if (partner_id)
+		sq_bind_text(st, 2, partner_id);
 	return sq_get_one(c, a, st, read_action, out, e);
 }
 

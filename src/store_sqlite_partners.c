@@ -23,16 +23,15 @@ static void read_partner(struct arena *a, sqlite3_stmt *st, void *item)
 	p->created_at = sq_col_i64(st, 8);
 }
 
-static int sq_partner_insert(struct store *s, const struct partner *p, struct err *e)
+/* Inserts one partners row: the partner itself, or its test tenant. */
+static int tenant_insert(struct conn *c, const struct partner *p, const char *id,
+			 struct err *e)
 {
-	struct conn *c = sq_conn_get(s, e);
-	if (!c)
-		return -1;
-	sqlite3_stmt *st = sq_prep(c, "INSERT INTO partners (" PARTNER_COLS ") "
-				"VALUES (?,?,?,?,?,?,?,?,?)", e);
+	sqlite3_stmt *st = sq_prep(c, "INSERT INTO partners (" PARTNER_COLS ", livemode) "
+				"VALUES (?,?,?,?,?,?,?,?,?,?)", e);
 	if (!st)
 		return -1;
-	sq_bind_text(st, 1, p->id);
+	sq_bind_text(st, 1, id);
 	sq_bind_text(st, 2, p->name);
 	sq_bind_text(st, 3, p->location.line1);
 	sq_bind_text(st, 4, p->location.line2);
@@ -41,7 +40,20 @@ static int sq_partner_insert(struct store *s, const struct partner *p, struct er
 	sq_bind_text(st, 7, p->location.postal_code);
 	sq_bind_text(st, 8, p->location.country);
 	sqlite3_bind_int64(st, 9, p->created_at);
+	sqlite3_bind_int(st, 10, tenant_livemode(id) ? 1 : 0);
 	return sq_step_done(c, st, e);
+}
+
+static int sq_partner_insert(struct store *s, const struct partner *p, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	char test_id[128];
+	snprintf(test_id, sizeof(test_id), "%s" TENANT_TEST_SUFFIX, p->id);
+	if (tenant_insert(c, p, p->id, e) < 0)
+		return -1;
+	return tenant_insert(c, p, test_id, e);
 }
 
 static int sq_partner_get(struct store *s, struct arena *a, const char *id,
@@ -64,7 +76,7 @@ static int sq_partner_list(struct store *s, struct arena *a, const struct page *
 	if (!c)
 		return -1;
 	struct query q = {0};
-	sq_q_add(&q, "SELECT " PARTNER_COLS " FROM partners WHERE 1");
+	sq_q_add(&q, "SELECT " PARTNER_COLS " FROM partners WHERE livemode = 1");
 	return sq_run_list(c, a, &q, "seq", "SELECT seq FROM partners WHERE id = ?", NULL, pg,
 			read_partner, sizeof(**items), (void **)items, n, has_more, e);
 }
@@ -142,9 +154,11 @@ static int sq_key_list(struct store *s, struct arena *a, const char *partner_id,
 	if (!c)
 		return -1;
 	struct query q = {0};
-	sq_q_text(&q, "SELECT " KEY_COLS " FROM api_keys WHERE partner_id = ?", partner_id);
+	sq_q_text(&q, "SELECT " KEY_COLS " FROM api_keys WHERE " SQ_BOTH_TENANTS("?1"),
+		  partner_id);
 	return sq_run_list(c, a, &q, "seq",
-			"SELECT seq FROM api_keys WHERE id = ? AND partner_id = ?", partner_id,
+			"SELECT seq FROM api_keys WHERE id = ?1 AND " SQ_BOTH_TENANTS("?2"),
+			partner_id,
 			pg, read_key, sizeof(**items), (void **)items, n, has_more, e);
 }
 

@@ -70,10 +70,11 @@ static int sq_endpoint_list(struct store *s, struct arena *a, const char *partne
 	if (!c)
 		return -1;
 	struct query q = {0};
-	sq_q_text(&q, "SELECT " ENDPOINT_COLS " FROM webhook_endpoints WHERE partner_id = ?",
-		  partner_id);
+	sq_q_text(&q, "SELECT " ENDPOINT_COLS " FROM webhook_endpoints WHERE "
+		  SQ_BOTH_TENANTS("?1"), partner_id);
 	return sq_run_list(c, a, &q, "seq",
-			   "SELECT seq FROM webhook_endpoints WHERE id = ? AND partner_id = ?",
+			   "SELECT seq FROM webhook_endpoints WHERE id = ?1 AND "
+			   SQ_BOTH_TENANTS("?2"),
 			   partner_id, pg, read_endpoint, sizeof(**items), (void **)items, n,
 			   has_more, e);
 }

@@ -47,6 +47,23 @@ test('partner create prints the partner, which the running server then serves', 
   assert.deepEqual(ok(await srv.admin().get(`/partners/${p.id}`)), p);
 });
 
+test('key create --mode test and webhook create --mode test make test-mode objects the server keeps apart', async () => {
+  const p = await cliOk(partnerArgs(uniq('CLI ')));
+  const k = await cliOk(['key', 'create', '--database', srv.dbPath, '--partner', p.id, '--scopes', 'customers:read,customers:write', '--mode', 'test']);
+  assert.match(k.secret, /^ib_test_/);
+  assert.equal(k.mode, 'test');
+  assert.equal(k.partner_id, p.id);
+  const ep = await cliOk(['webhook', 'create', '--database', srv.dbPath, '--partner', p.id, '--url', 'https://crm.example.com/hooks', '--mode', 'test']);
+  assert.equal(ep.mode, 'test');
+  assert.equal(ep.livemode, false);
+  const c = await createCustomer(srv.api(k.secret));
+  assert.equal(c.livemode, false);
+  const live = await cliOk(['key', 'create', '--database', srv.dbPath, '--partner', p.id, '--scopes', 'customers:read']);
+  assert.equal(live.mode, 'live');
+  assertError(await srv.api(live.secret).get(`/customers/${c.id}`), 404, 'not_found');
+  await cliFails(['key', 'create', '--database', srv.dbPath, '--partner', p.id, '--scopes', 'customers:read', '--mode', 'sandbox']);
+});
+
 test('key create prints the key with its secret; the server accepts it at once with its scopes', async () => {
   const p = await cliOk(partnerArgs(uniq('CLI ')));
   const k = await cliOk(['key', 'create', '--database', srv.dbPath, '--partner', p.id, '--scopes', 'customers:read,customers:write', '--name', 'crm']);

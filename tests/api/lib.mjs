@@ -186,26 +186,35 @@ export class Server {
     return r.body;
   }
 
-  /** Creates an API key for the partner; returns the api_key object including `secret`. */
-  async createKey(partnerId, scopes = ALL_SCOPES, name = 'test key') {
-    const r = await this.admin().post(`/partners/${partnerId}/keys`, { name, scopes });
+  /**
+   * Creates an API key for the partner (mode 'live' or 'test'; the server's default when
+   * undefined); returns the api_key object including `secret`.
+   */
+  async createKey(partnerId, scopes = ALL_SCOPES, name = 'test key', mode = undefined) {
+    const r = await this.admin().post(`/partners/${partnerId}/keys`, { name, scopes, ...(mode ? { mode } : {}) });
     assert.equal(r.status, 201, `create key: ${r.text}`);
     return r.body;
   }
 
-  /** A fresh partner with one key: {partner, key, api}. */
-  async tenant(scopes = ALL_SCOPES) {
-    const partner = await this.createPartner();
-    const key = await this.createKey(partner.id, scopes);
-    return { partner, key, api: this.api(key.secret) };
+  /**
+   * A partner with one key: {partner, key, api, mode, livemode}. A fresh partner unless
+   * `partner` is given (e.g. a test-mode key of an existing partner).
+   */
+  async tenant(scopes = ALL_SCOPES, { mode = 'live', partner } = {}) {
+    const p = partner ?? await this.createPartner();
+    const key = await this.createKey(p.id, scopes, 'test key', mode === 'live' ? undefined : mode);
+    return { partner: p, key, api: this.api(key.secret), mode, livemode: mode === 'live' };
   }
 
-  /** Every outbox event of a partner (optionally of one type), newest first, walking all pages. */
-  async events(partnerId, type) {
+  /**
+   * Every outbox event of a partner (optionally of one type, and of one mode when livemode is a
+   * boolean), newest first, walking all pages.
+   */
+  async events(partnerId, type, livemode) {
     const all = [];
     let after;
     for (;;) {
-      const r = await this.admin().get(`/events${qs({ partner_id: partnerId, type, limit: 100, starting_after: after })}`);
+      const r = await this.admin().get(`/events${qs({ partner_id: partnerId, type, livemode, limit: 100, starting_after: after })}`);
       assert.equal(r.status, 200, `list events: ${r.text}`);
       all.push(...r.body.data);
       if (!r.body.has_more) return all;
@@ -261,6 +270,32 @@ export class Client {
   patch(p, json, opts = {}) { return this.request('PATCH', p, json === undefined ? opts : { ...opts, json }); }
   del(p, opts) { return this.request('DELETE', p, opts); }
 }
+
+/**
+ * The pairs of tenants every tenancy test runs with: [owner, intruder]. Isolation holds between
+ * partners in either mode, and between the two modes of one partner (API.md §2, §11).
+ */
+export const TENANCY_PAIRS = [
+  { name: 'two partners, live keys', make: async (srv) => [await srv.tenant(), await srv.tenant()] },
+  {
+    name: 'two partners, test keys',
+    make: async (srv) => [await srv.tenant(ALL_SCOPES, { mode: 'test' }), await srv.tenant(ALL_SCOPES, { mode: 'test' })],
+  },
+  {
+    name: "one partner's live data, its own test key",
+    make: async (srv) => {
+      const a = await srv.tenant();
+      return [a, await srv.tenant(ALL_SCOPES, { partner: a.partner, mode: 'test' })];
+    },
+  },
+  {
+    name: "one partner's test data, its own live key",
+    make: async (srv) => {
+      const a = await srv.tenant(ALL_SCOPES, { mode: 'test' });
+      return [a, await srv.tenant(ALL_SCOPES, { partner: a.partner })];
+    },
+  },
+];
 
 /** A customer body with a unique email and name, plus `fields`. */
 export function customerBody(fields = {}) {

@@ -25,12 +25,12 @@ export function overviewMailBody(customerId) {
 }
 
 export const MAIL_KEYS = [
-  'id', 'object', 'customer_id', 'mailbox_id', 'type', 'status', 'source', 'photos', 'performed_by',
+  'id', 'object', 'livemode', 'customer_id', 'mailbox_id', 'type', 'status', 'source', 'photos', 'performed_by',
   'tracking_number', 'carrier', 'sender', 'notes', 'metadata', 'actions', 'received_at', 'created_at',
   'updated_at',
 ].sort();
 export const ACTION_KEYS = [
-  'id', 'object', 'mail_id', 'customer_id', 'type', 'status', 'forward_address', 'shipping_speed', 'notes',
+  'id', 'object', 'livemode', 'mail_id', 'customer_id', 'type', 'status', 'forward_address', 'shipping_speed', 'notes',
   'result', 'failure_reason', 'requested_at', 'completed_at',
 ].sort();
 

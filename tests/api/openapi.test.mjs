@@ -224,7 +224,7 @@ test('the response validator refuses responses the document does not describe', 
   refused(variant({ method: 'PUT' }), /405 method_not_allowed/, 'an undocumented method answering 200');
 
   // Webhook deliveries.
-  const evt = { id: `evt_${'a'.repeat(24)}`, object: 'event', type: 'customer.created', api_version: 'v1', created_at: base.body.created_at, data: { object: base.body } };
+  const evt = { id: `evt_${'a'.repeat(24)}`, object: 'event', type: 'customer.created', api_version: 'v1', livemode: base.body.livemode, created_at: base.body.created_at, data: { object: base.body } };
   const headers = { 'innbocks-event-id': evt.id, 'innbocks-event-type': evt.type, 'innbocks-timestamp': '1795778428', 'innbocks-signature': `v1=${'0'.repeat(64)}` };
   validateWebhookDelivery({ headers, json: evt });
   const webhookRefused = (d, pattern) => assert.throws(() => validateWebhookDelivery(d), pattern);

@@ -25,13 +25,13 @@ export const EVENT_TYPES = [
 ];
 
 export const ENDPOINT_KEYS = [
-  'id', 'object', 'partner_id', 'url', 'enabled_events', 'status', 'created_at', 'updated_at',
+  'id', 'object', 'livemode', 'mode', 'partner_id', 'url', 'enabled_events', 'status', 'created_at', 'updated_at',
 ].sort();
 export const DELIVERY_KEYS = [
-  'id', 'object', 'event_id', 'event_type', 'endpoint_id', 'url', 'attempt', 'status',
+  'id', 'object', 'livemode', 'event_id', 'event_type', 'endpoint_id', 'url', 'attempt', 'status',
   'response_status', 'error', 'duration_ms', 'attempted_at', 'next_attempt_at',
 ].sort();
-export const EVENT_KEYS = ['id', 'object', 'type', 'api_version', 'created_at', 'data'].sort();
+export const EVENT_KEYS = ['id', 'object', 'type', 'api_version', 'livemode', 'created_at', 'data'].sort();
 
 /** Every receiver started by this process, so a file can check all deliveries it received. */
 export const receivers = [];

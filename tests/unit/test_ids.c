@@ -95,10 +95,23 @@ TEST(auth_key_generate_makes_ib_live_and_32_base62_characters)
 {
 	struct arena *a = arena_new();
 	const char *secret, *hash, *prefix;
-	auth_key_generate(a, &secret, &hash, &prefix);
+	auth_key_generate(a, true, &secret, &hash, &prefix);
 	CHECK_INT(strlen(secret), strlen("ib_live_") + 32);
 	CHECK(strncmp(secret, "ib_live_", 8) == 0);
 	CHECK(all_base62(secret + 8));
+	arena_free(a);
+}
+
+TEST(auth_key_generate_makes_ib_test_keys_for_test_mode)
+{
+	struct arena *a = arena_new();
+	const char *secret, *hash, *prefix;
+	auth_key_generate(a, false, &secret, &hash, &prefix);
+	CHECK_INT(strlen(secret), strlen("ib_test_") + 32);
+	CHECK(strncmp(secret, "ib_test_", 8) == 0);
+	CHECK(strncmp(prefix, "ib_test_", 8) == 0);
+	CHECK(all_base62(secret + 8));
+	CHECK(auth_key_well_formed(secret));
 	arena_free(a);
 }
 
@@ -107,7 +120,7 @@ TEST(auth_key_generate_hash_is_the_sha256_hex_of_the_secret)
 	struct arena *a = arena_new();
 	const char *secret, *hash, *prefix;
 	char want[65];
-	auth_key_generate(a, &secret, &hash, &prefix);
+	auth_key_generate(a, true, &secret, &hash, &prefix);
 	sha256_hex(secret, strlen(secret), want);
 	CHECK_STR(hash, want);
 	arena_free(a);
@@ -117,7 +130,7 @@ TEST(auth_key_generate_prefix_begins_the_secret_without_revealing_it)
 {
 	struct arena *a = arena_new();
 	const char *secret, *hash, *prefix;
-	auth_key_generate(a, &secret, &hash, &prefix);
+	auth_key_generate(a, true, &secret, &hash, &prefix);
 	CHECK(strlen(prefix) > strlen("ib_live_"));
 	CHECK(strlen(prefix) < strlen(secret));
 	CHECK(strncmp(secret, prefix, strlen(prefix)) == 0);
@@ -128,8 +141,8 @@ TEST(auth_key_generate_makes_a_new_secret_each_time)
 {
 	struct arena *a = arena_new();
 	const char *s1, *h1, *p1, *s2, *h2, *p2;
-	auth_key_generate(a, &s1, &h1, &p1);
-	auth_key_generate(a, &s2, &h2, &p2);
+	auth_key_generate(a, true, &s1, &h1, &p1);
+	auth_key_generate(a, true, &s2, &h2, &p2);
 	CHECK(strcmp(s1, s2) != 0);
 	CHECK(strcmp(h1, h2) != 0);
 	arena_free(a);
@@ -139,7 +152,7 @@ TEST(auth_key_well_formed_accepts_a_generated_key)
 {
 	struct arena *a = arena_new();
 	const char *secret, *hash, *prefix;
-	auth_key_generate(a, &secret, &hash, &prefix);
+	auth_key_generate(a, true, &secret, &hash, &prefix);
 	CHECK(auth_key_well_formed(secret));
 	CHECK(auth_key_well_formed("ib_live_0123456789ABCDEFGHIJabcdefghijkl"));
 	arena_free(a);
@@ -147,7 +160,8 @@ TEST(auth_key_well_formed_accepts_a_generated_key)
 
 TEST(auth_key_well_formed_refuses_another_prefix)
 {
-	CHECK(!auth_key_well_formed("ib_test_0123456789ABCDEFGHIJabcdefghijkl"));
+	CHECK(!auth_key_well_formed("ib_prod_0123456789ABCDEFGHIJabcdefghijkl"));
+	CHECK(!auth_key_well_formed("IB_TEST_0123456789ABCDEFGHIJabcdefghijkl"));
 	CHECK(!auth_key_well_formed("IB_LIVE_0123456789ABCDEFGHIJabcdefghijkl"));
 	CHECK(!auth_key_well_formed("ib_admin_0123456789ABCDEFGHIJabcdefghijk"));
 	CHECK(!auth_key_well_formed("0123456789ABCDEFGHIJabcdefghijklmnopqrst"));

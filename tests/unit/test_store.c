@@ -805,7 +805,7 @@ static int event_ids(struct db *d, const char *partner_id, const char *type,
 	struct event *items = NULL;
 	size_t n = 0;
 	bool more = false;
-	int rc = d->s->event_list(d->s, d->a, partner_id, type, &pg, &items, &n, &more, &d->e);
+	int rc = d->s->event_list(d->s, d->a, partner_id, type, -1, &pg, &items, &n, &more, &d->e);
 	ids[0] = '\0';
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		size_t l = strlen(ids);
@@ -832,7 +832,7 @@ TEST(event_list_returns_the_stored_event_unchanged)
 	struct event *items = NULL;
 	size_t n = 0;
 	bool more = true;
-	CHECK_INT(d.s->event_list(d.s, d.a, NULL, NULL, &pg, &items, &n, &more, &d.e), 0);
+	CHECK_INT(d.s->event_list(d.s, d.a, NULL, NULL, -1, &pg, &items, &n, &more, &d.e), 0);
 	if (!CHECK_INT(n, 1))
 		goto out;
 	CHECK_STR(items[0].id, "evt_1");
@@ -903,6 +903,106 @@ TEST(event_list_refuses_another_partners_event_as_cursor)
 		goto out;
 	CHECK_INT(event_ids(&d, "ptn_a", NULL, "evt_2", ids, sizeof(ids)), -1);
 	CHECK_INT(d.e.status, 400);
+out:
+	db_close(&d);
+}
+
+/* --- test mode: each partner's shadow tenant ------------------------------ */
+
+TEST(partner_insert_adds_the_test_tenant_which_lists_leave_out)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+		goto out;
+	struct partner t;
+	if (!CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_1_test", &t, &d.e), 0))
+		goto out;
+	CHECK_STR(t.name, "Acme Mail");
+	CHECK_STR(t.location.city, "Springfield");
+	CHECK_INT(t.created_at, 100);
+	struct page pg = {.limit = 10};
+	struct partner *items = NULL;
+	size_t n = 0;
+	bool more = true;
+	CHECK_INT(d.s->partner_list(d.s, d.a, &pg, &items, &n, &more, &d.e), 0);
+	CHECK_INT(n, 1);
+	CHECK(n == 1 && strcmp(items[0].id, "ptn_1") == 0);
+out:
+	db_close(&d);
+}
+
+TEST(customer_insert_numbers_test_mailboxes_T1001_apart_from_live_ones)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+		goto out;
+	CHECK_STR(customer_add(&d, "ptn_1_test", "t1"), "T1001");
+	CHECK_STR(customer_add(&d, "ptn_1", "l1"), "1001");
+	CHECK_STR(customer_add(&d, "ptn_1_test", "t2"), "T1002");
+	CHECK_STR(customer_add(&d, "ptn_1", "l2"), "1002");
+	struct customer c;
+	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_t1", &c, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1_test", "cus_l1", &c, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1_test", "cus_t1", &c, &d.e), 0);
+out:
+	db_close(&d);
+}
+
+TEST(key_list_holds_both_modes_of_the_partner_only)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) || !partner_add(&d, "ptn_2", 100))
+		goto out;
+	const char *owners[] = {"ptn_1", "ptn_1_test", "ptn_2", "ptn_2_test"};
+	for (int i = 0; i < 4; i++) {
+		struct api_key k = {
+			.id = arena_printf(d.a, "key_%d", i), .partner_id = owners[i],
+			.name = "k", .prefix = "ib_live_abcd",
+			.hash = arena_printf(d.a, "hash%d", i), .scopes = 1, .created_at = 100 + i,
+		};
+		CHECK_INT(d.s->key_insert(d.s, &k, &d.e), 0);
+	}
+	struct page pg = {.limit = 10};
+	struct api_key *items = NULL;
+	size_t n = 0;
+	bool more = true;
+	if (!CHECK_INT(d.s->key_list(d.s, d.a, "ptn_1", &pg, &items, &n, &more, &d.e), 0))
+		goto out;
+	CHECK_INT(n, 2);
+	CHECK(n == 2 && strcmp(items[0].id, "key_1") == 0 && strcmp(items[1].id, "key_0") == 0);
+	/* Another partner's key is no cursor; the partner's own test key is. */
+	pg.starting_after = "key_2";
+	CHECK_INT(d.s->key_list(d.s, d.a, "ptn_1", &pg, &items, &n, &more, &d.e), -1);
+	pg.starting_after = "key_1";
+	CHECK_INT(d.s->key_list(d.s, d.a, "ptn_1", &pg, &items, &n, &more, &d.e), 0);
+	CHECK(n == 1 && strcmp(items[0].id, "key_0") == 0);
+out:
+	db_close(&d);
+}
+
+TEST(event_list_covers_both_modes_of_a_partner_and_filters_by_mode)
+{
+	struct db d;
+	if (!db_open(&d) || !event_add(&d, 1, "ptn_a", "customer.created") ||
+	    !event_add(&d, 2, "ptn_a_test", "customer.created") ||
+	    !event_add(&d, 3, "ptn_b_test", "customer.created"))
+		goto out;
+	const char *want[][2] = {{"ptn_a", "evt_2 evt_1"}, {NULL, "evt_3 evt_2 evt_1"}};
+	for (int i = 0; i < 2; i++) {
+		char ids[128];
+		CHECK_INT(event_ids(&d, want[i][0], NULL, NULL, ids, sizeof(ids)), 0);
+		CHECK_STR(ids, want[i][1]);
+	}
+	struct page pg = {.limit = 10};
+	struct event *items = NULL;
+	size_t n = 0;
+	bool more = true;
+	CHECK_INT(d.s->event_list(d.s, d.a, "ptn_a", NULL, 0, &pg, &items, &n, &more, &d.e), 0);
+	CHECK(n == 1 && strcmp(items[0].id, "evt_2") == 0);
+	CHECK_INT(d.s->event_list(d.s, d.a, NULL, NULL, 1, &pg, &items, &n, &more, &d.e), 0);
+	CHECK(n == 1 && strcmp(items[0].id, "evt_1") == 0);
+	CHECK_INT(d.s->event_list(d.s, d.a, NULL, NULL, 0, &pg, &items, &n, &more, &d.e), 0);
+	CHECK_INT(n, 2);
 out:
 	db_close(&d);
 }
