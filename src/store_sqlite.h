@@ -1,16 +1,56 @@
-/* store_sqlite.h - what the SQLite backend's files share: the per-thread
- * connection, cached statements, binding and reading helpers, paged list
- * queries. Private to store_sqlite*.c; handlers never include it. */
+/* store_sqlite.h - what the SQLite backend's files share: the store and
+ * connection structs, and the SQL layer of store_sqlite_sql.c (per-thread
+ * connections, cached statements, binding and reading helpers, paged list
+ * queries). Private to store_sqlite*.c; handlers never include it. */
 #ifndef INNBOCKS_STORE_SQLITE_H
 #define INNBOCKS_STORE_SQLITE_H
 
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 
 #include "store.h"
 #include "tenant.h"
 
-struct conn; /* one SQLite connection of one thread, with its statements */
+#define STMT_CACHE 96
+/* Past this size the write-ahead log is checkpointed completely and
+ * restarted (store_sqlite.c); the file is also truncated back to it. */
+#define WAL_LIMIT_BYTES 67108864 /* 64 MiB */
 
+/* A prepared statement of one connection, found again by the address of
+ * its SQL literal or the hash of SQL built at run time. */
+struct cached_stmt {
+	char *sql;
+	const char *literal;     /* the caller's string literal, or NULL */
+	uint64_t hash;           /* of sql, for statements built at run time */
+	sqlite3_stmt *st;
+};
+
+/* One SQLite connection of one thread, with its statements. */
+struct conn {
+	sqlite3 *db;
+	bool holds_write;        /* this thread holds sqlite_store.write_mu */
+	struct conn *next;
+	struct cached_stmt cache[STMT_CACHE];
+	int ncache;
+};
+
+/* The backend's store: struct store's table first, then its own state. */
+struct sqlite_store {
+	struct store base;       /* first, so a struct store * converts back */
+	char *path;
+	pthread_key_t key;
+	pthread_mutex_t mu;      /* guards conns */
+	pthread_mutex_t write_mu; /* one write transaction at a time in this process */
+	struct conn *conns;
+	atomic_int wal_frames;   /* frames in the WAL after the latest commit */
+	int wal_limit_frames;    /* WAL_LIMIT_BYTES in frames of this page size */
+};
+
+/* Closes a connection and its cached statements. */
+void sq_conn_close(struct conn *c);
+/* Runs SQL text (no results); returns 0 or -1. */
+int sq_exec(struct conn *c, const char *sql, struct err *e);
 /* Returns the calling thread's connection, opening it on first use, or
  * NULL with e set. */
 struct conn *sq_conn_get(struct store *s, struct err *e);
@@ -74,11 +114,11 @@ int sq_run_list(struct conn *c, struct arena *a, struct query *q, const char *se
  * whose id is the SQL parameter p, e.g. SQ_BOTH_TENANTS("?2"). */
 #define SQ_BOTH_TENANTS(p) "partner_id IN (" p ", " p " || '" TENANT_TEST_SUFFIX "')"
 
-/* Each file of the backend fills its slots of the vtable. */
-void sq_bind_partners(struct store *s);
-void sq_bind_customers(struct store *s);
-void sq_bind_mail(struct store *s);
-void sq_bind_events(struct store *s);
-void sq_bind_webhooks(struct store *s);
+/* Each file of the backend fills its slots of the table of operations. */
+void sq_register_partners(struct store *s);
+void sq_register_customers(struct store *s);
+void sq_register_mail(struct store *s);
+void sq_register_events(struct store *s);
+void sq_register_webhooks(struct store *s);
 
 #endif

@@ -226,7 +226,7 @@ static int sq_usage_customers(struct store *s, struct arena *a, const char *part
 	return sq_get_all(c, a, st, read_customer, sizeof(**items), (void **)items, n, e);
 }
 
-void sq_bind_customers(struct store *s)
+void sq_register_customers(struct store *s)
 {
 	s->customer_insert = sq_customer_insert;
 	s->customer_get = sq_customer_get;

@@ -130,7 +130,7 @@ static int sq_idem_purge(struct store *s, int64_t before, struct err *e)
 	return sq_step_done(c, st, e);
 }
 
-void sq_bind_events(struct store *s)
+void sq_register_events(struct store *s)
 {
 	s->event_insert = sq_event_insert;
 	s->event_list = sq_event_list;

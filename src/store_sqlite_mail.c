@@ -217,7 +217,7 @@ static int sq_action_list(struct store *s, struct arena *a, const char *status,
 			read_action, sizeof(**items), (void **)items, n, has_more, e);
 }
 
-void sq_bind_mail(struct store *s)
+void sq_register_mail(struct store *s)
 {
 	s->mail_insert = sq_mail_insert;
 	s->mail_get = sq_mail_get;

@@ -219,7 +219,7 @@ static int sq_operator_token_find(struct store *s, const char *hash, struct err 
 	return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_db_error(c, rc, e);
 }
 
-void sq_bind_partners(struct store *s)
+void sq_register_partners(struct store *s)
 {
 	s->partner_insert = sq_partner_insert;
 	s->partner_get = sq_partner_get;

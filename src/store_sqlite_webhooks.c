@@ -261,7 +261,7 @@ static int sq_delivery_list(struct store *s, struct arena *a, const char *partne
 			   has_more, e);
 }
 
-void sq_bind_webhooks(struct store *s)
+void sq_register_webhooks(struct store *s)
 {
 	s->endpoint_insert = sq_endpoint_insert;
 	s->endpoint_get = sq_endpoint_get;

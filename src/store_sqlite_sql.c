@@ -1,0 +1,343 @@
+/* store_sqlite_sql.c - the SQLite backend's thin SQL layer, shared by every
+ * store_sqlite*.c file: per-thread connections, the statement cache,
+ * binding and reading helpers, and paged list queries. It calls nothing of
+ * the files above it, so the arrows run one way: store_sqlite.c and the
+ * per-area files use it. */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_sqlite.h"
+#include "banned.h"
+
+#define BUSY_TIMEOUT_MS 10000
+#define STRINGIFY(x) #x
+#define STRING_OF(x) STRINGIFY(x)
+
+int sq_db_error(struct conn *c, int rc, struct err *e)
+{
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
+	fprintf(stderr, "innbocks: sqlite error %d: %s\n", rc,
+		c ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+	return error(e, 500, "internal_error", NULL, "internal storage error");
+}
+
+int sq_exec(struct conn *c, const char *sql, struct err *e)
+{
+	int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : sq_db_error(c, rc, e);
+}
+
+/* SQLite calls this after every commit with the WAL's length in frames. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	(void)db;
+	(void)name;
+	atomic_store_explicit(&((struct sqlite_store *)arg)->wal_frames, frames,
+			      memory_order_relaxed);
+	return SQLITE_OK;
+}
+
+static struct conn *conn_open(struct sqlite_store *ss, struct err *e)
+{
+	const char *path = ss->path;
+	struct conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		die("out of memory");
+	int rc = sqlite3_open_v2(path, &c->db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				 SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		error(e, 503, "unavailable", NULL, "cannot open database %s: %s", path,
+		      c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+	if (sq_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+		     "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;"
+		     "PRAGMA mmap_size=268435456;"
+		     /* Checkpoints run on their own (sq_checkpoint, sq_wal_bound),
+		      * not in commits; a restarted WAL shrinks back to the limit. */
+		     "PRAGMA wal_autocheckpoint=0;"
+		     "PRAGMA journal_size_limit=" STRING_OF(WAL_LIMIT_BYTES) ";", e) < 0)
+		goto fail;
+	/* After wal_autocheckpoint=0, which would replace it. */
+	sqlite3_wal_hook(c->db, wal_hook, ss);
+	return c;
+fail:
+	sqlite3_close(c->db);
+	free(c);
+	return NULL;
+}
+
+void sq_conn_close(struct conn *c)
+{
+	for (int i = 0; i < c->ncache; i++) {
+		sqlite3_finalize(c->cache[i].st);
+		free(c->cache[i].sql);
+	}
+	sqlite3_close(c->db);
+	free(c);
+}
+
+/* Returns the calling thread's connection, opening it on first use. */
+struct conn *sq_conn_get(struct store *s, struct err *e)
+{
+	struct sqlite_store *ss = (struct sqlite_store *)s;
+	struct conn *c = pthread_getspecific(ss->key);
+	if (c)
+		return c;
+	c = conn_open(ss, e);
+	if (!c)
+		return NULL;
+	pthread_mutex_lock(&ss->mu);
+	c->next = ss->conns;
+	ss->conns = c;
+	pthread_mutex_unlock(&ss->mu);
+	pthread_setspecific(ss->key, c);
+	return c;
+}
+
+/* FNV-1a: statements share long prefixes, so comparing strings is slow. */
+static uint64_t sql_hash(const char *sql)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return h;
+}
+
+/* Returns the cached statement for sql, found by the text's address when
+ * by_address (string literals live, unchanged, for the whole run) or by
+ * its content. */
+static sqlite3_stmt *prep_cached(struct conn *c, const char *sql, bool by_address,
+				 struct err *e)
+{
+	uint64_t h = 0;
+	if (by_address) {
+		for (int i = 0; i < c->ncache; i++)
+			if (c->cache[i].literal == sql)
+				return c->cache[i].st;
+	} else {
+		h = sql_hash(sql);
+		for (int i = 0; i < c->ncache; i++)
+			if (!c->cache[i].literal && c->cache[i].hash == h &&
+			    strcmp(c->cache[i].sql, sql) == 0)
+				return c->cache[i].st;
+	}
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK) {
+		sq_db_error(c, rc, e);
+		return NULL;
+	}
+	if (c->ncache == STMT_CACHE) {
+		/* Dynamic list queries could in theory fill the cache: evict the last. */
+		c->ncache--;
+		sqlite3_finalize(c->cache[c->ncache].st);
+		free(c->cache[c->ncache].sql);
+	}
+	c->cache[c->ncache].sql = strdup(sql);
+	if (!c->cache[c->ncache].sql)
+		die("out of memory");
+	c->cache[c->ncache].hash = h;
+	c->cache[c->ncache].literal = by_address ? sql : NULL;
+	c->cache[c->ncache].st = st;
+	c->ncache++;
+	return st;
+}
+
+sqlite3_stmt *sq_prep(struct conn *c, const char *sql, struct err *e)
+{
+	return prep_cached(c, sql, true, e);
+}
+
+sqlite3_stmt *sq_prep_text(struct conn *c, const char *sql, struct err *e)
+{
+	return prep_cached(c, sql, false, e);
+}
+
+void sq_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+void sq_bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* Binds a time or count where 0 means null. */
+void sq_bind_time(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+char *sq_col_text(struct arena *a, sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	if (!t)
+		return NULL;
+	return arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, i));
+}
+
+int64_t sq_col_i64(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_int64(st, i);
+}
+
+/* Runs a statement that returns no rows; returns 0 or -1. */
+int sq_step_done(struct conn *c, sqlite3_stmt *st, struct err *e)
+{
+	int rc = sqlite3_step(st);
+	sq_done(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	return sq_db_error(c, rc, e);
+}
+
+/* --- list queries --- */
+
+void sq_q_add(struct query *q, const char *fragment)
+{
+	size_t l = strlen(fragment);
+	if (q->len + l >= sizeof(q->sql))
+		die("query too long");
+	memcpy(q->sql + q->len, fragment, l + 1);
+	q->len += l;
+}
+
+void sq_q_text(struct query *q, const char *fragment, const char *v)
+{
+	sq_q_add(q, fragment);
+	q->text[q->n] = v;
+	q->is_num[q->n++] = false;
+}
+
+void sq_q_num(struct query *q, const char *fragment, int64_t v)
+{
+	sq_q_add(q, fragment);
+	q->num[q->n] = v;
+	q->is_num[q->n++] = true;
+}
+
+
+/* Finishes q (which ends in a WHERE clause) with the page bounds, runs it and
+ * reads up to pg->limit items of item_size into *items, newest first.
+ * cursor_sql turns a cursor id (bound first) and scope (bound second, when
+ * not NULL) into a seq; an unknown cursor is a 400. */
+int sq_run_list(struct conn *c, struct arena *a, struct query *q,
+		    const char *seq_col, const char *cursor_sql, const char *scope,
+		    const struct page *pg, row_reader *read, size_t item_size,
+		    void **items, size_t *n, bool *has_more, struct err *e)
+{
+	const char *cursor = pg->starting_after ? pg->starting_after : pg->ending_before;
+	bool backwards = pg->ending_before != NULL;
+	if (cursor) {
+		sqlite3_stmt *st = sq_prep(c, cursor_sql, e);
+		if (!st)
+			return -1;
+		sq_bind_text(st, 1, cursor);
+		if (scope)
+			sq_bind_text(st, 2, scope);
+		int rc = sqlite3_step(st);
+		int64_t seq = rc == SQLITE_ROW ? sq_col_i64(st, 0) : 0;
+		sq_done(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return sq_db_error(c, rc, e);
+		if (rc == SQLITE_DONE)
+			return error(e, 400, "invalid_request",
+				     backwards ? "ending_before" : "starting_after",
+				     "no object with id %s in this list", cursor);
+		char frag[64];
+		snprintf(frag, sizeof(frag), " AND %s %s ?", seq_col, backwards ? ">" : "<");
+		sq_q_num(q, frag, seq);
+	}
+	char order[64];
+	snprintf(order, sizeof(order), " ORDER BY %s %s LIMIT ?", seq_col,
+		 backwards ? "ASC" : "DESC");
+	sq_q_num(q, order, pg->limit + 1);
+
+	sqlite3_stmt *st = sq_prep_text(c, q->sql, e);
+	if (!st)
+		return -1;
+	for (int i = 0; i < q->n; i++) {
+		if (q->is_num[i])
+			sqlite3_bind_int64(st, i + 1, q->num[i]);
+		else
+			sq_bind_text(st, i + 1, q->text[i]);
+	}
+	char *buf = arena_alloc(a, item_size * (size_t)(pg->limit + 1));
+	size_t count = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		read(a, st, buf + item_size * count++);
+	sq_done(st);
+	if (rc != SQLITE_DONE)
+		return sq_db_error(c, rc, e);
+	*has_more = count > (size_t)pg->limit;
+	if (*has_more)
+		count = (size_t)pg->limit;
+	if (backwards) {
+		/* Fetched oldest first from the cursor; present newest first. */
+		char *tmp = arena_alloc(a, item_size);
+		for (size_t i = 0; i < count / 2; i++) {
+			char *x = buf + item_size * i, *y = buf + item_size * (count - 1 - i);
+			memcpy(tmp, x, item_size);
+			memcpy(x, y, item_size);
+			memcpy(y, tmp, item_size);
+		}
+	}
+	*items = buf;
+	*n = count;
+	return 0;
+}
+/* Runs st (bound) expecting at most one row, read by read into item. */
+int sq_get_one(struct conn *c, struct arena *a, sqlite3_stmt *st, row_reader *read,
+		   void *item, struct err *e)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read(a, st, item);
+	sq_done(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	return sq_db_error(c, rc, e);
+}
+
+/* Runs st (bound) and reads every row into a growing arena array. */
+int sq_get_all(struct conn *c, struct arena *a, sqlite3_stmt *st, row_reader *read,
+		   size_t item_size, void **items, size_t *n, struct err *e)
+{
+	size_t cap = 8, count = 0;
+	char *buf = arena_alloc(a, cap * item_size);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == cap) {
+			char *bigger = arena_alloc(a, 2 * cap * item_size);
+			memcpy(bigger, buf, cap * item_size);
+			buf = bigger;
+			cap *= 2;
+		}
+		read(a, st, buf + item_size * count++);
+	}
+	sq_done(st);
+	if (rc != SQLITE_DONE)
+		return sq_db_error(c, rc, e);
+	*items = buf;
+	*n = count;
+	return 0;
+}
