@@ -291,7 +291,8 @@ struct store {
 			const char *key, struct idem_record *out, struct err *e);
 	int (*idem_put)(struct store *s, const char *scope, const char *key,
 			const struct idem_record *r, int64_t now, struct err *e);
-	/* Deletes records created before `before`. */
+	/* Deletes records created before `before`; one stored out of time order
+	 * (the clock stepped back) may stay until a later purge. */
 	int (*idem_purge)(struct store *s, int64_t before, struct err *e);
 
 	/* Moves committed changes from the write-ahead log into the database,

@@ -123,7 +123,14 @@ static int sq_idem_purge(struct store *s, int64_t before, struct err *e)
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "DELETE FROM idempotency WHERE created_at < ?", e);
+	/* Records append in rowid order, so the expired ones are a prefix: every
+	 * row before the first one created at or after `before`. Finding it reads
+	 * only rows that go anyway; rows out of time order (a clock stepped back)
+	 * stay until a later purge. */
+	sqlite3_stmt *st = sq_prep(c, "DELETE FROM idempotency WHERE id < coalesce("
+				   "(SELECT id FROM idempotency WHERE created_at >= ?1"
+				   " ORDER BY id LIMIT 1),"
+				   " (SELECT max(id) + 1 FROM idempotency))", e);
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, before);

@@ -60,6 +60,8 @@ static struct conn *conn_open(struct sqlite_store *ss, struct err *e)
 	if (sq_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 		     "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;"
 		     "PRAGMA mmap_size=268435456;"
+		     /* Savepoint journals in memory, never a temporary file. */
+		     "PRAGMA temp_store=MEMORY;"
 		     /* Checkpoints run on their own (sq_checkpoint, sq_wal_bound),
 		      * not in commits; a restarted WAL shrinks back to the limit. */
 		     "PRAGMA wal_autocheckpoint=0;"

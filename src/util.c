@@ -129,23 +129,36 @@ void time_format(int64_t t, char out[21])
 	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* In ASCII order, so that base62 numbers of equal length sort as numbers. */
+static const char base62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/* Each thread keeps a pool of bytes from the CSPRNG: an id then costs no
+ * RAND_bytes call (with its locks and fork check). A byte is wiped as it is
+ * handed out, so the pool never holds what earlier secrets were made of. */
+#define RANDOM_POOL 512
+static _Thread_local unsigned char random_pool[RANDOM_POOL];
+static _Thread_local size_t random_left;
+
+static unsigned char random_byte(void)
+{
+	if (!random_left) {
+		if (RAND_bytes(random_pool, RANDOM_POOL) != 1)
+			die("RAND_bytes failed");
+		random_left = RANDOM_POOL;
+	}
+	unsigned char b = random_pool[--random_left];
+	random_pool[random_left] = 0;
+	return b;
+}
+
 void random_base62(char *out, size_t n)
 {
-	static const char alphabet[] =
-		"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-	size_t i = 0;
-	while (i < n) {
+	for (size_t i = 0; i < n;) {
 		/* 248 = 4 * 62: rejecting bytes above it keeps every letter equally
-		 * likely; 3 % of bytes are rejected, so ask for a few more than needed. */
-		unsigned char buf[64];
-		size_t want = n - i + (n - i) / 16 + 2;
-		if (want > sizeof(buf))
-			want = sizeof(buf);
-		if (RAND_bytes(buf, (int)want) != 1)
-			die("RAND_bytes failed");
-		for (size_t j = 0; j < want && i < n; j++)
-			if (buf[j] < 248)
-				out[i++] = alphabet[buf[j] % 62];
+		 * likely. */
+		unsigned char b = random_byte();
+		if (b < 248)
+			out[i++] = base62[b % 62];
 	}
 	out[n] = '\0';
 }
@@ -153,9 +166,19 @@ void random_base62(char *out, size_t n)
 char *id_new(struct arena *a, const char *prefix)
 {
 	size_t plen = strlen(prefix);
-	char *id = arena_alloc(a, plen + 25);
+	char *id = arena_alloc(a, plen + ID_TIME_CHARS + ID_RANDOM_CHARS + 1);
 	memcpy(id, prefix, plen);
-	random_base62(id + plen, 24);
+	/* Milliseconds since 1970 in ID_TIME_CHARS base62 digits (enough until
+	 * the year 8900), most significant first: newer ids sort after older
+	 * ones, so inserts append at the right edge of every id index. */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	for (int i = ID_TIME_CHARS - 1; i >= 0; i--) {
+		id[plen + (size_t)i] = base62[ms % 62];
+		ms /= 62;
+	}
+	random_base62(id + plen + ID_TIME_CHARS, ID_RANDOM_CHARS);
 	return id;
 }
 

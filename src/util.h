@@ -33,9 +33,15 @@ double monotonic_seconds(void);
 void time_format(int64_t t, char out[21]);
 
 /* Fills out with n random base62 characters and a NUL (out has n+1 bytes).
- * Uses OpenSSL's CSPRNG; aborts if it fails. */
+ * Uses OpenSSL's CSPRNG (through a per-thread pool); aborts if it fails. */
 void random_base62(char *out, size_t n);
-/* Returns "<prefix><24 random base62 chars>", owned by the arena. */
+
+/* An id is its prefix, the creation time in ID_TIME_CHARS base62 digits,
+ * then ID_RANDOM_CHARS random base62 characters (95 random bits). */
+#define ID_TIME_CHARS 8
+#define ID_RANDOM_CHARS 16
+/* Returns "<prefix><time><random>" (24 characters after the prefix), owned
+ * by the arena; ids made later sort after earlier ones (to the millisecond). */
 char *id_new(struct arena *a, const char *prefix);
 
 /* Writes the n bytes as 2n lowercase hex digits and a NUL into out. */

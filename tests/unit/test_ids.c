@@ -2,6 +2,7 @@
  * (generation, shape, hash), Bearer header parsing and scope names. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth.h"
 #include "unit.h"
@@ -27,6 +28,20 @@ TEST(id_new_is_the_prefix_and_24_base62_characters)
 	CHECK_INT(strlen(id), 4 + 24);
 	CHECK(strncmp(id, "cus_", 4) == 0);
 	CHECK(all_base62(id + 4));
+	arena_free(a);
+}
+
+TEST(id_new_sorts_by_creation_time)
+{
+	struct arena *a = arena_new();
+	char *first = id_new(a, "cus_");
+	struct timespec pause = {0, 3 * 1000000L};
+	nanosleep(&pause, NULL);
+	char *second = id_new(a, "cus_");
+	CHECK(strcmp(first, second) < 0);
+	/* Made 3 ms apart: the time parts differ, and the random parts too. */
+	CHECK(strncmp(first, second, 4 + ID_TIME_CHARS) != 0);
+	CHECK(strcmp(first + 4 + ID_TIME_CHARS, second + 4 + ID_TIME_CHARS) != 0);
 	arena_free(a);
 }
 

@@ -784,6 +784,69 @@ out:
 	db_close(&d);
 }
 
+/* A record stored out of time order (the clock stepped back) stays until a
+ * later purge; nothing created at or after the cutoff is ever deleted. */
+TEST(idem_purge_keeps_everything_from_the_first_record_at_the_cutoff_on)
+{
+	struct db d;
+	if (!db_open(&d) || !idem_add(&d, "ptn_1", "a", "{}", 100) ||
+	    !idem_add(&d, "ptn_1", "b", "{}", 200) || !idem_add(&d, "ptn_1", "c", "{}", 120) ||
+	    !idem_add(&d, "ptn_1", "d", "{}", 300))
+		goto out;
+	CHECK_INT(d.s->idem_purge(d.s, 150, &d.e), 0);
+	struct idem_record r = {0};
+	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "a", &r, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "b", &r, &d.e), 0);
+	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "c", &r, &d.e), 0);
+	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "d", &r, &d.e), 0);
+	CHECK_INT(d.s->idem_purge(d.s, 1000, &d.e), 0);
+	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "d", &r, &d.e), STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+/* A database made before idempotency records were stored by row keeps its
+ * records through the migration. */
+TEST(idempotency_records_survive_the_migration_to_rowid_order)
+{
+	struct db d;
+	memset(&d, 0, sizeof(d));
+	snprintf(d.dir, sizeof(d.dir), "/tmp/innbocks-unit-XXXXXX");
+	if (!CHECK(mkdtemp(d.dir) != NULL))
+		return;
+	snprintf(d.path, sizeof(d.path), "%s/test.db", d.dir);
+	d.a = arena_new();
+	/* The schema as it was before 0007, written directly. */
+	int before = 0;
+	while (sqlite_migrations[before] &&
+	       !strstr(sqlite_migrations[before], "idempotency_by_row"))
+		before++;
+	sqlite3 *db = NULL;
+	CHECK_INT(sqlite3_open(d.path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+			       NULL, NULL, NULL), SQLITE_OK);
+	for (int v = 0; v < before; v++) {
+		char sql[80];
+		snprintf(sql, sizeof(sql), "INSERT INTO schema_version VALUES (%d)", v + 1);
+		CHECK_INT(sqlite3_exec(db, sqlite_migrations[v], NULL, NULL, NULL), SQLITE_OK);
+		CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	}
+	CHECK_INT(sqlite3_exec(db, "INSERT INTO idempotency VALUES ('ptn_1', 'k', 'fp', 201,"
+			       " '{\"id\":1}', 100)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	d.s = store_sqlite_open(d.path, &d.e);
+	if (!CHECK(d.s != NULL))
+		goto out;
+	struct idem_record r = {0};
+	if (CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "k", &r, &d.e), 0)) {
+		CHECK_STR(r.fingerprint, "fp");
+		CHECK_INT(r.status, 201);
+		CHECK_STR(r.body, "{\"id\":1}");
+	}
+out:
+	db_close(&d);
+}
+
 /* --- events --------------------------------------------------------------- */
 
 /* Inserts event evt_<n> of partner and type. */
