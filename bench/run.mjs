@@ -146,8 +146,18 @@ function toMs(v, unit) {
   return Number(v) * ({ us: 0.001, ms: 1, s: 1000, m: 60000 }[unit] ?? 1);
 }
 
-/** Runs wrk for one scenario and parses what it printed. */
+/** CPU time the server has used so far (user + system), in microseconds. */
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+function serverCpuUs() {
+  // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+  const stat = readFileSync(`/proc/${server.pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) / CLK_TCK) * 1e6;
+}
+
+/** Runs wrk for one scenario and parses what it printed, with the server CPU per request. */
 function wrk(scenario, key, seconds = duration) {
+  const cpu0 = serverCpuUs();
   const out = execFileSync('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', '--timeout', '5s',
     '-s', path.join(ROOT, 'bench/scenario.lua'), `http://127.0.0.1:${port}`], {
     encoding: 'utf8',
@@ -157,7 +167,9 @@ function wrk(scenario, key, seconds = duration) {
   const non2xx = Number(out.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0);
   const sock = out.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/);
   const errors = sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
-  return { rps: Number(out.match(/Requests\/sec:\s+([\d.]+)/)[1]), p50: lat(50), p99: lat(99), non2xx, errors };
+  const requests = Number(out.match(/(\d+) requests in/)[1]);
+  const cpuUs = requests ? (serverCpuUs() - cpu0) / requests : NaN;
+  return { rps: Number(out.match(/Requests\/sec:\s+([\d.]+)/)[1]), p50: lat(50), p99: lat(99), non2xx, errors, cpuUs };
 }
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
@@ -190,18 +202,19 @@ async function benchmark(key) {
   lines.push(`Innbocks benchmark ${new Date().toISOString()}: wrk -t2 -c${connections}, ${duration} s x ${reps} reps, `
     + `${nCustomers} customers, ${nMail} mail items, SQLite synchronous=FULL`);
   lines.push('');
-  lines.push('| scenario | req/s median | min-max | x healthz | p50 ms | p99 ms | non-2xx+errors | peak RSS MiB | anon MiB | WAL MiB |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('| scenario | req/s median | min-max | x healthz | p50 ms | p99 ms | CPU µs/req | non-2xx+errors | peak RSS MiB | anon MiB | WAL MiB |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const [s, rs] of Object.entries(runs)) {
     const rps = rs.map((r) => r.rps);
     lines.push(`| ${s} | ${f1(median(rps))} | ${f1(Math.min(...rps))}-${f1(Math.max(...rps))} | `
-      + `${(median(rps) / base).toFixed(2)} | ${f1(median(rs.map((r) => r.p50)))} | ${f1(median(rs.map((r) => r.p99)))} | `
+      + `${(median(rps) / base).toFixed(2)} | ${f1(median(rs.map((r) => r.p50)))} | ${f1(median(rs.map((r) => r.p99)))} | ${f1(median(rs.map((r) => r.cpuUs)))} | `
       + `${rs.reduce((a, r) => a + r.non2xx + r.errors, 0)} | ${f1(rss[s].peak)} | ${f1(rss[s].anon)} | ${f1(rss[s].wal)} |`);
   }
   lines.push('');
   lines.push('Peak RSS includes the database file mapped with mmap (it grows with the data);');
   lines.push('anon is the anonymous part (heap, stacks, page caches) after the scenario;');
-  lines.push('WAL is the size of the write-ahead log file right after it.');
+  lines.push('WAL is the size of the write-ahead log file right after it. CPU µs/req is the');
+  lines.push("server's user + system CPU time over the run divided by the requests wrk counted.");
   if (compareOff) {
     const on = median(runs.customer_create.map((r) => r.rps));
     const offRps = median(runs[off].map((r) => r.rps));
