@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <idn2.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -65,6 +66,7 @@ static const char *v6_forbidden_name(const struct in6_addr *a, bool allow_loopba
 	static const unsigned char zero[16];
 	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b};
+	static const unsigned char nat64_local[6] = {0, 0x64, 0xff, 0x9b, 0, 0x01};
 	if (memcmp(b, zero, 16) == 0)
 		return "unspecified";
 	if (memcmp(b, zero, 15) == 0 && b[15] == 1)
@@ -72,6 +74,8 @@ static const char *v6_forbidden_name(const struct in6_addr *a, bool allow_loopba
 	/* Forms that carry an IPv4 address are judged by that address. */
 	if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0 || memcmp(b, zero, 12) == 0)
 		return v4_forbidden_name(v4_at(b + 12), allow_loopback);
+	if (memcmp(b, nat64_local, 6) == 0)
+		return "reserved"; /* 64:ff9b:1::/48, local-use translation (RFC 8215) */
 	if (b[0] == 0x20 && b[1] == 0x02) /* 6to4 */
 		return v4_forbidden_name(v4_at(b + 2), allow_loopback);
 	if ((b[0] & 0xfe) == 0xfc)
@@ -103,13 +107,50 @@ const char *netguard_forbidden_addr(const struct sockaddr *sa, bool allow_loopba
 	return "reserved";
 }
 
-/* Judges a host as written in a URL; returns the forbidden range or NULL. */
+/* The longest name DNS resolves, without a trailing dot. */
+#define HOST_MAX 253
+
+/* Writes into out (HOST_MAX + 2 bytes) the ASCII host a resolver would look
+ * up for host: a name with other characters goes through UTS #46 (libidn2),
+ * which maps full-width digits, ideographic full stops, circled and other
+ * compatibility letters to ASCII, so "１２７。０。０。１" is judged as
+ * 127.0.0.1. Returns 0, or -1 with the reason in why. */
+static int host_ascii(const char *host, char *out, char *why, size_t why_size)
+{
+	char *mapped = NULL;
+	const char *h = host;
+	for (const unsigned char *p = (const unsigned char *)host; *p; p++) {
+		if (*p < 0x80)
+			continue;
+		if (idn2_to_ascii_8z(host, &mapped, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) !=
+		    IDN2_OK) {
+			snprintf(why, why_size, "url host is not a valid domain name");
+			return -1;
+		}
+		h = mapped;
+		break;
+	}
+	size_t n = strlen(h);
+	size_t name = n && h[n - 1] == '.' ? n - 1 : n;
+	int rc = 0;
+	if (name > HOST_MAX) {
+		snprintf(why, why_size, "url host is longer than %d characters", HOST_MAX);
+		rc = -1;
+	} else {
+		memcpy(out, h, n + 1);
+	}
+	idn2_free(mapped);
+	return rc;
+}
+
+/* Judges a host as written in a URL (ASCII, at most HOST_MAX + 1
+ * characters); returns the forbidden range or NULL. */
 static const char *host_forbidden(const char *host, bool allow_loopback)
 {
-	char buf[256];
+	char buf[HOST_MAX + 2];
 	size_t n = strlen(host);
 	if (n >= sizeof(buf))
-		return NULL;
+		return "reserved";
 	memcpy(buf, host, n + 1);
 	if (buf[0] == '[' && n > 2 && buf[n - 1] == ']') {
 		memmove(buf, buf + 1, n - 2);
@@ -149,9 +190,16 @@ int netguard_check_url(const char *url, bool allow_loopback, char *why, size_t w
 		snprintf(why, why_size, "url must use https");
 		goto out;
 	}
-	const char *range = host_forbidden(host, allow_loopback);
-	if (!range && curl_url_get(u, CURLUPART_HOST, &decoded, CURLU_URLDECODE) == CURLUE_OK)
-		range = host_forbidden(decoded, allow_loopback);
+	/* The host as written, and percent-decoded: each in its ASCII form. */
+	char ascii[HOST_MAX + 2];
+	if (host_ascii(host, ascii, why, why_size) < 0)
+		goto out;
+	const char *range = host_forbidden(ascii, allow_loopback);
+	if (!range && curl_url_get(u, CURLUPART_HOST, &decoded, CURLU_URLDECODE) == CURLUE_OK) {
+		if (host_ascii(decoded, ascii, why, why_size) < 0)
+			goto out;
+		range = host_forbidden(ascii, allow_loopback);
+	}
 	if (range) {
 		snprintf(why, why_size, "url must not point to a %s address", range);
 		goto out;

@@ -14,10 +14,12 @@
  * admits 127.0.0.0/8 and ::1 (and nothing else). */
 const char *netguard_forbidden_addr(const struct sockaddr *sa, bool allow_loopback);
 
-/* Checks a webhook URL: https (http too with allow_loopback), a host, and
- * no IP literal in a forbidden range in any spelling (decimal, hex, octal,
- * short forms, IPv4-mapped IPv6) nor a localhost name. Host names are
- * checked when connecting. Returns 0, or -1 with a reason in why. */
+/* Checks a webhook URL: https (http too with allow_loopback), a host of at
+ * most 253 characters, and no IP literal in a forbidden range in any
+ * spelling (decimal, hex, octal, short forms, IPv4-mapped IPv6, and the
+ * Unicode forms UTS #46 maps to those: full-width digits, ideographic full
+ * stops, circled letters) nor a localhost name. Host names are checked when
+ * connecting. Returns 0, or -1 with a reason in why. */
 int netguard_check_url(const char *url, bool allow_loopback, char *why, size_t why_size);
 
 #endif

@@ -214,6 +214,52 @@ static const char *const malformed_urls[] = {
 	"file:///etc/passwd", "gopher://crm.example.com/",
 };
 
+/* Spellings an IDNA-aware resolver or client maps to a forbidden host
+ * (UTS #46: full-width digits, ideographic full stops, circled letters),
+ * percent-encoded too. */
+static const char *const unicode_loopback_urls[] = {
+	"https://\xef\xbc\x91\xef\xbc\x92\xef\xbc\x97.\xef\xbc\x90.\xef\xbc\x90.\xef\xbc\x91/hook", /* １２７.０.０.１ */
+	"https://127\xe3\x80\x82" "0\xe3\x80\x82" "0\xe3\x80\x82" "1/hook", /* 127。0。0。1 */
+	"https://\xe2\x93\x9b\xe2\x93\x9e\xe2\x93\x92\xe2\x93\x90\xe2\x93\x9b"
+	"\xe2\x93\x97\xe2\x93\x9e\xe2\x93\xa2\xe2\x93\xa3/hook", /* ⓛⓞⓒⓐⓛⓗⓞⓢⓣ */
+	"https://%EF%BC%91%EF%BC%92%EF%BC%97.0.0.1/hook",
+	"https://LOCAL\xe2\x84\x8cOST/hook", /* LOCALℌOST */
+};
+
+TEST(netguard_check_url_refuses_unicode_spellings_of_forbidden_hosts)
+{
+	for (size_t i = 0; i < N(unicode_loopback_urls); i++) {
+		check_url(unicode_loopback_urls[i], false, false);
+		check_url(unicode_loopback_urls[i], true, true);
+	}
+	check_url("https://\xef\xbc\x91\xef\xbc\x90.0.0.1/hook", true, false); /* １０.0.0.1 */
+	/* A real internationalised name is fine. */
+	check_url("https://b\xc3\xbc" "cher.example/hooks", false, true);
+}
+
+TEST(netguard_check_url_refuses_hosts_longer_than_dns_allows)
+{
+	char url[400];
+	char label[64];
+	memset(label, 'a', 63);
+	label[63] = '\0';
+	/* Four 63-letter labels and dots: 255 characters, over DNS's 253. */
+	snprintf(url, sizeof(url), "https://%s.%s.%s.%s/hook", label, label, label, label);
+	check_url(url, false, false);
+	/* 3 labels + a short one: 253 characters, the longest name DNS takes. */
+	snprintf(url, sizeof(url), "https://%s.%s.%s.%.61s/hook", label, label, label, label);
+	check_url(url, false, true);
+}
+
+TEST(netguard_forbidden_addr_refuses_the_local_nat64_prefix)
+{
+	CHECK_STR(classify("64:ff9b:1::1", false), "reserved");
+	CHECK_STR(classify("64:ff9b:1:ffff::a00:1", true), "reserved");
+	/* The well-known prefix is judged by the IPv4 address it carries. */
+	CHECK(classify("64:ff9b::5db8:d822", false) == NULL);
+	CHECK_STR(classify("64:ff9b::7f00:1", false), "loopback");
+}
+
 TEST(netguard_check_url_refuses_loopback_in_every_spelling)
 {
 	for (size_t i = 0; i < N(loopback_urls); i++)
