@@ -270,9 +270,13 @@ struct store {
 			       struct err *e);
 
 	/* Leases up to limit pending jobs due at now (enabled endpoints only,
-	 * no live lease) until lease_until. Call inside a write transaction. */
+	 * no live lease) until lease_until, oldest due first, but never so many
+	 * that an endpoint would have more than per_endpoint, or a partner's
+	 * tenant more than per_tenant, leased at once: a hanging endpoint then
+	 * holds only its share of the worker. Call inside a write transaction. */
 	int (*webhook_claim)(struct store *s, struct arena *a, int64_t now, int64_t lease_until,
-			     int limit, struct webhook_job **items, size_t *n, struct err *e);
+			     int limit, int per_endpoint, int per_tenant,
+			     struct webhook_job **items, size_t *n, struct err *e);
 	/* Records an attempt of job (event_id, endpoint_id): inserts d, moves the
 	 * job to job_status ("pending" with d->next_attempt_at, "succeeded" or
 	 * "failed") and drops the lease; disables the endpoint when asked (410).

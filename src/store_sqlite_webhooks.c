@@ -116,25 +116,45 @@ static void read_job(struct arena *a, sqlite3_stmt *st, void *item)
 }
 
 static int sq_webhook_claim(struct store *s, struct arena *a, int64_t now,
-			    int64_t lease_until, int limit, struct webhook_job **items,
-			    size_t *n, struct err *e)
+			    int64_t lease_until, int limit, int per_endpoint, int per_tenant,
+			    struct webhook_job **items, size_t *n, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
+	/* Due jobs ranked within their endpoint and their tenant; a job is taken
+	 * when its rank plus what is already leased stays within the caps. */
 	sqlite3_stmt *st = sq_prep(c,
-		"SELECT j.event_id, ev.type, ev.partner_id, ev.payload, w.id, w.url, w.secret,"
+		"WITH leased AS ("
+		"  SELECT j.endpoint_id, w.partner_id, count(*) AS n"
+		"  FROM webhook_jobs j JOIN webhook_endpoints w ON w.id = j.endpoint_id"
+		"  WHERE j.status = 'pending' AND j.locked_until > ?1 GROUP BY j.endpoint_id),"
+		" due AS ("
+		"  SELECT j.seq, j.event_id, j.endpoint_id, j.attempts, j.next_attempt_at,"
+		"  w.partner_id AS tenant,"
+		"  row_number() OVER (PARTITION BY j.endpoint_id"
+		"   ORDER BY j.next_attempt_at, j.seq) AS endpoint_rank,"
+		"  row_number() OVER (PARTITION BY w.partner_id"
+		"   ORDER BY j.next_attempt_at, j.seq) AS tenant_rank"
+		"  FROM webhook_jobs j JOIN webhook_endpoints w ON w.id = j.endpoint_id"
+		"  WHERE j.status = 'pending' AND j.next_attempt_at <= ?1"
+		"  AND j.locked_until <= ?1 AND w.status = 'enabled')"
+		" SELECT d.event_id, ev.type, ev.partner_id, ev.payload, w.id, w.url, w.secret,"
 		" CASE WHEN w.previous_secret_expires_at > ?1 THEN w.previous_secret END,"
-		" j.attempts"
-		" FROM webhook_jobs j JOIN events ev ON ev.id = j.event_id"
-		" JOIN webhook_endpoints w ON w.id = j.endpoint_id"
-		" WHERE j.status = 'pending' AND j.next_attempt_at <= ?1"
-		" AND j.locked_until <= ?1 AND w.status = 'enabled'"
-		" ORDER BY j.next_attempt_at, j.seq LIMIT ?2", e);
+		" d.attempts"
+		" FROM due d JOIN events ev ON ev.id = d.event_id"
+		" JOIN webhook_endpoints w ON w.id = d.endpoint_id"
+		" WHERE d.endpoint_rank + coalesce((SELECT n FROM leased l"
+		"  WHERE l.endpoint_id = d.endpoint_id), 0) <= ?3"
+		" AND d.tenant_rank + coalesce((SELECT sum(n) FROM leased l"
+		"  WHERE l.partner_id = d.tenant), 0) <= ?4"
+		" ORDER BY d.next_attempt_at, d.seq LIMIT ?2", e);
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int(st, 2, limit);
+	sqlite3_bind_int(st, 3, per_endpoint);
+	sqlite3_bind_int(st, 4, per_tenant);
 	if (sq_get_all(c, a, st, read_job, sizeof(**items), (void **)items, n, e) < 0)
 		return -1;
 	st = sq_prep(c, "UPDATE webhook_jobs SET locked_until = ?"

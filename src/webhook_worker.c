@@ -21,7 +21,13 @@
 
 #define POLL_MS 100
 #define MAX_IN_FLIGHT 64
+/* Fairness: one endpoint, or one partner's tenant, never holds more of the
+ * worker than this, so a hanging receiver delays only its own deliveries. */
+#define ENDPOINT_IN_FLIGHT 4
+#define TENANT_IN_FLIGHT 16
 #define LEASE_MARGIN_S 5
+/* The most of a receiver's answer that is read; the rest is not waited for. */
+#define ANSWER_MAX (64 * 1024)
 
 /* One attempt in flight; everything it needs is copied out of the arena. */
 struct transfer {
@@ -33,6 +39,8 @@ struct transfer {
 	double started;             /* monotonic seconds */
 	int64_t attempted_at;
 	bool forbidden;             /* the guard refused the connected address */
+	size_t answer_bytes;        /* of the answer's body read so far */
+	bool answer_cut;            /* stopped reading at ANSWER_MAX */
 	bool allow_loopback;
 };
 
@@ -60,11 +68,18 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose,
 	return socket(addr->family, addr->socktype, addr->protocol);
 }
 
-/* Discards the receiver's answer body: only its status matters. */
+/* Discards the receiver's answer body, whose status is what matters, and
+ * stops the transfer once ANSWER_MAX bytes came (an endless or huge answer
+ * would otherwise hold the attempt until its timeout). */
 static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	(void)ptr;
-	(void)userdata;
+	struct transfer *t = userdata;
+	t->answer_bytes += size * nmemb;
+	if (t->answer_bytes > ANSWER_MAX) {
+		t->answer_cut = true;
+		return 0; /* curl ends the transfer with CURLE_WRITE_ERROR */
+	}
 	return size * nmemb;
 }
 
@@ -133,6 +148,7 @@ static void transfer_start(struct webhook_worker *w, const struct webhook_job *j
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, t);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(c, CURLOPT_PRIVATE, t);
 	curl_multi_add_handle(w->multi, c);
 	t->next = w->in_flight;
@@ -153,7 +169,8 @@ static void claim_due(struct webhook_worker *w)
 	int64_t now = now_seconds();
 	int64_t lease = now + w->cfg->webhook_timeout_ms / 1000 + LEASE_MARGIN_S;
 	if (s->tx_begin(s, true, &e) < 0 ||
-	    s->webhook_claim(s, a, now, lease, MAX_IN_FLIGHT - w->count, &jobs, &n, &e) < 0 ||
+	    s->webhook_claim(s, a, now, lease, MAX_IN_FLIGHT - w->count, ENDPOINT_IN_FLIGHT,
+			     TENANT_IN_FLIGHT, &jobs, &n, &e) < 0 ||
 	    s->tx_commit(s, &e) < 0) {
 		s->tx_rollback(s);
 		if (e.status != 503)
@@ -194,6 +211,9 @@ static const char *transport_error(const struct transfer *t, CURLcode rc)
 static void transfer_finish(struct webhook_worker *w, struct transfer *t, CURLcode rc)
 {
 	long status = 0;
+	/* An answer cut at ANSWER_MAX still has its status. */
+	if (rc == CURLE_WRITE_ERROR && t->answer_cut)
+		rc = CURLE_OK;
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	bool ok = rc == CURLE_OK && status >= 200 && status < 300;

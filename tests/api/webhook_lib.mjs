@@ -43,6 +43,7 @@ export const receivers = [];
  *   {status, headers, body}        answer exactly so (e.g. a 301 with a Location)
  *   'hang'                         never answer (the connection stays open until the client gives up)
  *   'close'                        close the connection without answering
+ *   'flood'                        answer 200 with a body that never ends (chunked, as fast as read)
  * Each delivery is recorded as {i, method, path, headers (lower-case names), body (a Buffer of the
  * raw bytes), json, eventId, type, timestamp, signature, secret (this.secret when it arrived),
  * action, at}. `connections` counts TCP connections, answered or not.
@@ -108,6 +109,14 @@ export class Receiver {
       });
       if (action === 'hang') return;
       if (action === 'close') { req.socket.destroy(); return; }
+      if (action === 'flood') {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        const chunk = Buffer.alloc(16384, 120);
+        const pump = () => { while (!res.destroyed && res.write(chunk)); };
+        res.on('drain', pump);
+        pump();
+        return;
+      }
       const a = typeof action === 'number' ? { status: action } : action;
       res.writeHead(a.status, { 'content-type': 'application/json', ...(a.headers ?? {}) });
       res.end(a.body ?? '{}');
