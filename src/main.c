@@ -82,6 +82,8 @@ static int serve(const struct config *cfg)
 			break;
 		if (s->checkpoint(s, &e) < 0 || s->wal_bound(s, &e) < 0)
 			fprintf(stderr, "innbocks: checkpoint failed: %s\n", e.message);
+		/* After a full or read-only disk, notice its recovery by itself. */
+		s->probe_write(s, &e);
 		if (++ticks == MAINTENANCE_EVERY_S * 1000 / CHECKPOINT_EVERY_MS) {
 			maintenance(s);
 			ticks = 0;

@@ -65,6 +65,9 @@ void resp_error(struct response *r, const struct err *e, const char *request_id)
 	json_t *outer = json_object();
 	json_object_set_new(outer, "error", inner);
 	resp_json_take(r, e->status, outer);
+	/* Storage that is busy, full or stopping: worth another try soon. */
+	if (e->status == 503)
+		resp_header_add(r, "Retry-After", "1");
 }
 
 void resp_free(struct response *r)

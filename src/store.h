@@ -312,6 +312,14 @@ struct store {
 	 * (a checkpoint that readers keep busy is not an error: it is retried). */
 	int (*wal_bound)(struct store *s, struct err *e);
 
+	/* Returns false from the moment a write met a full, read-only or failing
+	 * disk until a commit succeeds again: the health check reports it. */
+	bool (*writable)(struct store *s);
+	/* When not writable, tries a minimal commit (and so becomes writable
+	 * when the disk has recovered); otherwise does nothing. Called by the
+	 * main thread between requests. Returns 0 or -1. */
+	int (*probe_write)(struct store *s, struct err *e);
+
 	/* Closes every connection and frees s. */
 	void (*close)(struct store *s);
 };

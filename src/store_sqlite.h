@@ -29,6 +29,7 @@ struct cached_stmt {
 /* One SQLite connection of one thread, with its statements. */
 struct conn {
 	sqlite3 *db;
+	struct sqlite_store *store;
 	bool holds_write;        /* this thread holds sqlite_store.write_mu */
 	struct conn *next;
 	struct cached_stmt cache[STMT_CACHE];
@@ -45,6 +46,7 @@ struct sqlite_store {
 	struct conn *conns;
 	atomic_int wal_frames;   /* frames in the WAL after the latest commit */
 	int wal_limit_frames;    /* WAL_LIMIT_BYTES in frames of this page size */
+	atomic_bool writable;    /* false since a write met a full or read-only disk */
 };
 
 /* Closes a connection and its cached statements. */

@@ -21,6 +21,28 @@ int sq_db_error(struct conn *c, int rc, struct err *e)
 {
 	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
 		return error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
+	/* The disk, not the request: full, read-only or failing. Writes stop
+	 * until a commit or the main thread's probe succeeds again. */
+	const char *fault = NULL;
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		fault = "the database's disk is full";
+		break;
+	case SQLITE_READONLY:
+		fault = "the database is read-only";
+		break;
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+		fault = "the database's disk cannot be written";
+		break;
+	}
+	if (fault) {
+		if (c)
+			atomic_store(&c->store->writable, false);
+		fprintf(stderr, "innbocks: sqlite error %d: %s\n", rc,
+			c ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		return error(e, 503, "unavailable", NULL, "%s; retry later", fault);
+	}
 	fprintf(stderr, "innbocks: sqlite error %d: %s\n", rc,
 		c ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
 	return error(e, 500, "internal_error", NULL, "internal storage error");
@@ -56,6 +78,7 @@ static struct conn *conn_open(struct sqlite_store *ss, struct err *e)
 		      c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
 		goto fail;
 	}
+	c->store = ss;
 	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
 	if (sq_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 		     "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;"
