@@ -241,6 +241,10 @@ static int prepare(struct ctx *c, struct response *resp)
 	const struct request *req = c->req;
 	int status = 0;
 	char allow[64];
+	/* Before matching: cut short at the NUL, the path could match another route. */
+	if (req->has_nul)
+		return error(&c->err, 400, "invalid_request", NULL,
+			     "the request contains a NUL byte (%%00)");
 	c->route = router_match(routes, routes_count, c->a, req->method, req->path,
 				c->params, &status, allow, sizeof(allow));
 	if (!c->route) {
@@ -254,6 +258,9 @@ static int prepare(struct ctx *c, struct response *resp)
 	}
 	if (req->query_overflow)
 		return error(&c->err, 400, "invalid_request", NULL, "too many query parameters");
+	if (req->query_repeated)
+		return error(&c->err, 400, "invalid_request", req->query_repeated,
+			     "the query parameter %s is given more than once", req->query_repeated);
 	if (req->body_too_large)
 		return error(&c->err, 413, "payload_too_large", NULL,
 			     "the body is larger than 1 MiB");

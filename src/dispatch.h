@@ -27,6 +27,8 @@ struct request {
 	const struct query_param *query;
 	size_t nquery;
 	bool query_overflow;          /* more parameters than the HTTP layer keeps */
+	const char *query_repeated;   /* a query parameter given twice, or NULL */
+	bool has_nul;                 /* a NUL byte (%00) in the path or the query */
 	const char *content_type;     /* NULL when absent */
 	const char *authorization;    /* NULL when absent */
 	const char *idempotency_key;  /* NULL when absent, "" when empty */

@@ -42,11 +42,15 @@ struct query_collect {
 	struct query_param items[QUERY_MAX];
 	size_t n;
 	bool overflow;
+	bool nul;                 /* a key or value held a NUL byte (%00) */
+	const char *repeated;     /* the first key given twice, or NULL */
 };
 
 /* One request's state between handler calls (and, for a write waiting for
  * its group commit, while the connection is suspended). */
 struct pending {
+	bool started;             /* on_request has seen this request */
+	bool uri_nul;             /* the raw URI spells a NUL byte (%00) */
 	struct MHD_Connection *conn;
 	char *body;
 	size_t len, cap;
@@ -59,7 +63,7 @@ struct pending {
 };
 
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
-				     const char *value)
+				     size_t key_size, const char *value, size_t value_size)
 {
 	(void)kind;
 	struct query_collect *q = cls;
@@ -67,10 +71,30 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 		q->overflow = true;
 		return MHD_NO;
 	}
+	/* A decoded %00 would silently cut the text short. */
+	if (strlen(key) != key_size || (value && strlen(value) != value_size))
+		q->nul = true;
+	for (size_t i = 0; i < q->n && !q->repeated; i++)
+		if (strcmp(q->items[i].key, key) == 0)
+			q->repeated = q->items[i].key;
 	q->items[q->n].key = arena_strdup(q->a, key);
 	q->items[q->n].value = arena_strdup(q->a, value ? value : "");
 	q->n++;
 	return MHD_YES;
+}
+
+/* Sees every request's URI before MHD decodes it, and starts the request's
+ * state with what only the raw form shows: a NUL byte spelled %00. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	(void)conn;
+	struct http_server *srv = cls;
+	struct pending *p = calloc(1, sizeof(*p));
+	if (!p)
+		die("out of memory");
+	atomic_fetch_add(&srv->in_flight, 1);
+	p->uri_nul = strstr(uri, "%00") != NULL;
+	return p;
 }
 
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct response *r)
@@ -105,7 +129,7 @@ static void start_answer(struct http_server *srv, struct pending *p,
 			 struct MHD_Connection *conn, const char *url, const char *method)
 {
 	p->query.a = arena_new();
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &p->query);
+	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_query, &p->query);
 	p->req = (struct request){
 		.method = method,
 		.path = url,
@@ -121,7 +145,9 @@ static void start_answer(struct http_server *srv, struct pending *p,
 		.body_len = p->len,
 		.body_too_large = p->too_large,
 		.query_overflow = p->query.overflow,
+		.query_repeated = p->query.repeated,
 	};
+	p->req.has_nul = p->uri_nul || p->query.nul;
 	if (!srv->writer || atomic_load(&srv->stopping)) {
 		dispatch(srv->app, &p->req, &p->resp);
 		p->answered = true;
@@ -145,13 +171,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
 	(void)version;
 	struct http_server *srv = cls;
-	struct pending *p = *con_cls;
-	if (!p) {
-		p = calloc(1, sizeof(*p));
-		if (!p)
-			return MHD_NO;
-		*con_cls = p;
-		atomic_fetch_add(&srv->in_flight, 1);
+	struct pending *p = *con_cls; /* made by on_uri */
+	if (!p->started) {
+		p->started = true;
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
 		unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
@@ -270,6 +292,7 @@ struct http_server *http_start(struct app *app, struct writer *writer, const cha
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
 		MHD_OPTION_END);
 	if (!srv->daemon) {
 		fprintf(stderr, "innbocks: cannot listen on %s:%d\n", host, port);
