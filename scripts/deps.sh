@@ -20,6 +20,7 @@ have_header sqlite3.h || need="$need libsqlite3-dev"
 have_header openssl/evp.h || need="$need libssl-dev"
 have_header curl/curl.h || need="$need libcurl4-openssl-dev"
 have_header idn2.h || need="$need libidn2-dev"
+have_header unistr.h || need="$need libunistring-dev"
 if [ "${1:-}" = "--bench" ]; then
 	command -v wrk >/dev/null 2>&1 || need="$need wrk"
 fi

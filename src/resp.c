@@ -19,6 +19,9 @@ int error(struct err *e, int status, const char *code, const char *param,
 	vsnprintf(e->message, sizeof(e->message), fmt, ap);
 	va_end(ap);
 	snprintf(e->param, sizeof(e->param), "%s", param ? param : "");
+	/* Both may echo request text: any bytes, possibly cut mid-character. */
+	utf8_make_valid(e->message);
+	utf8_make_valid(e->param);
 	return -1;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistr.h>
 
 #include "banned.h"
 
@@ -219,6 +220,22 @@ bool secret_equal(const char *a, const char *b)
 	if (la != lb)
 		return false;
 	return CRYPTO_memcmp(a, b, la) == 0;
+}
+
+void utf8_make_valid(char *s)
+{
+	size_t n = strlen(s);
+	uint8_t *u = (uint8_t *)s;
+	const uint8_t *bad;
+	while ((bad = u8_check(u, n))) {
+		size_t at = (size_t)(bad - u);
+		ucs4_t uc;
+		if (u8_mbtoucr(&uc, bad, n - at) == -2) {
+			s[at] = '\0'; /* an incomplete last character: cut before it */
+			return;
+		}
+		s[at] = '?';
+	}
 }
 
 size_t utf8_length(const char *s)

@@ -54,6 +54,10 @@ bool secret_equal(const char *a, const char *b);
 
 /* Returns the number of code points in the valid UTF-8 string s. */
 size_t utf8_length(const char *s);
+/* Makes the string s valid UTF-8 in place (libunistring checks it): a
+ * sequence cut off at the end is dropped, any other invalid byte becomes
+ * '?'. For text echoed back to clients, which may be any bytes. */
+void utf8_make_valid(char *s);
 
 /* Aborts with a message; for out-of-memory and broken invariants only. */
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

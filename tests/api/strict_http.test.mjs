@@ -60,3 +60,15 @@ test('%00 in the path or the query is 400 invalid_request, never a shortened val
     assert.match(r.head, /x-request-id: req_/i);
   }
 });
+
+test('text echoed in an error is valid UTF-8: the message and param survive bytes that are not', async () => {
+  const r = await tn.api.get('/customers?%FF%FE=1');
+  assertError(r, 400, 'unknown_parameter');
+  assert.equal(r.body.error.param, '??');
+  assert.match(r.body.error.message, /\?\?/);
+  const raw = await rawBytes(Buffer.from('GET /nope/%FF/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+  assert.equal(raw.status, 404);
+  assert.equal(raw.body?.error?.code, 'route_not_found');
+  assert.match(raw.body.error.message, /\/nope\/\?\/x/);
+  assert.match(raw.body.error.request_id, REQ_ID);
+});

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "unit.h"
+#include "util.h"
 #include "validate.h"
 
 /* Returns the Unix time of a UTC calendar moment. */
@@ -560,4 +561,26 @@ TEST(usage_active_at_is_true_while_open)
 	CHECK(usage_active_at(activated, 0, activated));
 	CHECK(usage_active_at(activated, 0, LATER));
 	CHECK(!usage_active_at(activated, 0, activated - 1));
+}
+
+/* --- echoed text (util.h utf8_make_valid) --------------------------------- */
+
+TEST(utf8_make_valid_keeps_valid_text_and_replaces_stray_bytes)
+{
+	char ok[] = "caf\xc3\xa9 \xe2\x82\xac";
+	utf8_make_valid(ok);
+	CHECK_STR(ok, "caf\xc3\xa9 \xe2\x82\xac");
+	char stray[] = "/nope/\xff/x\xc0\xafy";
+	utf8_make_valid(stray);
+	CHECK_STR(stray, "/nope/?/x??y");
+}
+
+TEST(utf8_make_valid_drops_a_character_cut_at_the_end)
+{
+	char cut[] = "price \xe2\x82";
+	utf8_make_valid(cut);
+	CHECK_STR(cut, "price ");
+	char empty[] = "";
+	utf8_make_valid(empty);
+	CHECK_STR(empty, "");
 }
