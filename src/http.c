@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,7 +23,9 @@
 
 #define CONNECTION_TIMEOUT_S 30
 #define CONNECTION_LIMIT 4096
-#define PER_IP_LIMIT 1024
+/* Descriptors kept back from clients: database connections (one per
+ * thread), webhook sockets, logs, the listening socket and MHD's own. */
+#define FD_RESERVE 160
 #define QUERY_MAX 32
 #define CONNECTION_MEMORY (16 * 1024) /* headers in, per connection; MHD zeroes it per request */
 /* A body over BODY_MAX is read and dropped, so the client can read its 413;
@@ -240,6 +243,26 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	vfprintf(stderr, fmt, ap);
 }
 
+/* Returns how many client connections fit in the process's descriptors
+ * (raising the soft limit to the hard one first), less FD_RESERVE, at most
+ * CONNECTION_LIMIT: more would make accept() fail, and the database and the
+ * webhook worker starve, for as long as an attack lasts. */
+static unsigned connection_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 256;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit raised = {rl.rlim_max, rl.rlim_max};
+		if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+			rl = raised;
+	}
+	rlim_t n = rl.rlim_cur;
+	if (n == RLIM_INFINITY || n > CONNECTION_LIMIT + FD_RESERVE)
+		return CONNECTION_LIMIT;
+	return n > FD_RESERVE + 16 ? (unsigned)(n - FD_RESERVE) : 16u;
+}
+
 /* One worker thread per core, at least two: more threads than cores only
  * adds context switches to the tail latency (writes never block a worker:
  * they wait for their group commit suspended), and fewer than two would
@@ -281,14 +304,16 @@ struct http_server *http_start(struct app *app, struct writer *writer, const cha
 		die("out of memory");
 	srv->app = app;
 	srv->writer = writer;
+	unsigned limit = connection_limit();
 	srv->daemon = MHD_start_daemon(
 		flags, (uint16_t)port, NULL, NULL, on_request, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, addr,
 		MHD_OPTION_THREAD_POOL_SIZE, worker_threads(),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_LIMIT,
+		MHD_OPTION_CONNECTION_LIMIT, limit,
+		/* One address (a proxy, a NAT) gets at most a quarter. */
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, limit / 4 > 8 ? limit / 4 : limit,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,

@@ -73,6 +73,7 @@ export function qs(params) {
  *   args                  extra command-line arguments after `serve`
  *   port                  the port to poll when args/env choose it; default: a free port
  *   adminToken            the token admin() uses (default: the one put in the environment)
+ *   nofile                run under `ulimit -n nofile`
  */
 export async function startServer(opts = {}) {
   const dir = await mkdtemp(path.join(tmpdir(), 'innbocks-api-'));
@@ -104,7 +105,11 @@ export class Server {
       INNBOCKS_RATE_BURST: o.rateBurst ?? 100000,
       ...(o.env ?? {}),
     });
-    const proc = spawn(BIN, ['serve', ...(o.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // nofile: start under `ulimit -n nofile` (the soft and hard descriptor limit).
+    const [cmd, argv] = o.nofile
+      ? ['sh', ['-c', `ulimit -n ${Number(o.nofile)} && exec "$0" serve "$@"`, BIN, ...(o.args ?? [])]]
+      : [BIN, ['serve', ...(o.args ?? [])]];
+    const proc = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     running.add(proc);
     const collect = (chunk) => { this.stderr = (this.stderr + chunk).slice(-200000); };
