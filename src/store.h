@@ -218,7 +218,9 @@ struct store {
 					 const char *external_id, const char *except_id,
 					 struct err *e);
 	/* Every customer of the partner whose mailbox was active at some moment
-	 * in [start, end), in order of activation (the billing line items). */
+	 * in [start, end), in order of activation (the billing line items). A
+	 * mailbox closed in the second it was activated was active in that
+	 * second. */
 	int (*usage_customers)(struct store *s, struct arena *a, const char *partner_id,
 			       int64_t start, int64_t end, struct customer **items,
 			       size_t *n, struct err *e);

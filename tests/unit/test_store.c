@@ -644,6 +644,8 @@ TEST(usage_customers_lists_mailboxes_active_in_the_period_by_activation)
 		{"gone", 300, 1000},    /* closed at the first instant */
 		{"future", 2000, 0},    /* activated at the end */
 		{"never", 0, 0},        /* reserved only */
+		{"instant", 1000, 1000}, /* closed in its activation second, inside */
+		{"before", 999, 999},   /* the same, before the period */
 	};
 	for (size_t i = 0; i < sizeof(boxes) / sizeof(boxes[0]); i++) {
 		struct customer c = customer_new(&d, "ptn_1", boxes[i].tag);
@@ -656,11 +658,12 @@ TEST(usage_customers_lists_mailboxes_active_in_the_period_by_activation)
 	struct customer *items = NULL;
 	size_t n = 0;
 	CHECK_INT(d.s->usage_customers(d.s, d.a, "ptn_1", 1000, 2000, &items, &n, &d.e), 0);
-	if (!CHECK_INT(n, 3))
+	if (!CHECK_INT(n, 4))
 		goto out;
 	CHECK_STR(items[0].id, "cus_closed");
 	CHECK_STR(items[1].id, "cus_early");
-	CHECK_STR(items[2].id, "cus_late");
+	CHECK_STR(items[2].id, "cus_instant");
+	CHECK_STR(items[3].id, "cus_late");
 out:
 	db_close(&d);
 }
