@@ -37,6 +37,17 @@ bool api_webhook_event_type_known(const char *type)
 	return false;
 }
 
+bool api_webhook_event_family_known(const char *family)
+{
+	size_t len = strlen(family);
+	if (len < 2 || family[len - 1] != '.')
+		return false;
+	for (size_t i = 0; i < sizeof(event_types) / sizeof(event_types[0]); i++)
+		if (strncmp(event_types[i].type, family, len) == 0)
+			return true;
+	return false;
+}
+
 /* A list item: an event type of the catalogue. */
 static json_t *event_type_item(struct ctx *c, const void *item)
 {
