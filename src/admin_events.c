@@ -5,17 +5,6 @@
 #include "reply.h"
 #include "banned.h"
 
-/* A list item: the stored event, exactly as delivered. */
-static json_t *event_item(struct ctx *c, const void *item)
-{
-	const struct event *ev = item;
-	json_t *o = json_loads(ev->payload, 0, NULL);
-	if (!o)
-		error(&c->err, 500, "internal_error", NULL, "stored event %s is not valid JSON",
-		      ev->id);
-	return o;
-}
-
 int admin_event_list(struct ctx *c)
 {
 	static const char *const filters[] = {"partner_id", "type", "livemode", NULL};
@@ -32,5 +21,5 @@ int admin_event_list(struct ctx *c)
 				 query_get(c, "type"), livemode ? livemode[0] == 't' : -1, &pg,
 				 &items, &n, &more, &c->err) < 0)
 		return -1;
-	return reply_list(c, items, n, sizeof(*items), event_item, more);
+	return reply_list(c, items, n, sizeof(*items), api_event_item, more);
 }

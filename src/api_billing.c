@@ -1,5 +1,6 @@
 /* api_billing.c - GET /api/v1/billing/usage (API.md §8): active-mailbox
  * usage of one calendar month, from mailbox activation and closing times. */
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -41,9 +42,6 @@ int api_billing_usage(struct ctx *c)
 	struct page pg;
 	if (query_page(c, allowed, &pg) < 0)
 		return -1;
-	if (pg.ending_before)
-		return error(&c->err, 400, "unknown_parameter", "ending_before",
-			     "line items page forward only: use starting_after");
 	int64_t start, end;
 	const char *period = query_get(c, "period");
 	if (!period)
@@ -62,8 +60,12 @@ int api_billing_usage(struct ctx *c)
 	int64_t at = end - 1 < c->now ? end - 1 : c->now;
 	bool started = start <= c->now;
 	int64_t active = 0, billable = 0, days_total = 0;
-	bool after_cursor = pg.starting_after == NULL, cursor_seen = false, more = false;
-	json_t *data = json_array();
+	/* The line items (billable rows, in order of activation) are rows[i]
+	 * for i in line[], with their days; the totals cover all of them. */
+	size_t *line = arena_alloc(c->a, (n ? n : 1) * sizeof(*line));
+	int64_t *line_days = arena_alloc(c->a, (n ? n : 1) * sizeof(*line_days));
+	const char *cursor = pg.starting_after ? pg.starting_after : pg.ending_before;
+	size_t nlines = 0, cursor_at = SIZE_MAX;
 	for (size_t i = 0; i < n; i++) {
 		const struct customer *cu = &rows[i];
 		int64_t days = usage_active_days(cu->mailbox.activated_at, cu->mailbox.closed_at,
@@ -74,22 +76,31 @@ int api_billing_usage(struct ctx *c)
 		days_total += days;
 		if (started && usage_active_at(cu->mailbox.activated_at, cu->mailbox.closed_at, at))
 			active++;
-		if (!after_cursor) {
-			if (strcmp(pg.starting_after, cu->mailbox.id) == 0 ||
-			    strcmp(pg.starting_after, cu->id) == 0)
-				after_cursor = cursor_seen = true;
-			continue;
-		}
-		if (json_array_size(data) == (size_t)pg.limit)
-			more = true;
-		else
-			json_array_append_new(data, line_item(cu, days));
+		if (cursor && cursor_at == SIZE_MAX && (strcmp(cursor, cu->mailbox.id) == 0 ||
+							strcmp(cursor, cu->id) == 0))
+			cursor_at = nlines;
+		line_days[nlines] = days;
+		line[nlines++] = i;
 	}
-	if (pg.starting_after && !cursor_seen) {
-		json_decref(data);
-		return error(&c->err, 400, "invalid_request", "starting_after",
-			     "no line item for %s in this period", pg.starting_after);
-	}
+	if (cursor && cursor_at == SIZE_MAX)
+		return error(&c->err, 400, "invalid_request",
+			     pg.starting_after ? "starting_after" : "ending_before",
+			     "no line item for %s in this period", cursor);
+	/* starting_after pages towards later activations, ending_before towards
+	 * earlier ones; has_more looks in the direction of travel. */
+	size_t from = 0, to = nlines;
+	if (pg.starting_after)
+		from = cursor_at + 1;
+	else if (pg.ending_before)
+		to = cursor_at;
+	bool more = to - from > (size_t)pg.limit;
+	if (more && pg.ending_before)
+		from = to - (size_t)pg.limit;
+	else if (more)
+		to = from + (size_t)pg.limit;
+	json_t *data = json_array();
+	for (size_t k = from; k < to; k++)
+		json_array_append_new(data, line_item(&rows[line[k]], line_days[k]));
 	json_t *items = json_object();
 	json_object_set_new(items, "object", json_string("list"));
 	json_object_set_new(items, "has_more", json_boolean(more));

@@ -37,6 +37,17 @@ bool api_webhook_event_type_known(const char *type)
 	return false;
 }
 
+bool api_webhook_event_family_known(const char *family)
+{
+	size_t len = strlen(family);
+	if (len < 2 || family[len - 1] != '.')
+		return false;
+	for (size_t i = 0; i < sizeof(event_types) / sizeof(event_types[0]); i++)
+		if (strncmp(event_types[i].type, family, len) == 0)
+			return true;
+	return false;
+}
+
 /* A list item: an event type of the catalogue. */
 static json_t *event_type_item(struct ctx *c, const void *item)
 {
@@ -51,10 +62,35 @@ static json_t *event_type_item(struct ctx *c, const void *item)
 
 int api_webhook_event_list(struct ctx *c)
 {
-	if (query_allow(c, NULL) < 0)
+	struct page pg;
+	if (query_page(c, NULL, &pg) < 0)
 		return -1;
-	return reply_list(c, event_types, sizeof(event_types) / sizeof(event_types[0]),
-			  sizeof(event_types[0]), event_type_item, false);
+	/* A page of the catalogue, in catalogue order; an item's cursor is its
+	 * type. starting_after pages towards the end, ending_before towards the
+	 * start; has_more looks in the direction of travel. */
+	size_t total = sizeof(event_types) / sizeof(event_types[0]);
+	size_t from = 0, to = total;
+	const char *cursor = pg.starting_after ? pg.starting_after : pg.ending_before;
+	if (cursor) {
+		size_t at = 0;
+		while (at < total && strcmp(event_types[at].type, cursor) != 0)
+			at++;
+		if (at == total)
+			return error(&c->err, 400, "invalid_request",
+				     pg.starting_after ? "starting_after" : "ending_before",
+				     "no object with id %s in this list", cursor);
+		if (pg.starting_after)
+			from = at + 1;
+		else
+			to = at;
+	}
+	bool more = to - from > (size_t)pg.limit;
+	if (more && pg.ending_before)
+		from = to - (size_t)pg.limit;
+	else if (more)
+		to = from + (size_t)pg.limit;
+	return reply_list(c, event_types + from, to - from, sizeof(event_types[0]),
+			  event_type_item, more);
 }
 
 /* A list item: one delivery attempt. */

@@ -63,7 +63,7 @@ struct ctx {
 	struct err err;
 	int status;
 	json_t *out;
-	const char *raw;          /* a ready JSON body instead of out (static) */
+	const char *raw;          /* a ready JSON body instead of out (static, or in a) */
 	size_t raw_len;
 	struct response *resp;    /* where the answer goes */
 	char fingerprint[65];     /* of the request, when it has an Idempotency-Key */

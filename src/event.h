@@ -8,6 +8,10 @@
 
 #include "dispatch.h"
 
+/* How long partners can read events back (API.md §12): older ones answer
+ * 404, leave the lists and are purged once no delivery needs them. */
+#define EVENT_RETENTION_SECONDS (30 * 86400)
+
 /* Writes an event of type for partner_id to the outbox, in the current
  * transaction, with object as data.object; takes object. Returns 0 or -1. */
 int event_emit_take(struct ctx *c, const char *partner_id, const char *type, json_t *object);

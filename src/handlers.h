@@ -62,6 +62,16 @@ int api_webhook_event_list(struct ctx *c);
 int api_webhook_delivery_list(struct ctx *c);
 /* Returns true for a type of the webhook event catalogue. */
 bool api_webhook_event_type_known(const char *type);
+/* Returns true when family (a prefix ending in its dot, "customer.") begins
+ * a type of the catalogue. */
+bool api_webhook_event_family_known(const char *family);
+
+/* api_events.c */
+int api_event_list(struct ctx *c);
+int api_event_get(struct ctx *c);
+/* Renders a stored event (a struct event) as a list item: its payload as
+ * delivered. Returns a new reference, or NULL with c->err set. */
+json_t *api_event_item(struct ctx *c, const void *item);
 
 /* api_billing.c */
 int api_billing_usage(struct ctx *c);

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "event.h"
 #include "http.h"
 #include "idem.h"
 #include "ratelimit.h"
@@ -20,13 +21,38 @@
 #define SHUTDOWN_GRACE_MS 10000
 #define MAINTENANCE_EVERY_S 600
 #define CHECKPOINT_EVERY_MS 500
+#define EVENT_PURGE_BATCH 500
 
-/* Deletes idempotency records past their retention. */
+/* Deletes events past their retention that no delivery needs any more,
+ * with their finished jobs and attempts, a batch per transaction so that
+ * requests wait for one batch at most. */
+static void events_purge(struct store *s)
+{
+	struct err e;
+	int purged = EVENT_PURGE_BATCH;
+	while (purged == EVENT_PURGE_BATCH) {
+		if (s->tx_begin(s, true, &e) < 0)
+			goto fail;
+		if (s->event_purge(s, now_seconds() - EVENT_RETENTION_SECONDS, EVENT_PURGE_BATCH,
+				   &purged, &e) < 0) {
+			s->tx_rollback(s);
+			goto fail;
+		}
+		if (s->tx_commit(s, &e) < 0)
+			goto fail;
+	}
+	return;
+fail:
+	fprintf(stderr, "innbocks: event purge failed: %s\n", e.message);
+}
+
+/* Deletes idempotency records and events past their retention. */
 static void maintenance(struct store *s)
 {
 	struct err e;
 	if (s->idem_purge(s, now_seconds() - IDEM_RETENTION_SECONDS, &e) < 0)
 		fprintf(stderr, "innbocks: idempotency purge failed: %s\n", e.message);
+	events_purge(s);
 }
 
 static int serve(const struct config *cfg)
@@ -73,7 +99,8 @@ static int serve(const struct config *cfg)
 	fprintf(stderr, "innbocks: listening on http://%s (database %s)\n", cfg->listen,
 		cfg->database);
 	/* The main thread waits for a signal, checkpointing the write-ahead log
-	 * in between (so commits never do) and purging old idempotency records. */
+	 * in between (so commits never do) and purging old idempotency records
+	 * and events. */
 	int ticks = 0;
 	for (;;) {
 		struct timespec tick = {0, CHECKPOINT_EVERY_MS * 1000000L};

@@ -31,6 +31,8 @@ const struct route routes[] = {
 	{"POST", API "/mail/{id}/pickup", api_action_pickup, SCOPE_MAIL_ACTIONS_WRITE, 0},
 	{"GET", API "/webhook-events", api_webhook_event_list, SCOPE_WEBHOOKS_READ, 0},
 	{"GET", API "/webhook-deliveries", api_webhook_delivery_list, SCOPE_WEBHOOKS_READ, 0},
+	{"GET", API "/events", api_event_list, SCOPE_WEBHOOKS_READ, 0},
+	{"GET", API "/events/{id}", api_event_get, SCOPE_WEBHOOKS_READ, 0},
 	{"GET", API "/billing/usage", api_billing_usage, SCOPE_BILLING_READ, 0},
 
 	/* Test helpers: the operator's handlers, for the key's test tenant. */

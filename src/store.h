@@ -77,6 +77,17 @@ struct event {
 	const char *payload;       /* the whole event JSON, exactly as delivered */
 };
 
+/* What GET /api/v1/events filters on. Times are inclusive-exclusive bounds:
+ * an event is listed when created_gte <= created_at < created_lt. */
+struct event_filter {
+	const char *type;          /* one type, or NULL */
+	const char *family;        /* a type prefix with its dot ("customer."), or NULL */
+	int64_t created_gte, created_lt;
+	/* Events created before this are expired: never listed, and not a
+	 * cursor either. */
+	int64_t not_before;
+};
+
 struct mail {
 	const char *id, *partner_id, *customer_id, *mailbox_id;
 	const char *type;          /* letter | large_envelope | package | periodical */
@@ -218,7 +229,9 @@ struct store {
 					 const char *external_id, const char *except_id,
 					 struct err *e);
 	/* Every customer of the partner whose mailbox was active at some moment
-	 * in [start, end), in order of activation (the billing line items). */
+	 * in [start, end), in order of activation (the billing line items). A
+	 * mailbox closed in the second it was activated was active in that
+	 * second. */
 	int (*usage_customers)(struct store *s, struct arena *a, const char *partner_id,
 			       int64_t start, int64_t end, struct customer **items,
 			       size_t *n, struct err *e);
@@ -257,6 +270,23 @@ struct store {
 	int (*event_list)(struct store *s, struct arena *a, const char *partner_id,
 			  const char *type, int livemode, const struct page *pg,
 			  struct event **items, size_t *n, bool *has_more, struct err *e);
+	/* The events of exactly one tenant (one partner in one mode) that
+	 * match f, newest first. A cursor must be an event of the tenant that
+	 * has not expired (f->not_before), else 400. */
+	int (*event_list_tenant)(struct store *s, struct arena *a, const char *tenant_id,
+				 const struct event_filter *f, const struct page *pg,
+				 struct event **items, size_t *n, bool *has_more,
+				 struct err *e);
+	/* Reads the tenant's event id if it was created at or after not_before;
+	 * STORE_NOT_FOUND otherwise. */
+	int (*event_get)(struct store *s, struct arena *a, const char *tenant_id,
+			 const char *id, int64_t not_before, struct event *out, struct err *e);
+	/* Deletes up to limit events created before `before` that no pending
+	 * delivery job still needs, together with their finished jobs and
+	 * their delivery attempts; *purged is the number of events deleted.
+	 * Call inside a write transaction. */
+	int (*event_purge)(struct store *s, int64_t before, int limit, int *purged,
+			   struct err *e);
 
 	int (*endpoint_insert)(struct store *s, const struct webhook_endpoint *w, struct err *e);
 	int (*endpoint_get)(struct store *s, struct arena *a, const char *id,

@@ -216,7 +216,10 @@ static int sq_usage_customers(struct store *s, struct arena *a, const char *part
 	sqlite3_stmt *st = sq_prep(c, CUSTOMER_SELECT " WHERE c.partner_id = ?1"
 				   " AND c.mailbox_activated_at IS NOT NULL"
 				   " AND c.mailbox_activated_at < ?3"
-				   " AND (c.mailbox_closed_at IS NULL OR c.mailbox_closed_at > ?2)"
+				   " AND (c.mailbox_closed_at IS NULL OR c.mailbox_closed_at > ?2"
+				   /* closed in its activation second: active for it */
+				   " OR c.mailbox_closed_at = c.mailbox_activated_at"
+				   " AND c.mailbox_activated_at >= ?2)"
 				   " ORDER BY c.mailbox_activated_at, c.seq", e);
 	if (!st)
 		return -1;

@@ -1,4 +1,6 @@
-/* store_sqlite_events.c - the SQLite backend: the event outbox and stored idempotent responses. */
+/* store_sqlite_events.c - the SQLite backend: the event outbox, the events
+ * partners read back (and their purge after the retention), and stored
+ * idempotent responses. */
 #include <stdio.h>
 #include <string.h>
 
@@ -72,6 +74,102 @@ static int sq_event_list(struct store *s, struct arena *a, const char *partner_i
 			has_more, e);
 }
 
+static int sq_event_list_tenant(struct store *s, struct arena *a, const char *tenant_id,
+				const struct event_filter *f, const struct page *pg,
+				struct event **items, size_t *n, bool *has_more, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	const char *cursor = pg->starting_after ? pg->starting_after : pg->ending_before;
+	if (cursor) {
+		/* An expired event has left the list, so it is no cursor either. */
+		sqlite3_stmt *st = sq_prep(c, "SELECT 1 FROM events WHERE id = ? AND partner_id = ?"
+					   " AND created_at >= ?", e);
+		if (!st)
+			return -1;
+		sq_bind_text(st, 1, cursor);
+		sq_bind_text(st, 2, tenant_id);
+		sqlite3_bind_int64(st, 3, f->not_before);
+		int rc = sqlite3_step(st);
+		sq_done(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return sq_db_error(c, rc, e);
+		if (rc == SQLITE_DONE)
+			return error(e, 400, "invalid_request",
+				     pg->starting_after ? "starting_after" : "ending_before",
+				     "no object with id %s in this list", cursor);
+	}
+	struct query q = {0};
+	sq_q_text(&q, "SELECT id, partner_id, type, created_at, payload FROM events"
+		  " WHERE partner_id = ?", tenant_id);
+	/* The unary + keeps the planner on events_partner (partner_id, seq),
+	 * which yields the order, instead of the purge's index on created_at. */
+	sq_q_num(&q, " AND +created_at >= ?",
+		 f->created_gte > f->not_before ? f->created_gte : f->not_before);
+	sq_q_num(&q, " AND +created_at < ?", f->created_lt);
+	if (f->type)
+		sq_q_text(&q, " AND type = ?", f->type);
+	/* A family comes from the catalogue: no GLOB wildcards in it. */
+	if (f->family)
+		sq_q_text(&q, " AND type GLOB ?", arena_printf(a, "%s*", f->family));
+	return sq_run_list(c, a, &q, "seq",
+			   "SELECT seq FROM events WHERE id = ?1 AND partner_id = ?2", tenant_id,
+			   pg, read_event, sizeof(**items), (void **)items, n, has_more, e);
+}
+
+static int sq_event_get(struct store *s, struct arena *a, const char *tenant_id,
+			const char *id, int64_t not_before, struct event *out, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "SELECT id, partner_id, type, created_at, payload FROM events"
+				   " WHERE id = ? AND partner_id = ? AND created_at >= ?", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, id);
+	sq_bind_text(st, 2, tenant_id);
+	sqlite3_bind_int64(st, 3, not_before);
+	return sq_get_one(c, a, st, read_event, out, e);
+}
+
+/* Expired events whose delivery jobs are all finished (or that have none):
+ * a pending job (a retry to come, an endpoint disabled for now) still needs
+ * its event's payload. ?1 is the cutoff, ?2 the batch size. */
+#define PURGEABLE_EVENTS "SELECT e.id FROM events e WHERE e.created_at < ?1 AND NOT EXISTS" \
+	" (SELECT 1 FROM webhook_jobs j WHERE j.event_id = e.id AND j.status = 'pending')" \
+	" LIMIT ?2"
+
+static int sq_event_purge(struct store *s, int64_t before, int limit, int *purged,
+			  struct err *e)
+{
+	/* Attempts and finished jobs first: webhook_jobs references events. An
+	 * event then goes only once no job at all refers to it, so whatever
+	 * these batches select, the foreign key always holds. */
+	static const char *const steps[] = {
+		"DELETE FROM webhook_deliveries WHERE event_id IN (" PURGEABLE_EVENTS ")",
+		"DELETE FROM webhook_jobs WHERE event_id IN (" PURGEABLE_EVENTS ")",
+		"DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.created_at < ?1"
+		" AND NOT EXISTS (SELECT 1 FROM webhook_jobs j WHERE j.event_id = e.id) LIMIT ?2)",
+	};
+	*purged = 0;
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		sqlite3_stmt *st = sq_prep(c, steps[i], e);
+		if (!st)
+			return -1;
+		sqlite3_bind_int64(st, 1, before);
+		sqlite3_bind_int(st, 2, limit);
+		if (sq_step_done(c, st, e) < 0)
+			return -1;
+		*purged = sqlite3_changes(sqlite3_db_handle(st));
+	}
+	return 0;
+}
+
 /* --- idempotency --- */
 
 static int sq_idem_get(struct store *s, struct arena *a, const char *scope,
@@ -141,6 +239,9 @@ void sq_register_events(struct store *s)
 {
 	s->event_insert = sq_event_insert;
 	s->event_list = sq_event_list;
+	s->event_list_tenant = sq_event_list_tenant;
+	s->event_get = sq_event_get;
+	s->event_purge = sq_event_purge;
 	s->idem_get = sq_idem_get;
 	s->idem_put = sq_idem_put;
 	s->idem_purge = sq_idem_purge;

@@ -49,7 +49,8 @@ int metadata_apply(json_t *current, json_t *patch, struct err *e);
 int period_parse(const char *s, int64_t *start, int64_t *end);
 /* Returns the UTC calendar days of [start, end) with any moment, up to and
  * including now, at which a mailbox active from activated until closed
- * (0 = still open) was active. */
+ * (0 = still open) was active. A mailbox closed in the very second it was
+ * activated counts as active for that second: one day. */
 int64_t usage_active_days(int64_t activated, int64_t closed, int64_t start, int64_t end,
 			  int64_t now);
 /* Returns true when the mailbox was active at instant t. */

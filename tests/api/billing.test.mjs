@@ -2,7 +2,8 @@
 // ?period=YYYY-MM, malformed periods 400 invalid_request), counting only mailboxes that were
 // active (activated through compliance approval; reserved ones are not billable), line items with
 // active_from / active_until / active_days, deactivated mailboxes staying billable for the period
-// with active_until set, totals, and paging of the line items with limit / starting_after.
+// with active_until set, a mailbox closed in the second it was activated billed for one day,
+// totals, and paging of the line items both ways with limit / starting_after / ending_before.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -161,4 +162,62 @@ test('line items page with limit and starting_after; the totals cover every mail
   assertError(await t.api.get('/billing/usage?limit=101'), 400, 'invalid_request', 'limit');
   assertError(await t.api.get('/billing/usage?starting_after=mbx_doesnotexist0000000'), 400, 'invalid_request', 'starting_after');
   assertError(await t.api.get('/billing/usage?period=2026-11&bogus=1'), 400, 'unknown_parameter', 'bogus');
+});
+
+test('line items page backwards with ending_before, towards earlier activations', async () => {
+  const t = await srv.tenant();
+  for (let i = 0; i < 5; i++) await activeCustomer(t.api);
+  const full = ok(await t.api.get('/billing/usage')).line_items.data.map((li) => li.mailbox_id);
+  assert.equal(full.length, 5);
+
+  const seen = [];
+  let before = full.at(-1);
+  for (let page = 0; page < 10; page++) {
+    const u = ok(await t.api.get(`/billing/usage${qs({ limit: 2, ending_before: before })}`));
+    assert.equal(u.billable_mailboxes, 5, 'totals are not paged');
+    assert.ok(u.line_items.data.length >= 1 && u.line_items.data.length <= 2);
+    seen.unshift(...u.line_items.data.map((li) => li.mailbox_id));
+    assert.equal(u.line_items.has_more, seen.length < 4, `has_more after ${seen.length}`);
+    if (!u.line_items.has_more) break;
+    before = u.line_items.data[0].mailbox_id;
+  }
+  assert.deepEqual(seen, full.slice(0, -1), 'pages keep the order of activation');
+  // A customer_id works as the cursor too; the first line item has nothing before it.
+  const first = ok(await t.api.get('/billing/usage')).line_items.data[0];
+  const none = ok(await t.api.get(`/billing/usage${qs({ ending_before: first.customer_id })}`));
+  assert.deepEqual(none.line_items.data, []);
+  assert.equal(none.line_items.has_more, false);
+  const one = ok(await t.api.get(`/billing/usage${qs({ ending_before: full[1] })}`));
+  assert.deepEqual(one.line_items.data.map((li) => li.mailbox_id), [full[0]]);
+
+  assertError(await t.api.get('/billing/usage?ending_before=mbx_doesnotexist0000000'), 400, 'invalid_request', 'ending_before');
+  assertError(await t.api.get(`/billing/usage${qs({ ending_before: full[1], starting_after: full[0] })}`), 400, 'invalid_request');
+});
+
+test('a mailbox activated and closed within the same second is billable for one day', async () => {
+  const t = await srv.tenant();
+  // Approval and deactivation back to back; retry in the rare case they fall in two seconds.
+  let mailbox;
+  let customer;
+  for (let i = 0; i < 5; i++) {
+    customer = await createCustomer(t.api);
+    ok(await srv.admin().post(`/customers/${customer.id}/compliance`, { form_1583: 'approved', identity: 'verified' }));
+    ok(await t.api.post(`/customers/${customer.id}/deactivate`, {}));
+    mailbox = ok(await t.api.get(`/customers/${customer.id}/mailbox`));
+    if (mailbox.activated_at === mailbox.closed_at) break;
+  }
+  assert.equal(mailbox.status, 'closed');
+  assert.equal(mailbox.activated_at, mailbox.closed_at, 'activated and closed in one second');
+  const at = new Date(mailbox.activated_at);
+  const period = `${at.getUTCFullYear()}-${String(at.getUTCMonth() + 1).padStart(2, '0')}`;
+  const u = ok(await t.api.get(`/billing/usage${qs({ period, limit: 100 })}`));
+  const li = u.line_items.data.find((x) => x.mailbox_id === mailbox.id);
+  assert.ok(li, 'the mailbox has a line item');
+  assert.equal(li.customer_id, customer.id);
+  assert.equal(li.active_days, 1);
+  assert.equal(Date.parse(li.active_from), Date.parse(mailbox.activated_at));
+  assert.equal(Date.parse(li.active_until), Date.parse(mailbox.closed_at));
+  assert.equal(u.active_mailboxes, 0, 'closed at once: never counted as active');
+  assert.ok(u.billable_mailboxes >= 1);
+  assert.equal(u.mailbox_days, u.line_items.data.reduce((sum, x) => sum + x.active_days, 0));
 });

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, ok, assertError, createCustomer, assertRecentTime, freePort, sleep, ALL_SCOPES, TIME,
+  startServer, ok, assertError, createCustomer, assertRecentTime, freePort, sleep, qs, ALL_SCOPES, TIME,
 } from './lib.mjs';
 import { eligibleCustomer, createMail, requestAction, completeAction, failAction } from './mail_lib.mjs';
 import {
@@ -48,6 +48,42 @@ test('GET /webhook-events lists exactly the 13 event types of §7, each with a d
     const e = assertError(await other.api.get(p), 403, 'insufficient_scope');
     assert.match(e.message, /webhooks:read/);
   }
+});
+
+test('GET /webhook-events pages like every list: limit, starting_after and ending_before take a type', async () => {
+  const t = await srv.tenant(['webhooks:read']);
+  const all = ok(await t.api.get('/webhook-events')).data.map((e) => e.type);
+  assert.equal(all.length, EVENT_TYPES.length);
+
+  const forward = [];
+  let after;
+  for (let i = 0; i < 10; i++) {
+    const r = ok(await t.api.get(`/webhook-events${qs({ limit: 5, starting_after: after })}`));
+    assert.ok(r.data.length >= 1 && r.data.length <= 5);
+    forward.push(...r.data.map((e) => e.type));
+    assert.equal(r.has_more, forward.length < all.length, `has_more after ${forward.length}`);
+    if (!r.has_more) break;
+    after = r.data.at(-1).type;
+  }
+  assert.deepEqual(forward, all, 'forward pages follow the unpaged order');
+
+  const backward = [];
+  let before = all.at(-1);
+  for (let i = 0; i < 10; i++) {
+    const r = ok(await t.api.get(`/webhook-events${qs({ limit: 5, ending_before: before })}`));
+    backward.unshift(...r.data.map((e) => e.type));
+    assert.equal(r.has_more, backward.length < all.length - 1, `has_more after ${backward.length}`);
+    if (!r.has_more) break;
+    before = r.data[0].type;
+  }
+  assert.deepEqual(backward, all.slice(0, -1), 'backward pages end where the forward ones start');
+
+  assert.deepEqual(ok(await t.api.get(`/webhook-events${qs({ starting_after: all.at(-1) })}`)).data, []);
+  assert.equal(ok(await t.api.get('/webhook-events?limit=100')).has_more, false);
+  assertError(await t.api.get('/webhook-events?limit=0'), 400, 'invalid_request', 'limit');
+  assertError(await t.api.get('/webhook-events?starting_after=customer.bogus'), 400, 'invalid_request', 'starting_after');
+  assertError(await t.api.get('/webhook-events?ending_before=customer.bogus'), 400, 'invalid_request', 'ending_before');
+  assertError(await t.api.get('/webhook-events?bogus=1'), 400, 'unknown_parameter', 'bogus');
 });
 
 test('operator endpoints: create shows the secret once; list and get hide it; update and rotate', async () => {

@@ -644,6 +644,8 @@ TEST(usage_customers_lists_mailboxes_active_in_the_period_by_activation)
 		{"gone", 300, 1000},    /* closed at the first instant */
 		{"future", 2000, 0},    /* activated at the end */
 		{"never", 0, 0},        /* reserved only */
+		{"instant", 1000, 1000}, /* closed in its activation second, inside */
+		{"before", 999, 999},   /* the same, before the period */
 	};
 	for (size_t i = 0; i < sizeof(boxes) / sizeof(boxes[0]); i++) {
 		struct customer c = customer_new(&d, "ptn_1", boxes[i].tag);
@@ -656,11 +658,12 @@ TEST(usage_customers_lists_mailboxes_active_in_the_period_by_activation)
 	struct customer *items = NULL;
 	size_t n = 0;
 	CHECK_INT(d.s->usage_customers(d.s, d.a, "ptn_1", 1000, 2000, &items, &n, &d.e), 0);
-	if (!CHECK_INT(n, 3))
+	if (!CHECK_INT(n, 4))
 		goto out;
 	CHECK_STR(items[0].id, "cus_closed");
 	CHECK_STR(items[1].id, "cus_early");
-	CHECK_STR(items[2].id, "cus_late");
+	CHECK_STR(items[2].id, "cus_instant");
+	CHECK_STR(items[3].id, "cus_late");
 out:
 	db_close(&d);
 }
@@ -966,6 +969,157 @@ TEST(event_list_refuses_another_partners_event_as_cursor)
 		goto out;
 	CHECK_INT(event_ids(&d, "ptn_a", NULL, "evt_2", ids, sizeof(ids)), -1);
 	CHECK_INT(d.e.status, 400);
+out:
+	db_close(&d);
+}
+
+/* Lists the tenant's events (limit 10) matching f into ids; returns the result. */
+static int tenant_event_ids(struct db *d, const char *tenant, const struct event_filter *f,
+			    const char *after, char *ids, size_t size)
+{
+	struct page pg = {.limit = 10, .starting_after = after};
+	struct event *items = NULL;
+	size_t n = 0;
+	bool more = false;
+	int rc = d->s->event_list_tenant(d->s, d->a, tenant, f, &pg, &items, &n, &more, &d->e);
+	ids[0] = '\0';
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		size_t l = strlen(ids);
+		snprintf(ids + l, size - l, "%s%s", i ? " " : "", items[i].id);
+	}
+	return rc;
+}
+
+TEST(event_list_tenant_keeps_to_one_mode_and_filters_by_type_family_and_time)
+{
+	struct db d;
+	char ids[128];
+	/* Created at 1001..1005. */
+	if (!db_open(&d) || !events_add(&d) || !event_add(&d, 5, "ptn_a", "mail.arrived") ||
+	    !event_add(&d, 6, "ptn_a_test", "customer.created"))
+		goto out;
+	struct event_filter all = {.created_gte = INT64_MIN, .created_lt = INT64_MAX};
+	struct event_filter f = all;
+	CHECK_INT(tenant_event_ids(&d, "ptn_a", &f, NULL, ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "evt_5 evt_3 evt_1");
+	CHECK_INT(tenant_event_ids(&d, "ptn_a_test", &f, NULL, ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "evt_6");
+	f.type = "customer.updated";
+	CHECK_INT(tenant_event_ids(&d, "ptn_a", &f, NULL, ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "evt_3");
+	f = all;
+	f.family = "customer.";
+	CHECK_INT(tenant_event_ids(&d, "ptn_a", &f, NULL, ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "evt_3 evt_1");
+	f = all;
+	f.created_gte = 1003;
+	f.created_lt = 1005;
+	CHECK_INT(tenant_event_ids(&d, "ptn_a", &f, NULL, ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "evt_3");
+	/* Expired events leave the list, and are no cursor. */
+	f = all;
+	f.not_before = 1003;
+	CHECK_INT(tenant_event_ids(&d, "ptn_a", &f, NULL, ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "evt_5 evt_3");
+	CHECK_INT(tenant_event_ids(&d, "ptn_a", &f, "evt_3", ids, sizeof(ids)), 0);
+	CHECK_STR(ids, "");
+	CHECK_INT(tenant_event_ids(&d, "ptn_a", &f, "evt_1", ids, sizeof(ids)), -1);
+	CHECK_INT(d.e.status, 400);
+	/* Another tenant's event is no cursor either. */
+	CHECK_INT(tenant_event_ids(&d, "ptn_a", &all, "evt_6", ids, sizeof(ids)), -1);
+	CHECK_INT(d.e.status, 400);
+out:
+	db_close(&d);
+}
+
+TEST(event_get_finds_the_tenants_unexpired_event_only)
+{
+	struct db d;
+	if (!db_open(&d) || !events_add(&d))
+		goto out;
+	struct event ev;
+	if (CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a", "evt_3", 0, &ev, &d.e), 0))
+		CHECK_STR(ev.payload, "{\"id\":\"evt_3\"}");
+	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a_test", "evt_3", 0, &ev, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_b", "evt_3", 0, &ev, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a", "evt_3", 1003, &ev, &d.e), 0);
+	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a", "evt_3", 1004, &ev, &d.e), STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+/* Runs one statement on the database file beside the store; returns it worked. */
+static bool db_exec(struct db *d, const char *sql)
+{
+	sqlite3 *db = NULL;
+	bool ok = CHECK_INT(sqlite3_open(d->path, &db), SQLITE_OK) &&
+		  CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	return ok;
+}
+
+/* Returns the integer the query answers on the database file. */
+static int64_t db_count(struct db *d, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+	if (sqlite3_open(d->path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+TEST(event_purge_keeps_events_a_pending_delivery_still_needs)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100))
+		goto out;
+	struct webhook_endpoint w = {
+		.id = "we_1", .partner_id = "ptn_a", .url = "https://example.com/h",
+		.enabled_events = "[\"*\"]", .status = "enabled", .secret = "whsec_x",
+		.created_at = 100, .updated_at = 100,
+	};
+	/* Old: evt_1 (its job finished), evt_2 (its job pending), evt_3 (no
+	 * job at all). Recent: evt_9. */
+	if (!CHECK_INT(d.s->endpoint_insert(d.s, &w, &d.e), 0) ||
+	    !event_add(&d, 1, "ptn_a", "customer.created") ||
+	    !event_add(&d, 2, "ptn_a", "customer.created") ||
+	    !event_add(&d, 9, "ptn_a", "customer.created") ||
+	    !db_exec(&d, "UPDATE webhook_jobs SET status = 'succeeded' WHERE event_id = 'evt_1';"
+		     "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_type,"
+		     " endpoint_id, url, attempt, status, duration_ms, attempted_at) VALUES"
+		     " ('whd_1', 'ptn_a', 'evt_1', 'customer.created', 'we_1', 'u', 1,"
+		     " 'succeeded', 1, 1001), ('whd_2', 'ptn_a', 'evt_2', 'customer.created',"
+		     " 'we_1', 'u', 1, 'failed', 1, 1002);"
+		     "INSERT INTO events (id, partner_id, type, created_at, payload) VALUES"
+		     " ('evt_3', 'ptn_a', 'customer.created', 1003, '{}')"))
+		goto out;
+	int purged = -1;
+	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
+	CHECK_INT(d.s->event_purge(d.s, 1005, 100, &purged, &d.e), 0);
+	CHECK_INT(d.s->tx_commit(d.s, &d.e), 0);
+	CHECK_INT(purged, 2);
+	struct event ev;
+	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a", "evt_1", 0, &ev, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a", "evt_3", 0, &ev, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a", "evt_2", 0, &ev, &d.e), 0);
+	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a", "evt_9", 0, &ev, &d.e), 0);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE event_id = 'evt_1'"), 0);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_deliveries WHERE event_id = 'evt_1'"), 0);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE event_id = 'evt_2'"), 1);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_deliveries WHERE event_id = 'evt_2'"), 1);
+	/* Once its job is finished, it goes too; evt_9's job is still pending. */
+	CHECK(db_exec(&d, "UPDATE webhook_jobs SET status = 'failed' WHERE event_id = 'evt_2'"));
+	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
+	CHECK_INT(d.s->event_purge(d.s, 1010, 1, &purged, &d.e), 0);
+	CHECK_INT(d.s->tx_commit(d.s, &d.e), 0);
+	CHECK_INT(purged, 1);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM events"), 1);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs"), 1);
 out:
 	db_close(&d);
 }

@@ -516,6 +516,18 @@ TEST(usage_counts_a_mailbox_opened_and_closed_on_one_day_once)
 	CHECK_INT(usage_active_days(activated, closed, NOV_START, NOV_END, LATER), 1);
 }
 
+TEST(usage_counts_a_mailbox_closed_in_its_activation_second_for_that_day)
+{
+	int64_t at = utc(2026, 11, 3, 8, 0, 0);
+	CHECK_INT(usage_active_days(at, at, NOV_START, NOV_END, LATER), 1);
+	/* At midnight, the first second of a period: that day, in that period. */
+	CHECK_INT(usage_active_days(NOV_START, NOV_START, NOV_START, NOV_END, LATER), 1);
+	CHECK_INT(usage_active_days(NOV_END - 1, NOV_END - 1, NOV_START, NOV_END, LATER), 1);
+	CHECK_INT(usage_active_days(NOV_END, NOV_END, NOV_START, NOV_END, LATER), 0);
+	/* Billable, but never active at an instant: it was closed at once. */
+	CHECK(!usage_active_at(at, at, at));
+}
+
 TEST(usage_counts_a_period_not_over_up_to_today_only)
 {
 	/* It is Nov 15, noon: the 1st through the 15th. */
