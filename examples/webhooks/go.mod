@@ -1,0 +1,3 @@
+module innbocks.example/webhooks
+
+go 1.19
