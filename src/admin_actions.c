@@ -1,5 +1,5 @@
 /* admin_actions.c - the operator API's work queue of mail actions and
- * their completion, failure or cancellation (API.md §6, §9). */
+ * their completion, failure or cancellation (docs/operators.md). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* admin_customers.c - the operator API's side of customers: reading any
  * partner's customer, invitation acceptance, own billing, compliance
- * decisions (API.md §4, §9). */
+ * decisions (docs/operators.md#customers). */
 #include <string.h>
 
 #include "customer.h"

@@ -1,4 +1,4 @@
-/* admin_endpoints.c - webhook endpoints on the operator API (API.md §7, §9):
+/* admin_endpoints.c - webhook endpoints on the operator API (docs/operators.md):
  * create (the whsec_ secret shown once), list, read, update, rotate. */
 #include <stdlib.h>
 #include <string.h>

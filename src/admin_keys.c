@@ -1,4 +1,4 @@
-/* admin_keys.c - the operator API's partner API keys (API.md §9): created
+/* admin_keys.c - the operator API's partner API keys (docs/operators.md): created
  * with the secret shown once, listed, revoked. */
 #include "auth.h"
 #include "field.h"

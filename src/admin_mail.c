@@ -1,6 +1,6 @@
 /* admin_mail.c - mail on the operator API: staff-recorded mail, with the
  * same checks as partners' (api_mail_record), and any partner's mail read
- * (API.md §5, §9). */
+ * (docs/api.md#mail, docs/operators.md). */
 #include "handlers.h"
 #include "banned.h"
 

@@ -1,4 +1,4 @@
-/* admin_partners.c - the operator API's partners (API.md §9). */
+/* admin_partners.c - the operator API's partners (docs/operators.md). */
 #include "field.h"
 #include "handlers.h"
 #include "query.h"

@@ -1,4 +1,4 @@
-/* api_actions.c - mail actions requested by partners (API.md §6): scan,
+/* api_actions.c - mail actions requested by partners (docs/api.md): scan,
  * forward, shred, pickup. Operators fulfil them in admin_actions.c. */
 #include <stdlib.h>
 #include <string.h>

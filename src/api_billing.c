@@ -1,4 +1,4 @@
-/* api_billing.c - GET /api/v1/billing/usage (API.md §8): active-mailbox
+/* api_billing.c - GET /api/v1/billing/usage (docs/api.md): active-mailbox
  * usage of one calendar month, from mailbox activation and closing times. */
 #include <stdint.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* api_customers.c - the Partner API's customers, their compliance and
- * mailboxes (API.md §3-§4). */
+ * mailboxes (docs/api.md: Customers, Mailboxes, Compliance). */
 #include <stdlib.h>
 #include <string.h>
 

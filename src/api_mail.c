@@ -1,4 +1,4 @@
-/* api_mail.c - inbound mail (API.md §5): recording it, with the
+/* api_mail.c - inbound mail (docs/api.md#mail): recording it, with the
  * eligibility checks in their documented order, reading and deleting it.
  * Staff-recorded mail (admin_mail.c) goes through api_mail_record() too. */
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* api_webhooks.c - the webhook event catalogue and the delivery log as
- * partners see them (API.md §7). */
+ * partners see them (docs/webhooks.md). */
 #include <string.h>
 
 #include "handlers.h"

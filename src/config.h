@@ -1,4 +1,4 @@
-/* config.h - the settings of API.md §10, from flags or the environment
+/* config.h - the settings of docs/operators.md, from flags or the environment
  * (flags win). */
 #ifndef INNBOCKS_CONFIG_H
 #define INNBOCKS_CONFIG_H

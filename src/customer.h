@@ -1,5 +1,5 @@
 /* customer.h - the rules about a customer that more than one file applies:
- * what "billing active" and "approved for mail receipt" mean (API.md §4).
+ * what "billing active" and "approved for mail receipt" mean (docs/api.md).
  * render.c shows them, api_mail.c checks them before recording mail. */
 #ifndef INNBOCKS_CUSTOMER_H
 #define INNBOCKS_CUSTOMER_H

@@ -1,5 +1,5 @@
 /* field.h - the request body's fields as handlers read them, each refused
- * with the documented error naming the field (API.md §2). Strings read
+ * with the documented error naming the field (docs/api.md). Strings read
  * point into the body or the request's arena and live as long as the
  * request. */
 #ifndef INNBOCKS_FIELD_H

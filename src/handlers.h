@@ -46,7 +46,7 @@ int api_mail_load(struct ctx *c, const char *id, struct mail *m);
  * c->err set. */
 json_t *api_mail_render(struct ctx *c, const struct mail *m);
 /* Records inbound mail from the body for source "partner" or "innbocks",
- * with every check of API.md §5 in order; replies 201. */
+ * with every check of docs/api.md#mail in order; replies 201. */
 int api_mail_record(struct ctx *c, const char *source);
 /* The carriers mail and forwarding results may name (NULL-terminated). */
 extern const char *const api_mail_carriers[];

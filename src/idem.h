@@ -1,4 +1,4 @@
-/* idem.h - Idempotency-Key checks and request fingerprints (API.md §2). The
+/* idem.h - Idempotency-Key checks and request fingerprints (docs/api.md). The
  * records themselves are kept by the store, in the request's transaction. */
 #ifndef INNBOCKS_IDEM_H
 #define INNBOCKS_IDEM_H

@@ -1,4 +1,4 @@
-/* netguard.h - the SSRF guard for webhook URLs (API.md §7): which addresses
+/* netguard.h - the SSRF guard for webhook URLs (docs/webhooks.md): which addresses
  * a webhook may reach, checked on the URL at creation and on every address
  * actually connected to. */
 #ifndef INNBOCKS_NETGUARD_H

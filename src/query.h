@@ -1,5 +1,5 @@
 /* query.h - the query string as handlers read it: parameters, filters and
- * paging, refused with the documented errors (API.md §2). */
+ * paging, refused with the documented errors (docs/api.md#lists). */
 #ifndef INNBOCKS_QUERY_H
 #define INNBOCKS_QUERY_H
 

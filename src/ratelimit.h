@@ -1,4 +1,4 @@
-/* ratelimit.h - per-key token buckets (API.md §2 "Rate limits"). State is
+/* ratelimit.h - per-key token buckets (docs/api.md#rate-limits). State is
  * in memory, per server process. */
 #ifndef INNBOCKS_RATELIMIT_H
 #define INNBOCKS_RATELIMIT_H

@@ -1,4 +1,4 @@
-/* render.c - the JSON objects of API.md, built from store structs. */
+/* render.c - the JSON objects of docs/api.md, built from store structs. */
 #include "render.h"
 
 #include <stdio.h>

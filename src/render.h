@@ -1,4 +1,4 @@
-/* render.h - the JSON objects of API.md, built from store structs. The one
+/* render.h - the JSON objects of docs/api.md, built from store structs. The one
  * place each object's shape is defined: responses, lists and event payloads
  * all come from here, so an event carries the object exactly as GET does. */
 #ifndef INNBOCKS_RENDER_H

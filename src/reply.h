@@ -1,5 +1,5 @@
 /* reply.h - what a handler answers: its result object, the list envelope
- * (API.md §2 "Lists"), or the 404 for an object it cannot see. */
+ * (docs/api.md#lists), or the 404 for an object it cannot see. */
 #ifndef INNBOCKS_REPLY_H
 #define INNBOCKS_REPLY_H
 

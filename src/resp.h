@@ -9,7 +9,7 @@
 
 struct err {
 	int status;          /* HTTP status to answer with */
-	const char *code;    /* one of the codes of API.md §2 (static string) */
+	const char *code;    /* one of the codes of docs/api.md#errors (static string) */
 	char message[256];
 	char param[64];      /* empty when no single field is at fault */
 };

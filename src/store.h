@@ -154,7 +154,7 @@ struct idem_record {
 	size_t body_len;
 };
 
-/* One page request of a list endpoint (API.md §2 "Lists"). Lists are newest
+/* One page request of a list endpoint (docs/api.md#lists). Lists are newest
  * first; a cursor id that does not exist in the list's scope is a 400. */
 struct page {
 	int limit;

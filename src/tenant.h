@@ -1,4 +1,4 @@
-/* tenant.h - live and test mode (API.md §11).
+/* tenant.h - live and test mode (docs/api.md#live-and-test-mode).
  *
  * Each partner owns two tenants. Its live data lives under the partner's own
  * id; its test data under a shadow tenant whose id is the partner's id with

@@ -1,4 +1,4 @@
-/* validate.h - pure checks of input values (API.md §2-§3, §8). No I/O. */
+/* validate.h - pure checks of input values (docs/api.md). No I/O. */
 #ifndef INNBOCKS_VALIDATE_H
 #define INNBOCKS_VALIDATE_H
 

@@ -1,4 +1,4 @@
-/* webhook_sign.h - webhook signatures (API.md §7): lowercase hex of
+/* webhook_sign.h - webhook signatures (docs/webhooks.md): lowercase hex of
  * HMAC-SHA256(key = secret, message = timestamp + "." + raw body). */
 #ifndef INNBOCKS_WEBHOOK_SIGN_H
 #define INNBOCKS_WEBHOOK_SIGN_H

@@ -1,7 +1,7 @@
 /* webhook_worker.h - the delivery worker inside `innbocks serve`: takes due
  * jobs from the outbox, POSTs the signed events with libcurl's multi
  * interface (one slow receiver never holds up the others), records every
- * attempt and schedules retries (API.md §7). */
+ * attempt and schedules retries (docs/webhooks.md). */
 #ifndef INNBOCKS_WEBHOOK_WORKER_H
 #define INNBOCKS_WEBHOOK_WORKER_H
 

@@ -1,4 +1,4 @@
-// Covers GET /api/v1/billing/usage (API.md §8): the period (default the current UTC month,
+// Covers GET /api/v1/billing/usage (docs/api.md#billing-usage): the period (default the current UTC month,
 // ?period=YYYY-MM, malformed periods 400 invalid_request), counting only mailboxes that were
 // active (activated through compliance approval; reserved ones are not billable), line items with
 // active_from / active_until / active_days, deactivated mailboxes staying billable for the period

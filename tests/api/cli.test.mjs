@@ -1,4 +1,4 @@
-// Covers the operator command line (API.md §9, issue 2) run against the database of a running
+// Covers the operator command line (docs/operators.md#the-command-line) run against the database of a running
 // server: `innbocks partner create` and `innbocks key create` print JSON the server then serves and
 // accepts, `innbocks key revoke` takes effect on the server's very next request, and bad input
 // exits non-zero with a message on stderr.

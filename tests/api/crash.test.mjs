@@ -1,4 +1,4 @@
-// Covers durability (API.md §2 idempotency, §10): a stream of idempotent creates from several
+// Covers durability (docs/api.md#idempotency, docs/operators.md#running-the-server): a stream of idempotent creates from several
 // clients while the server is killed with SIGKILL at a random moment, three times over. After each
 // restart on the same database every create that was answered 201 exists, replaying its key
 // returns the same customer, no request created two customers, no event is missing or doubled,

@@ -1,4 +1,5 @@
-// Covers the customer resource of API.md §3 and its reads of §4: create (every field rule, with
+// Covers the customer resource of docs/api.md#customers and its reads (#mailboxes,
+// #compliance): create (every field rule, with
 // its boundaries and the right param), retrieve, list with the status / external_customer_id /
 // email filters, PATCH of CRM-managed fields (metadata semantics, no-op PATCH, conflicts, 409 on a
 // deactivated customer), deactivate (twice, reason, mailbox closed), the mailbox (number, address,

@@ -1,4 +1,4 @@
-// Covers Idempotency-Key (API.md §2): a replay is the first response byte for byte with the same
+// Covers Idempotency-Key (docs/api.md#idempotency): a replay is the first response byte for byte with the same
 // status and `Idempotent-Replayed: true`, executes nothing again and emits no second event; the
 // fingerprint is method + path + canonical JSON body (whitespace and key order do not matter);
 // another body, path or method is 422 idempotency_key_reused; 4xx outcomes are stored and

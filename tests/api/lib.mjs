@@ -278,7 +278,7 @@ export class Client {
 
 /**
  * The pairs of tenants every tenancy test runs with: [owner, intruder]. Isolation holds between
- * partners in either mode, and between the two modes of one partner (API.md §2, §11).
+ * partners in either mode, and between the two modes of one partner (docs/api.md#authentication-and-scopes, #live-and-test-mode).
  */
 export const TENANCY_PAIRS = [
   { name: 'two partners, live keys', make: async (srv) => [await srv.tenant(), await srv.tenant()] },

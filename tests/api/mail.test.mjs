@@ -1,4 +1,4 @@
-// Covers inbound mail (API.md §5, §9 and issue 3): the overview's own `Create Inbound Mail`
+// Covers inbound mail (docs/api.md#mail, docs/operators.md#mail-and-mail-actions): the overview's own `Create Inbound Mail`
 // request succeeding for an eligible customer and refused for every kind of ineligible one (the
 // message naming the first failed check), every field and limit of POST /mail (422 with the
 // field as param, checked before the customer is looked up; unknown and server-set fields 400),

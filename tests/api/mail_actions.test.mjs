@@ -1,4 +1,4 @@
-// Covers mail actions (API.md §6, §9, the delete rules of §5 and issue 3): the four request
+// Covers mail actions (docs/api.md#mail-actions, docs/operators.md#mail-and-mail-actions, the delete rules of docs/api.md#mail): the four request
 // routes with their bodies and validation (422 with param, 400 for unknown fields), the state
 // machine — one open action per item, only in storage, not for a deactivated customer, no scan or
 // shred of packages — the operator work queue, completion (scan keeps the item in storage with a

@@ -1,4 +1,4 @@
-// Helpers for the inbound-mail and mail-action tests (API.md §5, §6, §9), on top of lib.mjs:
+// Helpers for the inbound-mail and mail-action tests (docs/api.md#mail, #mail-actions, docs/operators.md), on top of lib.mjs:
 // eligible and ineligible customers, mail and action bodies, shape checks of the mail and
 // mail_action objects, "nothing happened" checks against the outbox, and the 404 comparison used
 // by the tenancy tests.
@@ -8,7 +8,7 @@ import {
 } from './lib.mjs';
 
 /**
- * The `Create Inbound Mail` request body of partner-api-overview.txt, character for character
+ * The `Create Inbound Mail` request body of the public Partner API overview, character for character
  * (only the indentation of the shell quoting removed). `overviewMailBody(id)` puts a real id in
  * place of "cus_123".
  */
@@ -74,7 +74,7 @@ export async function staffMail(srv, customerId, fields = {}) {
   return ok(await srv.admin().post('/mail', mailBody(customerId, fields)), 201);
 }
 
-/** Asserts the documented mail object shape (exactly the keys of §5). */
+/** Asserts the documented mail object shape (exactly the keys of docs/api.md#mail). */
 export function assertMailShape(m) {
   assert.deepEqual(Object.keys(m).sort(), MAIL_KEYS, `mail keys: ${JSON.stringify(m)}`);
   assert.match(m.id, /^mail_[A-Za-z0-9]+$/);
@@ -93,7 +93,7 @@ export function assertMailShape(m) {
   assert.match(m.updated_at, TIME);
 }
 
-/** Asserts the documented mail_action object shape (exactly the keys of §6). */
+/** Asserts the documented mail_action object shape (exactly the keys of docs/api.md#mail-actions). */
 export function assertActionShape(a) {
   assert.deepEqual(Object.keys(a).sort(), ACTION_KEYS, `action keys: ${JSON.stringify(a)}`);
   assert.match(a.id, /^act_[A-Za-z0-9]+$/);

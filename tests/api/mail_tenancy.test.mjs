@@ -1,4 +1,4 @@
-// Covers tenancy on every mail route (API.md §2, §5, §6 and issue 3): a second partner gets
+// Covers tenancy on every mail route (docs/api.md: tenancy, Mail, Mail actions): a second partner gets
 // 404 not_found for the first partner's mail and customers on GET/DELETE /mail/{id}, the four
 // action routes, GET /customers/{id}/mail and POST /mail (param customer_id) — with the same body,
 // apart from request_id and the id, as for an id that never existed, whatever state the foreign
@@ -6,7 +6,7 @@
 // through them, never sees the mail in its lists or accepts it as a cursor, and deleted mail
 // answers like mail that never existed. The operator sees every partner's mail.
 // Every test below runs for each pair of TENANCY_PAIRS (lib.mjs): two partners in live mode, two
-// in test mode, and the live and test modes of one partner (API.md §11), which must be as
+// in test mode, and the live and test modes of one partner (docs/api.md#live-and-test-mode), which must be as
 // separate as two partners.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

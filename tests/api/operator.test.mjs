@@ -1,4 +1,4 @@
-// Covers the operator API (/admin/v1, API.md §9): partners (create with a location, validation,
+// Covers the operator API (/admin/v1, docs/operators.md): partners (create with a location, validation,
 // list, retrieve), reading any partner's customer, accept-invite, the customer's own billing flag,
 // compliance decisions (every transition, reasons, validation, the first approval activating the
 // mailbox exactly once, never for a deactivated customer), and the outbox event log: each step
@@ -239,7 +239,7 @@ test('approving a deactivated customer does not open its mailbox', async () => {
   assert.deepEqual(ok(await t.api.get(`/customers/${c.id}/mailbox`)), closed);
 });
 
-test('the event log: filter by type, newest first, events shaped as API.md §7', async () => {
+test('the event log: filter by type, newest first, events shaped as docs/webhooks.md#events', async () => {
   const tn = await srv.tenant();
   const c1 = await createCustomer(tn.api);
   const c2 = await createCustomer(tn.api);

@@ -1,4 +1,4 @@
-// Covers cursor pagination of list endpoints (API.md §2): newest first, default limit 20,
+// Covers cursor pagination of list endpoints (docs/api.md#lists): newest first, default limit 20,
 // walking every page forwards with starting_after and backwards with ending_before without gaps
 // or duplicates, has_more correct in both directions, the url field, paging combined with a filter,
 // and the same envelope on the operator API's lists (partners, events).

@@ -1,4 +1,4 @@
-// Covers per-key rate limiting (API.md §2, §10): with INNBOCKS_RATE_LIMIT=1 and
+// Covers per-key rate limiting (docs/api.md#rate-limits, docs/operators.md#settings): with INNBOCKS_RATE_LIMIT=1 and
 // INNBOCKS_RATE_BURST=3 the RateLimit-* headers count down from the burst, the request past the
 // burst is 429 rate_limited with Retry-After, keys are limited independently, tokens come back
 // over time, unauthenticated requests and /healthz are not limited; the default of 100/s with

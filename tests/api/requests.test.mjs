@@ -1,4 +1,4 @@
-// Covers the request conventions of API.md §2 that apply to every route: strict JSON bodies
+// Covers the request conventions of docs/api.md (Requests and responses, Errors) that apply to every route: strict JSON bodies
 // (malformed, not an object, duplicate keys, nesting deeper than 32, \u0000, bad UTF-8: 400
 // invalid_json), the 1 MiB body cap (413, with and without Content-Length), Content-Type (415),
 // empty POST bodies, fields the endpoint does not take (400 unknown_parameter, server-set fields

@@ -1,9 +1,9 @@
-// Covers tenancy (API.md §2): a second partner gets 404 not_found for every id of the first on
+// Covers tenancy (docs/api.md#authentication-and-scopes): a second partner gets 404 not_found for every id of the first on
 // every customer route — with the same body, apart from request_id, as for an id that does not
 // exist — changes nothing through them, never sees them in its lists, filters, cursors or billing
 // usage, and the operator event log keeps each partner's events apart.
 // Every test below runs for each pair of TENANCY_PAIRS (lib.mjs): two partners in live mode, two
-// in test mode, and the live and test modes of one partner (API.md §11), which must be as
+// in test mode, and the live and test modes of one partner (docs/api.md#live-and-test-mode), which must be as
 // separate as two partners.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Covers test mode (API.md §11): a partner's CRM integrates end to end with an ib_test_ key and
+// Covers test mode (docs/api.md#live-and-test-mode, #test-helpers): a partner's CRM integrates end to end with an ib_test_ key and
 // the test helpers, without Innbocks staff, and nothing of it reaches live mode: the live key of
 // the same partner gets 404 for every test id, empty lists, unchanged usage, and the live
 // endpoint receives nothing. Test events carry livemode: false, go only to test endpoints and are

@@ -1,6 +1,8 @@
-// The `verifyInnbocksWebhook` function of ../../../shared/partner-api-overview.txt ("Webhook
-// Verification"), copied verbatim below this comment: the tests run the very code partners are
-// told to use. Do not edit it; if it disagrees with the server, the server is wrong.
+// The `verifyInnbocksWebhook` function of the public Partner API overview ("Webhook
+// Verification"), copied verbatim below this comment: the tests run the very code partners were
+// told to use. Do not edit it; if it disagrees with the server, the server is wrong. Its flaws
+// (only the first v1= part; throws on another length; no tolerance) are why
+// examples/webhooks/ ships corrected verifiers (docs/webhooks.md#verifying-a-delivery).
 import crypto from "crypto";
 
 export function verifyInnbocksWebhook(rawBody, timestamp, signatureHeader, secret) {

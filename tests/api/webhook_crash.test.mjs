@@ -1,5 +1,6 @@
-// Covers the durability of webhook delivery (API.md §7 "delivered at least once ... surviving
-// restarts", §10 graceful stop): the server is killed with SIGKILL with deliveries due for a retry,
+// Covers the durability of webhook delivery (docs/webhooks.md#delivery "at least once", the
+// graceful stop of docs/operators.md#running-the-server): the server is killed with SIGKILL with
+// deliveries due for a retry,
 // right after the events were written, and with an attempt in flight to a hanging receiver; or
 // stopped with SIGTERM during such an attempt. After a restart on the same database every event is
 // delivered (duplicates allowed, always with the same Innbocks-Event-Id and body).

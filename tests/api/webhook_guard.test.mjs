@@ -1,4 +1,4 @@
-// Covers the webhook SSRF guard (API.md §7, §10 INNBOCKS_WEBHOOK_ALLOW_LOOPBACK): at endpoint
+// Covers the webhook SSRF guard (docs/webhooks.md#where-webhooks-may-go, INNBOCKS_WEBHOOK_ALLOW_LOOPBACK): at endpoint
 // creation (and update) every forbidden address is refused in every spelling, http:// and loopback
 // only with the development switch; at delivery the address actually connected to is checked, so
 // an endpoint that slipped in (created by a command line run with the switch) is never reached by a
@@ -31,7 +31,7 @@ const ALWAYS_FORBIDDEN_HOSTS = [
   '[::]', '[fe80::1]', '[fc00::1]', '[::ffff:10.0.0.1]', '[::ffff:169.254.169.254]', '2852039166',
   '[64:ff9b:1::a00:1]', '１０.０.０.１', '169。254。169。254', `${'a'.repeat(63)}.`.repeat(4) + 'com',
 ];
-/** Loopback in the spellings of §7 and more. */
+/** Loopback in the spellings of docs/webhooks.md and more. */
 const LOOPBACK_HOSTS = [
   '127.0.0.1', '2130706433', '0x7f.1', '0177.0.0.1', '127.1', '[::1]', '[::ffff:127.0.0.1]',
   '[::ffff:7f00:1]', 'localhost', 'foo.localhost', '127.0.0.1.', '%31%32%37.0.0.1', 'LOCALHOST',

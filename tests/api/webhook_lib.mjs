@@ -1,4 +1,4 @@
-// Helpers for the webhook tests (API.md §7, §9, §10), on top of lib.mjs: a scripted webhook
+// Helpers for the webhook tests (docs/webhooks.md, docs/operators.md), on top of lib.mjs: a scripted webhook
 // receiver on 127.0.0.1 that records every delivery byte for byte, endpoint creation, polling of
 // the delivery log, the signature checks with the overview's own verifyInnbocksWebhook, and the
 // command line run with an environment of our choosing.
@@ -224,7 +224,7 @@ export async function newestEvent(srv, partnerId, type) {
   return evs[0];
 }
 
-/** Lowercase hex HMAC-SHA256 of timestamp + "." + body with the secret: §7, computed here. */
+/** Lowercase hex HMAC-SHA256 of timestamp + "." + body with the secret: docs/webhooks.md#signatures, computed here. */
 export function hmacHex(secret, timestamp, body) {
   return createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex');
 }
@@ -252,7 +252,7 @@ export function assertDeliveryShape(d) {
   }
 }
 
-/** Asserts the headers and body framing §7 prescribes for one received delivery. */
+/** Asserts the headers and body framing docs/webhooks.md#delivery prescribes for one received delivery. */
 export function assertDeliveryHeaders(d) {
   const ctx = `delivery ${d.i} ${JSON.stringify(d.headers)}`;
   assert.equal(d.method, 'POST', ctx);

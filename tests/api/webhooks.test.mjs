@@ -1,4 +1,4 @@
-// Covers webhooks (API.md §7, the webhook rows of §9, §10's settings) with real receivers on
+// Covers webhooks (docs/webhooks.md, docs/operators.md#webhook-endpoints and #settings) with real receivers on
 // 127.0.0.1: the event catalogue, endpoint management, every documented state change delivered
 // with the object as GET returns it and a signature the overview's verifyInnbocksWebhook accepts,
 // the delivery log (shape, filters, paging, tenancy), retries (500, 500, 200; a dead receiver gets
@@ -29,7 +29,7 @@ after(async () => {
 
 const seconds = (t) => Date.parse(t) / 1000;
 
-test('GET /webhook-events lists exactly the 13 event types of §7, each with a description', async () => {
+test('GET /webhook-events lists exactly the 13 event types of docs/webhooks.md#events, each with a description', async () => {
   const t = await srv.tenant(['webhooks:read']);
   const r = await t.api.get('/webhook-events');
   const body = ok(r);

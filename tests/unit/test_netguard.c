@@ -1,4 +1,4 @@
-/* test_netguard.c - the webhook SSRF guard (API.md §7, src/netguard.h): the
+/* test_netguard.c - the webhook SSRF guard (docs/webhooks.md, src/netguard.h): the
  * address classifier for connected addresses, and the URL check at endpoint
  * creation with every spelling of a forbidden address. */
 #include <arpa/inet.h>

@@ -1,4 +1,4 @@
-/* test_webhook_sign.c - webhook signatures (API.md §7, src/webhook_sign.h)
+/* test_webhook_sign.c - webhook signatures (docs/webhooks.md, src/webhook_sign.h)
  * against vectors computed independently with openssl(1):
  * hex = HMAC-SHA256(key = secret, message = timestamp "." raw body). */
 #include <string.h>
