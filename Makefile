@@ -57,8 +57,9 @@ CPPCHECK = cppcheck --std=c11 -q -j2 --error-exitcode=1 --inline-suppr \
 	-D_GNU_SOURCE '-D_Noreturn=__attribute__((noreturn))' -Isrc -Itests/unit
 
 # Also checks that every source file includes banned.h after its other
-# headers, which the compiler cannot see, and that every exported name
-# tells its file (scripts/check_names.sh).
+# headers, which the compiler cannot see, that every exported name
+# tells its file (scripts/check_names.sh), and that no tracked file names a
+# path outside the repository (scripts/check_paths.sh).
 analyze:
 	@echo "== static analysis"
 	@for f in $(SRC); do \
@@ -66,6 +67,7 @@ analyze:
 		{ echo "$$f: banned.h must be its last #include" >&2; exit 1; }; \
 	done
 	scripts/check_names.sh
+	scripts/check_paths.sh
 	$(CPPCHECK) src tests/unit
 
 # The whole suite, in this order: the builds and the analysis (in parallel
