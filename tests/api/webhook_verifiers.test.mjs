@@ -4,14 +4,15 @@
 // and the new secret alike; each refuses tampered bodies, wrong secrets, signatures of another
 // length (without throwing), other schemes, missing headers, and timestamps older or further in
 // the future than the tolerance. Every language runs through a small wrapper in
-// examples/webhooks/cli/ that reads the cases as JSON on stdin. A missing toolchain fails the
+// examples/webhooks/cli/ that reads the cases as JSON on stdin; the Node verifier printed in
+// docs/webhooks.md runs on the same cases. A missing toolchain fails the
 // test (scripts/deps.sh installs python3, ruby and golang-go). Also runs
 // examples/webhooks/receiver.mjs as a real endpoint.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, startServer, ok, createCustomer, freePort, sleep } from './lib.mjs';
 import {
@@ -35,7 +36,7 @@ const GO_ENV = {
 
 const VERIFIERS = [
   { lang: 'node', cmd: process.execPath, args: [path.join(CLI, 'verify_cli.mjs')] },
-  { lang: 'python', cmd: '/usr/bin/python3', args: [path.join(CLI, 'verify_cli.py')] },
+  { lang: 'python', cmd: '/usr/bin/python3', args: [path.join(CLI, 'verify_cli.py')], env: { PYTHONDONTWRITEBYTECODE: '1' } },
   { lang: 'ruby', cmd: 'ruby', args: [path.join(CLI, 'verify_cli.rb')] },
   { lang: 'go', cmd: GO_BIN, args: [] },
 ];
@@ -78,11 +79,42 @@ test('the toolchains are installed and the Go verifier builds offline with the s
   assert.ok(existsSync(GO_BIN), GO_BIN);
 });
 
+/**
+ * The Node verifier as docs/webhooks.md prints it (its ```js block), written to build/ and
+ * imported, so the page cannot drift from what is tested.
+ */
+async function docsVerifier() {
+  const page = readFileSync(path.join(ROOT, 'docs/webhooks.md'), 'utf8');
+  const blocks = [...page.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
+  assert.equal(blocks.length, 1, 'docs/webhooks.md has one js block: the Node verifier');
+  const file = path.join(ROOT, 'build', `verify_webhook_docs_${process.pid}.mjs`);
+  writeFileSync(file, blocks[0]);
+  try {
+    return (await import(file)).verifyInnbocksWebhook;
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
 /** Runs every verifier on the cases; asserts each answers exactly the expected results. */
 async function assertVerifiers(cases) {
+  const fromDocs = await docsVerifier();
+  const docsResults = cases.map((c) => {
+    const opts = {};
+    if (c.tolerance !== undefined) opts.toleranceSeconds = c.tolerance;
+    if (c.now !== undefined) opts.now = c.now;
+    try {
+      return fromDocs(Buffer.from(c.body_b64, 'base64'), c.timestamp ?? undefined, c.signature ?? undefined, c.secret, opts);
+    } catch (e) {
+      return `error: ${e.message}`;
+    }
+  });
+  const docsWrong = cases.map((c, i) => ({ label: c.label, expect: c.expect, got: docsResults[i] }))
+    .filter((x) => x.got !== x.expect);
+  assert.deepEqual(docsWrong, [], 'the verifier printed in docs/webhooks.md disagrees');
   const input = JSON.stringify(cases.map(({ label, expect, ...c }) => c));
   for (const v of VERIFIERS) {
-    const r = await run(v.cmd, v.args, { input });
+    const r = await run(v.cmd, v.args, { input, env: v.env });
     assert.equal(r.code, 0, `${v.lang} verifier exited with ${r.code}: ${r.stderr}`);
     const got = JSON.parse(r.stdout);
     assert.equal(got.length, cases.length, `${v.lang}: ${r.stdout}`);
