@@ -1,4 +1,4 @@
-/* api_events.c - GET /api/v1/events and /api/v1/events/{id} (API.md §12):
+/* api_events.c - GET /api/v1/events and /api/v1/events/{id} (docs/api.md#events):
  * the key's tenant's events, read back exactly as webhooks carry them, for
  * EVENT_RETENTION_SECONDS. */
 #include <string.h>

@@ -8,7 +8,7 @@
 
 #include "dispatch.h"
 
-/* How long partners can read events back (API.md §12): older ones answer
+/* How long partners can read events back (docs/api.md#events): older ones answer
  * 404, leave the lists and are purged once no delivery needs them. */
 #define EVENT_RETENTION_SECONDS (30 * 86400)
 

@@ -260,7 +260,7 @@ int64_t usage_active_days(int64_t activated, int64_t closed, int64_t start, int6
 	/* Active seconds are [activated, closed); we count the seconds of the
 	 * period that are not in the future: [start, min(end, now + 1)). A
 	 * mailbox closed in the second it was activated is billed for that
-	 * second, so for the day it was activated (API.md §8). */
+	 * second, so for the day it was activated (docs/api.md#billing-usage). */
 	if (closed && closed == activated)
 		closed = activated + 1;
 	int64_t lo = activated > start ? activated : start;

@@ -1,4 +1,4 @@
-// Covers the events API (API.md §12): GET /api/v1/events lists the key's partner's events of the
+// Covers the events API (docs/api.md#events): GET /api/v1/events lists the key's partner's events of the
 // key's mode, newest first, each exactly as webhooks carry it; GET /api/v1/events/{id} answers the
 // body a webhook delivery of the event carried, byte for byte. Filters (one type, a family such
 // as customer.*, created_gte / created_lt) and their 400s, paging both ways, the webhooks:read
