@@ -1,4 +1,5 @@
-# Makefile - `make` builds build/innbocks; `make asan` the sanitizer build in
+# Makefile - `make` builds build/innbocks (and build/openapi/, the OpenAPI document
+# per audience); `make asan` the sanitizer build in
 # build/asan/; `make unit` builds and runs the C unit tests; `make analyze`
 # runs the static analysis; `make check` builds both variants, analyzes and
 # runs every test (scripts/test.sh is the dependencies plus `make check`).
@@ -13,7 +14,7 @@ LIB_SRC = $(filter-out src/main.c,$(SRC))
 SQL = $(sort $(wildcard sql/sqlite/*.sql))
 UNIT_SRC = $(sort $(wildcard tests/unit/*.c))
 
-all: build/innbocks
+all: build/innbocks build/openapi/innbocks-partner.json
 
 build/gen/sql_sqlite.c: $(SQL) scripts/embed_sql.sh
 	@mkdir -p $(@D)
@@ -22,6 +23,11 @@ build/gen/sql_sqlite.c: $(SQL) scripts/embed_sql.sh
 build/gen/openapi.c: openapi/innbocks.yaml scripts/embed_openapi.py
 	@mkdir -p $(@D)
 	/usr/bin/python3 scripts/embed_openapi.py $< $@
+
+# The document whole and per audience (partner, operator), as JSON for client generators;
+# the recipe writes all three.
+build/openapi/innbocks-partner.json: openapi/innbocks.yaml scripts/openapi_split.py
+	/usr/bin/python3 scripts/openapi_split.py $< $(@D)
 
 GEN = build/gen/sql_sqlite.c build/gen/openapi.c
 
