@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "dispatch.h"
@@ -580,6 +582,26 @@ static int flags_check(const struct command *cmd, int argc, char **argv)
 	return 0;
 }
 
+/* Returns 0 when the database at path exists (or is SQLite's in-memory
+ * one), or -1 after saying on stderr where it looked and how to point the
+ * command at the server's database: only `serve` and `demo` create one, so
+ * a mistyped path or another directory is not a fresh empty database. */
+static int database_exists(const char *path)
+{
+	struct stat st;
+	char cwd[1024];
+	if (strcmp(path, ":memory:") == 0 || stat(path, &st) == 0)
+		return 0;
+	fprintf(stderr, "innbocks: no database at %s", path);
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)))
+		fprintf(stderr, " (looked in %s)", cwd);
+	fputs(".\nOperator commands work on the server's database and never create one.\n"
+	      "Point them at it with --database PATH or INNBOCKS_DATABASE=PATH (the path the\n"
+	      "server was started with; ./scripts/start.sh uses innbocks.db in the repository),\n"
+	      "or create one with `innbocks serve` or `innbocks demo`.\n", stderr);
+	return -1;
+}
+
 int cli_run(const struct config *cfg, int argc, char **argv)
 {
 	const struct command *cmd = argc > 0 ? command_find(argc, argv) : NULL;
@@ -588,6 +610,8 @@ int cli_run(const struct config *cfg, int argc, char **argv)
 	int skip = cmd->sub ? 2 : 1;
 	if (flags_check(cmd, argc - skip, argv + skip) < 0)
 		return 2;
+	if (strcmp(cmd->name, "demo") != 0 && database_exists(cfg->database) < 0)
+		return 1;
 	struct err e;
 	struct cli cli = {.store = store_open(cfg->database, &e), .cfg = cfg};
 	if (!cli.store) {

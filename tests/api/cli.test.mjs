@@ -4,6 +4,10 @@
 // exits non-zero with a message on stderr.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import {
   startServer, runCli, createCustomer, assertError, ok, assertRecentTime, customerBody, uniq,
 } from './lib.mjs';
@@ -153,4 +157,31 @@ test('an option the command does not take is refused with exit 2, naming it, bef
   assert.equal(eq.code, 2);
   assert.match(eq.stderr, /unknown option --force for 'key revoke' \(it takes none\)/);
   assert.deepEqual(ok(await srv.admin().get(`/partners/${p.id}/keys`)).data, []);
+});
+
+test('operator commands refuse to create a database: they name the path and how to point them at the server\'s', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'innbocks-nodb-'));
+  try {
+    const missing = path.join(dir, 'typo.db');
+    for (const args of [['partner', 'list', '--database', missing], ['admin-token', 'create', '--database', missing]]) {
+      const r = await runCli(args);
+      assert.equal(r.code, 1, `innbocks ${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, new RegExp(`no database at ${missing.replace(/[.]/g, '\\.')}`));
+      assert.match(r.stderr, /--database PATH or INNBOCKS_DATABASE=PATH/);
+      assert.ok(!existsSync(missing), `${args.join(' ')} created ${missing}`);
+    }
+    // A relative path says in which directory it looked.
+    const rel = await runCli(['partner', 'list'], { env: { INNBOCKS_DATABASE: 'no-such.db' } });
+    assert.equal(rel.code, 1);
+    assert.match(rel.stderr, new RegExp(`no database at no-such\\.db \\(looked in ${process.cwd().replace(/[.]/g, '\\.')}\\)`));
+    // demo creates it, as serve does; then the operator commands work on it.
+    const demo = await runCli(['demo', '--database', missing]);
+    assert.equal(demo.code, 0, demo.stderr);
+    assert.ok(existsSync(missing));
+    const list = await cliOk(['partner', 'list', '--database', missing]);
+    assert.equal(list.data.length, 1);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
