@@ -28,9 +28,13 @@ int admin_key_create(struct ctx *c)
 	json_t *v;
 	json_array_foreach(scopes, i, v) {
 		unsigned bit = json_is_string(v) ? auth_scope_parse(json_string_value(v)) : 0;
-		if (!bit)
+		if (!bit) {
+			char names[160];
+			auth_scope_list(names, sizeof(names));
 			return error(&c->err, 422, "validation_failed", "scopes",
-				     "scopes[%zu] is not a known scope", i);
+				     "scopes[%zu] is not a known scope; the scopes are %s", i,
+				     names);
+		}
 		bits |= bit;
 	}
 	if (admin_partner_load(c, &p) != 0)

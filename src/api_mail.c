@@ -68,17 +68,23 @@ static int photos_field(struct ctx *c, const char **out)
  * customer_not_eligible naming the first failed check. */
 static int mail_eligible(struct ctx *c, const struct customer *cu)
 {
-	if (strcmp(cu->status, "deactivated") == 0)
-		return error(&c->err, 422, "customer_not_eligible", "customer_id",
-			     "customer %s is deactivated", cu->id);
-	if (!customer_billing_active(cu))
-		return error(&c->err, 422, "customer_not_eligible", "customer_id",
-			     "customer %s has no active billing (neither prepay nor own billing)",
-			     cu->id);
-	if (!customer_mail_receipt_approved(cu))
-		return error(&c->err, 422, "customer_not_eligible", "customer_id",
-			     "customer %s is not approved for mail receipt (Form 1583 and "
-			     "identity must both be approved)", cu->id);
+	if (strcmp(cu->status, "deactivated") == 0) {
+		error(&c->err, 422, "customer_not_eligible", "customer_id",
+		      "customer %s is deactivated", cu->id);
+		return resp_error_reason(&c->err, "deactivated");
+	}
+	if (!customer_billing_active(cu)) {
+		error(&c->err, 422, "customer_not_eligible", "customer_id",
+		      "customer %s has no active billing (neither prepay nor own billing)",
+		      cu->id);
+		return resp_error_reason(&c->err, "billing_inactive");
+	}
+	if (!customer_mail_receipt_approved(cu)) {
+		error(&c->err, 422, "customer_not_eligible", "customer_id",
+		      "customer %s is not approved for mail receipt (Form 1583 and "
+		      "identity must both be approved)", cu->id);
+		return resp_error_reason(&c->err, "not_approved");
+	}
 	return 0;
 }
 

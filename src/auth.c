@@ -4,6 +4,7 @@
 #include "auth.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -20,6 +21,18 @@ const char *auth_scope_name(unsigned scope)
 		if (scope == 1u << i)
 			return scope_names[i];
 	return NULL;
+}
+
+void auth_scope_list(char *out, size_t size)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	for (int i = 0; i < SCOPE_COUNT && used < size; i++) {
+		int n = snprintf(out + used, size - used, "%s%s", i ? ", " : "", scope_names[i]);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
 }
 
 unsigned auth_scope_parse(const char *name)

@@ -27,6 +27,9 @@ enum scope {
 
 /* Returns the scope's name ("customers:read"), or NULL for an unknown bit. */
 const char *auth_scope_name(unsigned scope);
+/* Writes every scope's name, comma-separated ("customers:read, ..."), into
+ * out (truncated to size bytes; 160 hold them all). */
+void auth_scope_list(char *out, size_t size);
 /* Returns the bit for a scope name, or 0 when the name is unknown. */
 unsigned auth_scope_parse(const char *name);
 

@@ -12,6 +12,7 @@
 #include "idem.h"
 #include "ratelimit.h"
 #include "tenant.h"
+#include "util.h"
 #include "banned.h"
 
 
@@ -186,8 +187,12 @@ void dispatch_write_in_tx(struct ctx *c)
 		if (rc == 0) {
 			s->tx_release(s);
 			if (strcmp(rec.fingerprint, c->fingerprint) != 0) {
+				char first[21];
+				time_format(rec.created_at, first);
 				error(&c->err, 422, "idempotency_key_reused", NULL,
-				      "this Idempotency-Key was used with a different request");
+				      "this Idempotency-Key was first used at %s with a different "
+				      "request, which was answered %d; send a new key for a new "
+				      "request", first, rec.status);
 				goto fail;
 			}
 			resp->status = rec.status;

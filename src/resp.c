@@ -22,6 +22,13 @@ int error(struct err *e, int status, const char *code, const char *param,
 	/* Both may echo request text: any bytes, possibly cut mid-character. */
 	utf8_make_valid(e->message);
 	utf8_make_valid(e->param);
+	e->reason = NULL;
+	return -1;
+}
+
+int resp_error_reason(struct err *e, const char *reason)
+{
+	e->reason = reason;
 	return -1;
 }
 
@@ -64,6 +71,8 @@ void resp_error(struct response *r, const struct err *e, const char *request_id)
 	json_object_set_new(inner, "message", json_string(e->message));
 	if (e->param[0])
 		json_object_set_new(inner, "param", json_string(e->param));
+	if (e->reason)
+		json_object_set_new(inner, "reason", json_string(e->reason));
 	json_object_set_new(inner, "request_id", json_string(request_id));
 	json_t *outer = json_object();
 	json_object_set_new(outer, "error", inner);

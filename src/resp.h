@@ -12,12 +12,18 @@ struct err {
 	const char *code;    /* one of the codes of docs/api.md#errors (static string) */
 	char message[256];
 	char param[64];      /* empty when no single field is at fault */
+	const char *reason;  /* a static machine-readable sub-code, or NULL */
 };
 
 /* Fills e and returns -1, so callers can write `return error(e, ...)`.
  * param may be NULL. */
 int error(struct err *e, int status, const char *code, const char *param,
 	  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Sets the machine-readable reason (a static string, kept by pointer) of
+ * the error error() just filled in e, shown as "reason" next to "code";
+ * returns -1 like error(). */
+int resp_error_reason(struct err *e, const char *reason);
 
 #define RESP_MAX_HEADERS 10
 

@@ -152,6 +152,7 @@ struct idem_record {
 	int status;
 	const char *body;
 	size_t body_len;
+	int64_t created_at;     /* filled by idem_get: when the key was first used */
 };
 
 /* One page request of a list endpoint (docs/api.md#lists). Lists are newest

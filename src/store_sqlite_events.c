@@ -178,7 +178,7 @@ static int sq_idem_get(struct store *s, struct arena *a, const char *scope,
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "SELECT fingerprint, status, body FROM idempotency"
+	sqlite3_stmt *st = sq_prep(c, "SELECT fingerprint, status, body, created_at FROM idempotency"
 				" WHERE scope = ? AND key = ?", e);
 	if (!st)
 		return -1;
@@ -190,6 +190,7 @@ static int sq_idem_get(struct store *s, struct arena *a, const char *scope,
 		out->status = (int)sq_col_i64(st, 1);
 		out->body_len = (size_t)sqlite3_column_bytes(st, 2);
 		out->body = arena_strndup(a, sqlite3_column_blob(st, 2), out->body_len);
+		out->created_at = sq_col_i64(st, 3);
 	}
 	sq_done(st);
 	if (rc == SQLITE_ROW)

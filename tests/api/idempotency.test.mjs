@@ -65,7 +65,17 @@ test('the same key with another body is 422 idempotency_key_reused and creates n
   const body = customerBody();
   ok(await t.api.post('/customers', body, { idem: key }), 201);
   const other = customerBody();
-  assertError(await t.api.post('/customers', other, { idem: key }), 422, 'idempotency_key_reused');
+  const reused = assertError(await t.api.post('/customers', other, { idem: key }), 422, 'idempotency_key_reused');
+  // The message teaches: when the key was first used and with what answer (never the body).
+  const created = Date.parse(ok(await t.api.get(`/customers${qs({ email: body.email })}`)).data[0].created_at);
+  const m = /first used at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\b.*answered 201\b/.exec(reused.message);
+  assert.ok(m, `the message says when and with what status the key was first used: ${reused.message}`);
+  assert.ok(Math.abs(Date.parse(m[1]) - created) <= 2000, `${m[1]} is when the customer was created`);
+  assert.doesNotMatch(reused.message, new RegExp(body.email.replace(/[.]/g, '\\.')), 'the message never echoes the first body');
+  const refused = assertError(await t.api.post('/customers', { email: 'x' }, { idem: 'idem-refused-' + key }), 422, 'validation_failed');
+  assert.ok(refused);
+  const again = assertError(await t.api.post('/customers', other, { idem: 'idem-refused-' + key }), 422, 'idempotency_key_reused');
+  assert.match(again.message, /answered 422/, 'a stored refusal is named as such');
   assertError(await t.api.post('/customers', { ...body, prepay: true }, { idem: key }), 422, 'idempotency_key_reused');
   assertError(await t.api.post('/customers', { ...body, prepay: false }, { idem: key }), 422, 'idempotency_key_reused');
   assert.deepEqual(await byEmail(t.api, other.email), []);

@@ -335,7 +335,8 @@ export function assertError(res, status, code, param) {
   assert.equal(e.code, code, ctx);
   assert.equal(typeof e.message, 'string', ctx);
   assert.ok(e.message.length > 0, ctx);
-  for (const k of Object.keys(e)) assert.ok(['code', 'message', 'param', 'request_id'].includes(k), `unexpected error field ${k}: ${ctx}`);
+  for (const k of Object.keys(e)) assert.ok(['code', 'message', 'param', 'request_id'].includes(k) || (k === 'reason' && code === 'customer_not_eligible'), `unexpected error field ${k}: ${ctx}`);
+  if (code === 'customer_not_eligible') assert.match(e.reason ?? '', /^(deactivated|billing_inactive|not_approved)$/, `customer_not_eligible carries a reason: ${ctx}`);
   assert.match(e.request_id ?? '', REQ_ID, ctx);
   assert.equal(res.headers.get('x-request-id'), e.request_id, `X-Request-Id must equal error.request_id: ${ctx}`);
   if (param === null) assert.ok(e.param === undefined || e.param === null, `no param expected: ${ctx}`);

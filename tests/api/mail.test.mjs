@@ -131,6 +131,8 @@ const INELIGIBLE = [
   ['billing inactive and not approved: billing is named', 'billing', async (api) => createCustomer(api, { prepay: false })],
 ];
 const OTHER_WORDS = { deactivated: [], billing: [/deactivated/i], approved: [/deactivated/i, /billing/i] };
+/** The machine-readable `reason` next to the message, per failed check. */
+const REASONS = { deactivated: 'deactivated', billing: 'billing_inactive', approved: 'not_approved' };
 
 for (const [name, word, setup] of INELIGIBLE) {
   test(`the overview's request is refused with 422 customer_not_eligible: ${name}`, async () => {
@@ -140,6 +142,7 @@ for (const [name, word, setup] of INELIGIBLE) {
       const e = assertError(r, 422, 'customer_not_eligible', 'customer_id');
       assert.match(e.message, new RegExp(word, 'i'), `${who}: the message names the failed check: ${e.message}`);
       for (const other of OTHER_WORDS[word]) assert.doesNotMatch(e.message, other, `${who}: only the first failed check is named: ${e.message}`);
+      assert.equal(e.reason, REASONS[word], `${who}: error.reason says which check failed, for programs`);
     }
     assert.deepEqual(await customerMail(t.api, c.id), [], 'a refused request stores nothing');
   });

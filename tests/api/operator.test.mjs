@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, createCustomer, assertError, ok, assertRecentTime, LOCATION, qs, uniq, listAll, sleep,
+  startServer, ALL_SCOPES, createCustomer, assertError, ok, assertRecentTime, LOCATION, qs, uniq, listAll, sleep,
 } from './lib.mjs';
 
 let srv;
@@ -258,4 +258,12 @@ test('the event log: filter by type, newest first, events shaped as docs/webhook
   assert.deepEqual(created.data.map((e) => e.data.object.id), [c2.id, c1.id]);
   assert.equal(created.has_more, false);
   assertError(await adm().get(`/events${qs({ partner_id: tn.partner.id, nope: 1 })}`), 400, 'unknown_parameter', 'nope');
+});
+
+test('an unknown scope is refused with a message that lists the valid scopes', async () => {
+  const p = await srv.createPartner();
+  const e = assertError(await srv.admin().post(`/partners/${p.id}/keys`, { scopes: ['customers:read', 'customer:write'] }),
+    422, 'validation_failed', 'scopes');
+  assert.match(e.message, /scopes\[1\] is not a known scope/);
+  for (const s of ALL_SCOPES) assert.ok(e.message.includes(s), `the message lists ${s}: ${e.message}`);
 });
