@@ -256,6 +256,16 @@ TEST(scope_name_is_null_for_anything_but_one_known_bit)
 	CHECK(auth_scope_name(SCOPE_ALL) == NULL);
 }
 
+TEST(scope_list_names_every_scope_once_and_truncates_safely)
+{
+	char all[160], small[20];
+	auth_scope_list(all, sizeof(all));
+	CHECK_STR(all, "customers:read, customers:write, mail:read, mail:write, "
+		       "mail_actions:write, webhooks:read, billing:read");
+	auth_scope_list(small, sizeof(small));
+	CHECK_STR(small, "customers:read, cus");
+}
+
 TEST(scope_parse_is_zero_for_an_unknown_name)
 {
 	CHECK_INT(auth_scope_parse("customers:delete"), 0);
