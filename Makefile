@@ -79,20 +79,30 @@ analyze:
 # The whole suite, in this order: the builds and the analysis (in parallel
 # under -j), then the unit tests and the black-box suite, plain and with
 # the sanitizers. The black-box suite needs `(cd tests && npm ci)` once.
-check: build/innbocks build/unit build/asan/innbocks build/asan/unit analyze
+# scripts/test.sh runs the same stages one by one (builds, analyze, unit,
+# unit-asan, api, api-asan), each with its output in build/test-logs/.
+API_TEST = node --test --test-concurrency=1 tests/api/
+
+api: build/innbocks build/openapi/innbocks-partner.json
+	INNBOCKS_BIN=build/innbocks $(API_TEST)
+
+api-asan: build/asan/innbocks build/openapi/innbocks-partner.json
+	INNBOCKS_BIN=build/asan/innbocks $(API_TEST)
+
+check: build/innbocks build/unit build/asan/innbocks build/asan/unit build/openapi/innbocks-partner.json analyze
 	@echo "== unit tests"
 	build/unit
 	@echo "== unit tests (sanitizers)"
 	build/asan/unit
 	@echo "== API tests"
-	INNBOCKS_BIN=build/innbocks node --test --test-concurrency=1 tests/api/
+	INNBOCKS_BIN=build/innbocks $(API_TEST)
 	@echo "== API tests (sanitizers)"
-	INNBOCKS_BIN=build/asan/innbocks node --test --test-concurrency=1 tests/api/
+	INNBOCKS_BIN=build/asan/innbocks $(API_TEST)
 
 clean:
 	rm -rf build
 
-.PHONY: all asan unit unit-asan analyze check clean
+.PHONY: all asan unit unit-asan api api-asan analyze check clean
 
 # libFuzzer harnesses (tests/fuzz/), built with clang and the sanitizers over
 # the library sources. `make fuzz-run` runs each for FUZZ_SECONDS from its

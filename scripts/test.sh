@@ -1,20 +1,135 @@
 #!/bin/sh
-# test.sh - the whole test suite: installs what it needs, then `make check`:
-# builds the normal and the sanitizer (AddressSanitizer +
-# UndefinedBehaviorSanitizer, leaks included) binaries, runs the static
-# analysis, the C unit tests and the black-box API suite against both.
+# test.sh - the whole test suite: installs what it needs, then runs the stages
+# of `make check` one by one: both builds (plain, and AddressSanitizer +
+# UndefinedBehaviorSanitizer with leaks), the static analysis, the C unit
+# tests and the black-box API suite against both builds. Each stage's full
+# output (the API suite's TAP) goes to build/test-logs/<stage>.log; the
+# console gets one line per stage, the failing tests' names, and last a line
+# `N passed, M failed` (CI reads it). Exits non-zero when anything failed.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 
-# The pinned test tooling (OpenAPI linter, response validator), when missing or older than the lock.
+LOGS=build/test-logs
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
+
+# The pinned test tooling (OpenAPI linter, response validator, client
+# generators), when missing or older than the lock.
 if [ ! -e tests/node_modules/.package-lock.json ] ||
 	[ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; then
-	(cd tests && npm ci --no-audit --no-fund)
+	if ! (cd tests && npm ci --no-audit --no-fund) > "$LOGS/npm.log" 2>&1; then
+		echo "npm ci failed: see $LOGS/npm.log" >&2
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
 fi
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export LSAN_OPTIONS="exitcode=23"
 
-exec make -s -j2 check
+PASSED=0
+FAILED=0
+FAILURES="$LOGS/failures.txt"
+: > "$FAILURES"
+
+# say STAGE TEXT: one summary line.
+say() { printf '%-10s %s\n' "$1" "$2"; }
+
+# run STAGE CMD...: runs CMD with its output in $LOGS/STAGE.log; returns its status.
+run() {
+	stage=$1
+	shift
+	start=$(date +%s)
+	status=0
+	"$@" > "$LOGS/$stage.log" 2>&1 || status=$?
+	SECONDS_TAKEN=$(($(date +%s) - start))
+	return "$status"
+}
+
+# step STAGE CMD...: a stage that passes or fails as a whole (builds, analysis).
+step() {
+	stage=$1
+	if run "$@"; then
+		say "$stage" "ok (${SECONDS_TAKEN}s)"
+		return 0
+	fi
+	say "$stage" "FAILED (${SECONDS_TAKEN}s, $LOGS/$stage.log)"
+	grep -v '^make\(\[[0-9]*\]\)\?: \*\*\*' "$LOGS/$stage.log" | tail -n 3 | sed "s/^/$stage: /" >> "$FAILURES"
+	FAILED=$((FAILED + 1))
+	return 1
+}
+
+# unit STAGE BINARY: the C unit tests; their last line is `N passed, M failed`.
+unit() {
+	stage=$1
+	run "$stage" "$2" || true
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOGS/$stage.log" | tail -n 1 || true)
+	if [ -z "$line" ]; then
+		say "$stage" "FAILED: exit $status without a result line ($LOGS/$stage.log)"
+		echo "$stage: exit $status without a result line (a crash?)" >> "$FAILURES"
+		FAILED=$((FAILED + 1))
+		return
+	fi
+	p=${line%% passed*}
+	f=${line#* passed, }
+	f=${f%% failed}
+	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1 # all passed, then the sanitizers found a leak or an error
+		echo "$stage: exit $status after its tests (a sanitizer report?)" >> "$FAILURES"
+	fi
+	PASSED=$((PASSED + p))
+	FAILED=$((FAILED + f))
+	sed -n 's/^FAIL \(.*\)/'"$stage"': \1/p' "$LOGS/$stage.log" >> "$FAILURES"
+	say "$stage" "$p passed, $f failed (${SECONDS_TAKEN}s)"
+}
+
+# api STAGE MAKE-TARGET: the black-box suite; its TAP ends with `# pass N`, `# fail M`.
+api() {
+	stage=$1
+	run "$stage" make -s "$2" || true
+	p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$LOGS/$stage.log" | tail -n 1)
+	f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$LOGS/$stage.log" | tail -n 1)
+	c=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$LOGS/$stage.log" | tail -n 1)
+	if [ -z "$p" ] || [ -z "$f" ]; then
+		say "$stage" "FAILED: exit $status without a TAP summary ($LOGS/$stage.log)"
+		echo "$stage: exit $status without a TAP summary" >> "$FAILURES"
+		FAILED=$((FAILED + 1))
+		return
+	fi
+	f=$((f + ${c:-0}))
+	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		echo "$stage: exit $status" >> "$FAILURES"
+	fi
+	PASSED=$((PASSED + p))
+	FAILED=$((FAILED + f))
+	# The failing tests (`not ok N - name`), with the file and line of each.
+	awk -v stage="$stage" '
+		function flush() { if (name != "") print stage ": " name; name = "" }
+		/^ *not ok [0-9]+ - / { flush(); name = $0; sub(/^ *not ok [0-9]+ - /, "", name); next }
+		name != "" && /^ *location: / {
+			loc = $0; sub(/^ *location: .*\/tests\//, "tests/", loc); sub(/:[0-9]+.$/, "", loc)
+			name = name " (" loc ")"; flush()
+		}
+		END { flush() }' "$LOGS/$stage.log" >> "$FAILURES"
+	say "$stage" "$p passed, $f failed (${SECONDS_TAKEN}s)"
+}
+
+if step build make -s -j2 build/innbocks build/unit build/asan/innbocks build/asan/unit \
+	build/openapi/innbocks-partner.json; then
+	step analyze make -s analyze || true
+	unit unit build/unit
+	unit unit-asan build/asan/unit
+	api api api
+	api api-asan api-asan
+fi
+
+if [ "$FAILED" -ne 0 ]; then
+	echo
+	echo "Failed (full output in $LOGS/):"
+	sort -u "$FAILURES" | sed 's/^/  /'
+fi
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
