@@ -7,9 +7,10 @@
 # foreground of this script: SIGTERM or SIGINT (Ctrl-C) stop it gracefully.
 # Settings: see README (INNBOCKS_*).
 #
-# The demo keys' secrets are kept in build/demo-keys.json (only hashes are in
-# the database), so a restart on the same database shows the same keys; when
-# they are unknown or revoked, fresh demo keys are made.
+# The demo keys' secrets are kept next to the database, in <database>.demo-keys
+# (mode 600; only hashes are in the database), so a restart on the same
+# database shows the same keys; when they are unknown or revoked, fresh demo
+# keys are made.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -72,7 +73,7 @@ if [ -z "$PARTNER" ]; then
 fi
 
 # The demo keys: the remembered ones while they still work, else fresh ones.
-KEYS=build/demo-keys.json
+KEYS="$INNBOCKS_DATABASE.demo-keys"
 SCOPES=customers:read,customers:write,mail:read,mail:write,mail_actions:write,webhooks:read,billing:read
 DB_ABS=$(realpath "$INNBOCKS_DATABASE")
 LIVE_KEY=

@@ -1,0 +1,128 @@
+// Covers scripts/start.sh as a newcomer meets it: it prints its summary only once the server
+// answers on its port, the keys and token it prints work, following the printed next steps
+// makes a customer eligible for mail, a restart shows the same keys (fresh ones when they are
+// unknown), a port in use stops it with exit 1 and nothing to paste, and SIGTERM stops the
+// server with exit 0.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ROOT, freePort, sleep } from './lib.mjs';
+
+const START = path.join(ROOT, 'scripts', 'start.sh');
+let dir;
+let port;
+let env;
+const children = new Set();
+
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'innbocks-start-'));
+  port = await freePort();
+  env = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('INNBOCKS_')) env[k] = v;
+  Object.assign(env, { INNBOCKS_DATABASE: path.join(dir, 'innbocks.db'), INNBOCKS_LISTEN: `127.0.0.1:${port}` });
+});
+after(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** Starts start.sh; resolves when it printed its summary (or exited): {proc, out, err, exited}. */
+function start() {
+  const proc = spawn(START, [], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(proc);
+  const r = { proc, out: '', err: '' };
+  proc.stdout.setEncoding('utf8').on('data', (c) => { r.out += c; });
+  proc.stderr.setEncoding('utf8').on('data', (c) => { r.err += c; });
+  r.exited = new Promise((resolve) => proc.on('exit', (code, signal) => { children.delete(proc); resolve({ code, signal }); }));
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 120000;
+    let done = false;
+    r.exited.then(() => { done = true; });
+    const poll = async () => {
+      while (!done && !/# 4\. .*\n.*\n/.test(r.out)) {
+        if (Date.now() > deadline) return reject(new Error(`start.sh printed no summary:\n${r.out}\n${r.err}`));
+        await sleep(100);
+      }
+      resolve(r);
+    };
+    poll();
+  });
+}
+
+/** The summary's values. */
+function summary(out) {
+  const get = (label) => out.match(new RegExp(`^  ${label} +(\\S+)`, 'm'))?.[1];
+  return { partner: get('Demo partner'), live: get('Live key'), test: get('Test key'), token: get('Operator token') };
+}
+
+async function call(token, p) {
+  const r = await fetch(`http://127.0.0.1:${port}${p}`, { headers: { authorization: `Bearer ${token}` } });
+  return r.status;
+}
+
+/** Runs the lines of the printed next steps from marker `from` up to marker `to` with sh. */
+function runSteps(out, from, to) {
+  const block = out.slice(out.indexOf(from), out.indexOf(to)).split('\n')
+    .map((l) => l.replace(/^ {2}/, '')).filter((l) => l && !l.startsWith('#')).join('\n');
+  return new Promise((resolve) => {
+    const p = spawn('sh', ['-ec', `${block}\necho "CUS=$CUS"`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let o = '';
+    p.stdout.on('data', (c) => { o += c; });
+    p.stderr.on('data', (c) => { o += c; });
+    p.on('exit', (code) => resolve({ code, out: o }));
+  });
+}
+
+test('start.sh prints working keys once the server is up, its steps make a customer eligible, and it stops on SIGTERM', async () => {
+  const first = await start();
+  assert.match(first.out, new RegExp(`running at http://127\\.0\\.0\\.1:${port}`), first.out + first.err);
+  const s = summary(first.out);
+  assert.match(s.partner, /^ptn_/);
+  assert.match(s.live, /^ib_live_[0-9A-Za-z]{32}$/);
+  assert.match(s.test, /^ib_test_[0-9A-Za-z]{32}$/);
+  assert.match(s.token, /^ib_admin_/);
+  assert.equal(await call(s.live, '/api/v1/customers'), 200);
+  assert.equal(await call(s.test, '/api/v1/customers'), 200);
+  assert.equal(await call(s.token, '/admin/v1/partners'), 200);
+  assert.match(first.out, /INNBOCKS_WEBHOOK_ALLOW_LOOPBACK=1/, 'it says how to receive webhooks locally');
+  assert.match(first.out, new RegExp(`webhook create --partner ${s.partner} --url http://127\\.0\\.0\\.1:`));
+
+  const steps = await runSteps(first.out, '# 1.', '# 3.');
+  assert.equal(steps.code, 0, steps.out);
+  assert.match(steps.out, /"mail_receipt_approved": true/);
+  assert.match(steps.out, /"billing_status": "active"/);
+  assert.match(steps.out, /CUS=cus_/);
+
+  // A second start on the same port: a clear message, exit 1, nothing to paste.
+  const clash = await start();
+  const clashExit = await clash.exited;
+  assert.equal(clashExit.code, 1);
+  assert.match(clash.err, /already in use/);
+  assert.doesNotMatch(clash.out, /ib_live_|ib_test_/);
+
+  first.proc.kill('SIGTERM');
+  assert.deepEqual(await first.exited, { code: 0, signal: null }, 'SIGTERM stops the server and start.sh cleanly');
+
+  // A restart on the same database shows the same working keys, with a fresh operator token.
+  const again = await start();
+  const s2 = summary(again.out);
+  assert.deepEqual([s2.partner, s2.live, s2.test], [s.partner, s.live, s.test]);
+  assert.notEqual(s2.token, s.token);
+  assert.equal(await call(s2.live, '/api/v1/customers'), 200);
+  again.proc.kill('SIGINT');
+  assert.equal((await again.exited).code, 0, 'SIGINT too');
+
+  // Keys it cannot know (the remembered secrets are gone): fresh ones, never a placeholder.
+  await rm(`${env.INNBOCKS_DATABASE}.demo-keys`);
+  const fresh = await start();
+  const s3 = summary(fresh.out);
+  assert.equal(s3.partner, s.partner);
+  assert.notEqual(s3.live, s.live);
+  assert.equal(await call(s3.live, '/api/v1/customers'), 200);
+  assert.equal(await call(s3.test, '/api/v1/customers'), 200);
+  fresh.proc.kill('SIGTERM');
+  assert.equal((await fresh.exited).code, 0);
+});
