@@ -86,6 +86,18 @@ test('clients from three generators compile against what a CRM writes, with no c
   assert.equal(r.code, 0, `the generated clients do not fit tests/clients/probe.ts:\n${r.out}`);
 });
 
+test('every operation lists 404 and 405 among its responses, for the clients\' error types', async () => {
+  const whole = await readJson(docs.whole);
+  const missing = [];
+  for (const [p, item] of Object.entries(whole.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      if (!op.responses) continue;
+      for (const s of ['404', '405']) if (!op.responses[s]) missing.push(`${method.toUpperCase()} ${p}: ${s}`);
+    }
+  }
+  assert.deepEqual(missing, []);
+});
+
 test('a client generated from the partner document holds no operator API', async () => {
   const out = path.join(dir, 'partner.ts');
   await runOk(path.join(BIN, 'openapi-typescript'), [docs.partner, '-o', out]);
