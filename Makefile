@@ -104,6 +104,14 @@ clean:
 
 .PHONY: all asan unit unit-asan api api-asan analyze check clean
 
+# The kill -9 trial (tests/hostile/kill9_trial.mjs): KILL9_ROUNDS rounds of
+# mixed load ended by SIGKILL; nothing acknowledged may be lost.
+KILL9_ROUNDS ?= 3
+kill9: build/innbocks
+	INNBOCKS_BIN=build/innbocks node tests/hostile/kill9_trial.mjs $(KILL9_ROUNDS)
+
+.PHONY: kill9
+
 # libFuzzer harnesses (tests/fuzz/), built with clang and the sanitizers over
 # the library sources. `make fuzz-run` runs each for FUZZ_SECONDS from its
 # seed corpus (new inputs go to build/fuzz/corpus/, not the tree); a crash
@@ -111,11 +119,17 @@ clean:
 FUZZ = body router netguard request
 FUZZ_SECONDS ?= 10
 FUZZ_CC = clang
-FUZZ_FLAGS = -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_SAN = -O1 -g -fno-sanitize-recover=all -fsanitize=address,undefined
+FUZZ_OBJ = $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRC) $(GEN))
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) src/*.h $(GEN)
+# The library once, instrumented for coverage; each harness links it.
+build/fuzz/obj/%.o: %.c src/*.h
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(WARN) $(FUZZ_FLAGS) -Isrc -o $@ $< $(LIB_SRC) $(GEN) $(LIBS)
+	$(FUZZ_CC) $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Isrc -c -o $@ $<
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer -Isrc -o $@ $< $(FUZZ_OBJ) $(LIBS)
 
 fuzz: $(FUZZ:%=build/fuzz/fuzz_%)
 

@@ -2,7 +2,8 @@
 # test.sh - the whole test suite: installs what it needs, then runs the stages
 # of `make check` one by one: both builds (plain, and AddressSanitizer +
 # UndefinedBehaviorSanitizer with leaks), the static analysis, the C unit
-# tests and the black-box API suite against both builds. Each stage's full
+# tests and the black-box API suite against both builds; then a short kill -9
+# trial and a short run of every fuzzing harness. Each stage's full
 # output (the API suite's TAP) goes to build/test-logs/<stage>.log; the
 # console gets one line per stage, the failing tests' names, and last a line
 # `N passed, M failed` (CI reads it). Exits non-zero when anything failed.
@@ -61,10 +62,12 @@ step() {
 	return 1
 }
 
-# unit STAGE BINARY: the C unit tests; their last line is `N passed, M failed`.
+# unit STAGE CMD...: tests whose last line is `N passed, M failed` (the C unit
+# tests, the kill -9 trial).
 unit() {
 	stage=$1
-	run "$stage" "$2" || true
+	shift
+	run "$stage" "$@" || true
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOGS/$stage.log" | tail -n 1 || true)
 	if [ -z "$line" ]; then
 		say "$stage" "FAILED: exit $status without a result line ($LOGS/$stage.log)"
@@ -124,6 +127,8 @@ if step build make -s -j2 build/innbocks build/unit build/asan/innbocks build/as
 	unit unit-asan build/asan/unit
 	api api api
 	api api-asan api-asan
+	unit kill9 make -s kill9
+	step fuzz make -s -j2 fuzz-run || true
 fi
 
 if [ "$FAILED" -ne 0 ]; then

@@ -150,8 +150,8 @@ static int sq_event_purge(struct store *s, int64_t before, int limit, int *purge
 	static const char *const steps[] = {
 		"DELETE FROM webhook_deliveries WHERE event_id IN (" PURGEABLE_EVENTS ")",
 		"DELETE FROM webhook_jobs WHERE event_id IN (" PURGEABLE_EVENTS ")",
-		"DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.created_at < ?1"
-		" AND NOT EXISTS (SELECT 1 FROM webhook_jobs j WHERE j.event_id = e.id) LIMIT ?2)",
+		("DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.created_at < ?1"
+		 " AND NOT EXISTS (SELECT 1 FROM webhook_jobs j WHERE j.event_id = e.id) LIMIT ?2)"),
 	};
 	*purged = 0;
 	struct conn *c = sq_conn_get(s, e);
