@@ -86,8 +86,10 @@ static int serve(const struct config *cfg)
 	};
 	maintenance(s);
 	struct webhook_worker *worker = webhook_worker_start(s, cfg);
-	struct writer *writer = cfg->group_commit && worker ? writer_start(s) : NULL;
-	struct http_server *srv = worker && (writer || !cfg->group_commit)
+	/* Group commit only where the backend gains from it (store.h). */
+	bool batch = cfg->group_commit && s->group_commit;
+	struct writer *writer = batch && worker ? writer_start(s) : NULL;
+	struct http_server *srv = worker && (writer || !batch)
 		? http_start(&app, writer, host, port) : NULL;
 	if (!srv) {
 		writer_stop(writer);

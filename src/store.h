@@ -168,6 +168,12 @@ struct customer_filter {
 };
 
 struct store {
+	/* True when writes gain from writer.h's group commit (one writer thread
+	 * batching requests into one transaction, one fsync): SQLite. False when
+	 * the database groups concurrent commits itself (PostgreSQL), so each
+	 * request commits on its own thread. */
+	bool group_commit;
+
 	/* Starts a transaction on the calling thread's connection. write=true
 	 * takes the write lock at once (waiting for it). */
 	int (*tx_begin)(struct store *s, bool write, struct err *e);
@@ -355,12 +361,17 @@ struct store {
 	void (*close)(struct store *s);
 };
 
-/* Opens the backend named by `database` (an SQLite path for now), applying
- * schema migrations. Returns the store (closed with s->close) or NULL with
- * e filled. */
+/* Opens the backend named by `database`, applying schema migrations:
+ * PostgreSQL for a postgres:// or postgresql:// URI or a libpq conninfo
+ * string (store_is_postgres()), else SQLite on that path. Returns the store
+ * (closed with s->close) or NULL with e filled. */
 struct store *store_open(const char *database, struct err *e);
+/* True when a database setting names PostgreSQL rather than an SQLite path. */
+bool store_is_postgres(const char *database);
 
 /* The SQLite backend; see store_open(). */
 struct store *store_sqlite_open(const char *path, struct err *e);
+/* The PostgreSQL backend on a libpq connection string (URI or conninfo). */
+struct store *store_pg_open(const char *conninfo, struct err *e);
 
 #endif

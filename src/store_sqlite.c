@@ -256,6 +256,7 @@ struct store *store_sqlite_open(const char *path, struct err *e)
 	atomic_init(&ss->writable, true);
 	struct store *s = &ss->base;
 	*s = (struct store){
+		.group_commit = true,
 		.tx_begin = sq_tx_begin,
 		.tx_savepoint = sq_tx_savepoint,
 		.tx_undo = sq_tx_undo,
