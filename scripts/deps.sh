@@ -20,6 +20,10 @@ command -v go >/dev/null 2>&1 || need="$need golang-go"
 have_header microhttpd.h || need="$need libmicrohttpd-dev"
 have_header jansson.h || need="$need libjansson-dev"
 have_header sqlite3.h || need="$need libsqlite3-dev"
+have_header postgresql/libpq-fe.h || need="$need libpq-dev"
+# The store contract tests also run on a throwaway PostgreSQL cluster
+# (scripts/pg_cluster.sh).
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need="$need postgresql"
 have_header openssl/evp.h || need="$need libssl-dev"
 have_header curl/curl.h || need="$need libcurl4-openssl-dev"
 have_header idn2.h || need="$need libidn2-dev"
@@ -30,6 +34,17 @@ fi
 if [ -n "$need" ]; then
 	echo "deps: installing$need" >&2
 	if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+	case "$need" in
+	*" postgresql"*)
+		# Only the binaries: no default cluster started on port 5432 (the
+		# tests start their own, stopped after).
+		if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+			$SUDO mkdir -p /etc/postgresql-common
+			echo "create_main_cluster = false" |
+				$SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
+		fi
+		;;
+	esac
 	$SUDO apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null
 fi

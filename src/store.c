@@ -4,13 +4,19 @@
 #include "store.h"
 #include "banned.h"
 
+bool store_is_postgres(const char *database)
+{
+	/* A URI, or a libpq key=value conninfo naming a host or a database
+	 * (an SQLite path never contains "host=" or "dbname="). */
+	return strncmp(database, "postgres://", 11) == 0 ||
+	       strncmp(database, "postgresql://", 13) == 0 ||
+	       strncmp(database, "host=", 5) == 0 || strncmp(database, "dbname=", 7) == 0 ||
+	       strstr(database, " host=") || strstr(database, " dbname=");
+}
+
 struct store *store_open(const char *database, struct err *e)
 {
-	if (strncmp(database, "postgres://", 11) == 0 ||
-	    strncmp(database, "postgresql://", 13) == 0) {
-		error(e, 503, "unavailable", NULL,
-		      "the PostgreSQL backend is not built yet; use an SQLite path");
-		return NULL;
-	}
+	if (store_is_postgres(database))
+		return store_pg_open(database, e);
 	return store_sqlite_open(database, e);
 }

@@ -1,0 +1,230 @@
+/* store_pg.c - the PostgreSQL backend of struct store (libpq): opening
+ * (migrations under an advisory lock), transactions with savepoints, and the
+ * table of operations the per-area store_pg_*.c files fill in.
+ *
+ * Each thread gets its own connection, as on SQLite; every statement is
+ * sent with bound parameters (store_pg_sql.c). A write is a plain
+ * BEGIN ... COMMIT on the thread's connection with synchronous_commit on,
+ * so a commit is durable when it returns; PostgreSQL groups concurrent
+ * commits' WAL flushes itself, so writer.h's group commit is not used
+ * (struct store's group_commit is false). Several server processes may
+ * share one database. */
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_pg.h"
+#include "banned.h"
+
+/* The migrations, generated from sql/postgres/ at build time (embed_sql.sh). */
+extern const char *const pg_migrations[];
+
+/* The advisory lock key migrations are applied under ("innbocks" in ASCII
+ * hex), so two instances starting together migrate once. */
+#define MIGRATION_LOCK "7021782211342225779"
+
+/* --- transactions --- */
+
+static int pg_tx_begin(struct store *s, bool write, struct err *e)
+{
+	(void)write; /* row locks are taken by the statements themselves */
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	if (pgs_run(c, "BEGIN", NULL, e) < 0)
+		return -1;
+	c->in_tx = true;
+	return 0;
+}
+
+static int pg_tx_savepoint(struct store *s, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	return c ? pgs_run(c, "SAVEPOINT request", NULL, e) : -1;
+}
+
+static void pg_tx_undo(struct store *s)
+{
+	struct err e;
+	struct pg_conn *c = pgs_conn_get(s, &e);
+	if (c && pgs_run(c, "ROLLBACK TO SAVEPOINT request", NULL, &e) == 0)
+		pgs_run(c, "RELEASE SAVEPOINT request", NULL, &e);
+}
+
+static void pg_tx_release(struct store *s)
+{
+	struct err e;
+	struct pg_conn *c = pgs_conn_get(s, &e);
+	if (c)
+		pgs_run(c, "RELEASE SAVEPOINT request", NULL, &e);
+}
+
+static void pg_tx_rollback(struct store *s)
+{
+	struct err e;
+	struct pg_conn *c = pgs_conn_get(s, &e);
+	if (!c || !c->in_tx)
+		return;
+	c->in_tx = false;
+	if (PQtransactionStatus(c->db) != PQTRANS_IDLE)
+		pgs_run(c, "ROLLBACK", NULL, &e);
+}
+
+static int pg_tx_commit(struct store *s, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	PGresult *r = pgs_exec(c, "COMMIT", NULL, e);
+	c->in_tx = false;
+	if (!r) {
+		struct err ignored;
+		if (PQtransactionStatus(c->db) != PQTRANS_IDLE)
+			pgs_run(c, "ROLLBACK", NULL, &ignored);
+		return -1;
+	}
+	/* COMMIT of a transaction a failed statement aborted answers ROLLBACK. */
+	bool committed = strcmp(PQcmdStatus(r), "COMMIT") == 0;
+	PQclear(r);
+	if (!committed)
+		return error(e, 500, "internal_error", NULL,
+			     "the transaction was aborted by an earlier error");
+	atomic_store(&c->store->writable, true);
+	return 0;
+}
+
+static bool pg_writable(struct store *s)
+{
+	return atomic_load(&((struct pg_store *)s)->writable);
+}
+
+/* The server fsyncs its own WAL; reaching it again is what was missing. */
+static int pg_probe_write(struct store *s, struct err *e)
+{
+	if (pg_writable(s))
+		return 0;
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c || pgs_run(c, "SELECT 1", NULL, e) < 0)
+		return -1;
+	atomic_store(&((struct pg_store *)s)->writable, true);
+	return 0;
+}
+
+/* PostgreSQL checkpoints by itself: nothing to do between requests. */
+static int pg_checkpoint(struct store *s, struct err *e)
+{
+	(void)s;
+	(void)e;
+	return 0;
+}
+
+/* --- lifecycle --- */
+
+static void pg_close(struct store *s)
+{
+	if (!s)
+		return;
+	struct pg_store *ps = (struct pg_store *)s;
+	struct pg_conn *c = ps->conns;
+	while (c) {
+		struct pg_conn *next = c->next;
+		pgs_conn_close(c);
+		c = next;
+	}
+	pthread_key_delete(ps->key);
+	pthread_mutex_destroy(&ps->mu);
+	free(ps->conninfo);
+	free(ps);
+}
+
+/* Applies the migrations the database has not seen, in one transaction
+ * holding an advisory lock: instances starting together wait for the first
+ * one, then find nothing left to do. */
+static int migrate(struct store *s, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	if (pgs_run(c, "BEGIN", NULL, e) < 0)
+		return -1;
+	int have = 0, known = 0;
+	PGresult *r = NULL;
+	if (pgs_run(c, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ")", NULL, e) < 0 ||
+	    pgs_run(c, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+		    NULL, e) < 0)
+		goto fail;
+	r = pgs_exec(c, "SELECT coalesce(max(version), 0) FROM schema_version", NULL, e);
+	if (!r)
+		goto fail;
+	have = (int)pgs_col_i64(r, 0, 0);
+	PQclear(r);
+	while (pg_migrations[known])
+		known++;
+	if (have > known) {
+		error(e, 503, "unavailable", NULL,
+		      "the database has schema version %d, newer than this binary's %d", have,
+		      known);
+		goto fail;
+	}
+	for (int v = have; pg_migrations[v]; v++) {
+		/* A migration is several statements: the simple protocol runs
+		 * them, with no parameters (the text is the binary's own). */
+		r = PQexec(c->db, pg_migrations[v]);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+			error(e, 503, "unavailable", NULL, "migration %d failed: %s", v + 1,
+			      PQresultErrorMessage(r));
+			PQclear(r);
+			goto fail;
+		}
+		PQclear(r);
+		struct pgs_params p = {0};
+		pgs_num(&p, v + 1);
+		if (pgs_run(c, "INSERT INTO schema_version VALUES ($1)", &p, e) < 0)
+			goto fail;
+	}
+	return pgs_run(c, "COMMIT", NULL, e);
+fail:
+	PQclear(PQexec(c->db, "ROLLBACK"));
+	return -1;
+}
+
+struct store *store_pg_open(const char *conninfo, struct err *e)
+{
+	struct pg_store *ps = calloc(1, sizeof(*ps));
+	if (!ps)
+		die("out of memory");
+	ps->conninfo = strdup(conninfo);
+	if (!ps->conninfo)
+		die("out of memory");
+	pthread_key_create(&ps->key, NULL);
+	pthread_mutex_init(&ps->mu, NULL);
+	atomic_init(&ps->writable, true);
+	struct store *s = &ps->base;
+	*s = (struct store){
+		.group_commit = false,
+		.tx_begin = pg_tx_begin,
+		.tx_savepoint = pg_tx_savepoint,
+		.tx_undo = pg_tx_undo,
+		.tx_release = pg_tx_release,
+		.tx_commit = pg_tx_commit,
+		.tx_rollback = pg_tx_rollback,
+		.checkpoint = pg_checkpoint,
+		.wal_bound = pg_checkpoint,
+		.writable = pg_writable,
+		.probe_write = pg_probe_write,
+		.close = pg_close,
+	};
+	pgs_register_partners(s);
+	pgs_register_customers(s);
+	pgs_register_mail(s);
+	pgs_register_events(s);
+	pgs_register_webhooks(s);
+	if (migrate(s, e) < 0) {
+		pg_close(s);
+		return NULL;
+	}
+	return s;
+}

@@ -1,0 +1,121 @@
+/* store_pg.h - what the PostgreSQL backend's files share: the store and
+ * connection structs, and the SQL layer of store_pg_sql.c (per-thread libpq
+ * connections, bound parameters, reading helpers, paged list queries).
+ * Private to store_pg*.c; handlers never include it. */
+#ifndef INNBOCKS_STORE_PG_H
+#define INNBOCKS_STORE_PG_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "store.h"
+#include "tenant.h"
+
+/* One libpq connection of one thread. */
+struct pg_conn {
+	PGconn *db;
+	struct pg_store *store;
+	bool in_tx;              /* between tx_begin and tx_commit/tx_rollback */
+	struct pg_conn *next;
+};
+
+/* The backend's store: struct store's table first, then its own state. */
+struct pg_store {
+	struct store base;       /* first, so a struct store * converts back */
+	char *conninfo;
+	pthread_key_t key;
+	pthread_mutex_t mu;      /* guards conns */
+	struct pg_conn *conns;
+	atomic_bool writable;    /* false since the server could not be reached */
+};
+
+#define PGS_MAX_PARAMS 32
+
+/* The parameters of one statement, always bound (never spliced into SQL):
+ * text values by pointer, numbers formatted into the struct itself. */
+struct pgs_params {
+	const char *v[PGS_MAX_PARAMS];
+	int len[PGS_MAX_PARAMS];
+	int fmt[PGS_MAX_PARAMS];  /* 0 text, 1 binary (bytea) */
+	char num[PGS_MAX_PARAMS][24];
+	int n;
+};
+
+/* Adds a text parameter, NULL when v is NULL. */
+void pgs_text(struct pgs_params *p, const char *v);
+/* Adds an integer parameter. */
+void pgs_num(struct pgs_params *p, int64_t v);
+/* Adds a time or count where 0 means NULL. */
+void pgs_time(struct pgs_params *p, int64_t v);
+/* Adds a binary (bytea) parameter of len bytes. */
+void pgs_bytes(struct pgs_params *p, const char *v, size_t len);
+
+/* Returns the calling thread's connection, opening it on first use (and
+ * again after it was lost), or NULL with e set. */
+struct pg_conn *pgs_conn_get(struct store *s, struct err *e);
+/* Closes a connection. */
+void pgs_conn_close(struct pg_conn *c);
+/* Runs sql with p (NULL: none); returns the result (PQclear it) when it
+ * succeeded, else NULL with e set: 503 for a lost server, a serialization
+ * failure or a deadlock, 500 for anything else (unique violations too, as
+ * SQLite's constraint errors are). */
+PGresult *pgs_exec(struct pg_conn *c, const char *sql, const struct pgs_params *p,
+		   struct err *e);
+/* Runs sql, which returns no rows; returns 0 or -1. */
+int pgs_run(struct pg_conn *c, const char *sql, const struct pgs_params *p, struct err *e);
+/* Returns column col of row as an arena string, or NULL for NULL. */
+char *pgs_col_text(struct arena *a, const PGresult *r, int row, int col);
+/* Returns column col of row as an integer (0 for NULL). */
+int64_t pgs_col_i64(const PGresult *r, int row, int col);
+
+/* Reads row of r into item. */
+typedef void pgs_row_reader(struct arena *a, const PGresult *r, int row, void *item);
+/* Runs sql expecting at most one row: 0, STORE_NOT_FOUND or -1. */
+int pgs_get_one(struct pg_conn *c, struct arena *a, const char *sql,
+		const struct pgs_params *p, pgs_row_reader *read, void *item, struct err *e);
+/* Runs sql and reads every row into an arena array. */
+int pgs_get_all(struct pg_conn *c, struct arena *a, const char *sql,
+		const struct pgs_params *p, pgs_row_reader *read, size_t item_size,
+		void **items, size_t *n, struct err *e);
+/* Runs sql expecting at most one row: 0 when there is one, STORE_NOT_FOUND
+ * when not, -1 on failure. */
+int pgs_exists(struct pg_conn *c, const char *sql, const struct pgs_params *p,
+	       struct err *e);
+
+/* A SELECT assembled from fixed fragments, each `?` in them becoming the
+ * next $n; values are always bound. */
+struct pgs_query {
+	char sql[2048];
+	size_t len;
+	struct pgs_params p;
+};
+
+/* Appends a fragment without a value. */
+void pgs_q_add(struct pgs_query *q, const char *fragment);
+/* Appends a fragment with one `?` bound to the text v. */
+void pgs_q_text(struct pgs_query *q, const char *fragment, const char *v);
+/* Appends a fragment with one `?` bound to the integer v. */
+void pgs_q_num(struct pgs_query *q, const char *fragment, int64_t v);
+/* Finishes q (which ends in a WHERE clause) with the page bounds, runs it
+ * and reads up to pg->limit items, newest first. cursor_sql turns a cursor
+ * id ($1) and scope ($2, when not NULL) into a seq; an unknown cursor is a
+ * 400. */
+int pgs_run_list(struct pg_conn *c, struct arena *a, struct pgs_query *q,
+		 const char *seq_col, const char *cursor_sql, const char *scope,
+		 const struct page *pg, pgs_row_reader *read, size_t item_size,
+		 void **items, size_t *n, bool *has_more, struct err *e);
+
+/* A condition on partner_id matching both tenants (tenant.h) of the partner
+ * whose id is the SQL parameter p, e.g. PGS_BOTH_TENANTS("$2"). */
+#define PGS_BOTH_TENANTS(p) \
+	"partner_id IN (" p "::text, " p "::text || '" TENANT_TEST_SUFFIX "')"
+
+/* Each file of the backend fills its slots of the table of operations. */
+void pgs_register_partners(struct store *s);
+void pgs_register_customers(struct store *s);
+void pgs_register_mail(struct store *s);
+void pgs_register_events(struct store *s);
+void pgs_register_webhooks(struct store *s);
+
+#endif

@@ -1,0 +1,224 @@
+/* store_pg_customers.c - the PostgreSQL backend: customers with their
+ * mailboxes (one row each), and billing usage rows. */
+#include <stdio.h>
+#include <string.h>
+
+#include "store_pg.h"
+#include "banned.h"
+
+#define CUSTOMER_SELECT \
+	"SELECT c.id, c.partner_id, c.external_customer_id, c.email, c.name, c.phone," \
+	" c.prepay, c.own_billing_active, c.status, c.form_status, c.form_submitted_at," \
+	" c.form_approved_at, c.form_rejection_reason, c.identity_status," \
+	" c.identity_verified_at, c.identity_failure_reason, c.compliance_updated_at," \
+	" c.metadata, c.created_at, c.updated_at, c.deactivated_at, c.deactivation_reason," \
+	" c.mailbox_id, c.mailbox_number, c.mailbox_status, c.mailbox_reserved_at," \
+	" c.mailbox_activated_at, c.mailbox_closed_at FROM customers c"
+
+static void read_customer(struct arena *a, const PGresult *r, int row, void *item)
+{
+	struct customer *c = item;
+	c->id = pgs_col_text(a, r, row, 0);
+	c->partner_id = pgs_col_text(a, r, row, 1);
+	c->external_id = pgs_col_text(a, r, row, 2);
+	c->email = pgs_col_text(a, r, row, 3);
+	c->name = pgs_col_text(a, r, row, 4);
+	c->phone = pgs_col_text(a, r, row, 5);
+	c->prepay = pgs_col_i64(r, row, 6) != 0;
+	c->own_billing_active = pgs_col_i64(r, row, 7) != 0;
+	c->status = pgs_col_text(a, r, row, 8);
+	c->form_status = pgs_col_text(a, r, row, 9);
+	c->form_submitted_at = pgs_col_i64(r, row, 10);
+	c->form_approved_at = pgs_col_i64(r, row, 11);
+	c->form_rejection_reason = pgs_col_text(a, r, row, 12);
+	c->identity_status = pgs_col_text(a, r, row, 13);
+	c->identity_verified_at = pgs_col_i64(r, row, 14);
+	c->identity_failure_reason = pgs_col_text(a, r, row, 15);
+	c->compliance_updated_at = pgs_col_i64(r, row, 16);
+	c->metadata = pgs_col_text(a, r, row, 17);
+	c->created_at = pgs_col_i64(r, row, 18);
+	c->updated_at = pgs_col_i64(r, row, 19);
+	c->deactivated_at = pgs_col_i64(r, row, 20);
+	c->deactivation_reason = pgs_col_text(a, r, row, 21);
+	c->mailbox.id = pgs_col_text(a, r, row, 22);
+	c->mailbox.number = pgs_col_text(a, r, row, 23);
+	c->mailbox.status = pgs_col_text(a, r, row, 24);
+	c->mailbox.reserved_at = pgs_col_i64(r, row, 25);
+	c->mailbox.activated_at = pgs_col_i64(r, row, 26);
+	c->mailbox.closed_at = pgs_col_i64(r, row, 27);
+}
+
+/* The mutable customer columns, bound by bind_customer_mutable() as $1..$22. */
+#define CUSTOMER_MUTABLE \
+	"external_customer_id = $1, email = $2, name = $3, phone = $4, prepay = $5," \
+	" own_billing_active = $6, status = $7, form_status = $8, form_submitted_at = $9," \
+	" form_approved_at = $10, form_rejection_reason = $11, identity_status = $12," \
+	" identity_verified_at = $13, identity_failure_reason = $14," \
+	" compliance_updated_at = $15, metadata = $16, updated_at = $17," \
+	" deactivated_at = $18, deactivation_reason = $19, mailbox_status = $20," \
+	" mailbox_activated_at = $21, mailbox_closed_at = $22"
+
+static void bind_customer_mutable(struct pgs_params *q, const struct customer *c)
+{
+	pgs_text(q, c->external_id);
+	pgs_text(q, c->email);
+	pgs_text(q, c->name);
+	pgs_text(q, c->phone);
+	pgs_num(q, c->prepay ? 1 : 0);
+	pgs_num(q, c->own_billing_active ? 1 : 0);
+	pgs_text(q, c->status);
+	pgs_text(q, c->form_status);
+	pgs_time(q, c->form_submitted_at);
+	pgs_time(q, c->form_approved_at);
+	pgs_text(q, c->form_rejection_reason);
+	pgs_text(q, c->identity_status);
+	pgs_time(q, c->identity_verified_at);
+	pgs_text(q, c->identity_failure_reason);
+	pgs_num(q, c->compliance_updated_at);
+	pgs_text(q, c->metadata);
+	pgs_num(q, c->updated_at);
+	pgs_time(q, c->deactivated_at);
+	pgs_text(q, c->deactivation_reason);
+	pgs_text(q, c->mailbox.status);
+	pgs_time(q, c->mailbox.activated_at);
+	pgs_time(q, c->mailbox.closed_at);
+}
+
+static int pg_customer_insert(struct store *s, struct arena *a, struct customer *cu,
+			      struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	/* The partner's counter only grows, and its row stays locked until
+	 * this transaction ends: numbers are unique and gap-free even across
+	 * instances (a rolled-back insert gives its number back). */
+	struct pgs_params q = {0};
+	pgs_text(&q, cu->partner_id);
+	PGresult *r = pgs_exec(c, "UPDATE partners SET next_mailbox_number ="
+			       " next_mailbox_number + 1 WHERE id = $1"
+			       " RETURNING next_mailbox_number - 1", &q, e);
+	if (!r)
+		return -1;
+	if (PQntuples(r) > 0)
+		cu->mailbox.number = arena_printf(a, "%s%lld",
+						  tenant_livemode(cu->partner_id) ? "" : "T",
+						  (long long)pgs_col_i64(r, 0, 0));
+	PQclear(r);
+	if (!cu->mailbox.number)
+		return error(e, 500, "internal_error", NULL, "partner %s does not exist",
+			     cu->partner_id);
+
+	struct pgs_params p = {0};
+	bind_customer_mutable(&p, cu);
+	pgs_text(&p, cu->id);
+	pgs_text(&p, cu->partner_id);
+	pgs_num(&p, cu->created_at);
+	pgs_text(&p, cu->mailbox.id);
+	pgs_text(&p, cu->mailbox.number);
+	pgs_num(&p, cu->mailbox.reserved_at);
+	return pgs_run(c, "INSERT INTO customers (external_customer_id, email, name, phone,"
+		       " prepay, own_billing_active, status, form_status, form_submitted_at,"
+		       " form_approved_at, form_rejection_reason, identity_status,"
+		       " identity_verified_at, identity_failure_reason, compliance_updated_at,"
+		       " metadata, updated_at, deactivated_at, deactivation_reason,"
+		       " mailbox_status, mailbox_activated_at, mailbox_closed_at, id, partner_id,"
+		       " created_at, mailbox_id, mailbox_number, mailbox_reserved_at)"
+		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+		       " $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
+		       &p, e);
+}
+
+static int pg_customer_get(struct store *s, struct arena *a, const char *partner_id,
+			   const char *id, struct customer *out, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, id);
+	if (partner_id)
+		pgs_text(&q, partner_id);
+	return pgs_get_one(c, a, partner_id
+			   ? CUSTOMER_SELECT " WHERE c.id = $1 AND c.partner_id = $2"
+			   : CUSTOMER_SELECT " WHERE c.id = $1", &q, read_customer, out, e);
+}
+
+static int pg_customer_list(struct store *s, struct arena *a, const char *partner_id,
+			    const struct customer_filter *f, const struct page *pg,
+			    struct customer **items, size_t *n, bool *has_more, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_query q = {0};
+	pgs_q_text(&q, CUSTOMER_SELECT " WHERE c.partner_id = ?", partner_id);
+	if (f->status)
+		pgs_q_text(&q, " AND c.status = ?", f->status);
+	if (f->external_id)
+		pgs_q_text(&q, " AND c.external_customer_id = ?", f->external_id);
+	if (f->email)
+		pgs_q_text(&q, " AND lower(c.email) = lower(?::text)", f->email);
+	return pgs_run_list(c, a, &q, "c.seq",
+			    "SELECT seq FROM customers WHERE id = $1 AND partner_id = $2",
+			    partner_id, pg, read_customer, sizeof(**items), (void **)items, n,
+			    has_more, e);
+}
+
+static int pg_customer_update(struct store *s, const struct customer *cu, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	bind_customer_mutable(&q, cu);
+	pgs_text(&q, cu->id);
+	return pgs_run(c, "UPDATE customers SET " CUSTOMER_MUTABLE " WHERE id = $23", &q, e);
+}
+
+static int pg_customer_external_id_find(struct store *s, const char *partner_id,
+					const char *external_id, const char *except_id,
+					struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, partner_id);
+	pgs_text(&q, external_id);
+	pgs_text(&q, except_id);
+	return pgs_exists(c, "SELECT 1 FROM customers WHERE partner_id = $1"
+			  " AND external_customer_id = $2 AND id IS DISTINCT FROM $3", &q, e);
+}
+
+static int pg_usage_customers(struct store *s, struct arena *a, const char *partner_id,
+			      int64_t start, int64_t end, struct customer **items,
+			      size_t *n, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, partner_id);
+	pgs_num(&q, start);
+	pgs_num(&q, end);
+	return pgs_get_all(c, a, CUSTOMER_SELECT " WHERE c.partner_id = $1"
+			   " AND c.mailbox_activated_at IS NOT NULL"
+			   " AND c.mailbox_activated_at < $3"
+			   " AND (c.mailbox_closed_at IS NULL OR c.mailbox_closed_at > $2"
+			   /* closed in its activation second: active for it */
+			   " OR c.mailbox_closed_at = c.mailbox_activated_at"
+			   " AND c.mailbox_activated_at >= $2)"
+			   " ORDER BY c.mailbox_activated_at, c.seq", &q, read_customer,
+			   sizeof(**items), (void **)items, n, e);
+}
+
+void pgs_register_customers(struct store *s)
+{
+	s->customer_insert = pg_customer_insert;
+	s->customer_get = pg_customer_get;
+	s->customer_list = pg_customer_list;
+	s->customer_update = pg_customer_update;
+	s->customer_external_id_find = pg_customer_external_id_find;
+	s->usage_customers = pg_usage_customers;
+}

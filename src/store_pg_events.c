@@ -1,0 +1,240 @@
+/* store_pg_events.c - the PostgreSQL backend: the event outbox, the events
+ * partners read back (and their purge after the retention), and stored
+ * idempotent responses. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_pg.h"
+#include "banned.h"
+
+/* --- events --- */
+
+#define EVENT_COLS "id, partner_id, type, created_at, payload"
+
+static void read_event(struct arena *a, const PGresult *r, int row, void *item)
+{
+	struct event *ev = item;
+	ev->id = pgs_col_text(a, r, row, 0);
+	ev->partner_id = pgs_col_text(a, r, row, 1);
+	ev->type = pgs_col_text(a, r, row, 2);
+	ev->created_at = pgs_col_i64(r, row, 3);
+	ev->payload = pgs_col_text(a, r, row, 4);
+}
+
+static int pg_event_insert(struct store *s, const struct event *ev, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, ev->id);
+	pgs_text(&q, ev->partner_id);
+	pgs_text(&q, ev->type);
+	pgs_num(&q, ev->created_at);
+	pgs_text(&q, ev->payload);
+	if (pgs_run(c, "INSERT INTO events (" EVENT_COLS ") VALUES ($1, $2, $3, $4, $5)", &q,
+		    e) < 0)
+		return -1;
+	/* The outbox: one job per endpoint that wants the event, in this
+	 * transaction. No NOTIFY: it serializes commits. */
+	struct pgs_params j = {0};
+	pgs_text(&j, ev->id);
+	pgs_text(&j, ev->partner_id);
+	pgs_num(&j, ev->created_at);
+	pgs_text(&j, ev->type);
+	return pgs_run(c, "INSERT INTO webhook_jobs (event_id, endpoint_id, status,"
+		       " next_attempt_at) SELECT $1::text, w.id, 'pending', $3::bigint"
+		       " FROM webhook_endpoints w WHERE w.partner_id = $2 AND w.status = 'enabled'"
+		       " AND EXISTS (SELECT 1 FROM jsonb_array_elements_text("
+		       "w.enabled_events::jsonb) j(v) WHERE j.v IN ('*', $4::text))", &j, e);
+}
+
+static int pg_event_list(struct store *s, struct arena *a, const char *partner_id,
+			 const char *type, int livemode, const struct page *pg,
+			 struct event **items, size_t *n, bool *has_more, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_query q = {0};
+	pgs_q_add(&q, "SELECT " EVENT_COLS " FROM events WHERE true");
+	if (partner_id)
+		pgs_q_text(&q, " AND " PGS_BOTH_TENANTS("$1"), partner_id);
+	if (type)
+		pgs_q_text(&q, " AND type = ?", type);
+	if (livemode >= 0)
+		pgs_q_num(&q, " AND (right(partner_id, length('" TENANT_TEST_SUFFIX "')) <> '"
+			  TENANT_TEST_SUFFIX "') = (?::int = 1)", livemode);
+	return pgs_run_list(c, a, &q, "seq",
+			    partner_id ? "SELECT seq FROM events WHERE id = $1 AND "
+					 PGS_BOTH_TENANTS("$2")
+				       : "SELECT seq FROM events WHERE id = $1",
+			    partner_id, pg, read_event, sizeof(**items), (void **)items, n,
+			    has_more, e);
+}
+
+static int pg_event_list_tenant(struct store *s, struct arena *a, const char *tenant_id,
+				const struct event_filter *f, const struct page *pg,
+				struct event **items, size_t *n, bool *has_more, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	const char *cursor = pg->starting_after ? pg->starting_after : pg->ending_before;
+	if (cursor) {
+		/* An expired event has left the list, so it is no cursor either. */
+		struct pgs_params p = {0};
+		pgs_text(&p, cursor);
+		pgs_text(&p, tenant_id);
+		pgs_num(&p, f->not_before);
+		int rc = pgs_exists(c, "SELECT 1 FROM events WHERE id = $1 AND partner_id = $2"
+				    " AND created_at >= $3", &p, e);
+		if (rc < 0)
+			return -1;
+		if (rc == STORE_NOT_FOUND)
+			return error(e, 400, "invalid_request",
+				     pg->starting_after ? "starting_after" : "ending_before",
+				     "no object with id %s in this list", cursor);
+	}
+	struct pgs_query q = {0};
+	pgs_q_text(&q, "SELECT " EVENT_COLS " FROM events WHERE partner_id = ?", tenant_id);
+	pgs_q_num(&q, " AND created_at >= ?",
+		  f->created_gte > f->not_before ? f->created_gte : f->not_before);
+	pgs_q_num(&q, " AND created_at < ?", f->created_lt);
+	if (f->type)
+		pgs_q_text(&q, " AND type = ?", f->type);
+	if (f->family)
+		pgs_q_text(&q, " AND starts_with(type, ?::text)", f->family);
+	return pgs_run_list(c, a, &q, "seq",
+			    "SELECT seq FROM events WHERE id = $1 AND partner_id = $2", tenant_id,
+			    pg, read_event, sizeof(**items), (void **)items, n, has_more, e);
+}
+
+static int pg_event_get(struct store *s, struct arena *a, const char *tenant_id,
+			const char *id, int64_t not_before, struct event *out, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, id);
+	pgs_text(&q, tenant_id);
+	pgs_num(&q, not_before);
+	return pgs_get_one(c, a, "SELECT " EVENT_COLS " FROM events"
+			   " WHERE id = $1 AND partner_id = $2 AND created_at >= $3", &q,
+			   read_event, out, e);
+}
+
+/* Expired events whose delivery jobs are all finished (or that have none):
+ * a pending job still needs its event's payload. $1 is the cutoff, $2 the
+ * batch size. */
+#define PURGEABLE_EVENTS "SELECT e.id FROM events e WHERE e.created_at < $1 AND NOT EXISTS" \
+	" (SELECT 1 FROM webhook_jobs j WHERE j.event_id = e.id AND j.status = 'pending')" \
+	" LIMIT $2"
+
+static int pg_event_purge(struct store *s, int64_t before, int limit, int *purged,
+			  struct err *e)
+{
+	/* Attempts and finished jobs first: webhook_jobs references events. */
+	static const char *const steps[] = {
+		"DELETE FROM webhook_deliveries WHERE event_id IN (" PURGEABLE_EVENTS ")",
+		"DELETE FROM webhook_jobs WHERE event_id IN (" PURGEABLE_EVENTS ")",
+		("DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.created_at < $1"
+		 " AND NOT EXISTS (SELECT 1 FROM webhook_jobs j WHERE j.event_id = e.id) LIMIT $2)"),
+	};
+	*purged = 0;
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		struct pgs_params q = {0};
+		pgs_num(&q, before);
+		pgs_num(&q, limit);
+		PGresult *r = pgs_exec(c, steps[i], &q, e);
+		if (!r)
+			return -1;
+		*purged = (int)strtol(PQcmdTuples(r), NULL, 10);
+		PQclear(r);
+	}
+	return 0;
+}
+
+/* --- idempotency --- */
+
+static int pg_idem_get(struct store *s, struct arena *a, const char *scope,
+		       const char *key, struct idem_record *out, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, scope);
+	pgs_text(&q, key);
+	PGresult *r = pgs_exec(c, "SELECT fingerprint, status, body FROM idempotency"
+			       " WHERE scope = $1 AND key = $2", &q, e);
+	if (!r)
+		return -1;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return STORE_NOT_FOUND;
+	}
+	out->fingerprint = pgs_col_text(a, r, 0, 0);
+	out->status = (int)pgs_col_i64(r, 0, 1);
+	/* bytea comes back in its text (hex) form. */
+	size_t len = 0;
+	unsigned char *body = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 2), &len);
+	PQclear(r);
+	if (!body)
+		die("out of memory");
+	out->body_len = len;
+	out->body = arena_strndup(a, (const char *)body, len);
+	PQfreemem(body);
+	return 0;
+}
+
+static int pg_idem_put(struct store *s, const char *scope, const char *key,
+		       const struct idem_record *r, int64_t now, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, scope);
+	pgs_text(&q, key);
+	pgs_text(&q, r->fingerprint);
+	pgs_num(&q, r->status);
+	pgs_bytes(&q, r->body, r->body_len);
+	pgs_num(&q, now);
+	return pgs_run(c, "INSERT INTO idempotency (scope, key, fingerprint, status, body,"
+		       " created_at) VALUES ($1, $2, $3, $4, $5, $6)"
+		       " ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint,"
+		       " status = excluded.status, body = excluded.body,"
+		       " created_at = excluded.created_at", &q, e);
+}
+
+static int pg_idem_purge(struct store *s, int64_t before, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	/* As on SQLite: records append in id order, so the expired ones are the
+	 * ids before the first one created at or after `before`. */
+	struct pgs_params q = {0};
+	pgs_num(&q, before);
+	return pgs_run(c, "DELETE FROM idempotency WHERE id < coalesce("
+		       "(SELECT id FROM idempotency WHERE created_at >= $1 ORDER BY id LIMIT 1),"
+		       " (SELECT max(id) + 1 FROM idempotency))", &q, e);
+}
+
+void pgs_register_events(struct store *s)
+{
+	s->event_insert = pg_event_insert;
+	s->event_list = pg_event_list;
+	s->event_list_tenant = pg_event_list_tenant;
+	s->event_get = pg_event_get;
+	s->event_purge = pg_event_purge;
+	s->idem_get = pg_idem_get;
+	s->idem_put = pg_idem_put;
+	s->idem_purge = pg_idem_purge;
+}

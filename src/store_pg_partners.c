@@ -1,0 +1,220 @@
+/* store_pg_partners.c - the PostgreSQL backend: partners, their API keys and
+ * operator tokens. */
+#include <stdio.h>
+#include <string.h>
+
+#include "store_pg.h"
+#include "banned.h"
+
+/* --- partners --- */
+
+#define PARTNER_COLS "id, name, line1, line2, city, state, postal_code, country, created_at"
+
+static void read_partner(struct arena *a, const PGresult *r, int row, void *item)
+{
+	struct partner *p = item;
+	p->id = pgs_col_text(a, r, row, 0);
+	p->name = pgs_col_text(a, r, row, 1);
+	p->location.line1 = pgs_col_text(a, r, row, 2);
+	p->location.line2 = pgs_col_text(a, r, row, 3);
+	p->location.city = pgs_col_text(a, r, row, 4);
+	p->location.state = pgs_col_text(a, r, row, 5);
+	p->location.postal_code = pgs_col_text(a, r, row, 6);
+	p->location.country = pgs_col_text(a, r, row, 7);
+	p->created_at = pgs_col_i64(r, row, 8);
+}
+
+/* Inserts one partners row: the partner itself, or its test tenant. */
+static int tenant_insert(struct pg_conn *c, const struct partner *p, const char *id,
+			 struct err *e)
+{
+	struct pgs_params q = {0};
+	pgs_text(&q, id);
+	pgs_text(&q, p->name);
+	pgs_text(&q, p->location.line1);
+	pgs_text(&q, p->location.line2);
+	pgs_text(&q, p->location.city);
+	pgs_text(&q, p->location.state);
+	pgs_text(&q, p->location.postal_code);
+	pgs_text(&q, p->location.country);
+	pgs_num(&q, p->created_at);
+	pgs_num(&q, tenant_livemode(id) ? 1 : 0);
+	return pgs_run(c, "INSERT INTO partners (" PARTNER_COLS ", livemode)"
+		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", &q, e);
+}
+
+static int pg_partner_insert(struct store *s, const struct partner *p, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	char test_id[128];
+	snprintf(test_id, sizeof(test_id), "%s" TENANT_TEST_SUFFIX, p->id);
+	if (tenant_insert(c, p, p->id, e) < 0)
+		return -1;
+	return tenant_insert(c, p, test_id, e);
+}
+
+static int pg_partner_get(struct store *s, struct arena *a, const char *id,
+			  struct partner *out, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, id);
+	return pgs_get_one(c, a, "SELECT " PARTNER_COLS " FROM partners WHERE id = $1", &q,
+			   read_partner, out, e);
+}
+
+static int pg_partner_list(struct store *s, struct arena *a, const struct page *pg,
+			   struct partner **items, size_t *n, bool *has_more, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_query q = {0};
+	pgs_q_add(&q, "SELECT " PARTNER_COLS " FROM partners WHERE livemode = 1");
+	return pgs_run_list(c, a, &q, "seq", "SELECT seq FROM partners WHERE id = $1", NULL,
+			    pg, read_partner, sizeof(**items), (void **)items, n, has_more, e);
+}
+
+/* --- keys and operator tokens --- */
+
+#define KEY_COLS "id, partner_id, name, prefix, hash, scopes, created_at, last_used_at, revoked_at"
+
+static void read_key(struct arena *a, const PGresult *r, int row, void *item)
+{
+	struct api_key *k = item;
+	k->id = pgs_col_text(a, r, row, 0);
+	k->partner_id = pgs_col_text(a, r, row, 1);
+	k->name = pgs_col_text(a, r, row, 2);
+	k->prefix = pgs_col_text(a, r, row, 3);
+	k->hash = pgs_col_text(a, r, row, 4);
+	k->scopes = (unsigned)pgs_col_i64(r, row, 5);
+	k->created_at = pgs_col_i64(r, row, 6);
+	k->last_used_at = pgs_col_i64(r, row, 7);
+	k->revoked_at = pgs_col_i64(r, row, 8);
+}
+
+static int pg_key_insert(struct store *s, const struct api_key *k, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, k->id);
+	pgs_text(&q, k->partner_id);
+	pgs_text(&q, k->name);
+	pgs_text(&q, k->prefix);
+	pgs_text(&q, k->hash);
+	pgs_num(&q, k->scopes);
+	pgs_num(&q, k->created_at);
+	pgs_time(&q, k->last_used_at);
+	pgs_time(&q, k->revoked_at);
+	return pgs_run(c, "INSERT INTO api_keys (" KEY_COLS ")"
+		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", &q, e);
+}
+
+static int key_get_by(struct store *s, struct arena *a, const char *sql, const char *v,
+		      struct api_key *out, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, v);
+	return pgs_get_one(c, a, sql, &q, read_key, out, e);
+}
+
+static int pg_key_get(struct store *s, struct arena *a, const char *id,
+		      struct api_key *out, struct err *e)
+{
+	return key_get_by(s, a, "SELECT " KEY_COLS " FROM api_keys WHERE id = $1", id, out, e);
+}
+
+static int pg_key_find_by_hash(struct store *s, struct arena *a, const char *hash,
+			       struct api_key *out, struct err *e)
+{
+	return key_get_by(s, a, "SELECT " KEY_COLS " FROM api_keys WHERE hash = $1", hash,
+			  out, e);
+}
+
+static int pg_key_list(struct store *s, struct arena *a, const char *partner_id,
+		       const struct page *pg, struct api_key **items, size_t *n,
+		       bool *has_more, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_query q = {0};
+	pgs_q_text(&q, "SELECT " KEY_COLS " FROM api_keys WHERE " PGS_BOTH_TENANTS("$1"),
+		   partner_id);
+	return pgs_run_list(c, a, &q, "seq",
+			    "SELECT seq FROM api_keys WHERE id = $1 AND " PGS_BOTH_TENANTS("$2"),
+			    partner_id, pg, read_key, sizeof(**items), (void **)items, n,
+			    has_more, e);
+}
+
+static int update_by_id(struct store *s, const char *sql, const char *id, int64_t now,
+			struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_num(&q, now);
+	pgs_text(&q, id);
+	return pgs_run(c, sql, &q, e);
+}
+
+static int pg_key_revoke(struct store *s, const char *id, int64_t now, struct err *e)
+{
+	return update_by_id(s, "UPDATE api_keys SET revoked_at = $1"
+			    " WHERE id = $2 AND revoked_at IS NULL", id, now, e);
+}
+
+static int pg_key_touch(struct store *s, const char *id, int64_t now, struct err *e)
+{
+	return update_by_id(s, "UPDATE api_keys SET last_used_at = $1 WHERE id = $2", id, now,
+			    e);
+}
+
+static int pg_operator_token_insert(struct store *s, const char *id, const char *hash,
+				    int64_t now, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, id);
+	pgs_text(&q, hash);
+	pgs_num(&q, now);
+	return pgs_run(c, "INSERT INTO operator_tokens (id, hash, created_at)"
+		       " VALUES ($1, $2, $3)", &q, e);
+}
+
+static int pg_operator_token_find(struct store *s, const char *hash, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, hash);
+	return pgs_exists(c, "SELECT 1 FROM operator_tokens WHERE hash = $1", &q, e);
+}
+
+void pgs_register_partners(struct store *s)
+{
+	s->partner_insert = pg_partner_insert;
+	s->partner_get = pg_partner_get;
+	s->partner_list = pg_partner_list;
+	s->key_insert = pg_key_insert;
+	s->key_get = pg_key_get;
+	s->key_find_by_hash = pg_key_find_by_hash;
+	s->key_list = pg_key_list;
+	s->key_revoke = pg_key_revoke;
+	s->key_touch = pg_key_touch;
+	s->operator_token_insert = pg_operator_token_insert;
+	s->operator_token_find = pg_operator_token_find;
+}

@@ -1,0 +1,305 @@
+/* store_pg_sql.c - the PostgreSQL backend's thin SQL layer, shared by every
+ * store_pg*.c file: per-thread libpq connections, bound parameters, error
+ * mapping, reading helpers and paged list queries. It calls nothing of the
+ * files above it. */
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_pg.h"
+#include "banned.h"
+
+/* --- parameters --- */
+
+/* Reserves the next parameter slot; too many is a programming error. */
+static int param_next(struct pgs_params *p)
+{
+	if (p->n == PGS_MAX_PARAMS)
+		die("too many SQL parameters");
+	return p->n++;
+}
+
+void pgs_text(struct pgs_params *p, const char *v)
+{
+	int i = param_next(p);
+	p->v[i] = v;
+	p->len[i] = 0;
+	p->fmt[i] = 0;
+}
+
+void pgs_num(struct pgs_params *p, int64_t v)
+{
+	int i = param_next(p);
+	snprintf(p->num[i], sizeof(p->num[i]), "%" PRId64, v);
+	p->v[i] = p->num[i];
+	p->len[i] = 0;
+	p->fmt[i] = 0;
+}
+
+void pgs_time(struct pgs_params *p, int64_t v)
+{
+	if (v)
+		pgs_num(p, v);
+	else
+		pgs_text(p, NULL);
+}
+
+void pgs_bytes(struct pgs_params *p, const char *v, size_t len)
+{
+	int i = param_next(p);
+	p->v[i] = v ? v : "";
+	p->len[i] = (int)len;
+	p->fmt[i] = 1;
+}
+
+/* --- connections --- */
+
+static struct pg_conn *conn_open(struct pg_store *ps, struct err *e)
+{
+	struct pg_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		die("out of memory");
+	c->store = ps;
+	c->db = PQconnectdb(ps->conninfo);
+	if (!c->db || PQstatus(c->db) != CONNECTION_OK) {
+		error(e, 503, "unavailable", NULL, "cannot connect to PostgreSQL: %s",
+		      c->db ? PQerrorMessage(c->db) : "out of memory");
+		pgs_conn_close(c);
+		return NULL;
+	}
+	/* A commit is durable when it returns (the server's default, made sure
+	 * of here), and every time is read and written as Unix seconds. */
+	if (pgs_run(c, "SET synchronous_commit TO on", NULL, e) < 0 ||
+	    pgs_run(c, "SET client_min_messages TO warning", NULL, e) < 0) {
+		pgs_conn_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+void pgs_conn_close(struct pg_conn *c)
+{
+	if (c->db)
+		PQfinish(c->db);
+	free(c);
+}
+
+struct pg_conn *pgs_conn_get(struct store *s, struct err *e)
+{
+	struct pg_store *ps = (struct pg_store *)s;
+	struct pg_conn *c = pthread_getspecific(ps->key);
+	if (c) {
+		/* A connection lost between transactions is reopened; inside one
+		 * the transaction is gone, and the caller's statement reports it. */
+		if (PQstatus(c->db) == CONNECTION_BAD && !c->in_tx) {
+			PQreset(c->db);
+			if (PQstatus(c->db) != CONNECTION_OK) {
+				error(e, 503, "unavailable", NULL, "cannot reach PostgreSQL: %s",
+				      PQerrorMessage(c->db));
+				return NULL;
+			}
+			struct err ignored;
+			pgs_run(c, "SET synchronous_commit TO on", NULL, &ignored);
+		}
+		return c;
+	}
+	c = conn_open(ps, e);
+	if (!c)
+		return NULL;
+	pthread_mutex_lock(&ps->mu);
+	c->next = ps->conns;
+	ps->conns = c;
+	pthread_mutex_unlock(&ps->mu);
+	pthread_setspecific(ps->key, c);
+	return c;
+}
+
+/* --- statements --- */
+
+/* Fills e from a failed result (r may be NULL: no answer at all). */
+static void db_error(struct pg_conn *c, const PGresult *r, struct err *e)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(c->db);
+	if (PQstatus(c->db) == CONNECTION_BAD || !state || strncmp(state, "08", 2) == 0 ||
+	    strncmp(state, "57P", 3) == 0 || strncmp(state, "53", 2) == 0) {
+		/* The server is gone, shutting down or out of resources. */
+		atomic_store(&c->store->writable, false);
+		fprintf(stderr, "innbocks: postgres: %s", msg);
+		error(e, 503, "unavailable", NULL, "storage is unreachable, retry shortly");
+		return;
+	}
+	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+	    strcmp(state, "55P03") == 0) {
+		/* Serialization failure, deadlock, lock not available: retrying the
+		 * whole request is right; for now the client does it. */
+		error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
+		return;
+	}
+	fprintf(stderr, "innbocks: postgres error %s: %s", state, msg);
+	error(e, 500, "internal_error", NULL, "internal storage error");
+}
+
+PGresult *pgs_exec(struct pg_conn *c, const char *sql, const struct pgs_params *p,
+		   struct err *e)
+{
+	PGresult *r = p && p->n
+		? PQexecParams(c->db, sql, p->n, NULL, p->v, p->len, p->fmt, 0)
+		: PQexecParams(c->db, sql, 0, NULL, NULL, NULL, NULL, 0);
+	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return r;
+	db_error(c, r, e);
+	PQclear(r);
+	return NULL;
+}
+
+int pgs_run(struct pg_conn *c, const char *sql, const struct pgs_params *p, struct err *e)
+{
+	PGresult *r = pgs_exec(c, sql, p, e);
+	if (!r)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+char *pgs_col_text(struct arena *a, const PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return NULL;
+	return arena_strndup(a, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
+}
+
+int64_t pgs_col_i64(const PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return 0;
+	return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+int pgs_get_one(struct pg_conn *c, struct arena *a, const char *sql,
+		const struct pgs_params *p, pgs_row_reader *read, void *item, struct err *e)
+{
+	PGresult *r = pgs_exec(c, sql, p, e);
+	if (!r)
+		return -1;
+	int rc = PQntuples(r) > 0 ? 0 : STORE_NOT_FOUND;
+	if (rc == 0)
+		read(a, r, 0, item);
+	PQclear(r);
+	return rc;
+}
+
+int pgs_exists(struct pg_conn *c, const char *sql, const struct pgs_params *p,
+	       struct err *e)
+{
+	PGresult *r = pgs_exec(c, sql, p, e);
+	if (!r)
+		return -1;
+	int rc = PQntuples(r) > 0 ? 0 : STORE_NOT_FOUND;
+	PQclear(r);
+	return rc;
+}
+
+int pgs_get_all(struct pg_conn *c, struct arena *a, const char *sql,
+		const struct pgs_params *p, pgs_row_reader *read, size_t item_size,
+		void **items, size_t *n, struct err *e)
+{
+	PGresult *r = pgs_exec(c, sql, p, e);
+	if (!r)
+		return -1;
+	size_t count = (size_t)PQntuples(r);
+	char *buf = arena_alloc(a, (count ? count : 1) * item_size);
+	for (size_t i = 0; i < count; i++)
+		read(a, r, (int)i, buf + item_size * i);
+	PQclear(r);
+	*items = buf;
+	*n = count;
+	return 0;
+}
+
+/* --- list queries --- */
+
+void pgs_q_add(struct pgs_query *q, const char *fragment)
+{
+	for (const char *f = fragment; *f; f++) {
+		char buf[16];
+		size_t l = 1;
+		if (*f == '?')
+			l = (size_t)snprintf(buf, sizeof(buf), "$%d", q->p.n + 1);
+		else
+			buf[0] = *f;
+		if (q->len + l >= sizeof(q->sql))
+			die("query too long");
+		memcpy(q->sql + q->len, buf, l);
+		q->len += l;
+	}
+	q->sql[q->len] = '\0';
+}
+
+void pgs_q_text(struct pgs_query *q, const char *fragment, const char *v)
+{
+	pgs_q_add(q, fragment);
+	pgs_text(&q->p, v);
+}
+
+void pgs_q_num(struct pgs_query *q, const char *fragment, int64_t v)
+{
+	pgs_q_add(q, fragment);
+	pgs_num(&q->p, v);
+}
+
+int pgs_run_list(struct pg_conn *c, struct arena *a, struct pgs_query *q,
+		 const char *seq_col, const char *cursor_sql, const char *scope,
+		 const struct page *pg, pgs_row_reader *read, size_t item_size,
+		 void **items, size_t *n, bool *has_more, struct err *e)
+{
+	const char *cursor = pg->starting_after ? pg->starting_after : pg->ending_before;
+	bool backwards = pg->ending_before != NULL;
+	if (cursor) {
+		struct pgs_params cp = {0};
+		pgs_text(&cp, cursor);
+		if (scope)
+			pgs_text(&cp, scope);
+		PGresult *r = pgs_exec(c, cursor_sql, &cp, e);
+		if (!r)
+			return -1;
+		bool found = PQntuples(r) > 0;
+		int64_t seq = found ? pgs_col_i64(r, 0, 0) : 0;
+		PQclear(r);
+		if (!found)
+			return error(e, 400, "invalid_request",
+				     backwards ? "ending_before" : "starting_after",
+				     "no object with id %s in this list", cursor);
+		char frag[64];
+		snprintf(frag, sizeof(frag), " AND %s %s ?", seq_col, backwards ? ">" : "<");
+		pgs_q_num(q, frag, seq);
+	}
+	char order[64];
+	snprintf(order, sizeof(order), " ORDER BY %s %s LIMIT ?", seq_col,
+		 backwards ? "ASC" : "DESC");
+	pgs_q_num(q, order, pg->limit + 1);
+
+	PGresult *r = pgs_exec(c, q->sql, &q->p, e);
+	if (!r)
+		return -1;
+	size_t count = (size_t)PQntuples(r);
+	*has_more = count > (size_t)pg->limit;
+	if (*has_more)
+		count = (size_t)pg->limit;
+	char *buf = arena_alloc(a, item_size * (size_t)(pg->limit + 1));
+	for (size_t i = 0; i < count; i++) {
+		/* Fetched oldest first from the cursor when backwards: present
+		 * newest first. */
+		size_t at = backwards ? count - 1 - i : i;
+		read(a, r, (int)i, buf + item_size * at);
+	}
+	PQclear(r);
+	*items = buf;
+	*n = count;
+	return 0;
+}

@@ -1,0 +1,290 @@
+/* store_pg_webhooks.c - the PostgreSQL backend: webhook endpoints, the
+ * delivery jobs the worker leases, and the log of attempts. */
+#include <stdio.h>
+#include <string.h>
+
+#include "store_pg.h"
+#include "banned.h"
+
+#define ENDPOINT_COLS \
+	"id, partner_id, url, enabled_events, status, secret, previous_secret," \
+	" previous_secret_expires_at, created_at, updated_at"
+
+static void read_endpoint(struct arena *a, const PGresult *r, int row, void *item)
+{
+	struct webhook_endpoint *w = item;
+	w->id = pgs_col_text(a, r, row, 0);
+	w->partner_id = pgs_col_text(a, r, row, 1);
+	w->url = pgs_col_text(a, r, row, 2);
+	w->enabled_events = pgs_col_text(a, r, row, 3);
+	w->status = pgs_col_text(a, r, row, 4);
+	w->secret = pgs_col_text(a, r, row, 5);
+	w->previous_secret = pgs_col_text(a, r, row, 6);
+	w->previous_secret_expires_at = pgs_col_i64(r, row, 7);
+	w->created_at = pgs_col_i64(r, row, 8);
+	w->updated_at = pgs_col_i64(r, row, 9);
+}
+
+static int pg_endpoint_insert(struct store *s, const struct webhook_endpoint *w,
+			      struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, w->id);
+	pgs_text(&q, w->partner_id);
+	pgs_text(&q, w->url);
+	pgs_text(&q, w->enabled_events);
+	pgs_text(&q, w->status);
+	pgs_text(&q, w->secret);
+	pgs_text(&q, w->previous_secret);
+	pgs_time(&q, w->previous_secret_expires_at);
+	pgs_num(&q, w->created_at);
+	pgs_num(&q, w->updated_at);
+	return pgs_run(c, "INSERT INTO webhook_endpoints (" ENDPOINT_COLS ")"
+		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", &q, e);
+}
+
+static int pg_endpoint_get(struct store *s, struct arena *a, const char *id,
+			   struct webhook_endpoint *out, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, id);
+	return pgs_get_one(c, a, "SELECT " ENDPOINT_COLS " FROM webhook_endpoints"
+			   " WHERE id = $1", &q, read_endpoint, out, e);
+}
+
+static int pg_endpoint_list(struct store *s, struct arena *a, const char *partner_id,
+			    const struct page *pg, struct webhook_endpoint **items, size_t *n,
+			    bool *has_more, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_query q = {0};
+	pgs_q_text(&q, "SELECT " ENDPOINT_COLS " FROM webhook_endpoints WHERE "
+		   PGS_BOTH_TENANTS("$1"), partner_id);
+	return pgs_run_list(c, a, &q, "seq",
+			    "SELECT seq FROM webhook_endpoints WHERE id = $1 AND "
+			    PGS_BOTH_TENANTS("$2"),
+			    partner_id, pg, read_endpoint, sizeof(**items), (void **)items, n,
+			    has_more, e);
+}
+
+static int pg_endpoint_update(struct store *s, const struct webhook_endpoint *w,
+			      struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, w->url);
+	pgs_text(&q, w->enabled_events);
+	pgs_text(&q, w->status);
+	pgs_text(&q, w->secret);
+	pgs_text(&q, w->previous_secret);
+	pgs_time(&q, w->previous_secret_expires_at);
+	pgs_num(&q, w->updated_at);
+	pgs_text(&q, w->id);
+	return pgs_run(c, "UPDATE webhook_endpoints SET url = $1, enabled_events = $2,"
+		       " status = $3, secret = $4, previous_secret = $5,"
+		       " previous_secret_expires_at = $6, updated_at = $7 WHERE id = $8", &q, e);
+}
+
+static void read_job(struct arena *a, const PGresult *r, int row, void *item)
+{
+	struct webhook_job *j = item;
+	j->event_id = pgs_col_text(a, r, row, 0);
+	j->event_type = pgs_col_text(a, r, row, 1);
+	j->partner_id = pgs_col_text(a, r, row, 2);
+	j->payload = pgs_col_text(a, r, row, 3);
+	j->endpoint_id = pgs_col_text(a, r, row, 4);
+	j->url = pgs_col_text(a, r, row, 5);
+	j->secret = pgs_col_text(a, r, row, 6);
+	j->previous_secret = pgs_col_text(a, r, row, 7);
+	j->attempts = (int)pgs_col_i64(r, row, 8);
+}
+
+static int pg_webhook_claim(struct store *s, struct arena *a, int64_t now,
+			    int64_t lease_until, int limit, int per_endpoint, int per_tenant,
+			    struct webhook_job **items, size_t *n, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	/* The SQLite query: due jobs ranked within their endpoint and their
+	 * tenant, taken while rank plus what is leased stays within the caps. */
+	struct pgs_params q = {0};
+	pgs_num(&q, now);
+	pgs_num(&q, limit);
+	pgs_num(&q, per_endpoint);
+	pgs_num(&q, per_tenant);
+	if (pgs_get_all(c, a,
+		"WITH leased AS ("
+		"  SELECT j.endpoint_id, w.partner_id, count(*) AS n"
+		"  FROM webhook_jobs j JOIN webhook_endpoints w ON w.id = j.endpoint_id"
+		"  WHERE j.status = 'pending' AND j.locked_until > $1"
+		"  GROUP BY j.endpoint_id, w.partner_id),"
+		" due AS ("
+		"  SELECT j.seq, j.event_id, j.endpoint_id, j.attempts, j.next_attempt_at,"
+		"  w.partner_id AS tenant,"
+		"  row_number() OVER (PARTITION BY j.endpoint_id"
+		"   ORDER BY j.next_attempt_at, j.seq) AS endpoint_rank,"
+		"  row_number() OVER (PARTITION BY w.partner_id"
+		"   ORDER BY j.next_attempt_at, j.seq) AS tenant_rank"
+		"  FROM webhook_jobs j JOIN webhook_endpoints w ON w.id = j.endpoint_id"
+		"  WHERE j.status = 'pending' AND j.next_attempt_at <= $1"
+		"  AND j.locked_until <= $1 AND w.status = 'enabled')"
+		" SELECT d.event_id, ev.type, ev.partner_id, ev.payload, w.id, w.url, w.secret,"
+		" CASE WHEN w.previous_secret_expires_at > $1 THEN w.previous_secret END,"
+		" d.attempts"
+		" FROM due d JOIN events ev ON ev.id = d.event_id"
+		" JOIN webhook_endpoints w ON w.id = d.endpoint_id"
+		" WHERE d.endpoint_rank + coalesce((SELECT n FROM leased l"
+		"  WHERE l.endpoint_id = d.endpoint_id), 0) <= $3"
+		" AND d.tenant_rank + coalesce((SELECT sum(n) FROM leased l"
+		"  WHERE l.partner_id = d.tenant), 0) <= $4"
+		" ORDER BY d.next_attempt_at, d.seq LIMIT $2", &q, read_job, sizeof(**items),
+		(void **)items, n, e) < 0)
+		return -1;
+	/* Another instance may have read the same jobs: the lease goes to
+	 * whichever UPDATE comes first (the second waits for the row lock, then
+	 * sees the lease and changes nothing), and only won jobs are kept. */
+	size_t kept = 0;
+	for (size_t i = 0; i < *n; i++) {
+		struct pgs_params u = {0};
+		pgs_num(&u, lease_until);
+		pgs_text(&u, (*items)[i].event_id);
+		pgs_text(&u, (*items)[i].endpoint_id);
+		pgs_num(&u, now);
+		PGresult *r = pgs_exec(c, "UPDATE webhook_jobs SET locked_until = $1"
+				       " WHERE event_id = $2 AND endpoint_id = $3"
+				       " AND status = 'pending' AND locked_until <= $4", &u, e);
+		if (!r)
+			return -1;
+		bool won = strcmp(PQcmdTuples(r), "1") == 0;
+		PQclear(r);
+		if (won)
+			(*items)[kept++] = (*items)[i];
+	}
+	*n = kept;
+	return 0;
+}
+
+static int pg_webhook_record(struct store *s, const struct webhook_delivery *d,
+			     const char *job_status, bool disable_endpoint, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, d->id);
+	pgs_text(&q, d->partner_id);
+	pgs_text(&q, d->event_id);
+	pgs_text(&q, d->event_type);
+	pgs_text(&q, d->endpoint_id);
+	pgs_text(&q, d->url);
+	pgs_num(&q, d->attempt);
+	pgs_text(&q, d->status);
+	pgs_time(&q, d->response_status);
+	pgs_text(&q, d->error);
+	pgs_num(&q, d->duration_ms);
+	pgs_num(&q, d->attempted_at);
+	pgs_time(&q, d->next_attempt_at);
+	if (pgs_run(c, "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_type,"
+		    " endpoint_id, url, attempt, status, response_status, error, duration_ms,"
+		    " attempted_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+		    " $9, $10, $11, $12, $13)", &q, e) < 0)
+		return -1;
+	struct pgs_params j = {0};
+	pgs_num(&j, d->attempt);
+	pgs_text(&j, job_status);
+	pgs_time(&j, d->next_attempt_at);
+	pgs_text(&j, d->event_id);
+	pgs_text(&j, d->endpoint_id);
+	if (pgs_run(c, "UPDATE webhook_jobs SET attempts = $1, status = $2,"
+		    " next_attempt_at = coalesce($3, next_attempt_at), locked_until = 0"
+		    " WHERE event_id = $4 AND endpoint_id = $5", &j, e) < 0)
+		return -1;
+	if (!disable_endpoint)
+		return 0;
+	struct pgs_params w = {0};
+	pgs_num(&w, d->attempted_at);
+	pgs_text(&w, d->endpoint_id);
+	return pgs_run(c, "UPDATE webhook_endpoints SET status = 'disabled', updated_at = $1"
+		       " WHERE id = $2", &w, e);
+}
+
+static int pg_webhook_release(struct store *s, const char *event_id, const char *endpoint_id,
+			      struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, event_id);
+	pgs_text(&q, endpoint_id);
+	return pgs_run(c, "UPDATE webhook_jobs SET locked_until = 0"
+		       " WHERE event_id = $1 AND endpoint_id = $2", &q, e);
+}
+
+#define DELIVERY_COLS \
+	"id, partner_id, event_id, event_type, endpoint_id, url, attempt, status," \
+	" response_status, error, duration_ms, attempted_at, next_attempt_at"
+
+static void read_delivery(struct arena *a, const PGresult *r, int row, void *item)
+{
+	struct webhook_delivery *d = item;
+	d->id = pgs_col_text(a, r, row, 0);
+	d->partner_id = pgs_col_text(a, r, row, 1);
+	d->event_id = pgs_col_text(a, r, row, 2);
+	d->event_type = pgs_col_text(a, r, row, 3);
+	d->endpoint_id = pgs_col_text(a, r, row, 4);
+	d->url = pgs_col_text(a, r, row, 5);
+	d->attempt = (int)pgs_col_i64(r, row, 6);
+	d->status = pgs_col_text(a, r, row, 7);
+	d->response_status = (int)pgs_col_i64(r, row, 8);
+	d->error = pgs_col_text(a, r, row, 9);
+	d->duration_ms = pgs_col_i64(r, row, 10);
+	d->attempted_at = pgs_col_i64(r, row, 11);
+	d->next_attempt_at = pgs_col_i64(r, row, 12);
+}
+
+static int pg_delivery_list(struct store *s, struct arena *a, const char *partner_id,
+			    const struct delivery_filter *f, const struct page *pg,
+			    struct webhook_delivery **items, size_t *n, bool *has_more,
+			    struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_query q = {0};
+	pgs_q_text(&q, "SELECT " DELIVERY_COLS " FROM webhook_deliveries WHERE partner_id = ?",
+		   partner_id);
+	if (f->event_id)
+		pgs_q_text(&q, " AND event_id = ?", f->event_id);
+	if (f->event_type)
+		pgs_q_text(&q, " AND event_type = ?", f->event_type);
+	if (f->status)
+		pgs_q_text(&q, " AND status = ?", f->status);
+	return pgs_run_list(c, a, &q, "seq",
+			    "SELECT seq FROM webhook_deliveries WHERE id = $1 AND partner_id = $2",
+			    partner_id, pg, read_delivery, sizeof(**items), (void **)items, n,
+			    has_more, e);
+}
+
+void pgs_register_webhooks(struct store *s)
+{
+	s->endpoint_insert = pg_endpoint_insert;
+	s->endpoint_get = pg_endpoint_get;
+	s->endpoint_list = pg_endpoint_list;
+	s->endpoint_update = pg_endpoint_update;
+	s->webhook_claim = pg_webhook_claim;
+	s->webhook_record = pg_webhook_record;
+	s->webhook_release = pg_webhook_release;
+	s->delivery_list = pg_delivery_list;
+}
