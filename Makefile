@@ -57,6 +57,11 @@ unit: build/unit
 
 unit-asan: build/asan/unit
 	build/asan/unit
+
+# The store contract tests on PostgreSQL, on a throwaway cluster.
+unit-pg: build/unit
+	scripts/pg_cluster.sh run build/unit store
+
 # cppcheck over the sources and the unit tests; it must stay clean: fix the
 # finding, or put `/* cppcheck-suppress <id> */` above a false positive with
 # the reason. build/gen/ holds only embedded bytes (minutes to analyze).
@@ -83,10 +88,12 @@ analyze:
 	$(CPPCHECK) src tests/unit
 
 # The whole suite, in this order: the builds and the analysis (in parallel
-# under -j), then the unit tests and the black-box suite, plain and with
-# the sanitizers. The black-box suite needs `(cd tests && npm ci)` once.
-# scripts/test.sh runs the same stages one by one (builds, analyze, unit,
-# unit-asan, api, api-asan), each with its output in build/test-logs/.
+# under -j), then the unit tests, the store contract tests again on
+# PostgreSQL (scripts/pg_cluster.sh: a throwaway cluster, stopped after) and
+# the black-box suite, plain and with the sanitizers. The black-box suite
+# needs `(cd tests && npm ci)` once. scripts/test.sh runs the same stages one
+# by one (builds, analyze, unit, unit-asan, unit-pg, unit-pg-asan, api,
+# api-asan), each with its output in build/test-logs/.
 API_TEST = node --test --test-concurrency=1 tests/api/
 
 api: build/innbocks build/openapi/innbocks-partner.json
@@ -100,6 +107,10 @@ check: build/innbocks build/unit build/asan/innbocks build/asan/unit build/opena
 	build/unit
 	@echo "== unit tests (sanitizers)"
 	build/asan/unit
+	@echo "== store contract tests on PostgreSQL (a throwaway cluster)"
+	scripts/pg_cluster.sh run build/unit store
+	@echo "== store contract tests on PostgreSQL (sanitizers)"
+	scripts/pg_cluster.sh run build/asan/unit store
 	@echo "== API tests"
 	INNBOCKS_BIN=build/innbocks $(API_TEST)
 	@echo "== API tests (sanitizers)"
@@ -108,7 +119,7 @@ check: build/innbocks build/unit build/asan/innbocks build/asan/unit build/opena
 clean:
 	rm -rf build
 
-.PHONY: all asan unit unit-asan api api-asan analyze check clean
+.PHONY: all asan unit unit-asan unit-pg api api-asan analyze check clean
 
 # The kill -9 trial (tests/hostile/kill9_trial.mjs): KILL9_ROUNDS rounds of
 # mixed load ended by SIGKILL; nothing acknowledged may be lost.

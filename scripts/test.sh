@@ -2,7 +2,8 @@
 # test.sh - the whole test suite: installs what it needs, then runs the stages
 # of `make check` one by one: both builds (plain, and AddressSanitizer +
 # UndefinedBehaviorSanitizer with leaks), the static analysis, the C unit
-# tests and the black-box API suite against both builds; then a short kill -9
+# tests (the store contract tests also on a throwaway PostgreSQL cluster)
+# and the black-box API suite against both builds; then a short kill -9
 # trial and a short run of every fuzzing harness. Each stage's full
 # output (the API suite's TAP) goes to build/test-logs/<stage>.log; the
 # console gets one line per stage, the failing tests' names, and last a line
@@ -63,7 +64,8 @@ step() {
 }
 
 # unit STAGE CMD...: tests whose last line is `N passed, M failed` (the C unit
-# tests, the kill -9 trial).
+# tests, the kill -9 trial), after which the unit tests print one line
+# `N skipped <reason>` per reason tests were skipped.
 unit() {
 	stage=$1
 	shift
@@ -85,7 +87,8 @@ unit() {
 	PASSED=$((PASSED + p))
 	FAILED=$((FAILED + f))
 	sed -n 's/^FAIL \(.*\)/'"$stage"': \1/p' "$LOGS/$stage.log" >> "$FAILURES"
-	say "$stage" "$p passed, $f failed (${SECONDS_TAKEN}s)"
+	skipped=$(sed -n 's/^\([0-9]* skipped .*\)/\1/p' "$LOGS/$stage.log" | paste -sd ';' -)
+	say "$stage" "$p passed, $f failed${skipped:+, $skipped} (${SECONDS_TAKEN}s)"
 }
 
 # api STAGE MAKE-TARGET: the black-box suite; its TAP ends with `# pass N`, `# fail M`.
@@ -125,6 +128,9 @@ if step build make -s -j2 build/innbocks build/unit build/asan/innbocks build/as
 	step analyze make -s analyze || true
 	unit unit build/unit
 	unit unit-asan build/asan/unit
+	# The store contract tests again on PostgreSQL, on a throwaway cluster.
+	unit unit-pg scripts/pg_cluster.sh run build/unit store
+	unit unit-pg-asan scripts/pg_cluster.sh run build/asan/unit store
 	api api api
 	api api-asan api-asan
 	unit kill9 make -s kill9

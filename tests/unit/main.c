@@ -25,6 +25,31 @@ static int ntests;
 /* The running test and what its checks found so far. */
 static const struct unit_test *current;
 static int current_checks, current_failures;
+static bool current_skipped;
+
+/* Skipped tests, counted by reason (reasons are string literals). */
+#define UNIT_MAX_REASONS 16
+static struct {
+	const char *reason;
+	int n;
+} skips[UNIT_MAX_REASONS];
+static int nreasons;
+
+void unit_skip(const char *reason)
+{
+	current_skipped = true;
+	for (int i = 0; i < nreasons; i++)
+		if (strcmp(skips[i].reason, reason) == 0) {
+			skips[i].n++;
+			return;
+		}
+	if (nreasons == UNIT_MAX_REASONS) {
+		fprintf(stderr, "unit: more than %d skip reasons\n", UNIT_MAX_REASONS);
+		exit(2);
+	}
+	skips[nreasons].reason = reason;
+	skips[nreasons++].n = 1;
+}
 
 void unit_register(const char *name, const char *file, int line, bool known_bug,
 		   unit_test_fn *fn)
@@ -113,7 +138,10 @@ int main(int argc, char **argv)
 		}
 		current = t;
 		current_checks = current_failures = 0;
+		current_skipped = false;
 		t->fn();
+		if (current_skipped && current_failures == 0)
+			continue;
 		if (current_checks == 0)
 			report_failure(t->file, 0, "the test ran no check");
 		if (current_failures)
@@ -124,6 +152,8 @@ int main(int argc, char **argv)
 	if (skipped_bugs)
 		printf("(%d known-bug tests not run; see them fail with --known-bugs)\n",
 		       skipped_bugs);
+	for (int i = 0; i < nreasons; i++)
+		printf("%d skipped %s\n", skips[i].n, skips[i].reason);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -1,8 +1,14 @@
-/* test_store.c - the struct store contract (store.h), run against the SQLite
- * backend on a fresh database file per test: partners and list paging,
- * customers and their per-partner mailbox numbers, tenancy, updates,
- * external ids, keys, idempotency records, events, and transactions with
- * rollback and savepoints. */
+/* test_store.c - the struct store contract (store.h), run against one
+ * backend per run, on a fresh database per test: SQLite (a file in its own
+ * temporary directory) by default; PostgreSQL when INNBOCKS_UNIT_PG holds
+ * a libpq key=value conninfo of a server's maintenance database (each test
+ * then gets a database of its own; scripts/pg_cluster.sh run sets it). The
+ * tests cover partners and list paging, customers and their per-partner
+ * mailbox numbers, tenancy, updates, external ids, keys, idempotency
+ * records, events, and transactions with rollback and savepoints. Tests of
+ * one backend's own mechanics are skipped on the other with unit_skip(),
+ * which the run counts. */
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,35 +18,91 @@
 #include "store.h"
 #include "unit.h"
 
-/* One fresh database: a store on a file in its own temporary directory. */
+/* One fresh database: a store on a file in its own temporary directory, or
+ * on a PostgreSQL database of its own. */
 struct db {
 	struct store *s;
 	struct arena *a;
 	struct err e;
 	char dir[256];
 	char path[272];
+	char dbname[64];         /* PostgreSQL only */
+	char conninfo[1024];     /* PostgreSQL only: the store's */
 };
+
+/* The conninfo of the PostgreSQL server's maintenance database, or NULL
+ * when the run is on SQLite. */
+static const char *pg_admin(void)
+{
+	const char *v = getenv("INNBOCKS_UNIT_PG");
+	return v && *v ? v : NULL;
+}
+
+/* Skips the running test unless the run is on SQLite; returns true when
+ * it skipped. */
+static bool sqlite_only(void)
+{
+	if (!pg_admin())
+		return false;
+	unit_skip("on postgres: SQLite only (its files and migrations)");
+	return true;
+}
+
+/* Runs one statement (or several) on the PostgreSQL server's maintenance
+ * database; returns it worked. */
+static bool pg_admin_exec(const char *sql)
+{
+	PGconn *pc = PQconnectdb(pg_admin());
+	PGresult *r = PQstatus(pc) == CONNECTION_OK ? PQexec(pc, sql) : NULL;
+	bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		printf("    %s: %s", sql, r ? PQresultErrorMessage(r) : PQerrorMessage(pc));
+	PQclear(r);
+	PQfinish(pc);
+	return ok;
+}
+
+/* Opens the backend under test on d's database. */
+static struct store *db_store_open(struct db *d)
+{
+	return pg_admin() ? store_pg_open(d->conninfo, &d->e) : store_sqlite_open(d->path, &d->e);
+}
 
 /* Opens a store on a new database; returns false (after a failed check)
  * when that is impossible. */
 static bool db_open(struct db *d)
 {
 	memset(d, 0, sizeof(*d));
-	const char *tmp = getenv("TMPDIR");
-	snprintf(d->dir, sizeof(d->dir), "%s/innbocks-unit-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!CHECK(mkdtemp(d->dir) != NULL)) {
-		d->dir[0] = '\0';
-		return false;
-	}
-	snprintf(d->path, sizeof(d->path), "%s/test.db", d->dir);
 	d->a = arena_new();
-	d->s = store_sqlite_open(d->path, &d->e);
+	if (pg_admin()) {
+		static int serial;
+		snprintf(d->dbname, sizeof(d->dbname), "innbocks_unit_%d_%d", (int)getpid(),
+			 ++serial);
+		char sql[128];
+		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", d->dbname);
+		if (!CHECK(pg_admin_exec(sql))) {
+			d->dbname[0] = '\0';
+			return false;
+		}
+		/* In a conninfo string, a later keyword wins. */
+		snprintf(d->conninfo, sizeof(d->conninfo), "%s dbname=%s", pg_admin(), d->dbname);
+	} else {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(d->dir, sizeof(d->dir), "%s/innbocks-unit-XXXXXX",
+			 tmp && *tmp ? tmp : "/tmp");
+		if (!CHECK(mkdtemp(d->dir) != NULL)) {
+			d->dir[0] = '\0';
+			return false;
+		}
+		snprintf(d->path, sizeof(d->path), "%s/test.db", d->dir);
+	}
+	d->s = db_store_open(d);
 	if (!d->s)
-		printf("    store_sqlite_open: %s\n", d->e.message);
+		printf("    store open: %s\n", d->e.message);
 	return CHECK(d->s != NULL);
 }
 
-/* Closes the store and removes its files. */
+/* Closes the store and removes its files or its database. */
 static void db_close(struct db *d)
 {
 	if (d->s)
@@ -48,6 +110,14 @@ static void db_close(struct db *d)
 	d->s = NULL;
 	arena_free(d->a);
 	d->a = NULL;
+	if (d->dbname[0]) {
+		char sql[128];
+		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", d->dbname);
+		CHECK(pg_admin_exec(sql));
+		return;
+	}
+	if (!d->path[0])
+		return;
 	const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
 		char p[300];
@@ -58,12 +128,58 @@ static void db_close(struct db *d)
 		rmdir(d->dir);
 }
 
-/* Closes and reopens the store on the same file, as a restart would. */
+/* Closes and reopens the store on the same database, as a restart would. */
 static bool db_reopen(struct db *d)
 {
 	d->s->close(d->s);
-	d->s = store_sqlite_open(d->path, &d->e);
+	d->s = db_store_open(d);
 	return CHECK(d->s != NULL);
+}
+
+/* Runs SQL (one or more statements) on the test's database beside the
+ * store, as another program would; returns it worked. */
+static bool db_exec(struct db *d, const char *sql)
+{
+	if (d->dbname[0]) {
+		PGconn *pc = PQconnectdb(d->conninfo);
+		PGresult *r = PQexec(pc, sql);
+		bool ok = CHECK_INT(PQresultStatus(r), PGRES_COMMAND_OK);
+		if (!ok)
+			printf("    %s", PQresultErrorMessage(r));
+		PQclear(r);
+		PQfinish(pc);
+		return ok;
+	}
+	sqlite3 *db = NULL;
+	bool ok = CHECK_INT(sqlite3_open(d->path, &db), SQLITE_OK) &&
+		  CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	return ok;
+}
+
+/* Returns the integer the query answers on the test's database (-1 when
+ * it answers none). */
+static int64_t db_count(struct db *d, const char *sql)
+{
+	int64_t v = -1;
+	if (d->dbname[0]) {
+		PGconn *pc = PQconnectdb(d->conninfo);
+		PGresult *r = PQexec(pc, sql);
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+			v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+		PQfinish(pc);
+		return v;
+	}
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_open(d->path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
 }
 
 /* Inserts a partner with the given id; returns true when the store did. */
@@ -128,6 +244,8 @@ out:
 
 TEST(store_sqlite_open_refuses_a_path_it_cannot_create)
 {
+	if (sqlite_only())
+		return;
 	struct err e = {0};
 	struct store *s = store_sqlite_open("/nonexistent-innbocks-dir/sub/test.db", &e);
 	CHECK(s == NULL);
@@ -136,30 +254,30 @@ TEST(store_sqlite_open_refuses_a_path_it_cannot_create)
 		s->close(s);
 }
 
-/* The migrations compiled into the binary (build/gen/sql_sqlite.c). */
+/* The migrations compiled into the binary (build/gen/sql_sqlite.c,
+ * build/gen/sql_postgres.c). */
 extern const char *const sqlite_migrations[];
+extern const char *const pg_migrations[];
 
-/* A database written by a newer binary (one migration more than
- * sqlite_migrations[] holds) is refused: migrate() walks the array from the
+/* A database written by a newer binary (one migration more than the
+ * backend's migrations hold) is refused: migrate() walks the array from the
  * database's schema version, so without the check it would read past its
  * end (a global-buffer-overflow under AddressSanitizer). */
-TEST(store_sqlite_open_refuses_a_database_newer_than_the_binary)
+TEST(store_open_refuses_a_database_newer_than_the_binary)
 {
 	struct db d;
 	if (!db_open(&d))
 		goto out;
 	d.s->close(d.s);
 	d.s = NULL;
+	const char *const *migrations = pg_admin() ? pg_migrations : sqlite_migrations;
 	int known = 0;
-	while (sqlite_migrations[known])
+	while (migrations[known])
 		known++;
-	sqlite3 *db = NULL;
 	char sql[96];
 	snprintf(sql, sizeof(sql), "INSERT INTO schema_version VALUES (%d)", known + 1);
-	CHECK_INT(sqlite3_open(d.path, &db), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-	d.s = store_sqlite_open(d.path, &d.e);
+	CHECK(db_exec(&d, sql));
+	d.s = db_store_open(&d);
 	CHECK(d.s == NULL);
 out:
 	db_close(&d);
@@ -374,12 +492,8 @@ TEST(customer_mailbox_numbers_are_unique_per_partner_in_the_schema)
 	struct customer a = customer_new(&d, "ptn_1", "a");
 	CHECK_INT(d.s->customer_insert(d.s, d.a, &a, &d.e), 0);
 	/* Even a writer that bypassed the counter could not hand a number out twice. */
-	sqlite3 *db = NULL;
-	if (!CHECK_INT(sqlite3_open(d.path, &db), SQLITE_OK))
+	if (!db_exec(&d, "UPDATE partners SET next_mailbox_number = 1001"))
 		goto out;
-	int rc = sqlite3_exec(db, "UPDATE partners SET next_mailbox_number = 1001", NULL, NULL, NULL);
-	CHECK_INT(rc, SQLITE_OK);
-	sqlite3_close(db);
 	struct customer b = customer_new(&d, "ptn_1", "b");
 	CHECK_INT(d.s->customer_insert(d.s, d.a, &b, &d.e), -1);
 out:
@@ -812,6 +926,8 @@ out:
  * records through the migration. */
 TEST(idempotency_records_survive_the_migration_to_rowid_order)
 {
+	if (sqlite_only())
+		return;
 	struct db d;
 	memset(&d, 0, sizeof(d));
 	snprintf(d.dir, sizeof(d.dir), "/tmp/innbocks-unit-XXXXXX");
@@ -1046,31 +1162,6 @@ TEST(event_get_finds_the_tenants_unexpired_event_only)
 	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a", "evt_3", 1004, &ev, &d.e), STORE_NOT_FOUND);
 out:
 	db_close(&d);
-}
-
-/* Runs one statement on the database file beside the store; returns it worked. */
-static bool db_exec(struct db *d, const char *sql)
-{
-	sqlite3 *db = NULL;
-	bool ok = CHECK_INT(sqlite3_open(d->path, &db), SQLITE_OK) &&
-		  CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-	return ok;
-}
-
-/* Returns the integer the query answers on the database file. */
-static int64_t db_count(struct db *d, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-	if (sqlite3_open(d->path, &db) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
 }
 
 TEST(event_purge_keeps_events_a_pending_delivery_still_needs)

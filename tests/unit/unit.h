@@ -2,6 +2,8 @@
  * with its file and line, TEST() defines a test function and adds it to the
  * registry that main.c runs. A test fails when any of its checks fails, or
  * when it ran no check at all (a test that cannot fail is a defect).
+ * unit_skip() skips a test that does not apply to the configuration run
+ * (the store tests run once per backend), with a reason that is counted.
  * KNOWN_BUG() defines a test that shows a reported, unfixed bug in src/: it
  * fails today, so it runs only with `build/unit --known-bugs`; drop the
  * mark once the bug is fixed. */
@@ -26,6 +28,12 @@ bool unit_check_str(const char *actual, const char *expected, const char *file, 
 /* Like unit_check() for two integers; on failure both values are printed. */
 bool unit_check_int(long long actual, long long expected, const char *file, int line,
 		    const char *expr);
+
+/* Marks the running test as skipped for a reason ("on postgres: SQLite
+ * only"): it counts as neither passed nor failed, and the run ends with one
+ * line per reason, "N skipped on postgres: SQLite only", so nothing is left
+ * out silently. The test returns right after. */
+void unit_skip(const char *reason);
 
 #define CHECK(cond) unit_check((cond), __FILE__, __LINE__, #cond)
 #define CHECK_STR(actual, expected) \
