@@ -98,8 +98,9 @@ static int serve(const struct config *cfg)
 		s->close(s);
 		return 1;
 	}
+	/* A PostgreSQL connection string may hold a password: never logged. */
 	fprintf(stderr, "innbocks: listening on http://%s (database %s)\n", cfg->listen,
-		cfg->database);
+		store_is_postgres(cfg->database) ? "on PostgreSQL" : cfg->database);
 	/* The main thread waits for a signal, checkpointing the write-ahead log
 	 * in between (so commits never do) and purging old idempotency records
 	 * and events. */

@@ -328,6 +328,10 @@ struct store {
 			     struct webhook_delivery **items, size_t *n, bool *has_more,
 			     struct err *e);
 
+	/* Reads the stored answer of (scope, key). Inside a write transaction;
+	 * a backend whose writes run concurrently (PostgreSQL) also claims the
+	 * key until the transaction ends, and answers 409
+	 * idempotency_key_in_use while another transaction holds it. */
 	int (*idem_get)(struct store *s, struct arena *a, const char *scope,
 			const char *key, struct idem_record *out, struct err *e);
 	int (*idem_put)(struct store *s, const char *scope, const char *key,

@@ -30,13 +30,13 @@ extern const char *const pg_migrations[];
 
 static int pg_tx_begin(struct store *s, bool write, struct err *e)
 {
-	(void)write; /* row locks are taken by the statements themselves */
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
 	if (pgs_run(c, "BEGIN", NULL, e) < 0)
 		return -1;
 	c->in_tx = true;
+	c->write_tx = write; /* single-row reads then lock (PGS_FOR_WRITE) */
 	return 0;
 }
 
@@ -68,7 +68,7 @@ static void pg_tx_rollback(struct store *s)
 	struct pg_conn *c = pgs_conn_get(s, &e);
 	if (!c || !c->in_tx)
 		return;
-	c->in_tx = false;
+	c->in_tx = c->write_tx = false;
 	if (PQtransactionStatus(c->db) != PQTRANS_IDLE)
 		pgs_run(c, "ROLLBACK", NULL, &e);
 }
@@ -79,7 +79,7 @@ static int pg_tx_commit(struct store *s, struct err *e)
 	if (!c)
 		return -1;
 	PGresult *r = pgs_exec(c, "COMMIT", NULL, e);
-	c->in_tx = false;
+	c->in_tx = c->write_tx = false;
 	if (!r) {
 		struct err ignored;
 		if (PQtransactionStatus(c->db) != PQTRANS_IDLE)

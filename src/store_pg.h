@@ -17,6 +17,8 @@ struct pg_conn {
 	PGconn *db;
 	struct pg_store *store;
 	bool in_tx;              /* between tx_begin and tx_commit/tx_rollback */
+	bool write_tx;           /* ... and that transaction is a write: reads of
+				  * objects it may change lock their rows */
 	struct pg_conn *next;
 };
 
@@ -105,6 +107,12 @@ int pgs_run_list(struct pg_conn *c, struct arena *a, struct pgs_query *q,
 		 const char *seq_col, const char *cursor_sql, const char *scope,
 		 const struct page *pg, pgs_row_reader *read, size_t item_size,
 		 void **items, size_t *n, bool *has_more, struct err *e);
+
+/* Appends FOR UPDATE to a single-row read inside a write transaction: a
+ * handler reads an object, decides on its state, then writes it; the row
+ * lock makes a concurrent request (on any instance) wait and then read the
+ * new state, as SQLite's one writer at a time does. Both forms are literals. */
+#define PGS_FOR_WRITE(c, sql) ((c)->write_tx ? sql " FOR UPDATE" : sql)
 
 /* A condition on partner_id matching both tenants (tenant.h) of the partner
  * whose id is the SQL parameter p, e.g. PGS_BOTH_TENANTS("$2"). */

@@ -140,8 +140,9 @@ static int pg_customer_get(struct store *s, struct arena *a, const char *partner
 	if (partner_id)
 		pgs_text(&q, partner_id);
 	return pgs_get_one(c, a, partner_id
-			   ? CUSTOMER_SELECT " WHERE c.id = $1 AND c.partner_id = $2"
-			   : CUSTOMER_SELECT " WHERE c.id = $1", &q, read_customer, out, e);
+			   ? PGS_FOR_WRITE(c, CUSTOMER_SELECT " WHERE c.id = $1 AND c.partner_id = $2")
+			   : PGS_FOR_WRITE(c, CUSTOMER_SELECT " WHERE c.id = $1"), &q, read_customer,
+			   out, e);
 }
 
 static int pg_customer_list(struct store *s, struct arena *a, const char *partner_id,

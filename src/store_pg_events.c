@@ -171,7 +171,20 @@ static int pg_idem_get(struct store *s, struct arena *a, const char *scope,
 	struct pgs_params q = {0};
 	pgs_text(&q, scope);
 	pgs_text(&q, key);
-	PGresult *r = pgs_exec(c, "SELECT fingerprint, status, body FROM idempotency"
+	/* The first request with a key holds this lock until it commits, with
+	 * its effects and its stored answer: a concurrent duplicate (on any
+	 * instance) is told so at once, and a later one finds the answer. */
+	PGresult *r = pgs_exec(c, "SELECT pg_try_advisory_xact_lock("
+			       "hashtextextended($1::text || chr(10) || $2::text, 0))", &q, e);
+	if (!r)
+		return -1;
+	bool locked = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	if (!locked)
+		return error(e, 409, "idempotency_key_in_use", NULL,
+			     "a request with this Idempotency-Key is still being processed;"
+			     " retry it shortly");
+	r = pgs_exec(c, "SELECT fingerprint, status, body FROM idempotency"
 			       " WHERE scope = $1 AND key = $2", &q, e);
 	if (!r)
 		return -1;

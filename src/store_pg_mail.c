@@ -65,9 +65,10 @@ static int pg_mail_get(struct store *s, struct arena *a, const char *partner_id,
 	if (partner_id)
 		pgs_text(&q, partner_id);
 	return pgs_get_one(c, a, partner_id
-			   ? "SELECT " MAIL_COLS " FROM mail WHERE id = $1"
-			     " AND deleted_at IS NULL AND partner_id = $2"
-			   : "SELECT " MAIL_COLS " FROM mail WHERE id = $1 AND deleted_at IS NULL",
+			   ? PGS_FOR_WRITE(c, "SELECT " MAIL_COLS " FROM mail WHERE id = $1"
+					   " AND deleted_at IS NULL AND partner_id = $2")
+			   : PGS_FOR_WRITE(c, "SELECT " MAIL_COLS " FROM mail WHERE id = $1"
+					   " AND deleted_at IS NULL"),
 			   &q, read_mail, out, e);
 }
 
@@ -158,9 +159,10 @@ static int pg_action_get(struct store *s, struct arena *a, const char *partner_i
 	if (partner_id)
 		pgs_text(&q, partner_id);
 	return pgs_get_one(c, a, partner_id
-			   ? "SELECT " ACTION_COLS " FROM mail_actions WHERE id = $1"
-			     " AND partner_id = $2"
-			   : "SELECT " ACTION_COLS " FROM mail_actions WHERE id = $1",
+			   ? PGS_FOR_WRITE(c, "SELECT " ACTION_COLS " FROM mail_actions"
+					   " WHERE id = $1 AND partner_id = $2")
+			   : PGS_FOR_WRITE(c, "SELECT " ACTION_COLS " FROM mail_actions"
+					   " WHERE id = $1"),
 			   &q, read_action, out, e);
 }
 

@@ -130,7 +130,11 @@ static int key_get_by(struct store *s, struct arena *a, const char *sql, const c
 static int pg_key_get(struct store *s, struct arena *a, const char *id,
 		      struct api_key *out, struct err *e)
 {
-	return key_get_by(s, a, "SELECT " KEY_COLS " FROM api_keys WHERE id = $1", id, out, e);
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	return key_get_by(s, a, PGS_FOR_WRITE(c, "SELECT " KEY_COLS " FROM api_keys WHERE id = $1"),
+			  id, out, e);
 }
 
 static int pg_key_find_by_hash(struct store *s, struct arena *a, const char *hash,

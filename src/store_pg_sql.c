@@ -120,7 +120,10 @@ struct pg_conn *pgs_conn_get(struct store *s, struct err *e)
 
 /* --- statements --- */
 
-/* Fills e from a failed result (r may be NULL: no answer at all). */
+/* Fills e from a failed result (r may be NULL: no answer at all): the
+ * storage results SQLite's backend gives for the same faults, and for a
+ * unique violation the answer the handler gives when it sees the conflict
+ * itself (with one writer at a time, SQLite never gets that far). */
 static void db_error(struct pg_conn *c, const PGresult *r, struct err *e)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -138,6 +141,16 @@ static void db_error(struct pg_conn *c, const PGresult *r, struct err *e)
 		/* Serialization failure, deadlock, lock not available: retrying the
 		 * whole request is right; for now the client does it. */
 		error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
+		return;
+	}
+	const char *constraint = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+	if (strcmp(state, "23505") == 0 && constraint &&
+	    strcmp(constraint, "customers_partner_external") == 0) {
+		/* What the handler answers when it finds the external id taken
+		 * (api_customers.c): here another instance's transaction took it
+		 * between that check and this insert. */
+		error(e, 409, "external_id_conflict", "external_customer_id",
+		      "another customer already has this external_customer_id");
 		return;
 	}
 	fprintf(stderr, "innbocks: postgres error %s: %s", state, msg);

@@ -54,8 +54,9 @@ static int pg_endpoint_get(struct store *s, struct arena *a, const char *id,
 		return -1;
 	struct pgs_params q = {0};
 	pgs_text(&q, id);
-	return pgs_get_one(c, a, "SELECT " ENDPOINT_COLS " FROM webhook_endpoints"
-			   " WHERE id = $1", &q, read_endpoint, out, e);
+	return pgs_get_one(c, a, PGS_FOR_WRITE(c, "SELECT " ENDPOINT_COLS
+						 " FROM webhook_endpoints WHERE id = $1"),
+			   &q, read_endpoint, out, e);
 }
 
 static int pg_endpoint_list(struct store *s, struct arena *a, const char *partner_id,
