@@ -6,7 +6,7 @@
 CC ?= cc
 CFLAGS ?= -O2 -g
 WARN = -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla -Wcast-qual -Wwrite-strings
-LIBS = -lmicrohttpd -ljansson -lsqlite3 -lcrypto -lcurl -lidn2 -lunistring -lpthread -lm
+LIBS = -lmicrohttpd -ljansson -lsqlite3 -lcrypto -lcurl -lidn2 -lunistring -lsodium -lpthread -lm
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 SRC = $(sort $(wildcard src/*.c))

@@ -73,9 +73,12 @@ static int run(const struct cli *cli, const char *method, const char *path, json
 {
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
+	char base_url[160];
+	snprintf(base_url, sizeof(base_url), "http://%s", cli->cfg->listen);
 	struct app app = {
 		.store = cli->store,
 		.webhook_allow_loopback = cli->cfg->webhook_allow_loopback,
+		.base_url = base_url,
 	};
 	char *path_only = strdup(path);
 	if (!path_only)
@@ -360,6 +363,25 @@ static int cmd_webhook_rotate_secret(const struct cli *cli, int argc, char **arg
 	return run(cli, "POST", path, NULL, NULL);
 }
 
+static int cmd_user_create(const struct cli *cli, int argc, char **argv)
+{
+	const char *partner = opt(argc, argv, "partner");
+	if (!partner || !opt(argc, argv, "email") || !opt(argc, argv, "role"))
+		return usage();
+	json_t *body = json_object();
+	set_opt(body, "email", opt(argc, argv, "email"));
+	set_opt(body, "role", opt(argc, argv, "role"));
+	char path[256];
+	snprintf(path, sizeof(path), "/admin/v1/partners/%s/users", partner);
+	json_t *user = NULL;
+	if (run(cli, "POST", path, body, &user) != 0)
+		return 1;
+	fprintf(stderr, "\nThe user chooses a password at this link (valid 72 hours, once):\n  %s\n",
+		json_string_value(json_object_get(user, "setup_url")));
+	json_decref(user);
+	return 0;
+}
+
 static int cmd_admin_token_create(const struct cli *cli, int argc, char **argv)
 {
 	(void)argc, (void)argv;
@@ -516,6 +538,10 @@ static const struct command commands[] = {
 	 {"url", "events", "enabled"}},
 	{"webhook", "rotate-secret", cmd_webhook_rotate_secret,
 	 "webhook rotate-secret we_...", {0}},
+	{"user", "create", cmd_user_create,
+	 "user create --partner ptn_... --email E --role owner|developer|viewer\n"
+	 "                       (a dashboard user; prints the one-time setup link)",
+	 {"partner", "email", "role"}},
 	{"admin-token", "create", cmd_admin_token_create, "admin-token create", {0}},
 	{"demo", NULL, cmd_demo, "demo            (an empty database: a demo partner and key)",
 	 {0}},

@@ -78,11 +78,18 @@ static int serve(const struct config *cfg)
 		fprintf(stderr, "innbocks: %s\n", e.message);
 		return 1;
 	}
+	char base_url[160];
+	snprintf(base_url, sizeof(base_url), "http://%s", cfg->listen);
 	struct app app = {
 		.store = s,
 		.ratelimit = ratelimit_new(cfg->rate_limit, cfg->rate_burst),
 		.admin_token = cfg->admin_token[0] ? cfg->admin_token : NULL,
 		.webhook_allow_loopback = cfg->webhook_allow_loopback,
+		.base_url = base_url,
+		/* Dashboard sign-in attempts: 10 per account, then one every 30 s;
+		 * 50 per client address, then one every 2 s. */
+		.signin_by_account = ratelimit_new(1.0 / 30, 10),
+		.signin_by_addr = ratelimit_new(0.5, 50),
 	};
 	maintenance(s);
 	struct webhook_worker *worker = webhook_worker_start(s, cfg);
@@ -93,6 +100,8 @@ static int serve(const struct config *cfg)
 		writer_stop(writer);
 		webhook_worker_stop(worker);
 		ratelimit_free(app.ratelimit);
+		ratelimit_free(app.signin_by_account);
+		ratelimit_free(app.signin_by_addr);
 		s->close(s);
 		return 1;
 	}
@@ -121,6 +130,8 @@ static int serve(const struct config *cfg)
 	writer_stop(writer);
 	webhook_worker_stop(worker);
 	ratelimit_free(app.ratelimit);
+	ratelimit_free(app.signin_by_account);
+	ratelimit_free(app.signin_by_addr);
 	s->close(s);
 	return 0;
 }

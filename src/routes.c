@@ -3,10 +3,16 @@
 #include "auth.h"
 #include "handlers.h"
 #include "router.h"
+#include "session.h"
 #include "banned.h"
 
 #define API "/api/v1"
 #define ADMIN "/admin/v1"
+#define DASH "/dashboard/api"
+
+/* Rows of the Partner and operator APIs leave the dashboard's last columns
+ * (role, before) out: zero, no session and no before hook. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 const struct route routes[] = {
 	{"GET", "/healthz", api_meta_health, 0, ROUTE_PUBLIC},
@@ -53,6 +59,7 @@ const struct route routes[] = {
 	{"POST", ADMIN "/partners/{id}/keys", admin_key_create, 0, ROUTE_ADMIN},
 	{"GET", ADMIN "/partners/{id}/keys", admin_key_list, 0, ROUTE_ADMIN},
 	{"POST", ADMIN "/keys/{id}/revoke", admin_key_revoke, 0, ROUTE_ADMIN},
+	{"POST", ADMIN "/partners/{id}/users", admin_user_create, 0, ROUTE_ADMIN},
 	{"GET", ADMIN "/customers/{id}", admin_customer_get, 0, ROUTE_ADMIN},
 	{"POST", ADMIN "/customers/{id}/accept-invite", admin_customer_accept_invite, 0,
 	 ROUTE_ADMIN},
@@ -72,6 +79,22 @@ const struct route routes[] = {
 	{"POST", ADMIN "/mail-actions/{id}/complete", admin_action_complete, 0, ROUTE_ADMIN},
 	{"POST", ADMIN "/mail-actions/{id}/fail", admin_action_fail, 0, ROUTE_ADMIN},
 	{"POST", ADMIN "/mail-actions/{id}/cancel", admin_action_cancel, 0, ROUTE_ADMIN},
+
+	/* The dashboard's JSON API: a session instead of a key, the least role
+	 * each route needs, and the operator handlers for the session's partner
+	 * (admin_partner_load) in the mode the page is in. Sign-in and password
+	 * setup hash passwords in their before hooks, off the HTTP threads. */
+	{"POST", DASH "/signin", dash_session_signin, 0, ROUTE_NO_AUTH, 0,
+	 dash_session_signin_check},
+	{"POST", DASH "/setup", dash_session_setup, 0, ROUTE_NO_AUTH, 0, dash_session_setup_hash},
+	{"GET", DASH "/session", dash_session_get, 0, ROUTE_SESSION, ROLE_VIEWER, NULL},
+	{"POST", DASH "/signout", dash_session_signout, 0, ROUTE_SESSION, ROLE_VIEWER, NULL},
+	{"GET", DASH "/keys", admin_key_list, 0, ROUTE_SESSION, ROLE_VIEWER, NULL},
+	{"POST", DASH "/keys", admin_key_create, 0, ROUTE_SESSION, ROLE_DEVELOPER, NULL},
+	{"POST", DASH "/keys/{id}/revoke", admin_key_revoke, 0, ROUTE_SESSION, ROLE_DEVELOPER,
+	 NULL},
+	{"POST", DASH "/keys/{id}/roll", dash_key_roll, 0, ROUTE_SESSION, ROLE_DEVELOPER, NULL},
+	{"POST", DASH "/users", admin_user_create, 0, ROUTE_SESSION, ROLE_OWNER, NULL},
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);
