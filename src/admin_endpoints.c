@@ -125,10 +125,13 @@ int admin_endpoint_list(struct ctx *c)
 	return reply_list(c, items, n, sizeof(*items), endpoint_item, more);
 }
 
-/* Loads the endpoint named by the path, or answers 404. */
+/* Loads the endpoint named by the path (on the dashboard: only the session's
+ * partner's), or answers 404. */
 static int endpoint_load(struct ctx *c, struct webhook_endpoint *w)
 {
 	int rc = c->store->endpoint_get(c->store, c->a, c->params[0], w, &c->err);
+	if (rc == 0 && c->session && !tenant_owned_by(w->partner_id, c->session->user.partner_id))
+		rc = STORE_NOT_FOUND;
 	if (rc == STORE_NOT_FOUND)
 		return reply_not_found(c, "webhook_endpoint", c->params[0], NULL);
 	return rc;

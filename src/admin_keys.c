@@ -1,7 +1,5 @@
 /* admin_keys.c - the operator API's partner API keys (docs/operators.md): created
  * with the secret shown once, listed, revoked. */
-#include <string.h>
-
 #include "auth.h"
 #include "field.h"
 #include "handlers.h"
@@ -92,12 +90,8 @@ int admin_key_list(struct ctx *c)
 int admin_key_load(struct ctx *c, struct api_key *k)
 {
 	int rc = c->store->key_get(c->store, c->a, c->params[0], k, &c->err);
-	if (rc == 0 && c->session) {
-		const char *own = c->session->user.partner_id;
-		size_t n = tenant_partner_len(k->partner_id);
-		if (strlen(own) != n || strncmp(own, k->partner_id, n) != 0)
-			rc = STORE_NOT_FOUND;
-	}
+	if (rc == 0 && c->session && !tenant_owned_by(k->partner_id, c->session->user.partner_id))
+		rc = STORE_NOT_FOUND;
 	if (rc == STORE_NOT_FOUND)
 		return reply_not_found(c, "api_key", c->params[0], NULL);
 	return rc;

@@ -95,6 +95,16 @@ const struct route routes[] = {
 	 NULL},
 	{"POST", DASH "/keys/{id}/roll", dash_key_roll, 0, ROUTE_SESSION, ROLE_DEVELOPER, NULL},
 	{"POST", DASH "/users", admin_user_create, 0, ROUTE_SESSION, ROLE_OWNER, NULL},
+	{"GET", DASH "/webhook-endpoints", admin_endpoint_list, 0, ROUTE_SESSION, ROLE_VIEWER,
+	 NULL},
+	{"POST", DASH "/webhook-endpoints", admin_endpoint_create, 0, ROUTE_SESSION,
+	 ROLE_DEVELOPER, NULL},
+	{"PATCH", DASH "/webhook-endpoints/{id}", admin_endpoint_update, 0, ROUTE_SESSION,
+	 ROLE_DEVELOPER, NULL},
+	{"POST", DASH "/webhook-endpoints/{id}/rotate-secret", admin_endpoint_rotate, 0,
+	 ROUTE_SESSION, ROLE_DEVELOPER, NULL},
+	{"GET", DASH "/webhook-events", api_webhook_event_list, 0, ROUTE_SESSION, ROLE_VIEWER,
+	 NULL},
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

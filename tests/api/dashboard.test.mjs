@@ -222,3 +222,27 @@ test('a session ends after 30 minutes idle and after 12 hours in all', async () 
   sql(`UPDATE sessions SET created_at = ${now - 12 * 3600}, last_seen_at = ${now} WHERE user_id = '${old.user.id}'`);
   assertError(await old.dash.get('/session'), 401, 'unauthenticated');
 });
+
+test('webhook endpoints in the dashboard: add in the page\'s mode, disable, rotate; others\' are not found', async () => {
+  const u = await dashUser(srv);
+  const cat = await u.dash.get('/webhook-events');
+  assert.equal(cat.status, 200);
+  assert.ok(cat.body.data.some((e) => e.type === 'customer.created'));
+  assertError(await u.dash.post('/webhook-endpoints', { url: 'http://127.0.0.1/hook', mode: 'live' }), 422, 'validation_failed', 'url');
+  const we = await u.dash.post('/webhook-endpoints', { url: 'https://crm.example.com/hooks', mode: 'live', enabled_events: ['customer.created'] });
+  assert.equal(we.status, 201, we.text);
+  assert.match(we.body.secret, /^whsec_/);
+  const off = await u.dash.request('PATCH', `/webhook-endpoints/${we.body.id}`, { json: { enabled: false } });
+  assert.equal(off.status, 200, off.text);
+  assert.equal(off.body.status, 'disabled');
+  const rot = await u.dash.post(`/webhook-endpoints/${we.body.id}/rotate-secret`, {});
+  assert.equal(rot.status, 200);
+  assert.notEqual(rot.body.secret, we.body.secret);
+  const list = await u.dash.get('/webhook-endpoints');
+  assert.equal(list.body.data.length, 1);
+  assert.equal(list.body.data[0].secret, undefined);
+  const other = await dashUser(srv);
+  assertError(await other.dash.request('PATCH', `/webhook-endpoints/${we.body.id}`, { json: { enabled: true } }), 404, 'not_found');
+  assertError(await other.dash.post(`/webhook-endpoints/${we.body.id}/rotate-secret`, {}), 404, 'not_found');
+  assert.ok(!sql('SELECT * FROM audit_log').includes(rot.body.secret), 'no webhook secret in the audit log');
+});
