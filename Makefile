@@ -29,7 +29,13 @@ build/gen/openapi.c: openapi/innbocks.yaml scripts/embed_openapi.py
 build/openapi/innbocks-partner.json: openapi/innbocks.yaml scripts/openapi_split.py
 	/usr/bin/python3 scripts/openapi_split.py $< $(@D)
 
-GEN = build/gen/sql_sqlite.c build/gen/openapi.c
+ASSETS = $(sort $(wildcard web/dashboard/*))
+
+build/gen/dashboard.c: $(ASSETS) scripts/embed_assets.py
+	@mkdir -p $(@D)
+	/usr/bin/python3 scripts/embed_assets.py $@ $(ASSETS)
+
+GEN = build/gen/sql_sqlite.c build/gen/openapi.c build/gen/dashboard.c
 
 define variant
 $(1)/innbocks: $(SRC) src/*.h $(GEN)

@@ -111,6 +111,9 @@ int dash_session_get(struct ctx *c);
 /* dash_keys.c */
 int dash_key_roll(struct ctx *c);
 
+/* dash_assets.c: the dashboard's pages, embedded at build time */
+int dash_asset_get(struct ctx *c);
+
 /* admin_customers.c */
 int admin_customer_get(struct ctx *c);
 int admin_customer_accept_invite(struct ctx *c);

@@ -17,6 +17,9 @@
 const struct route routes[] = {
 	{"GET", "/healthz", api_meta_health, 0, ROUTE_PUBLIC},
 	{"GET", API "/openapi.json", api_meta_openapi, 0, ROUTE_PUBLIC},
+	/* The dashboard's pages (no session needed to load them). */
+	{"GET", "/dashboard/", dash_asset_get, 0, ROUTE_PUBLIC},
+	{"GET", "/dashboard/{file}", dash_asset_get, 0, ROUTE_PUBLIC},
 
 	{"POST", API "/customers", api_customer_create, SCOPE_CUSTOMERS_WRITE, 0},
 	{"GET", API "/customers", api_customer_list, SCOPE_CUSTOMERS_READ, 0},

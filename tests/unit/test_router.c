@@ -191,11 +191,13 @@ TEST(routes_for_operators_and_the_public_need_no_scope)
 	CHECK(checked > 0);
 }
 
-/* The public routes: the health check and the server's own OpenAPI document. */
+/* The public routes: the health check, the server's own OpenAPI document and
+ * the dashboard's pages. */
 static bool route_is_public(const struct route *r)
 {
 	return strcmp(r->method, "GET") == 0 &&
-	       (strcmp(r->path, "/healthz") == 0 || strcmp(r->path, "/api/v1/openapi.json") == 0);
+	       (strcmp(r->path, "/healthz") == 0 || strcmp(r->path, "/api/v1/openapi.json") == 0 ||
+		strcmp(r->path, "/dashboard/") == 0 || strcmp(r->path, "/dashboard/{file}") == 0);
 }
 
 TEST(routes_under_api_v1_all_need_a_partner_scope)
@@ -225,7 +227,7 @@ TEST(routes_under_admin_v1_are_all_operator_routes)
 	}
 }
 
-TEST(routes_public_are_exactly_healthz_and_the_openapi_document)
+TEST(routes_public_are_exactly_healthz_the_openapi_document_and_the_dashboard_pages)
 {
 	int public = 0;
 	for (size_t i = 0; i < routes_count; i++) {
@@ -236,7 +238,7 @@ TEST(routes_public_are_exactly_healthz_and_the_openapi_document)
 		if (flagged)
 			CHECK_INT(routes[i].scope, 0);
 	}
-	CHECK_INT(public, 2);
+	CHECK_INT(public, 4);
 }
 
 TEST(routes_all_have_a_handler)
