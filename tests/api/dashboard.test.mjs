@@ -7,6 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startServer, runCli, assertError } from './lib.mjs';
 import { Dash, COOKIE, dashUser, setupToken, sessionCookie } from './dashboard_lib.mjs';
 
@@ -245,4 +248,15 @@ test('webhook endpoints in the dashboard: add in the page\'s mode, disable, rota
   assertError(await other.dash.request('PATCH', `/webhook-endpoints/${we.body.id}`, { json: { enabled: true } }), 404, 'not_found');
   assertError(await other.dash.post(`/webhook-endpoints/${we.body.id}/rotate-secret`, {}), 404, 'not_found');
   assert.ok(!sql('SELECT * FROM audit_log').includes(rot.body.secret), 'no webhook secret in the audit log');
+});
+
+test('demo (what scripts/start.sh runs on an empty database) prints the demo owner\'s setup link', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'innbocks-demo-'));
+  try {
+    const r = await runCli(['demo', '--database', path.join(dir, 'demo.db'), '--listen', '127.0.0.1:8080']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Dashboard: open this one-time link[\s\S]*owner@demo\.example[\s\S]*\n {2}http:\/\/127\.0\.0\.1:8080\/dashboard\/setup\.html#token=[0-9a-f]{64}\n/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
