@@ -111,6 +111,14 @@ int dash_session_get(struct ctx *c);
 /* dash_keys.c */
 int dash_key_roll(struct ctx *c);
 
+/* dash_users.c: the team (owners) */
+int dash_user_list(struct ctx *c);
+int dash_user_update(struct ctx *c);
+int dash_user_delete(struct ctx *c);
+
+/* dash_audit.c */
+int dash_audit_list(struct ctx *c);
+
 /* dash_assets.c: the dashboard's pages, embedded at build time */
 int dash_asset_get(struct ctx *c);
 

@@ -97,7 +97,10 @@ const struct route routes[] = {
 	{"POST", DASH "/keys/{id}/revoke", admin_key_revoke, 0, ROUTE_SESSION, ROLE_DEVELOPER,
 	 NULL},
 	{"POST", DASH "/keys/{id}/roll", dash_key_roll, 0, ROUTE_SESSION, ROLE_DEVELOPER, NULL},
+	{"GET", DASH "/users", dash_user_list, 0, ROUTE_SESSION, ROLE_OWNER, NULL},
 	{"POST", DASH "/users", admin_user_create, 0, ROUTE_SESSION, ROLE_OWNER, NULL},
+	{"PATCH", DASH "/users/{id}", dash_user_update, 0, ROUTE_SESSION, ROLE_OWNER, NULL},
+	{"DELETE", DASH "/users/{id}", dash_user_delete, 0, ROUTE_SESSION, ROLE_OWNER, NULL},
 	{"GET", DASH "/webhook-endpoints", admin_endpoint_list, 0, ROUTE_SESSION, ROLE_VIEWER,
 	 NULL},
 	{"POST", DASH "/webhook-endpoints", admin_endpoint_create, 0, ROUTE_SESSION,
@@ -106,6 +109,7 @@ const struct route routes[] = {
 	 ROLE_DEVELOPER, NULL},
 	{"POST", DASH "/webhook-endpoints/{id}/rotate-secret", admin_endpoint_rotate, 0,
 	 ROUTE_SESSION, ROLE_DEVELOPER, NULL},
+	{"GET", DASH "/audit-log", dash_audit_list, 0, ROUTE_SESSION, ROLE_OWNER, NULL},
 	{"GET", DASH "/webhook-events", api_webhook_event_list, 0, ROUTE_SESSION, ROLE_VIEWER,
 	 NULL},
 };

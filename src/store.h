@@ -354,6 +354,13 @@ struct store {
 	/* Finds the user by email, case-insensitively. */
 	int (*user_find_by_email)(struct store *s, struct arena *a, const char *email,
 				  struct user *out, struct err *e);
+	/* The partner's users, newest first. */
+	int (*user_list)(struct store *s, struct arena *a, const char *partner_id,
+			 const struct page *pg, struct user **items, size_t *n, bool *has_more,
+			 struct err *e);
+	int (*user_role_set)(struct store *s, const char *id, const char *role, struct err *e);
+	/* Deletes the user with its sessions and setup links (its audit rows stay). */
+	int (*user_delete)(struct store *s, const char *id, struct err *e);
 	/* Sets the password hash and ends every session of the user. */
 	int (*user_password_set)(struct store *s, const char *id, const char *hash,
 				 int64_t now, struct err *e);
@@ -370,6 +377,10 @@ struct store {
 	int (*session_touch)(struct store *s, const char *hash, int64_t now, struct err *e);
 	int (*session_delete)(struct store *s, const char *hash, struct err *e);
 	int (*audit_insert)(struct store *s, const struct audit_entry *ae, struct err *e);
+	/* The partner's audit log, newest first. */
+	int (*audit_list)(struct store *s, struct arena *a, const char *partner_id,
+			  const struct page *pg, struct audit_entry **items, size_t *n,
+			  bool *has_more, struct err *e);
 
 	int (*idem_get)(struct store *s, struct arena *a, const char *scope,
 			const char *key, struct idem_record *out, struct err *e);

@@ -65,6 +65,54 @@ static int sq_user_find_by_email(struct store *s, struct arena *a, const char *e
 			   out, e);
 }
 
+static int sq_user_list(struct store *s, struct arena *a, const char *partner_id,
+			const struct page *pg, struct user **items, size_t *n, bool *has_more,
+			struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct query q = {0};
+	sq_q_text(&q, "SELECT " USER_COLS " FROM users WHERE partner_id = ?1", partner_id);
+	return sq_run_list(c, a, &q, "seq", "SELECT seq FROM users WHERE id = ?1 AND partner_id = ?2",
+			   partner_id, pg, read_user, sizeof(**items), (void **)items, n, has_more,
+			   e);
+}
+
+static int sq_user_role_set(struct store *s, const char *id, const char *role, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "UPDATE users SET role = ? WHERE id = ?", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, role);
+	sq_bind_text(st, 2, id);
+	return sq_step_done(c, st, e);
+}
+
+static int sq_user_delete(struct store *s, const char *id, struct err *e)
+{
+	static const char *const sql[] = {
+		"DELETE FROM sessions WHERE user_id = ?",
+		"DELETE FROM user_setup_tokens WHERE user_id = ?",
+		"DELETE FROM users WHERE id = ?",
+	};
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *st = sq_prep(c, sql[i], e);
+		if (!st)
+			return -1;
+		sq_bind_text(st, 1, id);
+		if (sq_step_done(c, st, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int sq_user_password_set(struct store *s, const char *id, const char *hash,
 				int64_t now, struct err *e)
 {
@@ -217,12 +265,45 @@ static int sq_audit_insert(struct store *s, const struct audit_entry *ae, struct
 	return sq_step_done(c, st, e);
 }
 
+#define AUDIT_COLS "id, partner_id, user_id, actor, action, target, mode, client_addr, created_at"
+
+static void read_audit(struct arena *a, sqlite3_stmt *st, void *item)
+{
+	struct audit_entry *ae = item;
+	ae->id = sq_col_text(a, st, 0);
+	ae->partner_id = sq_col_text(a, st, 1);
+	ae->user_id = sq_col_text(a, st, 2);
+	ae->actor = sq_col_text(a, st, 3);
+	ae->action = sq_col_text(a, st, 4);
+	ae->target = sq_col_text(a, st, 5);
+	ae->mode = sq_col_text(a, st, 6);
+	ae->client_addr = sq_col_text(a, st, 7);
+	ae->created_at = sq_col_i64(st, 8);
+}
+
+static int sq_audit_list(struct store *s, struct arena *a, const char *partner_id,
+			 const struct page *pg, struct audit_entry **items, size_t *n,
+			 bool *has_more, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct query q = {0};
+	sq_q_text(&q, "SELECT " AUDIT_COLS " FROM audit_log WHERE partner_id = ?1", partner_id);
+	return sq_run_list(c, a, &q, "seq",
+			   "SELECT seq FROM audit_log WHERE id = ?1 AND partner_id = ?2", partner_id,
+			   pg, read_audit, sizeof(**items), (void **)items, n, has_more, e);
+}
+
 void sq_register_users(struct store *s)
 {
 	s->user_insert = sq_user_insert;
 	s->user_get = sq_user_get;
 	s->user_find_by_email = sq_user_find_by_email;
 	s->user_password_set = sq_user_password_set;
+	s->user_list = sq_user_list;
+	s->user_role_set = sq_user_role_set;
+	s->user_delete = sq_user_delete;
 	s->user_setup_insert = sq_user_setup_insert;
 	s->user_setup_use = sq_user_setup_use;
 	s->session_insert = sq_session_insert;
@@ -230,4 +311,5 @@ void sq_register_users(struct store *s)
 	s->session_touch = sq_session_touch;
 	s->session_delete = sq_session_delete;
 	s->audit_insert = sq_audit_insert;
+	s->audit_list = sq_audit_list;
 }

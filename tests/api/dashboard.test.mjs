@@ -260,3 +260,50 @@ test('demo (what scripts/start.sh runs on an empty database) prints the demo own
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the audit log: owners read who did what, newest first; others get 403', async () => {
+  const owner = await dashUser(srv);
+  const dev = await dashUser(srv, 'developer', owner.partner);
+  dev.dash.mode = 'test';
+  const k = await dev.dash.post('/keys', { name: 'audited', mode: 'test', scopes: ['customers:read'] });
+  assert.equal(k.status, 201);
+  await new Dash(srv).post('/signin', { email: dev.email, password: 'not the password!' });
+  const log = await owner.dash.get('/audit-log?limit=100');
+  assert.equal(log.status, 200, log.text);
+  const actions = log.body.data.map((a) => `${a.actor} ${a.action}`);
+  assert.equal(log.body.data[0].action, 'signin.failed', 'newest first');
+  assert.ok(actions.includes(`${dev.email} POST /dashboard/api/keys`), actions.join('\n'));
+  assert.ok(actions.includes(`${dev.email} password.set`));
+  assert.ok(actions.includes('operator user.created'));
+  const created = log.body.data.find((a) => a.action === 'POST /dashboard/api/keys');
+  assert.equal(created.target, k.body.id);
+  assert.equal(created.mode, 'test');
+  assert.equal(created.client_addr, '127.0.0.1');
+  assert.ok(!log.text.includes(k.body.secret) && !log.text.includes(dev.password), 'no secret in the log');
+  const other = await dashUser(srv);
+  assert.ok(!(await other.dash.get('/audit-log')).body.data.some((a) => a.actor === dev.email), 'another partner\'s log is its own');
+  assertError(await dev.dash.get('/audit-log'), 403, 'insufficient_role');
+});
+
+test('the team: owners list users, change a role, remove someone (signed out at once), never themselves', async () => {
+  const owner = await dashUser(srv);
+  const dev = await dashUser(srv, 'developer', owner.partner);
+  const list = await owner.dash.get('/users');
+  assert.equal(list.status, 200, list.text);
+  assert.deepEqual(list.body.data.map((u) => u.email).sort(), [owner.email, dev.email].sort());
+  assert.ok(list.body.data.every((u) => u.password_hash === undefined && u.setup_url === undefined));
+  const demoted = await owner.dash.request('PATCH', `/users/${dev.user.id}`, { json: { role: 'viewer' } });
+  assert.equal(demoted.status, 200, demoted.text);
+  assert.equal(demoted.body.role, 'viewer');
+  assertError(await dev.dash.post('/keys', { name: 'k', scopes: ['customers:read'] }), 403, 'insufficient_role');
+  assertError(await owner.dash.request('PATCH', `/users/${owner.user.id}`, { json: { role: 'viewer' } }), 409, 'invalid_state');
+  assertError(await owner.dash.request('DELETE', `/users/${owner.user.id}`), 409, 'invalid_state');
+  const other = await dashUser(srv);
+  assertError(await other.dash.request('DELETE', `/users/${dev.user.id}`), 404, 'not_found');
+  assertError(await dev.dash.get('/users'), 403, 'insufficient_role');
+  const removed = await owner.dash.request('DELETE', `/users/${dev.user.id}`);
+  assert.equal(removed.status, 200, removed.text);
+  assert.equal(removed.body.deleted, true);
+  assertError(await dev.dash.get('/session'), 401, 'unauthenticated');
+  assertError(await new Dash(srv).post('/signin', { email: dev.email, password: dev.password }), 401, 'unauthenticated');
+});

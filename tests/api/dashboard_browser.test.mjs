@@ -4,10 +4,11 @@
 // revoke (confirmed) and roll ("now") take effect at once; webhooks get an endpoint; the mode
 // switch shows test mode; a viewer sees no create buttons and the JSON API refuses them; a change
 // without the CSRF token is refused; the cookie's flags; one sign-in failure message. Every page
-// is saved as a screenshot under build/screenshots/.
+// is checked with axe-core (no serious or critical violation) and saved as a screenshot under
+// build/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, existsSync } from 'node:fs';
+import { mkdirSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer, ROOT, assertError } from './lib.mjs';
@@ -36,7 +37,21 @@ async function newPage() {
   return { context, page };
 }
 
-const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+const AXE = readFileSync(path.join(ROOT, 'tests/node_modules/axe-core/axe.min.js'), 'utf8');
+const axeFindings = []; // serious and critical accessibility violations of every page
+
+/**
+ * Checks the page as it is with axe-core (pinned in tests/package.json, run inside the page),
+ * keeping every serious or critical violation, then saves its screenshot.
+ */
+async function shot(page, name) {
+  if (!await page.evaluate(() => typeof window.axe !== 'undefined')) await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => (await window.axe.run(document)).violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`));
+  axeFindings.push(...violations.map((v) => `${name}: ${v}`));
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
 
 async function invite(role, email) {
   const r = await srv.admin().post(`/partners/${partner.id}/users`, { email, role });
@@ -189,12 +204,42 @@ test('the mode switch shows test mode on every page', async () => {
   await page.locator('tr', { hasText: 'Nightly sync' }).first().waitFor();
 });
 
+test('the owner reads the audit log: the key changes and sign-ins, never a secret', async () => {
+  const { page } = owner;
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await page.getByRole('heading', { name: 'Audit log', level: 1 }).waitFor();
+  await page.getByRole('cell', { name: 'Revoked an API key' }).first().waitFor();
+  await page.getByRole('cell', { name: 'Rolled an API key' }).first().waitFor();
+  await page.getByRole('cell', { name: 'Set a password' }).first().waitFor();
+  await shot(page, '12-audit-log');
+  assert.doesNotMatch(await page.content(), /ib_live_[0-9A-Za-z]{32}|whsec_/);
+  await page.getByRole('link', { name: 'API keys' }).click();
+});
+
+let viewerUrl;
+test('the owner invites a viewer on the team page and gets the setup link to send', async () => {
+  const { page } = owner;
+  await page.getByRole('link', { name: 'Team' }).click();
+  await page.getByRole('heading', { name: 'Team', level: 1 }).waitFor();
+  await page.getByRole('button', { name: 'Invite someone' }).click();
+  await page.getByLabel('Email').fill('viewer@acme.example');
+  await page.getByRole('radio', { name: /^Viewer/ }).check();
+  await shot(page, '13-team-invite-dialog');
+  await page.getByRole('dialog').getByRole('button', { name: 'Invite' }).click();
+  viewerUrl = await page.locator('.secret input').inputValue();
+  assert.match(viewerUrl, /\/dashboard\/setup\.html#token=[0-9a-f]{64}$/);
+  await page.locator('tr', { hasText: 'viewer@acme.example' }).getByText('Invited').waitFor();
+  await shot(page, '14-team');
+  await page.getByRole('link', { name: 'API keys' }).click();
+});
+
 test('a viewer sees no create buttons, and the JSON API answers 403 for their changes', async () => {
   const viewer = await newPage();
-  await setUp(viewer.page, await invite('viewer', 'viewer@acme.example'), 'just looking around here', null);
+  await setUp(viewer.page, viewerUrl, 'just looking around here', null);
   await viewer.page.locator('tr', { hasText: 'Nightly sync' }).first().waitFor();
   assert.equal(await viewer.page.getByRole('button', { name: /Create|Roll|Revoke/ }).count(), 0);
-  await shot(viewer.page, '12-keys-viewer');
+  assert.equal(await viewer.page.getByRole('link', { name: /Audit log|Team/ }).count(), 0, 'owners only');
+  await shot(viewer.page, '15-keys-viewer');
   await viewer.page.getByRole('link', { name: 'Webhooks' }).click();
   await viewer.page.locator('tr', { hasText: 'crm.acme.example' }).waitFor();
   assert.equal(await viewer.page.getByRole('button', { name: /Add|Disable|Enable|Rotate/ }).count(), 0);
@@ -208,7 +253,7 @@ test('sign-out, then the same failure message for an unknown email and a wrong p
   const { page } = owner;
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await shot(page, '13-signed-out');
+  await shot(page, '16-signed-out');
   const attempt = async (email, password) => {
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(password);
@@ -220,7 +265,7 @@ test('sign-out, then the same failure message for an unknown email and a wrong p
     return text;
   };
   const wrong = await attempt(OWNER_EMAIL, 'not the password at all');
-  await shot(page, '14-signin-failed');
+  await shot(page, '17-signin-failed');
   const unknown = await attempt('nobody@acme.example', 'not the password at all');
   assert.equal(wrong, unknown);
   await page.getByLabel('Email').fill(OWNER_EMAIL);
@@ -228,6 +273,10 @@ test('sign-out, then the same failure message for an unknown email and a wrong p
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
   await owner.context.close();
+});
+
+test('axe-core finds no serious or critical accessibility violation on any page', () => {
+  assert.deepEqual(axeFindings, []);
 });
 
 test('no page logged an error or a Content-Security-Policy violation', () => {

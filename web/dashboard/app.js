@@ -4,11 +4,15 @@ import { api, ApiError, currentMode, setMode, setCsrf } from './api.js';
 import { h, field } from './ui.js';
 import { keysPage } from './keys.js';
 import { webhooksPage } from './webhooks.js';
+import { auditPage } from './audit.js';
+import { teamPage } from './team.js';
 
 const root = document.getElementById('app');
 const PAGES = {
   keys: { title: 'API keys', render: keysPage },
   webhooks: { title: 'Webhooks', render: webhooksPage },
+  team: { title: 'Team', render: teamPage, owners: true },
+  audit: { title: 'Audit log', render: auditPage, owners: true },
 };
 
 function mount(node) {
@@ -87,12 +91,13 @@ function modeSwitch(onchange) {
 }
 
 async function shell(session) {
+  const visible = Object.entries(PAGES).filter(([, p]) => !p.owners || session.user.role === 'owner');
   const name = (location.hash.slice(1) || 'keys').split('?')[0];
-  const page = PAGES[name] ?? PAGES.keys;
-  const pageName = PAGES[name] ? name : 'keys';
+  const pageName = visible.some(([k]) => k === name) ? name : 'keys';
+  const page = PAGES[pageName];
   document.title = `${page.title} · ${session.partner.name} · Innbocks`;
   const nav = h('nav', { class: 'nav', 'aria-label': 'Dashboard' },
-    ...Object.entries(PAGES).map(([k, p]) => h('a', { href: `#${k}`, 'aria-current': k === pageName ? 'page' : null }, p.title)));
+    ...visible.map(([k, p]) => h('a', { href: `#${k}`, 'aria-current': k === pageName ? 'page' : null }, p.title)));
   const signOut = h('button', {
     type: 'button', class: 'small',
     onclick: async () => { await api('POST', '/signout', {}).catch(() => {}); setCsrf(null); signInPage('You have signed out.'); },

@@ -35,7 +35,7 @@ export async function webhooksPage(content, session) {
         h('td', {}, when(w.created_at)),
         canWrite(session) ? h('td', {}, h('div', { class: 'actions' },
           h('button', { type: 'button', class: 'small', 'aria-label': `${w.status === 'enabled' ? 'Disable' : 'Enable'} ${w.url}`, onclick: () => toggle(w) }, w.status === 'enabled' ? 'Disable' : 'Enable'),
-          h('button', { type: 'button', class: 'small', 'aria-label': `Rotate the secret of ${w.url}`, onclick: () => rotate(w) }, 'Rotate secret'))) : null)))));
+          h('button', { type: 'button', class: 'small', 'aria-label': `Rotate secret of ${w.url}`, onclick: () => rotate(w) }, 'Rotate secret'))) : null)))));
   }
 
   async function toggle(w) {
