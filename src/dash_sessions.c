@@ -70,8 +70,9 @@ int dash_session_signin_check(struct ctx *c)
 	return 0;
 }
 
-/* Starts a session for u: the cookie, the audit row, and the answer (the
- * user and the session's CSRF token). Returns 0 or -1. */
+/* Starts a session for u: the cookie, the audit row (action; none for a
+ * signed-in caller, whose change the dispatcher audits), and the answer
+ * (the user and the session's CSRF token). Returns 0 or -1. */
 static int session_start(struct ctx *c, const struct user *u, const char *action)
 {
 	const char *token, *csrf, *unused;
@@ -79,8 +80,9 @@ static int session_start(struct ctx *c, const struct user *u, const char *action
 	session_token_new(c->a, &token, &ss.hash);
 	session_token_new(c->a, &csrf, &unused);
 	ss.csrf_token = csrf;
+	/* A signed-in caller's change is audited by the dispatcher already. */
 	if (c->store->session_insert(c->store, &ss, &c->err) < 0 ||
-	    dispatch_audit(c, u->partner_id, u, action, u->id) < 0)
+	    (!c->session && dispatch_audit(c, u->partner_id, u, action, u->id) < 0))
 		return -1;
 	resp_header_add(c->resp, "Set-Cookie", session_cookie_set(c->a, token));
 	json_t *o = json_object();
@@ -177,4 +179,39 @@ int dash_session_get(struct ctx *c)
 	json_object_set_new(o, "mode",
 			    json_string(tenant_mode_name(tenant_livemode(c->partner_id))));
 	return reply_take(c, 200, o);
+}
+
+int dash_session_password_check(struct ctx *c)
+{
+	static const char *const fields[] = {"current_password", "new_password", NULL};
+	const char *current, *fresh;
+	if (field_allow(c, fields) < 0 ||
+	    field_string(c, "current_password", true, false, 1, SESSION_PASSWORD_MAX, false,
+			 &current) < 0 ||
+	    field_string(c, "new_password", true, false, 0, SESSION_PASSWORD_MAX, false,
+			 &fresh) < 0)
+		return -1;
+	if (utf8_length(fresh) < SESSION_PASSWORD_MIN)
+		return error(&c->err, 422, "validation_failed", "new_password",
+			     "the password needs at least %d characters", SESSION_PASSWORD_MIN);
+	if (signin_limits(c, c->session->user.email) < 0)
+		return -1;
+	if (!session_password_verify(c->session->user.password_hash, current))
+		return error(&c->err, 422, "validation_failed", "current_password",
+			     "the current password is not correct");
+	c->password_hash = session_password_hash(c->a, fresh);
+	if (!c->password_hash)
+		return error(&c->err, 500, "internal_error", NULL, "the password cannot be hashed");
+	return 0;
+}
+
+int dash_session_password(struct ctx *c)
+{
+	/* Every session of the user ends, this one too; a new one keeps the
+	 * caller signed in. */
+	struct user u = c->session->user;
+	if (c->store->user_password_set(c->store, u.id, c->password_hash, c->now, &c->err) < 0)
+		return -1;
+	u.password_hash = c->password_hash;
+	return session_start(c, &u, NULL);
 }

@@ -107,6 +107,8 @@ int dash_session_setup_hash(struct ctx *c);
 int dash_session_setup(struct ctx *c);
 int dash_session_signout(struct ctx *c);
 int dash_session_get(struct ctx *c);
+int dash_session_password_check(struct ctx *c);
+int dash_session_password(struct ctx *c);
 
 /* dash_keys.c */
 int dash_key_roll(struct ctx *c);

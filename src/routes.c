@@ -92,6 +92,8 @@ const struct route routes[] = {
 	{"POST", DASH "/setup", dash_session_setup, 0, ROUTE_NO_AUTH, 0, dash_session_setup_hash},
 	{"GET", DASH "/session", dash_session_get, 0, ROUTE_SESSION, ROLE_VIEWER, NULL},
 	{"POST", DASH "/signout", dash_session_signout, 0, ROUTE_SESSION, ROLE_VIEWER, NULL},
+	{"POST", DASH "/password", dash_session_password, 0, ROUTE_SESSION, ROLE_VIEWER,
+	 dash_session_password_check},
 	{"GET", DASH "/keys", admin_key_list, 0, ROUTE_SESSION, ROLE_VIEWER, NULL},
 	{"POST", DASH "/keys", admin_key_create, 0, ROUTE_SESSION, ROLE_DEVELOPER, NULL},
 	{"POST", DASH "/keys/{id}/revoke", admin_key_revoke, 0, ROUTE_SESSION, ROLE_DEVELOPER,

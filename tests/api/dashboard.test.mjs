@@ -307,3 +307,27 @@ test('the team: owners list users, change a role, remove someone (signed out at 
   assertError(await dev.dash.get('/session'), 401, 'unauthenticated');
   assertError(await new Dash(srv).post('/signin', { email: dev.email, password: dev.password }), 401, 'unauthenticated');
 });
+
+test('changing the password needs the current one, ends every other session and keeps this one signed in', async () => {
+  const u = await dashUser(srv);
+  const elsewhere = new Dash(srv);
+  assert.equal((await elsewhere.signIn(u.email, u.password)).status, 200);
+  assertError(await u.dash.post('/password', { current_password: 'not it at all', new_password: 'a whole new password' }), 422, 'validation_failed', 'current_password');
+  assertError(await u.dash.post('/password', { current_password: u.password, new_password: 'too short' }), 422, 'validation_failed', 'new_password');
+  assertError(await u.dash.post('/password', { current_password: u.password, new_password: 'a whole new password' }, { csrf: false }), 403, 'csrf_failed');
+  const oldCookie = u.dash.cookie;
+  const r = await u.dash.post('/password', { current_password: u.password, new_password: 'a whole new password' });
+  assert.equal(r.status, 200, r.text);
+  const fresh = sessionCookie(r);
+  assert.ok(fresh && fresh !== oldCookie, 'a new session id');
+  assertError(await elsewhere.get('/session'), 401, 'unauthenticated');
+  assertError(await new Dash(srv, { cookie: oldCookie }).get('/session'), 401, 'unauthenticated');
+  u.dash.cookie = fresh;
+  u.dash.csrf = r.body.csrf_token;
+  assert.equal((await u.dash.get('/session')).status, 200);
+  assertError(await new Dash(srv).post('/signin', { email: u.email, password: u.password }), 401, 'unauthenticated');
+  assert.equal((await new Dash(srv).signIn(u.email, 'a whole new password')).status, 200);
+  const audit = sql('SELECT * FROM audit_log');
+  assert.match(audit, /POST \/dashboard\/api\/password/);
+  assert.ok(!audit.includes('a whole new password'));
+});

@@ -272,6 +272,19 @@ test('sign-out, then the same failure message for an unknown email and a wrong p
   await page.getByLabel('Password').fill(OWNER_PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+  // Changing the password asks for the current one, and says so next to its field.
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.getByLabel('Current password').fill('not the password at all');
+  await page.getByLabel('New password', { exact: true }).fill('an even better password');
+  await page.getByLabel('Repeat the new password').fill('an even better password');
+  await page.getByRole('dialog').getByRole('button', { name: 'Change password' }).click();
+  await page.getByText('the current password is not correct').waitFor();
+  await shot(page, '18-change-password-error');
+  await page.getByLabel('Current password').fill(OWNER_PASSWORD);
+  await page.getByRole('dialog').getByRole('button', { name: 'Change password' }).click();
+  await page.getByRole('dialog').waitFor({ state: 'detached' });
+  await page.reload();
+  await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor(); // still signed in
   await owner.context.close();
 });
 

@@ -1,7 +1,7 @@
 // app.js - the dashboard's entry: the setup page (from the one-time link), sign-in, and the
 // signed-in shell (navigation, live/test switch, sign-out) around the page the hash names.
 import { api, ApiError, currentMode, setMode, setCsrf } from './api.js';
-import { h, field } from './ui.js';
+import { h, field, openDialog } from './ui.js';
 import { keysPage } from './keys.js';
 import { webhooksPage } from './webhooks.js';
 import { auditPage } from './audit.js';
@@ -90,6 +90,34 @@ function modeSwitch(onchange) {
   return h('div', { class: 'mode', role: 'group', 'aria-label': 'Mode' }, mk('live', 'Live'), mk('test', 'Test'));
 }
 
+/** The change-password dialog: the current password, then the new one twice. */
+function passwordDialog() {
+  const current = field('Current password', { type: 'password', name: 'current_password', autocomplete: 'current-password' });
+  const fresh = field('New password', { type: 'password', name: 'new_password', autocomplete: 'new-password', hint: 'At least 12 characters. Every other session of yours ends.' });
+  const again = field('Repeat the new password', { type: 'password', name: 'new_password_again', autocomplete: 'new-password' });
+  const alert = h('div', { class: 'alert', role: 'alert', hidden: true });
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Change password');
+  const fields = [current, fresh, again];
+  const form = h('form', { novalidate: true }, alert, ...fields.map((f) => f.wrap),
+    h('div', { class: 'buttons' }, h('button', { type: 'button', onclick: () => d.close() }, 'Cancel'), submit));
+  const d = openDialog('Change your password', form);
+  current.input.focus();
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    fields.forEach((f) => f.setError('')); alert.hidden = true;
+    if (fresh.input.value !== again.input.value) { again.setError('The two passwords differ.'); again.input.focus(); return; }
+    submit.disabled = true;
+    try {
+      const r = await api('POST', '/password', { current_password: current.input.value, new_password: fresh.input.value });
+      setCsrf(r.csrf_token);
+      d.close();
+    } catch (e) {
+      const f = fields.find((x) => x.input.name === e.param);
+      if (f) { f.setError(e.message); f.input.focus(); } else { alert.textContent = e.message; alert.hidden = false; }
+    } finally { submit.disabled = false; }
+  });
+}
+
 async function shell(session) {
   const visible = Object.entries(PAGES).filter(([, p]) => !p.owners || session.user.role === 'owner');
   const name = (location.hash.slice(1) || 'keys').split('?')[0];
@@ -112,7 +140,8 @@ async function shell(session) {
   mount(h('div', { class: 'shell' },
     h('aside', { class: 'side' }, brand(), nav,
       h('div', { class: 'who' }, h('div', { class: 'email' }, session.user.email),
-        h('div', {}, `Role: ${session.user.role}`), h('p', {}, signOut))),
+        h('div', {}, `Role: ${session.user.role}`),
+        h('p', { class: 'actions' }, h('button', { type: 'button', class: 'small', onclick: passwordDialog }, 'Change password'), signOut))),
     main));
   await page.render(content, session);
 }
