@@ -100,9 +100,9 @@ test('the pages come with a strict CSP, nosniff and their content types', async 
 test('the owner follows the setup link and lands signed in; the cookie is HttpOnly, Secure, SameSite=Lax', async () => {
   owner = await newPage();
   const url = await invite('owner', OWNER_EMAIL);
-  await setUp(owner.page, url, OWNER_PASSWORD, '01-setup-password');
+  await setUp(owner.page, url, OWNER_PASSWORD, '00-setup-password');
   await owner.page.getByRole('heading', { name: 'No live keys yet' }).waitFor();
-  await shot(owner.page, '02-keys-empty');
+  await shot(owner.page, '01-keys-empty');
   const c = (await owner.context.cookies()).find((x) => x.name === COOKIE);
   assert.ok(c, 'the session cookie is set');
   assert.equal(c.httpOnly, true);
@@ -118,7 +118,7 @@ test('the owner creates a key with two scopes and copies it; it works within the
   await page.getByLabel('Name').fill('CRM production');
   await page.getByRole('checkbox', { name: 'customers:read' }).check();
   await page.getByRole('checkbox', { name: 'customers:write' }).check();
-  await shot(page, '03-keys-create-dialog');
+  await shot(page, '02-keys-create-dialog');
   await page.getByRole('dialog').getByRole('button', { name: 'Create key' }).click();
   const secretInput = page.locator('.secret input');
   await secretInput.waitFor();
@@ -127,7 +127,7 @@ test('the owner creates a key with two scopes and copies it; it works within the
   await page.getByRole('button', { name: 'Copy' }).click();
   await page.getByText('Copied').waitFor();
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
-  await shot(page, '04-keys-secret-shown-once');
+  await shot(page, '03-keys-secret-shown-once');
 
   const api = srv.api(secret);
   const cus = await api.post('/customers', { email: 'jane@example.com', name: 'Jane Smith' });
@@ -140,9 +140,9 @@ test('the owner creates a key with two scopes and copies it; it works within the
   await row.waitFor();
   assert.match(await row.innerText(), /customers:read[\s\S]*customers:write/);
   assert.ok(!(await page.content()).includes(secret), 'the list never shows the secret');
-  await shot(page, '05-keys-list');
+  await shot(page, '04-keys-list');
   await page.getByRole('button', { name: 'Revoke CRM production' }).click();
-  await shot(page, '06-keys-revoke-confirm');
+  await shot(page, '05-keys-revoke-confirm');
   await page.getByRole('dialog').getByRole('button', { name: 'Revoke key' }).click();
   await page.getByText('“CRM production” is revoked.').waitFor();
   assertError(await api.get(`/customers/${cus.body.id}`), 401, 'unauthenticated');
@@ -157,7 +157,7 @@ test('roll with delay "now": the new key works, the old one stops at once', asyn
   const oldSecret = await page.locator('.secret input').inputValue();
   await page.getByRole('button', { name: 'Roll Nightly sync' }).click();
   await page.getByRole('radio', { name: 'Now' }).check();
-  await shot(page, '07-keys-roll-dialog');
+  await shot(page, '06-keys-roll-dialog');
   await page.getByRole('dialog').getByRole('button', { name: 'Roll key' }).click();
   await page.getByText('The new key replacing “Nightly sync”').waitFor();
   const newSecret = await page.locator('.secret input').inputValue();
@@ -178,18 +178,18 @@ test('webhooks: the empty state, then an endpoint added with its secret shown on
   const { page } = owner;
   await page.getByRole('link', { name: 'Webhooks' }).click();
   await page.getByRole('heading', { name: 'No live endpoints yet' }).waitFor();
-  await shot(page, '08-webhooks-empty');
+  await shot(page, '07-webhooks-empty');
   await page.getByRole('button', { name: 'Add endpoint' }).first().click();
   await page.getByLabel('Endpoint URL').fill('http://10.0.0.1/hooks');
   await page.getByRole('dialog').getByRole('button', { name: 'Add endpoint' }).click();
   await page.locator('[role=dialog] .error:not([hidden]), dialog .error:not([hidden])').first().waitFor();
-  await shot(page, '09-webhooks-add-error-next-to-field');
+  await shot(page, '08-webhooks-add-error-next-to-field');
   await page.getByLabel('Endpoint URL').fill('https://crm.acme.example/innbocks/hooks');
   await page.getByRole('dialog').getByRole('button', { name: 'Add endpoint' }).click();
   assert.match(await page.locator('.secret input').inputValue(), /^whsec_/);
   await page.getByRole('button', { name: 'Disable https://crm.acme.example/innbocks/hooks' }).click();
   await page.getByText('Disabled', { exact: true }).waitFor();
-  await shot(page, '10-webhooks-list');
+  await shot(page, '09-webhooks-list');
 });
 
 test('the mode switch shows test mode on every page', async () => {
@@ -199,7 +199,7 @@ test('the mode switch shows test mode on every page', async () => {
   await page.getByRole('heading', { name: 'No test endpoints yet' }).waitFor();
   await page.getByRole('link', { name: 'API keys' }).click();
   await page.getByRole('heading', { name: 'No test keys yet' }).waitFor();
-  await shot(page, '11-keys-test-mode');
+  await shot(page, '10-keys-test-mode');
   await page.getByRole('button', { name: 'Live' }).click();
   await page.locator('tr', { hasText: 'Nightly sync' }).first().waitFor();
 });
@@ -211,9 +211,36 @@ test('the owner reads the audit log: the key changes and sign-ins, never a secre
   await page.getByRole('cell', { name: 'Revoked an API key' }).first().waitFor();
   await page.getByRole('cell', { name: 'Rolled an API key' }).first().waitFor();
   await page.getByRole('cell', { name: 'Set a password' }).first().waitFor();
-  await shot(page, '12-audit-log');
+  await shot(page, '11-audit-log');
   assert.doesNotMatch(await page.content(), /ib_live_[0-9A-Za-z]{32}|whsec_/);
   await page.getByRole('link', { name: 'API keys' }).click();
+});
+
+test('usage: the month\'s line items, and a CSV download that matches /api/v1/billing/usage', async () => {
+  const { page } = owner;
+  const key = await srv.createKey(partner.id, ['customers:write', 'billing:read']);
+  const api = srv.api(key.secret);
+  for (const [i, email] of ['ann@example.com', 'bob@example.com'].entries()) {
+    const c = await api.post('/customers', { email, name: `Customer ${i}`, prepay: true, external_customer_id: `crm_${i}` });
+    assert.equal(c.status, 201, c.text);
+    const a = await srv.admin().post(`/customers/${c.body.id}/compliance`, { form_1583: 'approved', identity: 'verified' });
+    assert.equal(a.status, 200, a.text);
+  }
+  await page.getByRole('link', { name: 'Usage' }).click();
+  await page.getByRole('heading', { name: 'Usage', level: 1 }).waitFor();
+  await page.locator('tr', { hasText: 'crm_1' }).waitFor();
+  await shot(page, '12-usage');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+  assert.match(download.suggestedFilename(), /^innbocks-usage-live-\d{4}-\d{2}\.csv$/);
+  const csv = await new Promise((resolve, reject) => {
+    download.createReadStream().then((s) => { let t = ''; s.setEncoding('utf8').on('data', (d) => { t += d; }).on('end', () => resolve(t)).on('error', reject); });
+  });
+  const [header, ...rows] = csv.trim().split('\n').map((l) => l.split(','));
+  const usage = await api.get('/billing/usage');
+  assert.equal(usage.status, 200);
+  const expected = usage.body.line_items.data.map((i) => header.map((col) => (i[col] === null ? '' : String(i[col]))));
+  assert.deepEqual(rows, expected);
+  assert.equal(rows.length, 2);
 });
 
 let viewerUrl;

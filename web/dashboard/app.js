@@ -6,11 +6,13 @@ import { keysPage } from './keys.js';
 import { webhooksPage } from './webhooks.js';
 import { auditPage } from './audit.js';
 import { teamPage } from './team.js';
+import { usagePage } from './usage.js';
 
 const root = document.getElementById('app');
 const PAGES = {
   keys: { title: 'API keys', render: keysPage },
   webhooks: { title: 'Webhooks', render: webhooksPage },
+  usage: { title: 'Usage', render: usagePage },
   team: { title: 'Team', render: teamPage, owners: true },
   audit: { title: 'Audit log', render: auditPage, owners: true },
 };
