@@ -35,8 +35,7 @@ static int signin_limit(struct ctx *c, struct ratelimit *rl, const char *key)
 		     "too many sign-in attempts; retry after %ld s", rr.retry_after);
 }
 
-/* Limits attempts per client address (and, with email, per account). */
-static int signin_limits(struct ctx *c, const char *email)
+int dash_session_limit(struct ctx *c, const char *email)
 {
 	const char *addr = c->req->client_addr ? c->req->client_addr : "local";
 	if (signin_limit(c, c->app->signin_by_addr, addr) < 0)
@@ -58,7 +57,7 @@ int dash_session_signin_check(struct ctx *c)
 	    field_string(c, "email", true, false, 1, 254, false, &email) < 0 ||
 	    field_string(c, "password", true, false, 1, SESSION_PASSWORD_MAX, false,
 			 &password) < 0 ||
-	    signin_limits(c, email) < 0)
+	    dash_session_limit(c, email) < 0)
 		return -1;
 	struct user u = {0};
 	int rc = c->store->user_find_by_email(c->store, c->a, email, &u, &c->err);
@@ -130,7 +129,7 @@ int dash_session_setup_hash(struct ctx *c)
 	if (utf8_length(password) < SESSION_PASSWORD_MIN)
 		return error(&c->err, 422, "validation_failed", "password",
 			     "the password needs at least %d characters", SESSION_PASSWORD_MIN);
-	if (signin_limits(c, NULL) < 0)
+	if (dash_session_limit(c, NULL) < 0)
 		return -1;
 	c->password_hash = session_password_hash(c->a, password);
 	if (!c->password_hash)
@@ -194,7 +193,7 @@ int dash_session_password_check(struct ctx *c)
 	if (utf8_length(fresh) < SESSION_PASSWORD_MIN)
 		return error(&c->err, 422, "validation_failed", "new_password",
 			     "the password needs at least %d characters", SESSION_PASSWORD_MIN);
-	if (signin_limits(c, c->session->user.email) < 0)
+	if (dash_session_limit(c, c->session->user.email) < 0)
 		return -1;
 	if (!session_password_verify(c->session->user.password_hash, current))
 		return error(&c->err, 422, "validation_failed", "current_password",

@@ -108,10 +108,18 @@ int dash_session_setup(struct ctx *c);
 int dash_session_signout(struct ctx *c);
 int dash_session_get(struct ctx *c);
 int dash_session_password_check(struct ctx *c);
+/* Spends a password attempt of the client address and, unless email is
+ * NULL, of the account; returns -1 with 429 (and Retry-After) when either
+ * has none left. For every route that checks a password. */
+int dash_session_limit(struct ctx *c, const char *email);
 int dash_session_password(struct ctx *c);
 
 /* dash_keys.c */
 int dash_key_roll(struct ctx *c);
+
+/* dash_endpoints.c */
+int dash_endpoint_reveal_check(struct ctx *c);
+int dash_endpoint_reveal(struct ctx *c);
 
 /* dash_users.c: the team (owners) */
 int dash_user_list(struct ctx *c);
@@ -149,5 +157,8 @@ int admin_endpoint_list(struct ctx *c);
 int admin_endpoint_get(struct ctx *c);
 int admin_endpoint_update(struct ctx *c);
 int admin_endpoint_rotate(struct ctx *c);
+/* Loads the endpoint named by the path (on the dashboard: only the session's
+ * partner's), or answers 404. Returns 0 or -1. */
+int admin_endpoint_load(struct ctx *c, struct webhook_endpoint *w);
 
 #endif

@@ -111,6 +111,8 @@ const struct route routes[] = {
 	 ROLE_DEVELOPER, NULL},
 	{"POST", DASH "/webhook-endpoints/{id}/rotate-secret", admin_endpoint_rotate, 0,
 	 ROUTE_SESSION, ROLE_DEVELOPER, NULL},
+	{"POST", DASH "/webhook-endpoints/{id}/reveal-secret", dash_endpoint_reveal, 0,
+	 ROUTE_SESSION, ROLE_DEVELOPER, dash_endpoint_reveal_check},
 	{"GET", DASH "/billing/usage", api_billing_usage, 0, ROUTE_SESSION, ROLE_VIEWER, NULL},
 	{"GET", DASH "/audit-log", dash_audit_list, 0, ROUTE_SESSION, ROLE_OWNER, NULL},
 	{"GET", DASH "/webhook-events", api_webhook_event_list, 0, ROUTE_SESSION, ROLE_VIEWER,

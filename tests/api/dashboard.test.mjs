@@ -331,3 +331,21 @@ test('changing the password needs the current one, ends every other session and 
   assert.match(audit, /POST \/dashboard\/api\/password/);
   assert.ok(!audit.includes('a whole new password'));
 });
+
+test('an endpoint\'s secret is shown again only after the password is re-entered', async () => {
+  const u = await dashUser(srv, 'developer');
+  const we = await u.dash.post('/webhook-endpoints', { url: 'https://crm.example.com/again', mode: 'live' });
+  assert.equal(we.status, 201, we.text);
+  assertError(await u.dash.post(`/webhook-endpoints/${we.body.id}/reveal-secret`, { password: 'not my password' }), 422, 'validation_failed', 'password');
+  assertError(await u.dash.post(`/webhook-endpoints/${we.body.id}/reveal-secret`, {}), 422, 'validation_failed', 'password');
+  const r = await u.dash.post(`/webhook-endpoints/${we.body.id}/reveal-secret`, { password: u.password });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.secret, we.body.secret);
+  const other = await dashUser(srv);
+  assertError(await other.dash.post(`/webhook-endpoints/${we.body.id}/reveal-secret`, { password: other.password }), 404, 'not_found');
+  const viewer = await dashUser(srv, 'viewer', u.partner);
+  assertError(await viewer.dash.post(`/webhook-endpoints/${we.body.id}/reveal-secret`, { password: viewer.password }), 403, 'insufficient_role');
+  const audit = sql('SELECT * FROM audit_log');
+  assert.match(audit, /reveal-secret/);
+  assert.ok(!audit.includes(we.body.secret));
+});

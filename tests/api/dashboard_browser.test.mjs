@@ -186,9 +186,15 @@ test('webhooks: the empty state, then an endpoint added with its secret shown on
   await shot(page, '08-webhooks-add-error-next-to-field');
   await page.getByLabel('Endpoint URL').fill('https://crm.acme.example/innbocks/hooks');
   await page.getByRole('dialog').getByRole('button', { name: 'Add endpoint' }).click();
-  assert.match(await page.locator('.secret input').inputValue(), /^whsec_/);
+  const whsec = await page.locator('.secret input').inputValue();
+  assert.match(whsec, /^whsec_/);
   await page.getByRole('button', { name: 'Disable https://crm.acme.example/innbocks/hooks' }).click();
   await page.getByText('Disabled', { exact: true }).waitFor();
+  await page.getByRole('button', { name: 'Reveal secret of https://crm.acme.example/innbocks/hooks' }).click();
+  await page.getByLabel('Your password').fill(OWNER_PASSWORD);
+  await page.getByRole('dialog').getByRole('button', { name: 'Show secret' }).click();
+  await page.getByText('Keep it in your receiver only.').waitFor();
+  assert.equal(await page.locator('.secret input').inputValue(), whsec, 'the same secret, after the password');
   await shot(page, '09-webhooks-list');
 });
 

@@ -19,7 +19,8 @@ function describe(action) {
     [/^PATCH .*\/users\/\{id\}$/, 'Changed a role'], [/^DELETE .*\/users\/\{id\}$/, 'Removed a user'],
     [/^POST .*\/webhook-endpoints$/, 'Added a webhook endpoint'],
     [/^PATCH .*\/webhook-endpoints\/\{id\}$/, 'Changed a webhook endpoint'],
-    [/rotate-secret$/, 'Rotated a webhook secret'], [/\/signout$/, 'Signed out'],
+    [/rotate-secret$/, 'Rotated a webhook secret'], [/reveal-secret$/, 'Showed a webhook secret'],
+    [/\/password$/, 'Changed their password'], [/\/signout$/, 'Signed out'],
   ];
   return routes.find(([re]) => re.test(action))?.[1] ?? action;
 }

@@ -35,6 +35,7 @@ export async function webhooksPage(content, session) {
         h('td', {}, when(w.created_at)),
         canWrite(session) ? h('td', {}, h('div', { class: 'actions' },
           h('button', { type: 'button', class: 'small', 'aria-label': `${w.status === 'enabled' ? 'Disable' : 'Enable'} ${w.url}`, onclick: () => toggle(w) }, w.status === 'enabled' ? 'Disable' : 'Enable'),
+          h('button', { type: 'button', class: 'small', 'aria-label': `Reveal secret of ${w.url}`, onclick: () => reveal(w) }, 'Reveal secret'),
           h('button', { type: 'button', class: 'small', 'aria-label': `Rotate secret of ${w.url}`, onclick: () => rotate(w) }, 'Rotate secret'))) : null)))));
   }
 
@@ -44,6 +45,25 @@ export async function webhooksPage(content, session) {
       notice.replaceChildren(h('div', { class: 'notice', role: 'status' }, `${w.url} is ${w.status === 'enabled' ? 'disabled: events wait until you enable it again' : 'enabled'}.`));
     } catch (e) { notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
     await reload();
+  }
+
+  function reveal(w) {
+    const pw = field('Your password', { type: 'password', name: 'password', autocomplete: 'current-password', hint: 'To show a signing secret again, confirm it is you.' });
+    const submit = h('button', { type: 'submit', class: 'primary' }, 'Show secret');
+    const form = h('form', { novalidate: true }, pw.wrap,
+      h('div', { class: 'buttons' }, h('button', { type: 'button', onclick: () => d.close() }, 'Cancel'), submit));
+    const d = openDialog(`The signing secret of ${w.url}`, form);
+    pw.input.focus();
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      pw.setError('');
+      submit.disabled = true;
+      try {
+        const r = await api('POST', `/webhook-endpoints/${w.id}/reveal-secret`, { password: pw.input.value });
+        d.close();
+        notice.replaceChildren(secretBox(`The signing secret of ${w.url}`, r.secret, 'Keep it in your receiver only.'));
+      } catch (e) { pw.setError(e.message); pw.input.focus(); } finally { submit.disabled = false; }
+    });
   }
 
   async function rotate(w) {
