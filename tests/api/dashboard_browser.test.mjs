@@ -249,6 +249,25 @@ test('usage: the month\'s line items, and a CSV download that matches /api/v1/bi
   assert.equal(rows.length, 2);
 });
 
+test('customers: search by external id, then a customer\'s mailbox, compliance and mail with photos', async () => {
+  const { page } = owner;
+  const key = await srv.createKey(partner.id, ['customers:read']);
+  const cus = (await srv.api(key.secret).get('/customers?external_customer_id=crm_1')).body.data[0];
+  const mail = await srv.admin().post('/mail', { customer_id: cus.id, type: 'letter', photos: ['https://photos.example.com/front.jpg'], performed_by: 'desk_1' });
+  assert.equal(mail.status, 201, mail.text);
+  await page.getByRole('link', { name: 'Customers' }).click();
+  await page.getByRole('heading', { name: 'Customers', level: 1 }).waitFor();
+  await page.locator('tr', { hasText: 'ann@example.com' }).waitFor();
+  await page.getByLabel('Search by email or external id').fill('crm_1');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.locator('tbody tr', { hasText: 'ann@example.com' }).waitFor({ state: 'detached' });
+  await page.getByRole('button', { name: 'Details of Customer 1' }).click();
+  const detail = page.getByRole('region', { name: /Customer 1/ });
+  await detail.getByRole('link', { name: 'Photo 1' }).waitFor();
+  assert.match(await detail.innerText(), /Mailbox\s+1\d{3} active[\s\S]*Mail receipt\s+approved/i);
+  await shot(page, '13-customers');
+});
+
 let viewerUrl;
 test('the owner invites a viewer on the team page and gets the setup link to send', async () => {
   const { page } = owner;
@@ -257,12 +276,12 @@ test('the owner invites a viewer on the team page and gets the setup link to sen
   await page.getByRole('button', { name: 'Invite someone' }).click();
   await page.getByLabel('Email').fill('viewer@acme.example');
   await page.getByRole('radio', { name: /^Viewer/ }).check();
-  await shot(page, '13-team-invite-dialog');
+  await shot(page, '14-team-invite-dialog');
   await page.getByRole('dialog').getByRole('button', { name: 'Invite' }).click();
   viewerUrl = await page.locator('.secret input').inputValue();
   assert.match(viewerUrl, /\/dashboard\/setup\.html#token=[0-9a-f]{64}$/);
   await page.locator('tr', { hasText: 'viewer@acme.example' }).getByText('Invited').waitFor();
-  await shot(page, '14-team');
+  await shot(page, '15-team');
   await page.getByRole('link', { name: 'API keys' }).click();
 });
 
@@ -272,7 +291,7 @@ test('a viewer sees no create buttons, and the JSON API answers 403 for their ch
   await viewer.page.locator('tr', { hasText: 'Nightly sync' }).first().waitFor();
   assert.equal(await viewer.page.getByRole('button', { name: /Create|Roll|Revoke/ }).count(), 0);
   assert.equal(await viewer.page.getByRole('link', { name: /Audit log|Team/ }).count(), 0, 'owners only');
-  await shot(viewer.page, '15-keys-viewer');
+  await shot(viewer.page, '16-keys-viewer');
   await viewer.page.getByRole('link', { name: 'Webhooks' }).click();
   await viewer.page.locator('tr', { hasText: 'crm.acme.example' }).waitFor();
   assert.equal(await viewer.page.getByRole('button', { name: /Add|Disable|Enable|Rotate/ }).count(), 0);
@@ -286,7 +305,7 @@ test('sign-out, then the same failure message for an unknown email and a wrong p
   const { page } = owner;
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await shot(page, '16-signed-out');
+  await shot(page, '17-signed-out');
   const attempt = async (email, password) => {
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(password);
@@ -298,7 +317,7 @@ test('sign-out, then the same failure message for an unknown email and a wrong p
     return text;
   };
   const wrong = await attempt(OWNER_EMAIL, 'not the password at all');
-  await shot(page, '17-signin-failed');
+  await shot(page, '18-signin-failed');
   const unknown = await attempt('nobody@acme.example', 'not the password at all');
   assert.equal(wrong, unknown);
   await page.getByLabel('Email').fill(OWNER_EMAIL);
@@ -312,7 +331,7 @@ test('sign-out, then the same failure message for an unknown email and a wrong p
   await page.getByLabel('Repeat the new password').fill('an even better password');
   await page.getByRole('dialog').getByRole('button', { name: 'Change password' }).click();
   await page.getByText('the current password is not correct').waitFor();
-  await shot(page, '18-change-password-error');
+  await shot(page, '19-change-password-error');
   await page.getByLabel('Current password').fill(OWNER_PASSWORD);
   await page.getByRole('dialog').getByRole('button', { name: 'Change password' }).click();
   await page.getByRole('dialog').waitFor({ state: 'detached' });

@@ -7,11 +7,13 @@ import { webhooksPage } from './webhooks.js';
 import { auditPage } from './audit.js';
 import { teamPage } from './team.js';
 import { usagePage } from './usage.js';
+import { customersPage } from './customers.js';
 
 const root = document.getElementById('app');
 const PAGES = {
   keys: { title: 'API keys', render: keysPage },
   webhooks: { title: 'Webhooks', render: webhooksPage },
+  customers: { title: 'Customers', render: customersPage },
   usage: { title: 'Usage', render: usagePage },
   team: { title: 'Team', render: teamPage, owners: true },
   audit: { title: 'Audit log', render: auditPage, owners: true },
