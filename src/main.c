@@ -86,10 +86,12 @@ static int serve(const struct config *cfg)
 		.admin_token = cfg->admin_token[0] ? cfg->admin_token : NULL,
 		.webhook_allow_loopback = cfg->webhook_allow_loopback,
 		.base_url = base_url,
-		/* Dashboard sign-in attempts: 10 per account, then one every 30 s;
-		 * 50 per client address, then one every 2 s. */
+		/* Dashboard password attempts: 10 per account, then one every 30 s;
+		 * 50 per client address (INNBOCKS_SIGNIN_ADDRESS_BURST), then one
+		 * every 2 s. */
 		.signin_by_account = ratelimit_new(1.0 / 30, 10),
-		.signin_by_addr = ratelimit_new(0.5, 50),
+		.signin_by_addr = cfg->signin_address_burst > 0
+			? ratelimit_new(0.5, cfg->signin_address_burst) : NULL,
 	};
 	maintenance(s);
 	struct webhook_worker *worker = webhook_worker_start(s, cfg);

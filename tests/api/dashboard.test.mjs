@@ -15,7 +15,8 @@ import { Dash, COOKIE, dashUser, setupToken, sessionCookie } from './dashboard_l
 
 let srv;
 
-before(async () => { srv = await startServer(); });
+// Many users sign in from 127.0.0.1 here: the per-address limit is raised (it has a test of its own).
+before(async () => { srv = await startServer({ env: { INNBOCKS_SIGNIN_ADDRESS_BURST: 10000 } }); });
 after(() => srv?.stop());
 
 const sql = (q) => execFileSync('sqlite3', ['-json', srv.dbPath, q], { encoding: 'utf8' });
@@ -112,6 +113,17 @@ test('sign-in attempts are limited per account', async () => {
   assert.ok(limited, 'the 11th attempt on one account is refused');
   assertError(limited, 429, 'rate_limited');
   assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+});
+
+test('sign-in attempts are limited per client address, whatever the account', async () => {
+  const small = await startServer({ env: { INNBOCKS_SIGNIN_ADDRESS_BURST: 3 } });
+  try {
+    const codes = [];
+    for (let i = 0; i < 4; i++) codes.push((await new Dash(small).post('/signin', { email: `u${i}@example.com`, password: 'whatever it is' })).status);
+    assert.deepEqual(codes, [401, 401, 401, 429]);
+  } finally {
+    await small.stop();
+  }
 });
 
 test('a state change without the session\'s CSRF token is refused with 403', async () => {
