@@ -122,6 +122,8 @@ const struct route routes[] = {
 	{"GET", DASH "/customers/{id}/mail", api_mail_list, 0, ROUTE_SESSION, ROLE_VIEWER, NULL},
 	{"GET", DASH "/billing/usage", api_billing_usage, 0, ROUTE_SESSION, ROLE_VIEWER, NULL},
 	{"GET", DASH "/audit-log", dash_audit_list, 0, ROUTE_SESSION, ROLE_OWNER, NULL},
+	{"GET", DASH "/events", api_event_list, 0, ROUTE_SESSION, ROLE_VIEWER, NULL},
+	{"GET", DASH "/events/{id}", api_event_get, 0, ROUTE_SESSION, ROLE_VIEWER, NULL},
 	{"GET", DASH "/webhook-events", api_webhook_event_list, 0, ROUTE_SESSION, ROLE_VIEWER,
 	 NULL},
 };

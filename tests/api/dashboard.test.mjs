@@ -361,3 +361,19 @@ test('an endpoint\'s secret is shown again only after the password is re-entered
   assert.match(audit, /reveal-secret/);
   assert.ok(!audit.includes(we.body.secret));
 });
+
+test('events in the dashboard: the page\'s mode only, readable by every role', async () => {
+  const u = await dashUser(srv, 'viewer');
+  const live = await srv.createKey(u.partner.id, ['customers:write']);
+  const test = await srv.createKey(u.partner.id, ['customers:write'], 'test key', 'test');
+  const a = await srv.api(live.secret).post('/customers', { email: 'live@example.com', name: 'Live' });
+  const b = await srv.api(test.secret).post('/customers', { email: 'test@example.com', name: 'Test' });
+  const liveEvents = await u.dash.get('/events?type=customer.*');
+  assert.equal(liveEvents.status, 200, liveEvents.text);
+  assert.deepEqual(liveEvents.body.data.map((e) => e.data.object.id), [a.body.id]);
+  u.dash.mode = 'test';
+  const testEvents = await u.dash.get('/events');
+  assert.deepEqual(testEvents.body.data.map((e) => e.data.object.id), [b.body.id]);
+  assert.equal((await u.dash.get(`/events/${testEvents.body.data[0].id}`)).status, 200);
+  assertError(await u.dash.get(`/events/${liveEvents.body.data[0].id}`), 404, 'not_found');
+});

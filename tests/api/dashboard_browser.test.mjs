@@ -269,6 +269,23 @@ test('customers: search by external id, then a customer\'s mailbox, compliance a
   await shot(page, '13-customers');
 });
 
+test('events: the month\'s events filtered by family, each payload as webhooks carry it', async () => {
+  const { page } = owner;
+  await page.getByRole('link', { name: 'Events' }).click();
+  await page.getByRole('heading', { name: 'Events', level: 1 }).waitFor();
+  await page.getByRole('cell', { name: 'mail.arrived' }).first().waitFor();
+  await page.getByLabel('Type').selectOption('customer.*');
+  await page.getByRole('cell', { name: 'mail.arrived' }).first().waitFor({ state: 'detached' });
+  await page.getByRole('button', { name: /^Payload of evt_/ }).first().click();
+  const payload = page.getByLabel('Event payload');
+  const ev = JSON.parse(await payload.innerText());
+  assert.match(ev.type, /^customer\./);
+  const key = await srv.createKey(partner.id, ['webhooks:read']);
+  const same = await srv.api(key.secret).get(`/events/${ev.id}`);
+  assert.deepEqual(ev, same.body, 'exactly the body of GET /api/v1/events/{id}');
+  await shot(page, '14-events');
+});
+
 let viewerUrl;
 test('the owner invites a viewer on the team page and gets the setup link to send', async () => {
   const { page } = owner;
@@ -277,12 +294,12 @@ test('the owner invites a viewer on the team page and gets the setup link to sen
   await page.getByRole('button', { name: 'Invite someone' }).click();
   await page.getByLabel('Email').fill('viewer@acme.example');
   await page.getByRole('radio', { name: /^Viewer/ }).check();
-  await shot(page, '14-team-invite-dialog');
+  await shot(page, '15-team-invite-dialog');
   await page.getByRole('dialog').getByRole('button', { name: 'Invite' }).click();
   viewerUrl = await page.locator('.secret input').inputValue();
   assert.match(viewerUrl, /\/dashboard\/setup\.html#token=[0-9a-f]{64}$/);
   await page.locator('tr', { hasText: 'viewer@acme.example' }).getByText('Invited').waitFor();
-  await shot(page, '15-team');
+  await shot(page, '16-team');
   await page.getByRole('link', { name: 'API keys' }).click();
 });
 
@@ -292,7 +309,7 @@ test('a viewer sees no create buttons, and the JSON API answers 403 for their ch
   await viewer.page.locator('tr', { hasText: 'Nightly sync' }).first().waitFor();
   assert.equal(await viewer.page.getByRole('button', { name: /Create|Roll|Revoke/ }).count(), 0);
   assert.equal(await viewer.page.getByRole('link', { name: /Audit log|Team/ }).count(), 0, 'owners only');
-  await shot(viewer.page, '16-keys-viewer');
+  await shot(viewer.page, '17-keys-viewer');
   await viewer.page.getByRole('link', { name: 'Webhooks' }).click();
   await viewer.page.locator('tr', { hasText: 'crm.acme.example' }).waitFor();
   assert.equal(await viewer.page.getByRole('button', { name: /Add|Disable|Enable|Rotate/ }).count(), 0);
@@ -306,7 +323,7 @@ test('sign-out, then the same failure message for an unknown email and a wrong p
   const { page } = owner;
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await shot(page, '17-signed-out');
+  await shot(page, '18-signed-out');
   const attempt = async (email, password) => {
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(password);
@@ -318,7 +335,7 @@ test('sign-out, then the same failure message for an unknown email and a wrong p
     return text;
   };
   const wrong = await attempt(OWNER_EMAIL, 'not the password at all');
-  await shot(page, '18-signin-failed');
+  await shot(page, '19-signin-failed');
   const unknown = await attempt('nobody@acme.example', 'not the password at all');
   assert.equal(wrong, unknown);
   await page.getByLabel('Email').fill(OWNER_EMAIL);
@@ -332,7 +349,7 @@ test('sign-out, then the same failure message for an unknown email and a wrong p
   await page.getByLabel('Repeat the new password').fill('an even better password');
   await page.getByRole('dialog').getByRole('button', { name: 'Change password' }).click();
   await page.getByText('the current password is not correct').waitFor();
-  await shot(page, '19-change-password-error');
+  await shot(page, '20-change-password-error');
   await page.getByLabel('Current password').fill(OWNER_PASSWORD);
   await page.getByRole('dialog').getByRole('button', { name: 'Change password' }).click();
   await page.getByRole('dialog').waitFor({ state: 'detached' });

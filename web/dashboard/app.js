@@ -8,11 +8,13 @@ import { auditPage } from './audit.js';
 import { teamPage } from './team.js';
 import { usagePage } from './usage.js';
 import { customersPage } from './customers.js';
+import { eventsPage } from './events.js';
 
 const root = document.getElementById('app');
 const PAGES = {
   keys: { title: 'API keys', render: keysPage },
   webhooks: { title: 'Webhooks', render: webhooksPage },
+  events: { title: 'Events', render: eventsPage },
   customers: { title: 'Customers', render: customersPage },
   usage: { title: 'Usage', render: usagePage },
   team: { title: 'Team', render: teamPage, owners: true },
