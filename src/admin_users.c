@@ -1,4 +1,4 @@
-/* admin_users.c - dashboard users as the operator makes them (API.md §13):
+/* admin_users.c - dashboard users as the operator makes them (docs/decisions.md, "Dashboard"):
  * a partner's first user, answered with a one-time setup link. The same
  * handler serves owners inviting their team from the dashboard. */
 #include "dispatch.h"

@@ -1,4 +1,4 @@
-/* dash_audit.c - the dashboard's audit log (API.md §13): who did what in the
+/* dash_audit.c - the dashboard's audit log (docs/decisions.md, "Dashboard"): who did what in the
  * dashboard and when (keys, endpoints, users, sign-ins, failed sign-ins),
  * newest first. The rows never hold a secret (dispatch_audit()). */
 #include "handlers.h"

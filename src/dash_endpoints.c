@@ -1,6 +1,6 @@
 /* dash_endpoints.c - what the dashboard does with webhook endpoints beyond
  * the operator API's handlers it shares: showing the signing secret again,
- * after the user re-enters their password (API.md §13). */
+ * after the user re-enters their password (docs/decisions.md, "Dashboard"). */
 #include "field.h"
 #include "handlers.h"
 #include "reply.h"

@@ -1,5 +1,5 @@
 /* dash_sessions.c - the dashboard's sign-in, password setup (from the
- * one-time link), sign-out and the session itself (API.md §13).
+ * one-time link), sign-out and the session itself (docs/decisions.md, "Dashboard").
  *
  * Password hashing is slow on purpose, so it runs in the routes' before
  * hooks, on the hasher threads (hasher.h), outside any transaction; the

@@ -1,4 +1,4 @@
-/* dash_users.c - the team page's users (API.md §13, owners only): list,
+/* dash_users.c - the team page's users (owners only; docs/decisions.md): list,
  * change a role, remove. Inviting is admin_user_create(), the operator's
  * handler, for the session's partner. An owner cannot change or remove
  * themself, so a team always keeps the owner who acts. */

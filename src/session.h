@@ -1,6 +1,6 @@
-/* session.h - the dashboard's users and sessions (API.md §13): roles,
- * session and setup tokens, the session cookie, and password hashing with
- * libsodium's Argon2id. Everything here is pure or CPU work; storage is
+/* session.h - the dashboard's users and sessions (docs/decisions.md,
+ * "Dashboard"): roles, session and setup tokens, the session cookie, and
+ * password hashing with libsodium's Argon2id. Everything here is pure or CPU work; storage is
  * store.h's, the request path dispatch.c's. */
 #ifndef INNBOCKS_SESSION_H
 #define INNBOCKS_SESSION_H

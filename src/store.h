@@ -167,7 +167,7 @@ struct customer_filter {
 	const char *status, *external_id, *email; /* NULL = no filter */
 };
 
-/* A partner's dashboard user (API.md §13). */
+/* A partner's dashboard user (docs/decisions.md, "Dashboard"). */
 struct user {
 	const char *id, *partner_id, *email;
 	const char *role;            /* owner | developer | viewer */

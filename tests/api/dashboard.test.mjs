@@ -1,4 +1,4 @@
-// The dashboard's users, sessions and JSON API (API.md §13) without a browser: the operator makes
+// The dashboard's users, sessions and JSON API (docs/decisions.md, "Dashboard") without a browser: the operator makes
 // a user with a one-time setup link, the user chooses a password there and is signed in; sessions
 // are cookies that HttpOnly/Secure/SameSite keep from scripts and other sites, every state change
 // needs the session's CSRF token, roles are checked per route, keys made in the dashboard work on

@@ -1,4 +1,4 @@
-// events.js - the events page: the events of the page's mode (API.md §12, kept 30 days), newest
+// events.js - the events page: the events of the page's mode (docs/api.md#events, kept 30 days), newest
 // first, filtered by type or family; each event's payload exactly as webhooks carry it.
 import { api, currentMode } from './api.js';
 import { h, nextId, when } from './ui.js';

@@ -1,4 +1,4 @@
-// usage.js - the usage page: the billing usage of a chosen month (API.md §8) in the page's mode,
+// usage.js - the usage page: the billing usage of a chosen month (docs/api.md#billing-usage) in the page's mode,
 // its line items, and a CSV download of every line item.
 import { api, currentMode } from './api.js';
 import { h, nextId, when } from './ui.js';
