@@ -7,7 +7,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 PQ_INC = /usr/include/postgresql
 WARN = -I$(PQ_INC) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla -Wcast-qual -Wwrite-strings
-LIBS = -lmicrohttpd -ljansson -lsqlite3 -lpq -lcrypto -lcurl -lidn2 -lunistring -lpthread -lm
+LIBS = -lmicrohttpd -ljansson -lsqlite3 -lpq -lcrypto -lcurl -lidn2 -lunistring -lsodium -lpthread -lm
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 SRC = $(sort $(wildcard src/*.c))
@@ -35,7 +35,13 @@ build/gen/openapi.c: openapi/innbocks.yaml scripts/embed_openapi.py
 build/openapi/innbocks-partner.json: openapi/innbocks.yaml scripts/openapi_split.py
 	/usr/bin/python3 scripts/openapi_split.py $< $(@D)
 
-GEN = build/gen/sql_sqlite.c build/gen/sql_postgres.c build/gen/openapi.c
+ASSETS = $(sort $(wildcard web/dashboard/*))
+
+build/gen/dashboard.c: $(ASSETS) scripts/embed_assets.py
+	@mkdir -p $(@D)
+	/usr/bin/python3 scripts/embed_assets.py $@ $(ASSETS)
+
+GEN = build/gen/sql_sqlite.c build/gen/sql_postgres.c build/gen/openapi.c build/gen/dashboard.c
 
 define variant
 $(1)/innbocks: $(SRC) src/*.h $(GEN)

@@ -112,12 +112,14 @@ END {
 # The route table: one row "| METHOD | `PATH` | `HANDLER` | FILE |" a route.
 api=$(sed -n 's/^#define API "\(.*\)"$/\1/p' "$dir/routes.c")
 admin=$(sed -n 's/^#define ADMIN "\(.*\)"$/\1/p' "$dir/routes.c")
+dash=$(sed -n 's/^#define DASH "\(.*\)"$/\1/p' "$dir/routes.c")
 want=$(mktemp)
 have=$(mktemp)
 trap 'rm -f "$want" "$have"' EXIT
 tr '\n\t' '  ' < "$dir/routes.c" |
-	grep -oE '\{"[A-Z]+", (API |ADMIN )?"[^"]*", [a-z_]+,' |
+	grep -oE '\{"[A-Z]+", (API |ADMIN |DASH )?"[^"]*", [a-z_]+,' |
 	sed -E "s|^\\{\"([A-Z]+)\", API \"|\\1 $api|; s|^\\{\"([A-Z]+)\", ADMIN \"|\\1 $admin|;
+		s|^\\{\"([A-Z]+)\", DASH \"|\\1 $dash|;
 		s|^\\{\"([A-Z]+)\", \"|\\1 |; s|\", ([a-z_]+),\$| \\1|" |
 	while read -r method path handler; do
 		file=$(grep -l "^int $handler(struct ctx \*c)\$" "$dir"/*.c | head -n 1)

@@ -28,6 +28,9 @@ have_header openssl/evp.h || need="$need libssl-dev"
 have_header curl/curl.h || need="$need libcurl4-openssl-dev"
 have_header idn2.h || need="$need libidn2-dev"
 have_header unistr.h || need="$need libunistring-dev"
+have_header sodium.h || need="$need libsodium-dev"
+# The dashboard's browser tests drive Debian's Chromium (never a downloaded one).
+command -v chromium >/dev/null 2>&1 || need="$need chromium"
 if [ "${1:-}" = "--bench" ]; then
 	command -v wrk >/dev/null 2>&1 || need="$need wrk"
 fi

@@ -141,11 +141,17 @@ Next steps, in another terminal (jq is installed):
   call -X POST \$API/mail -d "{\"customer_id\": \"\$CUS\", \"type\": \"package\", \"photos\": [\"https://example.com/front.jpg\"], \"performed_by\": \"desk_1\"}" | jq '{id, status}'
 EOF
 # --- Dashboard -------------------------------------------------------------
-# The dashboard is being built in another change. This line shows itself once
-# the server serves it; keep it here when the dashboard lands (adjust the path).
-if curl -sf -o /dev/null --max-time 1 "$URL/dashboard"; then
+# The demo partner's dashboard owner: on first start a one-time link to choose
+# a password (valid 72 hours); afterwards, where to sign in.
+OWNER=owner@demo.example
+if owner=$(cli user create --partner "$PARTNER" --email "$OWNER" --role owner 2>/dev/null); then
 	echo
-	echo "  # 5. Open the dashboard: $URL/dashboard"
+	echo "  # 5. The dashboard (keys, webhooks, events, customers, usage, team): open this"
+	echo "  #    one-time link (valid 72 hours) to choose a password for $OWNER:"
+	echo "  $(echo "$owner" | jq -r .setup_url)"
+else
+	echo
+	echo "  # 5. The dashboard: $URL/dashboard/ (sign in as $OWNER)"
 fi
 # ---------------------------------------------------------------------------
 echo

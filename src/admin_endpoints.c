@@ -125,10 +125,11 @@ int admin_endpoint_list(struct ctx *c)
 	return reply_list(c, items, n, sizeof(*items), endpoint_item, more);
 }
 
-/* Loads the endpoint named by the path, or answers 404. */
-static int endpoint_load(struct ctx *c, struct webhook_endpoint *w)
+int admin_endpoint_load(struct ctx *c, struct webhook_endpoint *w)
 {
 	int rc = c->store->endpoint_get(c->store, c->a, c->params[0], w, &c->err);
+	if (rc == 0 && c->session && !tenant_owned_by(w->partner_id, c->session->user.partner_id))
+		rc = STORE_NOT_FOUND;
 	if (rc == STORE_NOT_FOUND)
 		return reply_not_found(c, "webhook_endpoint", c->params[0], NULL);
 	return rc;
@@ -137,7 +138,7 @@ static int endpoint_load(struct ctx *c, struct webhook_endpoint *w)
 int admin_endpoint_get(struct ctx *c)
 {
 	struct webhook_endpoint w;
-	if (query_allow(c, NULL) < 0 || endpoint_load(c, &w) != 0)
+	if (query_allow(c, NULL) < 0 || admin_endpoint_load(c, &w) != 0)
 		return -1;
 	return reply_take(c, 200, render_endpoint(&w, false));
 }
@@ -147,7 +148,7 @@ int admin_endpoint_update(struct ctx *c)
 	static const char *const fields[] = {"url", "enabled_events", "enabled", NULL};
 	struct webhook_endpoint w;
 	bool present, enabled;
-	if (field_allow(c, fields) < 0 || endpoint_load(c, &w) != 0 ||
+	if (field_allow(c, fields) < 0 || admin_endpoint_load(c, &w) != 0 ||
 	    url_field(c, false, &w) < 0 || events_field(c, &w) < 0 ||
 	    field_bool(c, "enabled", &present, &enabled) < 0)
 		return -1;
@@ -163,7 +164,7 @@ int admin_endpoint_rotate(struct ctx *c)
 {
 	static const char *const none[] = {NULL};
 	struct webhook_endpoint w;
-	if (field_allow(c, none) < 0 || endpoint_load(c, &w) != 0)
+	if (field_allow(c, none) < 0 || admin_endpoint_load(c, &w) != 0)
 		return -1;
 	/* The old secret keeps signing, second in the header, for the overlap. */
 	w.previous_secret = w.secret;

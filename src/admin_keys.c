@@ -39,18 +39,31 @@ int admin_key_create(struct ctx *c)
 	}
 	if (admin_partner_load(c, &p) != 0)
 		return -1;
+	return admin_key_issue(c, tenant_of(c->a, p.id, livemode), name ? name : "API key", bits,
+			       NULL);
+}
+
+int admin_key_issue(struct ctx *c, const char *tenant, const char *name, unsigned scopes,
+		    json_t *extra)
+{
 	struct api_key k = {
 		.id = id_new(c->a, "key_"),
-		.partner_id = tenant_of(c->a, p.id, livemode),
-		.name = name ? name : "API key",
-		.scopes = bits,
+		.partner_id = tenant,
+		.name = name,
+		.scopes = scopes,
 		.created_at = c->now,
 	};
 	const char *secret;
-	auth_key_generate(c->a, livemode, &secret, &k.hash, &k.prefix);
-	if (c->store->key_insert(c->store, &k, &c->err) < 0)
+	auth_key_generate(c->a, tenant_livemode(tenant), &secret, &k.hash, &k.prefix);
+	if (c->store->key_insert(c->store, &k, &c->err) < 0) {
+		json_decref(extra);
 		return -1;
-	return reply_take(c, 201, render_key(&k, secret));
+	}
+	json_t *o = render_key(&k, secret);
+	if (extra)
+		json_object_update(o, extra);
+	json_decref(extra);
+	return reply_take(c, 201, o);
 }
 
 /* A list item: the key, without its secret (only its creation shows it). */
@@ -74,18 +87,24 @@ int admin_key_list(struct ctx *c)
 	return reply_list(c, items, n, sizeof(*items), key_item, more);
 }
 
+int admin_key_load(struct ctx *c, struct api_key *k)
+{
+	int rc = c->store->key_get(c->store, c->a, c->params[0], k, &c->err);
+	if (rc == 0 && c->session && !tenant_owned_by(k->partner_id, c->session->user.partner_id))
+		rc = STORE_NOT_FOUND;
+	if (rc == STORE_NOT_FOUND)
+		return reply_not_found(c, "api_key", c->params[0], NULL);
+	return rc;
+}
+
 int admin_key_revoke(struct ctx *c)
 {
 	static const char *const none[] = {NULL};
 	struct api_key k;
-	if (field_allow(c, none) < 0)
+	if (field_allow(c, none) < 0 || admin_key_load(c, &k) != 0)
 		return -1;
-	int rc = c->store->key_get(c->store, c->a, c->params[0], &k, &c->err);
-	if (rc == STORE_NOT_FOUND)
-		return reply_not_found(c, "api_key", c->params[0], NULL);
-	if (rc < 0)
-		return -1;
-	if (!k.revoked_at) {
+	/* A rolled key that still runs (it stops later) stops now. */
+	if (!k.revoked_at || k.revoked_at > c->now) {
 		if (c->store->key_revoke(c->store, k.id, c->now, &c->err) < 0)
 			return -1;
 		k.revoked_at = c->now;

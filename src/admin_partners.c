@@ -47,10 +47,12 @@ int admin_partner_list(struct ctx *c)
 
 int admin_partner_load(struct ctx *c, struct partner *p)
 {
-	int rc = c->store->partner_get(c->store, c->a, c->params[0], p, &c->err);
+	/* The dashboard's routes have no partner in the path: the session's. */
+	const char *id = c->session ? c->session->user.partner_id : c->params[0];
+	int rc = c->store->partner_get(c->store, c->a, id, p, &c->err);
 	/* A partner's test tenant is a row of its own, but no partner. */
 	if (rc == STORE_NOT_FOUND || (rc == 0 && !tenant_livemode(p->id)))
-		return reply_not_found(c, "partner", c->params[0], NULL);
+		return reply_not_found(c, "partner", id, NULL);
 	return rc;
 }
 

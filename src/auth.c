@@ -95,7 +95,8 @@ int auth_partner(struct store *s, struct arena *a, const char *header,
 		return -1;
 	if (rc == STORE_NOT_FOUND)
 		return error(e, 401, "unauthenticated", NULL, "the API key is not valid");
-	if (key->revoked_at)
+	/* A rolled key has its end in the future: it works until then. */
+	if (key->revoked_at && key->revoked_at <= now_seconds())
 		return error(e, 401, "unauthenticated", NULL, "the API key has been revoked");
 	return 0;
 }

@@ -73,9 +73,12 @@ static int run(const struct cli *cli, const char *method, const char *path, json
 {
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
+	char base_url[160];
+	snprintf(base_url, sizeof(base_url), "http://%s", cli->cfg->listen);
 	struct app app = {
 		.store = cli->store,
 		.webhook_allow_loopback = cli->cfg->webhook_allow_loopback,
+		.base_url = base_url,
 	};
 	char *path_only = strdup(path);
 	if (!path_only)
@@ -360,6 +363,25 @@ static int cmd_webhook_rotate_secret(const struct cli *cli, int argc, char **arg
 	return run(cli, "POST", path, NULL, NULL);
 }
 
+static int cmd_user_create(const struct cli *cli, int argc, char **argv)
+{
+	const char *partner = opt(argc, argv, "partner");
+	if (!partner || !opt(argc, argv, "email") || !opt(argc, argv, "role"))
+		return usage();
+	json_t *body = json_object();
+	set_opt(body, "email", opt(argc, argv, "email"));
+	set_opt(body, "role", opt(argc, argv, "role"));
+	char path[256];
+	snprintf(path, sizeof(path), "/admin/v1/partners/%s/users", partner);
+	json_t *user = NULL;
+	if (run(cli, "POST", path, body, &user) != 0)
+		return 1;
+	fprintf(stderr, "\nThe user chooses a password at this link (valid 72 hours, once):\n  %s\n",
+		json_string_value(json_object_get(user, "setup_url")));
+	json_decref(user);
+	return 0;
+}
+
 static int cmd_admin_token_create(const struct cli *cli, int argc, char **argv)
 {
 	(void)argc, (void)argv;
@@ -381,8 +403,9 @@ static int cmd_admin_token_create(const struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
-/* Creates a demo partner and an all-scope key on an empty database and
- * prints a curl command that creates a customer. */
+/* Creates a demo partner, an all-scope key of each mode and a dashboard
+ * owner on an empty database, and prints the owner's setup link and a curl
+ * command that creates a customer. */
 static int cmd_demo(const struct cli *cli, int argc, char **argv)
 {
 	(void)argc, (void)argv;
@@ -404,8 +427,10 @@ static int cmd_demo(const struct cli *cli, int argc, char **argv)
 	json_t *partner = NULL, *key = NULL, *test_key = NULL;
 	if (run(cli, "POST", "/admin/v1/partners", body, &partner) != 0)
 		return 1;
-	char path[256];
+	char path[256], users[256];
 	snprintf(path, sizeof(path), "/admin/v1/partners/%s/keys",
+		 json_string_value(json_object_get(partner, "id")));
+	snprintf(users, sizeof(users), "/admin/v1/partners/%s/users",
 		 json_string_value(json_object_get(partner, "id")));
 	json_decref(partner);
 	static const char all_scopes[] = "customers:read,customers:write,mail:read,mail:write,"
@@ -420,6 +445,17 @@ static int cmd_demo(const struct cli *cli, int argc, char **argv)
 		json_decref(key);
 		return 1;
 	}
+	json_t *owner = NULL;
+	body = json_pack("{s:s, s:s}", "email", "owner@demo.example", "role", "owner");
+	if (run(cli, "POST", users, body, &owner) != 0) {
+		json_decref(key);
+		json_decref(test_key);
+		return 1;
+	}
+	printf("\nDashboard: open this one-time link (valid 72 hours) to choose a password for\n"
+	       "owner@demo.example, then create keys and webhook endpoints in the browser:\n"
+	       "  %s\n", json_string_value(json_object_get(owner, "setup_url")));
+	json_decref(owner);
 	printf("\nTest-mode key (its data and webhooks stay apart from live mode; the\n"
 	       "/api/v1/test-helpers/ routes stand in for Innbocks staff, see README):\n"
 	       "  %s\n", json_string_value(json_object_get(test_key, "secret")));
@@ -516,8 +552,12 @@ static const struct command commands[] = {
 	 {"url", "events", "enabled"}},
 	{"webhook", "rotate-secret", cmd_webhook_rotate_secret,
 	 "webhook rotate-secret we_...", {0}},
+	{"user", "create", cmd_user_create,
+	 "user create --partner ptn_... --email E --role owner|developer|viewer\n"
+	 "                       (a dashboard user; prints the one-time setup link)",
+	 {"partner", "email", "role"}},
 	{"admin-token", "create", cmd_admin_token_create, "admin-token create", {0}},
-	{"demo", NULL, cmd_demo, "demo            (an empty database: a demo partner and key)",
+	{"demo", NULL, cmd_demo, "demo            (an empty database: a demo partner, keys, a dashboard owner)",
 	 {0}},
 	{"request", NULL, cmd_request,
 	 "request METHOD PATH [JSON]   (any operator API call)", {0}},

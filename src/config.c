@@ -32,6 +32,8 @@ static const struct setting settings[] = {
 	{"rate-limit", "INNBOCKS_RATE_LIMIT", NUMBER, AT(rate_limit)},
 	{"rate-burst", "INNBOCKS_RATE_BURST", NUMBER, AT(rate_burst)},
 	{"group-commit", "INNBOCKS_GROUP_COMMIT", BOOL01, AT(group_commit)},
+	{"signin-address-burst", "INNBOCKS_SIGNIN_ADDRESS_BURST", NUMBER,
+	 AT(signin_address_burst)},
 };
 
 static int apply(struct config *cfg, const struct setting *st, const char *v, char *msg,
@@ -100,6 +102,7 @@ int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest
 	cfg->rate_limit = 100;
 	cfg->rate_burst = 200;
 	cfg->group_commit = true;
+	cfg->signin_address_burst = 50;
 	size_t nsettings = sizeof(settings) / sizeof(settings[0]);
 	for (size_t i = 0; i < nsettings; i++) {
 		const char *v = getenv(settings[i].env);

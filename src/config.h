@@ -18,6 +18,8 @@ struct config {
 	long webhook_timeout_ms;
 	double rate_limit, rate_burst;
 	bool group_commit;       /* batch durable writes (writer.h); default on */
+	double signin_address_burst; /* dashboard password attempts per client address
+				      * before one every 2 s (0: no address limit) */
 };
 
 /* Fills cfg from the environment, then from the flags in argv (which may

@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "idem.h"
 #include "ratelimit.h"
+#include "session.h"
 #include "tenant.h"
 #include "util.h"
 #include "banned.h"
@@ -82,12 +83,73 @@ static bool content_type_is_json(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
+int dispatch_audit(struct ctx *c, const char *partner_id, const struct user *u,
+		   const char *action, const char *target)
+{
+	struct audit_entry ae = {
+		.id = id_new(c->a, "aud_"),
+		.partner_id = partner_id,
+		.user_id = u ? u->id : NULL,
+		.actor = u ? u->email : c->session ? c->session->user.email
+			 : partner_id ? "operator" : "unknown user",
+		.action = action,
+		.target = target,
+		.mode = c->session && c->partner_id ? tenant_mode_name(tenant_livemode(c->partner_id))
+			: NULL,
+		.client_addr = c->req->client_addr,
+		.created_at = c->now,
+	};
+	if (c->session && !u)
+		ae.user_id = c->session->user.id;
+	return c->store->audit_insert(c->store, &ae, &c->err);
+}
+
+/* Authenticates a dashboard request by its session cookie: the session
+ * must exist and be neither idle too long nor too old; a state change must
+ * carry the session's CSRF token; the user's role must reach the route's.
+ * Sets c->partner_id to the tenant of the mode the page is in. */
+static int admit_session(struct ctx *c)
+{
+	const char *token = session_cookie_get(c->a, c->req->cookie);
+	if (!token)
+		return error(&c->err, 401, "unauthenticated", NULL, "sign in to the dashboard");
+	char hash[65];
+	sha256_hex(token, strlen(token), hash);
+	struct user_session *ss = arena_alloc(c->a, sizeof(*ss));
+	int rc = c->store->session_find(c->store, c->a, hash, ss, &c->err);
+	if (rc < 0)
+		return -1;
+	if (rc == STORE_NOT_FOUND || c->now - ss->last_seen_at >= SESSION_IDLE_S ||
+	    c->now - ss->created_at >= SESSION_MAX_S)
+		return error(&c->err, 401, "unauthenticated",
+			     NULL, "the session has ended; sign in again");
+	if (strcmp(c->req->method, "GET") != 0 &&
+	    (!c->req->csrf_token || !secret_equal(c->req->csrf_token, ss->csrf_token)))
+		return error(&c->err, 403, "csrf_failed", NULL,
+			     "the request lacks the session's X-CSRF-Token header; reload the page");
+	if (session_role_parse(ss->user.role) < c->route->role)
+		return error(&c->err, 403, "insufficient_role", NULL,
+			     "your role (%s) cannot do this; ask an owner of your team",
+			     ss->user.role);
+	bool livemode = true;
+	if (c->req->mode && !tenant_mode_parse(c->req->mode, &livemode))
+		return error(&c->err, 400, "invalid_request", NULL,
+			     "Innbocks-Mode must be live or test");
+	c->session = ss;
+	c->partner_id = tenant_of(c->a, ss->user.partner_id, livemode);
+	if (c->now - ss->last_seen_at >= SESSION_TOUCH_S)
+		c->touch_session = ss->hash;
+	return 0;
+}
+
 /* Authenticates, checks scope and rate, filling c->partner_id and headers. */
 static int admit(struct ctx *c, struct response *resp)
 {
 	const struct route *r = c->route;
-	if (r->flags & ROUTE_PUBLIC)
+	if (r->flags & (ROUTE_PUBLIC | ROUTE_NO_AUTH))
 		return 0;
+	if (r->flags & ROUTE_SESSION)
+		return admit_session(c);
 	if (r->flags & ROUTE_ADMIN) {
 		if (c->req->operator_trusted)
 			return 0;
@@ -141,6 +203,7 @@ static void respond(struct ctx *c, int rc, struct response *resp)
 		resp_error(resp, &c->err, c->request_id);
 	} else if (c->raw) {
 		resp_raw(resp, c->status, c->raw, c->raw_len);
+		resp->content_type = c->content_type;
 	} else {
 		resp_json_take(resp, c->status, c->out);
 		c->out = NULL;
@@ -174,8 +237,11 @@ void dispatch_write_in_tx(struct ctx *c)
 {
 	struct store *s = c->store;
 	struct response *resp = c->resp;
-	const char *key = c->req->idempotency_key;
+	/* Sign-in and setup have no caller to scope a key to. */
+	const char *key = c->route->flags & ROUTE_NO_AUTH ? NULL : c->req->idempotency_key;
 	const char *scope = c->partner_id ? c->partner_id : "operator";
+	if (c->session)
+		scope = arena_printf(c->a, "%s:%s", c->session->user.id, c->partner_id);
 	c->headers_before_write = resp->nheaders;
 	if (s->tx_savepoint(s, &c->err) < 0)
 		goto fail;
@@ -213,6 +279,20 @@ void dispatch_write_in_tx(struct ctx *c)
 		s->tx_undo(s);
 		if (s->tx_savepoint(s, &c->err) < 0)
 			goto fail;
+		struct err refusal = c->err;
+		if (c->on_refused && c->on_refused(c) < 0)
+			goto undo;
+		c->err = refusal;
+	} else if (c->session) {
+		/* Every dashboard change is in the audit log: the route, and the
+		 * object it made (its id) or acted on (the path's). */
+		json_t *id = json_object_get(c->out, "id");
+		const char *target = json_is_string(id) ? json_string_value(id) : c->params[0];
+		char action[160];
+		snprintf(action, sizeof(action), "%s %s", c->route->method, c->route->path);
+		if (dispatch_audit(c, c->session->user.partner_id, NULL, arena_strdup(c->a, action),
+				   target) < 0)
+			goto undo;
 	}
 	respond(c, rc, resp);
 	if (key) {
@@ -311,6 +391,10 @@ struct ctx *dispatch_start(struct app *app, const struct request *req,
 		struct err ignored;
 		c->store->key_touch(c->store, c->touch_key_id, c->now, &ignored);
 	}
+	if (c->touch_session) {
+		struct err ignored;
+		c->store->session_touch(c->store, c->touch_session, c->now, &ignored);
+	}
 	if (write) {
 		if (req->idempotency_key)
 			idem_fingerprint(req->method, req->path, c->body, c->fingerprint);
@@ -330,11 +414,16 @@ void dispatch_end(struct ctx *c)
 	free(c);
 }
 
-void dispatch(struct app *app, const struct request *req, struct response *resp)
+int dispatch_before(struct ctx *c)
 {
-	struct ctx *c = dispatch_start(app, req, resp);
-	if (!c)
-		return;
+	if (!c->route->before || c->route->before(c) == 0)
+		return 0;
+	resp_error(c->resp, &c->err, c->request_id);
+	return -1;
+}
+
+void dispatch_write(struct ctx *c)
+{
 	struct store *s = c->store;
 	struct err e;
 	if (s->tx_begin(s, true, &e) < 0) {
@@ -344,5 +433,14 @@ void dispatch(struct app *app, const struct request *req, struct response *resp)
 		if (s->tx_commit(s, &e) < 0)
 			dispatch_write_failed(c, &e);
 	}
+}
+
+void dispatch(struct app *app, const struct request *req, struct response *resp)
+{
+	struct ctx *c = dispatch_start(app, req, resp);
+	if (!c)
+		return;
+	if (dispatch_before(c) == 0)
+		dispatch_write(c);
 	dispatch_end(c);
 }

@@ -36,6 +36,10 @@ struct request {
 	size_t body_len;
 	bool body_too_large;
 	bool operator_trusted;        /* the local command line: no token needed */
+	const char *cookie;           /* the Cookie header; NULL when absent */
+	const char *csrf_token;       /* X-CSRF-Token; NULL when absent */
+	const char *mode;             /* Innbocks-Mode (dashboard): "live" or "test" */
+	const char *client_addr;      /* the peer's IP address; NULL on the command line */
 };
 
 /* What the dispatcher needs for every request; lives as long as the server. */
@@ -44,6 +48,8 @@ struct app {
 	struct ratelimit *ratelimit;
 	const char *admin_token;      /* INNBOCKS_ADMIN_TOKEN, or NULL */
 	bool webhook_allow_loopback;  /* INNBOCKS_WEBHOOK_ALLOW_LOOPBACK */
+	const char *base_url;         /* "http://host:port", for dashboard links */
+	struct ratelimit *signin_by_account, *signin_by_addr; /* NULL: unlimited */
 };
 
 /* Everything a handler may use. A handler returns 0 with status and out
@@ -56,7 +62,17 @@ struct ctx {
 	const struct route *route;
 	const char *params[ROUTE_MAX_PARAMS];
 	json_t *body;             /* the parsed body; {} when there was none */
-	const char *partner_id;   /* the key's partner; NULL on the operator API */
+	const char *partner_id;   /* the key's (or the session's mode's) tenant; NULL on
+				   * the operator API */
+	const struct user_session *session; /* ROUTE_SESSION: the signed-in user */
+	const char *touch_session; /* a session whose last_seen_at is due a write */
+	const char *signin_user;  /* set by a sign-in's before hook: the user whose
+				   * password matched, else NULL */
+	const char *password_hash; /* set by a before hook: the new password's hash */
+	/* Runs in the savepoint after a refused handler's changes were undone,
+	 * for what must outlive the refusal (a failed sign-in's audit row). */
+	handler_fn *on_refused;
+	const char *content_type; /* of raw, when not JSON (static) */
 	const char *touch_key_id; /* a key whose last_used_at is due a write */
 	const char *request_id;
 	int64_t now;
@@ -89,6 +105,18 @@ void dispatch_write_in_tx(struct ctx *c);
 void dispatch_write_failed(struct ctx *c, const struct err *e);
 /* Frees the context. Accepts NULL. */
 void dispatch_end(struct ctx *c);
+/* Runs the route's before hook (slow work outside any transaction) when it
+ * has one. Returns 0, or -1 with the refusal in resp: skip the write then. */
+int dispatch_before(struct ctx *c);
+/* Runs the write part in a transaction of its own (begin, dispatch_write_in_tx,
+ * commit), for callers without a group-commit writer. */
+void dispatch_write(struct ctx *c);
+
+/* Writes a row of the dashboard's audit log about partner_id (NULL: none
+ * known): done by u (NULL: the session's user, or the operator), action
+ * and its target (may be NULL). Never pass a secret. Returns 0 or -1. */
+int dispatch_audit(struct ctx *c, const char *partner_id, const struct user *u,
+		   const char *action, const char *target);
 
 /* Parses a request body: empty is {}, otherwise a JSON object without
  * duplicate keys, deeper nesting than JSON_MAX_DEPTH or NUL characters.

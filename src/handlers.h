@@ -80,14 +80,57 @@ int api_billing_usage(struct ctx *c);
 int admin_partner_create(struct ctx *c);
 int admin_partner_list(struct ctx *c);
 int admin_partner_get(struct ctx *c);
-/* Loads the partner named by the path's first parameter; answers 404
- * not_found for an unknown id. Returns 0 or -1. */
+/* Loads the partner named by the path's first parameter (on the dashboard:
+ * the signed-in user's partner); answers 404 not_found for an unknown id.
+ * Returns 0 or -1. */
 int admin_partner_load(struct ctx *c, struct partner *p);
 
 /* admin_keys.c */
 int admin_key_create(struct ctx *c);
 int admin_key_list(struct ctx *c);
 int admin_key_revoke(struct ctx *c);
+/* Loads the key of path parameter 0: any partner's on the operator API,
+ * only the signed-in partner's on the dashboard (else 404). Returns 0 or -1. */
+int admin_key_load(struct ctx *c, struct api_key *k);
+/* Creates a key of tenant with name and scopes and replies 201 with it and
+ * its secret, plus extra (taken; may be NULL) merged in. Returns 0 or -1. */
+int admin_key_issue(struct ctx *c, const char *tenant, const char *name, unsigned scopes,
+		    json_t *extra);
+
+/* admin_users.c */
+int admin_user_create(struct ctx *c);
+
+/* dash_sessions.c: sign-in, password setup, sign-out, the session itself */
+int dash_session_signin_check(struct ctx *c);
+int dash_session_signin(struct ctx *c);
+int dash_session_setup_hash(struct ctx *c);
+int dash_session_setup(struct ctx *c);
+int dash_session_signout(struct ctx *c);
+int dash_session_get(struct ctx *c);
+int dash_session_password_check(struct ctx *c);
+/* Spends a password attempt of the client address and, unless email is
+ * NULL, of the account; returns -1 with 429 (and Retry-After) when either
+ * has none left. For every route that checks a password. */
+int dash_session_limit(struct ctx *c, const char *email);
+int dash_session_password(struct ctx *c);
+
+/* dash_keys.c */
+int dash_key_roll(struct ctx *c);
+
+/* dash_endpoints.c */
+int dash_endpoint_reveal_check(struct ctx *c);
+int dash_endpoint_reveal(struct ctx *c);
+
+/* dash_users.c: the team (owners) */
+int dash_user_list(struct ctx *c);
+int dash_user_update(struct ctx *c);
+int dash_user_delete(struct ctx *c);
+
+/* dash_audit.c */
+int dash_audit_list(struct ctx *c);
+
+/* dash_assets.c: the dashboard's pages, embedded at build time */
+int dash_asset_get(struct ctx *c);
 
 /* admin_customers.c */
 int admin_customer_get(struct ctx *c);
@@ -114,5 +157,8 @@ int admin_endpoint_list(struct ctx *c);
 int admin_endpoint_get(struct ctx *c);
 int admin_endpoint_update(struct ctx *c);
 int admin_endpoint_rotate(struct ctx *c);
+/* Loads the endpoint named by the path (on the dashboard: only the session's
+ * partner's), or answers 404. Returns 0 or -1. */
+int admin_endpoint_load(struct ctx *c, struct webhook_endpoint *w);
 
 #endif

@@ -6,6 +6,7 @@
  * connection timeout against slowloris, and responses queued only after the
  * first handler call, so keep-alive survives. */
 #include "http.h"
+#include "hasher.h"
 #include "writer.h"
 
 #include <arpa/inet.h>
@@ -36,6 +37,7 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	struct app *app;
 	struct writer *writer;   /* NULL: each write commits on its own */
+	struct hasher *hasher;   /* runs routes' before hooks (password hashing) */
 	atomic_int in_flight;
 	atomic_bool stopping;    /* no new suspensions: MHD must not stop with one */
 };
@@ -54,7 +56,9 @@ struct query_collect {
 struct pending {
 	bool started;             /* on_request has seen this request */
 	bool uri_nul;             /* the raw URI spells a NUL byte (%00) */
+	struct http_server *srv;
 	struct MHD_Connection *conn;
+	char client_addr[INET6_ADDRSTRLEN];
 	char *body;
 	size_t len, cap;
 	bool too_large;
@@ -108,7 +112,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct respons
 		return MHD_NO;
 	r->body = NULL; /* MHD frees it */
 	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
-				"application/json; charset=utf-8");
+				r->content_type ? r->content_type
+						: "application/json; charset=utf-8");
 	for (int i = 0; i < r->nheaders; i++)
 		MHD_add_response_header(mr, r->headers[i].name, r->headers[i].value);
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, mr);
@@ -126,11 +131,46 @@ static void on_written(void *cls)
 	MHD_resume_connection(p->conn);
 }
 
+/* Runs on a hasher thread: the route's slow before hook, then the write
+ * (handed to the writer, or run here without one). */
+static void after_before(void *cls)
+{
+	struct pending *p = cls;
+	struct http_server *srv = p->srv;
+	if (dispatch_before(p->call) < 0) {
+		on_written(p);
+	} else if (srv->writer && !atomic_load(&srv->stopping)) {
+		writer_submit(srv->writer, p->call, on_written, p);
+	} else {
+		dispatch_write(p->call);
+		on_written(p);
+	}
+}
+
+/* Writes the connection's peer address into p->client_addr ("" if none). */
+static void client_addr_get(struct pending *p, struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	p->client_addr[0] = '\0';
+	if (!ci || !ci->client_addr)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			  p->client_addr, sizeof(p->client_addr));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			  p->client_addr, sizeof(p->client_addr));
+}
+
 /* Builds the request from the connection and answers it, or hands its
  * write to the group-commit writer (suspending the connection). */
 static void start_answer(struct http_server *srv, struct pending *p,
 			 struct MHD_Connection *conn, const char *url, const char *method)
 {
+	p->srv = srv;
+	client_addr_get(p, conn);
 	p->query.a = arena_new();
 	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_query, &p->query);
 	p->req = (struct request){
@@ -149,9 +189,13 @@ static void start_answer(struct http_server *srv, struct pending *p,
 		.body_too_large = p->too_large,
 		.query_overflow = p->query.overflow,
 		.query_repeated = p->query.repeated,
+		.cookie = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE),
+		.csrf_token = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-CSRF-Token"),
+		.mode = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Innbocks-Mode"),
+		.client_addr = p->client_addr[0] ? p->client_addr : NULL,
 	};
 	p->req.has_nul = p->uri_nul || p->query.nul;
-	if (!srv->writer || atomic_load(&srv->stopping)) {
+	if (atomic_load(&srv->stopping)) {
 		dispatch(srv->app, &p->req, &p->resp);
 		p->answered = true;
 		return;
@@ -161,10 +205,19 @@ static void start_answer(struct http_server *srv, struct pending *p,
 		p->answered = true;
 		return;
 	}
+	if (!srv->writer && !c->route->before) {
+		dispatch_write(c);
+		dispatch_end(c);
+		p->answered = true;
+		return;
+	}
 	p->conn = conn;
 	p->call = c;
 	MHD_suspend_connection(conn);
-	writer_submit(srv->writer, c, on_written, p);
+	if (c->route->before)
+		hasher_submit(srv->hasher, after_before, p);
+	else
+		writer_submit(srv->writer, c, on_written, p);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -304,6 +357,11 @@ struct http_server *http_start(struct app *app, struct writer *writer, const cha
 		die("out of memory");
 	srv->app = app;
 	srv->writer = writer;
+	srv->hasher = hasher_start(2);
+	if (!srv->hasher) {
+		free(srv);
+		return NULL;
+	}
 	unsigned limit = connection_limit();
 	srv->daemon = MHD_start_daemon(
 		flags, (uint16_t)port, NULL, NULL, on_request, srv,
@@ -321,6 +379,7 @@ struct http_server *http_start(struct app *app, struct writer *writer, const cha
 		MHD_OPTION_END);
 	if (!srv->daemon) {
 		fprintf(stderr, "innbocks: cannot listen on %s:%d\n", host, port);
+		hasher_stop(srv->hasher);
 		free(srv);
 		return NULL;
 	}
@@ -341,5 +400,6 @@ void http_stop(struct http_server *srv, int grace_ms)
 	MHD_stop_daemon(srv->daemon);
 	if (listener != MHD_INVALID_SOCKET)
 		close(listener);
+	hasher_stop(srv->hasher);
 	free(srv);
 }

@@ -78,11 +78,20 @@ static int serve(const struct config *cfg)
 		fprintf(stderr, "innbocks: %s\n", e.message);
 		return 1;
 	}
+	char base_url[160];
+	snprintf(base_url, sizeof(base_url), "http://%s", cfg->listen);
 	struct app app = {
 		.store = s,
 		.ratelimit = ratelimit_new(cfg->rate_limit, cfg->rate_burst),
 		.admin_token = cfg->admin_token[0] ? cfg->admin_token : NULL,
 		.webhook_allow_loopback = cfg->webhook_allow_loopback,
+		.base_url = base_url,
+		/* Dashboard password attempts: 10 per account, then one every 30 s;
+		 * 50 per client address (INNBOCKS_SIGNIN_ADDRESS_BURST), then one
+		 * every 2 s. */
+		.signin_by_account = ratelimit_new(1.0 / 30, 10),
+		.signin_by_addr = cfg->signin_address_burst > 0
+			? ratelimit_new(0.5, cfg->signin_address_burst) : NULL,
 	};
 	maintenance(s);
 	struct webhook_worker *worker = webhook_worker_start(s, cfg);
@@ -95,6 +104,8 @@ static int serve(const struct config *cfg)
 		writer_stop(writer);
 		webhook_worker_stop(worker);
 		ratelimit_free(app.ratelimit);
+		ratelimit_free(app.signin_by_account);
+		ratelimit_free(app.signin_by_addr);
 		s->close(s);
 		return 1;
 	}
@@ -124,6 +135,8 @@ static int serve(const struct config *cfg)
 	writer_stop(writer);
 	webhook_worker_stop(worker);
 	ratelimit_free(app.ratelimit);
+	ratelimit_free(app.signin_by_account);
+	ratelimit_free(app.signin_by_addr);
 	s->close(s);
 	return 0;
 }

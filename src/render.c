@@ -77,6 +77,19 @@ json_t *render_key(const struct api_key *k, const char *secret)
 	return o;
 }
 
+json_t *render_user(const struct user *u)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(u->id));
+	json_object_set_new(o, "object", json_string("user"));
+	json_object_set_new(o, "partner_id", json_string(u->partner_id));
+	json_object_set_new(o, "email", json_string(u->email));
+	json_object_set_new(o, "role", json_string(u->role));
+	json_object_set_new(o, "password_set", json_boolean(u->password_hash != NULL));
+	json_object_set_new(o, "created_at", render_time(u->created_at));
+	return o;
+}
+
 json_t *render_customer(const struct customer *c)
 {
 	json_t *o = json_object();

@@ -20,6 +20,8 @@ json_t *render_livemode(const char *tenant_id);
 /* secret is included only when not NULL (the creation response). */
 json_t *render_key(const struct api_key *k, const char *secret);
 json_t *render_customer(const struct customer *c);
+/* A dashboard user (never its password hash). */
+json_t *render_user(const struct user *u);
 /* The mailbox; c->location must be loaded (api_customer_location_load). */
 json_t *render_mailbox(const struct customer *c);
 json_t *render_compliance(const struct customer *c);

@@ -25,7 +25,7 @@ int error(struct err *e, int status, const char *code, const char *param,
  * returns -1 like error(). */
 int resp_error_reason(struct err *e, const char *reason);
 
-#define RESP_MAX_HEADERS 10
+#define RESP_MAX_HEADERS 12
 
 struct resp_header {
 	char name[32];
@@ -37,6 +37,7 @@ struct response {
 	int status;
 	char *body;
 	size_t body_len;
+	const char *content_type;  /* static; NULL means JSON */
 	struct resp_header headers[RESP_MAX_HEADERS];
 	int nheaders;
 };

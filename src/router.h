@@ -15,6 +15,9 @@ enum route_flags {
 	ROUTE_PUBLIC = 1 << 0, /* no authentication (healthz) */
 	ROUTE_ADMIN = 1 << 1,  /* operator token instead of a partner key */
 	ROUTE_TEST_ONLY = 1 << 2, /* test-mode keys only (the test helpers) */
+	ROUTE_SESSION = 1 << 3, /* a dashboard session (cookie + CSRF token) instead of a key */
+	ROUTE_NO_AUTH = 1 << 4, /* no credentials, but a transaction like any route
+				 * (dashboard sign-in, password setup) */
 };
 
 #define ROUTE_MAX_PARAMS 3
@@ -25,6 +28,10 @@ struct route {
 	handler_fn *handler;
 	unsigned scope;         /* SCOPE_* bit a partner key needs; 0 for none */
 	unsigned flags;
+	int role;               /* ROUTE_SESSION: the least role (session.h) it needs */
+	/* Runs before the write transaction, off the HTTP threads, for slow
+	 * work (password hashing); NULL for none. 0 or -1 like a handler. */
+	handler_fn *before;
 };
 
 /* The route table (routes.c) and its length. */

@@ -3,14 +3,23 @@
 #include "auth.h"
 #include "handlers.h"
 #include "router.h"
+#include "session.h"
 #include "banned.h"
 
 #define API "/api/v1"
 #define ADMIN "/admin/v1"
+#define DASH "/dashboard/api"
+
+/* Rows of the Partner and operator APIs leave the dashboard's last columns
+ * (role, before) out: zero, no session and no before hook. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 const struct route routes[] = {
 	{"GET", "/healthz", api_meta_health, 0, ROUTE_PUBLIC},
 	{"GET", API "/openapi.json", api_meta_openapi, 0, ROUTE_PUBLIC},
+	/* The dashboard's pages (no session needed to load them). */
+	{"GET", "/dashboard/", dash_asset_get, 0, ROUTE_PUBLIC},
+	{"GET", "/dashboard/{file}", dash_asset_get, 0, ROUTE_PUBLIC},
 
 	{"POST", API "/customers", api_customer_create, SCOPE_CUSTOMERS_WRITE, 0},
 	{"GET", API "/customers", api_customer_list, SCOPE_CUSTOMERS_READ, 0},
@@ -53,6 +62,7 @@ const struct route routes[] = {
 	{"POST", ADMIN "/partners/{id}/keys", admin_key_create, 0, ROUTE_ADMIN},
 	{"GET", ADMIN "/partners/{id}/keys", admin_key_list, 0, ROUTE_ADMIN},
 	{"POST", ADMIN "/keys/{id}/revoke", admin_key_revoke, 0, ROUTE_ADMIN},
+	{"POST", ADMIN "/partners/{id}/users", admin_user_create, 0, ROUTE_ADMIN},
 	{"GET", ADMIN "/customers/{id}", admin_customer_get, 0, ROUTE_ADMIN},
 	{"POST", ADMIN "/customers/{id}/accept-invite", admin_customer_accept_invite, 0,
 	 ROUTE_ADMIN},
@@ -72,6 +82,50 @@ const struct route routes[] = {
 	{"POST", ADMIN "/mail-actions/{id}/complete", admin_action_complete, 0, ROUTE_ADMIN},
 	{"POST", ADMIN "/mail-actions/{id}/fail", admin_action_fail, 0, ROUTE_ADMIN},
 	{"POST", ADMIN "/mail-actions/{id}/cancel", admin_action_cancel, 0, ROUTE_ADMIN},
+
+	/* The dashboard's JSON API: a session instead of a key, the least role
+	 * each route needs, and the operator handlers for the session's partner
+	 * (admin_partner_load) in the mode the page is in. Sign-in and password
+	 * setup hash passwords in their before hooks, off the HTTP threads. */
+	{"POST", DASH "/signin", dash_session_signin, 0, ROUTE_NO_AUTH, 0,
+	 dash_session_signin_check},
+	{"POST", DASH "/setup", dash_session_setup, 0, ROUTE_NO_AUTH, 0, dash_session_setup_hash},
+	{"GET", DASH "/session", dash_session_get, 0, ROUTE_SESSION, ROLE_VIEWER, NULL},
+	{"POST", DASH "/signout", dash_session_signout, 0, ROUTE_SESSION, ROLE_VIEWER, NULL},
+	{"POST", DASH "/password", dash_session_password, 0, ROUTE_SESSION, ROLE_VIEWER,
+	 dash_session_password_check},
+	{"GET", DASH "/keys", admin_key_list, 0, ROUTE_SESSION, ROLE_VIEWER, NULL},
+	{"POST", DASH "/keys", admin_key_create, 0, ROUTE_SESSION, ROLE_DEVELOPER, NULL},
+	{"POST", DASH "/keys/{id}/revoke", admin_key_revoke, 0, ROUTE_SESSION, ROLE_DEVELOPER,
+	 NULL},
+	{"POST", DASH "/keys/{id}/roll", dash_key_roll, 0, ROUTE_SESSION, ROLE_DEVELOPER, NULL},
+	{"GET", DASH "/users", dash_user_list, 0, ROUTE_SESSION, ROLE_OWNER, NULL},
+	{"POST", DASH "/users", admin_user_create, 0, ROUTE_SESSION, ROLE_OWNER, NULL},
+	{"PATCH", DASH "/users/{id}", dash_user_update, 0, ROUTE_SESSION, ROLE_OWNER, NULL},
+	{"DELETE", DASH "/users/{id}", dash_user_delete, 0, ROUTE_SESSION, ROLE_OWNER, NULL},
+	{"GET", DASH "/webhook-endpoints", admin_endpoint_list, 0, ROUTE_SESSION, ROLE_VIEWER,
+	 NULL},
+	{"POST", DASH "/webhook-endpoints", admin_endpoint_create, 0, ROUTE_SESSION,
+	 ROLE_DEVELOPER, NULL},
+	{"PATCH", DASH "/webhook-endpoints/{id}", admin_endpoint_update, 0, ROUTE_SESSION,
+	 ROLE_DEVELOPER, NULL},
+	{"POST", DASH "/webhook-endpoints/{id}/rotate-secret", admin_endpoint_rotate, 0,
+	 ROUTE_SESSION, ROLE_DEVELOPER, NULL},
+	{"POST", DASH "/webhook-endpoints/{id}/reveal-secret", dash_endpoint_reveal, 0,
+	 ROUTE_SESSION, ROLE_DEVELOPER, dash_endpoint_reveal_check},
+	{"GET", DASH "/customers", api_customer_list, 0, ROUTE_SESSION, ROLE_VIEWER, NULL},
+	{"GET", DASH "/customers/{id}", api_customer_get, 0, ROUTE_SESSION, ROLE_VIEWER, NULL},
+	{"GET", DASH "/customers/{id}/compliance", api_customer_compliance, 0, ROUTE_SESSION,
+	 ROLE_VIEWER, NULL},
+	{"GET", DASH "/customers/{id}/mailbox", api_customer_mailbox, 0, ROUTE_SESSION,
+	 ROLE_VIEWER, NULL},
+	{"GET", DASH "/customers/{id}/mail", api_mail_list, 0, ROUTE_SESSION, ROLE_VIEWER, NULL},
+	{"GET", DASH "/billing/usage", api_billing_usage, 0, ROUTE_SESSION, ROLE_VIEWER, NULL},
+	{"GET", DASH "/audit-log", dash_audit_list, 0, ROUTE_SESSION, ROLE_OWNER, NULL},
+	{"GET", DASH "/events", api_event_list, 0, ROUTE_SESSION, ROLE_VIEWER, NULL},
+	{"GET", DASH "/events/{id}", api_event_get, 0, ROUTE_SESSION, ROLE_VIEWER, NULL},
+	{"GET", DASH "/webhook-events", api_webhook_event_list, 0, ROUTE_SESSION, ROLE_VIEWER,
+	 NULL},
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

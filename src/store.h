@@ -167,6 +167,30 @@ struct customer_filter {
 	const char *status, *external_id, *email; /* NULL = no filter */
 };
 
+/* A partner's dashboard user (docs/decisions.md, "Dashboard"). */
+struct user {
+	const char *id, *partner_id, *email;
+	const char *role;            /* owner | developer | viewer */
+	const char *password_hash;   /* Argon2id string; NULL until set */
+	int64_t created_at, password_changed_at;
+};
+
+/* A signed-in dashboard session, with its user. */
+struct user_session {
+	const char *hash;            /* hex SHA-256 of the cookie's token */
+	const char *csrf_token;
+	int64_t created_at, last_seen_at;
+	struct user user;
+};
+
+/* One row of the dashboard's audit log; never a secret. */
+struct audit_entry {
+	const char *id;
+	const char *partner_id;      /* NULL: a failed sign-in of an unknown email */
+	const char *user_id, *actor, *action, *target, *mode, *client_addr;
+	int64_t created_at;
+};
+
 struct store {
 	/* True when writes gain from writer.h's group commit (one writer thread
 	 * batching requests into one transaction, one fsync): SQLite. False when
@@ -208,8 +232,9 @@ struct store {
 	int (*key_list)(struct store *s, struct arena *a, const char *partner_id,
 			const struct page *pg, struct api_key **items, size_t *n,
 			bool *has_more, struct err *e);
-	/* Sets revoked_at unless already set. */
-	int (*key_revoke)(struct store *s, const char *id, int64_t now, struct err *e);
+	/* Sets revoked_at to at unless the key already stops at or before it
+	 * (a rolled key stops later; revoking it stops it now). */
+	int (*key_revoke)(struct store *s, const char *id, int64_t at, struct err *e);
 	int (*key_touch)(struct store *s, const char *id, int64_t now, struct err *e);
 
 	int (*operator_token_insert)(struct store *s, const char *id, const char *hash,
@@ -327,6 +352,41 @@ struct store {
 			     const struct delivery_filter *f, const struct page *pg,
 			     struct webhook_delivery **items, size_t *n, bool *has_more,
 			     struct err *e);
+
+	/* Dashboard users. An email belongs to one user of one partner. */
+	int (*user_insert)(struct store *s, const struct user *u, struct err *e);
+	int (*user_get)(struct store *s, struct arena *a, const char *id, struct user *out,
+			struct err *e);
+	/* Finds the user by email, case-insensitively. */
+	int (*user_find_by_email)(struct store *s, struct arena *a, const char *email,
+				  struct user *out, struct err *e);
+	/* The partner's users, newest first. */
+	int (*user_list)(struct store *s, struct arena *a, const char *partner_id,
+			 const struct page *pg, struct user **items, size_t *n, bool *has_more,
+			 struct err *e);
+	int (*user_role_set)(struct store *s, const char *id, const char *role, struct err *e);
+	/* Deletes the user with its sessions and setup links (its audit rows stay). */
+	int (*user_delete)(struct store *s, const char *id, struct err *e);
+	/* Sets the password hash and ends every session of the user. */
+	int (*user_password_set)(struct store *s, const char *id, const char *hash,
+				 int64_t now, struct err *e);
+	int (*user_setup_insert)(struct store *s, const char *hash, const char *user_id,
+				 int64_t now, int64_t expires_at, struct err *e);
+	/* Uses the setup token with this hash once: fills *user_id (arena) and
+	 * marks it used, or STORE_NOT_FOUND when unknown, used or expired. */
+	int (*user_setup_use)(struct store *s, struct arena *a, const char *hash, int64_t now,
+			      const char **user_id, struct err *e);
+	int (*session_insert)(struct store *s, const struct user_session *ss, struct err *e);
+	/* Finds the session by token hash, with its user. */
+	int (*session_find)(struct store *s, struct arena *a, const char *hash,
+			    struct user_session *out, struct err *e);
+	int (*session_touch)(struct store *s, const char *hash, int64_t now, struct err *e);
+	int (*session_delete)(struct store *s, const char *hash, struct err *e);
+	int (*audit_insert)(struct store *s, const struct audit_entry *ae, struct err *e);
+	/* The partner's audit log, newest first. */
+	int (*audit_list)(struct store *s, struct arena *a, const char *partner_id,
+			  const struct page *pg, struct audit_entry **items, size_t *n,
+			  bool *has_more, struct err *e);
 
 	/* Reads the stored answer of (scope, key). Inside a write transaction;
 	 * a backend whose writes run concurrently (PostgreSQL) also claims the

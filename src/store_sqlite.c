@@ -274,6 +274,7 @@ struct store *store_sqlite_open(const char *path, struct err *e)
 	sq_register_mail(s);
 	sq_register_events(s);
 	sq_register_webhooks(s);
+	sq_register_users(s);
 	if (migrate(s, e) < 0 || wal_limit_init(ss, e) < 0) {
 		sq_close(s);
 		return NULL;

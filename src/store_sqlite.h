@@ -122,5 +122,6 @@ void sq_register_customers(struct store *s);
 void sq_register_mail(struct store *s);
 void sq_register_events(struct store *s);
 void sq_register_webhooks(struct store *s);
+void sq_register_users(struct store *s);
 
 #endif

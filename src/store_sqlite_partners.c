@@ -176,10 +176,10 @@ static int update_by_id(struct store *s, const char *sql, const char *id, int64_
 	return sq_step_done(c, st, e);
 }
 
-static int sq_key_revoke(struct store *s, const char *id, int64_t now, struct err *e)
+static int sq_key_revoke(struct store *s, const char *id, int64_t at, struct err *e)
 {
-	return update_by_id(s, "UPDATE api_keys SET revoked_at = ? "
-			    "WHERE id = ? AND revoked_at IS NULL", id, now, e);
+	return update_by_id(s, "UPDATE api_keys SET revoked_at = ?1 "
+			    "WHERE id = ?2 AND (revoked_at IS NULL OR revoked_at > ?1)", id, at, e);
 }
 
 static int sq_key_touch(struct store *s, const char *id, int64_t now, struct err *e)

@@ -29,6 +29,12 @@ size_t tenant_partner_len(const char *tenant_id)
 	return ends_with_suffix(tenant_id) ? n - (sizeof(TENANT_TEST_SUFFIX) - 1) : n;
 }
 
+bool tenant_owned_by(const char *tenant_id, const char *partner_id)
+{
+	size_t n = tenant_partner_len(tenant_id);
+	return strlen(partner_id) == n && strncmp(tenant_id, partner_id, n) == 0;
+}
+
 const char *tenant_mode_name(bool livemode)
 {
 	return livemode ? "live" : "test";

@@ -28,6 +28,9 @@ const char *tenant_of(struct arena *a, const char *partner_id, bool livemode);
  * first tenant_partner_len() characters. */
 size_t tenant_partner_len(const char *tenant_id);
 
+/* Returns true when tenant_id is one of partner_id's two tenants. */
+bool tenant_owned_by(const char *tenant_id, const char *partner_id);
+
 /* Returns "live" or "test". */
 const char *tenant_mode_name(bool livemode);
 

@@ -141,7 +141,7 @@ test('with no command it lists every command on stderr and exits 2', async () =>
   for (const cmd of ['serve', 'partner create', 'partner list', 'key create', 'key list', 'key revoke',
     'customer accept-invite|show', 'customer billing', 'customer compliance', 'mail record',
     'action list', 'action complete', 'action fail', 'action cancel', 'webhook create',
-    'webhook list', 'webhook update', 'webhook rotate-secret', 'admin-token create', 'demo',
+    'webhook list', 'webhook update', 'webhook rotate-secret', 'user create', 'admin-token create', 'demo',
     'request']) {
     assert.match(r.stderr, new RegExp(`^  innbocks ${cmd.replace('|', '\\|')}( |$)`, 'm'), cmd);
   }

@@ -96,6 +96,17 @@ test('start.sh prints working keys once the server is up, its steps make a custo
   assert.match(steps.out, /"billing_status": "active"/);
   assert.match(steps.out, /CUS=cus_/);
 
+  // The dashboard: a one-time link where the demo owner chooses a password, and is signed in.
+  for (let i = 0; i < 100 && !/# 5\.[^\n]*\n[^\n]*\n[^\n]*\n/.test(first.out); i++) await sleep(100);
+  const link = first.out.match(/^ {2}(http:\/\/\S+\/dashboard\/setup\.html#token=[0-9a-f]{64})$/m)?.[1];
+  assert.ok(link, `a dashboard setup link:\n${first.out}`);
+  const setup = await fetch(new URL('/dashboard/api/setup', link), {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token: new URL(link).hash.replace('#token=', ''), password: 'a long demo password' }),
+  });
+  assert.equal(setup.status, 200, await setup.text());
+  assert.match(setup.headers.get('set-cookie'), /^__Host-innbocks_session=/);
+
   // A second start on the same port: a clear message, exit 1, nothing to paste.
   const clash = await start();
   const clashExit = await clash.exited;

@@ -36,3 +36,12 @@ TEST(tenant_mode_names_parse_and_print)
 	CHECK_STR(tenant_mode_name(true), "live");
 	CHECK_STR(tenant_mode_name(false), "test");
 }
+
+TEST(tenant_owned_by_is_true_for_both_tenants_of_the_partner_only)
+{
+	CHECK(tenant_owned_by("ptn_Abc123", "ptn_Abc123"));
+	CHECK(tenant_owned_by("ptn_Abc123_test", "ptn_Abc123"));
+	CHECK(!tenant_owned_by("ptn_Abc1234", "ptn_Abc123"));
+	CHECK(!tenant_owned_by("ptn_Abc12", "ptn_Abc123"));
+	CHECK(!tenant_owned_by("ptn_Other_test", "ptn_Abc123"));
+}

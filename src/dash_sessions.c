@@ -1,0 +1,216 @@
+/* dash_sessions.c - the dashboard's sign-in, password setup (from the
+ * one-time link), sign-out and the session itself (docs/decisions.md, "Dashboard").
+ *
+ * Password hashing is slow on purpose, so it runs in the routes' before
+ * hooks, on the hasher threads (hasher.h), outside any transaction; the
+ * handlers then do the quick writes in the writer's transaction. */
+#include <string.h>
+
+#include "dispatch.h"
+#include "field.h"
+#include "handlers.h"
+#include "ratelimit.h"
+#include "render.h"
+#include "reply.h"
+#include "session.h"
+#include "tenant.h"
+#include "banned.h"
+
+#define SIGNIN_FAILED "the email or password is not correct"
+
+/* Spends a token of the bucket of key in rl; returns -1 with 429 when it
+ * has none. */
+static int signin_limit(struct ctx *c, struct ratelimit *rl, const char *key)
+{
+	if (!rl || !ratelimit_enabled(rl))
+		return 0;
+	struct ratelimit_result rr;
+	ratelimit_spend(rl, key, monotonic_seconds(), &rr);
+	if (rr.allowed)
+		return 0;
+	char v[32];
+	snprintf(v, sizeof(v), "%ld", rr.retry_after);
+	resp_header_add(c->resp, "Retry-After", v);
+	return error(&c->err, 429, "rate_limited", NULL,
+		     "too many sign-in attempts; retry after %ld s", rr.retry_after);
+}
+
+int dash_session_limit(struct ctx *c, const char *email)
+{
+	const char *addr = c->req->client_addr ? c->req->client_addr : "local";
+	if (signin_limit(c, c->app->signin_by_addr, addr) < 0)
+		return -1;
+	if (!email)
+		return 0;
+	char *acct = arena_strdup(c->a, email);
+	for (char *p = acct; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return signin_limit(c, c->app->signin_by_account, acct);
+}
+
+int dash_session_signin_check(struct ctx *c)
+{
+	static const char *const fields[] = {"email", "password", NULL};
+	const char *email, *password;
+	if (field_allow(c, fields) < 0 ||
+	    field_string(c, "email", true, false, 1, 254, false, &email) < 0 ||
+	    field_string(c, "password", true, false, 1, SESSION_PASSWORD_MAX, false,
+			 &password) < 0 ||
+	    dash_session_limit(c, email) < 0)
+		return -1;
+	struct user u = {0};
+	int rc = c->store->user_find_by_email(c->store, c->a, email, &u, &c->err);
+	if (rc < 0)
+		return -1;
+	/* An unknown email costs the same hash as a wrong password. */
+	if (session_password_verify(rc == 0 ? u.password_hash : NULL, password))
+		c->signin_user = u.id;
+	return 0;
+}
+
+/* Starts a session for u: the cookie, the audit row (action; none for a
+ * signed-in caller, whose change the dispatcher audits), and the answer
+ * (the user and the session's CSRF token). Returns 0 or -1. */
+static int session_start(struct ctx *c, const struct user *u, const char *action)
+{
+	const char *token, *csrf, *unused;
+	struct user_session ss = {.created_at = c->now, .last_seen_at = c->now, .user = *u};
+	session_token_new(c->a, &token, &ss.hash);
+	session_token_new(c->a, &csrf, &unused);
+	ss.csrf_token = csrf;
+	/* A signed-in caller's change is audited by the dispatcher already. */
+	if (c->store->session_insert(c->store, &ss, &c->err) < 0 ||
+	    (!c->session && dispatch_audit(c, u->partner_id, u, action, u->id) < 0))
+		return -1;
+	resp_header_add(c->resp, "Set-Cookie", session_cookie_set(c->a, token));
+	json_t *o = json_object();
+	json_object_set_new(o, "user", render_user(u));
+	json_object_set_new(o, "csrf_token", json_string(csrf));
+	return reply_take(c, 200, o);
+}
+
+/* The audit row of a failed sign-in, kept although the request failed. */
+static int signin_failed(struct ctx *c)
+{
+	const char *email = json_string_value(json_object_get(c->body, "email"));
+	struct user u;
+	int rc = c->store->user_find_by_email(c->store, c->a, email, &u, &c->err);
+	if (rc < 0)
+		return -1;
+	return dispatch_audit(c, rc == 0 ? u.partner_id : NULL, rc == 0 ? &u : NULL,
+			      "signin.failed", NULL);
+}
+
+int dash_session_signin(struct ctx *c)
+{
+	struct user u;
+	int rc = c->signin_user
+		 ? c->store->user_get(c->store, c->a, c->signin_user, &u, &c->err)
+		 : STORE_NOT_FOUND;
+	if (rc < 0)
+		return -1;
+	if (rc == STORE_NOT_FOUND) {
+		c->on_refused = signin_failed;
+		return error(&c->err, 401, "unauthenticated", NULL, SIGNIN_FAILED);
+	}
+	return session_start(c, &u, "signin.succeeded");
+}
+
+int dash_session_setup_hash(struct ctx *c)
+{
+	static const char *const fields[] = {"token", "password", NULL};
+	const char *token, *password;
+	if (field_allow(c, fields) < 0 ||
+	    field_string(c, "token", true, false, 1, 128, false, &token) < 0 ||
+	    field_string(c, "password", true, false, 0, SESSION_PASSWORD_MAX, false,
+			 &password) < 0)
+		return -1;
+	if (utf8_length(password) < SESSION_PASSWORD_MIN)
+		return error(&c->err, 422, "validation_failed", "password",
+			     "the password needs at least %d characters", SESSION_PASSWORD_MIN);
+	if (dash_session_limit(c, NULL) < 0)
+		return -1;
+	c->password_hash = session_password_hash(c->a, password);
+	if (!c->password_hash)
+		return error(&c->err, 500, "internal_error", NULL, "the password cannot be hashed");
+	return 0;
+}
+
+int dash_session_setup(struct ctx *c)
+{
+	const char *token = json_string_value(json_object_get(c->body, "token"));
+	char hash[65];
+	sha256_hex(token, strlen(token), hash);
+	const char *user_id;
+	int rc = c->store->user_setup_use(c->store, c->a, hash, c->now, &user_id, &c->err);
+	if (rc == STORE_NOT_FOUND)
+		return error(&c->err, 400, "invalid_request", "token",
+			     "this setup link is invalid, used or expired; ask for a new one");
+	struct user u;
+	if (rc < 0 ||
+	    c->store->user_password_set(c->store, user_id, c->password_hash, c->now,
+					&c->err) < 0 ||
+	    c->store->user_get(c->store, c->a, user_id, &u, &c->err) != 0)
+		return -1;
+	return session_start(c, &u, "password.set");
+}
+
+int dash_session_signout(struct ctx *c)
+{
+	if (c->store->session_delete(c->store, c->session->hash, &c->err) < 0)
+		return -1;
+	resp_header_add(c->resp, "Set-Cookie", session_cookie_set(c->a, NULL));
+	json_t *o = json_object();
+	json_object_set_new(o, "signed_out", json_true());
+	return reply_take(c, 200, o);
+}
+
+int dash_session_get(struct ctx *c)
+{
+	struct partner p;
+	if (admin_partner_load(c, &p) != 0)
+		return -1;
+	json_t *o = json_object();
+	json_object_set_new(o, "user", render_user(&c->session->user));
+	json_object_set_new(o, "csrf_token", json_string(c->session->csrf_token));
+	json_object_set_new(o, "partner", render_partner(&p));
+	json_object_set_new(o, "mode",
+			    json_string(tenant_mode_name(tenant_livemode(c->partner_id))));
+	return reply_take(c, 200, o);
+}
+
+int dash_session_password_check(struct ctx *c)
+{
+	static const char *const fields[] = {"current_password", "new_password", NULL};
+	const char *current, *fresh;
+	if (field_allow(c, fields) < 0 ||
+	    field_string(c, "current_password", true, false, 1, SESSION_PASSWORD_MAX, false,
+			 &current) < 0 ||
+	    field_string(c, "new_password", true, false, 0, SESSION_PASSWORD_MAX, false,
+			 &fresh) < 0)
+		return -1;
+	if (utf8_length(fresh) < SESSION_PASSWORD_MIN)
+		return error(&c->err, 422, "validation_failed", "new_password",
+			     "the password needs at least %d characters", SESSION_PASSWORD_MIN);
+	if (dash_session_limit(c, c->session->user.email) < 0)
+		return -1;
+	if (!session_password_verify(c->session->user.password_hash, current))
+		return error(&c->err, 422, "validation_failed", "current_password",
+			     "the current password is not correct");
+	c->password_hash = session_password_hash(c->a, fresh);
+	if (!c->password_hash)
+		return error(&c->err, 500, "internal_error", NULL, "the password cannot be hashed");
+	return 0;
+}
+
+int dash_session_password(struct ctx *c)
+{
+	/* Every session of the user ends, this one too; a new one keeps the
+	 * caller signed in. */
+	struct user u = c->session->user;
+	if (c->store->user_password_set(c->store, u.id, c->password_hash, c->now, &c->err) < 0)
+		return -1;
+	u.password_hash = c->password_hash;
+	return session_start(c, &u, NULL);
+}

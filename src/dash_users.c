@@ -1,0 +1,77 @@
+/* dash_users.c - the team page's users (owners only; docs/decisions.md): list,
+ * change a role, remove. Inviting is admin_user_create(), the operator's
+ * handler, for the session's partner. An owner cannot change or remove
+ * themself, so a team always keeps the owner who acts. */
+#include <string.h>
+
+#include "field.h"
+#include "handlers.h"
+#include "query.h"
+#include "render.h"
+#include "reply.h"
+#include "banned.h"
+
+/* A list item: the user. */
+static json_t *user_item(struct ctx *c, const void *item)
+{
+	(void)c;
+	return render_user(item);
+}
+
+int dash_user_list(struct ctx *c)
+{
+	struct page pg;
+	if (query_page(c, NULL, &pg) < 0)
+		return -1;
+	struct user *items;
+	size_t n;
+	bool more;
+	if (c->store->user_list(c->store, c->a, c->session->user.partner_id, &pg, &items, &n, &more,
+				&c->err) < 0)
+		return -1;
+	return reply_list(c, items, n, sizeof(*items), user_item, more);
+}
+
+/* Loads the path's user of the session's partner, other than the caller
+ * (409). Returns 0 or -1. */
+static int teammate_load(struct ctx *c, struct user *u)
+{
+	int rc = c->store->user_get(c->store, c->a, c->params[0], u, &c->err);
+	if (rc == 0 && strcmp(u->partner_id, c->session->user.partner_id) != 0)
+		rc = STORE_NOT_FOUND;
+	if (rc == STORE_NOT_FOUND)
+		return reply_not_found(c, "user", c->params[0], NULL);
+	if (rc < 0)
+		return -1;
+	if (strcmp(u->id, c->session->user.id) == 0)
+		return error(&c->err, 409, "invalid_state", NULL,
+			     "you cannot change or remove yourself; ask another owner");
+	return 0;
+}
+
+int dash_user_update(struct ctx *c)
+{
+	static const char *const fields[] = {"role", NULL};
+	static const char *const roles[] = {"owner", "developer", "viewer", NULL};
+	const char *role;
+	struct user u;
+	if (field_allow(c, fields) < 0 || field_choice(c, "role", true, roles, &role) < 0 ||
+	    teammate_load(c, &u) < 0)
+		return -1;
+	if (c->store->user_role_set(c->store, u.id, role, &c->err) < 0)
+		return -1;
+	u.role = role;
+	return reply_take(c, 200, render_user(&u));
+}
+
+int dash_user_delete(struct ctx *c)
+{
+	struct user u;
+	if (teammate_load(c, &u) < 0 || c->store->user_delete(c->store, u.id, &c->err) < 0)
+		return -1;
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(u.id));
+	json_object_set_new(o, "object", json_string("user"));
+	json_object_set_new(o, "deleted", json_true());
+	return reply_take(c, 200, o);
+}

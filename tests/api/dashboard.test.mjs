@@ -1,0 +1,379 @@
+// The dashboard's users, sessions and JSON API (docs/decisions.md, "Dashboard") without a browser: the operator makes
+// a user with a one-time setup link, the user chooses a password there and is signed in; sessions
+// are cookies that HttpOnly/Secure/SameSite keep from scripts and other sites, every state change
+// needs the session's CSRF token, roles are checked per route, keys made in the dashboard work on
+// /api/v1 within their scopes, and revoke and roll take effect at once. Nothing secret reaches
+// the audit log.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startServer, runCli, assertError } from './lib.mjs';
+import { Dash, COOKIE, dashUser, setupToken, sessionCookie } from './dashboard_lib.mjs';
+
+let srv;
+
+// Many users sign in from 127.0.0.1 here: the per-address limit is raised (it has a test of its own).
+before(async () => { srv = await startServer({ env: { INNBOCKS_SIGNIN_ADDRESS_BURST: 10000 } }); });
+after(() => srv?.stop());
+
+const sql = (q) => execFileSync('sqlite3', ['-json', srv.dbPath, q], { encoding: 'utf8' });
+
+test('the operator creates a user and gets a one-time setup link; the token is stored only as a hash', async () => {
+  const p = await srv.createPartner();
+  const r = await srv.admin().post(`/partners/${p.id}/users`, { email: 'Owner@Example.com', role: 'owner' });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.object, 'user');
+  assert.equal(r.body.role, 'owner');
+  assert.equal(r.body.password_set, false);
+  assert.match(r.body.setup_url, new RegExp(`^${srv.url}/dashboard/setup\\.html#token=[0-9a-f]{64}$`));
+  const hours = (Date.parse(r.body.setup_expires_at) - Date.now()) / 3600e3;
+  assert.ok(hours > 71.9 && hours <= 72, `valid 72 h, not ${hours}`);
+  const token = setupToken(r.body.setup_url);
+  assert.ok(!sql('SELECT * FROM user_setup_tokens').includes(token), 'the token itself is not stored');
+
+  // An email belongs to one user, whatever its case.
+  const again = await srv.admin().post(`/partners/${p.id}/users`, { email: 'owner@example.com', role: 'viewer' });
+  assertError(again, 409, 'user_exists', 'email');
+  assertError(await srv.admin().post(`/partners/${p.id}/users`, { email: 'x@example.com', role: 'admin' }),
+    422, 'validation_failed', 'role');
+  assertError(await srv.admin().post(`/partners/${p.id}/users`, { email: 'not an email', role: 'owner' }),
+    422, 'validation_failed', 'email');
+});
+
+test('innbocks user create prints the user and its setup link', async () => {
+  const p = await srv.createPartner();
+  const r = await runCli(['user', 'create', '--database', srv.dbPath, '--partner', p.id,
+    '--email', 'cli-owner@example.com', '--role', 'owner']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.email, 'cli-owner@example.com');
+  assert.match(r.stderr, /\/dashboard\/setup\.html#token=[0-9a-f]{64}/);
+  const dash = new Dash(srv);
+  assert.equal((await dash.setup(setupToken(r.json.setup_url), 'a long enough password')).status, 200);
+});
+
+test('the setup link sets a password of 12 or more characters once, and signs the user in', async () => {
+  const p = await srv.createPartner();
+  const r = await srv.admin().post(`/partners/${p.id}/users`, { email: 'setup@example.com', role: 'developer' });
+  const token = setupToken(r.body.setup_url);
+  const dash = new Dash(srv);
+  assertError(await dash.post('/setup', { token, password: 'short pw' }), 422, 'validation_failed', 'password');
+  const ok = await dash.setup(token, 'correct horse battery');
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.body.user.password_set, true);
+  assert.match(ok.body.csrf_token, /^[0-9a-f]{64}$/);
+  const me = await dash.get('/session');
+  assert.equal(me.status, 200, me.text);
+  assert.equal(me.body.user.email, 'setup@example.com');
+  assert.equal(me.body.partner.id, p.id);
+  assert.equal(me.body.mode, 'live');
+  // Used once: a second use (or a made-up token) is refused.
+  assertError(await new Dash(srv).post('/setup', { token, password: 'another long password' }), 400, 'invalid_request', 'token');
+  assertError(await new Dash(srv).post('/setup', { token: 'f'.repeat(64), password: 'another long password' }), 400, 'invalid_request', 'token');
+  const stored = sql("SELECT password_hash FROM users WHERE email = 'setup@example.com'");
+  assert.match(stored, /\$argon2id\$/, 'the password is stored as Argon2id');
+  assert.ok(!stored.includes('correct horse battery'));
+});
+
+test('the session cookie is __Host-, HttpOnly, Secure, SameSite=Lax, Path=/; sign-in issues a new one', async () => {
+  const u = await dashUser(srv);
+  const r = await new Dash(srv).post('/signin', { email: u.email, password: u.password });
+  assert.equal(r.status, 200, r.text);
+  const cookie = r.headers.get('set-cookie');
+  assert.match(cookie, new RegExp(`^${COOKIE}=[0-9a-f]{64}; `));
+  for (const flag of ['HttpOnly', 'Secure', 'SameSite=Lax', 'Path=/']) assert.ok(cookie.split('; ').includes(flag), `${flag} in ${cookie}`);
+  assert.doesNotMatch(cookie, /Domain=/i, '__Host- cookies have no Domain');
+  assert.notEqual(sessionCookie(r), u.dash.cookie, 'a new session id at every sign-in');
+  assert.ok(!sql('SELECT hash FROM sessions').includes(sessionCookie(r)), 'only the hash of the token is stored');
+});
+
+test('sign-in failures answer the same for an unknown email and a wrong password, and are audited', async () => {
+  const u = await dashUser(srv);
+  const wrong = await new Dash(srv).post('/signin', { email: u.email, password: 'wrong password!!' });
+  const unknown = await new Dash(srv).post('/signin', { email: 'nobody@example.com', password: 'wrong password!!' });
+  assertError(wrong, 401, 'unauthenticated');
+  assertError(unknown, 401, 'unauthenticated');
+  assert.equal(wrong.body.error.message, unknown.body.error.message);
+  assert.equal(wrong.headers.get('set-cookie'), null);
+  const rows = JSON.parse(sql(`SELECT action, actor, partner_id FROM audit_log WHERE action = 'signin.failed' ORDER BY seq`));
+  assert.ok(rows.some((a) => a.actor === u.email && a.partner_id === u.partner.id), JSON.stringify(rows));
+  assert.ok(rows.some((a) => a.actor === 'unknown user' && a.partner_id === null));
+  assert.ok(!sql('SELECT * FROM audit_log').includes('wrong password'), 'no password in the audit log');
+});
+
+test('sign-in attempts are limited per account', async () => {
+  const u = await dashUser(srv);
+  let limited;
+  for (let i = 0; i < 12 && !limited; i++) {
+    const r = await new Dash(srv).post('/signin', { email: u.email.toUpperCase(), password: 'wrong password!!' });
+    if (r.status === 429) limited = r;
+  }
+  assert.ok(limited, 'the 11th attempt on one account is refused');
+  assertError(limited, 429, 'rate_limited');
+  assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+});
+
+test('sign-in attempts are limited per client address, whatever the account', async () => {
+  const small = await startServer({ env: { INNBOCKS_SIGNIN_ADDRESS_BURST: 3 } });
+  try {
+    const codes = [];
+    for (let i = 0; i < 4; i++) codes.push((await new Dash(small).post('/signin', { email: `u${i}@example.com`, password: 'whatever it is' })).status);
+    assert.deepEqual(codes, [401, 401, 401, 429]);
+  } finally {
+    await small.stop();
+  }
+});
+
+test('a state change without the session\'s CSRF token is refused with 403', async () => {
+  const u = await dashUser(srv);
+  assertError(await u.dash.post('/keys', { name: 'k', scopes: ['customers:read'] }, { csrf: false }), 403, 'csrf_failed');
+  assertError(await u.dash.post('/keys', { name: 'k', scopes: ['customers:read'] }, { csrf: '0'.repeat(64) }), 403, 'csrf_failed');
+  assertError(await u.dash.post('/signout', {}, { csrf: false }), 403, 'csrf_failed');
+  assert.equal((await u.dash.get('/keys')).status, 200, 'reads need no token');
+  assertError(await new Dash(srv).get('/keys'), 401, 'unauthenticated');
+});
+
+test('a key made in the dashboard works within its two scopes, gets 403 outside, and revoke stops it at once', async () => {
+  const u = await dashUser(srv);
+  const r = await u.dash.post('/keys', { name: 'CRM', mode: 'live', scopes: ['customers:read', 'customers:write'] });
+  assert.equal(r.status, 201, r.text);
+  assert.match(r.body.secret, /^ib_live_/);
+  const api = srv.api(r.body.secret);
+  const cus = await api.post('/customers', { email: 'jane@example.com', name: 'Jane' });
+  assert.equal(cus.status, 201, cus.text);
+  assert.equal((await api.get(`/customers/${cus.body.id}`)).status, 200);
+  assertError(await api.get('/billing/usage'), 403, 'insufficient_scope');
+  const list = await u.dash.get('/keys');
+  assert.equal(list.status, 200);
+  const item = list.body.data.find((k) => k.id === r.body.id);
+  assert.equal(item.secret, undefined, 'the secret is shown once');
+  assert.deepEqual(item.scopes, ['customers:read', 'customers:write']);
+  assert.equal((await u.dash.post(`/keys/${r.body.id}/revoke`, {})).status, 200);
+  assertError(await api.get(`/customers/${cus.body.id}`), 401, 'unauthenticated');
+  const audit = sql('SELECT * FROM audit_log');
+  assert.match(audit, /POST \/dashboard\/api\/keys\/\{id\}\/revoke/);
+  assert.ok(!audit.includes(r.body.secret), 'no key in the audit log');
+});
+
+test('roll: a new key with the same scopes; the old one stops now or after the chosen delay', async () => {
+  const u = await dashUser(srv, 'developer');
+  const old = (await u.dash.post('/keys', { name: 'sync', mode: 'live', scopes: ['customers:read'] })).body;
+  const later = await u.dash.post(`/keys/${old.id}/roll`, { expires_in: '1h' });
+  assert.equal(later.status, 201, later.text);
+  assert.deepEqual(later.body.scopes, ['customers:read']);
+  assert.equal(later.body.rolled_key.id, old.id);
+  const hours = (Date.parse(later.body.rolled_key.revoked_at) - Date.now()) / 3600e3;
+  assert.ok(hours > 0.95 && hours <= 1, `stops in an hour, not ${hours}`);
+  assert.equal((await srv.api(old.secret).get('/customers')).status, 200, 'still works during the hour');
+  assert.equal((await srv.api(later.body.secret).get('/customers')).status, 200);
+  const now = await u.dash.post(`/keys/${later.body.id}/roll`, { expires_in: 'now' });
+  assert.equal(now.status, 201, now.text);
+  assertError(await srv.api(later.body.secret).get('/customers'), 401, 'unauthenticated');
+  assert.equal((await srv.api(now.body.secret).get('/customers')).status, 200);
+  assertError(await u.dash.post(`/keys/${later.body.id}/roll`, { expires_in: 'now' }), 409, 'invalid_state');
+  assertError(await u.dash.post(`/keys/${now.body.id}/roll`, { expires_in: '2d' }), 422, 'validation_failed', 'expires_in');
+  // Revoking the key that still runs for an hour stops it now.
+  assert.equal((await u.dash.post(`/keys/${old.id}/revoke`, {})).status, 200);
+  assertError(await srv.api(old.secret).get('/customers'), 401, 'unauthenticated');
+});
+
+test('the mode switch: test mode makes test keys, and another partner\'s keys are not found', async () => {
+  const u = await dashUser(srv);
+  u.dash.mode = 'test';
+  assert.equal((await u.dash.get('/session')).body.mode, 'test');
+  const k = await u.dash.post('/keys', { name: 'sandbox', mode: 'test', scopes: ['customers:read'] });
+  assert.equal(k.status, 201, k.text);
+  assert.equal(k.body.mode, 'test');
+  assert.match(k.body.secret, /^ib_test_/);
+  const other = await srv.tenant(['customers:read']);
+  assertError(await u.dash.post(`/keys/${other.key.id}/revoke`, {}), 404, 'not_found');
+  assertError(await u.dash.post(`/keys/${other.key.id}/roll`, { expires_in: 'now' }), 404, 'not_found');
+  assert.equal((await other.api.get('/customers')).status, 200);
+  assertError(await u.dash.get('/session', { headers: { 'innbocks-mode': 'sandbox' } }), 400, 'invalid_request');
+});
+
+test('a viewer reads but cannot change: 403 insufficient_role', async () => {
+  const owner = await dashUser(srv);
+  const viewer = await dashUser(srv, 'viewer', owner.partner);
+  assert.equal((await viewer.dash.get('/keys')).status, 200);
+  assertError(await viewer.dash.post('/keys', { name: 'k', scopes: ['customers:read'] }), 403, 'insufficient_role');
+  const k = (await owner.dash.post('/keys', { name: 'k', mode: 'live', scopes: ['customers:read'] })).body;
+  assertError(await viewer.dash.post(`/keys/${k.id}/revoke`, {}), 403, 'insufficient_role');
+  assertError(await viewer.dash.post('/users', { email: 'x@example.com', role: 'owner' }), 403, 'insufficient_role');
+  const dev = await dashUser(srv, 'developer', owner.partner);
+  assertError(await dev.dash.post('/users', { email: 'x@example.com', role: 'owner' }), 403, 'insufficient_role');
+  const invited = await owner.dash.post('/users', { email: 'teammate@example.com', role: 'viewer' });
+  assert.equal(invited.status, 201, invited.text);
+  assert.equal(invited.body.partner_id, owner.partner.id);
+});
+
+test('sign-out ends the session; setting the password again ends every session of the user', async () => {
+  const u = await dashUser(srv);
+  const second = new Dash(srv);
+  assert.equal((await second.signIn(u.email, u.password)).status, 200);
+  const out = await u.dash.post('/signout', {});
+  assert.equal(out.status, 200);
+  assert.match(out.headers.get('set-cookie'), /Max-Age=0/);
+  assertError(await u.dash.get('/session'), 401, 'unauthenticated');
+  assert.equal((await second.get('/session')).status, 200, 'other sessions live on');
+  // A password change (here: a new setup link) ends them all.
+  const id = u.user.id;
+  const fresh = await srv.admin().post(`/partners/${u.partner.id}/users`, { email: `x${u.email}`, role: 'viewer' });
+  assert.equal(fresh.status, 201);
+  sql(`UPDATE user_setup_tokens SET user_id = '${id}' WHERE user_id = '${fresh.body.id}'`);
+  assert.equal((await new Dash(srv).setup(setupToken(fresh.body.setup_url), 'a brand new password')).status, 200);
+  assertError(await second.get('/session'), 401, 'unauthenticated');
+});
+
+test('a session ends after 30 minutes idle and after 12 hours in all', async () => {
+  const idle = await dashUser(srv);
+  const old = await dashUser(srv);
+  assert.equal((await idle.dash.get('/session')).status, 200);
+  const now = Math.floor(Date.now() / 1000);
+  sql(`UPDATE sessions SET last_seen_at = ${now - 30 * 60} WHERE user_id = '${idle.user.id}'`);
+  assertError(await idle.dash.get('/session'), 401, 'unauthenticated');
+  sql(`UPDATE sessions SET created_at = ${now - 12 * 3600}, last_seen_at = ${now} WHERE user_id = '${old.user.id}'`);
+  assertError(await old.dash.get('/session'), 401, 'unauthenticated');
+});
+
+test('webhook endpoints in the dashboard: add in the page\'s mode, disable, rotate; others\' are not found', async () => {
+  const u = await dashUser(srv);
+  const cat = await u.dash.get('/webhook-events');
+  assert.equal(cat.status, 200);
+  assert.ok(cat.body.data.some((e) => e.type === 'customer.created'));
+  assertError(await u.dash.post('/webhook-endpoints', { url: 'http://127.0.0.1/hook', mode: 'live' }), 422, 'validation_failed', 'url');
+  const we = await u.dash.post('/webhook-endpoints', { url: 'https://crm.example.com/hooks', mode: 'live', enabled_events: ['customer.created'] });
+  assert.equal(we.status, 201, we.text);
+  assert.match(we.body.secret, /^whsec_/);
+  const off = await u.dash.request('PATCH', `/webhook-endpoints/${we.body.id}`, { json: { enabled: false } });
+  assert.equal(off.status, 200, off.text);
+  assert.equal(off.body.status, 'disabled');
+  const rot = await u.dash.post(`/webhook-endpoints/${we.body.id}/rotate-secret`, {});
+  assert.equal(rot.status, 200);
+  assert.notEqual(rot.body.secret, we.body.secret);
+  const list = await u.dash.get('/webhook-endpoints');
+  assert.equal(list.body.data.length, 1);
+  assert.equal(list.body.data[0].secret, undefined);
+  const other = await dashUser(srv);
+  assertError(await other.dash.request('PATCH', `/webhook-endpoints/${we.body.id}`, { json: { enabled: true } }), 404, 'not_found');
+  assertError(await other.dash.post(`/webhook-endpoints/${we.body.id}/rotate-secret`, {}), 404, 'not_found');
+  assert.ok(!sql('SELECT * FROM audit_log').includes(rot.body.secret), 'no webhook secret in the audit log');
+});
+
+test('demo (what scripts/start.sh runs on an empty database) prints the demo owner\'s setup link', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'innbocks-demo-'));
+  try {
+    const r = await runCli(['demo', '--database', path.join(dir, 'demo.db'), '--listen', '127.0.0.1:8080']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Dashboard: open this one-time link[\s\S]*owner@demo\.example[\s\S]*\n {2}http:\/\/127\.0\.0\.1:8080\/dashboard\/setup\.html#token=[0-9a-f]{64}\n/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the audit log: owners read who did what, newest first; others get 403', async () => {
+  const owner = await dashUser(srv);
+  const dev = await dashUser(srv, 'developer', owner.partner);
+  dev.dash.mode = 'test';
+  const k = await dev.dash.post('/keys', { name: 'audited', mode: 'test', scopes: ['customers:read'] });
+  assert.equal(k.status, 201);
+  await new Dash(srv).post('/signin', { email: dev.email, password: 'not the password!' });
+  const log = await owner.dash.get('/audit-log?limit=100');
+  assert.equal(log.status, 200, log.text);
+  const actions = log.body.data.map((a) => `${a.actor} ${a.action}`);
+  assert.equal(log.body.data[0].action, 'signin.failed', 'newest first');
+  assert.ok(actions.includes(`${dev.email} POST /dashboard/api/keys`), actions.join('\n'));
+  assert.ok(actions.includes(`${dev.email} password.set`));
+  assert.ok(actions.includes('operator user.created'));
+  const created = log.body.data.find((a) => a.action === 'POST /dashboard/api/keys');
+  assert.equal(created.target, k.body.id);
+  assert.equal(created.mode, 'test');
+  assert.equal(created.client_addr, '127.0.0.1');
+  assert.ok(!log.text.includes(k.body.secret) && !log.text.includes(dev.password), 'no secret in the log');
+  const other = await dashUser(srv);
+  assert.ok(!(await other.dash.get('/audit-log')).body.data.some((a) => a.actor === dev.email), 'another partner\'s log is its own');
+  assertError(await dev.dash.get('/audit-log'), 403, 'insufficient_role');
+});
+
+test('the team: owners list users, change a role, remove someone (signed out at once), never themselves', async () => {
+  const owner = await dashUser(srv);
+  const dev = await dashUser(srv, 'developer', owner.partner);
+  const list = await owner.dash.get('/users');
+  assert.equal(list.status, 200, list.text);
+  assert.deepEqual(list.body.data.map((u) => u.email).sort(), [owner.email, dev.email].sort());
+  assert.ok(list.body.data.every((u) => u.password_hash === undefined && u.setup_url === undefined));
+  const demoted = await owner.dash.request('PATCH', `/users/${dev.user.id}`, { json: { role: 'viewer' } });
+  assert.equal(demoted.status, 200, demoted.text);
+  assert.equal(demoted.body.role, 'viewer');
+  assertError(await dev.dash.post('/keys', { name: 'k', scopes: ['customers:read'] }), 403, 'insufficient_role');
+  assertError(await owner.dash.request('PATCH', `/users/${owner.user.id}`, { json: { role: 'viewer' } }), 409, 'invalid_state');
+  assertError(await owner.dash.request('DELETE', `/users/${owner.user.id}`), 409, 'invalid_state');
+  const other = await dashUser(srv);
+  assertError(await other.dash.request('DELETE', `/users/${dev.user.id}`), 404, 'not_found');
+  assertError(await dev.dash.get('/users'), 403, 'insufficient_role');
+  const removed = await owner.dash.request('DELETE', `/users/${dev.user.id}`);
+  assert.equal(removed.status, 200, removed.text);
+  assert.equal(removed.body.deleted, true);
+  assertError(await dev.dash.get('/session'), 401, 'unauthenticated');
+  assertError(await new Dash(srv).post('/signin', { email: dev.email, password: dev.password }), 401, 'unauthenticated');
+});
+
+test('changing the password needs the current one, ends every other session and keeps this one signed in', async () => {
+  const u = await dashUser(srv);
+  const elsewhere = new Dash(srv);
+  assert.equal((await elsewhere.signIn(u.email, u.password)).status, 200);
+  assertError(await u.dash.post('/password', { current_password: 'not it at all', new_password: 'a whole new password' }), 422, 'validation_failed', 'current_password');
+  assertError(await u.dash.post('/password', { current_password: u.password, new_password: 'too short' }), 422, 'validation_failed', 'new_password');
+  assertError(await u.dash.post('/password', { current_password: u.password, new_password: 'a whole new password' }, { csrf: false }), 403, 'csrf_failed');
+  const oldCookie = u.dash.cookie;
+  const r = await u.dash.post('/password', { current_password: u.password, new_password: 'a whole new password' });
+  assert.equal(r.status, 200, r.text);
+  const fresh = sessionCookie(r);
+  assert.ok(fresh && fresh !== oldCookie, 'a new session id');
+  assertError(await elsewhere.get('/session'), 401, 'unauthenticated');
+  assertError(await new Dash(srv, { cookie: oldCookie }).get('/session'), 401, 'unauthenticated');
+  u.dash.cookie = fresh;
+  u.dash.csrf = r.body.csrf_token;
+  assert.equal((await u.dash.get('/session')).status, 200);
+  assertError(await new Dash(srv).post('/signin', { email: u.email, password: u.password }), 401, 'unauthenticated');
+  assert.equal((await new Dash(srv).signIn(u.email, 'a whole new password')).status, 200);
+  const audit = sql('SELECT * FROM audit_log');
+  assert.match(audit, /POST \/dashboard\/api\/password/);
+  assert.ok(!audit.includes('a whole new password'));
+});
+
+test('an endpoint\'s secret is shown again only after the password is re-entered', async () => {
+  const u = await dashUser(srv, 'developer');
+  const we = await u.dash.post('/webhook-endpoints', { url: 'https://crm.example.com/again', mode: 'live' });
+  assert.equal(we.status, 201, we.text);
+  assertError(await u.dash.post(`/webhook-endpoints/${we.body.id}/reveal-secret`, { password: 'not my password' }), 422, 'validation_failed', 'password');
+  assertError(await u.dash.post(`/webhook-endpoints/${we.body.id}/reveal-secret`, {}), 422, 'validation_failed', 'password');
+  const r = await u.dash.post(`/webhook-endpoints/${we.body.id}/reveal-secret`, { password: u.password });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.secret, we.body.secret);
+  const other = await dashUser(srv);
+  assertError(await other.dash.post(`/webhook-endpoints/${we.body.id}/reveal-secret`, { password: other.password }), 404, 'not_found');
+  const viewer = await dashUser(srv, 'viewer', u.partner);
+  assertError(await viewer.dash.post(`/webhook-endpoints/${we.body.id}/reveal-secret`, { password: viewer.password }), 403, 'insufficient_role');
+  const audit = sql('SELECT * FROM audit_log');
+  assert.match(audit, /reveal-secret/);
+  assert.ok(!audit.includes(we.body.secret));
+});
+
+test('events in the dashboard: the page\'s mode only, readable by every role', async () => {
+  const u = await dashUser(srv, 'viewer');
+  const live = await srv.createKey(u.partner.id, ['customers:write']);
+  const test = await srv.createKey(u.partner.id, ['customers:write'], 'test key', 'test');
+  const a = await srv.api(live.secret).post('/customers', { email: 'live@example.com', name: 'Live' });
+  const b = await srv.api(test.secret).post('/customers', { email: 'test@example.com', name: 'Test' });
+  const liveEvents = await u.dash.get('/events?type=customer.*');
+  assert.equal(liveEvents.status, 200, liveEvents.text);
+  assert.deepEqual(liveEvents.body.data.map((e) => e.data.object.id), [a.body.id]);
+  u.dash.mode = 'test';
+  const testEvents = await u.dash.get('/events');
+  assert.deepEqual(testEvents.body.data.map((e) => e.data.object.id), [b.body.id]);
+  assert.equal((await u.dash.get(`/events/${testEvents.body.data[0].id}`)).status, 200);
+  assertError(await u.dash.get(`/events/${liveEvents.body.data[0].id}`), 404, 'not_found');
+});

@@ -1,0 +1,69 @@
+// The dashboard's JSON API as a browser page uses it: a session cookie, the session's CSRF token
+// on every state change, and the mode switch as the Innbocks-Mode header. Shared by the
+// dashboard's API and browser tests.
+import assert from 'node:assert/strict';
+import { uniq } from './lib.mjs';
+
+export const COOKIE = '__Host-innbocks_session';
+
+/** The session cookie's value in a response's Set-Cookie header, or null. */
+export function sessionCookie(res) {
+  const m = (res.headers.get('set-cookie') ?? '').match(new RegExp(`${COOKIE}=([0-9a-f]*)`));
+  return m ? m[1] : null;
+}
+
+export class Dash {
+  constructor(srv, { cookie = null, csrf = null, mode = 'live' } = {}) {
+    this.srv = srv; this.cookie = cookie; this.csrf = csrf; this.mode = mode;
+  }
+
+  /** One request to /dashboard/api; opts: json, csrf (false omits it, a string replaces it), headers. */
+  async request(method, p, opts = {}) {
+    const headers = { 'innbocks-mode': this.mode };
+    if (this.cookie) headers.cookie = `${COOKIE}=${this.cookie}`;
+    const csrf = opts.csrf === undefined ? this.csrf : opts.csrf;
+    if (method !== 'GET' && csrf) headers['x-csrf-token'] = csrf;
+    let body;
+    if (opts.json !== undefined) { body = JSON.stringify(opts.json); headers['content-type'] = 'application/json'; }
+    Object.assign(headers, opts.headers ?? {});
+    const res = await fetch(`${this.srv.url}/dashboard/api${p}`, { method, headers, body });
+    const text = await res.text();
+    let parsed;
+    try { parsed = JSON.parse(text); } catch {}
+    return { status: res.status, headers: res.headers, body: parsed, text };
+  }
+
+  get(p, opts) { return this.request('GET', p, opts); }
+  post(p, json, opts = {}) { return this.request('POST', p, { ...opts, json }); }
+
+  /** Signs in (or sets the password from a setup token); keeps the cookie and the CSRF token. */
+  async signIn(email, password) { return this.#start(await this.post('/signin', { email, password })); }
+  async setup(token, password) { return this.#start(await this.post('/setup', { token, password })); }
+
+  #start(r) {
+    if (r.status === 200) {
+      this.cookie = sessionCookie(r);
+      this.csrf = r.body.csrf_token;
+    }
+    return r;
+  }
+}
+
+/** The token in a setup link's fragment. */
+export const setupToken = (url) => new URL(url).hash.replace(/^#token=/, '');
+
+/**
+ * A partner with a dashboard user of role who has set a password and is signed in:
+ * {partner, user, email, password, dash}.
+ */
+export async function dashUser(srv, role = 'owner', partner = undefined) {
+  const p = partner ?? await srv.createPartner();
+  const email = `${uniq('user')}@example.com`.toLowerCase();
+  const r = await srv.admin().post(`/partners/${p.id}/users`, { email, role });
+  assert.equal(r.status, 201, r.text);
+  const password = `pw-${uniq('secret')}-long`;
+  const dash = new Dash(srv);
+  const s = await dash.setup(setupToken(r.body.setup_url), password);
+  assert.equal(s.status, 200, s.text);
+  return { partner: p, user: r.body, email, password, dash };
+}

@@ -1,0 +1,169 @@
+// app.js - the dashboard's entry: the setup page (from the one-time link), sign-in, and the
+// signed-in shell (navigation, live/test switch, sign-out) around the page the hash names.
+import { api, ApiError, currentMode, setMode, setCsrf } from './api.js';
+import { h, field, openDialog } from './ui.js';
+import { keysPage } from './keys.js';
+import { webhooksPage } from './webhooks.js';
+import { auditPage } from './audit.js';
+import { teamPage } from './team.js';
+import { usagePage } from './usage.js';
+import { customersPage } from './customers.js';
+import { eventsPage } from './events.js';
+
+const root = document.getElementById('app');
+const PAGES = {
+  keys: { title: 'API keys', render: keysPage },
+  webhooks: { title: 'Webhooks', render: webhooksPage },
+  events: { title: 'Events', render: eventsPage },
+  customers: { title: 'Customers', render: customersPage },
+  usage: { title: 'Usage', render: usagePage },
+  team: { title: 'Team', render: teamPage, owners: true },
+  audit: { title: 'Audit log', render: auditPage, owners: true },
+};
+
+function mount(node) {
+  root.className = '';
+  root.removeAttribute('aria-busy');
+  root.replaceChildren(node);
+}
+
+function brand() {
+  return h('div', { class: 'brand' }, h('img', { src: '/dashboard/logo.svg', alt: '' }), 'Innbocks');
+}
+
+/** A card with a form (sign-in, setup); onsubmit gets the fields and shows errors. */
+function cardForm(title, intro, fields, submitLabel, onsubmit) {
+  const alert = h('div', { class: 'alert', role: 'alert', hidden: true });
+  const button = h('button', { class: 'primary', type: 'submit' }, submitLabel);
+  const form = h('form', { novalidate: true }, alert, ...fields.map((f) => f.wrap), button);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    alert.hidden = true;
+    fields.forEach((f) => f.setError(''));
+    button.disabled = true;
+    try {
+      await onsubmit();
+    } catch (e) {
+      const f = fields.find((x) => x.input.name === e.param);
+      if (f) { f.setError(e.message); f.input.focus(); } else { alert.textContent = e.message; alert.hidden = false; }
+    } finally {
+      button.disabled = false;
+    }
+  });
+  mount(h('main', { class: 'card-page' }, h('div', { class: 'card' }, brand(), h('h1', {}, title),
+    h('p', { class: 'muted' }, intro), form)));
+  fields[0].input.focus();
+}
+
+function signInPage(message) {
+  document.title = 'Sign in · Innbocks';
+  const email = field('Email', { type: 'email', name: 'email', autocomplete: 'username' });
+  const password = field('Password', { type: 'password', name: 'password', autocomplete: 'current-password' });
+  cardForm('Sign in', message ?? 'Sign in to manage your API keys and webhooks.', [email, password], 'Sign in', async () => {
+    const r = await api('POST', '/signin', { email: email.input.value, password: password.input.value });
+    setCsrf(r.csrf_token);
+    location.hash = '#keys';
+    await boot();
+  });
+}
+
+function setupPage() {
+  document.title = 'Choose a password · Innbocks';
+  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  // The token leaves the address bar (and the history) at once; it is posted once.
+  history.replaceState(null, '', '/dashboard/setup.html');
+  if (!token) {
+    signInPage('This setup link is incomplete. Ask whoever invited you for a new one, or sign in.');
+    return;
+  }
+  const password = field('New password', { type: 'password', name: 'password', autocomplete: 'new-password', hint: 'At least 12 characters. A few unrelated words work well.' });
+  const again = field('Repeat the password', { type: 'password', name: 'password_again', autocomplete: 'new-password' });
+  cardForm('Choose your password', 'Welcome to the Innbocks dashboard. Choose a password to finish setting up your account.',
+    [password, again], 'Set password and continue', async () => {
+      if (password.input.value !== again.input.value) throw Object.assign(new Error('The two passwords differ.'), { param: 'password_again' });
+      const r = await api('POST', '/setup', { token, password: password.input.value });
+      setCsrf(r.csrf_token);
+      history.replaceState(null, '', '/dashboard/#keys');
+      await boot();
+    });
+}
+
+function modeSwitch(onchange) {
+  const mk = (m, label) => h('button', {
+    type: 'button', class: m, 'aria-pressed': String(currentMode() === m),
+    onclick: () => { if (currentMode() !== m) { setMode(m); onchange(); } },
+  }, label);
+  return h('div', { class: 'mode', role: 'group', 'aria-label': 'Mode' }, mk('live', 'Live'), mk('test', 'Test'));
+}
+
+/** The change-password dialog: the current password, then the new one twice. */
+function passwordDialog() {
+  const current = field('Current password', { type: 'password', name: 'current_password', autocomplete: 'current-password' });
+  const fresh = field('New password', { type: 'password', name: 'new_password', autocomplete: 'new-password', hint: 'At least 12 characters. Every other session of yours ends.' });
+  const again = field('Repeat the new password', { type: 'password', name: 'new_password_again', autocomplete: 'new-password' });
+  const alert = h('div', { class: 'alert', role: 'alert', hidden: true });
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Change password');
+  const fields = [current, fresh, again];
+  const form = h('form', { novalidate: true }, alert, ...fields.map((f) => f.wrap),
+    h('div', { class: 'buttons' }, h('button', { type: 'button', onclick: () => d.close() }, 'Cancel'), submit));
+  const d = openDialog('Change your password', form);
+  current.input.focus();
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    fields.forEach((f) => f.setError('')); alert.hidden = true;
+    if (fresh.input.value !== again.input.value) { again.setError('The two passwords differ.'); again.input.focus(); return; }
+    submit.disabled = true;
+    try {
+      const r = await api('POST', '/password', { current_password: current.input.value, new_password: fresh.input.value });
+      setCsrf(r.csrf_token);
+      d.close();
+    } catch (e) {
+      const f = fields.find((x) => x.input.name === e.param);
+      if (f) { f.setError(e.message); f.input.focus(); } else { alert.textContent = e.message; alert.hidden = false; }
+    } finally { submit.disabled = false; }
+  });
+}
+
+async function shell(session) {
+  const visible = Object.entries(PAGES).filter(([, p]) => !p.owners || session.user.role === 'owner');
+  const name = (location.hash.slice(1) || 'keys').split('?')[0];
+  const pageName = visible.some(([k]) => k === name) ? name : 'keys';
+  const page = PAGES[pageName];
+  document.title = `${page.title} · ${session.partner.name} · Innbocks`;
+  const nav = h('nav', { class: 'nav', 'aria-label': 'Dashboard' },
+    ...visible.map(([k, p]) => h('a', { href: `#${k}`, 'aria-current': k === pageName ? 'page' : null }, p.title)));
+  const signOut = h('button', {
+    type: 'button', class: 'small',
+    onclick: async () => { await api('POST', '/signout', {}).catch(() => {}); setCsrf(null); signInPage('You have signed out.'); },
+  }, 'Sign out');
+  const content = h('div');
+  const main = h('main', { class: 'main', id: 'main' },
+    h('div', { class: 'topbar' },
+      h('div', {}, h('h1', {}, page.title), h('div', { class: 'muted' }, session.partner.name)),
+      modeSwitch(() => boot())),
+    currentMode() === 'test' ? h('div', { class: 'test-banner', role: 'note' }, 'Test mode: you are looking at test data. Test keys start with ib_test_ and never touch live customers.') : null,
+    content);
+  mount(h('div', { class: 'shell' },
+    h('aside', { class: 'side' }, brand(), nav,
+      h('div', { class: 'who' }, h('div', { class: 'email' }, session.user.email),
+        h('div', {}, `Role: ${session.user.role}`),
+        h('p', { class: 'actions' }, h('button', { type: 'button', class: 'small', onclick: passwordDialog }, 'Change password'), signOut))),
+    main));
+  await page.render(content, session);
+}
+
+async function boot() {
+  if (location.pathname.endsWith('/setup.html') && location.hash.includes('token=')) return setupPage();
+  try {
+    const s = await api('GET', '/session');
+    setCsrf(s.csrf_token);
+    if (location.pathname.endsWith('/setup.html')) history.replaceState(null, '', '/dashboard/#keys');
+    await shell(s);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) signInPage();
+    else mount(h('main', { class: 'card-page' }, h('div', { class: 'card' }, brand(), h('h1', {}, 'Something went wrong'), h('p', {}, e.message))));
+  }
+}
+
+window.addEventListener('hashchange', () => { if (!location.pathname.endsWith('/setup.html')) boot(); });
+boot();

@@ -1,0 +1,51 @@
+// audit.js - the audit log page (owners): who did what in the dashboard and when, newest first,
+// a page of 50 at a time.
+import { api } from './api.js';
+import { h, when } from './ui.js';
+
+const LABELS = {
+  'signin.succeeded': 'Signed in',
+  'signin.failed': 'Failed sign-in',
+  'password.set': 'Set a password',
+  'user.created': 'Created a user',
+};
+
+/** "POST /dashboard/api/keys/{id}/revoke" -> "Revoked an API key", by the route. */
+function describe(action) {
+  if (LABELS[action]) return LABELS[action];
+  const routes = [
+    [/^POST .*\/keys$/, 'Created an API key'], [/\/keys\/\{id\}\/revoke$/, 'Revoked an API key'],
+    [/\/keys\/\{id\}\/roll$/, 'Rolled an API key'], [/^POST .*\/users$/, 'Invited a user'],
+    [/^PATCH .*\/users\/\{id\}$/, 'Changed a role'], [/^DELETE .*\/users\/\{id\}$/, 'Removed a user'],
+    [/^POST .*\/webhook-endpoints$/, 'Added a webhook endpoint'],
+    [/^PATCH .*\/webhook-endpoints\/\{id\}$/, 'Changed a webhook endpoint'],
+    [/rotate-secret$/, 'Rotated a webhook secret'], [/reveal-secret$/, 'Showed a webhook secret'],
+    [/\/password$/, 'Changed their password'], [/\/signout$/, 'Signed out'],
+  ];
+  return routes.find(([re]) => re.test(action))?.[1] ?? action;
+}
+
+export async function auditPage(content) {
+  const box = h('div', { class: 'panel' }, h('p', { class: 'muted' }, 'Loading…'));
+  const more = h('div', { class: 'actions' });
+  content.replaceChildren(h('p', { class: 'muted' }, 'Every change made in the dashboard and every sign-in, successful or not. It never records passwords, keys or secrets.'), box, more);
+  const rows = [];
+
+  async function load(after) {
+    const page = await api('GET', `/audit-log?limit=50${after ? `&starting_after=${after}` : ''}`);
+    rows.push(...page.data);
+    if (!rows.length) {
+      box.replaceChildren(h('div', { class: 'empty' }, h('h2', {}, 'Nothing yet'), h('p', { class: 'muted' }, 'Sign-ins and changes will show up here.')));
+      return;
+    }
+    box.replaceChildren(h('table', {}, h('caption', { class: 'visually-hidden' }, 'Audit log'),
+      h('thead', {}, h('tr', {}, ...['When', 'Who', 'What', 'Object', 'Mode', 'From'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, ...rows.map((r) => h('tr', {},
+        h('td', {}, when(r.created_at)), h('td', {}, r.actor),
+        h('td', {}, r.action === 'signin.failed' ? h('span', { class: 'pill bad' }, describe(r.action)) : describe(r.action)),
+        h('td', { class: 'mono' }, r.target ?? '—'), h('td', {}, r.mode ?? '—'), h('td', { class: 'mono' }, r.client_addr ?? '—'))))));
+    more.replaceChildren(page.has_more
+      ? h('button', { type: 'button', onclick: () => load(rows[rows.length - 1].id) }, 'Show older entries') : '');
+  }
+  await load(null);
+}

@@ -1,0 +1,69 @@
+// customers.js - the customers page: search by email or external id in the page's mode; a
+// customer's compliance, mailbox, and mail with its photos and actions. Read-only: customers are
+// managed through the API.
+import { api, currentMode } from './api.js';
+import { h, nextId, when } from './ui.js';
+
+const pill = (text, kind = '') => h('span', { class: `pill ${kind}` }, text);
+const statusKind = { active: 'ok', approved: 'ok', verified: 'ok', deactivated: 'off', closed: 'off', rejected: 'bad', failed: 'bad' };
+
+export async function customersPage(content) {
+  const id = nextId('search');
+  const input = h('input', { id, type: 'text', name: 'q', placeholder: 'jane@example.com or crm_123', autocomplete: 'off' });
+  const form = h('form', { role: 'search', class: 'panel' },
+    h('div', { class: 'field' }, h('label', { for: id }, 'Search by email or external id'),
+      h('div', { class: 'actions' }, input, h('button', { type: 'submit', class: 'primary' }, 'Search'))));
+  const listBox = h('div', { class: 'panel' }, h('p', { class: 'muted' }, 'Loading…'));
+  const detail = h('div');
+  content.replaceChildren(h('p', { class: 'muted' }, `Your ${currentMode()} customers, newest first. Your CRM creates and changes them through the API.`), form, listBox, detail);
+
+  async function search() {
+    const q = input.value.trim();
+    const filter = !q ? '' : q.includes('@') ? `&email=${encodeURIComponent(q)}` : `&external_customer_id=${encodeURIComponent(q)}`;
+    let page;
+    try { page = await api('GET', `/customers?limit=50${filter}`); } catch (e) {
+      listBox.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message));
+      return;
+    }
+    if (!page.data.length) {
+      listBox.replaceChildren(h('div', { class: 'empty' }, h('h2', {}, q ? 'No customer matches' : `No ${currentMode()} customers yet`),
+        h('p', { class: 'muted' }, q ? 'Search by the whole email address or external id.' : 'Create one with POST /api/v1/customers from your CRM.')));
+      return;
+    }
+    listBox.replaceChildren(h('table', {}, h('caption', { class: 'visually-hidden' }, 'Customers'),
+      h('thead', {}, h('tr', {}, ...['Name', 'Email', 'External id', 'Status', 'Created'].map((t) => h('th', { scope: 'col' }, t)),
+        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Details')))),
+      h('tbody', {}, ...page.data.map((c) => h('tr', {},
+        h('td', {}, c.name), h('td', {}, c.email), h('td', { class: 'mono' }, c.external_customer_id ?? '—'),
+        h('td', {}, pill(c.status, statusKind[c.status])), h('td', {}, when(c.created_at)),
+        h('td', {}, h('button', { type: 'button', class: 'small', 'aria-label': `Details of ${c.name}`, onclick: () => show(c.id) }, 'Details')))))));
+  }
+
+  async function show(cid) {
+    const [c, comp, box, mail] = await Promise.all([
+      api('GET', `/customers/${cid}`), api('GET', `/customers/${cid}/compliance`),
+      api('GET', `/customers/${cid}/mailbox`), api('GET', `/customers/${cid}/mail?limit=50`)]);
+    const headingId = nextId('customer');
+    detail.replaceChildren(h('section', { class: 'panel', 'aria-labelledby': headingId },
+      h('h2', { id: headingId, tabindex: '-1' }, `${c.name} · ${c.email}`),
+      h('table', {}, h('tbody', {},
+        h('tr', {}, h('th', { scope: 'row' }, 'Mailbox'), h('td', {}, `${box.number} `, pill(box.status, statusKind[box.status]),
+          h('div', { class: 'muted' }, [box.address?.line1, box.address?.line2, box.address?.city, box.address?.state, box.address?.postal_code].filter(Boolean).join(', ')))),
+        h('tr', {}, h('th', { scope: 'row' }, 'Form 1583'), h('td', {}, pill(comp.form_1583?.status ?? comp.form_1583_status ?? '—', statusKind[comp.form_1583?.status]))),
+        h('tr', {}, h('th', { scope: 'row' }, 'Identity'), h('td', {}, pill(comp.identity?.status ?? comp.identity_status ?? '—', statusKind[comp.identity?.status]))),
+        h('tr', {}, h('th', { scope: 'row' }, 'Mail receipt'), h('td', {}, comp.mail_receipt_approved ? pill('approved', 'ok') : pill('not approved', 'bad'))))),
+      h('h3', {}, 'Mail'),
+      mail.data.length ? h('table', {}, h('caption', { class: 'visually-hidden' }, 'Mail'),
+        h('thead', {}, h('tr', {}, ...['Received', 'Type', 'Status', 'Photos', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, ...mail.data.map((m) => h('tr', {},
+          h('td', {}, when(m.received_at)), h('td', {}, m.type.replace('_', ' ')), h('td', {}, pill(m.status.replace('_', ' '))),
+          // Photos are links, not images: the page loads nothing from other origins (CSP).
+          h('td', {}, ...(m.photos ?? []).map((u, i) => h('a', { href: u, target: '_blank', rel: 'noopener noreferrer', class: 'pill' }, `Photo ${i + 1}`))),
+          h('td', {}, ...(m.actions ?? []).map((a) => pill(`${a.type}: ${a.status}`, a.status === 'completed' ? 'ok' : a.status === 'failed' ? 'bad' : '')))))))
+        : h('p', { class: 'muted' }, 'No mail yet.')));
+    detail.querySelector('h2').focus();
+  }
+
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); search(); });
+  await search();
+}

@@ -1,0 +1,56 @@
+// events.js - the events page: the events of the page's mode (docs/api.md#events, kept 30 days), newest
+// first, filtered by type or family; each event's payload exactly as webhooks carry it.
+import { api, currentMode } from './api.js';
+import { h, nextId, when } from './ui.js';
+
+export async function eventsPage(content) {
+  const catalogue = (await api('GET', '/webhook-events')).data.map((e) => e.type);
+  const families = [...new Set(catalogue.map((t) => `${t.split('.')[0]}.*`))];
+  const id = nextId('type');
+  const select = h('select', { id },
+    h('option', { value: '' }, 'All types'),
+    h('optgroup', { label: 'Families' }, ...families.map((f) => h('option', { value: f }, f))),
+    h('optgroup', { label: 'Types' }, ...catalogue.map((t) => h('option', { value: t }, t))));
+  const box = h('div', { class: 'panel' }, h('p', { class: 'muted' }, 'Loading…'));
+  const more = h('div', { class: 'actions' });
+  const detail = h('div');
+  content.replaceChildren(
+    h('p', { class: 'muted' }, `What happened in ${currentMode()} mode in the last 30 days: every event Innbocks sent, or would send, to your webhook endpoints.`),
+    h('div', { class: 'panel' }, h('div', { class: 'field' }, h('label', { for: id }, 'Type'), select)),
+    detail, box, more);
+  let rows = [];
+
+  async function load(after) {
+    if (!after) rows = [];
+    const type = select.value ? `&type=${encodeURIComponent(select.value)}` : '';
+    const page = await api('GET', `/events?limit=50${type}${after ? `&starting_after=${after}` : ''}`);
+    rows.push(...page.data);
+    if (!rows.length) {
+      box.replaceChildren(h('div', { class: 'empty' }, h('h2', {}, 'No events yet'),
+        h('p', { class: 'muted' }, 'Events appear as your customers, their mailboxes and their mail change.')));
+      more.replaceChildren();
+      return;
+    }
+    box.replaceChildren(h('table', {}, h('caption', { class: 'visually-hidden' }, 'Events'),
+      h('thead', {}, h('tr', {}, ...['When', 'Type', 'Event', 'Object'].map((t) => h('th', { scope: 'col' }, t)),
+        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Payload')))),
+      h('tbody', {}, ...rows.map((e) => h('tr', {},
+        h('td', {}, when(e.created_at)), h('td', {}, h('span', { class: 'pill' }, e.type)),
+        h('td', { class: 'mono' }, e.id), h('td', { class: 'mono' }, e.data?.object?.id ?? '—'),
+        h('td', {}, h('button', { type: 'button', class: 'small', 'aria-label': `Payload of ${e.id}`, onclick: () => show(e.id) }, 'Payload')))))));
+    more.replaceChildren(page.has_more ? h('button', { type: 'button', onclick: () => load(rows[rows.length - 1].id) }, 'Show older events') : '');
+  }
+
+  async function show(eid) {
+    const ev = await api('GET', `/events/${eid}`);
+    const headingId = nextId('event');
+    detail.replaceChildren(h('section', { class: 'panel', 'aria-labelledby': headingId },
+      h('div', { class: 'topbar' }, h('h2', { id: headingId, tabindex: '-1' }, `${ev.type} · ${ev.id}`),
+        h('button', { type: 'button', class: 'small', onclick: () => detail.replaceChildren() }, 'Close')),
+      h('pre', { class: 'payload', tabindex: '0', 'aria-label': 'Event payload' }, JSON.stringify(ev, null, 2))));
+    detail.querySelector('h2').focus();
+  }
+
+  select.addEventListener('change', () => load(null));
+  await load(null);
+}

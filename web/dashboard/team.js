@@ -1,0 +1,88 @@
+// team.js - the team page (owners): who can sign in to this partner's dashboard; invite someone
+// (a one-time setup link to send them), change a role, remove someone (confirmed).
+import { api } from './api.js';
+import { h, field, nextId, openDialog, confirmDialog, secretBox, showError, when } from './ui.js';
+
+const ROLES = [
+  ['owner', 'Owner', 'everything, the team included'],
+  ['developer', 'Developer', 'API keys and webhooks'],
+  ['viewer', 'Viewer', 'reads only'],
+];
+
+export async function teamPage(content, session) {
+  const notice = h('div');
+  const box = h('div', { class: 'panel' }, h('p', { class: 'muted' }, 'Loading…'));
+  content.replaceChildren(
+    h('div', { class: 'topbar' },
+      h('p', { class: 'muted' }, 'Owners manage the team; developers manage keys and webhooks; viewers only look.'),
+      h('button', { type: 'button', class: 'primary', onclick: () => inviteDialog() }, 'Invite someone')),
+    notice, box);
+
+  async function reload() {
+    const users = (await api('GET', '/users?limit=100')).data;
+    box.replaceChildren(h('table', {}, h('caption', { class: 'visually-hidden' }, 'Team'),
+      h('thead', {}, h('tr', {}, ...['Email', 'Role', 'Status', 'Added'].map((t) => h('th', { scope: 'col' }, t)),
+        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
+      h('tbody', {}, ...users.map((u) => {
+        const self = u.id === session.user.id;
+        const selectId = nextId('role');
+        const select = h('select', { id: selectId, disabled: self, onchange: () => changeRole(u, select) },
+          ...ROLES.map(([v, label]) => h('option', { value: v, selected: v === u.role }, label)));
+        return h('tr', {},
+          h('td', {}, u.email, self ? h('span', { class: 'muted' }, ' (you)') : null),
+          h('td', {}, h('label', { for: selectId, class: 'visually-hidden' }, `Role of ${u.email}`), select),
+          h('td', {}, u.password_set ? h('span', { class: 'pill ok' }, 'Active') : h('span', { class: 'pill' }, 'Invited')),
+          h('td', {}, when(u.created_at)),
+          h('td', {}, self ? null : h('button', { type: 'button', class: 'small', 'aria-label': `Remove ${u.email}`, onclick: () => remove(u) }, 'Remove')));
+      }))));
+  }
+
+  async function changeRole(u, select) {
+    try {
+      await api('PATCH', `/users/${u.id}`, { role: select.value });
+      notice.replaceChildren(h('div', { class: 'notice', role: 'status' }, `${u.email} is now ${select.value}.`));
+    } catch (e) { notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
+    await reload();
+  }
+
+  async function remove(u) {
+    if (!await confirmDialog(`Remove ${u.email}?`, 'They are signed out at once and cannot sign in again.', 'Remove')) return;
+    try {
+      await api('DELETE', `/users/${u.id}`);
+      notice.replaceChildren(h('div', { class: 'notice', role: 'status' }, `${u.email} is removed.`));
+    } catch (e) { notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
+    await reload();
+  }
+
+  function inviteDialog() {
+    const email = field('Email', { type: 'email', name: 'email', autocomplete: 'off' });
+    const roleErr = h('div', { class: 'error', role: 'alert', hidden: true });
+    const roles = h('fieldset', {}, h('legend', {}, 'Role'),
+      h('div', { class: 'radios' }, ...ROLES.map(([v, label, what], i) => h('label', {},
+        h('input', { type: 'radio', name: 'role', value: v, checked: i === 1 }), `${label} (${what})`))), roleErr);
+    const alert = h('div', { class: 'alert', role: 'alert', hidden: true });
+    const submit = h('button', { type: 'submit', class: 'primary' }, 'Invite');
+    const form = h('form', { novalidate: true }, alert, email.wrap, roles,
+      h('div', { class: 'buttons' }, h('button', { type: 'button', onclick: () => d.close() }, 'Cancel'), submit));
+    const d = openDialog('Invite someone', form);
+    email.input.focus();
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      email.setError(''); showError(roles, roleErr, ''); alert.hidden = true;
+      submit.disabled = true;
+      try {
+        const u = await api('POST', '/users', { email: email.input.value, role: form.querySelector('input[name=role]:checked').value });
+        d.close();
+        notice.replaceChildren(secretBox(`The setup link for ${u.email}`, u.setup_url,
+          'Send it to them: it works once, for 72 hours, and lets them choose their password.'));
+        await reload();
+      } catch (e) {
+        if (e.param === 'email') email.setError(e.message);
+        else if (e.param === 'role') showError(roles, roleErr, e.message);
+        else { alert.textContent = e.message; alert.hidden = false; }
+      } finally { submit.disabled = false; }
+    });
+  }
+
+  await reload();
+}

@@ -1,0 +1,89 @@
+// ui.js - small DOM helpers for the dashboard's pages: element building, dialogs, field errors.
+
+/** Builds an element: h('button', {class: 'primary', onclick}, 'Text', child...). */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+let uid = 0;
+/** A fresh id for label/input pairs. */
+export const nextId = (p = 'f') => `${p}-${++uid}`;
+
+/** A labelled text input with its hint and error slot: {wrap, input, setError}. */
+export function field(label, { type = 'text', name, hint, value = '', autocomplete, required = true } = {}) {
+  const id = nextId(name);
+  const errId = `${id}-error`;
+  const hintId = hint ? `${id}-hint` : null;
+  const input = h('input', { id, name, type, value, autocomplete, required, 'aria-describedby': [hintId, errId].filter(Boolean).join(' ') });
+  const err = h('div', { id: errId, class: 'error', role: 'alert', hidden: true });
+  const wrap = h('div', { class: 'field' }, h('label', { for: id }, label), input,
+    hint ? h('div', { id: hintId, class: 'hint' }, hint) : null, err);
+  return { wrap, input, setError: (msg) => showError(input, err, msg) };
+}
+
+/** Shows msg (or clears it when empty) next to the control it concerns. */
+export function showError(control, slot, msg) {
+  slot.textContent = msg || '';
+  slot.hidden = !msg;
+  if (msg) control.setAttribute('aria-invalid', 'true');
+  else control.removeAttribute('aria-invalid');
+}
+
+/** Opens a modal dialog built from content; returns {dialog, close}. Esc closes it. */
+export function openDialog(title, content, { onclose } = {}) {
+  const id = nextId('dlg');
+  const dialog = h('dialog', { 'aria-labelledby': id }, h('h2', { id }, title), content);
+  document.body.append(dialog);
+  dialog.addEventListener('close', () => { dialog.remove(); onclose?.(); });
+  dialog.showModal();
+  return { dialog, close: () => dialog.close() };
+}
+
+/** Asks to confirm a destructive action; resolves true when confirmed. */
+export function confirmDialog(title, text, confirmLabel) {
+  return new Promise((resolve) => {
+    let answer = false;
+    const yes = h('button', { class: 'danger', type: 'button', onclick: () => { answer = true; d.close(); } }, confirmLabel);
+    const no = h('button', { type: 'button', onclick: () => d.close() }, 'Cancel');
+    const d = openDialog(title, h('div', {}, h('p', {}, text), h('div', { class: 'buttons' }, no, yes)),
+      { onclose: () => resolve(answer) });
+    no.focus();
+  });
+}
+
+/** A secret shown once, with a copy button. */
+export function secretBox(label, secret, note) {
+  const id = nextId('secret');
+  const input = h('input', { id, type: 'text', value: secret, readonly: true, class: 'mono' });
+  const status = h('span', { role: 'status', class: 'muted' });
+  const copy = h('button', {
+    type: 'button', class: 'primary',
+    onclick: async () => {
+      input.select();
+      try { await navigator.clipboard.writeText(secret); } catch { document.execCommand('copy'); }
+      status.textContent = 'Copied';
+    },
+  }, 'Copy');
+  return h('div', { class: 'secret' },
+    h('label', { for: id }, label),
+    h('p', { class: 'muted' }, note),
+    h('div', { class: 'row' }, input, copy), status);
+}
+
+/** "12 Mar 2026, 14:05", or the fallback for null. */
+export function when(t, fallback = '—') {
+  if (!t) return fallback;
+  return new Date(t).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}

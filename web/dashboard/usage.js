@@ -1,0 +1,78 @@
+// usage.js - the usage page: the billing usage of a chosen month (docs/api.md#billing-usage) in the page's mode,
+// its line items, and a CSV download of every line item.
+import { api, currentMode } from './api.js';
+import { h, nextId, when } from './ui.js';
+
+const COLUMNS = ['customer_id', 'external_customer_id', 'mailbox_id', 'mailbox_number', 'prepay', 'active_from', 'active_until', 'active_days'];
+
+/** The current UTC month as YYYY-MM. */
+const thisMonth = () => new Date().toISOString().slice(0, 7);
+
+/** Every line item of the period, walking the pages. Returns {usage, items}. */
+async function usageAll(period) {
+  let usage;
+  const items = [];
+  let after = null;
+  for (;;) {
+    usage = await api('GET', `/billing/usage?period=${period}&limit=100${after ? `&starting_after=${after}` : ''}`);
+    items.push(...usage.line_items.data);
+    if (!usage.line_items.has_more || !usage.line_items.data.length) break;
+    after = items[items.length - 1].mailbox_id;
+  }
+  return { usage, items };
+}
+
+const csvCell = (v) => {
+  const s = v === null || v === undefined ? '' : String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+export async function usagePage(content) {
+  const id = nextId('month');
+  const month = h('input', { id, type: 'month', value: thisMonth(), max: thisMonth() });
+  const err = h('div', { class: 'error', role: 'alert', hidden: true });
+  const download = h('button', { type: 'button' }, 'Download CSV');
+  const summary = h('div');
+  const box = h('div', { class: 'panel' }, h('p', { class: 'muted' }, 'Loading…'));
+  content.replaceChildren(
+    h('p', { class: 'muted' }, `Innbocks bills per active mailbox. This is the ${currentMode()} usage of the month you choose; the CSV has one line per billable mailbox.`),
+    h('div', { class: 'panel' }, h('div', { class: 'topbar' },
+      h('div', { class: 'field' }, h('label', { for: id }, 'Month'), month, err), download)),
+    summary, box);
+
+  let current = { items: [], usage: null };
+  async function load() {
+    err.hidden = true;
+    try {
+      current = await usageAll(month.value || thisMonth());
+    } catch (e) { err.textContent = e.message; err.hidden = false; return; }
+    const u = current.usage;
+    summary.replaceChildren(h('div', { class: 'panel' }, h('p', {},
+      h('strong', {}, String(u.active_mailboxes)), ' active mailboxes · ',
+      h('strong', {}, String(u.billable_mailboxes)), ' billable · ',
+      h('strong', {}, String(u.mailbox_days)), ' mailbox-days')));
+    if (!current.items.length) {
+      box.replaceChildren(h('div', { class: 'empty' }, h('h2', {}, 'No billable mailboxes this month'),
+        h('p', { class: 'muted' }, 'A mailbox counts from the moment its customer is approved for mail receipt.')));
+      return;
+    }
+    box.replaceChildren(h('table', {}, h('caption', { class: 'visually-hidden' }, 'Line items'),
+      h('thead', {}, h('tr', {}, ...['Mailbox', 'Customer', 'External id', 'Prepaid', 'Active from', 'Until', 'Days'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, ...current.items.map((i) => h('tr', {},
+        h('td', {}, i.mailbox_number), h('td', { class: 'mono' }, i.customer_id), h('td', {}, i.external_customer_id ?? '—'),
+        h('td', {}, i.prepay ? 'Yes' : 'No'), h('td', {}, when(i.active_from)), h('td', {}, when(i.active_until, 'still active')),
+        h('td', {}, String(i.active_days)))))));
+  }
+
+  download.addEventListener('click', () => {
+    const lines = [COLUMNS.join(','), ...current.items.map((i) => COLUMNS.map((c) => csvCell(i[c])).join(','))];
+    const url = URL.createObjectURL(new Blob([`${lines.join('\n')}\n`], { type: 'text/csv' }));
+    const a = h('a', { href: url, download: `innbocks-usage-${currentMode()}-${month.value || thisMonth()}.csv` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  });
+  month.addEventListener('change', load);
+  await load();
+}
