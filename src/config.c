@@ -10,7 +10,7 @@
 #include "auth.h"
 #include "banned.h"
 
-enum kind { TEXT, BOOL01, NUMBER, SCHEDULE };
+enum kind { TEXT, BOOL01, NUMBER, SCHEDULE, LOG_FORMAT };
 
 struct setting {
 	const char *flag, *env;
@@ -32,6 +32,7 @@ static const struct setting settings[] = {
 	{"rate-limit", "INNBOCKS_RATE_LIMIT", NUMBER, AT(rate_limit)},
 	{"rate-burst", "INNBOCKS_RATE_BURST", NUMBER, AT(rate_burst)},
 	{"group-commit", "INNBOCKS_GROUP_COMMIT", BOOL01, AT(group_commit)},
+	{"log", "INNBOCKS_LOG", LOG_FORMAT, AT(log)},
 };
 
 static int apply(struct config *cfg, const struct setting *st, const char *v, char *msg,
@@ -61,6 +62,10 @@ static int apply(struct config *cfg, const struct setting *st, const char *v, ch
 			*(double *)field = d;
 		return 0;
 	}
+	case LOG_FORMAT:
+		if (accesslog_format_parse(v, (enum accesslog_format *)field) < 0)
+			goto bad;
+		return 0;
 	case SCHEDULE: {
 		int n = 0;
 		const char *p = v;
@@ -100,6 +105,7 @@ int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest
 	cfg->rate_limit = 100;
 	cfg->rate_burst = 200;
 	cfg->group_commit = true;
+	cfg->log = ACCESSLOG_JSON;
 	size_t nsettings = sizeof(settings) / sizeof(settings[0]);
 	for (size_t i = 0; i < nsettings; i++) {
 		const char *v = getenv(settings[i].env);

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "accesslog.h"
+
 #define RETRY_MAX 16
 
 struct config {
@@ -18,6 +20,7 @@ struct config {
 	long webhook_timeout_ms;
 	double rate_limit, rate_burst;
 	bool group_commit;       /* batch durable writes (writer.h); default on */
+	enum accesslog_format log; /* INNBOCKS_LOG: json (default), text or off */
 };
 
 /* Fills cfg from the environment, then from the flags in argv (which may

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "accesslog.h"
 #include "resp.h"
 #include "router.h"
 #include "store.h"
@@ -44,6 +45,7 @@ struct app {
 	struct ratelimit *ratelimit;
 	const char *admin_token;      /* INNBOCKS_ADMIN_TOKEN, or NULL */
 	bool webhook_allow_loopback;  /* INNBOCKS_WEBHOOK_ALLOW_LOOPBACK */
+	enum accesslog_format log;    /* INNBOCKS_LOG: the HTTP layer's access log */
 };
 
 /* Everything a handler may use. A handler returns 0 with status and out
@@ -63,8 +65,9 @@ struct ctx {
 	struct err err;
 	int status;
 	json_t *out;
-	const char *raw;          /* a ready JSON body instead of out (static, or in a) */
+	const char *raw;          /* a ready body instead of out (static, or in a) */
 	size_t raw_len;
+	const char *content_type; /* of raw (a static string); NULL: JSON */
 	struct response *resp;    /* where the answer goes */
 	char fingerprint[65];     /* of the request, when it has an Idempotency-Key */
 	int headers_before_write; /* resp headers set before the write part */

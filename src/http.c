@@ -63,7 +63,17 @@ struct pending {
 	struct query_collect query;
 	struct request req;
 	struct response resp;
+	int64_t arrived_us;       /* wall clock, for the access log */
+	int64_t started_us;       /* monotonic, for the duration */
 };
+
+/* Returns the monotonic clock in microseconds. */
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
 				     size_t key_size, const char *value, size_t value_size)
@@ -96,6 +106,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	if (!p)
 		die("out of memory");
 	atomic_fetch_add(&srv->in_flight, 1);
+	p->started_us = mono_us();
+	p->arrived_us = accesslog_now_us();
 	p->uri_nul = strstr(uri, "%00") != NULL;
 	return p;
 }
@@ -108,7 +120,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct respons
 		return MHD_NO;
 	r->body = NULL; /* MHD frees it */
 	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
-				"application/json; charset=utf-8");
+				r->content_type ? r->content_type
+						: "application/json; charset=utf-8");
 	for (int i = 0; i < r->nheaders; i++)
 		MHD_add_response_header(mr, r->headers[i].name, r->headers[i].value);
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, mr);
@@ -219,6 +232,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return send_response(conn, &p->resp);
 }
 
+/* Logs an answered request, once its answer has gone out: the access
+ * log line never delays the answer. */
+static void record(struct http_server *srv, const struct pending *p)
+{
+	int64_t duration = mono_us() - p->started_us;
+	if (srv->app->log != ACCESSLOG_OFF) {
+		struct accesslog_entry e = {
+			.time_us = p->arrived_us,
+			.source = "http",
+			.method = p->req.method,
+			.status = p->resp.status,
+			.duration_us = duration,
+			.bytes_out = p->resp.body_len,
+			.exit_code = -1,
+			.facts = &p->resp.facts,
+		};
+		accesslog_write(STDOUT_FILENO, srv->app->log, &e);
+	}
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
@@ -228,6 +261,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct pending *p = *con_cls;
 	if (!p)
 		return;
+	if (p->resp.status && p->req.method)
+		record(srv, p);
 	free(p->body);
 	arena_free(p->query.a);
 	resp_free(&p->resp);

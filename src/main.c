@@ -83,6 +83,7 @@ static int serve(const struct config *cfg)
 		.ratelimit = ratelimit_new(cfg->rate_limit, cfg->rate_burst),
 		.admin_token = cfg->admin_token[0] ? cfg->admin_token : NULL,
 		.webhook_allow_loopback = cfg->webhook_allow_loopback,
+		.log = cfg->log,
 	};
 	maintenance(s);
 	struct webhook_worker *worker = webhook_worker_start(s, cfg);
