@@ -33,6 +33,7 @@ static const struct setting settings[] = {
 	{"rate-burst", "INNBOCKS_RATE_BURST", NUMBER, AT(rate_burst)},
 	{"group-commit", "INNBOCKS_GROUP_COMMIT", BOOL01, AT(group_commit)},
 	{"log", "INNBOCKS_LOG", LOG_FORMAT, AT(log)},
+	{"metrics-listen", "INNBOCKS_METRICS_LISTEN", TEXT, AT(metrics_listen)},
 };
 
 static int apply(struct config *cfg, const struct setting *st, const char *v, char *msg,

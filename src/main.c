@@ -90,6 +90,20 @@ static int serve(const struct config *cfg)
 	struct writer *writer = cfg->group_commit && worker ? writer_start(s) : NULL;
 	struct http_server *srv = worker && (writer || !cfg->group_commit)
 		? http_start(&app, writer, host, port) : NULL;
+	struct http_server *metrics_srv = NULL;
+	if (srv && cfg->metrics_listen[0]) {
+		char mhost[128];
+		int mport;
+		if (config_split_listen(cfg->metrics_listen, mhost, sizeof(mhost), &mport) < 0)
+			fprintf(stderr, "innbocks: INNBOCKS_METRICS_LISTEN must be HOST:PORT, not "
+				"'%s'\n", cfg->metrics_listen);
+		else
+			metrics_srv = http_metrics_start(&app, mhost, mport);
+		if (!metrics_srv) {
+			http_stop(srv, 0);
+			srv = NULL;
+		}
+	}
 	if (!srv) {
 		writer_stop(writer);
 		webhook_worker_stop(worker);
@@ -99,6 +113,8 @@ static int serve(const struct config *cfg)
 	}
 	fprintf(stderr, "innbocks: listening on http://%s (database %s)\n", cfg->listen,
 		cfg->database);
+	if (metrics_srv)
+		fprintf(stderr, "innbocks: metrics on http://%s/metrics\n", cfg->metrics_listen);
 	/* The main thread waits for a signal, checkpointing the write-ahead log
 	 * in between (so commits never do) and purging old idempotency records
 	 * and events. */
@@ -118,6 +134,7 @@ static int serve(const struct config *cfg)
 		}
 	}
 	fprintf(stderr, "innbocks: stopping\n");
+	http_stop(metrics_srv, SHUTDOWN_GRACE_MS);
 	http_stop(srv, SHUTDOWN_GRACE_MS);
 	writer_stop(writer);
 	webhook_worker_stop(worker);

@@ -11,6 +11,7 @@
 const struct route routes[] = {
 	{"GET", "/healthz", api_meta_health, 0, ROUTE_PUBLIC},
 	{"GET", API "/openapi.json", api_meta_openapi, 0, ROUTE_PUBLIC},
+	{"GET", "/metrics", api_meta_metrics, 0, ROUTE_ADMIN},
 
 	{"POST", API "/customers", api_customer_create, SCOPE_CUSTOMERS_WRITE, 0},
 	{"GET", API "/customers", api_customer_list, SCOPE_CUSTOMERS_READ, 0},

@@ -167,6 +167,14 @@ struct customer_filter {
 	const char *status, *external_id, *email; /* NULL = no filter */
 };
 
+/* Figures for the metrics (metrics.h). */
+struct store_stats {
+	int64_t database_bytes;     /* the database file */
+	int64_t wal_bytes;          /* its write-ahead log (0: none) */
+	int64_t webhook_pending;    /* delivery jobs waiting: due, or retrying later */
+	int64_t webhook_oldest_due; /* next_attempt_at of the oldest of them; 0: none */
+};
+
 struct store {
 	/* Starts a transaction on the calling thread's connection. write=true
 	 * takes the write lock at once (waiting for it). */
@@ -350,6 +358,9 @@ struct store {
 	 * when the disk has recovered); otherwise does nothing. Called by the
 	 * main thread between requests. Returns 0 or -1. */
 	int (*probe_write)(struct store *s, struct err *e);
+	/* Fills out with the figures of the metrics. Call inside a transaction
+	 * (a read one will do). */
+	int (*stats)(struct store *s, struct store_stats *out, struct err *e);
 
 	/* Closes every connection and frees s. */
 	void (*close)(struct store *s);
