@@ -401,6 +401,31 @@ static int cmd_admin_token_create(const struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* backup FILE: a consistent copy of the database, taken while the server
+ * runs and writes; restoring is starting the server on the copy. */
+static int cmd_backup(const struct cli *cli, int argc, char **argv)
+{
+	const char *file = positional(argc, argv);
+	if (!file || argc != 1)
+		return usage();
+	double started = monotonic_seconds();
+	struct err e;
+	if (cli->store->backup(cli->store, file, &e) < 0) {
+		fprintf(stderr, "innbocks: backup failed: %s\n", e.message);
+		return 1;
+	}
+	struct stat sb;
+	long long size = stat(file, &sb) == 0 ? (long long)sb.st_size : -1;
+	json_t *out = json_pack("{s:s, s:I, s:I}", "path", file, "bytes", (json_int_t)size,
+				"duration_ms",
+				(json_int_t)((monotonic_seconds() - started) * 1000.0));
+	char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	printf("%s\n", text);
+	free(text);
+	json_decref(out);
+	return 0;
+}
+
 /* Creates a demo partner and an all-scope key on an empty database and
  * prints a curl command that creates a customer. */
 static int cmd_demo(const struct cli *cli, int argc, char **argv)
@@ -537,6 +562,8 @@ static const struct command commands[] = {
 	{"webhook", "rotate-secret", cmd_webhook_rotate_secret,
 	 "webhook rotate-secret we_...", {0}},
 	{"admin-token", "create", cmd_admin_token_create, "admin-token create", {0}},
+	{"backup", NULL, cmd_backup,
+	 "backup FILE     (a consistent copy of the database, while the server runs)", {0}},
 	{"demo", NULL, cmd_demo, "demo            (an empty database: a demo partner and key)",
 	 {0}},
 	{"request", NULL, cmd_request,

@@ -362,6 +362,14 @@ struct store {
 	 * (a read one will do). */
 	int (*stats)(struct store *s, struct store_stats *out, struct err *e);
 
+	/* Writes a consistent copy of the whole database into the new file
+	 * path while the server keeps reading and writing, synced to disk; a
+	 * path that exists is refused. SQLite: VACUUM INTO, one read
+	 * transaction (a snapshot) of the calling thread's connection; call
+	 * outside any transaction. A backend with a dump tool of its own
+	 * (PostgreSQL: pg_dump) may refuse with a message naming it. */
+	int (*backup)(struct store *s, const char *path, struct err *e);
+
 	/* Closes every connection and frees s. */
 	void (*close)(struct store *s);
 };
