@@ -33,6 +33,7 @@ static const struct setting settings[] = {
 	{"rate-burst", "INNBOCKS_RATE_BURST", NUMBER, AT(rate_burst)},
 	{"group-commit", "INNBOCKS_GROUP_COMMIT", BOOL01, AT(group_commit)},
 	{"log", "INNBOCKS_LOG", LOG_FORMAT, AT(log)},
+	{"metrics", "INNBOCKS_METRICS", BOOL01, AT(metrics)},
 	{"metrics-listen", "INNBOCKS_METRICS_LISTEN", TEXT, AT(metrics_listen)},
 };
 
@@ -107,6 +108,7 @@ int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest
 	cfg->rate_burst = 200;
 	cfg->group_commit = true;
 	cfg->log = ACCESSLOG_JSON;
+	cfg->metrics = true;
 	size_t nsettings = sizeof(settings) / sizeof(settings[0]);
 	for (size_t i = 0; i < nsettings; i++) {
 		const char *v = getenv(settings[i].env);

@@ -21,6 +21,7 @@ struct config {
 	double rate_limit, rate_burst;
 	bool group_commit;       /* batch durable writes (writer.h); default on */
 	enum accesslog_format log; /* INNBOCKS_LOG: json (default), text or off */
+	bool metrics;            /* INNBOCKS_METRICS: count for /metrics; default on */
 	char metrics_listen[128]; /* INNBOCKS_METRICS_LISTEN; empty: /metrics on listen */
 };
 

@@ -12,6 +12,7 @@
 #include "event.h"
 #include "http.h"
 #include "idem.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "store.h"
 #include "webhook_worker.h"
@@ -72,6 +73,7 @@ static int serve(const struct config *cfg)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	metrics_set_enabled(cfg->metrics);
 	struct err e;
 	struct store *s = store_open(cfg->database, &e);
 	if (!s) {

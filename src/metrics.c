@@ -58,6 +58,14 @@ static struct {
 	counter webhook[NWEBHOOK];
 } m;
 
+/* Set once at start, before the threads that count exist. */
+static bool enabled = true;
+
+void metrics_set_enabled(bool on)
+{
+	enabled = on;
+}
+
 static void bump(counter *c, uint64_t by)
 {
 	atomic_fetch_add_explicit(c, by, memory_order_relaxed);
@@ -87,6 +95,8 @@ static size_t status_slot(int status)
 void metrics_request(const struct route *route, const char *method, int status,
 		     int64_t duration_us, bool replayed)
 {
+	if (!enabled)
+		return;
 	size_t r = route ? (size_t)(route - routes) : UNMATCHED;
 	if (r >= METRICS_ROUTES_MAX)
 		r = UNMATCHED;
@@ -105,6 +115,8 @@ void metrics_request(const struct route *route, const char *method, int status,
 
 void metrics_batch(size_t n)
 {
+	if (!enabled)
+		return;
 	size_t b = 0;
 	while (b < NBATCH && n > batch_sizes[b])
 		b++;
@@ -115,6 +127,8 @@ void metrics_batch(size_t n)
 
 void metrics_webhook_attempt(const char *result)
 {
+	if (!enabled)
+		return;
 	for (size_t i = 0; i < NWEBHOOK; i++)
 		if (strcmp(result, webhook_results[i]) == 0) {
 			bump(&m.webhook[i], 1);

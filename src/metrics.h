@@ -19,6 +19,10 @@
 /* Routes the counters have room for; a unit test checks routes.c fits. */
 #define METRICS_ROUTES_MAX 80
 
+/* Turns counting on (the default) or off (INNBOCKS_METRICS=0, the
+ * benchmark's baseline). Call before any thread counts. */
+void metrics_set_enabled(bool on);
+
 /* Counts one answered request: its route (NULL when none matched), the
  * method it came with, its status, how long it took, and whether it was an
  * idempotent replay. A 429 also counts as rate-limited. */

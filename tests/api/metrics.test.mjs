@@ -189,3 +189,15 @@ test('INNBOCKS_METRICS_LISTEN: /metrics without a token there, nothing else; the
   const bad = await startServer({ env: { INNBOCKS_METRICS_LISTEN: 'nonsense' } }).catch((e) => e);
   assert.ok(bad instanceof Error, 'a bad INNBOCKS_METRICS_LISTEN stops the server');
 });
+
+test('INNBOCKS_METRICS=0 (the benchmark baseline) counts nothing but still answers the gauges', async () => {
+  const off = await startServer({ env: { INNBOCKS_METRICS: '0' } });
+  try {
+    await off.raw().get('/healthz');
+    const r = await off.raw(off.adminToken).get('/metrics');
+    assert.equal(r.status, 200);
+    assert.doesNotMatch(r.text, /^innbocks_http_requests_total\{/m);
+    assert.match(r.text, /^innbocks_http_requests_total|^# TYPE innbocks_http_requests_total counter$/m);
+    assert.match(r.text, /^innbocks_database_size_bytes [1-9]/m);
+  } finally { await off.stop(); }
+});
