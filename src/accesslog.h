@@ -1,4 +1,4 @@
-/* accesslog.h - the access log: one line per request (API.md §15), as JSON
+/* accesslog.h - the access log: one line per request (docs/operators.md), as JSON
  * or as logfmt text, written with a single write(2) of a line built on the
  * stack, so threads never share a lock or a stdio buffer for it. It holds
  * who called (the partner, its mode, the key's display prefix), what was

@@ -1,5 +1,5 @@
 /* metrics.h - the server's counters and their Prometheus text exposition
- * (API.md §15), served by GET /metrics.
+ * (docs/operators.md), served by GET /metrics.
  *
  * The counters are process-wide relaxed atomics in fixed arrays indexed by
  * route, method and status: counting a request is a few uncontended

@@ -1,4 +1,4 @@
-// The access log (API.md §15): the server writes one line per request on stdout, JSON by
+// The access log (docs/operators.md, "Logs, metrics and backups"): the server writes one line per request on stdout, JSON by
 // default (INNBOCKS_LOG / --log: json, text or off); the command line writes one per operator
 // action on stderr, after its answer. Lines are parsed and checked field by field against the
 // requests that made them (found by X-Request-Id), and no secret of the test (keys, operator

@@ -1,4 +1,4 @@
-// `innbocks backup FILE` (API.md §15): a consistent copy while the server runs and writes. A
+// `innbocks backup FILE` (docs/operators.md, docs/deploy.md): a consistent copy while the server runs and writes. A
 // stream of creates runs before, during and after the backup; the copy must pass SQLite's
 // integrity check, and a server started on it (restoring is starting on the file) must serve
 // every customer acknowledged before the backup began, with the same keys.

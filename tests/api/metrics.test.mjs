@@ -1,4 +1,4 @@
-// GET /metrics (API.md §15): Prometheus' text format with the operator token, or without one on
+// GET /metrics (docs/operators.md, "Logs, metrics and backups"): Prometheus' text format with the operator token, or without one on
 // the INNBOCKS_METRICS_LISTEN address (which serves nothing else). The numbers are checked
 // against known traffic, as the difference between two scrapes: requests by route template,
 // method and status, the latency histogram, rate-limited requests, idempotent replays,

@@ -1,4 +1,4 @@
-// contrib/innbocks.service (API.md §15): `systemd-analyze verify` accepts it without a single
+// contrib/innbocks.service (docs/deploy.md): `systemd-analyze verify` accepts it without a single
 // warning, its offline security exposure stays low, it carries the hardening docs/deploy.md
 // promises, and the server starts with the unit's own ExecStart and settings. The unit itself
 // cannot be started here: the test machines are containers without systemd as their first
