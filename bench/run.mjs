@@ -8,7 +8,15 @@
 //   bench/run [--reps 3] [--duration 10] [--connections 64]
 //             [--customers 100000] [--mail 10000]
 //             [--scenarios customer_get,healthz,...]
+//             [--log json|text|off] [--metrics 1|0]
+//             [--ops-cost]
 //   bench/run --soak SECONDS     mixed load; samples RSS every 5 s
+//
+// --log and --metrics set INNBOCKS_LOG and INNBOCKS_METRICS of the server
+// (default: json and 1, as in production; the access log goes to /dev/null,
+// so its figure is the server's own cost, not a log reader's). --ops-cost
+// measures every scenario twice in each repetition, with the access log and
+// the metrics off and on, and reports the ratio.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +41,10 @@ const nMail = opt('mail', soak ? 5000 : 10000);
 const ELIGIBLE = 2000;
 const ALL_SCENARIOS = ['healthz', 'customer_get', 'customer_list', 'mail_get', 'customer_create', 'mail_create', 'mixed'];
 const only = args.includes('--scenarios') ? args[args.indexOf('--scenarios') + 1].split(',') : null;
+const strOpt = (name, dflt) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : dflt);
+const OPS_ON = { log: strOpt('log', 'json'), metrics: strOpt('metrics', '1') };
+const OPS_OFF = { log: 'off', metrics: '0' };
+const opsCost = args.includes('--ops-cost');
 
 const dir = mkdtempSync(path.join(tmpdir(), 'innbocks-bench-'));
 const db = path.join(dir, 'bench.db');
@@ -49,7 +61,7 @@ function freePort() {
   });
 }
 
-async function startServer(groupCommit) {
+async function startServer(groupCommit, ops = OPS_ON) {
   server = spawn(BIN, ['serve'], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
@@ -59,6 +71,8 @@ async function startServer(groupCommit) {
       INNBOCKS_ADMIN_TOKEN: adminToken,
       INNBOCKS_RATE_LIMIT: '0',
       INNBOCKS_GROUP_COMMIT: groupCommit ? '1' : '0',
+      INNBOCKS_LOG: ops.log,
+      INNBOCKS_METRICS: ops.metrics,
     },
   });
   for (let i = 0; i < 500; i++) {
@@ -180,16 +194,22 @@ async function benchmark(key) {
   const scenarios = ALL_SCENARIOS.filter((s) => !only || s === 'healthz' || only.includes(s));
   const compareOff = scenarios.includes('customer_create');
   const off = 'customer_create (group commit off)';
-  const runs = Object.fromEntries([...scenarios, ...(compareOff ? [off] : [])].map((s) => [s, []]));
+  const bare = (s) => `${s} (log and metrics off)`;
+  const runs = Object.fromEntries([...scenarios, ...(opsCost ? scenarios.map(bare) : []),
+    ...(compareOff ? [off] : [])].map((s) => [s, []]));
   const rss = {};
   for (let rep = 1; rep <= reps; rep++) {
-    await startServer(true);
-    for (const s of scenarios) {
-      runs[s].push(wrk(s, key));
-      rss[s] = { ...memory(), wal: walMiB() };
-      console.log(`rep ${rep} ${s}: ${f1(runs[s].at(-1).rps)} req/s`);
+    // With --ops-cost, the same scenarios on a server with the log and metrics off, then on.
+    for (const ops of opsCost ? [OPS_OFF, OPS_ON] : [OPS_ON]) {
+      await startServer(true, ops);
+      for (const s of scenarios) {
+        const name = ops === OPS_OFF ? bare(s) : s;
+        runs[name].push(wrk(s, key));
+        rss[name] = { ...memory(), wal: walMiB() };
+        console.log(`rep ${rep} ${name}: ${f1(runs[name].at(-1).rps)} req/s`);
+      }
+      await stopServer();
     }
-    await stopServer();
     if (!compareOff) continue;
     await startServer(false);
     runs[off].push(wrk('customer_create', key));
@@ -211,6 +231,14 @@ async function benchmark(key) {
       + `${rs.reduce((a, r) => a + r.non2xx + r.errors, 0)} | ${f1(rss[s].peak)} | ${f1(rss[s].anon)} | ${f1(rss[s].wal)} |`);
   }
   lines.push('');
+  lines.push(`Access log ${OPS_ON.log}, metrics ${OPS_ON.metrics === '0' ? 'off' : 'on'} (INNBOCKS_LOG, INNBOCKS_METRICS).`);
+  if (opsCost) {
+    for (const s of scenarios) {
+      const on = median(runs[s].map((r) => r.rps));
+      const offRps = median(runs[bare(s)].map((r) => r.rps));
+      lines.push(`Log and metrics cost, ${s}: ${f1(on)} req/s on vs ${f1(offRps)} off = ${(((offRps - on) / offRps) * 100).toFixed(1)} % slower`);
+    }
+  }
   lines.push('Peak RSS includes the database file mapped with mmap (it grows with the data);');
   lines.push('anon is the anonymous part (heap, stacks, page caches) after the scenario;');
   lines.push('WAL is the size of the write-ahead log file right after it. CPU µs/req is the');

@@ -13,6 +13,11 @@ command -v sqlite3 >/dev/null 2>&1 || need="$need sqlite3"
 command -v openssl >/dev/null 2>&1 || need="$need openssl"
 command -v jq >/dev/null 2>&1 || need="$need jq"
 command -v cppcheck >/dev/null 2>&1 || need="$need cppcheck"
+# promtool checks the /metrics output in the tests; Debian ships it only with
+# the Prometheus server (about 19 MB to download), the smallest package that does.
+command -v promtool >/dev/null 2>&1 || need="$need prometheus"
+# systemd-analyze verifies contrib/innbocks.service in the tests.
+command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
 /usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || need="$need python3 python3-yaml"
 # The webhook verifiers of examples/webhooks/ are tested in their languages.
 command -v ruby >/dev/null 2>&1 || need="$need ruby"

@@ -2,7 +2,7 @@
 """openapi_split.py YAML OUTDIR - writes the OpenAPI document as JSON once whole
 (innbocks.json) and once per audience: innbocks-partner.json (the Partner API,
 /healthz, the webhook events) and innbocks-operator.json (the operator API and
-/healthz). Each audience's document keeps only the tags, security schemes and
+/healthz, /metrics). Each audience's document keeps only the tags, security schemes and
 components its operations reach, so a client generated from it holds nothing of
 the other API. openapi/innbocks.yaml stays the one document to edit."""
 import copy
@@ -20,7 +20,7 @@ AUDIENCES = {
     },
     "operator": {
         "title": "Innbocks operator API (Innbocks staff)",
-        "paths": ("/admin/v1/", "/healthz"),
+        "paths": ("/admin/v1/", "/healthz", "/metrics"),
         "webhooks": False,
     },
 }

@@ -1,6 +1,8 @@
-/* api_meta.c - the unauthenticated routes about the server itself: the
- * health check and the OpenAPI document it was built with. */
+/* api_meta.c - the routes about the server itself: the health check and
+ * the OpenAPI document it was built with (no authentication), and the
+ * metrics (the operator's). */
 #include "handlers.h"
+#include "metrics.h"
 #include "reply.h"
 #include "banned.h"
 
@@ -23,6 +25,19 @@ int api_meta_openapi(struct ctx *c)
 {
 	c->raw = openapi_json;
 	c->raw_len = openapi_json_len;
+	c->status = 200;
+	return 0;
+}
+
+int api_meta_metrics(struct ctx *c)
+{
+	size_t len = 0;
+	const char *text = metrics_render(c->a, c->store, &len, &c->err);
+	if (!text)
+		return -1;
+	c->raw = text;
+	c->raw_len = len;
+	c->content_type = METRICS_CONTENT_TYPE;
 	c->status = 200;
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "accesslog.h"
 #include "auth.h"
 #include "dispatch.h"
 #include "store.h"
@@ -20,6 +21,8 @@
 struct cli {
 	struct store *store;
 	const struct config *cfg;
+	const char *command;     /* "key create", for the access log */
+	int *requests;           /* operator requests run so far */
 };
 
 static int usage(void);
@@ -108,9 +111,10 @@ static int run(const struct cli *cli, const char *method, const char *path, json
 		.operator_trusted = true,
 	};
 	struct response resp = {0};
+	int64_t arrived = accesslog_now_us();
+	double started = monotonic_seconds();
 	dispatch(&app, &req, &resp);
 	free(text);
-	free(path_only);
 	json_t *answer = json_loadb(resp.body, resp.body_len, 0, NULL);
 	int code = resp.status >= 200 && resp.status < 300 ? 0 : 1;
 	if (answer) {
@@ -118,6 +122,22 @@ static int run(const struct cli *cli, const char *method, const char *path, json
 		fprintf(code ? stderr : stdout, "%s\n", pretty);
 		free(pretty);
 	}
+	fflush(stdout);
+	fflush(stderr);
+	(*cli->requests)++;
+	struct accesslog_entry entry = {
+		.time_us = arrived,
+		.source = "cli",
+		.command = cli->command,
+		.method = method,
+		.status = resp.status,
+		.duration_us = (int64_t)((monotonic_seconds() - started) * 1e6),
+		.bytes_out = resp.body_len,
+		.exit_code = code,
+		.facts = &resp.facts,
+	};
+	accesslog_write(STDERR_FILENO, cli->cfg->log, &entry);
+	free(path_only);
 	if (out && code == 0)
 		*out = answer;
 	else
@@ -403,6 +423,31 @@ static int cmd_admin_token_create(const struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* backup FILE: a consistent copy of the database, taken while the server
+ * runs and writes; restoring is starting the server on the copy. */
+static int cmd_backup(const struct cli *cli, int argc, char **argv)
+{
+	const char *file = positional(argc, argv);
+	if (!file || argc != 1)
+		return usage();
+	double started = monotonic_seconds();
+	struct err e;
+	if (cli->store->backup(cli->store, file, &e) < 0) {
+		fprintf(stderr, "innbocks: backup failed: %s\n", e.message);
+		return 1;
+	}
+	struct stat sb;
+	long long size = stat(file, &sb) == 0 ? (long long)sb.st_size : -1;
+	json_t *out = json_pack("{s:s, s:I, s:I}", "path", file, "bytes", (json_int_t)size,
+				"duration_ms",
+				(json_int_t)((monotonic_seconds() - started) * 1000.0));
+	char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	printf("%s\n", text);
+	free(text);
+	json_decref(out);
+	return 0;
+}
+
 /* Creates a demo partner, an all-scope key of each mode and a dashboard
  * owner on an empty database, and prints the owner's setup link and a curl
  * command that creates a customer. */
@@ -557,6 +602,8 @@ static const struct command commands[] = {
 	 "                       (a dashboard user; prints the one-time setup link)",
 	 {"partner", "email", "role"}},
 	{"admin-token", "create", cmd_admin_token_create, "admin-token create", {0}},
+	{"backup", NULL, cmd_backup,
+	 "backup FILE     (a consistent copy of the database, while the server runs)", {0}},
 	{"demo", NULL, cmd_demo, "demo            (an empty database: a demo partner, keys, a dashboard owner)",
 	 {0}},
 	{"request", NULL, cmd_request,
@@ -653,12 +700,37 @@ int cli_run(const struct config *cfg, int argc, char **argv)
 	if (strcmp(cmd->name, "demo") != 0 && database_exists(cfg->database) < 0)
 		return 1;
 	struct err e;
-	struct cli cli = {.store = store_open(cfg->database, &e), .cfg = cfg};
+	char name[64];
+	snprintf(name, sizeof(name), "%s%s%s", cmd->name, cmd->sub ? " " : "",
+		 cmd->sub ? cmd->sub : "");
+	int requests = 0;
+	struct cli cli = {
+		.store = store_open(cfg->database, &e),
+		.cfg = cfg,
+		.command = name,
+		.requests = &requests,
+	};
 	if (!cli.store) {
 		fprintf(stderr, "innbocks: %s\n", e.message);
 		return 1;
 	}
+	int64_t arrived = accesslog_now_us();
+	double started = monotonic_seconds();
 	int rc = cmd->run(&cli, argc - skip, argv + skip);
 	cli.store->close(cli.store);
+	/* Commands that made operator requests logged each; the others
+	 * (admin-token create, backup) log themselves here. */
+	if (requests == 0 && rc != 2) {
+		fflush(stdout);
+		fflush(stderr);
+		struct accesslog_entry entry = {
+			.time_us = arrived,
+			.source = "cli",
+			.command = name,
+			.duration_us = (int64_t)((monotonic_seconds() - started) * 1e6),
+			.exit_code = rc,
+		};
+		accesslog_write(STDERR_FILENO, cfg->log, &entry);
+	}
 	return rc;
 }

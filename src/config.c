@@ -10,7 +10,7 @@
 #include "auth.h"
 #include "banned.h"
 
-enum kind { TEXT, BOOL01, NUMBER, SCHEDULE };
+enum kind { TEXT, BOOL01, NUMBER, SCHEDULE, LOG_FORMAT };
 
 struct setting {
 	const char *flag, *env;
@@ -34,6 +34,9 @@ static const struct setting settings[] = {
 	{"group-commit", "INNBOCKS_GROUP_COMMIT", BOOL01, AT(group_commit)},
 	{"signin-address-burst", "INNBOCKS_SIGNIN_ADDRESS_BURST", NUMBER,
 	 AT(signin_address_burst)},
+	{"log", "INNBOCKS_LOG", LOG_FORMAT, AT(log)},
+	{"metrics", "INNBOCKS_METRICS", BOOL01, AT(metrics)},
+	{"metrics-listen", "INNBOCKS_METRICS_LISTEN", TEXT, AT(metrics_listen)},
 };
 
 static int apply(struct config *cfg, const struct setting *st, const char *v, char *msg,
@@ -63,6 +66,10 @@ static int apply(struct config *cfg, const struct setting *st, const char *v, ch
 			*(double *)field = d;
 		return 0;
 	}
+	case LOG_FORMAT:
+		if (accesslog_format_parse(v, (enum accesslog_format *)field) < 0)
+			goto bad;
+		return 0;
 	case SCHEDULE: {
 		int n = 0;
 		const char *p = v;
@@ -103,6 +110,8 @@ int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest
 	cfg->rate_burst = 200;
 	cfg->group_commit = true;
 	cfg->signin_address_burst = 50;
+	cfg->log = ACCESSLOG_JSON;
+	cfg->metrics = true;
 	size_t nsettings = sizeof(settings) / sizeof(settings[0]);
 	for (size_t i = 0; i < nsettings; i++) {
 		const char *v = getenv(settings[i].env);

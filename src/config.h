@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "accesslog.h"
+
 #define RETRY_MAX 16
 
 struct config {
@@ -20,6 +22,9 @@ struct config {
 	bool group_commit;       /* batch durable writes (writer.h); default on */
 	double signin_address_burst; /* dashboard password attempts per client address
 				      * before one every 2 s (0: no address limit) */
+	enum accesslog_format log; /* INNBOCKS_LOG: json (default), text or off */
+	bool metrics;            /* INNBOCKS_METRICS: count for /metrics; default on */
+	char metrics_listen[128]; /* INNBOCKS_METRICS_LISTEN; empty: /metrics on listen */
 };
 
 /* Fills cfg from the environment, then from the flags in argv (which may

@@ -160,6 +160,11 @@ static int admit(struct ctx *c, struct response *resp)
 	if (auth_partner(c->store, c->a, c->req->authorization, &key, &c->err) < 0)
 		return -1;
 	c->partner_id = key.partner_id;
+	struct resp_facts *f = &resp->facts;
+	size_t plen = tenant_partner_len(key.partner_id);
+	snprintf(f->partner_id, sizeof(f->partner_id), "%.*s", (int)plen, key.partner_id);
+	f->livemode = tenant_livemode(key.partner_id);
+	snprintf(f->key_prefix, sizeof(f->key_prefix), "%s", key.prefix ? key.prefix : "");
 	/* Every authenticated answer carries the RateLimit headers, so the token
 	 * is taken before the scope check; a missing scope still wins over 429. */
 	struct ratelimit *rl = c->app->ratelimit;
@@ -268,6 +273,7 @@ void dispatch_write_in_tx(struct ctx *c)
 			memcpy(resp->body, rec.body, rec.body_len + 1);
 			resp->body_len = rec.body_len;
 			resp_header_add(resp, "Idempotent-Replayed", "true");
+			resp->facts.replayed = true;
 			return;
 		}
 	}
@@ -317,6 +323,7 @@ void dispatch_write_failed(struct ctx *c, const struct err *e)
 {
 	c->err = *e;
 	resp_free(c->resp);
+	c->resp->facts.replayed = false;
 	write_fail(c);
 }
 
@@ -332,6 +339,7 @@ static int prepare(struct ctx *c, struct response *resp)
 			     "the request contains a NUL byte (%%00)");
 	c->route = router_match(routes, routes_count, c->a, req->method, req->path,
 				c->params, &status, allow, sizeof(allow));
+	resp->facts.route = c->route;
 	if (!c->route) {
 		if (status == 405) {
 			resp_header_add(resp, "Allow", allow);
@@ -372,6 +380,8 @@ struct ctx *dispatch_start(struct app *app, const struct request *req,
 		.now = now_seconds(),
 	};
 	c->request_id = id_new(c->a, "req_");
+	resp->facts.livemode = -1;
+	snprintf(resp->facts.request_id, sizeof(resp->facts.request_id), "%s", c->request_id);
 	resp_header_add(resp, "X-Request-Id", c->request_id);
 	bool write = false;
 	if (prepare(c, resp) < 0)

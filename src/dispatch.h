@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "accesslog.h"
 #include "resp.h"
 #include "router.h"
 #include "store.h"
@@ -50,6 +51,7 @@ struct app {
 	bool webhook_allow_loopback;  /* INNBOCKS_WEBHOOK_ALLOW_LOOPBACK */
 	const char *base_url;         /* "http://host:port", for dashboard links */
 	struct ratelimit *signin_by_account, *signin_by_addr; /* NULL: unlimited */
+	enum accesslog_format log;    /* INNBOCKS_LOG: the HTTP layer's access log */
 };
 
 /* Everything a handler may use. A handler returns 0 with status and out
@@ -79,7 +81,7 @@ struct ctx {
 	struct err err;
 	int status;
 	json_t *out;
-	const char *raw;          /* a ready JSON body instead of out (static, or in a) */
+	const char *raw;          /* a ready body instead of out (static, or in a) */
 	size_t raw_len;
 	struct response *resp;    /* where the answer goes */
 	char fingerprint[65];     /* of the request, when it has an Idempotency-Key */

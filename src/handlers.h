@@ -14,6 +14,7 @@
 /* api_meta.c */
 int api_meta_health(struct ctx *c);
 int api_meta_openapi(struct ctx *c);
+int api_meta_metrics(struct ctx *c);
 
 /* api_customers.c */
 int api_customer_create(struct ctx *c);

@@ -7,6 +7,7 @@
  * first handler call, so keep-alive survives. */
 #include "http.h"
 #include "hasher.h"
+#include "metrics.h"
 #include "writer.h"
 
 #include <arpa/inet.h>
@@ -40,6 +41,7 @@ struct http_server {
 	struct hasher *hasher;   /* runs routes' before hooks (password hashing) */
 	atomic_int in_flight;
 	atomic_bool stopping;    /* no new suspensions: MHD must not stop with one */
+	bool metrics_only;       /* the INNBOCKS_METRICS_LISTEN listener */
 };
 
 struct query_collect {
@@ -67,7 +69,17 @@ struct pending {
 	struct query_collect query;
 	struct request req;
 	struct response resp;
+	int64_t arrived_us;       /* wall clock, for the access log */
+	int64_t started_us;       /* monotonic, for the duration */
 };
+
+/* Returns the monotonic clock in microseconds. */
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
 				     size_t key_size, const char *value, size_t value_size)
@@ -100,6 +112,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	if (!p)
 		die("out of memory");
 	atomic_fetch_add(&srv->in_flight, 1);
+	p->started_us = mono_us();
+	p->arrived_us = accesslog_now_us();
 	p->uri_nul = strstr(uri, "%00") != NULL;
 	return p;
 }
@@ -195,6 +209,24 @@ static void start_answer(struct http_server *srv, struct pending *p,
 		.client_addr = p->client_addr[0] ? p->client_addr : NULL,
 	};
 	p->req.has_nul = p->uri_nul || p->query.nul;
+	if (srv->metrics_only) {
+		/* This listener is for the scraper: /metrics without a token, and
+		 * nothing else at all. */
+		if (strcmp(url, "/metrics") == 0) {
+			p->req.operator_trusted = true;
+		} else {
+			struct err e;
+			error(&e, 404, "route_not_found", NULL,
+			      "this listener serves GET /metrics only");
+			const char *id = id_new(p->query.a, "req_");
+			resp_header_add(&p->resp, "X-Request-Id", id);
+			snprintf(p->resp.facts.request_id, sizeof(p->resp.facts.request_id), "%s", id);
+			p->resp.facts.livemode = -1;
+			resp_error(&p->resp, &e, id);
+			p->answered = true;
+			return;
+		}
+	}
 	if (atomic_load(&srv->stopping)) {
 		dispatch(srv->app, &p->req, &p->resp);
 		p->answered = true;
@@ -272,6 +304,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return send_response(conn, &p->resp);
 }
 
+/* Logs an answered request, once its answer has gone out: the access
+ * log line never delays the answer. */
+static void record(struct http_server *srv, const struct pending *p)
+{
+	int64_t duration = mono_us() - p->started_us;
+	metrics_request(p->resp.facts.route, p->req.method, p->resp.status, duration,
+			p->resp.facts.replayed);
+	if (srv->app->log != ACCESSLOG_OFF) {
+		struct accesslog_entry e = {
+			.time_us = p->arrived_us,
+			.source = "http",
+			.method = p->req.method,
+			.status = p->resp.status,
+			.duration_us = duration,
+			.bytes_out = p->resp.body_len,
+			.exit_code = -1,
+			.facts = &p->resp.facts,
+		};
+		accesslog_write(STDOUT_FILENO, srv->app->log, &e);
+	}
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
@@ -281,6 +335,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct pending *p = *con_cls;
 	if (!p)
 		return;
+	if (p->resp.status && p->req.method)
+		record(srv, p);
 	free(p->body);
 	arena_free(p->query.a);
 	resp_free(&p->resp);
@@ -326,14 +382,18 @@ static unsigned worker_threads(void)
 	return cores > 2 ? (unsigned)cores : 2u;
 }
 
-struct http_server *http_start(struct app *app, struct writer *writer, const char *host,
-			       int port)
+/* Starts the daemon: the API's (a pool of epoll threads) or, metrics_only,
+ * the scraper's (one poll thread: it serves a request now and then). */
+static struct http_server *start(struct app *app, struct writer *writer, const char *host,
+				 int port, bool metrics_only)
 {
 	struct sockaddr_in6 a6 = {0};
 	struct sockaddr_in a4 = {0};
 	const struct sockaddr *addr;
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC |
-			 MHD_ALLOW_SUSPEND_RESUME;
+	unsigned flags = metrics_only
+		? MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC
+		: MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+		  MHD_ALLOW_SUSPEND_RESUME;
 	if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
 		a4.sin_family = AF_INET;
 		a4.sin_port = htons((uint16_t)port);
@@ -363,11 +423,18 @@ struct http_server *http_start(struct app *app, struct writer *writer, const cha
 		return NULL;
 	}
 	unsigned limit = connection_limit();
+	srv->metrics_only = metrics_only;
+	/* A thread pool for the API; the scraper's listener has its one thread. */
+	struct MHD_OptionItem pool[] = {
+		{MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)worker_threads(), NULL},
+		{MHD_OPTION_END, 0, NULL},
+	};
+	struct MHD_OptionItem no_pool[] = {{MHD_OPTION_END, 0, NULL}};
 	srv->daemon = MHD_start_daemon(
 		flags, (uint16_t)port, NULL, NULL, on_request, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, addr,
-		MHD_OPTION_THREAD_POOL_SIZE, worker_threads(),
+		MHD_OPTION_ARRAY, metrics_only ? no_pool : pool,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_LIMIT, limit,
 		/* One address (a proxy, a NAT) gets at most a quarter. */
@@ -384,6 +451,17 @@ struct http_server *http_start(struct app *app, struct writer *writer, const cha
 		return NULL;
 	}
 	return srv;
+}
+
+struct http_server *http_start(struct app *app, struct writer *writer, const char *host,
+			       int port)
+{
+	return start(app, writer, host, port, false);
+}
+
+struct http_server *http_metrics_start(struct app *app, const char *host, int port)
+{
+	return start(app, NULL, host, port, true);
 }
 
 void http_stop(struct http_server *srv, int grace_ms)

@@ -14,6 +14,11 @@ struct writer;
  * with http_stop) or NULL with a message on stderr. */
 struct http_server *http_start(struct app *app, struct writer *writer, const char *host,
 			       int port);
+/* Starts a second listener on host:port that answers only GET /metrics,
+ * without a token (bind it where only the scraper reaches it), and 404 to
+ * anything else. Returns it (stopped with http_stop) or NULL with a message
+ * on stderr. */
+struct http_server *http_metrics_start(struct app *app, const char *host, int port);
 /* Stops accepting connections, waits up to grace_ms for requests in flight
  * (writes waiting for their commit included) to finish, then stops the
  * workers and frees the server. Accepts NULL. */

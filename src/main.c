@@ -12,6 +12,7 @@
 #include "event.h"
 #include "http.h"
 #include "idem.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "store.h"
 #include "webhook_worker.h"
@@ -72,6 +73,7 @@ static int serve(const struct config *cfg)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	metrics_set_enabled(cfg->metrics);
 	struct err e;
 	struct store *s = store_open(cfg->database, &e);
 	if (!s) {
@@ -92,6 +94,7 @@ static int serve(const struct config *cfg)
 		.signin_by_account = ratelimit_new(1.0 / 30, 10),
 		.signin_by_addr = cfg->signin_address_burst > 0
 			? ratelimit_new(0.5, cfg->signin_address_burst) : NULL,
+		.log = cfg->log,
 	};
 	maintenance(s);
 	struct webhook_worker *worker = webhook_worker_start(s, cfg);
@@ -100,6 +103,20 @@ static int serve(const struct config *cfg)
 	struct writer *writer = batch && worker ? writer_start(s) : NULL;
 	struct http_server *srv = worker && (writer || !batch)
 		? http_start(&app, writer, host, port) : NULL;
+	struct http_server *metrics_srv = NULL;
+	if (srv && cfg->metrics_listen[0]) {
+		char mhost[128];
+		int mport;
+		if (config_split_listen(cfg->metrics_listen, mhost, sizeof(mhost), &mport) < 0)
+			fprintf(stderr, "innbocks: INNBOCKS_METRICS_LISTEN must be HOST:PORT, not "
+				"'%s'\n", cfg->metrics_listen);
+		else
+			metrics_srv = http_metrics_start(&app, mhost, mport);
+		if (!metrics_srv) {
+			http_stop(srv, 0);
+			srv = NULL;
+		}
+	}
 	if (!srv) {
 		writer_stop(writer);
 		webhook_worker_stop(worker);
@@ -112,6 +129,8 @@ static int serve(const struct config *cfg)
 	/* A PostgreSQL connection string may hold a password: never logged. */
 	fprintf(stderr, "innbocks: listening on http://%s (database %s)\n", cfg->listen,
 		store_is_postgres(cfg->database) ? "on PostgreSQL" : cfg->database);
+	if (metrics_srv)
+		fprintf(stderr, "innbocks: metrics on http://%s/metrics\n", cfg->metrics_listen);
 	/* The main thread waits for a signal, checkpointing the write-ahead log
 	 * in between (so commits never do) and purging old idempotency records
 	 * and events. */
@@ -131,6 +150,7 @@ static int serve(const struct config *cfg)
 		}
 	}
 	fprintf(stderr, "innbocks: stopping\n");
+	http_stop(metrics_srv, SHUTDOWN_GRACE_MS);
 	http_stop(srv, SHUTDOWN_GRACE_MS);
 	writer_stop(writer);
 	webhook_worker_stop(worker);

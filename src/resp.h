@@ -5,6 +5,7 @@
 #define INNBOCKS_RESP_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct err {
@@ -32,6 +33,20 @@ struct resp_header {
 	char value[192];
 };
 
+struct route;
+
+/* What the access log and the metrics tell about an answer besides its
+ * status and body; the dispatcher fills it. It never holds a secret: of
+ * the key, only its display prefix (what key lists show). */
+struct resp_facts {
+	const struct route *route; /* the matched route (routes.c); NULL: none */
+	char request_id[32];
+	char partner_id[40];     /* the key's partner, never its test tenant; "" */
+	int livemode;            /* 1 live key, 0 test key, -1 no partner key */
+	char key_prefix[16];     /* "" when no partner key */
+	bool replayed;           /* an idempotent replay of a stored answer */
+};
+
 /* What the server answers. body is malloc'ed and owned by the response. */
 struct response {
 	int status;
@@ -40,6 +55,7 @@ struct response {
 	const char *content_type;  /* static; NULL means JSON */
 	struct resp_header headers[RESP_MAX_HEADERS];
 	int nheaders;
+	struct resp_facts facts;
 };
 
 /* Adds a header (truncated to the fixed sizes; callers pass short values). */

@@ -20,6 +20,7 @@ const struct route routes[] = {
 	/* The dashboard's pages (no session needed to load them). */
 	{"GET", "/dashboard/", dash_asset_get, 0, ROUTE_PUBLIC},
 	{"GET", "/dashboard/{file}", dash_asset_get, 0, ROUTE_PUBLIC},
+	{"GET", "/metrics", api_meta_metrics, 0, ROUTE_ADMIN},
 
 	{"POST", API "/customers", api_customer_create, SCOPE_CUSTOMERS_WRITE, 0},
 	{"GET", API "/customers", api_customer_list, SCOPE_CUSTOMERS_READ, 0},

@@ -191,6 +191,14 @@ struct audit_entry {
 	int64_t created_at;
 };
 
+/* Figures for the metrics (metrics.h). */
+struct store_stats {
+	int64_t database_bytes;     /* the database file */
+	int64_t wal_bytes;          /* its write-ahead log (0: none) */
+	int64_t webhook_pending;    /* delivery jobs waiting: due, or retrying later */
+	int64_t webhook_oldest_due; /* next_attempt_at of the oldest of them; 0: none */
+};
+
 struct store {
 	/* True when writes gain from writer.h's group commit (one writer thread
 	 * batching requests into one transaction, one fsync): SQLite. False when
@@ -420,6 +428,17 @@ struct store {
 	 * when the disk has recovered); otherwise does nothing. Called by the
 	 * main thread between requests. Returns 0 or -1. */
 	int (*probe_write)(struct store *s, struct err *e);
+	/* Fills out with the figures of the metrics. Call inside a transaction
+	 * (a read one will do). */
+	int (*stats)(struct store *s, struct store_stats *out, struct err *e);
+
+	/* Writes a consistent copy of the whole database into the new file
+	 * path while the server keeps reading and writing, synced to disk; a
+	 * path that exists is refused. SQLite: VACUUM INTO, one read
+	 * transaction (a snapshot) of the calling thread's connection; call
+	 * outside any transaction. A backend with a dump tool of its own
+	 * (PostgreSQL: pg_dump) may refuse with a message naming it. */
+	int (*backup)(struct store *s, const char *path, struct err *e);
 
 	/* Closes every connection and frees s. */
 	void (*close)(struct store *s);

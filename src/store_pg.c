@@ -123,6 +123,36 @@ static int pg_checkpoint(struct store *s, struct err *e)
 
 /* --- lifecycle --- */
 
+/* The figures of /metrics: the database's size, and the webhook queue. */
+static int pg_stats(struct store *s, struct store_stats *out, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	PGresult *r = pgs_exec(c, "SELECT pg_database_size(current_database()),"
+			       " (SELECT count(*) FROM webhook_jobs WHERE status = 'pending'),"
+			       " (SELECT coalesce(min(next_attempt_at), 0) FROM webhook_jobs"
+			       "  WHERE status = 'pending')", NULL, e);
+	if (!r)
+		return -1;
+	*out = (struct store_stats){
+		.database_bytes = pgs_col_i64(r, 0, 0),
+		.webhook_pending = pgs_col_i64(r, 0, 1),
+		.webhook_oldest_due = pgs_col_i64(r, 0, 2),
+	};
+	PQclear(r);
+	return 0;
+}
+
+/* PostgreSQL has its own tools for consistent copies. */
+static int pg_backup(struct store *s, const char *path, struct err *e)
+{
+	(void)s;
+	(void)path;
+	return error(e, 400, "invalid_request", NULL,
+		     "on PostgreSQL, back up with pg_dump (or a base backup); see docs/deploy.md");
+}
+
 static void pg_close(struct store *s)
 {
 	if (!s)
@@ -215,6 +245,8 @@ struct store *store_pg_open(const char *conninfo, struct err *e)
 		.wal_bound = pg_checkpoint,
 		.writable = pg_writable,
 		.probe_write = pg_probe_write,
+		.stats = pg_stats,
+		.backup = pg_backup,
 		.close = pg_close,
 	};
 	pgs_register_partners(s);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "metrics.h"
 #include "netguard.h"
 #include "util.h"
 #include "webhook_sign.h"
@@ -234,6 +235,8 @@ static void transfer_finish(struct webhook_worker *w, struct transfer *t, CURLco
 		.duration_ms = (int64_t)((monotonic_seconds() - t->started) * 1000.0),
 		.attempted_at = t->attempted_at,
 	};
+	metrics_webhook_attempt(ok ? "success" : gone ? "gone"
+				: rc == CURLE_OK ? "http_error" : transport_error(t, rc));
 	const char *job_status = "succeeded";
 	if (!ok) {
 		bool retry = !gone && attempt <= w->cfg->retry_count;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "metrics.h"
 #include "util.h"
 #include "banned.h"
 
@@ -32,8 +33,11 @@ static void run_batch(struct writer *w, struct queued *batch)
 	struct store *s = w->store;
 	struct err e;
 	bool begun = s->tx_begin(s, true, &e) == 0;
-	for (struct queued *q = batch; q && begun; q = q->next)
+	size_t n = 0;
+	for (struct queued *q = batch; q && begun; q = q->next, n++)
 		dispatch_write_in_tx(q->c);
+	if (begun)
+		metrics_batch(n);
 	bool committed = begun && s->tx_commit(s, &e) == 0;
 	while (batch) {
 		struct queued *q = batch;

@@ -74,6 +74,7 @@ export function qs(params) {
  *   port                  the port to poll when args/env choose it; default: a free port
  *   adminToken            the token admin() uses (default: the one put in the environment)
  *   nofile                run under `ulimit -n nofile`
+ *   logTail               how many characters of stdout (the access log) to keep (default 200000)
  */
 export async function startServer(opts = {}) {
   const dir = await mkdtemp(path.join(tmpdir(), 'innbocks-api-'));
@@ -90,6 +91,7 @@ export class Server {
     this.adminToken = opts.adminToken ?? `ib_admin_${randomBytes(24).toString('hex')}`;
     this.proc = null;
     this.stderr = '';
+    this.stdout = '';
   }
 
   get url() { return `http://127.0.0.1:${this.port}`; }
@@ -112,9 +114,10 @@ export class Server {
     const proc = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     running.add(proc);
-    const collect = (chunk) => { this.stderr = (this.stderr + chunk).slice(-200000); };
-    proc.stdout.setEncoding('utf8').on('data', collect);
-    proc.stderr.setEncoding('utf8').on('data', collect);
+    // stdout carries the access log only; stderr the server's other messages.
+    const logTail = o.logTail ?? 200000;
+    proc.stdout.setEncoding('utf8').on('data', (chunk) => { this.stdout = (this.stdout + chunk).slice(-logTail); });
+    proc.stderr.setEncoding('utf8').on('data', (chunk) => { this.stderr = (this.stderr + chunk).slice(-200000); });
     this.exited = new Promise((resolve) => {
       proc.on('error', (err) => { running.delete(proc); resolve({ code: null, signal: null, error: err }); });
       proc.on('exit', (code, signal) => { running.delete(proc); resolve({ code, signal }); });
@@ -365,11 +368,12 @@ export async function listAll(client, p, params = {}) {
 
 /**
  * Runs the binary as a command (`innbocks partner create ...`): {code, stdout, stderr, json}.
- * The environment has no INNBOCKS_* setting but those in `env`.
+ * The environment has no INNBOCKS_* setting but those in `env`, and INNBOCKS_LOG=off unless `env`
+ * sets it: a command's access-log line goes to stderr, after its answer (accesslog.test.mjs).
  */
 export function runCli(args, { timeout = 30000, env = {} } = {}) {
   return new Promise((resolve, reject) => {
-    const p = spawn(BIN, args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(BIN, args, { env: childEnv({ INNBOCKS_LOG: 'off', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.setEncoding('utf8').on('data', (c) => { stdout += c; });

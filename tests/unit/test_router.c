@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "metrics.h"
 #include "router.h"
 #include "session.h"
 #include "unit.h"
@@ -217,10 +218,11 @@ TEST(routes_under_api_v1_all_need_a_partner_scope)
 	CHECK(checked > 0);
 }
 
-TEST(routes_under_admin_v1_are_all_operator_routes)
+TEST(routes_under_admin_v1_and_the_metrics_are_the_operator_routes)
 {
 	for (size_t i = 0; i < routes_count; i++) {
-		bool admin_path = strncmp(routes[i].path, "/admin/v1/", 10) == 0;
+		bool admin_path = strncmp(routes[i].path, "/admin/v1/", 10) == 0 ||
+				  strcmp(routes[i].path, "/metrics") == 0;
 		bool admin_flag = (routes[i].flags & ROUTE_ADMIN) != 0;
 		if (!CHECK(admin_path == admin_flag))
 			printf("    %s %s\n", routes[i].method, routes[i].path);
@@ -305,4 +307,10 @@ TEST(routes_of_the_dashboard_api_need_a_session_and_a_role_or_are_sign_in)
 			printf("    %s %s\n", r->method, r->path);
 	}
 	CHECK(checked > 0);
+}
+
+TEST(routes_fit_in_the_metrics_counters)
+{
+	/* Past METRICS_ROUTES_MAX, requests would be counted as unmatched. */
+	CHECK(routes_count < METRICS_ROUTES_MAX);
 }

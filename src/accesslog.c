@@ -1,0 +1,201 @@
+/* accesslog.c - one line per request, JSON or logfmt, one write(2) each.
+ *
+ * The line is built on the caller's stack and written with one write(2):
+ * no lock, no stdio buffer shared between the worker threads, and lines of
+ * a few hundred bytes (under PIPE_BUF) never interleave on a pipe. The
+ * time is formatted by hand: glibc's gmtime_r takes the time-zone lock. */
+#include "accesslog.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "router.h"
+#include "banned.h"
+
+#define LINE_MAX_BYTES 1024
+#define METHOD_MAX 16    /* longer methods (none is real) are cut */
+
+int accesslog_format_parse(const char *name, enum accesslog_format *out)
+{
+	static const char *const names[] = {"json", "text", "off"};
+	for (int i = 0; i < 3; i++)
+		if (strcmp(name, names[i]) == 0) {
+			*out = (enum accesslog_format)i;
+			return 0;
+		}
+	return -1;
+}
+
+int64_t accesslog_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* A line being built; `full` once something did not fit. */
+struct line {
+	char *buf;
+	size_t len, size;
+	bool full;
+};
+
+static void put(struct line *l, const char *s, size_t n)
+{
+	/* Two bytes stay free for the closing "}\n". */
+	if (l->full || l->len + n + 2 > l->size) {
+		l->full = true;
+		return;
+	}
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+static void puts_(struct line *l, const char *s)
+{
+	put(l, s, strlen(s));
+}
+
+/* Appends s (at most max bytes of it) escaped for a JSON string; quoted
+ * adds the quotes. Control and non-ASCII bytes become \u00XX, so the line
+ * stays one line of valid JSON whatever a client sent. */
+static void put_escaped(struct line *l, const char *s, size_t max, bool quoted)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (quoted)
+		put(l, "\"", 1);
+	for (size_t i = 0; i < max && s[i]; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '"' || ch == '\\') {
+			char esc[2] = {'\\', (char)ch};
+			put(l, esc, 2);
+		} else if (ch < 0x20 || ch >= 0x7f) {
+			char esc[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
+			put(l, esc, 6);
+		} else {
+			put(l, (const char *)&ch, 1);
+		}
+	}
+	if (quoted)
+		put(l, "\"", 1);
+}
+
+/* Writes Unix microseconds as "2026-11-29T12:00:00.123Z" (civil-from-days,
+ * after Howard Hinnant's algorithm). */
+static void time_format_ms(int64_t us, char out[48])
+{
+	int64_t secs = us / 1000000, ms = (us % 1000000) / 1000;
+	int64_t days = secs / 86400, rem = secs % 86400;
+	int64_t z = days + 719468;
+	int64_t era = z / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t y = yoe + era * 400;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	int64_t d = doy - (153 * mp + 2) / 5 + 1;
+	int64_t m = mp < 10 ? mp + 3 : mp - 9;
+	if (m <= 2)
+		y++;
+	snprintf(out, 48, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, (int)m, (int)d,
+		 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (int)ms);
+}
+
+/* Appends one field: `"name":value` (JSON) or ` name=value` (text). value
+ * NULL is JSON null (left out of text); is_string quotes and escapes. */
+static void field(struct line *l, enum accesslog_format f, const char *name, const char *value,
+		  bool is_string)
+{
+	if (f == ACCESSLOG_TEXT && !value)
+		return;
+	if (f == ACCESSLOG_JSON) {
+		put(l, l->len > 1 ? ",\"" : "\"", l->len > 1 ? 2 : 1);
+		puts_(l, name);
+		put(l, "\":", 2);
+		if (!value)
+			puts_(l, "null");
+		else if (is_string)
+			put_escaped(l, value, LINE_MAX_BYTES, true);
+		else
+			puts_(l, value);
+		return;
+	}
+	if (l->len > 0)
+		put(l, " ", 1);
+	puts_(l, name);
+	put(l, "=", 1);
+	/* logfmt: quote what has a space, a quote or an equals sign. */
+	bool quote = is_string && (!*value || strpbrk(value, " \"=") != NULL);
+	if (is_string)
+		put_escaped(l, value, LINE_MAX_BYTES, quote);
+	else
+		puts_(l, value);
+}
+
+static void field_int(struct line *l, enum accesslog_format f, const char *name, int64_t v)
+{
+	char tmp[24];
+	snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
+	field(l, f, name, tmp, false);
+}
+
+size_t accesslog_format_line(enum accesslog_format f, const struct accesslog_entry *e,
+			     char *out, size_t size)
+{
+	if (f == ACCESSLOG_OFF || size < 4)
+		return 0;
+	struct line l = {.buf = out, .size = size};
+	const struct resp_facts *fa = e->facts;
+	char when[48], method[METHOD_MAX + 1] = "";
+	time_format_ms(e->time_us, when);
+	if (e->method)
+		snprintf(method, sizeof(method), "%s", e->method);
+	if (f == ACCESSLOG_JSON)
+		put(&l, "{", 1);
+	field(&l, f, "time", when, true);
+	field(&l, f, "source", e->source, true);
+	if (e->command)
+		field(&l, f, "command", e->command, true);
+	field(&l, f, "request_id", fa ? fa->request_id : NULL, true);
+	field(&l, f, "method", e->method ? method : NULL, true);
+	/* Unmatched paths are never logged: they may hold anything a client sent. */
+	const char *route = fa ? (fa->route ? fa->route->path : "unmatched") : NULL;
+	field(&l, f, "route", route, true);
+	if (e->status)
+		field_int(&l, f, "status", e->status);
+	else
+		field(&l, f, "status", NULL, false);
+	field_int(&l, f, "duration_us", e->duration_us);
+	bool partner = fa && fa->partner_id[0];
+	field(&l, f, "partner_id", partner ? fa->partner_id : NULL, true);
+	field(&l, f, "livemode", !partner ? NULL : fa->livemode ? "true" : "false", false);
+	field(&l, f, "key_prefix", partner ? fa->key_prefix : NULL, true);
+	field_int(&l, f, "bytes_out", (int64_t)e->bytes_out);
+	field(&l, f, "replayed", fa && fa->replayed ? "true" : "false", false);
+	if (e->exit_code >= 0)
+		field_int(&l, f, "exit_code", e->exit_code);
+	/* put() kept two bytes free for these. */
+	if (f == ACCESSLOG_JSON)
+		l.buf[l.len++] = '}';
+	l.buf[l.len++] = '\n';
+	return l.len;
+}
+
+void accesslog_write(int fd, enum accesslog_format f, const struct accesslog_entry *e)
+{
+	char buf[LINE_MAX_BYTES];
+	size_t n = accesslog_format_line(f, e, buf, sizeof(buf));
+	size_t done = 0;
+	while (done < n) {
+		ssize_t w = write(fd, buf + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		done += (size_t)w;
+	}
+}

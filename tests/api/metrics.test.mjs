@@ -1,0 +1,203 @@
+// GET /metrics (docs/operators.md, "Logs, metrics and backups"): Prometheus' text format with the operator token, or without one on
+// the INNBOCKS_METRICS_LISTEN address (which serves nothing else). The numbers are checked
+// against known traffic, as the difference between two scrapes: requests by route template,
+// method and status, the latency histogram, rate-limited requests, idempotent replays,
+// group-commit batches, webhook attempts by result, the queue depth and the age of its oldest due
+// delivery, the database's size, the process's memory and descriptors. `promtool check metrics`
+// (Debian's prometheus package, installed by scripts/deps.sh) must accept the output.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import {
+  startServer, freePort, createCustomer, customerBody, uniq, sleep, assertError,
+} from './lib.mjs';
+import { Receiver, WEBHOOK_ENV } from './webhook_lib.mjs';
+
+let srv;
+before(async () => {
+  srv = await startServer({ rateLimit: 1, rateBurst: 5, env: WEBHOOK_ENV });
+});
+after(() => srv?.stop());
+
+/** Parses the text format into {samples: Map(series -> value), types: Map(name -> type)}. */
+function parse(text) {
+  const samples = new Map();
+  const types = new Map();
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const type = line.match(/^# TYPE (\S+) (\S+)$/);
+    if (type) { types.set(type[1], type[2]); continue; }
+    if (line.startsWith('#')) continue;
+    // Label values hold route templates ("{id}"), never spaces: the value follows the last one.
+    const m = line.match(/^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{.*\})?) (\S+)$/);
+    assert.ok(m, `not a sample line: ${line}`);
+    assert.ok(!samples.has(m[1]), `series twice: ${m[1]}`);
+    samples.set(m[1], Number(m[2]));
+  }
+  return { samples, types };
+}
+
+async function scrape() {
+  const r = await srv.raw(srv.adminToken).get('/metrics');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+  return { text: r.text, ...parse(r.text) };
+}
+
+/** The value of a series (0 when absent). */
+const val = (s, series) => s.samples.get(series) ?? 0;
+const req = (route, method, status) => `innbocks_http_requests_total{route="${route}",method="${method}",status="${status}"}`;
+const hist = (route, method, part, le) => `innbocks_http_request_duration_seconds_${part}{route="${route}",method="${method}"${le ? `,le="${le}"` : ''}}`;
+
+test('/metrics needs the operator token; partner keys and wrong tokens get 401', async () => {
+  const t = await srv.tenant();
+  assertError(await srv.raw().get('/metrics'), 401, 'unauthenticated');
+  assertError(await srv.raw(t.key.secret).get('/metrics'), 401, 'unauthenticated');
+  assertError(await srv.raw(`ib_admin_${'x'.repeat(40)}`).get('/metrics'), 401, 'unauthenticated');
+  const r = await srv.raw(srv.adminToken).get('/metrics');
+  assert.equal(r.status, 200);
+  assert.match(r.text, /^# HELP innbocks_http_requests_total /m);
+});
+
+test('requests by route, method and status, the latency histogram, 429s and replays add up', async () => {
+  const t = await srv.tenant();
+  const cust = await createCustomer(t.api);
+  const before = await scrape();
+
+  for (let i = 0; i < 3; i++) assert.equal((await t.api.get(`/customers/${cust.id}`)).status, 200);
+  const idem = uniq('k');
+  const body = customerBody();
+  // The burst is 5 and the create above took one: 3 reads + this create = 5, then the bucket is empty.
+  const first = await t.api.post('/customers', body, { idem });
+  assert.equal(first.status, 201);
+  let limited = 0;
+  for (let i = 0; i < 3; i++) if ((await t.api.get(`/customers/${cust.id}`)).status === 429) limited++;
+  assert.ok(limited >= 2, `expected 429s, got ${limited}`);
+  // Replays are answered by another key of the partner (its own bucket): idempotency is per partner.
+  const other = await srv.createKey(t.partner.id);
+  const replay = await srv.api(other.secret).post('/customers', body, { idem });
+  assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+  assert.equal((await srv.api(other.secret).get('/nope')).status, 404);
+
+  const after = await scrape();
+  const d = (series) => val(after, series) - val(before, series);
+  const route = '/api/v1/customers/{id}';
+  assert.equal(d(req(route, 'GET', 200)), 3 + (3 - limited));
+  assert.equal(d(req(route, 'GET', 429)), limited);
+  assert.equal(d(req('/api/v1/customers', 'POST', 201)), 2);
+  assert.equal(d(req('unmatched', 'GET', 404)), 1);
+  assert.equal(d('innbocks_rate_limited_requests_total'), limited);
+  assert.equal(d('innbocks_idempotent_replays_total'), 1);
+  assert.equal(d(req('/metrics', 'GET', 200)), 1, 'the scrape before counts once');
+
+  // The histogram: count is every request of the route, +Inf equals it, buckets only grow.
+  assert.equal(d(hist(route, 'GET', 'count')), 6);
+  assert.equal(val(after, hist(route, 'GET', 'bucket', '+Inf')), val(after, hist(route, 'GET', 'count')));
+  const les = [...after.text.matchAll(/innbocks_http_request_duration_seconds_bucket\{route="\/api\/v1\/customers\/\{id\}",method="GET",le="([^"]+)"\} (\d+)/g)];
+  assert.equal(les.length, 15);
+  for (let i = 1; i < les.length; i++) assert.ok(Number(les[i][2]) >= Number(les[i - 1][2]), 'cumulative buckets');
+  const sum = d(hist(route, 'GET', 'sum'));
+  assert.ok(sum > 0 && sum < 60, `latency sum ${sum}`);
+  assert.equal(after.types.get('innbocks_http_request_duration_seconds'), 'histogram');
+  assert.equal(after.types.get('innbocks_http_requests_total'), 'counter');
+});
+
+test('group-commit batches, webhook attempts by result, queue depth and the oldest due delivery', async () => {
+  const t = await srv.tenant();
+  const good = await new Receiver([200]).start();
+  const bad = await new Receiver([500]).start();
+  try {
+    const before = await scrape();
+    const eGood = await srv.admin().post(`/partners/${t.partner.id}/webhook-endpoints`, { url: good.url });
+    const eBad = await srv.admin().post(`/partners/${t.partner.id}/webhook-endpoints`, { url: bad.url });
+    assert.equal(eGood.status, 201);
+    assert.equal(eBad.status, 201);
+    await createCustomer(t.api); // customer.created to both endpoints
+    await good.waitFor(1);
+    await bad.waitFor(2); // a 500, then its retry a second later: both counted
+    // A disabled endpoint's job waits, due once its retry time has come: the queue's oldest due
+    // delivery ages. (Events after the disabling make no job for it.)
+    assert.equal((await srv.admin().patch(`/webhook-endpoints/${eBad.body.id}`, { enabled: false })).status, 200);
+    await createCustomer(t.api);
+    await good.waitFor(2);
+    await sleep(3200);
+
+    // A delivery is counted once its answer is in: poll until the counts catch up.
+    let after;
+    const d = (series) => val(after, series) - val(before, series);
+    const deadline = Date.now() + 10000;
+    do {
+      after = await scrape();
+      if (d('innbocks_webhook_attempts_total{result="success"}') === good.deliveries.length
+        && d('innbocks_webhook_attempts_total{result="http_error"}') === bad.deliveries.length) break;
+      await sleep(100);
+    } while (Date.now() < deadline);
+    assert.equal(d('innbocks_webhook_attempts_total{result="success"}'), good.deliveries.length);
+    assert.equal(d('innbocks_webhook_attempts_total{result="http_error"}'), bad.deliveries.length);
+    assert.ok(bad.deliveries.length >= 2);
+    assert.equal(d('innbocks_webhook_attempts_total{result="timeout"}'), 0);
+    // The job left: the first customer's to the disabled endpoint, between retries.
+    assert.equal(val(after, 'innbocks_webhook_queue_depth'), 1, after.text);
+    const age = val(after, 'innbocks_webhook_oldest_due_age_seconds');
+    assert.ok(age >= 1 && age < 60, after.text);
+
+    // Every write request went through the writer: the batches add up to them.
+    // (The webhook worker records its attempts in transactions of its own.)
+    const writes = 2 + 1 + 2; // 2 endpoints, a patch, 2 customers
+    assert.ok(d('innbocks_group_commit_batch_size_count') >= 1);
+    assert.ok(d('innbocks_group_commit_batch_size_count') <= writes);
+    assert.equal(d('innbocks_group_commit_batch_size_sum'), writes);
+    assert.equal(val(after, 'innbocks_group_commit_batch_size_bucket{le="+Inf"}'), val(after, 'innbocks_group_commit_batch_size_count'));
+    assert.equal(after.types.get('innbocks_group_commit_batch_size'), 'histogram');
+  } finally {
+    good.close();
+    bad.close();
+  }
+});
+
+test('database size, memory and descriptors; promtool check metrics accepts the output', async () => {
+  const s = await scrape();
+  const size = val(s, 'innbocks_database_size_bytes');
+  assert.ok(size > 0 && Math.abs(size - statSync(srv.dbPath).size) < 1 << 20, `${size}`);
+  assert.ok(val(s, 'innbocks_database_wal_size_bytes') >= 0);
+  assert.ok(val(s, 'process_resident_memory_bytes') > 1 << 20);
+  const fds = val(s, 'process_open_fds');
+  assert.ok(fds > 3 && fds < 10000, `${fds}`);
+  assert.ok(val(s, 'process_cpu_seconds_total') > 0);
+  const check = spawnSync('promtool', ['check', 'metrics'], { input: s.text, encoding: 'utf8' });
+  assert.equal(check.error, undefined, 'promtool is needed (scripts/deps.sh installs Debian\'s prometheus)');
+  assert.equal(check.status, 0, `promtool check metrics:\n${check.stdout}${check.stderr}`);
+});
+
+test('INNBOCKS_METRICS_LISTEN: /metrics without a token there, nothing else; the API port still asks for it', async () => {
+  const port = await freePort();
+  const m = await startServer({ env: { INNBOCKS_METRICS_LISTEN: `127.0.0.1:${port}` } });
+  try {
+    await m.raw().get('/healthz');
+    const r = await fetch(`http://127.0.0.1:${port}/metrics`);
+    assert.equal(r.status, 200);
+    const text = await r.text();
+    assert.match(text, /innbocks_http_requests_total\{route="\/healthz",method="GET",status="200"\} [1-9]/);
+    for (const p of ['/healthz', '/admin/v1/partners', '/api/v1/customers', '/metrics/x']) {
+      const other = await fetch(`http://127.0.0.1:${port}${p}`, { headers: { authorization: `Bearer ${m.adminToken}` } });
+      assert.equal(other.status, 404, p);
+      assert.equal((await other.json()).error.code, 'route_not_found');
+    }
+    assertError(await m.raw().get('/metrics'), 401, 'unauthenticated');
+  } finally { await m.stop(); }
+  const bad = await startServer({ env: { INNBOCKS_METRICS_LISTEN: 'nonsense' } }).catch((e) => e);
+  assert.ok(bad instanceof Error, 'a bad INNBOCKS_METRICS_LISTEN stops the server');
+});
+
+test('INNBOCKS_METRICS=0 (the benchmark baseline) counts nothing but still answers the gauges', async () => {
+  const off = await startServer({ env: { INNBOCKS_METRICS: '0' } });
+  try {
+    await off.raw().get('/healthz');
+    const r = await off.raw(off.adminToken).get('/metrics');
+    assert.equal(r.status, 200);
+    assert.doesNotMatch(r.text, /^innbocks_http_requests_total\{/m);
+    assert.match(r.text, /^innbocks_http_requests_total|^# TYPE innbocks_http_requests_total counter$/m);
+    assert.match(r.text, /^innbocks_database_size_bytes [1-9]/m);
+  } finally { await off.stop(); }
+});
