@@ -13,6 +13,11 @@ command -v sqlite3 >/dev/null 2>&1 || need="$need sqlite3"
 command -v openssl >/dev/null 2>&1 || need="$need openssl"
 command -v jq >/dev/null 2>&1 || need="$need jq"
 command -v cppcheck >/dev/null 2>&1 || need="$need cppcheck"
+# clang with its sanitizer and libFuzzer runtimes (tests/fuzz/), and the formatter.
+command -v clang >/dev/null 2>&1 || need="$need clang"
+ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
+	need="$need libclang-rt-dev"
+command -v clang-format >/dev/null 2>&1 || need="$need clang-format"
 # promtool checks the /metrics output in the tests; Debian ships it only with
 # the Prometheus server (about 19 MB to download), the smallest package that does.
 command -v promtool >/dev/null 2>&1 || need="$need prometheus"
