@@ -142,6 +142,48 @@ static int admit_session(struct ctx *c)
 	return 0;
 }
 
+/* Checks the request's credentials only (no rate, no scope, nothing
+ * written): the key, the session or the operator token its route needs. */
+static int credentials_check(struct ctx *c)
+{
+	const struct route *r = c->route;
+	if (r->flags & (ROUTE_PUBLIC | ROUTE_NO_AUTH))
+		return 0;
+	if (r->flags & ROUTE_SESSION)
+		return admit_session(c);
+	if (r->flags & ROUTE_ADMIN)
+		return c->req->operator_trusted
+			? 0
+			: auth_operator(c->store, c->app->admin_token, c->req->authorization,
+					&c->err);
+	struct api_key key;
+	return auth_partner(c->store, c->a, c->req->authorization, &key, &c->err);
+}
+
+bool dispatch_admissible(struct app *app, const struct request *req)
+{
+	struct ctx c = {
+		.app = app,
+		.store = app->store,
+		.a = arena_new(),
+		.req = req,
+		.now = now_seconds(),
+	};
+	int status = 0;
+	char allow[64];
+	c.route = router_match(routes, routes_count, c.a, req->method, req->path, c.params,
+			       &status, allow, sizeof(allow));
+	bool ok = c.route && !req->has_nul && content_type_is_json(req->content_type);
+	/* Storage that cannot be asked is no reason to refuse here: the
+	 * request's own path will say what is wrong. */
+	if (ok && c.store->tx_begin(c.store, false, &c.err) == 0) {
+		ok = credentials_check(&c) == 0;
+		c.store->tx_rollback(c.store);
+	}
+	arena_free(c.a);
+	return ok;
+}
+
 /* Authenticates, checks scope and rate, filling c->partner_id and headers. */
 static int admit(struct ctx *c, struct response *resp)
 {
@@ -357,7 +399,11 @@ static int prepare(struct ctx *c, struct response *resp)
 	if (req->body_too_large)
 		return error(&c->err, 413, "payload_too_large", NULL,
 			     "the body is larger than 1 MiB");
-	bool has_body = req->body_len > 0 && strcmp(req->method, "GET") != 0;
+	if (req->body_overloaded)
+		return error(&c->err, 503, "unavailable", NULL,
+			     "the server is receiving too many request bodies at once; retry shortly");
+	bool has_body = (req->body_len > 0 || req->body_announced) &&
+			strcmp(req->method, "GET") != 0;
 	if (has_body && !content_type_is_json(req->content_type))
 		return error(&c->err, 415, "unsupported_media_type", NULL,
 			     "send the body as Content-Type: application/json");

@@ -36,6 +36,8 @@ struct request {
 	const char *body;
 	size_t body_len;
 	bool body_too_large;
+	bool body_announced;          /* a body was announced but not read (refused early) */
+	bool body_overloaded;         /* the body was dropped: too many bodies in memory */
 	bool operator_trusted;        /* the local command line: no token needed */
 	const char *cookie;           /* the Cookie header; NULL when absent */
 	const char *csrf_token;       /* X-CSRF-Token; NULL when absent */
@@ -87,6 +89,13 @@ struct ctx {
 	char fingerprint[65];     /* of the request, when it has an Idempotency-Key */
 	int headers_before_write; /* resp headers set before the write part */
 };
+
+/* Judges a request from its headers alone, before its body is read: true
+ * when the body is worth reading, false when the request would be refused
+ * anyway (no route, a NUL, not JSON, no valid credentials: key, session or
+ * operator token). Answer a refused one with dispatch() and
+ * body_announced set. */
+bool dispatch_admissible(struct app *app, const struct request *req);
 
 /* Answers req into resp (which the caller zeroes and later resp_free()s),
  * running a write in a transaction of its own. */

@@ -33,6 +33,11 @@
 /* A body over BODY_MAX is read and dropped, so the client can read its 413;
  * one announced larger than this is refused before it is sent. */
 #define BODY_DISCARD_MAX (64ull * 1024 * 1024)
+/* Bodies announced larger than this (or chunked) are read only once the
+ * headers pass dispatch_admissible(). */
+#define EARLY_CHECK_MIN (16 * 1024)
+/* The most memory all bodies being read may hold at once. */
+#define BODY_BUFFER_MAX ((size_t)256 * 1024 * 1024)
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -40,6 +45,7 @@ struct http_server {
 	struct writer *writer;   /* NULL: each write commits on its own */
 	struct hasher *hasher;   /* runs routes' before hooks (password hashing) */
 	atomic_int in_flight;
+	atomic_size_t body_bytes; /* buffered by requests being read */
 	atomic_bool stopping;    /* no new suspensions: MHD must not stop with one */
 	bool metrics_only;       /* the INNBOCKS_METRICS_LISTEN listener */
 };
@@ -64,6 +70,7 @@ struct pending {
 	char *body;
 	size_t len, cap;
 	bool too_large;
+	bool overloaded;          /* dropped: BODY_BUFFER_MAX was reached */
 	atomic_bool answered;     /* resp is final: queue it on the next call */
 	struct ctx *call;         /* a write waiting for its group commit */
 	struct query_collect query;
@@ -180,8 +187,10 @@ static void client_addr_get(struct pending *p, struct MHD_Connection *conn)
 
 /* Builds the request from the connection and answers it, or hands its
  * write to the group-commit writer (suspending the connection). */
-static void start_answer(struct http_server *srv, struct pending *p,
-			 struct MHD_Connection *conn, const char *url, const char *method)
+/* Builds p->req from the connection's headers and query (the body, if
+ * any, is added when it has been read). */
+static void request_build(struct http_server *srv, struct pending *p,
+			  struct MHD_Connection *conn, const char *url, const char *method)
 {
 	p->srv = srv;
 	client_addr_get(p, conn);
@@ -198,9 +207,6 @@ static void start_answer(struct http_server *srv, struct pending *p,
 							     MHD_HTTP_HEADER_AUTHORIZATION),
 		.idempotency_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							       "Idempotency-Key"),
-		.body = p->body,
-		.body_len = p->len,
-		.body_too_large = p->too_large,
 		.query_overflow = p->query.overflow,
 		.query_repeated = p->query.repeated,
 		.cookie = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE),
@@ -209,6 +215,17 @@ static void start_answer(struct http_server *srv, struct pending *p,
 		.client_addr = p->client_addr[0] ? p->client_addr : NULL,
 	};
 	p->req.has_nul = p->uri_nul || p->query.nul;
+}
+
+/* Answers the request whose body (if any) has been read, or hands its
+ * write to the group-commit writer (suspending the connection). */
+static void start_answer(struct http_server *srv, struct pending *p,
+			 struct MHD_Connection *conn, const char *url)
+{
+	p->req.body = p->body;
+	p->req.body_len = p->len;
+	p->req.body_too_large = p->too_large;
+	p->req.body_overloaded = p->overloaded;
 	if (srv->metrics_only) {
 		/* This listener is for the scraper: /metrics without a token, and
 		 * nothing else at all. */
@@ -262,29 +279,48 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct pending *p = *con_cls; /* made by on_uri */
 	if (!p->started) {
 		p->started = true;
+		request_build(srv, p, conn, url, method);
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_TRANSFER_ENCODING);
 		unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
 		p->too_large = announced > BODY_MAX;
-		if (announced <= BODY_DISCARD_MAX)
+		/* A body worth holding memory for is read only for a request that
+		 * its headers already admit (route, content type, credentials):
+		 * anyone else's upload is refused before a byte of it is kept. */
+		bool refuse = announced > BODY_DISCARD_MAX;
+		if (!refuse && (announced > EARLY_CHECK_MIN || te) &&
+		    !dispatch_admissible(srv->app, &p->req)) {
+			p->req.body_announced = true;
+			refuse = true;
+		}
+		if (!refuse)
 			return MHD_YES; /* answer on a later call, so keep-alive survives */
-		/* Far too large to be worth reading: answer at once (route errors
-		 * still come first); MHD closes the connection, and a client still
+		/* Answer at once; MHD closes the connection, and a client still
 		 * sending may see the close before the answer. */
-		start_answer(srv, p, conn, url, method);
+		start_answer(srv, p, conn, url);
 		return send_response(conn, &p->resp);
 	}
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (p->too_large || p->len + n > BODY_MAX) {
-			p->too_large = true;
+		if (p->too_large || p->overloaded || p->len + n > BODY_MAX) {
+			p->too_large = !p->overloaded;
 			return MHD_YES;
 		}
 		if (p->len + n > p->cap) {
 			size_t cap = p->cap ? p->cap : 4096;
 			while (cap < p->len + n)
 				cap *= 2;
+			/* All bodies being read share BODY_BUFFER_MAX; past it this
+			 * one is dropped and answered 503. */
+			size_t more = cap - p->cap;
+			if (atomic_fetch_add(&srv->body_bytes, more) + more > BODY_BUFFER_MAX) {
+				atomic_fetch_sub(&srv->body_bytes, more);
+				p->overloaded = true;
+				return MHD_YES;
+			}
 			char *nb = realloc(p->body, cap);
 			if (!nb)
 				return MHD_NO;
@@ -298,7 +334,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	if (p->answered)
 		return send_response(conn, &p->resp);
-	start_answer(srv, p, conn, url, method);
+	start_answer(srv, p, conn, url);
 	if (!p->answered)
 		return MHD_YES; /* suspended until the writer commits it */
 	return send_response(conn, &p->resp);
@@ -337,6 +373,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	if (p->resp.status && p->req.method)
 		record(srv, p);
+	atomic_fetch_sub(&srv->body_bytes, p->cap);
 	free(p->body);
 	arena_free(p->query.a);
 	resp_free(&p->resp);
