@@ -1,4 +1,5 @@
-/* store.c - picks the storage backend a database setting names. */
+/* store.c - picks the storage backend a database setting names, and checks
+ * that a backend filled every slot of struct store. */
 #include <string.h>
 
 #include "store.h"
@@ -19,4 +20,14 @@ struct store *store_open(const char *database, struct err *e)
 	if (store_is_postgres(database))
 		return store_pg_open(database, e);
 	return store_sqlite_open(database, e);
+}
+
+const char *store_slot_missing(const struct store *s)
+{
+#define STORE_SLOT_CHECK(name) \
+	if (!s->name)          \
+		return #name;
+	STORE_SLOTS(STORE_SLOT_CHECK)
+#undef STORE_SLOT_CHECK
+	return NULL;
 }

@@ -444,6 +444,39 @@ struct store {
 	void (*close)(struct store *s);
 };
 
+/* Every function-pointer slot of struct store, in its order, for code that
+ * must visit them all: a backend's open checks that it filled each one
+ * (store_slot_missing()), and so does a unit test. The assertion below fails
+ * the build when a slot is added to struct store but not here. */
+#define STORE_SLOTS(X) \
+	X(tx_begin) X(tx_savepoint) X(tx_release) X(tx_undo) X(tx_commit) \
+	X(tx_rollback) X(partner_insert) X(partner_get) X(partner_list) X(key_insert) \
+	X(key_get) X(key_find_by_hash) X(key_list) X(key_revoke) X(key_touch) \
+	X(operator_token_insert) X(operator_token_find) X(customer_insert) \
+	X(customer_get) X(customer_list) X(customer_update) \
+	X(customer_external_id_find) X(usage_customers) X(mail_insert) X(mail_get) \
+	X(mail_list) X(mail_update) X(action_insert) X(action_get) X(action_update) \
+	X(action_list_for_mail) X(action_list) X(event_insert) X(event_list) \
+	X(event_list_tenant) X(event_get) X(event_purge) X(endpoint_insert) \
+	X(endpoint_get) X(endpoint_list) X(endpoint_update) X(webhook_claim) \
+	X(webhook_record) X(webhook_release) X(delivery_list) X(user_insert) \
+	X(user_get) X(user_find_by_email) X(user_list) X(user_role_set) X(user_delete) \
+	X(user_password_set) X(user_setup_insert) X(user_setup_use) X(session_insert) \
+	X(session_find) X(session_touch) X(session_delete) X(audit_insert) \
+	X(audit_list) X(idem_get) X(idem_put) X(idem_purge) X(checkpoint) X(wal_bound) \
+	X(writable) X(probe_write) X(stats) X(backup) X(close)
+
+#define STORE_SLOT_COUNT_ONE(name) +1
+_Static_assert(sizeof(struct store) == offsetof(struct store, tx_begin) +
+	       (0 STORE_SLOTS(STORE_SLOT_COUNT_ONE)) * sizeof(void (*)(void)),
+	       "STORE_SLOTS must name every function pointer of struct store");
+
+/* Returns the name of the first slot of s (STORE_SLOTS) still NULL, or NULL
+ * when every one is filled. A backend's open calls it after filling its
+ * table, so a forgotten operation fails at once rather than crashing the
+ * first request that uses it. */
+const char *store_slot_missing(const struct store *s);
+
 /* Opens the backend named by `database`, applying schema migrations:
  * PostgreSQL for a postgres:// or postgresql:// URI or a libpq conninfo
  * string (store_is_postgres()), else SQLite on that path. Returns the store

@@ -254,6 +254,14 @@ struct store *store_pg_open(const char *conninfo, struct err *e)
 	pgs_register_mail(s);
 	pgs_register_events(s);
 	pgs_register_webhooks(s);
+	pgs_register_users(s);
+	const char *missing = store_slot_missing(s);
+	if (missing) {
+		error(e, 500, "internal_error", NULL, "the PostgreSQL backend does not implement %s",
+		      missing);
+		pg_close(s);
+		return NULL;
+	}
 	if (migrate(s, e) < 0) {
 		pg_close(s);
 		return NULL;

@@ -125,5 +125,6 @@ void pgs_register_customers(struct store *s);
 void pgs_register_mail(struct store *s);
 void pgs_register_events(struct store *s);
 void pgs_register_webhooks(struct store *s);
+void pgs_register_users(struct store *s);
 
 #endif

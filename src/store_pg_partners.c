@@ -175,7 +175,8 @@ static int update_by_id(struct store *s, const char *sql, const char *id, int64_
 static int pg_key_revoke(struct store *s, const char *id, int64_t now, struct err *e)
 {
 	return update_by_id(s, "UPDATE api_keys SET revoked_at = $1"
-			    " WHERE id = $2 AND revoked_at IS NULL", id, now, e);
+			    " WHERE id = $2 AND (revoked_at IS NULL OR revoked_at > $1)", id, now,
+			    e);
 }
 
 static int pg_key_touch(struct store *s, const char *id, int64_t now, struct err *e)

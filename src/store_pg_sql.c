@@ -153,6 +153,13 @@ static void db_error(struct pg_conn *c, const PGresult *r, struct err *e)
 		      "another customer already has this external_customer_id");
 		return;
 	}
+	if (strcmp(state, "23505") == 0 && constraint &&
+	    strcmp(constraint, "users_email") == 0) {
+		/* What admin_users.c answers when it finds the email taken. */
+		error(e, 409, "user_exists", "email",
+		      "a dashboard user with this email exists already");
+		return;
+	}
 	fprintf(stderr, "innbocks: postgres error %s: %s", state, msg);
 	error(e, 500, "internal_error", NULL, "internal storage error");
 }

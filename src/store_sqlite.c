@@ -369,6 +369,13 @@ struct store *store_sqlite_open(const char *path, struct err *e)
 	sq_register_events(s);
 	sq_register_webhooks(s);
 	sq_register_users(s);
+	const char *missing = store_slot_missing(s);
+	if (missing) {
+		error(e, 500, "internal_error", NULL, "the SQLite backend does not implement %s",
+		      missing);
+		sq_close(s);
+		return NULL;
+	}
 	if (migrate(s, e) < 0 || wal_limit_init(ss, e) < 0) {
 		sq_close(s);
 		return NULL;

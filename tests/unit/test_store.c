@@ -5,9 +5,10 @@
  * then gets a database of its own; scripts/pg_cluster.sh run sets it). The
  * tests cover partners and list paging, customers and their per-partner
  * mailbox numbers, tenancy, updates, external ids, keys, idempotency
- * records, events, and transactions with rollback and savepoints. Tests of
- * one backend's own mechanics are skipped on the other with unit_skip(),
- * which the run counts. */
+ * records, events, transactions with rollback and savepoints, dashboard
+ * users, setup links, sessions and the audit log, and that a backend fills
+ * every slot of struct store. Tests of one backend's own mechanics are
+ * skipped on the other with unit_skip(), which the run counts. */
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -830,6 +831,27 @@ out:
 	db_close(&d);
 }
 
+/* A rolled key stops later (revoked_at in the future); revoking it then
+ * stops it now. */
+TEST(key_revoke_brings_a_later_stop_forward)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+		goto out;
+	struct api_key k = {
+		.id = "key_1", .partner_id = "ptn_1", .name = "CRM",
+		.prefix = "ib_live_abcd", .hash = "feed", .scopes = 5,
+		.created_at = 100, .revoked_at = 3700,
+	};
+	CHECK_INT(d.s->key_insert(d.s, &k, &d.e), 0);
+	CHECK_INT(d.s->key_revoke(d.s, "key_1", 200, &d.e), 0);
+	struct api_key out = {0};
+	CHECK_INT(d.s->key_get(d.s, d.a, "key_1", &out, &d.e), 0);
+	CHECK_INT(out.revoked_at, 200);
+out:
+	db_close(&d);
+}
+
 /* --- idempotency records -------------------------------------------------- */
 
 /* Stores a record under scope and key with body text, created at now. */
@@ -1400,6 +1422,369 @@ TEST(tx_undo_keeps_the_transaction_open_for_more_writes)
 	struct partner p;
 	CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_1", &p, &d.e), STORE_NOT_FOUND);
 	CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_2", &p, &d.e), 0);
+out:
+	db_close(&d);
+}
+
+/* --- every slot ------------------------------------------------------------ */
+
+TEST(store_open_fills_every_slot_of_struct_store)
+{
+	struct db d;
+	if (!db_open(&d))
+		goto out;
+#define SLOT_FILLED(name) CHECK(d.s->name != NULL);
+	STORE_SLOTS(SLOT_FILLED)
+#undef SLOT_FILLED
+	CHECK(store_slot_missing(d.s) == NULL);
+out:
+	db_close(&d);
+}
+
+TEST(store_slot_missing_names_a_slot_left_null)
+{
+	struct db d;
+	if (!db_open(&d))
+		goto out;
+	struct store copy = *d.s;
+	copy.audit_list = NULL;
+	CHECK_STR(store_slot_missing(&copy), "audit_list");
+	copy.tx_begin = NULL;
+	CHECK_STR(store_slot_missing(&copy), "tx_begin");
+out:
+	db_close(&d);
+}
+
+/* --- dashboard users, setup links, sessions, audit log -------------------- */
+
+/* Inserts a dashboard user of partner_id (role developer, no password);
+ * returns true when the store did. */
+static bool user_add(struct db *d, const char *id, const char *partner_id, const char *email,
+		     int64_t created_at)
+{
+	struct user u = {.id = id, .partner_id = partner_id, .email = email,
+			 .role = "developer", .created_at = created_at};
+	return CHECK_INT(d->s->user_insert(d->s, &u, &d->e), 0);
+}
+
+/* Inserts a session of user_id whose token hash is hash. */
+static bool session_add(struct db *d, const char *hash, const char *user_id, int64_t now)
+{
+	struct user_session ss = {.hash = hash, .csrf_token = "csrf_1", .created_at = now,
+				  .last_seen_at = now, .user = {.id = user_id}};
+	return CHECK_INT(d->s->session_insert(d->s, &ss, &d->e), 0);
+}
+
+/* Lists one page of partner_id's users into ids (space-separated). */
+static int user_page(struct db *d, const char *partner_id, int limit, const char *after,
+		     char *ids, size_t ids_size, bool *has_more)
+{
+	struct page pg = {.limit = limit, .starting_after = after};
+	struct user *items = NULL;
+	size_t n = 0;
+	int rc = d->s->user_list(d->s, d->a, partner_id, &pg, &items, &n, has_more, &d->e);
+	ids[0] = '\0';
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		size_t len = strlen(ids);
+		snprintf(ids + len, ids_size - len, "%s%s", i ? " " : "", items[i].id);
+	}
+	return rc;
+}
+
+TEST(user_get_returns_every_field_that_was_inserted)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+		goto out;
+	struct user in = {.id = "usr_1", .partner_id = "ptn_1", .email = "Ann@Example.com",
+			  .role = "owner", .password_hash = "$argon2id$x", .created_at = 200,
+			  .password_changed_at = 300};
+	CHECK_INT(d.s->user_insert(d.s, &in, &d.e), 0);
+	struct user out = {0};
+	if (!CHECK_INT(d.s->user_get(d.s, d.a, "usr_1", &out, &d.e), 0))
+		goto out;
+	CHECK_STR(out.id, "usr_1");
+	CHECK_STR(out.partner_id, "ptn_1");
+	CHECK_STR(out.email, "Ann@Example.com");
+	CHECK_STR(out.role, "owner");
+	CHECK_STR(out.password_hash, "$argon2id$x");
+	CHECK_INT(out.created_at, 200);
+	CHECK_INT(out.password_changed_at, 300);
+	CHECK_INT(d.s->user_get(d.s, d.a, "usr_nope", &out, &d.e), STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+TEST(user_without_a_password_reads_back_null_and_zero)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
+	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200))
+		goto out;
+	struct user out = {.password_hash = "x", .password_changed_at = 1};
+	CHECK_INT(d.s->user_get(d.s, d.a, "usr_1", &out, &d.e), 0);
+	CHECK(out.password_hash == NULL);
+	CHECK_INT(out.password_changed_at, 0);
+out:
+	db_close(&d);
+}
+
+TEST(user_find_by_email_ignores_case_and_misses_unknown_emails)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
+	    !user_add(&d, "usr_1", "ptn_1", "Ann@Example.com", 200))
+		goto out;
+	struct user out = {0};
+	CHECK_INT(d.s->user_find_by_email(d.s, d.a, "ann@EXAMPLE.com", &out, &d.e), 0);
+	CHECK_STR(out.id, "usr_1");
+	CHECK_STR(out.email, "Ann@Example.com");
+	CHECK_INT(d.s->user_find_by_email(d.s, d.a, "bob@example.com", &out, &d.e),
+		  STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+TEST(user_insert_refuses_an_email_taken_in_any_case_by_any_partner)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) || !partner_add(&d, "ptn_2", 100) ||
+	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200))
+		goto out;
+	struct user dup = {.id = "usr_2", .partner_id = "ptn_2", .email = "ANN@example.com",
+			   .role = "viewer", .created_at = 300};
+	CHECK_INT(d.s->user_insert(d.s, &dup, &d.e), -1);
+	struct user out;
+	CHECK_INT(d.s->user_get(d.s, d.a, "usr_2", &out, &d.e), STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+TEST(user_insert_refuses_an_unknown_role)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+		goto out;
+	struct user u = {.id = "usr_1", .partner_id = "ptn_1", .email = "ann@example.com",
+			 .role = "admin", .created_at = 200};
+	CHECK_INT(d.s->user_insert(d.s, &u, &d.e), -1);
+out:
+	db_close(&d);
+}
+
+TEST(user_list_pages_a_partners_users_newest_first)
+{
+	struct db d;
+	char ids[256];
+	bool more = false;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) || !partner_add(&d, "ptn_2", 100))
+		goto out;
+	user_add(&d, "usr_1", "ptn_1", "a@example.com", 201);
+	user_add(&d, "usr_2", "ptn_2", "b@example.com", 202);
+	user_add(&d, "usr_3", "ptn_1", "c@example.com", 203);
+	user_add(&d, "usr_4", "ptn_1", "d@example.com", 204);
+	CHECK_INT(user_page(&d, "ptn_1", 2, NULL, ids, sizeof(ids), &more), 0);
+	CHECK_STR(ids, "usr_4 usr_3");
+	CHECK(more);
+	CHECK_INT(user_page(&d, "ptn_1", 2, "usr_3", ids, sizeof(ids), &more), 0);
+	CHECK_STR(ids, "usr_1");
+	CHECK(!more);
+	CHECK_INT(user_page(&d, "ptn_2", 10, NULL, ids, sizeof(ids), &more), 0);
+	CHECK_STR(ids, "usr_2");
+	/* Another partner's user is no cursor of this list. */
+	CHECK_INT(user_page(&d, "ptn_1", 2, "usr_2", ids, sizeof(ids), &more), -1);
+	CHECK_INT(d.e.status, 400);
+out:
+	db_close(&d);
+}
+
+TEST(user_role_set_changes_only_the_role)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
+	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200))
+		goto out;
+	CHECK_INT(d.s->user_role_set(d.s, "usr_1", "viewer", &d.e), 0);
+	struct user out = {0};
+	CHECK_INT(d.s->user_get(d.s, d.a, "usr_1", &out, &d.e), 0);
+	CHECK_STR(out.role, "viewer");
+	CHECK_STR(out.email, "ann@example.com");
+out:
+	db_close(&d);
+}
+
+TEST(user_password_set_stores_the_hash_and_ends_every_session)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
+	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200) ||
+	    !user_add(&d, "usr_2", "ptn_1", "bob@example.com", 200))
+		goto out;
+	session_add(&d, "sh_1", "usr_1", 300);
+	session_add(&d, "sh_2", "usr_1", 300);
+	session_add(&d, "sh_3", "usr_2", 300);
+	CHECK_INT(d.s->user_password_set(d.s, "usr_1", "$argon2id$new", 400, &d.e), 0);
+	struct user u = {0};
+	CHECK_INT(d.s->user_get(d.s, d.a, "usr_1", &u, &d.e), 0);
+	CHECK_STR(u.password_hash, "$argon2id$new");
+	CHECK_INT(u.password_changed_at, 400);
+	struct user_session ss;
+	CHECK_INT(d.s->session_find(d.s, d.a, "sh_1", &ss, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->session_find(d.s, d.a, "sh_2", &ss, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->session_find(d.s, d.a, "sh_3", &ss, &d.e), 0);
+out:
+	db_close(&d);
+}
+
+TEST(user_setup_use_works_once_and_never_after_expiry)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
+	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200))
+		goto out;
+	CHECK_INT(d.s->user_setup_insert(d.s, "tok_1", "usr_1", 200, 1000, &d.e), 0);
+	CHECK_INT(d.s->user_setup_insert(d.s, "tok_2", "usr_1", 200, 1000, &d.e), 0);
+	const char *user_id = NULL;
+	CHECK_INT(d.s->user_setup_use(d.s, d.a, "tok_1", 999, &user_id, &d.e), 0);
+	CHECK_STR(user_id, "usr_1");
+	CHECK_INT(d.s->user_setup_use(d.s, d.a, "tok_1", 999, &user_id, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->user_setup_use(d.s, d.a, "tok_2", 1000, &user_id, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->user_setup_use(d.s, d.a, "tok_nope", 300, &user_id, &d.e),
+		  STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+TEST(session_find_returns_the_session_with_its_user)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+		goto out;
+	struct user u = {.id = "usr_1", .partner_id = "ptn_1", .email = "ann@example.com",
+			 .role = "owner", .password_hash = "$argon2id$x", .created_at = 200,
+			 .password_changed_at = 250};
+	CHECK_INT(d.s->user_insert(d.s, &u, &d.e), 0);
+	struct user_session in = {.hash = "sh_1", .csrf_token = "csrf_1", .created_at = 300,
+				  .last_seen_at = 310, .user = {.id = "usr_1"}};
+	CHECK_INT(d.s->session_insert(d.s, &in, &d.e), 0);
+	struct user_session out = {0};
+	if (!CHECK_INT(d.s->session_find(d.s, d.a, "sh_1", &out, &d.e), 0))
+		goto out;
+	CHECK_STR(out.hash, "sh_1");
+	CHECK_STR(out.csrf_token, "csrf_1");
+	CHECK_INT(out.created_at, 300);
+	CHECK_INT(out.last_seen_at, 310);
+	CHECK_STR(out.user.id, "usr_1");
+	CHECK_STR(out.user.partner_id, "ptn_1");
+	CHECK_STR(out.user.email, "ann@example.com");
+	CHECK_STR(out.user.role, "owner");
+	CHECK_STR(out.user.password_hash, "$argon2id$x");
+	CHECK_INT(out.user.created_at, 200);
+	CHECK_INT(out.user.password_changed_at, 250);
+	CHECK_INT(d.s->session_find(d.s, d.a, "sh_nope", &out, &d.e), STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+TEST(session_touch_moves_last_seen_and_session_delete_ends_it)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
+	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200))
+		goto out;
+	session_add(&d, "sh_1", "usr_1", 300);
+	session_add(&d, "sh_2", "usr_1", 300);
+	CHECK_INT(d.s->session_touch(d.s, "sh_1", 500, &d.e), 0);
+	struct user_session out = {0};
+	CHECK_INT(d.s->session_find(d.s, d.a, "sh_1", &out, &d.e), 0);
+	CHECK_INT(out.last_seen_at, 500);
+	CHECK_INT(out.created_at, 300);
+	CHECK_INT(d.s->session_delete(d.s, "sh_1", &d.e), 0);
+	CHECK_INT(d.s->session_find(d.s, d.a, "sh_1", &out, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->session_find(d.s, d.a, "sh_2", &out, &d.e), 0);
+out:
+	db_close(&d);
+}
+
+/* Inserts an audit row of partner_id (NULL: none) with action "a<id>". */
+static bool audit_add(struct db *d, const char *id, const char *partner_id, int64_t at)
+{
+	struct audit_entry ae = {.id = id, .partner_id = partner_id, .actor = "operator",
+				 .action = arena_printf(d->a, "a%s", id), .created_at = at};
+	return CHECK_INT(d->s->audit_insert(d->s, &ae, &d->e), 0);
+}
+
+TEST(audit_list_pages_a_partners_rows_newest_first_with_every_field)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+		goto out;
+	struct audit_entry in = {.id = "aud_1", .partner_id = "ptn_1", .user_id = "usr_1",
+				 .actor = "ann@example.com", .action = "POST /dashboard/api/keys",
+				 .target = "key_1", .mode = "test", .client_addr = "192.0.2.1",
+				 .created_at = 500};
+	CHECK_INT(d.s->audit_insert(d.s, &in, &d.e), 0);
+	audit_add(&d, "aud_2", NULL, 501);
+	audit_add(&d, "aud_3", "ptn_2", 502);
+	audit_add(&d, "aud_4", "ptn_1", 503);
+	struct page pg = {.limit = 1};
+	struct audit_entry *items = NULL;
+	size_t n = 0;
+	bool more = false;
+	CHECK_INT(d.s->audit_list(d.s, d.a, "ptn_1", &pg, &items, &n, &more, &d.e), 0);
+	if (!CHECK_INT(n, 1))
+		goto out;
+	CHECK_STR(items[0].id, "aud_4");
+	CHECK(items[0].user_id == NULL && items[0].target == NULL && items[0].mode == NULL &&
+	      items[0].client_addr == NULL);
+	CHECK(more);
+	pg.starting_after = "aud_4";
+	CHECK_INT(d.s->audit_list(d.s, d.a, "ptn_1", &pg, &items, &n, &more, &d.e), 0);
+	if (!CHECK_INT(n, 1))
+		goto out;
+	CHECK(!more);
+	CHECK_STR(items[0].id, "aud_1");
+	CHECK_STR(items[0].partner_id, "ptn_1");
+	CHECK_STR(items[0].user_id, "usr_1");
+	CHECK_STR(items[0].actor, "ann@example.com");
+	CHECK_STR(items[0].action, "POST /dashboard/api/keys");
+	CHECK_STR(items[0].target, "key_1");
+	CHECK_STR(items[0].mode, "test");
+	CHECK_STR(items[0].client_addr, "192.0.2.1");
+	CHECK_INT(items[0].created_at, 500);
+	pg.starting_after = "aud_3";
+	CHECK_INT(d.s->audit_list(d.s, d.a, "ptn_1", &pg, &items, &n, &more, &d.e), -1);
+	CHECK_INT(d.e.status, 400);
+out:
+	db_close(&d);
+}
+
+TEST(user_delete_takes_its_sessions_and_setup_links_but_keeps_its_audit_rows)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
+	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200) ||
+	    !user_add(&d, "usr_2", "ptn_1", "bob@example.com", 200))
+		goto out;
+	session_add(&d, "sh_1", "usr_1", 300);
+	session_add(&d, "sh_2", "usr_2", 300);
+	CHECK_INT(d.s->user_setup_insert(d.s, "tok_1", "usr_1", 200, 1000, &d.e), 0);
+	struct audit_entry ae = {.id = "aud_1", .partner_id = "ptn_1", .user_id = "usr_1",
+				 .actor = "ann@example.com", .action = "signin.succeeded",
+				 .created_at = 300};
+	CHECK_INT(d.s->audit_insert(d.s, &ae, &d.e), 0);
+	CHECK_INT(d.s->user_delete(d.s, "usr_1", &d.e), 0);
+
+	struct user u;
+	struct user_session ss;
+	const char *user_id = NULL;
+	CHECK_INT(d.s->user_get(d.s, d.a, "usr_1", &u, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->session_find(d.s, d.a, "sh_1", &ss, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->session_find(d.s, d.a, "sh_2", &ss, &d.e), 0);
+	CHECK_INT(d.s->user_setup_use(d.s, d.a, "tok_1", 300, &user_id, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM audit_log WHERE user_id = 'usr_1'"), 1);
+	/* The email is free again. */
+	user_add(&d, "usr_3", "ptn_1", "ann@example.com", 400);
 out:
 	db_close(&d);
 }
