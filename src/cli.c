@@ -670,14 +670,16 @@ static int flags_check(const struct command *cmd, int argc, char **argv)
 }
 
 /* Returns 0 when the database at path exists (or is SQLite's in-memory
- * one), or -1 after saying on stderr where it looked and how to point the
- * command at the server's database: only `serve` and `demo` create one, so
- * a mistyped path or another directory is not a fresh empty database. */
+ * one, or a PostgreSQL database, which opening checks: PostgreSQL never
+ * creates one), or -1 after saying on stderr where it looked and how to
+ * point the command at the server's database: only `serve` and `demo`
+ * create one, so a mistyped path or another directory is not a fresh empty
+ * database. */
 static int database_exists(const char *path)
 {
 	struct stat st;
 	char cwd[1024];
-	if (strcmp(path, ":memory:") == 0 || stat(path, &st) == 0)
+	if (store_is_postgres(path) || strcmp(path, ":memory:") == 0 || stat(path, &st) == 0)
 		return 0;
 	fprintf(stderr, "innbocks: no database at %s", path);
 	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)))
