@@ -93,11 +93,8 @@ int api_webhook_event_list(struct ctx *c)
 			  event_type_item, more);
 }
 
-/* A list item: one delivery attempt. */
-static json_t *delivery_item(struct ctx *c, const void *item)
+json_t *api_webhook_delivery_json(const struct webhook_delivery *d, bool bodies)
 {
-	(void)c;
-	const struct webhook_delivery *d = item;
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_string(d->id));
 	json_object_set_new(o, "object", json_string("webhook_delivery"));
@@ -114,7 +111,18 @@ static json_t *delivery_item(struct ctx *c, const void *item)
 	json_object_set_new(o, "duration_ms", json_integer(d->duration_ms));
 	json_object_set_new(o, "attempted_at", render_time(d->attempted_at));
 	json_object_set_new(o, "next_attempt_at", render_time(d->next_attempt_at));
+	if (bodies) {
+		json_object_set_new(o, "request_body", render_string_or_null(d->request_body));
+		json_object_set_new(o, "response_body", render_string_or_null(d->response_body));
+	}
 	return o;
+}
+
+/* A list item: one delivery attempt, as the Partner API shows it. */
+static json_t *delivery_item(struct ctx *c, const void *item)
+{
+	(void)c;
+	return api_webhook_delivery_json(item, false);
 }
 
 int api_webhook_delivery_list(struct ctx *c)

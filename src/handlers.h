@@ -61,6 +61,9 @@ int api_action_pickup(struct ctx *c);
 /* api_webhooks.c */
 int api_webhook_event_list(struct ctx *c);
 int api_webhook_delivery_list(struct ctx *c);
+/* Returns a new webhook_delivery object; with bodies, also the body sent
+ * and the start of the answer kept (the dashboard's detail view). */
+json_t *api_webhook_delivery_json(const struct webhook_delivery *d, bool bodies);
 /* Returns true for a type of the webhook event catalogue. */
 bool api_webhook_event_type_known(const char *type);
 /* Returns true when family (a prefix ending in its dot, "customer.") begins
@@ -121,6 +124,10 @@ int dash_key_roll(struct ctx *c);
 /* dash_endpoints.c */
 int dash_endpoint_reveal_check(struct ctx *c);
 int dash_endpoint_reveal(struct ctx *c);
+int dash_endpoint_delivery_list(struct ctx *c);
+int dash_endpoint_delivery_get(struct ctx *c);
+int dash_endpoint_resend(struct ctx *c);
+int dash_endpoint_resend_failed(struct ctx *c);
 
 /* dash_users.c: the team (owners) */
 int dash_user_list(struct ctx *c);

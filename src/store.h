@@ -141,10 +141,13 @@ struct webhook_delivery {
 	int response_status;   /* 0 = none */
 	const char *error;           /* NULL, or timeout | connection_refused | ... */
 	int64_t duration_ms, attempted_at, next_attempt_at;
+	const char *request_body;    /* the payload sent; NULL = not kept */
+	const char *response_body;   /* the answer's first 4 KiB; NULL = none */
 };
 
 struct delivery_filter {
 	const char *event_id, *event_type, *status; /* NULL = no filter */
+	const char *endpoint_id;                    /* NULL = every endpoint */
 };
 
 struct idem_record {
@@ -356,10 +359,25 @@ struct store {
 	/* Drops the lease of a job that was not attempted after all. */
 	int (*webhook_release)(struct store *s, const char *event_id, const char *endpoint_id,
 			       struct err *e);
+	/* The partner's delivery attempts, newest first, without their bodies. */
 	int (*delivery_list)(struct store *s, struct arena *a, const char *partner_id,
 			     const struct delivery_filter *f, const struct page *pg,
 			     struct webhook_delivery **items, size_t *n, bool *has_more,
 			     struct err *e);
+	/* Reads one delivery attempt with the body sent and the answer kept;
+	 * STORE_NOT_FOUND when there is none with that id. */
+	int (*delivery_get)(struct store *s, struct arena *a, const char *id,
+			    struct webhook_delivery *out, struct err *e);
+	/* Delivers event_id to endpoint_id again: its job (made when missing)
+	 * becomes pending, due at now, with its attempts counted from zero and
+	 * no lease. Call inside a write transaction. */
+	int (*webhook_resend)(struct store *s, const char *event_id, const char *endpoint_id,
+			      int64_t now, struct err *e);
+	/* Does the same for every job of endpoint_id that failed for good after
+	 * an attempt at or after since; *resent is how many. Call inside a
+	 * write transaction. */
+	int (*webhook_resend_failed)(struct store *s, const char *endpoint_id, int64_t since,
+				     int64_t now, int *resent, struct err *e);
 
 	/* Dashboard users. An email belongs to one user of one partner. */
 	int (*user_insert)(struct store *s, const struct user *u, struct err *e);

@@ -196,10 +196,12 @@ static int pg_webhook_record(struct store *s, const struct webhook_delivery *d,
 	pgs_num(&q, d->duration_ms);
 	pgs_num(&q, d->attempted_at);
 	pgs_time(&q, d->next_attempt_at);
+	pgs_text(&q, d->request_body);
+	pgs_text(&q, d->response_body);
 	if (pgs_run(c, "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_type,"
 		    " endpoint_id, url, attempt, status, response_status, error, duration_ms,"
-		    " attempted_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-		    " $9, $10, $11, $12, $13)", &q, e) < 0)
+		    " attempted_at, next_attempt_at, request_body, response_body) VALUES ($1, $2,"
+		    " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)", &q, e) < 0)
 		return -1;
 	struct pgs_params j = {0};
 	pgs_num(&j, d->attempt);
@@ -272,10 +274,74 @@ static int pg_delivery_list(struct store *s, struct arena *a, const char *partne
 		pgs_q_text(&q, " AND event_type = ?", f->event_type);
 	if (f->status)
 		pgs_q_text(&q, " AND status = ?", f->status);
+	if (f->endpoint_id)
+		pgs_q_text(&q, " AND endpoint_id = ?", f->endpoint_id);
 	return pgs_run_list(c, a, &q, "seq",
 			    "SELECT seq FROM webhook_deliveries WHERE id = $1 AND partner_id = $2",
 			    partner_id, pg, read_delivery, sizeof(**items), (void **)items, n,
 			    has_more, e);
+}
+
+/* A delivery attempt with the bodies it keeps. */
+static void read_delivery_bodies(struct arena *a, const PGresult *r, int row, void *item)
+{
+	struct webhook_delivery *d = item;
+	read_delivery(a, r, row, item);
+	d->request_body = pgs_col_text(a, r, row, 13);
+	d->response_body = pgs_col_text(a, r, row, 14);
+}
+
+static int pg_delivery_get(struct store *s, struct arena *a, const char *id,
+			   struct webhook_delivery *out, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, id);
+	return pgs_get_one(c, a, "SELECT " DELIVERY_COLS ", request_body, response_body"
+			   " FROM webhook_deliveries WHERE id = $1", &q, read_delivery_bodies,
+			   out, e);
+}
+
+static int pg_webhook_resend(struct store *s, const char *event_id, const char *endpoint_id,
+			     int64_t now, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, event_id);
+	pgs_text(&q, endpoint_id);
+	pgs_num(&q, now);
+	return pgs_run(c, "INSERT INTO webhook_jobs (event_id, endpoint_id, status,"
+		       " next_attempt_at) VALUES ($1, $2, 'pending', $3)"
+		       " ON CONFLICT (event_id, endpoint_id) DO UPDATE SET attempts = 0,"
+		       " status = 'pending', next_attempt_at = excluded.next_attempt_at,"
+		       " locked_until = 0", &q, e);
+}
+
+static int pg_webhook_resend_failed(struct store *s, const char *endpoint_id, int64_t since,
+				    int64_t now, int *resent, struct err *e)
+{
+	*resent = 0;
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, endpoint_id);
+	pgs_num(&q, since);
+	pgs_num(&q, now);
+	PGresult *r = pgs_exec(c, "UPDATE webhook_jobs SET attempts = 0, status = 'pending',"
+			       " next_attempt_at = $3, locked_until = 0"
+			       " WHERE endpoint_id = $1 AND status = 'failed' AND event_id IN"
+			       " (SELECT event_id FROM webhook_deliveries WHERE endpoint_id = $1"
+			       " AND attempted_at >= $2)", &q, e);
+	if (!r)
+		return -1;
+	*resent = (int)strtol(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	return 0;
 }
 
 void pgs_register_webhooks(struct store *s)
@@ -288,4 +354,7 @@ void pgs_register_webhooks(struct store *s)
 	s->webhook_record = pg_webhook_record;
 	s->webhook_release = pg_webhook_release;
 	s->delivery_list = pg_delivery_list;
+	s->delivery_get = pg_delivery_get;
+	s->webhook_resend = pg_webhook_resend;
+	s->webhook_resend_failed = pg_webhook_resend_failed;
 }

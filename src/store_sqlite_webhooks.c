@@ -179,8 +179,8 @@ static int sq_webhook_record(struct store *s, const struct webhook_delivery *d,
 		return -1;
 	sqlite3_stmt *st = sq_prep(c, "INSERT INTO webhook_deliveries (id, partner_id, event_id,"
 				   " event_type, endpoint_id, url, attempt, status, response_status,"
-				   " error, duration_ms, attempted_at, next_attempt_at)"
-				   " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", e);
+				   " error, duration_ms, attempted_at, next_attempt_at, request_body,"
+				   " response_body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, d->id);
@@ -196,6 +196,8 @@ static int sq_webhook_record(struct store *s, const struct webhook_delivery *d,
 	sqlite3_bind_int64(st, 11, d->duration_ms);
 	sqlite3_bind_int64(st, 12, d->attempted_at);
 	sq_bind_time(st, 13, d->next_attempt_at);
+	sq_bind_text(st, 14, d->request_body);
+	sq_bind_text(st, 15, d->response_body);
 	if (sq_step_done(c, st, e) < 0)
 		return -1;
 	st = sq_prep(c, "UPDATE webhook_jobs SET attempts = ?, status = ?,"
@@ -275,10 +277,77 @@ static int sq_delivery_list(struct store *s, struct arena *a, const char *partne
 		sq_q_text(&q, " AND event_type = ?", f->event_type);
 	if (f->status)
 		sq_q_text(&q, " AND status = ?", f->status);
+	if (f->endpoint_id)
+		sq_q_text(&q, " AND endpoint_id = ?", f->endpoint_id);
 	return sq_run_list(c, a, &q, "seq",
 			   "SELECT seq FROM webhook_deliveries WHERE id = ? AND partner_id = ?",
 			   partner_id, pg, read_delivery, sizeof(**items), (void **)items, n,
 			   has_more, e);
+}
+
+/* A delivery attempt with the bodies it keeps. */
+static void read_delivery_bodies(struct arena *a, sqlite3_stmt *st, void *item)
+{
+	struct webhook_delivery *d = item;
+	read_delivery(a, st, item);
+	d->request_body = sq_col_text(a, st, 13);
+	d->response_body = sq_col_text(a, st, 14);
+}
+
+static int sq_delivery_get(struct store *s, struct arena *a, const char *id,
+			   struct webhook_delivery *out, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "SELECT " DELIVERY_COLS ", request_body, response_body"
+				   " FROM webhook_deliveries WHERE id = ?", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, id);
+	return sq_get_one(c, a, st, read_delivery_bodies, out, e);
+}
+
+static int sq_webhook_resend(struct store *s, const char *event_id, const char *endpoint_id,
+			     int64_t now, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "INSERT INTO webhook_jobs (event_id, endpoint_id, status,"
+				   " next_attempt_at) VALUES (?, ?, 'pending', ?)"
+				   " ON CONFLICT (event_id, endpoint_id) DO UPDATE SET attempts = 0,"
+				   " status = 'pending', next_attempt_at = excluded.next_attempt_at,"
+				   " locked_until = 0", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, event_id);
+	sq_bind_text(st, 2, endpoint_id);
+	sqlite3_bind_int64(st, 3, now);
+	return sq_step_done(c, st, e);
+}
+
+static int sq_webhook_resend_failed(struct store *s, const char *endpoint_id, int64_t since,
+				    int64_t now, int *resent, struct err *e)
+{
+	*resent = 0;
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "UPDATE webhook_jobs SET attempts = 0, status = 'pending',"
+				   " next_attempt_at = ?3, locked_until = 0"
+				   " WHERE endpoint_id = ?1 AND status = 'failed' AND event_id IN"
+				   " (SELECT event_id FROM webhook_deliveries WHERE endpoint_id = ?1"
+				   " AND attempted_at >= ?2)", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, endpoint_id);
+	sqlite3_bind_int64(st, 2, since);
+	sqlite3_bind_int64(st, 3, now);
+	if (sq_step_done(c, st, e) < 0)
+		return -1;
+	*resent = sqlite3_changes(sqlite3_db_handle(st));
+	return 0;
 }
 
 void sq_register_webhooks(struct store *s)
@@ -291,4 +360,7 @@ void sq_register_webhooks(struct store *s)
 	s->webhook_record = sq_webhook_record;
 	s->webhook_release = sq_webhook_release;
 	s->delivery_list = sq_delivery_list;
+	s->delivery_get = sq_delivery_get;
+	s->webhook_resend = sq_webhook_resend;
+	s->webhook_resend_failed = sq_webhook_resend_failed;
 }

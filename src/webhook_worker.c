@@ -29,6 +29,8 @@
 #define LEASE_MARGIN_S 5
 /* The most of a receiver's answer that is read; the rest is not waited for. */
 #define ANSWER_MAX (64 * 1024)
+/* The most of it kept in the delivery log. */
+#define ANSWER_KEPT 4096
 
 /* One attempt in flight; everything it needs is copied out of the arena. */
 struct transfer {
@@ -42,6 +44,7 @@ struct transfer {
 	bool forbidden;             /* the guard refused the connected address */
 	size_t answer_bytes;        /* of the answer's body read so far */
 	bool answer_cut;            /* stopped reading at ANSWER_MAX */
+	char answer[ANSWER_KEPT + 1]; /* its first ANSWER_KEPT bytes, NUL-ended */
 	bool allow_loopback;
 };
 
@@ -69,14 +72,19 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose,
 	return socket(addr->family, addr->socktype, addr->protocol);
 }
 
-/* Discards the receiver's answer body, whose status is what matters, and
- * stops the transfer once ANSWER_MAX bytes came (an endless or huge answer
- * would otherwise hold the attempt until its timeout). */
+/* Keeps the first ANSWER_KEPT bytes of the receiver's answer for the
+ * delivery log, discards the rest (the status is what matters), and stops
+ * the transfer once ANSWER_MAX bytes came (an endless or huge answer would
+ * otherwise hold the attempt until its timeout). */
 static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	(void)ptr;
 	struct transfer *t = userdata;
-	t->answer_bytes += size * nmemb;
+	size_t got = size * nmemb;
+	if (t->answer_bytes < ANSWER_KEPT) {
+		size_t room = ANSWER_KEPT - t->answer_bytes;
+		memcpy(t->answer + t->answer_bytes, ptr, got < room ? got : room);
+	}
+	t->answer_bytes += got;
 	if (t->answer_bytes > ANSWER_MAX) {
 		t->answer_cut = true;
 		return 0; /* curl ends the transfer with CURLE_WRITE_ERROR */
@@ -208,6 +216,34 @@ static const char *transport_error(const struct transfer *t, CURLcode rc)
 	}
 }
 
+/* The kept start of the answer as text: NULL when there was none; bytes
+ * that are not printable UTF-8 text become '?' so the log stays valid JSON
+ * text (a cut multibyte character at the end included). */
+static const char *answer_text(struct transfer *t)
+{
+	size_t n = t->answer_bytes < ANSWER_KEPT ? t->answer_bytes : ANSWER_KEPT;
+	if (n == 0)
+		return NULL;
+	t->answer[n] = '\0';
+	unsigned char *p = (unsigned char *)t->answer;
+	size_t i = 0;
+	while (i < n) {
+		size_t len = p[i] < 0x80 ? 1 : (p[i] & 0xE0) == 0xC0 ? 2
+			     : (p[i] & 0xF0) == 0xE0 ? 3 : (p[i] & 0xF8) == 0xF0 ? 4 : 0;
+		bool good = len > 0 && i + len <= n;
+		for (size_t k = 1; good && k < len; k++)
+			good = (p[i + k] & 0xC0) == 0x80;
+		if (len == 1 && p[i] < 0x20 && p[i] != '\n' && p[i] != '\r' && p[i] != '\t')
+			good = false;
+		if (!good) {
+			p[i++] = '?';
+			continue;
+		}
+		i += len;
+	}
+	return t->answer;
+}
+
 /* Records the outcome of a finished attempt, with its retry, durably. */
 static void transfer_finish(struct webhook_worker *w, struct transfer *t, CURLcode rc)
 {
@@ -234,6 +270,8 @@ static void transfer_finish(struct webhook_worker *w, struct transfer *t, CURLco
 		.error = rc == CURLE_OK ? NULL : transport_error(t, rc),
 		.duration_ms = (int64_t)((monotonic_seconds() - t->started) * 1000.0),
 		.attempted_at = t->attempted_at,
+		.request_body = t->job.payload,
+		.response_body = answer_text(t),
 	};
 	metrics_webhook_attempt(ok ? "success" : gone ? "gone"
 				: rc == CURLE_OK ? "http_error" : transport_error(t, rc));

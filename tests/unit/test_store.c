@@ -1237,6 +1237,110 @@ out:
 	db_close(&d);
 }
 
+TEST(webhook_record_keeps_the_bodies_and_delivery_get_reads_them)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100))
+		goto out;
+	struct webhook_endpoint w = {
+		.id = "we_1", .partner_id = "ptn_a", .url = "https://example.com/h",
+		.enabled_events = "[\"*\"]", .status = "enabled", .secret = "whsec_x",
+		.created_at = 100, .updated_at = 100,
+	};
+	if (!CHECK_INT(d.s->endpoint_insert(d.s, &w, &d.e), 0) ||
+	    !event_add(&d, 1, "ptn_a", "customer.created"))
+		goto out;
+	struct webhook_delivery sent = {
+		.id = "whd_1", .partner_id = "ptn_a", .event_id = "evt_1",
+		.event_type = "customer.created", .endpoint_id = "we_1", .url = w.url,
+		.attempt = 1, .status = "failed", .response_status = 500, .duration_ms = 12,
+		.attempted_at = 1001, .request_body = "{\"id\":\"evt_1\"}",
+		.response_body = "oops",
+	};
+	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
+	CHECK_INT(d.s->webhook_record(d.s, &sent, "failed", false, &d.e), 0);
+	CHECK_INT(d.s->tx_commit(d.s, &d.e), 0);
+	struct webhook_delivery got;
+	if (CHECK_INT(d.s->delivery_get(d.s, d.a, "whd_1", &got, &d.e), 0)) {
+		CHECK_STR(got.request_body, "{\"id\":\"evt_1\"}");
+		CHECK_STR(got.response_body, "oops");
+		CHECK_INT(got.response_status, 500);
+		CHECK_INT(got.duration_ms, 12);
+		CHECK_STR(got.endpoint_id, "we_1");
+	}
+	CHECK_INT(d.s->delivery_get(d.s, d.a, "whd_2", &got, &d.e), STORE_NOT_FOUND);
+	/* The endpoint's log lists it; another endpoint's has nothing. */
+	struct delivery_filter f = {.endpoint_id = "we_1"};
+	struct page pg = {.limit = 10};
+	struct webhook_delivery *items;
+	size_t n;
+	bool more;
+	CHECK_INT(d.s->delivery_list(d.s, d.a, "ptn_a", &f, &pg, &items, &n, &more, &d.e), 0);
+	CHECK_INT(n, 1);
+	f.endpoint_id = "we_2";
+	CHECK_INT(d.s->delivery_list(d.s, d.a, "ptn_a", &f, &pg, &items, &n, &more, &d.e), 0);
+	CHECK_INT(n, 0);
+out:
+	db_close(&d);
+}
+
+TEST(webhook_resend_makes_the_job_due_again_from_its_first_attempt)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100))
+		goto out;
+	struct webhook_endpoint w = {
+		.id = "we_1", .partner_id = "ptn_a", .url = "https://example.com/h",
+		.enabled_events = "[\"mail.arrived\"]", .status = "enabled",
+		.secret = "whsec_x", .created_at = 100, .updated_at = 100,
+	};
+	/* evt_1's job failed for good at 1001, evt_2's at 1002, evt_3's
+	 * succeeded; evt_4 (another type) has no job. */
+	if (!CHECK_INT(d.s->endpoint_insert(d.s, &w, &d.e), 0) ||
+	    !event_add(&d, 1, "ptn_a", "mail.arrived") ||
+	    !event_add(&d, 2, "ptn_a", "mail.arrived") ||
+	    !event_add(&d, 3, "ptn_a", "mail.arrived") ||
+	    !event_add(&d, 4, "ptn_a", "customer.created") ||
+	    !db_exec(&d, "UPDATE webhook_jobs SET status = 'failed', attempts = 9"
+		     " WHERE event_id IN ('evt_1', 'evt_2');"
+		     "UPDATE webhook_jobs SET status = 'succeeded', attempts = 1"
+		     " WHERE event_id = 'evt_3';"
+		     "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_type,"
+		     " endpoint_id, url, attempt, status, duration_ms, attempted_at) VALUES"
+		     " ('whd_1', 'ptn_a', 'evt_1', 'mail.arrived', 'we_1', 'u', 9, 'failed', 1,"
+		     " 1001), ('whd_2', 'ptn_a', 'evt_2', 'mail.arrived', 'we_1', 'u', 9,"
+		     " 'failed', 1, 1002), ('whd_3', 'ptn_a', 'evt_3', 'mail.arrived', 'we_1',"
+		     " 'u', 1, 'succeeded', 1, 1003)"))
+		goto out;
+	int resent = -1;
+	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
+	CHECK_INT(d.s->webhook_resend_failed(d.s, "we_1", 1002, 2000, &resent, &d.e), 0);
+	CHECK_INT(d.s->tx_commit(d.s, &d.e), 0);
+	CHECK_INT(resent, 1);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE event_id = 'evt_2'"
+			   " AND status = 'pending' AND attempts = 0 AND next_attempt_at = 2000"), 1);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE event_id = 'evt_1'"
+			   " AND status = 'failed'"), 1);
+	/* One event: its job again, or a new one for an event it never had. */
+	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
+	CHECK_INT(d.s->webhook_resend(d.s, "evt_3", "we_1", 2001, &d.e), 0);
+	CHECK_INT(d.s->webhook_resend(d.s, "evt_4", "we_1", 2002, &d.e), 0);
+	CHECK_INT(d.s->tx_commit(d.s, &d.e), 0);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE event_id = 'evt_3'"
+			   " AND status = 'pending' AND attempts = 0 AND next_attempt_at = 2001"), 1);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE event_id = 'evt_4'"
+			   " AND status = 'pending' AND attempts = 0 AND next_attempt_at = 2002"), 1);
+	/* The jobs are claimed as any other. */
+	struct webhook_job *jobs;
+	size_t n;
+	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
+	CHECK_INT(d.s->webhook_claim(d.s, d.a, 2005, 2100, 10, 10, 10, &jobs, &n, &d.e), 0);
+	CHECK_INT(d.s->tx_commit(d.s, &d.e), 0);
+	CHECK_INT(n, 3);
+out:
+	db_close(&d);
+}
+
 /* --- test mode: each partner's shadow tenant ------------------------------ */
 
 TEST(partner_insert_adds_the_test_tenant_which_lists_leave_out)
