@@ -1,7 +1,9 @@
 // webhooks.js - the webhooks page: the endpoints of the page's mode; add one (URL, events from
-// the catalogue), enable or disable it, rotate its signing secret (shown once).
+// the catalogue), enable or disable it, rotate its signing secret (shown once); per endpoint, the
+// delivery log (each attempt's status, duration and error; the body sent and the start of the
+// answer), resend one event, or every failed delivery since a time (confirmed).
 import { api, currentMode } from './api.js';
-import { h, field, openDialog, confirmDialog, secretBox, showError, when } from './ui.js';
+import { h, field, nextId, openDialog, confirmDialog, secretBox, showError, when } from './ui.js';
 
 const canWrite = (session) => session.user.role !== 'viewer';
 
@@ -14,6 +16,8 @@ export async function webhooksPage(content, session) {
       h('p', { class: 'muted' }, 'Innbocks POSTs signed events (HMAC-SHA256) to your endpoints as things happen: customers, mailboxes, mail and actions.'),
       canWrite(session) ? h('button', { type: 'button', class: 'primary', onclick: () => addDialog() }, 'Add endpoint') : null),
     notice, listBox);
+  const logBox = h('div');
+  content.append(logBox);
 
   async function reload() {
     const page = await api('GET', '/webhook-endpoints?limit=100');
@@ -27,16 +31,109 @@ export async function webhooksPage(content, session) {
     listBox.replaceChildren(h('table', {},
       h('caption', { class: 'visually-hidden' }, `${mode} webhook endpoints`),
       h('thead', {}, h('tr', {}, ...['URL', 'Events', 'Status', 'Created'].map((t) => h('th', { scope: 'col' }, t)),
-        canWrite(session) ? h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')) : null)),
+        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
       h('tbody', {}, ...eps.map((w) => h('tr', {},
         h('td', { class: 'mono' }, w.url),
         h('td', {}, ...w.enabled_events.map((e) => h('span', { class: 'pill' }, e === '*' ? 'all events' : e))),
         h('td', {}, h('span', { class: `pill ${w.status === 'enabled' ? 'ok' : 'off'}` }, w.status === 'enabled' ? 'Enabled' : 'Disabled')),
         h('td', {}, when(w.created_at)),
-        canWrite(session) ? h('td', {}, h('div', { class: 'actions' },
+        h('td', {}, h('div', { class: 'actions' },
+          h('button', { type: 'button', class: 'small', 'aria-label': `Deliveries of ${w.url}`, onclick: () => deliveries(w) }, 'Deliveries'),
+          canWrite(session) ? [
           h('button', { type: 'button', class: 'small', 'aria-label': `${w.status === 'enabled' ? 'Disable' : 'Enable'} ${w.url}`, onclick: () => toggle(w) }, w.status === 'enabled' ? 'Disable' : 'Enable'),
           h('button', { type: 'button', class: 'small', 'aria-label': `Reveal secret of ${w.url}`, onclick: () => reveal(w) }, 'Reveal secret'),
-          h('button', { type: 'button', class: 'small', 'aria-label': `Rotate secret of ${w.url}`, onclick: () => rotate(w) }, 'Rotate secret'))) : null)))));
+          h('button', { type: 'button', class: 'small', 'aria-label': `Rotate secret of ${w.url}`, onclick: () => rotate(w) }, 'Rotate secret')] : null)))))));
+  }
+
+  // The delivery log of one endpoint, newest first, 25 attempts a page.
+  async function deliveries(w, focus = true) {
+    const headingId = nextId('log');
+    const rows = [];
+    const table = h('div', {}, h('p', { class: 'muted' }, 'Loading deliveries…'));
+    const more = h('div', { class: 'actions' });
+    const logNotice = h('div');
+    const detail = h('div');
+    const sinceId = nextId('since');
+    const since = h('input', { id: sinceId, type: 'datetime-local', name: 'since', value: localInput(Date.now() - 86400e3) });
+    const bulk = canWrite(session) ? h('form', { class: 'row-form', novalidate: true },
+      h('div', {}, h('label', { for: sinceId }, 'Resend failed since'), since),
+      h('button', { type: 'submit' }, 'Resend failed…')) : null;
+    bulk?.addEventListener('submit', (ev) => { ev.preventDefault(); resendFailed(w, since.value, logNotice); });
+    logBox.replaceChildren(h('section', { class: 'panel', 'aria-labelledby': headingId },
+      h('div', { class: 'topbar' }, h('h2', { id: headingId, tabindex: '-1' }, `Deliveries to ${w.url}`),
+        h('button', { type: 'button', class: 'small', onclick: () => logBox.replaceChildren() }, 'Close')),
+      w.status === 'enabled' ? null : h('p', { class: 'muted' }, 'This endpoint is disabled: resent events wait until you enable it again.'),
+      bulk, logNotice, detail, table, more));
+    if (focus) logBox.querySelector('h2').focus();
+
+    async function load(after) {
+      const page = await api('GET', `/webhook-endpoints/${w.id}/deliveries?limit=25${after ? `&starting_after=${after}` : ''}`);
+      rows.push(...page.data);
+      if (!rows.length) {
+        table.replaceChildren(h('div', { class: 'empty' }, h('h2', {}, 'No deliveries yet'),
+          h('p', { class: 'muted' }, 'Each attempt to deliver an event to this endpoint shows here, with its answer.')));
+        more.replaceChildren();
+        return;
+      }
+      table.replaceChildren(h('table', {}, h('caption', { class: 'visually-hidden' }, `Deliveries to ${w.url}`),
+        h('thead', {}, h('tr', {}, ...['When', 'Event', 'Attempt', 'Status', 'Answer', 'Duration', 'Error'].map((t) => h('th', { scope: 'col' }, t)),
+          h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
+        h('tbody', {}, ...rows.map((d) => h('tr', {},
+          h('td', {}, when(d.attempted_at)),
+          h('td', {}, h('span', { class: 'pill' }, d.event_type), h('div', { class: 'mono' }, d.event_id)),
+          h('td', {}, String(d.attempt)),
+          h('td', {}, h('span', { class: `pill ${d.status === 'succeeded' ? 'ok' : 'bad'}` }, d.status === 'succeeded' ? 'Succeeded' : 'Failed')),
+          h('td', {}, d.response_status ? `HTTP ${d.response_status}` : '—'),
+          h('td', {}, `${d.duration_ms} ms`),
+          h('td', { class: 'mono' }, d.error ?? '—'),
+          h('td', {}, h('div', { class: 'actions' },
+            h('button', { type: 'button', class: 'small', 'aria-label': `Details of attempt ${d.attempt} of ${d.event_id}`, onclick: () => show(d) }, 'Details'),
+            canWrite(session) ? h('button', { type: 'button', class: 'small', 'aria-label': `Resend ${d.event_id}`, onclick: () => resend(w, d, logNotice) }, 'Resend') : null)))))));
+      more.replaceChildren(page.has_more ? h('button', { type: 'button', onclick: () => load(rows[rows.length - 1].id) }, 'Show older deliveries') : '');
+    }
+
+    async function show(d) {
+      try {
+        const full = await api('GET', `/webhook-endpoints/${w.id}/deliveries/${d.id}`);
+        const id = nextId('attempt');
+        detail.replaceChildren(h('section', { class: 'panel', 'aria-labelledby': id },
+          h('div', { class: 'topbar' }, h('h3', { id, tabindex: '-1' }, `Attempt ${full.attempt} of ${full.event_id}`),
+            h('button', { type: 'button', class: 'small', onclick: () => detail.replaceChildren() }, 'Close')),
+          h('p', {}, `${full.status === 'succeeded' ? 'Succeeded' : 'Failed'}`,
+            full.response_status ? ` with HTTP ${full.response_status}` : '', full.error ? ` (${full.error})` : '',
+            ` after ${full.duration_ms} ms, ${when(full.attempted_at)}.`,
+            full.next_attempt_at ? ` Next attempt ${when(full.next_attempt_at)}.` : ''),
+          h('h4', {}, 'Body sent'),
+          h('pre', { class: 'payload', tabindex: '0', 'aria-label': 'Body sent' }, pretty(full.request_body) ?? '(not kept for this attempt)'),
+          h('h4', {}, 'Answer (first 4 KiB)'),
+          h('pre', { class: 'payload', tabindex: '0', 'aria-label': 'Answer' }, full.response_body ?? '(no answer body)')));
+        detail.querySelector('h3').focus();
+      } catch (e) { logNotice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
+    }
+
+    await load(null);
+  }
+
+  async function resend(w, d, logNotice) {
+    try {
+      await api('POST', `/webhook-endpoints/${w.id}/resend`, { event_id: d.event_id });
+      logNotice.replaceChildren(h('div', { class: 'notice', role: 'status' }, `${d.event_id} is queued for ${w.url}; it arrives with the same Innbocks-Event-Id.`));
+    } catch (e) { logNotice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
+  }
+
+  async function resendFailed(w, sinceValue, logNotice) {
+    const t = new Date(sinceValue);
+    if (!sinceValue || Number.isNaN(t.getTime())) {
+      logNotice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, 'Choose a date and time.'));
+      return;
+    }
+    if (!await confirmDialog('Resend every failed delivery?', `Every event that ${w.url} failed to receive since ${when(t.toISOString())} is sent again, with its original event id.`, 'Resend failed deliveries')) return;
+    try {
+      const r = await api('POST', `/webhook-endpoints/${w.id}/resend-failed`, { since: t.toISOString() });
+      logNotice.replaceChildren(h('div', { class: 'notice', role: 'status' }, r.resent
+        ? `${r.resent} failed ${r.resent === 1 ? 'delivery is' : 'deliveries are'} queued again.`
+        : 'No delivery failed for good since then: nothing to resend.'));
+    } catch (e) { logNotice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
   }
 
   async function toggle(w) {
@@ -112,4 +209,16 @@ export async function webhooksPage(content, session) {
   }
 
   await reload();
+}
+
+/** The value of a datetime-local input for t (milliseconds), in the browser's time zone. */
+function localInput(t) {
+  const d = new Date(t - new Date(t).getTimezoneOffset() * 60e3);
+  return d.toISOString().slice(0, 16);
+}
+
+/** A JSON text indented for reading; other text as it is; null stays null. */
+function pretty(text) {
+  if (text == null) return null;
+  try { return JSON.stringify(JSON.parse(text), null, 2); } catch { return text; }
 }

@@ -1,0 +1,176 @@
+// The dashboard's delivery log of a webhook endpoint, in a real browser (Debian's chromium driven
+// by playwright-core) and through its JSON API: an owner adds an endpoint pointing at a local
+// receiver, an event made through the Partner API shows in the log with its attempt (status,
+// duration, the body sent, the start of the answer); Resend delivers the same event again (the
+// same Innbocks-Event-Id); "Resend failed since…" (confirmed) sends again what failed for good.
+// Viewers read the log but cannot resend; other partners see nothing. The page is saved as a
+// screenshot under build/screenshots/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { startServer, ROOT, assertError, createCustomer, TIME } from './lib.mjs';
+import { WEBHOOK_ENV, receiver, closeReceivers } from './webhook_lib.mjs';
+import { dashUser } from './dashboard_lib.mjs';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = path.join(ROOT, 'build/screenshots');
+const PASSWORD = 'a long owner password';
+let srv, browser, partner, page, context, rcv, key;
+const problems = []; // console errors and CSP violations
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: scripts/deps.sh installs Debian's chromium`);
+  mkdirSync(SHOTS, { recursive: true });
+  // One retry a second after the first attempt: a failing receiver fails for good quickly.
+  srv = await startServer({ env: { ...WEBHOOK_ENV, INNBOCKS_WEBHOOK_RETRY_SCHEDULE: '1', INNBOCKS_SIGNIN_ADDRESS_BURST: 10000 } });
+  partner = await srv.createPartner({ name: 'Delivery Cowork' });
+  key = await srv.createKey(partner.id);
+  rcv = await receiver({ status: 200, headers: { 'content-type': 'text/plain' }, body: 'thanks from the receiver' });
+  browser = await chromium.launch({ executablePath: CHROMIUM });
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  page = await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`${page.url()}: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`${page.url()}: ${e.message}`));
+  const r = await srv.admin().post(`/partners/${partner.id}/users`, { email: 'owner@delivery.example', role: 'owner' });
+  assert.equal(r.status, 201, r.text);
+  await page.goto(r.body.setup_url);
+  await page.getByLabel('New password').fill(PASSWORD);
+  await page.getByLabel('Repeat the password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Set password and continue' }).click();
+  await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+});
+after(async () => { await browser?.close(); await closeReceivers(); await srv?.stop(); });
+
+let endpointId, eventId;
+
+test('an event delivered to a local receiver shows in the endpoint\'s log, with the body sent and the answer', async () => {
+  await page.getByRole('link', { name: 'Webhooks' }).click();
+  await page.getByRole('heading', { name: 'No live endpoints yet' }).waitFor();
+  await page.getByRole('button', { name: 'Add endpoint' }).first().click();
+  await page.getByLabel('Endpoint URL').fill(rcv.url);
+  await page.getByRole('dialog').getByRole('button', { name: 'Add endpoint' }).click();
+  await page.locator('.secret input').waitFor();
+  // The log is empty before any event.
+  await page.getByRole('button', { name: `Deliveries of ${rcv.url}` }).click();
+  await page.getByRole('heading', { name: 'No deliveries yet' }).waitFor();
+
+  const customer = await createCustomer(srv.api(key.secret));
+  await rcv.waitFor(1);
+  const first = rcv.deliveries[0];
+  eventId = first.eventId;
+  assert.equal(first.type, 'customer.created');
+  assert.equal(first.json.data.object.id, customer.id);
+
+  // Reopened, the log shows the attempt.
+  await page.getByRole('button', { name: `Deliveries of ${rcv.url}` }).click();
+  const row = page.locator('tr', { hasText: eventId });
+  await row.getByText('Succeeded').waitFor();
+  await row.getByText('HTTP 200').waitFor();
+  assert.match(await row.textContent(), /\d+ ms/);
+  await row.getByRole('button', { name: `Details of attempt 1 of ${eventId}` }).click();
+  const sent = await page.getByLabel('Body sent').textContent();
+  assert.deepEqual(JSON.parse(sent), first.json, 'the body sent, as the receiver got it');
+  assert.equal(await page.getByLabel('Answer').textContent(), 'thanks from the receiver');
+  await page.screenshot({ path: path.join(SHOTS, '20-webhook-deliveries.png'), fullPage: true });
+  endpointId = (await page.evaluate(async () => (await (await fetch('/dashboard/api/webhook-endpoints')).json()).data[0].id));
+  assert.match(endpointId, /^we_/);
+});
+
+test('Resend delivers the same event again, with the same Innbocks-Event-Id', async () => {
+  assert.ok(eventId, 'the first test made an event');
+  await page.locator('tr', { hasText: eventId }).getByRole('button', { name: `Resend ${eventId}` }).click();
+  await page.getByText(`${eventId} is queued for ${rcv.url}`).waitFor();
+  await rcv.waitFor(2);
+  assert.deepEqual(rcv.of(eventId).map((d) => d.eventId), [eventId, eventId]);
+  assert.deepEqual(rcv.deliveries[1].json, rcv.deliveries[0].json, 'the same payload');
+  // The log, reloaded, has both attempts, newest first.
+  await page.getByRole('button', { name: `Deliveries of ${rcv.url}` }).click();
+  await page.locator('tbody tr', { hasText: eventId }).nth(1).waitFor();
+});
+
+test('"Resend failed since…" asks first, then sends again every delivery that failed for good', async () => {
+  assert.ok(endpointId, 'the first test made an endpoint');
+  rcv.script({ status: 500, body: 'receiver down' }, { status: 500, body: 'receiver down' }, 200);
+  await createCustomer(srv.api(key.secret));
+  await rcv.waitFor(4); // the first attempt and its one retry, both refused
+  const failedId = rcv.deliveries[2].eventId;
+  assert.equal(rcv.deliveries[3].eventId, failedId);
+  await page.getByRole('button', { name: `Deliveries of ${rcv.url}` }).click();
+  const failedRow = page.locator('tr', { hasText: failedId }).first();
+  await failedRow.getByText('Failed').waitFor();
+  await failedRow.getByText('HTTP 500').waitFor();
+  await failedRow.getByRole('button', { name: `Details of attempt 2 of ${failedId}` }).click();
+  assert.equal(await page.getByLabel('Answer').textContent(), 'receiver down');
+
+  // Cancel sends nothing.
+  await page.getByRole('button', { name: 'Resend failed…' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(rcv.deliveries.length, 4);
+  await page.getByRole('button', { name: 'Resend failed…' }).click();
+  await page.getByRole('dialog').getByText('Resend every failed delivery?').waitFor();
+  await page.screenshot({ path: path.join(SHOTS, '21-webhook-resend-failed-confirm.png'), fullPage: true });
+  await page.getByRole('dialog').getByRole('button', { name: 'Resend failed deliveries' }).click();
+  await page.getByText('1 failed delivery is queued again.').waitFor();
+  await rcv.waitFor(5);
+  assert.equal(rcv.deliveries[4].eventId, failedId, 'the failed event, with its own id');
+  assert.equal(rcv.of(eventId).length, 2, 'the succeeded one is not sent again');
+});
+
+test('the JSON API: viewers read the log but cannot resend, other partners see nothing, bad input is refused', async () => {
+  assert.ok(endpointId, 'the first test made an endpoint');
+  const viewer = await dashUser(srv, 'viewer', partner);
+  const log = await viewer.dash.get(`/webhook-endpoints/${endpointId}/deliveries?limit=2`);
+  assert.equal(log.status, 200, log.text);
+  assert.equal(log.body.data.length, 2);
+  assert.equal(log.body.has_more, true);
+  const d = log.body.data[0];
+  assert.equal(d.object, 'webhook_delivery');
+  assert.equal(d.endpoint_id, endpointId);
+  assert.match(d.attempted_at, TIME);
+  assert.equal(d.request_body, undefined, 'the list leaves the bodies out');
+  const older = await viewer.dash.get(`/webhook-endpoints/${endpointId}/deliveries?limit=100&starting_after=${d.id}`);
+  assert.ok(!older.body.data.some((x) => x.id === d.id));
+  const failed = await viewer.dash.get(`/webhook-endpoints/${endpointId}/deliveries?status=failed`);
+  assert.ok(failed.body.data.length >= 2 && failed.body.data.every((x) => x.status === 'failed'));
+  const one = await viewer.dash.get(`/webhook-endpoints/${endpointId}/deliveries/${d.id}`);
+  assert.equal(one.status, 200, one.text);
+  assert.equal(typeof one.body.request_body, 'string');
+  assert.equal(JSON.parse(one.body.request_body).id, d.event_id);
+  assertError(await viewer.dash.get(`/webhook-endpoints/${endpointId}/deliveries/whd_nope`), 404, 'not_found');
+  assertError(await viewer.dash.post(`/webhook-endpoints/${endpointId}/resend`, { event_id: eventId }), 403, 'insufficient_role');
+  assertError(await viewer.dash.post(`/webhook-endpoints/${endpointId}/resend-failed`, { since: '2020-01-01T00:00:00Z' }), 403, 'insufficient_role');
+
+  const dev = await dashUser(srv, 'developer', partner);
+  assertError(await dev.dash.post(`/webhook-endpoints/${endpointId}/resend`, { event_id: 'evt_nope' }), 404, 'not_found', 'event_id');
+  assertError(await dev.dash.post(`/webhook-endpoints/${endpointId}/resend`, {}), 422, 'validation_failed', 'event_id');
+  assertError(await dev.dash.post(`/webhook-endpoints/${endpointId}/resend-failed`, { since: 'yesterday' }), 422, 'validation_failed', 'since');
+  const none = await dev.dash.post(`/webhook-endpoints/${endpointId}/resend-failed`, { since: new Date(Date.now() + 3600e3).toISOString() });
+  assert.equal(none.status, 202, none.text);
+  assert.equal(none.body.resent, 0);
+
+  const other = await dashUser(srv, 'owner');
+  assertError(await other.dash.get(`/webhook-endpoints/${endpointId}/deliveries`), 404, 'not_found');
+  assertError(await other.dash.get(`/webhook-endpoints/${endpointId}/deliveries/${d.id}`), 404, 'not_found');
+  assertError(await other.dash.post(`/webhook-endpoints/${endpointId}/resend`, { event_id: eventId }), 404, 'not_found');
+  // Another partner's event cannot be sent to this endpoint.
+  const otherKey = await srv.createKey(other.partner.id);
+  await createCustomer(srv.api(otherKey.secret));
+  const theirs = (await srv.events(other.partner.id, 'customer.created'))[0];
+  assertError(await dev.dash.post(`/webhook-endpoints/${endpointId}/resend`, { event_id: theirs.id }), 404, 'not_found', 'event_id');
+
+  // The resends are in the audit log, with the endpoint they acted on.
+  const owner = await dashUser(srv, 'owner', partner);
+  const audit = await owner.dash.get('/audit-log?limit=100');
+  assert.equal(audit.status, 200, audit.text);
+  const resends = audit.body.data.filter((a) => /resend/.test(JSON.stringify(a)));
+  assert.ok(resends.length >= 3, JSON.stringify(audit.body.data.slice(0, 5)));
+  assert.ok(resends.every((a) => JSON.stringify(a).includes(endpointId)));
+});
+
+test('no page logged an error or a Content-Security-Policy violation', () => {
+  const real = problems.filter((p) => !/status of (401|403|422)/.test(p));
+  assert.deepEqual(real, []);
+});
