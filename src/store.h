@@ -369,8 +369,9 @@ struct store {
 	int (*delivery_get)(struct store *s, struct arena *a, const char *id,
 			    struct webhook_delivery *out, struct err *e);
 	/* Delivers event_id to endpoint_id again: its job (made when missing)
-	 * becomes pending, due at now, with its attempts counted from zero and
-	 * no lease. Call inside a write transaction. */
+	 * becomes pending, due at now, with its attempts counted from zero; a
+	 * live lease stays, so an attempt in flight is not doubled. Call inside
+	 * a write transaction. */
 	int (*webhook_resend)(struct store *s, const char *event_id, const char *endpoint_id,
 			      int64_t now, struct err *e);
 	/* Does the same for every job of endpoint_id that failed for good after

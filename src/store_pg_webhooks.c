@@ -317,8 +317,7 @@ static int pg_webhook_resend(struct store *s, const char *event_id, const char *
 	return pgs_run(c, "INSERT INTO webhook_jobs (event_id, endpoint_id, status,"
 		       " next_attempt_at) VALUES ($1, $2, 'pending', $3)"
 		       " ON CONFLICT (event_id, endpoint_id) DO UPDATE SET attempts = 0,"
-		       " status = 'pending', next_attempt_at = excluded.next_attempt_at,"
-		       " locked_until = 0", &q, e);
+		       " status = 'pending', next_attempt_at = excluded.next_attempt_at", &q, e);
 }
 
 static int pg_webhook_resend_failed(struct store *s, const char *endpoint_id, int64_t since,

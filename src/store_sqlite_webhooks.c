@@ -317,8 +317,7 @@ static int sq_webhook_resend(struct store *s, const char *event_id, const char *
 	sqlite3_stmt *st = sq_prep(c, "INSERT INTO webhook_jobs (event_id, endpoint_id, status,"
 				   " next_attempt_at) VALUES (?, ?, 'pending', ?)"
 				   " ON CONFLICT (event_id, endpoint_id) DO UPDATE SET attempts = 0,"
-				   " status = 'pending', next_attempt_at = excluded.next_attempt_at,"
-				   " locked_until = 0", e);
+				   " status = 'pending', next_attempt_at = excluded.next_attempt_at", e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, event_id);

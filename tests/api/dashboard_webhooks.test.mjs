@@ -170,6 +170,31 @@ test('the JSON API: viewers read the log but cannot resend, other partners see n
   assert.ok(resends.every((a) => JSON.stringify(a).includes(endpointId)));
 });
 
+test('the log keeps the first 4 KiB of an answer, as text even when the receiver sends other bytes', async () => {
+  const bytes = Buffer.concat([Buffer.from('ok'), Buffer.from([0, 0xff, 0xc3]), Buffer.alloc(6000, 'y')]);
+  const other = await receiver({ status: 202, headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+  const dev = await dashUser(srv, 'developer', partner);
+  const ep = await dev.dash.post('/webhook-endpoints', { url: other.url, mode: 'live', enabled_events: ['customer.created'] });
+  assert.equal(ep.status, 201, ep.text);
+  await createCustomer(srv.api(key.secret));
+  await other.waitFor(1);
+  let log;
+  for (let i = 0; i < 100; i++) {
+    log = await dev.dash.get(`/webhook-endpoints/${ep.body.id}/deliveries`);
+    if (log.body.data.length) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(log.body.data.length, 1, log.text);
+  assert.equal(log.body.data[0].response_status, 202);
+  const one = await dev.dash.get(`/webhook-endpoints/${ep.body.id}/deliveries/${log.body.data[0].id}`);
+  assert.equal(one.status, 200, one.text);
+  assert.equal(one.body.response_body, `ok???${'y'.repeat(4096 - 5)}`);
+  assert.equal(one.body.request_body, other.deliveries[0].body.toString('utf8'), 'the bytes sent, exactly');
+  // The first endpoint's log does not show it.
+  const firstLog = await dev.dash.get(`/webhook-endpoints/${endpointId}/deliveries?limit=100`);
+  assert.ok(firstLog.body.data.every((d) => d.endpoint_id === endpointId));
+});
+
 test('no page logged an error or a Content-Security-Policy violation', () => {
   const real = problems.filter((p) => !/status of (401|403|422)/.test(p));
   assert.deepEqual(real, []);

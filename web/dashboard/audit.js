@@ -20,6 +20,7 @@ function describe(action) {
     [/^POST .*\/webhook-endpoints$/, 'Added a webhook endpoint'],
     [/^PATCH .*\/webhook-endpoints\/\{id\}$/, 'Changed a webhook endpoint'],
     [/rotate-secret$/, 'Rotated a webhook secret'], [/reveal-secret$/, 'Showed a webhook secret'],
+    [/\/resend$/, 'Resent a webhook event'], [/\/resend-failed$/, 'Resent failed webhook deliveries'],
     [/\/password$/, 'Changed their password'], [/\/signout$/, 'Signed out'],
   ];
   return routes.find(([re]) => re.test(action))?.[1] ?? action;
