@@ -478,7 +478,8 @@ struct store {
 	X(action_list_for_mail) X(action_list) X(event_insert) X(event_list) \
 	X(event_list_tenant) X(event_get) X(event_purge) X(endpoint_insert) \
 	X(endpoint_get) X(endpoint_list) X(endpoint_update) X(webhook_claim) \
-	X(webhook_record) X(webhook_release) X(delivery_list) X(user_insert) \
+	X(webhook_record) X(webhook_release) X(delivery_list) X(delivery_get) \
+	X(webhook_resend) X(webhook_resend_failed) X(user_insert) \
 	X(user_get) X(user_find_by_email) X(user_list) X(user_role_set) X(user_delete) \
 	X(user_password_set) X(user_setup_insert) X(user_setup_use) X(session_insert) \
 	X(session_find) X(session_touch) X(session_delete) X(audit_insert) \

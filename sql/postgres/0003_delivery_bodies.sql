@@ -1,4 +1,4 @@
--- 0002_delivery_bodies.sql - what each webhook attempt sent and the first
+-- 0003_delivery_bodies.sql - what each webhook attempt sent and the first
 -- 4 KiB of what the receiver answered, for the dashboard's delivery log.
 
 ALTER TABLE webhook_deliveries ADD COLUMN request_body TEXT;
