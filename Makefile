@@ -83,7 +83,20 @@ CPPCHECK = cppcheck --std=c11 -q -j2 --error-exitcode=1 --inline-suppr \
 # headers, which the compiler cannot see, that every exported name
 # tells its file (scripts/check_names.sh), and that no tracked file names a
 # path outside the repository (scripts/check_paths.sh).
-analyze:
+# The C sources in the style of .clang-format: `make format` rewrites them,
+# `make format-check` (run by `make analyze`) fails on any difference.
+FORMAT_SRC = $(wildcard src/*.c src/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c)
+
+format:
+	clang-format -i $(FORMAT_SRC)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_SRC) || \
+		{ echo "format-check: run make format (the style is .clang-format)" >&2; exit 1; }
+
+.PHONY: format format-check
+
+analyze: format-check
 	@echo "== static analysis"
 	@for f in $(SRC); do \
 		[ "$$(grep '^#include' $$f | tail -n 1)" = '#include "banned.h"' ] || \

@@ -17,7 +17,7 @@
 #include "banned.h"
 
 #define LINE_MAX_BYTES 1024
-#define METHOD_MAX 16    /* longer methods (none is real) are cut */
+#define METHOD_MAX 16 /* longer methods (none is real) are cut */
 
 int accesslog_format_parse(const char *name, enum accesslog_format *out)
 {

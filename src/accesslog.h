@@ -20,14 +20,14 @@ int accesslog_format_parse(const char *name, enum accesslog_format *out);
 
 /* One line of the log. Everything is borrowed. */
 struct accesslog_entry {
-	int64_t time_us;           /* wall clock when the request arrived, Unix µs */
-	const char *source;        /* "http", or "cli" for the command line */
-	const char *command;       /* the CLI command ("key create"); NULL over HTTP */
-	const char *method;        /* NULL for a command that is no API request */
-	int status;                /* 0 for a command that is no API request */
+	int64_t time_us;     /* wall clock when the request arrived, Unix µs */
+	const char *source;  /* "http", or "cli" for the command line */
+	const char *command; /* the CLI command ("key create"); NULL over HTTP */
+	const char *method;  /* NULL for a command that is no API request */
+	int status;          /* 0 for a command that is no API request */
 	int64_t duration_us;
-	size_t bytes_out;          /* the response body's length */
-	int exit_code;             /* the CLI's exit code; -1 over HTTP */
+	size_t bytes_out;               /* the response body's length */
+	int exit_code;                  /* the CLI's exit code; -1 over HTTP */
 	const struct resp_facts *facts; /* NULL for a command that is no API request */
 };
 

@@ -39,7 +39,8 @@ int admin_action_list(struct ctx *c)
 /* Loads the open action named by the path; a closed one is 409. */
 static int action_load_open(struct ctx *c, struct mail_action *act)
 {
-	int rc = c->store->action_get(c->store, c->a, c->partner_id, c->params[0], act, &c->err);
+	int rc = c->store->action_get(c->store, c->a, c->partner_id, c->params[0], act,
+				      &c->err);
 	if (rc == STORE_NOT_FOUND)
 		return reply_not_found(c, "mail_action", c->params[0], NULL);
 	if (rc < 0)
@@ -60,8 +61,9 @@ static int action_close(struct ctx *c, struct mail_action *act, const char *stat
 	struct mail m;
 	int rc = c->store->mail_get(c->store, c->a, NULL, act->mail_id, &m, &c->err);
 	if (rc != 0)
-		return rc < 0 ? -1 : error(&c->err, 500, "internal_error", NULL,
-					   "mail %s of action %s is missing", act->mail_id, act->id);
+		return rc < 0 ? -1
+			      : error(&c->err, 500, "internal_error", NULL,
+				      "mail %s of action %s is missing", act->mail_id, act->id);
 	if (mail_status)
 		m.status = mail_status;
 	m.updated_at = c->now;
@@ -104,10 +106,12 @@ int admin_action_complete(struct ctx *c)
 		const char *carrier, *tracking;
 		if (field_allow(c, forward_fields) < 0 ||
 		    field_choice(c, "carrier", true, api_mail_carriers, &carrier) < 0 ||
-		    field_string(c, "tracking_number", true, false, 1, 64, false, &tracking) < 0)
+		    field_string(c, "tracking_number", true, false, 1, 64, false, &tracking) <
+			    0)
 			return -1;
-		action_result_take(c, &act, json_pack("{s:s, s:s}", "carrier", carrier,
-						      "tracking_number", tracking));
+		action_result_take(c, &act,
+				   json_pack("{s:s, s:s}", "carrier", carrier,
+					     "tracking_number", tracking));
 		mail_status = "forwarded";
 	} else {
 		if (field_allow(c, none) < 0)

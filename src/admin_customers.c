@@ -23,8 +23,8 @@ int admin_customer_accept_invite(struct ctx *c)
 	if (field_allow(c, none) < 0 || api_customer_load(c, c->params[0], &cu) != 0)
 		return -1;
 	if (strcmp(cu.status, "deactivated") == 0)
-		return error(&c->err, 409, "invalid_state", NULL,
-			     "customer %s is deactivated", cu.id);
+		return error(&c->err, 409, "invalid_state", NULL, "customer %s is deactivated",
+			     cu.id);
 	if (strcmp(cu.status, "active") == 0)
 		return reply_take(c, 200, render_customer(&cu));
 	cu.status = "active";

@@ -30,7 +30,8 @@ static json_t *render_endpoint(const struct webhook_endpoint *w, bool with_secre
 	json_object_set_new(o, "object", json_string("webhook_endpoint"));
 	json_object_set_new(o, "livemode", render_livemode(w->partner_id));
 	json_object_set_new(o, "partner_id", render_partner_of(w->partner_id));
-	json_object_set_new(o, "mode", json_string(tenant_mode_name(tenant_livemode(w->partner_id))));
+	json_object_set_new(o, "mode",
+			    json_string(tenant_mode_name(tenant_livemode(w->partner_id))));
 	json_object_set_new(o, "url", json_string(w->url));
 	json_object_set_new(o, "enabled_events", render_json_text(w->enabled_events));
 	json_object_set_new(o, "status", json_string(w->status));
@@ -95,8 +96,9 @@ int admin_endpoint_create(struct ctx *c)
 		.created_at = c->now,
 		.updated_at = c->now,
 	};
-	if (field_allow(c, fields) < 0 || url_field(c, true, &w) < 0 || events_field(c, &w) < 0 ||
-	    field_mode(c, &livemode) < 0 || admin_partner_load(c, &p) != 0)
+	if (field_allow(c, fields) < 0 || url_field(c, true, &w) < 0 ||
+	    events_field(c, &w) < 0 || field_mode(c, &livemode) < 0 ||
+	    admin_partner_load(c, &p) != 0)
 		return -1;
 	w.partner_id = tenant_of(c->a, p.id, livemode);
 	if (c->store->endpoint_insert(c->store, &w, &c->err) < 0)
@@ -128,7 +130,8 @@ int admin_endpoint_list(struct ctx *c)
 int admin_endpoint_load(struct ctx *c, struct webhook_endpoint *w)
 {
 	int rc = c->store->endpoint_get(c->store, c->a, c->params[0], w, &c->err);
-	if (rc == 0 && c->session && !tenant_owned_by(w->partner_id, c->session->user.partner_id))
+	if (rc == 0 && c->session &&
+	    !tenant_owned_by(w->partner_id, c->session->user.partner_id))
 		rc = STORE_NOT_FOUND;
 	if (rc == STORE_NOT_FOUND)
 		return reply_not_found(c, "webhook_endpoint", c->params[0], NULL);

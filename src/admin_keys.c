@@ -39,8 +39,8 @@ int admin_key_create(struct ctx *c)
 	}
 	if (admin_partner_load(c, &p) != 0)
 		return -1;
-	return admin_key_issue(c, tenant_of(c->a, p.id, livemode), name ? name : "API key", bits,
-			       NULL);
+	return admin_key_issue(c, tenant_of(c->a, p.id, livemode), name ? name : "API key",
+			       bits, NULL);
 }
 
 int admin_key_issue(struct ctx *c, const char *tenant, const char *name, unsigned scopes,
@@ -90,7 +90,8 @@ int admin_key_list(struct ctx *c)
 int admin_key_load(struct ctx *c, struct api_key *k)
 {
 	int rc = c->store->key_get(c->store, c->a, c->params[0], k, &c->err);
-	if (rc == 0 && c->session && !tenant_owned_by(k->partner_id, c->session->user.partner_id))
+	if (rc == 0 && c->session &&
+	    !tenant_owned_by(k->partner_id, c->session->user.partner_id))
 		rc = STORE_NOT_FOUND;
 	if (rc == STORE_NOT_FOUND)
 		return reply_not_found(c, "api_key", c->params[0], NULL);

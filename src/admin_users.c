@@ -49,10 +49,10 @@ int admin_user_create(struct ctx *c)
 	json_t *o = render_user(&u);
 	/* The token travels in the fragment: browsers never send it to a server
 	 * (no access log, no Referer), and the page posts it once. */
-	json_object_set_new(o, "setup_url",
-			    json_string(arena_printf(c->a, "%s/dashboard/setup.html#token=%s",
-						     c->app->base_url ? c->app->base_url : "",
-						     token)));
+	json_object_set_new(
+		o, "setup_url",
+		json_string(arena_printf(c->a, "%s/dashboard/setup.html#token=%s",
+					 c->app->base_url ? c->app->base_url : "", token)));
 	json_object_set_new(o, "setup_expires_at", render_time(expires));
 	return reply_take(c, 201, o);
 }

@@ -17,20 +17,20 @@ static int action_allowed(struct ctx *c, const struct mail *m, const char *type,
 {
 	if (strcmp(m->type, "package") == 0 &&
 	    (strcmp(type, "scan") == 0 || strcmp(type, "shred") == 0))
-		return error(&c->err, 422, "validation_failed", "type",
-			     "packages cannot be %s", strcmp(type, "scan") == 0 ? "scanned"
-										: "shredded");
+		return error(&c->err, 422, "validation_failed", "type", "packages cannot be %s",
+			     strcmp(type, "scan") == 0 ? "scanned" : "shredded");
 	if (strcmp(m->status, "in_storage") != 0)
 		return error(&c->err, 409, "invalid_state", NULL,
 			     "mail %s is no longer in storage (%s)", m->id, m->status);
 	struct customer cu;
 	int rc = c->store->customer_get(c->store, c->a, NULL, m->customer_id, &cu, &c->err);
 	if (rc != 0)
-		return rc < 0 ? -1 : error(&c->err, 500, "internal_error", NULL,
-					   "mail %s has no customer", m->id);
+		return rc < 0 ? -1
+			      : error(&c->err, 500, "internal_error", NULL,
+				      "mail %s has no customer", m->id);
 	if (strcmp(cu.status, "deactivated") == 0)
-		return error(&c->err, 409, "invalid_state", NULL,
-			     "customer %s is deactivated", cu.id);
+		return error(&c->err, 409, "invalid_state", NULL, "customer %s is deactivated",
+			     cu.id);
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(acts[i].status, "requested") == 0)
 			return error(&c->err, 409, "invalid_state", NULL,
@@ -73,7 +73,8 @@ static int forward_fields(struct ctx *c, struct mail_action *act)
 static int action_request(struct ctx *c, const char *type)
 {
 	static const char *const plain[] = {"notes", NULL};
-	static const char *const forward[] = {"notes", "forward_address", "shipping_speed", NULL};
+	static const char *const forward[] = {"notes", "forward_address", "shipping_speed",
+					      NULL};
 	bool is_forward = strcmp(type, "forward") == 0;
 	struct mail_action act = {
 		.id = id_new(c->a, "act_"),

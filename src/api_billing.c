@@ -68,16 +68,17 @@ int api_billing_usage(struct ctx *c)
 	size_t nlines = 0, cursor_at = SIZE_MAX;
 	for (size_t i = 0; i < n; i++) {
 		const struct customer *cu = &rows[i];
-		int64_t days = usage_active_days(cu->mailbox.activated_at, cu->mailbox.closed_at,
-						 start, end, c->now);
+		int64_t days = usage_active_days(cu->mailbox.activated_at,
+						 cu->mailbox.closed_at, start, end, c->now);
 		if (days == 0)
 			continue;
 		billable++;
 		days_total += days;
-		if (started && usage_active_at(cu->mailbox.activated_at, cu->mailbox.closed_at, at))
+		if (started &&
+		    usage_active_at(cu->mailbox.activated_at, cu->mailbox.closed_at, at))
 			active++;
-		if (cursor && cursor_at == SIZE_MAX && (strcmp(cursor, cu->mailbox.id) == 0 ||
-							strcmp(cursor, cu->id) == 0))
+		if (cursor && cursor_at == SIZE_MAX &&
+		    (strcmp(cursor, cu->mailbox.id) == 0 || strcmp(cursor, cu->id) == 0))
 			cursor_at = nlines;
 		line_days[nlines] = days;
 		line[nlines++] = i;

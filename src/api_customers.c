@@ -86,15 +86,16 @@ static int customer_fields(struct ctx *c, struct customer *cu, bool creating)
 		if (rc < 0)
 			return -1;
 		if (rc == 0)
-			return error(&c->err, 409, "external_id_conflict", "external_customer_id",
+			return error(&c->err, 409, "external_id_conflict",
+				     "external_customer_id",
 				     "another customer already has external_customer_id %s",
 				     cu->external_id);
 	}
 	return 0;
 }
 
-static const char *const crm_fields[] = {"external_customer_id", "email", "name", "phone",
-					 "prepay", "metadata", NULL};
+static const char *const crm_fields[] = {
+	"external_customer_id", "email", "name", "phone", "prepay", "metadata", NULL};
 
 int api_customer_create(struct ctx *c)
 {
@@ -110,11 +111,12 @@ int api_customer_create(struct ctx *c)
 		.metadata = "{}",
 		.created_at = c->now,
 		.updated_at = c->now,
-		.mailbox = {
-			.id = id_new(c->a, "mbx_"),
-			.status = "reserved",
-			.reserved_at = c->now,
-		},
+		.mailbox =
+			{
+				.id = id_new(c->a, "mbx_"),
+				.status = "reserved",
+				.reserved_at = c->now,
+			},
 	};
 	if (customer_fields(c, &cu, true) < 0)
 		return -1;

@@ -27,7 +27,8 @@ static int time_filter(struct ctx *c, const char *name, int64_t *out)
 	const char *v = query_get(c, name);
 	if (v && rfc3339_parse(v, out) < 0)
 		return error(&c->err, 400, "invalid_request", name,
-			     "%s must be an RFC 3339 date-time such as 2026-11-27T11:10:28Z", name);
+			     "%s must be an RFC 3339 date-time such as 2026-11-27T11:10:28Z",
+			     name);
 	return 0;
 }
 

@@ -16,8 +16,8 @@
 
 static const char *const mail_types[] = {"letter", "large_envelope", "package", "periodical",
 					 NULL};
-static const char *const mail_statuses[] = {"in_storage", "forwarded", "shredded",
-					    "picked_up", NULL};
+static const char *const mail_statuses[] = {"in_storage", "forwarded", "shredded", "picked_up",
+					    NULL};
 const char *const api_mail_carriers[] = {"usps", "ups", "fedex", "dhl", "other", NULL};
 
 #define PHOTOS_MAX 10
@@ -55,7 +55,8 @@ static int photos_field(struct ctx *c, const char **out)
 		if (!json_is_string(v) || !valid_http_url(json_string_value(v)))
 			return error(&c->err, 422, "validation_failed", "photos",
 				     "photos[%zu] must be an absolute http or https URL of at "
-				     "most 2048 characters", i);
+				     "most 2048 characters",
+				     i);
 	char *text = json_dumps(photos, JSON_COMPACT);
 	if (!text)
 		die("out of memory");
@@ -82,7 +83,8 @@ static int mail_eligible(struct ctx *c, const struct customer *cu)
 	if (!customer_mail_receipt_approved(cu)) {
 		error(&c->err, 422, "customer_not_eligible", "customer_id",
 		      "customer %s is not approved for mail receipt (Form 1583 and "
-		      "identity must both be approved)", cu->id);
+		      "identity must both be approved)",
+		      cu->id);
 		return resp_error_reason(&c->err, "not_approved");
 	}
 	return 0;
@@ -90,9 +92,10 @@ static int mail_eligible(struct ctx *c, const struct customer *cu)
 
 int api_mail_record(struct ctx *c, const char *source)
 {
-	static const char *const fields[] = {"customer_id", "type", "photos", "performed_by",
-					     "tracking_number", "carrier", "sender", "notes",
-					     "received_at", "metadata", NULL};
+	static const char *const fields[] = {
+		"customer_id",     "type",     "photos", "performed_by",
+		"tracking_number", "carrier",  "sender", "notes",
+		"received_at",     "metadata", NULL};
 	const char *customer_id, *received_at;
 	struct mail m = {
 		.id = id_new(c->a, "mail_"),
@@ -108,15 +111,17 @@ int api_mail_record(struct ctx *c, const char *source)
 	    field_choice(c, "type", true, mail_types, &m.type) < 0 ||
 	    photos_field(c, &m.photos) < 0 ||
 	    field_string(c, "performed_by", true, false, 1, 128, false, &m.performed_by) < 0 ||
-	    field_string(c, "tracking_number", false, true, 1, 64, false, &m.tracking_number) < 0 ||
+	    field_string(c, "tracking_number", false, true, 1, 64, false, &m.tracking_number) <
+		    0 ||
 	    field_choice(c, "carrier", false, api_mail_carriers, &m.carrier) < 0 ||
 	    field_string(c, "sender", false, true, 1, 200, false, &m.sender) < 0 ||
 	    field_string(c, "notes", false, true, 1, 1000, true, &m.notes) < 0 ||
 	    field_string(c, "received_at", false, true, 1, 64, false, &received_at) < 0)
 		return -1;
 	if (received_at && rfc3339_parse(received_at, &m.received_at) < 0)
-		return error(&c->err, 422, "validation_failed", "received_at",
-			     "received_at must be an RFC 3339 time such as 2026-11-27T11:10:28Z");
+		return error(
+			&c->err, 422, "validation_failed", "received_at",
+			"received_at must be an RFC 3339 time such as 2026-11-27T11:10:28Z");
 	if (m.received_at > c->now)
 		return error(&c->err, 422, "validation_failed", "received_at",
 			     "received_at may not lie in the future");
@@ -124,7 +129,8 @@ int api_mail_record(struct ctx *c, const char *source)
 		return -1;
 
 	struct customer cu;
-	int rc = c->store->customer_get(c->store, c->a, c->partner_id, customer_id, &cu, &c->err);
+	int rc = c->store->customer_get(c->store, c->a, c->partner_id, customer_id, &cu,
+					&c->err);
 	if (rc == STORE_NOT_FOUND)
 		return reply_not_found(c, "customer", customer_id, "customer_id");
 	if (rc < 0 || mail_eligible(c, &cu) < 0)

@@ -106,14 +106,16 @@ json_t *api_webhook_delivery_json(const struct webhook_delivery *d, bool bodies)
 	json_object_set_new(o, "attempt", json_integer(d->attempt));
 	json_object_set_new(o, "status", json_string(d->status));
 	json_object_set_new(o, "response_status",
-			    d->response_status ? json_integer(d->response_status) : json_null());
+			    d->response_status ? json_integer(d->response_status)
+					       : json_null());
 	json_object_set_new(o, "error", render_string_or_null(d->error));
 	json_object_set_new(o, "duration_ms", json_integer(d->duration_ms));
 	json_object_set_new(o, "attempted_at", render_time(d->attempted_at));
 	json_object_set_new(o, "next_attempt_at", render_time(d->next_attempt_at));
 	if (bodies) {
 		json_object_set_new(o, "request_body", render_string_or_null(d->request_body));
-		json_object_set_new(o, "response_body", render_string_or_null(d->response_body));
+		json_object_set_new(o, "response_body",
+				    render_string_or_null(d->response_body));
 	}
 	return o;
 }

@@ -11,8 +11,8 @@
 #include "banned.h"
 
 static const char *const scope_names[SCOPE_COUNT] = {
-	"customers:read", "customers:write", "mail:read", "mail:write",
-	"mail_actions:write", "webhooks:read", "billing:read",
+	"customers:read",     "customers:write", "mail:read",    "mail:write",
+	"mail_actions:write", "webhooks:read",   "billing:read",
 };
 
 const char *auth_scope_name(unsigned scope)
@@ -28,7 +28,8 @@ void auth_scope_list(char *out, size_t size)
 	size_t used = 0;
 	out[0] = '\0';
 	for (int i = 0; i < SCOPE_COUNT && used < size; i++) {
-		int n = snprintf(out + used, size - used, "%s%s", i ? ", " : "", scope_names[i]);
+		int n = snprintf(out + used, size - used, "%s%s", i ? ", " : "",
+				 scope_names[i]);
 		if (n < 0)
 			break;
 		used += (size_t)n;
@@ -65,8 +66,8 @@ bool auth_key_well_formed(const char *key)
 	return true;
 }
 
-void auth_key_generate(struct arena *a, bool livemode, const char **secret,
-		       const char **hash, const char **prefix)
+void auth_key_generate(struct arena *a, bool livemode, const char **secret, const char **hash,
+		       const char **prefix)
 {
 	size_t pl = KEY_PREFIX_LEN;
 	char *key = arena_alloc(a, pl + KEY_SECRET_CHARS + 1);
@@ -79,8 +80,8 @@ void auth_key_generate(struct arena *a, bool livemode, const char **secret,
 	*prefix = arena_strndup(a, key, pl + 4);
 }
 
-int auth_partner(struct store *s, struct arena *a, const char *header,
-		 struct api_key *key, struct err *e)
+int auth_partner(struct store *s, struct arena *a, const char *header, struct api_key *key,
+		 struct err *e)
 {
 	const char *token = auth_bearer(header);
 	if (!token)
@@ -101,8 +102,7 @@ int auth_partner(struct store *s, struct arena *a, const char *header,
 	return 0;
 }
 
-int auth_operator(struct store *s, const char *configured, const char *header,
-		  struct err *e)
+int auth_operator(struct store *s, const char *configured, const char *header, struct err *e)
 {
 	const char *token = auth_bearer(header);
 	if (!token)
@@ -116,6 +116,7 @@ int auth_operator(struct store *s, const char *configured, const char *header,
 	if (rc < 0)
 		return -1;
 	if (rc == STORE_NOT_FOUND)
-		return error(e, 401, "unauthenticated", NULL, "the operator token is not valid");
+		return error(e, 401, "unauthenticated", NULL,
+			     "the operator token is not valid");
 	return 0;
 }

@@ -48,12 +48,11 @@ void auth_key_generate(struct arena *a, bool livemode, const char **secret, cons
 
 /* Looks up the partner key in the header value. Returns 0 with *key filled,
  * or -1 with e set to 401 unauthenticated (or a storage error). */
-int auth_partner(struct store *s, struct arena *a, const char *header,
-		 struct api_key *key, struct err *e);
+int auth_partner(struct store *s, struct arena *a, const char *header, struct api_key *key,
+		 struct err *e);
 
 /* Checks an operator token: the configured one (may be NULL) or one created
  * with the command line. Returns 0 or -1 with e set to 401. */
-int auth_operator(struct store *s, const char *configured, const char *header,
-		  struct err *e);
+int auth_operator(struct store *s, const char *configured, const char *header, struct err *e);
 
 #endif

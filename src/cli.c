@@ -21,8 +21,8 @@
 struct cli {
 	struct store *store;
 	const struct config *cfg;
-	const char *command;     /* "key create", for the access log */
-	int *requests;           /* operator requests run so far */
+	const char *command; /* "key create", for the access log */
+	int *requests;       /* operator requests run so far */
 };
 
 static int usage(void);
@@ -149,8 +149,13 @@ static int run(const struct cli *cli, const char *method, const char *path, json
 static int cmd_partner_create(const struct cli *cli, int argc, char **argv)
 {
 	static const char *const location[][2] = {
-		{"line1", "line1"}, {"line2", "line2"}, {"city", "city"}, {"state", "state"},
-		{"postal_code", "postal-code"}, {"country", "country"}, {NULL, NULL},
+		{"line1", "line1"},
+		{"line2", "line2"},
+		{"city", "city"},
+		{"state", "state"},
+		{"postal_code", "postal-code"},
+		{"country", "country"},
+		{NULL, NULL},
 	};
 	json_t *loc = json_object();
 	set_opts(loc, argc, argv, location);
@@ -257,7 +262,9 @@ static int cmd_customer_billing(const struct cli *cli, int argc, char **argv)
 static int cmd_customer_compliance(const struct cli *cli, int argc, char **argv)
 {
 	static const char *const fields[][2] = {
-		{"form_1583", "form-1583"}, {"identity", "identity"}, {"reason", "reason"},
+		{"form_1583", "form-1583"},
+		{"identity", "identity"},
+		{"reason", "reason"},
 		{NULL, NULL},
 	};
 	json_t *body = json_object();
@@ -268,9 +275,14 @@ static int cmd_customer_compliance(const struct cli *cli, int argc, char **argv)
 static int cmd_mail_record(const struct cli *cli, int argc, char **argv)
 {
 	static const char *const fields[][2] = {
-		{"customer_id", "customer"}, {"type", "type"}, {"performed_by", "performed-by"},
-		{"tracking_number", "tracking-number"}, {"carrier", "carrier"},
-		{"sender", "sender"}, {"notes", "notes"}, {"received_at", "received-at"},
+		{"customer_id", "customer"},
+		{"type", "type"},
+		{"performed_by", "performed-by"},
+		{"tracking_number", "tracking-number"},
+		{"carrier", "carrier"},
+		{"sender", "sender"},
+		{"notes", "notes"},
+		{"received_at", "received-at"},
 		{NULL, NULL},
 	};
 	json_t *body = json_object();
@@ -297,8 +309,11 @@ static int cmd_action_list(const struct cli *cli, int argc, char **argv)
 static int action_close(const struct cli *cli, int argc, char **argv, const char *verb)
 {
 	static const char *const fields[][2] = {
-		{"document_url", "document-url"}, {"carrier", "carrier"},
-		{"tracking_number", "tracking-number"}, {"reason", "reason"}, {NULL, NULL},
+		{"document_url", "document-url"},
+		{"carrier", "carrier"},
+		{"tracking_number", "tracking-number"},
+		{"reason", "reason"},
+		{NULL, NULL},
 	};
 	const char *id = positional(argc, argv);
 	if (!id)
@@ -336,7 +351,8 @@ static json_t *webhook_body(int argc, char **argv)
 	if (events)
 		json_object_set_new(body, "enabled_events", list_array(events));
 	if (enabled)
-		json_object_set_new(body, "enabled", json_boolean(strcmp(enabled, "true") == 0));
+		json_object_set_new(body, "enabled",
+				    json_boolean(strcmp(enabled, "true") == 0));
 	return body;
 }
 
@@ -396,7 +412,8 @@ static int cmd_user_create(const struct cli *cli, int argc, char **argv)
 	json_t *user = NULL;
 	if (run(cli, "POST", path, body, &user) != 0)
 		return 1;
-	fprintf(stderr, "\nThe user chooses a password at this link (valid 72 hours, once):\n  %s\n",
+	fprintf(stderr,
+		"\nThe user chooses a password at this link (valid 72 hours, once):\n  %s\n",
 		json_string_value(json_object_get(user, "setup_url")));
 	json_decref(user);
 	return 0;
@@ -419,7 +436,8 @@ static int cmd_admin_token_create(const struct cli *cli, int argc, char **argv)
 	}
 	printf("%s\n", token);
 	fputs("Keep it safe: only its hash is stored. Use it as "
-	      "Authorization: Bearer <token> on /admin/v1.\n", stderr);
+	      "Authorization: Bearer <token> on /admin/v1.\n",
+	      stderr);
 	return 0;
 }
 
@@ -462,13 +480,13 @@ static int cmd_demo(const struct cli *cli, int argc, char **argv)
 	if (existing) {
 		printf("The database already has partners; make a key with:\n"
 		       "  build/innbocks key create --database %s --partner ptn_... "
-		       "--scopes customers:read,customers:write\n", cli->cfg->database);
+		       "--scopes customers:read,customers:write\n",
+		       cli->cfg->database);
 		return 0;
 	}
-	json_t *body = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s}}", "name",
-				 "Demo Coworking", "location", "line1", "548 Market St", "city",
-				 "San Francisco", "state", "CA", "postal_code", "94104",
-				 "country", "US");
+	json_t *body = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s}}", "name", "Demo Coworking",
+				 "location", "line1", "548 Market St", "city", "San Francisco",
+				 "state", "CA", "postal_code", "94104", "country", "US");
 	json_t *partner = NULL, *key = NULL, *test_key = NULL;
 	if (run(cli, "POST", "/admin/v1/partners", body, &partner) != 0)
 		return 1;
@@ -499,11 +517,13 @@ static int cmd_demo(const struct cli *cli, int argc, char **argv)
 	}
 	printf("\nDashboard: open this one-time link (valid 72 hours) to choose a password for\n"
 	       "owner@demo.example, then create keys and webhook endpoints in the browser:\n"
-	       "  %s\n", json_string_value(json_object_get(owner, "setup_url")));
+	       "  %s\n",
+	       json_string_value(json_object_get(owner, "setup_url")));
 	json_decref(owner);
 	printf("\nTest-mode key (its data and webhooks stay apart from live mode; the\n"
 	       "/api/v1/test-helpers/ routes stand in for Innbocks staff, see README):\n"
-	       "  %s\n", json_string_value(json_object_get(test_key, "secret")));
+	       "  %s\n",
+	       json_string_value(json_object_get(test_key, "secret")));
 	json_decref(test_key);
 	printf("\nCreate a customer:\n\n"
 	       "curl -X POST http://%s/api/v1/customers \\\n"
@@ -528,7 +548,8 @@ static int cmd_request(const struct cli *cli, int argc, char **argv)
 		json_error_t jerr;
 		body = json_loads(argv[2], JSON_REJECT_DUPLICATES, &jerr);
 		if (!body) {
-			fprintf(stderr, "innbocks: the JSON body is not valid: %s\n", jerr.text);
+			fprintf(stderr, "innbocks: the JSON body is not valid: %s\n",
+				jerr.text);
 			return 2;
 		}
 	}
@@ -540,7 +561,7 @@ static int cmd_request(const struct cli *cli, int argc, char **argv)
 /* One command: `innbocks <name> [<sub>] <arguments>`. */
 struct command {
 	const char *name;
-	const char *sub;        /* NULL: the command has no subcommand */
+	const char *sub; /* NULL: the command has no subcommand */
 	/* Runs the command on the arguments after name and sub; returns the
 	 * exit code. NULL: main.c runs it. */
 	int (*run)(const struct cli *cli, int argc, char **argv);
@@ -554,60 +575,97 @@ struct command {
 /* Every command, in the order of the usage text. The settings' flags
  * (config.c) are taken out of argv before a command sees it. */
 static const struct command commands[] = {
-	{"serve", NULL, NULL,
-	 "serve [--listen HOST:PORT] [--database PATH] [--admin-token T] ...", {0}},
-	{"partner", "create", cmd_partner_create,
+	{"serve",
+	 NULL,
+	 NULL,
+	 "serve [--listen HOST:PORT] [--database PATH] [--admin-token T] ...",
+	 {0}},
+	{"partner",
+	 "create",
+	 cmd_partner_create,
 	 "partner create --name N --line1 L [--line2 L2] --city C --state S\n"
 	 "                          --postal-code P --country CC",
 	 {"name", "line1", "line2", "city", "state", "postal-code", "country"}},
 	{"partner", "list", cmd_partner_list, "partner list", {0}},
-	{"key", "create", cmd_key_create,
+	{"key",
+	 "create",
+	 cmd_key_create,
 	 "key create --partner ptn_... --scopes a,b,... [--name N] [--mode live|test]",
 	 {"partner", "scopes", "name", "mode"}},
 	{"key", "list", cmd_key_list, "key list --partner ptn_...", {"partner"}},
 	{"key", "revoke", cmd_key_revoke, "key revoke key_...", {0}},
-	{"customer", "accept-invite", cmd_customer_accept_invite,
-	 "customer accept-invite|show cus_...", {0}},
+	{"customer",
+	 "accept-invite",
+	 cmd_customer_accept_invite,
+	 "customer accept-invite|show cus_...",
+	 {0}},
 	{"customer", "show", cmd_customer_show, NULL, {0}},
-	{"customer", "billing", cmd_customer_billing,
-	 "customer billing cus_... --active true|false", {"active"}},
-	{"customer", "compliance", cmd_customer_compliance,
+	{"customer",
+	 "billing",
+	 cmd_customer_billing,
+	 "customer billing cus_... --active true|false",
+	 {"active"}},
+	{"customer",
+	 "compliance",
+	 cmd_customer_compliance,
 	 "customer compliance cus_... [--form-1583 S] [--identity S] [--reason R]",
 	 {"form-1583", "identity", "reason"}},
-	{"mail", "record", cmd_mail_record,
+	{"mail",
+	 "record",
+	 cmd_mail_record,
 	 "mail record --customer cus_... --type letter|large_envelope|package|\n"
 	 "                       periodical --photo URL [--photo URL2 ...] --performed-by W\n"
 	 "                       [--tracking-number T] [--carrier C] [--sender S] [--notes N]",
 	 {"customer", "type", "photo", "performed-by", "tracking-number", "carrier", "sender",
 	  "notes", "received-at"}},
 	{"action", "list", cmd_action_list, "action list [--status requested]", {"status"}},
-	{"action", "complete", cmd_action_complete,
+	{"action",
+	 "complete",
+	 cmd_action_complete,
 	 "action complete act_... [--document-url U | --carrier C\n"
 	 "                                    --tracking-number T]",
 	 {"document-url", "carrier", "tracking-number"}},
 	{"action", "fail", cmd_action_fail, "action fail act_... --reason R", {"reason"}},
 	{"action", "cancel", cmd_action_cancel, "action cancel act_...", {0}},
-	{"webhook", "create", cmd_webhook_create,
+	{"webhook",
+	 "create",
+	 cmd_webhook_create,
 	 "webhook create --partner ptn_... --url URL [--events a,b,...]\n"
 	 "                         [--mode live|test]",
 	 {"partner", "url", "events", "mode"}},
 	{"webhook", "list", cmd_webhook_list, "webhook list --partner ptn_...", {"partner"}},
-	{"webhook", "update", cmd_webhook_update,
+	{"webhook",
+	 "update",
+	 cmd_webhook_update,
 	 "webhook update we_... [--url URL] [--events a,b] [--enabled true|false]",
 	 {"url", "events", "enabled"}},
-	{"webhook", "rotate-secret", cmd_webhook_rotate_secret,
-	 "webhook rotate-secret we_...", {0}},
-	{"user", "create", cmd_user_create,
+	{"webhook",
+	 "rotate-secret",
+	 cmd_webhook_rotate_secret,
+	 "webhook rotate-secret we_...",
+	 {0}},
+	{"user",
+	 "create",
+	 cmd_user_create,
 	 "user create --partner ptn_... --email E --role owner|developer|viewer\n"
 	 "                       (a dashboard user; prints the one-time setup link)",
 	 {"partner", "email", "role"}},
 	{"admin-token", "create", cmd_admin_token_create, "admin-token create", {0}},
-	{"backup", NULL, cmd_backup,
-	 "backup FILE     (a consistent copy of the database, while the server runs)", {0}},
-	{"demo", NULL, cmd_demo, "demo            (an empty database: a demo partner, keys, a dashboard owner)",
+	{"backup",
+	 NULL,
+	 cmd_backup,
+	 "backup FILE     (a consistent copy of the database, while the server runs)",
 	 {0}},
-	{"request", NULL, cmd_request,
-	 "request METHOD PATH [JSON]   (any operator API call)", {0}},
+	{"demo",
+	 NULL,
+	 cmd_demo,
+	 "demo            (an empty database: a demo partner, keys, a dashboard owner)",
+	 {0}},
+	{"request",
+	 NULL,
+	 cmd_request,
+	 "request METHOD PATH [JSON]   (any operator API call)",
+	 {0}},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -655,7 +713,8 @@ static int flags_check(const struct command *cmd, int argc, char **argv)
 		const char *flag = argv[i] + 2;
 		size_t len = strcspn(flag, "=");
 		if (!flag_known(cmd, flag, len)) {
-			fprintf(stderr, "innbocks: unknown option --%.*s for '%s%s%s' (it takes",
+			fprintf(stderr,
+				"innbocks: unknown option --%.*s for '%s%s%s' (it takes",
 				(int)len, flag, cmd->name, cmd->sub ? " " : "",
 				cmd->sub ? cmd->sub : "");
 			for (int j = 0; j < FLAGS_MAX && cmd->flags[j]; j++)
@@ -687,7 +746,8 @@ static int database_exists(const char *path)
 	fputs(".\nOperator commands work on the server's database and never create one.\n"
 	      "Point them at it with --database PATH or INNBOCKS_DATABASE=PATH (the path the\n"
 	      "server was started with; ./scripts/start.sh uses innbocks.db in the repository),\n"
-	      "or create one with `innbocks serve` or `innbocks demo`.\n", stderr);
+	      "or create one with `innbocks serve` or `innbocks demo`.\n",
+	      stderr);
 	return -1;
 }
 

@@ -96,8 +96,8 @@ bad:
 	return -1;
 }
 
-int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest,
-		char *msg, size_t msg_size)
+int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest, char *msg,
+		size_t msg_size)
 {
 	static const int default_schedule[] = {60, 300, 1800, 7200, 18000, 36000, 36000};
 	memset(cfg, 0, sizeof(*cfg));
@@ -151,8 +151,10 @@ int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest
 	if (cfg->admin_token[0] &&
 	    (strlen(cfg->admin_token) < 32 ||
 	     strncmp(cfg->admin_token, ADMIN_TOKEN_PREFIX, strlen(ADMIN_TOKEN_PREFIX)) != 0)) {
-		snprintf(msg, msg_size, "INNBOCKS_ADMIN_TOKEN must start with %s and be at "
-			 "least 32 characters", ADMIN_TOKEN_PREFIX);
+		snprintf(msg, msg_size,
+			 "INNBOCKS_ADMIN_TOKEN must start with %s and be at "
+			 "least 32 characters",
+			 ADMIN_TOKEN_PREFIX);
 		return -1;
 	}
 	return 0;

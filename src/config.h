@@ -13,26 +13,26 @@
 struct config {
 	char listen[128];
 	char database[1024];
-	char admin_token[256];   /* empty when not set */
+	char admin_token[256]; /* empty when not set */
 	bool webhook_allow_loopback;
 	int retry_schedule[RETRY_MAX];
 	int retry_count;
 	long webhook_timeout_ms;
 	double rate_limit, rate_burst;
-	bool group_commit;       /* batch durable writes (writer.h); default on */
+	bool group_commit;           /* batch durable writes (writer.h); default on */
 	double signin_address_burst; /* dashboard password attempts per client address
 				      * before one every 2 s (0: no address limit) */
-	enum accesslog_format log; /* INNBOCKS_LOG: json (default), text or off */
-	bool metrics;            /* INNBOCKS_METRICS: count for /metrics; default on */
-	char metrics_listen[128]; /* INNBOCKS_METRICS_LISTEN; empty: /metrics on listen */
+	enum accesslog_format log;   /* INNBOCKS_LOG: json (default), text or off */
+	bool metrics;                /* INNBOCKS_METRICS: count for /metrics; default on */
+	char metrics_listen[128];    /* INNBOCKS_METRICS_LISTEN; empty: /metrics on listen */
 };
 
 /* Fills cfg from the environment, then from the flags in argv (which may
  * be "--name value" or "--name=value"); argv entries that are not
  * settings are left for the caller: their indexes are written to rest
  * (*nrest of them). Returns 0, or -1 with a message in msg. */
-int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest,
-		char *msg, size_t msg_size);
+int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest, char *msg,
+		size_t msg_size);
 
 /* Splits "host:port" (or "[v6]:port"); returns 0 or -1. host gets at most
  * host_size bytes. */

@@ -14,8 +14,9 @@ extern const char *const dash_asset_data[];
 extern const size_t dash_asset_sizes[];
 extern const size_t dash_asset_count;
 
-#define CSP "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; " \
-	    "object-src 'none'"
+#define CSP \
+	"default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; " \
+	"object-src 'none'"
 
 /* Returns the Content-Type for a file name by its extension, or NULL for
  * one the dashboard does not serve. */

@@ -18,7 +18,8 @@ int dash_endpoint_reveal_check(struct ctx *c)
 	static const char *const fields[] = {"password", NULL};
 	const char *password;
 	if (field_allow(c, fields) < 0 ||
-	    field_string(c, "password", true, false, 1, SESSION_PASSWORD_MAX, false, &password) < 0 ||
+	    field_string(c, "password", true, false, 1, SESSION_PASSWORD_MAX, false,
+			 &password) < 0 ||
 	    dash_session_limit(c, c->session->user.email) < 0)
 		return -1;
 	if (!session_password_verify(c->session->user.password_hash, password))
@@ -132,7 +133,8 @@ int dash_endpoint_resend_failed(struct ctx *c)
 	if (admin_endpoint_load(c, &w) != 0)
 		return -1;
 	int resent;
-	if (c->store->webhook_resend_failed(c->store, w.id, since, c->now, &resent, &c->err) < 0)
+	if (c->store->webhook_resend_failed(c->store, w.id, since, c->now, &resent, &c->err) <
+	    0)
 		return -1;
 	return resend_reply(c, &w, NULL, resent);
 }

@@ -106,8 +106,8 @@ int dash_session_signin(struct ctx *c)
 {
 	struct user u;
 	int rc = c->signin_user
-		 ? c->store->user_get(c->store, c->a, c->signin_user, &u, &c->err)
-		 : STORE_NOT_FOUND;
+			 ? c->store->user_get(c->store, c->a, c->signin_user, &u, &c->err)
+			 : STORE_NOT_FOUND;
 	if (rc < 0)
 		return -1;
 	if (rc == STORE_NOT_FOUND) {
@@ -133,7 +133,8 @@ int dash_session_setup_hash(struct ctx *c)
 		return -1;
 	c->password_hash = session_password_hash(c->a, password);
 	if (!c->password_hash)
-		return error(&c->err, 500, "internal_error", NULL, "the password cannot be hashed");
+		return error(&c->err, 500, "internal_error", NULL,
+			     "the password cannot be hashed");
 	return 0;
 }
 
@@ -149,8 +150,8 @@ int dash_session_setup(struct ctx *c)
 			     "this setup link is invalid, used or expired; ask for a new one");
 	struct user u;
 	if (rc < 0 ||
-	    c->store->user_password_set(c->store, user_id, c->password_hash, c->now,
-					&c->err) < 0 ||
+	    c->store->user_password_set(c->store, user_id, c->password_hash, c->now, &c->err) <
+		    0 ||
 	    c->store->user_get(c->store, c->a, user_id, &u, &c->err) != 0)
 		return -1;
 	return session_start(c, &u, "password.set");
@@ -200,7 +201,8 @@ int dash_session_password_check(struct ctx *c)
 			     "the current password is not correct");
 	c->password_hash = session_password_hash(c->a, fresh);
 	if (!c->password_hash)
-		return error(&c->err, 500, "internal_error", NULL, "the password cannot be hashed");
+		return error(&c->err, 500, "internal_error", NULL,
+			     "the password cannot be hashed");
 	return 0;
 }
 

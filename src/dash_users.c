@@ -26,8 +26,8 @@ int dash_user_list(struct ctx *c)
 	struct user *items;
 	size_t n;
 	bool more;
-	if (c->store->user_list(c->store, c->a, c->session->user.partner_id, &pg, &items, &n, &more,
-				&c->err) < 0)
+	if (c->store->user_list(c->store, c->a, c->session->user.partner_id, &pg, &items, &n,
+				&more, &c->err) < 0)
 		return -1;
 	return reply_list(c, items, n, sizeof(*items), user_item, more);
 }

@@ -17,7 +17,6 @@
 #include "banned.h"
 
 
-
 /* Returns 1 when v nests deeper than `depth` more levels. */
 static int json_depth_exceeds(json_t *v, int depth)
 {
@@ -90,12 +89,15 @@ int dispatch_audit(struct ctx *c, const char *partner_id, const struct user *u,
 		.id = id_new(c->a, "aud_"),
 		.partner_id = partner_id,
 		.user_id = u ? u->id : NULL,
-		.actor = u ? u->email : c->session ? c->session->user.email
-			 : partner_id ? "operator" : "unknown user",
+		.actor = u            ? u->email
+			 : c->session ? c->session->user.email
+			 : partner_id ? "operator"
+				      : "unknown user",
 		.action = action,
 		.target = target,
-		.mode = c->session && c->partner_id ? tenant_mode_name(tenant_livemode(c->partner_id))
-			: NULL,
+		.mode = c->session && c->partner_id
+				? tenant_mode_name(tenant_livemode(c->partner_id))
+				: NULL,
 		.client_addr = c->req->client_addr,
 		.created_at = c->now,
 	};
@@ -121,12 +123,13 @@ static int admit_session(struct ctx *c)
 		return -1;
 	if (rc == STORE_NOT_FOUND || c->now - ss->last_seen_at >= SESSION_IDLE_S ||
 	    c->now - ss->created_at >= SESSION_MAX_S)
-		return error(&c->err, 401, "unauthenticated",
-			     NULL, "the session has ended; sign in again");
+		return error(&c->err, 401, "unauthenticated", NULL,
+			     "the session has ended; sign in again");
 	if (strcmp(c->req->method, "GET") != 0 &&
 	    (!c->req->csrf_token || !secret_equal(c->req->csrf_token, ss->csrf_token)))
-		return error(&c->err, 403, "csrf_failed", NULL,
-			     "the request lacks the session's X-CSRF-Token header; reload the page");
+		return error(
+			&c->err, 403, "csrf_failed", NULL,
+			"the request lacks the session's X-CSRF-Token header; reload the page");
 	if (session_role_parse(ss->user.role) < c->route->role)
 		return error(&c->err, 403, "insufficient_role", NULL,
 			     "your role (%s) cannot do this; ask an owner of your team",
@@ -152,10 +155,9 @@ static int credentials_check(struct ctx *c)
 	if (r->flags & ROUTE_SESSION)
 		return admit_session(c);
 	if (r->flags & ROUTE_ADMIN)
-		return c->req->operator_trusted
-			? 0
-			: auth_operator(c->store, c->app->admin_token, c->req->authorization,
-					&c->err);
+		return c->req->operator_trusted ? 0
+						: auth_operator(c->store, c->app->admin_token,
+								c->req->authorization, &c->err);
 	struct api_key key;
 	return auth_partner(c->store, c->a, c->req->authorization, &key, &c->err);
 }
@@ -305,7 +307,8 @@ void dispatch_write_in_tx(struct ctx *c)
 				error(&c->err, 422, "idempotency_key_reused", NULL,
 				      "this Idempotency-Key was first used at %s with a different "
 				      "request, which was answered %d; send a new key for a new "
-				      "request", first, rec.status);
+				      "request",
+				      first, rec.status);
 				goto fail;
 			}
 			resp->status = rec.status;
@@ -338,8 +341,8 @@ void dispatch_write_in_tx(struct ctx *c)
 		const char *target = json_is_string(id) ? json_string_value(id) : c->params[0];
 		char action[160];
 		snprintf(action, sizeof(action), "%s %s", c->route->method, c->route->path);
-		if (dispatch_audit(c, c->session->user.partner_id, NULL, arena_strdup(c->a, action),
-				   target) < 0)
+		if (dispatch_audit(c, c->session->user.partner_id, NULL,
+				   arena_strdup(c->a, action), target) < 0)
 			goto undo;
 	}
 	respond(c, rc, resp);
@@ -379,8 +382,8 @@ static int prepare(struct ctx *c, struct response *resp)
 	if (req->has_nul)
 		return error(&c->err, 400, "invalid_request", NULL,
 			     "the request contains a NUL byte (%%00)");
-	c->route = router_match(routes, routes_count, c->a, req->method, req->path,
-				c->params, &status, allow, sizeof(allow));
+	c->route = router_match(routes, routes_count, c->a, req->method, req->path, c->params,
+				&status, allow, sizeof(allow));
 	resp->facts.route = c->route;
 	if (!c->route) {
 		if (status == 405) {
@@ -392,16 +395,19 @@ static int prepare(struct ctx *c, struct response *resp)
 			     req->method, req->path);
 	}
 	if (req->query_overflow)
-		return error(&c->err, 400, "invalid_request", NULL, "too many query parameters");
+		return error(&c->err, 400, "invalid_request", NULL,
+			     "too many query parameters");
 	if (req->query_repeated)
 		return error(&c->err, 400, "invalid_request", req->query_repeated,
-			     "the query parameter %s is given more than once", req->query_repeated);
+			     "the query parameter %s is given more than once",
+			     req->query_repeated);
 	if (req->body_too_large)
 		return error(&c->err, 413, "payload_too_large", NULL,
 			     "the body is larger than 1 MiB");
 	if (req->body_overloaded)
-		return error(&c->err, 503, "unavailable", NULL,
-			     "the server is receiving too many request bodies at once; retry shortly");
+		return error(
+			&c->err, 503, "unavailable", NULL,
+			"the server is receiving too many request bodies at once; retry shortly");
 	bool has_body = (req->body_len > 0 || req->body_announced) &&
 			strcmp(req->method, "GET") != 0;
 	if (has_body && !content_type_is_json(req->content_type))
@@ -411,8 +417,7 @@ static int prepare(struct ctx *c, struct response *resp)
 				   &c->body, &c->err);
 }
 
-struct ctx *dispatch_start(struct app *app, const struct request *req,
-			   struct response *resp)
+struct ctx *dispatch_start(struct app *app, const struct request *req, struct response *resp)
 {
 	struct ctx *c = calloc(1, sizeof(*c));
 	if (!c)

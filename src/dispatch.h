@@ -27,33 +27,33 @@ struct request {
 	const char *method, *path;
 	const struct query_param *query;
 	size_t nquery;
-	bool query_overflow;          /* more parameters than the HTTP layer keeps */
-	const char *query_repeated;   /* a query parameter given twice, or NULL */
-	bool has_nul;                 /* a NUL byte (%00) in the path or the query */
-	const char *content_type;     /* NULL when absent */
-	const char *authorization;    /* NULL when absent */
-	const char *idempotency_key;  /* NULL when absent, "" when empty */
+	bool query_overflow;         /* more parameters than the HTTP layer keeps */
+	const char *query_repeated;  /* a query parameter given twice, or NULL */
+	bool has_nul;                /* a NUL byte (%00) in the path or the query */
+	const char *content_type;    /* NULL when absent */
+	const char *authorization;   /* NULL when absent */
+	const char *idempotency_key; /* NULL when absent, "" when empty */
 	const char *body;
 	size_t body_len;
 	bool body_too_large;
-	bool body_announced;          /* a body was announced but not read (refused early) */
-	bool body_overloaded;         /* the body was dropped: too many bodies in memory */
-	bool operator_trusted;        /* the local command line: no token needed */
-	const char *cookie;           /* the Cookie header; NULL when absent */
-	const char *csrf_token;       /* X-CSRF-Token; NULL when absent */
-	const char *mode;             /* Innbocks-Mode (dashboard): "live" or "test" */
-	const char *client_addr;      /* the peer's IP address; NULL on the command line */
+	bool body_announced;     /* a body was announced but not read (refused early) */
+	bool body_overloaded;    /* the body was dropped: too many bodies in memory */
+	bool operator_trusted;   /* the local command line: no token needed */
+	const char *cookie;      /* the Cookie header; NULL when absent */
+	const char *csrf_token;  /* X-CSRF-Token; NULL when absent */
+	const char *mode;        /* Innbocks-Mode (dashboard): "live" or "test" */
+	const char *client_addr; /* the peer's IP address; NULL on the command line */
 };
 
 /* What the dispatcher needs for every request; lives as long as the server. */
 struct app {
 	struct store *store;
 	struct ratelimit *ratelimit;
-	const char *admin_token;      /* INNBOCKS_ADMIN_TOKEN, or NULL */
-	bool webhook_allow_loopback;  /* INNBOCKS_WEBHOOK_ALLOW_LOOPBACK */
-	const char *base_url;         /* "http://host:port", for dashboard links */
+	const char *admin_token;     /* INNBOCKS_ADMIN_TOKEN, or NULL */
+	bool webhook_allow_loopback; /* INNBOCKS_WEBHOOK_ALLOW_LOOPBACK */
+	const char *base_url;        /* "http://host:port", for dashboard links */
 	struct ratelimit *signin_by_account, *signin_by_addr; /* NULL: unlimited */
-	enum accesslog_format log;    /* INNBOCKS_LOG: the HTTP layer's access log */
+	enum accesslog_format log; /* INNBOCKS_LOG: the HTTP layer's access log */
 };
 
 /* Everything a handler may use. A handler returns 0 with status and out
@@ -65,14 +65,14 @@ struct ctx {
 	const struct request *req;
 	const struct route *route;
 	const char *params[ROUTE_MAX_PARAMS];
-	json_t *body;             /* the parsed body; {} when there was none */
-	const char *partner_id;   /* the key's (or the session's mode's) tenant; NULL on
+	json_t *body;           /* the parsed body; {} when there was none */
+	const char *partner_id; /* the key's (or the session's mode's) tenant; NULL on
 				   * the operator API */
 	const struct user_session *session; /* ROUTE_SESSION: the signed-in user */
-	const char *touch_session; /* a session whose last_seen_at is due a write */
-	const char *signin_user;  /* set by a sign-in's before hook: the user whose
+	const char *touch_session;          /* a session whose last_seen_at is due a write */
+	const char *signin_user;            /* set by a sign-in's before hook: the user whose
 				   * password matched, else NULL */
-	const char *password_hash; /* set by a before hook: the new password's hash */
+	const char *password_hash;          /* set by a before hook: the new password's hash */
 	/* Runs in the savepoint after a refused handler's changes were undone,
 	 * for what must outlive the refusal (a failed sign-in's audit row). */
 	handler_fn *on_refused;
@@ -83,7 +83,7 @@ struct ctx {
 	struct err err;
 	int status;
 	json_t *out;
-	const char *raw;          /* a ready body instead of out (static, or in a) */
+	const char *raw; /* a ready body instead of out (static, or in a) */
 	size_t raw_len;
 	struct response *resp;    /* where the answer goes */
 	char fingerprint[65];     /* of the request, when it has an Idempotency-Key */
@@ -106,8 +106,7 @@ void dispatch(struct app *app, const struct request *req, struct response *resp)
  * refusals), else the request's context: run dispatch_write_in_tx() inside
  * a write transaction, dispatch_write_failed() if that transaction does not
  * commit, then dispatch_end(). req and resp must live until then. */
-struct ctx *dispatch_start(struct app *app, const struct request *req,
-			   struct response *resp);
+struct ctx *dispatch_start(struct app *app, const struct request *req, struct response *resp);
 /* Runs the write part (idempotent replay, or the handler and the stored
  * outcome) in its own savepoint of the open transaction: whatever happens,
  * it leaves either its whole effect or nothing, and an answer in resp. */

@@ -44,8 +44,8 @@ int event_emit_take(struct ctx *c, const char *partner_id, const char *type, jso
 	return rc;
 }
 
-int event_emit_reply_take(struct ctx *c, const char *partner_id, const char *type,
-			  int status, json_t *object)
+int event_emit_reply_take(struct ctx *c, const char *partner_id, const char *type, int status,
+			  json_t *object)
 {
 	if (type && emit(c, partner_id, type, object) < 0) {
 		json_decref(object);

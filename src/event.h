@@ -18,7 +18,7 @@ int event_emit_take(struct ctx *c, const char *partner_id, const char *type, jso
 /* Writes the event type (none when type is NULL) about object, as
  * event_emit_take() does, then replies status with object. Takes object.
  * Returns 0 or -1. */
-int event_emit_reply_take(struct ctx *c, const char *partner_id, const char *type,
-			  int status, json_t *object);
+int event_emit_reply_take(struct ctx *c, const char *partner_id, const char *type, int status,
+			  json_t *object);
 
 #endif

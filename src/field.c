@@ -28,8 +28,8 @@ bool field_present(struct ctx *c, const char *name)
 
 /* Reads a string member of obj; path names it in errors. */
 static int object_string(struct ctx *c, json_t *obj, const char *path, const char *name,
-			 bool required, bool nullable, size_t min, size_t max,
-			 bool multiline, const char **out)
+			 bool required, bool nullable, size_t min, size_t max, bool multiline,
+			 const char **out)
 {
 	*out = NULL;
 	json_t *v = json_object_get(obj, name);
@@ -58,8 +58,8 @@ static int object_string(struct ctx *c, json_t *obj, const char *path, const cha
 	return 0;
 }
 
-int field_string(struct ctx *c, const char *name, bool required, bool nullable,
-		 size_t min, size_t max, bool multiline, const char **out)
+int field_string(struct ctx *c, const char *name, bool required, bool nullable, size_t min,
+		 size_t max, bool multiline, const char **out)
 {
 	return object_string(c, c->body, name, name, required, nullable, min, max, multiline,
 			     out);
@@ -72,14 +72,14 @@ int field_bool(struct ctx *c, const char *name, bool *present, bool *out)
 	if (!v)
 		return 0;
 	if (!json_is_boolean(v))
-		return error(&c->err, 422, "validation_failed", name, "%s must be true or false",
-			     name);
+		return error(&c->err, 422, "validation_failed", name,
+			     "%s must be true or false", name);
 	*out = json_is_true(v);
 	return 0;
 }
 
-int field_choice(struct ctx *c, const char *name, bool required,
-		 const char *const choices[], const char **out)
+int field_choice(struct ctx *c, const char *name, bool required, const char *const choices[],
+		 const char **out)
 {
 	if (field_string(c, name, required, !required, 1, 64, false, out) < 0)
 		return -1;
@@ -107,7 +107,7 @@ int field_address(struct ctx *c, const char *name, bool with_name, struct addres
 	if (!obj || !json_is_object(obj))
 		return error(&c->err, 422, "validation_failed", name,
 			     "%s must be an address object", name);
-	static const char *const fields[] = {"line1", "line2", "city", "state",
+	static const char *const fields[] = {"line1",       "line2",   "city", "state",
 					     "postal_code", "country", NULL};
 	const char *k;
 	json_t *v;

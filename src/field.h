@@ -19,8 +19,8 @@ bool field_present(struct ctx *c, const char *name);
  * (newlines allowed when multiline). Absent: *out NULL, and an error when
  * required. null: allowed (as absent) only when nullable. Returns 0 or -1
  * with 422 validation_failed naming the field. *out points into the body. */
-int field_string(struct ctx *c, const char *name, bool required, bool nullable,
-		 size_t min, size_t max, bool multiline, const char **out);
+int field_string(struct ctx *c, const char *name, bool required, bool nullable, size_t min,
+		 size_t max, bool multiline, const char **out);
 /* Reads a boolean field; *present says whether it was given. */
 int field_bool(struct ctx *c, const char *name, bool *present, bool *out);
 /* Reads the optional "mode" field ("live", the default, or "test") of a key
@@ -28,8 +28,8 @@ int field_bool(struct ctx *c, const char *name, bool *present, bool *out);
 int field_mode(struct ctx *c, bool *livemode);
 /* Reads a string field that must be one of choices (NULL-terminated); an
  * optional one may be null, meaning absent. */
-int field_choice(struct ctx *c, const char *name, bool required,
-		 const char *const choices[], const char **out);
+int field_choice(struct ctx *c, const char *name, bool required, const char *const choices[],
+		 const char **out);
 /* Reads an address object into out (strings in the arena). line1, city,
  * postal_code and country (ISO 3166-1 alpha-2) are required, line2 is
  * optional; with_name (a forwarding address) also requires name and makes

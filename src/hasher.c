@@ -59,7 +59,8 @@ struct hasher *hasher_start(int nthreads)
 		nthreads = HASHER_MAX_THREADS;
 	for (int i = 0; i < nthreads; i++) {
 		if (pthread_create(&h->threads[i], NULL, hasher_main, h) != 0) {
-			fprintf(stderr, "innbocks: cannot start the password-hashing threads\n");
+			fprintf(stderr,
+				"innbocks: cannot start the password-hashing threads\n");
 			hasher_stop(h);
 			return NULL;
 		}

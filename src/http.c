@@ -29,7 +29,8 @@
  * thread), webhook sockets, logs, the listening socket and MHD's own. */
 #define FD_RESERVE 160
 #define QUERY_MAX 32
-#define CONNECTION_MEMORY (16 * 1024) /* headers in, per connection; MHD zeroes it per request */
+#define CONNECTION_MEMORY \
+	(16 * 1024) /* headers in, per connection; MHD zeroes it per request */
 /* A body over BODY_MAX is read and dropped, so the client can read its 413;
  * one announced larger than this is refused before it is sent. */
 #define BODY_DISCARD_MAX (64ull * 1024 * 1024)
@@ -42,12 +43,12 @@
 struct http_server {
 	struct MHD_Daemon *daemon;
 	struct app *app;
-	struct writer *writer;   /* NULL: each write commits on its own */
-	struct hasher *hasher;   /* runs routes' before hooks (password hashing) */
+	struct writer *writer; /* NULL: each write commits on its own */
+	struct hasher *hasher; /* runs routes' before hooks (password hashing) */
 	atomic_int in_flight;
 	atomic_size_t body_bytes; /* buffered by requests being read */
-	atomic_bool stopping;    /* no new suspensions: MHD must not stop with one */
-	bool metrics_only;       /* the INNBOCKS_METRICS_LISTEN listener */
+	atomic_bool stopping;     /* no new suspensions: MHD must not stop with one */
+	bool metrics_only;        /* the INNBOCKS_METRICS_LISTEN listener */
 };
 
 struct query_collect {
@@ -55,29 +56,29 @@ struct query_collect {
 	struct query_param items[QUERY_MAX];
 	size_t n;
 	bool overflow;
-	bool nul;                 /* a key or value held a NUL byte (%00) */
-	const char *repeated;     /* the first key given twice, or NULL */
+	bool nul;             /* a key or value held a NUL byte (%00) */
+	const char *repeated; /* the first key given twice, or NULL */
 };
 
 /* One request's state between handler calls (and, for a write waiting for
  * its group commit, while the connection is suspended). */
 struct pending {
-	bool started;             /* on_request has seen this request */
-	bool uri_nul;             /* the raw URI spells a NUL byte (%00) */
+	bool started; /* on_request has seen this request */
+	bool uri_nul; /* the raw URI spells a NUL byte (%00) */
 	struct http_server *srv;
 	struct MHD_Connection *conn;
 	char client_addr[INET6_ADDRSTRLEN];
 	char *body;
 	size_t len, cap;
 	bool too_large;
-	bool overloaded;          /* dropped: BODY_BUFFER_MAX was reached */
-	atomic_bool answered;     /* resp is final: queue it on the next call */
-	struct ctx *call;         /* a write waiting for its group commit */
+	bool overloaded;      /* dropped: BODY_BUFFER_MAX was reached */
+	atomic_bool answered; /* resp is final: queue it on the next call */
+	struct ctx *call;     /* a write waiting for its group commit */
 	struct query_collect query;
 	struct request req;
 	struct response resp;
-	int64_t arrived_us;       /* wall clock, for the access log */
-	int64_t started_us;       /* monotonic, for the duration */
+	int64_t arrived_us; /* wall clock, for the access log */
+	int64_t started_us; /* monotonic, for the duration */
 };
 
 /* Returns the monotonic clock in microseconds. */
@@ -127,8 +128,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct response *r)
 {
-	struct MHD_Response *mr = MHD_create_response_from_buffer(
-		r->body_len, r->body, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *mr = MHD_create_response_from_buffer(r->body_len, r->body,
+								  MHD_RESPMEM_MUST_FREE);
 	if (!mr)
 		return MHD_NO;
 	r->body = NULL; /* MHD frees it */
@@ -171,8 +172,8 @@ static void after_before(void *cls)
 /* Writes the connection's peer address into p->client_addr ("" if none). */
 static void client_addr_get(struct pending *p, struct MHD_Connection *conn)
 {
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	p->client_addr[0] = '\0';
 	if (!ci || !ci->client_addr)
 		return;
@@ -209,8 +210,10 @@ static void request_build(struct http_server *srv, struct pending *p,
 							       "Idempotency-Key"),
 		.query_overflow = p->query.overflow,
 		.query_repeated = p->query.repeated,
-		.cookie = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE),
-		.csrf_token = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-CSRF-Token"),
+		.cookie = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						      MHD_HTTP_HEADER_COOKIE),
+		.csrf_token = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							  "X-CSRF-Token"),
 		.mode = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Innbocks-Mode"),
 		.client_addr = p->client_addr[0] ? p->client_addr : NULL,
 	};
@@ -237,7 +240,8 @@ static void start_answer(struct http_server *srv, struct pending *p,
 			      "this listener serves GET /metrics only");
 			const char *id = id_new(p->query.a, "req_");
 			resp_header_add(&p->resp, "X-Request-Id", id);
-			snprintf(p->resp.facts.request_id, sizeof(p->resp.facts.request_id), "%s", id);
+			snprintf(p->resp.facts.request_id, sizeof(p->resp.facts.request_id),
+				 "%s", id);
 			p->resp.facts.livemode = -1;
 			resp_error(&p->resp, &e, id);
 			p->answered = true;
@@ -427,10 +431,10 @@ static struct http_server *start(struct app *app, struct writer *writer, const c
 	struct sockaddr_in6 a6 = {0};
 	struct sockaddr_in a4 = {0};
 	const struct sockaddr *addr;
-	unsigned flags = metrics_only
-		? MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC
-		: MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC |
-		  MHD_ALLOW_SUSPEND_RESUME;
+	unsigned flags = metrics_only ? MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+						MHD_USE_ITC
+				      : MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+						MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 	if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
 		a4.sin_family = AF_INET;
 		a4.sin_port = htons((uint16_t)port);
@@ -468,19 +472,16 @@ static struct http_server *start(struct app *app, struct writer *writer, const c
 	};
 	struct MHD_OptionItem no_pool[] = {{MHD_OPTION_END, 0, NULL}};
 	srv->daemon = MHD_start_daemon(
-		flags, (uint16_t)port, NULL, NULL, on_request, srv,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-		MHD_OPTION_SOCK_ADDR, addr,
-		MHD_OPTION_ARRAY, metrics_only ? no_pool : pool,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
-		MHD_OPTION_CONNECTION_LIMIT, limit,
+		flags, (uint16_t)port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+		on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_ARRAY,
+		metrics_only ? no_pool : pool, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, limit,
 		/* One address (a proxy, a NAT) gets at most a quarter. */
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, limit / 4 > 8 ? limit / 4 : limit,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-		MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
-		MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK,
+		on_uri, srv, MHD_OPTION_END);
 	if (!srv->daemon) {
 		fprintf(stderr, "innbocks: cannot listen on %s:%d\n", host, port);
 		hasher_stop(srv->hasher);
@@ -510,7 +511,8 @@ void http_stop(struct http_server *srv, int grace_ms)
 	 * flight are done no connection is left suspended for MHD_stop_daemon. */
 	atomic_store(&srv->stopping, true);
 	struct timespec tick = {0, 10 * 1000 * 1000};
-	for (int waited = 0; waited < grace_ms && atomic_load(&srv->in_flight) > 0; waited += 10)
+	for (int waited = 0; waited < grace_ms && atomic_load(&srv->in_flight) > 0;
+	     waited += 10)
 		nanosleep(&tick, NULL);
 	MHD_stop_daemon(srv->daemon);
 	if (listener != MHD_INVALID_SOCKET)

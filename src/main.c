@@ -34,8 +34,8 @@ static void events_purge(struct store *s)
 	while (purged == EVENT_PURGE_BATCH) {
 		if (s->tx_begin(s, true, &e) < 0)
 			goto fail;
-		if (s->event_purge(s, now_seconds() - EVENT_RETENTION_SECONDS, EVENT_PURGE_BATCH,
-				   &purged, &e) < 0) {
+		if (s->event_purge(s, now_seconds() - EVENT_RETENTION_SECONDS,
+				   EVENT_PURGE_BATCH, &purged, &e) < 0) {
 			s->tx_rollback(s);
 			goto fail;
 		}
@@ -93,7 +93,8 @@ static int serve(const struct config *cfg)
 		 * every 2 s. */
 		.signin_by_account = ratelimit_new(1.0 / 30, 10),
 		.signin_by_addr = cfg->signin_address_burst > 0
-			? ratelimit_new(0.5, cfg->signin_address_burst) : NULL,
+					  ? ratelimit_new(0.5, cfg->signin_address_burst)
+					  : NULL,
 		.log = cfg->log,
 	};
 	maintenance(s);
@@ -102,14 +103,17 @@ static int serve(const struct config *cfg)
 	bool batch = cfg->group_commit && s->group_commit;
 	struct writer *writer = batch && worker ? writer_start(s) : NULL;
 	struct http_server *srv = worker && (writer || !batch)
-		? http_start(&app, writer, host, port) : NULL;
+					  ? http_start(&app, writer, host, port)
+					  : NULL;
 	struct http_server *metrics_srv = NULL;
 	if (srv && cfg->metrics_listen[0]) {
 		char mhost[128];
 		int mport;
 		if (config_split_listen(cfg->metrics_listen, mhost, sizeof(mhost), &mport) < 0)
-			fprintf(stderr, "innbocks: INNBOCKS_METRICS_LISTEN must be HOST:PORT, not "
-				"'%s'\n", cfg->metrics_listen);
+			fprintf(stderr,
+				"innbocks: INNBOCKS_METRICS_LISTEN must be HOST:PORT, not "
+				"'%s'\n",
+				cfg->metrics_listen);
 		else
 			metrics_srv = http_metrics_start(&app, mhost, mport);
 		if (!metrics_srv) {
@@ -130,7 +134,8 @@ static int serve(const struct config *cfg)
 	fprintf(stderr, "innbocks: listening on http://%s (database %s)\n", cfg->listen,
 		store_is_postgres(cfg->database) ? "on PostgreSQL" : cfg->database);
 	if (metrics_srv)
-		fprintf(stderr, "innbocks: metrics on http://%s/metrics\n", cfg->metrics_listen);
+		fprintf(stderr, "innbocks: metrics on http://%s/metrics\n",
+			cfg->metrics_listen);
 	/* The main thread waits for a signal, checkpointing the write-ahead log
 	 * in between (so commits never do) and purging old idempotency records
 	 * and events. */
@@ -179,8 +184,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nrest; i++)
 		args[i] = argv[rest[i]];
 	if (nrest >= 1 && strcmp(args[0], "serve") == 0)
-		code = nrest == 1 ? serve(&cfg) : (fprintf(stderr, "innbocks: unknown option %s\n",
-							    args[1]), 2);
+		code = nrest == 1
+			       ? serve(&cfg)
+			       : (fprintf(stderr, "innbocks: unknown option %s\n", args[1]), 2);
 	else
 		code = cli_run(&cfg, nrest, args);
 out:

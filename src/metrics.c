@@ -20,19 +20,19 @@
 
 typedef atomic_uint_fast64_t counter;
 
-static const char *const methods[] = {"GET", "POST", "PATCH", "DELETE", "PUT", "HEAD",
-				      "OPTIONS", "other"};
+static const char *const methods[] = {"GET", "POST", "PATCH",   "DELETE",
+				      "PUT", "HEAD", "OPTIONS", "other"};
 #define NMETHODS (sizeof(methods) / sizeof(methods[0]))
 
 /* Every status the server answers; anything else counts as "other". */
-static const int statuses[] = {200, 201, 204, 400, 401, 403, 404, 405, 409,
-			       413, 415, 422, 429, 500, 503, 0};
+static const int statuses[] = {200, 201, 204, 400, 401, 403, 404, 405,
+			       409, 413, 415, 422, 429, 500, 503, 0};
 #define NSTATUSES (sizeof(statuses) / sizeof(statuses[0]))
 
 /* Upper bounds of the latency buckets, in microseconds (+Inf follows). */
-static const int64_t latency_us[] = {500, 1000, 2500, 5000, 10000, 25000, 50000,
-				     100000, 250000, 500000, 1000000, 2500000,
-				     5000000, 10000000};
+static const int64_t latency_us[] = {500,     1000,    2500,    5000,    10000,
+				     25000,   50000,   100000,  250000,  500000,
+				     1000000, 2500000, 5000000, 10000000};
 #define NLATENCY (sizeof(latency_us) / sizeof(latency_us[0]))
 
 /* Upper bounds of the group-commit batch buckets (the writer's cap is 256). */
@@ -40,8 +40,10 @@ static const size_t batch_sizes[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
 #define NBATCH (sizeof(batch_sizes) / sizeof(batch_sizes[0]))
 
 static const char *const webhook_results[] = {
-	"success", "http_error", "gone", "timeout", "connection_refused", "dns_failure",
-	"forbidden_address", "tls_error", "unsupported_protocol", "network_error",
+	"success",           "http_error",         "gone",
+	"timeout",           "connection_refused", "dns_failure",
+	"forbidden_address", "tls_error",          "unsupported_protocol",
+	"network_error",
 };
 #define NWEBHOOK (sizeof(webhook_results) / sizeof(webhook_results[0]))
 
@@ -192,9 +194,10 @@ static void render_requests(struct text *t)
 				char status[8] = "other";
 				if (statuses[st])
 					snprintf(status, sizeof(status), "%d", statuses[st]);
-				out(t, "innbocks_http_requests_total{route=\"%s\",method=\"%s\","
-				    "status=\"%s\"} %llu\n", route_label(r), methods[me], status,
-				    (unsigned long long)v);
+				out(t,
+				    "innbocks_http_requests_total{route=\"%s\",method=\"%s\","
+				    "status=\"%s\"} %llu\n",
+				    route_label(r), methods[me], status, (unsigned long long)v);
 			}
 	}
 	header(t, "innbocks_http_request_duration_seconds", "histogram",
@@ -214,16 +217,21 @@ static void render_requests(struct text *t)
 				cumulative += counts[b];
 				char le[24] = "+Inf";
 				if (b < NLATENCY)
-					snprintf(le, sizeof(le), "%g", (double)latency_us[b] / 1e6);
-				out(t, "innbocks_http_request_duration_seconds_bucket{route=\"%s\","
-				    "method=\"%s\",le=\"%s\"} %llu\n", label, methods[me], le,
-				    (unsigned long long)cumulative);
+					snprintf(le, sizeof(le), "%g",
+						 (double)latency_us[b] / 1e6);
+				out(t,
+				    "innbocks_http_request_duration_seconds_bucket{route=\"%s\","
+				    "method=\"%s\",le=\"%s\"} %llu\n",
+				    label, methods[me], le, (unsigned long long)cumulative);
 			}
-			out(t, "innbocks_http_request_duration_seconds_sum{route=\"%s\",method=\"%s\"}"
-			    " %.6f\n", label, methods[me],
-			    (double)peek(&m.latency_sum_us[r][me]) / 1e6);
-			out(t, "innbocks_http_request_duration_seconds_count{route=\"%s\","
-			    "method=\"%s\"} %llu\n", label, methods[me], (unsigned long long)total);
+			out(t,
+			    "innbocks_http_request_duration_seconds_sum{route=\"%s\",method=\"%s\"}"
+			    " %.6f\n",
+			    label, methods[me], (double)peek(&m.latency_sum_us[r][me]) / 1e6);
+			out(t,
+			    "innbocks_http_request_duration_seconds_count{route=\"%s\","
+			    "method=\"%s\"} %llu\n",
+			    label, methods[me], (unsigned long long)total);
 		}
 	}
 	header(t, "innbocks_rate_limited_requests_total", "counter",
@@ -232,7 +240,8 @@ static void render_requests(struct text *t)
 	    (unsigned long long)peek(&m.rate_limited));
 	header(t, "innbocks_idempotent_replays_total", "counter",
 	       "Requests answered with the stored answer of their Idempotency-Key.");
-	out(t, "innbocks_idempotent_replays_total %llu\n", (unsigned long long)peek(&m.replays));
+	out(t, "innbocks_idempotent_replays_total %llu\n",
+	    (unsigned long long)peek(&m.replays));
 }
 
 static void render_writes(struct text *t)
@@ -257,8 +266,8 @@ static void render_writes(struct text *t)
 	       "Webhook delivery attempts, by result (success, http_error, gone or the "
 	       "transport error).");
 	for (size_t i = 0; i < NWEBHOOK; i++)
-		out(t, "innbocks_webhook_attempts_total{result=\"%s\"} %llu\n", webhook_results[i],
-		    (unsigned long long)peek(&m.webhook[i]));
+		out(t, "innbocks_webhook_attempts_total{result=\"%s\"} %llu\n",
+		    webhook_results[i], (unsigned long long)peek(&m.webhook[i]));
 }
 
 /* Returns the number of open descriptors (those under /proc/self/fd, less
@@ -296,7 +305,8 @@ static void render_process(struct text *t)
 {
 	long long rss = resident_bytes();
 	if (rss >= 0) {
-		header(t, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+		header(t, "process_resident_memory_bytes", "gauge",
+		       "Resident memory size in bytes.");
 		out(t, "process_resident_memory_bytes %lld\n", rss);
 	}
 	long fds = open_fds();
@@ -306,7 +316,8 @@ static void render_process(struct text *t)
 	}
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-		header(t, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+		header(t, "process_max_fds", "gauge",
+		       "Maximum number of open file descriptors.");
 		out(t, "process_max_fds %llu\n", (unsigned long long)rl.rlim_cur);
 	}
 	struct rusage ru;
@@ -335,7 +346,8 @@ char *metrics_render(struct arena *a, struct store *s, size_t *len, struct err *
 	out(&t, "innbocks_webhook_queue_depth %lld\n", (long long)st.webhook_pending);
 	int64_t now = now_seconds();
 	int64_t age = st.webhook_oldest_due && st.webhook_oldest_due < now
-		? now - st.webhook_oldest_due : 0;
+			      ? now - st.webhook_oldest_due
+			      : 0;
 	header(&t, "innbocks_webhook_oldest_due_age_seconds", "gauge",
 	       "How long the oldest due webhook delivery has been due (0: none is).");
 	out(&t, "innbocks_webhook_oldest_due_age_seconds %lld\n", (long long)age);

@@ -20,7 +20,8 @@ struct v4_range {
 	const char *name;
 };
 
-#define V4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
+#define V4(a, b, c, d) \
+	(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
 #define MASK(bits) ((uint32_t)(0xFFFFFFFFull << (32 - (bits))))
 
 static const struct v4_range v4_forbidden[] = {
@@ -75,7 +76,7 @@ static const char *v6_forbidden_name(const struct in6_addr *a, bool allow_loopba
 	if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0 || memcmp(b, zero, 12) == 0)
 		return v4_forbidden_name(v4_at(b + 12), allow_loopback);
 	if (memcmp(b, nat64_local, 6) == 0)
-		return "reserved"; /* 64:ff9b:1::/48, local-use translation (RFC 8215) */
+		return "reserved";        /* 64:ff9b:1::/48, local-use translation (RFC 8215) */
 	if (b[0] == 0x20 && b[1] == 0x02) /* 6to4 */
 		return v4_forbidden_name(v4_at(b + 2), allow_loopback);
 	if ((b[0] & 0xfe) == 0xfc)

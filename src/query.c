@@ -59,8 +59,7 @@ int query_page(struct ctx *c, const char *const allowed[], struct page *pg)
 	return 0;
 }
 
-int query_choice(struct ctx *c, const char *name, const char *const choices[],
-		 const char **out)
+int query_choice(struct ctx *c, const char *name, const char *const choices[], const char **out)
 {
 	*out = query_get(c, name);
 	if (*out && !valid_one_of(*out, choices))

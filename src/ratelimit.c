@@ -93,8 +93,9 @@ void ratelimit_spend(struct ratelimit *rl, const char *key_id, double now,
 	out->limit = (long)rl->burst;
 	out->remaining = (long)floor(b->tokens);
 	out->reset = rl->rate > 0 ? (long)ceil((rl->burst - b->tokens) / rl->rate) : 0;
-	out->retry_after = out->allowed || rl->rate <= 0 ? 0
-		: (long)ceil((1.0 - b->tokens) / rl->rate);
+	out->retry_after = out->allowed || rl->rate <= 0
+				   ? 0
+				   : (long)ceil((1.0 - b->tokens) / rl->rate);
 	if (!out->allowed && out->retry_after < 1)
 		out->retry_after = 1;
 	pthread_mutex_unlock(&rl->mu);

@@ -10,10 +10,10 @@ struct ratelimit;
 
 struct ratelimit_result {
 	bool allowed;
-	long limit;        /* RateLimit-Limit: the bucket size (burst) */
-	long remaining;    /* RateLimit-Remaining: whole requests left now */
-	long reset;        /* RateLimit-Reset: seconds until the bucket is full */
-	long retry_after;  /* Retry-After when refused: seconds until one token */
+	long limit;       /* RateLimit-Limit: the bucket size (burst) */
+	long remaining;   /* RateLimit-Remaining: whole requests left now */
+	long reset;       /* RateLimit-Reset: seconds until the bucket is full */
+	long retry_after; /* Retry-After when refused: seconds until one token */
 };
 
 /* Returns a limiter allowing rate requests per second with bursts of burst;

@@ -61,7 +61,8 @@ json_t *render_key(const struct api_key *k, const char *secret)
 	json_object_set_new(o, "id", json_string(k->id));
 	json_object_set_new(o, "object", json_string("api_key"));
 	json_object_set_new(o, "partner_id", render_partner_of(k->partner_id));
-	json_object_set_new(o, "mode", json_string(tenant_mode_name(tenant_livemode(k->partner_id))));
+	json_object_set_new(o, "mode",
+			    json_string(tenant_mode_name(tenant_livemode(k->partner_id))));
 	json_object_set_new(o, "name", json_string(k->name));
 	json_t *scopes = json_array();
 	for (unsigned bit = 1; bit <= SCOPE_ALL; bit <<= 1)

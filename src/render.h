@@ -9,7 +9,7 @@
 #include "store.h"
 
 /* Each returns a new reference the caller owns. */
-json_t *render_time(int64_t t);             /* RFC 3339 string, or null for 0 */
+json_t *render_time(int64_t t); /* RFC 3339 string, or null for 0 */
 json_t *render_string_or_null(const char *s);
 json_t *render_address(const struct address *ad);
 json_t *render_partner(const struct partner *p);

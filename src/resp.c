@@ -9,8 +9,7 @@
 #include "util.h"
 #include "banned.h"
 
-int error(struct err *e, int status, const char *code, const char *param,
-	  const char *fmt, ...)
+int error(struct err *e, int status, const char *code, const char *param, const char *fmt, ...)
 {
 	va_list ap;
 	e->status = status;

@@ -9,17 +9,17 @@
 #include <stddef.h>
 
 struct err {
-	int status;          /* HTTP status to answer with */
-	const char *code;    /* one of the codes of docs/api.md#errors (static string) */
+	int status;       /* HTTP status to answer with */
+	const char *code; /* one of the codes of docs/api.md#errors (static string) */
 	char message[256];
-	char param[64];      /* empty when no single field is at fault */
-	const char *reason;  /* a static machine-readable sub-code, or NULL */
+	char param[64];     /* empty when no single field is at fault */
+	const char *reason; /* a static machine-readable sub-code, or NULL */
 };
 
 /* Fills e and returns -1, so callers can write `return error(e, ...)`.
  * param may be NULL. */
-int error(struct err *e, int status, const char *code, const char *param,
-	  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int error(struct err *e, int status, const char *code, const char *param, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
 /* Sets the machine-readable reason (a static string, kept by pointer) of
  * the error error() just filled in e, shown as "reason" next to "code";
@@ -41,10 +41,10 @@ struct route;
 struct resp_facts {
 	const struct route *route; /* the matched route (routes.c); NULL: none */
 	char request_id[32];
-	char partner_id[40];     /* the key's partner, never its test tenant; "" */
-	int livemode;            /* 1 live key, 0 test key, -1 no partner key */
-	char key_prefix[16];     /* "" when no partner key */
-	bool replayed;           /* an idempotent replay of a stored answer */
+	char partner_id[40]; /* the key's partner, never its test tenant; "" */
+	int livemode;        /* 1 live key, 0 test key, -1 no partner key */
+	char key_prefix[16]; /* "" when no partner key */
+	bool replayed;       /* an idempotent replay of a stored answer */
 };
 
 /* What the server answers. body is malloc'ed and owned by the response. */
@@ -52,7 +52,7 @@ struct response {
 	int status;
 	char *body;
 	size_t body_len;
-	const char *content_type;  /* static; NULL means JSON */
+	const char *content_type; /* static; NULL means JSON */
 	struct resp_header headers[RESP_MAX_HEADERS];
 	int nheaders;
 	struct resp_facts facts;

@@ -36,8 +36,8 @@ static bool template_match(const char *tpl, const char *path, struct arena *a,
 
 const struct route *router_match(const struct route *table, size_t n, struct arena *a,
 				 const char *method, const char *path,
-				 const char *params[ROUTE_MAX_PARAMS], int *status,
-				 char *allow, size_t allow_size)
+				 const char *params[ROUTE_MAX_PARAMS], int *status, char *allow,
+				 size_t allow_size)
 {
 	size_t used = 0;
 	bool path_known = false;

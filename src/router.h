@@ -12,8 +12,8 @@ struct ctx;
 typedef int handler_fn(struct ctx *c);
 
 enum route_flags {
-	ROUTE_PUBLIC = 1 << 0, /* no authentication (healthz) */
-	ROUTE_ADMIN = 1 << 1,  /* operator token instead of a partner key */
+	ROUTE_PUBLIC = 1 << 0,    /* no authentication (healthz) */
+	ROUTE_ADMIN = 1 << 1,     /* operator token instead of a partner key */
 	ROUTE_TEST_ONLY = 1 << 2, /* test-mode keys only (the test helpers) */
 	ROUTE_SESSION = 1 << 3, /* a dashboard session (cookie + CSRF token) instead of a key */
 	ROUTE_NO_AUTH = 1 << 4, /* no credentials, but a transaction like any route
@@ -24,11 +24,11 @@ enum route_flags {
 
 struct route {
 	const char *method;
-	const char *path;       /* template; "{name}" matches one non-empty segment */
+	const char *path; /* template; "{name}" matches one non-empty segment */
 	handler_fn *handler;
-	unsigned scope;         /* SCOPE_* bit a partner key needs; 0 for none */
+	unsigned scope; /* SCOPE_* bit a partner key needs; 0 for none */
 	unsigned flags;
-	int role;               /* ROUTE_SESSION: the least role (session.h) it needs */
+	int role; /* ROUTE_SESSION: the least role (session.h) it needs */
 	/* Runs before the write transaction, off the HTTP threads, for slow
 	 * work (password hashing); NULL for none. 0 or -1 like a handler. */
 	handler_fn *before;
@@ -44,7 +44,7 @@ extern const size_t routes_count;
  * (comma-separated). */
 const struct route *router_match(const struct route *table, size_t n, struct arena *a,
 				 const char *method, const char *path,
-				 const char *params[ROUTE_MAX_PARAMS], int *status,
-				 char *allow, size_t allow_size);
+				 const char *params[ROUTE_MAX_PARAMS], int *status, char *allow,
+				 size_t allow_size);
 
 #endif

@@ -105,6 +105,7 @@ bool session_password_verify(const char *hash, const char *password)
 {
 	pthread_once(&sodium_once, sodium_setup);
 	bool known = hash != NULL;
-	int rc = crypto_pwhash_str_verify(known ? hash : dummy_hash, password, strlen(password));
+	int rc = crypto_pwhash_str_verify(known ? hash : dummy_hash, password,
+					  strlen(password));
 	return known && rc == 0;
 }

@@ -22,7 +22,7 @@ enum session_role {
 #define SESSION_COOKIE "__Host-innbocks_session"
 #define SESSION_IDLE_S (30 * 60)
 #define SESSION_MAX_S (12 * 60 * 60)
-#define SESSION_TOUCH_S 60         /* last_seen_at is written at most this often */
+#define SESSION_TOUCH_S 60 /* last_seen_at is written at most this often */
 #define SESSION_SETUP_VALID_S (72 * 60 * 60)
 #define SESSION_PASSWORD_MIN 12
 #define SESSION_PASSWORD_MAX 1024

@@ -25,7 +25,7 @@ struct store *store_open(const char *database, struct err *e)
 const char *store_slot_missing(const struct store *s)
 {
 #define STORE_SLOT_CHECK(name) \
-	if (!s->name)          \
+	if (!s->name) \
 		return #name;
 	STORE_SLOTS(STORE_SLOT_CHECK)
 #undef STORE_SLOT_CHECK

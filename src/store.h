@@ -24,7 +24,7 @@
 #define STORE_NOT_FOUND 1
 
 struct address {
-	const char *name;          /* forwarding addresses only; NULL for locations */
+	const char *name; /* forwarding addresses only; NULL for locations */
 	const char *line1, *line2, *city, *state, *postal_code, *country;
 };
 
@@ -37,51 +37,52 @@ struct partner {
 
 struct api_key {
 	const char *id, *partner_id, *name;
-	const char *prefix;     /* the first characters of the key, shown in lists */
-	const char *hash;       /* lowercase hex SHA-256 of the full key */
-	unsigned scopes;  /* SCOPE_* bits (auth.h) */
+	const char *prefix; /* the first characters of the key, shown in lists */
+	const char *hash;   /* lowercase hex SHA-256 of the full key */
+	unsigned scopes;    /* SCOPE_* bits (auth.h) */
 	int64_t created_at, last_used_at, revoked_at;
 };
 
 struct mailbox {
 	const char *id;
 	const char *number;
-	const char *status;     /* reserved | active | closed */
+	const char *status; /* reserved | active | closed */
 	int64_t reserved_at, activated_at, closed_at;
 };
 
 struct customer {
 	const char *id, *partner_id;
-	const char *external_id;   /* NULL when unset */
+	const char *external_id; /* NULL when unset */
 	const char *email, *name;
-	const char *phone;         /* NULL when unset */
+	const char *phone; /* NULL when unset */
 	bool prepay, own_billing_active;
-	const char *status;        /* invited | active | deactivated */
-	const char *form_status;   /* not_started | submitted | approved | rejected */
+	const char *status;      /* invited | active | deactivated */
+	const char *form_status; /* not_started | submitted | approved | rejected */
 	int64_t form_submitted_at, form_approved_at;
 	const char *form_rejection_reason;
 	const char *identity_status; /* not_started | pending | verified | failed */
 	int64_t identity_verified_at;
 	const char *identity_failure_reason;
 	int64_t compliance_updated_at;
-	const char *metadata;      /* a JSON object, as text */
+	const char *metadata; /* a JSON object, as text */
 	int64_t created_at, updated_at, deactivated_at;
 	const char *deactivation_reason;
 	struct mailbox mailbox;
-	struct address location; /* the partner's; filled only by api_customer_location_load() */
+	struct address
+		location; /* the partner's; filled only by api_customer_location_load() */
 };
 
 struct event {
 	const char *id, *partner_id, *type;
 	int64_t created_at;
-	const char *payload;       /* the whole event JSON, exactly as delivered */
+	const char *payload; /* the whole event JSON, exactly as delivered */
 };
 
 /* What GET /api/v1/events filters on. Times are inclusive-exclusive bounds:
  * an event is listed when created_gte <= created_at < created_lt. */
 struct event_filter {
-	const char *type;          /* one type, or NULL */
-	const char *family;        /* a type prefix with its dot ("customer."), or NULL */
+	const char *type;   /* one type, or NULL */
+	const char *family; /* a type prefix with its dot ("customer."), or NULL */
 	int64_t created_gte, created_lt;
 	/* Events created before this are expired: never listed, and not a
 	 * cursor either. */
@@ -90,24 +91,24 @@ struct event_filter {
 
 struct mail {
 	const char *id, *partner_id, *customer_id, *mailbox_id;
-	const char *type;          /* letter | large_envelope | package | periodical */
-	const char *status;        /* in_storage | forwarded | shredded | picked_up */
-	const char *source;        /* partner | innbocks */
-	const char *photos;        /* a JSON array of URLs, as text */
+	const char *type;   /* letter | large_envelope | package | periodical */
+	const char *status; /* in_storage | forwarded | shredded | picked_up */
+	const char *source; /* partner | innbocks */
+	const char *photos; /* a JSON array of URLs, as text */
 	const char *performed_by;
 	const char *tracking_number, *carrier, *sender, *notes; /* NULL when unset */
-	const char *metadata;      /* a JSON object, as text */
+	const char *metadata;                                   /* a JSON object, as text */
 	int64_t received_at, created_at, updated_at, deleted_at;
 };
 
 struct mail_action {
 	const char *id, *partner_id, *mail_id, *customer_id;
-	const char *type;          /* scan | forward | shred | pickup */
-	const char *status;        /* requested | completed | failed | canceled */
+	const char *type;            /* scan | forward | shred | pickup */
+	const char *status;          /* requested | completed | failed | canceled */
 	const char *forward_address; /* a JSON object as text (forward only), else NULL */
 	const char *shipping_speed;  /* forward only, else NULL */
 	const char *notes;
-	const char *result;        /* a JSON object as text once completed, else NULL */
+	const char *result; /* a JSON object as text once completed, else NULL */
 	const char *failure_reason;
 	int64_t requested_at, completed_at;
 };
@@ -118,8 +119,8 @@ struct mail_filter {
 
 struct webhook_endpoint {
 	const char *id, *partner_id, *url;
-	const char *enabled_events;  /* a JSON array as text: types, or ["*"] */
-	const char *status;          /* enabled | disabled */
+	const char *enabled_events; /* a JSON array as text: types, or ["*"] */
+	const char *status;         /* enabled | disabled */
 	const char *secret;
 	const char *previous_secret; /* NULL when none */
 	int64_t previous_secret_expires_at, created_at, updated_at;
@@ -130,19 +131,19 @@ struct webhook_job {
 	const char *event_id, *event_type, *partner_id, *payload;
 	const char *endpoint_id, *url, *secret;
 	const char *previous_secret; /* NULL unless a rotation is within its overlap */
-	int attempts;          /* attempts made before this one */
+	int attempts;                /* attempts made before this one */
 };
 
 /* One attempt, as GET /webhook-deliveries shows it. */
 struct webhook_delivery {
 	const char *id, *partner_id, *event_id, *event_type, *endpoint_id, *url;
 	int attempt;
-	const char *status;          /* succeeded | failed */
-	int response_status;   /* 0 = none */
-	const char *error;           /* NULL, or timeout | connection_refused | ... */
+	const char *status;  /* succeeded | failed */
+	int response_status; /* 0 = none */
+	const char *error;   /* NULL, or timeout | connection_refused | ... */
 	int64_t duration_ms, attempted_at, next_attempt_at;
-	const char *request_body;    /* the payload sent; NULL = not kept */
-	const char *response_body;   /* the answer's first 4 KiB; NULL = none */
+	const char *request_body;  /* the payload sent; NULL = not kept */
+	const char *response_body; /* the answer's first 4 KiB; NULL = none */
 };
 
 struct delivery_filter {
@@ -155,7 +156,7 @@ struct idem_record {
 	int status;
 	const char *body;
 	size_t body_len;
-	int64_t created_at;     /* filled by idem_get: when the key was first used */
+	int64_t created_at; /* filled by idem_get: when the key was first used */
 };
 
 /* One page request of a list endpoint (docs/api.md#lists). Lists are newest
@@ -173,14 +174,14 @@ struct customer_filter {
 /* A partner's dashboard user (docs/decisions.md, "Dashboard"). */
 struct user {
 	const char *id, *partner_id, *email;
-	const char *role;            /* owner | developer | viewer */
-	const char *password_hash;   /* Argon2id string; NULL until set */
+	const char *role;          /* owner | developer | viewer */
+	const char *password_hash; /* Argon2id string; NULL until set */
 	int64_t created_at, password_changed_at;
 };
 
 /* A signed-in dashboard session, with its user. */
 struct user_session {
-	const char *hash;            /* hex SHA-256 of the cookie's token */
+	const char *hash; /* hex SHA-256 of the cookie's token */
 	const char *csrf_token;
 	int64_t created_at, last_seen_at;
 	struct user user;
@@ -189,7 +190,7 @@ struct user_session {
 /* One row of the dashboard's audit log; never a secret. */
 struct audit_entry {
 	const char *id;
-	const char *partner_id;      /* NULL: a failed sign-in of an unknown email */
+	const char *partner_id; /* NULL: a failed sign-in of an unknown email */
 	const char *user_id, *actor, *action, *target, *mode, *client_addr;
 	int64_t created_at;
 };
@@ -234,8 +235,8 @@ struct store {
 			    struct partner **items, size_t *n, bool *has_more, struct err *e);
 
 	int (*key_insert)(struct store *s, const struct api_key *k, struct err *e);
-	int (*key_get)(struct store *s, struct arena *a, const char *id,
-		       struct api_key *out, struct err *e);
+	int (*key_get)(struct store *s, struct arena *a, const char *id, struct api_key *out,
+		       struct err *e);
 	/* Finds a key (revoked ones too) by the hash of its secret. */
 	int (*key_find_by_hash)(struct store *s, struct arena *a, const char *hash,
 				struct api_key *out, struct err *e);
@@ -262,8 +263,7 @@ struct store {
 			    const char *id, struct customer *out, struct err *e);
 	int (*customer_list)(struct store *s, struct arena *a, const char *partner_id,
 			     const struct customer_filter *f, const struct page *pg,
-			     struct customer **items, size_t *n, bool *has_more,
-			     struct err *e);
+			     struct customer **items, size_t *n, bool *has_more, struct err *e);
 	/* Writes every mutable field of c and of its mailbox. */
 	int (*customer_update)(struct store *s, const struct customer *c, struct err *e);
 	/* Returns 0 when another customer of the partner (not except_id) has
@@ -276,8 +276,8 @@ struct store {
 	 * mailbox closed in the second it was activated was active in that
 	 * second. */
 	int (*usage_customers)(struct store *s, struct arena *a, const char *partner_id,
-			       int64_t start, int64_t end, struct customer **items,
-			       size_t *n, struct err *e);
+			       int64_t start, int64_t end, struct customer **items, size_t *n,
+			       struct err *e);
 
 	int (*mail_insert)(struct store *s, const struct mail *m, struct err *e);
 	/* Finds mail that is not deleted; partner_id NULL finds any partner's. */
@@ -331,7 +331,8 @@ struct store {
 	int (*event_purge)(struct store *s, int64_t before, int limit, int *purged,
 			   struct err *e);
 
-	int (*endpoint_insert)(struct store *s, const struct webhook_endpoint *w, struct err *e);
+	int (*endpoint_insert)(struct store *s, const struct webhook_endpoint *w,
+			       struct err *e);
 	int (*endpoint_get)(struct store *s, struct arena *a, const char *id,
 			    struct webhook_endpoint *out, struct err *e);
 	/* The endpoints of both tenants of a partner, newest first. */
@@ -395,8 +396,8 @@ struct store {
 	/* Deletes the user with its sessions and setup links (its audit rows stay). */
 	int (*user_delete)(struct store *s, const char *id, struct err *e);
 	/* Sets the password hash and ends every session of the user. */
-	int (*user_password_set)(struct store *s, const char *id, const char *hash,
-				 int64_t now, struct err *e);
+	int (*user_password_set)(struct store *s, const char *id, const char *hash, int64_t now,
+				 struct err *e);
 	int (*user_setup_insert)(struct store *s, const char *hash, const char *user_id,
 				 int64_t now, int64_t expires_at, struct err *e);
 	/* Uses the setup token with this hash once: fills *user_id (arena) and
@@ -419,8 +420,8 @@ struct store {
 	 * a backend whose writes run concurrently (PostgreSQL) also claims the
 	 * key until the transaction ends, and answers 409
 	 * idempotency_key_in_use while another transaction holds it. */
-	int (*idem_get)(struct store *s, struct arena *a, const char *scope,
-			const char *key, struct idem_record *out, struct err *e);
+	int (*idem_get)(struct store *s, struct arena *a, const char *scope, const char *key,
+			struct idem_record *out, struct err *e);
 	int (*idem_put)(struct store *s, const char *scope, const char *key,
 			const struct idem_record *r, int64_t now, struct err *e);
 	/* Deletes records created before `before`; one stored out of time order
@@ -467,6 +468,8 @@ struct store {
  * must visit them all: a backend's open checks that it filled each one
  * (store_slot_missing()), and so does a unit test. The assertion below fails
  * the build when a slot is added to struct store but not here. */
+/* The slots in the order of struct store, laid out by hand. */
+/* clang-format off */
 #define STORE_SLOTS(X) \
 	X(tx_begin) X(tx_savepoint) X(tx_release) X(tx_undo) X(tx_commit) \
 	X(tx_rollback) X(partner_insert) X(partner_get) X(partner_list) X(key_insert) \
@@ -485,10 +488,12 @@ struct store {
 	X(session_find) X(session_touch) X(session_delete) X(audit_insert) \
 	X(audit_list) X(idem_get) X(idem_put) X(idem_purge) X(checkpoint) X(wal_bound) \
 	X(writable) X(probe_write) X(stats) X(backup) X(close)
+/* clang-format on */
 
 #define STORE_SLOT_COUNT_ONE(name) +1
-_Static_assert(sizeof(struct store) == offsetof(struct store, tx_begin) +
-	       (0 STORE_SLOTS(STORE_SLOT_COUNT_ONE)) * sizeof(void (*)(void)),
+_Static_assert(sizeof(struct store) ==
+		       offsetof(struct store, tx_begin) +
+			       (0 STORE_SLOTS(STORE_SLOT_COUNT_ONE)) * sizeof(void (*)(void)),
 	       "STORE_SLOTS must name every function pointer of struct store");
 
 /* Returns the name of the first slot of s (STORE_SLOTS) still NULL, or NULL

@@ -129,10 +129,12 @@ static int pg_stats(struct store *s, struct store_stats *out, struct err *e)
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
-	PGresult *r = pgs_exec(c, "SELECT pg_database_size(current_database()),"
+	PGresult *r = pgs_exec(c,
+			       "SELECT pg_database_size(current_database()),"
 			       " (SELECT count(*) FROM webhook_jobs WHERE status = 'pending'),"
 			       " (SELECT coalesce(min(next_attempt_at), 0) FROM webhook_jobs"
-			       "  WHERE status = 'pending')", NULL, e);
+			       "  WHERE status = 'pending')",
+			       NULL, e);
 	if (!r)
 		return -1;
 	*out = (struct store_stats){
@@ -149,8 +151,9 @@ static int pg_backup(struct store *s, const char *path, struct err *e)
 {
 	(void)s;
 	(void)path;
-	return error(e, 400, "invalid_request", NULL,
-		     "on PostgreSQL, back up with pg_dump (or a base backup); see docs/deploy.md");
+	return error(
+		e, 400, "invalid_request", NULL,
+		"on PostgreSQL, back up with pg_dump (or a base backup); see docs/deploy.md");
 }
 
 static void pg_close(struct store *s)
@@ -203,7 +206,8 @@ static int migrate(struct store *s, struct err *e)
 		/* A migration is several statements: the simple protocol runs
 		 * them, with no parameters (the text is the binary's own). */
 		r = PQexec(c->db, pg_migrations[v]);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+		    PQresultStatus(r) != PGRES_TUPLES_OK) {
 			error(e, 503, "unavailable", NULL, "migration %d failed: %s", v + 1,
 			      PQresultErrorMessage(r));
 			PQclear(r);
@@ -257,8 +261,8 @@ struct store *store_pg_open(const char *conninfo, struct err *e)
 	pgs_register_users(s);
 	const char *missing = store_slot_missing(s);
 	if (missing) {
-		error(e, 500, "internal_error", NULL, "the PostgreSQL backend does not implement %s",
-		      missing);
+		error(e, 500, "internal_error", NULL,
+		      "the PostgreSQL backend does not implement %s", missing);
 		pg_close(s);
 		return NULL;
 	}

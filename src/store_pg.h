@@ -16,20 +16,20 @@
 struct pg_conn {
 	PGconn *db;
 	struct pg_store *store;
-	bool in_tx;              /* between tx_begin and tx_commit/tx_rollback */
-	bool write_tx;           /* ... and that transaction is a write: reads of
+	bool in_tx;    /* between tx_begin and tx_commit/tx_rollback */
+	bool write_tx; /* ... and that transaction is a write: reads of
 				  * objects it may change lock their rows */
 	struct pg_conn *next;
 };
 
 /* The backend's store: struct store's table first, then its own state. */
 struct pg_store {
-	struct store base;       /* first, so a struct store * converts back */
+	struct store base; /* first, so a struct store * converts back */
 	char *conninfo;
 	pthread_key_t key;
-	pthread_mutex_t mu;      /* guards conns */
+	pthread_mutex_t mu; /* guards conns */
 	struct pg_conn *conns;
-	atomic_bool writable;    /* false since the server could not be reached */
+	atomic_bool writable; /* false since the server could not be reached */
 };
 
 #define PGS_MAX_PARAMS 32
@@ -39,7 +39,7 @@ struct pg_store {
 struct pgs_params {
 	const char *v[PGS_MAX_PARAMS];
 	int len[PGS_MAX_PARAMS];
-	int fmt[PGS_MAX_PARAMS];  /* 0 text, 1 binary (bytea) */
+	int fmt[PGS_MAX_PARAMS]; /* 0 text, 1 binary (bytea) */
 	char num[PGS_MAX_PARAMS][24];
 	int n;
 };
@@ -74,16 +74,14 @@ int64_t pgs_col_i64(const PGresult *r, int row, int col);
 /* Reads row of r into item. */
 typedef void pgs_row_reader(struct arena *a, const PGresult *r, int row, void *item);
 /* Runs sql expecting at most one row: 0, STORE_NOT_FOUND or -1. */
-int pgs_get_one(struct pg_conn *c, struct arena *a, const char *sql,
-		const struct pgs_params *p, pgs_row_reader *read, void *item, struct err *e);
+int pgs_get_one(struct pg_conn *c, struct arena *a, const char *sql, const struct pgs_params *p,
+		pgs_row_reader *read, void *item, struct err *e);
 /* Runs sql and reads every row into an arena array. */
-int pgs_get_all(struct pg_conn *c, struct arena *a, const char *sql,
-		const struct pgs_params *p, pgs_row_reader *read, size_t item_size,
-		void **items, size_t *n, struct err *e);
+int pgs_get_all(struct pg_conn *c, struct arena *a, const char *sql, const struct pgs_params *p,
+		pgs_row_reader *read, size_t item_size, void **items, size_t *n, struct err *e);
 /* Runs sql expecting at most one row: 0 when there is one, STORE_NOT_FOUND
  * when not, -1 on failure. */
-int pgs_exists(struct pg_conn *c, const char *sql, const struct pgs_params *p,
-	       struct err *e);
+int pgs_exists(struct pg_conn *c, const char *sql, const struct pgs_params *p, struct err *e);
 
 /* A SELECT assembled from fixed fragments, each `?` in them becoming the
  * next $n; values are always bound. */
@@ -103,10 +101,10 @@ void pgs_q_num(struct pgs_query *q, const char *fragment, int64_t v);
  * and reads up to pg->limit items, newest first. cursor_sql turns a cursor
  * id ($1) and scope ($2, when not NULL) into a seq; an unknown cursor is a
  * 400. */
-int pgs_run_list(struct pg_conn *c, struct arena *a, struct pgs_query *q,
-		 const char *seq_col, const char *cursor_sql, const char *scope,
-		 const struct page *pg, pgs_row_reader *read, size_t item_size,
-		 void **items, size_t *n, bool *has_more, struct err *e);
+int pgs_run_list(struct pg_conn *c, struct arena *a, struct pgs_query *q, const char *seq_col,
+		 const char *cursor_sql, const char *scope, const struct page *pg,
+		 pgs_row_reader *read, size_t item_size, void **items, size_t *n,
+		 bool *has_more, struct err *e);
 
 /* Appends FOR UPDATE to a single-row read inside a write transaction: a
  * handler reads an object, decides on its state, then writes it; the row

@@ -95,9 +95,11 @@ static int pg_customer_insert(struct store *s, struct arena *a, struct customer 
 	 * instances (a rolled-back insert gives its number back). */
 	struct pgs_params q = {0};
 	pgs_text(&q, cu->partner_id);
-	PGresult *r = pgs_exec(c, "UPDATE partners SET next_mailbox_number ="
+	PGresult *r = pgs_exec(c,
+			       "UPDATE partners SET next_mailbox_number ="
 			       " next_mailbox_number + 1 WHERE id = $1"
-			       " RETURNING next_mailbox_number - 1", &q, e);
+			       " RETURNING next_mailbox_number - 1",
+			       &q, e);
 	if (!r)
 		return -1;
 	if (PQntuples(r) > 0)
@@ -117,16 +119,18 @@ static int pg_customer_insert(struct store *s, struct arena *a, struct customer 
 	pgs_text(&p, cu->mailbox.id);
 	pgs_text(&p, cu->mailbox.number);
 	pgs_num(&p, cu->mailbox.reserved_at);
-	return pgs_run(c, "INSERT INTO customers (external_customer_id, email, name, phone,"
-		       " prepay, own_billing_active, status, form_status, form_submitted_at,"
-		       " form_approved_at, form_rejection_reason, identity_status,"
-		       " identity_verified_at, identity_failure_reason, compliance_updated_at,"
-		       " metadata, updated_at, deactivated_at, deactivation_reason,"
-		       " mailbox_status, mailbox_activated_at, mailbox_closed_at, id, partner_id,"
-		       " created_at, mailbox_id, mailbox_number, mailbox_reserved_at)"
-		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-		       " $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
-		       &p, e);
+	return pgs_run(
+		c,
+		"INSERT INTO customers (external_customer_id, email, name, phone,"
+		" prepay, own_billing_active, status, form_status, form_submitted_at,"
+		" form_approved_at, form_rejection_reason, identity_status,"
+		" identity_verified_at, identity_failure_reason, compliance_updated_at,"
+		" metadata, updated_at, deactivated_at, deactivation_reason,"
+		" mailbox_status, mailbox_activated_at, mailbox_closed_at, id, partner_id,"
+		" created_at, mailbox_id, mailbox_number, mailbox_reserved_at)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+		" $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
+		&p, e);
 }
 
 static int pg_customer_get(struct store *s, struct arena *a, const char *partner_id,
@@ -139,10 +143,11 @@ static int pg_customer_get(struct store *s, struct arena *a, const char *partner
 	pgs_text(&q, id);
 	if (partner_id)
 		pgs_text(&q, partner_id);
-	return pgs_get_one(c, a, partner_id
-			   ? PGS_FOR_WRITE(c, CUSTOMER_SELECT " WHERE c.id = $1 AND c.partner_id = $2")
-			   : PGS_FOR_WRITE(c, CUSTOMER_SELECT " WHERE c.id = $1"), &q, read_customer,
-			   out, e);
+	return pgs_get_one(c, a,
+			   partner_id ? PGS_FOR_WRITE(c, CUSTOMER_SELECT
+						      " WHERE c.id = $1 AND c.partner_id = $2")
+				      : PGS_FOR_WRITE(c, CUSTOMER_SELECT " WHERE c.id = $1"),
+			   &q, read_customer, out, e);
 }
 
 static int pg_customer_list(struct store *s, struct arena *a, const char *partner_id,
@@ -188,13 +193,15 @@ static int pg_customer_external_id_find(struct store *s, const char *partner_id,
 	pgs_text(&q, partner_id);
 	pgs_text(&q, external_id);
 	pgs_text(&q, except_id);
-	return pgs_exists(c, "SELECT 1 FROM customers WHERE partner_id = $1"
-			  " AND external_customer_id = $2 AND id IS DISTINCT FROM $3", &q, e);
+	return pgs_exists(c,
+			  "SELECT 1 FROM customers WHERE partner_id = $1"
+			  " AND external_customer_id = $2 AND id IS DISTINCT FROM $3",
+			  &q, e);
 }
 
 static int pg_usage_customers(struct store *s, struct arena *a, const char *partner_id,
-			      int64_t start, int64_t end, struct customer **items,
-			      size_t *n, struct err *e)
+			      int64_t start, int64_t end, struct customer **items, size_t *n,
+			      struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -203,15 +210,17 @@ static int pg_usage_customers(struct store *s, struct arena *a, const char *part
 	pgs_text(&q, partner_id);
 	pgs_num(&q, start);
 	pgs_num(&q, end);
-	return pgs_get_all(c, a, CUSTOMER_SELECT " WHERE c.partner_id = $1"
+	return pgs_get_all(c, a,
+			   CUSTOMER_SELECT
+			   " WHERE c.partner_id = $1"
 			   " AND c.mailbox_activated_at IS NOT NULL"
 			   " AND c.mailbox_activated_at < $3"
 			   " AND (c.mailbox_closed_at IS NULL OR c.mailbox_closed_at > $2"
 			   /* closed in its activation second: active for it */
 			   " OR c.mailbox_closed_at = c.mailbox_activated_at"
 			   " AND c.mailbox_activated_at >= $2)"
-			   " ORDER BY c.mailbox_activated_at, c.seq", &q, read_customer,
-			   sizeof(**items), (void **)items, n, e);
+			   " ORDER BY c.mailbox_activated_at, c.seq",
+			   &q, read_customer, sizeof(**items), (void **)items, n, e);
 }
 
 void pgs_register_customers(struct store *s)

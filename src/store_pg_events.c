@@ -43,11 +43,14 @@ static int pg_event_insert(struct store *s, const struct event *ev, struct err *
 	pgs_text(&j, ev->partner_id);
 	pgs_num(&j, ev->created_at);
 	pgs_text(&j, ev->type);
-	return pgs_run(c, "INSERT INTO webhook_jobs (event_id, endpoint_id, status,"
-		       " next_attempt_at) SELECT $1::text, w.id, 'pending', $3::bigint"
-		       " FROM webhook_endpoints w WHERE w.partner_id = $2 AND w.status = 'enabled'"
-		       " AND EXISTS (SELECT 1 FROM jsonb_array_elements_text("
-		       "w.enabled_events::jsonb) j(v) WHERE j.v IN ('*', $4::text))", &j, e);
+	return pgs_run(
+		c,
+		"INSERT INTO webhook_jobs (event_id, endpoint_id, status,"
+		" next_attempt_at) SELECT $1::text, w.id, 'pending', $3::bigint"
+		" FROM webhook_endpoints w WHERE w.partner_id = $2 AND w.status = 'enabled'"
+		" AND EXISTS (SELECT 1 FROM jsonb_array_elements_text("
+		"w.enabled_events::jsonb) j(v) WHERE j.v IN ('*', $4::text))",
+		&j, e);
 }
 
 static int pg_event_list(struct store *s, struct arena *a, const char *partner_id,
@@ -64,14 +67,15 @@ static int pg_event_list(struct store *s, struct arena *a, const char *partner_i
 	if (type)
 		pgs_q_text(&q, " AND type = ?", type);
 	if (livemode >= 0)
-		pgs_q_num(&q, " AND (right(partner_id, length('" TENANT_TEST_SUFFIX "')) <> '"
-			  TENANT_TEST_SUFFIX "') = (?::int = 1)", livemode);
-	return pgs_run_list(c, a, &q, "seq",
-			    partner_id ? "SELECT seq FROM events WHERE id = $1 AND "
-					 PGS_BOTH_TENANTS("$2")
-				       : "SELECT seq FROM events WHERE id = $1",
-			    partner_id, pg, read_event, sizeof(**items), (void **)items, n,
-			    has_more, e);
+		pgs_q_num(&q,
+			  " AND (right(partner_id, length('" TENANT_TEST_SUFFIX
+			  "')) <> '" TENANT_TEST_SUFFIX "') = (?::int = 1)",
+			  livemode);
+	return pgs_run_list(
+		c, a, &q, "seq",
+		partner_id ? "SELECT seq FROM events WHERE id = $1 AND " PGS_BOTH_TENANTS("$2")
+			   : "SELECT seq FROM events WHERE id = $1",
+		partner_id, pg, read_event, sizeof(**items), (void **)items, n, has_more, e);
 }
 
 static int pg_event_list_tenant(struct store *s, struct arena *a, const char *tenant_id,
@@ -88,8 +92,10 @@ static int pg_event_list_tenant(struct store *s, struct arena *a, const char *te
 		pgs_text(&p, cursor);
 		pgs_text(&p, tenant_id);
 		pgs_num(&p, f->not_before);
-		int rc = pgs_exists(c, "SELECT 1 FROM events WHERE id = $1 AND partner_id = $2"
-				    " AND created_at >= $3", &p, e);
+		int rc = pgs_exists(c,
+				    "SELECT 1 FROM events WHERE id = $1 AND partner_id = $2"
+				    " AND created_at >= $3",
+				    &p, e);
 		if (rc < 0)
 			return -1;
 		if (rc == STORE_NOT_FOUND)
@@ -106,13 +112,13 @@ static int pg_event_list_tenant(struct store *s, struct arena *a, const char *te
 		pgs_q_text(&q, " AND type = ?", f->type);
 	if (f->family)
 		pgs_q_text(&q, " AND starts_with(type, ?::text)", f->family);
-	return pgs_run_list(c, a, &q, "seq",
-			    "SELECT seq FROM events WHERE id = $1 AND partner_id = $2", tenant_id,
-			    pg, read_event, sizeof(**items), (void **)items, n, has_more, e);
+	return pgs_run_list(
+		c, a, &q, "seq", "SELECT seq FROM events WHERE id = $1 AND partner_id = $2",
+		tenant_id, pg, read_event, sizeof(**items), (void **)items, n, has_more, e);
 }
 
-static int pg_event_get(struct store *s, struct arena *a, const char *tenant_id,
-			const char *id, int64_t not_before, struct event *out, struct err *e)
+static int pg_event_get(struct store *s, struct arena *a, const char *tenant_id, const char *id,
+			int64_t not_before, struct event *out, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -121,15 +127,17 @@ static int pg_event_get(struct store *s, struct arena *a, const char *tenant_id,
 	pgs_text(&q, id);
 	pgs_text(&q, tenant_id);
 	pgs_num(&q, not_before);
-	return pgs_get_one(c, a, "SELECT " EVENT_COLS " FROM events"
-			   " WHERE id = $1 AND partner_id = $2 AND created_at >= $3", &q,
-			   read_event, out, e);
+	return pgs_get_one(c, a,
+			   "SELECT " EVENT_COLS " FROM events"
+			   " WHERE id = $1 AND partner_id = $2 AND created_at >= $3",
+			   &q, read_event, out, e);
 }
 
 /* Expired events whose delivery jobs are all finished (or that have none):
  * a pending job still needs its event's payload. $1 is the cutoff, $2 the
  * batch size. */
-#define PURGEABLE_EVENTS "SELECT e.id FROM events e WHERE e.created_at < $1 AND NOT EXISTS" \
+#define PURGEABLE_EVENTS \
+	"SELECT e.id FROM events e WHERE e.created_at < $1 AND NOT EXISTS" \
 	" (SELECT 1 FROM webhook_jobs j WHERE j.event_id = e.id AND j.status = 'pending')" \
 	" LIMIT $2"
 
@@ -162,8 +170,8 @@ static int pg_event_purge(struct store *s, int64_t before, int limit, int *purge
 
 /* --- idempotency --- */
 
-static int pg_idem_get(struct store *s, struct arena *a, const char *scope,
-		       const char *key, struct idem_record *out, struct err *e)
+static int pg_idem_get(struct store *s, struct arena *a, const char *scope, const char *key,
+		       struct idem_record *out, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -174,8 +182,10 @@ static int pg_idem_get(struct store *s, struct arena *a, const char *scope,
 	/* The first request with a key holds this lock until it commits, with
 	 * its effects and its stored answer: a concurrent duplicate (on any
 	 * instance) is told so at once, and a later one finds the answer. */
-	PGresult *r = pgs_exec(c, "SELECT pg_try_advisory_xact_lock("
-			       "hashtextextended($1::text || chr(10) || $2::text, 0))", &q, e);
+	PGresult *r = pgs_exec(c,
+			       "SELECT pg_try_advisory_xact_lock("
+			       "hashtextextended($1::text || chr(10) || $2::text, 0))",
+			       &q, e);
 	if (!r)
 		return -1;
 	bool locked = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
@@ -184,8 +194,10 @@ static int pg_idem_get(struct store *s, struct arena *a, const char *scope,
 		return error(e, 409, "idempotency_key_in_use", NULL,
 			     "a request with this Idempotency-Key is still being processed;"
 			     " retry it shortly");
-	r = pgs_exec(c, "SELECT fingerprint, status, body FROM idempotency"
-			       " WHERE scope = $1 AND key = $2", &q, e);
+	r = pgs_exec(c,
+		     "SELECT fingerprint, status, body FROM idempotency"
+		     " WHERE scope = $1 AND key = $2",
+		     &q, e);
 	if (!r)
 		return -1;
 	if (PQntuples(r) == 0) {
@@ -219,11 +231,14 @@ static int pg_idem_put(struct store *s, const char *scope, const char *key,
 	pgs_num(&q, r->status);
 	pgs_bytes(&q, r->body, r->body_len);
 	pgs_num(&q, now);
-	return pgs_run(c, "INSERT INTO idempotency (scope, key, fingerprint, status, body,"
-		       " created_at) VALUES ($1, $2, $3, $4, $5, $6)"
-		       " ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint,"
-		       " status = excluded.status, body = excluded.body,"
-		       " created_at = excluded.created_at", &q, e);
+	return pgs_run(
+		c,
+		"INSERT INTO idempotency (scope, key, fingerprint, status, body,"
+		" created_at) VALUES ($1, $2, $3, $4, $5, $6)"
+		" ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint,"
+		" status = excluded.status, body = excluded.body,"
+		" created_at = excluded.created_at",
+		&q, e);
 }
 
 static int pg_idem_purge(struct store *s, int64_t before, struct err *e)
@@ -235,9 +250,12 @@ static int pg_idem_purge(struct store *s, int64_t before, struct err *e)
 	 * ids before the first one created at or after `before`. */
 	struct pgs_params q = {0};
 	pgs_num(&q, before);
-	return pgs_run(c, "DELETE FROM idempotency WHERE id < coalesce("
-		       "(SELECT id FROM idempotency WHERE created_at >= $1 ORDER BY id LIMIT 1),"
-		       " (SELECT max(id) + 1 FROM idempotency))", &q, e);
+	return pgs_run(
+		c,
+		"DELETE FROM idempotency WHERE id < coalesce("
+		"(SELECT id FROM idempotency WHERE created_at >= $1 ORDER BY id LIMIT 1),"
+		" (SELECT max(id) + 1 FROM idempotency))",
+		&q, e);
 }
 
 void pgs_register_events(struct store *s)

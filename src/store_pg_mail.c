@@ -41,21 +41,24 @@ static int pg_mail_insert(struct store *s, const struct mail *m, struct err *e)
 	if (!c)
 		return -1;
 	struct pgs_params q = {0};
-	const char *texts[] = {m->id, m->partner_id, m->customer_id, m->mailbox_id, m->type,
-			       m->status, m->source, m->photos, m->performed_by,
-			       m->tracking_number, m->carrier, m->sender, m->notes, m->metadata};
+	const char *texts[] = {
+		m->id,      m->partner_id, m->customer_id, m->mailbox_id,   m->type,
+		m->status,  m->source,     m->photos,      m->performed_by, m->tracking_number,
+		m->carrier, m->sender,     m->notes,       m->metadata};
 	for (int i = 0; i < 14; i++)
 		pgs_text(&q, texts[i]);
 	pgs_num(&q, m->received_at);
 	pgs_num(&q, m->created_at);
 	pgs_num(&q, m->updated_at);
 	pgs_time(&q, m->deleted_at);
-	return pgs_run(c, "INSERT INTO mail (" MAIL_COLS ") VALUES ($1, $2, $3, $4, $5, $6,"
-		       " $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)", &q, e);
+	return pgs_run(c,
+		       "INSERT INTO mail (" MAIL_COLS ") VALUES ($1, $2, $3, $4, $5, $6,"
+		       " $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+		       &q, e);
 }
 
-static int pg_mail_get(struct store *s, struct arena *a, const char *partner_id,
-		       const char *id, struct mail *out, struct err *e)
+static int pg_mail_get(struct store *s, struct arena *a, const char *partner_id, const char *id,
+		       struct mail *out, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -64,32 +67,36 @@ static int pg_mail_get(struct store *s, struct arena *a, const char *partner_id,
 	pgs_text(&q, id);
 	if (partner_id)
 		pgs_text(&q, partner_id);
-	return pgs_get_one(c, a, partner_id
-			   ? PGS_FOR_WRITE(c, "SELECT " MAIL_COLS " FROM mail WHERE id = $1"
-					   " AND deleted_at IS NULL AND partner_id = $2")
+	return pgs_get_one(
+		c, a,
+		partner_id ? PGS_FOR_WRITE(c, "SELECT " MAIL_COLS " FROM mail WHERE id = $1"
+					      " AND deleted_at IS NULL AND partner_id = $2")
 			   : PGS_FOR_WRITE(c, "SELECT " MAIL_COLS " FROM mail WHERE id = $1"
-					   " AND deleted_at IS NULL"),
-			   &q, read_mail, out, e);
+					      " AND deleted_at IS NULL"),
+		&q, read_mail, out, e);
 }
 
 static int pg_mail_list(struct store *s, struct arena *a, const char *customer_id,
-			const struct mail_filter *f, const struct page *pg,
-			struct mail **items, size_t *n, bool *has_more, struct err *e)
+			const struct mail_filter *f, const struct page *pg, struct mail **items,
+			size_t *n, bool *has_more, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
 	struct pgs_query q = {0};
-	pgs_q_text(&q, "SELECT " MAIL_COLS " FROM mail WHERE customer_id = ?"
-		   " AND deleted_at IS NULL", customer_id);
+	pgs_q_text(&q,
+		   "SELECT " MAIL_COLS " FROM mail WHERE customer_id = ?"
+		   " AND deleted_at IS NULL",
+		   customer_id);
 	if (f->type)
 		pgs_q_text(&q, " AND type = ?", f->type);
 	if (f->status)
 		pgs_q_text(&q, " AND status = ?", f->status);
 	return pgs_run_list(c, a, &q, "seq",
 			    "SELECT seq FROM mail WHERE id = $1 AND customer_id = $2"
-			    " AND deleted_at IS NULL", customer_id,
-			    pg, read_mail, sizeof(**items), (void **)items, n, has_more, e);
+			    " AND deleted_at IS NULL",
+			    customer_id, pg, read_mail, sizeof(**items), (void **)items, n,
+			    has_more, e);
 }
 
 static int pg_mail_update(struct store *s, const struct mail *m, struct err *e)
@@ -102,8 +109,10 @@ static int pg_mail_update(struct store *s, const struct mail *m, struct err *e)
 	pgs_num(&q, m->updated_at);
 	pgs_time(&q, m->deleted_at);
 	pgs_text(&q, m->id);
-	return pgs_run(c, "UPDATE mail SET status = $1, updated_at = $2, deleted_at = $3"
-		       " WHERE id = $4", &q, e);
+	return pgs_run(c,
+		       "UPDATE mail SET status = $1, updated_at = $2, deleted_at = $3"
+		       " WHERE id = $4",
+		       &q, e);
 }
 
 /* --- mail actions --- */
@@ -136,16 +145,18 @@ static int pg_action_insert(struct store *s, const struct mail_action *act, stru
 	if (!c)
 		return -1;
 	struct pgs_params q = {0};
-	const char *texts[] = {act->id, act->partner_id, act->mail_id, act->customer_id,
-			       act->type, act->status, act->forward_address,
-			       act->shipping_speed, act->notes, act->result,
-			       act->failure_reason};
+	const char *texts[] = {
+		act->id,    act->partner_id, act->mail_id,         act->customer_id,
+		act->type,  act->status,     act->forward_address, act->shipping_speed,
+		act->notes, act->result,     act->failure_reason};
 	for (int i = 0; i < 11; i++)
 		pgs_text(&q, texts[i]);
 	pgs_num(&q, act->requested_at);
 	pgs_time(&q, act->completed_at);
-	return pgs_run(c, "INSERT INTO mail_actions (" ACTION_COLS ") VALUES ($1, $2, $3, $4,"
-		       " $5, $6, $7, $8, $9, $10, $11, $12, $13)", &q, e);
+	return pgs_run(c,
+		       "INSERT INTO mail_actions (" ACTION_COLS ") VALUES ($1, $2, $3, $4,"
+		       " $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+		       &q, e);
 }
 
 static int pg_action_get(struct store *s, struct arena *a, const char *partner_id,
@@ -158,11 +169,12 @@ static int pg_action_get(struct store *s, struct arena *a, const char *partner_i
 	pgs_text(&q, id);
 	if (partner_id)
 		pgs_text(&q, partner_id);
-	return pgs_get_one(c, a, partner_id
-			   ? PGS_FOR_WRITE(c, "SELECT " ACTION_COLS " FROM mail_actions"
-					   " WHERE id = $1 AND partner_id = $2")
-			   : PGS_FOR_WRITE(c, "SELECT " ACTION_COLS " FROM mail_actions"
-					   " WHERE id = $1"),
+	return pgs_get_one(c, a,
+			   partner_id
+				   ? PGS_FOR_WRITE(c, "SELECT " ACTION_COLS " FROM mail_actions"
+						      " WHERE id = $1 AND partner_id = $2")
+				   : PGS_FOR_WRITE(c, "SELECT " ACTION_COLS " FROM mail_actions"
+						      " WHERE id = $1"),
 			   &q, read_action, out, e);
 }
 
@@ -177,8 +189,10 @@ static int pg_action_update(struct store *s, const struct mail_action *act, stru
 	pgs_text(&q, act->failure_reason);
 	pgs_time(&q, act->completed_at);
 	pgs_text(&q, act->id);
-	return pgs_run(c, "UPDATE mail_actions SET status = $1, result = $2,"
-		       " failure_reason = $3, completed_at = $4 WHERE id = $5", &q, e);
+	return pgs_run(c,
+		       "UPDATE mail_actions SET status = $1, result = $2,"
+		       " failure_reason = $3, completed_at = $4 WHERE id = $5",
+		       &q, e);
 }
 
 static int pg_action_list_for_mail(struct store *s, struct arena *a, const char *mail_id,
@@ -189,9 +203,10 @@ static int pg_action_list_for_mail(struct store *s, struct arena *a, const char 
 		return -1;
 	struct pgs_params q = {0};
 	pgs_text(&q, mail_id);
-	return pgs_get_all(c, a, "SELECT " ACTION_COLS " FROM mail_actions WHERE mail_id = $1"
-			   " ORDER BY seq", &q, read_action, sizeof(**items), (void **)items,
-			   n, e);
+	return pgs_get_all(c, a,
+			   "SELECT " ACTION_COLS " FROM mail_actions WHERE mail_id = $1"
+			   " ORDER BY seq",
+			   &q, read_action, sizeof(**items), (void **)items, n, e);
 }
 
 static int pg_action_list(struct store *s, struct arena *a, const char *status,
@@ -205,9 +220,8 @@ static int pg_action_list(struct store *s, struct arena *a, const char *status,
 	pgs_q_add(&q, "SELECT " ACTION_COLS " FROM mail_actions WHERE true");
 	if (status)
 		pgs_q_text(&q, " AND status = ?", status);
-	return pgs_run_list(c, a, &q, "seq", "SELECT seq FROM mail_actions WHERE id = $1",
-			    NULL, pg, read_action, sizeof(**items), (void **)items, n, has_more,
-			    e);
+	return pgs_run_list(c, a, &q, "seq", "SELECT seq FROM mail_actions WHERE id = $1", NULL,
+			    pg, read_action, sizeof(**items), (void **)items, n, has_more, e);
 }
 
 void pgs_register_mail(struct store *s)

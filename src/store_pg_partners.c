@@ -39,8 +39,10 @@ static int tenant_insert(struct pg_conn *c, const struct partner *p, const char 
 	pgs_text(&q, p->location.country);
 	pgs_num(&q, p->created_at);
 	pgs_num(&q, tenant_livemode(id) ? 1 : 0);
-	return pgs_run(c, "INSERT INTO partners (" PARTNER_COLS ", livemode)"
-		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", &q, e);
+	return pgs_run(c,
+		       "INSERT INTO partners (" PARTNER_COLS ", livemode)"
+		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+		       &q, e);
 }
 
 static int pg_partner_insert(struct store *s, const struct partner *p, struct err *e)
@@ -55,8 +57,8 @@ static int pg_partner_insert(struct store *s, const struct partner *p, struct er
 	return tenant_insert(c, p, test_id, e);
 }
 
-static int pg_partner_get(struct store *s, struct arena *a, const char *id,
-			  struct partner *out, struct err *e)
+static int pg_partner_get(struct store *s, struct arena *a, const char *id, struct partner *out,
+			  struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -75,13 +77,14 @@ static int pg_partner_list(struct store *s, struct arena *a, const struct page *
 		return -1;
 	struct pgs_query q = {0};
 	pgs_q_add(&q, "SELECT " PARTNER_COLS " FROM partners WHERE livemode = 1");
-	return pgs_run_list(c, a, &q, "seq", "SELECT seq FROM partners WHERE id = $1", NULL,
-			    pg, read_partner, sizeof(**items), (void **)items, n, has_more, e);
+	return pgs_run_list(c, a, &q, "seq", "SELECT seq FROM partners WHERE id = $1", NULL, pg,
+			    read_partner, sizeof(**items), (void **)items, n, has_more, e);
 }
 
 /* --- keys and operator tokens --- */
 
-#define KEY_COLS "id, partner_id, name, prefix, hash, scopes, created_at, last_used_at, revoked_at"
+#define KEY_COLS \
+	"id, partner_id, name, prefix, hash, scopes, created_at, last_used_at, revoked_at"
 
 static void read_key(struct arena *a, const PGresult *r, int row, void *item)
 {
@@ -112,8 +115,10 @@ static int pg_key_insert(struct store *s, const struct api_key *k, struct err *e
 	pgs_num(&q, k->created_at);
 	pgs_time(&q, k->last_used_at);
 	pgs_time(&q, k->revoked_at);
-	return pgs_run(c, "INSERT INTO api_keys (" KEY_COLS ")"
-		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", &q, e);
+	return pgs_run(c,
+		       "INSERT INTO api_keys (" KEY_COLS ")"
+		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+		       &q, e);
 }
 
 static int key_get_by(struct store *s, struct arena *a, const char *sql, const char *v,
@@ -127,26 +132,27 @@ static int key_get_by(struct store *s, struct arena *a, const char *sql, const c
 	return pgs_get_one(c, a, sql, &q, read_key, out, e);
 }
 
-static int pg_key_get(struct store *s, struct arena *a, const char *id,
-		      struct api_key *out, struct err *e)
+static int pg_key_get(struct store *s, struct arena *a, const char *id, struct api_key *out,
+		      struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
-	return key_get_by(s, a, PGS_FOR_WRITE(c, "SELECT " KEY_COLS " FROM api_keys WHERE id = $1"),
+	return key_get_by(s, a,
+			  PGS_FOR_WRITE(c, "SELECT " KEY_COLS " FROM api_keys WHERE id = $1"),
 			  id, out, e);
 }
 
 static int pg_key_find_by_hash(struct store *s, struct arena *a, const char *hash,
 			       struct api_key *out, struct err *e)
 {
-	return key_get_by(s, a, "SELECT " KEY_COLS " FROM api_keys WHERE hash = $1", hash,
-			  out, e);
+	return key_get_by(s, a, "SELECT " KEY_COLS " FROM api_keys WHERE hash = $1", hash, out,
+			  e);
 }
 
 static int pg_key_list(struct store *s, struct arena *a, const char *partner_id,
-		       const struct page *pg, struct api_key **items, size_t *n,
-		       bool *has_more, struct err *e)
+		       const struct page *pg, struct api_key **items, size_t *n, bool *has_more,
+		       struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -154,10 +160,10 @@ static int pg_key_list(struct store *s, struct arena *a, const char *partner_id,
 	struct pgs_query q = {0};
 	pgs_q_text(&q, "SELECT " KEY_COLS " FROM api_keys WHERE " PGS_BOTH_TENANTS("$1"),
 		   partner_id);
-	return pgs_run_list(c, a, &q, "seq",
-			    "SELECT seq FROM api_keys WHERE id = $1 AND " PGS_BOTH_TENANTS("$2"),
-			    partner_id, pg, read_key, sizeof(**items), (void **)items, n,
-			    has_more, e);
+	return pgs_run_list(
+		c, a, &q, "seq",
+		"SELECT seq FROM api_keys WHERE id = $1 AND " PGS_BOTH_TENANTS("$2"),
+		partner_id, pg, read_key, sizeof(**items), (void **)items, n, has_more, e);
 }
 
 static int update_by_id(struct store *s, const char *sql, const char *id, int64_t now,
@@ -174,9 +180,10 @@ static int update_by_id(struct store *s, const char *sql, const char *id, int64_
 
 static int pg_key_revoke(struct store *s, const char *id, int64_t now, struct err *e)
 {
-	return update_by_id(s, "UPDATE api_keys SET revoked_at = $1"
-			    " WHERE id = $2 AND (revoked_at IS NULL OR revoked_at > $1)", id, now,
-			    e);
+	return update_by_id(s,
+			    "UPDATE api_keys SET revoked_at = $1"
+			    " WHERE id = $2 AND (revoked_at IS NULL OR revoked_at > $1)",
+			    id, now, e);
 }
 
 static int pg_key_touch(struct store *s, const char *id, int64_t now, struct err *e)
@@ -195,8 +202,10 @@ static int pg_operator_token_insert(struct store *s, const char *id, const char 
 	pgs_text(&q, id);
 	pgs_text(&q, hash);
 	pgs_num(&q, now);
-	return pgs_run(c, "INSERT INTO operator_tokens (id, hash, created_at)"
-		       " VALUES ($1, $2, $3)", &q, e);
+	return pgs_run(c,
+		       "INSERT INTO operator_tokens (id, hash, created_at)"
+		       " VALUES ($1, $2, $3)",
+		       &q, e);
 }
 
 static int pg_operator_token_find(struct store *s, const char *hash, struct err *e)

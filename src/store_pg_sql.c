@@ -98,8 +98,8 @@ struct pg_conn *pgs_conn_get(struct store *s, struct err *e)
 		if (PQstatus(c->db) == CONNECTION_BAD && !c->in_tx) {
 			PQreset(c->db);
 			if (PQstatus(c->db) != CONNECTION_OK) {
-				error(e, 503, "unavailable", NULL, "cannot reach PostgreSQL: %s",
-				      PQerrorMessage(c->db));
+				error(e, 503, "unavailable", NULL,
+				      "cannot reach PostgreSQL: %s", PQerrorMessage(c->db));
 				return NULL;
 			}
 			struct err ignored;
@@ -167,9 +167,8 @@ static void db_error(struct pg_conn *c, const PGresult *r, struct err *e)
 PGresult *pgs_exec(struct pg_conn *c, const char *sql, const struct pgs_params *p,
 		   struct err *e)
 {
-	PGresult *r = p && p->n
-		? PQexecParams(c->db, sql, p->n, NULL, p->v, p->len, p->fmt, 0)
-		: PQexecParams(c->db, sql, 0, NULL, NULL, NULL, NULL, 0);
+	PGresult *r = p && p->n ? PQexecParams(c->db, sql, p->n, NULL, p->v, p->len, p->fmt, 0)
+				: PQexecParams(c->db, sql, 0, NULL, NULL, NULL, NULL, 0);
 	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return r;
@@ -201,8 +200,8 @@ int64_t pgs_col_i64(const PGresult *r, int row, int col)
 	return strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-int pgs_get_one(struct pg_conn *c, struct arena *a, const char *sql,
-		const struct pgs_params *p, pgs_row_reader *read, void *item, struct err *e)
+int pgs_get_one(struct pg_conn *c, struct arena *a, const char *sql, const struct pgs_params *p,
+		pgs_row_reader *read, void *item, struct err *e)
 {
 	PGresult *r = pgs_exec(c, sql, p, e);
 	if (!r)
@@ -214,8 +213,7 @@ int pgs_get_one(struct pg_conn *c, struct arena *a, const char *sql,
 	return rc;
 }
 
-int pgs_exists(struct pg_conn *c, const char *sql, const struct pgs_params *p,
-	       struct err *e)
+int pgs_exists(struct pg_conn *c, const char *sql, const struct pgs_params *p, struct err *e)
 {
 	PGresult *r = pgs_exec(c, sql, p, e);
 	if (!r)
@@ -225,9 +223,8 @@ int pgs_exists(struct pg_conn *c, const char *sql, const struct pgs_params *p,
 	return rc;
 }
 
-int pgs_get_all(struct pg_conn *c, struct arena *a, const char *sql,
-		const struct pgs_params *p, pgs_row_reader *read, size_t item_size,
-		void **items, size_t *n, struct err *e)
+int pgs_get_all(struct pg_conn *c, struct arena *a, const char *sql, const struct pgs_params *p,
+		pgs_row_reader *read, size_t item_size, void **items, size_t *n, struct err *e)
 {
 	PGresult *r = pgs_exec(c, sql, p, e);
 	if (!r)
@@ -273,10 +270,10 @@ void pgs_q_num(struct pgs_query *q, const char *fragment, int64_t v)
 	pgs_num(&q->p, v);
 }
 
-int pgs_run_list(struct pg_conn *c, struct arena *a, struct pgs_query *q,
-		 const char *seq_col, const char *cursor_sql, const char *scope,
-		 const struct page *pg, pgs_row_reader *read, size_t item_size,
-		 void **items, size_t *n, bool *has_more, struct err *e)
+int pgs_run_list(struct pg_conn *c, struct arena *a, struct pgs_query *q, const char *seq_col,
+		 const char *cursor_sql, const char *scope, const struct page *pg,
+		 pgs_row_reader *read, size_t item_size, void **items, size_t *n,
+		 bool *has_more, struct err *e)
 {
 	const char *cursor = pg->starting_after ? pg->starting_after : pg->ending_before;
 	bool backwards = pg->ending_before != NULL;

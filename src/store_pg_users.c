@@ -36,8 +36,10 @@ static int pg_user_insert(struct store *s, const struct user *u, struct err *e)
 	pgs_text(&q, u->password_hash);
 	pgs_num(&q, u->created_at);
 	pgs_time(&q, u->password_changed_at);
-	return pgs_run(c, "INSERT INTO users (" USER_COLS ")"
-		       " VALUES ($1, $2, $3, $4, $5, $6, $7)", &q, e);
+	return pgs_run(c,
+		       "INSERT INTO users (" USER_COLS ")"
+		       " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		       &q, e);
 }
 
 /* Reads the one user sql ($1 = v) selects. */
@@ -55,7 +57,8 @@ static int pg_user_get(struct store *s, struct arena *a, const char *id, struct 
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
-	return user_get_by(c, a, PGS_FOR_WRITE(c, "SELECT " USER_COLS " FROM users WHERE id = $1"),
+	return user_get_by(c, a,
+			   PGS_FOR_WRITE(c, "SELECT " USER_COLS " FROM users WHERE id = $1"),
 			   id, out, e);
 }
 
@@ -65,8 +68,9 @@ static int pg_user_find_by_email(struct store *s, struct arena *a, const char *e
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
-	return user_get_by(c, a, PGS_FOR_WRITE(c, "SELECT " USER_COLS " FROM users"
-					       " WHERE lower(email) = lower($1)"),
+	return user_get_by(c, a,
+			   PGS_FOR_WRITE(c, "SELECT " USER_COLS " FROM users"
+					    " WHERE lower(email) = lower($1)"),
 			   email, out, e);
 }
 
@@ -79,9 +83,9 @@ static int pg_user_list(struct store *s, struct arena *a, const char *partner_id
 		return -1;
 	struct pgs_query q = {0};
 	pgs_q_text(&q, "SELECT " USER_COLS " FROM users WHERE partner_id = ?", partner_id);
-	return pgs_run_list(c, a, &q, "seq",
-			    "SELECT seq FROM users WHERE id = $1 AND partner_id = $2", partner_id,
-			    pg, read_user, sizeof(**items), (void **)items, n, has_more, e);
+	return pgs_run_list(
+		c, a, &q, "seq", "SELECT seq FROM users WHERE id = $1 AND partner_id = $2",
+		partner_id, pg, read_user, sizeof(**items), (void **)items, n, has_more, e);
 }
 
 /* Runs sql with the two text parameters $1 and $2 (v2 may be NULL: none). */
@@ -116,8 +120,8 @@ static int pg_user_delete(struct store *s, const char *id, struct err *e)
 	return 0;
 }
 
-static int pg_user_password_set(struct store *s, const char *id, const char *hash,
-				int64_t now, struct err *e)
+static int pg_user_password_set(struct store *s, const char *id, const char *hash, int64_t now,
+				struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -126,8 +130,10 @@ static int pg_user_password_set(struct store *s, const char *id, const char *has
 	pgs_text(&q, hash);
 	pgs_num(&q, now);
 	pgs_text(&q, id);
-	if (pgs_run(c, "UPDATE users SET password_hash = $1, password_changed_at = $2"
-		    " WHERE id = $3", &q, e) < 0)
+	if (pgs_run(c,
+		    "UPDATE users SET password_hash = $1, password_changed_at = $2"
+		    " WHERE id = $3",
+		    &q, e) < 0)
 		return -1;
 	return run_texts(s, "DELETE FROM sessions WHERE user_id = $1", id, NULL, e);
 }
@@ -143,8 +149,10 @@ static int pg_user_setup_insert(struct store *s, const char *hash, const char *u
 	pgs_text(&q, user_id);
 	pgs_num(&q, now);
 	pgs_num(&q, expires_at);
-	return pgs_run(c, "INSERT INTO user_setup_tokens (hash, user_id, created_at, expires_at)"
-		       " VALUES ($1, $2, $3, $4)", &q, e);
+	return pgs_run(c,
+		       "INSERT INTO user_setup_tokens (hash, user_id, created_at, expires_at)"
+		       " VALUES ($1, $2, $3, $4)",
+		       &q, e);
 }
 
 static void read_text0(struct arena *a, const PGresult *r, int row, void *item)
@@ -163,9 +171,11 @@ static int pg_user_setup_use(struct store *s, struct arena *a, const char *hash,
 	struct pgs_params q = {0};
 	pgs_num(&q, now);
 	pgs_text(&q, hash);
-	return pgs_get_one(c, a, "UPDATE user_setup_tokens SET used_at = $1"
+	return pgs_get_one(c, a,
+			   "UPDATE user_setup_tokens SET used_at = $1"
 			   " WHERE hash = $2 AND used_at IS NULL AND expires_at > $1"
-			   " RETURNING user_id", &q, read_text0, user_id, e);
+			   " RETURNING user_id",
+			   &q, read_text0, user_id, e);
 }
 
 static int pg_session_insert(struct store *s, const struct user_session *ss, struct err *e)
@@ -179,8 +189,10 @@ static int pg_session_insert(struct store *s, const struct user_session *ss, str
 	pgs_text(&q, ss->csrf_token);
 	pgs_num(&q, ss->created_at);
 	pgs_num(&q, ss->last_seen_at);
-	return pgs_run(c, "INSERT INTO sessions (hash, user_id, csrf_token, created_at,"
-		       " last_seen_at) VALUES ($1, $2, $3, $4, $5)", &q, e);
+	return pgs_run(c,
+		       "INSERT INTO sessions (hash, user_id, csrf_token, created_at,"
+		       " last_seen_at) VALUES ($1, $2, $3, $4, $5)",
+		       &q, e);
 }
 
 static void read_session(struct arena *a, const PGresult *r, int row, void *item)
@@ -201,11 +213,13 @@ static int pg_session_find(struct store *s, struct arena *a, const char *hash,
 		return -1;
 	struct pgs_params q = {0};
 	pgs_text(&q, hash);
-	return pgs_get_one(c, a, "SELECT s.hash, s.csrf_token, s.created_at, s.last_seen_at,"
+	return pgs_get_one(c, a,
+			   "SELECT s.hash, s.csrf_token, s.created_at, s.last_seen_at,"
 			   " u.id, u.partner_id, u.email, u.role, u.password_hash,"
 			   " u.created_at, u.password_changed_at"
 			   " FROM sessions s JOIN users u ON u.id = s.user_id"
-			   " WHERE s.hash = $1", &q, read_session, out, e);
+			   " WHERE s.hash = $1",
+			   &q, read_session, out, e);
 }
 
 static int pg_session_touch(struct store *s, const char *hash, int64_t now, struct err *e)
@@ -239,12 +253,15 @@ static int pg_audit_insert(struct store *s, const struct audit_entry *ae, struct
 	pgs_text(&q, ae->mode);
 	pgs_text(&q, ae->client_addr);
 	pgs_num(&q, ae->created_at);
-	return pgs_run(c, "INSERT INTO audit_log (id, partner_id, user_id, actor, action,"
+	return pgs_run(c,
+		       "INSERT INTO audit_log (id, partner_id, user_id, actor, action,"
 		       " target, mode, client_addr, created_at)"
-		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", &q, e);
+		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+		       &q, e);
 }
 
-#define AUDIT_COLS "id, partner_id, user_id, actor, action, target, mode, client_addr, created_at"
+#define AUDIT_COLS \
+	"id, partner_id, user_id, actor, action, target, mode, client_addr, created_at"
 
 static void read_audit(struct arena *a, const PGresult *r, int row, void *item)
 {
@@ -269,10 +286,9 @@ static int pg_audit_list(struct store *s, struct arena *a, const char *partner_i
 		return -1;
 	struct pgs_query q = {0};
 	pgs_q_text(&q, "SELECT " AUDIT_COLS " FROM audit_log WHERE partner_id = ?", partner_id);
-	return pgs_run_list(c, a, &q, "seq",
-			    "SELECT seq FROM audit_log WHERE id = $1 AND partner_id = $2",
-			    partner_id, pg, read_audit, sizeof(**items), (void **)items, n,
-			    has_more, e);
+	return pgs_run_list(
+		c, a, &q, "seq", "SELECT seq FROM audit_log WHERE id = $1 AND partner_id = $2",
+		partner_id, pg, read_audit, sizeof(**items), (void **)items, n, has_more, e);
 }
 
 void pgs_register_users(struct store *s)

@@ -25,8 +25,7 @@ static void read_endpoint(struct arena *a, const PGresult *r, int row, void *ite
 	w->updated_at = pgs_col_i64(r, row, 9);
 }
 
-static int pg_endpoint_insert(struct store *s, const struct webhook_endpoint *w,
-			      struct err *e)
+static int pg_endpoint_insert(struct store *s, const struct webhook_endpoint *w, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -42,8 +41,10 @@ static int pg_endpoint_insert(struct store *s, const struct webhook_endpoint *w,
 	pgs_time(&q, w->previous_secret_expires_at);
 	pgs_num(&q, w->created_at);
 	pgs_num(&q, w->updated_at);
-	return pgs_run(c, "INSERT INTO webhook_endpoints (" ENDPOINT_COLS ")"
-		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", &q, e);
+	return pgs_run(c,
+		       "INSERT INTO webhook_endpoints (" ENDPOINT_COLS ")"
+		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+		       &q, e);
 }
 
 static int pg_endpoint_get(struct store *s, struct arena *a, const char *id,
@@ -54,8 +55,9 @@ static int pg_endpoint_get(struct store *s, struct arena *a, const char *id,
 		return -1;
 	struct pgs_params q = {0};
 	pgs_text(&q, id);
-	return pgs_get_one(c, a, PGS_FOR_WRITE(c, "SELECT " ENDPOINT_COLS
-						 " FROM webhook_endpoints WHERE id = $1"),
+	return pgs_get_one(c, a,
+			   PGS_FOR_WRITE(c, "SELECT " ENDPOINT_COLS
+					    " FROM webhook_endpoints WHERE id = $1"),
 			   &q, read_endpoint, out, e);
 }
 
@@ -67,17 +69,17 @@ static int pg_endpoint_list(struct store *s, struct arena *a, const char *partne
 	if (!c)
 		return -1;
 	struct pgs_query q = {0};
-	pgs_q_text(&q, "SELECT " ENDPOINT_COLS " FROM webhook_endpoints WHERE "
-		   PGS_BOTH_TENANTS("$1"), partner_id);
-	return pgs_run_list(c, a, &q, "seq",
-			    "SELECT seq FROM webhook_endpoints WHERE id = $1 AND "
-			    PGS_BOTH_TENANTS("$2"),
-			    partner_id, pg, read_endpoint, sizeof(**items), (void **)items, n,
-			    has_more, e);
+	pgs_q_text(&q,
+		   "SELECT " ENDPOINT_COLS
+		   " FROM webhook_endpoints WHERE " PGS_BOTH_TENANTS("$1"),
+		   partner_id);
+	return pgs_run_list(
+		c, a, &q, "seq",
+		"SELECT seq FROM webhook_endpoints WHERE id = $1 AND " PGS_BOTH_TENANTS("$2"),
+		partner_id, pg, read_endpoint, sizeof(**items), (void **)items, n, has_more, e);
 }
 
-static int pg_endpoint_update(struct store *s, const struct webhook_endpoint *w,
-			      struct err *e)
+static int pg_endpoint_update(struct store *s, const struct webhook_endpoint *w, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -91,9 +93,11 @@ static int pg_endpoint_update(struct store *s, const struct webhook_endpoint *w,
 	pgs_time(&q, w->previous_secret_expires_at);
 	pgs_num(&q, w->updated_at);
 	pgs_text(&q, w->id);
-	return pgs_run(c, "UPDATE webhook_endpoints SET url = $1, enabled_events = $2,"
+	return pgs_run(c,
+		       "UPDATE webhook_endpoints SET url = $1, enabled_events = $2,"
 		       " status = $3, secret = $4, previous_secret = $5,"
-		       " previous_secret_expires_at = $6, updated_at = $7 WHERE id = $8", &q, e);
+		       " previous_secret_expires_at = $6, updated_at = $7 WHERE id = $8",
+		       &q, e);
 }
 
 static void read_job(struct arena *a, const PGresult *r, int row, void *item)
@@ -110,8 +114,8 @@ static void read_job(struct arena *a, const PGresult *r, int row, void *item)
 	j->attempts = (int)pgs_col_i64(r, row, 8);
 }
 
-static int pg_webhook_claim(struct store *s, struct arena *a, int64_t now,
-			    int64_t lease_until, int limit, int per_endpoint, int per_tenant,
+static int pg_webhook_claim(struct store *s, struct arena *a, int64_t now, int64_t lease_until,
+			    int limit, int per_endpoint, int per_tenant,
 			    struct webhook_job **items, size_t *n, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
@@ -124,33 +128,34 @@ static int pg_webhook_claim(struct store *s, struct arena *a, int64_t now,
 	pgs_num(&q, limit);
 	pgs_num(&q, per_endpoint);
 	pgs_num(&q, per_tenant);
-	if (pgs_get_all(c, a,
-		"WITH leased AS ("
-		"  SELECT j.endpoint_id, w.partner_id, count(*) AS n"
-		"  FROM webhook_jobs j JOIN webhook_endpoints w ON w.id = j.endpoint_id"
-		"  WHERE j.status = 'pending' AND j.locked_until > $1"
-		"  GROUP BY j.endpoint_id, w.partner_id),"
-		" due AS ("
-		"  SELECT j.seq, j.event_id, j.endpoint_id, j.attempts, j.next_attempt_at,"
-		"  w.partner_id AS tenant,"
-		"  row_number() OVER (PARTITION BY j.endpoint_id"
-		"   ORDER BY j.next_attempt_at, j.seq) AS endpoint_rank,"
-		"  row_number() OVER (PARTITION BY w.partner_id"
-		"   ORDER BY j.next_attempt_at, j.seq) AS tenant_rank"
-		"  FROM webhook_jobs j JOIN webhook_endpoints w ON w.id = j.endpoint_id"
-		"  WHERE j.status = 'pending' AND j.next_attempt_at <= $1"
-		"  AND j.locked_until <= $1 AND w.status = 'enabled')"
-		" SELECT d.event_id, ev.type, ev.partner_id, ev.payload, w.id, w.url, w.secret,"
-		" CASE WHEN w.previous_secret_expires_at > $1 THEN w.previous_secret END,"
-		" d.attempts"
-		" FROM due d JOIN events ev ON ev.id = d.event_id"
-		" JOIN webhook_endpoints w ON w.id = d.endpoint_id"
-		" WHERE d.endpoint_rank + coalesce((SELECT n FROM leased l"
-		"  WHERE l.endpoint_id = d.endpoint_id), 0) <= $3"
-		" AND d.tenant_rank + coalesce((SELECT sum(n) FROM leased l"
-		"  WHERE l.partner_id = d.tenant), 0) <= $4"
-		" ORDER BY d.next_attempt_at, d.seq LIMIT $2", &q, read_job, sizeof(**items),
-		(void **)items, n, e) < 0)
+	if (pgs_get_all(
+		    c, a,
+		    "WITH leased AS ("
+		    "  SELECT j.endpoint_id, w.partner_id, count(*) AS n"
+		    "  FROM webhook_jobs j JOIN webhook_endpoints w ON w.id = j.endpoint_id"
+		    "  WHERE j.status = 'pending' AND j.locked_until > $1"
+		    "  GROUP BY j.endpoint_id, w.partner_id),"
+		    " due AS ("
+		    "  SELECT j.seq, j.event_id, j.endpoint_id, j.attempts, j.next_attempt_at,"
+		    "  w.partner_id AS tenant,"
+		    "  row_number() OVER (PARTITION BY j.endpoint_id"
+		    "   ORDER BY j.next_attempt_at, j.seq) AS endpoint_rank,"
+		    "  row_number() OVER (PARTITION BY w.partner_id"
+		    "   ORDER BY j.next_attempt_at, j.seq) AS tenant_rank"
+		    "  FROM webhook_jobs j JOIN webhook_endpoints w ON w.id = j.endpoint_id"
+		    "  WHERE j.status = 'pending' AND j.next_attempt_at <= $1"
+		    "  AND j.locked_until <= $1 AND w.status = 'enabled')"
+		    " SELECT d.event_id, ev.type, ev.partner_id, ev.payload, w.id, w.url, w.secret,"
+		    " CASE WHEN w.previous_secret_expires_at > $1 THEN w.previous_secret END,"
+		    " d.attempts"
+		    " FROM due d JOIN events ev ON ev.id = d.event_id"
+		    " JOIN webhook_endpoints w ON w.id = d.endpoint_id"
+		    " WHERE d.endpoint_rank + coalesce((SELECT n FROM leased l"
+		    "  WHERE l.endpoint_id = d.endpoint_id), 0) <= $3"
+		    " AND d.tenant_rank + coalesce((SELECT sum(n) FROM leased l"
+		    "  WHERE l.partner_id = d.tenant), 0) <= $4"
+		    " ORDER BY d.next_attempt_at, d.seq LIMIT $2",
+		    &q, read_job, sizeof(**items), (void **)items, n, e) < 0)
 		return -1;
 	/* Another instance may have read the same jobs: the lease goes to
 	 * whichever UPDATE comes first (the second waits for the row lock, then
@@ -162,9 +167,11 @@ static int pg_webhook_claim(struct store *s, struct arena *a, int64_t now,
 		pgs_text(&u, (*items)[i].event_id);
 		pgs_text(&u, (*items)[i].endpoint_id);
 		pgs_num(&u, now);
-		PGresult *r = pgs_exec(c, "UPDATE webhook_jobs SET locked_until = $1"
+		PGresult *r = pgs_exec(c,
+				       "UPDATE webhook_jobs SET locked_until = $1"
 				       " WHERE event_id = $2 AND endpoint_id = $3"
-				       " AND status = 'pending' AND locked_until <= $4", &u, e);
+				       " AND status = 'pending' AND locked_until <= $4",
+				       &u, e);
 		if (!r)
 			return -1;
 		bool won = strcmp(PQcmdTuples(r), "1") == 0;
@@ -198,10 +205,12 @@ static int pg_webhook_record(struct store *s, const struct webhook_delivery *d,
 	pgs_time(&q, d->next_attempt_at);
 	pgs_text(&q, d->request_body);
 	pgs_text(&q, d->response_body);
-	if (pgs_run(c, "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_type,"
+	if (pgs_run(c,
+		    "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_type,"
 		    " endpoint_id, url, attempt, status, response_status, error, duration_ms,"
 		    " attempted_at, next_attempt_at, request_body, response_body) VALUES ($1, $2,"
-		    " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)", &q, e) < 0)
+		    " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+		    &q, e) < 0)
 		return -1;
 	struct pgs_params j = {0};
 	pgs_num(&j, d->attempt);
@@ -209,17 +218,21 @@ static int pg_webhook_record(struct store *s, const struct webhook_delivery *d,
 	pgs_time(&j, d->next_attempt_at);
 	pgs_text(&j, d->event_id);
 	pgs_text(&j, d->endpoint_id);
-	if (pgs_run(c, "UPDATE webhook_jobs SET attempts = $1, status = $2,"
+	if (pgs_run(c,
+		    "UPDATE webhook_jobs SET attempts = $1, status = $2,"
 		    " next_attempt_at = coalesce($3, next_attempt_at), locked_until = 0"
-		    " WHERE event_id = $4 AND endpoint_id = $5", &j, e) < 0)
+		    " WHERE event_id = $4 AND endpoint_id = $5",
+		    &j, e) < 0)
 		return -1;
 	if (!disable_endpoint)
 		return 0;
 	struct pgs_params w = {0};
 	pgs_num(&w, d->attempted_at);
 	pgs_text(&w, d->endpoint_id);
-	return pgs_run(c, "UPDATE webhook_endpoints SET status = 'disabled', updated_at = $1"
-		       " WHERE id = $2", &w, e);
+	return pgs_run(c,
+		       "UPDATE webhook_endpoints SET status = 'disabled', updated_at = $1"
+		       " WHERE id = $2",
+		       &w, e);
 }
 
 static int pg_webhook_release(struct store *s, const char *event_id, const char *endpoint_id,
@@ -231,8 +244,10 @@ static int pg_webhook_release(struct store *s, const char *event_id, const char 
 	struct pgs_params q = {0};
 	pgs_text(&q, event_id);
 	pgs_text(&q, endpoint_id);
-	return pgs_run(c, "UPDATE webhook_jobs SET locked_until = 0"
-		       " WHERE event_id = $1 AND endpoint_id = $2", &q, e);
+	return pgs_run(c,
+		       "UPDATE webhook_jobs SET locked_until = 0"
+		       " WHERE event_id = $1 AND endpoint_id = $2",
+		       &q, e);
 }
 
 #define DELIVERY_COLS \
@@ -276,10 +291,10 @@ static int pg_delivery_list(struct store *s, struct arena *a, const char *partne
 		pgs_q_text(&q, " AND status = ?", f->status);
 	if (f->endpoint_id)
 		pgs_q_text(&q, " AND endpoint_id = ?", f->endpoint_id);
-	return pgs_run_list(c, a, &q, "seq",
-			    "SELECT seq FROM webhook_deliveries WHERE id = $1 AND partner_id = $2",
-			    partner_id, pg, read_delivery, sizeof(**items), (void **)items, n,
-			    has_more, e);
+	return pgs_run_list(
+		c, a, &q, "seq",
+		"SELECT seq FROM webhook_deliveries WHERE id = $1 AND partner_id = $2",
+		partner_id, pg, read_delivery, sizeof(**items), (void **)items, n, has_more, e);
 }
 
 /* A delivery attempt with the bodies it keeps. */
@@ -299,9 +314,10 @@ static int pg_delivery_get(struct store *s, struct arena *a, const char *id,
 		return -1;
 	struct pgs_params q = {0};
 	pgs_text(&q, id);
-	return pgs_get_one(c, a, "SELECT " DELIVERY_COLS ", request_body, response_body"
-			   " FROM webhook_deliveries WHERE id = $1", &q, read_delivery_bodies,
-			   out, e);
+	return pgs_get_one(c, a,
+			   "SELECT " DELIVERY_COLS ", request_body, response_body"
+			   " FROM webhook_deliveries WHERE id = $1",
+			   &q, read_delivery_bodies, out, e);
 }
 
 static int pg_webhook_resend(struct store *s, const char *event_id, const char *endpoint_id,
@@ -314,10 +330,12 @@ static int pg_webhook_resend(struct store *s, const char *event_id, const char *
 	pgs_text(&q, event_id);
 	pgs_text(&q, endpoint_id);
 	pgs_num(&q, now);
-	return pgs_run(c, "INSERT INTO webhook_jobs (event_id, endpoint_id, status,"
+	return pgs_run(c,
+		       "INSERT INTO webhook_jobs (event_id, endpoint_id, status,"
 		       " next_attempt_at) VALUES ($1, $2, 'pending', $3)"
 		       " ON CONFLICT (event_id, endpoint_id) DO UPDATE SET attempts = 0,"
-		       " status = 'pending', next_attempt_at = excluded.next_attempt_at", &q, e);
+		       " status = 'pending', next_attempt_at = excluded.next_attempt_at",
+		       &q, e);
 }
 
 static int pg_webhook_resend_failed(struct store *s, const char *endpoint_id, int64_t since,
@@ -331,11 +349,14 @@ static int pg_webhook_resend_failed(struct store *s, const char *endpoint_id, in
 	pgs_text(&q, endpoint_id);
 	pgs_num(&q, since);
 	pgs_num(&q, now);
-	PGresult *r = pgs_exec(c, "UPDATE webhook_jobs SET attempts = 0, status = 'pending',"
-			       " next_attempt_at = $3, locked_until = 0"
-			       " WHERE endpoint_id = $1 AND status = 'failed' AND event_id IN"
-			       " (SELECT event_id FROM webhook_deliveries WHERE endpoint_id = $1"
-			       " AND attempted_at >= $2)", &q, e);
+	PGresult *r = pgs_exec(
+		c,
+		"UPDATE webhook_jobs SET attempts = 0, status = 'pending',"
+		" next_attempt_at = $3, locked_until = 0"
+		" WHERE endpoint_id = $1 AND status = 'failed' AND event_id IN"
+		" (SELECT event_id FROM webhook_deliveries WHERE endpoint_id = $1"
+		" AND attempted_at >= $2)",
+		&q, e);
 	if (!r)
 		return -1;
 	*resent = (int)strtol(PQcmdTuples(r), NULL, 10);

@@ -180,8 +180,10 @@ static int sq_stats(struct store *s, struct store_stats *out, struct err *e)
 	snprintf(wal, sizeof(wal), "%s-wal", ss->path);
 	if (stat(wal, &sb) == 0)
 		out->wal_bytes = (int64_t)sb.st_size;
-	sqlite3_stmt *st = sq_prep(c, "SELECT count(*), coalesce(min(next_attempt_at), 0)"
-				   " FROM webhook_jobs WHERE status = 'pending'", e);
+	sqlite3_stmt *st = sq_prep(c,
+				   "SELECT count(*), coalesce(min(next_attempt_at), 0)"
+				   " FROM webhook_jobs WHERE status = 'pending'",
+				   e);
 	if (!st)
 		return -1;
 	int rc = sqlite3_step(st);
@@ -244,7 +246,8 @@ static int sq_backup(struct store *s, const char *path, struct err *e)
 	else
 		snprintf(dir, sizeof(dir), ".");
 	if (sync_path(tmp, false) < 0 || link(tmp, path) < 0 || sync_path(dir, true) < 0) {
-		error(e, 500, "internal_error", NULL, "cannot write %s: %s", path, strerror(errno));
+		error(e, 500, "internal_error", NULL, "cannot write %s: %s", path,
+		      strerror(errno));
 		unlink(tmp);
 		return -1;
 	}
@@ -279,9 +282,10 @@ static int migrate(struct store *s, struct err *e)
 	if (sq_exec(c, "BEGIN IMMEDIATE", e) < 0)
 		return -1;
 	if (sq_exec(c, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
-		     e) < 0)
+		    e) < 0)
 		goto fail;
-	sqlite3_stmt *st = sq_prep(c, "SELECT coalesce(max(version), 0) FROM schema_version", e);
+	sqlite3_stmt *st = sq_prep(c, "SELECT coalesce(max(version), 0) FROM schema_version",
+				   e);
 	if (!st)
 		goto fail;
 	int rc = sqlite3_step(st);
@@ -371,8 +375,8 @@ struct store *store_sqlite_open(const char *path, struct err *e)
 	sq_register_users(s);
 	const char *missing = store_slot_missing(s);
 	if (missing) {
-		error(e, 500, "internal_error", NULL, "the SQLite backend does not implement %s",
-		      missing);
+		error(e, 500, "internal_error", NULL,
+		      "the SQLite backend does not implement %s", missing);
 		sq_close(s);
 		return NULL;
 	}

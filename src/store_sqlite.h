@@ -21,8 +21,8 @@
  * its SQL literal or the hash of SQL built at run time. */
 struct cached_stmt {
 	char *sql;
-	const char *literal;     /* the caller's string literal, or NULL */
-	uint64_t hash;           /* of sql, for statements built at run time */
+	const char *literal; /* the caller's string literal, or NULL */
+	uint64_t hash;       /* of sql, for statements built at run time */
 	sqlite3_stmt *st;
 };
 
@@ -30,7 +30,7 @@ struct cached_stmt {
 struct conn {
 	sqlite3 *db;
 	struct sqlite_store *store;
-	bool holds_write;        /* this thread holds sqlite_store.write_mu */
+	bool holds_write; /* this thread holds sqlite_store.write_mu */
 	struct conn *next;
 	struct cached_stmt cache[STMT_CACHE];
 	int ncache;
@@ -38,15 +38,15 @@ struct conn {
 
 /* The backend's store: struct store's table first, then its own state. */
 struct sqlite_store {
-	struct store base;       /* first, so a struct store * converts back */
+	struct store base; /* first, so a struct store * converts back */
 	char *path;
 	pthread_key_t key;
-	pthread_mutex_t mu;      /* guards conns */
+	pthread_mutex_t mu;       /* guards conns */
 	pthread_mutex_t write_mu; /* one write transaction at a time in this process */
 	struct conn *conns;
-	atomic_int wal_frames;   /* frames in the WAL after the latest commit */
-	int wal_limit_frames;    /* WAL_LIMIT_BYTES in frames of this page size */
-	atomic_bool writable;    /* false since a write met a full or read-only disk */
+	atomic_int wal_frames; /* frames in the WAL after the latest commit */
+	int wal_limit_frames;  /* WAL_LIMIT_BYTES in frames of this page size */
+	atomic_bool writable;  /* false since a write met a full or read-only disk */
 };
 
 /* Closes a connection and its cached statements. */
@@ -79,8 +79,8 @@ int sq_step_done(struct conn *c, sqlite3_stmt *st, struct err *e);
 /* Reads the row st is on into item. */
 typedef void row_reader(struct arena *a, sqlite3_stmt *st, void *item);
 /* Runs st expecting at most one row: 0, STORE_NOT_FOUND or -1. */
-int sq_get_one(struct conn *c, struct arena *a, sqlite3_stmt *st, row_reader *read,
-	       void *item, struct err *e);
+int sq_get_one(struct conn *c, struct arena *a, sqlite3_stmt *st, row_reader *read, void *item,
+	       struct err *e);
 /* Runs st and reads every row into a growing arena array. */
 int sq_get_all(struct conn *c, struct arena *a, sqlite3_stmt *st, row_reader *read,
 	       size_t item_size, void **items, size_t *n, struct err *e);
@@ -109,8 +109,8 @@ void sq_q_num(struct query *q, const char *fragment, int64_t v);
  * unknown cursor is a 400. */
 int sq_run_list(struct conn *c, struct arena *a, struct query *q, const char *seq_col,
 		const char *cursor_sql, const char *scope, const struct page *pg,
-		row_reader *read, size_t item_size, void **items, size_t *n,
-		bool *has_more, struct err *e);
+		row_reader *read, size_t item_size, void **items, size_t *n, bool *has_more,
+		struct err *e);
 
 /* A condition on partner_id matching both tenants (tenant.h) of the partner
  * whose id is the SQL parameter p, e.g. SQ_BOTH_TENANTS("?2"). */

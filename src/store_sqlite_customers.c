@@ -93,9 +93,11 @@ static int sq_customer_insert(struct store *s, struct arena *a, struct customer 
 	if (!c)
 		return -1;
 	/* The partner's counter only grows, so a number is never handed out twice. */
-	sqlite3_stmt *st = sq_prep(c, "UPDATE partners SET next_mailbox_number ="
+	sqlite3_stmt *st = sq_prep(c,
+				   "UPDATE partners SET next_mailbox_number ="
 				   " next_mailbox_number + 1 WHERE id = ?"
-				   " RETURNING next_mailbox_number - 1", e);
+				   " RETURNING next_mailbox_number - 1",
+				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, cu->partner_id);
@@ -114,15 +116,18 @@ static int sq_customer_insert(struct store *s, struct arena *a, struct customer 
 			     cu->partner_id);
 
 	/* The column order follows bind_customer_mutable(), then what never changes. */
-	st = sq_prep(c, "INSERT INTO customers (external_customer_id, email, name, phone, prepay,"
-		     " own_billing_active, status, form_status, form_submitted_at,"
-		     " form_approved_at, form_rejection_reason, identity_status,"
-		     " identity_verified_at, identity_failure_reason, compliance_updated_at,"
-		     " metadata, updated_at, deactivated_at, deactivation_reason, mailbox_status,"
-		     " mailbox_activated_at, mailbox_closed_at, id, partner_id, created_at,"
-		     " mailbox_id, mailbox_number, mailbox_reserved_at)"
-		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-		     " ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)", e);
+	st = sq_prep(
+		c,
+		"INSERT INTO customers (external_customer_id, email, name, phone, prepay,"
+		" own_billing_active, status, form_status, form_submitted_at,"
+		" form_approved_at, form_rejection_reason, identity_status,"
+		" identity_verified_at, identity_failure_reason, compliance_updated_at,"
+		" metadata, updated_at, deactivated_at, deactivation_reason, mailbox_status,"
+		" mailbox_activated_at, mailbox_closed_at, id, partner_id, created_at,"
+		" mailbox_id, mailbox_number, mailbox_reserved_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+		" ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
+		e);
 	if (!st)
 		return -1;
 	bind_customer_mutable(st, cu);
@@ -141,9 +146,11 @@ static int sq_customer_get(struct store *s, struct arena *a, const char *partner
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, partner_id
-				? CUSTOMER_SELECT " WHERE c.id = ?1 AND c.partner_id = ?2"
-				: CUSTOMER_SELECT " WHERE c.id = ?1", e);
+	sqlite3_stmt *st = sq_prep(c,
+				   partner_id ? CUSTOMER_SELECT
+					   " WHERE c.id = ?1 AND c.partner_id = ?2"
+					      : CUSTOMER_SELECT " WHERE c.id = ?1",
+				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, id);
@@ -167,9 +174,9 @@ static int sq_customer_list(struct store *s, struct arena *a, const char *partne
 		sq_q_text(&q, " AND c.external_customer_id = ?", f->external_id);
 	if (f->email)
 		sq_q_text(&q, " AND c.email = ? COLLATE NOCASE", f->email);
-	return sq_run_list(c, a, &q, "c.seq",
-			"SELECT seq FROM customers WHERE id = ? AND partner_id = ?", partner_id,
-			pg, read_customer, sizeof(**items), (void **)items, n, has_more, e);
+	return sq_run_list(
+		c, a, &q, "c.seq", "SELECT seq FROM customers WHERE id = ? AND partner_id = ?",
+		partner_id, pg, read_customer, sizeof(**items), (void **)items, n, has_more, e);
 }
 
 static int sq_customer_update(struct store *s, const struct customer *cu, struct err *e)
@@ -177,7 +184,8 @@ static int sq_customer_update(struct store *s, const struct customer *cu, struct
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "UPDATE customers SET " CUSTOMER_MUTABLE " WHERE id = ?23", e);
+	sqlite3_stmt *st = sq_prep(
+		c, "UPDATE customers SET " CUSTOMER_MUTABLE " WHERE id = ?23", e);
 	if (!st)
 		return -1;
 	bind_customer_mutable(st, cu);
@@ -192,8 +200,10 @@ static int sq_customer_external_id_find(struct store *s, const char *partner_id,
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "SELECT 1 FROM customers WHERE partner_id = ?"
-				" AND external_customer_id = ? AND id IS NOT ?", e);
+	sqlite3_stmt *st = sq_prep(c,
+				   "SELECT 1 FROM customers WHERE partner_id = ?"
+				   " AND external_customer_id = ? AND id IS NOT ?",
+				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, partner_id);
@@ -207,20 +217,23 @@ static int sq_customer_external_id_find(struct store *s, const char *partner_id,
 }
 
 static int sq_usage_customers(struct store *s, struct arena *a, const char *partner_id,
-			      int64_t start, int64_t end, struct customer **items,
-			      size_t *n, struct err *e)
+			      int64_t start, int64_t end, struct customer **items, size_t *n,
+			      struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, CUSTOMER_SELECT " WHERE c.partner_id = ?1"
-				   " AND c.mailbox_activated_at IS NOT NULL"
-				   " AND c.mailbox_activated_at < ?3"
-				   " AND (c.mailbox_closed_at IS NULL OR c.mailbox_closed_at > ?2"
-				   /* closed in its activation second: active for it */
-				   " OR c.mailbox_closed_at = c.mailbox_activated_at"
-				   " AND c.mailbox_activated_at >= ?2)"
-				   " ORDER BY c.mailbox_activated_at, c.seq", e);
+	sqlite3_stmt *st = sq_prep(
+		c,
+		CUSTOMER_SELECT " WHERE c.partner_id = ?1"
+				" AND c.mailbox_activated_at IS NOT NULL"
+				" AND c.mailbox_activated_at < ?3"
+				" AND (c.mailbox_closed_at IS NULL OR c.mailbox_closed_at > ?2"
+				/* closed in its activation second: active for it */
+				" OR c.mailbox_closed_at = c.mailbox_activated_at"
+				" AND c.mailbox_activated_at >= ?2)"
+				" ORDER BY c.mailbox_activated_at, c.seq",
+		e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, partner_id);

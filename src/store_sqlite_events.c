@@ -24,8 +24,10 @@ static int sq_event_insert(struct store *s, const struct event *ev, struct err *
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "INSERT INTO events (id, partner_id, type, created_at,"
-				   " payload) VALUES (?,?,?,?,?)", e);
+	sqlite3_stmt *st = sq_prep(c,
+				   "INSERT INTO events (id, partner_id, type, created_at,"
+				   " payload) VALUES (?,?,?,?,?)",
+				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, ev->id);
@@ -36,11 +38,13 @@ static int sq_event_insert(struct store *s, const struct event *ev, struct err *
 	if (sq_step_done(c, st, e) < 0)
 		return -1;
 	/* The outbox: one job per endpoint that wants the event, in this transaction. */
-	st = sq_prep(c, "INSERT INTO webhook_jobs (event_id, endpoint_id, status, next_attempt_at)"
-		     " SELECT ?1, w.id, 'pending', ?3 FROM webhook_endpoints w"
-		     " WHERE w.partner_id = ?2 AND w.status = 'enabled' AND EXISTS"
-		     " (SELECT 1 FROM json_each(w.enabled_events) j WHERE j.value IN ('*', ?4))",
-		     e);
+	st = sq_prep(
+		c,
+		"INSERT INTO webhook_jobs (event_id, endpoint_id, status, next_attempt_at)"
+		" SELECT ?1, w.id, 'pending', ?3 FROM webhook_endpoints w"
+		" WHERE w.partner_id = ?2 AND w.status = 'enabled' AND EXISTS"
+		" (SELECT 1 FROM json_each(w.enabled_events) j WHERE j.value IN ('*', ?4))",
+		e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, ev->id);
@@ -64,14 +68,15 @@ static int sq_event_list(struct store *s, struct arena *a, const char *partner_i
 	if (type)
 		sq_q_text(&q, " AND type = ?", type);
 	if (livemode >= 0)
-		sq_q_num(&q, " AND (substr(partner_id, -length('" TENANT_TEST_SUFFIX "')) != '"
-			 TENANT_TEST_SUFFIX "') = ?", livemode);
-	return sq_run_list(c, a, &q, "seq",
-			partner_id ? "SELECT seq FROM events WHERE id = ?1 AND "
-				     SQ_BOTH_TENANTS("?2")
-				   : "SELECT seq FROM events WHERE id = ?",
-			partner_id, pg, read_event, sizeof(**items), (void **)items, n,
-			has_more, e);
+		sq_q_num(&q,
+			 " AND (substr(partner_id, -length('" TENANT_TEST_SUFFIX
+			 "')) != '" TENANT_TEST_SUFFIX "') = ?",
+			 livemode);
+	return sq_run_list(
+		c, a, &q, "seq",
+		partner_id ? "SELECT seq FROM events WHERE id = ?1 AND " SQ_BOTH_TENANTS("?2")
+			   : "SELECT seq FROM events WHERE id = ?",
+		partner_id, pg, read_event, sizeof(**items), (void **)items, n, has_more, e);
 }
 
 static int sq_event_list_tenant(struct store *s, struct arena *a, const char *tenant_id,
@@ -84,8 +89,11 @@ static int sq_event_list_tenant(struct store *s, struct arena *a, const char *te
 	const char *cursor = pg->starting_after ? pg->starting_after : pg->ending_before;
 	if (cursor) {
 		/* An expired event has left the list, so it is no cursor either. */
-		sqlite3_stmt *st = sq_prep(c, "SELECT 1 FROM events WHERE id = ? AND partner_id = ?"
-					   " AND created_at >= ?", e);
+		sqlite3_stmt *st = sq_prep(
+			c,
+			"SELECT 1 FROM events WHERE id = ? AND partner_id = ?"
+			" AND created_at >= ?",
+			e);
 		if (!st)
 			return -1;
 		sq_bind_text(st, 1, cursor);
@@ -101,8 +109,10 @@ static int sq_event_list_tenant(struct store *s, struct arena *a, const char *te
 				     "no object with id %s in this list", cursor);
 	}
 	struct query q = {0};
-	sq_q_text(&q, "SELECT id, partner_id, type, created_at, payload FROM events"
-		  " WHERE partner_id = ?", tenant_id);
+	sq_q_text(&q,
+		  "SELECT id, partner_id, type, created_at, payload FROM events"
+		  " WHERE partner_id = ?",
+		  tenant_id);
 	/* The unary + keeps the planner on events_partner (partner_id, seq),
 	 * which yields the order, instead of the purge's index on created_at. */
 	sq_q_num(&q, " AND +created_at >= ?",
@@ -113,19 +123,22 @@ static int sq_event_list_tenant(struct store *s, struct arena *a, const char *te
 	/* A family comes from the catalogue: no GLOB wildcards in it. */
 	if (f->family)
 		sq_q_text(&q, " AND type GLOB ?", arena_printf(a, "%s*", f->family));
-	return sq_run_list(c, a, &q, "seq",
-			   "SELECT seq FROM events WHERE id = ?1 AND partner_id = ?2", tenant_id,
-			   pg, read_event, sizeof(**items), (void **)items, n, has_more, e);
+	return sq_run_list(
+		c, a, &q, "seq", "SELECT seq FROM events WHERE id = ?1 AND partner_id = ?2",
+		tenant_id, pg, read_event, sizeof(**items), (void **)items, n, has_more, e);
 }
 
-static int sq_event_get(struct store *s, struct arena *a, const char *tenant_id,
-			const char *id, int64_t not_before, struct event *out, struct err *e)
+static int sq_event_get(struct store *s, struct arena *a, const char *tenant_id, const char *id,
+			int64_t not_before, struct event *out, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "SELECT id, partner_id, type, created_at, payload FROM events"
-				   " WHERE id = ? AND partner_id = ? AND created_at >= ?", e);
+	sqlite3_stmt *st = sq_prep(
+		c,
+		"SELECT id, partner_id, type, created_at, payload FROM events"
+		" WHERE id = ? AND partner_id = ? AND created_at >= ?",
+		e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, id);
@@ -137,7 +150,8 @@ static int sq_event_get(struct store *s, struct arena *a, const char *tenant_id,
 /* Expired events whose delivery jobs are all finished (or that have none):
  * a pending job (a retry to come, an endpoint disabled for now) still needs
  * its event's payload. ?1 is the cutoff, ?2 the batch size. */
-#define PURGEABLE_EVENTS "SELECT e.id FROM events e WHERE e.created_at < ?1 AND NOT EXISTS" \
+#define PURGEABLE_EVENTS \
+	"SELECT e.id FROM events e WHERE e.created_at < ?1 AND NOT EXISTS" \
 	" (SELECT 1 FROM webhook_jobs j WHERE j.event_id = e.id AND j.status = 'pending')" \
 	" LIMIT ?2"
 
@@ -172,14 +186,17 @@ static int sq_event_purge(struct store *s, int64_t before, int limit, int *purge
 
 /* --- idempotency --- */
 
-static int sq_idem_get(struct store *s, struct arena *a, const char *scope,
-		       const char *key, struct idem_record *out, struct err *e)
+static int sq_idem_get(struct store *s, struct arena *a, const char *scope, const char *key,
+		       struct idem_record *out, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "SELECT fingerprint, status, body, created_at FROM idempotency"
-				" WHERE scope = ? AND key = ?", e);
+	sqlite3_stmt *st = sq_prep(
+		c,
+		"SELECT fingerprint, status, body, created_at FROM idempotency"
+		" WHERE scope = ? AND key = ?",
+		e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, scope);
@@ -204,8 +221,11 @@ static int sq_idem_put(struct store *s, const char *scope, const char *key,
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "INSERT OR REPLACE INTO idempotency (scope, key,"
-				" fingerprint, status, body, created_at) VALUES (?,?,?,?,?,?)", e);
+	sqlite3_stmt *st = sq_prep(
+		c,
+		"INSERT OR REPLACE INTO idempotency (scope, key,"
+		" fingerprint, status, body, created_at) VALUES (?,?,?,?,?,?)",
+		e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, scope);
@@ -226,10 +246,12 @@ static int sq_idem_purge(struct store *s, int64_t before, struct err *e)
 	 * row before the first one created at or after `before`. Finding it reads
 	 * only rows that go anyway; rows out of time order (a clock stepped back)
 	 * stay until a later purge. */
-	sqlite3_stmt *st = sq_prep(c, "DELETE FROM idempotency WHERE id < coalesce("
+	sqlite3_stmt *st = sq_prep(c,
+				   "DELETE FROM idempotency WHERE id < coalesce("
 				   "(SELECT id FROM idempotency WHERE created_at >= ?1"
 				   " ORDER BY id LIMIT 1),"
-				   " (SELECT max(id) + 1 FROM idempotency))", e);
+				   " (SELECT max(id) + 1 FROM idempotency))",
+				   e);
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, before);

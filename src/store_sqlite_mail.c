@@ -40,13 +40,16 @@ static int sq_mail_insert(struct store *s, const struct mail *m, struct err *e)
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "INSERT INTO mail (" MAIL_COLS ") VALUES"
-				" (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", e);
+	sqlite3_stmt *st = sq_prep(c,
+				   "INSERT INTO mail (" MAIL_COLS ") VALUES"
+				   " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				   e);
 	if (!st)
 		return -1;
-	const char *texts[] = {m->id, m->partner_id, m->customer_id, m->mailbox_id, m->type,
-			       m->status, m->source, m->photos, m->performed_by,
-			       m->tracking_number, m->carrier, m->sender, m->notes, m->metadata};
+	const char *texts[] = {
+		m->id,      m->partner_id, m->customer_id, m->mailbox_id,   m->type,
+		m->status,  m->source,     m->photos,      m->performed_by, m->tracking_number,
+		m->carrier, m->sender,     m->notes,       m->metadata};
 	for (int i = 0; i < 14; i++)
 		sq_bind_text(st, i + 1, texts[i]);
 	sqlite3_bind_int64(st, 15, m->received_at);
@@ -56,17 +59,18 @@ static int sq_mail_insert(struct store *s, const struct mail *m, struct err *e)
 	return sq_step_done(c, st, e);
 }
 
-static int sq_mail_get(struct store *s, struct arena *a, const char *partner_id,
-		       const char *id, struct mail *out, struct err *e)
+static int sq_mail_get(struct store *s, struct arena *a, const char *partner_id, const char *id,
+		       struct mail *out, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, partner_id
-				? "SELECT " MAIL_COLS " FROM mail WHERE id = ?1"
-				  " AND deleted_at IS NULL AND partner_id = ?2"
-				: "SELECT " MAIL_COLS " FROM mail WHERE id = ?1"
-				  " AND deleted_at IS NULL", e);
+	sqlite3_stmt *st = sq_prep(c,
+				   partner_id ? "SELECT " MAIL_COLS " FROM mail WHERE id = ?1"
+						" AND deleted_at IS NULL AND partner_id = ?2"
+					      : "SELECT " MAIL_COLS " FROM mail WHERE id = ?1"
+						" AND deleted_at IS NULL",
+				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, id);
@@ -76,23 +80,26 @@ static int sq_mail_get(struct store *s, struct arena *a, const char *partner_id,
 }
 
 static int sq_mail_list(struct store *s, struct arena *a, const char *customer_id,
-			const struct mail_filter *f, const struct page *pg,
-			struct mail **items, size_t *n, bool *has_more, struct err *e)
+			const struct mail_filter *f, const struct page *pg, struct mail **items,
+			size_t *n, bool *has_more, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
 	struct query q = {0};
-	sq_q_text(&q, "SELECT " MAIL_COLS " FROM mail WHERE customer_id = ?"
-	       " AND deleted_at IS NULL", customer_id);
+	sq_q_text(&q,
+		  "SELECT " MAIL_COLS " FROM mail WHERE customer_id = ?"
+		  " AND deleted_at IS NULL",
+		  customer_id);
 	if (f->type)
 		sq_q_text(&q, " AND type = ?", f->type);
 	if (f->status)
 		sq_q_text(&q, " AND status = ?", f->status);
 	return sq_run_list(c, a, &q, "seq",
-			"SELECT seq FROM mail WHERE id = ? AND customer_id = ?"
-			" AND deleted_at IS NULL", customer_id,
-			pg, read_mail, sizeof(**items), (void **)items, n, has_more, e);
+			   "SELECT seq FROM mail WHERE id = ? AND customer_id = ?"
+			   " AND deleted_at IS NULL",
+			   customer_id, pg, read_mail, sizeof(**items), (void **)items, n,
+			   has_more, e);
 }
 
 static int sq_mail_update(struct store *s, const struct mail *m, struct err *e)
@@ -100,8 +107,10 @@ static int sq_mail_update(struct store *s, const struct mail *m, struct err *e)
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "UPDATE mail SET status = ?, updated_at = ?, deleted_at = ?"
-				" WHERE id = ?", e);
+	sqlite3_stmt *st = sq_prep(c,
+				   "UPDATE mail SET status = ?, updated_at = ?, deleted_at = ?"
+				   " WHERE id = ?",
+				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, m->status);
@@ -138,14 +147,16 @@ static int sq_action_insert(struct store *s, const struct mail_action *act, stru
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "INSERT INTO mail_actions (" ACTION_COLS ") VALUES"
-				" (?,?,?,?,?,?,?,?,?,?,?,?,?)", e);
+	sqlite3_stmt *st = sq_prep(c,
+				   "INSERT INTO mail_actions (" ACTION_COLS ") VALUES"
+				   " (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				   e);
 	if (!st)
 		return -1;
-	const char *texts[] = {act->id, act->partner_id, act->mail_id, act->customer_id,
-			       act->type, act->status, act->forward_address,
-			       act->shipping_speed, act->notes, act->result,
-			       act->failure_reason};
+	const char *texts[] = {
+		act->id,    act->partner_id, act->mail_id,         act->customer_id,
+		act->type,  act->status,     act->forward_address, act->shipping_speed,
+		act->notes, act->result,     act->failure_reason};
 	for (int i = 0; i < 11; i++)
 		sq_bind_text(st, i + 1, texts[i]);
 	sqlite3_bind_int64(st, 12, act->requested_at);
@@ -159,10 +170,12 @@ static int sq_action_get(struct store *s, struct arena *a, const char *partner_i
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, partner_id
-				? "SELECT " ACTION_COLS " FROM mail_actions WHERE id = ?1"
-				  " AND partner_id = ?2"
-				: "SELECT " ACTION_COLS " FROM mail_actions WHERE id = ?1", e);
+	sqlite3_stmt *st = sq_prep(
+		c,
+		partner_id ? "SELECT " ACTION_COLS " FROM mail_actions WHERE id = ?1"
+			     " AND partner_id = ?2"
+			   : "SELECT " ACTION_COLS " FROM mail_actions WHERE id = ?1",
+		e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, id);
@@ -176,8 +189,10 @@ static int sq_action_update(struct store *s, const struct mail_action *act, stru
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "UPDATE mail_actions SET status = ?, result = ?,"
-				" failure_reason = ?, completed_at = ? WHERE id = ?", e);
+	sqlite3_stmt *st = sq_prep(c,
+				   "UPDATE mail_actions SET status = ?, result = ?,"
+				   " failure_reason = ?, completed_at = ? WHERE id = ?",
+				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, act->status);
@@ -194,8 +209,10 @@ static int sq_action_list_for_mail(struct store *s, struct arena *a, const char 
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "SELECT " ACTION_COLS " FROM mail_actions"
-				" WHERE mail_id = ? ORDER BY seq", e);
+	sqlite3_stmt *st = sq_prep(c,
+				   "SELECT " ACTION_COLS " FROM mail_actions"
+				   " WHERE mail_id = ? ORDER BY seq",
+				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, mail_id);
@@ -213,8 +230,8 @@ static int sq_action_list(struct store *s, struct arena *a, const char *status,
 	sq_q_add(&q, "SELECT " ACTION_COLS " FROM mail_actions WHERE 1");
 	if (status)
 		sq_q_text(&q, " AND status = ?", status);
-	return sq_run_list(c, a, &q, "seq", "SELECT seq FROM mail_actions WHERE id = ?", NULL, pg,
-			read_action, sizeof(**items), (void **)items, n, has_more, e);
+	return sq_run_list(c, a, &q, "seq", "SELECT seq FROM mail_actions WHERE id = ?", NULL,
+			   pg, read_action, sizeof(**items), (void **)items, n, has_more, e);
 }
 
 void sq_register_mail(struct store *s)

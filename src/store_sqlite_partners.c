@@ -24,11 +24,12 @@ static void read_partner(struct arena *a, sqlite3_stmt *st, void *item)
 }
 
 /* Inserts one partners row: the partner itself, or its test tenant. */
-static int tenant_insert(struct conn *c, const struct partner *p, const char *id,
-			 struct err *e)
+static int tenant_insert(struct conn *c, const struct partner *p, const char *id, struct err *e)
 {
-	sqlite3_stmt *st = sq_prep(c, "INSERT INTO partners (" PARTNER_COLS ", livemode) "
-				"VALUES (?,?,?,?,?,?,?,?,?,?)", e);
+	sqlite3_stmt *st = sq_prep(c,
+				   "INSERT INTO partners (" PARTNER_COLS ", livemode) "
+				   "VALUES (?,?,?,?,?,?,?,?,?,?)",
+				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, id);
@@ -56,8 +57,8 @@ static int sq_partner_insert(struct store *s, const struct partner *p, struct er
 	return tenant_insert(c, p, test_id, e);
 }
 
-static int sq_partner_get(struct store *s, struct arena *a, const char *id,
-			  struct partner *out, struct err *e)
+static int sq_partner_get(struct store *s, struct arena *a, const char *id, struct partner *out,
+			  struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -78,12 +79,13 @@ static int sq_partner_list(struct store *s, struct arena *a, const struct page *
 	struct query q = {0};
 	sq_q_add(&q, "SELECT " PARTNER_COLS " FROM partners WHERE livemode = 1");
 	return sq_run_list(c, a, &q, "seq", "SELECT seq FROM partners WHERE id = ?", NULL, pg,
-			read_partner, sizeof(**items), (void **)items, n, has_more, e);
+			   read_partner, sizeof(**items), (void **)items, n, has_more, e);
 }
 
 /* --- keys and operator tokens --- */
 
-#define KEY_COLS "id, partner_id, name, prefix, hash, scopes, created_at, last_used_at, revoked_at"
+#define KEY_COLS \
+	"id, partner_id, name, prefix, hash, scopes, created_at, last_used_at, revoked_at"
 
 static void read_key(struct arena *a, sqlite3_stmt *st, void *item)
 {
@@ -104,8 +106,10 @@ static int sq_key_insert(struct store *s, const struct api_key *k, struct err *e
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "INSERT INTO api_keys (" KEY_COLS ") "
-				"VALUES (?,?,?,?,?,?,?,?,?)", e);
+	sqlite3_stmt *st = sq_prep(c,
+				   "INSERT INTO api_keys (" KEY_COLS ") "
+				   "VALUES (?,?,?,?,?,?,?,?,?)",
+				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, k->id);
@@ -133,8 +137,8 @@ static int key_get_by(struct store *s, struct arena *a, const char *sql, const c
 	return sq_get_one(c, a, st, read_key, out, e);
 }
 
-static int sq_key_get(struct store *s, struct arena *a, const char *id,
-		      struct api_key *out, struct err *e)
+static int sq_key_get(struct store *s, struct arena *a, const char *id, struct api_key *out,
+		      struct err *e)
 {
 	return key_get_by(s, a, "SELECT " KEY_COLS " FROM api_keys WHERE id = ?", id, out, e);
 }
@@ -142,13 +146,13 @@ static int sq_key_get(struct store *s, struct arena *a, const char *id,
 static int sq_key_find_by_hash(struct store *s, struct arena *a, const char *hash,
 			       struct api_key *out, struct err *e)
 {
-	return key_get_by(s, a, "SELECT " KEY_COLS " FROM api_keys WHERE hash = ?", hash,
-			  out, e);
+	return key_get_by(s, a, "SELECT " KEY_COLS " FROM api_keys WHERE hash = ?", hash, out,
+			  e);
 }
 
 static int sq_key_list(struct store *s, struct arena *a, const char *partner_id,
-		       const struct page *pg, struct api_key **items, size_t *n,
-		       bool *has_more, struct err *e)
+		       const struct page *pg, struct api_key **items, size_t *n, bool *has_more,
+		       struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -157,9 +161,9 @@ static int sq_key_list(struct store *s, struct arena *a, const char *partner_id,
 	sq_q_text(&q, "SELECT " KEY_COLS " FROM api_keys WHERE " SQ_BOTH_TENANTS("?1"),
 		  partner_id);
 	return sq_run_list(c, a, &q, "seq",
-			"SELECT seq FROM api_keys WHERE id = ?1 AND " SQ_BOTH_TENANTS("?2"),
-			partner_id,
-			pg, read_key, sizeof(**items), (void **)items, n, has_more, e);
+			   "SELECT seq FROM api_keys WHERE id = ?1 AND " SQ_BOTH_TENANTS("?2"),
+			   partner_id, pg, read_key, sizeof(**items), (void **)items, n,
+			   has_more, e);
 }
 
 static int update_by_id(struct store *s, const char *sql, const char *id, int64_t now,
@@ -178,8 +182,10 @@ static int update_by_id(struct store *s, const char *sql, const char *id, int64_
 
 static int sq_key_revoke(struct store *s, const char *id, int64_t at, struct err *e)
 {
-	return update_by_id(s, "UPDATE api_keys SET revoked_at = ?1 "
-			    "WHERE id = ?2 AND (revoked_at IS NULL OR revoked_at > ?1)", id, at, e);
+	return update_by_id(s,
+			    "UPDATE api_keys SET revoked_at = ?1 "
+			    "WHERE id = ?2 AND (revoked_at IS NULL OR revoked_at > ?1)",
+			    id, at, e);
 }
 
 static int sq_key_touch(struct store *s, const char *id, int64_t now, struct err *e)
@@ -193,8 +199,10 @@ static int sq_operator_token_insert(struct store *s, const char *id, const char 
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "INSERT INTO operator_tokens (id, hash, created_at) "
-				"VALUES (?,?,?)", e);
+	sqlite3_stmt *st = sq_prep(c,
+				   "INSERT INTO operator_tokens (id, hash, created_at) "
+				   "VALUES (?,?,?)",
+				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, id);

@@ -70,9 +70,9 @@ static struct conn *conn_open(struct sqlite_store *ss, struct err *e)
 	struct conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		die("out of memory");
-	int rc = sqlite3_open_v2(path, &c->db,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				 SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = sqlite3_open_v2(
+		path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+		NULL);
 	if (rc != SQLITE_OK) {
 		error(e, 503, "unavailable", NULL, "cannot open database %s: %s", path,
 		      c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
@@ -80,15 +80,17 @@ static struct conn *conn_open(struct sqlite_store *ss, struct err *e)
 	}
 	c->store = ss;
 	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
-	if (sq_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-		     "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;"
-		     "PRAGMA mmap_size=268435456;"
-		     /* Savepoint journals in memory, never a temporary file. */
-		     "PRAGMA temp_store=MEMORY;"
-		     /* Checkpoints run on their own (sq_checkpoint, sq_wal_bound),
+	if (sq_exec(c,
+		    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+		    "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;"
+		    "PRAGMA mmap_size=268435456;"
+		    /* Savepoint journals in memory, never a temporary file. */
+		    "PRAGMA temp_store=MEMORY;"
+		    /* Checkpoints run on their own (sq_checkpoint, sq_wal_bound),
 		      * not in commits; a restarted WAL shrinks back to the limit. */
-		     "PRAGMA wal_autocheckpoint=0;"
-		     "PRAGMA journal_size_limit=" STRING_OF(WAL_LIMIT_BYTES) ";", e) < 0)
+		    "PRAGMA wal_autocheckpoint=0;"
+		    "PRAGMA journal_size_limit=" STRING_OF(WAL_LIMIT_BYTES) ";",
+		    e) < 0)
 		goto fail;
 	/* After wal_autocheckpoint=0, which would replace it. */
 	sqlite3_wal_hook(c->db, wal_hook, ss);
@@ -262,10 +264,10 @@ void sq_q_num(struct query *q, const char *fragment, int64_t v)
  * reads up to pg->limit items of item_size into *items, newest first.
  * cursor_sql turns a cursor id (bound first) and scope (bound second, when
  * not NULL) into a seq; an unknown cursor is a 400. */
-int sq_run_list(struct conn *c, struct arena *a, struct query *q,
-		    const char *seq_col, const char *cursor_sql, const char *scope,
-		    const struct page *pg, row_reader *read, size_t item_size,
-		    void **items, size_t *n, bool *has_more, struct err *e)
+int sq_run_list(struct conn *c, struct arena *a, struct query *q, const char *seq_col,
+		const char *cursor_sql, const char *scope, const struct page *pg,
+		row_reader *read, size_t item_size, void **items, size_t *n, bool *has_more,
+		struct err *e)
 {
 	const char *cursor = pg->starting_after ? pg->starting_after : pg->ending_before;
 	bool backwards = pg->ending_before != NULL;
@@ -329,8 +331,8 @@ int sq_run_list(struct conn *c, struct arena *a, struct query *q,
 	return 0;
 }
 /* Runs st (bound) expecting at most one row, read by read into item. */
-int sq_get_one(struct conn *c, struct arena *a, sqlite3_stmt *st, row_reader *read,
-		   void *item, struct err *e)
+int sq_get_one(struct conn *c, struct arena *a, sqlite3_stmt *st, row_reader *read, void *item,
+	       struct err *e)
 {
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -345,7 +347,7 @@ int sq_get_one(struct conn *c, struct arena *a, sqlite3_stmt *st, row_reader *re
 
 /* Runs st (bound) and reads every row into a growing arena array. */
 int sq_get_all(struct conn *c, struct arena *a, sqlite3_stmt *st, row_reader *read,
-		   size_t item_size, void **items, size_t *n, struct err *e)
+	       size_t item_size, void **items, size_t *n, struct err *e)
 {
 	size_t cap = 8, count = 0;
 	char *buf = arena_alloc(a, cap * item_size);

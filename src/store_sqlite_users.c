@@ -26,7 +26,8 @@ static int sq_user_insert(struct store *s, const struct user *u, struct err *e)
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "INSERT INTO users (" USER_COLS ") VALUES (?,?,?,?,?,?,?)", e);
+	sqlite3_stmt *st = sq_prep(
+		c, "INSERT INTO users (" USER_COLS ") VALUES (?,?,?,?,?,?,?)", e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, u->id);
@@ -61,8 +62,8 @@ static int sq_user_get(struct store *s, struct arena *a, const char *id, struct 
 static int sq_user_find_by_email(struct store *s, struct arena *a, const char *email,
 				 struct user *out, struct err *e)
 {
-	return user_get_by(s, a, "SELECT " USER_COLS " FROM users WHERE email = ?", email,
-			   out, e);
+	return user_get_by(s, a, "SELECT " USER_COLS " FROM users WHERE email = ?", email, out,
+			   e);
 }
 
 static int sq_user_list(struct store *s, struct arena *a, const char *partner_id,
@@ -74,9 +75,9 @@ static int sq_user_list(struct store *s, struct arena *a, const char *partner_id
 		return -1;
 	struct query q = {0};
 	sq_q_text(&q, "SELECT " USER_COLS " FROM users WHERE partner_id = ?1", partner_id);
-	return sq_run_list(c, a, &q, "seq", "SELECT seq FROM users WHERE id = ?1 AND partner_id = ?2",
-			   partner_id, pg, read_user, sizeof(**items), (void **)items, n, has_more,
-			   e);
+	return sq_run_list(
+		c, a, &q, "seq", "SELECT seq FROM users WHERE id = ?1 AND partner_id = ?2",
+		partner_id, pg, read_user, sizeof(**items), (void **)items, n, has_more, e);
 }
 
 static int sq_user_role_set(struct store *s, const char *id, const char *role, struct err *e)
@@ -113,14 +114,16 @@ static int sq_user_delete(struct store *s, const char *id, struct err *e)
 	return 0;
 }
 
-static int sq_user_password_set(struct store *s, const char *id, const char *hash,
-				int64_t now, struct err *e)
+static int sq_user_password_set(struct store *s, const char *id, const char *hash, int64_t now,
+				struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "UPDATE users SET password_hash = ?, "
-				   "password_changed_at = ? WHERE id = ?", e);
+	sqlite3_stmt *st = sq_prep(c,
+				   "UPDATE users SET password_hash = ?, "
+				   "password_changed_at = ? WHERE id = ?",
+				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, hash);
@@ -141,8 +144,10 @@ static int sq_user_setup_insert(struct store *s, const char *hash, const char *u
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "INSERT INTO user_setup_tokens "
-				   "(hash, user_id, created_at, expires_at) VALUES (?,?,?,?)", e);
+	sqlite3_stmt *st = sq_prep(c,
+				   "INSERT INTO user_setup_tokens "
+				   "(hash, user_id, created_at, expires_at) VALUES (?,?,?,?)",
+				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, hash);
@@ -163,9 +168,11 @@ static int sq_user_setup_use(struct store *s, struct arena *a, const char *hash,
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "UPDATE user_setup_tokens SET used_at = ?1 "
+	sqlite3_stmt *st = sq_prep(c,
+				   "UPDATE user_setup_tokens SET used_at = ?1 "
 				   "WHERE hash = ?2 AND used_at IS NULL AND expires_at > ?1 "
-				   "RETURNING user_id", e);
+				   "RETURNING user_id",
+				   e);
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, now);
@@ -178,8 +185,10 @@ static int sq_session_insert(struct store *s, const struct user_session *ss, str
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "INSERT INTO sessions (hash, user_id, csrf_token, "
-				   "created_at, last_seen_at) VALUES (?,?,?,?,?)", e);
+	sqlite3_stmt *st = sq_prep(c,
+				   "INSERT INTO sessions (hash, user_id, csrf_token, "
+				   "created_at, last_seen_at) VALUES (?,?,?,?,?)",
+				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, ss->hash);
@@ -206,11 +215,13 @@ static int sq_session_find(struct store *s, struct arena *a, const char *hash,
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "SELECT s.hash, s.csrf_token, s.created_at, "
+	sqlite3_stmt *st = sq_prep(c,
+				   "SELECT s.hash, s.csrf_token, s.created_at, "
 				   "s.last_seen_at, u.id, u.partner_id, u.email, u.role, "
 				   "u.password_hash, u.created_at, u.password_changed_at "
 				   "FROM sessions s JOIN users u ON u.id = s.user_id "
-				   "WHERE s.hash = ?", e);
+				   "WHERE s.hash = ?",
+				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, hash);
@@ -248,9 +259,11 @@ static int sq_audit_insert(struct store *s, const struct audit_entry *ae, struct
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "INSERT INTO audit_log (id, partner_id, user_id, actor, "
+	sqlite3_stmt *st = sq_prep(c,
+				   "INSERT INTO audit_log (id, partner_id, user_id, actor, "
 				   "action, target, mode, client_addr, created_at) "
-				   "VALUES (?,?,?,?,?,?,?,?,?)", e);
+				   "VALUES (?,?,?,?,?,?,?,?,?)",
+				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, ae->id);
@@ -265,7 +278,8 @@ static int sq_audit_insert(struct store *s, const struct audit_entry *ae, struct
 	return sq_step_done(c, st, e);
 }
 
-#define AUDIT_COLS "id, partner_id, user_id, actor, action, target, mode, client_addr, created_at"
+#define AUDIT_COLS \
+	"id, partner_id, user_id, actor, action, target, mode, client_addr, created_at"
 
 static void read_audit(struct arena *a, sqlite3_stmt *st, void *item)
 {
@@ -290,9 +304,9 @@ static int sq_audit_list(struct store *s, struct arena *a, const char *partner_i
 		return -1;
 	struct query q = {0};
 	sq_q_text(&q, "SELECT " AUDIT_COLS " FROM audit_log WHERE partner_id = ?1", partner_id);
-	return sq_run_list(c, a, &q, "seq",
-			   "SELECT seq FROM audit_log WHERE id = ?1 AND partner_id = ?2", partner_id,
-			   pg, read_audit, sizeof(**items), (void **)items, n, has_more, e);
+	return sq_run_list(
+		c, a, &q, "seq", "SELECT seq FROM audit_log WHERE id = ?1 AND partner_id = ?2",
+		partner_id, pg, read_audit, sizeof(**items), (void **)items, n, has_more, e);
 }
 
 void sq_register_users(struct store *s)

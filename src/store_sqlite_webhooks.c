@@ -25,14 +25,15 @@ static void read_endpoint(struct arena *a, sqlite3_stmt *st, void *item)
 	w->updated_at = sq_col_i64(st, 9);
 }
 
-static int sq_endpoint_insert(struct store *s, const struct webhook_endpoint *w,
-			      struct err *e)
+static int sq_endpoint_insert(struct store *s, const struct webhook_endpoint *w, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "INSERT INTO webhook_endpoints (" ENDPOINT_COLS ")"
-				   " VALUES (?,?,?,?,?,?,?,?,?,?)", e);
+	sqlite3_stmt *st = sq_prep(c,
+				   "INSERT INTO webhook_endpoints (" ENDPOINT_COLS ")"
+				   " VALUES (?,?,?,?,?,?,?,?,?,?)",
+				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, w->id);
@@ -54,8 +55,10 @@ static int sq_endpoint_get(struct store *s, struct arena *a, const char *id,
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "SELECT " ENDPOINT_COLS " FROM webhook_endpoints"
-				   " WHERE id = ?", e);
+	sqlite3_stmt *st = sq_prep(c,
+				   "SELECT " ENDPOINT_COLS " FROM webhook_endpoints"
+				   " WHERE id = ?",
+				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, id);
@@ -70,24 +73,27 @@ static int sq_endpoint_list(struct store *s, struct arena *a, const char *partne
 	if (!c)
 		return -1;
 	struct query q = {0};
-	sq_q_text(&q, "SELECT " ENDPOINT_COLS " FROM webhook_endpoints WHERE "
-		  SQ_BOTH_TENANTS("?1"), partner_id);
-	return sq_run_list(c, a, &q, "seq",
-			   "SELECT seq FROM webhook_endpoints WHERE id = ?1 AND "
-			   SQ_BOTH_TENANTS("?2"),
-			   partner_id, pg, read_endpoint, sizeof(**items), (void **)items, n,
-			   has_more, e);
+	sq_q_text(&q,
+		  "SELECT " ENDPOINT_COLS
+		  " FROM webhook_endpoints WHERE " SQ_BOTH_TENANTS("?1"),
+		  partner_id);
+	return sq_run_list(
+		c, a, &q, "seq",
+		"SELECT seq FROM webhook_endpoints WHERE id = ?1 AND " SQ_BOTH_TENANTS("?2"),
+		partner_id, pg, read_endpoint, sizeof(**items), (void **)items, n, has_more, e);
 }
 
-static int sq_endpoint_update(struct store *s, const struct webhook_endpoint *w,
-			      struct err *e)
+static int sq_endpoint_update(struct store *s, const struct webhook_endpoint *w, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "UPDATE webhook_endpoints SET url = ?, enabled_events = ?,"
-				   " status = ?, secret = ?, previous_secret = ?,"
-				   " previous_secret_expires_at = ?, updated_at = ? WHERE id = ?", e);
+	sqlite3_stmt *st = sq_prep(
+		c,
+		"UPDATE webhook_endpoints SET url = ?, enabled_events = ?,"
+		" status = ?, secret = ?, previous_secret = ?,"
+		" previous_secret_expires_at = ?, updated_at = ? WHERE id = ?",
+		e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, w->url);
@@ -115,8 +121,8 @@ static void read_job(struct arena *a, sqlite3_stmt *st, void *item)
 	j->attempts = (int)sq_col_i64(st, 8);
 }
 
-static int sq_webhook_claim(struct store *s, struct arena *a, int64_t now,
-			    int64_t lease_until, int limit, int per_endpoint, int per_tenant,
+static int sq_webhook_claim(struct store *s, struct arena *a, int64_t now, int64_t lease_until,
+			    int limit, int per_endpoint, int per_tenant,
 			    struct webhook_job **items, size_t *n, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
@@ -124,7 +130,8 @@ static int sq_webhook_claim(struct store *s, struct arena *a, int64_t now,
 		return -1;
 	/* Due jobs ranked within their endpoint and their tenant; a job is taken
 	 * when its rank plus what is already leased stays within the caps. */
-	sqlite3_stmt *st = sq_prep(c,
+	sqlite3_stmt *st = sq_prep(
+		c,
 		"WITH leased AS ("
 		"  SELECT j.endpoint_id, w.partner_id, count(*) AS n"
 		"  FROM webhook_jobs j JOIN webhook_endpoints w ON w.id = j.endpoint_id"
@@ -148,7 +155,8 @@ static int sq_webhook_claim(struct store *s, struct arena *a, int64_t now,
 		"  WHERE l.endpoint_id = d.endpoint_id), 0) <= ?3"
 		" AND d.tenant_rank + coalesce((SELECT sum(n) FROM leased l"
 		"  WHERE l.partner_id = d.tenant), 0) <= ?4"
-		" ORDER BY d.next_attempt_at, d.seq LIMIT ?2", e);
+		" ORDER BY d.next_attempt_at, d.seq LIMIT ?2",
+		e);
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, now);
@@ -157,8 +165,10 @@ static int sq_webhook_claim(struct store *s, struct arena *a, int64_t now,
 	sqlite3_bind_int(st, 4, per_tenant);
 	if (sq_get_all(c, a, st, read_job, sizeof(**items), (void **)items, n, e) < 0)
 		return -1;
-	st = sq_prep(c, "UPDATE webhook_jobs SET locked_until = ?"
-		     " WHERE event_id = ? AND endpoint_id = ?", e);
+	st = sq_prep(c,
+		     "UPDATE webhook_jobs SET locked_until = ?"
+		     " WHERE event_id = ? AND endpoint_id = ?",
+		     e);
 	if (!st)
 		return -1;
 	for (size_t i = 0; i < *n; i++) {
@@ -177,10 +187,13 @@ static int sq_webhook_record(struct store *s, const struct webhook_delivery *d,
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "INSERT INTO webhook_deliveries (id, partner_id, event_id,"
-				   " event_type, endpoint_id, url, attempt, status, response_status,"
-				   " error, duration_ms, attempted_at, next_attempt_at, request_body,"
-				   " response_body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", e);
+	sqlite3_stmt *st = sq_prep(
+		c,
+		"INSERT INTO webhook_deliveries (id, partner_id, event_id,"
+		" event_type, endpoint_id, url, attempt, status, response_status,"
+		" error, duration_ms, attempted_at, next_attempt_at, request_body,"
+		" response_body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, d->id);
@@ -200,9 +213,11 @@ static int sq_webhook_record(struct store *s, const struct webhook_delivery *d,
 	sq_bind_text(st, 15, d->response_body);
 	if (sq_step_done(c, st, e) < 0)
 		return -1;
-	st = sq_prep(c, "UPDATE webhook_jobs SET attempts = ?, status = ?,"
+	st = sq_prep(c,
+		     "UPDATE webhook_jobs SET attempts = ?, status = ?,"
 		     " next_attempt_at = coalesce(?, next_attempt_at), locked_until = 0"
-		     " WHERE event_id = ? AND endpoint_id = ?", e);
+		     " WHERE event_id = ? AND endpoint_id = ?",
+		     e);
 	if (!st)
 		return -1;
 	sqlite3_bind_int(st, 1, d->attempt);
@@ -214,8 +229,10 @@ static int sq_webhook_record(struct store *s, const struct webhook_delivery *d,
 		return -1;
 	if (!disable_endpoint)
 		return 0;
-	st = sq_prep(c, "UPDATE webhook_endpoints SET status = 'disabled', updated_at = ?"
-		     " WHERE id = ?", e);
+	st = sq_prep(c,
+		     "UPDATE webhook_endpoints SET status = 'disabled', updated_at = ?"
+		     " WHERE id = ?",
+		     e);
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, d->attempted_at);
@@ -229,8 +246,10 @@ static int sq_webhook_release(struct store *s, const char *event_id, const char 
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "UPDATE webhook_jobs SET locked_until = 0"
-				   " WHERE event_id = ? AND endpoint_id = ?", e);
+	sqlite3_stmt *st = sq_prep(c,
+				   "UPDATE webhook_jobs SET locked_until = 0"
+				   " WHERE event_id = ? AND endpoint_id = ?",
+				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, event_id);
@@ -300,8 +319,10 @@ static int sq_delivery_get(struct store *s, struct arena *a, const char *id,
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "SELECT " DELIVERY_COLS ", request_body, response_body"
-				   " FROM webhook_deliveries WHERE id = ?", e);
+	sqlite3_stmt *st = sq_prep(c,
+				   "SELECT " DELIVERY_COLS ", request_body, response_body"
+				   " FROM webhook_deliveries WHERE id = ?",
+				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, id);
@@ -314,10 +335,13 @@ static int sq_webhook_resend(struct store *s, const char *event_id, const char *
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "INSERT INTO webhook_jobs (event_id, endpoint_id, status,"
-				   " next_attempt_at) VALUES (?, ?, 'pending', ?)"
-				   " ON CONFLICT (event_id, endpoint_id) DO UPDATE SET attempts = 0,"
-				   " status = 'pending', next_attempt_at = excluded.next_attempt_at", e);
+	sqlite3_stmt *st = sq_prep(
+		c,
+		"INSERT INTO webhook_jobs (event_id, endpoint_id, status,"
+		" next_attempt_at) VALUES (?, ?, 'pending', ?)"
+		" ON CONFLICT (event_id, endpoint_id) DO UPDATE SET attempts = 0,"
+		" status = 'pending', next_attempt_at = excluded.next_attempt_at",
+		e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, event_id);
@@ -333,11 +357,14 @@ static int sq_webhook_resend_failed(struct store *s, const char *endpoint_id, in
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c, "UPDATE webhook_jobs SET attempts = 0, status = 'pending',"
-				   " next_attempt_at = ?3, locked_until = 0"
-				   " WHERE endpoint_id = ?1 AND status = 'failed' AND event_id IN"
-				   " (SELECT event_id FROM webhook_deliveries WHERE endpoint_id = ?1"
-				   " AND attempted_at >= ?2)", e);
+	sqlite3_stmt *st = sq_prep(
+		c,
+		"UPDATE webhook_jobs SET attempts = 0, status = 'pending',"
+		" next_attempt_at = ?3, locked_until = 0"
+		" WHERE endpoint_id = ?1 AND status = 'failed' AND event_id IN"
+		" (SELECT event_id FROM webhook_deliveries WHERE endpoint_id = ?1"
+		" AND attempted_at >= ?2)",
+		e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, endpoint_id);

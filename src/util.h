@@ -22,8 +22,7 @@ char *arena_strdup(struct arena *a, const char *s);
 /* Returns a copy of the n bytes at s plus a NUL, owned by the arena. */
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 /* Returns a printf-formatted string owned by the arena. */
-char *arena_printf(struct arena *a, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Returns the current wall-clock time in whole Unix seconds. */
 int64_t now_seconds(void);

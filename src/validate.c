@@ -145,8 +145,8 @@ int rfc3339_parse(const char *s, int64_t *out)
 	int y, mo, d, h, mi, sec;
 	if (strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
 	    s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
-	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) ||
-	    s[16] != ':' || !digits(s + 17, 2, &sec))
+	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    !digits(s + 17, 2, &sec))
 		return -1;
 	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -174,8 +174,8 @@ int rfc3339_parse(const char *s, int64_t *out)
 	}
 	if (sec == 60)
 		sec = 59; /* a leap second is stored as the second before it */
-	*out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec -
-	       offset;
+	*out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
+	       sec - offset;
 	return 0;
 }
 
@@ -191,7 +191,8 @@ int metadata_apply(json_t *current, json_t *patch, struct err *e)
 		size_t kl = utf8_length(k);
 		if (kl == 0 || kl > METADATA_KEY_MAX)
 			return error(e, 422, "validation_failed", "metadata",
-				     "metadata keys must be 1 to %d characters", METADATA_KEY_MAX);
+				     "metadata keys must be 1 to %d characters",
+				     METADATA_KEY_MAX);
 		if (json_is_null(v))
 			continue;
 		if (!json_is_string(v))
@@ -206,7 +207,8 @@ int metadata_apply(json_t *current, json_t *patch, struct err *e)
 	}
 	size_t removed = 0;
 	json_object_foreach(patch, k, v)
-		if ((json_is_null(v) || json_string_length(v) == 0) && json_object_get(current, k))
+		if ((json_is_null(v) || json_string_length(v) == 0) &&
+		    json_object_get(current, k))
 			removed++;
 	if (json_object_size(current) + added - removed > METADATA_MAX_KEYS)
 		return error(e, 422, "validation_failed", "metadata",
@@ -245,7 +247,8 @@ int period_parse(const char *s, int64_t *start, int64_t *end)
 		return -1;
 	*start = days_from_civil(year, (unsigned)month, 1) * 86400;
 	*end = (month == 12 ? days_from_civil(year + 1, 1, 1)
-			    : days_from_civil(year, (unsigned)month + 1, 1)) * 86400;
+			    : days_from_civil(year, (unsigned)month + 1, 1)) *
+	       86400;
 	return 0;
 }
 

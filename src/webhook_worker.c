@@ -37,13 +37,13 @@ struct transfer {
 	struct transfer *next;
 	CURL *easy;
 	struct curl_slist *headers;
-	struct arena *a;            /* holds the job's strings */
+	struct arena *a; /* holds the job's strings */
 	struct webhook_job job;
-	double started;             /* monotonic seconds */
+	double started; /* monotonic seconds */
 	int64_t attempted_at;
-	bool forbidden;             /* the guard refused the connected address */
-	size_t answer_bytes;        /* of the answer's body read so far */
-	bool answer_cut;            /* stopped reading at ANSWER_MAX */
+	bool forbidden;               /* the guard refused the connected address */
+	size_t answer_bytes;          /* of the answer's body read so far */
+	bool answer_cut;              /* stopped reading at ANSWER_MAX */
 	char answer[ANSWER_KEPT + 1]; /* its first ANSWER_KEPT bytes, NUL-ended */
 	bool allow_loopback;
 };
@@ -128,8 +128,8 @@ static void transfer_start(struct webhook_worker *w, const struct webhook_job *j
 	char sig[140], line[256];
 	webhook_sign_header(t->job.secret, t->job.previous_secret, t->attempted_at,
 			    t->job.payload, len, sig);
-	const char *fixed[] = {"Content-Type: application/json", "User-Agent: Innbocks-Webhooks/1",
-			       "Expect:"};
+	const char *fixed[] = {"Content-Type: application/json",
+			       "User-Agent: Innbocks-Webhooks/1", "Expect:"};
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		t->headers = curl_slist_append(t->headers, fixed[i]);
 	snprintf(line, sizeof(line), "Innbocks-Event-Id: %s", t->job.event_id);
@@ -183,7 +183,8 @@ static void claim_due(struct webhook_worker *w)
 	    s->tx_commit(s, &e) < 0) {
 		s->tx_rollback(s);
 		if (e.status != 503)
-			fprintf(stderr, "innbocks: webhooks: cannot lease jobs: %s\n", e.message);
+			fprintf(stderr, "innbocks: webhooks: cannot lease jobs: %s\n",
+				e.message);
 		n = 0;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -265,8 +266,10 @@ static void transfer_finish(struct webhook_worker *w, struct transfer *t, CURLco
 		.request_body = t->job.payload,
 		.response_body = answer_text(t->answer, t->answer_bytes),
 	};
-	metrics_webhook_attempt(ok ? "success" : gone ? "gone"
-				: rc == CURLE_OK ? "http_error" : transport_error(t, rc));
+	metrics_webhook_attempt(ok               ? "success"
+				: gone           ? "gone"
+				: rc == CURLE_OK ? "http_error"
+						 : transport_error(t, rc));
 	const char *job_status = "succeeded";
 	if (!ok) {
 		bool retry = !gone && attempt <= w->cfg->retry_count;
@@ -316,7 +319,8 @@ static void abandon_all(struct webhook_worker *w)
 		struct transfer *t = w->in_flight;
 		w->in_flight = t->next;
 		curl_multi_remove_handle(w->multi, t->easy);
-		if (w->store->webhook_release(w->store, t->job.event_id, t->job.endpoint_id, &e) < 0)
+		if (w->store->webhook_release(w->store, t->job.event_id, t->job.endpoint_id,
+					      &e) < 0)
 			fprintf(stderr, "innbocks: webhooks: cannot release %s: %s\n",
 				t->job.event_id, e.message);
 		transfer_free(t);

@@ -45,8 +45,13 @@ static void key_add(struct store *s, const char *id, const char *tenant, const c
 {
 	char hash[65];
 	sha256_hex(secret, strlen(secret), hash);
-	struct api_key k = {.id = id, .partner_id = tenant, .name = "fuzz", .prefix = "ib_fuzz",
-			    .hash = hash, .scopes = 0x7F, .created_at = 1};
+	struct api_key k = {.id = id,
+			    .partner_id = tenant,
+			    .name = "fuzz",
+			    .prefix = "ib_fuzz",
+			    .hash = hash,
+			    .scopes = 0x7F,
+			    .created_at = 1};
 	struct err e;
 	if (s->key_insert(s, &k, &e) < 0)
 		die("fuzz: key_insert: %s", e.message);
@@ -64,9 +69,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct store *s = store_open(db, &e);
 	if (!s)
 		die("fuzz: store_open: %s", e.message);
-	struct partner p = {.id = PARTNER, .name = "Fuzz",
-			    .location = {.line1 = "1 Main St", .city = "Austin", .state = "TX",
-					 .postal_code = "78701", .country = "US"},
+	struct partner p = {.id = PARTNER,
+			    .name = "Fuzz",
+			    .location = {.line1 = "1 Main St",
+					 .city = "Austin",
+					 .state = "TX",
+					 .postal_code = "78701",
+					 .country = "US"},
 			    .created_at = 1};
 	if (s->tx_begin(s, true, &e) < 0 || s->partner_insert(s, &p, &e) < 0)
 		die("fuzz: partner_insert: %s", e.message);

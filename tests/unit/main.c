@@ -14,7 +14,7 @@
 
 struct unit_test {
 	const char *name, *file;
-	int line;             /* where the test is defined, to run a file's tests in order */
+	int line; /* where the test is defined, to run a file's tests in order */
 	bool known_bug;
 	unit_test_fn *fn;
 };

@@ -37,10 +37,12 @@ TEST(idem_fingerprint_ignores_key_order_and_whitespace)
 {
 	char a[65], b[65];
 	fingerprint("POST", "/api/v1/customers",
-		    "{\"email\":\"jane@example.com\",\"metadata\":{\"a\":\"1\",\"b\":[1,2]}}", a);
+		    "{\"email\":\"jane@example.com\",\"metadata\":{\"a\":\"1\",\"b\":[1,2]}}",
+		    a);
 	fingerprint("POST", "/api/v1/customers",
 		    "{ \"metadata\" : { \"b\" : [ 1 , 2 ] ,\n \"a\" : \"1\" } ,\n"
-		    "  \"email\" : \"jane@example.com\" }", b);
+		    "  \"email\" : \"jane@example.com\" }",
+		    b);
 	CHECK_STR(a, b);
 }
 
@@ -48,7 +50,10 @@ TEST(idem_fingerprint_ignores_how_a_string_is_escaped)
 {
 	char a[65], b[65];
 	fingerprint("POST", "/api/v1/customers", "{\"name\": \"Ren\\u00e9e\"}", a);
-	fingerprint("POST", "/api/v1/customers", "{\"name\": \"Ren\xc3\xa9" "e\"}", b);
+	fingerprint("POST", "/api/v1/customers",
+		    "{\"name\": \"Ren\xc3\xa9"
+		    "e\"}",
+		    b);
 	CHECK_STR(a, b);
 }
 

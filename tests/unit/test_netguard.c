@@ -43,8 +43,8 @@ static void check_forbidden(const struct expect *list, size_t n, bool allow_loop
 	for (size_t i = 0; i < n; i++) {
 		const char *got = classify(list[i].addr, allow_loopback);
 		char what[160];
-		snprintf(what, sizeof(what), "%s is forbidden (allow_loopback=%d)", list[i].addr,
-			 allow_loopback);
+		snprintf(what, sizeof(what), "%s is forbidden (allow_loopback=%d)",
+			 list[i].addr, allow_loopback);
 		unit_check(got != NULL, __FILE__, __LINE__, what);
 		if (got && list[i].range) {
 			snprintf(what, sizeof(what), "range of %s", list[i].addr);
@@ -93,23 +93,28 @@ static const struct expect always_forbidden[] = {
 };
 
 static const struct expect loopback[] = {
-	{"127.0.0.1", "loopback"},
-	{"127.1.2.3", "loopback"},
-	{"127.255.255.254", "loopback"},
-	{"::1", "loopback"},
-	{"::ffff:127.0.0.1", "loopback"},
-	{"::ffff:7f00:1", "loopback"},
+	{"127.0.0.1", "loopback"},        {"127.1.2.3", "loopback"},
+	{"127.255.255.254", "loopback"},  {"::1", "loopback"},
+	{"::ffff:127.0.0.1", "loopback"}, {"::ffff:7f00:1", "loopback"},
 };
 
 static const char *const public_addrs[] = {
-	"93.184.216.34", "8.8.8.8", "1.1.1.1",
+	"93.184.216.34",
+	"8.8.8.8",
+	"1.1.1.1",
 	"172.32.0.1",     /* just past 172.16.0.0/12 */
 	"172.15.255.254", /* just before it */
 	"100.128.0.1",    /* just past 100.64.0.0/10 */
 	"100.63.255.254", /* just before it */
-	"11.0.0.1", "126.255.255.254", "128.0.0.1", "169.253.255.254", "192.169.0.1",
+	"11.0.0.1",
+	"126.255.255.254",
+	"128.0.0.1",
+	"169.253.255.254",
+	"192.169.0.1",
 	"223.255.255.254",
-	"2606:4700::1111", "2a00:1450:4001:80b::200e", "::ffff:93.184.216.34",
+	"2606:4700::1111",
+	"2a00:1450:4001:80b::200e",
+	"::ffff:93.184.216.34",
 };
 
 TEST(netguard_forbidden_addr_refuses_private_link_local_shared_multicast_unspecified)
@@ -152,8 +157,9 @@ static void check_url(const char *url, bool allow_loopback, bool accepted)
 	memset(why, 0, sizeof(why));
 	int rc = netguard_check_url(url, allow_loopback, why, sizeof(why));
 	char what[300];
-	snprintf(what, sizeof(what), "netguard_check_url(\"%s\", allow_loopback=%d) %s (why: %s)",
-		 url, allow_loopback, accepted ? "accepts" : "refuses", why);
+	snprintf(what, sizeof(what),
+		 "netguard_check_url(\"%s\", allow_loopback=%d) %s (why: %s)", url,
+		 allow_loopback, accepted ? "accepts" : "refuses", why);
 	unit_check(rc == (accepted ? 0 : -1), __FILE__, __LINE__, what);
 	if (!accepted) {
 		snprintf(what, sizeof(what), "a refusal of \"%s\" gives a reason", url);
@@ -210,8 +216,13 @@ static const char *const other_forbidden_urls[] = {
 
 /* Not URLs a webhook may have. */
 static const char *const malformed_urls[] = {
-	"", "crm.example.com/hooks", "/hooks", "https://", "ftp://crm.example.com/hooks",
-	"file:///etc/passwd", "gopher://crm.example.com/",
+	"",
+	"crm.example.com/hooks",
+	"/hooks",
+	"https://",
+	"ftp://crm.example.com/hooks",
+	"file:///etc/passwd",
+	"gopher://crm.example.com/",
 };
 
 /* Spellings an IDNA-aware resolver or client maps to a forbidden host
@@ -219,7 +230,10 @@ static const char *const malformed_urls[] = {
  * percent-encoded too. */
 static const char *const unicode_loopback_urls[] = {
 	"https://\xef\xbc\x91\xef\xbc\x92\xef\xbc\x97.\xef\xbc\x90.\xef\xbc\x90.\xef\xbc\x91/hook", /* １２７.０.０.１ */
-	"https://127\xe3\x80\x82" "0\xe3\x80\x82" "0\xe3\x80\x82" "1/hook", /* 127。0。0。1 */
+	"https://127\xe3\x80\x82"
+	"0\xe3\x80\x82"
+	"0\xe3\x80\x82"
+	"1/hook", /* 127。0。0。1 */
 	"https://\xe2\x93\x9b\xe2\x93\x9e\xe2\x93\x92\xe2\x93\x90\xe2\x93\x9b"
 	"\xe2\x93\x97\xe2\x93\x9e\xe2\x93\xa2\xe2\x93\xa3/hook", /* ⓛⓞⓒⓐⓛⓗⓞⓢⓣ */
 	"https://%EF%BC%91%EF%BC%92%EF%BC%97.0.0.1/hook",
@@ -234,7 +248,9 @@ TEST(netguard_check_url_refuses_unicode_spellings_of_forbidden_hosts)
 	}
 	check_url("https://\xef\xbc\x91\xef\xbc\x90.0.0.1/hook", true, false); /* １０.0.0.1 */
 	/* A real internationalised name is fine. */
-	check_url("https://b\xc3\xbc" "cher.example/hooks", false, true);
+	check_url("https://b\xc3\xbc"
+		  "cher.example/hooks",
+		  false, true);
 }
 
 TEST(netguard_check_url_refuses_hosts_longer_than_dns_allows)

@@ -79,8 +79,13 @@ TEST(router_matches_a_literal_segment_after_a_param)
 TEST(router_answers_404_for_an_unknown_path)
 {
 	struct arena *a = arena_new();
-	const char *paths[] = {"/nothing", "/", "", "/thingsx", "/things/th_1/parts",
-			       "/things/th_1/archive/now", "things"};
+	const char *paths[] = {"/nothing",
+			       "/",
+			       "",
+			       "/thingsx",
+			       "/things/th_1/parts",
+			       "/things/th_1/archive/now",
+			       "things"};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		struct match m = match(a, "GET", paths[i]);
 		if (!CHECK(m.route == NULL && m.status == 404))
@@ -196,9 +201,10 @@ TEST(routes_for_operators_and_the_public_need_no_scope)
  * the dashboard's pages. */
 static bool route_is_public(const struct route *r)
 {
-	return strcmp(r->method, "GET") == 0 &&
-	       (strcmp(r->path, "/healthz") == 0 || strcmp(r->path, "/api/v1/openapi.json") == 0 ||
-		strcmp(r->path, "/dashboard/") == 0 || strcmp(r->path, "/dashboard/{file}") == 0);
+	return strcmp(r->method, "GET") == 0 && (strcmp(r->path, "/healthz") == 0 ||
+						 strcmp(r->path, "/api/v1/openapi.json") == 0 ||
+						 strcmp(r->path, "/dashboard/") == 0 ||
+						 strcmp(r->path, "/dashboard/{file}") == 0);
 }
 
 TEST(routes_under_api_v1_all_need_a_partner_scope)
@@ -276,7 +282,8 @@ TEST(routes_are_each_reached_by_their_own_method_and_path)
 		int status = 0;
 		char allow[128];
 		const struct route *r = router_match(routes, routes_count, a, routes[i].method,
-						     path, params, &status, allow, sizeof(allow));
+						     path, params, &status, allow,
+						     sizeof(allow));
 		if (!CHECK(r == &routes[i]))
 			printf("    %s %s\n", routes[i].method, path);
 		if (strchr(routes[i].path, '{'))
@@ -299,7 +306,8 @@ TEST(routes_of_the_dashboard_api_need_a_session_and_a_role_or_are_sign_in)
 		 * neither, and no role. */
 		bool ok = dash ? (session && r->role >= ROLE_VIEWER && r->role <= ROLE_OWNER &&
 				  r->scope == 0) ||
-				 (no_auth && r->before && strcmp(r->method, "POST") == 0)
+					  (no_auth && r->before &&
+					   strcmp(r->method, "POST") == 0)
 			       : !session && !no_auth && r->role == 0;
 		/* A before hook runs only on a write's path. */
 		ok = ok && (!r->before || strcmp(r->method, "GET") != 0);

@@ -29,7 +29,8 @@ TEST(session_cookie_is_found_among_others_and_must_be_64_hex_digits)
 	CHECK_STR(session_cookie_get(a, header), token);
 	CHECK(session_cookie_get(a, NULL) == NULL);
 	CHECK(session_cookie_get(a, SESSION_COOKIE "=abc") == NULL);
-	CHECK(session_cookie_get(a, "x" SESSION_COOKIE "=" "0123456789abcdef0123456789abcdef"
+	CHECK(session_cookie_get(a, "x" SESSION_COOKIE "="
+				    "0123456789abcdef0123456789abcdef"
 				    "0123456789abcdef0123456789abcdef") == NULL);
 	const char *set = session_cookie_set(a, token);
 	CHECK(strstr(set, "; Path=/; HttpOnly; Secure; SameSite=Lax") != NULL);

@@ -27,8 +27,8 @@ struct db {
 	struct err e;
 	char dir[256];
 	char path[272];
-	char dbname[64];         /* PostgreSQL only */
-	char conninfo[1024];     /* PostgreSQL only: the store's */
+	char dbname[64];     /* PostgreSQL only */
+	char conninfo[1024]; /* PostgreSQL only: the store's */
 };
 
 /* The conninfo of the PostgreSQL server's maintenance database, or NULL
@@ -66,7 +66,8 @@ static bool pg_admin_exec(const char *sql)
 /* Opens the backend under test on d's database. */
 static struct store *db_store_open(struct db *d)
 {
-	return pg_admin() ? store_pg_open(d->conninfo, &d->e) : store_sqlite_open(d->path, &d->e);
+	return pg_admin() ? store_pg_open(d->conninfo, &d->e)
+			  : store_sqlite_open(d->path, &d->e);
 }
 
 /* Opens a store on a new database; returns false (after a failed check)
@@ -86,7 +87,8 @@ static bool db_open(struct db *d)
 			return false;
 		}
 		/* In a conninfo string, a later keyword wins. */
-		snprintf(d->conninfo, sizeof(d->conninfo), "%s dbname=%s", pg_admin(), d->dbname);
+		snprintf(d->conninfo, sizeof(d->conninfo), "%s dbname=%s", pg_admin(),
+			 d->dbname);
 	} else {
 		const char *tmp = getenv("TMPDIR");
 		snprintf(d->dir, sizeof(d->dir), "%s/innbocks-unit-XXXXXX",
@@ -113,7 +115,8 @@ static void db_close(struct db *d)
 	d->a = NULL;
 	if (d->dbname[0]) {
 		char sql[128];
-		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", d->dbname);
+		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+			 d->dbname);
 		CHECK(pg_admin_exec(sql));
 		return;
 	}
@@ -189,8 +192,11 @@ static bool partner_add(struct db *d, const char *id, int64_t created_at)
 	struct partner p = {
 		.id = id,
 		.name = "Acme Mail",
-		.location = {.line1 = "1 Main St", .city = "Springfield", .state = "IL",
-			     .postal_code = "62701", .country = "US"},
+		.location = {.line1 = "1 Main St",
+			     .city = "Springfield",
+			     .state = "IL",
+			     .postal_code = "62701",
+			     .country = "US"},
 		.created_at = created_at,
 	};
 	return CHECK_INT(d->s->partner_insert(d->s, &p, &d->e), 0);
@@ -212,7 +218,8 @@ static struct customer customer_new(struct db *d, const char *partner_id, const 
 		.metadata = "{}",
 		.created_at = 1000,
 		.updated_at = 1000,
-		.mailbox = {.id = arena_printf(d->a, "mbx_%s", tag), .status = "reserved",
+		.mailbox = {.id = arena_printf(d->a, "mbx_%s", tag),
+			    .status = "reserved",
 			    .reserved_at = 1000},
 	};
 }
@@ -292,10 +299,14 @@ TEST(partner_get_returns_every_field_that_was_inserted)
 	if (!db_open(&d))
 		goto out;
 	struct partner in = {
-		.id = "ptn_1", .name = "Acme Mail",
-		.location = {.line1 = "1 Main St", .line2 = "Suite 5",
-			     .city = "Springfield", .state = "IL",
-			     .postal_code = "62701", .country = "US"},
+		.id = "ptn_1",
+		.name = "Acme Mail",
+		.location = {.line1 = "1 Main St",
+			     .line2 = "Suite 5",
+			     .city = "Springfield",
+			     .state = "IL",
+			     .postal_code = "62701",
+			     .country = "US"},
 		.created_at = 1700000000,
 	};
 	CHECK_INT(d.s->partner_insert(d.s, &in, &d.e), 0);
@@ -711,8 +722,8 @@ out:
 TEST(customer_list_filters_by_email_case_insensitively)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) || !customer_add(&d, "ptn_1", "Jane") ||
-	    !customer_add(&d, "ptn_1", "john"))
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
+	    !customer_add(&d, "ptn_1", "Jane") || !customer_add(&d, "ptn_1", "john"))
 		goto out;
 	struct customer_filter f = {.email = "JANE@example.COM"};
 	struct page pg = {.limit = 10};
@@ -753,21 +764,22 @@ TEST(usage_customers_lists_mailboxes_active_in_the_period_by_activation)
 		const char *tag;
 		int64_t activated, closed;
 	} boxes[] = {
-		{"late", 1500, 0},      /* activated inside */
-		{"early", 500, 0},      /* active throughout */
-		{"closed", 400, 1200},  /* closed inside */
-		{"gone", 300, 1000},    /* closed at the first instant */
-		{"future", 2000, 0},    /* activated at the end */
-		{"never", 0, 0},        /* reserved only */
+		{"late", 1500, 0},       /* activated inside */
+		{"early", 500, 0},       /* active throughout */
+		{"closed", 400, 1200},   /* closed inside */
+		{"gone", 300, 1000},     /* closed at the first instant */
+		{"future", 2000, 0},     /* activated at the end */
+		{"never", 0, 0},         /* reserved only */
 		{"instant", 1000, 1000}, /* closed in its activation second, inside */
-		{"before", 999, 999},   /* the same, before the period */
+		{"before", 999, 999},    /* the same, before the period */
 	};
 	for (size_t i = 0; i < sizeof(boxes) / sizeof(boxes[0]); i++) {
 		struct customer c = customer_new(&d, "ptn_1", boxes[i].tag);
 		c.mailbox.activated_at = boxes[i].activated;
 		c.mailbox.closed_at = boxes[i].closed;
-		c.mailbox.status = boxes[i].closed ? "closed"
-				   : boxes[i].activated ? "active" : "reserved";
+		c.mailbox.status = boxes[i].closed      ? "closed"
+				   : boxes[i].activated ? "active"
+							: "reserved";
 		CHECK_INT(d.s->customer_insert(d.s, d.a, &c, &d.e), 0);
 	}
 	struct customer *items = NULL;
@@ -810,8 +822,12 @@ TEST(key_find_by_hash_finds_the_key_and_revoke_keeps_the_first_time)
 	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
 		goto out;
 	struct api_key k = {
-		.id = "key_1", .partner_id = "ptn_1", .name = "CRM",
-		.prefix = "ib_live_abcd", .hash = "feed", .scopes = 5,
+		.id = "key_1",
+		.partner_id = "ptn_1",
+		.name = "CRM",
+		.prefix = "ib_live_abcd",
+		.hash = "feed",
+		.scopes = 5,
 		.created_at = 100,
 	};
 	CHECK_INT(d.s->key_insert(d.s, &k, &d.e), 0);
@@ -839,9 +855,14 @@ TEST(key_revoke_brings_a_later_stop_forward)
 	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
 		goto out;
 	struct api_key k = {
-		.id = "key_1", .partner_id = "ptn_1", .name = "CRM",
-		.prefix = "ib_live_abcd", .hash = "feed", .scopes = 5,
-		.created_at = 100, .revoked_at = 3700,
+		.id = "key_1",
+		.partner_id = "ptn_1",
+		.name = "CRM",
+		.prefix = "ib_live_abcd",
+		.hash = "feed",
+		.scopes = 5,
+		.created_at = 100,
+		.revoked_at = 3700,
 	};
 	CHECK_INT(d.s->key_insert(d.s, &k, &d.e), 0);
 	CHECK_INT(d.s->key_revoke(d.s, "key_1", 200, &d.e), 0);
@@ -858,8 +879,8 @@ out:
 static bool idem_add(struct db *d, const char *scope, const char *key, const char *body,
 		     int64_t now)
 {
-	struct idem_record r = {.fingerprint = "fp1", .status = 201,
-				.body = body, .body_len = strlen(body)};
+	struct idem_record r = {
+		.fingerprint = "fp1", .status = 201, .body = body, .body_len = strlen(body)};
 	return CHECK_INT(d->s->idem_put(d->s, scope, key, &r, now, &d->e), 0);
 }
 
@@ -912,7 +933,8 @@ TEST(idem_purge_deletes_only_records_created_before_the_cutoff)
 {
 	struct db d;
 	if (!db_open(&d) || !idem_add(&d, "ptn_1", "old", "{}", 100) ||
-	    !idem_add(&d, "ptn_1", "edge", "{}", 150) || !idem_add(&d, "ptn_1", "new", "{}", 200))
+	    !idem_add(&d, "ptn_1", "edge", "{}", 150) ||
+	    !idem_add(&d, "ptn_1", "new", "{}", 200))
 		goto out;
 	CHECK_INT(d.s->idem_purge(d.s, 150, &d.e), 0);
 	struct idem_record r = {0};
@@ -965,15 +987,19 @@ TEST(idempotency_records_survive_the_migration_to_rowid_order)
 	sqlite3 *db = NULL;
 	CHECK_INT(sqlite3_open(d.path, &db), SQLITE_OK);
 	CHECK_INT(sqlite3_exec(db, "CREATE TABLE schema_version (version INTEGER NOT NULL)",
-			       NULL, NULL, NULL), SQLITE_OK);
+			       NULL, NULL, NULL),
+		  SQLITE_OK);
 	for (int v = 0; v < before; v++) {
 		char sql[80];
 		snprintf(sql, sizeof(sql), "INSERT INTO schema_version VALUES (%d)", v + 1);
 		CHECK_INT(sqlite3_exec(db, sqlite_migrations[v], NULL, NULL, NULL), SQLITE_OK);
 		CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	}
-	CHECK_INT(sqlite3_exec(db, "INSERT INTO idempotency VALUES ('ptn_1', 'k', 'fp', 201,"
-			       " '{\"id\":1}', 100)", NULL, NULL, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db,
+			       "INSERT INTO idempotency VALUES ('ptn_1', 'k', 'fp', 201,"
+			       " '{\"id\":1}', 100)",
+			       NULL, NULL, NULL),
+		  SQLITE_OK);
 	sqlite3_close(db);
 	d.s = store_sqlite_open(d.path, &d.e);
 	if (!CHECK(d.s != NULL))
@@ -994,22 +1020,25 @@ out:
 static bool event_add(struct db *d, int n, const char *partner_id, const char *type)
 {
 	struct event ev = {
-		.id = arena_printf(d->a, "evt_%d", n), .partner_id = partner_id,
-		.type = type, .created_at = 1000 + n,
+		.id = arena_printf(d->a, "evt_%d", n),
+		.partner_id = partner_id,
+		.type = type,
+		.created_at = 1000 + n,
 		.payload = arena_printf(d->a, "{\"id\":\"evt_%d\"}", n),
 	};
 	return CHECK_INT(d->s->event_insert(d->s, &ev, &d->e), 0);
 }
 
 /* Lists events (limit 10) into ids as "evt_3 evt_1"; returns the result. */
-static int event_ids(struct db *d, const char *partner_id, const char *type,
-		     const char *after, char *ids, size_t size)
+static int event_ids(struct db *d, const char *partner_id, const char *type, const char *after,
+		     char *ids, size_t size)
 {
 	struct page pg = {.limit = 10, .starting_after = after};
 	struct event *items = NULL;
 	size_t n = 0;
 	bool more = false;
-	int rc = d->s->event_list(d->s, d->a, partner_id, type, -1, &pg, &items, &n, &more, &d->e);
+	int rc = d->s->event_list(d->s, d->a, partner_id, type, -1, &pg, &items, &n, &more,
+				  &d->e);
 	ids[0] = '\0';
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		size_t l = strlen(ids);
@@ -1178,7 +1207,8 @@ TEST(event_get_finds_the_tenants_unexpired_event_only)
 	struct event ev;
 	if (CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a", "evt_3", 0, &ev, &d.e), 0))
 		CHECK_STR(ev.payload, "{\"id\":\"evt_3\"}");
-	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a_test", "evt_3", 0, &ev, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a_test", "evt_3", 0, &ev, &d.e),
+		  STORE_NOT_FOUND);
 	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_b", "evt_3", 0, &ev, &d.e), STORE_NOT_FOUND);
 	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a", "evt_3", 1003, &ev, &d.e), 0);
 	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a", "evt_3", 1004, &ev, &d.e), STORE_NOT_FOUND);
@@ -1192,9 +1222,14 @@ TEST(event_purge_keeps_events_a_pending_delivery_still_needs)
 	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100))
 		goto out;
 	struct webhook_endpoint w = {
-		.id = "we_1", .partner_id = "ptn_a", .url = "https://example.com/h",
-		.enabled_events = "[\"*\"]", .status = "enabled", .secret = "whsec_x",
-		.created_at = 100, .updated_at = 100,
+		.id = "we_1",
+		.partner_id = "ptn_a",
+		.url = "https://example.com/h",
+		.enabled_events = "[\"*\"]",
+		.status = "enabled",
+		.secret = "whsec_x",
+		.created_at = 100,
+		.updated_at = 100,
 	};
 	/* Old: evt_1 (its job finished), evt_2 (its job pending), evt_3 (no
 	 * job at all). Recent: evt_9. */
@@ -1202,7 +1237,8 @@ TEST(event_purge_keeps_events_a_pending_delivery_still_needs)
 	    !event_add(&d, 1, "ptn_a", "customer.created") ||
 	    !event_add(&d, 2, "ptn_a", "customer.created") ||
 	    !event_add(&d, 9, "ptn_a", "customer.created") ||
-	    !db_exec(&d, "UPDATE webhook_jobs SET status = 'succeeded' WHERE event_id = 'evt_1';"
+	    !db_exec(&d,
+		     "UPDATE webhook_jobs SET status = 'succeeded' WHERE event_id = 'evt_1';"
 		     "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_type,"
 		     " endpoint_id, url, attempt, status, duration_ms, attempted_at) VALUES"
 		     " ('whd_1', 'ptn_a', 'evt_1', 'customer.created', 'we_1', 'u', 1,"
@@ -1221,12 +1257,19 @@ TEST(event_purge_keeps_events_a_pending_delivery_still_needs)
 	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a", "evt_3", 0, &ev, &d.e), STORE_NOT_FOUND);
 	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a", "evt_2", 0, &ev, &d.e), 0);
 	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a", "evt_9", 0, &ev, &d.e), 0);
-	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE event_id = 'evt_1'"), 0);
-	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_deliveries WHERE event_id = 'evt_1'"), 0);
-	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE event_id = 'evt_2'"), 1);
-	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_deliveries WHERE event_id = 'evt_2'"), 1);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE event_id = 'evt_1'"),
+		  0);
+	CHECK_INT(db_count(&d,
+			   "SELECT count(*) FROM webhook_deliveries WHERE event_id = 'evt_1'"),
+		  0);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE event_id = 'evt_2'"),
+		  1);
+	CHECK_INT(db_count(&d,
+			   "SELECT count(*) FROM webhook_deliveries WHERE event_id = 'evt_2'"),
+		  1);
 	/* Once its job is finished, it goes too; evt_9's job is still pending. */
-	CHECK(db_exec(&d, "UPDATE webhook_jobs SET status = 'failed' WHERE event_id = 'evt_2'"));
+	CHECK(db_exec(&d,
+		      "UPDATE webhook_jobs SET status = 'failed' WHERE event_id = 'evt_2'"));
 	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
 	CHECK_INT(d.s->event_purge(d.s, 1010, 1, &purged, &d.e), 0);
 	CHECK_INT(d.s->tx_commit(d.s, &d.e), 0);
@@ -1243,18 +1286,31 @@ TEST(webhook_record_keeps_the_bodies_and_delivery_get_reads_them)
 	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100))
 		goto out;
 	struct webhook_endpoint w = {
-		.id = "we_1", .partner_id = "ptn_a", .url = "https://example.com/h",
-		.enabled_events = "[\"*\"]", .status = "enabled", .secret = "whsec_x",
-		.created_at = 100, .updated_at = 100,
+		.id = "we_1",
+		.partner_id = "ptn_a",
+		.url = "https://example.com/h",
+		.enabled_events = "[\"*\"]",
+		.status = "enabled",
+		.secret = "whsec_x",
+		.created_at = 100,
+		.updated_at = 100,
 	};
 	if (!CHECK_INT(d.s->endpoint_insert(d.s, &w, &d.e), 0) ||
 	    !event_add(&d, 1, "ptn_a", "customer.created"))
 		goto out;
 	struct webhook_delivery sent = {
-		.id = "whd_1", .partner_id = "ptn_a", .event_id = "evt_1",
-		.event_type = "customer.created", .endpoint_id = "we_1", .url = w.url,
-		.attempt = 1, .status = "failed", .response_status = 500, .duration_ms = 12,
-		.attempted_at = 1001, .request_body = "{\"id\":\"evt_1\"}",
+		.id = "whd_1",
+		.partner_id = "ptn_a",
+		.event_id = "evt_1",
+		.event_type = "customer.created",
+		.endpoint_id = "we_1",
+		.url = w.url,
+		.attempt = 1,
+		.status = "failed",
+		.response_status = 500,
+		.duration_ms = 12,
+		.attempted_at = 1001,
+		.request_body = "{\"id\":\"evt_1\"}",
 		.response_body = "oops",
 	};
 	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
@@ -1290,9 +1346,14 @@ TEST(webhook_resend_makes_the_job_due_again_from_its_first_attempt)
 	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100))
 		goto out;
 	struct webhook_endpoint w = {
-		.id = "we_1", .partner_id = "ptn_a", .url = "https://example.com/h",
-		.enabled_events = "[\"mail.arrived\"]", .status = "enabled",
-		.secret = "whsec_x", .created_at = 100, .updated_at = 100,
+		.id = "we_1",
+		.partner_id = "ptn_a",
+		.url = "https://example.com/h",
+		.enabled_events = "[\"mail.arrived\"]",
+		.status = "enabled",
+		.secret = "whsec_x",
+		.created_at = 100,
+		.updated_at = 100,
 	};
 	/* evt_1's job failed for good at 1001, evt_2's at 1002, evt_3's
 	 * succeeded; evt_4 (another type) has no job. */
@@ -1301,7 +1362,8 @@ TEST(webhook_resend_makes_the_job_due_again_from_its_first_attempt)
 	    !event_add(&d, 2, "ptn_a", "mail.arrived") ||
 	    !event_add(&d, 3, "ptn_a", "mail.arrived") ||
 	    !event_add(&d, 4, "ptn_a", "customer.created") ||
-	    !db_exec(&d, "UPDATE webhook_jobs SET status = 'failed', attempts = 9"
+	    !db_exec(&d,
+		     "UPDATE webhook_jobs SET status = 'failed', attempts = 9"
 		     " WHERE event_id IN ('evt_1', 'evt_2');"
 		     "UPDATE webhook_jobs SET status = 'succeeded', attempts = 1"
 		     " WHERE event_id = 'evt_3';"
@@ -1317,19 +1379,29 @@ TEST(webhook_resend_makes_the_job_due_again_from_its_first_attempt)
 	CHECK_INT(d.s->webhook_resend_failed(d.s, "we_1", 1002, 2000, &resent, &d.e), 0);
 	CHECK_INT(d.s->tx_commit(d.s, &d.e), 0);
 	CHECK_INT(resent, 1);
-	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE event_id = 'evt_2'"
-			   " AND status = 'pending' AND attempts = 0 AND next_attempt_at = 2000"), 1);
+	CHECK_INT(
+		db_count(&d,
+			 "SELECT count(*) FROM webhook_jobs WHERE event_id = 'evt_2'"
+			 " AND status = 'pending' AND attempts = 0 AND next_attempt_at = 2000"),
+		1);
 	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE event_id = 'evt_1'"
-			   " AND status = 'failed'"), 1);
+			       " AND status = 'failed'"),
+		  1);
 	/* One event: its job again, or a new one for an event it never had. */
 	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
 	CHECK_INT(d.s->webhook_resend(d.s, "evt_3", "we_1", 2001, &d.e), 0);
 	CHECK_INT(d.s->webhook_resend(d.s, "evt_4", "we_1", 2002, &d.e), 0);
 	CHECK_INT(d.s->tx_commit(d.s, &d.e), 0);
-	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE event_id = 'evt_3'"
-			   " AND status = 'pending' AND attempts = 0 AND next_attempt_at = 2001"), 1);
-	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE event_id = 'evt_4'"
-			   " AND status = 'pending' AND attempts = 0 AND next_attempt_at = 2002"), 1);
+	CHECK_INT(
+		db_count(&d,
+			 "SELECT count(*) FROM webhook_jobs WHERE event_id = 'evt_3'"
+			 " AND status = 'pending' AND attempts = 0 AND next_attempt_at = 2001"),
+		1);
+	CHECK_INT(
+		db_count(&d,
+			 "SELECT count(*) FROM webhook_jobs WHERE event_id = 'evt_4'"
+			 " AND status = 'pending' AND attempts = 0 AND next_attempt_at = 2002"),
+		1);
 	/* The jobs are claimed as any other. */
 	struct webhook_job *jobs;
 	size_t n;
@@ -1376,7 +1448,8 @@ TEST(customer_insert_numbers_test_mailboxes_T1001_apart_from_live_ones)
 	CHECK_STR(customer_add(&d, "ptn_1", "l2"), "1002");
 	struct customer c;
 	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_t1", &c, &d.e), STORE_NOT_FOUND);
-	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1_test", "cus_l1", &c, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1_test", "cus_l1", &c, &d.e),
+		  STORE_NOT_FOUND);
 	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1_test", "cus_t1", &c, &d.e), 0);
 out:
 	db_close(&d);
@@ -1390,9 +1463,13 @@ TEST(key_list_holds_both_modes_of_the_partner_only)
 	const char *owners[] = {"ptn_1", "ptn_1_test", "ptn_2", "ptn_2_test"};
 	for (int i = 0; i < 4; i++) {
 		struct api_key k = {
-			.id = arena_printf(d.a, "key_%d", i), .partner_id = owners[i],
-			.name = "k", .prefix = "ib_live_abcd",
-			.hash = arena_printf(d.a, "hash%d", i), .scopes = 1, .created_at = 100 + i,
+			.id = arena_printf(d.a, "key_%d", i),
+			.partner_id = owners[i],
+			.name = "k",
+			.prefix = "ib_live_abcd",
+			.hash = arena_printf(d.a, "hash%d", i),
+			.scopes = 1,
+			.created_at = 100 + i,
 		};
 		CHECK_INT(d.s->key_insert(d.s, &k, &d.e), 0);
 	}
@@ -1566,16 +1643,22 @@ out:
 static bool user_add(struct db *d, const char *id, const char *partner_id, const char *email,
 		     int64_t created_at)
 {
-	struct user u = {.id = id, .partner_id = partner_id, .email = email,
-			 .role = "developer", .created_at = created_at};
+	struct user u = {.id = id,
+			 .partner_id = partner_id,
+			 .email = email,
+			 .role = "developer",
+			 .created_at = created_at};
 	return CHECK_INT(d->s->user_insert(d->s, &u, &d->e), 0);
 }
 
 /* Inserts a session of user_id whose token hash is hash. */
 static bool session_add(struct db *d, const char *hash, const char *user_id, int64_t now)
 {
-	struct user_session ss = {.hash = hash, .csrf_token = "csrf_1", .created_at = now,
-				  .last_seen_at = now, .user = {.id = user_id}};
+	struct user_session ss = {.hash = hash,
+				  .csrf_token = "csrf_1",
+				  .created_at = now,
+				  .last_seen_at = now,
+				  .user = {.id = user_id}};
 	return CHECK_INT(d->s->session_insert(d->s, &ss, &d->e), 0);
 }
 
@@ -1600,8 +1683,12 @@ TEST(user_get_returns_every_field_that_was_inserted)
 	struct db d;
 	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
 		goto out;
-	struct user in = {.id = "usr_1", .partner_id = "ptn_1", .email = "Ann@Example.com",
-			  .role = "owner", .password_hash = "$argon2id$x", .created_at = 200,
+	struct user in = {.id = "usr_1",
+			  .partner_id = "ptn_1",
+			  .email = "Ann@Example.com",
+			  .role = "owner",
+			  .password_hash = "$argon2id$x",
+			  .created_at = 200,
 			  .password_changed_at = 300};
 	CHECK_INT(d.s->user_insert(d.s, &in, &d.e), 0);
 	struct user out = {0};
@@ -1655,8 +1742,11 @@ TEST(user_insert_refuses_an_email_taken_in_any_case_by_any_partner)
 	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) || !partner_add(&d, "ptn_2", 100) ||
 	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200))
 		goto out;
-	struct user dup = {.id = "usr_2", .partner_id = "ptn_2", .email = "ANN@example.com",
-			   .role = "viewer", .created_at = 300};
+	struct user dup = {.id = "usr_2",
+			   .partner_id = "ptn_2",
+			   .email = "ANN@example.com",
+			   .role = "viewer",
+			   .created_at = 300};
 	CHECK_INT(d.s->user_insert(d.s, &dup, &d.e), -1);
 	struct user out;
 	CHECK_INT(d.s->user_get(d.s, d.a, "usr_2", &out, &d.e), STORE_NOT_FOUND);
@@ -1669,8 +1759,11 @@ TEST(user_insert_refuses_an_unknown_role)
 	struct db d;
 	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
 		goto out;
-	struct user u = {.id = "usr_1", .partner_id = "ptn_1", .email = "ann@example.com",
-			 .role = "admin", .created_at = 200};
+	struct user u = {.id = "usr_1",
+			 .partner_id = "ptn_1",
+			 .email = "ann@example.com",
+			 .role = "admin",
+			 .created_at = 200};
 	CHECK_INT(d.s->user_insert(d.s, &u, &d.e), -1);
 out:
 	db_close(&d);
@@ -1752,7 +1845,8 @@ TEST(user_setup_use_works_once_and_never_after_expiry)
 	CHECK_INT(d.s->user_setup_use(d.s, d.a, "tok_1", 999, &user_id, &d.e), 0);
 	CHECK_STR(user_id, "usr_1");
 	CHECK_INT(d.s->user_setup_use(d.s, d.a, "tok_1", 999, &user_id, &d.e), STORE_NOT_FOUND);
-	CHECK_INT(d.s->user_setup_use(d.s, d.a, "tok_2", 1000, &user_id, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->user_setup_use(d.s, d.a, "tok_2", 1000, &user_id, &d.e),
+		  STORE_NOT_FOUND);
 	CHECK_INT(d.s->user_setup_use(d.s, d.a, "tok_nope", 300, &user_id, &d.e),
 		  STORE_NOT_FOUND);
 out:
@@ -1764,12 +1858,19 @@ TEST(session_find_returns_the_session_with_its_user)
 	struct db d;
 	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
 		goto out;
-	struct user u = {.id = "usr_1", .partner_id = "ptn_1", .email = "ann@example.com",
-			 .role = "owner", .password_hash = "$argon2id$x", .created_at = 200,
+	struct user u = {.id = "usr_1",
+			 .partner_id = "ptn_1",
+			 .email = "ann@example.com",
+			 .role = "owner",
+			 .password_hash = "$argon2id$x",
+			 .created_at = 200,
 			 .password_changed_at = 250};
 	CHECK_INT(d.s->user_insert(d.s, &u, &d.e), 0);
-	struct user_session in = {.hash = "sh_1", .csrf_token = "csrf_1", .created_at = 300,
-				  .last_seen_at = 310, .user = {.id = "usr_1"}};
+	struct user_session in = {.hash = "sh_1",
+				  .csrf_token = "csrf_1",
+				  .created_at = 300,
+				  .last_seen_at = 310,
+				  .user = {.id = "usr_1"}};
 	CHECK_INT(d.s->session_insert(d.s, &in, &d.e), 0);
 	struct user_session out = {0};
 	if (!CHECK_INT(d.s->session_find(d.s, d.a, "sh_1", &out, &d.e), 0))
@@ -1813,8 +1914,11 @@ out:
 /* Inserts an audit row of partner_id (NULL: none) with action "a<id>". */
 static bool audit_add(struct db *d, const char *id, const char *partner_id, int64_t at)
 {
-	struct audit_entry ae = {.id = id, .partner_id = partner_id, .actor = "operator",
-				 .action = arena_printf(d->a, "a%s", id), .created_at = at};
+	struct audit_entry ae = {.id = id,
+				 .partner_id = partner_id,
+				 .actor = "operator",
+				 .action = arena_printf(d->a, "a%s", id),
+				 .created_at = at};
 	return CHECK_INT(d->s->audit_insert(d->s, &ae, &d->e), 0);
 }
 
@@ -1823,9 +1927,14 @@ TEST(audit_list_pages_a_partners_rows_newest_first_with_every_field)
 	struct db d;
 	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
 		goto out;
-	struct audit_entry in = {.id = "aud_1", .partner_id = "ptn_1", .user_id = "usr_1",
-				 .actor = "ann@example.com", .action = "POST /dashboard/api/keys",
-				 .target = "key_1", .mode = "test", .client_addr = "192.0.2.1",
+	struct audit_entry in = {.id = "aud_1",
+				 .partner_id = "ptn_1",
+				 .user_id = "usr_1",
+				 .actor = "ann@example.com",
+				 .action = "POST /dashboard/api/keys",
+				 .target = "key_1",
+				 .mode = "test",
+				 .client_addr = "192.0.2.1",
 				 .created_at = 500};
 	CHECK_INT(d.s->audit_insert(d.s, &in, &d.e), 0);
 	audit_add(&d, "aud_2", NULL, 501);
@@ -1873,8 +1982,11 @@ TEST(user_delete_takes_its_sessions_and_setup_links_but_keeps_its_audit_rows)
 	session_add(&d, "sh_1", "usr_1", 300);
 	session_add(&d, "sh_2", "usr_2", 300);
 	CHECK_INT(d.s->user_setup_insert(d.s, "tok_1", "usr_1", 200, 1000, &d.e), 0);
-	struct audit_entry ae = {.id = "aud_1", .partner_id = "ptn_1", .user_id = "usr_1",
-				 .actor = "ann@example.com", .action = "signin.succeeded",
+	struct audit_entry ae = {.id = "aud_1",
+				 .partner_id = "ptn_1",
+				 .user_id = "usr_1",
+				 .actor = "ann@example.com",
+				 .action = "signin.succeeded",
 				 .created_at = 300};
 	CHECK_INT(d.s->audit_insert(d.s, &ae, &d.e), 0);
 	CHECK_INT(d.s->user_delete(d.s, "usr_1", &d.e), 0);

@@ -14,8 +14,12 @@
 static int64_t utc(int year, int month, int day, int hour, int min, int sec)
 {
 	struct tm tm = {
-		.tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = day,
-		.tm_hour = hour, .tm_min = min, .tm_sec = sec,
+		.tm_year = year - 1900,
+		.tm_mon = month - 1,
+		.tm_mday = day,
+		.tm_hour = hour,
+		.tm_min = min,
+		.tm_sec = sec,
 	};
 	return (int64_t)timegm(&tm);
 }
@@ -86,12 +90,12 @@ TEST(valid_email_refuses_a_label_starting_with_a_hyphen)
 /* Writes a plausible address of exactly len characters (len >= 72). */
 static void email_of_length(char *out, size_t len)
 {
-	memset(out, 'j', 64);                   /* the longest local part */
+	memset(out, 'j', 64); /* the longest local part */
 	out[64] = '@';
-	size_t o = 65, labels = len - 65 - 3;   /* room left before "com" */
+	size_t o = 65, labels = len - 65 - 3; /* room left before "com" */
 	while (labels > 0) {
 		size_t take = labels > 64 ? 64 : labels;
-		if (labels - take == 1)         /* never leave a 1-byte rest: it would be "." */
+		if (labels - take == 1) /* never leave a 1-byte rest: it would be "." */
 			take--;
 		memset(out + o, 'd', take - 1); /* a label and its dot */
 		out[o + take - 1] = '.';
@@ -334,7 +338,8 @@ TEST(metadata_apply_refuses_a_51st_key_and_keeps_current)
 TEST(metadata_apply_counts_the_limit_on_the_result)
 {
 	/* At 50 keys, removing one makes room for another in the same patch. */
-	json_t *cur = object_of_keys(50, "k"), *patch = parse_json("{\"k0\": null, \"new\": \"v\"}");
+	json_t *cur = object_of_keys(50, "k"),
+	       *patch = parse_json("{\"k0\": null, \"new\": \"v\"}");
 	accepted(cur, patch);
 	CHECK_INT(json_object_size(cur), 50);
 	CHECK(json_object_get(cur, "new") != NULL);
@@ -412,8 +417,8 @@ TEST(metadata_apply_counts_multibyte_utf8_as_one_character)
 
 TEST(metadata_apply_refuses_a_value_that_is_not_a_string)
 {
-	const char *patches[] = {"{\"n\": 5}", "{\"b\": true}", "{\"o\": {}}", "{\"a\": [\"x\"]}",
-				 "{\"ok\": \"v\", \"n\": 5}"};
+	const char *patches[] = {"{\"n\": 5}", "{\"b\": true}", "{\"o\": {}}",
+				 "{\"a\": [\"x\"]}", "{\"ok\": \"v\", \"n\": 5}"};
 	for (size_t i = 0; i < sizeof(patches) / sizeof(patches[0]); i++) {
 		json_t *cur = parse_json("{\"crm\": \"42\"}"), *patch = parse_json(patches[i]);
 		if (!refused(cur, patch))
@@ -465,8 +470,9 @@ TEST(period_parse_knows_leap_februaries)
 
 TEST(period_parse_refuses_malformed_periods)
 {
-	const char *bad[] = {"2026-13", "2026-00", "26-11", "2026/11", "2026-1",
-			     "2026-11x", "2026-11 ", " 2026-11", "2026-011", "", "abcd-ef"};
+	const char *bad[] = {"2026-13",  "2026-00",  "26-11",    "2026/11",
+			     "2026-1",   "2026-11x", "2026-11 ", " 2026-11",
+			     "2026-011", "",         "abcd-ef"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int64_t start = 0, end = 0;
 		if (!CHECK_INT(period_parse(bad[i], &start, &end), -1))
@@ -483,7 +489,8 @@ TEST(period_parse_refuses_malformed_periods)
 
 TEST(usage_counts_every_day_of_a_month_active_throughout)
 {
-	CHECK_INT(usage_active_days(utc(2026, 10, 5, 9, 0, 0), 0, NOV_START, NOV_END, LATER), 30);
+	CHECK_INT(usage_active_days(utc(2026, 10, 5, 9, 0, 0), 0, NOV_START, NOV_END, LATER),
+		  30);
 }
 
 TEST(usage_counts_the_day_of_activation_at_ten_in_the_morning)
@@ -555,7 +562,8 @@ TEST(usage_counts_nothing_for_a_mailbox_closed_before_the_period)
 {
 	int64_t activated = utc(2026, 9, 1, 0, 0, 0);
 	CHECK_INT(usage_active_days(activated, utc(2026, 10, 20, 0, 0, 0), NOV_START, NOV_END,
-				    LATER), 0);
+				    LATER),
+		  0);
 	/* Closed at the very first instant of the period: no moment in it. */
 	CHECK_INT(usage_active_days(activated, NOV_START, NOV_START, NOV_END, LATER), 0);
 	CHECK(!usage_active_at(activated, NOV_START, NOV_START));

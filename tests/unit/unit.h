@@ -46,12 +46,12 @@ void unit_skip(const char *reason);
 #define TEST(name) UNIT_DEFINE(name, false)
 #define KNOWN_BUG(name) UNIT_DEFINE(name, true)
 
-#define UNIT_DEFINE(name, known_bug)                                          \
-	static void name(void);                                               \
-	__attribute__((constructor)) static void name##_register(void)        \
-	{                                                                     \
-		unit_register(#name, __FILE__, __LINE__, known_bug, name);    \
-	}                                                                     \
+#define UNIT_DEFINE(name, known_bug) \
+	static void name(void); \
+	__attribute__((constructor)) static void name##_register(void) \
+	{ \
+		unit_register(#name, __FILE__, __LINE__, known_bug, name); \
+	} \
 	static void name(void)
 
 #endif
