@@ -67,6 +67,17 @@ static void identity_set(struct customer *cu, const char *status, const char *re
 	cu->identity_failure_reason = strcmp(status, "failed") == 0 ? reason : NULL;
 }
 
+/* A decided state does not go back to undecided: an approved form is not
+ * "submitted" again, a verified identity not "pending" again (rejected and
+ * failed do, as the contract's arrows say). A decision may be revised
+ * (approved <-> rejected, verified <-> failed) and any state may be skipped
+ * ahead (staff record a paper form in one step); docs/operators.md. */
+static bool compliance_move_allowed(const char *from, const char *to)
+{
+	return !((strcmp(from, "approved") == 0 && strcmp(to, "submitted") == 0) ||
+		 (strcmp(from, "verified") == 0 && strcmp(to, "pending") == 0));
+}
+
 int admin_customer_compliance(struct ctx *c)
 {
 	static const char *const fields[] = {"form_1583", "identity", "reason", NULL};
@@ -80,6 +91,14 @@ int admin_customer_compliance(struct ctx *c)
 	    field_string(c, "reason", false, true, 1, 500, true, &reason) < 0 ||
 	    api_customer_load(c, c->params[0], &cu) != 0)
 		return -1;
+	if (form && !compliance_move_allowed(cu.form_status, form))
+		return error(&c->err, 409, "invalid_state", "form_1583",
+			     "an approved Form 1583 cannot go back to submitted; "
+			     "set it to rejected to revise the decision");
+	if (identity && !compliance_move_allowed(cu.identity_status, identity))
+		return error(&c->err, 409, "invalid_state", "identity",
+			     "a verified identity cannot go back to pending; "
+			     "set it to failed to revise the decision");
 	bool approved_before = customer_mail_receipt_approved(&cu);
 	bool changed = false;
 	if (form && strcmp(form, cu.form_status) != 0) {

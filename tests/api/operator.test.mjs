@@ -214,6 +214,27 @@ test('identity failure records the reason and can go back to pending', async () 
   assert.equal(resubmitted.form_1583.status, 'submitted');
 });
 
+test('a decided state is revised, never undone: approved is not submitted again, verified not pending again', async () => {
+  const c = await createCustomer(t.api);
+  ok(await compliance(c.id, { form_1583: 'approved', identity: 'verified' }));
+  const before = ok(await t.api.get(`/customers/${c.id}/compliance`));
+  const undo = await srv.captureEvents(t.partner.id, async () => [
+    await compliance(c.id, { form_1583: 'submitted' }),
+    await compliance(c.id, { identity: 'pending' }),
+    await compliance(c.id, { form_1583: 'rejected', identity: 'pending', reason: 'x' }),
+  ]);
+  assertError(undo.value[0], 409, 'invalid_state', 'form_1583');
+  assertError(undo.value[1], 409, 'invalid_state', 'identity');
+  assertError(undo.value[2], 409, 'invalid_state', 'identity');
+  assert.deepEqual(undo.types, [], 'a refused change emits nothing');
+  assert.deepEqual(ok(await t.api.get(`/customers/${c.id}/compliance`)), before, 'and changes nothing');
+  // Revising a decision is allowed, and so is going back along the contract's arrows.
+  ok(await compliance(c.id, { form_1583: 'rejected', identity: 'failed', reason: 'fraud' }));
+  const back = ok(await compliance(c.id, { form_1583: 'submitted', identity: 'pending' }));
+  assert.equal(back.form_1583.status, 'submitted');
+  assert.equal(back.identity.status, 'pending');
+});
+
 test('compliance decisions are validated', async () => {
   const c = await createCustomer(t.api);
   const cases = [
