@@ -91,11 +91,10 @@ int field_choice(struct ctx *c, const char *name, bool required, const char *con
 
 int field_mode(struct ctx *c, bool *livemode)
 {
-	static const char *const modes[] = {"live", "test", NULL};
 	const char *mode;
-	if (field_choice(c, "mode", false, modes, &mode) < 0)
+	if (field_choice(c, "mode", false, tenant_modes, &mode) < 0)
 		return -1;
-	*livemode = true;
+	*livemode = true; /* the default mode */
 	if (mode)
 		tenant_mode_parse(mode, livemode);
 	return 0;

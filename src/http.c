@@ -309,8 +309,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (p->too_large || p->overloaded || p->len + n > BODY_MAX) {
-			p->too_large = !p->overloaded;
+		if (p->too_large || p->overloaded)
+			return MHD_YES; /* already refused: the rest is discarded */
+		if (p->len + n > BODY_MAX) {
+			p->too_large = true;
 			return MHD_YES;
 		}
 		if (p->len + n > p->cap) {

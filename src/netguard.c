@@ -186,6 +186,14 @@ int netguard_check_url(const char *url, bool allow_loopback, char *why, size_t w
 		snprintf(why, why_size, "url must be an absolute https URL");
 		goto out;
 	}
+	/* curl reads a host out of "https:/host" and "https:///host"; the
+	 * URL must spell it out: "//" and then the host (the OpenAPI pattern). */
+	const char *rest = url + strlen(scheme);
+	if (strncmp(rest, "://", 3) != 0 || !rest[3] || strchr("/?#:@", rest[3]) ||
+	    (unsigned char)rest[3] <= 0x20 || rest[3] == 0x7f) {
+		snprintf(why, why_size, "url must be an absolute https URL");
+		goto out;
+	}
 	bool https = strcasecmp(scheme, "https") == 0;
 	if (!https && !(allow_loopback && strcasecmp(scheme, "http") == 0)) {
 		snprintf(why, why_size, "url must use https");

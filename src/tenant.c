@@ -40,11 +40,14 @@ const char *tenant_mode_name(bool livemode)
 	return livemode ? "live" : "test";
 }
 
+const char *const tenant_modes[] = {"live", "test", NULL};
+
 bool tenant_mode_parse(const char *name, bool *livemode)
 {
-	if (strcmp(name, "live") == 0 || strcmp(name, "test") == 0) {
-		*livemode = name[0] == 'l';
-		return true;
-	}
+	for (size_t i = 0; tenant_modes[i]; i++)
+		if (strcmp(name, tenant_modes[i]) == 0) {
+			*livemode = i == 0;
+			return true;
+		}
 	return false;
 }

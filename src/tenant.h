@@ -34,6 +34,9 @@ bool tenant_owned_by(const char *tenant_id, const char *partner_id);
 /* Returns "live" or "test". */
 const char *tenant_mode_name(bool livemode);
 
+/* The mode names, live first, NULL-terminated (for field_choice()). */
+extern const char *const tenant_modes[];
+
 /* Reads a mode name ("live" or "test") into *livemode; returns false for
  * anything else. */
 bool tenant_mode_parse(const char *name, bool *livemode);

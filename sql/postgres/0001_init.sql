@@ -1,6 +1,6 @@
--- 0001_init.sql - the whole schema on PostgreSQL, the same tables and columns
--- as sql/sqlite/ after all of its migrations (0001 to 0007), so the two
--- backends' SQL reads alike. Times are Unix seconds (BIGINT), flags are
+-- 0001_init.sql - the schema on PostgreSQL: the tables and columns of
+-- sql/sqlite/ 0001 to 0005 and 0007 (the dashboard's are 0002 here, the kept
+-- delivery bodies 0003), so the two backends' SQL reads alike. Times are Unix seconds (BIGINT), flags are
 -- INTEGER 0/1, JSON is kept as text exactly as written. Every table has a
 -- seq: lists are ordered by it (newest first), cursors (ids) become a bound.
 

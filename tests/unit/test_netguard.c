@@ -223,6 +223,11 @@ static const char *const malformed_urls[] = {
 	"ftp://crm.example.com/hooks",
 	"file:///etc/passwd",
 	"gopher://crm.example.com/",
+	/* curl finds a host in these; the URL must spell "//host" out. */
+	"https:/crm.example.com/hooks",
+	"https:///crm.example.com/hooks",
+	"https:crm.example.com/hooks",
+	"https://@crm.example.com/hooks",
 };
 
 /* Spellings an IDNA-aware resolver or client maps to a forbidden host
@@ -308,6 +313,7 @@ TEST(netguard_check_url_accepts_public_https_urls)
 		"https://93.184.216.34/hooks",
 		"https://[2606:4700::1111]/hooks",
 		"HTTPS://CRM.EXAMPLE.COM/hooks",
+		"https://user@crm.example.com/hooks",
 	};
 	for (size_t i = 0; i < N(ok); i++) {
 		check_url(ok[i], false, true);
