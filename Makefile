@@ -113,7 +113,7 @@ analyze: format-check
 # needs `(cd tests && npm ci)` once. scripts/test.sh runs the same stages one
 # by one (builds, analyze, unit, unit-asan, unit-pg, unit-pg-asan, api,
 # api-asan), each with its output in build/test-logs/.
-API_TEST = node --test --test-concurrency=1 tests/api/
+API_TEST = node --test --test-concurrency=1 tests/api/ tests/hostile/
 
 api: build/innbocks build/openapi/innbocks-partner.json
 	INNBOCKS_BIN=build/innbocks $(API_TEST)

@@ -10,7 +10,8 @@
 #include "auth.h"
 #include "banned.h"
 
-enum kind { TEXT, BOOL01, NUMBER, SCHEDULE, LOG_FORMAT };
+/* MILLIS: a whole number of milliseconds, 1 to a day, into a long. */
+enum kind { TEXT, BOOL01, NUMBER, MILLIS, SCHEDULE, LOG_FORMAT };
 
 struct setting {
 	const char *flag, *env;
@@ -28,7 +29,9 @@ static const struct setting settings[] = {
 	 AT(webhook_allow_loopback)},
 	{"webhook-retry-schedule", "INNBOCKS_WEBHOOK_RETRY_SCHEDULE", SCHEDULE,
 	 AT(retry_schedule)},
-	{"webhook-timeout-ms", "INNBOCKS_WEBHOOK_TIMEOUT_MS", NUMBER, AT(webhook_timeout_ms)},
+	{"webhook-timeout-ms", "INNBOCKS_WEBHOOK_TIMEOUT_MS", MILLIS, AT(webhook_timeout_ms)},
+	{"head-timeout-ms", "INNBOCKS_HEAD_TIMEOUT_MS", MILLIS, AT(head_timeout_ms)},
+	{"body-timeout-ms", "INNBOCKS_BODY_TIMEOUT_MS", MILLIS, AT(body_timeout_ms)},
 	{"rate-limit", "INNBOCKS_RATE_LIMIT", NUMBER, AT(rate_limit)},
 	{"rate-burst", "INNBOCKS_RATE_BURST", NUMBER, AT(rate_burst)},
 	{"group-commit", "INNBOCKS_GROUP_COMMIT", BOOL01, AT(group_commit)},
@@ -60,10 +63,15 @@ static int apply(struct config *cfg, const struct setting *st, const char *v, ch
 		double d = strtod(v, &end);
 		if (!*v || *end || errno || d < 0)
 			goto bad;
-		if (st->offset == offsetof(struct config, webhook_timeout_ms))
-			cfg->webhook_timeout_ms = (long)d;
-		else
-			*(double *)field = d;
+		*(double *)field = d;
+		return 0;
+	}
+	case MILLIS: {
+		errno = 0;
+		long ms = strtol(v, &end, 10);
+		if (!*v || *end || errno || ms < 1 || ms > 86400000L)
+			goto bad;
+		*(long *)field = ms;
 		return 0;
 	}
 	case LOG_FORMAT:
@@ -106,6 +114,8 @@ int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest
 	memcpy(cfg->retry_schedule, default_schedule, sizeof(default_schedule));
 	cfg->retry_count = 7;
 	cfg->webhook_timeout_ms = 10000;
+	cfg->head_timeout_ms = 10000;
+	cfg->body_timeout_ms = 10000;
 	cfg->rate_limit = 100;
 	cfg->rate_burst = 200;
 	cfg->group_commit = true;

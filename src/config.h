@@ -18,6 +18,8 @@ struct config {
 	int retry_schedule[RETRY_MAX];
 	int retry_count;
 	long webhook_timeout_ms;
+	long head_timeout_ms; /* a request head must be complete within this */
+	long body_timeout_ms; /* and its body within this after the head */
 	double rate_limit, rate_burst;
 	bool group_commit;           /* batch durable writes (writer.h); default on */
 	double signin_address_burst; /* dashboard password attempts per client address

@@ -378,6 +378,9 @@ static int prepare(struct ctx *c, struct response *resp)
 	const struct request *req = c->req;
 	int status = 0;
 	char allow[64];
+	/* Before anything: the request may not be the request the client sent. */
+	if (req->bad_framing)
+		return error(&c->err, 400, "invalid_request", NULL, "%s", req->bad_framing);
 	/* Before matching: cut short at the NUL, the path could match another route. */
 	if (req->has_nul)
 		return error(&c->err, 400, "invalid_request", NULL,

@@ -2,10 +2,12 @@
  * JSON, buffered here with a hard cap and parsed by the dispatcher.
  *
  * Modes (measured on MHD 0.9.75): epoll with a pool of worker threads (>= 2 avoids
- * MHD's single-thread stall at multiples of 128 ready connections), a
- * connection timeout against slowloris, and responses queued only after the
- * first handler call, so keep-alive survives. */
+ * MHD's single-thread stall at multiples of 128 ready connections), fixed
+ * deadlines for a request's head and body against slowloris (deadline.h;
+ * MHD's own timeout restarts with every byte), and responses queued only
+ * after the first handler call, so keep-alive survives. */
 #include "http.h"
+#include "deadline.h"
 #include "hasher.h"
 #include "metrics.h"
 #include "writer.h"
@@ -43,8 +45,9 @@
 struct http_server {
 	struct MHD_Daemon *daemon;
 	struct app *app;
-	struct writer *writer; /* NULL: each write commits on its own */
-	struct hasher *hasher; /* runs routes' before hooks (password hashing) */
+	struct writer *writer;       /* NULL: each write commits on its own */
+	struct hasher *hasher;       /* runs routes' before hooks (password hashing) */
+	struct deadlines *deadlines; /* NULL on the metrics listener */
 	atomic_int in_flight;
 	atomic_size_t body_bytes; /* buffered by requests being read */
 	atomic_bool stopping;     /* no new suspensions: MHD must not stop with one */
@@ -186,8 +189,76 @@ static void client_addr_get(struct pending *p, struct MHD_Connection *conn)
 			  p->client_addr, sizeof(p->client_addr));
 }
 
-/* Builds the request from the connection and answers it, or hands its
- * write to the group-commit writer (suspending the connection). */
+/* Returns the connection's deadline (NULL on the metrics listener). */
+static struct deadline *conn_deadline(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* Gives each connection its deadline from accept to close. MHD notifies
+ * "closed" before it closes the socket (deadline.c relies on it). */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *srv = cls;
+	if (!srv->deadlines)
+		return;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		deadline_close(srv->deadlines, *socket_context);
+		*socket_context = NULL;
+		return;
+	}
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci)
+		*socket_context = deadline_open(srv->deadlines, ci->connect_fd);
+}
+
+/* What the framing headers of a request say (see framing_problem). */
+struct framing {
+	int content_lengths, transfer_encodings, hosts;
+	bool chunked_only; /* every Transfer-Encoding is exactly "chunked" */
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+				     size_t key_size, const char *value, size_t value_size)
+{
+	(void)kind;
+	(void)key_size;
+	(void)value_size;
+	struct framing *f = cls;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		f->content_lengths++;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->transfer_encodings++;
+		if (!value || strcasecmp(value, "chunked") != 0)
+			f->chunked_only = false;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) {
+		f->hosts++;
+	}
+	return MHD_YES;
+}
+
+/* Returns why the request's length cannot be trusted (the patterns of
+ * request smuggling: RFC 9112 section 6.3), or NULL. libmicrohttpd would
+ * take the first Content-Length and hang on a coding it does not know. */
+static const char *framing_problem(struct MHD_Connection *conn, const char *version)
+{
+	struct framing f = {.chunked_only = true};
+	MHD_get_connection_values_n(conn, MHD_HEADER_KIND, count_framing, &f);
+	if (f.content_lengths > 1)
+		return "send one Content-Length header, not several";
+	if (f.transfer_encodings > 1 || !f.chunked_only)
+		return "the only Transfer-Encoding accepted is chunked, sent once";
+	if (f.transfer_encodings && f.content_lengths)
+		return "send Content-Length or Transfer-Encoding, not both";
+	if (f.hosts != 1 && strcmp(version, MHD_HTTP_VERSION_1_1) == 0)
+		return "an HTTP/1.1 request needs exactly one Host header";
+	return NULL;
+}
+
 /* Builds p->req from the connection's headers and query (the body, if
  * any, is added when it has been read). */
 static void request_build(struct http_server *srv, struct pending *p,
@@ -278,7 +349,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  const char *upload_data, size_t *upload_data_size,
 				  void **con_cls)
 {
-	(void)version;
 	struct http_server *srv = cls;
 	struct pending *p = *con_cls; /* made by on_uri */
 	if (!p->started) {
@@ -293,17 +363,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		/* A body worth holding memory for is read only for a request that
 		 * its headers already admit (route, content type, credentials):
 		 * anyone else's upload is refused before a byte of it is kept. */
-		bool refuse = announced > BODY_DISCARD_MAX;
+		p->req.bad_framing = framing_problem(conn, version);
+		bool refuse = announced > BODY_DISCARD_MAX || p->req.bad_framing;
 		if (!refuse && (announced > EARLY_CHECK_MIN || te) &&
 		    !dispatch_admissible(srv->app, &p->req)) {
 			p->req.body_announced = true;
 			refuse = true;
 		}
-		if (!refuse)
+		if (!refuse) {
+			/* The body, if any, is due within the body deadline. */
+			deadline_body(srv->deadlines, conn_deadline(conn));
 			return MHD_YES; /* answer on a later call, so keep-alive survives */
+		}
+		deadline_none(conn_deadline(conn));
 		/* Answer at once; MHD closes the connection, and a client still
 		 * sending may see the close before the answer. */
 		start_answer(srv, p, conn, url);
+		if (p->req.bad_framing) /* what follows on the stream is not a request */
+			resp_header_add(&p->resp, "Connection", "close");
 		return send_response(conn, &p->resp);
 	}
 	if (*upload_data_size > 0) {
@@ -340,6 +417,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	if (p->answered)
 		return send_response(conn, &p->resp);
+	deadline_none(conn_deadline(conn));
 	start_answer(srv, p, conn, url);
 	if (!p->answered)
 		return MHD_YES; /* suspended until the writer commits it */
@@ -371,12 +449,13 @@ static void record(struct http_server *srv, const struct pending *p)
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	(void)conn;
 	(void)toe;
 	struct http_server *srv = cls;
 	struct pending *p = *con_cls;
 	if (!p)
 		return;
+	/* The next request's head is due from now (keep-alive). */
+	deadline_head(srv->deadlines, conn_deadline(conn));
 	if (p->resp.status && p->req.method)
 		record(srv, p);
 	atomic_fetch_sub(&srv->body_bytes, p->cap);
@@ -428,8 +507,9 @@ static unsigned worker_threads(void)
 /* Starts the daemon: the API's (a pool of epoll threads) or, metrics_only,
  * the scraper's (one poll thread: it serves a request now and then). */
 static struct http_server *start(struct app *app, struct writer *writer, const char *host,
-				 int port, bool metrics_only)
+				 int port, const struct http_deadlines *dl)
 {
+	bool metrics_only = dl == NULL;
 	struct sockaddr_in6 a6 = {0};
 	struct sockaddr_in a4 = {0};
 	const struct sockaddr *addr;
@@ -461,7 +541,9 @@ static struct http_server *start(struct app *app, struct writer *writer, const c
 	srv->app = app;
 	srv->writer = writer;
 	srv->hasher = hasher_start(2);
-	if (!srv->hasher) {
+	srv->deadlines = dl ? deadlines_start(dl->head_ms, dl->body_ms) : NULL;
+	if (!srv->hasher || (dl && !srv->deadlines)) {
+		hasher_stop(srv->hasher);
 		free(srv);
 		return NULL;
 	}
@@ -483,9 +565,10 @@ static struct http_server *start(struct app *app, struct writer *writer, const c
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK,
-		on_uri, srv, MHD_OPTION_END);
+		on_uri, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_END);
 	if (!srv->daemon) {
 		fprintf(stderr, "innbocks: cannot listen on %s:%d\n", host, port);
+		deadlines_stop(srv->deadlines);
 		hasher_stop(srv->hasher);
 		free(srv);
 		return NULL;
@@ -494,14 +577,14 @@ static struct http_server *start(struct app *app, struct writer *writer, const c
 }
 
 struct http_server *http_start(struct app *app, struct writer *writer, const char *host,
-			       int port)
+			       int port, const struct http_deadlines *deadlines)
 {
-	return start(app, writer, host, port, false);
+	return start(app, writer, host, port, deadlines);
 }
 
 struct http_server *http_metrics_start(struct app *app, const char *host, int port)
 {
-	return start(app, NULL, host, port, true);
+	return start(app, NULL, host, port, NULL);
 }
 
 void http_stop(struct http_server *srv, int grace_ms)
@@ -519,6 +602,7 @@ void http_stop(struct http_server *srv, int grace_ms)
 	MHD_stop_daemon(srv->daemon);
 	if (listener != MHD_INVALID_SOCKET)
 		close(listener);
+	deadlines_stop(srv->deadlines); /* every connection has closed */
 	hasher_stop(srv->hasher);
 	free(srv);
 }

@@ -102,8 +102,10 @@ static int serve(const struct config *cfg)
 	/* Group commit only where the backend gains from it (store.h). */
 	bool batch = cfg->group_commit && s->group_commit;
 	struct writer *writer = batch && worker ? writer_start(s) : NULL;
+	struct http_deadlines deadlines = {(int)cfg->head_timeout_ms,
+					   (int)cfg->body_timeout_ms};
 	struct http_server *srv = worker && (writer || !batch)
-					  ? http_start(&app, writer, host, port)
+					  ? http_start(&app, writer, host, port, &deadlines)
 					  : NULL;
 	struct http_server *metrics_srv = NULL;
 	if (srv && cfg->metrics_listen[0]) {

@@ -18,10 +18,13 @@ before(async () => {
 });
 after(() => srv?.stop());
 
-/** Sends raw bytes as one HTTP/1.1 request; resolves with {status, headers text, body JSON}. */
-function rawBytes(bytes) {
+/**
+ * Sends raw bytes as one HTTP/1.1 request (then closes its side unless keepOpen); resolves
+ * with {status, headers text, body JSON} when the server closes the connection.
+ */
+function rawBytes(bytes, { keepOpen = false } = {}) {
   return new Promise((resolve, reject) => {
-    const sock = net.connect(srv.port, '127.0.0.1', () => sock.end(bytes));
+    const sock = net.connect(srv.port, '127.0.0.1', () => (keepOpen ? sock.write(bytes) : sock.end(bytes)));
     const chunks = [];
     sock.on('data', (c) => chunks.push(c));
     sock.on('error', reject);
@@ -71,4 +74,39 @@ test('text echoed in an error is valid UTF-8: the message and param survive byte
   assert.equal(raw.body?.error?.code, 'route_not_found');
   assert.match(raw.body.error.message, /\/nope\/\?\/x/);
   assert.match(raw.body.error.request_id, REQ_ID);
+});
+
+// The request-smuggling patterns (RFC 9112 section 6.3): the length of what follows cannot be
+// trusted, so the answer is 400 in the envelope and the connection is closed, whatever the route.
+test('ambiguous framing is 400 invalid_request and closes the connection, before anything runs', async () => {
+  const auth = `Authorization: Bearer ${tn.key.secret}\r\nContent-Type: application/json\r\n`;
+  const body = JSON.stringify({ email: 'smuggle@example.com', name: 'Smuggled' });
+  const chunked = `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+  const count = async () => ok(await tn.api.get('/customers?limit=100')).data.length;
+  const before = await count();
+  const cases = [
+    [`Content-Length: ${body.length}\r\nContent-Length: ${body.length + 5}\r\n\r\n${body}`, /one Content-Length/],
+    [`Content-Length: ${body.length}\r\nContent-Length: ${body.length}\r\n\r\n${body}`, /one Content-Length/],
+    [`Transfer-Encoding: gzip, chunked\r\n\r\n${chunked}`, /chunked/],
+    [`Transfer-Encoding: identity\r\n\r\n${body}`, /chunked/],
+    [`Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n${chunked}`, /sent once/],
+    [`Transfer-Encoding: chunked\r\nContent-Length: ${body.length}\r\n\r\n${chunked}`, /not both/],
+  ];
+  for (const [rest, message] of cases) {
+    const r = await rawBytes(`POST /api/v1/customers HTTP/1.1\r\nHost: x\r\n${auth}${rest}`);
+    assert.equal(r.status, 400, r.head);
+    assert.match(r.head, /\r\nconnection: close\r\n/i);
+    assert.equal(r.body.error.code, 'invalid_request');
+    assert.match(r.body.error.message, message);
+    assert.match(r.body.error.request_id, REQ_ID);
+  }
+  const noHost = await rawBytes('GET /healthz HTTP/1.1\r\n\r\n');
+  assert.equal(noHost.status, 400);
+  assert.match(noHost.body.error.message, /Host/);
+  const twoHosts = await rawBytes('GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n');
+  assert.equal(twoHosts.status, 400);
+  assert.equal(await count(), before, 'nothing was created');
+  // A well-framed chunked body still works.
+  const fine = await rawBytes(`POST /api/v1/customers HTTP/1.1\r\nHost: x\r\n${auth}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunked}`, { keepOpen: true });
+  assert.equal(fine.status, 201, fine.head);
 });
