@@ -10,7 +10,9 @@ WARN = -I$(PQ_INC) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstric
 LIBS = -lmicrohttpd -ljansson -lsqlite3 -lpq -lcrypto -lcurl -lidn2 -lunistring -lsodium -lpthread -lm
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-SRC = $(sort $(wildcard src/*.c))
+# src/store/ holds the storage interface and its backends (docs/architecture.md).
+SRC = $(sort $(wildcard src/*.c src/store/*.c))
+HDR = $(wildcard src/*.h src/store/*.h)
 LIB_SRC = $(filter-out src/main.c,$(SRC))
 SQL = $(sort $(wildcard sql/sqlite/*.sql))
 PG_SQL = $(sort $(wildcard sql/postgres/*.sql))
@@ -44,11 +46,11 @@ build/gen/dashboard.c: $(ASSETS) scripts/embed_assets.py
 GEN = build/gen/sql_sqlite.c build/gen/sql_postgres.c build/gen/openapi.c build/gen/dashboard.c
 
 define variant
-$(1)/innbocks: $(SRC) src/*.h $(GEN)
+$(1)/innbocks: $(SRC) $(HDR) $(GEN)
 	@mkdir -p $$(@D)
 	$$(CC) $$(WARN) $(2) -Isrc -o $$@ $(SRC) $(GEN) $$(LIBS)
 
-$(1)/unit: $(LIB_SRC) $(UNIT_SRC) src/*.h tests/unit/*.h $(GEN)
+$(1)/unit: $(LIB_SRC) $(UNIT_SRC) $(HDR) tests/unit/*.h $(GEN)
 	@mkdir -p $$(@D)
 	$$(CC) $$(WARN) $(2) -Isrc -Itests/unit -o $$@ $(LIB_SRC) $(UNIT_SRC) $(GEN) $$(LIBS)
 endef
@@ -85,7 +87,8 @@ CPPCHECK = cppcheck --std=c11 -q -j2 --error-exitcode=1 --inline-suppr \
 # path outside the repository (scripts/check_paths.sh).
 # The C sources in the style of .clang-format: `make format` rewrites them,
 # `make format-check` (run by `make analyze`) fails on any difference.
-FORMAT_SRC = $(wildcard src/*.c src/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c)
+FORMAT_SRC = $(wildcard src/*.c src/*.h src/store/*.c src/store/*.h tests/unit/*.c tests/unit/*.h \
+	tests/fuzz/*.c)
 
 format:
 	clang-format -i $(FORMAT_SRC)
@@ -159,7 +162,7 @@ FUZZ_SAN = -O1 -g -fno-sanitize-recover=all -fsanitize=address,undefined
 FUZZ_OBJ = $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRC) $(GEN))
 
 # The library once, instrumented for coverage; each harness links it.
-build/fuzz/obj/%.o: %.c src/*.h
+build/fuzz/obj/%.o: %.c $(HDR)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Isrc -c -o $@ $<
 

@@ -1,9 +1,10 @@
 #!/bin/sh
 # check_names.sh - fails when an exported name of src/ does not tell its
-# file. The exported names are the functions and variables a src/*.c file
-# defines at file scope without `static`. A file's stem (api_customers for
-# src/api_customers.c, also without its plural s: api_customer) names every
-# name that is the stem or starts with stem_. Two rules:
+# file. The exported names are the functions and variables a src/*.c or
+# src/store/*.c file defines at file scope without `static`. A file's stem
+# (api_customers for src/api_customers.c, also without its plural s:
+# api_customer) names every name that is the stem or starts with stem_. Two
+# rules:
 #   - the longest stem that names an exported name is its own file's
 #     (api_customer_mail_list belongs in api_customers.c, not api_mail.c);
 #   - a name that starts like its file's family (api_, admin_, store_,
@@ -17,7 +18,9 @@ set -eu
 cd "$(dirname "$0")/.."
 root=${1:-.}
 dir=$root/src
-stems=$(for f in "$dir"/*.c "$dir"/*.h; do basename "$f" | sed 's/\.[ch]$//'; done |
+stems=$(for f in "$dir"/*.c "$dir"/*.h "$dir"/store/*.c "$dir"/store/*.h; do
+	basename "$f" | sed 's/\.[ch]$//'
+done |
 	sort -u | tr '\n' ' ')
 awk -v stems="$stems" '
 function forms_name(form, name) {
@@ -107,7 +110,7 @@ END {
 		print "check_names: rename the names above, or move them to the file they name" > "/dev/stderr"
 	exit bad
 }
-' "$dir"/*.c || status=1
+' "$dir"/*.c "$dir"/store/*.c || status=1
 
 # The route table: one row "| METHOD | `PATH` | `HANDLER` | FILE |" a route.
 api=$(sed -n 's/^#define API "\(.*\)"$/\1/p' "$dir/routes.c")

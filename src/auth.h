@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "store.h"
+#include "store/store.h"
 
 enum scope {
 	SCOPE_CUSTOMERS_READ = 1 << 0,

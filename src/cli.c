@@ -14,7 +14,7 @@
 #include "accesslog.h"
 #include "auth.h"
 #include "dispatch.h"
-#include "store.h"
+#include "store/store.h"
 #include "banned.h"
 
 /* What every command is given: the open store and the settings. */

@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "store.h"
+#include "store/store.h"
 
 /* Returns true when the customer's billing is active (prepay or own). */
 bool customer_billing_active(const struct customer *c);

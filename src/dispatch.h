@@ -13,7 +13,7 @@
 #include "accesslog.h"
 #include "resp.h"
 #include "router.h"
-#include "store.h"
+#include "store/store.h"
 
 #define BODY_MAX (1024 * 1024)
 #define JSON_MAX_DEPTH 32

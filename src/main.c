@@ -14,7 +14,7 @@
 #include "idem.h"
 #include "metrics.h"
 #include "ratelimit.h"
-#include "store.h"
+#include "store/store.h"
 #include "webhook_worker.h"
 #include "writer.h"
 #include "banned.h"

@@ -14,7 +14,7 @@
 
 #include "resp.h"
 #include "router.h"
-#include "store.h"
+#include "store/store.h"
 
 /* Routes the counters have room for; a unit test checks routes.c fits. */
 #define METRICS_ROUTES_MAX 128

@@ -6,7 +6,7 @@
 
 #include <jansson.h>
 
-#include "store.h"
+#include "store/store.h"
 
 /* Each returns a new reference the caller owns. */
 json_t *render_time(int64_t t); /* RFC 3339 string, or null for 0 */

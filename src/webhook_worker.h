@@ -6,7 +6,7 @@
 #define INNBOCKS_WEBHOOK_WORKER_H
 
 #include "config.h"
-#include "store.h"
+#include "store/store.h"
 
 struct webhook_worker;
 

@@ -151,8 +151,10 @@ test('the webhook events are the server\'s catalogue, one per type, each with it
 
 test('every error code the server source can answer is in the document\'s error code enum', () => {
   const codes = new Set();
-  for (const f of readdirSync(path.join(ROOT, 'src')).filter((n) => n.endsWith('.c'))) {
-    const src = readFileSync(path.join(ROOT, 'src', f), 'utf8');
+  const dirs = ['src', 'src/store']; // the storage backends answer codes too (409, 503)
+  const files = dirs.flatMap((d) => readdirSync(path.join(ROOT, d)).filter((n) => n.endsWith('.c')).map((n) => path.join(ROOT, d, n)));
+  for (const f of files) {
+    const src = readFileSync(f, 'utf8');
     for (const m of src.matchAll(/\berror\(\s*[^,]+,\s*\d{3}\s*,\s*"([a-z_]+)"/g)) codes.add(m[1]);
   }
   assert.ok(codes.size > 10, `found only ${codes.size} error codes in src/`);

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "dispatch.h"
-#include "store.h"
+#include "store/store.h"
 #include "util.h"
 
 #define LIVE_KEY "ib_live_fuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzz"

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "store/store.h"
 #include "unit.h"
 
 /* One fresh database: a store on a file in its own temporary directory, or
