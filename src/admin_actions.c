@@ -31,7 +31,8 @@ int admin_action_list(struct ctx *c)
 	struct mail_action *items;
 	size_t n;
 	bool more;
-	if (c->store->action_list(c->store, c->a, status, &pg, &items, &n, &more, &c->err) < 0)
+	if (c->store->ops->action_list(c->store, c->a, status, &pg, &items, &n, &more,
+				       &c->err) < 0)
 		return -1;
 	return reply_list(c, items, n, sizeof(*items), action_item, more);
 }
@@ -39,8 +40,8 @@ int admin_action_list(struct ctx *c)
 /* Loads the open action named by the path; a closed one is 409. */
 static int action_load_open(struct ctx *c, struct mail_action *act)
 {
-	int rc = c->store->action_get(c->store, c->a, c->partner_id, c->params[0], act,
-				      &c->err);
+	int rc = c->store->ops->action_get(c->store, c->a, c->partner_id, c->params[0], act,
+					   &c->err);
 	if (rc == STORE_NOT_FOUND)
 		return reply_not_found(c, "mail_action", c->params[0], NULL);
 	if (rc < 0)
@@ -59,7 +60,7 @@ static int action_close(struct ctx *c, struct mail_action *act, const char *stat
 	act->status = status;
 	act->completed_at = c->now;
 	struct mail m;
-	int rc = c->store->mail_get(c->store, c->a, NULL, act->mail_id, &m, &c->err);
+	int rc = c->store->ops->mail_get(c->store, c->a, NULL, act->mail_id, &m, &c->err);
 	if (rc != 0)
 		return rc < 0 ? -1
 			      : error(&c->err, 500, "internal_error", NULL,
@@ -67,8 +68,8 @@ static int action_close(struct ctx *c, struct mail_action *act, const char *stat
 	if (mail_status)
 		m.status = mail_status;
 	m.updated_at = c->now;
-	if (c->store->action_update(c->store, act, &c->err) < 0 ||
-	    c->store->mail_update(c->store, &m, &c->err) < 0)
+	if (c->store->ops->action_update(c->store, act, &c->err) < 0 ||
+	    c->store->ops->mail_update(c->store, &m, &c->err) < 0)
 		return -1;
 	return event_emit_reply_take(c, act->partner_id, event_type, 200, render_action(act));
 }

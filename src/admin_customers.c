@@ -122,7 +122,7 @@ int admin_customer_compliance(struct ctx *c)
 		cu.mailbox.status = "active";
 		cu.mailbox.activated_at = c->now;
 	}
-	if (c->store->customer_update(c->store, &cu, &c->err) < 0 ||
+	if (c->store->ops->customer_update(c->store, &cu, &c->err) < 0 ||
 	    (activating && api_customer_location_load(c, &cu) < 0) ||
 	    event_emit_reply_take(c, cu.partner_id, "compliance.updated", 200,
 				  render_compliance(&cu)) < 0)

@@ -101,7 +101,7 @@ int admin_endpoint_create(struct ctx *c)
 	    admin_partner_load(c, &p) != 0)
 		return -1;
 	w.partner_id = tenant_of(c->a, p.id, livemode);
-	if (c->store->endpoint_insert(c->store, &w, &c->err) < 0)
+	if (c->store->ops->endpoint_insert(c->store, &w, &c->err) < 0)
 		return -1;
 	return reply_take(c, 201, render_endpoint(&w, true));
 }
@@ -122,14 +122,15 @@ int admin_endpoint_list(struct ctx *c)
 	struct webhook_endpoint *items;
 	size_t n;
 	bool more;
-	if (c->store->endpoint_list(c->store, c->a, p.id, &pg, &items, &n, &more, &c->err) < 0)
+	if (c->store->ops->endpoint_list(c->store, c->a, p.id, &pg, &items, &n, &more,
+					 &c->err) < 0)
 		return -1;
 	return reply_list(c, items, n, sizeof(*items), endpoint_item, more);
 }
 
 int admin_endpoint_load(struct ctx *c, struct webhook_endpoint *w)
 {
-	int rc = c->store->endpoint_get(c->store, c->a, c->params[0], w, &c->err);
+	int rc = c->store->ops->endpoint_get(c->store, c->a, c->params[0], w, &c->err);
 	if (rc == 0 && c->session &&
 	    !tenant_owned_by(w->partner_id, c->session->user.partner_id))
 		rc = STORE_NOT_FOUND;
@@ -158,7 +159,7 @@ int admin_endpoint_update(struct ctx *c)
 	if (present)
 		w.status = enabled ? "enabled" : "disabled";
 	w.updated_at = c->now;
-	if (c->store->endpoint_update(c->store, &w, &c->err) < 0)
+	if (c->store->ops->endpoint_update(c->store, &w, &c->err) < 0)
 		return -1;
 	return reply_take(c, 200, render_endpoint(&w, false));
 }
@@ -174,7 +175,7 @@ int admin_endpoint_rotate(struct ctx *c)
 	w.previous_secret_expires_at = c->now + ROTATION_OVERLAP_S;
 	w.secret = secret_new(c->a);
 	w.updated_at = c->now;
-	if (c->store->endpoint_update(c->store, &w, &c->err) < 0)
+	if (c->store->ops->endpoint_update(c->store, &w, &c->err) < 0)
 		return -1;
 	return reply_take(c, 200, render_endpoint(&w, true));
 }

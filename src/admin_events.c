@@ -17,9 +17,9 @@ int admin_event_list(struct ctx *c)
 	struct event *items;
 	size_t n;
 	bool more;
-	if (c->store->event_list(c->store, c->a, query_get(c, "partner_id"),
-				 query_get(c, "type"), livemode ? livemode[0] == 't' : -1, &pg,
-				 &items, &n, &more, &c->err) < 0)
+	if (c->store->ops->event_list(c->store, c->a, query_get(c, "partner_id"),
+				      query_get(c, "type"), livemode ? livemode[0] == 't' : -1,
+				      &pg, &items, &n, &more, &c->err) < 0)
 		return -1;
 	return reply_list(c, items, n, sizeof(*items), api_event_item, more);
 }

@@ -55,7 +55,7 @@ int admin_key_issue(struct ctx *c, const char *tenant, const char *name, unsigne
 	};
 	const char *secret;
 	auth_key_generate(c->a, tenant_livemode(tenant), &secret, &k.hash, &k.prefix);
-	if (c->store->key_insert(c->store, &k, &c->err) < 0) {
+	if (c->store->ops->key_insert(c->store, &k, &c->err) < 0) {
 		json_decref(extra);
 		return -1;
 	}
@@ -82,14 +82,14 @@ int admin_key_list(struct ctx *c)
 	struct api_key *items;
 	size_t n;
 	bool more;
-	if (c->store->key_list(c->store, c->a, p.id, &pg, &items, &n, &more, &c->err) < 0)
+	if (c->store->ops->key_list(c->store, c->a, p.id, &pg, &items, &n, &more, &c->err) < 0)
 		return -1;
 	return reply_list(c, items, n, sizeof(*items), key_item, more);
 }
 
 int admin_key_load(struct ctx *c, struct api_key *k)
 {
-	int rc = c->store->key_get(c->store, c->a, c->params[0], k, &c->err);
+	int rc = c->store->ops->key_get(c->store, c->a, c->params[0], k, &c->err);
 	if (rc == 0 && c->session &&
 	    !tenant_owned_by(k->partner_id, c->session->user.partner_id))
 		rc = STORE_NOT_FOUND;
@@ -106,7 +106,7 @@ int admin_key_revoke(struct ctx *c)
 		return -1;
 	/* A rolled key that still runs (it stops later) stops now. */
 	if (!k.revoked_at || k.revoked_at > c->now) {
-		if (c->store->key_revoke(c->store, k.id, c->now, &c->err) < 0)
+		if (c->store->ops->key_revoke(c->store, k.id, c->now, &c->err) < 0)
 			return -1;
 		k.revoked_at = c->now;
 	}

@@ -20,7 +20,7 @@ int admin_partner_create(struct ctx *c)
 	    field_address(c, "location", false, &p.location) < 0)
 		return -1;
 	p.name = name;
-	if (c->store->partner_insert(c->store, &p, &c->err) < 0)
+	if (c->store->ops->partner_insert(c->store, &p, &c->err) < 0)
 		return -1;
 	return reply_take(c, 201, render_partner(&p));
 }
@@ -40,7 +40,7 @@ int admin_partner_list(struct ctx *c)
 	struct partner *items;
 	size_t n;
 	bool more;
-	if (c->store->partner_list(c->store, c->a, &pg, &items, &n, &more, &c->err) < 0)
+	if (c->store->ops->partner_list(c->store, c->a, &pg, &items, &n, &more, &c->err) < 0)
 		return -1;
 	return reply_list(c, items, n, sizeof(*items), partner_item, more);
 }
@@ -49,7 +49,7 @@ int admin_partner_load(struct ctx *c, struct partner *p)
 {
 	/* The dashboard's routes have no partner in the path: the session's. */
 	const char *id = c->session ? c->session->user.partner_id : c->params[0];
-	int rc = c->store->partner_get(c->store, c->a, id, p, &c->err);
+	int rc = c->store->ops->partner_get(c->store, c->a, id, p, &c->err);
 	/* A partner's test tenant is a row of its own, but no partner. */
 	if (rc == STORE_NOT_FOUND || (rc == 0 && !tenant_livemode(p->id)))
 		return reply_not_found(c, "partner", id, NULL);

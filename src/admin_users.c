@@ -26,7 +26,7 @@ int admin_user_create(struct ctx *c)
 	if (admin_partner_load(c, &p) != 0)
 		return -1;
 	struct user u;
-	int rc = c->store->user_find_by_email(c->store, c->a, email, &u, &c->err);
+	int rc = c->store->ops->user_find_by_email(c->store, c->a, email, &u, &c->err);
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
@@ -42,8 +42,9 @@ int admin_user_create(struct ctx *c)
 	const char *token, *hash;
 	session_token_new(c->a, &token, &hash);
 	int64_t expires = c->now + SESSION_SETUP_VALID_S;
-	if (c->store->user_insert(c->store, &u, &c->err) < 0 ||
-	    c->store->user_setup_insert(c->store, hash, u.id, c->now, expires, &c->err) < 0 ||
+	if (c->store->ops->user_insert(c->store, &u, &c->err) < 0 ||
+	    c->store->ops->user_setup_insert(c->store, hash, u.id, c->now, expires, &c->err) <
+		    0 ||
 	    dispatch_audit(c, p.id, NULL, "user.created", u.id) < 0)
 		return -1;
 	json_t *o = render_user(&u);

@@ -23,7 +23,8 @@ static int action_allowed(struct ctx *c, const struct mail *m, const char *type,
 		return error(&c->err, 409, "invalid_state", NULL,
 			     "mail %s is no longer in storage (%s)", m->id, m->status);
 	struct customer cu;
-	int rc = c->store->customer_get(c->store, c->a, NULL, m->customer_id, &cu, &c->err);
+	int rc = c->store->ops->customer_get(c->store, c->a, NULL, m->customer_id, &cu,
+					     &c->err);
 	if (rc != 0)
 		return rc < 0 ? -1
 			      : error(&c->err, 500, "internal_error", NULL,
@@ -90,15 +91,15 @@ static int action_request(struct ctx *c, const char *type)
 	struct mail_action *acts;
 	size_t n;
 	if (api_mail_load(c, c->params[0], &m) != 0 ||
-	    c->store->action_list_for_mail(c->store, c->a, m.id, &acts, &n, &c->err) < 0 ||
+	    c->store->ops->action_list_for_mail(c->store, c->a, m.id, &acts, &n, &c->err) < 0 ||
 	    action_allowed(c, &m, type, acts, n) < 0)
 		return -1;
 	act.partner_id = m.partner_id;
 	act.mail_id = m.id;
 	act.customer_id = m.customer_id;
 	m.updated_at = c->now;
-	if (c->store->action_insert(c->store, &act, &c->err) < 0 ||
-	    c->store->mail_update(c->store, &m, &c->err) < 0)
+	if (c->store->ops->action_insert(c->store, &act, &c->err) < 0 ||
+	    c->store->ops->mail_update(c->store, &m, &c->err) < 0)
 		return -1;
 	return event_emit_reply_take(c, act.partner_id, "mail_action.requested", 201,
 				     render_action(&act));

@@ -52,8 +52,8 @@ int api_billing_usage(struct ctx *c)
 
 	struct customer *rows;
 	size_t n;
-	if (c->store->usage_customers(c->store, c->a, c->partner_id, start, end, &rows, &n,
-				      &c->err) < 0)
+	if (c->store->ops->usage_customers(c->store, c->a, c->partner_id, start, end, &rows, &n,
+					   &c->err) < 0)
 		return -1;
 	/* The moment "active at the end" is judged: the period's last second,
 	 * or now while the period runs. A period still to come has none. */

@@ -16,7 +16,7 @@ static const char *const customer_statuses[] = {"invited", "active", "deactivate
 
 int api_customer_load(struct ctx *c, const char *id, struct customer *cu)
 {
-	int rc = c->store->customer_get(c->store, c->a, c->partner_id, id, cu, &c->err);
+	int rc = c->store->ops->customer_get(c->store, c->a, c->partner_id, id, cu, &c->err);
 	if (rc == STORE_NOT_FOUND)
 		return reply_not_found(c, "customer", id, NULL);
 	return rc;
@@ -25,7 +25,7 @@ int api_customer_load(struct ctx *c, const char *id, struct customer *cu)
 int api_customer_location_load(struct ctx *c, struct customer *cu)
 {
 	struct partner p;
-	int rc = c->store->partner_get(c->store, c->a, cu->partner_id, &p, &c->err);
+	int rc = c->store->ops->partner_get(c->store, c->a, cu->partner_id, &p, &c->err);
 	if (rc == STORE_NOT_FOUND)
 		return error(&c->err, 500, "internal_error", NULL, "customer %s has no partner",
 			     cu->id);
@@ -37,7 +37,7 @@ int api_customer_location_load(struct ctx *c, struct customer *cu)
 int api_customer_save_emit(struct ctx *c, struct customer *cu, const char *type)
 {
 	cu->updated_at = c->now;
-	if (c->store->customer_update(c->store, cu, &c->err) < 0)
+	if (c->store->ops->customer_update(c->store, cu, &c->err) < 0)
 		return -1;
 	return event_emit_reply_take(c, cu->partner_id, type, 200, render_customer(cu));
 }
@@ -81,8 +81,8 @@ static int customer_fields(struct ctx *c, struct customer *cu, bool creating)
 	if (field_metadata(c, cu->metadata, &cu->metadata) < 0)
 		return -1;
 	if (cu->external_id && field_present(c, "external_customer_id")) {
-		int rc = c->store->customer_external_id_find(c->store, cu->partner_id,
-							     cu->external_id, cu->id, &c->err);
+		int rc = c->store->ops->customer_external_id_find(
+			c->store, cu->partner_id, cu->external_id, cu->id, &c->err);
 		if (rc < 0)
 			return -1;
 		if (rc == 0)
@@ -120,7 +120,7 @@ int api_customer_create(struct ctx *c)
 	};
 	if (customer_fields(c, &cu, true) < 0)
 		return -1;
-	if (c->store->customer_insert(c->store, c->a, &cu, &c->err) < 0)
+	if (c->store->ops->customer_insert(c->store, c->a, &cu, &c->err) < 0)
 		return -1;
 	return event_emit_reply_take(c, cu.partner_id, "customer.created", 201,
 				     render_customer(&cu));
@@ -146,8 +146,8 @@ int api_customer_list(struct ctx *c)
 	struct customer *items;
 	size_t n;
 	bool more;
-	if (c->store->customer_list(c->store, c->a, c->partner_id, &f, &pg, &items, &n, &more,
-				    &c->err) < 0)
+	if (c->store->ops->customer_list(c->store, c->a, c->partner_id, &f, &pg, &items, &n,
+					 &more, &c->err) < 0)
 		return -1;
 	return reply_list(c, items, n, sizeof(*items), customer_item, more);
 }

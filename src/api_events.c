@@ -70,8 +70,8 @@ int api_event_list(struct ctx *c)
 	struct event *items;
 	size_t n;
 	bool more;
-	if (c->store->event_list_tenant(c->store, c->a, c->partner_id, &f, &pg, &items, &n,
-					&more, &c->err) < 0)
+	if (c->store->ops->event_list_tenant(c->store, c->a, c->partner_id, &f, &pg, &items, &n,
+					     &more, &c->err) < 0)
 		return -1;
 	return reply_list(c, items, n, sizeof(*items), api_event_item, more);
 }
@@ -82,8 +82,8 @@ int api_event_get(struct ctx *c)
 	struct event ev;
 	if (query_allow(c, NULL) < 0)
 		return -1;
-	int rc = c->store->event_get(c->store, c->a, c->partner_id, id,
-				     c->now - EVENT_RETENTION_SECONDS, &ev, &c->err);
+	int rc = c->store->ops->event_get(c->store, c->a, c->partner_id, id,
+					  c->now - EVENT_RETENTION_SECONDS, &ev, &c->err);
 	if (rc < 0)
 		return -1;
 	if (rc == STORE_NOT_FOUND)

@@ -24,7 +24,7 @@ const char *const api_mail_carriers[] = {"usps", "ups", "fedex", "dhl", "other",
 
 int api_mail_load(struct ctx *c, const char *id, struct mail *m)
 {
-	int rc = c->store->mail_get(c->store, c->a, c->partner_id, id, m, &c->err);
+	int rc = c->store->ops->mail_get(c->store, c->a, c->partner_id, id, m, &c->err);
 	if (rc == STORE_NOT_FOUND)
 		return reply_not_found(c, "mail", id, NULL);
 	return rc;
@@ -34,7 +34,7 @@ json_t *api_mail_render(struct ctx *c, const struct mail *m)
 {
 	struct mail_action *acts;
 	size_t n;
-	if (c->store->action_list_for_mail(c->store, c->a, m->id, &acts, &n, &c->err) < 0)
+	if (c->store->ops->action_list_for_mail(c->store, c->a, m->id, &acts, &n, &c->err) < 0)
 		return NULL;
 	return render_mail(m, acts, n);
 }
@@ -129,8 +129,8 @@ int api_mail_record(struct ctx *c, const char *source)
 		return -1;
 
 	struct customer cu;
-	int rc = c->store->customer_get(c->store, c->a, c->partner_id, customer_id, &cu,
-					&c->err);
+	int rc = c->store->ops->customer_get(c->store, c->a, c->partner_id, customer_id, &cu,
+					     &c->err);
 	if (rc == STORE_NOT_FOUND)
 		return reply_not_found(c, "customer", customer_id, "customer_id");
 	if (rc < 0 || mail_eligible(c, &cu) < 0)
@@ -138,7 +138,7 @@ int api_mail_record(struct ctx *c, const char *source)
 	m.partner_id = cu.partner_id;
 	m.customer_id = cu.id;
 	m.mailbox_id = cu.mailbox.id;
-	if (c->store->mail_insert(c->store, &m, &c->err) < 0)
+	if (c->store->ops->mail_insert(c->store, &m, &c->err) < 0)
 		return -1;
 	const char *type = strcmp(m.type, "package") == 0 ? "package.arrived" : "mail.arrived";
 	return event_emit_reply_take(c, m.partner_id, type, 201, render_mail(&m, NULL, 0));
@@ -178,7 +178,8 @@ int api_mail_list(struct ctx *c)
 	struct mail *items;
 	size_t n;
 	bool more;
-	if (c->store->mail_list(c->store, c->a, cu.id, &f, &pg, &items, &n, &more, &c->err) < 0)
+	if (c->store->ops->mail_list(c->store, c->a, cu.id, &f, &pg, &items, &n, &more,
+				     &c->err) < 0)
 		return -1;
 	return reply_list(c, items, n, sizeof(*items), mail_item, more);
 }
@@ -197,7 +198,7 @@ int api_mail_delete(struct ctx *c)
 			     "mail %s is no longer in storage (%s)", m.id, m.status);
 	struct mail_action *acts;
 	size_t n;
-	if (c->store->action_list_for_mail(c->store, c->a, m.id, &acts, &n, &c->err) < 0)
+	if (c->store->ops->action_list_for_mail(c->store, c->a, m.id, &acts, &n, &c->err) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(acts[i].status, "requested") == 0 ||
@@ -209,7 +210,7 @@ int api_mail_delete(struct ctx *c)
 	struct mail deleted = m;
 	deleted.deleted_at = c->now;
 	deleted.updated_at = c->now;
-	if (c->store->mail_update(c->store, &deleted, &c->err) < 0 ||
+	if (c->store->ops->mail_update(c->store, &deleted, &c->err) < 0 ||
 	    event_emit_take(c, m.partner_id, "mail.deleted", render_mail(&m, acts, n)) < 0)
 		return -1;
 	json_t *o = json_object();

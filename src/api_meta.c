@@ -12,7 +12,7 @@ extern const size_t openapi_json_len;
 
 int api_meta_health(struct ctx *c)
 {
-	if (!c->store->writable(c->store))
+	if (!c->store->ops->writable(c->store))
 		return error(
 			&c->err, 503, "unavailable", NULL,
 			"not ready: the database cannot be written (disk full or read-only); "

@@ -144,8 +144,8 @@ int api_webhook_delivery_list(struct ctx *c)
 	struct webhook_delivery *items;
 	size_t n;
 	bool more;
-	if (c->store->delivery_list(c->store, c->a, c->partner_id, &f, &pg, &items, &n, &more,
-				    &c->err) < 0)
+	if (c->store->ops->delivery_list(c->store, c->a, c->partner_id, &f, &pg, &items, &n,
+					 &more, &c->err) < 0)
 		return -1;
 	return reply_list(c, items, n, sizeof(*items), delivery_item, more);
 }

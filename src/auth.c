@@ -91,7 +91,7 @@ int auth_partner(struct store *s, struct arena *a, const char *header, struct ap
 		return error(e, 401, "unauthenticated", NULL, "the API key is malformed");
 	char hash[65];
 	sha256_hex(token, strlen(token), hash);
-	int rc = s->key_find_by_hash(s, a, hash, key, e);
+	int rc = s->ops->key_find_by_hash(s, a, hash, key, e);
 	if (rc < 0)
 		return -1;
 	if (rc == STORE_NOT_FOUND)
@@ -112,7 +112,7 @@ int auth_operator(struct store *s, const char *configured, const char *header, s
 		return 0;
 	char hash[65];
 	sha256_hex(token, strlen(token), hash);
-	int rc = s->operator_token_find(s, hash, e);
+	int rc = s->ops->operator_token_find(s, hash, e);
 	if (rc < 0)
 		return -1;
 	if (rc == STORE_NOT_FOUND)

@@ -428,7 +428,7 @@ static int cmd_admin_token_create(const struct cli *cli, int argc, char **argv)
 	random_base62(token + strlen(token), 32);
 	sha256_hex(token, strlen(token), hash);
 	struct err e;
-	int rc = s->operator_token_insert(s, id_new(a, "opt_"), hash, now_seconds(), &e);
+	int rc = s->ops->operator_token_insert(s, id_new(a, "opt_"), hash, now_seconds(), &e);
 	arena_free(a);
 	if (rc < 0) {
 		fprintf(stderr, "innbocks: %s\n", e.message);
@@ -450,7 +450,7 @@ static int cmd_backup(const struct cli *cli, int argc, char **argv)
 		return usage();
 	double started = monotonic_seconds();
 	struct err e;
-	if (cli->store->backup(cli->store, file, &e) < 0) {
+	if (cli->store->ops->backup(cli->store, file, &e) < 0) {
 		fprintf(stderr, "innbocks: backup failed: %s\n", e.message);
 		return 1;
 	}
@@ -779,7 +779,7 @@ int cli_run(const struct config *cfg, int argc, char **argv)
 	int64_t arrived = accesslog_now_us();
 	double started = monotonic_seconds();
 	int rc = cmd->run(&cli, argc - skip, argv + skip);
-	cli.store->close(cli.store);
+	cli.store->ops->close(cli.store);
 	/* Commands that made operator requests logged each; the others
 	 * (admin-token create, backup) log themselves here. */
 	if (requests == 0 && rc != 2) {

@@ -33,8 +33,8 @@ int dash_audit_list(struct ctx *c)
 	struct audit_entry *items;
 	size_t n;
 	bool more;
-	if (c->store->audit_list(c->store, c->a, c->session->user.partner_id, &pg, &items, &n,
-				 &more, &c->err) < 0)
+	if (c->store->ops->audit_list(c->store, c->a, c->session->user.partner_id, &pg, &items,
+				      &n, &more, &c->err) < 0)
 		return -1;
 	return reply_list(c, items, n, sizeof(*items), audit_item, more);
 }

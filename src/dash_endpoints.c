@@ -62,8 +62,8 @@ int dash_endpoint_delivery_list(struct ctx *c)
 	struct webhook_delivery *items;
 	size_t n;
 	bool more;
-	if (c->store->delivery_list(c->store, c->a, w.partner_id, &f, &pg, &items, &n, &more,
-				    &c->err) < 0)
+	if (c->store->ops->delivery_list(c->store, c->a, w.partner_id, &f, &pg, &items, &n,
+					 &more, &c->err) < 0)
 		return -1;
 	return reply_list(c, items, n, sizeof(*items), delivery_item, more);
 }
@@ -74,7 +74,7 @@ int dash_endpoint_delivery_get(struct ctx *c)
 	if (query_allow(c, NULL) < 0 || admin_endpoint_load(c, &w) != 0)
 		return -1;
 	struct webhook_delivery d;
-	int rc = c->store->delivery_get(c->store, c->a, c->params[1], &d, &c->err);
+	int rc = c->store->ops->delivery_get(c->store, c->a, c->params[1], &d, &c->err);
 	if (rc < 0)
 		return -1;
 	if (rc == STORE_NOT_FOUND || strcmp(d.endpoint_id, w.id) != 0)
@@ -107,13 +107,13 @@ int dash_endpoint_resend(struct ctx *c)
 		return -1;
 	/* Only an event of the endpoint's own tenant, still kept. */
 	struct event ev;
-	int rc = c->store->event_get(c->store, c->a, w.partner_id, event_id,
-				     c->now - EVENT_RETENTION_SECONDS, &ev, &c->err);
+	int rc = c->store->ops->event_get(c->store, c->a, w.partner_id, event_id,
+					  c->now - EVENT_RETENTION_SECONDS, &ev, &c->err);
 	if (rc < 0)
 		return -1;
 	if (rc == STORE_NOT_FOUND)
 		return reply_not_found(c, "event", event_id, "event_id");
-	if (c->store->webhook_resend(c->store, ev.id, w.id, c->now, &c->err) < 0)
+	if (c->store->ops->webhook_resend(c->store, ev.id, w.id, c->now, &c->err) < 0)
 		return -1;
 	return resend_reply(c, &w, ev.id, 1);
 }
@@ -133,8 +133,8 @@ int dash_endpoint_resend_failed(struct ctx *c)
 	if (admin_endpoint_load(c, &w) != 0)
 		return -1;
 	int resent;
-	if (c->store->webhook_resend_failed(c->store, w.id, since, c->now, &resent, &c->err) <
-	    0)
+	if (c->store->ops->webhook_resend_failed(c->store, w.id, since, c->now, &resent,
+						 &c->err) < 0)
 		return -1;
 	return resend_reply(c, &w, NULL, resent);
 }

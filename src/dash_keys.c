@@ -28,7 +28,7 @@ int dash_key_roll(struct ctx *c)
 	for (int i = 0; roll_delays[i]; i++)
 		if (strcmp(delay, roll_delays[i]) == 0)
 			stop += roll_seconds[i];
-	if (c->store->key_revoke(c->store, old.id, stop, &c->err) < 0)
+	if (c->store->ops->key_revoke(c->store, old.id, stop, &c->err) < 0)
 		return -1;
 	if (!old.revoked_at || old.revoked_at > stop)
 		old.revoked_at = stop;

@@ -60,7 +60,7 @@ int dash_session_signin_check(struct ctx *c)
 	    dash_session_limit(c, email) < 0)
 		return -1;
 	struct user u = {0};
-	int rc = c->store->user_find_by_email(c->store, c->a, email, &u, &c->err);
+	int rc = c->store->ops->user_find_by_email(c->store, c->a, email, &u, &c->err);
 	if (rc < 0)
 		return -1;
 	/* An unknown email costs the same hash as a wrong password. */
@@ -80,7 +80,7 @@ static int session_start(struct ctx *c, const struct user *u, const char *action
 	session_token_new(c->a, &csrf, &unused);
 	ss.csrf_token = csrf;
 	/* A signed-in caller's change is audited by the dispatcher already. */
-	if (c->store->session_insert(c->store, &ss, &c->err) < 0 ||
+	if (c->store->ops->session_insert(c->store, &ss, &c->err) < 0 ||
 	    (!c->session && dispatch_audit(c, u->partner_id, u, action, u->id) < 0))
 		return -1;
 	resp_header_add(c->resp, "Set-Cookie", session_cookie_set(c->a, token));
@@ -95,7 +95,7 @@ static int signin_failed(struct ctx *c)
 {
 	const char *email = json_string_value(json_object_get(c->body, "email"));
 	struct user u;
-	int rc = c->store->user_find_by_email(c->store, c->a, email, &u, &c->err);
+	int rc = c->store->ops->user_find_by_email(c->store, c->a, email, &u, &c->err);
 	if (rc < 0)
 		return -1;
 	return dispatch_audit(c, rc == 0 ? u.partner_id : NULL, rc == 0 ? &u : NULL,
@@ -106,7 +106,7 @@ int dash_session_signin(struct ctx *c)
 {
 	struct user u;
 	int rc = c->signin_user
-			 ? c->store->user_get(c->store, c->a, c->signin_user, &u, &c->err)
+			 ? c->store->ops->user_get(c->store, c->a, c->signin_user, &u, &c->err)
 			 : STORE_NOT_FOUND;
 	if (rc < 0)
 		return -1;
@@ -144,22 +144,22 @@ int dash_session_setup(struct ctx *c)
 	char hash[65];
 	sha256_hex(token, strlen(token), hash);
 	const char *user_id;
-	int rc = c->store->user_setup_use(c->store, c->a, hash, c->now, &user_id, &c->err);
+	int rc = c->store->ops->user_setup_use(c->store, c->a, hash, c->now, &user_id, &c->err);
 	if (rc == STORE_NOT_FOUND)
 		return error(&c->err, 400, "invalid_request", "token",
 			     "this setup link is invalid, used or expired; ask for a new one");
 	struct user u;
 	if (rc < 0 ||
-	    c->store->user_password_set(c->store, user_id, c->password_hash, c->now, &c->err) <
-		    0 ||
-	    c->store->user_get(c->store, c->a, user_id, &u, &c->err) != 0)
+	    c->store->ops->user_password_set(c->store, user_id, c->password_hash, c->now,
+					     &c->err) < 0 ||
+	    c->store->ops->user_get(c->store, c->a, user_id, &u, &c->err) != 0)
 		return -1;
 	return session_start(c, &u, "password.set");
 }
 
 int dash_session_signout(struct ctx *c)
 {
-	if (c->store->session_delete(c->store, c->session->hash, &c->err) < 0)
+	if (c->store->ops->session_delete(c->store, c->session->hash, &c->err) < 0)
 		return -1;
 	resp_header_add(c->resp, "Set-Cookie", session_cookie_set(c->a, NULL));
 	json_t *o = json_object();
@@ -211,7 +211,8 @@ int dash_session_password(struct ctx *c)
 	/* Every session of the user ends, this one too; a new one keeps the
 	 * caller signed in. */
 	struct user u = c->session->user;
-	if (c->store->user_password_set(c->store, u.id, c->password_hash, c->now, &c->err) < 0)
+	if (c->store->ops->user_password_set(c->store, u.id, c->password_hash, c->now,
+					     &c->err) < 0)
 		return -1;
 	u.password_hash = c->password_hash;
 	return session_start(c, &u, NULL);

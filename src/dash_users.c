@@ -26,8 +26,8 @@ int dash_user_list(struct ctx *c)
 	struct user *items;
 	size_t n;
 	bool more;
-	if (c->store->user_list(c->store, c->a, c->session->user.partner_id, &pg, &items, &n,
-				&more, &c->err) < 0)
+	if (c->store->ops->user_list(c->store, c->a, c->session->user.partner_id, &pg, &items,
+				     &n, &more, &c->err) < 0)
 		return -1;
 	return reply_list(c, items, n, sizeof(*items), user_item, more);
 }
@@ -36,7 +36,7 @@ int dash_user_list(struct ctx *c)
  * (409). Returns 0 or -1. */
 static int teammate_load(struct ctx *c, struct user *u)
 {
-	int rc = c->store->user_get(c->store, c->a, c->params[0], u, &c->err);
+	int rc = c->store->ops->user_get(c->store, c->a, c->params[0], u, &c->err);
 	if (rc == 0 && strcmp(u->partner_id, c->session->user.partner_id) != 0)
 		rc = STORE_NOT_FOUND;
 	if (rc == STORE_NOT_FOUND)
@@ -58,7 +58,7 @@ int dash_user_update(struct ctx *c)
 	if (field_allow(c, fields) < 0 || field_choice(c, "role", true, roles, &role) < 0 ||
 	    teammate_load(c, &u) < 0)
 		return -1;
-	if (c->store->user_role_set(c->store, u.id, role, &c->err) < 0)
+	if (c->store->ops->user_role_set(c->store, u.id, role, &c->err) < 0)
 		return -1;
 	u.role = role;
 	return reply_take(c, 200, render_user(&u));
@@ -67,7 +67,7 @@ int dash_user_update(struct ctx *c)
 int dash_user_delete(struct ctx *c)
 {
 	struct user u;
-	if (teammate_load(c, &u) < 0 || c->store->user_delete(c->store, u.id, &c->err) < 0)
+	if (teammate_load(c, &u) < 0 || c->store->ops->user_delete(c->store, u.id, &c->err) < 0)
 		return -1;
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_string(u.id));

@@ -103,7 +103,7 @@ int dispatch_audit(struct ctx *c, const char *partner_id, const struct user *u,
 	};
 	if (c->session && !u)
 		ae.user_id = c->session->user.id;
-	return c->store->audit_insert(c->store, &ae, &c->err);
+	return c->store->ops->audit_insert(c->store, &ae, &c->err);
 }
 
 /* Authenticates a dashboard request by its session cookie: the session
@@ -118,7 +118,7 @@ static int admit_session(struct ctx *c)
 	char hash[65];
 	sha256_hex(token, strlen(token), hash);
 	struct user_session *ss = arena_alloc(c->a, sizeof(*ss));
-	int rc = c->store->session_find(c->store, c->a, hash, ss, &c->err);
+	int rc = c->store->ops->session_find(c->store, c->a, hash, ss, &c->err);
 	if (rc < 0)
 		return -1;
 	if (rc == STORE_NOT_FOUND || c->now - ss->last_seen_at >= SESSION_IDLE_S ||
@@ -178,9 +178,9 @@ bool dispatch_admissible(struct app *app, const struct request *req)
 	bool ok = c.route && !req->has_nul && content_type_is_json(req->content_type);
 	/* Storage that cannot be asked is no reason to refuse here: the
 	 * request's own path will say what is wrong. */
-	if (ok && c.store->tx_begin(c.store, false, &c.err) == 0) {
+	if (ok && c.store->ops->tx_begin(c.store, false, &c.err) == 0) {
 		ok = credentials_check(&c) == 0;
-		c.store->tx_rollback(c.store);
+		c.store->ops->tx_rollback(c.store);
 	}
 	arena_free(c.a);
 	return ok;
@@ -263,12 +263,12 @@ static void respond(struct ctx *c, int rc, struct response *resp)
  * consistent snapshot, and one set of SQLite read locks). */
 static void run_read(struct ctx *c, struct response *resp)
 {
-	int rc = c->store->tx_begin(c->store, false, &c->err);
+	int rc = c->store->ops->tx_begin(c->store, false, &c->err);
 	if (rc == 0) {
 		rc = admit(c, resp);
 		if (rc == 0)
 			rc = c->route->handler(c);
-		c->store->tx_rollback(c->store);
+		c->store->ops->tx_rollback(c->store);
 	}
 	respond(c, rc, resp);
 }
@@ -292,15 +292,15 @@ void dispatch_write_in_tx(struct ctx *c)
 	if (c->session)
 		scope = arena_printf(c->a, "%s:%s", c->session->user.id, c->partner_id);
 	c->headers_before_write = resp->nheaders;
-	if (s->tx_savepoint(s, &c->err) < 0)
+	if (s->ops->tx_savepoint(s, &c->err) < 0)
 		goto fail;
 	if (key) {
 		struct idem_record rec;
-		int rc = s->idem_get(s, c->a, scope, key, &rec, &c->err);
+		int rc = s->ops->idem_get(s, c->a, scope, key, &rec, &c->err);
 		if (rc < 0)
 			goto undo;
 		if (rc == 0) {
-			s->tx_release(s);
+			s->ops->tx_release(s);
 			if (strcmp(rec.fingerprint, c->fingerprint) != 0) {
 				char first[21];
 				time_format(rec.created_at, first);
@@ -327,8 +327,8 @@ void dispatch_write_in_tx(struct ctx *c)
 		goto undo;
 	if (rc < 0) {
 		/* A refused request changes nothing, but its answer is kept. */
-		s->tx_undo(s);
-		if (s->tx_savepoint(s, &c->err) < 0)
+		s->ops->tx_undo(s);
+		if (s->ops->tx_savepoint(s, &c->err) < 0)
 			goto fail;
 		struct err refusal = c->err;
 		if (c->on_refused && c->on_refused(c) < 0)
@@ -353,13 +353,13 @@ void dispatch_write_in_tx(struct ctx *c)
 			.body = resp->body,
 			.body_len = resp->body_len,
 		};
-		if (s->idem_put(s, scope, key, &rec, c->now, &c->err) < 0)
+		if (s->ops->idem_put(s, scope, key, &rec, c->now, &c->err) < 0)
 			goto undo;
 	}
-	s->tx_release(s);
+	s->ops->tx_release(s);
 	return;
 undo:
-	s->tx_undo(s);
+	s->ops->tx_undo(s);
 fail:
 	write_fail(c);
 }
@@ -453,11 +453,11 @@ struct ctx *dispatch_start(struct app *app, const struct request *req, struct re
 		/* Best effort, outside any transaction: last_used_at must not fail
 		 * a request. */
 		struct err ignored;
-		c->store->key_touch(c->store, c->touch_key_id, c->now, &ignored);
+		c->store->ops->key_touch(c->store, c->touch_key_id, c->now, &ignored);
 	}
 	if (c->touch_session) {
 		struct err ignored;
-		c->store->session_touch(c->store, c->touch_session, c->now, &ignored);
+		c->store->ops->session_touch(c->store, c->touch_session, c->now, &ignored);
 	}
 	if (write) {
 		if (req->idempotency_key)
@@ -490,11 +490,11 @@ void dispatch_write(struct ctx *c)
 {
 	struct store *s = c->store;
 	struct err e;
-	if (s->tx_begin(s, true, &e) < 0) {
+	if (s->ops->tx_begin(s, true, &e) < 0) {
 		dispatch_write_failed(c, &e);
 	} else {
 		dispatch_write_in_tx(c);
-		if (s->tx_commit(s, &e) < 0)
+		if (s->ops->tx_commit(s, &e) < 0)
 			dispatch_write_failed(c, &e);
 	}
 }

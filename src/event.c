@@ -32,7 +32,7 @@ static int emit(struct ctx *c, const char *partner_id, const char *type, json_t 
 	if (!payload)
 		die("out of memory");
 	ev.payload = payload;
-	int rc = c->store->event_insert(c->store, &ev, &c->err);
+	int rc = c->store->ops->event_insert(c->store, &ev, &c->err);
 	free(payload);
 	return rc;
 }

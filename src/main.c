@@ -32,14 +32,14 @@ static void events_purge(struct store *s)
 	struct err e;
 	int purged = EVENT_PURGE_BATCH;
 	while (purged == EVENT_PURGE_BATCH) {
-		if (s->tx_begin(s, true, &e) < 0)
+		if (s->ops->tx_begin(s, true, &e) < 0)
 			goto fail;
-		if (s->event_purge(s, now_seconds() - EVENT_RETENTION_SECONDS,
-				   EVENT_PURGE_BATCH, &purged, &e) < 0) {
-			s->tx_rollback(s);
+		if (s->ops->event_purge(s, now_seconds() - EVENT_RETENTION_SECONDS,
+					EVENT_PURGE_BATCH, &purged, &e) < 0) {
+			s->ops->tx_rollback(s);
 			goto fail;
 		}
-		if (s->tx_commit(s, &e) < 0)
+		if (s->ops->tx_commit(s, &e) < 0)
 			goto fail;
 	}
 	return;
@@ -51,7 +51,7 @@ fail:
 static void maintenance(struct store *s)
 {
 	struct err e;
-	if (s->idem_purge(s, now_seconds() - IDEM_RETENTION_SECONDS, &e) < 0)
+	if (s->ops->idem_purge(s, now_seconds() - IDEM_RETENTION_SECONDS, &e) < 0)
 		fprintf(stderr, "innbocks: idempotency purge failed: %s\n", e.message);
 	events_purge(s);
 }
@@ -129,7 +129,7 @@ static int serve(const struct config *cfg)
 		ratelimit_free(app.ratelimit);
 		ratelimit_free(app.signin_by_account);
 		ratelimit_free(app.signin_by_addr);
-		s->close(s);
+		s->ops->close(s);
 		return 1;
 	}
 	/* A PostgreSQL connection string may hold a password: never logged. */
@@ -147,10 +147,10 @@ static int serve(const struct config *cfg)
 		int sig = sigtimedwait(&stop, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
-		if (s->checkpoint(s, &e) < 0 || s->wal_bound(s, &e) < 0)
+		if (s->ops->checkpoint(s, &e) < 0 || s->ops->wal_bound(s, &e) < 0)
 			fprintf(stderr, "innbocks: checkpoint failed: %s\n", e.message);
 		/* After a full or read-only disk, notice its recovery by itself. */
-		s->probe_write(s, &e);
+		s->ops->probe_write(s, &e);
 		if (++ticks == MAINTENANCE_EVERY_S * 1000 / CHECKPOINT_EVERY_MS) {
 			maintenance(s);
 			ticks = 0;
@@ -164,7 +164,7 @@ static int serve(const struct config *cfg)
 	ratelimit_free(app.ratelimit);
 	ratelimit_free(app.signin_by_account);
 	ratelimit_free(app.signin_by_addr);
-	s->close(s);
+	s->ops->close(s);
 	return 0;
 }
 

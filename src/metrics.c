@@ -333,7 +333,7 @@ static void render_process(struct text *t)
 char *metrics_render(struct arena *a, struct store *s, size_t *len, struct err *e)
 {
 	struct store_stats st;
-	if (s->stats(s, &st, e) < 0)
+	if (s->ops->stats(s, &st, e) < 0)
 		return NULL;
 	struct text t = {.cap = 64 * 1024};
 	t.buf = malloc(t.cap);

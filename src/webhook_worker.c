@@ -177,11 +177,11 @@ static void claim_due(struct webhook_worker *w)
 	size_t n = 0;
 	int64_t now = now_seconds();
 	int64_t lease = now + w->cfg->webhook_timeout_ms / 1000 + LEASE_MARGIN_S;
-	if (s->tx_begin(s, true, &e) < 0 ||
-	    s->webhook_claim(s, a, now, lease, MAX_IN_FLIGHT - w->count, ENDPOINT_IN_FLIGHT,
-			     TENANT_IN_FLIGHT, &jobs, &n, &e) < 0 ||
-	    s->tx_commit(s, &e) < 0) {
-		s->tx_rollback(s);
+	if (s->ops->tx_begin(s, true, &e) < 0 ||
+	    s->ops->webhook_claim(s, a, now, lease, MAX_IN_FLIGHT - w->count,
+				  ENDPOINT_IN_FLIGHT, TENANT_IN_FLIGHT, &jobs, &n, &e) < 0 ||
+	    s->ops->tx_commit(s, &e) < 0) {
+		s->ops->tx_rollback(s);
 		if (e.status != 503)
 			fprintf(stderr, "innbocks: webhooks: cannot lease jobs: %s\n",
 				e.message);
@@ -279,10 +279,11 @@ static void transfer_finish(struct webhook_worker *w, struct transfer *t, CURLco
 	}
 	struct store *s = w->store;
 	struct err e;
-	if (s->tx_begin(s, true, &e) < 0 ||
-	    s->webhook_record(s, &d, job_status, gone, &e) < 0 || s->tx_commit(s, &e) < 0) {
+	if (s->ops->tx_begin(s, true, &e) < 0 ||
+	    s->ops->webhook_record(s, &d, job_status, gone, &e) < 0 ||
+	    s->ops->tx_commit(s, &e) < 0) {
 		/* The lease runs out and the attempt is made again: at least once. */
-		s->tx_rollback(s);
+		s->ops->tx_rollback(s);
 		fprintf(stderr, "innbocks: webhooks: cannot record attempt of %s: %s\n",
 			t->job.event_id, e.message);
 	}
@@ -319,8 +320,8 @@ static void abandon_all(struct webhook_worker *w)
 		struct transfer *t = w->in_flight;
 		w->in_flight = t->next;
 		curl_multi_remove_handle(w->multi, t->easy);
-		if (w->store->webhook_release(w->store, t->job.event_id, t->job.endpoint_id,
-					      &e) < 0)
+		if (w->store->ops->webhook_release(w->store, t->job.event_id,
+						   t->job.endpoint_id, &e) < 0)
 			fprintf(stderr, "innbocks: webhooks: cannot release %s: %s\n",
 				t->job.event_id, e.message);
 		transfer_free(t);

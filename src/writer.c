@@ -32,13 +32,13 @@ static void run_batch(struct writer *w, struct queued *batch)
 {
 	struct store *s = w->store;
 	struct err e;
-	bool begun = s->tx_begin(s, true, &e) == 0;
+	bool begun = s->ops->tx_begin(s, true, &e) == 0;
 	size_t n = 0;
 	for (struct queued *q = batch; q && begun; q = q->next, n++)
 		dispatch_write_in_tx(q->c);
 	if (begun)
 		metrics_batch(n);
-	bool committed = begun && s->tx_commit(s, &e) == 0;
+	bool committed = begun && s->ops->tx_commit(s, &e) == 0;
 	while (batch) {
 		struct queued *q = batch;
 		batch = q->next;
@@ -48,7 +48,7 @@ static void run_batch(struct writer *w, struct queued *batch)
 		free(q);
 	}
 	/* After the answers, so the batch's requests never wait for it. */
-	if (s->wal_bound(s, &e) < 0)
+	if (s->ops->wal_bound(s, &e) < 0)
 		fprintf(stderr, "innbocks: checkpoint failed: %s\n", e.message);
 }
 

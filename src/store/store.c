@@ -1,5 +1,5 @@
 /* store.c - picks the storage backend a database setting names, and checks
- * that a backend filled every slot of struct store. */
+ * that a backend's table fills every slot of struct store_ops. */
 #include <string.h>
 
 #include "store.h"
@@ -22,10 +22,10 @@ struct store *store_open(const char *database, struct err *e)
 	return store_sqlite_open(database, e);
 }
 
-const char *store_slot_missing(const struct store *s)
+const char *store_slot_missing(const struct store_ops *ops)
 {
 #define STORE_SLOT_CHECK(name) \
-	if (!s->name) \
+	if (!ops->name) \
 		return #name;
 	STORE_SLOTS(STORE_SLOT_CHECK)
 #undef STORE_SLOT_CHECK

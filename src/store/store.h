@@ -1,9 +1,11 @@
-/* store.h - the storage interface. Handlers speak only to struct store;
- * each backend (store_sqlite.c, later store_pg.c) fills in the function
- * pointers. Every state change and the events it causes are written between
- * one tx_begin() and tx_commit() on the calling thread.
+/* store.h - the storage interface. Handlers speak only to struct store and
+ * reach its backend through s->ops, the backend's one const table of
+ * operations (struct store_ops: store_sqlite_ops in store_sqlite.c,
+ * store_pg_ops in store_pg.c), as curl's vtls.h does for its TLS backends.
+ * Every state change and the events it causes are written between one
+ * tx_begin() and tx_commit() on the calling thread.
  *
- * Conventions for every slot:
+ * Conventions for every operation:
  * - returns 0 on success, STORE_NOT_FOUND when the object does not exist
  *   (for the partner given, when one is given), -1 on failure with e filled
  *   (503 unavailable for busy/unreachable storage, 500 for anything else);
@@ -203,13 +205,13 @@ struct store_stats {
 	int64_t webhook_oldest_due; /* next_attempt_at of the oldest of them; 0: none */
 };
 
-struct store {
-	/* True when writes gain from writer.h's group commit (one writer thread
-	 * batching requests into one transaction, one fsync): SQLite. False when
-	 * the database groups concurrent commits itself (PostgreSQL), so each
-	 * request commits on its own thread. */
-	bool group_commit;
+struct store;
 
+/* The operations of one backend, every one with its contract. A backend
+ * defines exactly one const table of them (designated initializers), and
+ * its open points struct store's ops at it; callers write
+ * s->ops->customer_get(s, ...). */
+struct store_ops {
 	/* Starts a transaction on the calling thread's connection. write=true
 	 * takes the write lock at once (waiting for it). */
 	int (*tx_begin)(struct store *s, bool write, struct err *e);
@@ -464,11 +466,23 @@ struct store {
 	void (*close)(struct store *s);
 };
 
-/* Every function-pointer slot of struct store, in its order, for code that
- * must visit them all: a backend's open checks that it filled each one
+/* An open database: the backend's operations and what every backend shares.
+ * A backend's own state follows it in a larger struct (struct
+ * sqlite_store, struct pg_store) whose first member it is. */
+struct store {
+	const struct store_ops *ops;
+	/* True when writes gain from writer.h's group commit (one writer thread
+	 * batching requests into one transaction, one fsync): SQLite. False when
+	 * the database groups concurrent commits itself (PostgreSQL), so each
+	 * request commits on its own thread. */
+	bool group_commit;
+};
+
+/* Every slot of struct store_ops, in its order, for code that must visit
+ * them all: a backend's open checks that its table fills each one
  * (store_slot_missing()), and so does a unit test. The assertion below fails
- * the build when a slot is added to struct store but not here. */
-/* The slots in the order of struct store, laid out by hand. */
+ * the build when a slot is added to struct store_ops but not here. */
+/* The slots in the order of struct store_ops, laid out by hand. */
 /* clang-format off */
 #define STORE_SLOTS(X) \
 	X(tx_begin) X(tx_savepoint) X(tx_release) X(tx_undo) X(tx_commit) \
@@ -491,21 +505,25 @@ struct store {
 /* clang-format on */
 
 #define STORE_SLOT_COUNT_ONE(name) +1
-_Static_assert(sizeof(struct store) ==
-		       offsetof(struct store, tx_begin) +
-			       (0 STORE_SLOTS(STORE_SLOT_COUNT_ONE)) * sizeof(void (*)(void)),
-	       "STORE_SLOTS must name every function pointer of struct store");
+_Static_assert(sizeof(struct store_ops) ==
+		       (0 STORE_SLOTS(STORE_SLOT_COUNT_ONE)) * sizeof(void (*)(void)),
+	       "STORE_SLOTS must name every slot of struct store_ops");
 
-/* Returns the name of the first slot of s (STORE_SLOTS) still NULL, or NULL
- * when every one is filled. A backend's open calls it after filling its
- * table, so a forgotten operation fails at once rather than crashing the
- * first request that uses it. */
-const char *store_slot_missing(const struct store *s);
+/* Returns the name of the first slot of ops (STORE_SLOTS) that is NULL, or
+ * NULL when every one is filled. A backend's open calls it on its table, so
+ * a forgotten operation fails at once rather than crashing the first
+ * request that uses it. */
+const char *store_slot_missing(const struct store_ops *ops);
+
+/* The table of each compiled backend; reached through struct store's ops,
+ * and named here for the unit test that checks every slot of each. */
+extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops;
 
 /* Opens the backend named by `database`, applying schema migrations:
  * PostgreSQL for a postgres:// or postgresql:// URI or a libpq conninfo
  * string (store_is_postgres()), else SQLite on that path. Returns the store
- * (closed with s->close) or NULL with e filled. */
+ * (closed with s->ops->close) or NULL with e filled. */
 struct store *store_open(const char *database, struct err *e);
 /* True when a database setting names PostgreSQL rather than an SQLite path. */
 bool store_is_postgres(const char *database);

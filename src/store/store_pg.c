@@ -1,6 +1,7 @@
 /* store_pg.c - the PostgreSQL backend of struct store (libpq): opening
  * (migrations under an advisory lock), transactions with savepoints, and the
- * table of operations the per-area store_pg_*.c files fill in.
+ * backend's one table of operations (store_pg_ops), which names these and
+ * the per-area store_pg_*.c files'.
  *
  * Each thread gets its own connection, as on SQLite; every statement is
  * sent with bound parameters (store_pg_sql.c). A write is a plain
@@ -225,6 +226,83 @@ fail:
 	return -1;
 }
 
+/* The PostgreSQL backend's operations, in the order of struct store_ops. */
+const struct store_ops store_pg_ops = {
+	.tx_begin = pg_tx_begin,
+	.tx_savepoint = pg_tx_savepoint,
+	.tx_release = pg_tx_release,
+	.tx_undo = pg_tx_undo,
+	.tx_commit = pg_tx_commit,
+	.tx_rollback = pg_tx_rollback,
+	.partner_insert = store_pg_partner_insert,
+	.partner_get = store_pg_partner_get,
+	.partner_list = store_pg_partner_list,
+	.key_insert = store_pg_partner_key_insert,
+	.key_get = store_pg_partner_key_get,
+	.key_find_by_hash = store_pg_partner_key_find_by_hash,
+	.key_list = store_pg_partner_key_list,
+	.key_revoke = store_pg_partner_key_revoke,
+	.key_touch = store_pg_partner_key_touch,
+	.operator_token_insert = store_pg_partner_operator_token_insert,
+	.operator_token_find = store_pg_partner_operator_token_find,
+	.customer_insert = store_pg_customer_insert,
+	.customer_get = store_pg_customer_get,
+	.customer_list = store_pg_customer_list,
+	.customer_update = store_pg_customer_update,
+	.customer_external_id_find = store_pg_customer_external_id_find,
+	.usage_customers = store_pg_customer_usage_customers,
+	.mail_insert = store_pg_mail_insert,
+	.mail_get = store_pg_mail_get,
+	.mail_list = store_pg_mail_list,
+	.mail_update = store_pg_mail_update,
+	.action_insert = store_pg_mail_action_insert,
+	.action_get = store_pg_mail_action_get,
+	.action_update = store_pg_mail_action_update,
+	.action_list_for_mail = store_pg_mail_action_list_for_mail,
+	.action_list = store_pg_mail_action_list,
+	.event_insert = store_pg_event_insert,
+	.event_list = store_pg_event_list,
+	.event_list_tenant = store_pg_event_list_tenant,
+	.event_get = store_pg_event_get,
+	.event_purge = store_pg_event_purge,
+	.endpoint_insert = store_pg_webhook_endpoint_insert,
+	.endpoint_get = store_pg_webhook_endpoint_get,
+	.endpoint_list = store_pg_webhook_endpoint_list,
+	.endpoint_update = store_pg_webhook_endpoint_update,
+	.webhook_claim = store_pg_webhook_claim,
+	.webhook_record = store_pg_webhook_record,
+	.webhook_release = store_pg_webhook_release,
+	.delivery_list = store_pg_webhook_delivery_list,
+	.delivery_get = store_pg_webhook_delivery_get,
+	.webhook_resend = store_pg_webhook_resend,
+	.webhook_resend_failed = store_pg_webhook_resend_failed,
+	.user_insert = store_pg_user_insert,
+	.user_get = store_pg_user_get,
+	.user_find_by_email = store_pg_user_find_by_email,
+	.user_list = store_pg_user_list,
+	.user_role_set = store_pg_user_role_set,
+	.user_delete = store_pg_user_delete,
+	.user_password_set = store_pg_user_password_set,
+	.user_setup_insert = store_pg_user_setup_insert,
+	.user_setup_use = store_pg_user_setup_use,
+	.session_insert = store_pg_user_session_insert,
+	.session_find = store_pg_user_session_find,
+	.session_touch = store_pg_user_session_touch,
+	.session_delete = store_pg_user_session_delete,
+	.audit_insert = store_pg_user_audit_insert,
+	.audit_list = store_pg_user_audit_list,
+	.idem_get = store_pg_event_idem_get,
+	.idem_put = store_pg_event_idem_put,
+	.idem_purge = store_pg_event_idem_purge,
+	.checkpoint = pg_checkpoint,
+	.wal_bound = pg_checkpoint,
+	.writable = pg_writable,
+	.probe_write = pg_probe_write,
+	.stats = pg_stats,
+	.backup = pg_backup,
+	.close = pg_close,
+};
+
 struct store *store_pg_open(const char *conninfo, struct err *e)
 {
 	struct pg_store *ps = calloc(1, sizeof(*ps));
@@ -237,29 +315,8 @@ struct store *store_pg_open(const char *conninfo, struct err *e)
 	pthread_mutex_init(&ps->mu, NULL);
 	atomic_init(&ps->writable, true);
 	struct store *s = &ps->base;
-	*s = (struct store){
-		.group_commit = false,
-		.tx_begin = pg_tx_begin,
-		.tx_savepoint = pg_tx_savepoint,
-		.tx_undo = pg_tx_undo,
-		.tx_release = pg_tx_release,
-		.tx_commit = pg_tx_commit,
-		.tx_rollback = pg_tx_rollback,
-		.checkpoint = pg_checkpoint,
-		.wal_bound = pg_checkpoint,
-		.writable = pg_writable,
-		.probe_write = pg_probe_write,
-		.stats = pg_stats,
-		.backup = pg_backup,
-		.close = pg_close,
-	};
-	pgs_register_partners(s);
-	pgs_register_customers(s);
-	pgs_register_mail(s);
-	pgs_register_events(s);
-	pgs_register_webhooks(s);
-	pgs_register_users(s);
-	const char *missing = store_slot_missing(s);
+	*s = (struct store){.ops = &store_pg_ops, .group_commit = false};
+	const char *missing = store_slot_missing(s->ops);
 	if (missing) {
 		error(e, 500, "internal_error", NULL,
 		      "the PostgreSQL backend does not implement %s", missing);

@@ -84,8 +84,8 @@ static void bind_customer_mutable(struct pgs_params *q, const struct customer *c
 	pgs_time(q, c->mailbox.closed_at);
 }
 
-static int pg_customer_insert(struct store *s, struct arena *a, struct customer *cu,
-			      struct err *e)
+int store_pg_customer_insert(struct store *s, struct arena *a, struct customer *cu,
+			     struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -133,8 +133,8 @@ static int pg_customer_insert(struct store *s, struct arena *a, struct customer 
 		&p, e);
 }
 
-static int pg_customer_get(struct store *s, struct arena *a, const char *partner_id,
-			   const char *id, struct customer *out, struct err *e)
+int store_pg_customer_get(struct store *s, struct arena *a, const char *partner_id,
+			  const char *id, struct customer *out, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -150,9 +150,9 @@ static int pg_customer_get(struct store *s, struct arena *a, const char *partner
 			   &q, read_customer, out, e);
 }
 
-static int pg_customer_list(struct store *s, struct arena *a, const char *partner_id,
-			    const struct customer_filter *f, const struct page *pg,
-			    struct customer **items, size_t *n, bool *has_more, struct err *e)
+int store_pg_customer_list(struct store *s, struct arena *a, const char *partner_id,
+			   const struct customer_filter *f, const struct page *pg,
+			   struct customer **items, size_t *n, bool *has_more, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -171,7 +171,7 @@ static int pg_customer_list(struct store *s, struct arena *a, const char *partne
 			    has_more, e);
 }
 
-static int pg_customer_update(struct store *s, const struct customer *cu, struct err *e)
+int store_pg_customer_update(struct store *s, const struct customer *cu, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -182,9 +182,9 @@ static int pg_customer_update(struct store *s, const struct customer *cu, struct
 	return pgs_run(c, "UPDATE customers SET " CUSTOMER_MUTABLE " WHERE id = $23", &q, e);
 }
 
-static int pg_customer_external_id_find(struct store *s, const char *partner_id,
-					const char *external_id, const char *except_id,
-					struct err *e)
+int store_pg_customer_external_id_find(struct store *s, const char *partner_id,
+				       const char *external_id, const char *except_id,
+				       struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -199,9 +199,9 @@ static int pg_customer_external_id_find(struct store *s, const char *partner_id,
 			  &q, e);
 }
 
-static int pg_usage_customers(struct store *s, struct arena *a, const char *partner_id,
-			      int64_t start, int64_t end, struct customer **items, size_t *n,
-			      struct err *e)
+int store_pg_customer_usage_customers(struct store *s, struct arena *a, const char *partner_id,
+				      int64_t start, int64_t end, struct customer **items,
+				      size_t *n, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -221,14 +221,4 @@ static int pg_usage_customers(struct store *s, struct arena *a, const char *part
 			   " AND c.mailbox_activated_at >= $2)"
 			   " ORDER BY c.mailbox_activated_at, c.seq",
 			   &q, read_customer, sizeof(**items), (void **)items, n, e);
-}
-
-void pgs_register_customers(struct store *s)
-{
-	s->customer_insert = pg_customer_insert;
-	s->customer_get = pg_customer_get;
-	s->customer_list = pg_customer_list;
-	s->customer_update = pg_customer_update;
-	s->customer_external_id_find = pg_customer_external_id_find;
-	s->usage_customers = pg_usage_customers;
 }

@@ -22,7 +22,7 @@ static void read_event(struct arena *a, const PGresult *r, int row, void *item)
 	ev->payload = pgs_col_text(a, r, row, 4);
 }
 
-static int pg_event_insert(struct store *s, const struct event *ev, struct err *e)
+int store_pg_event_insert(struct store *s, const struct event *ev, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -53,9 +53,9 @@ static int pg_event_insert(struct store *s, const struct event *ev, struct err *
 		&j, e);
 }
 
-static int pg_event_list(struct store *s, struct arena *a, const char *partner_id,
-			 const char *type, int livemode, const struct page *pg,
-			 struct event **items, size_t *n, bool *has_more, struct err *e)
+int store_pg_event_list(struct store *s, struct arena *a, const char *partner_id,
+			const char *type, int livemode, const struct page *pg,
+			struct event **items, size_t *n, bool *has_more, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -78,9 +78,9 @@ static int pg_event_list(struct store *s, struct arena *a, const char *partner_i
 		partner_id, pg, read_event, sizeof(**items), (void **)items, n, has_more, e);
 }
 
-static int pg_event_list_tenant(struct store *s, struct arena *a, const char *tenant_id,
-				const struct event_filter *f, const struct page *pg,
-				struct event **items, size_t *n, bool *has_more, struct err *e)
+int store_pg_event_list_tenant(struct store *s, struct arena *a, const char *tenant_id,
+			       const struct event_filter *f, const struct page *pg,
+			       struct event **items, size_t *n, bool *has_more, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -117,8 +117,8 @@ static int pg_event_list_tenant(struct store *s, struct arena *a, const char *te
 		tenant_id, pg, read_event, sizeof(**items), (void **)items, n, has_more, e);
 }
 
-static int pg_event_get(struct store *s, struct arena *a, const char *tenant_id, const char *id,
-			int64_t not_before, struct event *out, struct err *e)
+int store_pg_event_get(struct store *s, struct arena *a, const char *tenant_id, const char *id,
+		       int64_t not_before, struct event *out, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -141,8 +141,7 @@ static int pg_event_get(struct store *s, struct arena *a, const char *tenant_id,
 	" (SELECT 1 FROM webhook_jobs j WHERE j.event_id = e.id AND j.status = 'pending')" \
 	" LIMIT $2"
 
-static int pg_event_purge(struct store *s, int64_t before, int limit, int *purged,
-			  struct err *e)
+int store_pg_event_purge(struct store *s, int64_t before, int limit, int *purged, struct err *e)
 {
 	/* Attempts and finished jobs first: webhook_jobs references events. */
 	static const char *const steps[] = {
@@ -170,8 +169,8 @@ static int pg_event_purge(struct store *s, int64_t before, int limit, int *purge
 
 /* --- idempotency --- */
 
-static int pg_idem_get(struct store *s, struct arena *a, const char *scope, const char *key,
-		       struct idem_record *out, struct err *e)
+int store_pg_event_idem_get(struct store *s, struct arena *a, const char *scope,
+			    const char *key, struct idem_record *out, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -218,8 +217,8 @@ static int pg_idem_get(struct store *s, struct arena *a, const char *scope, cons
 	return 0;
 }
 
-static int pg_idem_put(struct store *s, const char *scope, const char *key,
-		       const struct idem_record *r, int64_t now, struct err *e)
+int store_pg_event_idem_put(struct store *s, const char *scope, const char *key,
+			    const struct idem_record *r, int64_t now, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -241,7 +240,7 @@ static int pg_idem_put(struct store *s, const char *scope, const char *key,
 		&q, e);
 }
 
-static int pg_idem_purge(struct store *s, int64_t before, struct err *e)
+int store_pg_event_idem_purge(struct store *s, int64_t before, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -256,16 +255,4 @@ static int pg_idem_purge(struct store *s, int64_t before, struct err *e)
 		"(SELECT id FROM idempotency WHERE created_at >= $1 ORDER BY id LIMIT 1),"
 		" (SELECT max(id) + 1 FROM idempotency))",
 		&q, e);
-}
-
-void pgs_register_events(struct store *s)
-{
-	s->event_insert = pg_event_insert;
-	s->event_list = pg_event_list;
-	s->event_list_tenant = pg_event_list_tenant;
-	s->event_get = pg_event_get;
-	s->event_purge = pg_event_purge;
-	s->idem_get = pg_idem_get;
-	s->idem_put = pg_idem_put;
-	s->idem_purge = pg_idem_purge;
 }

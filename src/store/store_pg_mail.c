@@ -35,7 +35,7 @@ static void read_mail(struct arena *a, const PGresult *r, int row, void *item)
 	m->deleted_at = pgs_col_i64(r, row, 17);
 }
 
-static int pg_mail_insert(struct store *s, const struct mail *m, struct err *e)
+int store_pg_mail_insert(struct store *s, const struct mail *m, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -57,8 +57,8 @@ static int pg_mail_insert(struct store *s, const struct mail *m, struct err *e)
 		       &q, e);
 }
 
-static int pg_mail_get(struct store *s, struct arena *a, const char *partner_id, const char *id,
-		       struct mail *out, struct err *e)
+int store_pg_mail_get(struct store *s, struct arena *a, const char *partner_id, const char *id,
+		      struct mail *out, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -76,9 +76,9 @@ static int pg_mail_get(struct store *s, struct arena *a, const char *partner_id,
 		&q, read_mail, out, e);
 }
 
-static int pg_mail_list(struct store *s, struct arena *a, const char *customer_id,
-			const struct mail_filter *f, const struct page *pg, struct mail **items,
-			size_t *n, bool *has_more, struct err *e)
+int store_pg_mail_list(struct store *s, struct arena *a, const char *customer_id,
+		       const struct mail_filter *f, const struct page *pg, struct mail **items,
+		       size_t *n, bool *has_more, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -99,7 +99,7 @@ static int pg_mail_list(struct store *s, struct arena *a, const char *customer_i
 			    has_more, e);
 }
 
-static int pg_mail_update(struct store *s, const struct mail *m, struct err *e)
+int store_pg_mail_update(struct store *s, const struct mail *m, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -139,7 +139,7 @@ static void read_action(struct arena *a, const PGresult *r, int row, void *item)
 	act->completed_at = pgs_col_i64(r, row, 12);
 }
 
-static int pg_action_insert(struct store *s, const struct mail_action *act, struct err *e)
+int store_pg_mail_action_insert(struct store *s, const struct mail_action *act, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -159,8 +159,8 @@ static int pg_action_insert(struct store *s, const struct mail_action *act, stru
 		       &q, e);
 }
 
-static int pg_action_get(struct store *s, struct arena *a, const char *partner_id,
-			 const char *id, struct mail_action *out, struct err *e)
+int store_pg_mail_action_get(struct store *s, struct arena *a, const char *partner_id,
+			     const char *id, struct mail_action *out, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -178,7 +178,7 @@ static int pg_action_get(struct store *s, struct arena *a, const char *partner_i
 			   &q, read_action, out, e);
 }
 
-static int pg_action_update(struct store *s, const struct mail_action *act, struct err *e)
+int store_pg_mail_action_update(struct store *s, const struct mail_action *act, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -195,8 +195,8 @@ static int pg_action_update(struct store *s, const struct mail_action *act, stru
 		       &q, e);
 }
 
-static int pg_action_list_for_mail(struct store *s, struct arena *a, const char *mail_id,
-				   struct mail_action **items, size_t *n, struct err *e)
+int store_pg_mail_action_list_for_mail(struct store *s, struct arena *a, const char *mail_id,
+				       struct mail_action **items, size_t *n, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -209,9 +209,9 @@ static int pg_action_list_for_mail(struct store *s, struct arena *a, const char 
 			   &q, read_action, sizeof(**items), (void **)items, n, e);
 }
 
-static int pg_action_list(struct store *s, struct arena *a, const char *status,
-			  const struct page *pg, struct mail_action **items, size_t *n,
-			  bool *has_more, struct err *e)
+int store_pg_mail_action_list(struct store *s, struct arena *a, const char *status,
+			      const struct page *pg, struct mail_action **items, size_t *n,
+			      bool *has_more, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -222,17 +222,4 @@ static int pg_action_list(struct store *s, struct arena *a, const char *status,
 		pgs_q_text(&q, " AND status = ?", status);
 	return pgs_run_list(c, a, &q, "seq", "SELECT seq FROM mail_actions WHERE id = $1", NULL,
 			    pg, read_action, sizeof(**items), (void **)items, n, has_more, e);
-}
-
-void pgs_register_mail(struct store *s)
-{
-	s->mail_insert = pg_mail_insert;
-	s->mail_get = pg_mail_get;
-	s->mail_list = pg_mail_list;
-	s->mail_update = pg_mail_update;
-	s->action_insert = pg_action_insert;
-	s->action_get = pg_action_get;
-	s->action_update = pg_action_update;
-	s->action_list_for_mail = pg_action_list_for_mail;
-	s->action_list = pg_action_list;
 }

@@ -45,7 +45,7 @@ static int tenant_insert(struct pg_conn *c, const struct partner *p, const char 
 		       &q, e);
 }
 
-static int pg_partner_insert(struct store *s, const struct partner *p, struct err *e)
+int store_pg_partner_insert(struct store *s, const struct partner *p, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -57,8 +57,8 @@ static int pg_partner_insert(struct store *s, const struct partner *p, struct er
 	return tenant_insert(c, p, test_id, e);
 }
 
-static int pg_partner_get(struct store *s, struct arena *a, const char *id, struct partner *out,
-			  struct err *e)
+int store_pg_partner_get(struct store *s, struct arena *a, const char *id, struct partner *out,
+			 struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -69,8 +69,8 @@ static int pg_partner_get(struct store *s, struct arena *a, const char *id, stru
 			   read_partner, out, e);
 }
 
-static int pg_partner_list(struct store *s, struct arena *a, const struct page *pg,
-			   struct partner **items, size_t *n, bool *has_more, struct err *e)
+int store_pg_partner_list(struct store *s, struct arena *a, const struct page *pg,
+			  struct partner **items, size_t *n, bool *has_more, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -100,7 +100,7 @@ static void read_key(struct arena *a, const PGresult *r, int row, void *item)
 	k->revoked_at = pgs_col_i64(r, row, 8);
 }
 
-static int pg_key_insert(struct store *s, const struct api_key *k, struct err *e)
+int store_pg_partner_key_insert(struct store *s, const struct api_key *k, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -132,8 +132,8 @@ static int key_get_by(struct store *s, struct arena *a, const char *sql, const c
 	return pgs_get_one(c, a, sql, &q, read_key, out, e);
 }
 
-static int pg_key_get(struct store *s, struct arena *a, const char *id, struct api_key *out,
-		      struct err *e)
+int store_pg_partner_key_get(struct store *s, struct arena *a, const char *id,
+			     struct api_key *out, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -143,16 +143,16 @@ static int pg_key_get(struct store *s, struct arena *a, const char *id, struct a
 			  id, out, e);
 }
 
-static int pg_key_find_by_hash(struct store *s, struct arena *a, const char *hash,
-			       struct api_key *out, struct err *e)
+int store_pg_partner_key_find_by_hash(struct store *s, struct arena *a, const char *hash,
+				      struct api_key *out, struct err *e)
 {
 	return key_get_by(s, a, "SELECT " KEY_COLS " FROM api_keys WHERE hash = $1", hash, out,
 			  e);
 }
 
-static int pg_key_list(struct store *s, struct arena *a, const char *partner_id,
-		       const struct page *pg, struct api_key **items, size_t *n, bool *has_more,
-		       struct err *e)
+int store_pg_partner_key_list(struct store *s, struct arena *a, const char *partner_id,
+			      const struct page *pg, struct api_key **items, size_t *n,
+			      bool *has_more, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -178,7 +178,7 @@ static int update_by_id(struct store *s, const char *sql, const char *id, int64_
 	return pgs_run(c, sql, &q, e);
 }
 
-static int pg_key_revoke(struct store *s, const char *id, int64_t now, struct err *e)
+int store_pg_partner_key_revoke(struct store *s, const char *id, int64_t now, struct err *e)
 {
 	return update_by_id(s,
 			    "UPDATE api_keys SET revoked_at = $1"
@@ -186,14 +186,14 @@ static int pg_key_revoke(struct store *s, const char *id, int64_t now, struct er
 			    id, now, e);
 }
 
-static int pg_key_touch(struct store *s, const char *id, int64_t now, struct err *e)
+int store_pg_partner_key_touch(struct store *s, const char *id, int64_t now, struct err *e)
 {
 	return update_by_id(s, "UPDATE api_keys SET last_used_at = $1 WHERE id = $2", id, now,
 			    e);
 }
 
-static int pg_operator_token_insert(struct store *s, const char *id, const char *hash,
-				    int64_t now, struct err *e)
+int store_pg_partner_operator_token_insert(struct store *s, const char *id, const char *hash,
+					   int64_t now, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -208,7 +208,7 @@ static int pg_operator_token_insert(struct store *s, const char *id, const char 
 		       &q, e);
 }
 
-static int pg_operator_token_find(struct store *s, const char *hash, struct err *e)
+int store_pg_partner_operator_token_find(struct store *s, const char *hash, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -216,19 +216,4 @@ static int pg_operator_token_find(struct store *s, const char *hash, struct err 
 	struct pgs_params q = {0};
 	pgs_text(&q, hash);
 	return pgs_exists(c, "SELECT 1 FROM operator_tokens WHERE hash = $1", &q, e);
-}
-
-void pgs_register_partners(struct store *s)
-{
-	s->partner_insert = pg_partner_insert;
-	s->partner_get = pg_partner_get;
-	s->partner_list = pg_partner_list;
-	s->key_insert = pg_key_insert;
-	s->key_get = pg_key_get;
-	s->key_find_by_hash = pg_key_find_by_hash;
-	s->key_list = pg_key_list;
-	s->key_revoke = pg_key_revoke;
-	s->key_touch = pg_key_touch;
-	s->operator_token_insert = pg_operator_token_insert;
-	s->operator_token_find = pg_operator_token_find;
 }

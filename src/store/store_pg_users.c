@@ -23,7 +23,7 @@ static void read_user(struct arena *a, const PGresult *r, int row, void *item)
 	read_user_at(a, r, row, 0, item);
 }
 
-static int pg_user_insert(struct store *s, const struct user *u, struct err *e)
+int store_pg_user_insert(struct store *s, const struct user *u, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -51,8 +51,8 @@ static int user_get_by(struct pg_conn *c, struct arena *a, const char *sql, cons
 	return pgs_get_one(c, a, sql, &q, read_user, out, e);
 }
 
-static int pg_user_get(struct store *s, struct arena *a, const char *id, struct user *out,
-		       struct err *e)
+int store_pg_user_get(struct store *s, struct arena *a, const char *id, struct user *out,
+		      struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -62,8 +62,8 @@ static int pg_user_get(struct store *s, struct arena *a, const char *id, struct 
 			   id, out, e);
 }
 
-static int pg_user_find_by_email(struct store *s, struct arena *a, const char *email,
-				 struct user *out, struct err *e)
+int store_pg_user_find_by_email(struct store *s, struct arena *a, const char *email,
+				struct user *out, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -74,9 +74,9 @@ static int pg_user_find_by_email(struct store *s, struct arena *a, const char *e
 			   email, out, e);
 }
 
-static int pg_user_list(struct store *s, struct arena *a, const char *partner_id,
-			const struct page *pg, struct user **items, size_t *n, bool *has_more,
-			struct err *e)
+int store_pg_user_list(struct store *s, struct arena *a, const char *partner_id,
+		       const struct page *pg, struct user **items, size_t *n, bool *has_more,
+		       struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -102,12 +102,12 @@ static int run_texts(struct store *s, const char *sql, const char *v1, const cha
 	return pgs_run(c, sql, &q, e);
 }
 
-static int pg_user_role_set(struct store *s, const char *id, const char *role, struct err *e)
+int store_pg_user_role_set(struct store *s, const char *id, const char *role, struct err *e)
 {
 	return run_texts(s, "UPDATE users SET role = $2 WHERE id = $1", id, role, e);
 }
 
-static int pg_user_delete(struct store *s, const char *id, struct err *e)
+int store_pg_user_delete(struct store *s, const char *id, struct err *e)
 {
 	static const char *const sql[] = {
 		"DELETE FROM sessions WHERE user_id = $1",
@@ -120,8 +120,8 @@ static int pg_user_delete(struct store *s, const char *id, struct err *e)
 	return 0;
 }
 
-static int pg_user_password_set(struct store *s, const char *id, const char *hash, int64_t now,
-				struct err *e)
+int store_pg_user_password_set(struct store *s, const char *id, const char *hash, int64_t now,
+			       struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -138,8 +138,8 @@ static int pg_user_password_set(struct store *s, const char *id, const char *has
 	return run_texts(s, "DELETE FROM sessions WHERE user_id = $1", id, NULL, e);
 }
 
-static int pg_user_setup_insert(struct store *s, const char *hash, const char *user_id,
-				int64_t now, int64_t expires_at, struct err *e)
+int store_pg_user_setup_insert(struct store *s, const char *hash, const char *user_id,
+			       int64_t now, int64_t expires_at, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -162,8 +162,8 @@ static void read_text0(struct arena *a, const PGresult *r, int row, void *item)
 
 /* One UPDATE both checks and uses the token: of two concurrent uses, the
  * second waits for the first's row lock, then finds used_at set. */
-static int pg_user_setup_use(struct store *s, struct arena *a, const char *hash, int64_t now,
-			     const char **user_id, struct err *e)
+int store_pg_user_setup_use(struct store *s, struct arena *a, const char *hash, int64_t now,
+			    const char **user_id, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -178,7 +178,7 @@ static int pg_user_setup_use(struct store *s, struct arena *a, const char *hash,
 			   &q, read_text0, user_id, e);
 }
 
-static int pg_session_insert(struct store *s, const struct user_session *ss, struct err *e)
+int store_pg_user_session_insert(struct store *s, const struct user_session *ss, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -205,8 +205,8 @@ static void read_session(struct arena *a, const PGresult *r, int row, void *item
 	read_user_at(a, r, row, 4, &ss->user);
 }
 
-static int pg_session_find(struct store *s, struct arena *a, const char *hash,
-			   struct user_session *out, struct err *e)
+int store_pg_user_session_find(struct store *s, struct arena *a, const char *hash,
+			       struct user_session *out, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -222,7 +222,7 @@ static int pg_session_find(struct store *s, struct arena *a, const char *hash,
 			   &q, read_session, out, e);
 }
 
-static int pg_session_touch(struct store *s, const char *hash, int64_t now, struct err *e)
+int store_pg_user_session_touch(struct store *s, const char *hash, int64_t now, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -233,12 +233,12 @@ static int pg_session_touch(struct store *s, const char *hash, int64_t now, stru
 	return pgs_run(c, "UPDATE sessions SET last_seen_at = $2 WHERE hash = $1", &q, e);
 }
 
-static int pg_session_delete(struct store *s, const char *hash, struct err *e)
+int store_pg_user_session_delete(struct store *s, const char *hash, struct err *e)
 {
 	return run_texts(s, "DELETE FROM sessions WHERE hash = $1", hash, NULL, e);
 }
 
-static int pg_audit_insert(struct store *s, const struct audit_entry *ae, struct err *e)
+int store_pg_user_audit_insert(struct store *s, const struct audit_entry *ae, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -277,9 +277,9 @@ static void read_audit(struct arena *a, const PGresult *r, int row, void *item)
 	ae->created_at = pgs_col_i64(r, row, 8);
 }
 
-static int pg_audit_list(struct store *s, struct arena *a, const char *partner_id,
-			 const struct page *pg, struct audit_entry **items, size_t *n,
-			 bool *has_more, struct err *e)
+int store_pg_user_audit_list(struct store *s, struct arena *a, const char *partner_id,
+			     const struct page *pg, struct audit_entry **items, size_t *n,
+			     bool *has_more, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -289,23 +289,4 @@ static int pg_audit_list(struct store *s, struct arena *a, const char *partner_i
 	return pgs_run_list(
 		c, a, &q, "seq", "SELECT seq FROM audit_log WHERE id = $1 AND partner_id = $2",
 		partner_id, pg, read_audit, sizeof(**items), (void **)items, n, has_more, e);
-}
-
-void pgs_register_users(struct store *s)
-{
-	s->user_insert = pg_user_insert;
-	s->user_get = pg_user_get;
-	s->user_find_by_email = pg_user_find_by_email;
-	s->user_list = pg_user_list;
-	s->user_role_set = pg_user_role_set;
-	s->user_delete = pg_user_delete;
-	s->user_password_set = pg_user_password_set;
-	s->user_setup_insert = pg_user_setup_insert;
-	s->user_setup_use = pg_user_setup_use;
-	s->session_insert = pg_session_insert;
-	s->session_find = pg_session_find;
-	s->session_touch = pg_session_touch;
-	s->session_delete = pg_session_delete;
-	s->audit_insert = pg_audit_insert;
-	s->audit_list = pg_audit_list;
 }

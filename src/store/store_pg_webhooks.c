@@ -25,7 +25,8 @@ static void read_endpoint(struct arena *a, const PGresult *r, int row, void *ite
 	w->updated_at = pgs_col_i64(r, row, 9);
 }
 
-static int pg_endpoint_insert(struct store *s, const struct webhook_endpoint *w, struct err *e)
+int store_pg_webhook_endpoint_insert(struct store *s, const struct webhook_endpoint *w,
+				     struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -47,8 +48,8 @@ static int pg_endpoint_insert(struct store *s, const struct webhook_endpoint *w,
 		       &q, e);
 }
 
-static int pg_endpoint_get(struct store *s, struct arena *a, const char *id,
-			   struct webhook_endpoint *out, struct err *e)
+int store_pg_webhook_endpoint_get(struct store *s, struct arena *a, const char *id,
+				  struct webhook_endpoint *out, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -61,9 +62,9 @@ static int pg_endpoint_get(struct store *s, struct arena *a, const char *id,
 			   &q, read_endpoint, out, e);
 }
 
-static int pg_endpoint_list(struct store *s, struct arena *a, const char *partner_id,
-			    const struct page *pg, struct webhook_endpoint **items, size_t *n,
-			    bool *has_more, struct err *e)
+int store_pg_webhook_endpoint_list(struct store *s, struct arena *a, const char *partner_id,
+				   const struct page *pg, struct webhook_endpoint **items,
+				   size_t *n, bool *has_more, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -79,7 +80,8 @@ static int pg_endpoint_list(struct store *s, struct arena *a, const char *partne
 		partner_id, pg, read_endpoint, sizeof(**items), (void **)items, n, has_more, e);
 }
 
-static int pg_endpoint_update(struct store *s, const struct webhook_endpoint *w, struct err *e)
+int store_pg_webhook_endpoint_update(struct store *s, const struct webhook_endpoint *w,
+				     struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -114,9 +116,9 @@ static void read_job(struct arena *a, const PGresult *r, int row, void *item)
 	j->attempts = (int)pgs_col_i64(r, row, 8);
 }
 
-static int pg_webhook_claim(struct store *s, struct arena *a, int64_t now, int64_t lease_until,
-			    int limit, int per_endpoint, int per_tenant,
-			    struct webhook_job **items, size_t *n, struct err *e)
+int store_pg_webhook_claim(struct store *s, struct arena *a, int64_t now, int64_t lease_until,
+			   int limit, int per_endpoint, int per_tenant,
+			   struct webhook_job **items, size_t *n, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -183,8 +185,8 @@ static int pg_webhook_claim(struct store *s, struct arena *a, int64_t now, int64
 	return 0;
 }
 
-static int pg_webhook_record(struct store *s, const struct webhook_delivery *d,
-			     const char *job_status, bool disable_endpoint, struct err *e)
+int store_pg_webhook_record(struct store *s, const struct webhook_delivery *d,
+			    const char *job_status, bool disable_endpoint, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -235,8 +237,8 @@ static int pg_webhook_record(struct store *s, const struct webhook_delivery *d,
 		       &w, e);
 }
 
-static int pg_webhook_release(struct store *s, const char *event_id, const char *endpoint_id,
-			      struct err *e)
+int store_pg_webhook_release(struct store *s, const char *event_id, const char *endpoint_id,
+			     struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -272,10 +274,10 @@ static void read_delivery(struct arena *a, const PGresult *r, int row, void *ite
 	d->next_attempt_at = pgs_col_i64(r, row, 12);
 }
 
-static int pg_delivery_list(struct store *s, struct arena *a, const char *partner_id,
-			    const struct delivery_filter *f, const struct page *pg,
-			    struct webhook_delivery **items, size_t *n, bool *has_more,
-			    struct err *e)
+int store_pg_webhook_delivery_list(struct store *s, struct arena *a, const char *partner_id,
+				   const struct delivery_filter *f, const struct page *pg,
+				   struct webhook_delivery **items, size_t *n, bool *has_more,
+				   struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -306,8 +308,8 @@ static void read_delivery_bodies(struct arena *a, const PGresult *r, int row, vo
 	d->response_body = pgs_col_text(a, r, row, 14);
 }
 
-static int pg_delivery_get(struct store *s, struct arena *a, const char *id,
-			   struct webhook_delivery *out, struct err *e)
+int store_pg_webhook_delivery_get(struct store *s, struct arena *a, const char *id,
+				  struct webhook_delivery *out, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -320,8 +322,8 @@ static int pg_delivery_get(struct store *s, struct arena *a, const char *id,
 			   &q, read_delivery_bodies, out, e);
 }
 
-static int pg_webhook_resend(struct store *s, const char *event_id, const char *endpoint_id,
-			     int64_t now, struct err *e)
+int store_pg_webhook_resend(struct store *s, const char *event_id, const char *endpoint_id,
+			    int64_t now, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -338,8 +340,8 @@ static int pg_webhook_resend(struct store *s, const char *event_id, const char *
 		       &q, e);
 }
 
-static int pg_webhook_resend_failed(struct store *s, const char *endpoint_id, int64_t since,
-				    int64_t now, int *resent, struct err *e)
+int store_pg_webhook_resend_failed(struct store *s, const char *endpoint_id, int64_t since,
+				   int64_t now, int *resent, struct err *e)
 {
 	*resent = 0;
 	struct pg_conn *c = pgs_conn_get(s, e);
@@ -362,19 +364,4 @@ static int pg_webhook_resend_failed(struct store *s, const char *endpoint_id, in
 	*resent = (int)strtol(PQcmdTuples(r), NULL, 10);
 	PQclear(r);
 	return 0;
-}
-
-void pgs_register_webhooks(struct store *s)
-{
-	s->endpoint_insert = pg_endpoint_insert;
-	s->endpoint_get = pg_endpoint_get;
-	s->endpoint_list = pg_endpoint_list;
-	s->endpoint_update = pg_endpoint_update;
-	s->webhook_claim = pg_webhook_claim;
-	s->webhook_record = pg_webhook_record;
-	s->webhook_release = pg_webhook_release;
-	s->delivery_list = pg_delivery_list;
-	s->delivery_get = pg_delivery_get;
-	s->webhook_resend = pg_webhook_resend;
-	s->webhook_resend_failed = pg_webhook_resend_failed;
 }

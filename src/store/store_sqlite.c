@@ -1,6 +1,7 @@
 /* store_sqlite.c - the embedded SQLite backend of struct store: opening
- * (migrations), transactions, checkpoints, and the table of operations the
- * per-area files fill in.
+ * (migrations), transactions, checkpoints, and the backend's one table of
+ * operations (store_sqlite_ops), which names these and the per-area files'
+ * (store_sqlite_customers.c, ...).
  *
  * Each thread gets its own connection (WAL lets readers run beside the one
  * writer); statements are prepared once per connection and cached
@@ -335,6 +336,83 @@ static int wal_limit_init(struct sqlite_store *ss, struct err *e)
 	return 0;
 }
 
+/* The SQLite backend's operations, in the order of struct store_ops. */
+const struct store_ops store_sqlite_ops = {
+	.tx_begin = sq_tx_begin,
+	.tx_savepoint = sq_tx_savepoint,
+	.tx_release = sq_tx_release,
+	.tx_undo = sq_tx_undo,
+	.tx_commit = sq_tx_commit,
+	.tx_rollback = sq_tx_rollback,
+	.partner_insert = store_sqlite_partner_insert,
+	.partner_get = store_sqlite_partner_get,
+	.partner_list = store_sqlite_partner_list,
+	.key_insert = store_sqlite_partner_key_insert,
+	.key_get = store_sqlite_partner_key_get,
+	.key_find_by_hash = store_sqlite_partner_key_find_by_hash,
+	.key_list = store_sqlite_partner_key_list,
+	.key_revoke = store_sqlite_partner_key_revoke,
+	.key_touch = store_sqlite_partner_key_touch,
+	.operator_token_insert = store_sqlite_partner_operator_token_insert,
+	.operator_token_find = store_sqlite_partner_operator_token_find,
+	.customer_insert = store_sqlite_customer_insert,
+	.customer_get = store_sqlite_customer_get,
+	.customer_list = store_sqlite_customer_list,
+	.customer_update = store_sqlite_customer_update,
+	.customer_external_id_find = store_sqlite_customer_external_id_find,
+	.usage_customers = store_sqlite_customer_usage_customers,
+	.mail_insert = store_sqlite_mail_insert,
+	.mail_get = store_sqlite_mail_get,
+	.mail_list = store_sqlite_mail_list,
+	.mail_update = store_sqlite_mail_update,
+	.action_insert = store_sqlite_mail_action_insert,
+	.action_get = store_sqlite_mail_action_get,
+	.action_update = store_sqlite_mail_action_update,
+	.action_list_for_mail = store_sqlite_mail_action_list_for_mail,
+	.action_list = store_sqlite_mail_action_list,
+	.event_insert = store_sqlite_event_insert,
+	.event_list = store_sqlite_event_list,
+	.event_list_tenant = store_sqlite_event_list_tenant,
+	.event_get = store_sqlite_event_get,
+	.event_purge = store_sqlite_event_purge,
+	.endpoint_insert = store_sqlite_webhook_endpoint_insert,
+	.endpoint_get = store_sqlite_webhook_endpoint_get,
+	.endpoint_list = store_sqlite_webhook_endpoint_list,
+	.endpoint_update = store_sqlite_webhook_endpoint_update,
+	.webhook_claim = store_sqlite_webhook_claim,
+	.webhook_record = store_sqlite_webhook_record,
+	.webhook_release = store_sqlite_webhook_release,
+	.delivery_list = store_sqlite_webhook_delivery_list,
+	.delivery_get = store_sqlite_webhook_delivery_get,
+	.webhook_resend = store_sqlite_webhook_resend,
+	.webhook_resend_failed = store_sqlite_webhook_resend_failed,
+	.user_insert = store_sqlite_user_insert,
+	.user_get = store_sqlite_user_get,
+	.user_find_by_email = store_sqlite_user_find_by_email,
+	.user_list = store_sqlite_user_list,
+	.user_role_set = store_sqlite_user_role_set,
+	.user_delete = store_sqlite_user_delete,
+	.user_password_set = store_sqlite_user_password_set,
+	.user_setup_insert = store_sqlite_user_setup_insert,
+	.user_setup_use = store_sqlite_user_setup_use,
+	.session_insert = store_sqlite_user_session_insert,
+	.session_find = store_sqlite_user_session_find,
+	.session_touch = store_sqlite_user_session_touch,
+	.session_delete = store_sqlite_user_session_delete,
+	.audit_insert = store_sqlite_user_audit_insert,
+	.audit_list = store_sqlite_user_audit_list,
+	.idem_get = store_sqlite_event_idem_get,
+	.idem_put = store_sqlite_event_idem_put,
+	.idem_purge = store_sqlite_event_idem_purge,
+	.checkpoint = sq_checkpoint,
+	.wal_bound = sq_wal_bound,
+	.writable = sq_writable,
+	.probe_write = sq_probe_write,
+	.stats = sq_stats,
+	.backup = sq_backup,
+	.close = sq_close,
+};
+
 struct store *store_sqlite_open(const char *path, struct err *e)
 {
 	/* No global memory statistics: they take a mutex on every allocation.
@@ -351,29 +429,8 @@ struct store *store_sqlite_open(const char *path, struct err *e)
 	pthread_mutex_init(&ss->write_mu, NULL);
 	atomic_init(&ss->writable, true);
 	struct store *s = &ss->base;
-	*s = (struct store){
-		.group_commit = true,
-		.tx_begin = sq_tx_begin,
-		.tx_savepoint = sq_tx_savepoint,
-		.tx_undo = sq_tx_undo,
-		.tx_release = sq_tx_release,
-		.tx_commit = sq_tx_commit,
-		.tx_rollback = sq_tx_rollback,
-		.checkpoint = sq_checkpoint,
-		.wal_bound = sq_wal_bound,
-		.writable = sq_writable,
-		.probe_write = sq_probe_write,
-		.stats = sq_stats,
-		.backup = sq_backup,
-		.close = sq_close,
-	};
-	sq_register_partners(s);
-	sq_register_customers(s);
-	sq_register_mail(s);
-	sq_register_events(s);
-	sq_register_webhooks(s);
-	sq_register_users(s);
-	const char *missing = store_slot_missing(s);
+	*s = (struct store){.ops = &store_sqlite_ops, .group_commit = true};
+	const char *missing = store_slot_missing(s->ops);
 	if (missing) {
 		error(e, 500, "internal_error", NULL,
 		      "the SQLite backend does not implement %s", missing);

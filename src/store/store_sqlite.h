@@ -36,7 +36,7 @@ struct conn {
 	int ncache;
 };
 
-/* The backend's store: struct store's table first, then its own state. */
+/* The backend's store: struct store (its ops) first, then its own state. */
 struct sqlite_store {
 	struct store base; /* first, so a struct store * converts back */
 	char *path;
@@ -116,12 +116,145 @@ int sq_run_list(struct conn *c, struct arena *a, struct query *q, const char *se
  * whose id is the SQL parameter p, e.g. SQ_BOTH_TENANTS("?2"). */
 #define SQ_BOTH_TENANTS(p) "partner_id IN (" p ", " p " || '" TENANT_TEST_SUFFIX "')"
 
-/* Each file of the backend fills its slots of the table of operations. */
-void sq_register_partners(struct store *s);
-void sq_register_customers(struct store *s);
-void sq_register_mail(struct store *s);
-void sq_register_events(struct store *s);
-void sq_register_webhooks(struct store *s);
-void sq_register_users(struct store *s);
+/* The operations of the per-area files, each named for its file and its
+ * slot of struct store_ops (store.h says what each returns, owns and
+ * fails with); store_sqlite.c puts them in the backend's one table. */
+
+/* store_sqlite_customers.c */
+int store_sqlite_customer_insert(struct store *s, struct arena *a, struct customer *cu,
+				 struct err *e);
+int store_sqlite_customer_get(struct store *s, struct arena *a, const char *partner_id,
+			      const char *id, struct customer *out, struct err *e);
+int store_sqlite_customer_list(struct store *s, struct arena *a, const char *partner_id,
+			       const struct customer_filter *f, const struct page *pg,
+			       struct customer **items, size_t *n, bool *has_more,
+			       struct err *e);
+int store_sqlite_customer_update(struct store *s, const struct customer *cu, struct err *e);
+int store_sqlite_customer_external_id_find(struct store *s, const char *partner_id,
+					   const char *external_id, const char *except_id,
+					   struct err *e);
+int store_sqlite_customer_usage_customers(struct store *s, struct arena *a,
+					  const char *partner_id, int64_t start, int64_t end,
+					  struct customer **items, size_t *n, struct err *e);
+
+/* store_sqlite_events.c */
+int store_sqlite_event_insert(struct store *s, const struct event *ev, struct err *e);
+int store_sqlite_event_list(struct store *s, struct arena *a, const char *partner_id,
+			    const char *type, int livemode, const struct page *pg,
+			    struct event **items, size_t *n, bool *has_more, struct err *e);
+int store_sqlite_event_list_tenant(struct store *s, struct arena *a, const char *tenant_id,
+				   const struct event_filter *f, const struct page *pg,
+				   struct event **items, size_t *n, bool *has_more,
+				   struct err *e);
+int store_sqlite_event_get(struct store *s, struct arena *a, const char *tenant_id,
+			   const char *id, int64_t not_before, struct event *out,
+			   struct err *e);
+int store_sqlite_event_purge(struct store *s, int64_t before, int limit, int *purged,
+			     struct err *e);
+int store_sqlite_event_idem_get(struct store *s, struct arena *a, const char *scope,
+				const char *key, struct idem_record *out, struct err *e);
+int store_sqlite_event_idem_put(struct store *s, const char *scope, const char *key,
+				const struct idem_record *r, int64_t now, struct err *e);
+int store_sqlite_event_idem_purge(struct store *s, int64_t before, struct err *e);
+
+/* store_sqlite_mail.c */
+int store_sqlite_mail_insert(struct store *s, const struct mail *m, struct err *e);
+int store_sqlite_mail_get(struct store *s, struct arena *a, const char *partner_id,
+			  const char *id, struct mail *out, struct err *e);
+int store_sqlite_mail_list(struct store *s, struct arena *a, const char *customer_id,
+			   const struct mail_filter *f, const struct page *pg,
+			   struct mail **items, size_t *n, bool *has_more, struct err *e);
+int store_sqlite_mail_update(struct store *s, const struct mail *m, struct err *e);
+int store_sqlite_mail_action_insert(struct store *s, const struct mail_action *act,
+				    struct err *e);
+int store_sqlite_mail_action_get(struct store *s, struct arena *a, const char *partner_id,
+				 const char *id, struct mail_action *out, struct err *e);
+int store_sqlite_mail_action_update(struct store *s, const struct mail_action *act,
+				    struct err *e);
+int store_sqlite_mail_action_list_for_mail(struct store *s, struct arena *a,
+					   const char *mail_id, struct mail_action **items,
+					   size_t *n, struct err *e);
+int store_sqlite_mail_action_list(struct store *s, struct arena *a, const char *status,
+				  const struct page *pg, struct mail_action **items, size_t *n,
+				  bool *has_more, struct err *e);
+
+/* store_sqlite_partners.c */
+int store_sqlite_partner_insert(struct store *s, const struct partner *p, struct err *e);
+int store_sqlite_partner_get(struct store *s, struct arena *a, const char *id,
+			     struct partner *out, struct err *e);
+int store_sqlite_partner_list(struct store *s, struct arena *a, const struct page *pg,
+			      struct partner **items, size_t *n, bool *has_more, struct err *e);
+int store_sqlite_partner_key_insert(struct store *s, const struct api_key *k, struct err *e);
+int store_sqlite_partner_key_get(struct store *s, struct arena *a, const char *id,
+				 struct api_key *out, struct err *e);
+int store_sqlite_partner_key_find_by_hash(struct store *s, struct arena *a, const char *hash,
+					  struct api_key *out, struct err *e);
+int store_sqlite_partner_key_list(struct store *s, struct arena *a, const char *partner_id,
+				  const struct page *pg, struct api_key **items, size_t *n,
+				  bool *has_more, struct err *e);
+int store_sqlite_partner_key_revoke(struct store *s, const char *id, int64_t at, struct err *e);
+int store_sqlite_partner_key_touch(struct store *s, const char *id, int64_t now, struct err *e);
+int store_sqlite_partner_operator_token_insert(struct store *s, const char *id,
+					       const char *hash, int64_t now, struct err *e);
+int store_sqlite_partner_operator_token_find(struct store *s, const char *hash, struct err *e);
+
+/* store_sqlite_users.c */
+int store_sqlite_user_insert(struct store *s, const struct user *u, struct err *e);
+int store_sqlite_user_get(struct store *s, struct arena *a, const char *id, struct user *out,
+			  struct err *e);
+int store_sqlite_user_find_by_email(struct store *s, struct arena *a, const char *email,
+				    struct user *out, struct err *e);
+int store_sqlite_user_password_set(struct store *s, const char *id, const char *hash,
+				   int64_t now, struct err *e);
+int store_sqlite_user_list(struct store *s, struct arena *a, const char *partner_id,
+			   const struct page *pg, struct user **items, size_t *n,
+			   bool *has_more, struct err *e);
+int store_sqlite_user_role_set(struct store *s, const char *id, const char *role,
+			       struct err *e);
+int store_sqlite_user_delete(struct store *s, const char *id, struct err *e);
+int store_sqlite_user_setup_insert(struct store *s, const char *hash, const char *user_id,
+				   int64_t now, int64_t expires_at, struct err *e);
+int store_sqlite_user_setup_use(struct store *s, struct arena *a, const char *hash, int64_t now,
+				const char **user_id, struct err *e);
+int store_sqlite_user_session_insert(struct store *s, const struct user_session *ss,
+				     struct err *e);
+int store_sqlite_user_session_find(struct store *s, struct arena *a, const char *hash,
+				   struct user_session *out, struct err *e);
+int store_sqlite_user_session_touch(struct store *s, const char *hash, int64_t now,
+				    struct err *e);
+int store_sqlite_user_session_delete(struct store *s, const char *hash, struct err *e);
+int store_sqlite_user_audit_insert(struct store *s, const struct audit_entry *ae,
+				   struct err *e);
+int store_sqlite_user_audit_list(struct store *s, struct arena *a, const char *partner_id,
+				 const struct page *pg, struct audit_entry **items, size_t *n,
+				 bool *has_more, struct err *e);
+
+/* store_sqlite_webhooks.c */
+int store_sqlite_webhook_endpoint_insert(struct store *s, const struct webhook_endpoint *w,
+					 struct err *e);
+int store_sqlite_webhook_endpoint_get(struct store *s, struct arena *a, const char *id,
+				      struct webhook_endpoint *out, struct err *e);
+int store_sqlite_webhook_endpoint_list(struct store *s, struct arena *a, const char *partner_id,
+				       const struct page *pg, struct webhook_endpoint **items,
+				       size_t *n, bool *has_more, struct err *e);
+int store_sqlite_webhook_endpoint_update(struct store *s, const struct webhook_endpoint *w,
+					 struct err *e);
+int store_sqlite_webhook_claim(struct store *s, struct arena *a, int64_t now,
+			       int64_t lease_until, int limit, int per_endpoint, int per_tenant,
+			       struct webhook_job **items, size_t *n, struct err *e);
+int store_sqlite_webhook_record(struct store *s, const struct webhook_delivery *d,
+				const char *job_status, bool disable_endpoint, struct err *e);
+int store_sqlite_webhook_release(struct store *s, const char *event_id, const char *endpoint_id,
+				 struct err *e);
+int store_sqlite_webhook_delivery_list(struct store *s, struct arena *a, const char *partner_id,
+				       const struct delivery_filter *f, const struct page *pg,
+				       struct webhook_delivery **items, size_t *n,
+				       bool *has_more, struct err *e);
+int store_sqlite_webhook_delivery_get(struct store *s, struct arena *a, const char *id,
+				      struct webhook_delivery *out, struct err *e);
+int store_sqlite_webhook_resend(struct store *s, const char *event_id, const char *endpoint_id,
+				int64_t now, struct err *e);
+int store_sqlite_webhook_resend_failed(struct store *s, const char *endpoint_id, int64_t since,
+				       int64_t now, int *resent, struct err *e);
 
 #endif

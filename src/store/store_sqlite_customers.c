@@ -86,8 +86,8 @@ static void bind_customer_mutable(sqlite3_stmt *st, const struct customer *c)
 	sq_bind_time(st, 22, c->mailbox.closed_at);
 }
 
-static int sq_customer_insert(struct store *s, struct arena *a, struct customer *cu,
-			      struct err *e)
+int store_sqlite_customer_insert(struct store *s, struct arena *a, struct customer *cu,
+				 struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -140,8 +140,8 @@ static int sq_customer_insert(struct store *s, struct arena *a, struct customer 
 	return sq_step_done(c, st, e);
 }
 
-static int sq_customer_get(struct store *s, struct arena *a, const char *partner_id,
-			   const char *id, struct customer *out, struct err *e)
+int store_sqlite_customer_get(struct store *s, struct arena *a, const char *partner_id,
+			      const char *id, struct customer *out, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -159,9 +159,10 @@ static int sq_customer_get(struct store *s, struct arena *a, const char *partner
 	return sq_get_one(c, a, st, read_customer, out, e);
 }
 
-static int sq_customer_list(struct store *s, struct arena *a, const char *partner_id,
-			    const struct customer_filter *f, const struct page *pg,
-			    struct customer **items, size_t *n, bool *has_more, struct err *e)
+int store_sqlite_customer_list(struct store *s, struct arena *a, const char *partner_id,
+			       const struct customer_filter *f, const struct page *pg,
+			       struct customer **items, size_t *n, bool *has_more,
+			       struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -179,7 +180,7 @@ static int sq_customer_list(struct store *s, struct arena *a, const char *partne
 		partner_id, pg, read_customer, sizeof(**items), (void **)items, n, has_more, e);
 }
 
-static int sq_customer_update(struct store *s, const struct customer *cu, struct err *e)
+int store_sqlite_customer_update(struct store *s, const struct customer *cu, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -193,9 +194,9 @@ static int sq_customer_update(struct store *s, const struct customer *cu, struct
 	return sq_step_done(c, st, e);
 }
 
-static int sq_customer_external_id_find(struct store *s, const char *partner_id,
-					const char *external_id, const char *except_id,
-					struct err *e)
+int store_sqlite_customer_external_id_find(struct store *s, const char *partner_id,
+					   const char *external_id, const char *except_id,
+					   struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -216,9 +217,9 @@ static int sq_customer_external_id_find(struct store *s, const char *partner_id,
 	return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_db_error(c, rc, e);
 }
 
-static int sq_usage_customers(struct store *s, struct arena *a, const char *partner_id,
-			      int64_t start, int64_t end, struct customer **items, size_t *n,
-			      struct err *e)
+int store_sqlite_customer_usage_customers(struct store *s, struct arena *a,
+					  const char *partner_id, int64_t start, int64_t end,
+					  struct customer **items, size_t *n, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -240,14 +241,4 @@ static int sq_usage_customers(struct store *s, struct arena *a, const char *part
 	sqlite3_bind_int64(st, 2, start);
 	sqlite3_bind_int64(st, 3, end);
 	return sq_get_all(c, a, st, read_customer, sizeof(**items), (void **)items, n, e);
-}
-
-void sq_register_customers(struct store *s)
-{
-	s->customer_insert = sq_customer_insert;
-	s->customer_get = sq_customer_get;
-	s->customer_list = sq_customer_list;
-	s->customer_update = sq_customer_update;
-	s->customer_external_id_find = sq_customer_external_id_find;
-	s->usage_customers = sq_usage_customers;
 }

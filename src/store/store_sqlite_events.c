@@ -19,7 +19,7 @@ static void read_event(struct arena *a, sqlite3_stmt *st, void *item)
 	ev->payload = sq_col_text(a, st, 4);
 }
 
-static int sq_event_insert(struct store *s, const struct event *ev, struct err *e)
+int store_sqlite_event_insert(struct store *s, const struct event *ev, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -54,9 +54,9 @@ static int sq_event_insert(struct store *s, const struct event *ev, struct err *
 	return sq_step_done(c, st, e);
 }
 
-static int sq_event_list(struct store *s, struct arena *a, const char *partner_id,
-			 const char *type, int livemode, const struct page *pg,
-			 struct event **items, size_t *n, bool *has_more, struct err *e)
+int store_sqlite_event_list(struct store *s, struct arena *a, const char *partner_id,
+			    const char *type, int livemode, const struct page *pg,
+			    struct event **items, size_t *n, bool *has_more, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -79,9 +79,10 @@ static int sq_event_list(struct store *s, struct arena *a, const char *partner_i
 		partner_id, pg, read_event, sizeof(**items), (void **)items, n, has_more, e);
 }
 
-static int sq_event_list_tenant(struct store *s, struct arena *a, const char *tenant_id,
-				const struct event_filter *f, const struct page *pg,
-				struct event **items, size_t *n, bool *has_more, struct err *e)
+int store_sqlite_event_list_tenant(struct store *s, struct arena *a, const char *tenant_id,
+				   const struct event_filter *f, const struct page *pg,
+				   struct event **items, size_t *n, bool *has_more,
+				   struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -128,8 +129,8 @@ static int sq_event_list_tenant(struct store *s, struct arena *a, const char *te
 		tenant_id, pg, read_event, sizeof(**items), (void **)items, n, has_more, e);
 }
 
-static int sq_event_get(struct store *s, struct arena *a, const char *tenant_id, const char *id,
-			int64_t not_before, struct event *out, struct err *e)
+int store_sqlite_event_get(struct store *s, struct arena *a, const char *tenant_id,
+			   const char *id, int64_t not_before, struct event *out, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -155,8 +156,8 @@ static int sq_event_get(struct store *s, struct arena *a, const char *tenant_id,
 	" (SELECT 1 FROM webhook_jobs j WHERE j.event_id = e.id AND j.status = 'pending')" \
 	" LIMIT ?2"
 
-static int sq_event_purge(struct store *s, int64_t before, int limit, int *purged,
-			  struct err *e)
+int store_sqlite_event_purge(struct store *s, int64_t before, int limit, int *purged,
+			     struct err *e)
 {
 	/* Attempts and finished jobs first: webhook_jobs references events. An
 	 * event then goes only once no job at all refers to it, so whatever
@@ -186,8 +187,8 @@ static int sq_event_purge(struct store *s, int64_t before, int limit, int *purge
 
 /* --- idempotency --- */
 
-static int sq_idem_get(struct store *s, struct arena *a, const char *scope, const char *key,
-		       struct idem_record *out, struct err *e)
+int store_sqlite_event_idem_get(struct store *s, struct arena *a, const char *scope,
+				const char *key, struct idem_record *out, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -215,8 +216,8 @@ static int sq_idem_get(struct store *s, struct arena *a, const char *scope, cons
 	return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_db_error(c, rc, e);
 }
 
-static int sq_idem_put(struct store *s, const char *scope, const char *key,
-		       const struct idem_record *r, int64_t now, struct err *e)
+int store_sqlite_event_idem_put(struct store *s, const char *scope, const char *key,
+				const struct idem_record *r, int64_t now, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -237,7 +238,7 @@ static int sq_idem_put(struct store *s, const char *scope, const char *key,
 	return sq_step_done(c, st, e);
 }
 
-static int sq_idem_purge(struct store *s, int64_t before, struct err *e)
+int store_sqlite_event_idem_purge(struct store *s, int64_t before, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -256,16 +257,4 @@ static int sq_idem_purge(struct store *s, int64_t before, struct err *e)
 		return -1;
 	sqlite3_bind_int64(st, 1, before);
 	return sq_step_done(c, st, e);
-}
-
-void sq_register_events(struct store *s)
-{
-	s->event_insert = sq_event_insert;
-	s->event_list = sq_event_list;
-	s->event_list_tenant = sq_event_list_tenant;
-	s->event_get = sq_event_get;
-	s->event_purge = sq_event_purge;
-	s->idem_get = sq_idem_get;
-	s->idem_put = sq_idem_put;
-	s->idem_purge = sq_idem_purge;
 }

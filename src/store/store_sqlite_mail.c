@@ -35,7 +35,7 @@ static void read_mail(struct arena *a, sqlite3_stmt *st, void *item)
 	m->deleted_at = sq_col_i64(st, 17);
 }
 
-static int sq_mail_insert(struct store *s, const struct mail *m, struct err *e)
+int store_sqlite_mail_insert(struct store *s, const struct mail *m, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -59,8 +59,8 @@ static int sq_mail_insert(struct store *s, const struct mail *m, struct err *e)
 	return sq_step_done(c, st, e);
 }
 
-static int sq_mail_get(struct store *s, struct arena *a, const char *partner_id, const char *id,
-		       struct mail *out, struct err *e)
+int store_sqlite_mail_get(struct store *s, struct arena *a, const char *partner_id,
+			  const char *id, struct mail *out, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -79,9 +79,9 @@ static int sq_mail_get(struct store *s, struct arena *a, const char *partner_id,
 	return sq_get_one(c, a, st, read_mail, out, e);
 }
 
-static int sq_mail_list(struct store *s, struct arena *a, const char *customer_id,
-			const struct mail_filter *f, const struct page *pg, struct mail **items,
-			size_t *n, bool *has_more, struct err *e)
+int store_sqlite_mail_list(struct store *s, struct arena *a, const char *customer_id,
+			   const struct mail_filter *f, const struct page *pg,
+			   struct mail **items, size_t *n, bool *has_more, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -102,7 +102,7 @@ static int sq_mail_list(struct store *s, struct arena *a, const char *customer_i
 			   has_more, e);
 }
 
-static int sq_mail_update(struct store *s, const struct mail *m, struct err *e)
+int store_sqlite_mail_update(struct store *s, const struct mail *m, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -142,7 +142,8 @@ static void read_action(struct arena *a, sqlite3_stmt *st, void *item)
 	act->completed_at = sq_col_i64(st, 12);
 }
 
-static int sq_action_insert(struct store *s, const struct mail_action *act, struct err *e)
+int store_sqlite_mail_action_insert(struct store *s, const struct mail_action *act,
+				    struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -164,8 +165,8 @@ static int sq_action_insert(struct store *s, const struct mail_action *act, stru
 	return sq_step_done(c, st, e);
 }
 
-static int sq_action_get(struct store *s, struct arena *a, const char *partner_id,
-			 const char *id, struct mail_action *out, struct err *e)
+int store_sqlite_mail_action_get(struct store *s, struct arena *a, const char *partner_id,
+				 const char *id, struct mail_action *out, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -184,7 +185,8 @@ static int sq_action_get(struct store *s, struct arena *a, const char *partner_i
 	return sq_get_one(c, a, st, read_action, out, e);
 }
 
-static int sq_action_update(struct store *s, const struct mail_action *act, struct err *e)
+int store_sqlite_mail_action_update(struct store *s, const struct mail_action *act,
+				    struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -203,8 +205,9 @@ static int sq_action_update(struct store *s, const struct mail_action *act, stru
 	return sq_step_done(c, st, e);
 }
 
-static int sq_action_list_for_mail(struct store *s, struct arena *a, const char *mail_id,
-				   struct mail_action **items, size_t *n, struct err *e)
+int store_sqlite_mail_action_list_for_mail(struct store *s, struct arena *a,
+					   const char *mail_id, struct mail_action **items,
+					   size_t *n, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -219,9 +222,9 @@ static int sq_action_list_for_mail(struct store *s, struct arena *a, const char 
 	return sq_get_all(c, a, st, read_action, sizeof(**items), (void **)items, n, e);
 }
 
-static int sq_action_list(struct store *s, struct arena *a, const char *status,
-			  const struct page *pg, struct mail_action **items, size_t *n,
-			  bool *has_more, struct err *e)
+int store_sqlite_mail_action_list(struct store *s, struct arena *a, const char *status,
+				  const struct page *pg, struct mail_action **items, size_t *n,
+				  bool *has_more, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -232,17 +235,4 @@ static int sq_action_list(struct store *s, struct arena *a, const char *status,
 		sq_q_text(&q, " AND status = ?", status);
 	return sq_run_list(c, a, &q, "seq", "SELECT seq FROM mail_actions WHERE id = ?", NULL,
 			   pg, read_action, sizeof(**items), (void **)items, n, has_more, e);
-}
-
-void sq_register_mail(struct store *s)
-{
-	s->mail_insert = sq_mail_insert;
-	s->mail_get = sq_mail_get;
-	s->mail_list = sq_mail_list;
-	s->mail_update = sq_mail_update;
-	s->action_insert = sq_action_insert;
-	s->action_get = sq_action_get;
-	s->action_update = sq_action_update;
-	s->action_list_for_mail = sq_action_list_for_mail;
-	s->action_list = sq_action_list;
 }

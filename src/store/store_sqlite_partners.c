@@ -45,7 +45,7 @@ static int tenant_insert(struct conn *c, const struct partner *p, const char *id
 	return sq_step_done(c, st, e);
 }
 
-static int sq_partner_insert(struct store *s, const struct partner *p, struct err *e)
+int store_sqlite_partner_insert(struct store *s, const struct partner *p, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -57,8 +57,8 @@ static int sq_partner_insert(struct store *s, const struct partner *p, struct er
 	return tenant_insert(c, p, test_id, e);
 }
 
-static int sq_partner_get(struct store *s, struct arena *a, const char *id, struct partner *out,
-			  struct err *e)
+int store_sqlite_partner_get(struct store *s, struct arena *a, const char *id,
+			     struct partner *out, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -70,8 +70,8 @@ static int sq_partner_get(struct store *s, struct arena *a, const char *id, stru
 	return sq_get_one(c, a, st, read_partner, out, e);
 }
 
-static int sq_partner_list(struct store *s, struct arena *a, const struct page *pg,
-			   struct partner **items, size_t *n, bool *has_more, struct err *e)
+int store_sqlite_partner_list(struct store *s, struct arena *a, const struct page *pg,
+			      struct partner **items, size_t *n, bool *has_more, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -101,7 +101,7 @@ static void read_key(struct arena *a, sqlite3_stmt *st, void *item)
 	k->revoked_at = sq_col_i64(st, 8);
 }
 
-static int sq_key_insert(struct store *s, const struct api_key *k, struct err *e)
+int store_sqlite_partner_key_insert(struct store *s, const struct api_key *k, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -137,22 +137,22 @@ static int key_get_by(struct store *s, struct arena *a, const char *sql, const c
 	return sq_get_one(c, a, st, read_key, out, e);
 }
 
-static int sq_key_get(struct store *s, struct arena *a, const char *id, struct api_key *out,
-		      struct err *e)
+int store_sqlite_partner_key_get(struct store *s, struct arena *a, const char *id,
+				 struct api_key *out, struct err *e)
 {
 	return key_get_by(s, a, "SELECT " KEY_COLS " FROM api_keys WHERE id = ?", id, out, e);
 }
 
-static int sq_key_find_by_hash(struct store *s, struct arena *a, const char *hash,
-			       struct api_key *out, struct err *e)
+int store_sqlite_partner_key_find_by_hash(struct store *s, struct arena *a, const char *hash,
+					  struct api_key *out, struct err *e)
 {
 	return key_get_by(s, a, "SELECT " KEY_COLS " FROM api_keys WHERE hash = ?", hash, out,
 			  e);
 }
 
-static int sq_key_list(struct store *s, struct arena *a, const char *partner_id,
-		       const struct page *pg, struct api_key **items, size_t *n, bool *has_more,
-		       struct err *e)
+int store_sqlite_partner_key_list(struct store *s, struct arena *a, const char *partner_id,
+				  const struct page *pg, struct api_key **items, size_t *n,
+				  bool *has_more, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -180,7 +180,7 @@ static int update_by_id(struct store *s, const char *sql, const char *id, int64_
 	return sq_step_done(c, st, e);
 }
 
-static int sq_key_revoke(struct store *s, const char *id, int64_t at, struct err *e)
+int store_sqlite_partner_key_revoke(struct store *s, const char *id, int64_t at, struct err *e)
 {
 	return update_by_id(s,
 			    "UPDATE api_keys SET revoked_at = ?1 "
@@ -188,13 +188,13 @@ static int sq_key_revoke(struct store *s, const char *id, int64_t at, struct err
 			    id, at, e);
 }
 
-static int sq_key_touch(struct store *s, const char *id, int64_t now, struct err *e)
+int store_sqlite_partner_key_touch(struct store *s, const char *id, int64_t now, struct err *e)
 {
 	return update_by_id(s, "UPDATE api_keys SET last_used_at = ? WHERE id = ?", id, now, e);
 }
 
-static int sq_operator_token_insert(struct store *s, const char *id, const char *hash,
-				    int64_t now, struct err *e)
+int store_sqlite_partner_operator_token_insert(struct store *s, const char *id,
+					       const char *hash, int64_t now, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -211,7 +211,7 @@ static int sq_operator_token_insert(struct store *s, const char *id, const char 
 	return sq_step_done(c, st, e);
 }
 
-static int sq_operator_token_find(struct store *s, const char *hash, struct err *e)
+int store_sqlite_partner_operator_token_find(struct store *s, const char *hash, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -225,19 +225,4 @@ static int sq_operator_token_find(struct store *s, const char *hash, struct err 
 	if (rc == SQLITE_ROW)
 		return 0;
 	return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_db_error(c, rc, e);
-}
-
-void sq_register_partners(struct store *s)
-{
-	s->partner_insert = sq_partner_insert;
-	s->partner_get = sq_partner_get;
-	s->partner_list = sq_partner_list;
-	s->key_insert = sq_key_insert;
-	s->key_get = sq_key_get;
-	s->key_find_by_hash = sq_key_find_by_hash;
-	s->key_list = sq_key_list;
-	s->key_revoke = sq_key_revoke;
-	s->key_touch = sq_key_touch;
-	s->operator_token_insert = sq_operator_token_insert;
-	s->operator_token_find = sq_operator_token_find;
 }

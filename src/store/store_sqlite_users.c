@@ -21,7 +21,7 @@ static void read_user(struct arena *a, sqlite3_stmt *st, void *item)
 	read_user_at(a, st, 0, item);
 }
 
-static int sq_user_insert(struct store *s, const struct user *u, struct err *e)
+int store_sqlite_user_insert(struct store *s, const struct user *u, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -53,22 +53,22 @@ static int user_get_by(struct store *s, struct arena *a, const char *sql, const 
 	return sq_get_one(c, a, st, read_user, out, e);
 }
 
-static int sq_user_get(struct store *s, struct arena *a, const char *id, struct user *out,
-		       struct err *e)
+int store_sqlite_user_get(struct store *s, struct arena *a, const char *id, struct user *out,
+			  struct err *e)
 {
 	return user_get_by(s, a, "SELECT " USER_COLS " FROM users WHERE id = ?", id, out, e);
 }
 
-static int sq_user_find_by_email(struct store *s, struct arena *a, const char *email,
-				 struct user *out, struct err *e)
+int store_sqlite_user_find_by_email(struct store *s, struct arena *a, const char *email,
+				    struct user *out, struct err *e)
 {
 	return user_get_by(s, a, "SELECT " USER_COLS " FROM users WHERE email = ?", email, out,
 			   e);
 }
 
-static int sq_user_list(struct store *s, struct arena *a, const char *partner_id,
-			const struct page *pg, struct user **items, size_t *n, bool *has_more,
-			struct err *e)
+int store_sqlite_user_list(struct store *s, struct arena *a, const char *partner_id,
+			   const struct page *pg, struct user **items, size_t *n,
+			   bool *has_more, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -80,7 +80,7 @@ static int sq_user_list(struct store *s, struct arena *a, const char *partner_id
 		partner_id, pg, read_user, sizeof(**items), (void **)items, n, has_more, e);
 }
 
-static int sq_user_role_set(struct store *s, const char *id, const char *role, struct err *e)
+int store_sqlite_user_role_set(struct store *s, const char *id, const char *role, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -93,7 +93,7 @@ static int sq_user_role_set(struct store *s, const char *id, const char *role, s
 	return sq_step_done(c, st, e);
 }
 
-static int sq_user_delete(struct store *s, const char *id, struct err *e)
+int store_sqlite_user_delete(struct store *s, const char *id, struct err *e)
 {
 	static const char *const sql[] = {
 		"DELETE FROM sessions WHERE user_id = ?",
@@ -114,8 +114,8 @@ static int sq_user_delete(struct store *s, const char *id, struct err *e)
 	return 0;
 }
 
-static int sq_user_password_set(struct store *s, const char *id, const char *hash, int64_t now,
-				struct err *e)
+int store_sqlite_user_password_set(struct store *s, const char *id, const char *hash,
+				   int64_t now, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -138,8 +138,8 @@ static int sq_user_password_set(struct store *s, const char *id, const char *has
 	return sq_step_done(c, st, e);
 }
 
-static int sq_user_setup_insert(struct store *s, const char *hash, const char *user_id,
-				int64_t now, int64_t expires_at, struct err *e)
+int store_sqlite_user_setup_insert(struct store *s, const char *hash, const char *user_id,
+				   int64_t now, int64_t expires_at, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -162,8 +162,8 @@ static void read_text0(struct arena *a, sqlite3_stmt *st, void *item)
 	*(const char **)item = sq_col_text(a, st, 0);
 }
 
-static int sq_user_setup_use(struct store *s, struct arena *a, const char *hash, int64_t now,
-			     const char **user_id, struct err *e)
+int store_sqlite_user_setup_use(struct store *s, struct arena *a, const char *hash, int64_t now,
+				const char **user_id, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -180,7 +180,8 @@ static int sq_user_setup_use(struct store *s, struct arena *a, const char *hash,
 	return sq_get_one(c, a, st, read_text0, user_id, e);
 }
 
-static int sq_session_insert(struct store *s, const struct user_session *ss, struct err *e)
+int store_sqlite_user_session_insert(struct store *s, const struct user_session *ss,
+				     struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -209,8 +210,8 @@ static void read_session(struct arena *a, sqlite3_stmt *st, void *item)
 	read_user_at(a, st, 4, &ss->user);
 }
 
-static int sq_session_find(struct store *s, struct arena *a, const char *hash,
-			   struct user_session *out, struct err *e)
+int store_sqlite_user_session_find(struct store *s, struct arena *a, const char *hash,
+				   struct user_session *out, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -243,18 +244,19 @@ static int session_write(struct store *s, const char *sql, const char *hash, int
 	return sq_step_done(c, st, e);
 }
 
-static int sq_session_touch(struct store *s, const char *hash, int64_t now, struct err *e)
+int store_sqlite_user_session_touch(struct store *s, const char *hash, int64_t now,
+				    struct err *e)
 {
 	return session_write(s, "UPDATE sessions SET last_seen_at = ?2 WHERE hash = ?1", hash,
 			     now, true, e);
 }
 
-static int sq_session_delete(struct store *s, const char *hash, struct err *e)
+int store_sqlite_user_session_delete(struct store *s, const char *hash, struct err *e)
 {
 	return session_write(s, "DELETE FROM sessions WHERE hash = ?1", hash, 0, false, e);
 }
 
-static int sq_audit_insert(struct store *s, const struct audit_entry *ae, struct err *e)
+int store_sqlite_user_audit_insert(struct store *s, const struct audit_entry *ae, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -295,9 +297,9 @@ static void read_audit(struct arena *a, sqlite3_stmt *st, void *item)
 	ae->created_at = sq_col_i64(st, 8);
 }
 
-static int sq_audit_list(struct store *s, struct arena *a, const char *partner_id,
-			 const struct page *pg, struct audit_entry **items, size_t *n,
-			 bool *has_more, struct err *e)
+int store_sqlite_user_audit_list(struct store *s, struct arena *a, const char *partner_id,
+				 const struct page *pg, struct audit_entry **items, size_t *n,
+				 bool *has_more, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -307,23 +309,4 @@ static int sq_audit_list(struct store *s, struct arena *a, const char *partner_i
 	return sq_run_list(
 		c, a, &q, "seq", "SELECT seq FROM audit_log WHERE id = ?1 AND partner_id = ?2",
 		partner_id, pg, read_audit, sizeof(**items), (void **)items, n, has_more, e);
-}
-
-void sq_register_users(struct store *s)
-{
-	s->user_insert = sq_user_insert;
-	s->user_get = sq_user_get;
-	s->user_find_by_email = sq_user_find_by_email;
-	s->user_password_set = sq_user_password_set;
-	s->user_list = sq_user_list;
-	s->user_role_set = sq_user_role_set;
-	s->user_delete = sq_user_delete;
-	s->user_setup_insert = sq_user_setup_insert;
-	s->user_setup_use = sq_user_setup_use;
-	s->session_insert = sq_session_insert;
-	s->session_find = sq_session_find;
-	s->session_touch = sq_session_touch;
-	s->session_delete = sq_session_delete;
-	s->audit_insert = sq_audit_insert;
-	s->audit_list = sq_audit_list;
 }

@@ -25,7 +25,8 @@ static void read_endpoint(struct arena *a, sqlite3_stmt *st, void *item)
 	w->updated_at = sq_col_i64(st, 9);
 }
 
-static int sq_endpoint_insert(struct store *s, const struct webhook_endpoint *w, struct err *e)
+int store_sqlite_webhook_endpoint_insert(struct store *s, const struct webhook_endpoint *w,
+					 struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -49,8 +50,8 @@ static int sq_endpoint_insert(struct store *s, const struct webhook_endpoint *w,
 	return sq_step_done(c, st, e);
 }
 
-static int sq_endpoint_get(struct store *s, struct arena *a, const char *id,
-			   struct webhook_endpoint *out, struct err *e)
+int store_sqlite_webhook_endpoint_get(struct store *s, struct arena *a, const char *id,
+				      struct webhook_endpoint *out, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -65,9 +66,9 @@ static int sq_endpoint_get(struct store *s, struct arena *a, const char *id,
 	return sq_get_one(c, a, st, read_endpoint, out, e);
 }
 
-static int sq_endpoint_list(struct store *s, struct arena *a, const char *partner_id,
-			    const struct page *pg, struct webhook_endpoint **items, size_t *n,
-			    bool *has_more, struct err *e)
+int store_sqlite_webhook_endpoint_list(struct store *s, struct arena *a, const char *partner_id,
+				       const struct page *pg, struct webhook_endpoint **items,
+				       size_t *n, bool *has_more, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -83,7 +84,8 @@ static int sq_endpoint_list(struct store *s, struct arena *a, const char *partne
 		partner_id, pg, read_endpoint, sizeof(**items), (void **)items, n, has_more, e);
 }
 
-static int sq_endpoint_update(struct store *s, const struct webhook_endpoint *w, struct err *e)
+int store_sqlite_webhook_endpoint_update(struct store *s, const struct webhook_endpoint *w,
+					 struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -121,9 +123,9 @@ static void read_job(struct arena *a, sqlite3_stmt *st, void *item)
 	j->attempts = (int)sq_col_i64(st, 8);
 }
 
-static int sq_webhook_claim(struct store *s, struct arena *a, int64_t now, int64_t lease_until,
-			    int limit, int per_endpoint, int per_tenant,
-			    struct webhook_job **items, size_t *n, struct err *e)
+int store_sqlite_webhook_claim(struct store *s, struct arena *a, int64_t now,
+			       int64_t lease_until, int limit, int per_endpoint, int per_tenant,
+			       struct webhook_job **items, size_t *n, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -181,8 +183,8 @@ static int sq_webhook_claim(struct store *s, struct arena *a, int64_t now, int64
 	return 0;
 }
 
-static int sq_webhook_record(struct store *s, const struct webhook_delivery *d,
-			     const char *job_status, bool disable_endpoint, struct err *e)
+int store_sqlite_webhook_record(struct store *s, const struct webhook_delivery *d,
+				const char *job_status, bool disable_endpoint, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -240,8 +242,8 @@ static int sq_webhook_record(struct store *s, const struct webhook_delivery *d,
 	return sq_step_done(c, st, e);
 }
 
-static int sq_webhook_release(struct store *s, const char *event_id, const char *endpoint_id,
-			      struct err *e)
+int store_sqlite_webhook_release(struct store *s, const char *event_id, const char *endpoint_id,
+				 struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -279,10 +281,10 @@ static void read_delivery(struct arena *a, sqlite3_stmt *st, void *item)
 	d->next_attempt_at = sq_col_i64(st, 12);
 }
 
-static int sq_delivery_list(struct store *s, struct arena *a, const char *partner_id,
-			    const struct delivery_filter *f, const struct page *pg,
-			    struct webhook_delivery **items, size_t *n, bool *has_more,
-			    struct err *e)
+int store_sqlite_webhook_delivery_list(struct store *s, struct arena *a, const char *partner_id,
+				       const struct delivery_filter *f, const struct page *pg,
+				       struct webhook_delivery **items, size_t *n,
+				       bool *has_more, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -313,8 +315,8 @@ static void read_delivery_bodies(struct arena *a, sqlite3_stmt *st, void *item)
 	d->response_body = sq_col_text(a, st, 14);
 }
 
-static int sq_delivery_get(struct store *s, struct arena *a, const char *id,
-			   struct webhook_delivery *out, struct err *e)
+int store_sqlite_webhook_delivery_get(struct store *s, struct arena *a, const char *id,
+				      struct webhook_delivery *out, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -329,8 +331,8 @@ static int sq_delivery_get(struct store *s, struct arena *a, const char *id,
 	return sq_get_one(c, a, st, read_delivery_bodies, out, e);
 }
 
-static int sq_webhook_resend(struct store *s, const char *event_id, const char *endpoint_id,
-			     int64_t now, struct err *e)
+int store_sqlite_webhook_resend(struct store *s, const char *event_id, const char *endpoint_id,
+				int64_t now, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -350,8 +352,8 @@ static int sq_webhook_resend(struct store *s, const char *event_id, const char *
 	return sq_step_done(c, st, e);
 }
 
-static int sq_webhook_resend_failed(struct store *s, const char *endpoint_id, int64_t since,
-				    int64_t now, int *resent, struct err *e)
+int store_sqlite_webhook_resend_failed(struct store *s, const char *endpoint_id, int64_t since,
+				       int64_t now, int *resent, struct err *e)
 {
 	*resent = 0;
 	struct conn *c = sq_conn_get(s, e);
@@ -374,19 +376,4 @@ static int sq_webhook_resend_failed(struct store *s, const char *endpoint_id, in
 		return -1;
 	*resent = sqlite3_changes(sqlite3_db_handle(st));
 	return 0;
-}
-
-void sq_register_webhooks(struct store *s)
-{
-	s->endpoint_insert = sq_endpoint_insert;
-	s->endpoint_get = sq_endpoint_get;
-	s->endpoint_list = sq_endpoint_list;
-	s->endpoint_update = sq_endpoint_update;
-	s->webhook_claim = sq_webhook_claim;
-	s->webhook_record = sq_webhook_record;
-	s->webhook_release = sq_webhook_release;
-	s->delivery_list = sq_delivery_list;
-	s->delivery_get = sq_delivery_get;
-	s->webhook_resend = sq_webhook_resend;
-	s->webhook_resend_failed = sq_webhook_resend_failed;
 }

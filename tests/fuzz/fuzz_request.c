@@ -30,7 +30,7 @@ static char dir[] = "/tmp/innbocks-fuzz-XXXXXX";
 /* Closes the store and removes the database when the fuzzer exits. */
 static void cleanup(void)
 {
-	app.store->close(app.store);
+	app.store->ops->close(app.store);
 	const char *files[] = {"fuzz.db", "fuzz.db-wal", "fuzz.db-shm"};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char p[96];
@@ -53,7 +53,7 @@ static void key_add(struct store *s, const char *id, const char *tenant, const c
 			    .scopes = 0x7F,
 			    .created_at = 1};
 	struct err e;
-	if (s->key_insert(s, &k, &e) < 0)
+	if (s->ops->key_insert(s, &k, &e) < 0)
 		die("fuzz: key_insert: %s", e.message);
 }
 
@@ -77,11 +77,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 					 .postal_code = "78701",
 					 .country = "US"},
 			    .created_at = 1};
-	if (s->tx_begin(s, true, &e) < 0 || s->partner_insert(s, &p, &e) < 0)
+	if (s->ops->tx_begin(s, true, &e) < 0 || s->ops->partner_insert(s, &p, &e) < 0)
 		die("fuzz: partner_insert: %s", e.message);
 	key_add(s, "key_fuzzlive", PARTNER, LIVE_KEY);
 	key_add(s, "key_fuzztest", PARTNER "_test", TEST_KEY);
-	if (s->tx_commit(s, &e) < 0)
+	if (s->ops->tx_commit(s, &e) < 0)
 		die("fuzz: commit: %s", e.message);
 	app.store = s;
 	app.admin_token = "ib_admin_fuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzz";

@@ -6,8 +6,8 @@
  * tests cover partners and list paging, customers and their per-partner
  * mailbox numbers, tenancy, updates, external ids, keys, idempotency
  * records, events, transactions with rollback and savepoints, dashboard
- * users, setup links, sessions and the audit log, and that a backend fills
- * every slot of struct store. Tests of one backend's own mechanics are
+ * users, setup links, sessions and the audit log, and that each backend's
+ * table fills every slot of struct store_ops. Tests of one backend's own mechanics are
  * skipped on the other with unit_skip(), which the run counts. */
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -109,7 +109,7 @@ static bool db_open(struct db *d)
 static void db_close(struct db *d)
 {
 	if (d->s)
-		d->s->close(d->s);
+		d->s->ops->close(d->s);
 	d->s = NULL;
 	arena_free(d->a);
 	d->a = NULL;
@@ -135,7 +135,7 @@ static void db_close(struct db *d)
 /* Closes and reopens the store on the same database, as a restart would. */
 static bool db_reopen(struct db *d)
 {
-	d->s->close(d->s);
+	d->s->ops->close(d->s);
 	d->s = db_store_open(d);
 	return CHECK(d->s != NULL);
 }
@@ -199,7 +199,7 @@ static bool partner_add(struct db *d, const char *id, int64_t created_at)
 			     .country = "US"},
 		.created_at = created_at,
 	};
-	return CHECK_INT(d->s->partner_insert(d->s, &p, &d->e), 0);
+	return CHECK_INT(d->s->ops->partner_insert(d->s, &p, &d->e), 0);
 }
 
 /* Returns a new invited customer of partner with id "cus_<tag>" and mailbox
@@ -229,7 +229,7 @@ static struct customer customer_new(struct db *d, const char *partner_id, const 
 static const char *customer_add(struct db *d, const char *partner_id, const char *tag)
 {
 	struct customer c = customer_new(d, partner_id, tag);
-	if (!CHECK_INT(d->s->customer_insert(d->s, d->a, &c, &d->e), 0))
+	if (!CHECK_INT(d->s->ops->customer_insert(d->s, d->a, &c, &d->e), 0))
 		return NULL;
 	return c.mailbox.number;
 }
@@ -245,7 +245,7 @@ TEST(store_reopens_an_existing_database_keeping_its_data)
 	if (!db_reopen(&d))
 		goto out;
 	struct partner p;
-	CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_1", &p, &d.e), 0);
+	CHECK_INT(d.s->ops->partner_get(d.s, d.a, "ptn_1", &p, &d.e), 0);
 out:
 	db_close(&d);
 }
@@ -259,7 +259,7 @@ TEST(store_sqlite_open_refuses_a_path_it_cannot_create)
 	CHECK(s == NULL);
 	CHECK_INT(e.status, 503);
 	if (s)
-		s->close(s);
+		s->ops->close(s);
 }
 
 /* The migrations compiled into the binary (build/gen/sql_sqlite.c,
@@ -276,7 +276,7 @@ TEST(store_open_refuses_a_database_newer_than_the_binary)
 	struct db d;
 	if (!db_open(&d))
 		goto out;
-	d.s->close(d.s);
+	d.s->ops->close(d.s);
 	d.s = NULL;
 	const char *const *migrations = pg_admin() ? pg_migrations : sqlite_migrations;
 	int known = 0;
@@ -309,9 +309,9 @@ TEST(partner_get_returns_every_field_that_was_inserted)
 			     .country = "US"},
 		.created_at = 1700000000,
 	};
-	CHECK_INT(d.s->partner_insert(d.s, &in, &d.e), 0);
+	CHECK_INT(d.s->ops->partner_insert(d.s, &in, &d.e), 0);
 	struct partner out = {0};
-	if (!CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_1", &out, &d.e), 0))
+	if (!CHECK_INT(d.s->ops->partner_get(d.s, d.a, "ptn_1", &out, &d.e), 0))
 		goto out;
 	CHECK_STR(out.id, "ptn_1");
 	CHECK_STR(out.name, "Acme Mail");
@@ -333,7 +333,7 @@ TEST(partner_get_keeps_an_unset_line2_null)
 		goto out;
 	partner_add(&d, "ptn_1", 100);
 	struct partner out = {0};
-	CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_1", &out, &d.e), 0);
+	CHECK_INT(d.s->ops->partner_get(d.s, d.a, "ptn_1", &out, &d.e), 0);
 	CHECK(out.location.line2 == NULL);
 out:
 	db_close(&d);
@@ -345,7 +345,7 @@ TEST(partner_get_of_an_unknown_id_is_not_found)
 	if (!db_open(&d))
 		goto out;
 	struct partner out;
-	CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_nope", &out, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->partner_get(d.s, d.a, "ptn_nope", &out, &d.e), STORE_NOT_FOUND);
 out:
 	db_close(&d);
 }
@@ -367,7 +367,7 @@ static int partner_page(struct db *d, int limit, const char *after, const char *
 	struct page pg = {.limit = limit, .starting_after = after, .ending_before = before};
 	struct partner *items = NULL;
 	size_t n = 0;
-	int rc = d->s->partner_list(d->s, d->a, &pg, &items, &n, has_more, &d->e);
+	int rc = d->s->ops->partner_list(d->s, d->a, &pg, &items, &n, has_more, &d->e);
 	ids[0] = '\0';
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		size_t l = strlen(ids);
@@ -486,12 +486,12 @@ TEST(checkpoint_keeps_every_committed_write_readable)
 	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
 		goto out;
 	CHECK_STR(customer_add(&d, "ptn_1", "a"), "1001");
-	CHECK_INT(d.s->checkpoint(d.s, &d.e), 0);
+	CHECK_INT(d.s->ops->checkpoint(d.s, &d.e), 0);
 	CHECK_STR(customer_add(&d, "ptn_1", "b"), "1002");
-	CHECK_INT(d.s->checkpoint(d.s, &d.e), 0);
+	CHECK_INT(d.s->ops->checkpoint(d.s, &d.e), 0);
 	struct customer c;
-	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_a", &c, &d.e), 0);
-	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_b", &c, &d.e), 0);
+	CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_1", "cus_a", &c, &d.e), 0);
+	CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_1", "cus_b", &c, &d.e), 0);
 out:
 	db_close(&d);
 }
@@ -502,12 +502,12 @@ TEST(customer_mailbox_numbers_are_unique_per_partner_in_the_schema)
 	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
 		goto out;
 	struct customer a = customer_new(&d, "ptn_1", "a");
-	CHECK_INT(d.s->customer_insert(d.s, d.a, &a, &d.e), 0);
+	CHECK_INT(d.s->ops->customer_insert(d.s, d.a, &a, &d.e), 0);
 	/* Even a writer that bypassed the counter could not hand a number out twice. */
 	if (!db_exec(&d, "UPDATE partners SET next_mailbox_number = 1001"))
 		goto out;
 	struct customer b = customer_new(&d, "ptn_1", "b");
-	CHECK_INT(d.s->customer_insert(d.s, d.a, &b, &d.e), -1);
+	CHECK_INT(d.s->ops->customer_insert(d.s, d.a, &b, &d.e), -1);
 out:
 	db_close(&d);
 }
@@ -518,9 +518,9 @@ TEST(customer_insert_for_an_unknown_partner_fails)
 	if (!db_open(&d))
 		goto out;
 	struct customer c = customer_new(&d, "ptn_nope", "a");
-	CHECK_INT(d.s->customer_insert(d.s, d.a, &c, &d.e), -1);
+	CHECK_INT(d.s->ops->customer_insert(d.s, d.a, &c, &d.e), -1);
 	struct customer out;
-	CHECK_INT(d.s->customer_get(d.s, d.a, NULL, "cus_a", &out, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->customer_get(d.s, d.a, NULL, "cus_a", &out, &d.e), STORE_NOT_FOUND);
 out:
 	db_close(&d);
 }
@@ -532,8 +532,9 @@ TEST(customer_get_with_another_partners_id_is_not_found)
 	    !customer_add(&d, "ptn_a", "a"))
 		goto out;
 	struct customer out = {0};
-	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_b", "cus_a", &out, &d.e), STORE_NOT_FOUND);
-	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_a", "cus_a", &out, &d.e), 0);
+	CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_b", "cus_a", &out, &d.e),
+		  STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_a", "cus_a", &out, &d.e), 0);
 	CHECK_STR(out.partner_id, "ptn_a");
 out:
 	db_close(&d);
@@ -545,9 +546,10 @@ TEST(customer_get_without_a_partner_finds_any_partners_customer)
 	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !customer_add(&d, "ptn_a", "a"))
 		goto out;
 	struct customer out = {0};
-	CHECK_INT(d.s->customer_get(d.s, d.a, NULL, "cus_a", &out, &d.e), 0);
+	CHECK_INT(d.s->ops->customer_get(d.s, d.a, NULL, "cus_a", &out, &d.e), 0);
 	CHECK_STR(out.id, "cus_a");
-	CHECK_INT(d.s->customer_get(d.s, d.a, NULL, "cus_nope", &out, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->customer_get(d.s, d.a, NULL, "cus_nope", &out, &d.e),
+		  STORE_NOT_FOUND);
 out:
 	db_close(&d);
 }
@@ -562,9 +564,9 @@ TEST(customer_get_returns_what_customer_insert_wrote)
 	in.phone = "+15555555555";
 	in.prepay = true;
 	in.metadata = "{\"crm\":\"7\"}";
-	CHECK_INT(d.s->customer_insert(d.s, d.a, &in, &d.e), 0);
+	CHECK_INT(d.s->ops->customer_insert(d.s, d.a, &in, &d.e), 0);
 	struct customer out = {0};
-	if (!CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_a", &out, &d.e), 0))
+	if (!CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_1", "cus_a", &out, &d.e), 0))
 		goto out;
 	CHECK_STR(out.external_id, "crm-7");
 	CHECK_STR(out.email, "a@example.com");
@@ -592,7 +594,7 @@ TEST(customer_update_round_trips_every_field)
 	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) || !customer_add(&d, "ptn_1", "a"))
 		goto out;
 	struct customer c = {0};
-	if (!CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_a", &c, &d.e), 0))
+	if (!CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_1", "cus_a", &c, &d.e), 0))
 		goto out;
 	c.external_id = "crm-9";
 	c.email = "jane.new@example.com";
@@ -616,10 +618,10 @@ TEST(customer_update_round_trips_every_field)
 	c.mailbox.status = "closed";
 	c.mailbox.activated_at = 2007;
 	c.mailbox.closed_at = 2008;
-	CHECK_INT(d.s->customer_update(d.s, &c, &d.e), 0);
+	CHECK_INT(d.s->ops->customer_update(d.s, &c, &d.e), 0);
 
 	struct customer out = {0};
-	if (!CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_a", &out, &d.e), 0))
+	if (!CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_1", "cus_a", &out, &d.e), 0))
 		goto out;
 	CHECK_STR(out.external_id, "crm-9");
 	CHECK_STR(out.email, "jane.new@example.com");
@@ -659,13 +661,13 @@ TEST(customer_update_clears_optional_fields_set_to_null)
 	c.external_id = "crm-7";
 	c.phone = "+15555555555";
 	c.form_rejection_reason = "blurry";
-	CHECK_INT(d.s->customer_insert(d.s, d.a, &c, &d.e), 0);
+	CHECK_INT(d.s->ops->customer_insert(d.s, d.a, &c, &d.e), 0);
 	c.external_id = NULL;
 	c.phone = NULL;
 	c.form_rejection_reason = NULL;
-	CHECK_INT(d.s->customer_update(d.s, &c, &d.e), 0);
+	CHECK_INT(d.s->ops->customer_update(d.s, &c, &d.e), 0);
 	struct customer out = {0};
-	if (!CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_a", &out, &d.e), 0))
+	if (!CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_1", "cus_a", &out, &d.e), 0))
 		goto out;
 	CHECK(out.external_id == NULL);
 	CHECK(out.phone == NULL);
@@ -681,14 +683,14 @@ TEST(customer_update_leaves_other_customers_alone)
 	    !customer_add(&d, "ptn_1", "b"))
 		goto out;
 	struct customer c = {0};
-	if (!CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_a", &c, &d.e), 0))
+	if (!CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_1", "cus_a", &c, &d.e), 0))
 		goto out;
 	c.name = "Changed";
 	c.mailbox.status = "active";
 	c.mailbox.activated_at = 3000;
-	CHECK_INT(d.s->customer_update(d.s, &c, &d.e), 0);
+	CHECK_INT(d.s->ops->customer_update(d.s, &c, &d.e), 0);
 	struct customer other = {0};
-	if (!CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_b", &other, &d.e), 0))
+	if (!CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_1", "cus_b", &other, &d.e), 0))
 		goto out;
 	CHECK_STR(other.name, "Jane Doe");
 	CHECK_STR(other.mailbox.status, "reserved");
@@ -704,16 +706,17 @@ TEST(customer_external_id_find_sees_only_the_partners_other_customers)
 		goto out;
 	struct customer c = customer_new(&d, "ptn_a", "a");
 	c.external_id = "crm-1";
-	if (!CHECK_INT(d.s->customer_insert(d.s, d.a, &c, &d.e), 0))
+	if (!CHECK_INT(d.s->ops->customer_insert(d.s, d.a, &c, &d.e), 0))
 		goto out;
-	CHECK_INT(d.s->customer_external_id_find(d.s, "ptn_a", "crm-1", NULL, &d.e), 0);
-	CHECK_INT(d.s->customer_external_id_find(d.s, "ptn_a", "crm-1", "cus_other", &d.e), 0);
+	CHECK_INT(d.s->ops->customer_external_id_find(d.s, "ptn_a", "crm-1", NULL, &d.e), 0);
+	CHECK_INT(d.s->ops->customer_external_id_find(d.s, "ptn_a", "crm-1", "cus_other", &d.e),
+		  0);
 	/* The customer itself does not conflict with itself (a PATCH). */
-	CHECK_INT(d.s->customer_external_id_find(d.s, "ptn_a", "crm-1", "cus_a", &d.e),
+	CHECK_INT(d.s->ops->customer_external_id_find(d.s, "ptn_a", "crm-1", "cus_a", &d.e),
 		  STORE_NOT_FOUND);
-	CHECK_INT(d.s->customer_external_id_find(d.s, "ptn_b", "crm-1", NULL, &d.e),
+	CHECK_INT(d.s->ops->customer_external_id_find(d.s, "ptn_b", "crm-1", NULL, &d.e),
 		  STORE_NOT_FOUND);
-	CHECK_INT(d.s->customer_external_id_find(d.s, "ptn_a", "crm-2", NULL, &d.e),
+	CHECK_INT(d.s->ops->customer_external_id_find(d.s, "ptn_a", "crm-2", NULL, &d.e),
 		  STORE_NOT_FOUND);
 out:
 	db_close(&d);
@@ -730,7 +733,8 @@ TEST(customer_list_filters_by_email_case_insensitively)
 	struct customer *items = NULL;
 	size_t n = 0;
 	bool more = true;
-	CHECK_INT(d.s->customer_list(d.s, d.a, "ptn_1", &f, &pg, &items, &n, &more, &d.e), 0);
+	CHECK_INT(d.s->ops->customer_list(d.s, d.a, "ptn_1", &f, &pg, &items, &n, &more, &d.e),
+		  0);
 	if (CHECK_INT(n, 1))
 		CHECK_STR(items[0].email, "Jane@example.com");
 out:
@@ -748,7 +752,8 @@ TEST(customer_list_does_not_accept_another_partners_customer_as_cursor)
 	struct customer *items = NULL;
 	size_t n = 0;
 	bool more = false;
-	CHECK_INT(d.s->customer_list(d.s, d.a, "ptn_b", &f, &pg, &items, &n, &more, &d.e), -1);
+	CHECK_INT(d.s->ops->customer_list(d.s, d.a, "ptn_b", &f, &pg, &items, &n, &more, &d.e),
+		  -1);
 	CHECK_INT(d.e.status, 400);
 out:
 	db_close(&d);
@@ -780,11 +785,12 @@ TEST(usage_customers_lists_mailboxes_active_in_the_period_by_activation)
 		c.mailbox.status = boxes[i].closed      ? "closed"
 				   : boxes[i].activated ? "active"
 							: "reserved";
-		CHECK_INT(d.s->customer_insert(d.s, d.a, &c, &d.e), 0);
+		CHECK_INT(d.s->ops->customer_insert(d.s, d.a, &c, &d.e), 0);
 	}
 	struct customer *items = NULL;
 	size_t n = 0;
-	CHECK_INT(d.s->usage_customers(d.s, d.a, "ptn_1", 1000, 2000, &items, &n, &d.e), 0);
+	CHECK_INT(d.s->ops->usage_customers(d.s, d.a, "ptn_1", 1000, 2000, &items, &n, &d.e),
+		  0);
 	if (!CHECK_INT(n, 4))
 		goto out;
 	CHECK_STR(items[0].id, "cus_closed");
@@ -803,11 +809,11 @@ TEST(customer_insert_rolled_back_takes_no_number)
 	struct db d;
 	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
 		goto out;
-	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
 	CHECK_STR(customer_add(&d, "ptn_1", "a"), "1001");
-	d.s->tx_rollback(d.s);
+	d.s->ops->tx_rollback(d.s);
 	struct customer c;
-	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "a", &c, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_1", "a", &c, &d.e), STORE_NOT_FOUND);
 	CHECK_STR(customer_add(&d, "ptn_1", "b"), "1001");
 	CHECK_STR(customer_add(&d, "ptn_1", "c"), "1002");
 out:
@@ -830,18 +836,18 @@ TEST(key_find_by_hash_finds_the_key_and_revoke_keeps_the_first_time)
 		.scopes = 5,
 		.created_at = 100,
 	};
-	CHECK_INT(d.s->key_insert(d.s, &k, &d.e), 0);
+	CHECK_INT(d.s->ops->key_insert(d.s, &k, &d.e), 0);
 	struct api_key out = {0};
-	CHECK_INT(d.s->key_find_by_hash(d.s, d.a, "beef", &out, &d.e), STORE_NOT_FOUND);
-	if (!CHECK_INT(d.s->key_find_by_hash(d.s, d.a, "feed", &out, &d.e), 0))
+	CHECK_INT(d.s->ops->key_find_by_hash(d.s, d.a, "beef", &out, &d.e), STORE_NOT_FOUND);
+	if (!CHECK_INT(d.s->ops->key_find_by_hash(d.s, d.a, "feed", &out, &d.e), 0))
 		goto out;
 	CHECK_STR(out.id, "key_1");
 	CHECK_STR(out.partner_id, "ptn_1");
 	CHECK_INT(out.scopes, 5);
 	CHECK_INT(out.revoked_at, 0);
-	CHECK_INT(d.s->key_revoke(d.s, "key_1", 200, &d.e), 0);
-	CHECK_INT(d.s->key_revoke(d.s, "key_1", 300, &d.e), 0);
-	CHECK_INT(d.s->key_find_by_hash(d.s, d.a, "feed", &out, &d.e), 0);
+	CHECK_INT(d.s->ops->key_revoke(d.s, "key_1", 200, &d.e), 0);
+	CHECK_INT(d.s->ops->key_revoke(d.s, "key_1", 300, &d.e), 0);
+	CHECK_INT(d.s->ops->key_find_by_hash(d.s, d.a, "feed", &out, &d.e), 0);
 	CHECK_INT(out.revoked_at, 200);
 out:
 	db_close(&d);
@@ -864,10 +870,10 @@ TEST(key_revoke_brings_a_later_stop_forward)
 		.created_at = 100,
 		.revoked_at = 3700,
 	};
-	CHECK_INT(d.s->key_insert(d.s, &k, &d.e), 0);
-	CHECK_INT(d.s->key_revoke(d.s, "key_1", 200, &d.e), 0);
+	CHECK_INT(d.s->ops->key_insert(d.s, &k, &d.e), 0);
+	CHECK_INT(d.s->ops->key_revoke(d.s, "key_1", 200, &d.e), 0);
 	struct api_key out = {0};
-	CHECK_INT(d.s->key_get(d.s, d.a, "key_1", &out, &d.e), 0);
+	CHECK_INT(d.s->ops->key_get(d.s, d.a, "key_1", &out, &d.e), 0);
 	CHECK_INT(out.revoked_at, 200);
 out:
 	db_close(&d);
@@ -881,7 +887,7 @@ static bool idem_add(struct db *d, const char *scope, const char *key, const cha
 {
 	struct idem_record r = {
 		.fingerprint = "fp1", .status = 201, .body = body, .body_len = strlen(body)};
-	return CHECK_INT(d->s->idem_put(d->s, scope, key, &r, now, &d->e), 0);
+	return CHECK_INT(d->s->ops->idem_put(d->s, scope, key, &r, now, &d->e), 0);
 }
 
 TEST(idem_get_returns_the_record_idem_put_stored)
@@ -890,7 +896,7 @@ TEST(idem_get_returns_the_record_idem_put_stored)
 	if (!db_open(&d) || !idem_add(&d, "ptn_1", "k1", "{\"id\":\"cus_1\"}", 100))
 		goto out;
 	struct idem_record r = {0};
-	if (!CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "k1", &r, &d.e), 0))
+	if (!CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_1", "k1", &r, &d.e), 0))
 		goto out;
 	CHECK_STR(r.fingerprint, "fp1");
 	CHECK_INT(r.status, 201);
@@ -909,7 +915,7 @@ TEST(idem_get_returns_an_empty_body_as_empty)
 	if (!db_open(&d) || !idem_add(&d, "ptn_1", "k1", "", 100))
 		goto out;
 	struct idem_record r = {0};
-	if (!CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "k1", &r, &d.e), 0))
+	if (!CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_1", "k1", &r, &d.e), 0))
 		goto out;
 	CHECK_INT(r.body_len, 0);
 	CHECK_STR(r.body, "");
@@ -923,8 +929,8 @@ TEST(idem_get_keeps_each_scope_apart)
 	if (!db_open(&d) || !idem_add(&d, "ptn_1", "k1", "{}", 100))
 		goto out;
 	struct idem_record r = {0};
-	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_2", "k1", &r, &d.e), STORE_NOT_FOUND);
-	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "k2", &r, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_2", "k1", &r, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_1", "k2", &r, &d.e), STORE_NOT_FOUND);
 out:
 	db_close(&d);
 }
@@ -936,11 +942,11 @@ TEST(idem_purge_deletes_only_records_created_before_the_cutoff)
 	    !idem_add(&d, "ptn_1", "edge", "{}", 150) ||
 	    !idem_add(&d, "ptn_1", "new", "{}", 200))
 		goto out;
-	CHECK_INT(d.s->idem_purge(d.s, 150, &d.e), 0);
+	CHECK_INT(d.s->ops->idem_purge(d.s, 150, &d.e), 0);
 	struct idem_record r = {0};
-	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "old", &r, &d.e), STORE_NOT_FOUND);
-	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "edge", &r, &d.e), 0);
-	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "new", &r, &d.e), 0);
+	CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_1", "old", &r, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_1", "edge", &r, &d.e), 0);
+	CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_1", "new", &r, &d.e), 0);
 out:
 	db_close(&d);
 }
@@ -954,14 +960,14 @@ TEST(idem_purge_keeps_everything_from_the_first_record_at_the_cutoff_on)
 	    !idem_add(&d, "ptn_1", "b", "{}", 200) || !idem_add(&d, "ptn_1", "c", "{}", 120) ||
 	    !idem_add(&d, "ptn_1", "d", "{}", 300))
 		goto out;
-	CHECK_INT(d.s->idem_purge(d.s, 150, &d.e), 0);
+	CHECK_INT(d.s->ops->idem_purge(d.s, 150, &d.e), 0);
 	struct idem_record r = {0};
-	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "a", &r, &d.e), STORE_NOT_FOUND);
-	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "b", &r, &d.e), 0);
-	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "c", &r, &d.e), 0);
-	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "d", &r, &d.e), 0);
-	CHECK_INT(d.s->idem_purge(d.s, 1000, &d.e), 0);
-	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "d", &r, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_1", "a", &r, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_1", "b", &r, &d.e), 0);
+	CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_1", "c", &r, &d.e), 0);
+	CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_1", "d", &r, &d.e), 0);
+	CHECK_INT(d.s->ops->idem_purge(d.s, 1000, &d.e), 0);
+	CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_1", "d", &r, &d.e), STORE_NOT_FOUND);
 out:
 	db_close(&d);
 }
@@ -1005,7 +1011,7 @@ TEST(idempotency_records_survive_the_migration_to_rowid_order)
 	if (!CHECK(d.s != NULL))
 		goto out;
 	struct idem_record r = {0};
-	if (CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "k", &r, &d.e), 0)) {
+	if (CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_1", "k", &r, &d.e), 0)) {
 		CHECK_STR(r.fingerprint, "fp");
 		CHECK_INT(r.status, 201);
 		CHECK_STR(r.body, "{\"id\":1}");
@@ -1026,7 +1032,7 @@ static bool event_add(struct db *d, int n, const char *partner_id, const char *t
 		.created_at = 1000 + n,
 		.payload = arena_printf(d->a, "{\"id\":\"evt_%d\"}", n),
 	};
-	return CHECK_INT(d->s->event_insert(d->s, &ev, &d->e), 0);
+	return CHECK_INT(d->s->ops->event_insert(d->s, &ev, &d->e), 0);
 }
 
 /* Lists events (limit 10) into ids as "evt_3 evt_1"; returns the result. */
@@ -1037,8 +1043,8 @@ static int event_ids(struct db *d, const char *partner_id, const char *type, con
 	struct event *items = NULL;
 	size_t n = 0;
 	bool more = false;
-	int rc = d->s->event_list(d->s, d->a, partner_id, type, -1, &pg, &items, &n, &more,
-				  &d->e);
+	int rc = d->s->ops->event_list(d->s, d->a, partner_id, type, -1, &pg, &items, &n, &more,
+				       &d->e);
 	ids[0] = '\0';
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		size_t l = strlen(ids);
@@ -1065,7 +1071,8 @@ TEST(event_list_returns_the_stored_event_unchanged)
 	struct event *items = NULL;
 	size_t n = 0;
 	bool more = true;
-	CHECK_INT(d.s->event_list(d.s, d.a, NULL, NULL, -1, &pg, &items, &n, &more, &d.e), 0);
+	CHECK_INT(d.s->ops->event_list(d.s, d.a, NULL, NULL, -1, &pg, &items, &n, &more, &d.e),
+		  0);
 	if (!CHECK_INT(n, 1))
 		goto out;
 	CHECK_STR(items[0].id, "evt_1");
@@ -1148,7 +1155,8 @@ static int tenant_event_ids(struct db *d, const char *tenant, const struct event
 	struct event *items = NULL;
 	size_t n = 0;
 	bool more = false;
-	int rc = d->s->event_list_tenant(d->s, d->a, tenant, f, &pg, &items, &n, &more, &d->e);
+	int rc = d->s->ops->event_list_tenant(d->s, d->a, tenant, f, &pg, &items, &n, &more,
+					      &d->e);
 	ids[0] = '\0';
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		size_t l = strlen(ids);
@@ -1205,13 +1213,15 @@ TEST(event_get_finds_the_tenants_unexpired_event_only)
 	if (!db_open(&d) || !events_add(&d))
 		goto out;
 	struct event ev;
-	if (CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a", "evt_3", 0, &ev, &d.e), 0))
+	if (CHECK_INT(d.s->ops->event_get(d.s, d.a, "ptn_a", "evt_3", 0, &ev, &d.e), 0))
 		CHECK_STR(ev.payload, "{\"id\":\"evt_3\"}");
-	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a_test", "evt_3", 0, &ev, &d.e),
+	CHECK_INT(d.s->ops->event_get(d.s, d.a, "ptn_a_test", "evt_3", 0, &ev, &d.e),
 		  STORE_NOT_FOUND);
-	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_b", "evt_3", 0, &ev, &d.e), STORE_NOT_FOUND);
-	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a", "evt_3", 1003, &ev, &d.e), 0);
-	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a", "evt_3", 1004, &ev, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->event_get(d.s, d.a, "ptn_b", "evt_3", 0, &ev, &d.e),
+		  STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->event_get(d.s, d.a, "ptn_a", "evt_3", 1003, &ev, &d.e), 0);
+	CHECK_INT(d.s->ops->event_get(d.s, d.a, "ptn_a", "evt_3", 1004, &ev, &d.e),
+		  STORE_NOT_FOUND);
 out:
 	db_close(&d);
 }
@@ -1233,7 +1243,7 @@ TEST(event_purge_keeps_events_a_pending_delivery_still_needs)
 	};
 	/* Old: evt_1 (its job finished), evt_2 (its job pending), evt_3 (no
 	 * job at all). Recent: evt_9. */
-	if (!CHECK_INT(d.s->endpoint_insert(d.s, &w, &d.e), 0) ||
+	if (!CHECK_INT(d.s->ops->endpoint_insert(d.s, &w, &d.e), 0) ||
 	    !event_add(&d, 1, "ptn_a", "customer.created") ||
 	    !event_add(&d, 2, "ptn_a", "customer.created") ||
 	    !event_add(&d, 9, "ptn_a", "customer.created") ||
@@ -1248,15 +1258,17 @@ TEST(event_purge_keeps_events_a_pending_delivery_still_needs)
 		     " ('evt_3', 'ptn_a', 'customer.created', 1003, '{}')"))
 		goto out;
 	int purged = -1;
-	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
-	CHECK_INT(d.s->event_purge(d.s, 1005, 100, &purged, &d.e), 0);
-	CHECK_INT(d.s->tx_commit(d.s, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
+	CHECK_INT(d.s->ops->event_purge(d.s, 1005, 100, &purged, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
 	CHECK_INT(purged, 2);
 	struct event ev;
-	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a", "evt_1", 0, &ev, &d.e), STORE_NOT_FOUND);
-	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a", "evt_3", 0, &ev, &d.e), STORE_NOT_FOUND);
-	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a", "evt_2", 0, &ev, &d.e), 0);
-	CHECK_INT(d.s->event_get(d.s, d.a, "ptn_a", "evt_9", 0, &ev, &d.e), 0);
+	CHECK_INT(d.s->ops->event_get(d.s, d.a, "ptn_a", "evt_1", 0, &ev, &d.e),
+		  STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->event_get(d.s, d.a, "ptn_a", "evt_3", 0, &ev, &d.e),
+		  STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->event_get(d.s, d.a, "ptn_a", "evt_2", 0, &ev, &d.e), 0);
+	CHECK_INT(d.s->ops->event_get(d.s, d.a, "ptn_a", "evt_9", 0, &ev, &d.e), 0);
 	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE event_id = 'evt_1'"),
 		  0);
 	CHECK_INT(db_count(&d,
@@ -1270,9 +1282,9 @@ TEST(event_purge_keeps_events_a_pending_delivery_still_needs)
 	/* Once its job is finished, it goes too; evt_9's job is still pending. */
 	CHECK(db_exec(&d,
 		      "UPDATE webhook_jobs SET status = 'failed' WHERE event_id = 'evt_2'"));
-	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
-	CHECK_INT(d.s->event_purge(d.s, 1010, 1, &purged, &d.e), 0);
-	CHECK_INT(d.s->tx_commit(d.s, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
+	CHECK_INT(d.s->ops->event_purge(d.s, 1010, 1, &purged, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
 	CHECK_INT(purged, 1);
 	CHECK_INT(db_count(&d, "SELECT count(*) FROM events"), 1);
 	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs"), 1);
@@ -1295,7 +1307,7 @@ TEST(webhook_record_keeps_the_bodies_and_delivery_get_reads_them)
 		.created_at = 100,
 		.updated_at = 100,
 	};
-	if (!CHECK_INT(d.s->endpoint_insert(d.s, &w, &d.e), 0) ||
+	if (!CHECK_INT(d.s->ops->endpoint_insert(d.s, &w, &d.e), 0) ||
 	    !event_add(&d, 1, "ptn_a", "customer.created"))
 		goto out;
 	struct webhook_delivery sent = {
@@ -1313,28 +1325,30 @@ TEST(webhook_record_keeps_the_bodies_and_delivery_get_reads_them)
 		.request_body = "{\"id\":\"evt_1\"}",
 		.response_body = "oops",
 	};
-	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
-	CHECK_INT(d.s->webhook_record(d.s, &sent, "failed", false, &d.e), 0);
-	CHECK_INT(d.s->tx_commit(d.s, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
+	CHECK_INT(d.s->ops->webhook_record(d.s, &sent, "failed", false, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
 	struct webhook_delivery got;
-	if (CHECK_INT(d.s->delivery_get(d.s, d.a, "whd_1", &got, &d.e), 0)) {
+	if (CHECK_INT(d.s->ops->delivery_get(d.s, d.a, "whd_1", &got, &d.e), 0)) {
 		CHECK_STR(got.request_body, "{\"id\":\"evt_1\"}");
 		CHECK_STR(got.response_body, "oops");
 		CHECK_INT(got.response_status, 500);
 		CHECK_INT(got.duration_ms, 12);
 		CHECK_STR(got.endpoint_id, "we_1");
 	}
-	CHECK_INT(d.s->delivery_get(d.s, d.a, "whd_2", &got, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->delivery_get(d.s, d.a, "whd_2", &got, &d.e), STORE_NOT_FOUND);
 	/* The endpoint's log lists it; another endpoint's has nothing. */
 	struct delivery_filter f = {.endpoint_id = "we_1"};
 	struct page pg = {.limit = 10};
 	struct webhook_delivery *items;
 	size_t n;
 	bool more;
-	CHECK_INT(d.s->delivery_list(d.s, d.a, "ptn_a", &f, &pg, &items, &n, &more, &d.e), 0);
+	CHECK_INT(d.s->ops->delivery_list(d.s, d.a, "ptn_a", &f, &pg, &items, &n, &more, &d.e),
+		  0);
 	CHECK_INT(n, 1);
 	f.endpoint_id = "we_2";
-	CHECK_INT(d.s->delivery_list(d.s, d.a, "ptn_a", &f, &pg, &items, &n, &more, &d.e), 0);
+	CHECK_INT(d.s->ops->delivery_list(d.s, d.a, "ptn_a", &f, &pg, &items, &n, &more, &d.e),
+		  0);
 	CHECK_INT(n, 0);
 out:
 	db_close(&d);
@@ -1357,7 +1371,7 @@ TEST(webhook_resend_makes_the_job_due_again_from_its_first_attempt)
 	};
 	/* evt_1's job failed for good at 1001, evt_2's at 1002, evt_3's
 	 * succeeded; evt_4 (another type) has no job. */
-	if (!CHECK_INT(d.s->endpoint_insert(d.s, &w, &d.e), 0) ||
+	if (!CHECK_INT(d.s->ops->endpoint_insert(d.s, &w, &d.e), 0) ||
 	    !event_add(&d, 1, "ptn_a", "mail.arrived") ||
 	    !event_add(&d, 2, "ptn_a", "mail.arrived") ||
 	    !event_add(&d, 3, "ptn_a", "mail.arrived") ||
@@ -1375,9 +1389,9 @@ TEST(webhook_resend_makes_the_job_due_again_from_its_first_attempt)
 		     " 'u', 1, 'succeeded', 1, 1003)"))
 		goto out;
 	int resent = -1;
-	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
-	CHECK_INT(d.s->webhook_resend_failed(d.s, "we_1", 1002, 2000, &resent, &d.e), 0);
-	CHECK_INT(d.s->tx_commit(d.s, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
+	CHECK_INT(d.s->ops->webhook_resend_failed(d.s, "we_1", 1002, 2000, &resent, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
 	CHECK_INT(resent, 1);
 	CHECK_INT(
 		db_count(&d,
@@ -1388,10 +1402,10 @@ TEST(webhook_resend_makes_the_job_due_again_from_its_first_attempt)
 			       " AND status = 'failed'"),
 		  1);
 	/* One event: its job again, or a new one for an event it never had. */
-	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
-	CHECK_INT(d.s->webhook_resend(d.s, "evt_3", "we_1", 2001, &d.e), 0);
-	CHECK_INT(d.s->webhook_resend(d.s, "evt_4", "we_1", 2002, &d.e), 0);
-	CHECK_INT(d.s->tx_commit(d.s, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
+	CHECK_INT(d.s->ops->webhook_resend(d.s, "evt_3", "we_1", 2001, &d.e), 0);
+	CHECK_INT(d.s->ops->webhook_resend(d.s, "evt_4", "we_1", 2002, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
 	CHECK_INT(
 		db_count(&d,
 			 "SELECT count(*) FROM webhook_jobs WHERE event_id = 'evt_3'"
@@ -1405,9 +1419,10 @@ TEST(webhook_resend_makes_the_job_due_again_from_its_first_attempt)
 	/* The jobs are claimed as any other. */
 	struct webhook_job *jobs;
 	size_t n;
-	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
-	CHECK_INT(d.s->webhook_claim(d.s, d.a, 2005, 2100, 10, 10, 10, &jobs, &n, &d.e), 0);
-	CHECK_INT(d.s->tx_commit(d.s, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
+	CHECK_INT(d.s->ops->webhook_claim(d.s, d.a, 2005, 2100, 10, 10, 10, &jobs, &n, &d.e),
+		  0);
+	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
 	CHECK_INT(n, 3);
 out:
 	db_close(&d);
@@ -1421,7 +1436,7 @@ TEST(partner_insert_adds_the_test_tenant_which_lists_leave_out)
 	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
 		goto out;
 	struct partner t;
-	if (!CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_1_test", &t, &d.e), 0))
+	if (!CHECK_INT(d.s->ops->partner_get(d.s, d.a, "ptn_1_test", &t, &d.e), 0))
 		goto out;
 	CHECK_STR(t.name, "Acme Mail");
 	CHECK_STR(t.location.city, "Springfield");
@@ -1430,7 +1445,7 @@ TEST(partner_insert_adds_the_test_tenant_which_lists_leave_out)
 	struct partner *items = NULL;
 	size_t n = 0;
 	bool more = true;
-	CHECK_INT(d.s->partner_list(d.s, d.a, &pg, &items, &n, &more, &d.e), 0);
+	CHECK_INT(d.s->ops->partner_list(d.s, d.a, &pg, &items, &n, &more, &d.e), 0);
 	CHECK_INT(n, 1);
 	CHECK(n == 1 && strcmp(items[0].id, "ptn_1") == 0);
 out:
@@ -1447,10 +1462,11 @@ TEST(customer_insert_numbers_test_mailboxes_T1001_apart_from_live_ones)
 	CHECK_STR(customer_add(&d, "ptn_1_test", "t2"), "T1002");
 	CHECK_STR(customer_add(&d, "ptn_1", "l2"), "1002");
 	struct customer c;
-	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_t1", &c, &d.e), STORE_NOT_FOUND);
-	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1_test", "cus_l1", &c, &d.e),
+	CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_1", "cus_t1", &c, &d.e),
 		  STORE_NOT_FOUND);
-	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1_test", "cus_t1", &c, &d.e), 0);
+	CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_1_test", "cus_l1", &c, &d.e),
+		  STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_1_test", "cus_t1", &c, &d.e), 0);
 out:
 	db_close(&d);
 }
@@ -1471,21 +1487,21 @@ TEST(key_list_holds_both_modes_of_the_partner_only)
 			.scopes = 1,
 			.created_at = 100 + i,
 		};
-		CHECK_INT(d.s->key_insert(d.s, &k, &d.e), 0);
+		CHECK_INT(d.s->ops->key_insert(d.s, &k, &d.e), 0);
 	}
 	struct page pg = {.limit = 10};
 	struct api_key *items = NULL;
 	size_t n = 0;
 	bool more = true;
-	if (!CHECK_INT(d.s->key_list(d.s, d.a, "ptn_1", &pg, &items, &n, &more, &d.e), 0))
+	if (!CHECK_INT(d.s->ops->key_list(d.s, d.a, "ptn_1", &pg, &items, &n, &more, &d.e), 0))
 		goto out;
 	CHECK_INT(n, 2);
 	CHECK(n == 2 && strcmp(items[0].id, "key_1") == 0 && strcmp(items[1].id, "key_0") == 0);
 	/* Another partner's key is no cursor; the partner's own test key is. */
 	pg.starting_after = "key_2";
-	CHECK_INT(d.s->key_list(d.s, d.a, "ptn_1", &pg, &items, &n, &more, &d.e), -1);
+	CHECK_INT(d.s->ops->key_list(d.s, d.a, "ptn_1", &pg, &items, &n, &more, &d.e), -1);
 	pg.starting_after = "key_1";
-	CHECK_INT(d.s->key_list(d.s, d.a, "ptn_1", &pg, &items, &n, &more, &d.e), 0);
+	CHECK_INT(d.s->ops->key_list(d.s, d.a, "ptn_1", &pg, &items, &n, &more, &d.e), 0);
 	CHECK(n == 1 && strcmp(items[0].id, "key_0") == 0);
 out:
 	db_close(&d);
@@ -1508,11 +1524,15 @@ TEST(event_list_covers_both_modes_of_a_partner_and_filters_by_mode)
 	struct event *items = NULL;
 	size_t n = 0;
 	bool more = true;
-	CHECK_INT(d.s->event_list(d.s, d.a, "ptn_a", NULL, 0, &pg, &items, &n, &more, &d.e), 0);
+	CHECK_INT(
+		d.s->ops->event_list(d.s, d.a, "ptn_a", NULL, 0, &pg, &items, &n, &more, &d.e),
+		0);
 	CHECK(n == 1 && strcmp(items[0].id, "evt_2") == 0);
-	CHECK_INT(d.s->event_list(d.s, d.a, NULL, NULL, 1, &pg, &items, &n, &more, &d.e), 0);
+	CHECK_INT(d.s->ops->event_list(d.s, d.a, NULL, NULL, 1, &pg, &items, &n, &more, &d.e),
+		  0);
 	CHECK(n == 1 && strcmp(items[0].id, "evt_1") == 0);
-	CHECK_INT(d.s->event_list(d.s, d.a, NULL, NULL, 0, &pg, &items, &n, &more, &d.e), 0);
+	CHECK_INT(d.s->ops->event_list(d.s, d.a, NULL, NULL, 0, &pg, &items, &n, &more, &d.e),
+		  0);
 	CHECK_INT(n, 2);
 out:
 	db_close(&d);
@@ -1526,21 +1546,21 @@ TEST(a_rolled_back_transaction_leaves_nothing)
 	char ids[128];
 	if (!db_open(&d))
 		goto out;
-	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
 	partner_add(&d, "ptn_1", 100);
 	customer_add(&d, "ptn_1", "a");
 	event_add(&d, 1, "ptn_1", "customer.created");
 	idem_add(&d, "ptn_1", "k1", "{}", 100);
-	d.s->tx_rollback(d.s);
+	d.s->ops->tx_rollback(d.s);
 
 	struct partner p;
 	struct customer c;
 	struct idem_record r;
-	CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_1", &p, &d.e), STORE_NOT_FOUND);
-	CHECK_INT(d.s->customer_get(d.s, d.a, NULL, "cus_a", &c, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->partner_get(d.s, d.a, "ptn_1", &p, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->customer_get(d.s, d.a, NULL, "cus_a", &c, &d.e), STORE_NOT_FOUND);
 	CHECK_INT(event_ids(&d, NULL, NULL, NULL, ids, sizeof(ids)), 0);
 	CHECK_STR(ids, "");
-	CHECK_INT(d.s->idem_get(d.s, d.a, "ptn_1", "k1", &r, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_1", "k1", &r, &d.e), STORE_NOT_FOUND);
 out:
 	db_close(&d);
 }
@@ -1550,14 +1570,14 @@ TEST(a_committed_transaction_survives_a_restart)
 	struct db d;
 	if (!db_open(&d))
 		goto out;
-	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
 	partner_add(&d, "ptn_1", 100);
 	customer_add(&d, "ptn_1", "a");
-	CHECK_INT(d.s->tx_commit(d.s, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
 	if (!db_reopen(&d))
 		goto out;
 	struct customer c = {0};
-	CHECK_INT(d.s->customer_get(d.s, d.a, "ptn_1", "cus_a", &c, &d.e), 0);
+	CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_1", "cus_a", &c, &d.e), 0);
 	CHECK_STR(c.mailbox.number, "1001");
 out:
 	db_close(&d);
@@ -1569,20 +1589,20 @@ TEST(tx_undo_undoes_only_what_came_after_the_savepoint)
 	char ids[128];
 	if (!db_open(&d))
 		goto out;
-	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
 	partner_add(&d, "ptn_1", 100);
-	CHECK_INT(d.s->tx_savepoint(d.s, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_savepoint(d.s, &d.e), 0);
 	partner_add(&d, "ptn_2", 100);
 	customer_add(&d, "ptn_1", "a");
 	event_add(&d, 1, "ptn_1", "customer.created");
-	d.s->tx_undo(d.s);
-	CHECK_INT(d.s->tx_commit(d.s, &d.e), 0);
+	d.s->ops->tx_undo(d.s);
+	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
 
 	struct partner p;
 	struct customer c;
-	CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_1", &p, &d.e), 0);
-	CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_2", &p, &d.e), STORE_NOT_FOUND);
-	CHECK_INT(d.s->customer_get(d.s, d.a, NULL, "cus_a", &c, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->partner_get(d.s, d.a, "ptn_1", &p, &d.e), 0);
+	CHECK_INT(d.s->ops->partner_get(d.s, d.a, "ptn_2", &p, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->customer_get(d.s, d.a, NULL, "cus_a", &c, &d.e), STORE_NOT_FOUND);
 	CHECK_INT(event_ids(&d, NULL, NULL, NULL, ids, sizeof(ids)), 0);
 	CHECK_STR(ids, "");
 out:
@@ -1594,46 +1614,51 @@ TEST(tx_undo_keeps_the_transaction_open_for_more_writes)
 	struct db d;
 	if (!db_open(&d))
 		goto out;
-	CHECK_INT(d.s->tx_begin(d.s, true, &d.e), 0);
-	CHECK_INT(d.s->tx_savepoint(d.s, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_savepoint(d.s, &d.e), 0);
 	partner_add(&d, "ptn_1", 100);
-	d.s->tx_undo(d.s);
+	d.s->ops->tx_undo(d.s);
 	partner_add(&d, "ptn_2", 100);
-	CHECK_INT(d.s->tx_commit(d.s, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
 	struct partner p;
-	CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_1", &p, &d.e), STORE_NOT_FOUND);
-	CHECK_INT(d.s->partner_get(d.s, d.a, "ptn_2", &p, &d.e), 0);
+	CHECK_INT(d.s->ops->partner_get(d.s, d.a, "ptn_1", &p, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->partner_get(d.s, d.a, "ptn_2", &p, &d.e), 0);
 out:
 	db_close(&d);
 }
 
 /* --- every slot ------------------------------------------------------------ */
 
-TEST(store_open_fills_every_slot_of_struct_store)
+/* Each compiled backend's table is const data: both are checked on every
+ * run, whichever backend the run opens. */
+TEST(each_backends_table_fills_every_slot_of_struct_store_ops)
+{
+#define SLOT_FILLED(name) \
+	CHECK(store_sqlite_ops.name != NULL); \
+	CHECK(store_pg_ops.name != NULL);
+	STORE_SLOTS(SLOT_FILLED)
+#undef SLOT_FILLED
+	CHECK(store_slot_missing(&store_sqlite_ops) == NULL);
+	CHECK(store_slot_missing(&store_pg_ops) == NULL);
+}
+
+TEST(store_open_points_the_store_at_its_backends_table)
 {
 	struct db d;
 	if (!db_open(&d))
 		goto out;
-#define SLOT_FILLED(name) CHECK(d.s->name != NULL);
-	STORE_SLOTS(SLOT_FILLED)
-#undef SLOT_FILLED
-	CHECK(store_slot_missing(d.s) == NULL);
+	CHECK(d.s->ops == (pg_admin() ? &store_pg_ops : &store_sqlite_ops));
 out:
 	db_close(&d);
 }
 
 TEST(store_slot_missing_names_a_slot_left_null)
 {
-	struct db d;
-	if (!db_open(&d))
-		goto out;
-	struct store copy = *d.s;
+	struct store_ops copy = store_pg_ops;
 	copy.audit_list = NULL;
 	CHECK_STR(store_slot_missing(&copy), "audit_list");
 	copy.tx_begin = NULL;
 	CHECK_STR(store_slot_missing(&copy), "tx_begin");
-out:
-	db_close(&d);
 }
 
 /* --- dashboard users, setup links, sessions, audit log -------------------- */
@@ -1648,7 +1673,7 @@ static bool user_add(struct db *d, const char *id, const char *partner_id, const
 			 .email = email,
 			 .role = "developer",
 			 .created_at = created_at};
-	return CHECK_INT(d->s->user_insert(d->s, &u, &d->e), 0);
+	return CHECK_INT(d->s->ops->user_insert(d->s, &u, &d->e), 0);
 }
 
 /* Inserts a session of user_id whose token hash is hash. */
@@ -1659,7 +1684,7 @@ static bool session_add(struct db *d, const char *hash, const char *user_id, int
 				  .created_at = now,
 				  .last_seen_at = now,
 				  .user = {.id = user_id}};
-	return CHECK_INT(d->s->session_insert(d->s, &ss, &d->e), 0);
+	return CHECK_INT(d->s->ops->session_insert(d->s, &ss, &d->e), 0);
 }
 
 /* Lists one page of partner_id's users into ids (space-separated). */
@@ -1669,7 +1694,7 @@ static int user_page(struct db *d, const char *partner_id, int limit, const char
 	struct page pg = {.limit = limit, .starting_after = after};
 	struct user *items = NULL;
 	size_t n = 0;
-	int rc = d->s->user_list(d->s, d->a, partner_id, &pg, &items, &n, has_more, &d->e);
+	int rc = d->s->ops->user_list(d->s, d->a, partner_id, &pg, &items, &n, has_more, &d->e);
 	ids[0] = '\0';
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		size_t len = strlen(ids);
@@ -1690,9 +1715,9 @@ TEST(user_get_returns_every_field_that_was_inserted)
 			  .password_hash = "$argon2id$x",
 			  .created_at = 200,
 			  .password_changed_at = 300};
-	CHECK_INT(d.s->user_insert(d.s, &in, &d.e), 0);
+	CHECK_INT(d.s->ops->user_insert(d.s, &in, &d.e), 0);
 	struct user out = {0};
-	if (!CHECK_INT(d.s->user_get(d.s, d.a, "usr_1", &out, &d.e), 0))
+	if (!CHECK_INT(d.s->ops->user_get(d.s, d.a, "usr_1", &out, &d.e), 0))
 		goto out;
 	CHECK_STR(out.id, "usr_1");
 	CHECK_STR(out.partner_id, "ptn_1");
@@ -1701,7 +1726,7 @@ TEST(user_get_returns_every_field_that_was_inserted)
 	CHECK_STR(out.password_hash, "$argon2id$x");
 	CHECK_INT(out.created_at, 200);
 	CHECK_INT(out.password_changed_at, 300);
-	CHECK_INT(d.s->user_get(d.s, d.a, "usr_nope", &out, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->user_get(d.s, d.a, "usr_nope", &out, &d.e), STORE_NOT_FOUND);
 out:
 	db_close(&d);
 }
@@ -1713,7 +1738,7 @@ TEST(user_without_a_password_reads_back_null_and_zero)
 	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200))
 		goto out;
 	struct user out = {.password_hash = "x", .password_changed_at = 1};
-	CHECK_INT(d.s->user_get(d.s, d.a, "usr_1", &out, &d.e), 0);
+	CHECK_INT(d.s->ops->user_get(d.s, d.a, "usr_1", &out, &d.e), 0);
 	CHECK(out.password_hash == NULL);
 	CHECK_INT(out.password_changed_at, 0);
 out:
@@ -1727,10 +1752,10 @@ TEST(user_find_by_email_ignores_case_and_misses_unknown_emails)
 	    !user_add(&d, "usr_1", "ptn_1", "Ann@Example.com", 200))
 		goto out;
 	struct user out = {0};
-	CHECK_INT(d.s->user_find_by_email(d.s, d.a, "ann@EXAMPLE.com", &out, &d.e), 0);
+	CHECK_INT(d.s->ops->user_find_by_email(d.s, d.a, "ann@EXAMPLE.com", &out, &d.e), 0);
 	CHECK_STR(out.id, "usr_1");
 	CHECK_STR(out.email, "Ann@Example.com");
-	CHECK_INT(d.s->user_find_by_email(d.s, d.a, "bob@example.com", &out, &d.e),
+	CHECK_INT(d.s->ops->user_find_by_email(d.s, d.a, "bob@example.com", &out, &d.e),
 		  STORE_NOT_FOUND);
 out:
 	db_close(&d);
@@ -1747,9 +1772,9 @@ TEST(user_insert_refuses_an_email_taken_in_any_case_by_any_partner)
 			   .email = "ANN@example.com",
 			   .role = "viewer",
 			   .created_at = 300};
-	CHECK_INT(d.s->user_insert(d.s, &dup, &d.e), -1);
+	CHECK_INT(d.s->ops->user_insert(d.s, &dup, &d.e), -1);
 	struct user out;
-	CHECK_INT(d.s->user_get(d.s, d.a, "usr_2", &out, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->user_get(d.s, d.a, "usr_2", &out, &d.e), STORE_NOT_FOUND);
 out:
 	db_close(&d);
 }
@@ -1764,7 +1789,7 @@ TEST(user_insert_refuses_an_unknown_role)
 			 .email = "ann@example.com",
 			 .role = "admin",
 			 .created_at = 200};
-	CHECK_INT(d.s->user_insert(d.s, &u, &d.e), -1);
+	CHECK_INT(d.s->ops->user_insert(d.s, &u, &d.e), -1);
 out:
 	db_close(&d);
 }
@@ -1801,9 +1826,9 @@ TEST(user_role_set_changes_only_the_role)
 	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
 	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200))
 		goto out;
-	CHECK_INT(d.s->user_role_set(d.s, "usr_1", "viewer", &d.e), 0);
+	CHECK_INT(d.s->ops->user_role_set(d.s, "usr_1", "viewer", &d.e), 0);
 	struct user out = {0};
-	CHECK_INT(d.s->user_get(d.s, d.a, "usr_1", &out, &d.e), 0);
+	CHECK_INT(d.s->ops->user_get(d.s, d.a, "usr_1", &out, &d.e), 0);
 	CHECK_STR(out.role, "viewer");
 	CHECK_STR(out.email, "ann@example.com");
 out:
@@ -1820,15 +1845,15 @@ TEST(user_password_set_stores_the_hash_and_ends_every_session)
 	session_add(&d, "sh_1", "usr_1", 300);
 	session_add(&d, "sh_2", "usr_1", 300);
 	session_add(&d, "sh_3", "usr_2", 300);
-	CHECK_INT(d.s->user_password_set(d.s, "usr_1", "$argon2id$new", 400, &d.e), 0);
+	CHECK_INT(d.s->ops->user_password_set(d.s, "usr_1", "$argon2id$new", 400, &d.e), 0);
 	struct user u = {0};
-	CHECK_INT(d.s->user_get(d.s, d.a, "usr_1", &u, &d.e), 0);
+	CHECK_INT(d.s->ops->user_get(d.s, d.a, "usr_1", &u, &d.e), 0);
 	CHECK_STR(u.password_hash, "$argon2id$new");
 	CHECK_INT(u.password_changed_at, 400);
 	struct user_session ss;
-	CHECK_INT(d.s->session_find(d.s, d.a, "sh_1", &ss, &d.e), STORE_NOT_FOUND);
-	CHECK_INT(d.s->session_find(d.s, d.a, "sh_2", &ss, &d.e), STORE_NOT_FOUND);
-	CHECK_INT(d.s->session_find(d.s, d.a, "sh_3", &ss, &d.e), 0);
+	CHECK_INT(d.s->ops->session_find(d.s, d.a, "sh_1", &ss, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->session_find(d.s, d.a, "sh_2", &ss, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->session_find(d.s, d.a, "sh_3", &ss, &d.e), 0);
 out:
 	db_close(&d);
 }
@@ -1839,15 +1864,16 @@ TEST(user_setup_use_works_once_and_never_after_expiry)
 	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
 	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200))
 		goto out;
-	CHECK_INT(d.s->user_setup_insert(d.s, "tok_1", "usr_1", 200, 1000, &d.e), 0);
-	CHECK_INT(d.s->user_setup_insert(d.s, "tok_2", "usr_1", 200, 1000, &d.e), 0);
+	CHECK_INT(d.s->ops->user_setup_insert(d.s, "tok_1", "usr_1", 200, 1000, &d.e), 0);
+	CHECK_INT(d.s->ops->user_setup_insert(d.s, "tok_2", "usr_1", 200, 1000, &d.e), 0);
 	const char *user_id = NULL;
-	CHECK_INT(d.s->user_setup_use(d.s, d.a, "tok_1", 999, &user_id, &d.e), 0);
+	CHECK_INT(d.s->ops->user_setup_use(d.s, d.a, "tok_1", 999, &user_id, &d.e), 0);
 	CHECK_STR(user_id, "usr_1");
-	CHECK_INT(d.s->user_setup_use(d.s, d.a, "tok_1", 999, &user_id, &d.e), STORE_NOT_FOUND);
-	CHECK_INT(d.s->user_setup_use(d.s, d.a, "tok_2", 1000, &user_id, &d.e),
+	CHECK_INT(d.s->ops->user_setup_use(d.s, d.a, "tok_1", 999, &user_id, &d.e),
 		  STORE_NOT_FOUND);
-	CHECK_INT(d.s->user_setup_use(d.s, d.a, "tok_nope", 300, &user_id, &d.e),
+	CHECK_INT(d.s->ops->user_setup_use(d.s, d.a, "tok_2", 1000, &user_id, &d.e),
+		  STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->user_setup_use(d.s, d.a, "tok_nope", 300, &user_id, &d.e),
 		  STORE_NOT_FOUND);
 out:
 	db_close(&d);
@@ -1865,15 +1891,15 @@ TEST(session_find_returns_the_session_with_its_user)
 			 .password_hash = "$argon2id$x",
 			 .created_at = 200,
 			 .password_changed_at = 250};
-	CHECK_INT(d.s->user_insert(d.s, &u, &d.e), 0);
+	CHECK_INT(d.s->ops->user_insert(d.s, &u, &d.e), 0);
 	struct user_session in = {.hash = "sh_1",
 				  .csrf_token = "csrf_1",
 				  .created_at = 300,
 				  .last_seen_at = 310,
 				  .user = {.id = "usr_1"}};
-	CHECK_INT(d.s->session_insert(d.s, &in, &d.e), 0);
+	CHECK_INT(d.s->ops->session_insert(d.s, &in, &d.e), 0);
 	struct user_session out = {0};
-	if (!CHECK_INT(d.s->session_find(d.s, d.a, "sh_1", &out, &d.e), 0))
+	if (!CHECK_INT(d.s->ops->session_find(d.s, d.a, "sh_1", &out, &d.e), 0))
 		goto out;
 	CHECK_STR(out.hash, "sh_1");
 	CHECK_STR(out.csrf_token, "csrf_1");
@@ -1886,7 +1912,7 @@ TEST(session_find_returns_the_session_with_its_user)
 	CHECK_STR(out.user.password_hash, "$argon2id$x");
 	CHECK_INT(out.user.created_at, 200);
 	CHECK_INT(out.user.password_changed_at, 250);
-	CHECK_INT(d.s->session_find(d.s, d.a, "sh_nope", &out, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->session_find(d.s, d.a, "sh_nope", &out, &d.e), STORE_NOT_FOUND);
 out:
 	db_close(&d);
 }
@@ -1899,14 +1925,14 @@ TEST(session_touch_moves_last_seen_and_session_delete_ends_it)
 		goto out;
 	session_add(&d, "sh_1", "usr_1", 300);
 	session_add(&d, "sh_2", "usr_1", 300);
-	CHECK_INT(d.s->session_touch(d.s, "sh_1", 500, &d.e), 0);
+	CHECK_INT(d.s->ops->session_touch(d.s, "sh_1", 500, &d.e), 0);
 	struct user_session out = {0};
-	CHECK_INT(d.s->session_find(d.s, d.a, "sh_1", &out, &d.e), 0);
+	CHECK_INT(d.s->ops->session_find(d.s, d.a, "sh_1", &out, &d.e), 0);
 	CHECK_INT(out.last_seen_at, 500);
 	CHECK_INT(out.created_at, 300);
-	CHECK_INT(d.s->session_delete(d.s, "sh_1", &d.e), 0);
-	CHECK_INT(d.s->session_find(d.s, d.a, "sh_1", &out, &d.e), STORE_NOT_FOUND);
-	CHECK_INT(d.s->session_find(d.s, d.a, "sh_2", &out, &d.e), 0);
+	CHECK_INT(d.s->ops->session_delete(d.s, "sh_1", &d.e), 0);
+	CHECK_INT(d.s->ops->session_find(d.s, d.a, "sh_1", &out, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->session_find(d.s, d.a, "sh_2", &out, &d.e), 0);
 out:
 	db_close(&d);
 }
@@ -1919,7 +1945,7 @@ static bool audit_add(struct db *d, const char *id, const char *partner_id, int6
 				 .actor = "operator",
 				 .action = arena_printf(d->a, "a%s", id),
 				 .created_at = at};
-	return CHECK_INT(d->s->audit_insert(d->s, &ae, &d->e), 0);
+	return CHECK_INT(d->s->ops->audit_insert(d->s, &ae, &d->e), 0);
 }
 
 TEST(audit_list_pages_a_partners_rows_newest_first_with_every_field)
@@ -1936,7 +1962,7 @@ TEST(audit_list_pages_a_partners_rows_newest_first_with_every_field)
 				 .mode = "test",
 				 .client_addr = "192.0.2.1",
 				 .created_at = 500};
-	CHECK_INT(d.s->audit_insert(d.s, &in, &d.e), 0);
+	CHECK_INT(d.s->ops->audit_insert(d.s, &in, &d.e), 0);
 	audit_add(&d, "aud_2", NULL, 501);
 	audit_add(&d, "aud_3", "ptn_2", 502);
 	audit_add(&d, "aud_4", "ptn_1", 503);
@@ -1944,7 +1970,7 @@ TEST(audit_list_pages_a_partners_rows_newest_first_with_every_field)
 	struct audit_entry *items = NULL;
 	size_t n = 0;
 	bool more = false;
-	CHECK_INT(d.s->audit_list(d.s, d.a, "ptn_1", &pg, &items, &n, &more, &d.e), 0);
+	CHECK_INT(d.s->ops->audit_list(d.s, d.a, "ptn_1", &pg, &items, &n, &more, &d.e), 0);
 	if (!CHECK_INT(n, 1))
 		goto out;
 	CHECK_STR(items[0].id, "aud_4");
@@ -1952,7 +1978,7 @@ TEST(audit_list_pages_a_partners_rows_newest_first_with_every_field)
 	      items[0].client_addr == NULL);
 	CHECK(more);
 	pg.starting_after = "aud_4";
-	CHECK_INT(d.s->audit_list(d.s, d.a, "ptn_1", &pg, &items, &n, &more, &d.e), 0);
+	CHECK_INT(d.s->ops->audit_list(d.s, d.a, "ptn_1", &pg, &items, &n, &more, &d.e), 0);
 	if (!CHECK_INT(n, 1))
 		goto out;
 	CHECK(!more);
@@ -1966,7 +1992,7 @@ TEST(audit_list_pages_a_partners_rows_newest_first_with_every_field)
 	CHECK_STR(items[0].client_addr, "192.0.2.1");
 	CHECK_INT(items[0].created_at, 500);
 	pg.starting_after = "aud_3";
-	CHECK_INT(d.s->audit_list(d.s, d.a, "ptn_1", &pg, &items, &n, &more, &d.e), -1);
+	CHECK_INT(d.s->ops->audit_list(d.s, d.a, "ptn_1", &pg, &items, &n, &more, &d.e), -1);
 	CHECK_INT(d.e.status, 400);
 out:
 	db_close(&d);
@@ -1981,23 +2007,24 @@ TEST(user_delete_takes_its_sessions_and_setup_links_but_keeps_its_audit_rows)
 		goto out;
 	session_add(&d, "sh_1", "usr_1", 300);
 	session_add(&d, "sh_2", "usr_2", 300);
-	CHECK_INT(d.s->user_setup_insert(d.s, "tok_1", "usr_1", 200, 1000, &d.e), 0);
+	CHECK_INT(d.s->ops->user_setup_insert(d.s, "tok_1", "usr_1", 200, 1000, &d.e), 0);
 	struct audit_entry ae = {.id = "aud_1",
 				 .partner_id = "ptn_1",
 				 .user_id = "usr_1",
 				 .actor = "ann@example.com",
 				 .action = "signin.succeeded",
 				 .created_at = 300};
-	CHECK_INT(d.s->audit_insert(d.s, &ae, &d.e), 0);
-	CHECK_INT(d.s->user_delete(d.s, "usr_1", &d.e), 0);
+	CHECK_INT(d.s->ops->audit_insert(d.s, &ae, &d.e), 0);
+	CHECK_INT(d.s->ops->user_delete(d.s, "usr_1", &d.e), 0);
 
 	struct user u;
 	struct user_session ss;
 	const char *user_id = NULL;
-	CHECK_INT(d.s->user_get(d.s, d.a, "usr_1", &u, &d.e), STORE_NOT_FOUND);
-	CHECK_INT(d.s->session_find(d.s, d.a, "sh_1", &ss, &d.e), STORE_NOT_FOUND);
-	CHECK_INT(d.s->session_find(d.s, d.a, "sh_2", &ss, &d.e), 0);
-	CHECK_INT(d.s->user_setup_use(d.s, d.a, "tok_1", 300, &user_id, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->user_get(d.s, d.a, "usr_1", &u, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->session_find(d.s, d.a, "sh_1", &ss, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->session_find(d.s, d.a, "sh_2", &ss, &d.e), 0);
+	CHECK_INT(d.s->ops->user_setup_use(d.s, d.a, "tok_1", 300, &user_id, &d.e),
+		  STORE_NOT_FOUND);
 	CHECK_INT(db_count(&d, "SELECT count(*) FROM audit_log WHERE user_id = 'usr_1'"), 1);
 	/* The email is free again. */
 	user_add(&d, "usr_3", "ptn_1", "ann@example.com", 400);
