@@ -17,9 +17,15 @@ int admin_event_list(struct ctx *c)
 	struct event *items;
 	size_t n;
 	bool more;
-	if (c->store->ops->event_list(c->store, c->a, query_get(c, "partner_id"),
-				      query_get(c, "type"), livemode ? livemode[0] == 't' : -1,
-				      &pg, &items, &n, &more, &c->err) < 0)
+	const char *partner_id = query_get(c, "partner_id");
+	const char *type = query_get(c, "type");
+	int mode = livemode ? livemode[0] == 't' : -1;
+	int rc = partner_id ? c->store->ops->event_list(c->store, c->a, partner_id, type, mode,
+							&pg, &items, &n, &more, &c->err)
+			    : c->store->ops->event_list_any_partner(c->store, c->a, type, mode,
+								    &pg, &items, &n, &more,
+								    &c->err);
+	if (rc < 0)
 		return -1;
 	return reply_list(c, items, n, sizeof(*items), api_event_item, more);
 }

@@ -23,7 +23,7 @@ static int action_allowed(struct ctx *c, const struct mail *m, const char *type,
 		return error(&c->err, 409, "invalid_state", NULL,
 			     "mail %s is no longer in storage (%s)", m->id, m->status);
 	struct customer cu;
-	int rc = c->store->ops->customer_get(c->store, c->a, NULL, m->customer_id, &cu,
+	int rc = c->store->ops->customer_get(c->store, c->a, m->partner_id, m->customer_id, &cu,
 					     &c->err);
 	if (rc != 0)
 		return rc < 0 ? -1

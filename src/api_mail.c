@@ -128,9 +128,13 @@ int api_mail_record(struct ctx *c, const char *source)
 	if (field_metadata(c, NULL, &m.metadata) < 0)
 		return -1;
 
+	/* Staff record mail for any partner's customer; a partner for its own. */
 	struct customer cu;
-	int rc = c->store->ops->customer_get(c->store, c->a, c->partner_id, customer_id, &cu,
-					     &c->err);
+	int rc = dispatch_operator(c)
+			 ? c->store->ops->customer_get_any_partner(c->store, c->a, customer_id,
+								   &cu, &c->err)
+			 : c->store->ops->customer_get(c->store, c->a, c->partner_id,
+						       customer_id, &cu, &c->err);
 	if (rc == STORE_NOT_FOUND)
 		return reply_not_found(c, "customer", customer_id, "customer_id");
 	if (rc < 0 || mail_eligible(c, &cu) < 0)

@@ -508,3 +508,8 @@ void dispatch(struct app *app, const struct request *req, struct response *resp)
 		dispatch_write(c);
 	dispatch_end(c);
 }
+
+bool dispatch_operator(const struct ctx *c)
+{
+	return (c->route->flags & ROUTE_ADMIN) != 0;
+}

@@ -129,6 +129,12 @@ void dispatch_write(struct ctx *c);
 int dispatch_audit(struct ctx *c, const char *partner_id, const struct user *u,
 		   const char *action, const char *target);
 
+/* True on the operator API (an operator token, ROUTE_ADMIN): the only
+ * requests whose reads may cross partners, through the store's operations
+ * named for it (customer_get_any_partner, ...). The operator handlers that
+ * the test helpers reuse answer for the key's tenant otherwise. */
+bool dispatch_operator(const struct ctx *c);
+
 /* Parses a request body: empty is {}, otherwise a JSON object without
  * duplicate keys, deeper nesting than JSON_MAX_DEPTH or NUL characters.
  * Returns 0 with *out set (the caller decrefs) or -1 with e set to 400. */

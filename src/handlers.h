@@ -24,9 +24,10 @@ int api_customer_update(struct ctx *c);
 int api_customer_deactivate(struct ctx *c);
 int api_customer_compliance(struct ctx *c);
 int api_customer_mailbox(struct ctx *c);
-/* Loads the calling partner's customer id into cu (any partner's on the
- * operator API, where c->partner_id is NULL); answers 404 not_found for a
- * missing or another partner's customer. Returns 0 or -1. */
+/* Loads customer id of the caller's tenant (c->partner_id) into cu; answers
+ * 404 not_found for a missing or another tenant's customer. The operator
+ * API reads across partners with the store's customer_get_any_partner
+ * instead (admin_customers.c). Returns 0 or -1. */
 int api_customer_load(struct ctx *c, const char *id, struct customer *cu);
 /* Fills cu->location from its partner, for rendering the mailbox address.
  * Returns 0 or -1. */
@@ -40,8 +41,8 @@ int api_mail_create(struct ctx *c);
 int api_mail_list(struct ctx *c);
 int api_mail_get(struct ctx *c);
 int api_mail_delete(struct ctx *c);
-/* Loads the caller's (any, on the operator API) mail that is not deleted;
- * answers 404 not_found otherwise. Returns 0 or -1. */
+/* Loads the caller's tenant's mail id unless it is deleted; answers 404
+ * not_found otherwise. Returns 0 or -1. */
 int api_mail_load(struct ctx *c, const char *id, struct mail *m);
 /* Returns the mail object with its actions (new reference), or NULL with
  * c->err set. */

@@ -1,5 +1,8 @@
-/* store.c - picks the storage backend a database setting names, and checks
- * that a backend's table fills every slot of struct store_ops. */
+/* store.c - picks the storage backend a database setting names, checks that
+ * a backend's table fills every slot of struct store_ops, and holds what
+ * both backends share: the refusal of a partner-scoped operation given no
+ * partner. */
+#include <stdio.h>
 #include <string.h>
 
 #include "store.h"
@@ -30,4 +33,13 @@ const char *store_slot_missing(const struct store_ops *ops)
 	STORE_SLOTS(STORE_SLOT_CHECK)
 #undef STORE_SLOT_CHECK
 	return NULL;
+}
+
+int store_partner_required(const char *partner_id, const char *op, struct err *e)
+{
+	if (partner_id)
+		return 0;
+	/* A caller's bug, never a client's: say so where operators look. */
+	fprintf(stderr, "innbocks: store: %s was called without a partner id; refused\n", op);
+	return error(e, 500, "internal_error", NULL, "%s needs a partner id", op);
 }

@@ -9,6 +9,12 @@
  * - returns 0 on success, STORE_NOT_FOUND when the object does not exist
  *   (for the partner given, when one is given), -1 on failure with e filled
  *   (503 unavailable for busy/unreachable storage, 500 for anything else);
+ * - tenancy fails closed: an operation that takes a partner id (or a
+ *   tenant id) reads and writes that partner's rows only, and refuses NULL
+ *   with a 500 (store_partner_required()) rather than reading every
+ *   partner's. The operator's reads across partners are operations of
+ *   their own, named for it: customer_get_any_partner, mail_get_any_partner,
+ *   action_get_any_partner, action_list_any_partner, event_list_any_partner;
  * - strings in results are allocated in the arena a and die with it;
  * - inputs are borrowed; times are Unix seconds, 0 meaning null.
  * The structs below never own their strings (const char *): they point into
@@ -260,9 +266,16 @@ struct store_ops {
 	 * into c->mailbox.number (arena a), "T"-prefixed for a test tenant. */
 	int (*customer_insert)(struct store *s, struct arena *a, struct customer *c,
 			       struct err *e);
-	/* partner_id NULL finds any partner's customer (operator side). */
+	/* Reads customer id of the tenant partner_id (required), with its
+	 * mailbox; STORE_NOT_FOUND when it does not exist or is another
+	 * tenant's. In a write transaction the row is locked until the end
+	 * (PostgreSQL; SQLite's one writer gives the same). */
 	int (*customer_get)(struct store *s, struct arena *a, const char *partner_id,
 			    const char *id, struct customer *out, struct err *e);
+	/* The operator's read: customer id of whichever partner has it, as
+	 * customer_get does otherwise. */
+	int (*customer_get_any_partner)(struct store *s, struct arena *a, const char *id,
+					struct customer *out, struct err *e);
 	int (*customer_list)(struct store *s, struct arena *a, const char *partner_id,
 			     const struct customer_filter *f, const struct page *pg,
 			     struct customer **items, size_t *n, bool *has_more, struct err *e);
@@ -282,9 +295,15 @@ struct store_ops {
 			       struct err *e);
 
 	int (*mail_insert)(struct store *s, const struct mail *m, struct err *e);
-	/* Finds mail that is not deleted; partner_id NULL finds any partner's. */
+	/* Reads mail id of the tenant partner_id (required) unless it is
+	 * deleted; STORE_NOT_FOUND when it does not exist, is deleted or is
+	 * another tenant's. Locks the row in a write transaction (PostgreSQL). */
 	int (*mail_get)(struct store *s, struct arena *a, const char *partner_id,
 			const char *id, struct mail *out, struct err *e);
+	/* The operator's read: mail id of whichever partner has it, as
+	 * mail_get does otherwise. */
+	int (*mail_get_any_partner)(struct store *s, struct arena *a, const char *id,
+				    struct mail *out, struct err *e);
 	/* The customer's mail that is not deleted, newest first. */
 	int (*mail_list)(struct store *s, struct arena *a, const char *customer_id,
 			 const struct mail_filter *f, const struct page *pg,
@@ -293,28 +312,39 @@ struct store_ops {
 	int (*mail_update)(struct store *s, const struct mail *m, struct err *e);
 
 	int (*action_insert)(struct store *s, const struct mail_action *act, struct err *e);
-	/* Reads the action of partner_id (NULL: of any partner). */
+	/* Reads mail action id of the tenant partner_id (required);
+	 * STORE_NOT_FOUND when it does not exist or is another tenant's. Locks
+	 * the row in a write transaction (PostgreSQL). */
 	int (*action_get)(struct store *s, struct arena *a, const char *partner_id,
 			  const char *id, struct mail_action *out, struct err *e);
+	/* The operator's read: mail action id of whichever partner has it, as
+	 * action_get does otherwise. */
+	int (*action_get_any_partner)(struct store *s, struct arena *a, const char *id,
+				      struct mail_action *out, struct err *e);
 	/* Writes status, result, failure_reason and completed_at. */
 	int (*action_update)(struct store *s, const struct mail_action *act, struct err *e);
 	/* Every action of one mail item, oldest first. */
 	int (*action_list_for_mail)(struct store *s, struct arena *a, const char *mail_id,
 				    struct mail_action **items, size_t *n, struct err *e);
-	/* All partners' actions, newest first; status NULL means any. */
-	int (*action_list)(struct store *s, struct arena *a, const char *status,
-			   const struct page *pg, struct mail_action **items, size_t *n,
-			   bool *has_more, struct err *e);
+	/* The operator's work queue: every partner's actions, newest first;
+	 * status NULL means any. */
+	int (*action_list_any_partner)(struct store *s, struct arena *a, const char *status,
+				       const struct page *pg, struct mail_action **items,
+				       size_t *n, bool *has_more, struct err *e);
 
 	/* Inserts the event and, in the same transaction, a pending delivery job
 	 * for every enabled endpoint of its partner that wants its type. */
 	int (*event_insert)(struct store *s, const struct event *ev, struct err *e);
-	/* The events of both tenants of partner_id, of type, of the mode
-	 * `livemode` (1 live, 0 test, -1 either); partner_id and type NULL mean
-	 * all. */
+	/* The events of both tenants of partner_id (a partner, required), of
+	 * type (NULL: any), of the mode `livemode` (1 live, 0 test, -1 either),
+	 * newest first. A cursor must be one of them, else 400. */
 	int (*event_list)(struct store *s, struct arena *a, const char *partner_id,
 			  const char *type, int livemode, const struct page *pg,
 			  struct event **items, size_t *n, bool *has_more, struct err *e);
+	/* The operator's list: event_list over every partner's events. */
+	int (*event_list_any_partner)(struct store *s, struct arena *a, const char *type,
+				      int livemode, const struct page *pg, struct event **items,
+				      size_t *n, bool *has_more, struct err *e);
 	/* The events of exactly one tenant (one partner in one mode) that
 	 * match f, newest first. A cursor must be an event of the tenant that
 	 * has not expired (f->not_before), else 400. */
@@ -485,23 +515,23 @@ struct store {
 /* The slots in the order of struct store_ops, laid out by hand. */
 /* clang-format off */
 #define STORE_SLOTS(X) \
-	X(tx_begin) X(tx_savepoint) X(tx_release) X(tx_undo) X(tx_commit) \
-	X(tx_rollback) X(partner_insert) X(partner_get) X(partner_list) X(key_insert) \
-	X(key_get) X(key_find_by_hash) X(key_list) X(key_revoke) X(key_touch) \
-	X(operator_token_insert) X(operator_token_find) X(customer_insert) \
-	X(customer_get) X(customer_list) X(customer_update) \
-	X(customer_external_id_find) X(usage_customers) X(mail_insert) X(mail_get) \
-	X(mail_list) X(mail_update) X(action_insert) X(action_get) X(action_update) \
-	X(action_list_for_mail) X(action_list) X(event_insert) X(event_list) \
-	X(event_list_tenant) X(event_get) X(event_purge) X(endpoint_insert) \
-	X(endpoint_get) X(endpoint_list) X(endpoint_update) X(webhook_claim) \
-	X(webhook_record) X(webhook_release) X(delivery_list) X(delivery_get) \
-	X(webhook_resend) X(webhook_resend_failed) X(user_insert) \
-	X(user_get) X(user_find_by_email) X(user_list) X(user_role_set) X(user_delete) \
+	X(tx_begin) X(tx_savepoint) X(tx_release) X(tx_undo) X(tx_commit) X(tx_rollback) \
+	X(partner_insert) X(partner_get) X(partner_list) X(key_insert) X(key_get) \
+	X(key_find_by_hash) X(key_list) X(key_revoke) X(key_touch) X(operator_token_insert) \
+	X(operator_token_find) X(customer_insert) X(customer_get) X(customer_get_any_partner) \
+	X(customer_list) X(customer_update) X(customer_external_id_find) X(usage_customers) \
+	X(mail_insert) X(mail_get) X(mail_get_any_partner) X(mail_list) X(mail_update) \
+	X(action_insert) X(action_get) X(action_get_any_partner) X(action_update) \
+	X(action_list_for_mail) X(action_list_any_partner) X(event_insert) X(event_list) \
+	X(event_list_any_partner) X(event_list_tenant) X(event_get) X(event_purge) \
+	X(endpoint_insert) X(endpoint_get) X(endpoint_list) X(endpoint_update) \
+	X(webhook_claim) X(webhook_record) X(webhook_release) X(delivery_list) X(delivery_get) \
+	X(webhook_resend) X(webhook_resend_failed) X(user_insert) X(user_get) \
+	X(user_find_by_email) X(user_list) X(user_role_set) X(user_delete) \
 	X(user_password_set) X(user_setup_insert) X(user_setup_use) X(session_insert) \
-	X(session_find) X(session_touch) X(session_delete) X(audit_insert) \
-	X(audit_list) X(idem_get) X(idem_put) X(idem_purge) X(checkpoint) X(wal_bound) \
-	X(writable) X(probe_write) X(stats) X(backup) X(close)
+	X(session_find) X(session_touch) X(session_delete) X(audit_insert) X(audit_list) \
+	X(idem_get) X(idem_put) X(idem_purge) X(checkpoint) X(wal_bound) X(writable) \
+	X(probe_write) X(stats) X(backup) X(close)
 /* clang-format on */
 
 #define STORE_SLOT_COUNT_ONE(name) +1
@@ -514,6 +544,12 @@ _Static_assert(sizeof(struct store_ops) ==
  * a forgotten operation fails at once rather than crashing the first
  * request that uses it. */
 const char *store_slot_missing(const struct store_ops *ops);
+
+/* Fails closed on a missing partner: every operation scoped to a partner or
+ * a tenant starts with it. Returns 0 when partner_id is given, else -1 with
+ * e 500 internal_error naming op (a caller's bug; reading every partner's
+ * rows instead would show them to whoever asked). */
+int store_partner_required(const char *partner_id, const char *op, struct err *e);
 
 /* The table of each compiled backend; reached through struct store's ops,
  * and named here for the unit test that checks every slot of each. */

@@ -126,6 +126,8 @@ int store_pg_customer_insert(struct store *s, struct arena *a, struct customer *
 			     struct err *e);
 int store_pg_customer_get(struct store *s, struct arena *a, const char *partner_id,
 			  const char *id, struct customer *out, struct err *e);
+int store_pg_customer_get_any_partner(struct store *s, struct arena *a, const char *id,
+				      struct customer *out, struct err *e);
 int store_pg_customer_list(struct store *s, struct arena *a, const char *partner_id,
 			   const struct customer_filter *f, const struct page *pg,
 			   struct customer **items, size_t *n, bool *has_more, struct err *e);
@@ -142,6 +144,9 @@ int store_pg_event_insert(struct store *s, const struct event *ev, struct err *e
 int store_pg_event_list(struct store *s, struct arena *a, const char *partner_id,
 			const char *type, int livemode, const struct page *pg,
 			struct event **items, size_t *n, bool *has_more, struct err *e);
+int store_pg_event_list_any_partner(struct store *s, struct arena *a, const char *type,
+				    int livemode, const struct page *pg, struct event **items,
+				    size_t *n, bool *has_more, struct err *e);
 int store_pg_event_list_tenant(struct store *s, struct arena *a, const char *tenant_id,
 			       const struct event_filter *f, const struct page *pg,
 			       struct event **items, size_t *n, bool *has_more, struct err *e);
@@ -159,6 +164,8 @@ int store_pg_event_idem_purge(struct store *s, int64_t before, struct err *e);
 int store_pg_mail_insert(struct store *s, const struct mail *m, struct err *e);
 int store_pg_mail_get(struct store *s, struct arena *a, const char *partner_id, const char *id,
 		      struct mail *out, struct err *e);
+int store_pg_mail_get_any_partner(struct store *s, struct arena *a, const char *id,
+				  struct mail *out, struct err *e);
 int store_pg_mail_list(struct store *s, struct arena *a, const char *customer_id,
 		       const struct mail_filter *f, const struct page *pg, struct mail **items,
 		       size_t *n, bool *has_more, struct err *e);
@@ -166,12 +173,14 @@ int store_pg_mail_update(struct store *s, const struct mail *m, struct err *e);
 int store_pg_mail_action_insert(struct store *s, const struct mail_action *act, struct err *e);
 int store_pg_mail_action_get(struct store *s, struct arena *a, const char *partner_id,
 			     const char *id, struct mail_action *out, struct err *e);
+int store_pg_mail_action_get_any_partner(struct store *s, struct arena *a, const char *id,
+					 struct mail_action *out, struct err *e);
 int store_pg_mail_action_update(struct store *s, const struct mail_action *act, struct err *e);
 int store_pg_mail_action_list_for_mail(struct store *s, struct arena *a, const char *mail_id,
 				       struct mail_action **items, size_t *n, struct err *e);
-int store_pg_mail_action_list(struct store *s, struct arena *a, const char *status,
-			      const struct page *pg, struct mail_action **items, size_t *n,
-			      bool *has_more, struct err *e);
+int store_pg_mail_action_list_any_partner(struct store *s, struct arena *a, const char *status,
+					  const struct page *pg, struct mail_action **items,
+					  size_t *n, bool *has_more, struct err *e);
 
 /* store_pg_partners.c */
 int store_pg_partner_insert(struct store *s, const struct partner *p, struct err *e);

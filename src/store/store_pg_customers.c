@@ -87,6 +87,8 @@ static void bind_customer_mutable(struct pgs_params *q, const struct customer *c
 int store_pg_customer_insert(struct store *s, struct arena *a, struct customer *cu,
 			     struct err *e)
 {
+	if (store_partner_required(cu->partner_id, "customer_insert", e) < 0)
+		return -1;
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
@@ -136,24 +138,38 @@ int store_pg_customer_insert(struct store *s, struct arena *a, struct customer *
 int store_pg_customer_get(struct store *s, struct arena *a, const char *partner_id,
 			  const char *id, struct customer *out, struct err *e)
 {
+	if (store_partner_required(partner_id, "customer_get", e) < 0)
+		return -1;
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
 	struct pgs_params q = {0};
 	pgs_text(&q, id);
-	if (partner_id)
-		pgs_text(&q, partner_id);
-	return pgs_get_one(c, a,
-			   partner_id ? PGS_FOR_WRITE(c, CUSTOMER_SELECT
-						      " WHERE c.id = $1 AND c.partner_id = $2")
-				      : PGS_FOR_WRITE(c, CUSTOMER_SELECT " WHERE c.id = $1"),
-			   &q, read_customer, out, e);
+	pgs_text(&q, partner_id);
+	return pgs_get_one(
+		c, a,
+		PGS_FOR_WRITE(c, CUSTOMER_SELECT " WHERE c.id = $1 AND c.partner_id = $2"), &q,
+		read_customer, out, e);
+}
+
+int store_pg_customer_get_any_partner(struct store *s, struct arena *a, const char *id,
+				      struct customer *out, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, id);
+	return pgs_get_one(c, a, PGS_FOR_WRITE(c, CUSTOMER_SELECT " WHERE c.id = $1"), &q,
+			   read_customer, out, e);
 }
 
 int store_pg_customer_list(struct store *s, struct arena *a, const char *partner_id,
 			   const struct customer_filter *f, const struct page *pg,
 			   struct customer **items, size_t *n, bool *has_more, struct err *e)
 {
+	if (store_partner_required(partner_id, "customer_list", e) < 0)
+		return -1;
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
@@ -186,6 +202,8 @@ int store_pg_customer_external_id_find(struct store *s, const char *partner_id,
 				       const char *external_id, const char *except_id,
 				       struct err *e)
 {
+	if (store_partner_required(partner_id, "customer_external_id_find", e) < 0)
+		return -1;
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
@@ -203,6 +221,8 @@ int store_pg_customer_usage_customers(struct store *s, struct arena *a, const ch
 				      int64_t start, int64_t end, struct customer **items,
 				      size_t *n, struct err *e)
 {
+	if (store_partner_required(partner_id, "usage_customers", e) < 0)
+		return -1;
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;

@@ -53,9 +53,12 @@ int store_pg_event_insert(struct store *s, const struct event *ev, struct err *e
 		&j, e);
 }
 
-int store_pg_event_list(struct store *s, struct arena *a, const char *partner_id,
-			const char *type, int livemode, const struct page *pg,
-			struct event **items, size_t *n, bool *has_more, struct err *e)
+/* The events of both tenants of partner_id, or of every partner when
+ * partner_id is NULL: the body of event_list and event_list_any_partner,
+ * which alone may pass NULL. */
+static int events_list(struct store *s, struct arena *a, const char *partner_id,
+		       const char *type, int livemode, const struct page *pg,
+		       struct event **items, size_t *n, bool *has_more, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -78,10 +81,28 @@ int store_pg_event_list(struct store *s, struct arena *a, const char *partner_id
 		partner_id, pg, read_event, sizeof(**items), (void **)items, n, has_more, e);
 }
 
+int store_pg_event_list(struct store *s, struct arena *a, const char *partner_id,
+			const char *type, int livemode, const struct page *pg,
+			struct event **items, size_t *n, bool *has_more, struct err *e)
+{
+	if (store_partner_required(partner_id, "event_list", e) < 0)
+		return -1;
+	return events_list(s, a, partner_id, type, livemode, pg, items, n, has_more, e);
+}
+
+int store_pg_event_list_any_partner(struct store *s, struct arena *a, const char *type,
+				    int livemode, const struct page *pg, struct event **items,
+				    size_t *n, bool *has_more, struct err *e)
+{
+	return events_list(s, a, NULL, type, livemode, pg, items, n, has_more, e);
+}
+
 int store_pg_event_list_tenant(struct store *s, struct arena *a, const char *tenant_id,
 			       const struct event_filter *f, const struct page *pg,
 			       struct event **items, size_t *n, bool *has_more, struct err *e)
 {
+	if (store_partner_required(tenant_id, "event_list_tenant", e) < 0)
+		return -1;
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
@@ -120,6 +141,8 @@ int store_pg_event_list_tenant(struct store *s, struct arena *a, const char *ten
 int store_pg_event_get(struct store *s, struct arena *a, const char *tenant_id, const char *id,
 		       int64_t not_before, struct event *out, struct err *e)
 {
+	if (store_partner_required(tenant_id, "event_get", e) < 0)
+		return -1;
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;

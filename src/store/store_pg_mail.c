@@ -60,20 +60,32 @@ int store_pg_mail_insert(struct store *s, const struct mail *m, struct err *e)
 int store_pg_mail_get(struct store *s, struct arena *a, const char *partner_id, const char *id,
 		      struct mail *out, struct err *e)
 {
+	if (store_partner_required(partner_id, "mail_get", e) < 0)
+		return -1;
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
 	struct pgs_params q = {0};
 	pgs_text(&q, id);
-	if (partner_id)
-		pgs_text(&q, partner_id);
-	return pgs_get_one(
-		c, a,
-		partner_id ? PGS_FOR_WRITE(c, "SELECT " MAIL_COLS " FROM mail WHERE id = $1"
-					      " AND deleted_at IS NULL AND partner_id = $2")
-			   : PGS_FOR_WRITE(c, "SELECT " MAIL_COLS " FROM mail WHERE id = $1"
-					      " AND deleted_at IS NULL"),
-		&q, read_mail, out, e);
+	pgs_text(&q, partner_id);
+	return pgs_get_one(c, a,
+			   PGS_FOR_WRITE(c, "SELECT " MAIL_COLS " FROM mail WHERE id = $1"
+					    " AND deleted_at IS NULL AND partner_id = $2"),
+			   &q, read_mail, out, e);
+}
+
+int store_pg_mail_get_any_partner(struct store *s, struct arena *a, const char *id,
+				  struct mail *out, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, id);
+	return pgs_get_one(c, a,
+			   PGS_FOR_WRITE(c, "SELECT " MAIL_COLS " FROM mail WHERE id = $1"
+					    " AND deleted_at IS NULL"),
+			   &q, read_mail, out, e);
 }
 
 int store_pg_mail_list(struct store *s, struct arena *a, const char *customer_id,
@@ -162,20 +174,32 @@ int store_pg_mail_action_insert(struct store *s, const struct mail_action *act, 
 int store_pg_mail_action_get(struct store *s, struct arena *a, const char *partner_id,
 			     const char *id, struct mail_action *out, struct err *e)
 {
+	if (store_partner_required(partner_id, "action_get", e) < 0)
+		return -1;
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
 	struct pgs_params q = {0};
 	pgs_text(&q, id);
-	if (partner_id)
-		pgs_text(&q, partner_id);
+	pgs_text(&q, partner_id);
 	return pgs_get_one(c, a,
-			   partner_id
-				   ? PGS_FOR_WRITE(c, "SELECT " ACTION_COLS " FROM mail_actions"
-						      " WHERE id = $1 AND partner_id = $2")
-				   : PGS_FOR_WRITE(c, "SELECT " ACTION_COLS " FROM mail_actions"
-						      " WHERE id = $1"),
+			   PGS_FOR_WRITE(c, "SELECT " ACTION_COLS " FROM mail_actions"
+					    " WHERE id = $1 AND partner_id = $2"),
 			   &q, read_action, out, e);
+}
+
+int store_pg_mail_action_get_any_partner(struct store *s, struct arena *a, const char *id,
+					 struct mail_action *out, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, id);
+	return pgs_get_one(
+		c, a,
+		PGS_FOR_WRITE(c, "SELECT " ACTION_COLS " FROM mail_actions WHERE id = $1"), &q,
+		read_action, out, e);
 }
 
 int store_pg_mail_action_update(struct store *s, const struct mail_action *act, struct err *e)
@@ -209,9 +233,9 @@ int store_pg_mail_action_list_for_mail(struct store *s, struct arena *a, const c
 			   &q, read_action, sizeof(**items), (void **)items, n, e);
 }
 
-int store_pg_mail_action_list(struct store *s, struct arena *a, const char *status,
-			      const struct page *pg, struct mail_action **items, size_t *n,
-			      bool *has_more, struct err *e)
+int store_pg_mail_action_list_any_partner(struct store *s, struct arena *a, const char *status,
+					  const struct page *pg, struct mail_action **items,
+					  size_t *n, bool *has_more, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)

@@ -78,6 +78,8 @@ int store_pg_user_list(struct store *s, struct arena *a, const char *partner_id,
 		       const struct page *pg, struct user **items, size_t *n, bool *has_more,
 		       struct err *e)
 {
+	if (store_partner_required(partner_id, "user_list", e) < 0)
+		return -1;
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
@@ -281,6 +283,8 @@ int store_pg_user_audit_list(struct store *s, struct arena *a, const char *partn
 			     const struct page *pg, struct audit_entry **items, size_t *n,
 			     bool *has_more, struct err *e)
 {
+	if (store_partner_required(partner_id, "audit_list", e) < 0)
+		return -1;
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;

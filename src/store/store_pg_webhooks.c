@@ -66,6 +66,8 @@ int store_pg_webhook_endpoint_list(struct store *s, struct arena *a, const char 
 				   const struct page *pg, struct webhook_endpoint **items,
 				   size_t *n, bool *has_more, struct err *e)
 {
+	if (store_partner_required(partner_id, "endpoint_list", e) < 0)
+		return -1;
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
@@ -279,6 +281,8 @@ int store_pg_webhook_delivery_list(struct store *s, struct arena *a, const char 
 				   struct webhook_delivery **items, size_t *n, bool *has_more,
 				   struct err *e)
 {
+	if (store_partner_required(partner_id, "delivery_list", e) < 0)
+		return -1;
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;

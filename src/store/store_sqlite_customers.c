@@ -89,6 +89,8 @@ static void bind_customer_mutable(sqlite3_stmt *st, const struct customer *c)
 int store_sqlite_customer_insert(struct store *s, struct arena *a, struct customer *cu,
 				 struct err *e)
 {
+	if (store_partner_required(cu->partner_id, "customer_insert", e) < 0)
+		return -1;
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
@@ -143,19 +145,30 @@ int store_sqlite_customer_insert(struct store *s, struct arena *a, struct custom
 int store_sqlite_customer_get(struct store *s, struct arena *a, const char *partner_id,
 			      const char *id, struct customer *out, struct err *e)
 {
+	if (store_partner_required(partner_id, "customer_get", e) < 0)
+		return -1;
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c,
-				   partner_id ? CUSTOMER_SELECT
-					   " WHERE c.id = ?1 AND c.partner_id = ?2"
-					      : CUSTOMER_SELECT " WHERE c.id = ?1",
+	sqlite3_stmt *st = sq_prep(c, CUSTOMER_SELECT " WHERE c.id = ?1 AND c.partner_id = ?2",
 				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, id);
-	if (partner_id)
-		sq_bind_text(st, 2, partner_id);
+	sq_bind_text(st, 2, partner_id);
+	return sq_get_one(c, a, st, read_customer, out, e);
+}
+
+int store_sqlite_customer_get_any_partner(struct store *s, struct arena *a, const char *id,
+					  struct customer *out, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, CUSTOMER_SELECT " WHERE c.id = ?1", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, id);
 	return sq_get_one(c, a, st, read_customer, out, e);
 }
 
@@ -164,6 +177,8 @@ int store_sqlite_customer_list(struct store *s, struct arena *a, const char *par
 			       struct customer **items, size_t *n, bool *has_more,
 			       struct err *e)
 {
+	if (store_partner_required(partner_id, "customer_list", e) < 0)
+		return -1;
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
@@ -198,6 +213,8 @@ int store_sqlite_customer_external_id_find(struct store *s, const char *partner_
 					   const char *external_id, const char *except_id,
 					   struct err *e)
 {
+	if (store_partner_required(partner_id, "customer_external_id_find", e) < 0)
+		return -1;
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
@@ -221,6 +238,8 @@ int store_sqlite_customer_usage_customers(struct store *s, struct arena *a,
 					  const char *partner_id, int64_t start, int64_t end,
 					  struct customer **items, size_t *n, struct err *e)
 {
+	if (store_partner_required(partner_id, "usage_customers", e) < 0)
+		return -1;
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;

@@ -62,20 +62,33 @@ int store_sqlite_mail_insert(struct store *s, const struct mail *m, struct err *
 int store_sqlite_mail_get(struct store *s, struct arena *a, const char *partner_id,
 			  const char *id, struct mail *out, struct err *e)
 {
+	if (store_partner_required(partner_id, "mail_get", e) < 0)
+		return -1;
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
 	sqlite3_stmt *st = sq_prep(c,
-				   partner_id ? "SELECT " MAIL_COLS " FROM mail WHERE id = ?1"
-						" AND deleted_at IS NULL AND partner_id = ?2"
-					      : "SELECT " MAIL_COLS " FROM mail WHERE id = ?1"
-						" AND deleted_at IS NULL",
+				   "SELECT " MAIL_COLS " FROM mail WHERE id = ?1"
+				   " AND deleted_at IS NULL AND partner_id = ?2",
 				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, id);
-	if (partner_id)
-		sq_bind_text(st, 2, partner_id);
+	sq_bind_text(st, 2, partner_id);
+	return sq_get_one(c, a, st, read_mail, out, e);
+}
+
+int store_sqlite_mail_get_any_partner(struct store *s, struct arena *a, const char *id,
+				      struct mail *out, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(
+		c, "SELECT " MAIL_COLS " FROM mail WHERE id = ?1 AND deleted_at IS NULL", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, id);
 	return sq_get_one(c, a, st, read_mail, out, e);
 }
 
@@ -168,20 +181,33 @@ int store_sqlite_mail_action_insert(struct store *s, const struct mail_action *a
 int store_sqlite_mail_action_get(struct store *s, struct arena *a, const char *partner_id,
 				 const char *id, struct mail_action *out, struct err *e)
 {
+	if (store_partner_required(partner_id, "action_get", e) < 0)
+		return -1;
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(
-		c,
-		partner_id ? "SELECT " ACTION_COLS " FROM mail_actions WHERE id = ?1"
-			     " AND partner_id = ?2"
-			   : "SELECT " ACTION_COLS " FROM mail_actions WHERE id = ?1",
-		e);
+	sqlite3_stmt *st = sq_prep(c,
+				   "SELECT " ACTION_COLS " FROM mail_actions WHERE id = ?1"
+				   " AND partner_id = ?2",
+				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, id);
-	if (partner_id)
-		sq_bind_text(st, 2, partner_id);
+	sq_bind_text(st, 2, partner_id);
+	return sq_get_one(c, a, st, read_action, out, e);
+}
+
+int store_sqlite_mail_action_get_any_partner(struct store *s, struct arena *a, const char *id,
+					     struct mail_action *out, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, "SELECT " ACTION_COLS " FROM mail_actions WHERE id = ?1",
+				   e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, id);
 	return sq_get_one(c, a, st, read_action, out, e);
 }
 
@@ -222,9 +248,10 @@ int store_sqlite_mail_action_list_for_mail(struct store *s, struct arena *a,
 	return sq_get_all(c, a, st, read_action, sizeof(**items), (void **)items, n, e);
 }
 
-int store_sqlite_mail_action_list(struct store *s, struct arena *a, const char *status,
-				  const struct page *pg, struct mail_action **items, size_t *n,
-				  bool *has_more, struct err *e)
+int store_sqlite_mail_action_list_any_partner(struct store *s, struct arena *a,
+					      const char *status, const struct page *pg,
+					      struct mail_action **items, size_t *n,
+					      bool *has_more, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)

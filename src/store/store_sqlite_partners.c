@@ -154,6 +154,8 @@ int store_sqlite_partner_key_list(struct store *s, struct arena *a, const char *
 				  const struct page *pg, struct api_key **items, size_t *n,
 				  bool *has_more, struct err *e)
 {
+	if (store_partner_required(partner_id, "key_list", e) < 0)
+		return -1;
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;

@@ -70,6 +70,8 @@ int store_sqlite_user_list(struct store *s, struct arena *a, const char *partner
 			   const struct page *pg, struct user **items, size_t *n,
 			   bool *has_more, struct err *e)
 {
+	if (store_partner_required(partner_id, "user_list", e) < 0)
+		return -1;
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
@@ -301,6 +303,8 @@ int store_sqlite_user_audit_list(struct store *s, struct arena *a, const char *p
 				 const struct page *pg, struct audit_entry **items, size_t *n,
 				 bool *has_more, struct err *e)
 {
+	if (store_partner_required(partner_id, "audit_list", e) < 0)
+		return -1;
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;

@@ -70,6 +70,8 @@ int store_sqlite_webhook_endpoint_list(struct store *s, struct arena *a, const c
 				       const struct page *pg, struct webhook_endpoint **items,
 				       size_t *n, bool *has_more, struct err *e)
 {
+	if (store_partner_required(partner_id, "endpoint_list", e) < 0)
+		return -1;
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
@@ -286,6 +288,8 @@ int store_sqlite_webhook_delivery_list(struct store *s, struct arena *a, const c
 				       struct webhook_delivery **items, size_t *n,
 				       bool *has_more, struct err *e)
 {
+	if (store_partner_required(partner_id, "delivery_list", e) < 0)
+		return -1;
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;

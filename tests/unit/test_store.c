@@ -520,7 +520,8 @@ TEST(customer_insert_for_an_unknown_partner_fails)
 	struct customer c = customer_new(&d, "ptn_nope", "a");
 	CHECK_INT(d.s->ops->customer_insert(d.s, d.a, &c, &d.e), -1);
 	struct customer out;
-	CHECK_INT(d.s->ops->customer_get(d.s, d.a, NULL, "cus_a", &out, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->customer_get_any_partner(d.s, d.a, "cus_a", &out, &d.e),
+		  STORE_NOT_FOUND);
 out:
 	db_close(&d);
 }
@@ -540,15 +541,19 @@ out:
 	db_close(&d);
 }
 
-TEST(customer_get_without_a_partner_finds_any_partners_customer)
+TEST(customer_get_any_partner_finds_the_customer_another_partner_cannot_see)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !customer_add(&d, "ptn_a", "a"))
+	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !partner_add(&d, "ptn_b", 100) ||
+	    !customer_add(&d, "ptn_a", "a"))
 		goto out;
 	struct customer out = {0};
-	CHECK_INT(d.s->ops->customer_get(d.s, d.a, NULL, "cus_a", &out, &d.e), 0);
+	CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_b", "cus_a", &out, &d.e),
+		  STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->customer_get_any_partner(d.s, d.a, "cus_a", &out, &d.e), 0);
 	CHECK_STR(out.id, "cus_a");
-	CHECK_INT(d.s->ops->customer_get(d.s, d.a, NULL, "cus_nope", &out, &d.e),
+	CHECK_STR(out.partner_id, "ptn_a");
+	CHECK_INT(d.s->ops->customer_get_any_partner(d.s, d.a, "cus_nope", &out, &d.e),
 		  STORE_NOT_FOUND);
 out:
 	db_close(&d);
@@ -1035,7 +1040,9 @@ static bool event_add(struct db *d, int n, const char *partner_id, const char *t
 	return CHECK_INT(d->s->ops->event_insert(d->s, &ev, &d->e), 0);
 }
 
-/* Lists events (limit 10) into ids as "evt_3 evt_1"; returns the result. */
+/* Lists events (limit 10) into ids as "evt_3 evt_1"; returns the result.
+ * partner_id NULL lists every partner's, as the operator does
+ * (event_list_any_partner). */
 static int event_ids(struct db *d, const char *partner_id, const char *type, const char *after,
 		     char *ids, size_t size)
 {
@@ -1043,8 +1050,10 @@ static int event_ids(struct db *d, const char *partner_id, const char *type, con
 	struct event *items = NULL;
 	size_t n = 0;
 	bool more = false;
-	int rc = d->s->ops->event_list(d->s, d->a, partner_id, type, -1, &pg, &items, &n, &more,
-				       &d->e);
+	int rc = partner_id ? d->s->ops->event_list(d->s, d->a, partner_id, type, -1, &pg,
+						    &items, &n, &more, &d->e)
+			    : d->s->ops->event_list_any_partner(d->s, d->a, type, -1, &pg,
+								&items, &n, &more, &d->e);
 	ids[0] = '\0';
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		size_t l = strlen(ids);
@@ -1071,7 +1080,8 @@ TEST(event_list_returns_the_stored_event_unchanged)
 	struct event *items = NULL;
 	size_t n = 0;
 	bool more = true;
-	CHECK_INT(d.s->ops->event_list(d.s, d.a, NULL, NULL, -1, &pg, &items, &n, &more, &d.e),
+	CHECK_INT(d.s->ops->event_list_any_partner(d.s, d.a, NULL, -1, &pg, &items, &n, &more,
+						   &d.e),
 		  0);
 	if (!CHECK_INT(n, 1))
 		goto out;
@@ -1528,12 +1538,222 @@ TEST(event_list_covers_both_modes_of_a_partner_and_filters_by_mode)
 		d.s->ops->event_list(d.s, d.a, "ptn_a", NULL, 0, &pg, &items, &n, &more, &d.e),
 		0);
 	CHECK(n == 1 && strcmp(items[0].id, "evt_2") == 0);
-	CHECK_INT(d.s->ops->event_list(d.s, d.a, NULL, NULL, 1, &pg, &items, &n, &more, &d.e),
+	CHECK_INT(d.s->ops->event_list_any_partner(d.s, d.a, NULL, 1, &pg, &items, &n, &more,
+						   &d.e),
 		  0);
 	CHECK(n == 1 && strcmp(items[0].id, "evt_1") == 0);
-	CHECK_INT(d.s->ops->event_list(d.s, d.a, NULL, NULL, 0, &pg, &items, &n, &more, &d.e),
+	CHECK_INT(d.s->ops->event_list_any_partner(d.s, d.a, NULL, 0, &pg, &items, &n, &more,
+						   &d.e),
 		  0);
 	CHECK_INT(n, 2);
+out:
+	db_close(&d);
+}
+
+/* --- tenancy fails closed -------------------------------------------------- */
+
+/* Inserts mail mail_<tag> for customer cus_<customer> (of partner_id, with
+ * mailbox mbx_<customer>), and its open scan request act_<tag>. */
+static bool mail_and_action_add(struct db *d, const char *partner_id, const char *customer,
+				const char *tag)
+{
+	struct mail m = {
+		.id = arena_printf(d->a, "mail_%s", tag),
+		.partner_id = partner_id,
+		.customer_id = arena_printf(d->a, "cus_%s", customer),
+		.mailbox_id = arena_printf(d->a, "mbx_%s", customer),
+		.type = "letter",
+		.status = "in_storage",
+		.source = "partner",
+		.photos = "[\"https://example.com/1.jpg\"]",
+		.performed_by = "clerk",
+		.metadata = "{}",
+		.received_at = 1000,
+		.created_at = 1000,
+		.updated_at = 1000,
+	};
+	struct mail_action act = {
+		.id = arena_printf(d->a, "act_%s", tag),
+		.partner_id = partner_id,
+		.mail_id = m.id,
+		.customer_id = m.customer_id,
+		.type = "scan",
+		.status = "requested",
+		.requested_at = 1000,
+	};
+	return CHECK_INT(d->s->ops->mail_insert(d->s, &m, &d->e), 0) &&
+	       CHECK_INT(d->s->ops->action_insert(d->s, &act, &d->e), 0);
+}
+
+/* Checks that rc and d->e are the refusal of the partner-scoped operation
+ * op given no partner: -1 with 500 internal_error, never a widened read. */
+static bool refused_without_partner(struct db *d, const char *op, int rc)
+{
+	bool ok = CHECK_INT(rc, -1) && CHECK_INT(d->e.status, 500) &&
+		  CHECK_STR(d->e.code, "internal_error");
+	if (!ok)
+		printf("    %s was not refused\n", op);
+	d->e = (struct err){0};
+	return ok;
+}
+
+TEST(mail_get_with_another_partners_id_is_not_found_and_the_operator_read_finds_it)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !partner_add(&d, "ptn_b", 100) ||
+	    !customer_add(&d, "ptn_a", "a") || !mail_and_action_add(&d, "ptn_a", "a", "1"))
+		goto out;
+	struct mail m = {0};
+	CHECK_INT(d.s->ops->mail_get(d.s, d.a, "ptn_b", "mail_1", &m, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->mail_get(d.s, d.a, "ptn_a_test", "mail_1", &m, &d.e),
+		  STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->mail_get(d.s, d.a, "ptn_a", "mail_1", &m, &d.e), 0);
+	m = (struct mail){0};
+	CHECK_INT(d.s->ops->mail_get_any_partner(d.s, d.a, "mail_1", &m, &d.e), 0);
+	CHECK_STR(m.id, "mail_1");
+	CHECK_STR(m.partner_id, "ptn_a");
+	CHECK_INT(d.s->ops->mail_get_any_partner(d.s, d.a, "mail_nope", &m, &d.e),
+		  STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+TEST(mail_get_any_partner_still_hides_deleted_mail)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !customer_add(&d, "ptn_a", "a") ||
+	    !mail_and_action_add(&d, "ptn_a", "a", "1"))
+		goto out;
+	struct mail m;
+	if (!CHECK_INT(d.s->ops->mail_get(d.s, d.a, "ptn_a", "mail_1", &m, &d.e), 0))
+		goto out;
+	m.deleted_at = 2000;
+	CHECK_INT(d.s->ops->mail_update(d.s, &m, &d.e), 0);
+	CHECK_INT(d.s->ops->mail_get_any_partner(d.s, d.a, "mail_1", &m, &d.e),
+		  STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+TEST(action_get_with_another_partners_id_is_not_found_and_the_operator_read_finds_it)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !partner_add(&d, "ptn_b", 100) ||
+	    !customer_add(&d, "ptn_a", "a") || !mail_and_action_add(&d, "ptn_a", "a", "1"))
+		goto out;
+	struct mail_action act = {0};
+	CHECK_INT(d.s->ops->action_get(d.s, d.a, "ptn_b", "act_1", &act, &d.e),
+		  STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->action_get(d.s, d.a, "ptn_a", "act_1", &act, &d.e), 0);
+	act = (struct mail_action){0};
+	CHECK_INT(d.s->ops->action_get_any_partner(d.s, d.a, "act_1", &act, &d.e), 0);
+	CHECK_STR(act.id, "act_1");
+	CHECK_STR(act.partner_id, "ptn_a");
+	CHECK_STR(act.mail_id, "mail_1");
+	CHECK_INT(d.s->ops->action_get_any_partner(d.s, d.a, "act_nope", &act, &d.e),
+		  STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+TEST(action_list_any_partner_is_every_partners_work_queue)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !partner_add(&d, "ptn_b", 100) ||
+	    !customer_add(&d, "ptn_a", "a") || !customer_add(&d, "ptn_b", "b") ||
+	    !mail_and_action_add(&d, "ptn_a", "a", "1") ||
+	    !mail_and_action_add(&d, "ptn_b", "b", "2"))
+		goto out;
+	struct page pg = {.limit = 10};
+	struct mail_action *items = NULL;
+	size_t n = 0;
+	bool more = true;
+	CHECK_INT(d.s->ops->action_list_any_partner(d.s, d.a, "requested", &pg, &items, &n,
+						    &more, &d.e),
+		  0);
+	if (CHECK_INT(n, 2)) {
+		CHECK_STR(items[0].id, "act_2");
+		CHECK_STR(items[1].id, "act_1");
+	}
+	CHECK(!more);
+out:
+	db_close(&d);
+}
+
+TEST(event_list_without_a_partner_is_refused_and_the_operator_list_has_every_partners)
+{
+	struct db d;
+	if (!db_open(&d) || !events_add(&d))
+		goto out;
+	struct page pg = {.limit = 10};
+	struct event *items = NULL;
+	size_t n = 0;
+	bool more = false;
+	refused_without_partner(
+		&d, "event_list",
+		d.s->ops->event_list(d.s, d.a, NULL, NULL, -1, &pg, &items, &n, &more, &d.e));
+	CHECK_INT(d.s->ops->event_list_any_partner(d.s, d.a, NULL, -1, &pg, &items, &n, &more,
+						   &d.e),
+		  0);
+	CHECK_INT(n, 4);
+out:
+	db_close(&d);
+}
+
+/* Every operation scoped to a partner or a tenant answers a NULL id with
+ * the refusal, on a database where reading every partner's rows would find
+ * something (ptn_a's customer, mail, action and event). */
+TEST(every_partner_scoped_operation_refuses_a_null_partner_instead_of_reading_all)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !customer_add(&d, "ptn_a", "a") ||
+	    !mail_and_action_add(&d, "ptn_a", "a", "1") || !event_add(&d, 1, "ptn_a", "x.y"))
+		goto out;
+	struct store *s = d.s;
+	const struct store_ops *o = s->ops;
+	struct arena *a = d.a;
+	struct err *e = &d.e;
+	struct page pg = {.limit = 10};
+	bool more;
+	size_t n;
+	struct customer cu = customer_new(&d, NULL, "z"), *cus;
+	struct customer_filter cf = {0};
+	struct mail m;
+	struct mail_action act;
+	struct event ev, *evs;
+	struct event_filter ef = {0};
+	struct api_key *keys;
+	struct webhook_endpoint *eps;
+	struct delivery_filter df = {0};
+	struct webhook_delivery *dels;
+	struct user *users;
+	struct audit_entry *audit;
+	refused_without_partner(&d, "customer_insert", o->customer_insert(s, a, &cu, e));
+	refused_without_partner(&d, "customer_get",
+				o->customer_get(s, a, NULL, "cus_a", &cu, e));
+	refused_without_partner(&d, "customer_list",
+				o->customer_list(s, a, NULL, &cf, &pg, &cus, &n, &more, e));
+	refused_without_partner(&d, "customer_external_id_find",
+				o->customer_external_id_find(s, NULL, "x", NULL, e));
+	refused_without_partner(&d, "usage_customers",
+				o->usage_customers(s, a, NULL, 0, 1 << 30, &cus, &n, e));
+	refused_without_partner(&d, "mail_get", o->mail_get(s, a, NULL, "mail_1", &m, e));
+	refused_without_partner(&d, "action_get", o->action_get(s, a, NULL, "act_1", &act, e));
+	refused_without_partner(&d, "event_list",
+				o->event_list(s, a, NULL, NULL, -1, &pg, &evs, &n, &more, e));
+	refused_without_partner(&d, "event_list_tenant",
+				o->event_list_tenant(s, a, NULL, &ef, &pg, &evs, &n, &more, e));
+	refused_without_partner(&d, "event_get", o->event_get(s, a, NULL, "evt_1", 0, &ev, e));
+	refused_without_partner(&d, "key_list",
+				o->key_list(s, a, NULL, &pg, &keys, &n, &more, e));
+	refused_without_partner(&d, "endpoint_list",
+				o->endpoint_list(s, a, NULL, &pg, &eps, &n, &more, e));
+	refused_without_partner(&d, "delivery_list",
+				o->delivery_list(s, a, NULL, &df, &pg, &dels, &n, &more, e));
+	refused_without_partner(&d, "user_list",
+				o->user_list(s, a, NULL, &pg, &users, &n, &more, e));
+	refused_without_partner(&d, "audit_list",
+				o->audit_list(s, a, NULL, &pg, &audit, &n, &more, e));
 out:
 	db_close(&d);
 }
@@ -1557,7 +1777,8 @@ TEST(a_rolled_back_transaction_leaves_nothing)
 	struct customer c;
 	struct idem_record r;
 	CHECK_INT(d.s->ops->partner_get(d.s, d.a, "ptn_1", &p, &d.e), STORE_NOT_FOUND);
-	CHECK_INT(d.s->ops->customer_get(d.s, d.a, NULL, "cus_a", &c, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->customer_get_any_partner(d.s, d.a, "cus_a", &c, &d.e),
+		  STORE_NOT_FOUND);
 	CHECK_INT(event_ids(&d, NULL, NULL, NULL, ids, sizeof(ids)), 0);
 	CHECK_STR(ids, "");
 	CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_1", "k1", &r, &d.e), STORE_NOT_FOUND);
@@ -1602,7 +1823,8 @@ TEST(tx_undo_undoes_only_what_came_after_the_savepoint)
 	struct customer c;
 	CHECK_INT(d.s->ops->partner_get(d.s, d.a, "ptn_1", &p, &d.e), 0);
 	CHECK_INT(d.s->ops->partner_get(d.s, d.a, "ptn_2", &p, &d.e), STORE_NOT_FOUND);
-	CHECK_INT(d.s->ops->customer_get(d.s, d.a, NULL, "cus_a", &c, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->customer_get_any_partner(d.s, d.a, "cus_a", &c, &d.e),
+		  STORE_NOT_FOUND);
 	CHECK_INT(event_ids(&d, NULL, NULL, NULL, ids, sizeof(ids)), 0);
 	CHECK_STR(ids, "");
 out:
