@@ -1,7 +1,7 @@
 /* store.c - picks the storage backend a database setting names, checks that
  * a backend's table fills every slot of struct store_ops, and holds what
  * both backends share: the refusal of a partner-scoped operation given no
- * partner. */
+ * partner, and the answers to unique violations a client can cause. */
 #include <stdio.h>
 #include <string.h>
 
@@ -42,4 +42,26 @@ int store_partner_required(const char *partner_id, const char *op, struct err *e
 	/* A caller's bug, never a client's: say so where operators look. */
 	fprintf(stderr, "innbocks: store: %s was called without a partner id; refused\n", op);
 	return error(e, 500, "internal_error", NULL, "%s needs a partner id", op);
+}
+
+/* The unique constraints a client can run into (two requests racing for one
+ * value), by the name both schemas give them, with the answer the handler
+ * gives when it finds the value taken itself (api_customers.c,
+ * admin_users.c). */
+static const struct {
+	const char *constraint, *code, *param, *message;
+} conflicts[] = {
+	{"customers_partner_external", "external_id_conflict", "external_customer_id",
+	 "another customer already has this external_customer_id"},
+	{"users_email", "user_exists", "email",
+	 "a dashboard user with this email exists already"},
+};
+
+int store_conflict(const char *constraint, struct err *e)
+{
+	for (size_t i = 0; constraint && i < sizeof(conflicts) / sizeof(conflicts[0]); i++)
+		if (strcmp(constraint, conflicts[i].constraint) == 0)
+			return error(e, 409, conflicts[i].code, conflicts[i].param, "%s",
+				     conflicts[i].message);
+	return 0;
 }

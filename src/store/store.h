@@ -7,8 +7,10 @@
  *
  * Conventions for every operation:
  * - returns 0 on success, STORE_NOT_FOUND when the object does not exist
- *   (for the partner given, when one is given), -1 on failure with e filled
- *   (503 unavailable for busy/unreachable storage, 500 for anything else);
+ *   (for the partner given), -1 on failure with e filled: 503 unavailable
+ *   for busy or unreachable storage, 409 for a unique value a client can
+ *   take first (store_conflict(): external_id_conflict, user_exists), 500
+ *   for anything else;
  * - tenancy fails closed: an operation that takes a partner id (or a
  *   tenant id) reads and writes that partner's rows only, and refuses NULL
  *   with a 500 (store_partner_required()) rather than reading every
@@ -550,6 +552,16 @@ const char *store_slot_missing(const struct store_ops *ops);
  * e 500 internal_error naming op (a caller's bug; reading every partner's
  * rows instead would show them to whoever asked). */
 int store_partner_required(const char *partner_id, const char *op, struct err *e);
+
+/* Answers a violation of the unique constraint named (as both schemas name
+ * it): for one a client can cause, such as customers_partner_external or
+ * users_email, fills e with the 409 the handler gives when it finds the
+ * value taken itself (external_id_conflict, user_exists) and returns -1.
+ * Returns 0 and leaves e alone for any other constraint (or NULL): only a
+ * bug violates those (random ids, counters under a lock), and the backend
+ * reports it as a 500, which a retry may run again; a 409 would be stored
+ * as the request's idempotent answer. */
+int store_conflict(const char *constraint, struct err *e);
 
 /* The table of each compiled backend; reached through struct store's ops,
  * and named here for the unit test that checks every slot of each. */

@@ -60,8 +60,8 @@ struct pg_conn *pgs_conn_get(struct store *s, struct err *e);
 void pgs_conn_close(struct pg_conn *c);
 /* Runs sql with p (NULL: none); returns the result (PQclear it) when it
  * succeeded, else NULL with e set: 503 for a lost server, a serialization
- * failure or a deadlock, 500 for anything else (unique violations too, as
- * SQLite's constraint errors are). */
+ * failure or a deadlock, 409 for a unique value a client can take first
+ * (store_conflict()), 500 for anything else. */
 PGresult *pgs_exec(struct pg_conn *c, const char *sql, const struct pgs_params *p,
 		   struct err *e);
 /* Runs sql, which returns no rows; returns 0 or -1. */

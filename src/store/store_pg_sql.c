@@ -122,8 +122,8 @@ struct pg_conn *pgs_conn_get(struct store *s, struct err *e)
 
 /* Fills e from a failed result (r may be NULL: no answer at all): the
  * storage results SQLite's backend gives for the same faults, and for a
- * unique violation the answer the handler gives when it sees the conflict
- * itself (with one writer at a time, SQLite never gets that far). */
+ * unique violation a client can cause the answer the handler gives when it
+ * sees the conflict itself (store_conflict()). */
 static void db_error(struct pg_conn *c, const PGresult *r, struct err *e)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -143,23 +143,11 @@ static void db_error(struct pg_conn *c, const PGresult *r, struct err *e)
 		error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
 		return;
 	}
-	const char *constraint = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
-	if (strcmp(state, "23505") == 0 && constraint &&
-	    strcmp(constraint, "customers_partner_external") == 0) {
-		/* What the handler answers when it finds the external id taken
-		 * (api_customers.c): here another instance's transaction took it
-		 * between that check and this insert. */
-		error(e, 409, "external_id_conflict", "external_customer_id",
-		      "another customer already has this external_customer_id");
+	/* A unique value another transaction (on any instance) took between
+	 * the handler's check and this write: the handler's own 409. */
+	if (strcmp(state, "23505") == 0 &&
+	    store_conflict(PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME), e) < 0)
 		return;
-	}
-	if (strcmp(state, "23505") == 0 && constraint &&
-	    strcmp(constraint, "users_email") == 0) {
-		/* What admin_users.c answers when it finds the email taken. */
-		error(e, 409, "user_exists", "email",
-		      "a dashboard user with this email exists already");
-		return;
-	}
 	fprintf(stderr, "innbocks: postgres error %s: %s", state, msg);
 	error(e, 500, "internal_error", NULL, "internal storage error");
 }

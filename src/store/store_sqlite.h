@@ -56,7 +56,9 @@ int sq_exec(struct conn *c, const char *sql, struct err *e);
 /* Returns the calling thread's connection, opening it on first use, or
  * NULL with e set. */
 struct conn *sq_conn_get(struct store *s, struct err *e);
-/* Fills e from an SQLite result code (503 for busy, else 500); returns -1. */
+/* Fills e from an SQLite result code (503 for busy or a failing disk, 409
+ * for a unique value a client can take first (store_conflict()), else 500);
+ * returns -1. */
 int sq_db_error(struct conn *c, int rc, struct err *e);
 /* Returns the cached prepared statement for sql, a string literal (it is
  * found again by its address), or NULL with e set. */

@@ -17,10 +17,35 @@
 #define STRINGIFY(x) #x
 #define STRING_OF(x) STRINGIFY(x)
 
+/* SQLite names a violated unique constraint by its columns; these are the
+ * ones store_conflict() answers, by the names both schemas give them. */
+static const char *const unique_names[][2] = {
+	{"customers.partner_id, customers.external_customer_id", "customers_partner_external"},
+	{"users.email", "users_email"},
+};
+
+/* Returns the name of the unique constraint the connection's last error
+ * says was violated, or NULL when it names another. */
+static const char *unique_violated(struct conn *c)
+{
+	static const char prefix[] = "UNIQUE constraint failed: ";
+	const char *msg = sqlite3_errmsg(c->db);
+	if (strncmp(msg, prefix, sizeof(prefix) - 1) != 0)
+		return NULL;
+	for (size_t i = 0; i < sizeof(unique_names) / sizeof(unique_names[0]); i++)
+		if (strcmp(msg + sizeof(prefix) - 1, unique_names[i][0]) == 0)
+			return unique_names[i][1];
+	return NULL;
+}
+
 int sq_db_error(struct conn *c, int rc, struct err *e)
 {
 	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
 		return error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
+	/* With one writer at a time the handlers see a taken value first; a
+	 * store operation called without that check gets the same answer. */
+	if (c && (rc & 0xff) == SQLITE_CONSTRAINT && store_conflict(unique_violated(c), e) < 0)
+		return -1;
 	/* The disk, not the request: full, read-only or failing. Writes stop
 	 * until a commit or the main thread's probe succeeds again. */
 	const char *fault = NULL;
