@@ -17,6 +17,11 @@
  *   partner's. The operator's reads across partners are operations of
  *   their own, named for it: customer_get_any_partner, mail_get_any_partner,
  *   action_get_any_partner, action_list_any_partner, event_list_any_partner;
+ * - a write by id (customer_update, key_touch, ...) changes the row the
+ *   caller read in the same transaction; it returns 0 even when no row has
+ *   the id;
+ * - a paged list (one taking pg) fills *items (arena), *n and *has_more
+ *   with up to pg->limit items;
  * - strings in results are allocated in the arena a and die with it;
  * - inputs are borrowed; times are Unix seconds, 0 meaning null.
  * The structs below never own their strings (const char *): they point into
@@ -221,12 +226,17 @@ struct store;
  * s->ops->customer_get(s, ...). */
 struct store_ops {
 	/* Starts a transaction on the calling thread's connection. write=true
-	 * takes the write lock at once (waiting for it). */
+	 * takes the write lock at once (waiting for it). Returns 0, or -1 with
+	 * 503 when storage is busy or unreachable. */
 	int (*tx_begin)(struct store *s, bool write, struct err *e);
 	/* Opens a savepoint inside the open transaction; each is closed by
 	 * exactly one tx_release() (keep its changes) or tx_undo() (drop them). */
 	int (*tx_savepoint)(struct store *s, struct err *e);
+	/* Closes the innermost savepoint, keeping its changes in the
+	 * transaction. A failure here surfaces at tx_commit(). */
 	void (*tx_release)(struct store *s);
+	/* Drops every change since the innermost savepoint and closes it; the
+	 * transaction stays open for more (a refused request's audit row). */
 	void (*tx_undo)(struct store *s);
 	/* Commits durably; on failure the transaction is rolled back. */
 	int (*tx_commit)(struct store *s, struct err *e);
@@ -234,9 +244,11 @@ struct store_ops {
 	void (*tx_rollback)(struct store *s);
 
 	/* Inserts the partner and, with the same name and location, its test
-	 * tenant (tenant.h). */
+	 * tenant (tenant.h). The id is the caller's new one: taken, it is a bug
+	 * (500). */
 	int (*partner_insert)(struct store *s, const struct partner *p, struct err *e);
-	/* Reads a partner or a test tenant by id. */
+	/* Reads a partner or a test tenant by id; STORE_NOT_FOUND when there is
+	 * none (partners are the operator's, and a key's own). */
 	int (*partner_get)(struct store *s, struct arena *a, const char *id,
 			   struct partner *out, struct err *e);
 	/* Fills *items with up to page->limit partners (never test tenants),
@@ -244,28 +256,39 @@ struct store_ops {
 	int (*partner_list)(struct store *s, struct arena *a, const struct page *pg,
 			    struct partner **items, size_t *n, bool *has_more, struct err *e);
 
+	/* Inserts k for its partner or test tenant (which must exist). Its id
+	 * and hash are new: taken, they are a bug (500). */
 	int (*key_insert)(struct store *s, const struct api_key *k, struct err *e);
+	/* Reads key id, revoked or not, whichever partner it belongs to;
+	 * STORE_NOT_FOUND when there is none. A caller serving one partner
+	 * checks k->partner_id (admin_key_load() on the dashboard). */
 	int (*key_get)(struct store *s, struct arena *a, const char *id, struct api_key *out,
 		       struct err *e);
 	/* Finds a key (revoked ones too) by the hash of its secret. */
 	int (*key_find_by_hash)(struct store *s, struct arena *a, const char *hash,
 				struct api_key *out, struct err *e);
-	/* The keys of both tenants of a partner (live and test), newest first. */
+	/* The keys of both tenants of partner_id (required; live and test),
+	 * newest first. A cursor must be one of them, else 400. */
 	int (*key_list)(struct store *s, struct arena *a, const char *partner_id,
 			const struct page *pg, struct api_key **items, size_t *n,
 			bool *has_more, struct err *e);
 	/* Sets revoked_at to at unless the key already stops at or before it
 	 * (a rolled key stops later; revoking it stops it now). */
 	int (*key_revoke)(struct store *s, const char *id, int64_t at, struct err *e);
+	/* Sets last_used_at of key id to now. */
 	int (*key_touch)(struct store *s, const char *id, int64_t now, struct err *e);
 
+	/* Stores an operator token's hash (never the token) under the new id. */
 	int (*operator_token_insert)(struct store *s, const char *id, const char *hash,
 				     int64_t now, struct err *e);
 	/* Returns 0 when a token with this hash exists, else STORE_NOT_FOUND. */
 	int (*operator_token_find)(struct store *s, const char *hash, struct err *e);
 
-	/* Inserts c and its mailbox; assigns the tenant's next mailbox number
-	 * into c->mailbox.number (arena a), "T"-prefixed for a test tenant. */
+	/* Inserts c and its mailbox for the tenant c->partner_id (required;
+	 * unknown: 500); assigns the tenant's next mailbox number into
+	 * c->mailbox.number (arena a), "T"-prefixed for a test tenant, unique
+	 * and gap-free even under concurrent inserts. An external id another
+	 * customer of the tenant has: 409 external_id_conflict. */
 	int (*customer_insert)(struct store *s, struct arena *a, struct customer *c,
 			       struct err *e);
 	/* Reads customer id of the tenant partner_id (required), with its
@@ -278,17 +301,22 @@ struct store_ops {
 	 * customer_get does otherwise. */
 	int (*customer_get_any_partner)(struct store *s, struct arena *a, const char *id,
 					struct customer *out, struct err *e);
+	/* The customers of the tenant partner_id (required) that match f,
+	 * newest first. A cursor must be one of the tenant's, else 400. */
 	int (*customer_list)(struct store *s, struct arena *a, const char *partner_id,
 			     const struct customer_filter *f, const struct page *pg,
 			     struct customer **items, size_t *n, bool *has_more, struct err *e);
-	/* Writes every mutable field of c and of its mailbox. */
+	/* Writes every mutable field of customer c->id and of its mailbox (the
+	 * caller read it in this transaction). An external id another customer
+	 * of the tenant has: 409 external_id_conflict. */
 	int (*customer_update)(struct store *s, const struct customer *c, struct err *e);
-	/* Returns 0 when another customer of the partner (not except_id) has
-	 * this external id, else STORE_NOT_FOUND. */
+	/* Returns 0 when another customer of the tenant partner_id (required;
+	 * not except_id) has this external id, else STORE_NOT_FOUND. */
 	int (*customer_external_id_find)(struct store *s, const char *partner_id,
 					 const char *external_id, const char *except_id,
 					 struct err *e);
-	/* Every customer of the partner whose mailbox was active at some moment
+	/* Every customer of the tenant partner_id (required) whose mailbox was
+	 * active at some moment
 	 * in [start, end), in order of activation (the billing line items). A
 	 * mailbox closed in the second it was activated was active in that
 	 * second. */
@@ -296,6 +324,7 @@ struct store_ops {
 			       int64_t start, int64_t end, struct customer **items, size_t *n,
 			       struct err *e);
 
+	/* Inserts m for its customer (the caller checked it is the tenant's). */
 	int (*mail_insert)(struct store *s, const struct mail *m, struct err *e);
 	/* Reads mail id of the tenant partner_id (required) unless it is
 	 * deleted; STORE_NOT_FOUND when it does not exist, is deleted or is
@@ -306,13 +335,17 @@ struct store_ops {
 	 * mail_get does otherwise. */
 	int (*mail_get_any_partner)(struct store *s, struct arena *a, const char *id,
 				    struct mail *out, struct err *e);
-	/* The customer's mail that is not deleted, newest first. */
+	/* The mail of customer_id (which the caller loaded for its tenant)
+	 * that is not deleted and matches f, newest first. A cursor must be
+	 * one of them, else 400. */
 	int (*mail_list)(struct store *s, struct arena *a, const char *customer_id,
 			 const struct mail_filter *f, const struct page *pg,
 			 struct mail **items, size_t *n, bool *has_more, struct err *e);
-	/* Writes status, updated_at and deleted_at. */
+	/* Writes status, updated_at and deleted_at of mail m->id (read by the
+	 * caller in this transaction). */
 	int (*mail_update)(struct store *s, const struct mail *m, struct err *e);
 
+	/* Inserts act for its mail (the caller loaded it for its tenant). */
 	int (*action_insert)(struct store *s, const struct mail_action *act, struct err *e);
 	/* Reads mail action id of the tenant partner_id (required);
 	 * STORE_NOT_FOUND when it does not exist or is another tenant's. Locks
@@ -323,9 +356,11 @@ struct store_ops {
 	 * action_get does otherwise. */
 	int (*action_get_any_partner)(struct store *s, struct arena *a, const char *id,
 				      struct mail_action *out, struct err *e);
-	/* Writes status, result, failure_reason and completed_at. */
+	/* Writes status, result, failure_reason and completed_at of action
+	 * act->id (read by the caller in this transaction). */
 	int (*action_update)(struct store *s, const struct mail_action *act, struct err *e);
-	/* Every action of one mail item, oldest first. */
+	/* Every action of mail_id (which the caller loaded for its tenant),
+	 * oldest first. */
 	int (*action_list_for_mail)(struct store *s, struct arena *a, const char *mail_id,
 				    struct mail_action **items, size_t *n, struct err *e);
 	/* The operator's work queue: every partner's actions, newest first;
@@ -347,15 +382,15 @@ struct store_ops {
 	int (*event_list_any_partner)(struct store *s, struct arena *a, const char *type,
 				      int livemode, const struct page *pg, struct event **items,
 				      size_t *n, bool *has_more, struct err *e);
-	/* The events of exactly one tenant (one partner in one mode) that
-	 * match f, newest first. A cursor must be an event of the tenant that
+	/* The events of exactly one tenant (tenant_id, required: one partner
+	 * in one mode) that match f, newest first. A cursor must be an event of the tenant that
 	 * has not expired (f->not_before), else 400. */
 	int (*event_list_tenant)(struct store *s, struct arena *a, const char *tenant_id,
 				 const struct event_filter *f, const struct page *pg,
 				 struct event **items, size_t *n, bool *has_more,
 				 struct err *e);
-	/* Reads the tenant's event id if it was created at or after not_before;
-	 * STORE_NOT_FOUND otherwise. */
+	/* Reads event id of tenant_id (required) if it was created at or after
+	 * not_before; STORE_NOT_FOUND otherwise. */
 	int (*event_get)(struct store *s, struct arena *a, const char *tenant_id,
 			 const char *id, int64_t not_before, struct event *out, struct err *e);
 	/* Deletes up to limit events created before `before` that no pending
@@ -365,15 +400,21 @@ struct store_ops {
 	int (*event_purge)(struct store *s, int64_t before, int limit, int *purged,
 			   struct err *e);
 
+	/* Inserts w for its partner or test tenant (which must exist). */
 	int (*endpoint_insert)(struct store *s, const struct webhook_endpoint *w,
 			       struct err *e);
+	/* Reads endpoint id, whichever partner it belongs to; STORE_NOT_FOUND
+	 * when there is none. A caller serving one partner checks
+	 * w->partner_id (admin_endpoint_load() on the dashboard). */
 	int (*endpoint_get)(struct store *s, struct arena *a, const char *id,
 			    struct webhook_endpoint *out, struct err *e);
-	/* The endpoints of both tenants of a partner, newest first. */
+	/* The endpoints of both tenants of partner_id (required), newest
+	 * first. A cursor must be one of them, else 400. */
 	int (*endpoint_list)(struct store *s, struct arena *a, const char *partner_id,
 			     const struct page *pg, struct webhook_endpoint **items, size_t *n,
 			     bool *has_more, struct err *e);
-	/* Writes url, enabled_events, status, both secrets and updated_at. */
+	/* Writes url, enabled_events, status, both secrets and updated_at of
+	 * endpoint w->id (read by the caller in this transaction). */
 	int (*endpoint_update)(struct store *s, const struct webhook_endpoint *w,
 			       struct err *e);
 
@@ -394,13 +435,16 @@ struct store_ops {
 	/* Drops the lease of a job that was not attempted after all. */
 	int (*webhook_release)(struct store *s, const char *event_id, const char *endpoint_id,
 			       struct err *e);
-	/* The partner's delivery attempts, newest first, without their bodies. */
+	/* The delivery attempts of both tenants of partner_id (required) that
+	 * match f, newest first, without their bodies. A cursor must be one of
+	 * them, else 400. */
 	int (*delivery_list)(struct store *s, struct arena *a, const char *partner_id,
 			     const struct delivery_filter *f, const struct page *pg,
 			     struct webhook_delivery **items, size_t *n, bool *has_more,
 			     struct err *e);
 	/* Reads one delivery attempt with the body sent and the answer kept;
-	 * STORE_NOT_FOUND when there is none with that id. */
+	 * STORE_NOT_FOUND when there is none with that id. The caller checks
+	 * it is of the endpoint it loaded for its partner. */
 	int (*delivery_get)(struct store *s, struct arena *a, const char *id,
 			    struct webhook_delivery *out, struct err *e);
 	/* Delivers event_id to endpoint_id again: its job (made when missing)
@@ -415,37 +459,51 @@ struct store_ops {
 	int (*webhook_resend_failed)(struct store *s, const char *endpoint_id, int64_t since,
 				     int64_t now, int *resent, struct err *e);
 
-	/* Dashboard users. An email belongs to one user of one partner. */
+	/* Inserts a dashboard user. An email belongs to one user of one
+	 * partner: one another user has, in any case, is 409 user_exists. A
+	 * role other than owner, developer or viewer is refused (500). */
 	int (*user_insert)(struct store *s, const struct user *u, struct err *e);
+	/* Reads user id, whichever partner it belongs to; STORE_NOT_FOUND when
+	 * there is none. Dashboard handlers check u->partner_id. */
 	int (*user_get)(struct store *s, struct arena *a, const char *id, struct user *out,
 			struct err *e);
 	/* Finds the user by email, case-insensitively. */
 	int (*user_find_by_email)(struct store *s, struct arena *a, const char *email,
 				  struct user *out, struct err *e);
-	/* The partner's users, newest first. */
+	/* The users of partner_id (required), newest first. A cursor must be
+	 * one of them, else 400. */
 	int (*user_list)(struct store *s, struct arena *a, const char *partner_id,
 			 const struct page *pg, struct user **items, size_t *n, bool *has_more,
 			 struct err *e);
+	/* Sets the role of user id (owner, developer or viewer). */
 	int (*user_role_set)(struct store *s, const char *id, const char *role, struct err *e);
 	/* Deletes the user with its sessions and setup links (its audit rows stay). */
 	int (*user_delete)(struct store *s, const char *id, struct err *e);
 	/* Sets the password hash and ends every session of the user. */
 	int (*user_password_set)(struct store *s, const char *id, const char *hash, int64_t now,
 				 struct err *e);
+	/* Stores a setup link for user_id by its token's hash (never the
+	 * token), usable once until expires_at. */
 	int (*user_setup_insert)(struct store *s, const char *hash, const char *user_id,
 				 int64_t now, int64_t expires_at, struct err *e);
 	/* Uses the setup token with this hash once: fills *user_id (arena) and
 	 * marks it used, or STORE_NOT_FOUND when unknown, used or expired. */
 	int (*user_setup_use)(struct store *s, struct arena *a, const char *hash, int64_t now,
 			      const char **user_id, struct err *e);
+	/* Stores a signed-in session by its token's hash (never the token). */
 	int (*session_insert)(struct store *s, const struct user_session *ss, struct err *e);
-	/* Finds the session by token hash, with its user. */
+	/* Finds the session by token hash, with its user; STORE_NOT_FOUND when
+	 * there is none. */
 	int (*session_find)(struct store *s, struct arena *a, const char *hash,
 			    struct user_session *out, struct err *e);
+	/* Sets last_seen_at of the session to now. */
 	int (*session_touch)(struct store *s, const char *hash, int64_t now, struct err *e);
+	/* Ends the session (signing out); an unknown hash is not an error. */
 	int (*session_delete)(struct store *s, const char *hash, struct err *e);
+	/* Appends ae to the audit log, whose rows never change. */
 	int (*audit_insert)(struct store *s, const struct audit_entry *ae, struct err *e);
-	/* The partner's audit log, newest first. */
+	/* The audit log of partner_id (required), newest first. A cursor must
+	 * be one of its rows, else 400. */
 	int (*audit_list)(struct store *s, struct arena *a, const char *partner_id,
 			  const struct page *pg, struct audit_entry **items, size_t *n,
 			  bool *has_more, struct err *e);
@@ -456,6 +514,9 @@ struct store_ops {
 	 * idempotency_key_in_use while another transaction holds it. */
 	int (*idem_get)(struct store *s, struct arena *a, const char *scope, const char *key,
 			struct idem_record *out, struct err *e);
+	/* Stores r as the answer of (scope, key), created at now, replacing
+	 * one stored before. Call in the request's write transaction, so the
+	 * answer commits with its effects. */
 	int (*idem_put)(struct store *s, const char *scope, const char *key,
 			const struct idem_record *r, int64_t now, struct err *e);
 	/* Deletes records created before `before`; one stored out of time order
