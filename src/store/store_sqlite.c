@@ -145,20 +145,36 @@ static int sq_checkpoint(struct store *s, struct err *e)
 /* A passive checkpoint never completes while writes keep coming, so the WAL
  * would never restart and would grow without end. Past the limit, this one
  * holds the write lock (writers of this process queue; nothing adds frames)
- * and copies every frame back, waiting for readers of older snapshots via
- * the busy handler; the next commit then starts the WAL from its beginning. */
+ * and copies every frame back, waiting briefly for readers of older
+ * snapshots; the next commit then starts the WAL from its beginning.
+ *
+ * A long reader (a backup's VACUUM INTO, a report in the sqlite3 shell)
+ * keeps the WAL from restarting for as long as it reads. Waiting it out with
+ * the write lock held stopped every write for the whole busy timeout, so the
+ * wait is WAL_RESTART_WAIT_MS and the next try a second later: the WAL grows
+ * past its bound while such a reader lasts, and restarts right after. */
+#define WAL_RESTART_WAIT_MS 50
+#define WAL_RESTART_RETRY_MS 1000
 static int sq_wal_bound(struct store *s, struct err *e)
 {
 	struct sqlite_store *ss = (struct sqlite_store *)s;
 	if (atomic_load_explicit(&ss->wal_frames, memory_order_relaxed) < ss->wal_limit_frames)
 		return 0;
+	int64_t now_ms = (int64_t)(monotonic_seconds() * 1000);
+	if (now_ms < atomic_load_explicit(&ss->wal_retry_at_ms, memory_order_relaxed))
+		return 0;
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
 	pthread_mutex_lock(&ss->write_mu);
+	sqlite3_busy_timeout(c->db, WAL_RESTART_WAIT_MS);
 	int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+	sq_busy_timeout_restore(c);
 	if (rc == SQLITE_OK)
 		atomic_store_explicit(&ss->wal_frames, 0, memory_order_relaxed);
+	else if (rc == SQLITE_BUSY)
+		atomic_store_explicit(&ss->wal_retry_at_ms, now_ms + WAL_RESTART_RETRY_MS,
+				      memory_order_relaxed);
 	pthread_mutex_unlock(&ss->write_mu);
 	return rc == SQLITE_OK || rc == SQLITE_BUSY ? 0 : sq_db_error(c, rc, e);
 }

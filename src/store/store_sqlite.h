@@ -44,13 +44,16 @@ struct sqlite_store {
 	pthread_mutex_t mu;       /* guards conns */
 	pthread_mutex_t write_mu; /* one write transaction at a time in this process */
 	struct conn *conns;
-	atomic_int wal_frames; /* frames in the WAL after the latest commit */
-	int wal_limit_frames;  /* WAL_LIMIT_BYTES in frames of this page size */
-	atomic_bool writable;  /* false since a write met a full or read-only disk */
+	atomic_int wal_frames;           /* frames in the WAL after the latest commit */
+	int wal_limit_frames;            /* WAL_LIMIT_BYTES in frames of this page size */
+	_Atomic int64_t wal_retry_at_ms; /* no WAL restart before (monotonic ms) */
+	atomic_bool writable;            /* false since a write met a full or read-only disk */
 };
 
 /* Closes a connection and its cached statements. */
 void sq_conn_close(struct conn *c);
+/* Sets the connection's busy timeout back to the usual one. */
+void sq_busy_timeout_restore(struct conn *c);
 /* Runs SQL text (no results); returns 0 or -1. */
 int sq_exec(struct conn *c, const char *sql, struct err *e);
 /* Returns the calling thread's connection, opening it on first use, or

@@ -104,7 +104,7 @@ static struct conn *conn_open(struct sqlite_store *ss, struct err *e)
 		goto fail;
 	}
 	c->store = ss;
-	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+	sq_busy_timeout_restore(c);
 	if (sq_exec(c,
 		    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 		    "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;"
@@ -124,6 +124,11 @@ fail:
 	sqlite3_close(c->db);
 	free(c);
 	return NULL;
+}
+
+void sq_busy_timeout_restore(struct conn *c)
+{
+	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
 }
 
 void sq_conn_close(struct conn *c)

@@ -66,3 +66,43 @@ test('the WAL stays bounded under a sustained stream of durable creates and read
   await srv.restart();
   assert.equal(ok(await tn.api.get(`/customers/${created.at(-1)}`)).id, created.at(-1));
 });
+
+// A reader holding an old snapshot (a backup's VACUUM INTO, a report in the sqlite3 shell) keeps
+// the WAL from restarting. Waiting it out with the write lock held stopped every write for the
+// busy timeout (10 s without one acknowledged create); now writes go on, the WAL grows while the
+// reader lasts, and it restarts once the reader is done.
+test('a long reader in another process does not stop writes once the WAL is past its bound', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const tn = await srv.tenant();
+  const HOLD_S = 4;
+  let stop = false;
+  const acked = []; // acknowledgement times
+  const writer = async () => {
+    while (!stop) {
+      ok(await tn.api.post('/customers', customerBody({ metadata: { pad: 'x'.repeat(400) } }),
+        { idem: uniq('long') }), 201);
+      acked.push(Date.now());
+    }
+  };
+  const writers = Array.from({ length: 16 }, writer);
+  try {
+    // Past the bound, where every commit tries to restart the WAL.
+    while (await walBytes() < 60 * 1048576) await new Promise((r) => setTimeout(r, 100));
+    const reader = spawn('sqlite3', [srv.dbPath], { stdio: ['pipe', 'ignore', 'pipe'] });
+    reader.stdin.end(`BEGIN;\nSELECT count(*) FROM customers;\n.shell sleep ${HOLD_S}\nCOMMIT;\n`);
+    const from = Date.now();
+    await new Promise((r) => reader.on('exit', r));
+    const to = Date.now();
+    const walAfterReader = await walBytes();
+    await new Promise((r) => setTimeout(r, 1500));
+    stop = true;
+    await Promise.all(writers);
+    const perSecond = Array.from({ length: HOLD_S }, (_, i) => acked.filter((a) => a >= from + i * 1000 && a < from + (i + 1) * 1000).length);
+    t.diagnostic(`creates acknowledged per second while the reader held: ${perSecond.join(', ')}; WAL ${(walAfterReader / 1048576).toFixed(0)} MiB when it ended, ${((await walBytes()) / 1048576).toFixed(0)} MiB later`);
+    assert.ok(to - from >= HOLD_S * 1000, 'the reader held its snapshot');
+    for (const n of perSecond) assert.ok(n > 0, `a second without one acknowledged create: ${perSecond}`);
+  } finally {
+    stop = true;
+    await Promise.allSettled(writers);
+  }
+});
