@@ -156,37 +156,32 @@ int store_pg_event_get(struct store *s, struct arena *a, const char *tenant_id, 
 			   &q, read_event, out, e);
 }
 
-/* Expired events whose delivery jobs are all finished (or that have none):
- * a pending job still needs its event's payload. $1 is the cutoff, $2 the
- * batch size. */
-#define PURGEABLE_EVENTS \
-	"SELECT e.id FROM events e WHERE e.created_at < $1 AND NOT EXISTS" \
-	" (SELECT 1 FROM webhook_jobs j WHERE j.event_id = e.id AND j.status = 'pending')" \
-	" LIMIT $2"
-
 int store_pg_event_purge(struct store *s, int64_t before, int limit, int *purged, struct err *e)
 {
-	/* Attempts and finished jobs first: webhook_jobs references events. */
-	static const char *const steps[] = {
-		"DELETE FROM webhook_deliveries WHERE event_id IN (" PURGEABLE_EVENTS ")",
-		"DELETE FROM webhook_jobs WHERE event_id IN (" PURGEABLE_EVENTS ")",
-		("DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.created_at < $1"
-		 " AND NOT EXISTS (SELECT 1 FROM webhook_jobs j WHERE j.event_id = e.id) LIMIT $2)"),
-	};
-	*purged = 0;
+	/* One statement: the batch (expired events whose delivery jobs are all
+	 * finished, or that have none: a pending job still needs its event's
+	 * payload) is chosen once, and its attempts, jobs and events go
+	 * together; the foreign keys are checked at the statement's end. */
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		struct pgs_params q = {0};
-		pgs_num(&q, before);
-		pgs_num(&q, limit);
-		PGresult *r = pgs_exec(c, steps[i], &q, e);
-		if (!r)
-			return -1;
-		*purged = (int)strtol(PQcmdTuples(r), NULL, 10);
-		PQclear(r);
-	}
+	struct pgs_params q = {0};
+	pgs_num(&q, before);
+	pgs_num(&q, limit);
+	PGresult *r = pgs_exec(
+		c,
+		"WITH batch AS (SELECT e.id FROM events e WHERE e.created_at < $1 AND NOT EXISTS"
+		"  (SELECT 1 FROM webhook_jobs j WHERE j.event_id = e.id AND j.status = 'pending')"
+		"  LIMIT $2),"
+		" attempts AS (DELETE FROM webhook_deliveries WHERE event_id IN"
+		"  (SELECT id FROM batch)),"
+		" jobs AS (DELETE FROM webhook_jobs WHERE event_id IN (SELECT id FROM batch))"
+		" DELETE FROM events WHERE id IN (SELECT id FROM batch)",
+		&q, e);
+	if (!r)
+		return -1;
+	*purged = (int)strtol(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
 	return 0;
 }
 

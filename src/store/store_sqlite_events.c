@@ -174,38 +174,40 @@ int store_sqlite_event_get(struct store *s, struct arena *a, const char *tenant_
 
 /* Expired events whose delivery jobs are all finished (or that have none):
  * a pending job (a retry to come, an endpoint disabled for now) still needs
- * its event's payload. ?1 is the cutoff, ?2 the batch size. */
-#define PURGEABLE_EVENTS \
-	"SELECT e.id FROM events e WHERE e.created_at < ?1 AND NOT EXISTS" \
-	" (SELECT 1 FROM webhook_jobs j WHERE j.event_id = e.id AND j.status = 'pending')" \
-	" LIMIT ?2"
-
+ * its event's payload. */
 int store_sqlite_event_purge(struct store *s, int64_t before, int limit, int *purged,
 			     struct err *e)
 {
-	/* Attempts and finished jobs first: webhook_jobs references events. An
-	 * event then goes only once no job at all refers to it, so whatever
-	 * these batches select, the foreign key always holds. */
+	/* The batch is chosen once, then its attempts, its finished jobs and
+	 * the events themselves go (webhook_jobs references events), so an event
+	 * never loses its delivery log without going too. */
 	static const char *const steps[] = {
-		"DELETE FROM webhook_deliveries WHERE event_id IN (" PURGEABLE_EVENTS ")",
-		"DELETE FROM webhook_jobs WHERE event_id IN (" PURGEABLE_EVENTS ")",
-		("DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.created_at < ?1"
-		 " AND NOT EXISTS (SELECT 1 FROM webhook_jobs j WHERE j.event_id = e.id) LIMIT ?2)"),
+		"DELETE FROM temp.purge_batch",
+		("INSERT INTO temp.purge_batch SELECT e.id FROM events e WHERE e.created_at < ?1"
+		 " AND NOT EXISTS (SELECT 1 FROM webhook_jobs j WHERE j.event_id = e.id"
+		 " AND j.status = 'pending') LIMIT ?2"),
+		"DELETE FROM webhook_deliveries WHERE event_id IN temp.purge_batch",
+		"DELETE FROM webhook_jobs WHERE event_id IN temp.purge_batch",
+		"DELETE FROM events WHERE id IN temp.purge_batch",
 	};
 	*purged = 0;
 	struct conn *c = sq_conn_get(s, e);
-	if (!c)
+	if (!c ||
+	    sq_exec(c, "CREATE TEMP TABLE IF NOT EXISTS purge_batch (id TEXT PRIMARY KEY)", e) <
+		    0)
 		return -1;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		sqlite3_stmt *st = sq_prep(c, steps[i], e);
 		if (!st)
 			return -1;
-		sqlite3_bind_int64(st, 1, before);
-		sqlite3_bind_int(st, 2, limit);
+		if (sqlite3_bind_parameter_count(st) == 2) {
+			sqlite3_bind_int64(st, 1, before);
+			sqlite3_bind_int(st, 2, limit);
+		}
 		if (sq_step_done(c, st, e) < 0)
 			return -1;
-		*purged = sqlite3_changes(sqlite3_db_handle(st));
 	}
+	*purged = sqlite3_changes(c->db);
 	return 0;
 }
 
