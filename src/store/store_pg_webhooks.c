@@ -297,10 +297,15 @@ int store_pg_webhook_delivery_list(struct store *s, struct arena *a, const char 
 		pgs_q_text(&q, " AND status = ?", f->status);
 	if (f->endpoint_id)
 		pgs_q_text(&q, " AND endpoint_id = ?", f->endpoint_id);
+	/* A cursor must be a row of this list: one endpoint's log pages only
+	 * by that endpoint's deliveries (the endpoint is the partner's). */
 	return pgs_run_list(
 		c, a, &q, "seq",
-		"SELECT seq FROM webhook_deliveries WHERE id = $1 AND partner_id = $2",
-		partner_id, pg, read_delivery, sizeof(**items), (void **)items, n, has_more, e);
+		f->endpoint_id
+			? "SELECT seq FROM webhook_deliveries WHERE id = $1 AND endpoint_id = $2"
+			: "SELECT seq FROM webhook_deliveries WHERE id = $1 AND partner_id = $2",
+		f->endpoint_id ? f->endpoint_id : partner_id, pg, read_delivery,
+		sizeof(**items), (void **)items, n, has_more, e);
 }
 
 /* A delivery attempt with the bodies it keeps. */

@@ -304,10 +304,15 @@ int store_sqlite_webhook_delivery_list(struct store *s, struct arena *a, const c
 		sq_q_text(&q, " AND status = ?", f->status);
 	if (f->endpoint_id)
 		sq_q_text(&q, " AND endpoint_id = ?", f->endpoint_id);
+	/* A cursor must be a row of this list: one endpoint's log pages only
+	 * by that endpoint's deliveries (the endpoint is the partner's). */
 	return sq_run_list(c, a, &q, "seq",
-			   "SELECT seq FROM webhook_deliveries WHERE id = ? AND partner_id = ?",
-			   partner_id, pg, read_delivery, sizeof(**items), (void **)items, n,
-			   has_more, e);
+			   f->endpoint_id ? "SELECT seq FROM webhook_deliveries"
+					    " WHERE id = ? AND endpoint_id = ?"
+					  : "SELECT seq FROM webhook_deliveries"
+					    " WHERE id = ? AND partner_id = ?",
+			   f->endpoint_id ? f->endpoint_id : partner_id, pg, read_delivery,
+			   sizeof(**items), (void **)items, n, has_more, e);
 }
 
 /* A delivery attempt with the bodies it keeps. */

@@ -193,6 +193,15 @@ test('the log keeps the first 4 KiB of an answer, as text even when the receiver
   // The first endpoint's log does not show it.
   const firstLog = await dev.dash.get(`/webhook-endpoints/${endpointId}/deliveries?limit=100`);
   assert.ok(firstLog.body.data.every((d) => d.endpoint_id === endpointId));
+  // A cursor must be a delivery of this endpoint's log, not any delivery of the partner.
+  const theirs = log.body.data[0].id;
+  for (const cursor of ['starting_after', 'ending_before']) {
+    assertError(await dev.dash.get(`/webhook-endpoints/${endpointId}/deliveries?${cursor}=${theirs}`),
+      400, 'invalid_request', cursor);
+    const own = await dev.dash.get(`/webhook-endpoints/${ep.body.id}/deliveries?${cursor}=${theirs}`);
+    assert.equal(own.status, 200, own.text);
+    assert.deepEqual(own.body.data, [], 'nothing before or after the only delivery');
+  }
 });
 
 test('no page logged an error or a Content-Security-Policy violation', () => {

@@ -1420,6 +1420,16 @@ TEST(webhook_record_keeps_the_bodies_and_delivery_get_reads_them)
 	CHECK_INT(d.s->ops->delivery_list(d.s, d.a, "ptn_a", &f, &pg, &items, &n, &more, &d.e),
 		  0);
 	CHECK_INT(n, 0);
+	/* Its cursor is not one of we_2's deliveries: 400 on the parameter. */
+	pg.starting_after = "whd_1";
+	CHECK_INT(d.s->ops->delivery_list(d.s, d.a, "ptn_a", &f, &pg, &items, &n, &more, &d.e),
+		  -1);
+	CHECK_INT(d.e.status, 400);
+	CHECK_STR(d.e.param, "starting_after");
+	f.endpoint_id = "we_1";
+	CHECK_INT(d.s->ops->delivery_list(d.s, d.a, "ptn_a", &f, &pg, &items, &n, &more, &d.e),
+		  0);
+	CHECK_INT(n, 0);
 out:
 	db_close(&d);
 }
