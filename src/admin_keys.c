@@ -82,7 +82,10 @@ int admin_key_list(struct ctx *c)
 	struct api_key *items;
 	size_t n;
 	bool more;
-	if (c->store->ops->key_list(c->store, c->a, p.id, &pg, &items, &n, &more, &c->err) < 0)
+	/* The operator sees both modes; the dashboard the page's (c->partner_id). */
+	bool both = !c->session;
+	if (c->store->ops->key_list(c->store, c->a, both ? p.id : c->partner_id, both, &pg,
+				    &items, &n, &more, &c->err) < 0)
 		return -1;
 	return reply_list(c, items, n, sizeof(*items), key_item, more);
 }

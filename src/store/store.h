@@ -267,11 +267,12 @@ struct store_ops {
 	/* Finds a key (revoked ones too) by the hash of its secret. */
 	int (*key_find_by_hash)(struct store *s, struct arena *a, const char *hash,
 				struct api_key *out, struct err *e);
-	/* The keys of both tenants of partner_id (required; live and test),
-	 * newest first. A cursor must be one of them, else 400. */
-	int (*key_list)(struct store *s, struct arena *a, const char *partner_id,
-			const struct page *pg, struct api_key **items, size_t *n,
-			bool *has_more, struct err *e);
+	/* The keys of tenant_id (required), newest first; with both_modes,
+	 * tenant_id is a partner's id and its test tenant's keys are listed too.
+	 * A cursor must be one of the listed keys, else 400. */
+	int (*key_list)(struct store *s, struct arena *a, const char *tenant_id,
+			bool both_modes, const struct page *pg, struct api_key **items,
+			size_t *n, bool *has_more, struct err *e);
 	/* Sets revoked_at to at unless the key already stops at or before it
 	 * (a rolled key stops later; revoking it stops it now). */
 	int (*key_revoke)(struct store *s, const char *id, int64_t at, struct err *e);
@@ -408,11 +409,13 @@ struct store_ops {
 	 * w->partner_id (admin_endpoint_load() on the dashboard). */
 	int (*endpoint_get)(struct store *s, struct arena *a, const char *id,
 			    struct webhook_endpoint *out, struct err *e);
-	/* The endpoints of both tenants of partner_id (required), newest
-	 * first. A cursor must be one of them, else 400. */
-	int (*endpoint_list)(struct store *s, struct arena *a, const char *partner_id,
-			     const struct page *pg, struct webhook_endpoint **items, size_t *n,
-			     bool *has_more, struct err *e);
+	/* The endpoints of tenant_id (required), newest first; with both_modes,
+	 * those of the partner tenant_id's test tenant too (as key_list). A
+	 * cursor must be one of the listed endpoints, else 400. */
+	int (*endpoint_list)(struct store *s, struct arena *a, const char *tenant_id,
+			     bool both_modes, const struct page *pg,
+			     struct webhook_endpoint **items, size_t *n, bool *has_more,
+			     struct err *e);
 	/* Writes url, enabled_events, status, both secrets and updated_at of
 	 * endpoint w->id (read by the caller in this transaction). */
 	int (*endpoint_update)(struct store *s, const struct webhook_endpoint *w,

@@ -193,9 +193,9 @@ int store_pg_partner_key_get(struct store *s, struct arena *a, const char *id,
 			     struct api_key *out, struct err *e);
 int store_pg_partner_key_find_by_hash(struct store *s, struct arena *a, const char *hash,
 				      struct api_key *out, struct err *e);
-int store_pg_partner_key_list(struct store *s, struct arena *a, const char *partner_id,
-			      const struct page *pg, struct api_key **items, size_t *n,
-			      bool *has_more, struct err *e);
+int store_pg_partner_key_list(struct store *s, struct arena *a, const char *tenant_id,
+			      bool both_modes, const struct page *pg, struct api_key **items,
+			      size_t *n, bool *has_more, struct err *e);
 int store_pg_partner_key_revoke(struct store *s, const char *id, int64_t now, struct err *e);
 int store_pg_partner_key_touch(struct store *s, const char *id, int64_t now, struct err *e);
 int store_pg_partner_operator_token_insert(struct store *s, const char *id, const char *hash,
@@ -234,9 +234,10 @@ int store_pg_webhook_endpoint_insert(struct store *s, const struct webhook_endpo
 				     struct err *e);
 int store_pg_webhook_endpoint_get(struct store *s, struct arena *a, const char *id,
 				  struct webhook_endpoint *out, struct err *e);
-int store_pg_webhook_endpoint_list(struct store *s, struct arena *a, const char *partner_id,
-				   const struct page *pg, struct webhook_endpoint **items,
-				   size_t *n, bool *has_more, struct err *e);
+int store_pg_webhook_endpoint_list(struct store *s, struct arena *a, const char *tenant_id,
+				   bool both_modes, const struct page *pg,
+				   struct webhook_endpoint **items, size_t *n, bool *has_more,
+				   struct err *e);
 int store_pg_webhook_endpoint_update(struct store *s, const struct webhook_endpoint *w,
 				     struct err *e);
 int store_pg_webhook_claim(struct store *s, struct arena *a, int64_t now, int64_t lease_until,

@@ -150,22 +150,27 @@ int store_pg_partner_key_find_by_hash(struct store *s, struct arena *a, const ch
 			  e);
 }
 
-int store_pg_partner_key_list(struct store *s, struct arena *a, const char *partner_id,
-			      const struct page *pg, struct api_key **items, size_t *n,
-			      bool *has_more, struct err *e)
+int store_pg_partner_key_list(struct store *s, struct arena *a, const char *tenant_id,
+			      bool both_modes, const struct page *pg, struct api_key **items,
+			      size_t *n, bool *has_more, struct err *e)
 {
-	if (store_partner_required(partner_id, "key_list", e) < 0)
+	if (store_partner_required(tenant_id, "key_list", e) < 0)
 		return -1;
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
 	struct pgs_query q = {0};
-	pgs_q_text(&q, "SELECT " KEY_COLS " FROM api_keys WHERE " PGS_BOTH_TENANTS("$1"),
-		   partner_id);
+	pgs_q_text(&q,
+		   both_modes ? "SELECT " KEY_COLS
+				" FROM api_keys WHERE " PGS_BOTH_TENANTS("$1")
+			      : "SELECT " KEY_COLS " FROM api_keys WHERE partner_id = $1",
+		   tenant_id);
 	return pgs_run_list(
 		c, a, &q, "seq",
-		"SELECT seq FROM api_keys WHERE id = $1 AND " PGS_BOTH_TENANTS("$2"),
-		partner_id, pg, read_key, sizeof(**items), (void **)items, n, has_more, e);
+		both_modes
+			? "SELECT seq FROM api_keys WHERE id = $1 AND " PGS_BOTH_TENANTS("$2")
+			: "SELECT seq FROM api_keys WHERE id = $1 AND partner_id = $2",
+		tenant_id, pg, read_key, sizeof(**items), (void **)items, n, has_more, e);
 }
 
 static int update_by_id(struct store *s, const char *sql, const char *id, int64_t now,

@@ -62,24 +62,30 @@ int store_pg_webhook_endpoint_get(struct store *s, struct arena *a, const char *
 			   &q, read_endpoint, out, e);
 }
 
-int store_pg_webhook_endpoint_list(struct store *s, struct arena *a, const char *partner_id,
-				   const struct page *pg, struct webhook_endpoint **items,
-				   size_t *n, bool *has_more, struct err *e)
+int store_pg_webhook_endpoint_list(struct store *s, struct arena *a, const char *tenant_id,
+				   bool both_modes, const struct page *pg,
+				   struct webhook_endpoint **items, size_t *n, bool *has_more,
+				   struct err *e)
 {
-	if (store_partner_required(partner_id, "endpoint_list", e) < 0)
+	if (store_partner_required(tenant_id, "endpoint_list", e) < 0)
 		return -1;
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
 	struct pgs_query q = {0};
 	pgs_q_text(&q,
-		   "SELECT " ENDPOINT_COLS
-		   " FROM webhook_endpoints WHERE " PGS_BOTH_TENANTS("$1"),
-		   partner_id);
+		   both_modes ? "SELECT " ENDPOINT_COLS
+				" FROM webhook_endpoints WHERE " PGS_BOTH_TENANTS("$1")
+			      : "SELECT " ENDPOINT_COLS
+				" FROM webhook_endpoints WHERE partner_id = $1",
+		   tenant_id);
 	return pgs_run_list(
 		c, a, &q, "seq",
-		"SELECT seq FROM webhook_endpoints WHERE id = $1 AND " PGS_BOTH_TENANTS("$2"),
-		partner_id, pg, read_endpoint, sizeof(**items), (void **)items, n, has_more, e);
+		both_modes
+			? "SELECT seq FROM webhook_endpoints WHERE id = $1 AND " PGS_BOTH_TENANTS(
+				  "$2")
+			: "SELECT seq FROM webhook_endpoints WHERE id = $1 AND partner_id = $2",
+		tenant_id, pg, read_endpoint, sizeof(**items), (void **)items, n, has_more, e);
 }
 
 int store_pg_webhook_endpoint_update(struct store *s, const struct webhook_endpoint *w,

@@ -150,22 +150,26 @@ int store_sqlite_partner_key_find_by_hash(struct store *s, struct arena *a, cons
 			  e);
 }
 
-int store_sqlite_partner_key_list(struct store *s, struct arena *a, const char *partner_id,
-				  const struct page *pg, struct api_key **items, size_t *n,
-				  bool *has_more, struct err *e)
+int store_sqlite_partner_key_list(struct store *s, struct arena *a, const char *tenant_id,
+				  bool both_modes, const struct page *pg,
+				  struct api_key **items, size_t *n, bool *has_more,
+				  struct err *e)
 {
-	if (store_partner_required(partner_id, "key_list", e) < 0)
+	if (store_partner_required(tenant_id, "key_list", e) < 0)
 		return -1;
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
 	struct query q = {0};
-	sq_q_text(&q, "SELECT " KEY_COLS " FROM api_keys WHERE " SQ_BOTH_TENANTS("?1"),
-		  partner_id);
-	return sq_run_list(c, a, &q, "seq",
-			   "SELECT seq FROM api_keys WHERE id = ?1 AND " SQ_BOTH_TENANTS("?2"),
-			   partner_id, pg, read_key, sizeof(**items), (void **)items, n,
-			   has_more, e);
+	sq_q_text(&q,
+		  both_modes ? "SELECT " KEY_COLS " FROM api_keys WHERE " SQ_BOTH_TENANTS("?1")
+			     : "SELECT " KEY_COLS " FROM api_keys WHERE partner_id = ?1",
+		  tenant_id);
+	return sq_run_list(
+		c, a, &q, "seq",
+		both_modes ? "SELECT seq FROM api_keys WHERE id = ?1 AND " SQ_BOTH_TENANTS("?2")
+			   : "SELECT seq FROM api_keys WHERE id = ?1 AND partner_id = ?2",
+		tenant_id, pg, read_key, sizeof(**items), (void **)items, n, has_more, e);
 }
 
 static int update_by_id(struct store *s, const char *sql, const char *id, int64_t now,

@@ -194,6 +194,38 @@ test('the mode switch: test mode makes test keys, and another partner\'s keys ar
   assertError(await u.dash.get('/session', { headers: { 'innbocks-mode': 'sandbox' } }), 400, 'invalid_request');
 });
 
+test('keys and endpoints are listed for the page\'s mode only, and paged within it', async () => {
+  const u = await dashUser(srv);
+  const made = { live: { keys: [], eps: [] }, test: { keys: [], eps: [] } };
+  for (const mode of ['live', 'test', 'live', 'test', 'live']) {
+    const k = await u.dash.post('/keys', { name: `${mode} key`, mode, scopes: ['customers:read'] });
+    assert.equal(k.status, 201, k.text);
+    made[mode].keys.unshift(k.body.id);
+    const w = await u.dash.post('/webhook-endpoints', { url: `https://crm.example.com/${mode}`, mode, enabled_events: ['customer.created'] });
+    assert.equal(w.status, 201, w.text);
+    made[mode].eps.unshift(w.body.id);
+  }
+  for (const [what, p] of [['keys', '/keys'], ['eps', '/webhook-endpoints']]) {
+    for (const mode of ['live', 'test']) {
+      u.dash.mode = mode;
+      const first = await u.dash.get(`${p}?limit=2`);
+      assert.equal(first.status, 200, first.text);
+      assert.deepEqual(first.body.data.map((x) => x.id), made[mode][what].slice(0, 2), `${mode} ${p}`);
+      assert.ok(first.body.data.every((x) => x.mode === mode));
+      assert.equal(first.body.has_more, mode === 'live', `${mode} ${p}: a second page only in live mode`);
+      const rest = await u.dash.get(`${p}?limit=2&starting_after=${first.body.data[1].id}`);
+      assert.deepEqual(rest.body.data.map((x) => x.id), made[mode][what].slice(2), `${mode} ${p}, page 2`);
+      assert.equal(rest.body.has_more, false);
+      // The other mode's object is no cursor of this list.
+      const other = made[mode === 'live' ? 'test' : 'live'][what][0];
+      assertError(await u.dash.get(`${p}?starting_after=${other}`), 400, 'invalid_request', 'starting_after');
+    }
+  }
+  // The operator still sees both modes of the partner.
+  const all = await srv.admin().get(`/partners/${u.partner.id}/keys?limit=100`);
+  assert.equal(all.body.data.length, 5);
+});
+
 test('a viewer reads but cannot change: 403 insufficient_role', async () => {
   const owner = await dashUser(srv);
   const viewer = await dashUser(srv, 'viewer', owner.partner);

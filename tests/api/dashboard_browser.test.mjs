@@ -211,6 +211,30 @@ test('the mode switch shows test mode on every page', async () => {
   await page.locator('tr', { hasText: 'Nightly sync' }).first().waitFor();
 });
 
+test('the keys page asks the server for the page\'s mode only, 50 keys at a time', async () => {
+  const { page } = owner;
+  for (let i = 0; i < 51; i++) await srv.createKey(partner.id, ['customers:read'], `Sandbox ${i}`, 'test');
+  const seen = []; // every key the page was sent
+  const listen = async (r) => {
+    if (new URL(r.url()).pathname === '/dashboard/api/keys' && r.request().method() === 'GET') seen.push(...(await r.json()).data);
+  };
+  page.on('response', listen);
+  await page.getByRole('button', { name: 'Test' }).click();
+  await page.locator('tr', { hasText: 'Sandbox 50' }).waitFor();
+  assert.equal(await page.locator('tr[data-key-id]').count(), 50);
+  assert.equal(await page.locator('tr', { hasText: 'Sandbox 0' }).count(), 0, 'the oldest is on the next page');
+  await page.getByRole('button', { name: 'Show more keys' }).click();
+  await page.locator('tr', { hasText: 'Sandbox 0' }).waitFor();
+  assert.equal(await page.locator('tr[data-key-id]').count(), 51);
+  assert.equal(await page.getByRole('button', { name: 'Show more keys' }).count(), 0);
+  page.off('response', listen);
+  assert.equal(seen.length, 51);
+  assert.ok(seen.every((k) => k.mode === 'test'), 'no live key was sent to the test page');
+  await page.getByRole('button', { name: 'Live' }).click();
+  await page.locator('tr', { hasText: 'Nightly sync' }).first().waitFor();
+  assert.equal(await page.locator('tr', { hasText: 'Sandbox' }).count(), 0);
+});
+
 test('the owner reads the audit log: the key changes and sign-ins, never a secret', async () => {
   const { page } = owner;
   await page.getByRole('link', { name: 'Audit log' }).click();

@@ -1551,7 +1551,7 @@ out:
 	db_close(&d);
 }
 
-TEST(key_list_holds_both_modes_of_the_partner_only)
+TEST(key_list_holds_both_modes_of_the_partner_or_one_tenant)
 {
 	struct db d;
 	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) || !partner_add(&d, "ptn_2", 100))
@@ -1573,16 +1573,32 @@ TEST(key_list_holds_both_modes_of_the_partner_only)
 	struct api_key *items = NULL;
 	size_t n = 0;
 	bool more = true;
-	if (!CHECK_INT(d.s->ops->key_list(d.s, d.a, "ptn_1", &pg, &items, &n, &more, &d.e), 0))
+	if (!CHECK_INT(
+		    d.s->ops->key_list(d.s, d.a, "ptn_1", true, &pg, &items, &n, &more, &d.e),
+		    0))
 		goto out;
 	CHECK_INT(n, 2);
 	CHECK(n == 2 && strcmp(items[0].id, "key_1") == 0 && strcmp(items[1].id, "key_0") == 0);
 	/* Another partner's key is no cursor; the partner's own test key is. */
 	pg.starting_after = "key_2";
-	CHECK_INT(d.s->ops->key_list(d.s, d.a, "ptn_1", &pg, &items, &n, &more, &d.e), -1);
+	CHECK_INT(d.s->ops->key_list(d.s, d.a, "ptn_1", true, &pg, &items, &n, &more, &d.e),
+		  -1);
 	pg.starting_after = "key_1";
-	CHECK_INT(d.s->ops->key_list(d.s, d.a, "ptn_1", &pg, &items, &n, &more, &d.e), 0);
+	CHECK_INT(d.s->ops->key_list(d.s, d.a, "ptn_1", true, &pg, &items, &n, &more, &d.e), 0);
 	CHECK(n == 1 && strcmp(items[0].id, "key_0") == 0);
+	/* One mode: the tenant's keys only, and only they are cursors. */
+	pg.starting_after = NULL;
+	CHECK_INT(d.s->ops->key_list(d.s, d.a, "ptn_1", false, &pg, &items, &n, &more, &d.e),
+		  0);
+	CHECK(n == 1 && strcmp(items[0].id, "key_0") == 0);
+	CHECK_INT(
+		d.s->ops->key_list(d.s, d.a, "ptn_1_test", false, &pg, &items, &n, &more, &d.e),
+		0);
+	CHECK(n == 1 && strcmp(items[0].id, "key_1") == 0);
+	pg.starting_after = "key_1";
+	CHECK_INT(d.s->ops->key_list(d.s, d.a, "ptn_1", false, &pg, &items, &n, &more, &d.e),
+		  -1);
+	CHECK_INT(d.e.status, 400);
 out:
 	db_close(&d);
 }
@@ -1815,9 +1831,9 @@ TEST(every_partner_scoped_operation_refuses_a_null_partner_instead_of_reading_al
 				o->event_list_tenant(s, a, NULL, &ef, &pg, &evs, &n, &more, e));
 	refused_without_partner(&d, "event_get", o->event_get(s, a, NULL, "evt_1", 0, &ev, e));
 	refused_without_partner(&d, "key_list",
-				o->key_list(s, a, NULL, &pg, &keys, &n, &more, e));
+				o->key_list(s, a, NULL, true, &pg, &keys, &n, &more, e));
 	refused_without_partner(&d, "endpoint_list",
-				o->endpoint_list(s, a, NULL, &pg, &eps, &n, &more, e));
+				o->endpoint_list(s, a, NULL, true, &pg, &eps, &n, &more, e));
 	refused_without_partner(&d, "delivery_list",
 				o->delivery_list(s, a, NULL, &df, &pg, &dels, &n, &more, e));
 	refused_without_partner(&d, "user_list",

@@ -16,6 +16,7 @@ const SCOPES = [
 const DELAYS = [['now', 'Now'], ['1h', 'In 1 hour'], ['24h', 'In 24 hours'], ['7d', 'In 7 days']];
 
 const canWrite = (session) => session.user.role !== 'viewer';
+const PAGE = 50; // keys a page
 
 function status(k) {
   if (!k.revoked_at) return h('span', { class: 'pill ok' }, 'Active');
@@ -40,16 +41,21 @@ export async function keysPage(content, session) {
       'Copy it now and keep it somewhere safe: this is the only time Innbocks shows it.'));
   }
 
+  // The server lists the page's mode only (the Innbocks-Mode header), a page at a time.
+  const keys = [];
+  const more = h('div', { class: 'actions' });
+  listBox.after(more);
+
   async function reload() {
-    const all = [];
-    let after = null;
-    for (;;) {
-      const page = await api('GET', `/keys?limit=100${after ? `&starting_after=${after}` : ''}`);
-      all.push(...page.data);
-      if (!page.has_more || !page.data.length) break;
-      after = page.data[page.data.length - 1].id;
-    }
-    const keys = all.filter((k) => k.mode === mode);
+    keys.length = 0;
+    await load(null);
+  }
+
+  async function load(after) {
+    const page = await api('GET', `/keys?limit=${PAGE}${after ? `&starting_after=${after}` : ''}`);
+    keys.push(...page.data);
+    more.replaceChildren(page.has_more
+      ? h('button', { type: 'button', onclick: () => load(keys[keys.length - 1].id) }, 'Show more keys') : '');
     if (!keys.length) {
       listBox.replaceChildren(h('div', { class: 'empty' },
         h('h2', {}, `No ${mode} keys yet`),

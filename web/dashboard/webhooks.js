@@ -6,6 +6,7 @@ import { api, currentMode } from './api.js';
 import { h, field, nextId, openDialog, confirmDialog, secretBox, showError, when } from './ui.js';
 
 const canWrite = (session) => session.user.role !== 'viewer';
+const PAGE = 50; // endpoints a page
 
 export async function webhooksPage(content, session) {
   const mode = currentMode();
@@ -19,9 +20,21 @@ export async function webhooksPage(content, session) {
   const logBox = h('div');
   content.append(logBox);
 
+  // The server lists the page's mode only (the Innbocks-Mode header), a page at a time.
+  const eps = [];
+  const more = h('div', { class: 'actions' });
+  listBox.after(more);
+
   async function reload() {
-    const page = await api('GET', '/webhook-endpoints?limit=100');
-    const eps = page.data.filter((w) => w.mode === mode);
+    eps.length = 0;
+    await load(null);
+  }
+
+  async function load(after) {
+    const page = await api('GET', `/webhook-endpoints?limit=${PAGE}${after ? `&starting_after=${after}` : ''}`);
+    eps.push(...page.data);
+    more.replaceChildren(page.has_more
+      ? h('button', { type: 'button', onclick: () => load(eps[eps.length - 1].id) }, 'Show more endpoints') : '');
     if (!eps.length) {
       listBox.replaceChildren(h('div', { class: 'empty' }, h('h2', {}, `No ${mode} endpoints yet`),
         h('p', { class: 'muted' }, canWrite(session) ? 'Add one, and your CRM hears about new customers and arriving mail within seconds.' : 'Ask a developer or owner of your team to add one.'),
