@@ -20,11 +20,13 @@ int dash_endpoint_reveal_check(struct ctx *c)
 	if (field_allow(c, fields) < 0 ||
 	    field_string(c, "password", true, false, 1, SESSION_PASSWORD_MAX, false,
 			 &password) < 0 ||
-	    dash_session_limit(c, c->session->user.email) < 0)
+	    dash_session_limit(c, c->session->user.email, "secret.reveal_rate_limited") < 0)
 		return -1;
-	if (!session_password_verify(c->session->user.password_hash, password))
+	if (!session_password_verify(c->session->user.password_hash, password)) {
+		dash_session_audit_refusal(c, "secret.reveal_failed");
 		return error(&c->err, 422, "validation_failed", "password",
 			     "the password is not correct");
+	}
 	return 0;
 }
 

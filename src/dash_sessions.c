@@ -18,9 +18,38 @@
 
 #define SIGNIN_FAILED "the email or password is not correct"
 
+/* on_refused of a sign-in: the audit row (c->refusal_action) names the user
+ * the email belongs to, else "unknown user" without a partner. */
+static int signin_refused(struct ctx *c)
+{
+	const char *email = json_string_value(json_object_get(c->body, "email"));
+	struct user u;
+	int rc = c->store->ops->user_find_by_email(c->store, c->a, email, &u, &c->err);
+	if (rc < 0)
+		return -1;
+	return dispatch_audit(c, rc == 0 ? u.partner_id : NULL, rc == 0 ? &u : NULL,
+			      c->refusal_action, NULL);
+}
+
+/* on_refused of a password re-entered by the signed-in user: the audit row
+ * (c->refusal_action) about the path's object, if any. */
+static int reentry_refused(struct ctx *c)
+{
+	return dispatch_audit(c, c->session->user.partner_id, NULL, c->refusal_action,
+			      c->params[0]);
+}
+
+void dash_session_audit_refusal(struct ctx *c, const char *action)
+{
+	c->refusal_action = action;
+	c->on_refused = c->session ? reentry_refused : signin_refused;
+}
+
 /* Spends a token of the bucket of key in rl; returns -1 with 429 when it
- * has none. */
-static int signin_limit(struct ctx *c, struct ratelimit *rl, const char *key)
+ * has none. The refusal is audited as action (unless NULL) at most once a
+ * minute per bucket: a flood of attempts costs a row, not a write each. */
+static int signin_limit(struct ctx *c, struct ratelimit *rl, const char *key,
+			const char *action)
 {
 	if (!rl || !ratelimit_enabled(rl))
 		return 0;
@@ -28,6 +57,8 @@ static int signin_limit(struct ctx *c, struct ratelimit *rl, const char *key)
 	ratelimit_spend(rl, key, monotonic_seconds(), &rr);
 	if (rr.allowed)
 		return 0;
+	if (action && ratelimit_touch_due(rl, key, c->now))
+		dash_session_audit_refusal(c, action);
 	char v[32];
 	snprintf(v, sizeof(v), "%ld", rr.retry_after);
 	resp_header_add(c->resp, "Retry-After", v);
@@ -35,10 +66,10 @@ static int signin_limit(struct ctx *c, struct ratelimit *rl, const char *key)
 		     "too many sign-in attempts; retry after %ld s", rr.retry_after);
 }
 
-int dash_session_limit(struct ctx *c, const char *email)
+int dash_session_limit(struct ctx *c, const char *email, const char *action)
 {
 	const char *addr = c->req->client_addr ? c->req->client_addr : "local";
-	if (signin_limit(c, c->app->signin_by_addr, addr) < 0)
+	if (signin_limit(c, c->app->signin_by_addr, addr, action) < 0)
 		return -1;
 	if (!email)
 		return 0;
@@ -46,7 +77,7 @@ int dash_session_limit(struct ctx *c, const char *email)
 	for (char *p = acct; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
-	return signin_limit(c, c->app->signin_by_account, acct);
+	return signin_limit(c, c->app->signin_by_account, acct, action);
 }
 
 int dash_session_signin_check(struct ctx *c)
@@ -57,7 +88,7 @@ int dash_session_signin_check(struct ctx *c)
 	    field_string(c, "email", true, false, 1, 254, false, &email) < 0 ||
 	    field_string(c, "password", true, false, 1, SESSION_PASSWORD_MAX, false,
 			 &password) < 0 ||
-	    dash_session_limit(c, email) < 0)
+	    dash_session_limit(c, email, "signin.rate_limited") < 0)
 		return -1;
 	struct user u = {0};
 	int rc = c->store->ops->user_find_by_email(c->store, c->a, email, &u, &c->err);
@@ -90,18 +121,6 @@ static int session_start(struct ctx *c, const struct user *u, const char *action
 	return reply_take(c, 200, o);
 }
 
-/* The audit row of a failed sign-in, kept although the request failed. */
-static int signin_failed(struct ctx *c)
-{
-	const char *email = json_string_value(json_object_get(c->body, "email"));
-	struct user u;
-	int rc = c->store->ops->user_find_by_email(c->store, c->a, email, &u, &c->err);
-	if (rc < 0)
-		return -1;
-	return dispatch_audit(c, rc == 0 ? u.partner_id : NULL, rc == 0 ? &u : NULL,
-			      "signin.failed", NULL);
-}
-
 int dash_session_signin(struct ctx *c)
 {
 	struct user u;
@@ -111,7 +130,7 @@ int dash_session_signin(struct ctx *c)
 	if (rc < 0)
 		return -1;
 	if (rc == STORE_NOT_FOUND) {
-		c->on_refused = signin_failed;
+		dash_session_audit_refusal(c, "signin.failed");
 		return error(&c->err, 401, "unauthenticated", NULL, SIGNIN_FAILED);
 	}
 	return session_start(c, &u, "signin.succeeded");
@@ -129,7 +148,7 @@ int dash_session_setup_hash(struct ctx *c)
 	if (utf8_length(password) < SESSION_PASSWORD_MIN)
 		return error(&c->err, 422, "validation_failed", "password",
 			     "the password needs at least %d characters", SESSION_PASSWORD_MIN);
-	if (dash_session_limit(c, NULL) < 0)
+	if (dash_session_limit(c, NULL, NULL) < 0)
 		return -1;
 	c->password_hash = session_password_hash(c->a, password);
 	if (!c->password_hash)
@@ -194,11 +213,13 @@ int dash_session_password_check(struct ctx *c)
 	if (utf8_length(fresh) < SESSION_PASSWORD_MIN)
 		return error(&c->err, 422, "validation_failed", "new_password",
 			     "the password needs at least %d characters", SESSION_PASSWORD_MIN);
-	if (dash_session_limit(c, c->session->user.email) < 0)
+	if (dash_session_limit(c, c->session->user.email, "password.change_rate_limited") < 0)
 		return -1;
-	if (!session_password_verify(c->session->user.password_hash, current))
+	if (!session_password_verify(c->session->user.password_hash, current)) {
+		dash_session_audit_refusal(c, "password.change_failed");
 		return error(&c->err, 422, "validation_failed", "current_password",
 			     "the current password is not correct");
+	}
 	c->password_hash = session_password_hash(c->a, fresh);
 	if (!c->password_hash)
 		return error(&c->err, 500, "internal_error", NULL,

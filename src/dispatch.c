@@ -294,6 +294,16 @@ void dispatch_write_in_tx(struct ctx *c)
 	c->headers_before_write = resp->nheaders;
 	if (s->ops->tx_savepoint(s, &c->err) < 0)
 		goto fail;
+	if (c->refused_before) {
+		/* No handler, no idempotent record: only the refusal's audit row. */
+		struct err refusal = c->err;
+		if (c->on_refused(c) < 0)
+			goto undo;
+		c->err = refusal;
+		s->ops->tx_release(s);
+		respond(c, -1, resp);
+		return;
+	}
 	if (key) {
 		struct idem_record rec;
 		int rc = s->ops->idem_get(s, c->a, scope, key, &rec, &c->err);
@@ -482,6 +492,10 @@ int dispatch_before(struct ctx *c)
 {
 	if (!c->route->before || c->route->before(c) == 0)
 		return 0;
+	if (c->on_refused) {
+		c->refused_before = true;
+		return 0;
+	}
 	resp_error(c->resp, &c->err, c->request_id);
 	return -1;
 }

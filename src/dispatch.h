@@ -75,10 +75,14 @@ struct ctx {
 				   * password matched, else NULL */
 	const char *password_hash;          /* set by a before hook: the new password's hash */
 	/* Runs in the savepoint after a refused handler's changes were undone,
-	 * for what must outlive the refusal (a failed sign-in's audit row). */
+	 * for what must outlive the refusal (a failed sign-in's audit row). A
+	 * before hook that refuses with it set still goes on to the write part,
+	 * which then runs only on_refused (refused_before). */
 	handler_fn *on_refused;
-	const char *content_type; /* of raw, when not JSON (static) */
-	const char *touch_key_id; /* a key whose last_used_at is due a write */
+	const char *refusal_action; /* the audit action on_refused records, if it needs one */
+	bool refused_before;        /* the before hook refused; c->err holds why */
+	const char *content_type;   /* of raw, when not JSON (static) */
+	const char *touch_key_id;   /* a key whose last_used_at is due a write */
 	const char *request_id;
 	int64_t now;
 	struct err err;
@@ -117,7 +121,9 @@ void dispatch_write_failed(struct ctx *c, const struct err *e);
 /* Frees the context. Accepts NULL. */
 void dispatch_end(struct ctx *c);
 /* Runs the route's before hook (slow work outside any transaction) when it
- * has one. Returns 0, or -1 with the refusal in resp: skip the write then. */
+ * has one. Returns 0, or -1 with the refusal in resp: skip the write then.
+ * A refusal with c->on_refused set returns 0: the write part keeps what
+ * on_refused writes (an audit row) and answers the refusal. */
 int dispatch_before(struct ctx *c);
 /* Runs the write part in a transaction of its own (begin, dispatch_write_in_tx,
  * commit), for callers without a group-commit writer. */

@@ -115,8 +115,13 @@ int dash_session_get(struct ctx *c);
 int dash_session_password_check(struct ctx *c);
 /* Spends a password attempt of the client address and, unless email is
  * NULL, of the account; returns -1 with 429 (and Retry-After) when either
- * has none left. For every route that checks a password. */
-int dash_session_limit(struct ctx *c, const char *email);
+ * has none left, audited as action (unless NULL; at most once a minute per
+ * address or account). For every route that checks a password. */
+int dash_session_limit(struct ctx *c, const char *email, const char *action);
+/* Has the refusal the caller is about to return audited as action, although
+ * the request fails: about the user its email names on sign-in, else the
+ * signed-in user and the path's object. Never pass a secret. */
+void dash_session_audit_refusal(struct ctx *c, const char *action);
 int dash_session_password(struct ctx *c);
 
 /* dash_keys.c */

@@ -113,6 +113,14 @@ test('sign-in attempts are limited per account', async () => {
   assert.ok(limited, 'the 11th attempt on one account is refused');
   assertError(limited, 429, 'rate_limited');
   assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+  // The refusal is in the audit log, once a minute however many follow.
+  for (let i = 0; i < 3; i++) assertError(await new Dash(srv).post('/signin', { email: u.email, password: u.password }), 429, 'rate_limited');
+  const rows = JSON.parse(sql(`SELECT * FROM audit_log WHERE action = 'signin.rate_limited' AND user_id = '${u.user.id}'`));
+  assert.equal(rows.length, 1, JSON.stringify(rows));
+  assert.equal(rows[0].partner_id, u.partner.id);
+  assert.equal(rows[0].actor, u.email);
+  assert.equal(rows[0].client_addr, '127.0.0.1');
+  assert.ok(!sql('SELECT * FROM audit_log').includes('wrong password!!') && !sql('SELECT * FROM audit_log').includes(u.password));
 });
 
 test('sign-in attempts are limited per client address, whatever the account', async () => {
@@ -121,6 +129,9 @@ test('sign-in attempts are limited per client address, whatever the account', as
     const codes = [];
     for (let i = 0; i < 4; i++) codes.push((await new Dash(small).post('/signin', { email: `u${i}@example.com`, password: 'whatever it is' })).status);
     assert.deepEqual(codes, [401, 401, 401, 429]);
+    const rows = JSON.parse(execFileSync('sqlite3', ['-json', small.dbPath,
+      "SELECT actor, partner_id, client_addr FROM audit_log WHERE action = 'signin.rate_limited'"], { encoding: 'utf8' }) || '[]');
+    assert.deepEqual(rows, [{ actor: 'unknown user', partner_id: null, client_addr: '127.0.0.1' }]);
   } finally {
     await small.stop();
   }
@@ -357,6 +368,10 @@ test('changing the password needs the current one, ends every other session and 
   const elsewhere = new Dash(srv);
   assert.equal((await elsewhere.signIn(u.email, u.password)).status, 200);
   assertError(await u.dash.post('/password', { current_password: 'not it at all', new_password: 'a whole new password' }), 422, 'validation_failed', 'current_password');
+  const failed = JSON.parse(sql(`SELECT * FROM audit_log WHERE action = 'password.change_failed' AND user_id = '${u.user.id}'`));
+  assert.equal(failed.length, 1, 'a wrong current password is audited');
+  assert.equal(failed[0].actor, u.email);
+  assert.equal(failed[0].partner_id, u.partner.id);
   assertError(await u.dash.post('/password', { current_password: u.password, new_password: 'too short' }), 422, 'validation_failed', 'new_password');
   assertError(await u.dash.post('/password', { current_password: u.password, new_password: 'a whole new password' }, { csrf: false }), 403, 'csrf_failed');
   const oldCookie = u.dash.cookie;
@@ -373,7 +388,7 @@ test('changing the password needs the current one, ends every other session and 
   assert.equal((await new Dash(srv).signIn(u.email, 'a whole new password')).status, 200);
   const audit = sql('SELECT * FROM audit_log');
   assert.match(audit, /POST \/dashboard\/api\/password/);
-  assert.ok(!audit.includes('a whole new password'));
+  assert.ok(!audit.includes('a whole new password') && !audit.includes('not it at all'));
 });
 
 test('an endpoint\'s secret is shown again only after the password is re-entered', async () => {
@@ -392,6 +407,22 @@ test('an endpoint\'s secret is shown again only after the password is re-entered
   const audit = sql('SELECT * FROM audit_log');
   assert.match(audit, /reveal-secret/);
   assert.ok(!audit.includes(we.body.secret));
+  const failed = JSON.parse(sql(`SELECT * FROM audit_log WHERE action = 'secret.reveal_failed' AND user_id = '${u.user.id}'`));
+  assert.equal(failed.length, 1, 'the wrong password is audited, the missing one is not an attempt');
+  assert.equal(failed[0].target, we.body.id);
+  assert.equal(failed[0].mode, 'live');
+  assert.ok(!audit.includes('not my password'));
+  // Re-entries count against the account's sign-in limit; the refusal is audited too.
+  let limited;
+  for (let i = 0; i < 12 && !limited; i++) {
+    const r = await u.dash.post(`/webhook-endpoints/${we.body.id}/reveal-secret`, { password: 'not my password' });
+    if (r.status === 429) limited = r;
+  }
+  assert.ok(limited, 'the account runs out of attempts');
+  assertError(limited, 429, 'rate_limited');
+  const refused = JSON.parse(sql(`SELECT * FROM audit_log WHERE action = 'secret.reveal_rate_limited' AND user_id = '${u.user.id}'`));
+  assert.equal(refused.length, 1);
+  assert.equal(refused[0].target, we.body.id);
 });
 
 test('events in the dashboard: the page\'s mode only, readable by every role', async () => {

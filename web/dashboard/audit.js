@@ -6,9 +6,17 @@ import { h, when } from './ui.js';
 const LABELS = {
   'signin.succeeded': 'Signed in',
   'signin.failed': 'Failed sign-in',
+  'signin.rate_limited': 'Sign-in refused: too many attempts',
   'password.set': 'Set a password',
+  'password.change_failed': 'Wrong current password when changing it',
+  'password.change_rate_limited': 'Password change refused: too many attempts',
+  'secret.reveal_failed': 'Wrong password when showing a webhook secret',
+  'secret.reveal_rate_limited': 'Showing a webhook secret refused: too many attempts',
   'user.created': 'Created a user',
 };
+
+/** Refused attempts (wrong passwords, rate limits) stand out. */
+const refused = (action) => /(^signin\.failed|_failed|rate_limited)$/.test(action);
 
 /** "POST /dashboard/api/keys/{id}/revoke" -> "Revoked an API key", by the route. */
 function describe(action) {
@@ -43,7 +51,7 @@ export async function auditPage(content) {
       h('thead', {}, h('tr', {}, ...['When', 'Who', 'What', 'Object', 'Mode', 'From'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, ...rows.map((r) => h('tr', {},
         h('td', {}, when(r.created_at)), h('td', {}, r.actor),
-        h('td', {}, r.action === 'signin.failed' ? h('span', { class: 'pill bad' }, describe(r.action)) : describe(r.action)),
+        h('td', {}, refused(r.action) ? h('span', { class: 'pill bad' }, describe(r.action)) : describe(r.action)),
         h('td', { class: 'mono' }, r.target ?? '—'), h('td', {}, r.mode ?? '—'), h('td', { class: 'mono' }, r.client_addr ?? '—'))))));
     more.replaceChildren(page.has_more
       ? h('button', { type: 'button', onclick: () => load(rows[rows.length - 1].id) }, 'Show older entries') : '');
