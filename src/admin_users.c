@@ -1,6 +1,10 @@
 /* admin_users.c - dashboard users as the operator makes them (docs/decisions.md, "Dashboard"):
- * a partner's first user, answered with a one-time setup link. The same
- * handler serves owners inviting their team from the dashboard. */
+ * a partner's first user, answered with a one-time setup link, and a fresh
+ * link when that one was lost or expired. The same handlers serve owners
+ * inviting their team, and sending a teammate a password reset link, from
+ * the dashboard. */
+#include <string.h>
+
 #include "dispatch.h"
 #include "field.h"
 #include "handlers.h"
@@ -9,6 +13,26 @@
 #include "session.h"
 #include "validate.h"
 #include "banned.h"
+
+/* Makes a one-time setup link for u (ending the ones not used yet) and
+ * adds it to o as setup_url and setup_expires_at. Returns 0 or -1. */
+static int setup_link_issue(struct ctx *c, const struct user *u, json_t *o)
+{
+	const char *token, *hash;
+	session_token_new(c->a, &token, &hash);
+	int64_t expires = c->now + SESSION_SETUP_VALID_S;
+	if (c->store->ops->user_setup_insert(c->store, hash, u->id, c->now, expires, &c->err) <
+	    0)
+		return -1;
+	/* The token travels in the fragment: browsers never send it to a server
+	 * (no access log, no Referer), and the page posts it once. */
+	json_object_set_new(
+		o, "setup_url",
+		json_string(arena_printf(c->a, "%s/dashboard/setup.html#token=%s",
+					 c->app->base_url ? c->app->base_url : "", token)));
+	json_object_set_new(o, "setup_expires_at", render_time(expires));
+	return 0;
+}
 
 int admin_user_create(struct ctx *c)
 {
@@ -39,21 +63,47 @@ int admin_user_create(struct ctx *c)
 		.role = role,
 		.created_at = c->now,
 	};
-	const char *token, *hash;
-	session_token_new(c->a, &token, &hash);
-	int64_t expires = c->now + SESSION_SETUP_VALID_S;
 	if (c->store->ops->user_insert(c->store, &u, &c->err) < 0 ||
-	    c->store->ops->user_setup_insert(c->store, hash, u.id, c->now, expires, &c->err) <
-		    0 ||
 	    dispatch_audit(c, p.id, NULL, "user.created", u.id) < 0)
 		return -1;
 	json_t *o = render_user(&u);
-	/* The token travels in the fragment: browsers never send it to a server
-	 * (no access log, no Referer), and the page posts it once. */
-	json_object_set_new(
-		o, "setup_url",
-		json_string(arena_printf(c->a, "%s/dashboard/setup.html#token=%s",
-					 c->app->base_url ? c->app->base_url : "", token)));
-	json_object_set_new(o, "setup_expires_at", render_time(expires));
+	if (setup_link_issue(c, &u, o) < 0) {
+		json_decref(o);
+		return -1;
+	}
 	return reply_take(c, 201, o);
+}
+
+int admin_user_setup_link(struct ctx *c)
+{
+	static const char *const none[] = {NULL};
+	struct user u;
+	if (field_allow(c, none) < 0)
+		return -1;
+	int rc = c->store->ops->user_get(c->store, c->a, c->params[0], &u, &c->err);
+	if (rc == 0 && c->session && strcmp(u.partner_id, c->session->user.partner_id) != 0)
+		rc = STORE_NOT_FOUND;
+	if (rc == STORE_NOT_FOUND)
+		return reply_not_found(c, "user", c->params[0], NULL);
+	if (rc < 0)
+		return -1;
+	if (c->session && strcmp(u.id, c->session->user.id) == 0)
+		return error(&c->err, 409, "invalid_state", NULL,
+			     "you cannot send yourself a link; change your password instead");
+	/* The operator helps a user in only to a first password; resetting
+	 * one is for the partner's owners, who know their team. */
+	if (!c->session && u.password_hash)
+		return error(
+			&c->err, 409, "invalid_state", NULL,
+			"this user has set a password already; an owner of the partner can "
+			"send them a password reset link from the dashboard's team page");
+	json_t *o = render_user(&u);
+	/* The dashboard's own audit row names the route already. */
+	if (setup_link_issue(c, &u, o) < 0 ||
+	    (!c->session &&
+	     dispatch_audit(c, u.partner_id, NULL, "user.setup_link", u.id) < 0)) {
+		json_decref(o);
+		return -1;
+	}
+	return reply_take(c, 200, o);
 }

@@ -419,6 +419,24 @@ static int cmd_user_create(const struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_user_setup_link(const struct cli *cli, int argc, char **argv)
+{
+	const char *id = positional(argc, argv);
+	if (!id)
+		return usage();
+	char path[256];
+	snprintf(path, sizeof(path), "/admin/v1/users/%s/setup-link", id);
+	json_t *user = NULL;
+	if (run(cli, "POST", path, NULL, &user) != 0)
+		return 1;
+	fprintf(stderr,
+		"\nThe user chooses a password at this link (valid 72 hours, once; "
+		"earlier links no longer work):\n  %s\n",
+		json_string_value(json_object_get(user, "setup_url")));
+	json_decref(user);
+	return 0;
+}
+
 static int cmd_admin_token_create(const struct cli *cli, int argc, char **argv)
 {
 	(void)argc, (void)argv;
@@ -650,6 +668,12 @@ static const struct command commands[] = {
 	 "user create --partner ptn_... --email E --role owner|developer|viewer\n"
 	 "                       (a dashboard user; prints the one-time setup link)",
 	 {"partner", "email", "role"}},
+	{"user",
+	 "setup-link",
+	 cmd_user_setup_link,
+	 "user setup-link usr_...   (a new one-time setup link for a user who has not\n"
+	 "                       set a password; the earlier ones stop working)",
+	 {0}},
 	{"admin-token", "create", cmd_admin_token_create, "admin-token create", {0}},
 	{"backup",
 	 NULL,

@@ -104,6 +104,10 @@ int admin_key_issue(struct ctx *c, const char *tenant, const char *name, unsigne
 
 /* admin_users.c */
 int admin_user_create(struct ctx *c);
+/* A fresh one-time setup link for the path's user, ending the ones not used
+ * yet: the operator's for a user without a password; an owner's for a
+ * teammate, a password reset link when they have one. */
+int admin_user_setup_link(struct ctx *c);
 
 /* dash_sessions.c: sign-in, password setup, sign-out, the session itself */
 int dash_session_signin_check(struct ctx *c);

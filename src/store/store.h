@@ -482,11 +482,13 @@ struct store_ops {
 	int (*user_role_set)(struct store *s, const char *id, const char *role, struct err *e);
 	/* Deletes the user with its sessions and setup links (its audit rows stay). */
 	int (*user_delete)(struct store *s, const char *id, struct err *e);
-	/* Sets the password hash and ends every session of the user. */
+	/* Sets the password hash and ends every session of the user and every
+	 * setup link not used yet. */
 	int (*user_password_set)(struct store *s, const char *id, const char *hash, int64_t now,
 				 struct err *e);
 	/* Stores a setup link for user_id by its token's hash (never the
-	 * token), usable once until expires_at. */
+	 * token), usable once until expires_at; it replaces (ends) every link
+	 * of the user not used yet. */
 	int (*user_setup_insert)(struct store *s, const char *hash, const char *user_id,
 				 int64_t now, int64_t expires_at, struct err *e);
 	/* Uses the setup token with this hash once: fills *user_id (arena) and

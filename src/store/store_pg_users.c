@@ -137,7 +137,11 @@ int store_pg_user_password_set(struct store *s, const char *id, const char *hash
 		    " WHERE id = $3",
 		    &q, e) < 0)
 		return -1;
-	return run_texts(s, "DELETE FROM sessions WHERE user_id = $1", id, NULL, e);
+	if (run_texts(s, "DELETE FROM sessions WHERE user_id = $1", id, NULL, e) < 0)
+		return -1;
+	return run_texts(s,
+			 "DELETE FROM user_setup_tokens WHERE user_id = $1 AND used_at IS NULL",
+			 id, NULL, e);
 }
 
 int store_pg_user_setup_insert(struct store *s, const char *hash, const char *user_id,
@@ -145,6 +149,9 @@ int store_pg_user_setup_insert(struct store *s, const char *hash, const char *us
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
+		return -1;
+	if (run_texts(s, "DELETE FROM user_setup_tokens WHERE user_id = $1 AND used_at IS NULL",
+		      user_id, NULL, e) < 0)
 		return -1;
 	struct pgs_params q = {0};
 	pgs_text(&q, hash);

@@ -133,11 +133,19 @@ int store_sqlite_user_password_set(struct store *s, const char *id, const char *
 	sq_bind_text(st, 3, id);
 	if (sq_step_done(c, st, e) < 0)
 		return -1;
-	st = sq_prep(c, "DELETE FROM sessions WHERE user_id = ?", e);
-	if (!st)
-		return -1;
-	sq_bind_text(st, 1, id);
-	return sq_step_done(c, st, e);
+	static const char *const ended[] = {
+		"DELETE FROM sessions WHERE user_id = ?",
+		"DELETE FROM user_setup_tokens WHERE user_id = ? AND used_at IS NULL",
+	};
+	for (size_t i = 0; i < sizeof(ended) / sizeof(ended[0]); i++) {
+		st = sq_prep(c, ended[i], e);
+		if (!st)
+			return -1;
+		sq_bind_text(st, 1, id);
+		if (sq_step_done(c, st, e) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int store_sqlite_user_setup_insert(struct store *s, const char *hash, const char *user_id,
@@ -146,10 +154,17 @@ int store_sqlite_user_setup_insert(struct store *s, const char *hash, const char
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c,
-				   "INSERT INTO user_setup_tokens "
-				   "(hash, user_id, created_at, expires_at) VALUES (?,?,?,?)",
-				   e);
+	sqlite3_stmt *st = sq_prep(
+		c, "DELETE FROM user_setup_tokens WHERE user_id = ? AND used_at IS NULL", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, user_id);
+	if (sq_step_done(c, st, e) < 0)
+		return -1;
+	st = sq_prep(c,
+		     "INSERT INTO user_setup_tokens "
+		     "(hash, user_id, created_at, expires_at) VALUES (?,?,?,?)",
+		     e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, hash);

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServer, runCli, assertError } from './lib.mjs';
+import { startServer, runCli, assertError, uniq } from './lib.mjs';
 import { Dash, COOKIE, dashUser, setupToken, sessionCookie } from './dashboard_lib.mjs';
 
 let srv;
@@ -361,6 +361,81 @@ test('the team: owners list users, change a role, remove someone (signed out at 
   assert.equal(removed.body.deleted, true);
   assertError(await dev.dash.get('/session'), 401, 'unauthenticated');
   assertError(await new Dash(srv).post('/signin', { email: dev.email, password: dev.password }), 401, 'unauthenticated');
+});
+
+test('a fresh setup link for someone who has not set a password: operator (API, CLI) and owners; the old link stops at once', async () => {
+  const owner = await dashUser(srv);
+  const invited = await srv.admin().post(`/partners/${owner.partner.id}/users`, { email: `${uniq('late')}@example.com`, role: 'developer' });
+  assert.equal(invited.status, 201, invited.text);
+  const id = invited.body.id;
+  const links = [invited.body.setup_url];
+
+  const op = await srv.admin().post(`/users/${id}/setup-link`, {});
+  assert.equal(op.status, 200, op.text);
+  assert.equal(op.body.id, id);
+  assert.equal(op.body.password_set, false);
+  assert.match(op.body.setup_url, new RegExp(`^${srv.url}/dashboard/setup\\.html#token=[0-9a-f]{64}$`));
+  assert.ok(Date.parse(op.body.setup_expires_at) > Date.now() + 71.9 * 3600e3);
+  links.push(op.body.setup_url);
+
+  const cli = await runCli(['user', 'setup-link', id, '--database', srv.dbPath]);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.match(cli.stderr, /\/dashboard\/setup\.html#token=[0-9a-f]{64}/);
+  links.push(cli.json.setup_url);
+
+  const dash = await owner.dash.post(`/users/${id}/setup-link`, {});
+  assert.equal(dash.status, 200, dash.text);
+  links.push(dash.body.setup_url);
+  assert.equal(new Set(links).size, 4, 'a new token each time');
+  // Only the newest works: each new link ended the one before at once.
+  for (const old of links.slice(0, 3))
+    assertError(await new Dash(srv).post('/setup', { token: setupToken(old), password: 'a long enough password' }), 400, 'invalid_request', 'token');
+  assert.equal((await new Dash(srv).setup(setupToken(links[3]), 'a long enough password')).status, 200);
+  assert.equal(sql(`SELECT count(*) AS n FROM user_setup_tokens WHERE user_id = '${id}' AND used_at IS NULL`).trim(), '[{"n":0}]');
+
+  // The operator's link is for a first password only.
+  assertError(await srv.admin().post(`/users/${id}/setup-link`, {}), 409, 'invalid_state');
+  assertError(await srv.admin().post('/users/usr_nope/setup-link', {}), 404, 'not_found');
+  assertError(await srv.admin().post(`/users/${id}/setup-link`, { role: 'owner' }), 400, 'unknown_parameter', 'role');
+  // Owners of this partner only, and not for themselves.
+  const other = await dashUser(srv);
+  assertError(await other.dash.post(`/users/${id}/setup-link`, {}), 404, 'not_found');
+  const dev = await dashUser(srv, 'developer', owner.partner);
+  assertError(await dev.dash.post(`/users/${id}/setup-link`, {}), 403, 'insufficient_role');
+  assertError(await owner.dash.post(`/users/${owner.user.id}/setup-link`, {}), 409, 'invalid_state');
+  assertError(await owner.dash.post(`/users/${id}/setup-link`, {}, { csrf: false }), 403, 'csrf_failed');
+
+  const rows = JSON.parse(sql(`SELECT actor, action, target FROM audit_log WHERE target = '${id}' ORDER BY seq`));
+  assert.deepEqual(rows.map((r) => `${r.actor} ${r.action}`), [
+    'operator user.created', 'operator user.setup_link', 'operator user.setup_link',
+    `${owner.email} POST /dashboard/api/users/{id}/setup-link`, `${invited.body.email} password.set`,
+  ]);
+  const audit = sql('SELECT * FROM audit_log');
+  assert.ok(links.every((l) => !audit.includes(setupToken(l))), 'no setup token in the audit log');
+});
+
+test('owners send a teammate a password reset link: the old password works until it is used, then every session ends', async () => {
+  const owner = await dashUser(srv);
+  const dev = await dashUser(srv, 'developer', owner.partner);
+  const first = await owner.dash.post(`/users/${dev.user.id}/setup-link`, {});
+  assert.equal(first.status, 200, first.text);
+  assert.equal(first.body.password_set, true);
+  assert.equal((await dev.dash.get('/session')).status, 200, 'nothing changes until the link is used');
+  assert.equal((await new Dash(srv).signIn(dev.email, dev.password)).status, 200);
+  const second = await owner.dash.post(`/users/${dev.user.id}/setup-link`, {});
+  assertError(await new Dash(srv).post('/setup', { token: setupToken(first.body.setup_url), password: 'the reset password' }), 400, 'invalid_request', 'token');
+  const reset = await new Dash(srv).setup(setupToken(second.body.setup_url), 'the reset password');
+  assert.equal(reset.status, 200, reset.text);
+  assert.equal(reset.body.user.id, dev.user.id);
+  assertError(await dev.dash.get('/session'), 401, 'unauthenticated');
+  assertError(await new Dash(srv).post('/signin', { email: dev.email, password: dev.password }), 401, 'unauthenticated');
+  assert.equal((await new Dash(srv).signIn(dev.email, 'the reset password')).status, 200);
+  // Changing the password ends a reset link not used yet.
+  const third = await owner.dash.post(`/users/${dev.user.id}/setup-link`, {});
+  const me = new Dash(srv);
+  await me.signIn(dev.email, 'the reset password');
+  assert.equal((await me.post('/password', { current_password: 'the reset password', new_password: 'my own new password' })).status, 200);
+  assertError(await new Dash(srv).post('/setup', { token: setupToken(third.body.setup_url), password: 'someone else\'s password' }), 400, 'invalid_request', 'token');
 });
 
 test('changing the password needs the current one, ends every other session and keeps this one signed in', async () => {

@@ -2170,10 +2170,11 @@ TEST(user_setup_use_works_once_and_never_after_expiry)
 {
 	struct db d;
 	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
-	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200))
+	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200) ||
+	    !user_add(&d, "usr_2", "ptn_1", "bob@example.com", 200))
 		goto out;
 	CHECK_INT(d.s->ops->user_setup_insert(d.s, "tok_1", "usr_1", 200, 1000, &d.e), 0);
-	CHECK_INT(d.s->ops->user_setup_insert(d.s, "tok_2", "usr_1", 200, 1000, &d.e), 0);
+	CHECK_INT(d.s->ops->user_setup_insert(d.s, "tok_2", "usr_2", 200, 1000, &d.e), 0);
 	const char *user_id = NULL;
 	CHECK_INT(d.s->ops->user_setup_use(d.s, d.a, "tok_1", 999, &user_id, &d.e), 0);
 	CHECK_STR(user_id, "usr_1");
@@ -2183,6 +2184,33 @@ TEST(user_setup_use_works_once_and_never_after_expiry)
 		  STORE_NOT_FOUND);
 	CHECK_INT(d.s->ops->user_setup_use(d.s, d.a, "tok_nope", 300, &user_id, &d.e),
 		  STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+TEST(a_new_setup_link_or_password_ends_the_links_not_used_yet)
+{
+	struct db d;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
+	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200) ||
+	    !user_add(&d, "usr_2", "ptn_1", "bob@example.com", 200))
+		goto out;
+	CHECK_INT(d.s->ops->user_setup_insert(d.s, "tok_1", "usr_1", 200, 1000, &d.e), 0);
+	CHECK_INT(d.s->ops->user_setup_insert(d.s, "tok_b", "usr_2", 200, 1000, &d.e), 0);
+	CHECK_INT(d.s->ops->user_setup_insert(d.s, "tok_2", "usr_1", 210, 1000, &d.e), 0);
+	const char *user_id = NULL;
+	CHECK_INT(d.s->ops->user_setup_use(d.s, d.a, "tok_1", 300, &user_id, &d.e),
+		  STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->user_setup_use(d.s, d.a, "tok_2", 300, &user_id, &d.e), 0);
+	/* A used link stays used; another user's link is not touched. */
+	CHECK_INT(d.s->ops->user_setup_insert(d.s, "tok_3", "usr_1", 400, 1000, &d.e), 0);
+	CHECK_INT(d.s->ops->user_setup_use(d.s, d.a, "tok_2", 500, &user_id, &d.e),
+		  STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->user_password_set(d.s, "usr_1", "$argon2id$x", 500, &d.e), 0);
+	CHECK_INT(d.s->ops->user_setup_use(d.s, d.a, "tok_3", 500, &user_id, &d.e),
+		  STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->user_setup_use(d.s, d.a, "tok_b", 500, &user_id, &d.e), 0);
+	CHECK_STR(user_id, "usr_2");
 out:
 	db_close(&d);
 }

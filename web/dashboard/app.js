@@ -78,7 +78,7 @@ function setupPage() {
   }
   const password = field('New password', { type: 'password', name: 'password', autocomplete: 'new-password', hint: 'At least 12 characters. A few unrelated words work well.' });
   const again = field('Repeat the password', { type: 'password', name: 'password_again', autocomplete: 'new-password' });
-  cardForm('Choose your password', 'Welcome to the Innbocks dashboard. Choose a password to finish setting up your account.',
+  cardForm('Choose your password', 'Welcome to the Innbocks dashboard. Choose a password to finish setting up your account, or to replace one you forgot.',
     [password, again], 'Set password and continue', async () => {
       if (password.input.value !== again.input.value) throw Object.assign(new Error('The two passwords differ.'), { param: 'password_again' });
       const r = await api('POST', '/setup', { token, password: password.input.value });

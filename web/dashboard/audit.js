@@ -13,6 +13,7 @@ const LABELS = {
   'secret.reveal_failed': 'Wrong password when showing a webhook secret',
   'secret.reveal_rate_limited': 'Showing a webhook secret refused: too many attempts',
   'user.created': 'Created a user',
+  'user.setup_link': 'Made a new setup link',
 };
 
 /** Refused attempts (wrong passwords, rate limits) stand out. */
@@ -25,6 +26,7 @@ function describe(action) {
     [/^POST .*\/keys$/, 'Created an API key'], [/\/keys\/\{id\}\/revoke$/, 'Revoked an API key'],
     [/\/keys\/\{id\}\/roll$/, 'Rolled an API key'], [/^POST .*\/users$/, 'Invited a user'],
     [/^PATCH .*\/users\/\{id\}$/, 'Changed a role'], [/^DELETE .*\/users\/\{id\}$/, 'Removed a user'],
+    [/\/users\/\{id\}\/setup-link$/, 'Made a setup or password reset link'],
     [/^POST .*\/webhook-endpoints$/, 'Added a webhook endpoint'],
     [/^PATCH .*\/webhook-endpoints\/\{id\}$/, 'Changed a webhook endpoint'],
     [/rotate-secret$/, 'Rotated a webhook secret'], [/reveal-secret$/, 'Showed a webhook secret'],

@@ -1,5 +1,6 @@
 // team.js - the team page (owners): who can sign in to this partner's dashboard; invite someone
-// (a one-time setup link to send them), change a role, remove someone (confirmed).
+// (a one-time setup link to send them), make a new setup link or a password reset link
+// (confirmed; earlier links stop working), change a role, remove someone (confirmed).
 import { api } from './api.js';
 import { h, field, nextId, openDialog, confirmDialog, secretBox, showError, when } from './ui.js';
 
@@ -33,7 +34,10 @@ export async function teamPage(content, session) {
           h('td', {}, h('label', { for: selectId, class: 'visually-hidden' }, `Role of ${u.email}`), select),
           h('td', {}, u.password_set ? h('span', { class: 'pill ok' }, 'Active') : h('span', { class: 'pill' }, 'Invited')),
           h('td', {}, when(u.created_at)),
-          h('td', {}, self ? null : h('button', { type: 'button', class: 'small', 'aria-label': `Remove ${u.email}`, onclick: () => remove(u) }, 'Remove')));
+          h('td', {}, self ? null : h('div', { class: 'actions' },
+            h('button', { type: 'button', class: 'small', 'aria-label': `${u.password_set ? 'Password reset link' : 'New setup link'} for ${u.email}`, onclick: () => newLink(u) },
+              u.password_set ? 'Reset link' : 'New setup link'),
+            h('button', { type: 'button', class: 'small', 'aria-label': `Remove ${u.email}`, onclick: () => remove(u) }, 'Remove'))));
       }))));
   }
 
@@ -43,6 +47,22 @@ export async function teamPage(content, session) {
       notice.replaceChildren(h('div', { class: 'notice', role: 'status' }, `${u.email} is now ${select.value}.`));
     } catch (e) { notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
     await reload();
+  }
+
+  // A fresh one-time link: the setup link again for someone who has not chosen a password, or a
+  // password reset link for someone who has. Either way the links sent before stop working.
+  async function newLink(u) {
+    const ok = u.password_set
+      ? await confirmDialog(`Make a password reset link for ${u.email}?`,
+        'Whoever opens it can choose a new password for this account, so send it to them only. Their current password works until the link is used; then every session of theirs ends.', 'Make reset link')
+      : await confirmDialog(`Make a new setup link for ${u.email}?`,
+        'The link sent before stops working at once.', 'Make new link');
+    if (!ok) return;
+    try {
+      const r = await api('POST', `/users/${u.id}/setup-link`, {});
+      notice.replaceChildren(secretBox(u.password_set ? `The password reset link for ${u.email}` : `The new setup link for ${u.email}`, r.setup_url,
+        'Send it to them: it works once, for 72 hours. Earlier links no longer work.'));
+    } catch (e) { notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
   }
 
   async function remove(u) {
