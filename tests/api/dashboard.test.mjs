@@ -330,6 +330,10 @@ test('the audit log: owners read who did what, newest first; others get 403', as
   assert.ok(actions.includes(`${dev.email} POST /dashboard/api/keys`), actions.join('\n'));
   assert.ok(actions.includes(`${dev.email} password.set`));
   assert.ok(actions.includes('operator user.created'));
+  // An owner's invitation is one row, the route's.
+  const invited = await owner.dash.post('/users', { email: `${uniq('inv')}@example.com`, role: 'viewer' });
+  const about = (await owner.dash.get('/audit-log?limit=100')).body.data.filter((a) => a.target === invited.body.id);
+  assert.deepEqual(about.map((a) => `${a.actor} ${a.action}`), [`${owner.email} POST /dashboard/api/users`]);
   const created = log.body.data.find((a) => a.action === 'POST /dashboard/api/keys');
   assert.equal(created.target, k.body.id);
   assert.equal(created.mode, 'test');

@@ -2,20 +2,20 @@
 // downloaded one): an owner follows the setup link, chooses a password, creates a key with two
 // scopes and copies its secret; the key works on /api/v1 within its scopes and gets 403 outside;
 // revoke (confirmed) and roll ("now") take effect at once; webhooks get an endpoint; the mode
-// switch shows test mode; a viewer sees no create buttons and the JSON API refuses them; a change
-// without the CSRF token is refused; the cookie's flags; one sign-in failure message. Every page
-// is checked with axe-core (no serious or critical violation) and saved as a screenshot under
-// build/screenshots/.
+// switch shows test mode, and the keys page asks the server for that mode only, 50 at a time;
+// the owner makes an invited user a new setup link (confirmed) and the old one stops; a viewer
+// sees no create buttons and the JSON API refuses them; a change without the CSRF token is
+// refused; the cookie's flags; one sign-in failure message; the refused attempts in the audit
+// log. Every page is checked with axe-core (no serious or critical violation) and saved as a
+// screenshot under build/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { mkdirSync, existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
-import { startServer, ROOT, assertError } from './lib.mjs';
-import { COOKIE } from './dashboard_lib.mjs';
+import { startServer, assertError } from './lib.mjs';
+import { COOKIE, SHOTS, axeShot } from './dashboard_lib.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = path.join(ROOT, 'build/screenshots');
 let srv, browser, partner;
 const problems = []; // console errors and CSP violations of every page
 
@@ -38,21 +38,9 @@ async function newPage() {
   return { context, page };
 }
 
-const AXE = readFileSync(path.join(ROOT, 'tests/node_modules/axe-core/axe.min.js'), 'utf8');
 const axeFindings = []; // serious and critical accessibility violations of every page
-
-/**
- * Checks the page as it is with axe-core (pinned in tests/package.json, run inside the page),
- * keeping every serious or critical violation, then saves its screenshot.
- */
-async function shot(page, name) {
-  if (!await page.evaluate(() => typeof window.axe !== 'undefined')) await page.evaluate(AXE);
-  const violations = await page.evaluate(async () => (await window.axe.run(document)).violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`));
-  axeFindings.push(...violations.map((v) => `${name}: ${v}`));
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-}
+/** Checks the page with axe-core, then saves its screenshot. */
+const shot = (page, name) => axeShot(page, name, axeFindings);
 
 async function invite(role, email) {
   const r = await srv.admin().post(`/partners/${partner.id}/users`, { email, role });
@@ -406,6 +394,12 @@ test('sign-out, then the same failure message for an unknown email and a wrong p
   await page.getByRole('dialog').waitFor({ state: 'detached' });
   await page.reload();
   await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor(); // still signed in
+  // The refused attempts are in the audit log, marked, without the passwords tried.
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await page.getByRole('cell', { name: 'Wrong current password when changing it' }).waitFor();
+  await page.getByRole('cell', { name: 'Failed sign-in' }).first().waitFor();
+  assert.ok(!(await page.content()).includes('not the password at all'));
+  await shot(page, '22-audit-log-refused-attempts');
   await owner.context.close();
 });
 

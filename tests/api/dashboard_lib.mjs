@@ -2,7 +2,9 @@
 // on every state change, and the mode switch as the Innbocks-Mode header. Shared by the
 // dashboard's API and browser tests.
 import assert from 'node:assert/strict';
-import { uniq } from './lib.mjs';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { uniq, ROOT } from './lib.mjs';
 
 export const COOKIE = '__Host-innbocks_session';
 
@@ -66,4 +68,21 @@ export async function dashUser(srv, role = 'owner', partner = undefined) {
   const s = await dash.setup(setupToken(r.body.setup_url), password);
   assert.equal(s.status, 200, s.text);
   return { partner: p, user: r.body, email, password, dash };
+}
+
+export const SHOTS = path.join(ROOT, 'build/screenshots');
+const AXE = readFileSync(path.join(ROOT, 'tests/node_modules/axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Checks a browser page as it is with axe-core (pinned in tests/package.json, run inside the
+ * page), adding every serious or critical violation to findings, then saves its screenshot as
+ * build/screenshots/<name>.png.
+ */
+export async function axeShot(page, name, findings) {
+  if (!await page.evaluate(() => typeof window.axe !== 'undefined')) await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => (await window.axe.run(document)).violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`));
+  findings.push(...violations.map((v) => `${name}: ${v}`));
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }

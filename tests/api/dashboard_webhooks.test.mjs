@@ -8,14 +8,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, existsSync } from 'node:fs';
-import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { startServer, ROOT, assertError, createCustomer, TIME } from './lib.mjs';
+import { startServer, assertError, createCustomer, TIME } from './lib.mjs';
 import { WEBHOOK_ENV, receiver, closeReceivers } from './webhook_lib.mjs';
-import { dashUser } from './dashboard_lib.mjs';
+import { dashUser, SHOTS, axeShot } from './dashboard_lib.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = path.join(ROOT, 'build/screenshots');
+const axeFindings = []; // serious and critical accessibility violations of every page
 const PASSWORD = 'a long owner password';
 let srv, browser, partner, page, context, rcv, key;
 const problems = []; // console errors and CSP violations
@@ -73,7 +72,7 @@ test('an event delivered to a local receiver shows in the endpoint\'s log, with 
   const sent = await page.getByLabel('Body sent').textContent();
   assert.deepEqual(JSON.parse(sent), first.json, 'the body sent, as the receiver got it');
   assert.equal(await page.getByLabel('Answer').textContent(), 'thanks from the receiver');
-  await page.screenshot({ path: path.join(SHOTS, '20-webhook-deliveries.png'), fullPage: true });
+  await axeShot(page, '20-webhook-deliveries', axeFindings);
   endpointId = (await page.evaluate(async () => (await (await fetch('/dashboard/api/webhook-endpoints')).json()).data[0].id));
   assert.match(endpointId, /^we_/);
 });
@@ -111,7 +110,7 @@ test('"Resend failed since…" asks first, then sends again every delivery that 
   assert.equal(rcv.deliveries.length, 4);
   await page.getByRole('button', { name: 'Resend failed…' }).click();
   await page.getByRole('dialog').getByText('Resend every failed delivery?').waitFor();
-  await page.screenshot({ path: path.join(SHOTS, '21-webhook-resend-failed-confirm.png'), fullPage: true });
+  await axeShot(page, '21-webhook-resend-failed-confirm', axeFindings);
   await page.getByRole('dialog').getByRole('button', { name: 'Resend failed deliveries' }).click();
   await page.getByText('1 failed delivery is queued again.').waitFor();
   await rcv.waitFor(5);
@@ -202,6 +201,10 @@ test('the log keeps the first 4 KiB of an answer, as text even when the receiver
     assert.equal(own.status, 200, own.text);
     assert.deepEqual(own.body.data, [], 'nothing before or after the only delivery');
   }
+});
+
+test('axe-core finds no serious or critical accessibility violation in the delivery log', () => {
+  assert.deepEqual(axeFindings, []);
 });
 
 test('no page logged an error or a Content-Security-Policy violation', () => {
