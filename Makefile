@@ -124,6 +124,12 @@ api: build/innbocks build/openapi/innbocks-partner.json
 api-asan: build/asan/innbocks build/openapi/innbocks-partner.json
 	INNBOCKS_BIN=build/asan/innbocks $(API_TEST)
 
+# The black-box suite on PostgreSQL: each server of a test is a fresh database
+# on a throwaway cluster served by two instances, requests alternating between
+# them (tests/api/lib.mjs); the cluster is stopped and removed afterwards.
+api-pg: build/innbocks build/openapi/innbocks-partner.json
+	scripts/pg_cluster.sh run env INNBOCKS_TEST_BACKEND=postgres INNBOCKS_BIN=build/innbocks $(API_TEST)
+
 check: build/innbocks build/unit build/asan/innbocks build/asan/unit build/openapi/innbocks-partner.json analyze
 	@echo "== unit tests"
 	build/unit
@@ -141,7 +147,7 @@ check: build/innbocks build/unit build/asan/innbocks build/asan/unit build/opena
 clean:
 	rm -rf build
 
-.PHONY: all asan unit unit-asan unit-pg api api-asan analyze check clean
+.PHONY: all asan unit unit-asan unit-pg api api-asan api-pg analyze check clean
 
 # The kill -9 trial (tests/hostile/kill9_trial.mjs): KILL9_ROUNDS rounds of
 # mixed load ended by SIGKILL; nothing acknowledged may be lost.

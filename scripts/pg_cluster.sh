@@ -6,9 +6,11 @@
 #                                       socket in DIR, print its conninfo
 #   scripts/pg_cluster.sh stop DIR      stop it and remove DIR
 #   scripts/pg_cluster.sh run CMD...    start one in a new temporary directory,
-#                                       run CMD with INNBOCKS_UNIT_PG set to its
-#                                       conninfo, stop it whatever happens
-#                                       (exit status: CMD's)
+#                                       run CMD with its conninfo in
+#                                       INNBOCKS_UNIT_PG (the C unit tests) and
+#                                       INNBOCKS_TEST_PG (the black-box suite),
+#                                       stop it whatever happens (exit status:
+#                                       CMD's)
 # As root the cluster runs as the postgres user (initdb refuses root);
 # otherwise as the caller. Needs Debian's postgresql (scripts/deps.sh).
 set -eu
@@ -73,7 +75,8 @@ run)
 	trap 'stop "$dir"' EXIT
 	trap 'exit 130' INT TERM
 	INNBOCKS_UNIT_PG=$(start "$dir")
-	export INNBOCKS_UNIT_PG
+	INNBOCKS_TEST_PG=$INNBOCKS_UNIT_PG
+	export INNBOCKS_UNIT_PG INNBOCKS_TEST_PG
 	status=0
 	"$@" || status=$?
 	exit "$status"

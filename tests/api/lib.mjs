@@ -3,9 +3,14 @@
 // offers small request helpers for the Partner API (/api/v1) and the operator API (/admin/v1).
 // Stopping the server asserts a clean exit (code 0, no sanitizer report), so a crash, a leak or a
 // hang at shutdown fails the test file that started it.
+// With INNBOCKS_TEST_BACKEND=postgres (and INNBOCKS_TEST_PG, the conninfo of a throwaway cluster:
+// `scripts/pg_cluster.sh run` sets it, `make api-pg`), a "server" is instead a fresh database on
+// that cluster (created per server, dropped when it stops) served by TWO processes of the binary:
+// the request helpers alternate between them, either one delivers webhooks (docs/deploy.md: several
+// instances behave as one server). Tests of SQLite's own files skip there, saying why.
 // Every response the request helpers (Client, rawHttp) receive is validated against the OpenAPI
 // document (openapi_lib.mjs): a response the document does not describe fails the request.
-import { spawn } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,6 +31,41 @@ export const ALL_SCOPES = [
 export const LOCATION = {
   line1: '548 Market St', city: 'San Francisco', state: 'CA', postal_code: '94104', country: 'US',
 };
+/** 'sqlite' (the default) or 'postgres': the backend every Server of this run uses. */
+export const BACKEND = process.env.INNBOCKS_TEST_BACKEND || 'sqlite';
+if (!['sqlite', 'postgres'].includes(BACKEND)) throw new Error(`INNBOCKS_TEST_BACKEND=${BACKEND}: sqlite or postgres`);
+export const ON_PG = BACKEND === 'postgres';
+/** The conninfo of the cluster's maintenance database, where servers' databases are created. */
+const PG_ADMIN = process.env.INNBOCKS_TEST_PG;
+if (ON_PG && !PG_ADMIN) throw new Error('INNBOCKS_TEST_BACKEND=postgres needs INNBOCKS_TEST_PG (scripts/pg_cluster.sh run sets it)');
+/** How many processes serve one Server: two on PostgreSQL, one on SQLite (a file has one server). */
+export const INSTANCES = ON_PG ? 2 : 1;
+
+/**
+ * For node:test's `skip` option of a test that only means something on SQLite (its WAL, its file,
+ * VACUUM INTO): the reason when this run is on PostgreSQL, else false.
+ */
+export function sqliteOnly(why) { return ON_PG ? `SQLite only: ${why}` : false; }
+/** For node:test's `skip` option of a test that only means something on PostgreSQL. */
+export function postgresOnly(why) { return ON_PG ? false : `PostgreSQL only (INNBOCKS_TEST_BACKEND=postgres): ${why}`; }
+
+/** The conninfo `base` with its dbname replaced by `name`. */
+function pgConninfo(base, name) {
+  return `${base.replace(/(^|\s)dbname=\S+/g, '').trim()} dbname=${name}`;
+}
+
+/** psql's arguments for running `sql` on conninfo, unaligned, without headers, stopping at an error. */
+const psqlArgs = (conninfo, sql) => ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', conninfo, '-c', sql];
+
+/** Runs one statement on the cluster's maintenance database (CREATE/DROP DATABASE). */
+function pgAdmin(sql) {
+  return new Promise((resolve, reject) => {
+    execFile('psql', psqlArgs(PG_ADMIN, sql), { encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`psql ${sql}: ${stderr || err.message}`)); else resolve(stdout);
+    });
+  });
+}
+
 export const REQ_ID = /^req_[A-Za-z0-9_-]{8,}$/;
 export const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
@@ -67,46 +107,38 @@ export function qs(params) {
 }
 
 /**
- * Starts `innbocks serve` on a fresh database. Options:
+ * Starts `innbocks serve` on a fresh database (on PostgreSQL: two processes on one fresh
+ * database). Options:
  *   rateLimit, rateBurst  (default 100000 each: effectively unlimited, but headers still sent)
  *   env                   extra or overriding environment (undefined removes a variable)
  *   args                  extra command-line arguments after `serve`
  *   port                  the port to poll when args/env choose it; default: a free port
+ *                         (a fixed port means one process, on PostgreSQL too)
  *   adminToken            the token admin() uses (default: the one put in the environment)
  *   nofile                run under `ulimit -n nofile`
  *   logTail               how many characters of stdout (the access log) to keep (default 200000)
+ *   instances             how many processes serve the database (default INSTANCES)
  */
 export async function startServer(opts = {}) {
   const dir = await mkdtemp(path.join(tmpdir(), 'innbocks-api-'));
   const srv = new Server(dir, opts);
-  await srv.start();
+  try {
+    await srv.start();
+  } catch (err) {
+    await srv.drop();
+    throw err;
+  }
   return srv;
 }
 
-export class Server {
-  constructor(dir, opts) {
-    this.dir = dir;
-    this.dbPath = path.join(dir, 'innbocks.db');
-    this.opts = opts;
-    this.adminToken = opts.adminToken ?? `ib_admin_${randomBytes(24).toString('hex')}`;
-    this.proc = null;
-    this.stderr = '';
-    this.stdout = '';
-  }
+/** One process of the binary: its port, its child process and what it wrote. */
+class Instance {
+  constructor(port) { this.port = port; this.proc = null; this.stdout = ''; this.stderr = ''; this.exited = null; }
 
   get url() { return `http://127.0.0.1:${this.port}`; }
 
-  async start() {
-    const o = this.opts;
-    this.port = o.port ?? await freePort();
-    const env = childEnv({
-      INNBOCKS_LISTEN: `127.0.0.1:${this.port}`,
-      INNBOCKS_DATABASE: this.dbPath,
-      INNBOCKS_ADMIN_TOKEN: this.adminToken,
-      INNBOCKS_RATE_LIMIT: o.rateLimit ?? 100000,
-      INNBOCKS_RATE_BURST: o.rateBurst ?? 100000,
-      ...(o.env ?? {}),
-    });
+  /** Spawns `innbocks serve` with env and waits for /healthz; throws when it exits or hangs. */
+  async start(env, o) {
     // nofile: start under `ulimit -n nofile` (the soft and hard descriptor limit).
     const [cmd, argv] = o.nofile
       ? ['sh', ['-c', `ulimit -n ${Number(o.nofile)} && exec "$0" serve "$@"`, BIN, ...(o.args ?? [])]]
@@ -133,7 +165,7 @@ export class Server {
       try {
         const res = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(1000) });
         const text = await res.text();
-        if (res.status === 200 && JSON.parse(text).status === 'ok') return this;
+        if (res.status === 200 && JSON.parse(text).status === 'ok') return;
       } catch {}
       await sleep(20);
     }
@@ -141,11 +173,8 @@ export class Server {
     throw new Error(`server not ready within 10 s on port ${this.port}\n${this.stderr}`);
   }
 
-  /**
-   * Stops the server with `signal` and asserts a clean exit: code 0 and no sanitizer report.
-   * The database directory is removed afterwards unless `keep` is set (for restart()).
-   */
-  async stop({ signal = 'SIGTERM', keep = false } = {}) {
+  /** Stops the process with `signal` and asserts a clean exit: code 0 and no sanitizer report. */
+  async stop(signal) {
     const proc = this.proc;
     if (!proc) return;
     if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
@@ -162,10 +191,9 @@ export class Server {
       `server must exit with code 0 after ${signal}, got code ${r.code} signal ${r.signal}\n${this.stderr.slice(-20000)}`);
     assert.doesNotMatch(this.stderr, /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/,
       `sanitizer report in server output:\n${this.stderr.slice(-20000)}`);
-    if (!keep) await rm(this.dir, { recursive: true, force: true });
   }
 
-  /** Kills the server with SIGKILL (no cleanup at all) and waits until it is gone. */
+  /** Kills the process with SIGKILL (no cleanup at all) and waits until it is gone. */
   async kill9() {
     const proc = this.proc;
     if (!proc) return;
@@ -173,11 +201,133 @@ export class Server {
     await this.exited;
     this.proc = null;
   }
+}
 
-  /** Starts the server again on the same database (on a new port unless opts.port fixed one). */
+/**
+ * A server as a partner sees it: one database and the processes serving it (one on SQLite,
+ * INSTANCES on PostgreSQL). Requests through its clients alternate between the processes;
+ * `url`, `port` and `proc` are the first one's, `stdout` and `stderr` all of theirs.
+ */
+export class Server {
+  constructor(dir, opts) {
+    this.dir = dir;
+    this.opts = opts;
+    // The database as --database and INNBOCKS_DATABASE take it: the SQLite file, or the
+    // conninfo of this server's own database on the PostgreSQL cluster.
+    this.pgName = ON_PG ? `innbocks_${randomBytes(8).toString('hex')}` : null;
+    this.dbPath = ON_PG ? pgConninfo(PG_ADMIN, this.pgName) : path.join(dir, 'innbocks.db');
+    this.pgCreated = false;
+    this.adminToken = opts.adminToken ?? `ib_admin_${randomBytes(24).toString('hex')}`;
+    const n = opts.instances ?? (opts.port === undefined ? INSTANCES : 1);
+    this.instances = Array.from({ length: n }, () => new Instance(null));
+    this.turn = 0;
+  }
+
+  get url() { return this.instances[0].url; }
+  /** Every process's URL: an answer naming the server's own address names one of these. */
+  get urls() { return this.instances.map((i) => i.url); }
+  get port() { return this.instances[0].port; }
+  get proc() { return this.instances.find((i) => i.proc)?.proc ?? null; }
+  /** The access log of every process (each one's lines whole, one process after the other). */
+  get stdout() { return this.instances.map((i) => i.stdout).filter(Boolean).join('\n'); }
+  get stderr() { return this.instances.map((i) => i.stderr).filter(Boolean).join('\n'); }
+
+  /** The next process in turn that is running (round robin): where the next request goes. */
+  next() {
+    for (let k = 0; k < this.instances.length; k++) {
+      const inst = this.instances[this.turn++ % this.instances.length];
+      if (inst.proc) return inst;
+    }
+    return this.instances[0];
+  }
+
+  async start() {
+    const o = this.opts;
+    if (ON_PG && !this.pgCreated) {
+      await pgAdmin(`CREATE DATABASE ${this.pgName}`);
+      this.pgCreated = true;
+    }
+    // Every process starts at once: on PostgreSQL they race for the migrations. When one
+    // fails, the others are killed: nothing is left running.
+    const started = await Promise.allSettled(this.instances.map(async (inst, k) => {
+      inst.port = (k === 0 ? o.port : undefined) ?? await freePort();
+      const env = childEnv({
+        INNBOCKS_LISTEN: `127.0.0.1:${inst.port}`,
+        INNBOCKS_DATABASE: this.dbPath,
+        INNBOCKS_ADMIN_TOKEN: this.adminToken,
+        INNBOCKS_RATE_LIMIT: o.rateLimit ?? 100000,
+        INNBOCKS_RATE_BURST: o.rateBurst ?? 100000,
+        ...(o.env ?? {}),
+      });
+      await inst.start(env, o);
+    }));
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) {
+      await this.kill9();
+      throw failed.reason;
+    }
+    return this;
+  }
+
+  /**
+   * Stops every process with `signal` and asserts each exits cleanly. The database (directory,
+   * or PostgreSQL database) is removed afterwards unless `keep` is set (for restart()).
+   */
+  async stop({ signal = 'SIGTERM', keep = false } = {}) {
+    const results = await Promise.allSettled(this.instances.map((i) => i.stop(signal)));
+    if (!keep) await this.drop();
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
+  }
+
+  /** Removes the database: the temporary directory, and on PostgreSQL the server's database. */
+  async drop() {
+    if (this.pgCreated) {
+      await pgAdmin(`DROP DATABASE IF EXISTS ${this.pgName} WITH (FORCE)`);
+      this.pgCreated = false;
+    }
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** Kills every process with SIGKILL (no cleanup at all) and waits until they are gone. */
+  async kill9() {
+    await Promise.all(this.instances.map((i) => i.kill9()));
+  }
+
+  /** Starts the processes again on the same database (on new ports unless opts.port fixed one). */
   async restart() {
     assert.equal(this.proc, null, 'restart() needs a stopped server');
     return this.start();
+  }
+
+  /**
+   * Runs SQL (one or more statements) on the server's database with the backend's command line
+   * tool (sqlite3, psql), while the server runs; returns the output, trimmed: one line per row,
+   * columns separated by `|`. Write it in the SQL both backends share.
+   */
+  sql(statement) {
+    if (ON_PG) return execFileSync('psql', psqlArgs(this.dbPath, statement), { encoding: 'utf8' }).trim();
+    return execFileSync('sqlite3', ['-cmd', '.timeout 10000', this.dbPath, statement], { encoding: 'utf8' }).trim();
+  }
+
+  /** The rows of a query as objects (column name to value). */
+  sqlRows(query) {
+    if (ON_PG) return JSON.parse(this.sql(`SELECT coalesce(json_agg(q), '[]') FROM (${query}) q`));
+    const out = execFileSync('sqlite3', ['-cmd', '.timeout 10000', '-json', this.dbPath, query], { encoding: 'utf8' });
+    return out.trim() ? JSON.parse(out) : [];
+  }
+
+  /**
+   * Clients of process k alone ({api, admin, raw}, as below), for what each process keeps for
+   * itself: its metrics, its memory, its access log.
+   */
+  only(k) {
+    const inst = this.instances[k];
+    const pinned = { next: () => inst, get url() { return inst.url; }, get port() { return inst.port; } };
+    return {
+      api: (secret) => new Client(pinned, '/api/v1', secret),
+      admin: (token = this.adminToken) => new Client(pinned, '/admin/v1', token),
+      raw: (token) => new Client(pinned, '', token),
+    };
   }
 
   /** A client for the Partner API authenticated with an API key secret (or none). */
@@ -261,14 +411,15 @@ export class Client {
     if (opts.idem !== undefined) headers['idempotency-key'] = opts.idem;
     Object.assign(headers, opts.headers ?? {});
     const fullPath = this.prefix + p;
-    const res = await fetch(this.srv.url + fullPath, { method, headers, body, signal: AbortSignal.timeout(opts.timeout ?? 30000) });
+    const base = this.srv.next?.().url ?? this.srv.url;
+    const res = await fetch(base + fullPath, { method, headers, body, signal: AbortSignal.timeout(opts.timeout ?? 30000) });
     const bytes = Buffer.from(await res.arrayBuffer());
     const text = bytes.toString('utf8');
     let parsed;
     try { parsed = JSON.parse(text); } catch {}
     const result = { status: res.status, headers: res.headers, body: parsed, text, bytes, method, path: fullPath };
     // The path as fetch sent it (dot segments resolved), with its query.
-    const sent = new URL(this.srv.url + fullPath);
+    const sent = new URL(base + fullPath);
     validateResponse(result, sent.pathname + sent.search);
     return result;
   }
@@ -398,7 +549,8 @@ export function rawHttp(srv, method, p, { headers = {}, body, chunked = false } 
   return new Promise((resolve, reject) => {
     const h = { ...headers };
     if (body && !chunked) h['content-length'] = body.length;
-    const req = http.request({ host: '127.0.0.1', port: srv.port, method, path: p, headers: h, agent: false });
+    const port = srv.next?.().port ?? srv.port;
+    const req = http.request({ host: '127.0.0.1', port, method, path: p, headers: h, agent: false });
     let answered = false;
     req.setTimeout(30000, () => req.destroy(new Error('timeout')));
     req.on('response', (res) => {
