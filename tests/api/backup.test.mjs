@@ -1,7 +1,8 @@
 // `innbocks backup FILE` (docs/operators.md, docs/deploy.md): a consistent copy while the server runs and writes. A
 // stream of creates runs before, during and after the backup; the copy must pass SQLite's
 // integrity check, and a server started on it (restoring is starting on the file) must serve
-// every customer acknowledged before the backup began, with the same keys.
+// every customer acknowledged before the backup began, with the same keys. On PostgreSQL the
+// command writes nothing and names pg_dump (docs/deploy.md), which is PostgreSQL's own backup.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -10,7 +11,7 @@ import { mkdtemp, rm, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  startServer, Server, runCli, customerBody, sleep,
+  startServer, Server, runCli, customerBody, sleep, sqliteOnly, postgresOnly, ON_PG,
 } from './lib.mjs';
 
 let srv;
@@ -26,7 +27,8 @@ after(async () => {
 
 const sqlite = (file, sql) => execFileSync('sqlite3', [file, sql], { encoding: 'utf8' }).trim();
 
-test('a backup taken during a stream of creates is consistent and serves every customer acknowledged before it began', async () => {
+test('a backup taken during a stream of creates is consistent and serves every customer acknowledged before it began',
+  { skip: sqliteOnly('the copy is an SQLite file written by VACUUM INTO; PostgreSQL is backed up with pg_dump') }, async () => {
   const t = await srv.tenant();
   const acked = [];
   const failures = [];
@@ -83,8 +85,17 @@ test('backup refuses a file that exists and leaves it alone; it needs exactly on
   writeFileSync(file, 'precious');
   const r = await runCli(['backup', file], { env: { INNBOCKS_DATABASE: srv.dbPath } });
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /exists/);
+  assert.match(r.stderr, ON_PG ? /pg_dump/ : /exists/);
   assert.equal(readFileSync(file, 'utf8'), 'precious');
   assert.equal((await runCli(['backup'], { env: { INNBOCKS_DATABASE: srv.dbPath } })).code, 2);
   assert.equal((await runCli(['backup', 'a.db', 'b.db'], { env: { INNBOCKS_DATABASE: srv.dbPath } })).code, 2);
+});
+
+test('on PostgreSQL, backup writes nothing and points at pg_dump', { skip: postgresOnly('backup refuses only there') }, async () => {
+  const file = path.join(dir, 'pg.db');
+  const r = await runCli(['backup', file], { env: { INNBOCKS_DATABASE: srv.dbPath } });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /pg_dump/);
+  assert.equal(r.stdout, '');
+  assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('pg.db')), [], 'no file, partial or whole');
 });

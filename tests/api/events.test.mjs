@@ -3,11 +3,10 @@
 // body a webhook delivery of the event carried, byte for byte. Filters (one type, a family such
 // as customer.*, created_gte / created_lt) and their 400s, paging both ways, the webhooks:read
 // scope, tenancy in the four pairings of TENANCY_PAIRS, the 30 days after which an event answers
-// 404 and leaves the list (old rows are written into the server's database with the sqlite3
-// command line), and the purge at start-up of old events no delivery needs any more.
+// 404 and leaves the list (old rows are written into the server's database with its command line
+// tool, sqlite3 or psql), and the purge at start-up of old events no delivery needs any more.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   startServer, ok, assertError, createCustomer, qs, sleep, listAll, ALL_SCOPES, TENANCY_PAIRS,
@@ -24,10 +23,8 @@ after(async () => {
   await closeReceivers();
 });
 
-/** Runs SQL on the server's database file with the sqlite3 command line; returns its output. */
-function sql(server, statement) {
-  return execFileSync('sqlite3', ['-cmd', '.timeout 10000', server.dbPath, statement], { encoding: 'utf8' }).trim();
-}
+/** Runs SQL on the server's database (sqlite3 or psql); returns its output. */
+const sql = (server, statement) => server.sql(statement);
 
 /** An SQL string literal. */
 const lit = (s) => `'${String(s).replace(/'/g, "''")}'`;

@@ -5,12 +5,14 @@
 // group-commit batches, webhook attempts by result, the queue depth and the age of its oldest due
 // delivery, the database's size, the process's memory and descriptors. `promtool check metrics`
 // (Debian's prometheus package, installed by scripts/deps.sh) must accept the output.
+// Each process counts for itself: with several instances on PostgreSQL the test scrapes each and
+// adds their counters up, as Prometheus' sum() does; gauges of the database are the same on all.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import {
-  startServer, freePort, createCustomer, customerBody, uniq, sleep, assertError,
+  startServer, freePort, createCustomer, customerBody, uniq, sleep, assertError, ON_PG,
 } from './lib.mjs';
 import { Receiver, WEBHOOK_ENV } from './webhook_lib.mjs';
 
@@ -38,11 +40,26 @@ function parse(text) {
   return { samples, types };
 }
 
+/** A counter or a histogram's part: what adds up over processes. */
+const additive = (series) => /^[a-z_:]+(_total|_count|_sum|_bucket)(\{|$)/.test(series);
+
+/**
+ * Scrapes every process of the server: {text (the first one's), texts, samples, types}, where a
+ * counter's sample is the sum over the processes and any other the first process's.
+ */
 async function scrape() {
-  const r = await srv.raw(srv.adminToken).get('/metrics');
-  assert.equal(r.status, 200, r.text);
-  assert.equal(r.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
-  return { text: r.text, ...parse(r.text) };
+  const texts = [];
+  for (let k = 0; k < srv.instances.length; k++) {
+    const r = await srv.only(k).raw(srv.adminToken).get('/metrics');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+    texts.push(r.text);
+  }
+  const [first, ...others] = texts.map(parse);
+  for (const o of others) {
+    for (const [series, v] of o.samples) if (additive(series)) first.samples.set(series, (first.samples.get(series) ?? 0) + v);
+  }
+  return { text: texts[0], texts, ...first };
 }
 
 /** The value of a series (0 when absent). */
@@ -89,14 +106,15 @@ test('requests by route, method and status, the latency histogram, 429s and repl
   assert.equal(d(req('unmatched', 'GET', 404)), 1);
   assert.equal(d('innbocks_rate_limited_requests_total'), limited);
   assert.equal(d('innbocks_idempotent_replays_total'), 1);
-  assert.equal(d(req('/metrics', 'GET', 200)), 1, 'the scrape before counts once');
+  assert.equal(d(req('/metrics', 'GET', 200)), srv.instances.length, 'the scrape before counts once (per process)');
 
   // The histogram: count is every request of the route, +Inf equals it, buckets only grow.
   assert.equal(d(hist(route, 'GET', 'count')), 6);
   assert.equal(val(after, hist(route, 'GET', 'bucket', '+Inf')), val(after, hist(route, 'GET', 'count')));
-  const les = [...after.text.matchAll(/innbocks_http_request_duration_seconds_bucket\{route="\/api\/v1\/customers\/\{id\}",method="GET",le="([^"]+)"\} (\d+)/g)];
+  const bucket = `${hist(route, 'GET', 'bucket').slice(0, -1)},le=`;
+  const les = [...after.samples].filter(([series]) => series.startsWith(bucket));
   assert.equal(les.length, 15);
-  for (let i = 1; i < les.length; i++) assert.ok(Number(les[i][2]) >= Number(les[i - 1][2]), 'cumulative buckets');
+  for (let i = 1; i < les.length; i++) assert.ok(les[i][1] >= les[i - 1][1], 'cumulative buckets');
   const sum = d(hist(route, 'GET', 'sum'));
   assert.ok(sum > 0 && sum < 60, `latency sum ${sum}`);
   assert.equal(after.types.get('innbocks_http_request_duration_seconds'), 'histogram');
@@ -143,11 +161,16 @@ test('group-commit batches, webhook attempts by result, queue depth and the olde
     assert.ok(age >= 1 && age < 60, after.text);
 
     // Every write request went through the writer: the batches add up to them.
-    // (The webhook worker records its attempts in transactions of its own.)
+    // (The webhook worker records its attempts in transactions of its own.) Group commit is
+    // SQLite's: on PostgreSQL each request commits its own transaction, and no batch is counted.
     const writes = 2 + 1 + 2; // 2 endpoints, a patch, 2 customers
-    assert.ok(d('innbocks_group_commit_batch_size_count') >= 1);
-    assert.ok(d('innbocks_group_commit_batch_size_count') <= writes);
-    assert.equal(d('innbocks_group_commit_batch_size_sum'), writes);
+    if (ON_PG) {
+      assert.equal(d('innbocks_group_commit_batch_size_count'), 0);
+    } else {
+      assert.ok(d('innbocks_group_commit_batch_size_count') >= 1);
+      assert.ok(d('innbocks_group_commit_batch_size_count') <= writes);
+      assert.equal(d('innbocks_group_commit_batch_size_sum'), writes);
+    }
     assert.equal(val(after, 'innbocks_group_commit_batch_size_bucket{le="+Inf"}'), val(after, 'innbocks_group_commit_batch_size_count'));
     assert.equal(after.types.get('innbocks_group_commit_batch_size'), 'histogram');
   } finally {
@@ -159,20 +182,24 @@ test('group-commit batches, webhook attempts by result, queue depth and the olde
 test('database size, memory and descriptors; promtool check metrics accepts the output', async () => {
   const s = await scrape();
   const size = val(s, 'innbocks_database_size_bytes');
-  assert.ok(size > 0 && Math.abs(size - statSync(srv.dbPath).size) < 1 << 20, `${size}`);
+  const onDisk = ON_PG ? Number(srv.sql('SELECT pg_database_size(current_database())')) : statSync(srv.dbPath).size;
+  assert.ok(size > 0 && Math.abs(size - onDisk) < 1 << 20, `${size} reported, ${onDisk} on disk`);
   assert.ok(val(s, 'innbocks_database_wal_size_bytes') >= 0);
   assert.ok(val(s, 'process_resident_memory_bytes') > 1 << 20);
   const fds = val(s, 'process_open_fds');
   assert.ok(fds > 3 && fds < 10000, `${fds}`);
   assert.ok(val(s, 'process_cpu_seconds_total') > 0);
-  const check = spawnSync('promtool', ['check', 'metrics'], { input: s.text, encoding: 'utf8' });
-  assert.equal(check.error, undefined, 'promtool is needed (scripts/deps.sh installs Debian\'s prometheus)');
-  assert.equal(check.status, 0, `promtool check metrics:\n${check.stdout}${check.stderr}`);
+  for (const text of s.texts) {
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    assert.equal(check.error, undefined, 'promtool is needed (scripts/deps.sh installs Debian\'s prometheus)');
+    assert.equal(check.status, 0, `promtool check metrics:\n${check.stdout}${check.stderr}`);
+  }
 });
 
 test('INNBOCKS_METRICS_LISTEN: /metrics without a token there, nothing else; the API port still asks for it', async () => {
   const port = await freePort();
-  const m = await startServer({ env: { INNBOCKS_METRICS_LISTEN: `127.0.0.1:${port}` } });
+  // One process: the metrics address is a port of its own.
+  const m = await startServer({ instances: 1, env: { INNBOCKS_METRICS_LISTEN: `127.0.0.1:${port}` } });
   try {
     await m.raw().get('/healthz');
     const r = await fetch(`http://127.0.0.1:${port}/metrics`);
