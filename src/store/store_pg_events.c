@@ -212,7 +212,7 @@ int store_pg_event_idem_get(struct store *s, struct arena *a, const char *scope,
 			     "a request with this Idempotency-Key is still being processed;"
 			     " retry it shortly");
 	r = pgs_exec(c,
-		     "SELECT fingerprint, status, body FROM idempotency"
+		     "SELECT fingerprint, status, body, created_at FROM idempotency"
 		     " WHERE scope = $1 AND key = $2",
 		     &q, e);
 	if (!r)
@@ -223,6 +223,7 @@ int store_pg_event_idem_get(struct store *s, struct arena *a, const char *scope,
 	}
 	out->fingerprint = pgs_col_text(a, r, 0, 0);
 	out->status = (int)pgs_col_i64(r, 0, 1);
+	out->created_at = pgs_col_i64(r, 0, 3);
 	/* bytea comes back in its text (hex) form. */
 	size_t len = 0;
 	unsigned char *body = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 2), &len);

@@ -965,6 +965,7 @@ TEST(idem_get_returns_the_record_idem_put_stored)
 		goto out;
 	CHECK_STR(r.fingerprint, "fp1");
 	CHECK_INT(r.status, 201);
+	CHECK_INT(r.created_at, 100);
 	CHECK_INT(r.body_len, strlen("{\"id\":\"cus_1\"}"));
 	CHECK_STR(r.body, "{\"id\":\"cus_1\"}");
 out:
