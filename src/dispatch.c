@@ -259,16 +259,20 @@ static void respond(struct ctx *c, int rc, struct response *resp)
 	}
 }
 
-/* Authenticates and runs a GET handler in one read transaction (one
- * consistent snapshot, and one set of SQLite read locks). */
+/* Authenticates, then runs a GET handler in one read transaction (one
+ * consistent snapshot, and one set of SQLite read locks). Admission comes
+ * first, outside it, as for writes: a rate limit kept in the database
+ * (store.h: rate_spend) spends its token in a commit of its own, which a
+ * read transaction's rollback would undo. */
 static void run_read(struct ctx *c, struct response *resp)
 {
-	int rc = c->store->ops->tx_begin(c->store, false, &c->err);
+	int rc = admit(c, resp);
 	if (rc == 0) {
-		rc = admit(c, resp);
-		if (rc == 0)
+		rc = c->store->ops->tx_begin(c->store, false, &c->err);
+		if (rc == 0) {
 			rc = c->route->handler(c);
-		c->store->ops->tx_rollback(c->store);
+			c->store->ops->tx_rollback(c->store);
+		}
 	}
 	respond(c, rc, resp);
 }

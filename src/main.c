@@ -97,6 +97,9 @@ static int serve(const struct config *cfg)
 					  : NULL,
 		.log = cfg->log,
 	};
+	/* Every instance on a shared database spends from the same buckets. */
+	if (s->shared)
+		ratelimit_share(app.ratelimit, s);
 	maintenance(s);
 	struct webhook_worker *worker = webhook_worker_start(s, cfg);
 	/* Group commit only where the backend gains from it (store.h). */

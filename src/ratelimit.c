@@ -1,4 +1,5 @@
-/* ratelimit.c - per-key token buckets in a small chained hash table. */
+/* ratelimit.c - per-key token buckets in a small chained hash table, or in
+ * the database when several processes share it. */
 #include "ratelimit.h"
 
 #include <math.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/store.h"
 #include "util.h"
 #include "banned.h"
 
@@ -21,6 +23,7 @@ struct bucket {
 
 struct ratelimit {
 	double rate, burst;
+	struct store *shared; /* the buckets' home when not NULL (borrowed) */
 	pthread_mutex_t mu;
 	struct bucket *table[BUCKETS];
 };
@@ -52,6 +55,11 @@ void ratelimit_free(struct ratelimit *rl)
 	free(rl);
 }
 
+void ratelimit_share(struct ratelimit *rl, struct store *s)
+{
+	rl->shared = s;
+}
+
 bool ratelimit_enabled(const struct ratelimit *rl)
 {
 	return rl->rate > 0;
@@ -78,26 +86,45 @@ static struct bucket *bucket_get(struct ratelimit *rl, const char *key_id, doubl
 	return b;
 }
 
+/* Fills out from a bucket left with tokens after a request that did (or,
+ * refused, did not) spend one. */
+static void result_fill(const struct ratelimit *rl, double tokens, bool allowed,
+			struct ratelimit_result *out)
+{
+	out->allowed = allowed;
+	out->limit = (long)rl->burst;
+	out->remaining = (long)floor(tokens);
+	out->reset = rl->rate > 0 ? (long)ceil((rl->burst - tokens) / rl->rate) : 0;
+	out->retry_after = allowed || rl->rate <= 0 ? 0 : (long)ceil((1.0 - tokens) / rl->rate);
+	if (!allowed && out->retry_after < 1)
+		out->retry_after = 1;
+}
+
 void ratelimit_spend(struct ratelimit *rl, const char *key_id, double now,
 		     struct ratelimit_result *out)
 {
+	if (rl->shared && rl->rate > 0) {
+		double tokens;
+		bool allowed;
+		struct err e;
+		if (rl->shared->ops->rate_spend(rl->shared, key_id, rl->rate, rl->burst,
+						&tokens, &allowed, &e) == 0) {
+			result_fill(rl, tokens, allowed, out);
+			return;
+		}
+		/* The database did not answer: the request most likely fails on
+		 * it next; meanwhile this process's bucket limits it. */
+	}
 	pthread_mutex_lock(&rl->mu);
 	struct bucket *b = bucket_get(rl, key_id, now);
 	if (rl->rate > 0) {
 		b->tokens = fmin(rl->burst, b->tokens + (now - b->updated) * rl->rate);
 		b->updated = now;
 	}
-	out->allowed = rl->rate <= 0 || b->tokens >= 1.0;
-	if (out->allowed && rl->rate > 0)
+	bool allowed = rl->rate <= 0 || b->tokens >= 1.0;
+	if (allowed && rl->rate > 0)
 		b->tokens -= 1.0;
-	out->limit = (long)rl->burst;
-	out->remaining = (long)floor(b->tokens);
-	out->reset = rl->rate > 0 ? (long)ceil((rl->burst - b->tokens) / rl->rate) : 0;
-	out->retry_after = out->allowed || rl->rate <= 0
-				   ? 0
-				   : (long)ceil((1.0 - b->tokens) / rl->rate);
-	if (!out->allowed && out->retry_after < 1)
-		out->retry_after = 1;
+	result_fill(rl, b->tokens, allowed, out);
 	pthread_mutex_unlock(&rl->mu);
 }
 

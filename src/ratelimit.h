@@ -1,5 +1,6 @@
 /* ratelimit.h - per-key token buckets (docs/api.md#rate-limits). State is
- * in memory, per server process. */
+ * in memory, per server process, unless it is shared through the database
+ * (ratelimit_share(): several instances on one PostgreSQL). */
 #ifndef INNBOCKS_RATELIMIT_H
 #define INNBOCKS_RATELIMIT_H
 
@@ -7,6 +8,7 @@
 #include <stdint.h>
 
 struct ratelimit;
+struct store;
 
 struct ratelimit_result {
 	bool allowed;
@@ -21,10 +23,16 @@ struct ratelimit_result {
 struct ratelimit *ratelimit_new(double rate, double burst);
 /* Frees the limiter. Accepts NULL. */
 void ratelimit_free(struct ratelimit *rl);
+/* Keeps rl's buckets in s (store.h: rate_spend) rather than in this
+ * process, so every process serving the database spends from the same
+ * bucket per key. s is borrowed and must outlive rl. */
+void ratelimit_share(struct ratelimit *rl, struct store *s);
 /* Returns false when limiting is off (no headers are sent then). */
 bool ratelimit_enabled(const struct ratelimit *rl);
 /* Spends one token of key_id's bucket at monotonic time now (seconds), when it
- * has one, and fills out; thread-safe. */
+ * has one, and fills out; thread-safe. A shared limiter asks the database
+ * (whose clock then counts, not now); when that fails, this process's own
+ * bucket decides. */
 void ratelimit_spend(struct ratelimit *rl, const char *key_id, double now,
 		     struct ratelimit_result *out);
 /* Returns true (and remembers t) when key_id's last_used_at was last

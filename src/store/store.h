@@ -278,6 +278,14 @@ struct store_ops {
 	int (*key_revoke)(struct store *s, const char *id, int64_t at, struct err *e);
 	/* Sets last_used_at of key id to now. */
 	int (*key_touch)(struct store *s, const char *id, int64_t now, struct err *e);
+	/* Spends one token of key_id's bucket when it has one: a bucket holds at
+	 * most burst tokens and gains rate a second on the database's clock, a
+	 * new one starts full. Sets *tokens to what is left and *allowed to
+	 * whether a token was spent. Outside a transaction: it commits at once.
+	 * Only for a shared backend; one that is not answers 500 (a process that
+	 * owns its database keeps the buckets in memory, ratelimit.h). */
+	int (*rate_spend)(struct store *s, const char *key_id, double rate, double burst,
+			  double *tokens, bool *allowed, struct err *e);
 
 	/* Stores an operator token's hash (never the token) under the new id. */
 	int (*operator_token_insert)(struct store *s, const char *id, const char *hash,
@@ -574,6 +582,10 @@ struct store {
 	 * the database groups concurrent commits itself (PostgreSQL), so each
 	 * request commits on its own thread. */
 	bool group_commit;
+	/* True when several server processes may serve this database at once
+	 * (PostgreSQL): per-key state they must agree on, the rate limits' token
+	 * buckets, is then kept in it (rate_spend) rather than in each process. */
+	bool shared;
 };
 
 /* Every slot of struct store_ops, in its order, for code that must visit
@@ -585,9 +597,10 @@ struct store {
 #define STORE_SLOTS(X) \
 	X(tx_begin) X(tx_savepoint) X(tx_release) X(tx_undo) X(tx_commit) X(tx_rollback) \
 	X(partner_insert) X(partner_get) X(partner_list) X(key_insert) X(key_get) \
-	X(key_find_by_hash) X(key_list) X(key_revoke) X(key_touch) X(operator_token_insert) \
-	X(operator_token_find) X(customer_insert) X(customer_get) X(customer_get_any_partner) \
-	X(customer_list) X(customer_update) X(customer_external_id_find) X(usage_customers) \
+	X(key_find_by_hash) X(key_list) X(key_revoke) X(key_touch) X(rate_spend) \
+	X(operator_token_insert) X(operator_token_find) X(customer_insert) X(customer_get) \
+	X(customer_get_any_partner) X(customer_list) X(customer_update) \
+	X(customer_external_id_find) X(usage_customers) \
 	X(mail_insert) X(mail_get) X(mail_get_any_partner) X(mail_list) X(mail_update) \
 	X(action_insert) X(action_get) X(action_get_any_partner) X(action_update) \
 	X(action_list_for_mail) X(action_list_any_partner) X(event_insert) X(event_list) \

@@ -243,6 +243,7 @@ const struct store_ops store_pg_ops = {
 	.key_list = store_pg_partner_key_list,
 	.key_revoke = store_pg_partner_key_revoke,
 	.key_touch = store_pg_partner_key_touch,
+	.rate_spend = store_pg_partner_rate_spend,
 	.operator_token_insert = store_pg_partner_operator_token_insert,
 	.operator_token_find = store_pg_partner_operator_token_find,
 	.customer_insert = store_pg_customer_insert,
@@ -319,7 +320,7 @@ struct store *store_pg_open(const char *conninfo, struct err *e)
 	pthread_mutex_init(&ps->mu, NULL);
 	atomic_init(&ps->writable, true);
 	struct store *s = &ps->base;
-	*s = (struct store){.ops = &store_pg_ops, .group_commit = false};
+	*s = (struct store){.ops = &store_pg_ops, .group_commit = false, .shared = true};
 	const char *missing = store_slot_missing(s->ops);
 	if (missing) {
 		error(e, 500, "internal_error", NULL,

@@ -1,6 +1,8 @@
 /* store_pg_partners.c - the PostgreSQL backend: partners, their API keys and
- * operator tokens. */
+ * operator tokens, and the API keys' rate-limit buckets every instance
+ * shares. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_pg.h"
@@ -197,6 +199,45 @@ int store_pg_partner_key_touch(struct store *s, const char *id, int64_t now, str
 {
 	return update_by_id(s, "UPDATE api_keys SET last_used_at = $1 WHERE id = $2", id, now,
 			    e);
+}
+
+/* The bucket's tokens after refilling at $2 a second up to $3, from the
+ * row's last update to now (the inserted row's updated_at); a clock that
+ * stepped back refills nothing. */
+#define REFILLED \
+	"least($3::float8, b.tokens + greatest(excluded.updated_at - b.updated_at, 0) * $2::float8)"
+
+int store_pg_partner_rate_spend(struct store *s, const char *key_id, double rate, double burst,
+				double *tokens, bool *allowed, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	char rate_s[32], burst_s[32];
+	snprintf(rate_s, sizeof(rate_s), "%.17g", rate);
+	snprintf(burst_s, sizeof(burst_s), "%.17g", burst);
+	struct pgs_params q = {0};
+	pgs_text(&q, key_id);
+	pgs_text(&q, rate_s);
+	pgs_text(&q, burst_s);
+	/* One statement, so concurrent requests on any instance queue on the
+	 * row's lock and each sees the others' spending; the database's clock,
+	 * so instances whose clocks differ agree. */
+	PGresult *r = pgs_exec(
+		c,
+		"INSERT INTO rate_buckets AS b (key_id, tokens, allowed, updated_at)"
+		" VALUES ($1, $3::float8 - 1, true, extract(epoch FROM clock_timestamp()))"
+		" ON CONFLICT (key_id) DO UPDATE SET allowed = " REFILLED " >= 1,"
+		" tokens = " REFILLED " - CASE WHEN " REFILLED " >= 1 THEN 1 ELSE 0 END,"
+		" updated_at = greatest(b.updated_at, excluded.updated_at)"
+		" RETURNING tokens, allowed",
+		&q, e);
+	if (!r)
+		return -1;
+	*tokens = strtod(PQgetvalue(r, 0, 0), NULL);
+	*allowed = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+	PQclear(r);
+	return 0;
 }
 
 int store_pg_partner_operator_token_insert(struct store *s, const char *id, const char *hash,

@@ -369,6 +369,7 @@ const struct store_ops store_sqlite_ops = {
 	.key_list = store_sqlite_partner_key_list,
 	.key_revoke = store_sqlite_partner_key_revoke,
 	.key_touch = store_sqlite_partner_key_touch,
+	.rate_spend = store_sqlite_partner_rate_spend,
 	.operator_token_insert = store_sqlite_partner_operator_token_insert,
 	.operator_token_find = store_sqlite_partner_operator_token_find,
 	.customer_insert = store_sqlite_customer_insert,

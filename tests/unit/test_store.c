@@ -6,9 +6,10 @@
  * tests cover partners and list paging, customers and their per-partner
  * mailbox numbers, tenancy, updates, external ids, keys, idempotency
  * records, events, transactions with rollback and savepoints, dashboard
- * users, setup links, sessions and the audit log, and that each backend's
- * table fills every slot of struct store_ops. Tests of one backend's own mechanics are
- * skipped on the other with unit_skip(), which the run counts. */
+ * users, setup links, sessions and the audit log, rate-limit buckets, and
+ * that each backend's table fills every slot of struct store_ops. Tests of
+ * one backend's own mechanics are skipped on the other with unit_skip(),
+ * which the run counts. */
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -914,6 +915,38 @@ TEST(key_find_by_hash_finds_the_key_and_revoke_keeps_the_first_time)
 	CHECK_INT(d.s->ops->key_revoke(d.s, "key_1", 300, &d.e), 0);
 	CHECK_INT(d.s->ops->key_find_by_hash(d.s, d.a, "feed", &out, &d.e), 0);
 	CHECK_INT(out.revoked_at, 200);
+out:
+	db_close(&d);
+}
+
+/* A shared backend keeps the rate limits' buckets: full at first, one token
+ * per request, then refused, each key on its own. One that is not shared
+ * refuses the operation (its server keeps buckets in memory). */
+TEST(rate_spend_spends_a_full_bucket_then_refuses_each_key_apart)
+{
+	struct db d;
+	if (!db_open(&d))
+		goto out;
+	double tokens = -1;
+	bool allowed = false;
+	if (!d.s->shared) {
+		CHECK_INT(d.s->ops->rate_spend(d.s, "key_1", 1, 3, &tokens, &allowed, &d.e),
+			  -1);
+		CHECK_INT(d.e.status, 500);
+		goto out;
+	}
+	/* 1 token a second: the test's own milliseconds refill a little. */
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(d.s->ops->rate_spend(d.s, "key_1", 1, 3, &tokens, &allowed, &d.e), 0);
+		CHECK(allowed);
+		CHECK(tokens >= 2 - i && tokens < 2 - i + 0.5);
+	}
+	CHECK_INT(d.s->ops->rate_spend(d.s, "key_1", 1, 3, &tokens, &allowed, &d.e), 0);
+	CHECK(!allowed);
+	CHECK(tokens < 1);
+	CHECK_INT(d.s->ops->rate_spend(d.s, "key_2", 1, 3, &tokens, &allowed, &d.e), 0);
+	CHECK(allowed);
+	CHECK(tokens >= 2 && tokens < 2.5);
 out:
 	db_close(&d);
 }
