@@ -40,13 +40,14 @@ export const receivers = [];
  * A webhook receiver: an HTTP server on 127.0.0.1 (a free port) whose answers follow a script.
  * A script is a list of actions used one per request in order, the last one repeating:
  *   200, 500, ...                  answer with that status (an empty JSON object as body)
- *   {status, headers, body}        answer exactly so (e.g. a 301 with a Location)
+ *   {status, headers, body, delay} answer exactly so (e.g. a 301 with a Location), after delay ms
  *   'hang'                         never answer (the connection stays open until the client gives up)
  *   'close'                        close the connection without answering
  *   'flood'                        answer 200 with a body that never ends (chunked, as fast as read)
  * Each delivery is recorded as {i, method, path, headers (lower-case names), body (a Buffer of the
  * raw bytes), json, eventId, type, timestamp, signature, secret (this.secret when it arrived),
- * action, at}. `connections` counts TCP connections, answered or not.
+ * action, at, remotePort (the sender's port), answeredAt (once answered)}. `connections` counts
+ * TCP connections, answered or not.
  */
 export class Receiver {
   constructor(script = [200]) {
@@ -92,7 +93,7 @@ export class Receiver {
       try { json = JSON.parse(body.toString('utf8')); } catch {}
       const n = this.deliveries.length - this.scriptFrom;
       const action = this.actions[Math.min(n, this.actions.length - 1)];
-      this.deliveries.push({
+      const delivery = {
         i: this.deliveries.length,
         method: req.method,
         path: req.url,
@@ -106,7 +107,10 @@ export class Receiver {
         secret: this.secret,
         action,
         at: Date.now(),
-      });
+        remotePort: req.socket.remotePort,
+        answeredAt: undefined,
+      };
+      this.deliveries.push(delivery);
       if (action === 'hang') return;
       if (action === 'close') { req.socket.destroy(); return; }
       if (action === 'flood') {
@@ -118,8 +122,13 @@ export class Receiver {
         return;
       }
       const a = typeof action === 'number' ? { status: action } : action;
-      res.writeHead(a.status, { 'content-type': 'application/json', ...(a.headers ?? {}) });
-      res.end(a.body ?? '{}');
+      const answer = () => {
+        if (res.destroyed) return;
+        res.writeHead(a.status, { 'content-type': 'application/json', ...(a.headers ?? {}) });
+        res.end(a.body ?? '{}');
+        delivery.answeredAt = Date.now();
+      };
+      if (a.delay) setTimeout(answer, a.delay); else answer();
     });
   }
 
