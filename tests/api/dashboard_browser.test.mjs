@@ -31,7 +31,8 @@ after(async () => { await browser?.close(); await srv?.stop(); });
 
 async function newPage() {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: srv.url });
+  // A setup link names the process that made it (on PostgreSQL, either of two).
+  for (const origin of srv.urls) await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
   const page = await context.newPage();
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`${page.url()}: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`${page.url()}: ${e.message}`));

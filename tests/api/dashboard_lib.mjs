@@ -28,7 +28,10 @@ export class Dash {
     let body;
     if (opts.json !== undefined) { body = JSON.stringify(opts.json); headers['content-type'] = 'application/json'; }
     Object.assign(headers, opts.headers ?? {});
-    const res = await fetch(`${this.srv.url}/dashboard/api${p}`, { method, headers, body });
+    // Like the Partner API clients, alternating between the server's processes: a session works
+    // on every instance.
+    const base = this.srv.next?.().url ?? this.srv.url;
+    const res = await fetch(`${base}/dashboard/api${p}`, { method, headers, body });
     const text = await res.text();
     let parsed;
     try { parsed = JSON.parse(text); } catch {}

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { startServer, assertError, createCustomer, TIME } from './lib.mjs';
-import { WEBHOOK_ENV, receiver, closeReceivers } from './webhook_lib.mjs';
+import { WEBHOOK_ENV, receiver, closeReceivers, waitForLog } from './webhook_lib.mjs';
 import { dashUser, SHOTS, axeShot } from './dashboard_lib.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -96,6 +96,8 @@ test('"Resend failed since…" asks first, then sends again every delivery that 
   await rcv.waitFor(4); // the first attempt and its one retry, both refused
   const failedId = rcv.deliveries[2].eventId;
   assert.equal(rcv.deliveries[3].eventId, failedId);
+  // The receiver has answered the retry; the server logs it a moment later.
+  await waitForLog(srv.api(key.secret), { event_id: failedId }, (l) => l.length === 2, 'both attempts in the log');
   await page.getByRole('button', { name: `Deliveries of ${rcv.url}` }).click();
   const failedRow = page.locator('tr', { hasText: failedId }).first();
   await failedRow.getByText('Failed').waitFor();
