@@ -97,9 +97,14 @@ static int serve(const struct config *cfg)
 					  : NULL,
 		.log = cfg->log,
 	};
-	/* Every instance on a shared database spends from the same buckets. */
-	if (s->shared)
-		ratelimit_share(app.ratelimit, s);
+	/* Every instance on a shared database spends from the same buckets:
+	 * API keys' and the dashboard's sign-in attempts'. */
+	if (s->shared) {
+		ratelimit_share(app.ratelimit, s, "key");
+		ratelimit_share(app.signin_by_account, s, "signin-account");
+		if (app.signin_by_addr)
+			ratelimit_share(app.signin_by_addr, s, "signin-address");
+	}
 	maintenance(s);
 	struct webhook_worker *worker = webhook_worker_start(s, cfg);
 	/* Group commit only where the backend gains from it (store.h). */

@@ -24,6 +24,7 @@ struct bucket {
 struct ratelimit {
 	double rate, burst;
 	struct store *shared; /* the buckets' home when not NULL (borrowed) */
+	const char *name;     /* the shared buckets' prefix */
 	pthread_mutex_t mu;
 	struct bucket *table[BUCKETS];
 };
@@ -55,9 +56,10 @@ void ratelimit_free(struct ratelimit *rl)
 	free(rl);
 }
 
-void ratelimit_share(struct ratelimit *rl, struct store *s)
+void ratelimit_share(struct ratelimit *rl, struct store *s, const char *name)
 {
 	rl->shared = s;
+	rl->name = name;
 }
 
 bool ratelimit_enabled(const struct ratelimit *rl)
@@ -107,7 +109,9 @@ void ratelimit_spend(struct ratelimit *rl, const char *key_id, double now,
 		double tokens;
 		bool allowed;
 		struct err e;
-		if (rl->shared->ops->rate_spend(rl->shared, key_id, rl->rate, rl->burst,
+		char bucket[320]; /* a key id, an email address or a client address */
+		snprintf(bucket, sizeof(bucket), "%s:%s", rl->name, key_id);
+		if (rl->shared->ops->rate_spend(rl->shared, bucket, rl->rate, rl->burst,
 						&tokens, &allowed, &e) == 0) {
 			result_fill(rl, tokens, allowed, out);
 			return;

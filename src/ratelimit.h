@@ -25,8 +25,10 @@ struct ratelimit *ratelimit_new(double rate, double burst);
 void ratelimit_free(struct ratelimit *rl);
 /* Keeps rl's buckets in s (store.h: rate_spend) rather than in this
  * process, so every process serving the database spends from the same
- * bucket per key. s is borrowed and must outlive rl. */
-void ratelimit_share(struct ratelimit *rl, struct store *s);
+ * bucket per key; name (a static string) keeps this limiter's buckets apart
+ * from other limiters' in the same table. s is borrowed and must outlive
+ * rl. */
+void ratelimit_share(struct ratelimit *rl, struct store *s, const char *name);
 /* Returns false when limiting is off (no headers are sent then). */
 bool ratelimit_enabled(const struct ratelimit *rl);
 /* Spends one token of key_id's bucket at monotonic time now (seconds), when it
