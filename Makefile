@@ -112,10 +112,11 @@ analyze: format-check
 # The whole suite, in this order: the builds and the analysis (in parallel
 # under -j), then the unit tests, the store contract tests again on
 # PostgreSQL (scripts/pg_cluster.sh: a throwaway cluster, stopped after) and
-# the black-box suite, plain and with the sanitizers. The black-box suite
-# needs `(cd tests && npm ci)` once. scripts/test.sh runs the same stages one
-# by one (builds, analyze, unit, unit-asan, unit-pg, unit-pg-asan, api,
-# api-asan), each with its output in build/test-logs/.
+# the black-box suite, plain and with the sanitizers, and plain once more on
+# PostgreSQL with two instances per server. The black-box suite needs
+# `(cd tests && npm ci)` once. scripts/test.sh runs the same stages one by
+# one (builds, analyze, unit, unit-asan, unit-pg, unit-pg-asan, api,
+# api-asan, api-pg), each with its output in build/test-logs/.
 API_TEST = node --test --test-concurrency=1 tests/api/ tests/hostile/
 
 api: build/innbocks build/openapi/innbocks-partner.json
@@ -143,6 +144,8 @@ check: build/innbocks build/unit build/asan/innbocks build/asan/unit build/opena
 	INNBOCKS_BIN=build/innbocks $(API_TEST)
 	@echo "== API tests (sanitizers)"
 	INNBOCKS_BIN=build/asan/innbocks $(API_TEST)
+	@echo "== API tests on PostgreSQL, two instances (a throwaway cluster)"
+	scripts/pg_cluster.sh run env INNBOCKS_TEST_BACKEND=postgres INNBOCKS_BIN=build/innbocks $(API_TEST)
 
 clean:
 	rm -rf build

@@ -3,11 +3,14 @@
 # of `make check` one by one: both builds (plain, and AddressSanitizer +
 # UndefinedBehaviorSanitizer with leaks), the static analysis, the C unit
 # tests (the store contract tests also on a throwaway PostgreSQL cluster)
-# and the black-box API suite against both builds; then a short kill -9
-# trial and a short run of every fuzzing harness. Each stage's full
-# output (the API suite's TAP) goes to build/test-logs/<stage>.log; the
-# console gets one line per stage, the failing tests' names, and last a line
-# `N passed, M failed` (CI reads it). Exits non-zero when anything failed.
+# and the black-box API suite against both builds, and once more (plain
+# build) against two instances on one PostgreSQL of a throwaway cluster,
+# requests alternating between them; then a short kill -9 trial, a short run
+# of every fuzzing harness, and a check that no server of this build is left
+# running. Each stage's full output (the API suite's TAP) goes to
+# build/test-logs/<stage>.log; the console gets one line per stage, the
+# failing tests' names, and last a line `N passed, M failed` (CI reads it).
+# Exits non-zero when anything failed.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -123,6 +126,21 @@ api() {
 	say "$stage" "$p passed, $f failed (${SECONDS_TAKEN}s)"
 }
 
+# Prints every process still running a program of this checkout's build/
+# (a server a test left behind); returns 1 when there is one.
+no_leftovers() {
+	left=0
+	for p in /proc/[0-9]*; do
+		exe=$(readlink "$p/exe" 2>/dev/null) || continue
+		case $exe in "$PWD"/build/*)
+			echo "still running: pid ${p#/proc/} $exe"
+			left=1
+			;;
+		esac
+	done
+	return "$left"
+}
+
 if step build make -s -j2 build/innbocks build/unit build/asan/innbocks build/asan/unit \
 	build/openapi/innbocks-partner.json; then
 	step analyze make -s analyze || true
@@ -133,8 +151,13 @@ if step build make -s -j2 build/innbocks build/unit build/asan/innbocks build/as
 	unit unit-pg-asan scripts/pg_cluster.sh run build/asan/unit store
 	api api api
 	api api-asan api-asan
+	# The black-box suite on PostgreSQL: two instances per test server on a
+	# throwaway cluster (make api-pg), stopped and removed afterwards.
+	api api-pg api-pg
 	unit kill9 make -s kill9
 	step fuzz make -s -j2 fuzz-run || true
+	# Nothing is left running: the clusters stop themselves (pg_cluster.sh).
+	step leftovers no_leftovers || true
 fi
 
 if [ "$FAILED" -ne 0 ]; then
