@@ -119,7 +119,8 @@ test('sign-in attempts are limited per account', async () => {
   // The refusal is in the audit log, once a minute however many follow.
   for (let i = 0; i < 3; i++) assertError(await new Dash(srv).post('/signin', { email: u.email, password: u.password }), 429, 'rate_limited');
   const rows = JSON.parse(sql(`SELECT * FROM audit_log WHERE action = 'signin.rate_limited' AND user_id = '${u.user.id}'`));
-  assert.equal(rows.length, 1, JSON.stringify(rows));
+  // Once a minute per process: each instance on a shared database writes its own.
+  assert.ok(rows.length >= 1 && rows.length <= srv.instances.length, JSON.stringify(rows));
   assert.equal(rows[0].partner_id, u.partner.id);
   assert.equal(rows[0].actor, u.email);
   assert.equal(rows[0].client_addr, '127.0.0.1');
@@ -132,8 +133,7 @@ test('sign-in attempts are limited per client address, whatever the account', as
     const codes = [];
     for (let i = 0; i < 4; i++) codes.push((await new Dash(small).post('/signin', { email: `u${i}@example.com`, password: 'whatever it is' })).status);
     assert.deepEqual(codes, [401, 401, 401, 429]);
-    const rows = JSON.parse(execFileSync('sqlite3', ['-json', small.dbPath,
-      "SELECT actor, partner_id, client_addr FROM audit_log WHERE action = 'signin.rate_limited'"], { encoding: 'utf8' }) || '[]');
+    const rows = small.sqlRows("SELECT actor, partner_id, client_addr FROM audit_log WHERE action = 'signin.rate_limited'");
     assert.deepEqual(rows, [{ actor: 'unknown user', partner_id: null, client_addr: '127.0.0.1' }]);
   } finally {
     await small.stop();
@@ -381,7 +381,9 @@ test('a fresh setup link for someone who has not set a password: operator (API, 
   assert.equal(op.status, 200, op.text);
   assert.equal(op.body.id, id);
   assert.equal(op.body.password_set, false);
-  assert.match(op.body.setup_url, new RegExp(`^${srv.url}/dashboard/setup\\.html#token=[0-9a-f]{64}$`));
+  // The link names the instance that made it.
+  assert.ok(srv.instances.some((i) => op.body.setup_url.startsWith(`${i.url}/dashboard/setup.html#token=`)), op.body.setup_url);
+  assert.match(op.body.setup_url, /#token=[0-9a-f]{64}$/);
   assert.ok(Date.parse(op.body.setup_expires_at) > Date.now() + 71.9 * 3600e3);
   links.push(op.body.setup_url);
 

@@ -8,7 +8,6 @@
 // bar at once); the server stores only hashes of tokens.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { startServer, runCli, sleep, uniq } from './lib.mjs';
 import { Dash, setupToken } from './dashboard_lib.mjs';
 
@@ -121,10 +120,9 @@ test('no secret is in the access log, the server\'s other output, an error messa
   assert.ok(log.split('\n').filter(Boolean).length > 20, 'the access log has the requests');
   const errors = answers.filter((t) => t.includes('"error"'));
   assert.ok(errors.length >= 8, `the failures answered errors: ${errors.length}`);
-  const audit = execFileSync('sqlite3', ['-json', srv.dbPath, 'SELECT * FROM audit_log'], { encoding: 'utf8' });
+  const audit = JSON.stringify(srv.sqlRows('SELECT * FROM audit_log'));
   assert.ok(audit.includes('secret.reveal_failed') && audit.includes('password.change_failed'));
-  const stored = execFileSync('sqlite3', ['-json', srv.dbPath,
-    'SELECT * FROM user_setup_tokens; SELECT * FROM sessions; SELECT * FROM users'], { encoding: 'utf8' });
+  const stored = JSON.stringify(['user_setup_tokens', 'sessions', 'users'].map((t) => srv.sqlRows(`SELECT * FROM ${t}`)));
   // A setup link's token is in its fragment only, which browsers never send to a server.
   assert.equal(links.length, 6);
   for (const l of links) {
