@@ -48,6 +48,7 @@ struct http_server {
 	struct writer *writer;       /* NULL: each write commits on its own */
 	struct hasher *hasher;       /* runs routes' before hooks (password hashing) */
 	struct deadlines *deadlines; /* NULL on the metrics listener */
+	char keep_alive[32];         /* the Keep-Alive header ("timeout=10"), or "" */
 	atomic_int in_flight;
 	atomic_size_t body_bytes; /* buffered by requests being read */
 	atomic_bool stopping;     /* no new suspensions: MHD must not stop with one */
@@ -129,7 +130,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	return p;
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *conn, struct response *r)
+static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connection *conn,
+				     struct response *r)
 {
 	struct MHD_Response *mr = MHD_create_response_from_buffer(r->body_len, r->body,
 								  MHD_RESPMEM_MUST_FREE);
@@ -141,6 +143,10 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct respons
 						: "application/json; charset=utf-8");
 	for (int i = 0; i < r->nheaders; i++)
 		MHD_add_response_header(mr, r->headers[i].name, r->headers[i].value);
+	/* Tells clients when an idle connection will be closed (the head
+	 * deadline), so they stop reusing it before, not as, it happens. */
+	if (srv->keep_alive[0])
+		MHD_add_response_header(mr, "Keep-Alive", srv->keep_alive);
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, mr);
 	MHD_destroy_response(mr);
 	return ret;
@@ -381,7 +387,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		start_answer(srv, p, conn, url);
 		if (p->req.bad_framing) /* what follows on the stream is not a request */
 			resp_header_add(&p->resp, "Connection", "close");
-		return send_response(conn, &p->resp);
+		return send_response(srv, conn, &p->resp);
 	}
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
@@ -416,12 +422,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 
 	if (p->answered)
-		return send_response(conn, &p->resp);
+		return send_response(srv, conn, &p->resp);
 	deadline_none(conn_deadline(conn));
 	start_answer(srv, p, conn, url);
 	if (!p->answered)
 		return MHD_YES; /* suspended until the writer commits it */
-	return send_response(conn, &p->resp);
+	return send_response(srv, conn, &p->resp);
 }
 
 /* Logs an answered request, once its answer has gone out: the access
@@ -542,6 +548,9 @@ static struct http_server *start(struct app *app, struct writer *writer, const c
 	srv->writer = writer;
 	srv->hasher = hasher_start(2);
 	srv->deadlines = dl ? deadlines_start(dl->head_ms, dl->body_ms) : NULL;
+	if (dl)
+		snprintf(srv->keep_alive, sizeof(srv->keep_alive), "timeout=%d",
+			 dl->head_ms / 1000);
 	if (!srv->hasher || (dl && !srv->deadlines)) {
 		hasher_stop(srv->hasher);
 		free(srv);

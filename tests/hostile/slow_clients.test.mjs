@@ -92,6 +92,17 @@ test('an idle keep-alive connection is closed at the head deadline; one that kee
   assert.ok(at - idleFrom < DEADLINE_MS * 5, 'the idle connection was closed');
 });
 
+test('answers tell clients when an idle connection will be closed (Keep-Alive: timeout=)', async () => {
+  const r = await fetch(`${srv.url}/healthz`);
+  assert.equal(r.headers.get('keep-alive'), `timeout=${DEADLINE_MS / 1000}`);
+  const normal = await startServer();
+  try {
+    assert.equal((await fetch(`${normal.url}/healthz`)).headers.get('keep-alive'), 'timeout=10');
+  } finally {
+    await normal.stop();
+  }
+});
+
 test('a client slow within the deadlines is served', async () => {
   const parts = ['GET /heal', 'thz HTTP/1.1\r\nHo', 'st: x\r\nConnection: close\r\n\r\n'];
   const text = await new Promise((resolve) => {
