@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startServer, ok, createCustomer, sleep } from './lib.mjs';
+import { startServer, ok, createCustomer, sleep } from '../api/lib.mjs';
 
 let srv;
 before(async () => { srv = await startServer({ nofile: 256 }); });

@@ -5,10 +5,10 @@
 // into the timeout.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, createCustomer } from './lib.mjs';
+import { startServer, createCustomer } from '../api/lib.mjs';
 import {
   WEBHOOK_ENV, receiver, closeReceivers, createEndpoint, waitForLog,
-} from './webhook_lib.mjs';
+} from '../api/webhook_lib.mjs';
 
 let srv;
 before(async () => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import {
   startServer, assertError, ok, createCustomer, REQ_ID,
-} from './lib.mjs';
+} from '../api/lib.mjs';
 
 let srv;
 let tn;

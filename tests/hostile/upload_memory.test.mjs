@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
-import { startServer, ok, sleep } from './lib.mjs';
+import { startServer, ok, sleep } from '../api/lib.mjs';
 
 let srv;
 before(async () => { srv = await startServer(); });

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Server, assertError, ok, customerBody, listAll, sleep, sqliteOnly } from './lib.mjs';
+import { Server, assertError, ok, customerBody, listAll, sleep, sqliteOnly } from '../api/lib.mjs';
 
 const skip = sqliteOnly('the SQLite file is put on a small tmpfs; a PostgreSQL server keeps its files elsewhere');
 const dir = mkdtempSync(path.join(tmpdir(), 'innbocks-tmpfs-'));
