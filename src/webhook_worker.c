@@ -1,13 +1,17 @@
 /* webhook_worker.c - at-least-once webhook delivery from the outbox.
  *
  * One thread drives a curl multi handle. Every POLL_MS it leases due jobs
- * (a lease outlives the attempt timeout, so after a crash another run picks
- * the job up again once the lease expires), sends them, and records each
- * finished attempt with its retry in one write transaction. */
+ * under its worker id (a lease outlives the attempt timeout, so after a
+ * crash another run or another instance takes the job over once the lease
+ * ends), sends them, and records each finished attempt with its retry in
+ * one write transaction. The database's clock measures the leases
+ * (store.h, webhook_claim), and the owner check keeps a worker that lost
+ * its lease from moving a job another one holds. */
 #include "webhook_worker.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +54,10 @@ struct transfer {
 
 struct webhook_worker {
 	struct store *store;
+	/* This process's worker id, the owner of its leases: host, process
+	 * and a random part (a restarted process, or one in another container
+	 * with the same pid, is another owner). */
+	char owner[96];
 	const struct config *cfg;
 	pthread_t thread;
 	atomic_bool stopping;
@@ -175,10 +183,9 @@ static void claim_due(struct webhook_worker *w)
 	struct err e;
 	struct webhook_job *jobs;
 	size_t n = 0;
-	int64_t now = now_seconds();
-	int64_t lease = now + w->cfg->webhook_timeout_ms / 1000 + LEASE_MARGIN_S;
+	int lease_s = (int)((w->cfg->webhook_timeout_ms + 999) / 1000) + LEASE_MARGIN_S;
 	if (s->ops->tx_begin(s, true, &e) < 0 ||
-	    s->ops->webhook_claim(s, a, now, lease, MAX_IN_FLIGHT - w->count,
+	    s->ops->webhook_claim(s, a, w->owner, lease_s, MAX_IN_FLIGHT - w->count,
 				  ENDPOINT_IN_FLIGHT, TENANT_IN_FLIGHT, &jobs, &n, &e) < 0 ||
 	    s->ops->tx_commit(s, &e) < 0) {
 		s->ops->tx_rollback(s);
@@ -279,13 +286,24 @@ static void transfer_finish(struct webhook_worker *w, struct transfer *t, CURLco
 	}
 	struct store *s = w->store;
 	struct err e;
-	if (s->ops->tx_begin(s, true, &e) < 0 ||
-	    s->ops->webhook_record(s, &d, job_status, gone, &e) < 0 ||
-	    s->ops->tx_commit(s, &e) < 0) {
+	int stored = s->ops->tx_begin(s, true, &e);
+	if (stored == 0)
+		stored = s->ops->webhook_record(s, w->owner, &d, job_status, gone, &e);
+	if (stored >= 0 && s->ops->tx_commit(s, &e) < 0)
+		stored = -1;
+	if (stored < 0) {
 		/* The lease runs out and the attempt is made again: at least once. */
 		s->ops->tx_rollback(s);
 		fprintf(stderr, "innbocks: webhooks: cannot record attempt of %s: %s\n",
 			t->job.event_id, e.message);
+	} else if (stored == STORE_NOT_FOUND) {
+		/* The lease ended before the attempt did (a stall longer than
+		 * the margin) and another worker took the job over: the attempt
+		 * is in the log, the job is the new owner's. */
+		fprintf(stderr,
+			"innbocks: webhooks: the lease of %s to %s was taken over; attempt "
+			"logged, the job left to its new owner\n",
+			t->job.event_id, t->job.endpoint_id);
 	}
 }
 
@@ -320,7 +338,8 @@ static void abandon_all(struct webhook_worker *w)
 		struct transfer *t = w->in_flight;
 		w->in_flight = t->next;
 		curl_multi_remove_handle(w->multi, t->easy);
-		if (w->store->ops->webhook_release(w->store, t->job.event_id,
+		/* STORE_NOT_FOUND: taken over meanwhile, nothing to drop. */
+		if (w->store->ops->webhook_release(w->store, w->owner, t->job.event_id,
 						   t->job.endpoint_id, &e) < 0)
 			fprintf(stderr, "innbocks: webhooks: cannot release %s: %s\n",
 				t->job.event_id, e.message);
@@ -361,6 +380,12 @@ struct webhook_worker *webhook_worker_start(struct store *s, const struct config
 		die("out of memory");
 	w->store = s;
 	w->cfg = cfg;
+	char host[48] = "";
+	char rnd[13];
+	if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
+		snprintf(host, sizeof(host), "host");
+	random_base62(rnd, sizeof(rnd) - 1);
+	snprintf(w->owner, sizeof(w->owner), "%s:%ld:%s", host, (long)getpid(), rnd);
 	w->multi = curl_multi_init();
 	if (!w->multi || pthread_create(&w->thread, NULL, worker_main, w) != 0) {
 		fprintf(stderr, "innbocks: cannot start the webhook worker\n");

@@ -429,23 +429,38 @@ struct store_ops {
 	int (*endpoint_update)(struct store *s, const struct webhook_endpoint *w,
 			       struct err *e);
 
-	/* Leases up to limit pending jobs due at now (enabled endpoints only,
-	 * no live lease) until lease_until, oldest due first, but never so many
-	 * that an endpoint would have more than per_endpoint, or a partner's
-	 * tenant more than per_tenant, leased at once: a hanging endpoint then
-	 * holds only its share of the worker. Call inside a write transaction. */
-	int (*webhook_claim)(struct store *s, struct arena *a, int64_t now, int64_t lease_until,
+	/* Leases to owner (the calling worker's id, webhook_worker.c) up to
+	 * limit pending jobs that are due and not leased, for lease_s seconds,
+	 * oldest due first, but never so many that an endpoint would have more
+	 * than per_endpoint, or a partner's tenant more than per_tenant, leased
+	 * at once: a hanging endpoint then holds only its share of the worker.
+	 * Every time here is the database's clock, never the caller's (the
+	 * instances sharing a database may disagree): a job is due when its
+	 * next_attempt_at has come, and leased while its lease has not ended.
+	 * A lease that ended unrecorded (its worker crashed, hung or lost the
+	 * database) is taken over by whichever claim comes next, with the job's
+	 * attempts as they were. Two claims, in this process or another, never
+	 * lease one job at once: PostgreSQL's skips a job another transaction is
+	 * claiming (FOR UPDATE SKIP LOCKED) rather than waiting for it; SQLite
+	 * has one writer. Call inside a write transaction. */
+	int (*webhook_claim)(struct store *s, struct arena *a, const char *owner, int lease_s,
 			     int limit, int per_endpoint, int per_tenant,
 			     struct webhook_job **items, size_t *n, struct err *e);
-	/* Records an attempt of job (event_id, endpoint_id): inserts d, moves the
-	 * job to job_status ("pending" with d->next_attempt_at, "succeeded" or
-	 * "failed") and drops the lease; disables the endpoint when asked (410).
-	 * Call inside a write transaction. */
-	int (*webhook_record)(struct store *s, const struct webhook_delivery *d,
-			      const char *job_status, bool disable_endpoint, struct err *e);
-	/* Drops the lease of a job that was not attempted after all. */
-	int (*webhook_release)(struct store *s, const char *event_id, const char *endpoint_id,
-			       struct err *e);
+	/* Records an attempt of job (d->event_id, d->endpoint_id) made under
+	 * owner's lease: inserts d, moves the job to job_status ("pending" with
+	 * d->next_attempt_at, "succeeded" or "failed") and drops the lease;
+	 * disables the endpoint when asked (410). When owner no longer holds the
+	 * lease (another worker took the job over after it ended), the attempt
+	 * still goes into the log, since the receiver saw it, but the job and
+	 * the endpoint are left to the new owner, and STORE_NOT_FOUND is
+	 * returned. Call inside a write transaction. */
+	int (*webhook_record)(struct store *s, const char *owner,
+			      const struct webhook_delivery *d, const char *job_status,
+			      bool disable_endpoint, struct err *e);
+	/* Drops owner's lease of a job that was not attempted after all;
+	 * STORE_NOT_FOUND, changing nothing, when owner does not hold it. */
+	int (*webhook_release)(struct store *s, const char *owner, const char *event_id,
+			       const char *endpoint_id, struct err *e);
 	/* The delivery attempts of both tenants of partner_id (required) that
 	 * match f, newest first, without their bodies. A cursor must be one of
 	 * them, else 400. */

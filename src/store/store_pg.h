@@ -112,6 +112,10 @@ int pgs_run_list(struct pg_conn *c, struct arena *a, struct pgs_query *q, const 
  * new state, as SQLite's one writer at a time does. Both forms are literals. */
 #define PGS_FOR_WRITE(c, sql) ((c)->write_tx ? sql " FOR UPDATE" : sql)
 
+/* The database's clock in Unix seconds, as SQL: what leases are measured
+ * by, since the instances sharing a database may disagree on the time. */
+#define PGS_NOW "floor(extract(epoch FROM now()))::bigint"
+
 /* A condition on partner_id matching both tenants (tenant.h) of the partner
  * whose id is the SQL parameter p, e.g. PGS_BOTH_TENANTS("$2"). */
 #define PGS_BOTH_TENANTS(p) \
@@ -242,13 +246,14 @@ int store_pg_webhook_endpoint_list(struct store *s, struct arena *a, const char 
 				   struct err *e);
 int store_pg_webhook_endpoint_update(struct store *s, const struct webhook_endpoint *w,
 				     struct err *e);
-int store_pg_webhook_claim(struct store *s, struct arena *a, int64_t now, int64_t lease_until,
+int store_pg_webhook_claim(struct store *s, struct arena *a, const char *owner, int lease_s,
 			   int limit, int per_endpoint, int per_tenant,
 			   struct webhook_job **items, size_t *n, struct err *e);
-int store_pg_webhook_record(struct store *s, const struct webhook_delivery *d,
-			    const char *job_status, bool disable_endpoint, struct err *e);
-int store_pg_webhook_release(struct store *s, const char *event_id, const char *endpoint_id,
-			     struct err *e);
+int store_pg_webhook_record(struct store *s, const char *owner,
+			    const struct webhook_delivery *d, const char *job_status,
+			    bool disable_endpoint, struct err *e);
+int store_pg_webhook_release(struct store *s, const char *owner, const char *event_id,
+			     const char *endpoint_id, struct err *e);
 int store_pg_webhook_delivery_list(struct store *s, struct arena *a, const char *partner_id,
 				   const struct delivery_filter *f, const struct page *pg,
 				   struct webhook_delivery **items, size_t *n, bool *has_more,

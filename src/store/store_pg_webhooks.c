@@ -124,77 +124,73 @@ static void read_job(struct arena *a, const PGresult *r, int row, void *item)
 	j->attempts = (int)pgs_col_i64(r, row, 8);
 }
 
-int store_pg_webhook_claim(struct store *s, struct arena *a, int64_t now, int64_t lease_until,
+int store_pg_webhook_claim(struct store *s, struct arena *a, const char *owner, int lease_s,
 			   int limit, int per_endpoint, int per_tenant,
 			   struct webhook_job **items, size_t *n, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
-	/* The SQLite query: due jobs ranked within their endpoint and their
-	 * tenant, taken while rank plus what is leased stays within the caps. */
+	/* One statement, on the database's clock. `fair` is the SQLite query:
+	 * due jobs ranked within their endpoint and their tenant, taken while
+	 * rank plus what is leased stays within the caps. Ranking needs window
+	 * functions, which FOR UPDATE cannot sit beside, so the fair choice is
+	 * made on the statement's snapshot and `won` then locks it, skipping
+	 * any row another claim (on any instance) is locking: a concurrent
+	 * claim ranks the same jobs first, so it skips them rather than waiting,
+	 * and a job leased and committed meanwhile fails the recheck of
+	 * locked_until on its newest version. Only locked rows are updated;
+	 * what the claim took comes back oldest due first. */
 	struct pgs_params q = {0};
-	pgs_num(&q, now);
+	pgs_text(&q, owner);
 	pgs_num(&q, limit);
 	pgs_num(&q, per_endpoint);
 	pgs_num(&q, per_tenant);
-	if (pgs_get_all(
-		    c, a,
-		    "WITH leased AS ("
-		    "  SELECT j.endpoint_id, w.partner_id, count(*) AS n"
-		    "  FROM webhook_jobs j JOIN webhook_endpoints w ON w.id = j.endpoint_id"
-		    "  WHERE j.status = 'pending' AND j.locked_until > $1"
-		    "  GROUP BY j.endpoint_id, w.partner_id),"
-		    " due AS ("
-		    "  SELECT j.seq, j.event_id, j.endpoint_id, j.attempts, j.next_attempt_at,"
-		    "  w.partner_id AS tenant,"
-		    "  row_number() OVER (PARTITION BY j.endpoint_id"
-		    "   ORDER BY j.next_attempt_at, j.seq) AS endpoint_rank,"
-		    "  row_number() OVER (PARTITION BY w.partner_id"
-		    "   ORDER BY j.next_attempt_at, j.seq) AS tenant_rank"
-		    "  FROM webhook_jobs j JOIN webhook_endpoints w ON w.id = j.endpoint_id"
-		    "  WHERE j.status = 'pending' AND j.next_attempt_at <= $1"
-		    "  AND j.locked_until <= $1 AND w.status = 'enabled')"
-		    " SELECT d.event_id, ev.type, ev.partner_id, ev.payload, w.id, w.url, w.secret,"
-		    " CASE WHEN w.previous_secret_expires_at > $1 THEN w.previous_secret END,"
-		    " d.attempts"
-		    " FROM due d JOIN events ev ON ev.id = d.event_id"
-		    " JOIN webhook_endpoints w ON w.id = d.endpoint_id"
-		    " WHERE d.endpoint_rank + coalesce((SELECT n FROM leased l"
-		    "  WHERE l.endpoint_id = d.endpoint_id), 0) <= $3"
-		    " AND d.tenant_rank + coalesce((SELECT sum(n) FROM leased l"
-		    "  WHERE l.partner_id = d.tenant), 0) <= $4"
-		    " ORDER BY d.next_attempt_at, d.seq LIMIT $2",
-		    &q, read_job, sizeof(**items), (void **)items, n, e) < 0)
-		return -1;
-	/* Another instance may have read the same jobs: the lease goes to
-	 * whichever UPDATE comes first (the second waits for the row lock, then
-	 * sees the lease and changes nothing), and only won jobs are kept. */
-	size_t kept = 0;
-	for (size_t i = 0; i < *n; i++) {
-		struct pgs_params u = {0};
-		pgs_num(&u, lease_until);
-		pgs_text(&u, (*items)[i].event_id);
-		pgs_text(&u, (*items)[i].endpoint_id);
-		pgs_num(&u, now);
-		PGresult *r = pgs_exec(c,
-				       "UPDATE webhook_jobs SET locked_until = $1"
-				       " WHERE event_id = $2 AND endpoint_id = $3"
-				       " AND status = 'pending' AND locked_until <= $4",
-				       &u, e);
-		if (!r)
-			return -1;
-		bool won = strcmp(PQcmdTuples(r), "1") == 0;
-		PQclear(r);
-		if (won)
-			(*items)[kept++] = (*items)[i];
-	}
-	*n = kept;
-	return 0;
+	pgs_num(&q, lease_s);
+	return pgs_get_all(
+		c, a,
+		"WITH clock AS (SELECT " PGS_NOW " AS now),"
+		" leased AS ("
+		"  SELECT j.endpoint_id, w.partner_id, count(*) AS n"
+		"  FROM webhook_jobs j JOIN webhook_endpoints w ON w.id = j.endpoint_id, clock"
+		"  WHERE j.status = 'pending' AND j.locked_until > clock.now"
+		"  GROUP BY j.endpoint_id, w.partner_id),"
+		" due AS ("
+		"  SELECT j.seq, j.endpoint_id, j.next_attempt_at, w.partner_id AS tenant,"
+		"  row_number() OVER (PARTITION BY j.endpoint_id"
+		"   ORDER BY j.next_attempt_at, j.seq) AS endpoint_rank,"
+		"  row_number() OVER (PARTITION BY w.partner_id"
+		"   ORDER BY j.next_attempt_at, j.seq) AS tenant_rank"
+		"  FROM webhook_jobs j JOIN webhook_endpoints w ON w.id = j.endpoint_id, clock"
+		"  WHERE j.status = 'pending' AND j.next_attempt_at <= clock.now"
+		"  AND j.locked_until <= clock.now AND w.status = 'enabled'),"
+		" fair AS ("
+		"  SELECT d.seq FROM due d"
+		"  WHERE d.endpoint_rank + coalesce((SELECT n FROM leased l"
+		"   WHERE l.endpoint_id = d.endpoint_id), 0) <= $3"
+		"  AND d.tenant_rank + coalesce((SELECT sum(n) FROM leased l"
+		"   WHERE l.partner_id = d.tenant), 0) <= $4"
+		"  ORDER BY d.next_attempt_at, d.seq LIMIT $2),"
+		" claimed AS ("
+		"  UPDATE webhook_jobs j SET locked_until = clock.now + $5, locked_by = $1"
+		"  FROM (SELECT c.seq FROM webhook_jobs c, clock"
+		"   WHERE c.seq IN (SELECT seq FROM fair) AND c.status = 'pending'"
+		"   AND c.locked_until <= clock.now"
+		"   FOR UPDATE OF c SKIP LOCKED LIMIT $2) won, clock,"
+		"  events ev, webhook_endpoints w"
+		"  WHERE j.seq = won.seq AND ev.id = j.event_id AND w.id = j.endpoint_id"
+		"  RETURNING j.seq, j.next_attempt_at, j.event_id, ev.type, ev.partner_id,"
+		"  ev.payload, w.id AS endpoint_id, w.url, w.secret,"
+		"  CASE WHEN w.previous_secret_expires_at > clock.now"
+		"   THEN w.previous_secret END AS previous_secret, j.attempts)"
+		" SELECT event_id, type, partner_id, payload, endpoint_id, url, secret,"
+		" previous_secret, attempts FROM claimed ORDER BY next_attempt_at, seq",
+		&q, read_job, sizeof(**items), (void **)items, n, e);
 }
 
-int store_pg_webhook_record(struct store *s, const struct webhook_delivery *d,
-			    const char *job_status, bool disable_endpoint, struct err *e)
+int store_pg_webhook_record(struct store *s, const char *owner,
+			    const struct webhook_delivery *d, const char *job_status,
+			    bool disable_endpoint, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -222,18 +218,28 @@ int store_pg_webhook_record(struct store *s, const struct webhook_delivery *d,
 		    " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
 		    &q, e) < 0)
 		return -1;
+	/* The owner check: the UPDATE waits for a claim that is taking the job
+	 * over, then rechecks locked_by on the row it committed. */
 	struct pgs_params j = {0};
 	pgs_num(&j, d->attempt);
 	pgs_text(&j, job_status);
 	pgs_time(&j, d->next_attempt_at);
 	pgs_text(&j, d->event_id);
 	pgs_text(&j, d->endpoint_id);
-	if (pgs_run(c,
-		    "UPDATE webhook_jobs SET attempts = $1, status = $2,"
-		    " next_attempt_at = coalesce($3, next_attempt_at), locked_until = 0"
-		    " WHERE event_id = $4 AND endpoint_id = $5",
-		    &j, e) < 0)
+	pgs_text(&j, owner);
+	PGresult *r = pgs_exec(
+		c,
+		"UPDATE webhook_jobs SET attempts = $1, status = $2,"
+		" next_attempt_at = coalesce($3, next_attempt_at), locked_until = 0,"
+		" locked_by = NULL"
+		" WHERE event_id = $4 AND endpoint_id = $5 AND locked_by = $6",
+		&j, e);
+	if (!r)
 		return -1;
+	bool held = strcmp(PQcmdTuples(r), "1") == 0;
+	PQclear(r);
+	if (!held)
+		return STORE_NOT_FOUND;
 	if (!disable_endpoint)
 		return 0;
 	struct pgs_params w = {0};
@@ -245,8 +251,8 @@ int store_pg_webhook_record(struct store *s, const struct webhook_delivery *d,
 		       &w, e);
 }
 
-int store_pg_webhook_release(struct store *s, const char *event_id, const char *endpoint_id,
-			     struct err *e)
+int store_pg_webhook_release(struct store *s, const char *owner, const char *event_id,
+			     const char *endpoint_id, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -254,10 +260,16 @@ int store_pg_webhook_release(struct store *s, const char *event_id, const char *
 	struct pgs_params q = {0};
 	pgs_text(&q, event_id);
 	pgs_text(&q, endpoint_id);
-	return pgs_run(c,
-		       "UPDATE webhook_jobs SET locked_until = 0"
-		       " WHERE event_id = $1 AND endpoint_id = $2",
-		       &q, e);
+	pgs_text(&q, owner);
+	PGresult *r = pgs_exec(c,
+			       "UPDATE webhook_jobs SET locked_until = 0, locked_by = NULL"
+			       " WHERE event_id = $1 AND endpoint_id = $2 AND locked_by = $3",
+			       &q, e);
+	if (!r)
+		return -1;
+	bool held = strcmp(PQcmdTuples(r), "1") == 0;
+	PQclear(r);
+	return held ? 0 : STORE_NOT_FOUND;
 }
 
 #define DELIVERY_COLS \
@@ -369,7 +381,7 @@ int store_pg_webhook_resend_failed(struct store *s, const char *endpoint_id, int
 	PGresult *r = pgs_exec(
 		c,
 		"UPDATE webhook_jobs SET attempts = 0, status = 'pending',"
-		" next_attempt_at = $3, locked_until = 0"
+		" next_attempt_at = $3, locked_until = 0, locked_by = NULL"
 		" WHERE endpoint_id = $1 AND status = 'failed' AND event_id IN"
 		" (SELECT event_id FROM webhook_deliveries WHERE endpoint_id = $1"
 		" AND attempted_at >= $2)",

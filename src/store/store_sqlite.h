@@ -259,13 +259,14 @@ int store_sqlite_webhook_endpoint_list(struct store *s, struct arena *a, const c
 				       bool *has_more, struct err *e);
 int store_sqlite_webhook_endpoint_update(struct store *s, const struct webhook_endpoint *w,
 					 struct err *e);
-int store_sqlite_webhook_claim(struct store *s, struct arena *a, int64_t now,
-			       int64_t lease_until, int limit, int per_endpoint, int per_tenant,
+int store_sqlite_webhook_claim(struct store *s, struct arena *a, const char *owner, int lease_s,
+			       int limit, int per_endpoint, int per_tenant,
 			       struct webhook_job **items, size_t *n, struct err *e);
-int store_sqlite_webhook_record(struct store *s, const struct webhook_delivery *d,
-				const char *job_status, bool disable_endpoint, struct err *e);
-int store_sqlite_webhook_release(struct store *s, const char *event_id, const char *endpoint_id,
-				 struct err *e);
+int store_sqlite_webhook_record(struct store *s, const char *owner,
+				const struct webhook_delivery *d, const char *job_status,
+				bool disable_endpoint, struct err *e);
+int store_sqlite_webhook_release(struct store *s, const char *owner, const char *event_id,
+				 const char *endpoint_id, struct err *e);
 int store_sqlite_webhook_delivery_list(struct store *s, struct arena *a, const char *partner_id,
 				       const struct delivery_filter *f, const struct page *pg,
 				       struct webhook_delivery **items, size_t *n,

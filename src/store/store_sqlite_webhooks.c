@@ -131,21 +131,25 @@ static void read_job(struct arena *a, sqlite3_stmt *st, void *item)
 	j->attempts = (int)sq_col_i64(st, 8);
 }
 
-int store_sqlite_webhook_claim(struct store *s, struct arena *a, int64_t now,
-			       int64_t lease_until, int limit, int per_endpoint, int per_tenant,
+int store_sqlite_webhook_claim(struct store *s, struct arena *a, const char *owner, int lease_s,
+			       int limit, int per_endpoint, int per_tenant,
 			       struct webhook_job **items, size_t *n, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
 	/* Due jobs ranked within their endpoint and their tenant; a job is taken
-	 * when its rank plus what is already leased stays within the caps. */
+	 * when its rank plus what is already leased stays within the caps. The
+	 * clock is the database's (unixepoch()), as on PostgreSQL; the write
+	 * transaction makes this claim the only one until it commits. */
 	sqlite3_stmt *st = sq_prep(
 		c,
-		"WITH leased AS ("
+		"WITH clock AS (SELECT unixepoch() AS now),"
+		" leased AS ("
 		"  SELECT j.endpoint_id, w.partner_id, count(*) AS n"
-		"  FROM webhook_jobs j JOIN webhook_endpoints w ON w.id = j.endpoint_id"
-		"  WHERE j.status = 'pending' AND j.locked_until > ?1 GROUP BY j.endpoint_id),"
+		"  FROM webhook_jobs j JOIN webhook_endpoints w ON w.id = j.endpoint_id, clock"
+		"  WHERE j.status = 'pending' AND j.locked_until > clock.now"
+		"  GROUP BY j.endpoint_id),"
 		" due AS ("
 		"  SELECT j.seq, j.event_id, j.endpoint_id, j.attempts, j.next_attempt_at,"
 		"  w.partner_id AS tenant,"
@@ -153,46 +157,47 @@ int store_sqlite_webhook_claim(struct store *s, struct arena *a, int64_t now,
 		"   ORDER BY j.next_attempt_at, j.seq) AS endpoint_rank,"
 		"  row_number() OVER (PARTITION BY w.partner_id"
 		"   ORDER BY j.next_attempt_at, j.seq) AS tenant_rank"
-		"  FROM webhook_jobs j JOIN webhook_endpoints w ON w.id = j.endpoint_id"
-		"  WHERE j.status = 'pending' AND j.next_attempt_at <= ?1"
-		"  AND j.locked_until <= ?1 AND w.status = 'enabled')"
+		"  FROM webhook_jobs j JOIN webhook_endpoints w ON w.id = j.endpoint_id, clock"
+		"  WHERE j.status = 'pending' AND j.next_attempt_at <= clock.now"
+		"  AND j.locked_until <= clock.now AND w.status = 'enabled')"
 		" SELECT d.event_id, ev.type, ev.partner_id, ev.payload, w.id, w.url, w.secret,"
-		" CASE WHEN w.previous_secret_expires_at > ?1 THEN w.previous_secret END,"
+		" CASE WHEN w.previous_secret_expires_at > clock.now THEN w.previous_secret END,"
 		" d.attempts"
 		" FROM due d JOIN events ev ON ev.id = d.event_id"
-		" JOIN webhook_endpoints w ON w.id = d.endpoint_id"
+		" JOIN webhook_endpoints w ON w.id = d.endpoint_id, clock"
 		" WHERE d.endpoint_rank + coalesce((SELECT n FROM leased l"
-		"  WHERE l.endpoint_id = d.endpoint_id), 0) <= ?3"
+		"  WHERE l.endpoint_id = d.endpoint_id), 0) <= ?2"
 		" AND d.tenant_rank + coalesce((SELECT sum(n) FROM leased l"
-		"  WHERE l.partner_id = d.tenant), 0) <= ?4"
-		" ORDER BY d.next_attempt_at, d.seq LIMIT ?2",
+		"  WHERE l.partner_id = d.tenant), 0) <= ?3"
+		" ORDER BY d.next_attempt_at, d.seq LIMIT ?1",
 		e);
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int(st, 2, limit);
-	sqlite3_bind_int(st, 3, per_endpoint);
-	sqlite3_bind_int(st, 4, per_tenant);
+	sqlite3_bind_int(st, 1, limit);
+	sqlite3_bind_int(st, 2, per_endpoint);
+	sqlite3_bind_int(st, 3, per_tenant);
 	if (sq_get_all(c, a, st, read_job, sizeof(**items), (void **)items, n, e) < 0)
 		return -1;
 	st = sq_prep(c,
-		     "UPDATE webhook_jobs SET locked_until = ?"
+		     "UPDATE webhook_jobs SET locked_until = unixepoch() + ?, locked_by = ?"
 		     " WHERE event_id = ? AND endpoint_id = ?",
 		     e);
 	if (!st)
 		return -1;
 	for (size_t i = 0; i < *n; i++) {
-		sqlite3_bind_int64(st, 1, lease_until);
-		sq_bind_text(st, 2, (*items)[i].event_id);
-		sq_bind_text(st, 3, (*items)[i].endpoint_id);
+		sqlite3_bind_int(st, 1, lease_s);
+		sq_bind_text(st, 2, owner);
+		sq_bind_text(st, 3, (*items)[i].event_id);
+		sq_bind_text(st, 4, (*items)[i].endpoint_id);
 		if (sq_step_done(c, st, e) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-int store_sqlite_webhook_record(struct store *s, const struct webhook_delivery *d,
-				const char *job_status, bool disable_endpoint, struct err *e)
+int store_sqlite_webhook_record(struct store *s, const char *owner,
+				const struct webhook_delivery *d, const char *job_status,
+				bool disable_endpoint, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -223,11 +228,14 @@ int store_sqlite_webhook_record(struct store *s, const struct webhook_delivery *
 	sq_bind_text(st, 15, d->response_body);
 	if (sq_step_done(c, st, e) < 0)
 		return -1;
-	st = sq_prep(c,
-		     "UPDATE webhook_jobs SET attempts = ?, status = ?,"
-		     " next_attempt_at = coalesce(?, next_attempt_at), locked_until = 0"
-		     " WHERE event_id = ? AND endpoint_id = ?",
-		     e);
+	/* Only the lease's owner moves the job on; a worker that lost it
+	 * leaves the job to the one that took it over. */
+	st = sq_prep(
+		c,
+		"UPDATE webhook_jobs SET attempts = ?, status = ?,"
+		" next_attempt_at = coalesce(?, next_attempt_at), locked_until = 0,"
+		" locked_by = NULL WHERE event_id = ? AND endpoint_id = ? AND locked_by = ?",
+		e);
 	if (!st)
 		return -1;
 	sqlite3_bind_int(st, 1, d->attempt);
@@ -235,8 +243,11 @@ int store_sqlite_webhook_record(struct store *s, const struct webhook_delivery *
 	sq_bind_time(st, 3, d->next_attempt_at);
 	sq_bind_text(st, 4, d->event_id);
 	sq_bind_text(st, 5, d->endpoint_id);
+	sq_bind_text(st, 6, owner);
 	if (sq_step_done(c, st, e) < 0)
 		return -1;
+	if (sqlite3_changes(c->db) == 0)
+		return STORE_NOT_FOUND;
 	if (!disable_endpoint)
 		return 0;
 	st = sq_prep(c,
@@ -250,21 +261,24 @@ int store_sqlite_webhook_record(struct store *s, const struct webhook_delivery *
 	return sq_step_done(c, st, e);
 }
 
-int store_sqlite_webhook_release(struct store *s, const char *event_id, const char *endpoint_id,
-				 struct err *e)
+int store_sqlite_webhook_release(struct store *s, const char *owner, const char *event_id,
+				 const char *endpoint_id, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
 	sqlite3_stmt *st = sq_prep(c,
-				   "UPDATE webhook_jobs SET locked_until = 0"
-				   " WHERE event_id = ? AND endpoint_id = ?",
+				   "UPDATE webhook_jobs SET locked_until = 0, locked_by = NULL"
+				   " WHERE event_id = ? AND endpoint_id = ? AND locked_by = ?",
 				   e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, event_id);
 	sq_bind_text(st, 2, endpoint_id);
-	return sq_step_done(c, st, e);
+	sq_bind_text(st, 3, owner);
+	if (sq_step_done(c, st, e) < 0)
+		return -1;
+	return sqlite3_changes(c->db) ? 0 : STORE_NOT_FOUND;
 }
 
 #define DELIVERY_COLS \
@@ -377,7 +391,7 @@ int store_sqlite_webhook_resend_failed(struct store *s, const char *endpoint_id,
 	sqlite3_stmt *st = sq_prep(
 		c,
 		"UPDATE webhook_jobs SET attempts = 0, status = 'pending',"
-		" next_attempt_at = ?3, locked_until = 0"
+		" next_attempt_at = ?3, locked_until = 0, locked_by = NULL"
 		" WHERE endpoint_id = ?1 AND status = 'failed' AND event_id IN"
 		" (SELECT event_id FROM webhook_deliveries WHERE endpoint_id = ?1"
 		" AND attempted_at >= ?2)",

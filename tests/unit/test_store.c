@@ -11,10 +11,12 @@
  * one backend's own mechanics are skipped on the other with unit_skip(),
  * which the run counts. */
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/store.h"
@@ -1429,8 +1431,12 @@ TEST(webhook_record_keeps_the_bodies_and_delivery_get_reads_them)
 		.request_body = "{\"id\":\"evt_1\"}",
 		.response_body = "oops",
 	};
+	struct webhook_job *jobs;
+	size_t n;
 	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
-	CHECK_INT(d.s->ops->webhook_record(d.s, &sent, "failed", false, &d.e), 0);
+	CHECK_INT(d.s->ops->webhook_claim(d.s, d.a, "w1", 60, 10, 10, 10, &jobs, &n, &d.e), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(d.s->ops->webhook_record(d.s, "w1", &sent, "failed", false, &d.e), 0);
 	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
 	struct webhook_delivery got;
 	if (CHECK_INT(d.s->ops->delivery_get(d.s, d.a, "whd_1", &got, &d.e), 0)) {
@@ -1445,7 +1451,6 @@ TEST(webhook_record_keeps_the_bodies_and_delivery_get_reads_them)
 	struct delivery_filter f = {.endpoint_id = "we_1"};
 	struct page pg = {.limit = 10};
 	struct webhook_delivery *items;
-	size_t n;
 	bool more;
 	CHECK_INT(d.s->ops->delivery_list(d.s, d.a, "ptn_a", &f, &pg, &items, &n, &more, &d.e),
 		  0);
@@ -1534,10 +1539,372 @@ TEST(webhook_resend_makes_the_job_due_again_from_its_first_attempt)
 	struct webhook_job *jobs;
 	size_t n;
 	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
-	CHECK_INT(d.s->ops->webhook_claim(d.s, d.a, 2005, 2100, 10, 10, 10, &jobs, &n, &d.e),
-		  0);
+	CHECK_INT(d.s->ops->webhook_claim(d.s, d.a, "w1", 60, 10, 10, 10, &jobs, &n, &d.e), 0);
 	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
 	CHECK_INT(n, 3);
+out:
+	db_close(&d);
+}
+
+/* --- webhook leases ---------------------------------------------------------- */
+
+/* Inserts the enabled endpoint id of partner_id, for every event type. */
+static bool endpoint_add(struct db *d, const char *id, const char *partner_id)
+{
+	struct webhook_endpoint w = {
+		.id = id,
+		.partner_id = partner_id,
+		.url = "https://example.com/h",
+		.enabled_events = "[\"*\"]",
+		.status = "enabled",
+		.secret = "whsec_x",
+		.created_at = 100,
+		.updated_at = 100,
+	};
+	return CHECK_INT(d->s->ops->endpoint_insert(d->s, &w, &d->e), 0);
+}
+
+/* Claims as owner in a transaction of its own, leases of 60 s, with the
+ * caps given; returns how many jobs it leased (into *jobs, arena a), or -1. */
+static int claim_as(struct store *s, struct arena *a, const char *owner, int limit,
+		    int per_endpoint, int per_tenant, struct webhook_job **jobs)
+{
+	struct err e;
+	size_t n = 0;
+	if (s->ops->tx_begin(s, true, &e) < 0)
+		return -1;
+	if (s->ops->webhook_claim(s, a, owner, 60, limit, per_endpoint, per_tenant, jobs, &n,
+				  &e) < 0) {
+		printf("    webhook_claim: %s\n", e.message);
+		s->ops->tx_rollback(s);
+		return -1;
+	}
+	return s->ops->tx_commit(s, &e) < 0 ? -1 : (int)n;
+}
+
+/* The same with caps that never bind. */
+static int claim(struct db *d, const char *owner, int limit, struct webhook_job **jobs)
+{
+	return claim_as(d->s, d->a, owner, limit, 100, 100, jobs);
+}
+
+/* A failed attempt of evt_<n> to endpoint_id with a retry at 9000. */
+static struct webhook_delivery attempt_failed(struct db *d, int n, const char *endpoint_id)
+{
+	return (struct webhook_delivery){
+		.id = arena_printf(d->a, "whd_%d_%s", n, endpoint_id),
+		.partner_id = "ptn_a",
+		.event_id = arena_printf(d->a, "evt_%d", n),
+		.event_type = "customer.created",
+		.endpoint_id = endpoint_id,
+		.url = "https://example.com/h",
+		.attempt = 1,
+		.status = "failed",
+		.response_status = 410,
+		.duration_ms = 5,
+		.attempted_at = 2000,
+		.next_attempt_at = 9000,
+	};
+}
+
+TEST(webhook_claim_leases_due_jobs_to_their_owner_on_the_databases_clock)
+{
+	struct db d;
+	struct webhook_job *jobs;
+	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) ||
+	    !endpoint_add(&d, "we_1", "ptn_a") ||
+	    !event_add(&d, 1, "ptn_a", "customer.created") ||
+	    !event_add(&d, 2, "ptn_a", "customer.created") ||
+	    !event_add(&d, 3, "ptn_a", "customer.created") ||
+	    /* Due in the year 2100 by any clock. */
+	    !db_exec(&d, "UPDATE webhook_jobs SET next_attempt_at = 4102444800"
+			 " WHERE event_id = 'evt_3'"))
+		goto out;
+	int64_t before = now_seconds();
+	if (!CHECK_INT(claim(&d, "w1", 10, &jobs), 2))
+		goto out;
+	int64_t after = now_seconds();
+	CHECK_STR(jobs[0].event_id, "evt_1");
+	CHECK_STR(jobs[1].event_id, "evt_2");
+	CHECK_STR(jobs[0].endpoint_id, "we_1");
+	CHECK_STR(jobs[0].url, "https://example.com/h");
+	CHECK_STR(jobs[0].payload, "{\"id\":\"evt_1\"}");
+	CHECK_INT(jobs[0].attempts, 0);
+	/* The lease ends lease_s after the claim (this host is the database's). */
+	char sql[200];
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM webhook_jobs WHERE locked_by = 'w1'"
+		 " AND locked_until BETWEEN %lld AND %lld",
+		 (long long)before + 60 - 1, (long long)after + 60 + 1);
+	CHECK_INT(db_count(&d, sql), 2);
+	/* Leased jobs are nobody else's; the one not due is no one's. */
+	CHECK_INT(claim(&d, "w2", 10, &jobs), 0);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE locked_by IS NULL"), 1);
+out:
+	db_close(&d);
+}
+
+/* What a claimer on another thread (its own connection, as another
+ * instance would have) did. */
+struct claimer {
+	struct store *s;
+	struct arena *a;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool claimed;
+	int n;
+	struct webhook_job *jobs;
+};
+
+/* Leases 2 jobs as w1, says so, and commits only a second later. */
+static void *claim_and_hold(void *arg)
+{
+	struct claimer *cl = arg;
+	struct err e;
+	size_t n = 0;
+	cl->n = -1;
+	if (cl->s->ops->tx_begin(cl->s, true, &e) == 0 &&
+	    cl->s->ops->webhook_claim(cl->s, cl->a, "w1", 60, 2, 100, 100, &cl->jobs, &n, &e) ==
+		    0)
+		cl->n = (int)n;
+	pthread_mutex_lock(&cl->mu);
+	cl->claimed = true;
+	pthread_cond_signal(&cl->cond);
+	pthread_mutex_unlock(&cl->mu);
+	nanosleep(&(struct timespec){.tv_sec = 1}, NULL);
+	if (cl->n < 0 || cl->s->ops->tx_commit(cl->s, &e) < 0) {
+		cl->s->ops->tx_rollback(cl->s);
+		cl->n = -1;
+	}
+	return NULL;
+}
+
+TEST(two_claimers_never_lease_the_same_job)
+{
+	struct db d;
+	struct claimer cl = {0};
+	pthread_t t;
+	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) ||
+	    !endpoint_add(&d, "we_1", "ptn_a"))
+		goto out;
+	for (int i = 1; i <= 5; i++)
+		if (!event_add(&d, i, "ptn_a", "customer.created"))
+			goto out;
+	/* w1 leases two jobs and holds its transaction open while w2 claims:
+	 * on PostgreSQL w2 skips the rows w1 is locking (no wait); on SQLite
+	 * it waits for the one writer. Either way it gets the other three. */
+	cl.s = d.s;
+	cl.a = arena_new();
+	pthread_mutex_init(&cl.mu, NULL);
+	pthread_cond_init(&cl.cond, NULL);
+	if (!CHECK_INT(pthread_create(&t, NULL, claim_and_hold, &cl), 0))
+		goto done;
+	pthread_mutex_lock(&cl.mu);
+	while (!cl.claimed)
+		pthread_cond_wait(&cl.cond, &cl.mu);
+	pthread_mutex_unlock(&cl.mu);
+	struct webhook_job *jobs;
+	double t0 = monotonic_seconds();
+	int n = claim(&d, "w2", 10, &jobs);
+	double waited = monotonic_seconds() - t0;
+	pthread_join(t, NULL);
+	if (!CHECK_INT(cl.n, 2) || !CHECK_INT(n, 3))
+		goto done;
+	CHECK_STR(cl.jobs[0].event_id, "evt_1");
+	CHECK_STR(cl.jobs[1].event_id, "evt_2");
+	CHECK_STR(jobs[0].event_id, "evt_3");
+	CHECK_STR(jobs[1].event_id, "evt_4");
+	CHECK_STR(jobs[2].event_id, "evt_5");
+	if (pg_admin())
+		CHECK(waited < 0.9);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE locked_by = 'w1'"), 2);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE locked_by = 'w2'"), 3);
+done:
+	pthread_mutex_destroy(&cl.mu);
+	pthread_cond_destroy(&cl.cond);
+	arena_free(cl.a);
+out:
+	db_close(&d);
+}
+
+#define RACE_JOBS 40
+#define RACE_CLAIMERS 4
+
+/* Claimers racing for RACE_JOBS jobs: how often each event was leased. */
+struct race {
+	struct store *s;
+	pthread_mutex_t mu;
+	int leased[RACE_JOBS + 1]; /* by event number */
+	int total;
+	bool failed;
+};
+
+/* Claims 3 at a time as its own owner until every job is leased. */
+static void *race_claim(void *arg)
+{
+	struct race *r = arg;
+	struct arena *a = arena_new();
+	char owner[32];
+	snprintf(owner, sizeof(owner), "w%lu", (unsigned long)pthread_self());
+	for (int round = 0; round < 1000; round++) {
+		pthread_mutex_lock(&r->mu);
+		bool done = r->total >= RACE_JOBS || r->failed;
+		pthread_mutex_unlock(&r->mu);
+		if (done)
+			break;
+		struct webhook_job *jobs;
+		int n = claim_as(r->s, a, owner, 3, 100, 100, &jobs);
+		pthread_mutex_lock(&r->mu);
+		if (n < 0)
+			r->failed = true;
+		for (int i = 0; i < n; i++) {
+			int ev = atoi(jobs[i].event_id + strlen("evt_"));
+			if (ev >= 1 && ev <= RACE_JOBS)
+				r->leased[ev]++;
+			r->total++;
+		}
+		pthread_mutex_unlock(&r->mu);
+	}
+	arena_free(a);
+	return NULL;
+}
+
+TEST(claimers_racing_lease_each_job_exactly_once)
+{
+	struct db d;
+	struct race r = {0};
+	pthread_mutex_init(&r.mu, NULL);
+	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) ||
+	    !endpoint_add(&d, "we_1", "ptn_a"))
+		goto out;
+	for (int i = 1; i <= RACE_JOBS; i++)
+		if (!event_add(&d, i, "ptn_a", "customer.created"))
+			goto out;
+	r.s = d.s;
+	pthread_t t[RACE_CLAIMERS];
+	int started = 0;
+	while (started < RACE_CLAIMERS &&
+	       pthread_create(&t[started], NULL, race_claim, &r) == 0)
+		started++;
+	for (int i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	CHECK_INT(started, RACE_CLAIMERS);
+	CHECK(!r.failed);
+	CHECK_INT(r.total, RACE_JOBS);
+	int twice = 0, never = 0;
+	for (int i = 1; i <= RACE_JOBS; i++) {
+		twice += r.leased[i] > 1;
+		never += r.leased[i] == 0;
+	}
+	CHECK_INT(twice, 0);
+	CHECK_INT(never, 0);
+out:
+	pthread_mutex_destroy(&r.mu);
+	db_close(&d);
+}
+
+TEST(webhook_claim_takes_over_an_expired_lease)
+{
+	struct db d;
+	struct webhook_job *jobs;
+	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) ||
+	    !endpoint_add(&d, "we_1", "ptn_a") ||
+	    !event_add(&d, 1, "ptn_a", "customer.created") ||
+	    !CHECK_INT(claim(&d, "w1", 10, &jobs), 1) ||
+	    /* w1 made an attempt that failed and is retried later... */
+	    !db_exec(&d, "UPDATE webhook_jobs SET attempts = 2"))
+		goto out;
+	CHECK_INT(claim(&d, "w2", 10, &jobs), 0);
+	/* ... then crashed: its lease ends unrecorded (ended 2 minutes ago
+	 * by the database's clock). */
+	if (!db_exec(&d, "UPDATE webhook_jobs SET locked_until = locked_until - 180"))
+		goto out;
+	if (CHECK_INT(claim(&d, "w2", 10, &jobs), 1)) {
+		CHECK_STR(jobs[0].event_id, "evt_1");
+		CHECK_INT(jobs[0].attempts, 2);
+	}
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE locked_by = 'w2'"), 1);
+	CHECK_INT(claim(&d, "w3", 10, &jobs), 0);
+out:
+	db_close(&d);
+}
+
+TEST(a_lost_lease_owners_record_and_release_change_nothing_of_the_new_owners_lease)
+{
+	struct db d;
+	struct webhook_job *jobs;
+	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) ||
+	    !endpoint_add(&d, "we_1", "ptn_a") ||
+	    !event_add(&d, 1, "ptn_a", "customer.created") ||
+	    !CHECK_INT(claim(&d, "w1", 10, &jobs), 1) ||
+	    !db_exec(&d, "UPDATE webhook_jobs SET locked_until = locked_until - 180") ||
+	    !CHECK_INT(claim(&d, "w2", 10, &jobs), 1))
+		goto out;
+	int64_t lease = db_count(&d, "SELECT locked_until FROM webhook_jobs");
+	/* w1's attempt finishes late: the receiver answered 410. */
+	struct webhook_delivery late = attempt_failed(&d, 1, "we_1");
+	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
+	CHECK_INT(d.s->ops->webhook_record(d.s, "w1", &late, "pending", true, &d.e),
+		  STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
+	CHECK_INT(d.s->ops->webhook_release(d.s, "w1", "evt_1", "we_1", &d.e), STORE_NOT_FOUND);
+	/* The attempt is in the log; w2's lease, the job and the endpoint are
+	 * as they were. */
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_deliveries WHERE attempt = 1"), 1);
+	char sql[200];
+	snprintf(
+		sql, sizeof(sql),
+		"SELECT count(*) FROM webhook_jobs WHERE locked_by = 'w2' AND locked_until = %lld"
+		" AND status = 'pending' AND attempts = 0 AND next_attempt_at = 1001",
+		(long long)lease);
+	CHECK_INT(db_count(&d, sql), 1);
+	CHECK_INT(
+		db_count(&d, "SELECT count(*) FROM webhook_endpoints WHERE status = 'enabled'"),
+		1);
+	/* w2, the owner, records its own attempt: the job moves on. */
+	struct webhook_delivery own = attempt_failed(&d, 1, "we_1");
+	own.id = "whd_own";
+	own.response_status = 500;
+	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
+	CHECK_INT(d.s->ops->webhook_record(d.s, "w2", &own, "pending", false, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
+	CHECK_INT(db_count(&d,
+			   "SELECT count(*) FROM webhook_jobs WHERE locked_by IS NULL"
+			   " AND locked_until = 0 AND attempts = 1 AND next_attempt_at = 9000"),
+		  1);
+	/* And a lease its owner releases is free for the next claim. */
+	if (!db_exec(&d, "UPDATE webhook_jobs SET next_attempt_at = 1001") ||
+	    !CHECK_INT(claim(&d, "w3", 10, &jobs), 1))
+		goto out;
+	CHECK_INT(d.s->ops->webhook_release(d.s, "w3", "evt_1", "we_1", &d.e), 0);
+	CHECK_INT(claim(&d, "w4", 10, &jobs), 1);
+out:
+	db_close(&d);
+}
+
+TEST(webhook_claim_keeps_each_endpoint_and_tenant_within_its_share)
+{
+	struct db d;
+	struct webhook_job *jobs;
+	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !partner_add(&d, "ptn_b", 100) ||
+	    !endpoint_add(&d, "we_a", "ptn_a") || !endpoint_add(&d, "we_b", "ptn_b"))
+		goto out;
+	for (int i = 1; i <= 6; i++)
+		if (!event_add(&d, i, "ptn_a", "customer.created"))
+			goto out;
+	if (!event_add(&d, 7, "ptn_b", "customer.created") ||
+	    !event_add(&d, 8, "ptn_b", "customer.created"))
+		goto out;
+	/* 4 per endpoint, 3 per tenant: ptn_a gets 3, ptn_b both of its own. */
+	CHECK_INT(claim_as(d.s, d.a, "w1", 20, 4, 3, &jobs), 5);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE locked_by = 'w1'"
+			       " AND endpoint_id = 'we_a'"),
+		  3);
+	/* The live leases count, whoever holds them: ptn_a is at its share. */
+	CHECK_INT(claim_as(d.s, d.a, "w2", 20, 4, 3, &jobs), 0);
+	/* With room per tenant, we_a gets one more: 4 leased at once. */
+	if (CHECK_INT(claim_as(d.s, d.a, "w2", 20, 4, 100, &jobs), 1))
+		CHECK_STR(jobs[0].event_id, "evt_4");
 out:
 	db_close(&d);
 }
