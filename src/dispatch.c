@@ -504,17 +504,45 @@ int dispatch_before(struct ctx *c)
 	return -1;
 }
 
+/* Puts the context and the answer back as dispatch_start() left them, for
+ * the write part to run again: nothing of an attempt that rolled back may
+ * reach the answer (its headers, such as a session cookie, included). */
+static void write_reset(struct ctx *c)
+{
+	json_decref(c->out);
+	c->out = NULL;
+	c->raw = NULL;
+	c->raw_len = 0;
+	c->content_type = NULL;
+	c->status = 0;
+	c->on_refused = NULL;
+	c->err = (struct err){0};
+	resp_free(c->resp);
+	c->resp->status = 0;
+	c->resp->body_len = 0;
+	c->resp->content_type = NULL;
+	c->resp->nheaders = c->headers_before_write;
+	c->resp->facts.replayed = false;
+}
+
+/* One run of the write part, for store_tx_write(): the answer is in
+ * c->resp whatever happens, so the transaction always goes on to its
+ * commit, which fails (for another run) when the handler lost a conflict. */
+static int write_attempt(struct store *s, void *arg, struct err *e)
+{
+	(void)s, (void)e;
+	struct ctx *c = arg;
+	if (c->write_runs++ > 0)
+		write_reset(c);
+	dispatch_write_in_tx(c);
+	return 0;
+}
+
 void dispatch_write(struct ctx *c)
 {
-	struct store *s = c->store;
 	struct err e;
-	if (s->ops->tx_begin(s, true, &e) < 0) {
+	if (store_tx_write(c->store, write_attempt, c, &e) < 0)
 		dispatch_write_failed(c, &e);
-	} else {
-		dispatch_write_in_tx(c);
-		if (s->ops->tx_commit(s, &e) < 0)
-			dispatch_write_failed(c, &e);
-	}
 }
 
 void dispatch(struct app *app, const struct request *req, struct response *resp)

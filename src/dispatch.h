@@ -93,6 +93,7 @@ struct ctx {
 	struct response *resp;    /* where the answer goes */
 	char fingerprint[65];     /* of the request, when it has an Idempotency-Key */
 	int headers_before_write; /* resp headers set before the write part */
+	int write_runs;           /* times the write part ran (dispatch_write) */
 };
 
 /* Judges a request from its headers alone, before its body is read: true
@@ -126,7 +127,10 @@ void dispatch_end(struct ctx *c);
  * on_refused writes (an audit row) and answers the refusal. */
 int dispatch_before(struct ctx *c);
 /* Runs the write part in a transaction of its own (begin, dispatch_write_in_tx,
- * commit), for callers without a group-commit writer. */
+ * commit), for callers without a group-commit writer. A transaction that
+ * loses a conflict with a concurrent one (PostgreSQL: a serialization
+ * failure or a deadlock) is run again from the start, a few times, by
+ * store_tx_write(); only then does the request answer 503. */
 void dispatch_write(struct ctx *c);
 
 /* Writes a row of the dashboard's audit log about partner_id (NULL: none

@@ -22,6 +22,7 @@ int error(struct err *e, int status, const char *code, const char *param, const 
 	utf8_make_valid(e->message);
 	utf8_make_valid(e->param);
 	e->reason = NULL;
+	e->retry = false;
 	return -1;
 }
 

@@ -14,6 +14,11 @@ struct err {
 	char message[256];
 	char param[64];     /* empty when no single field is at fault */
 	const char *reason; /* a static machine-readable sub-code, or NULL */
+	/* Set by a storage backend (with 503) when the transaction lost a
+	 * conflict with a concurrent one: a serialization failure or a deadlock
+	 * (PostgreSQL). Running the whole transaction again may succeed
+	 * (store_tx_write() does); error() clears it. */
+	bool retry;
 };
 
 /* Fills e and returns -1, so callers can write `return error(e, ...)`.

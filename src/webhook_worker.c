@@ -244,7 +244,26 @@ static const char *answer_text(char answer[ANSWER_KEPT + 1], size_t bytes)
 	return answer;
 }
 
-/* Records the outcome of a finished attempt, with its retry, durably. */
+/* One attempt's outcome, for store_tx_write(). */
+struct attempt_record {
+	const char *owner;
+	const struct webhook_delivery *d;
+	const char *job_status;
+	bool gone; /* 410: disable the endpoint */
+	bool lost; /* the lease was another worker's by then */
+};
+
+/* Writes the attempt and moves its job on, in the transaction given. */
+static int attempt_store(struct store *s, void *arg, struct err *e)
+{
+	struct attempt_record *rec = arg;
+	int rc = s->ops->webhook_record(s, rec->owner, rec->d, rec->job_status, rec->gone, e);
+	rec->lost = rc == STORE_NOT_FOUND;
+	return rc < 0 ? -1 : 0;
+}
+
+/* Records the outcome of a finished attempt, with its retry, durably (run
+ * again when it loses a conflict with a concurrent transaction). */
 static void transfer_finish(struct webhook_worker *w, struct transfer *t, CURLcode rc)
 {
 	long status = 0;
@@ -284,19 +303,14 @@ static void transfer_finish(struct webhook_worker *w, struct transfer *t, CURLco
 		if (retry)
 			d.next_attempt_at = now + w->cfg->retry_schedule[attempt - 1];
 	}
-	struct store *s = w->store;
+	struct attempt_record rec = {
+		.owner = w->owner, .d = &d, .job_status = job_status, .gone = gone};
 	struct err e;
-	int stored = s->ops->tx_begin(s, true, &e);
-	if (stored == 0)
-		stored = s->ops->webhook_record(s, w->owner, &d, job_status, gone, &e);
-	if (stored >= 0 && s->ops->tx_commit(s, &e) < 0)
-		stored = -1;
-	if (stored < 0) {
+	if (store_tx_write(w->store, attempt_store, &rec, &e) < 0) {
 		/* The lease runs out and the attempt is made again: at least once. */
-		s->ops->tx_rollback(s);
 		fprintf(stderr, "innbocks: webhooks: cannot record attempt of %s: %s\n",
 			t->job.event_id, e.message);
-	} else if (stored == STORE_NOT_FOUND) {
+	} else if (rec.lost) {
 		/* The lease ended before the attempt did (a stall longer than
 		 * the margin) and another worker took the job over: the attempt
 		 * is in the log, the job is the new owner's. */

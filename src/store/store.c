@@ -4,6 +4,7 @@
  * partner, and the answers to unique violations a client can cause. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "store.h"
 #include "banned.h"
@@ -33,6 +34,40 @@ const char *store_slot_missing(const struct store_ops *ops)
 	STORE_SLOTS(STORE_SLOT_CHECK)
 #undef STORE_SLOT_CHECK
 	return NULL;
+}
+
+/* Sleeps before attempt number `attempt` (2, 3, ...) of a transaction that
+ * lost a conflict: 1-3 ms, then 2-6, 4-12, ... The jitter (the clock's
+ * nanoseconds) keeps two transactions that deadlocked from meeting again
+ * in step. */
+static void conflict_backoff(int attempt)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long base_us = 1000L << (attempt - 2);
+	long us = base_us + (long)(now.tv_nsec / 1000 % (2 * base_us));
+	struct timespec wait = {us / 1000000, us % 1000000 * 1000};
+	nanosleep(&wait, NULL);
+}
+
+int store_tx_write(struct store *s, store_tx_body *body, void *arg, struct err *e)
+{
+	for (int attempt = 1;; attempt++) {
+		if (attempt > 1)
+			conflict_backoff(attempt);
+		if (s->ops->tx_begin(s, true, e) < 0)
+			return -1;
+		if (body(s, arg, e) < 0) {
+			s->ops->tx_rollback(s);
+			if (!e->retry || attempt == STORE_TX_ATTEMPTS)
+				return -1;
+			continue;
+		}
+		if (s->ops->tx_commit(s, e) == 0)
+			return 0;
+		if (!e->retry || attempt == STORE_TX_ATTEMPTS)
+			return -1;
+	}
 }
 
 int store_partner_required(const char *partner_id, const char *op, struct err *e)

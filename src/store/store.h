@@ -238,7 +238,13 @@ struct store_ops {
 	/* Drops every change since the innermost savepoint and closes it; the
 	 * transaction stays open for more (a refused request's audit row). */
 	void (*tx_undo)(struct store *s);
-	/* Commits durably; on failure the transaction is rolled back. */
+	/* Commits durably; on failure the transaction is rolled back. A
+	 * transaction in which a statement lost a conflict with a concurrent
+	 * one (e->retry: a serialization failure or a deadlock) never commits,
+	 * even after tx_undo() dropped that statement: tx_commit() rolls it
+	 * back and fails with 503 and e->retry, so that the caller runs the
+	 * whole transaction again (store_tx_write()) rather than commit what a
+	 * request that failed left behind. */
 	int (*tx_commit)(struct store *s, struct err *e);
 	/* Rolls back the open transaction, if any. */
 	void (*tx_rollback)(struct store *s);
@@ -640,6 +646,27 @@ _Static_assert(sizeof(struct store_ops) ==
  * a forgotten operation fails at once rather than crashing the first
  * request that uses it. */
 const char *store_slot_missing(const struct store_ops *ops);
+
+/* How often store_tx_write() runs a transaction that keeps losing conflicts
+ * with concurrent ones before it gives up. */
+#define STORE_TX_ATTEMPTS 4
+
+/* Does the work of one write transaction: returns 0 to commit, or -1 with
+ * e to roll back. It may run more than once (store_tx_write()), each time in
+ * a fresh transaction, so it starts from what it was given, not from what an
+ * earlier run left. */
+typedef int store_tx_body(struct store *s, void *arg, struct err *e);
+
+/* Runs body(s, arg, e) in a write transaction of its own and commits it.
+ * When body or the commit fails on a conflict with a concurrent
+ * transaction (e->retry: PostgreSQL's serialization failures and
+ * deadlocks), rolls back, waits a few jittered milliseconds (longer each
+ * time) and runs it again, up to STORE_TX_ATTEMPTS times in all. Returns 0
+ * once committed, or -1 with e: body's own failure, a failed begin or
+ * commit, or after the last attempt the conflict's 503. Writers that do not
+ * batch (writer.h) go through it; SQLite's one writer never loses such a
+ * conflict, so there it runs body once. */
+int store_tx_write(struct store *s, store_tx_body *body, void *arg, struct err *e);
 
 /* Fails closed on a missing partner: every operation scoped to a partner or
  * a tenant starts with it. Returns 0 when partner_id is given, else -1 with

@@ -38,6 +38,7 @@ static int pg_tx_begin(struct store *s, bool write, struct err *e)
 		return -1;
 	c->in_tx = true;
 	c->write_tx = write; /* single-row reads then lock (PGS_FOR_WRITE) */
+	c->conflict = false;
 	return 0;
 }
 
@@ -79,6 +80,14 @@ static int pg_tx_commit(struct store *s, struct err *e)
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
+	if (c->conflict) {
+		/* Lost to a concurrent transaction, even if a savepoint was
+		 * rolled back to since: the whole of it is to be run again. */
+		pg_tx_rollback(s);
+		error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
+		e->retry = true;
+		return -1;
+	}
 	PGresult *r = pgs_exec(c, "COMMIT", NULL, e);
 	c->in_tx = c->write_tx = false;
 	if (!r) {

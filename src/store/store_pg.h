@@ -19,6 +19,9 @@ struct pg_conn {
 	bool in_tx;    /* between tx_begin and tx_commit/tx_rollback */
 	bool write_tx; /* ... and that transaction is a write: reads of
 				  * objects it may change lock their rows */
+	bool conflict; /* a statement of the open transaction failed with a
+			* serialization failure or a deadlock: it must not
+			* commit (pg_tx_commit), but may be run again */
 	struct pg_conn *next;
 };
 
@@ -59,9 +62,10 @@ struct pg_conn *pgs_conn_get(struct store *s, struct err *e);
 /* Closes a connection. */
 void pgs_conn_close(struct pg_conn *c);
 /* Runs sql with p (NULL: none); returns the result (PQclear it) when it
- * succeeded, else NULL with e set: 503 for a lost server, a serialization
- * failure or a deadlock, 409 for a unique value a client can take first
- * (store_conflict()), 500 for anything else. */
+ * succeeded, else NULL with e set: 503 for a lost server or a lock not
+ * available, 503 with e->retry for a serialization failure or a deadlock
+ * (and the open transaction marked, c->conflict), 409 for a unique value a
+ * client can take first (store_conflict()), 500 for anything else. */
 PGresult *pgs_exec(struct pg_conn *c, const char *sql, const struct pgs_params *p,
 		   struct err *e);
 /* Runs sql, which returns no rows; returns 0 or -1. */

@@ -136,10 +136,19 @@ static void db_error(struct pg_conn *c, const PGresult *r, struct err *e)
 		error(e, 503, "unavailable", NULL, "storage is unreachable, retry shortly");
 		return;
 	}
-	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
-	    strcmp(state, "55P03") == 0) {
-		/* Serialization failure, deadlock, lock not available: retrying the
-		 * whole request is right; for now the client does it. */
+	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) {
+		/* Serialization failure, deadlock: this transaction lost to a
+		 * concurrent one and is aborted; run again, it may well pass
+		 * (store_tx_write()). A savepoint rolled back to does not make
+		 * it commit: the request it was part of already failed. */
+		error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
+		e->retry = true;
+		if (c->in_tx)
+			c->conflict = true;
+		return;
+	}
+	if (strcmp(state, "55P03") == 0) {
+		/* Lock not available (a lock timeout): busy, for the client to retry. */
 		error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
 		return;
 	}

@@ -2340,6 +2340,163 @@ out:
 
 /* Each compiled backend's table is const data: both are checked on every
  * run, whichever backend the run opens. */
+/* A body for store_tx_write(): inserts partner arg, or fails as told. */
+struct tx_work {
+	const char *partner; /* to insert */
+	int runs;
+	bool fail; /* fail after inserting (a 422's kind: not retried) */
+};
+
+static int tx_work_body(struct store *s, void *arg, struct err *e)
+{
+	struct tx_work *w = arg;
+	w->runs++;
+	struct partner p = {
+		.id = w->partner,
+		.name = "Acme",
+		.location = {.line1 = "1",
+			     .city = "c",
+			     .state = "s",
+			     .postal_code = "p",
+			     .country = "US"},
+		.created_at = 100,
+	};
+	if (s->ops->partner_insert(s, &p, e) < 0)
+		return -1;
+	return w->fail ? error(e, 422, "validation_failed", NULL, "refused") : 0;
+}
+
+TEST(store_tx_write_commits_a_body_once_and_rolls_back_a_failing_one)
+{
+	struct db d;
+	if (!db_open(&d))
+		goto out;
+	struct tx_work ok = {.partner = "ptn_ok"},
+		       refused = {.partner = "ptn_no", .fail = true};
+	CHECK_INT(store_tx_write(d.s, tx_work_body, &ok, &d.e), 0);
+	CHECK_INT(ok.runs, 1);
+	CHECK_INT(store_tx_write(d.s, tx_work_body, &refused, &d.e), -1);
+	CHECK_INT(d.e.status, 422);
+	CHECK_INT(refused.runs, 1);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM partners WHERE id = 'ptn_ok'"), 1);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM partners WHERE id = 'ptn_no'"), 0);
+out:
+	db_close(&d);
+}
+
+/* One of two requests that lock two customers in opposite orders, as the
+ * dispatcher runs a request: in a savepoint, its failure undone and
+ * answered, the transaction then committed. */
+struct swapper {
+	struct store *s;
+	pthread_barrier_t *both_locked_one;
+	const char *first, *second; /* customer ids, locked in this order */
+	const char *name;           /* written into the second */
+	int runs;
+	struct err failure; /* of the run that failed, if one did */
+	int result;         /* of store_tx_write */
+};
+
+static int swap_body(struct store *s, void *arg, struct err *e)
+{
+	struct swapper *w = arg;
+	struct arena *a = arena_new();
+	struct customer one, two;
+	w->runs++;
+	if (s->ops->tx_savepoint(s, e) < 0)
+		goto out;
+	if (s->ops->customer_get(s, a, "ptn_a", w->first, &one, e) != 0)
+		goto undo;
+	/* The first run waits until both hold their first row: each then
+	 * asks for the row the other holds, and one of them is chosen as the
+	 * deadlock's victim. */
+	if (w->runs == 1)
+		pthread_barrier_wait(w->both_locked_one);
+	if (s->ops->customer_get(s, a, "ptn_a", w->second, &two, e) != 0)
+		goto undo;
+	two.name = w->name;
+	if (s->ops->customer_update(s, &two, e) < 0)
+		goto undo;
+	s->ops->tx_release(s);
+	goto out;
+undo:
+	w->failure = *e;
+	s->ops->tx_undo(s);
+out:
+	arena_free(a);
+	return 0;
+}
+
+static void *swap_run(void *arg)
+{
+	struct swapper *w = arg;
+	struct err e;
+	w->result = store_tx_write(w->s, swap_body, w, &e);
+	return NULL;
+}
+
+TEST(a_write_that_loses_a_deadlock_is_run_again_and_both_commit)
+{
+	if (!pg_admin()) {
+		unit_skip("on sqlite: one writer at a time never deadlocks");
+		return;
+	}
+	struct db d;
+	pthread_barrier_t barrier;
+	pthread_barrier_init(&barrier, NULL, 2);
+	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !customer_add(&d, "ptn_a", "x") ||
+	    !customer_add(&d, "ptn_a", "y"))
+		goto out;
+	/* Deadlocks are looked for after deadlock_timeout (1 s by default);
+	 * the threads' connections are new, so they take this. */
+	char sql[160];
+	snprintf(sql, sizeof(sql), "ALTER DATABASE %s SET deadlock_timeout = '100ms'",
+		 d.dbname);
+	if (!CHECK(pg_admin_exec(sql)))
+		goto out;
+	struct swapper a = {.s = d.s,
+			    .both_locked_one = &barrier,
+			    .first = "cus_x",
+			    .second = "cus_y",
+			    .name = "Written by A",
+			    .result = -2};
+	struct swapper b = {.s = d.s,
+			    .both_locked_one = &barrier,
+			    .first = "cus_y",
+			    .second = "cus_x",
+			    .name = "Written by B",
+			    .result = -2};
+	pthread_t ta, tb;
+	if (!CHECK_INT(pthread_create(&ta, NULL, swap_run, &a), 0))
+		goto out;
+	if (!CHECK_INT(pthread_create(&tb, NULL, swap_run, &b), 0)) {
+		/* a waits at the barrier for a partner that never comes. */
+		abort();
+	}
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	/* One was the victim: its first run failed on the deadlock with a
+	 * retryable 503, its transaction did not commit although the failure
+	 * was undone to its savepoint, and a later run committed. (Its second
+	 * run can lock the row the other is waiting for first and deadlock
+	 * again; the runs then add up to more than three.) */
+	CHECK_INT(a.result, 0);
+	CHECK_INT(b.result, 0);
+	CHECK(a.runs + b.runs >= 3);
+	struct swapper *victim = a.runs > 1 ? &a : &b;
+	CHECK_INT(victim->failure.status, 503);
+	CHECK(victim->failure.retry);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM customers WHERE id = 'cus_y'"
+			       " AND name = 'Written by A'"),
+		  1);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM customers WHERE id = 'cus_x'"
+			       " AND name = 'Written by B'"),
+		  1);
+out:
+	pthread_barrier_destroy(&barrier);
+	db_close(&d);
+}
+
 TEST(each_backends_table_fills_every_slot_of_struct_store_ops)
 {
 #define SLOT_FILLED(name) \
