@@ -484,6 +484,34 @@ static int cmd_backup(const struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* migrate: applies the migrations the database lacks and prints its schema
+ * version before and after. Opening the store did the work, exactly as
+ * `serve` does at start (on PostgreSQL in one transaction under the
+ * migrations' advisory lock, so instances starting meanwhile wait for it and
+ * then find nothing to do); running it alone before several instances
+ * start puts the schema change in one place (docs/deploy.md). */
+static int cmd_migrate(const struct cli *cli, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 0)
+		return usage();
+	const struct store *s = cli->store;
+	bool pg = store_is_postgres(cli->cfg->database);
+	/* A PostgreSQL connection string may hold a password: never printed. */
+	json_t *out = json_pack("{s:s, s:s?, s:i, s:i, s:i}", "backend",
+				pg ? "postgresql" : "sqlite", "database",
+				pg ? NULL : cli->cfg->database, "schema_version_before",
+				s->schema_found, "schema_version_after", s->schema_version,
+				"migrations_applied", s->schema_version - s->schema_found);
+	if (pg)
+		json_object_del(out, "database");
+	char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	printf("%s\n", text);
+	free(text);
+	json_decref(out);
+	return 0;
+}
+
 /* Creates a demo partner, an all-scope key of each mode and a dashboard
  * owner on an empty database, and prints the owner's setup link and a curl
  * command that creates a customer. */
@@ -680,6 +708,12 @@ static const struct command commands[] = {
 	 cmd_backup,
 	 "backup FILE     (a consistent copy of the database, while the server runs)",
 	 {0}},
+	{"migrate",
+	 NULL,
+	 cmd_migrate,
+	 "migrate         (applies the migrations the database lacks, as serve does at\n"
+	 "                            start; prints the schema version before and after)",
+	 {0}},
 	{"demo",
 	 NULL,
 	 cmd_demo,
@@ -755,9 +789,9 @@ static int flags_check(const struct command *cmd, int argc, char **argv)
 /* Returns 0 when the database at path exists (or is SQLite's in-memory
  * one, or a PostgreSQL database, which opening checks: PostgreSQL never
  * creates one), or -1 after saying on stderr where it looked and how to
- * point the command at the server's database: only `serve` and `demo`
- * create one, so a mistyped path or another directory is not a fresh empty
- * database. */
+ * point the command at the server's database: only `serve`, `migrate`
+ * and `demo` create one, so a mistyped path or another directory is not a
+ * fresh empty database. */
 static int database_exists(const char *path)
 {
 	struct stat st;
@@ -770,7 +804,7 @@ static int database_exists(const char *path)
 	fputs(".\nOperator commands work on the server's database and never create one.\n"
 	      "Point them at it with --database PATH or INNBOCKS_DATABASE=PATH (the path the\n"
 	      "server was started with; ./scripts/start.sh uses innbocks.db in the repository),\n"
-	      "or create one with `innbocks serve` or `innbocks demo`.\n",
+	      "or create one with `innbocks serve`, `innbocks migrate` or `innbocks demo`.\n",
 	      stderr);
 	return -1;
 }
@@ -783,7 +817,8 @@ int cli_run(const struct config *cfg, int argc, char **argv)
 	int skip = cmd->sub ? 2 : 1;
 	if (flags_check(cmd, argc - skip, argv + skip) < 0)
 		return 2;
-	if (strcmp(cmd->name, "demo") != 0 && database_exists(cfg->database) < 0)
+	bool creates = strcmp(cmd->name, "demo") == 0 || strcmp(cmd->name, "migrate") == 0;
+	if (!creates && database_exists(cfg->database) < 0)
 		return 1;
 	struct err e;
 	char name[64];

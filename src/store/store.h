@@ -607,6 +607,10 @@ struct store {
 	 * (PostgreSQL): per-key state they must agree on, the rate limits' token
 	 * buckets, is then kept in it (rate_spend) rather than in each process. */
 	bool shared;
+	/* The schema version (the number of migrations applied) the database
+	 * had when opened, and the one it has since open applied the missing
+	 * migrations: `innbocks migrate` prints both. */
+	int schema_found, schema_version;
 };
 
 /* Every slot of struct store_ops, in its order, for code that must visit

@@ -229,7 +229,11 @@ static int migrate(struct store *s, struct err *e)
 		if (pgs_run(c, "INSERT INTO schema_version VALUES ($1)", &p, e) < 0)
 			goto fail;
 	}
-	return pgs_run(c, "COMMIT", NULL, e);
+	if (pgs_run(c, "COMMIT", NULL, e) < 0)
+		return -1;
+	s->schema_found = have;
+	s->schema_version = known;
+	return 0;
 fail:
 	PQclear(PQexec(c->db, "ROLLBACK"));
 	return -1;

@@ -329,7 +329,11 @@ static int migrate(struct store *s, struct err *e)
 		if (sq_exec(c, sql, e) < 0)
 			goto fail;
 	}
-	return sq_exec(c, "COMMIT", e);
+	if (sq_exec(c, "COMMIT", e) < 0)
+		return -1;
+	s->schema_found = have;
+	s->schema_version = known;
+	return 0;
 fail:
 	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
