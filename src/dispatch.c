@@ -14,6 +14,7 @@
 #include "session.h"
 #include "tenant.h"
 #include "util.h"
+#include "webhook_worker.h"
 #include "banned.h"
 
 
@@ -516,6 +517,7 @@ static void write_reset(struct ctx *c)
 	c->content_type = NULL;
 	c->status = 0;
 	c->on_refused = NULL;
+	c->events_emitted = false;
 	c->err = (struct err){0};
 	resp_free(c->resp);
 	c->resp->status = 0;
@@ -543,6 +545,16 @@ void dispatch_write(struct ctx *c)
 	struct err e;
 	if (store_tx_write(c->store, write_attempt, c, &e) < 0)
 		dispatch_write_failed(c, &e);
+	else
+		dispatch_committed(c);
+}
+
+void dispatch_committed(struct ctx *c)
+{
+	/* In-process, after the commit: never a NOTIFY inside the request's
+	 * transaction (docs/decisions.md). */
+	if (c->events_emitted)
+		webhook_worker_wake(c->app->worker);
 }
 
 void dispatch(struct app *app, const struct request *req, struct response *resp)

@@ -55,6 +55,9 @@ struct app {
 	const char *base_url;        /* "http://host:port", for dashboard links */
 	struct ratelimit *signin_by_account, *signin_by_addr; /* NULL: unlimited */
 	enum accesslog_format log; /* INNBOCKS_LOG: the HTTP layer's access log */
+	/* This process's delivery worker, woken when a write that emitted an
+	 * event has committed (dispatch_committed()); NULL: none. */
+	struct webhook_worker *worker;
 };
 
 /* Everything a handler may use. A handler returns 0 with status and out
@@ -94,6 +97,7 @@ struct ctx {
 	char fingerprint[65];     /* of the request, when it has an Idempotency-Key */
 	int headers_before_write; /* resp headers set before the write part */
 	int write_runs;           /* times the write part ran (dispatch_write) */
+	bool events_emitted;      /* the write part stored an event (event.c) */
 };
 
 /* Judges a request from its headers alone, before its body is read: true
@@ -119,6 +123,10 @@ struct ctx *dispatch_start(struct app *app, const struct request *req, struct re
 void dispatch_write_in_tx(struct ctx *c);
 /* Replaces the answer with e: the transaction did not commit. */
 void dispatch_write_failed(struct ctx *c, const struct err *e);
+/* Tells what must know that c's write part committed: the delivery worker,
+ * when it emitted events, so their jobs go out at once. The callers that
+ * commit (dispatch_write(), writer.c) call it after a commit only. */
+void dispatch_committed(struct ctx *c);
 /* Frees the context. Accepts NULL. */
 void dispatch_end(struct ctx *c);
 /* Runs the route's before hook (slow work outside any transaction) when it

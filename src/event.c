@@ -34,6 +34,7 @@ static int emit(struct ctx *c, const char *partner_id, const char *type, json_t 
 	ev.payload = payload;
 	int rc = c->store->ops->event_insert(c->store, &ev, &c->err);
 	free(payload);
+	c->events_emitted = true; /* dispatch_committed() wakes the worker */
 	return rc;
 }
 

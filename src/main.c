@@ -107,6 +107,7 @@ static int serve(const struct config *cfg)
 	}
 	maintenance(s);
 	struct webhook_worker *worker = webhook_worker_start(s, cfg);
+	app.worker = worker;
 	/* Group commit only where the backend gains from it (store.h). */
 	bool batch = cfg->group_commit && s->group_commit;
 	struct writer *writer = batch && worker ? writer_start(s) : NULL;

@@ -61,6 +61,7 @@ struct webhook_worker {
 	const struct config *cfg;
 	pthread_t thread;
 	atomic_bool stopping;
+	atomic_bool woken; /* webhook_worker_wake() since the last claim */
 	CURLM *multi;
 	struct transfer *in_flight;
 	int count;
@@ -382,6 +383,9 @@ static void *worker_main(void *arg)
 		if (w->count < before)
 			next_claim = 0;
 		curl_multi_poll(w->multi, NULL, 0, next_claim ? POLL_MS : 0, NULL);
+		/* New jobs committed by this process: claim them now. */
+		if (atomic_exchange(&w->woken, false))
+			next_claim = 0;
 	}
 	abandon_all(w);
 	return NULL;
@@ -408,6 +412,13 @@ struct webhook_worker *webhook_worker_start(struct store *s, const struct config
 		return NULL;
 	}
 	return w;
+}
+
+void webhook_worker_wake(struct webhook_worker *w)
+{
+	if (!w || atomic_exchange(&w->woken, true))
+		return; /* none, or woken already and not yet claimed */
+	curl_multi_wakeup(w->multi);
 }
 
 void webhook_worker_stop(struct webhook_worker *w)

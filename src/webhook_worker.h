@@ -12,6 +12,11 @@ struct webhook_worker;
 
 /* Starts the worker thread. Returns it, or NULL with a message on stderr. */
 struct webhook_worker *webhook_worker_start(struct store *s, const struct config *cfg);
+/* Makes the worker claim due jobs now rather than at its next poll (up to
+ * 100 ms away): a write that made delivery jobs calls it once committed.
+ * Safe from any thread, cheap, never blocks. Accepts NULL (no worker: the
+ * command line). Other instances find the jobs at their next poll. */
+void webhook_worker_wake(struct webhook_worker *w);
 /* Stops the worker: attempts in flight are abandoned and their leases
  * dropped (they were not attempted and will be again), then the thread is
  * joined and everything freed. Accepts NULL. */

@@ -44,6 +44,8 @@ static void run_batch(struct writer *w, struct queued *batch)
 		batch = q->next;
 		if (!committed)
 			dispatch_write_failed(q->c, &e);
+		else
+			dispatch_committed(q->c);
 		q->done(q->cls);
 		free(q);
 	}

@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, ok, assertError, createCustomer, assertRecentTime, freePort, sleep, qs, ALL_SCOPES, TIME,
+  customerBody,
 } from './lib.mjs';
 import { eligibleCustomer, createMail, requestAction, completeAction, failAction } from './mail_lib.mjs';
 import {
@@ -600,6 +601,24 @@ test('a disabled endpoint gets nothing while the enabled one does', async () => 
   const log = await deliveryLog(t.api);
   assert.ok(!log.some((d) => d.endpoint_id === offEp.id), 'no attempt is logged for the disabled endpoint');
   for (const d of on.deliveries) assertSigned(d);
+});
+
+test('a delivery leaves once the change that made it commits, not at the next poll', async () => {
+  // The worker polls every 100 ms; a committed write that made delivery jobs wakes it in-process
+  // at once (no NOTIFY inside the request's transaction). Sent one after another, each event
+  // would otherwise wait most of a poll: the previous delivery's claim just found nothing.
+  const t = await srv.tenant();
+  const rcv = await receiver(200);
+  await createEndpoint(srv, t.partner.id, rcv, ['customer.created']);
+  const latencies = [];
+  for (let i = 0; i < 10; i++) {
+    const started = Date.now();
+    ok(await t.api.post('/customers', customerBody()), 201);
+    await rcv.waitFor(i + 1);
+    latencies.push(rcv.deliveries[i].at - started);
+  }
+  latencies.sort((a, b) => a - b);
+  assert.ok(latencies[5] < 50, `median ms from the request to its delivery: ${latencies[5]} (all: ${latencies})`);
 });
 
 test('verifyInnbocksWebhook accepts every delivery received in this file', () => {
