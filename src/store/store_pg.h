@@ -12,9 +12,25 @@
 #include "store.h"
 #include "tenant.h"
 
+/* How many statements a connection keeps prepared; past that, a new text
+ * runs unprepared (every statement text of the backend fits many times). */
+#define PGS_STMT_CACHE 256
+
+/* A statement prepared on one connection, found by its text. */
+struct pgs_stmt {
+	uint64_t hash; /* of sql */
+	char *sql;     /* the text (owned) */
+	char name[16]; /* the server-side name: "s1", "s2", ... */
+};
+
 /* One libpq connection of one thread. */
 struct pg_conn {
 	PGconn *db;
+	/* Statements prepared on this session (PQprepare once, then
+	 * PQexecPrepared): parsed and planned once per connection rather than
+	 * per execution. Emptied when the session is lost and reset. */
+	struct pgs_stmt stmts[PGS_STMT_CACHE];
+	int nstmts;
 	struct pg_store *store;
 	bool in_tx;    /* between tx_begin and tx_commit/tx_rollback */
 	bool write_tx; /* ... and that transaction is a write: reads of
@@ -61,8 +77,9 @@ void pgs_bytes(struct pgs_params *p, const char *v, size_t len);
 struct pg_conn *pgs_conn_get(struct store *s, struct err *e);
 /* Closes a connection. */
 void pgs_conn_close(struct pg_conn *c);
-/* Runs sql with p (NULL: none); returns the result (PQclear it) when it
- * succeeded, else NULL with e set: 503 for a lost server or a lock not
+/* Runs sql with p (NULL: none), prepared on the connection the first time
+ * this text runs on it; returns the result (PQclear it) when it succeeded,
+ * else NULL with e set: 503 for a lost server or a lock not
  * available, 503 with e->retry for a serialization failure or a deadlock
  * (and the open transaction marked, c->conflict), 409 for a unique value a
  * client can take first (store_conflict()), 500 for anything else. */

@@ -58,6 +58,25 @@ void pgs_bytes(struct pgs_params *p, const char *v, size_t len)
 
 /* --- connections --- */
 
+/* Forgets the statements prepared on c's session (gone with it). */
+static void stmts_forget(struct pg_conn *c)
+{
+	for (int i = 0; i < c->nstmts; i++)
+		free(c->stmts[i].sql);
+	c->nstmts = 0;
+}
+
+/* Sets what every session of the backend runs with: a commit is durable
+ * when it returns (the server's default, made sure of here); warnings and
+ * worse only. Returns 0 or -1. */
+static int session_setup(struct pg_conn *c, struct err *e)
+{
+	if (pgs_run(c, "SET synchronous_commit TO on", NULL, e) < 0 ||
+	    pgs_run(c, "SET client_min_messages TO warning", NULL, e) < 0)
+		return -1;
+	return 0;
+}
+
 static struct pg_conn *conn_open(struct pg_store *ps, struct err *e)
 {
 	struct pg_conn *c = calloc(1, sizeof(*c));
@@ -71,10 +90,7 @@ static struct pg_conn *conn_open(struct pg_store *ps, struct err *e)
 		pgs_conn_close(c);
 		return NULL;
 	}
-	/* A commit is durable when it returns (the server's default, made sure
-	 * of here), and every time is read and written as Unix seconds. */
-	if (pgs_run(c, "SET synchronous_commit TO on", NULL, e) < 0 ||
-	    pgs_run(c, "SET client_min_messages TO warning", NULL, e) < 0) {
+	if (session_setup(c, e) < 0) {
 		pgs_conn_close(c);
 		return NULL;
 	}
@@ -85,6 +101,7 @@ void pgs_conn_close(struct pg_conn *c)
 {
 	if (c->db)
 		PQfinish(c->db);
+	stmts_forget(c);
 	free(c);
 }
 
@@ -97,13 +114,14 @@ struct pg_conn *pgs_conn_get(struct store *s, struct err *e)
 		 * the transaction is gone, and the caller's statement reports it. */
 		if (PQstatus(c->db) == CONNECTION_BAD && !c->in_tx) {
 			PQreset(c->db);
+			stmts_forget(c); /* a new session has prepared nothing */
 			if (PQstatus(c->db) != CONNECTION_OK) {
 				error(e, 503, "unavailable", NULL,
 				      "cannot reach PostgreSQL: %s", PQerrorMessage(c->db));
 				return NULL;
 			}
-			struct err ignored;
-			pgs_run(c, "SET synchronous_commit TO on", NULL, &ignored);
+			if (session_setup(c, e) < 0)
+				return NULL;
 		}
 		return c;
 	}
@@ -161,11 +179,55 @@ static void db_error(struct pg_conn *c, const PGresult *r, struct err *e)
 	error(e, 500, "internal_error", NULL, "internal storage error");
 }
 
+/* FNV-1a of s: the statement cache's key (the text is compared too). */
+static uint64_t text_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* Returns the name sql is prepared under on c, preparing it the first time;
+ * "" when the cache is full (run it unprepared then); NULL with e set when
+ * preparing failed (as running it would have: a syntax error, a lost
+ * server). The server infers the parameters' types, as for PQexecParams. */
+static const char *stmt_prepared(struct pg_conn *c, const char *sql, struct err *e)
+{
+	uint64_t h = text_hash(sql);
+	for (int i = 0; i < c->nstmts; i++)
+		if (c->stmts[i].hash == h && strcmp(c->stmts[i].sql, sql) == 0)
+			return c->stmts[i].name;
+	if (c->nstmts == PGS_STMT_CACHE)
+		return "";
+	struct pgs_stmt *st = &c->stmts[c->nstmts];
+	snprintf(st->name, sizeof(st->name), "s%d", c->nstmts + 1);
+	PGresult *r = PQprepare(c->db, st->name, sql, 0, NULL);
+	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		db_error(c, r, e);
+		PQclear(r);
+		return NULL;
+	}
+	PQclear(r);
+	st->hash = h;
+	st->sql = strdup(sql);
+	if (!st->sql)
+		die("out of memory");
+	c->nstmts++;
+	return st->name;
+}
+
 PGresult *pgs_exec(struct pg_conn *c, const char *sql, const struct pgs_params *p,
 		   struct err *e)
 {
-	PGresult *r = p && p->n ? PQexecParams(c->db, sql, p->n, NULL, p->v, p->len, p->fmt, 0)
-				: PQexecParams(c->db, sql, 0, NULL, NULL, NULL, NULL, 0);
+	const char *name = stmt_prepared(c, sql, e);
+	if (!name)
+		return NULL;
+	int n = p ? p->n : 0;
+	const char *const *v = n ? p->v : NULL;
+	const int *len = n ? p->len : NULL, *fmt = n ? p->fmt : NULL;
+	PGresult *r = *name ? PQexecPrepared(c->db, name, n, v, len, fmt, 0)
+			    : PQexecParams(c->db, sql, n, NULL, v, len, fmt, 0);
 	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return r;

@@ -294,6 +294,37 @@ out:
 	db_close(&d);
 }
 
+TEST(a_connection_postgres_dropped_is_reopened_with_its_statements_prepared_anew)
+{
+	if (!pg_admin()) {
+		unit_skip("on sqlite: no server to lose the connection to");
+		return;
+	}
+	struct db d;
+	struct partner p;
+	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
+	    !CHECK_INT(d.s->ops->partner_get(d.s, d.a, "ptn_1", &p, &d.e), 0))
+		goto out;
+	/* The server ends the session, and the statements prepared on it. */
+	char sql[200];
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+		 " WHERE datname = '%s' AND pid <> pg_backend_pid()",
+		 d.dbname);
+	if (!CHECK(db_count(&d, sql) >= 1))
+		goto out;
+	/* The first statement finds the session gone; the next one runs on a
+	 * new session, where it is prepared again. */
+	int rc = d.s->ops->partner_get(d.s, d.a, "ptn_1", &p, &d.e);
+	if (rc < 0)
+		CHECK_INT(d.e.status, 503);
+	CHECK_INT(d.s->ops->partner_get(d.s, d.a, "ptn_1", &p, &d.e), 0);
+	CHECK_STR(p.name, "Acme Mail");
+	CHECK(partner_add(&d, "ptn_2", 101));
+out:
+	db_close(&d);
+}
+
 /* --- partners ------------------------------------------------------------ */
 
 TEST(partner_get_returns_every_field_that_was_inserted)
