@@ -11,7 +11,7 @@ import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ROOT, startServer, runCli, ok, uniq } from './lib.mjs';
+import { ROOT, BACKEND, startServer, runCli, ok, uniq } from './lib.mjs';
 
 /** How many migrations the binary carries for a backend: the files of sql/<backend>/. */
 const migrations = (backend) =>
@@ -53,7 +53,7 @@ test('migrate brings a new SQLite database to the binary\'s schema, then finds n
     backend: 'sqlite', database: db, schema_version_before: n, schema_version_after: n, migrations_applied: 0,
   });
   // serve starts on the migrated database and works.
-  const srv = await startServer({ env: { INNBOCKS_DATABASE: db } });
+  const srv = await startServer({ env: { INNBOCKS_DATABASE: db }, instances: 1 });
   try {
     const p = await srv.createPartner();
     assert.equal(ok(await srv.admin().get(`/partners/${p.id}`)).id, p.id);
@@ -63,9 +63,10 @@ test('migrate brings a new SQLite database to the binary\'s schema, then finds n
 });
 
 test('migrate beside a running server applies nothing and the server keeps answering', async () => {
+  // On PostgreSQL (make api-pg) the server is two instances on its database.
   const srv = await startServer();
   try {
-    const n = migrations('sqlite');
+    const n = migrations(BACKEND);
     const before = await srv.createPartner();
     const out = await migrate(srv.dbPath);
     assert.equal(out.schema_version_before, n);
@@ -106,7 +107,7 @@ test('on PostgreSQL, two migrates at once apply each migration once; serve then 
     assert.deepEqual(both.map((o) => o.migrations_applied).sort((a, b) => a - b), [0, m]);
     assert.deepEqual(both.map((o) => o.schema_version_before).sort((a, b) => a - b), [0, m]);
     assert.equal(psql('SELECT count(*) FROM schema_version', dbname), String(m));
-    const srv = await startServer({ env: { INNBOCKS_DATABASE: conninfo } });
+    const srv = await startServer({ env: { INNBOCKS_DATABASE: conninfo }, instances: 2 });
     try {
       const p = await srv.createPartner();
       const again = await migrate(conninfo);
