@@ -11,14 +11,33 @@
 //             [--log json|text|off] [--metrics 1|0]
 //             [--ops-cost]
 //   bench/run --soak SECONDS     mixed load; samples RSS every 5 s
+//   bench/run --backends sqlite,pg1,pg2 [--reps 3] [--duration 10]
+//             [--connections 64] [--customers 10000] [--scenarios ...]
+//             the storage backends side by side in one run
+//   bench/run --help             this text
 //
 // --log and --metrics set INNBOCKS_LOG and INNBOCKS_METRICS of the server
 // (default: json and 1, as in production; the access log goes to /dev/null,
 // so its figure is the server's own cost, not a log reader's). --ops-cost
 // measures every scenario twice in each repetition, with the access log and
 // the metrics off and on, and reports the ratio.
+//
+// --backends compares storage backends in one run, each repetition going
+// through them in turn (the first one rotating): sqlite is one server on a
+// SQLite file with group commit; pg1 one server on PostgreSQL; pg2 two
+// servers on that same PostgreSQL database, loaded by two wrk processes with
+// half the connections and one thread each (req/s summed, p99 the larger of
+// the two). Scenarios: customer_get, customer_list, customer_create (the
+// durable create with an Idempotency-Key). The PostgreSQL cluster is a
+// throwaway one (bench/run starts it with scripts/pg_cluster.sh run, fsync
+// and synchronous_commit on, and stops it afterwards); each backend's
+// database is seeded once through the API with --customers (default 10000
+// here) and no mail. "innbocks CPU" is the server processes' user + system
+// time per request; "postgres CPU" that of every process of the cluster
+// (the postmaster, the backends serving the servers' connections, the WAL
+// writer, the checkpointer...), from /proc over the same interval.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
@@ -32,13 +51,24 @@ const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
+const backends = args.includes('--backends') ? args[args.indexOf('--backends') + 1].split(',') : null;
+const BACKENDS = ['sqlite', 'pg1', 'pg2'];
+if (backends && (!backends.length || backends.some((b) => !BACKENDS.includes(b)))) {
+  console.error(`bench/run: --backends takes a list of ${BACKENDS.join(', ')}`);
+  process.exit(2);
+}
+const PG = backends?.some((b) => b.startsWith('pg')) ? process.env.INNBOCKS_TEST_PG : null;
+if (backends && backends.some((b) => b.startsWith('pg')) && !PG) {
+  console.error('bench/run: a PostgreSQL backend needs a cluster (bench/run starts one; INNBOCKS_TEST_PG)');
+  process.exit(2);
+}
 const soak = opt('soak', 0);
 const reps = opt('reps', 3);
 const duration = opt('duration', 10);
 const connections = opt('connections', 64);
-const nCustomers = opt('customers', soak ? 20000 : 100000);
-const nMail = opt('mail', soak ? 5000 : 10000);
-const ELIGIBLE = 2000;
+const nCustomers = opt('customers', backends ? 10000 : soak ? 20000 : 100000);
+const nMail = opt('mail', backends ? 0 : soak ? 5000 : 10000);
+const ELIGIBLE = Math.min(2000, nCustomers);
 const ALL_SCENARIOS = ['healthz', 'customer_get', 'customer_list', 'mail_get', 'customer_create', 'mail_create', 'mixed'];
 const only = args.includes('--scenarios') ? args[args.indexOf('--scenarios') + 1].split(',') : null;
 const strOpt = (name, dflt) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : dflt);
@@ -143,7 +173,7 @@ async function seed() {
     key, body: { email: `seed${i}@example.com`, name: `Seed Customer ${i}`, prepay: i < ELIGIBLE },
   })).id);
   const eligible = customers.slice(0, ELIGIBLE);
-  await parallel(eligible.length, 64, (i) => call('POST', `/admin/v1/customers/${eligible[i]}/compliance`, {
+  await parallel(nMail ? eligible.length : 0, 64, (i) => call('POST', `/admin/v1/customers/${eligible[i]}/compliance`, {
     body: { form_1583: 'approved', identity: 'verified' },
   }));
   const mail = await parallel(nMail, 64, async (i) => (await call('POST', '/api/v1/mail', {
@@ -251,6 +281,205 @@ async function benchmark(key) {
   return lines.join('\n');
 }
 
+// ---- --backends: the storage backends side by side -------------------------
+
+/** The PostgreSQL cluster's processes: pid -> CPU µs so far (the postmaster and its children). */
+function pgCpuByPid() {
+  const dataDir = path.join(/host=(\S+)/.exec(PG)[1], 'data');
+  const postmaster = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const out = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat;
+    try { stat = readFileSync(`/proc/${name}/stat`, 'utf8'); } catch { continue; } // gone meanwhile
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // f[1] is the parent's pid; f[11] and f[12] utime and stime.
+    if (Number(name) === postmaster || Number(f[1]) === postmaster) {
+      out.set(name, ((Number(f[11]) + Number(f[12])) / CLK_TCK) * 1e6);
+    }
+  }
+  return out;
+}
+
+/** CPU µs of the cluster between two pgCpuByPid() samples (a process born meanwhile counts whole). */
+function pgCpuDelta(before, after) {
+  let us = 0;
+  for (const [pid, t] of after) us += t - (before.get(pid) ?? 0);
+  return us;
+}
+
+/** CPU µs used so far by the given processes. */
+function procsCpuUs(procs) {
+  return procs.reduce((a, p) => {
+    const stat = readFileSync(`/proc/${p.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return a + ((Number(f[11]) + Number(f[12])) / CLK_TCK) * 1e6;
+  }, 0);
+}
+
+/** Starts n servers on `database` (all at once), waits until each answers; returns [{proc, port}]. */
+async function startInstances(database, n) {
+  const insts = [];
+  for (let k = 0; k < n; k++) {
+    const p = await freePort();
+    const proc = spawn(BIN, ['serve'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: {
+        ...process.env,
+        INNBOCKS_LISTEN: `127.0.0.1:${p}`,
+        INNBOCKS_DATABASE: database,
+        INNBOCKS_ADMIN_TOKEN: adminToken,
+        INNBOCKS_RATE_LIMIT: '0',
+        INNBOCKS_GROUP_COMMIT: '1',
+        INNBOCKS_LOG: OPS_ON.log,
+        INNBOCKS_METRICS: OPS_ON.metrics,
+      },
+    });
+    proc.exitedP = new Promise((r) => proc.on('exit', r));
+    insts.push({ proc, port: p });
+    live.add(proc);
+  }
+  for (const { port: p, proc } of insts) {
+    let up = false;
+    for (let i = 0; i < 500 && !up && proc.exitCode === null; i++) {
+      try { up = (await fetch(`http://127.0.0.1:${p}/healthz`)).status === 200; } catch {}
+      if (!up) await sleep(20);
+    }
+    if (!up) throw new Error(`server on ${database.startsWith('/') ? 'SQLite' : 'PostgreSQL'} did not start`);
+  }
+  return insts;
+}
+
+async function stopInstances(insts) {
+  for (const { proc } of insts) proc.kill('SIGTERM');
+  for (const { proc } of insts) { await proc.exitedP; live.delete(proc); }
+}
+
+/** Parses what one wrk process printed. */
+function parseWrk(out) {
+  const lat = (p) => { const m = out.match(new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s|m)`)); return m ? toMs(m[1], m[2]) : NaN; };
+  const sock = out.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/);
+  return {
+    rps: Number(out.match(/Requests\/sec:\s+([\d.]+)/)[1]),
+    requests: Number(out.match(/(\d+) requests in/)[1]),
+    p99: lat(99),
+    bad: Number(out.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0)
+      + (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
+  };
+}
+
+/** Runs one wrk process against `p` (ids from the files in idDir); resolves with its output. */
+function wrkProcess(scenario, key, idDir, p, threads, conns) {
+  return new Promise((resolve, reject) => {
+    const w = spawn('wrk', [`-t${threads}`, `-c${conns}`, `-d${duration}s`, '--latency', '--timeout', '5s',
+      '-s', path.join(ROOT, 'bench/scenario.lua'), `http://127.0.0.1:${p}`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, BENCH_KEY: key, BENCH_DIR: idDir, BENCH_SRC: path.join(ROOT, 'bench'), BENCH_SCENARIO: scenario },
+    });
+    let out = '';
+    w.stdout.on('data', (d) => { out += d; });
+    w.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited with ${code}`))));
+  });
+}
+
+/**
+ * One scenario against every instance at once: one wrk per instance with its
+ * share of the connections and of wrk's two threads. Returns req/s (summed),
+ * p99 (the larger), errors, and CPU µs per request of the servers and of the
+ * PostgreSQL cluster (NaN on SQLite).
+ */
+async function wrkInstances(scenario, key, idDir, insts, onPg) {
+  const threads = Math.max(1, 2 / insts.length);
+  const cpu0 = procsCpuUs(insts.map((i) => i.proc));
+  const pg0 = onPg ? pgCpuByPid() : null;
+  const outs = await Promise.all(insts.map((i) => wrkProcess(scenario, key, idDir, i.port, threads,
+    Math.round(connections / insts.length))));
+  const cpu = procsCpuUs(insts.map((i) => i.proc)) - cpu0;
+  const pgCpu = onPg ? pgCpuDelta(pg0, pgCpuByPid()) : NaN;
+  const rs = outs.map(parseWrk);
+  const requests = rs.reduce((a, r) => a + r.requests, 0);
+  return {
+    rps: rs.reduce((a, r) => a + r.rps, 0),
+    p99: Math.max(...rs.map((r) => r.p99)),
+    bad: rs.reduce((a, r) => a + r.bad, 0),
+    cpuUs: cpu / requests,
+    pgCpuUs: pgCpu / requests,
+  };
+}
+
+const live = new Set();
+
+/** The value of a PostgreSQL setting on the cluster, for the report. */
+function pgSetting(name) {
+  return execFileSync('psql', ['-X', '-q', '-A', '-t', '-d', PG, '-c', `SHOW ${name}`], { encoding: 'utf8' }).trim();
+}
+
+async function backendsRun() {
+  const scenarios = only ?? ['customer_get', 'customer_list', 'customer_create'];
+  const database = { sqlite: db, pg1: PG, pg2: PG };
+  const instances = { sqlite: 1, pg1: 1, pg2: 2 };
+  // Seed each database once (pg1 and pg2 share theirs); the id files are per database.
+  const keys = {};
+  const files = {};
+  for (const b of backends) {
+    const where = b === 'sqlite' ? 'sqlite' : 'pg';
+    if (keys[where]) { keys[b] = keys[where]; files[b] = files[where]; continue; }
+    const insts = await startInstances(database[b], 1);
+    port = insts[0].port;
+    process.stdout.write(`${where}: `);
+    keys[b] = keys[where] = await seed();
+    await stopInstances(insts);
+    files[b] = files[where] = mkdtempSync(path.join(dir, `${where}-`));
+    for (const f of ['customers.txt', 'eligible.txt', 'mail.txt']) {
+      writeFileSync(path.join(files[b], f), readFileSync(path.join(dir, f)));
+    }
+  }
+  const runs = {};
+  for (const b of backends) for (const s of scenarios) runs[`${s} ${b}`] = [];
+  for (let rep = 1; rep <= reps; rep++) {
+    // The first backend rotates, so no one always runs on a warm (or busy) machine.
+    const order = backends.map((_, k) => backends[(k + rep - 1) % backends.length]);
+    for (const b of order) {
+      const insts = await startInstances(database[b], instances[b]);
+      for (const s of scenarios) {
+        const r = await wrkInstances(s, keys[b], files[b], insts, b !== 'sqlite');
+        runs[`${s} ${b}`].push(r);
+        console.log(`rep ${rep} ${s} ${b}: ${f1(r.rps)} req/s, ${f1(r.cpuUs)} innbocks CPU µs/req`
+          + (b === 'sqlite' ? '' : `, ${f1(r.pgCpuUs)} postgres CPU µs/req`));
+      }
+      await stopInstances(insts);
+    }
+  }
+  const lines = [];
+  lines.push(`Innbocks backends ${new Date().toISOString()}: ${connections} connections in all (wrk's 2 threads; `
+    + `pg2: two wrk -t1 with half each), ${duration} s x ${reps} reps, ${nCustomers} customers; `
+    + `SQLite synchronous=FULL with group commit`
+    + (PG ? `; PostgreSQL ${pgSetting('server_version')} fsync=${pgSetting('fsync')} `
+      + `synchronous_commit=${pgSetting('synchronous_commit')}` : ''));
+  lines.push('');
+  lines.push('| scenario | backend | req/s median | min-max | x sqlite | p99 ms | innbocks CPU µs/req | postgres CPU µs/req | '
+    + 'both µs/req | non-2xx+errors |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|');
+  for (const s of scenarios) {
+    const sq = runs[`${s} sqlite`] ? median(runs[`${s} sqlite`].map((r) => r.rps)) : NaN;
+    for (const b of backends) {
+      const rs = runs[`${s} ${b}`];
+      const rps = rs.map((r) => r.rps);
+      const cpu = median(rs.map((r) => r.cpuUs));
+      const pgc = median(rs.map((r) => r.pgCpuUs));
+      lines.push(`| ${s} | ${b} | ${f1(median(rps))} | ${f1(Math.min(...rps))}-${f1(Math.max(...rps))} | `
+        + `${Number.isFinite(sq) ? (median(rps) / sq).toFixed(2) : '-'} | ${f1(median(rs.map((r) => r.p99)))} | `
+        + `${f1(cpu)} | ${f1(pgc)} | ${f1(Number.isFinite(pgc) ? cpu + pgc : cpu)} | ${rs.reduce((a, r) => a + r.bad, 0)} |`);
+    }
+  }
+  lines.push('');
+  lines.push('x sqlite: the median req/s over the SQLite median of the same run. p99: the median over');
+  lines.push('repetitions (pg2: of the larger of its two wrk processes). innbocks CPU: user + system time');
+  lines.push('of the server process(es) over the run per request wrk counted; postgres CPU: the same for');
+  lines.push('every process of the cluster (backends, WAL writer, checkpointer, postmaster); both: the sum.');
+  return lines.join('\n');
+}
+
 async function soakRun(key, seconds) {
   await startServer(true);
   const samples = [];
@@ -289,16 +518,22 @@ async function soakRun(key, seconds) {
 }
 
 try {
-  port = await freePort();
-  await startServer(true);
-  const key = await seed();
-  await stopServer();
-  const report = soak ? await soakRun(key, soak) : await benchmark(key);
+  let report;
+  if (backends) {
+    report = await backendsRun();
+  } else {
+    port = await freePort();
+    await startServer(true);
+    const key = await seed();
+    await stopServer();
+    report = soak ? await soakRun(key, soak) : await benchmark(key);
+  }
   mkdirSync(path.join(ROOT, 'build/bench'), { recursive: true });
-  const file = path.join(ROOT, 'build/bench', soak ? 'soak.txt' : 'results.txt');
+  const file = path.join(ROOT, 'build/bench', soak ? 'soak.txt' : backends ? 'backends.txt' : 'results.txt');
   writeFileSync(file, report + '\n');
   console.log(`\n${report}\n\n(written to ${path.relative(ROOT, file)})`);
 } finally {
   if (server) server.kill('SIGKILL');
+  for (const p of live) p.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 }
