@@ -179,6 +179,11 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer -Isrc -o $@ $< $(FUZZ_OBJ) $(LIBS)
 
+# The objects are made only as a harness's prerequisites, so make would treat
+# them as intermediate and delete them after each link: every `make fuzz`
+# would then compile the whole library again.
+.SECONDARY: $(FUZZ_OBJ)
+
 fuzz: $(FUZZ:%=build/fuzz/fuzz_%)
 
 fuzz-run: fuzz
