@@ -132,10 +132,12 @@ int admin_endpoint_list(struct ctx *c)
 
 int admin_endpoint_load(struct ctx *c, struct webhook_endpoint *w)
 {
-	int rc = c->store->ops->endpoint_get(c->store, c->a, c->params[0], w, &c->err);
-	if (rc == 0 && c->session &&
-	    !tenant_owned_by(w->partner_id, c->session->user.partner_id))
-		rc = STORE_NOT_FOUND;
+	/* The dashboard's partner, or the operator's any. */
+	int rc = c->session ? c->store->ops->endpoint_get(c->store, c->a,
+							  c->session->user.partner_id,
+							  c->params[0], w, &c->err)
+			    : c->store->ops->endpoint_get_any_partner(c->store, c->a,
+								      c->params[0], w, &c->err);
 	if (rc == STORE_NOT_FOUND)
 		return reply_not_found(c, "webhook_endpoint", c->params[0], NULL);
 	return rc;

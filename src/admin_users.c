@@ -81,9 +81,12 @@ int admin_user_setup_link(struct ctx *c)
 	struct user u;
 	if (field_allow(c, none) < 0)
 		return -1;
-	int rc = c->store->ops->user_get(c->store, c->a, c->params[0], &u, &c->err);
-	if (rc == 0 && c->session && strcmp(u.partner_id, c->session->user.partner_id) != 0)
-		rc = STORE_NOT_FOUND;
+	/* The dashboard's partner, or the operator's any. */
+	int rc = c->session
+			 ? c->store->ops->user_get(c->store, c->a, c->session->user.partner_id,
+						   c->params[0], &u, &c->err)
+			 : c->store->ops->user_get_any_partner(c->store, c->a, c->params[0], &u,
+							       &c->err);
 	if (rc == STORE_NOT_FOUND)
 		return reply_not_found(c, "user", c->params[0], NULL);
 	if (rc < 0)

@@ -76,10 +76,11 @@ int dash_endpoint_delivery_get(struct ctx *c)
 	if (query_allow(c, NULL) < 0 || admin_endpoint_load(c, &w) != 0)
 		return -1;
 	struct webhook_delivery d;
-	int rc = c->store->ops->delivery_get(c->store, c->a, c->params[1], &d, &c->err);
+	int rc = c->store->ops->delivery_get(c->store, c->a, c->session->user.partner_id, w.id,
+					     c->params[1], &d, &c->err);
 	if (rc < 0)
 		return -1;
-	if (rc == STORE_NOT_FOUND || strcmp(d.endpoint_id, w.id) != 0)
+	if (rc == STORE_NOT_FOUND)
 		return reply_not_found(c, "webhook_delivery", c->params[1], NULL);
 	return reply_take(c, 200, api_webhook_delivery_json(&d, true));
 }

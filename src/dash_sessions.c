@@ -124,9 +124,9 @@ static int session_start(struct ctx *c, const struct user *u, const char *action
 int dash_session_signin(struct ctx *c)
 {
 	struct user u;
-	int rc = c->signin_user
-			 ? c->store->ops->user_get(c->store, c->a, c->signin_user, &u, &c->err)
-			 : STORE_NOT_FOUND;
+	int rc = c->signin_user ? c->store->ops->user_get_any_partner(
+					  c->store, c->a, c->signin_user, &u, &c->err)
+				: STORE_NOT_FOUND;
 	if (rc < 0)
 		return -1;
 	if (rc == STORE_NOT_FOUND) {
@@ -171,7 +171,7 @@ int dash_session_setup(struct ctx *c)
 	if (rc < 0 ||
 	    c->store->ops->user_password_set(c->store, user_id, c->password_hash, c->now,
 					     &c->err) < 0 ||
-	    c->store->ops->user_get(c->store, c->a, user_id, &u, &c->err) != 0)
+	    c->store->ops->user_get_any_partner(c->store, c->a, user_id, &u, &c->err) != 0)
 		return -1;
 	return session_start(c, &u, "password.set");
 }

@@ -36,9 +36,8 @@ int dash_user_list(struct ctx *c)
  * (409). Returns 0 or -1. */
 static int teammate_load(struct ctx *c, struct user *u)
 {
-	int rc = c->store->ops->user_get(c->store, c->a, c->params[0], u, &c->err);
-	if (rc == 0 && strcmp(u->partner_id, c->session->user.partner_id) != 0)
-		rc = STORE_NOT_FOUND;
+	int rc = c->store->ops->user_get(c->store, c->a, c->session->user.partner_id,
+					 c->params[0], u, &c->err);
 	if (rc == STORE_NOT_FOUND)
 		return reply_not_found(c, "user", c->params[0], NULL);
 	if (rc < 0)

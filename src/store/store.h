@@ -14,9 +14,16 @@
  * - tenancy fails closed: an operation that takes a partner id (or a
  *   tenant id) reads and writes that partner's rows only, and refuses NULL
  *   with a 500 (store_partner_required()) rather than reading every
- *   partner's. The operator's reads across partners are operations of
- *   their own, named for it: customer_get_any_partner, mail_get_any_partner,
- *   action_get_any_partner, action_list_any_partner, event_list_any_partner;
+ *   partner's. A read by id takes the partner the row must belong to and
+ *   answers STORE_NOT_FOUND for another's, so no handler checks ownership
+ *   after reading. The reads across partners (the operator's, and
+ *   sign-in's and a setup link's, which find a user before knowing its
+ *   partner) are operations of their own, named for it:
+ *   customer_get_any_partner, mail_get_any_partner, action_get_any_partner,
+ *   action_list_any_partner, event_list_any_partner, key_get_any_partner,
+ *   endpoint_get_any_partner, user_get_any_partner; a read by a secret's
+ *   hash (key_find_by_hash, session_find, operator_token_find, user_setup_use)
+ *   finds whoever holds the secret;
  * - a write by id (customer_update, key_touch, ...) changes the row the
  *   caller read in the same transaction; it returns 0 even when no row has
  *   the id;
@@ -265,11 +272,15 @@ struct store_ops {
 	/* Inserts k for its partner or test tenant (which must exist). Its id
 	 * and hash are new: taken, they are a bug (500). */
 	int (*key_insert)(struct store *s, const struct api_key *k, struct err *e);
-	/* Reads key id, revoked or not, whichever partner it belongs to;
-	 * STORE_NOT_FOUND when there is none. A caller serving one partner
-	 * checks k->partner_id (admin_key_load() on the dashboard). */
-	int (*key_get)(struct store *s, struct arena *a, const char *id, struct api_key *out,
-		       struct err *e);
+	/* Reads key id, revoked or not, of either tenant of the partner
+	 * partner_id (required); STORE_NOT_FOUND when there is none or it is
+	 * another partner's. */
+	int (*key_get)(struct store *s, struct arena *a, const char *partner_id, const char *id,
+		       struct api_key *out, struct err *e);
+	/* The operator's read: key id of whichever partner has it, as key_get
+	 * does otherwise. */
+	int (*key_get_any_partner)(struct store *s, struct arena *a, const char *id,
+				   struct api_key *out, struct err *e);
 	/* Finds a key (revoked ones too) by the hash of its secret. */
 	int (*key_find_by_hash)(struct store *s, struct arena *a, const char *hash,
 				struct api_key *out, struct err *e);
@@ -418,11 +429,15 @@ struct store_ops {
 	/* Inserts w for its partner or test tenant (which must exist). */
 	int (*endpoint_insert)(struct store *s, const struct webhook_endpoint *w,
 			       struct err *e);
-	/* Reads endpoint id, whichever partner it belongs to; STORE_NOT_FOUND
-	 * when there is none. A caller serving one partner checks
-	 * w->partner_id (admin_endpoint_load() on the dashboard). */
-	int (*endpoint_get)(struct store *s, struct arena *a, const char *id,
-			    struct webhook_endpoint *out, struct err *e);
+	/* Reads endpoint id of either tenant of the partner partner_id
+	 * (required); STORE_NOT_FOUND when there is none or it is another
+	 * partner's. Locks the row in a write transaction (PostgreSQL). */
+	int (*endpoint_get)(struct store *s, struct arena *a, const char *partner_id,
+			    const char *id, struct webhook_endpoint *out, struct err *e);
+	/* The operator's read: endpoint id of whichever partner has it, as
+	 * endpoint_get does otherwise. */
+	int (*endpoint_get_any_partner)(struct store *s, struct arena *a, const char *id,
+					struct webhook_endpoint *out, struct err *e);
 	/* The endpoints of tenant_id (required), newest first; with both_modes,
 	 * those of the partner tenant_id's test tenant too (as key_list). A
 	 * cursor must be one of the listed endpoints, else 400. */
@@ -474,10 +489,12 @@ struct store_ops {
 			     const struct delivery_filter *f, const struct page *pg,
 			     struct webhook_delivery **items, size_t *n, bool *has_more,
 			     struct err *e);
-	/* Reads one delivery attempt with the body sent and the answer kept;
-	 * STORE_NOT_FOUND when there is none with that id. The caller checks
-	 * it is of the endpoint it loaded for its partner. */
-	int (*delivery_get)(struct store *s, struct arena *a, const char *id,
+	/* Reads delivery attempt id of endpoint endpoint_id of either tenant of
+	 * the partner partner_id (both required), with the body sent and the
+	 * answer kept; STORE_NOT_FOUND when there is none, or it is another
+	 * endpoint's or another partner's. */
+	int (*delivery_get)(struct store *s, struct arena *a, const char *partner_id,
+			    const char *endpoint_id, const char *id,
 			    struct webhook_delivery *out, struct err *e);
 	/* Delivers event_id to endpoint_id again: its job (made when missing)
 	 * becomes pending, due at now, with its attempts counted from zero; a
@@ -495,10 +512,14 @@ struct store_ops {
 	 * partner: one another user has, in any case, is 409 user_exists. A
 	 * role other than owner, developer or viewer is refused (500). */
 	int (*user_insert)(struct store *s, const struct user *u, struct err *e);
-	/* Reads user id, whichever partner it belongs to; STORE_NOT_FOUND when
-	 * there is none. Dashboard handlers check u->partner_id. */
-	int (*user_get)(struct store *s, struct arena *a, const char *id, struct user *out,
-			struct err *e);
+	/* Reads user id of partner_id (required); STORE_NOT_FOUND when there
+	 * is none or it is another partner's. */
+	int (*user_get)(struct store *s, struct arena *a, const char *partner_id,
+			const char *id, struct user *out, struct err *e);
+	/* Reads user id of whichever partner has it: the operator's read, and
+	 * sign-in's and a setup link's, which learn the partner from the user. */
+	int (*user_get_any_partner)(struct store *s, struct arena *a, const char *id,
+				    struct user *out, struct err *e);
 	/* Finds the user by email, case-insensitively. */
 	int (*user_find_by_email)(struct store *s, struct arena *a, const char *email,
 				  struct user *out, struct err *e);
@@ -622,7 +643,7 @@ struct store {
 #define STORE_SLOTS(X) \
 	X(tx_begin) X(tx_savepoint) X(tx_release) X(tx_undo) X(tx_commit) X(tx_rollback) \
 	X(partner_insert) X(partner_get) X(partner_list) X(key_insert) X(key_get) \
-	X(key_find_by_hash) X(key_list) X(key_revoke) X(key_touch) X(rate_spend) \
+	X(key_get_any_partner) X(key_find_by_hash) X(key_list) X(key_revoke) X(key_touch) X(rate_spend) \
 	X(operator_token_insert) X(operator_token_find) X(customer_insert) X(customer_get) \
 	X(customer_get_any_partner) X(customer_list) X(customer_update) \
 	X(customer_external_id_find) X(usage_customers) \
@@ -630,9 +651,9 @@ struct store {
 	X(action_insert) X(action_get) X(action_get_any_partner) X(action_update) \
 	X(action_list_for_mail) X(action_list_any_partner) X(event_insert) X(event_list) \
 	X(event_list_any_partner) X(event_list_tenant) X(event_get) X(event_purge) \
-	X(endpoint_insert) X(endpoint_get) X(endpoint_list) X(endpoint_update) \
+	X(endpoint_insert) X(endpoint_get) X(endpoint_get_any_partner) X(endpoint_list) X(endpoint_update) \
 	X(webhook_claim) X(webhook_record) X(webhook_release) X(delivery_list) X(delivery_get) \
-	X(webhook_resend) X(webhook_resend_failed) X(user_insert) X(user_get) \
+	X(webhook_resend) X(webhook_resend_failed) X(user_insert) X(user_get) X(user_get_any_partner) \
 	X(user_find_by_email) X(user_list) X(user_role_set) X(user_delete) \
 	X(user_password_set) X(user_setup_insert) X(user_setup_use) X(session_insert) \
 	X(session_find) X(session_touch) X(session_delete) X(audit_insert) X(audit_list) \

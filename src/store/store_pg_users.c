@@ -42,24 +42,40 @@ int store_pg_user_insert(struct store *s, const struct user *u, struct err *e)
 		       &q, e);
 }
 
-/* Reads the one user sql ($1 = v) selects. */
+/* Reads the one user sql ($1 = v, and $2 = v2 unless NULL) selects. */
 static int user_get_by(struct pg_conn *c, struct arena *a, const char *sql, const char *v,
-		       struct user *out, struct err *e)
+		       const char *v2, struct user *out, struct err *e)
 {
 	struct pgs_params q = {0};
 	pgs_text(&q, v);
+	if (v2)
+		pgs_text(&q, v2);
 	return pgs_get_one(c, a, sql, &q, read_user, out, e);
 }
 
-int store_pg_user_get(struct store *s, struct arena *a, const char *id, struct user *out,
-		      struct err *e)
+int store_pg_user_get(struct store *s, struct arena *a, const char *partner_id, const char *id,
+		      struct user *out, struct err *e)
+{
+	if (store_partner_required(partner_id, "user_get", e) < 0)
+		return -1;
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	return user_get_by(c, a,
+			   PGS_FOR_WRITE(c, "SELECT " USER_COLS " FROM users WHERE id = $1"
+					    " AND partner_id = $2"),
+			   id, partner_id, out, e);
+}
+
+int store_pg_user_get_any_partner(struct store *s, struct arena *a, const char *id,
+				  struct user *out, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
 	return user_get_by(c, a,
 			   PGS_FOR_WRITE(c, "SELECT " USER_COLS " FROM users WHERE id = $1"),
-			   id, out, e);
+			   id, NULL, out, e);
 }
 
 int store_pg_user_find_by_email(struct store *s, struct arena *a, const char *email,
@@ -71,7 +87,7 @@ int store_pg_user_find_by_email(struct store *s, struct arena *a, const char *em
 	return user_get_by(c, a,
 			   PGS_FOR_WRITE(c, "SELECT " USER_COLS " FROM users"
 					    " WHERE lower(email) = lower($1)"),
-			   email, out, e);
+			   email, NULL, out, e);
 }
 
 int store_pg_user_list(struct store *s, struct arena *a, const char *partner_id,

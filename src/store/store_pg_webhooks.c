@@ -48,8 +48,26 @@ int store_pg_webhook_endpoint_insert(struct store *s, const struct webhook_endpo
 		       &q, e);
 }
 
-int store_pg_webhook_endpoint_get(struct store *s, struct arena *a, const char *id,
-				  struct webhook_endpoint *out, struct err *e)
+int store_pg_webhook_endpoint_get(struct store *s, struct arena *a, const char *partner_id,
+				  const char *id, struct webhook_endpoint *out, struct err *e)
+{
+	if (store_partner_required(partner_id, "endpoint_get", e) < 0)
+		return -1;
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, id);
+	pgs_text(&q, partner_id);
+	return pgs_get_one(c, a,
+			   PGS_FOR_WRITE(c, "SELECT " ENDPOINT_COLS
+					    " FROM webhook_endpoints WHERE id = $1"
+					    " AND " PGS_BOTH_TENANTS("$2")),
+			   &q, read_endpoint, out, e);
+}
+
+int store_pg_webhook_endpoint_get_any_partner(struct store *s, struct arena *a, const char *id,
+					      struct webhook_endpoint *out, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -335,17 +353,23 @@ static void read_delivery_bodies(struct arena *a, const PGresult *r, int row, vo
 	d->response_body = pgs_col_text(a, r, row, 14);
 }
 
-int store_pg_webhook_delivery_get(struct store *s, struct arena *a, const char *id,
+int store_pg_webhook_delivery_get(struct store *s, struct arena *a, const char *partner_id,
+				  const char *endpoint_id, const char *id,
 				  struct webhook_delivery *out, struct err *e)
 {
+	if (store_partner_required(partner_id, "delivery_get", e) < 0)
+		return -1;
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
 	struct pgs_params q = {0};
 	pgs_text(&q, id);
+	pgs_text(&q, endpoint_id);
+	pgs_text(&q, partner_id);
 	return pgs_get_one(c, a,
 			   "SELECT " DELIVERY_COLS ", request_body, response_body"
-			   " FROM webhook_deliveries WHERE id = $1",
+			   " FROM webhook_deliveries WHERE id = $1 AND endpoint_id = $2"
+			   " AND " PGS_BOTH_TENANTS("$3"),
 			   &q, read_delivery_bodies, out, e);
 }
 

@@ -201,8 +201,10 @@ int store_sqlite_partner_get(struct store *s, struct arena *a, const char *id,
 int store_sqlite_partner_list(struct store *s, struct arena *a, const struct page *pg,
 			      struct partner **items, size_t *n, bool *has_more, struct err *e);
 int store_sqlite_partner_key_insert(struct store *s, const struct api_key *k, struct err *e);
-int store_sqlite_partner_key_get(struct store *s, struct arena *a, const char *id,
-				 struct api_key *out, struct err *e);
+int store_sqlite_partner_key_get(struct store *s, struct arena *a, const char *partner_id,
+				 const char *id, struct api_key *out, struct err *e);
+int store_sqlite_partner_key_get_any_partner(struct store *s, struct arena *a, const char *id,
+					     struct api_key *out, struct err *e);
 int store_sqlite_partner_key_find_by_hash(struct store *s, struct arena *a, const char *hash,
 					  struct api_key *out, struct err *e);
 int store_sqlite_partner_key_list(struct store *s, struct arena *a, const char *tenant_id,
@@ -219,8 +221,10 @@ int store_sqlite_partner_operator_token_find(struct store *s, const char *hash, 
 
 /* store_sqlite_users.c */
 int store_sqlite_user_insert(struct store *s, const struct user *u, struct err *e);
-int store_sqlite_user_get(struct store *s, struct arena *a, const char *id, struct user *out,
-			  struct err *e);
+int store_sqlite_user_get(struct store *s, struct arena *a, const char *partner_id,
+			  const char *id, struct user *out, struct err *e);
+int store_sqlite_user_get_any_partner(struct store *s, struct arena *a, const char *id,
+				      struct user *out, struct err *e);
 int store_sqlite_user_find_by_email(struct store *s, struct arena *a, const char *email,
 				    struct user *out, struct err *e);
 int store_sqlite_user_password_set(struct store *s, const char *id, const char *hash,
@@ -251,8 +255,12 @@ int store_sqlite_user_audit_list(struct store *s, struct arena *a, const char *p
 /* store_sqlite_webhooks.c */
 int store_sqlite_webhook_endpoint_insert(struct store *s, const struct webhook_endpoint *w,
 					 struct err *e);
-int store_sqlite_webhook_endpoint_get(struct store *s, struct arena *a, const char *id,
-				      struct webhook_endpoint *out, struct err *e);
+int store_sqlite_webhook_endpoint_get(struct store *s, struct arena *a, const char *partner_id,
+				      const char *id, struct webhook_endpoint *out,
+				      struct err *e);
+int store_sqlite_webhook_endpoint_get_any_partner(struct store *s, struct arena *a,
+						  const char *id, struct webhook_endpoint *out,
+						  struct err *e);
 int store_sqlite_webhook_endpoint_list(struct store *s, struct arena *a, const char *tenant_id,
 				       bool both_modes, const struct page *pg,
 				       struct webhook_endpoint **items, size_t *n,
@@ -271,7 +279,8 @@ int store_sqlite_webhook_delivery_list(struct store *s, struct arena *a, const c
 				       const struct delivery_filter *f, const struct page *pg,
 				       struct webhook_delivery **items, size_t *n,
 				       bool *has_more, struct err *e);
-int store_sqlite_webhook_delivery_get(struct store *s, struct arena *a, const char *id,
+int store_sqlite_webhook_delivery_get(struct store *s, struct arena *a, const char *partner_id,
+				      const char *endpoint_id, const char *id,
 				      struct webhook_delivery *out, struct err *e);
 int store_sqlite_webhook_resend(struct store *s, const char *event_id, const char *endpoint_id,
 				int64_t now, struct err *e);

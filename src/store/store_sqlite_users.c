@@ -40,8 +40,9 @@ int store_sqlite_user_insert(struct store *s, const struct user *u, struct err *
 	return sq_step_done(c, st, e);
 }
 
+/* Reads the one user sql selects with v as ?1 and, unless NULL, v2 as ?2. */
 static int user_get_by(struct store *s, struct arena *a, const char *sql, const char *v,
-		       struct user *out, struct err *e)
+		       const char *v2, struct user *out, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -50,20 +51,33 @@ static int user_get_by(struct store *s, struct arena *a, const char *sql, const 
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, v);
+	if (v2)
+		sq_bind_text(st, 2, v2);
 	return sq_get_one(c, a, st, read_user, out, e);
 }
 
-int store_sqlite_user_get(struct store *s, struct arena *a, const char *id, struct user *out,
-			  struct err *e)
+int store_sqlite_user_get(struct store *s, struct arena *a, const char *partner_id,
+			  const char *id, struct user *out, struct err *e)
 {
-	return user_get_by(s, a, "SELECT " USER_COLS " FROM users WHERE id = ?", id, out, e);
+	if (store_partner_required(partner_id, "user_get", e) < 0)
+		return -1;
+	return user_get_by(s, a,
+			   "SELECT " USER_COLS " FROM users WHERE id = ?1 AND partner_id = ?2",
+			   id, partner_id, out, e);
+}
+
+int store_sqlite_user_get_any_partner(struct store *s, struct arena *a, const char *id,
+				      struct user *out, struct err *e)
+{
+	return user_get_by(s, a, "SELECT " USER_COLS " FROM users WHERE id = ?", id, NULL, out,
+			   e);
 }
 
 int store_sqlite_user_find_by_email(struct store *s, struct arena *a, const char *email,
 				    struct user *out, struct err *e)
 {
-	return user_get_by(s, a, "SELECT " USER_COLS " FROM users WHERE email = ?", email, out,
-			   e);
+	return user_get_by(s, a, "SELECT " USER_COLS " FROM users WHERE email = ?", email, NULL,
+			   out, e);
 }
 
 int store_sqlite_user_list(struct store *s, struct arena *a, const char *partner_id,

@@ -240,6 +240,47 @@ static const char *customer_add(struct db *d, const char *partner_id, const char
 	return c.mailbox.number;
 }
 
+/* Opens a store on a new database with partner ptn_a (and its test tenant);
+ * returns false after a failed check. Most tests start here. */
+static bool db_open_partner(struct db *d)
+{
+	return db_open(d) && partner_add(d, "ptn_a", 100);
+}
+
+/* The same with partners ptn_a and ptn_b, each with one customer (cus_a,
+ * cus_b), for tests that one partner cannot see the other's rows. */
+static bool db_open_two_partners(struct db *d)
+{
+	return db_open_partner(d) && partner_add(d, "ptn_b", 100) &&
+	       customer_add(d, "ptn_a", "a") && customer_add(d, "ptn_b", "b");
+}
+
+/* Inserts key id of tenant_id whose secret hashes to hash. */
+static bool key_add(struct db *d, const char *id, const char *tenant_id, const char *hash)
+{
+	struct api_key k = {.id = id,
+			    .partner_id = tenant_id,
+			    .name = "CRM",
+			    .prefix = "ib_live_abcd",
+			    .hash = hash,
+			    .scopes = 5,
+			    .created_at = 100};
+	return CHECK_INT(d->s->ops->key_insert(d->s, &k, &d->e), 0);
+}
+
+/* Inserts a dashboard user of partner_id (role developer, no password);
+ * returns true when the store did. */
+static bool user_add(struct db *d, const char *id, const char *partner_id, const char *email,
+		     int64_t created_at)
+{
+	struct user u = {.id = id,
+			 .partner_id = partner_id,
+			 .email = email,
+			 .role = "developer",
+			 .created_at = created_at};
+	return CHECK_INT(d->s->ops->user_insert(d->s, &u, &d->e), 0);
+}
+
 /* --- opening ------------------------------------------------------------- */
 
 TEST(store_reopens_an_existing_database_keeping_its_data)
@@ -1007,7 +1048,7 @@ TEST(key_revoke_brings_a_later_stop_forward)
 	CHECK_INT(d.s->ops->key_insert(d.s, &k, &d.e), 0);
 	CHECK_INT(d.s->ops->key_revoke(d.s, "key_1", 200, &d.e), 0);
 	struct api_key out = {0};
-	CHECK_INT(d.s->ops->key_get(d.s, d.a, "key_1", &out, &d.e), 0);
+	CHECK_INT(d.s->ops->key_get(d.s, d.a, "ptn_1", "key_1", &out, &d.e), 0);
 	CHECK_INT(out.revoked_at, 200);
 out:
 	db_close(&d);
@@ -1473,14 +1514,16 @@ TEST(webhook_record_keeps_the_bodies_and_delivery_get_reads_them)
 	CHECK_INT(d.s->ops->webhook_record(d.s, "w1", &sent, "failed", false, &d.e), 0);
 	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
 	struct webhook_delivery got;
-	if (CHECK_INT(d.s->ops->delivery_get(d.s, d.a, "whd_1", &got, &d.e), 0)) {
+	if (CHECK_INT(d.s->ops->delivery_get(d.s, d.a, "ptn_a", "we_1", "whd_1", &got, &d.e),
+		      0)) {
 		CHECK_STR(got.request_body, "{\"id\":\"evt_1\"}");
 		CHECK_STR(got.response_body, "oops");
 		CHECK_INT(got.response_status, 500);
 		CHECK_INT(got.duration_ms, 12);
 		CHECK_STR(got.endpoint_id, "we_1");
 	}
-	CHECK_INT(d.s->ops->delivery_get(d.s, d.a, "whd_2", &got, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->delivery_get(d.s, d.a, "ptn_a", "we_1", "whd_2", &got, &d.e),
+		  STORE_NOT_FOUND);
 	/* The endpoint's log lists it; another endpoint's has nothing. */
 	struct delivery_filter f = {.endpoint_id = "we_1"};
 	struct page pg = {.limit = 10};
@@ -2228,7 +2271,9 @@ TEST(every_partner_scoped_operation_refuses_a_null_partner_instead_of_reading_al
 {
 	struct db d;
 	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !customer_add(&d, "ptn_a", "a") ||
-	    !mail_and_action_add(&d, "ptn_a", "a", "1") || !event_add(&d, 1, "ptn_a", "x.y"))
+	    !mail_and_action_add(&d, "ptn_a", "a", "1") || !event_add(&d, 1, "ptn_a", "x.y") ||
+	    !key_add(&d, "key_1", "ptn_a", "feed") || !endpoint_add(&d, "we_1", "ptn_a") ||
+	    !user_add(&d, "usr_1", "ptn_a", "ann@example.com", 200))
 		goto out;
 	struct store *s = d.s;
 	const struct store_ops *o = s->ops;
@@ -2275,6 +2320,15 @@ TEST(every_partner_scoped_operation_refuses_a_null_partner_instead_of_reading_al
 				o->user_list(s, a, NULL, &pg, &users, &n, &more, e));
 	refused_without_partner(&d, "audit_list",
 				o->audit_list(s, a, NULL, &pg, &audit, &n, &more, e));
+	struct api_key k;
+	struct webhook_endpoint w;
+	struct webhook_delivery del;
+	struct user u;
+	refused_without_partner(&d, "key_get", o->key_get(s, a, NULL, "key_1", &k, e));
+	refused_without_partner(&d, "endpoint_get", o->endpoint_get(s, a, NULL, "we_1", &w, e));
+	refused_without_partner(&d, "delivery_get",
+				o->delivery_get(s, a, NULL, "we_1", "whd_1", &del, e));
+	refused_without_partner(&d, "user_get", o->user_get(s, a, NULL, "usr_1", &u, e));
 out:
 	db_close(&d);
 }
@@ -2563,19 +2617,6 @@ TEST(store_slot_missing_names_a_slot_left_null)
 
 /* --- dashboard users, setup links, sessions, audit log -------------------- */
 
-/* Inserts a dashboard user of partner_id (role developer, no password);
- * returns true when the store did. */
-static bool user_add(struct db *d, const char *id, const char *partner_id, const char *email,
-		     int64_t created_at)
-{
-	struct user u = {.id = id,
-			 .partner_id = partner_id,
-			 .email = email,
-			 .role = "developer",
-			 .created_at = created_at};
-	return CHECK_INT(d->s->ops->user_insert(d->s, &u, &d->e), 0);
-}
-
 /* Inserts a session of user_id whose token hash is hash. */
 static bool session_add(struct db *d, const char *hash, const char *user_id, int64_t now)
 {
@@ -2617,7 +2658,7 @@ TEST(user_get_returns_every_field_that_was_inserted)
 			  .password_changed_at = 300};
 	CHECK_INT(d.s->ops->user_insert(d.s, &in, &d.e), 0);
 	struct user out = {0};
-	if (!CHECK_INT(d.s->ops->user_get(d.s, d.a, "usr_1", &out, &d.e), 0))
+	if (!CHECK_INT(d.s->ops->user_get(d.s, d.a, "ptn_1", "usr_1", &out, &d.e), 0))
 		goto out;
 	CHECK_STR(out.id, "usr_1");
 	CHECK_STR(out.partner_id, "ptn_1");
@@ -2626,7 +2667,8 @@ TEST(user_get_returns_every_field_that_was_inserted)
 	CHECK_STR(out.password_hash, "$argon2id$x");
 	CHECK_INT(out.created_at, 200);
 	CHECK_INT(out.password_changed_at, 300);
-	CHECK_INT(d.s->ops->user_get(d.s, d.a, "usr_nope", &out, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->user_get(d.s, d.a, "ptn_1", "usr_nope", &out, &d.e),
+		  STORE_NOT_FOUND);
 out:
 	db_close(&d);
 }
@@ -2638,7 +2680,7 @@ TEST(user_without_a_password_reads_back_null_and_zero)
 	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200))
 		goto out;
 	struct user out = {.password_hash = "x", .password_changed_at = 1};
-	CHECK_INT(d.s->ops->user_get(d.s, d.a, "usr_1", &out, &d.e), 0);
+	CHECK_INT(d.s->ops->user_get(d.s, d.a, "ptn_1", "usr_1", &out, &d.e), 0);
 	CHECK(out.password_hash == NULL);
 	CHECK_INT(out.password_changed_at, 0);
 out:
@@ -2674,7 +2716,7 @@ TEST(user_insert_refuses_an_email_taken_in_any_case_by_any_partner)
 			   .created_at = 300};
 	conflict(&d, d.s->ops->user_insert(d.s, &dup, &d.e), "user_exists", "email");
 	struct user out;
-	CHECK_INT(d.s->ops->user_get(d.s, d.a, "usr_2", &out, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->user_get(d.s, d.a, "ptn_1", "usr_2", &out, &d.e), STORE_NOT_FOUND);
 out:
 	db_close(&d);
 }
@@ -2728,7 +2770,7 @@ TEST(user_role_set_changes_only_the_role)
 		goto out;
 	CHECK_INT(d.s->ops->user_role_set(d.s, "usr_1", "viewer", &d.e), 0);
 	struct user out = {0};
-	CHECK_INT(d.s->ops->user_get(d.s, d.a, "usr_1", &out, &d.e), 0);
+	CHECK_INT(d.s->ops->user_get(d.s, d.a, "ptn_1", "usr_1", &out, &d.e), 0);
 	CHECK_STR(out.role, "viewer");
 	CHECK_STR(out.email, "ann@example.com");
 out:
@@ -2747,7 +2789,7 @@ TEST(user_password_set_stores_the_hash_and_ends_every_session)
 	session_add(&d, "sh_3", "usr_2", 300);
 	CHECK_INT(d.s->ops->user_password_set(d.s, "usr_1", "$argon2id$new", 400, &d.e), 0);
 	struct user u = {0};
-	CHECK_INT(d.s->ops->user_get(d.s, d.a, "usr_1", &u, &d.e), 0);
+	CHECK_INT(d.s->ops->user_get(d.s, d.a, "ptn_1", "usr_1", &u, &d.e), 0);
 	CHECK_STR(u.password_hash, "$argon2id$new");
 	CHECK_INT(u.password_changed_at, 400);
 	struct user_session ss;
@@ -2948,7 +2990,7 @@ TEST(user_delete_takes_its_sessions_and_setup_links_but_keeps_its_audit_rows)
 	struct user u;
 	struct user_session ss;
 	const char *user_id = NULL;
-	CHECK_INT(d.s->ops->user_get(d.s, d.a, "usr_1", &u, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->user_get(d.s, d.a, "ptn_1", "usr_1", &u, &d.e), STORE_NOT_FOUND);
 	CHECK_INT(d.s->ops->session_find(d.s, d.a, "sh_1", &ss, &d.e), STORE_NOT_FOUND);
 	CHECK_INT(d.s->ops->session_find(d.s, d.a, "sh_2", &ss, &d.e), 0);
 	CHECK_INT(d.s->ops->user_setup_use(d.s, d.a, "tok_1", 300, &user_id, &d.e),
@@ -2962,42 +3004,14 @@ out:
 
 /* --- the slots no other test reaches -------------------------------------- */
 
-/* Opens a store on a new database with partner ptn_a (and its test tenant);
- * returns false after a failed check. Most tests start here. */
-static bool db_open_partner(struct db *d)
-{
-	return db_open(d) && partner_add(d, "ptn_a", 100);
-}
-
-/* The same with partners ptn_a and ptn_b, each with one customer (cus_a,
- * cus_b), for tests that one partner cannot see the other's rows. */
-static bool db_open_two_partners(struct db *d)
-{
-	return db_open_partner(d) && partner_add(d, "ptn_b", 100) &&
-	       customer_add(d, "ptn_a", "a") && customer_add(d, "ptn_b", "b");
-}
-
-/* Inserts key id of tenant_id whose secret hashes to hash. */
-static bool key_add(struct db *d, const char *id, const char *tenant_id, const char *hash)
-{
-	struct api_key k = {.id = id,
-			    .partner_id = tenant_id,
-			    .name = "CRM",
-			    .prefix = "ib_live_abcd",
-			    .hash = hash,
-			    .scopes = 5,
-			    .created_at = 100};
-	return CHECK_INT(d->s->ops->key_insert(d->s, &k, &d->e), 0);
-}
-
 TEST(key_get_reads_a_key_and_key_touch_records_its_last_use)
 {
 	struct db d;
 	if (!db_open_partner(&d) || !key_add(&d, "key_1", "ptn_a", "feed"))
 		goto out;
 	struct api_key k = {0};
-	CHECK_INT(d.s->ops->key_get(d.s, d.a, "key_nope", &k, &d.e), STORE_NOT_FOUND);
-	if (!CHECK_INT(d.s->ops->key_get(d.s, d.a, "key_1", &k, &d.e), 0))
+	CHECK_INT(d.s->ops->key_get(d.s, d.a, "ptn_a", "key_nope", &k, &d.e), STORE_NOT_FOUND);
+	if (!CHECK_INT(d.s->ops->key_get(d.s, d.a, "ptn_a", "key_1", &k, &d.e), 0))
 		goto out;
 	CHECK_STR(k.partner_id, "ptn_a");
 	CHECK_STR(k.name, "CRM");
@@ -3008,7 +3022,7 @@ TEST(key_get_reads_a_key_and_key_touch_records_its_last_use)
 	CHECK_INT(k.last_used_at, 0);
 	CHECK_INT(d.s->ops->key_touch(d.s, "key_1", 500, &d.e), 0);
 	CHECK_INT(d.s->ops->key_touch(d.s, "key_nope", 500, &d.e), 0);
-	CHECK_INT(d.s->ops->key_get(d.s, d.a, "key_1", &k, &d.e), 0);
+	CHECK_INT(d.s->ops->key_get(d.s, d.a, "ptn_a", "key_1", &k, &d.e), 0);
 	CHECK_INT(k.last_used_at, 500);
 out:
 	db_close(&d);
@@ -3172,8 +3186,9 @@ TEST(endpoint_get_reads_what_endpoint_update_wrote_and_endpoint_list_pages_both_
 	    !endpoint_add(&d, "we_3", "ptn_a") || !endpoint_add(&d, "we_4", "ptn_b"))
 		goto out;
 	struct webhook_endpoint w = {0};
-	CHECK_INT(d.s->ops->endpoint_get(d.s, d.a, "we_nope", &w, &d.e), STORE_NOT_FOUND);
-	if (!CHECK_INT(d.s->ops->endpoint_get(d.s, d.a, "we_1", &w, &d.e), 0))
+	CHECK_INT(d.s->ops->endpoint_get(d.s, d.a, "ptn_a", "we_nope", &w, &d.e),
+		  STORE_NOT_FOUND);
+	if (!CHECK_INT(d.s->ops->endpoint_get(d.s, d.a, "ptn_a", "we_1", &w, &d.e), 0))
 		goto out;
 	CHECK_STR(w.partner_id, "ptn_a");
 	CHECK_STR(w.url, "https://example.com/h");
@@ -3188,7 +3203,7 @@ TEST(endpoint_get_reads_what_endpoint_update_wrote_and_endpoint_list_pages_both_
 	w.updated_at = 700;
 	CHECK_INT(d.s->ops->endpoint_update(d.s, &w, &d.e), 0);
 	w = (struct webhook_endpoint){0};
-	if (!CHECK_INT(d.s->ops->endpoint_get(d.s, d.a, "we_1", &w, &d.e), 0))
+	if (!CHECK_INT(d.s->ops->endpoint_get(d.s, d.a, "ptn_a", "we_1", &w, &d.e), 0))
 		goto out;
 	CHECK_STR(w.url, "https://example.com/new");
 	CHECK_STR(w.enabled_events, "[\"mail.received\"]");
@@ -3311,6 +3326,105 @@ TEST(backup_writes_a_copy_that_opens_and_refuses_a_path_that_exists)
 		snprintf(p2, sizeof(p2), "%s%s", copy, suffixes[i]);
 		unlink(p2);
 	}
+out:
+	db_close(&d);
+}
+
+/* --- reads by id keep to their partner ------------------------------------- */
+
+TEST(key_get_finds_only_its_partners_keys_in_either_mode_and_the_operator_read_any)
+{
+	struct db d;
+	struct api_key k = {0};
+	if (!db_open_two_partners(&d) || !key_add(&d, "key_live", "ptn_a", "feed") ||
+	    !key_add(&d, "key_test", "ptn_a_test", "beef"))
+		goto out;
+	CHECK_INT(d.s->ops->key_get(d.s, d.a, "ptn_a", "key_live", &k, &d.e), 0);
+	CHECK_INT(d.s->ops->key_get(d.s, d.a, "ptn_a", "key_test", &k, &d.e), 0);
+	CHECK_STR(k.partner_id, "ptn_a_test");
+	CHECK_INT(d.s->ops->key_get(d.s, d.a, "ptn_b", "key_live", &k, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->key_get(d.s, d.a, "ptn_b", "key_test", &k, &d.e), STORE_NOT_FOUND);
+	k = (struct api_key){0};
+	CHECK_INT(d.s->ops->key_get_any_partner(d.s, d.a, "key_test", &k, &d.e), 0);
+	CHECK_STR(k.hash, "beef");
+	CHECK_INT(d.s->ops->key_get_any_partner(d.s, d.a, "key_nope", &k, &d.e),
+		  STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+TEST(endpoint_get_finds_only_its_partners_endpoints_and_the_operator_read_any)
+{
+	struct db d;
+	struct webhook_endpoint w = {0};
+	if (!db_open_two_partners(&d) || !endpoint_add(&d, "we_1", "ptn_a") ||
+	    !endpoint_add(&d, "we_2", "ptn_a_test"))
+		goto out;
+	CHECK_INT(d.s->ops->endpoint_get(d.s, d.a, "ptn_a", "we_2", &w, &d.e), 0);
+	CHECK_STR(w.partner_id, "ptn_a_test");
+	CHECK_INT(d.s->ops->endpoint_get(d.s, d.a, "ptn_b", "we_1", &w, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->endpoint_get(d.s, d.a, "ptn_b", "we_2", &w, &d.e), STORE_NOT_FOUND);
+	/* In a write transaction too (PostgreSQL locks the row it finds). */
+	if (CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0)) {
+		CHECK_INT(d.s->ops->endpoint_get(d.s, d.a, "ptn_b", "we_1", &w, &d.e),
+			  STORE_NOT_FOUND);
+		CHECK_INT(d.s->ops->endpoint_get(d.s, d.a, "ptn_a", "we_1", &w, &d.e), 0);
+		d.s->ops->tx_rollback(d.s);
+	}
+	w = (struct webhook_endpoint){0};
+	CHECK_INT(d.s->ops->endpoint_get_any_partner(d.s, d.a, "we_1", &w, &d.e), 0);
+	CHECK_STR(w.partner_id, "ptn_a");
+	CHECK_INT(d.s->ops->endpoint_get_any_partner(d.s, d.a, "we_nope", &w, &d.e),
+		  STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+TEST(delivery_get_finds_an_attempt_only_through_its_endpoint_and_partner)
+{
+	struct db d;
+	struct webhook_job *jobs;
+	if (!db_open_two_partners(&d) || !endpoint_add(&d, "we_1", "ptn_a") ||
+	    !event_add(&d, 1, "ptn_a", "customer.created") ||
+	    !endpoint_add(&d, "we_2", "ptn_a") || !endpoint_add(&d, "we_b", "ptn_b") ||
+	    !CHECK_INT(claim(&d, "w1", 1, &jobs), 1))
+		goto out;
+	struct webhook_delivery sent = attempt_failed(&d, 1, jobs[0].endpoint_id);
+	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
+	CHECK_INT(d.s->ops->webhook_record(d.s, "w1", &sent, "failed", false, &d.e), 0);
+	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
+	const char *ep = sent.endpoint_id, *other = strcmp(ep, "we_1") == 0 ? "we_2" : "we_1";
+	struct webhook_delivery got;
+	CHECK_INT(d.s->ops->delivery_get(d.s, d.a, "ptn_a", ep, sent.id, &got, &d.e), 0);
+	CHECK_STR(got.event_id, "evt_1");
+	CHECK_INT(d.s->ops->delivery_get(d.s, d.a, "ptn_a", other, sent.id, &got, &d.e),
+		  STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->delivery_get(d.s, d.a, "ptn_b", ep, sent.id, &got, &d.e),
+		  STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->delivery_get(d.s, d.a, "ptn_b", "we_b", sent.id, &got, &d.e),
+		  STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+TEST(user_get_finds_only_its_partners_users_and_sign_ins_read_any)
+{
+	struct db d;
+	struct user u = {0};
+	if (!db_open_two_partners(&d) ||
+	    !user_add(&d, "usr_a", "ptn_a", "ann@example.com", 200))
+		goto out;
+	CHECK_INT(d.s->ops->user_get(d.s, d.a, "ptn_a", "usr_a", &u, &d.e), 0);
+	CHECK_INT(d.s->ops->user_get(d.s, d.a, "ptn_b", "usr_a", &u, &d.e), STORE_NOT_FOUND);
+	/* Users are a partner's, not a tenant's. */
+	CHECK_INT(d.s->ops->user_get(d.s, d.a, "ptn_a_test", "usr_a", &u, &d.e),
+		  STORE_NOT_FOUND);
+	u = (struct user){0};
+	CHECK_INT(d.s->ops->user_get_any_partner(d.s, d.a, "usr_a", &u, &d.e), 0);
+	CHECK_STR(u.partner_id, "ptn_a");
+	CHECK_STR(u.email, "ann@example.com");
+	CHECK_INT(d.s->ops->user_get_any_partner(d.s, d.a, "usr_nope", &u, &d.e),
+		  STORE_NOT_FOUND);
 out:
 	db_close(&d);
 }
