@@ -192,6 +192,9 @@ static int64_t db_count(struct db *d, const char *sql)
 	return v;
 }
 
+/* --- setup: what most tests start from, so that each reads as what it
+ * checks ------------------------------------------------------------------ */
+
 /* Inserts a partner with the given id; returns true when the store did. */
 static bool partner_add(struct db *d, const char *id, int64_t created_at)
 {
@@ -240,19 +243,26 @@ static const char *customer_add(struct db *d, const char *partner_id, const char
 	return c.mailbox.number;
 }
 
-/* Opens a store on a new database with partner ptn_a (and its test tenant);
- * returns false after a failed check. Most tests start here. */
-static bool db_open_partner(struct db *d)
+/* Opens a store on a new database with the partner partner_id (and its
+ * test tenant); returns false after a failed check. Most tests start here. */
+static bool db_open_partner(struct db *d, const char *partner_id)
 {
-	return db_open(d) && partner_add(d, "ptn_a", 100);
+	return db_open(d) && partner_add(d, partner_id, 100);
 }
 
-/* The same with partners ptn_a and ptn_b, each with one customer (cus_a,
- * cus_b), for tests that one partner cannot see the other's rows. */
-static bool db_open_two_partners(struct db *d)
+/* The same with partners ptn_a and ptn_b, for tests that one partner cannot
+ * see the other's rows. */
+static bool db_open_partners(struct db *d)
 {
-	return db_open_partner(d) && partner_add(d, "ptn_b", 100) &&
-	       customer_add(d, "ptn_a", "a") && customer_add(d, "ptn_b", "b");
+	return db_open_partner(d, "ptn_a") && partner_add(d, "ptn_b", 100);
+}
+
+/* The same with a customer of each: cus_a (mailbox mbx_a) of ptn_a and
+ * cus_b of ptn_b. */
+static bool db_open_customers(struct db *d)
+{
+	return db_open_partners(d) && customer_add(d, "ptn_a", "a") &&
+	       customer_add(d, "ptn_b", "b");
 }
 
 /* Inserts key id of tenant_id whose secret hashes to hash. */
@@ -266,6 +276,22 @@ static bool key_add(struct db *d, const char *id, const char *tenant_id, const c
 			    .scopes = 5,
 			    .created_at = 100};
 	return CHECK_INT(d->s->ops->key_insert(d->s, &k, &d->e), 0);
+}
+
+/* Inserts the enabled endpoint id of partner_id, for every event type. */
+static bool endpoint_add(struct db *d, const char *id, const char *partner_id)
+{
+	struct webhook_endpoint w = {
+		.id = id,
+		.partner_id = partner_id,
+		.url = "https://example.com/h",
+		.enabled_events = "[\"*\"]",
+		.status = "enabled",
+		.secret = "whsec_x",
+		.created_at = 100,
+		.updated_at = 100,
+	};
+	return CHECK_INT(d->s->ops->endpoint_insert(d->s, &w, &d->e), 0);
 }
 
 /* Inserts a dashboard user of partner_id (role developer, no password);
@@ -346,7 +372,7 @@ TEST(a_connection_postgres_dropped_is_reopened_with_its_statements_prepared_anew
 	}
 	struct db d;
 	struct partner p;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
+	if (!db_open_partner(&d, "ptn_1") ||
 	    !CHECK_INT(d.s->ops->partner_get(d.s, d.a, "ptn_1", &p, &d.e), 0))
 		goto out;
 	/* The server ends the session, and the statements prepared on it. */
@@ -535,7 +561,7 @@ out:
 TEST(customer_insert_numbers_mailboxes_1001_1002_1003)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+	if (!db_open_partner(&d, "ptn_1"))
 		goto out;
 	CHECK_STR(customer_add(&d, "ptn_1", "a"), "1001");
 	CHECK_STR(customer_add(&d, "ptn_1", "b"), "1002");
@@ -547,7 +573,7 @@ out:
 TEST(customer_insert_numbers_each_partners_mailboxes_independently)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !partner_add(&d, "ptn_b", 100))
+	if (!db_open_partners(&d))
 		goto out;
 	CHECK_STR(customer_add(&d, "ptn_a", "a1"), "1001");
 	CHECK_STR(customer_add(&d, "ptn_b", "b1"), "1001");
@@ -561,7 +587,7 @@ out:
 TEST(checkpoint_keeps_every_committed_write_readable)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+	if (!db_open_partner(&d, "ptn_1"))
 		goto out;
 	CHECK_STR(customer_add(&d, "ptn_1", "a"), "1001");
 	CHECK_INT(d.s->ops->checkpoint(d.s, &d.e), 0);
@@ -577,7 +603,7 @@ out:
 TEST(customer_mailbox_numbers_are_unique_per_partner_in_the_schema)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+	if (!db_open_partner(&d, "ptn_1"))
 		goto out;
 	struct customer a = customer_new(&d, "ptn_1", "a");
 	CHECK_INT(d.s->ops->customer_insert(d.s, d.a, &a, &d.e), 0);
@@ -609,8 +635,7 @@ out:
 TEST(customer_get_with_another_partners_id_is_not_found)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !partner_add(&d, "ptn_b", 100) ||
-	    !customer_add(&d, "ptn_a", "a"))
+	if (!db_open_partners(&d) || !customer_add(&d, "ptn_a", "a"))
 		goto out;
 	struct customer out = {0};
 	CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_b", "cus_a", &out, &d.e),
@@ -624,8 +649,7 @@ out:
 TEST(customer_get_any_partner_finds_the_customer_another_partner_cannot_see)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !partner_add(&d, "ptn_b", 100) ||
-	    !customer_add(&d, "ptn_a", "a"))
+	if (!db_open_partners(&d) || !customer_add(&d, "ptn_a", "a"))
 		goto out;
 	struct customer out = {0};
 	CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_b", "cus_a", &out, &d.e),
@@ -642,7 +666,7 @@ out:
 TEST(customer_get_returns_what_customer_insert_wrote)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+	if (!db_open_partner(&d, "ptn_1"))
 		goto out;
 	struct customer in = customer_new(&d, "ptn_1", "a");
 	in.external_id = "crm-7";
@@ -676,7 +700,7 @@ out:
 TEST(customer_update_round_trips_every_field)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) || !customer_add(&d, "ptn_1", "a"))
+	if (!db_open_partner(&d, "ptn_1") || !customer_add(&d, "ptn_1", "a"))
 		goto out;
 	struct customer c = {0};
 	if (!CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_1", "cus_a", &c, &d.e), 0))
@@ -740,7 +764,7 @@ out:
 TEST(customer_update_clears_optional_fields_set_to_null)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+	if (!db_open_partner(&d, "ptn_1"))
 		goto out;
 	struct customer c = customer_new(&d, "ptn_1", "a");
 	c.external_id = "crm-7";
@@ -764,7 +788,7 @@ out:
 TEST(customer_update_leaves_other_customers_alone)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) || !customer_add(&d, "ptn_1", "a") ||
+	if (!db_open_partner(&d, "ptn_1") || !customer_add(&d, "ptn_1", "a") ||
 	    !customer_add(&d, "ptn_1", "b"))
 		goto out;
 	struct customer c = {0};
@@ -787,7 +811,7 @@ out:
 TEST(customer_external_id_find_sees_only_the_partners_other_customers)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !partner_add(&d, "ptn_b", 100))
+	if (!db_open_partners(&d))
 		goto out;
 	struct customer c = customer_new(&d, "ptn_a", "a");
 	c.external_id = "crm-1";
@@ -822,7 +846,7 @@ static bool conflict(struct db *d, int rc, const char *code, const char *param)
 TEST(customer_insert_with_an_external_id_the_partner_has_is_a_409_external_id_conflict)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !partner_add(&d, "ptn_b", 100))
+	if (!db_open_partners(&d))
 		goto out;
 	struct customer a = customer_new(&d, "ptn_a", "a");
 	a.external_id = "crm-1";
@@ -847,7 +871,7 @@ out:
 TEST(customer_update_to_an_external_id_the_partner_has_is_a_409_external_id_conflict)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100))
+	if (!db_open_partner(&d, "ptn_a"))
 		goto out;
 	struct customer a = customer_new(&d, "ptn_a", "a");
 	a.external_id = "crm-1";
@@ -868,8 +892,8 @@ out:
 TEST(customer_list_filters_by_email_case_insensitively)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
-	    !customer_add(&d, "ptn_1", "Jane") || !customer_add(&d, "ptn_1", "john"))
+	if (!db_open_partner(&d, "ptn_1") || !customer_add(&d, "ptn_1", "Jane") ||
+	    !customer_add(&d, "ptn_1", "john"))
 		goto out;
 	struct customer_filter f = {.email = "JANE@example.COM"};
 	struct page pg = {.limit = 10};
@@ -887,8 +911,7 @@ out:
 TEST(customer_list_does_not_accept_another_partners_customer_as_cursor)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !partner_add(&d, "ptn_b", 100) ||
-	    !customer_add(&d, "ptn_a", "a") || !customer_add(&d, "ptn_b", "b"))
+	if (!db_open_customers(&d))
 		goto out;
 	struct customer_filter f = {0};
 	struct page pg = {.limit = 10, .starting_after = "cus_a"};
@@ -905,7 +928,7 @@ out:
 TEST(usage_customers_lists_mailboxes_active_in_the_period_by_activation)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+	if (!db_open_partner(&d, "ptn_1"))
 		goto out;
 	/* The period is [1000, 2000). */
 	const struct {
@@ -950,7 +973,7 @@ out:
 TEST(customer_insert_rolled_back_takes_no_number)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+	if (!db_open_partner(&d, "ptn_1"))
 		goto out;
 	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
 	CHECK_STR(customer_add(&d, "ptn_1", "a"), "1001");
@@ -968,18 +991,9 @@ out:
 TEST(key_find_by_hash_finds_the_key_and_revoke_keeps_the_first_time)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+	if (!db_open_partner(&d, "ptn_1"))
 		goto out;
-	struct api_key k = {
-		.id = "key_1",
-		.partner_id = "ptn_1",
-		.name = "CRM",
-		.prefix = "ib_live_abcd",
-		.hash = "feed",
-		.scopes = 5,
-		.created_at = 100,
-	};
-	CHECK_INT(d.s->ops->key_insert(d.s, &k, &d.e), 0);
+	key_add(&d, "key_1", "ptn_1", "feed");
 	struct api_key out = {0};
 	CHECK_INT(d.s->ops->key_find_by_hash(d.s, d.a, "beef", &out, &d.e), STORE_NOT_FOUND);
 	if (!CHECK_INT(d.s->ops->key_find_by_hash(d.s, d.a, "feed", &out, &d.e), 0))
@@ -1033,7 +1047,7 @@ out:
 TEST(key_revoke_brings_a_later_stop_forward)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+	if (!db_open_partner(&d, "ptn_1"))
 		goto out;
 	struct api_key k = {
 		.id = "key_1",
@@ -1410,21 +1424,11 @@ out:
 TEST(event_purge_keeps_events_a_pending_delivery_still_needs)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100))
+	if (!db_open_partner(&d, "ptn_a"))
 		goto out;
-	struct webhook_endpoint w = {
-		.id = "we_1",
-		.partner_id = "ptn_a",
-		.url = "https://example.com/h",
-		.enabled_events = "[\"*\"]",
-		.status = "enabled",
-		.secret = "whsec_x",
-		.created_at = 100,
-		.updated_at = 100,
-	};
 	/* Old: evt_1 (its job finished), evt_2 (its job pending), evt_3 (no
 	 * job at all). Recent: evt_9. */
-	if (!CHECK_INT(d.s->ops->endpoint_insert(d.s, &w, &d.e), 0) ||
+	if (!endpoint_add(&d, "we_1", "ptn_a") ||
 	    !event_add(&d, 1, "ptn_a", "customer.created") ||
 	    !event_add(&d, 2, "ptn_a", "customer.created") ||
 	    !event_add(&d, 9, "ptn_a", "customer.created") ||
@@ -1476,19 +1480,9 @@ out:
 TEST(webhook_record_keeps_the_bodies_and_delivery_get_reads_them)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100))
+	if (!db_open_partner(&d, "ptn_a"))
 		goto out;
-	struct webhook_endpoint w = {
-		.id = "we_1",
-		.partner_id = "ptn_a",
-		.url = "https://example.com/h",
-		.enabled_events = "[\"*\"]",
-		.status = "enabled",
-		.secret = "whsec_x",
-		.created_at = 100,
-		.updated_at = 100,
-	};
-	if (!CHECK_INT(d.s->ops->endpoint_insert(d.s, &w, &d.e), 0) ||
+	if (!endpoint_add(&d, "we_1", "ptn_a") ||
 	    !event_add(&d, 1, "ptn_a", "customer.created"))
 		goto out;
 	struct webhook_delivery sent = {
@@ -1497,7 +1491,7 @@ TEST(webhook_record_keeps_the_bodies_and_delivery_get_reads_them)
 		.event_id = "evt_1",
 		.event_type = "customer.created",
 		.endpoint_id = "we_1",
-		.url = w.url,
+		.url = "https://example.com/h",
 		.attempt = 1,
 		.status = "failed",
 		.response_status = 500,
@@ -1553,7 +1547,7 @@ out:
 TEST(webhook_resend_makes_the_job_due_again_from_its_first_attempt)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100))
+	if (!db_open_partner(&d, "ptn_a"))
 		goto out;
 	struct webhook_endpoint w = {
 		.id = "we_1",
@@ -1625,22 +1619,6 @@ out:
 
 /* --- webhook leases ---------------------------------------------------------- */
 
-/* Inserts the enabled endpoint id of partner_id, for every event type. */
-static bool endpoint_add(struct db *d, const char *id, const char *partner_id)
-{
-	struct webhook_endpoint w = {
-		.id = id,
-		.partner_id = partner_id,
-		.url = "https://example.com/h",
-		.enabled_events = "[\"*\"]",
-		.status = "enabled",
-		.secret = "whsec_x",
-		.created_at = 100,
-		.updated_at = 100,
-	};
-	return CHECK_INT(d->s->ops->endpoint_insert(d->s, &w, &d->e), 0);
-}
-
 /* Claims as owner in a transaction of its own, leases of 60 s, with the
  * caps given; returns how many jobs it leased (into *jobs, arena a), or -1. */
 static int claim_as(struct store *s, struct arena *a, const char *owner, int limit,
@@ -1688,8 +1666,7 @@ TEST(webhook_claim_leases_due_jobs_to_their_owner_on_the_databases_clock)
 {
 	struct db d;
 	struct webhook_job *jobs;
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) ||
-	    !endpoint_add(&d, "we_1", "ptn_a") ||
+	if (!db_open_partner(&d, "ptn_a") || !endpoint_add(&d, "we_1", "ptn_a") ||
 	    !event_add(&d, 1, "ptn_a", "customer.created") ||
 	    !event_add(&d, 2, "ptn_a", "customer.created") ||
 	    !event_add(&d, 3, "ptn_a", "customer.created") ||
@@ -1761,8 +1738,7 @@ TEST(two_claimers_never_lease_the_same_job)
 	struct db d;
 	struct claimer cl = {0};
 	pthread_t t;
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) ||
-	    !endpoint_add(&d, "we_1", "ptn_a"))
+	if (!db_open_partner(&d, "ptn_a") || !endpoint_add(&d, "we_1", "ptn_a"))
 		goto out;
 	for (int i = 1; i <= 5; i++)
 		if (!event_add(&d, i, "ptn_a", "customer.created"))
@@ -1851,8 +1827,7 @@ TEST(claimers_racing_lease_each_job_exactly_once)
 	struct db d;
 	struct race r = {0};
 	pthread_mutex_init(&r.mu, NULL);
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) ||
-	    !endpoint_add(&d, "we_1", "ptn_a"))
+	if (!db_open_partner(&d, "ptn_a") || !endpoint_add(&d, "we_1", "ptn_a"))
 		goto out;
 	for (int i = 1; i <= RACE_JOBS; i++)
 		if (!event_add(&d, i, "ptn_a", "customer.created"))
@@ -1884,8 +1859,7 @@ TEST(webhook_claim_takes_over_an_expired_lease)
 {
 	struct db d;
 	struct webhook_job *jobs;
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) ||
-	    !endpoint_add(&d, "we_1", "ptn_a") ||
+	if (!db_open_partner(&d, "ptn_a") || !endpoint_add(&d, "we_1", "ptn_a") ||
 	    !event_add(&d, 1, "ptn_a", "customer.created") ||
 	    !CHECK_INT(claim(&d, "w1", 10, &jobs), 1) ||
 	    /* w1 made an attempt that failed and is retried later... */
@@ -1910,8 +1884,7 @@ TEST(a_lost_lease_owners_record_and_release_change_nothing_of_the_new_owners_lea
 {
 	struct db d;
 	struct webhook_job *jobs;
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) ||
-	    !endpoint_add(&d, "we_1", "ptn_a") ||
+	if (!db_open_partner(&d, "ptn_a") || !endpoint_add(&d, "we_1", "ptn_a") ||
 	    !event_add(&d, 1, "ptn_a", "customer.created") ||
 	    !CHECK_INT(claim(&d, "w1", 10, &jobs), 1) ||
 	    !db_exec(&d, "UPDATE webhook_jobs SET locked_until = locked_until - 180") ||
@@ -1963,8 +1936,8 @@ TEST(webhook_claim_keeps_each_endpoint_and_tenant_within_its_share)
 {
 	struct db d;
 	struct webhook_job *jobs;
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !partner_add(&d, "ptn_b", 100) ||
-	    !endpoint_add(&d, "we_a", "ptn_a") || !endpoint_add(&d, "we_b", "ptn_b"))
+	if (!db_open_partners(&d) || !endpoint_add(&d, "we_a", "ptn_a") ||
+	    !endpoint_add(&d, "we_b", "ptn_b"))
 		goto out;
 	for (int i = 1; i <= 6; i++)
 		if (!event_add(&d, i, "ptn_a", "customer.created"))
@@ -1991,7 +1964,7 @@ out:
 TEST(partner_insert_adds_the_test_tenant_which_lists_leave_out)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+	if (!db_open_partner(&d, "ptn_1"))
 		goto out;
 	struct partner t;
 	if (!CHECK_INT(d.s->ops->partner_get(d.s, d.a, "ptn_1_test", &t, &d.e), 0))
@@ -2013,7 +1986,7 @@ out:
 TEST(customer_insert_numbers_test_mailboxes_T1001_apart_from_live_ones)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+	if (!db_open_partner(&d, "ptn_1"))
 		goto out;
 	CHECK_STR(customer_add(&d, "ptn_1_test", "t1"), "T1001");
 	CHECK_STR(customer_add(&d, "ptn_1", "l1"), "1001");
@@ -2032,7 +2005,7 @@ out:
 TEST(key_list_holds_both_modes_of_the_partner_or_one_tenant)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) || !partner_add(&d, "ptn_2", 100))
+	if (!db_open_partner(&d, "ptn_1") || !partner_add(&d, "ptn_2", 100))
 		goto out;
 	const char *owners[] = {"ptn_1", "ptn_1_test", "ptn_2", "ptn_2_test"};
 	for (int i = 0; i < 4; i++) {
@@ -2164,8 +2137,8 @@ static bool refused_without_partner(struct db *d, const char *op, int rc)
 TEST(mail_get_with_another_partners_id_is_not_found_and_the_operator_read_finds_it)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !partner_add(&d, "ptn_b", 100) ||
-	    !customer_add(&d, "ptn_a", "a") || !mail_and_action_add(&d, "ptn_a", "a", "1"))
+	if (!db_open_partners(&d) || !customer_add(&d, "ptn_a", "a") ||
+	    !mail_and_action_add(&d, "ptn_a", "a", "1"))
 		goto out;
 	struct mail m = {0};
 	CHECK_INT(d.s->ops->mail_get(d.s, d.a, "ptn_b", "mail_1", &m, &d.e), STORE_NOT_FOUND);
@@ -2185,7 +2158,7 @@ out:
 TEST(mail_get_any_partner_still_hides_deleted_mail)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !customer_add(&d, "ptn_a", "a") ||
+	if (!db_open_partner(&d, "ptn_a") || !customer_add(&d, "ptn_a", "a") ||
 	    !mail_and_action_add(&d, "ptn_a", "a", "1"))
 		goto out;
 	struct mail m;
@@ -2202,8 +2175,8 @@ out:
 TEST(action_get_with_another_partners_id_is_not_found_and_the_operator_read_finds_it)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !partner_add(&d, "ptn_b", 100) ||
-	    !customer_add(&d, "ptn_a", "a") || !mail_and_action_add(&d, "ptn_a", "a", "1"))
+	if (!db_open_partners(&d) || !customer_add(&d, "ptn_a", "a") ||
+	    !mail_and_action_add(&d, "ptn_a", "a", "1"))
 		goto out;
 	struct mail_action act = {0};
 	CHECK_INT(d.s->ops->action_get(d.s, d.a, "ptn_b", "act_1", &act, &d.e),
@@ -2223,9 +2196,7 @@ out:
 TEST(action_list_any_partner_is_every_partners_work_queue)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !partner_add(&d, "ptn_b", 100) ||
-	    !customer_add(&d, "ptn_a", "a") || !customer_add(&d, "ptn_b", "b") ||
-	    !mail_and_action_add(&d, "ptn_a", "a", "1") ||
+	if (!db_open_customers(&d) || !mail_and_action_add(&d, "ptn_a", "a", "1") ||
 	    !mail_and_action_add(&d, "ptn_b", "b", "2"))
 		goto out;
 	struct page pg = {.limit = 10};
@@ -2270,7 +2241,7 @@ out:
 TEST(every_partner_scoped_operation_refuses_a_null_partner_instead_of_reading_all)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !customer_add(&d, "ptn_a", "a") ||
+	if (!db_open_partner(&d, "ptn_a") || !customer_add(&d, "ptn_a", "a") ||
 	    !mail_and_action_add(&d, "ptn_a", "a", "1") || !event_add(&d, 1, "ptn_a", "x.y") ||
 	    !key_add(&d, "key_1", "ptn_a", "feed") || !endpoint_add(&d, "we_1", "ptn_a") ||
 	    !user_add(&d, "usr_1", "ptn_a", "ann@example.com", 200))
@@ -2532,7 +2503,7 @@ TEST(a_write_that_loses_a_deadlock_is_run_again_and_both_commit)
 	struct db d;
 	pthread_barrier_t barrier;
 	pthread_barrier_init(&barrier, NULL, 2);
-	if (!db_open(&d) || !partner_add(&d, "ptn_a", 100) || !customer_add(&d, "ptn_a", "x") ||
+	if (!db_open_partner(&d, "ptn_a") || !customer_add(&d, "ptn_a", "x") ||
 	    !customer_add(&d, "ptn_a", "y"))
 		goto out;
 	/* Deadlocks are looked for after deadlock_timeout (1 s by default);
@@ -2647,7 +2618,7 @@ static int user_page(struct db *d, const char *partner_id, int limit, const char
 TEST(user_get_returns_every_field_that_was_inserted)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+	if (!db_open_partner(&d, "ptn_1"))
 		goto out;
 	struct user in = {.id = "usr_1",
 			  .partner_id = "ptn_1",
@@ -2676,7 +2647,7 @@ out:
 TEST(user_without_a_password_reads_back_null_and_zero)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
+	if (!db_open_partner(&d, "ptn_1") ||
 	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200))
 		goto out;
 	struct user out = {.password_hash = "x", .password_changed_at = 1};
@@ -2690,7 +2661,7 @@ out:
 TEST(user_find_by_email_ignores_case_and_misses_unknown_emails)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
+	if (!db_open_partner(&d, "ptn_1") ||
 	    !user_add(&d, "usr_1", "ptn_1", "Ann@Example.com", 200))
 		goto out;
 	struct user out = {0};
@@ -2706,7 +2677,7 @@ out:
 TEST(user_insert_refuses_an_email_taken_in_any_case_by_any_partner)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) || !partner_add(&d, "ptn_2", 100) ||
+	if (!db_open_partner(&d, "ptn_1") || !partner_add(&d, "ptn_2", 100) ||
 	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200))
 		goto out;
 	struct user dup = {.id = "usr_2",
@@ -2724,7 +2695,7 @@ out:
 TEST(user_insert_refuses_an_unknown_role)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+	if (!db_open_partner(&d, "ptn_1"))
 		goto out;
 	struct user u = {.id = "usr_1",
 			 .partner_id = "ptn_1",
@@ -2741,7 +2712,7 @@ TEST(user_list_pages_a_partners_users_newest_first)
 	struct db d;
 	char ids[256];
 	bool more = false;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) || !partner_add(&d, "ptn_2", 100))
+	if (!db_open_partner(&d, "ptn_1") || !partner_add(&d, "ptn_2", 100))
 		goto out;
 	user_add(&d, "usr_1", "ptn_1", "a@example.com", 201);
 	user_add(&d, "usr_2", "ptn_2", "b@example.com", 202);
@@ -2765,7 +2736,7 @@ out:
 TEST(user_role_set_changes_only_the_role)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
+	if (!db_open_partner(&d, "ptn_1") ||
 	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200))
 		goto out;
 	CHECK_INT(d.s->ops->user_role_set(d.s, "usr_1", "viewer", &d.e), 0);
@@ -2780,7 +2751,7 @@ out:
 TEST(user_password_set_stores_the_hash_and_ends_every_session)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
+	if (!db_open_partner(&d, "ptn_1") ||
 	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200) ||
 	    !user_add(&d, "usr_2", "ptn_1", "bob@example.com", 200))
 		goto out;
@@ -2803,7 +2774,7 @@ out:
 TEST(user_setup_use_works_once_and_never_after_expiry)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
+	if (!db_open_partner(&d, "ptn_1") ||
 	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200) ||
 	    !user_add(&d, "usr_2", "ptn_1", "bob@example.com", 200))
 		goto out;
@@ -2825,7 +2796,7 @@ out:
 TEST(a_new_setup_link_or_password_ends_the_links_not_used_yet)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
+	if (!db_open_partner(&d, "ptn_1") ||
 	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200) ||
 	    !user_add(&d, "usr_2", "ptn_1", "bob@example.com", 200))
 		goto out;
@@ -2852,7 +2823,7 @@ out:
 TEST(session_find_returns_the_session_with_its_user)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+	if (!db_open_partner(&d, "ptn_1"))
 		goto out;
 	struct user u = {.id = "usr_1",
 			 .partner_id = "ptn_1",
@@ -2890,7 +2861,7 @@ out:
 TEST(session_touch_moves_last_seen_and_session_delete_ends_it)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
+	if (!db_open_partner(&d, "ptn_1") ||
 	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200))
 		goto out;
 	session_add(&d, "sh_1", "usr_1", 300);
@@ -2921,7 +2892,7 @@ static bool audit_add(struct db *d, const char *id, const char *partner_id, int6
 TEST(audit_list_pages_a_partners_rows_newest_first_with_every_field)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100))
+	if (!db_open_partner(&d, "ptn_1"))
 		goto out;
 	struct audit_entry in = {.id = "aud_1",
 				 .partner_id = "ptn_1",
@@ -2971,7 +2942,7 @@ out:
 TEST(user_delete_takes_its_sessions_and_setup_links_but_keeps_its_audit_rows)
 {
 	struct db d;
-	if (!db_open(&d) || !partner_add(&d, "ptn_1", 100) ||
+	if (!db_open_partner(&d, "ptn_1") ||
 	    !user_add(&d, "usr_1", "ptn_1", "ann@example.com", 200) ||
 	    !user_add(&d, "usr_2", "ptn_1", "bob@example.com", 200))
 		goto out;
@@ -3007,7 +2978,7 @@ out:
 TEST(key_get_reads_a_key_and_key_touch_records_its_last_use)
 {
 	struct db d;
-	if (!db_open_partner(&d) || !key_add(&d, "key_1", "ptn_a", "feed"))
+	if (!db_open_partner(&d, "ptn_a") || !key_add(&d, "key_1", "ptn_a", "feed"))
 		goto out;
 	struct api_key k = {0};
 	CHECK_INT(d.s->ops->key_get(d.s, d.a, "ptn_a", "key_nope", &k, &d.e), STORE_NOT_FOUND);
@@ -3088,7 +3059,7 @@ TEST(mail_list_is_a_customers_undeleted_mail_newest_first_filtered_and_paged)
 	struct db d;
 	char ids[256];
 	bool more = false;
-	if (!db_open_two_partners(&d) || !mail_add(&d, "ptn_a", "a", "1", "letter", 1001) ||
+	if (!db_open_customers(&d) || !mail_add(&d, "ptn_a", "a", "1", "letter", 1001) ||
 	    !mail_add(&d, "ptn_a", "a", "2", "package", 1002) ||
 	    !mail_add(&d, "ptn_a", "a", "3", "letter", 1003) ||
 	    !mail_add(&d, "ptn_a", "a", "4", "letter", 1004) ||
@@ -3127,7 +3098,7 @@ out:
 TEST(action_update_records_the_outcome_and_action_list_for_mail_lists_oldest_first)
 {
 	struct db d;
-	if (!db_open_two_partners(&d) || !mail_and_action_add(&d, "ptn_a", "a", "1"))
+	if (!db_open_customers(&d) || !mail_and_action_add(&d, "ptn_a", "a", "1"))
 		goto out;
 	struct mail_action fwd = {
 		.id = "act_2",
@@ -3181,7 +3152,7 @@ out:
 TEST(endpoint_get_reads_what_endpoint_update_wrote_and_endpoint_list_pages_both_modes)
 {
 	struct db d;
-	if (!db_open_partner(&d) || !partner_add(&d, "ptn_b", 100) ||
+	if (!db_open_partner(&d, "ptn_a") || !partner_add(&d, "ptn_b", 100) ||
 	    !endpoint_add(&d, "we_1", "ptn_a") || !endpoint_add(&d, "we_2", "ptn_a_test") ||
 	    !endpoint_add(&d, "we_3", "ptn_a") || !endpoint_add(&d, "we_4", "ptn_b"))
 		goto out;
@@ -3256,7 +3227,8 @@ TEST(stats_count_the_pending_deliveries_and_their_oldest_due_time)
 {
 	struct db d;
 	struct store_stats st = {0};
-	if (!db_open_partner(&d) || !CHECK_INT(d.s->ops->tx_begin(d.s, false, &d.e), 0))
+	if (!db_open_partner(&d, "ptn_a") ||
+	    !CHECK_INT(d.s->ops->tx_begin(d.s, false, &d.e), 0))
 		goto out;
 	CHECK_INT(d.s->ops->stats(d.s, &st, &d.e), 0);
 	d.s->ops->tx_rollback(d.s);
@@ -3283,7 +3255,7 @@ out:
 TEST(a_store_opens_writable_and_its_probe_write_and_wal_bound_keep_it_so)
 {
 	struct db d;
-	if (!db_open_partner(&d))
+	if (!db_open_partner(&d, "ptn_a"))
 		goto out;
 	CHECK(d.s->ops->writable(d.s));
 	CHECK_INT(d.s->ops->probe_write(d.s, &d.e), 0);
@@ -3298,7 +3270,7 @@ out:
 TEST(backup_writes_a_copy_that_opens_and_refuses_a_path_that_exists)
 {
 	struct db d;
-	if (!db_open_partner(&d))
+	if (!db_open_partner(&d, "ptn_a"))
 		goto out;
 	if (pg_admin()) {
 		/* PostgreSQL's copies are pg_dump's: refused, naming it. */
@@ -3336,7 +3308,7 @@ TEST(key_get_finds_only_its_partners_keys_in_either_mode_and_the_operator_read_a
 {
 	struct db d;
 	struct api_key k = {0};
-	if (!db_open_two_partners(&d) || !key_add(&d, "key_live", "ptn_a", "feed") ||
+	if (!db_open_customers(&d) || !key_add(&d, "key_live", "ptn_a", "feed") ||
 	    !key_add(&d, "key_test", "ptn_a_test", "beef"))
 		goto out;
 	CHECK_INT(d.s->ops->key_get(d.s, d.a, "ptn_a", "key_live", &k, &d.e), 0);
@@ -3357,7 +3329,7 @@ TEST(endpoint_get_finds_only_its_partners_endpoints_and_the_operator_read_any)
 {
 	struct db d;
 	struct webhook_endpoint w = {0};
-	if (!db_open_two_partners(&d) || !endpoint_add(&d, "we_1", "ptn_a") ||
+	if (!db_open_customers(&d) || !endpoint_add(&d, "we_1", "ptn_a") ||
 	    !endpoint_add(&d, "we_2", "ptn_a_test"))
 		goto out;
 	CHECK_INT(d.s->ops->endpoint_get(d.s, d.a, "ptn_a", "we_2", &w, &d.e), 0);
@@ -3384,7 +3356,7 @@ TEST(delivery_get_finds_an_attempt_only_through_its_endpoint_and_partner)
 {
 	struct db d;
 	struct webhook_job *jobs;
-	if (!db_open_two_partners(&d) || !endpoint_add(&d, "we_1", "ptn_a") ||
+	if (!db_open_customers(&d) || !endpoint_add(&d, "we_1", "ptn_a") ||
 	    !event_add(&d, 1, "ptn_a", "customer.created") ||
 	    !endpoint_add(&d, "we_2", "ptn_a") || !endpoint_add(&d, "we_b", "ptn_b") ||
 	    !CHECK_INT(claim(&d, "w1", 1, &jobs), 1))
@@ -3411,8 +3383,7 @@ TEST(user_get_finds_only_its_partners_users_and_sign_ins_read_any)
 {
 	struct db d;
 	struct user u = {0};
-	if (!db_open_two_partners(&d) ||
-	    !user_add(&d, "usr_a", "ptn_a", "ann@example.com", 200))
+	if (!db_open_customers(&d) || !user_add(&d, "usr_a", "ptn_a", "ann@example.com", 200))
 		goto out;
 	CHECK_INT(d.s->ops->user_get(d.s, d.a, "ptn_a", "usr_a", &u, &d.e), 0);
 	CHECK_INT(d.s->ops->user_get(d.s, d.a, "ptn_b", "usr_a", &u, &d.e), STORE_NOT_FOUND);
