@@ -9,7 +9,8 @@
 //             [--customers 100000] [--mail 10000]
 //             [--scenarios customer_get,healthz,...]
 //             [--log json|text|off] [--metrics 1|0]
-//             [--ops-cost]
+//             [--ops-cost] [--threads 2] [--list-limit 20]
+//             [--compare BASELINE_BINARY]
 //   bench/run --soak SECONDS     mixed load; samples RSS every 5 s
 //   bench/run --backends sqlite,pg1,pg2 [--reps 3] [--duration 10]
 //             [--connections 64] [--customers 10000] [--scenarios ...]
@@ -20,7 +21,12 @@
 // (default: json and 1, as in production; the access log goes to /dev/null,
 // so its figure is the server's own cost, not a log reader's). --ops-cost
 // measures every scenario twice in each repetition, with the access log and
-// the metrics off and on, and reports the ratio.
+// the metrics off and on, and reports the ratio. --threads is wrk's thread
+// count (1 leaves a core to the server alone); --list-limit the page size of
+// customer_list. --compare runs every scenario in each repetition on a second
+// binary too (another build, on the same database, in alternating order) and
+// reports the ratios of this build to it per scenario: the way to tell what a
+// change bought on a noisy machine (the group-commit-off run is skipped).
 //
 // --backends compares storage backends in one run, each repetition going
 // through them in turn (the first one rotating): sqlite is one server on a
@@ -75,6 +81,9 @@ const strOpt = (name, dflt) => (args.includes(`--${name}`) ? args[args.indexOf(`
 const OPS_ON = { log: strOpt('log', 'json'), metrics: strOpt('metrics', '1') };
 const OPS_OFF = { log: 'off', metrics: '0' };
 const opsCost = args.includes('--ops-cost');
+const wrkThreads = opt('threads', 2);
+const listLimit = opt('list-limit', 20);
+const baseBin = strOpt('compare', null) && path.resolve(strOpt('compare', null));
 
 const dir = mkdtempSync(path.join(tmpdir(), 'innbocks-bench-'));
 const db = path.join(dir, 'bench.db');
@@ -91,8 +100,8 @@ function freePort() {
   });
 }
 
-async function startServer(groupCommit, ops = OPS_ON) {
-  server = spawn(BIN, ['serve'], {
+async function startServer(groupCommit, ops = OPS_ON, bin = BIN) {
+  server = spawn(bin, ['serve'], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
       ...process.env,
@@ -202,10 +211,11 @@ function serverCpuUs() {
 /** Runs wrk for one scenario and parses what it printed, with the server CPU per request. */
 function wrk(scenario, key, seconds = duration) {
   const cpu0 = serverCpuUs();
-  const out = execFileSync('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', '--timeout', '5s',
+  const out = execFileSync('wrk', [`-t${wrkThreads}`, `-c${connections}`, `-d${seconds}s`, '--latency', '--timeout', '5s',
     '-s', path.join(ROOT, 'bench/scenario.lua'), `http://127.0.0.1:${port}`], {
     encoding: 'utf8',
-    env: { ...process.env, BENCH_KEY: key, BENCH_DIR: dir, BENCH_SRC: path.join(ROOT, 'bench'), BENCH_SCENARIO: scenario },
+    env: { ...process.env, BENCH_KEY: key, BENCH_DIR: dir, BENCH_SRC: path.join(ROOT, 'bench'), BENCH_SCENARIO: scenario,
+      BENCH_LIST_LIMIT: String(listLimit) },
   });
   const lat = (p) => { const m = out.match(new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s|m)`)); return m ? toMs(m[1], m[2]) : NaN; };
   const non2xx = Number(out.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0);
@@ -222,23 +232,30 @@ const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 async function benchmark(key) {
   // healthz is always measured: every figure is read against it.
   const scenarios = ALL_SCENARIOS.filter((s) => !only || s === 'healthz' || only.includes(s));
-  const compareOff = scenarios.includes('customer_create');
+  const compareOff = scenarios.includes('customer_create') && !baseBin;
   const off = 'customer_create (group commit off)';
   const bare = (s) => `${s} (log and metrics off)`;
-  const runs = Object.fromEntries([...scenarios, ...(opsCost ? scenarios.map(bare) : []),
+  const based = (s) => `${s} [baseline]`;
+  const names = [...scenarios, ...(opsCost ? scenarios.map(bare) : [])];
+  const runs = Object.fromEntries([...names, ...(baseBin ? names.map(based) : []),
     ...(compareOff ? [off] : [])].map((s) => [s, []]));
   const rss = {};
   for (let rep = 1; rep <= reps; rep++) {
-    // With --ops-cost, the same scenarios on a server with the log and metrics off, then on.
-    for (const ops of opsCost ? [OPS_OFF, OPS_ON] : [OPS_ON]) {
-      await startServer(true, ops);
-      for (const s of scenarios) {
-        const name = ops === OPS_OFF ? bare(s) : s;
-        runs[name].push(wrk(s, key));
-        rss[name] = { ...memory(), wal: walMiB() };
-        console.log(`rep ${rep} ${name}: ${f1(runs[name].at(-1).rps)} req/s`);
+    // With --compare, both binaries in each repetition, in alternating order.
+    const bins = !baseBin ? [BIN] : rep % 2 ? [BIN, baseBin] : [baseBin, BIN];
+    for (const bin of bins) {
+      // With --ops-cost, the same scenarios on a server with the log and metrics off, then on.
+      for (const ops of opsCost ? [OPS_OFF, OPS_ON] : [OPS_ON]) {
+        await startServer(true, ops, bin);
+        for (const s of scenarios) {
+          const plain = ops === OPS_OFF ? bare(s) : s;
+          const name = bin === BIN ? plain : based(plain);
+          runs[name].push(wrk(s, key));
+          rss[name] = { ...memory(), wal: walMiB() };
+          console.log(`rep ${rep} ${name}: ${f1(runs[name].at(-1).rps)} req/s, ${f1(runs[name].at(-1).cpuUs)} CPU µs/req`);
+        }
+        await stopServer();
       }
-      await stopServer();
     }
     if (!compareOff) continue;
     await startServer(false);
@@ -249,8 +266,8 @@ async function benchmark(key) {
   }
   const base = median(runs.healthz.map((r) => r.rps));
   const lines = [];
-  lines.push(`Innbocks benchmark ${new Date().toISOString()}: wrk -t2 -c${connections}, ${duration} s x ${reps} reps, `
-    + `${nCustomers} customers, ${nMail} mail items, SQLite synchronous=FULL`);
+  lines.push(`Innbocks benchmark ${new Date().toISOString()}: wrk -t${wrkThreads} -c${connections}, ${duration} s x ${reps} reps, `
+    + `${nCustomers} customers, ${nMail} mail items, list limit ${listLimit}, SQLite synchronous=FULL`);
   lines.push('');
   lines.push('| scenario | req/s median | min-max | x healthz | p50 ms | p99 ms | CPU µs/req | non-2xx+errors | peak RSS MiB | anon MiB | WAL MiB |');
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
@@ -273,6 +290,21 @@ async function benchmark(key) {
   lines.push('anon is the anonymous part (heap, stacks, page caches) after the scenario;');
   lines.push('WAL is the size of the write-ahead log file right after it. CPU µs/req is the');
   lines.push("server's user + system CPU time over the run divided by the requests wrk counted.");
+  if (baseBin) {
+    // Ratios per repetition (both binaries ran in it), then their median and spread.
+    lines.push('');
+    lines.push(`This build (${path.relative(ROOT, BIN)}) against the baseline (${baseBin}), per repetition:`);
+    lines.push('');
+    lines.push('| scenario | CPU µs/req this | CPU µs/req baseline | CPU ratio median | min-max | req/s ratio median | min-max |');
+    lines.push('|---|---|---|---|---|---|---|');
+    for (const s of names) {
+      const a = runs[s], b = runs[based(s)];
+      const cpu = a.map((r, i) => r.cpuUs / b[i].cpuUs), rps = a.map((r, i) => r.rps / b[i].rps);
+      lines.push(`| ${s} | ${f1(median(a.map((r) => r.cpuUs)))} | ${f1(median(b.map((r) => r.cpuUs)))} | `
+        + `${median(cpu).toFixed(3)} | ${Math.min(...cpu).toFixed(3)}-${Math.max(...cpu).toFixed(3)} | `
+        + `${median(rps).toFixed(3)} | ${Math.min(...rps).toFixed(3)}-${Math.max(...rps).toFixed(3)} |`);
+    }
+  }
   if (compareOff) {
     const on = median(runs.customer_create.map((r) => r.rps));
     const offRps = median(runs[off].map((r) => r.rps));

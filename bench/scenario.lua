@@ -5,6 +5,7 @@ package.path = os.getenv("BENCH_SRC") .. "/?.lua;" .. package.path
 local lib = require("lib")
 local scenario = os.getenv("BENCH_SCENARIO")
 local customers, eligible, mail
+local list_limit = os.getenv("BENCH_LIST_LIMIT") or "20"
 
 function init(args)
   math.randomseed(os.time() + math.floor(os.clock() * 1e6))
@@ -18,7 +19,7 @@ local function pick(t) return t[math.random(#t)] end
 local handlers = {
   healthz = function() return wrk.format("GET", "/healthz") end,
   customer_get = function() return lib.get("/api/v1/customers/" .. pick(customers)) end,
-  customer_list = function() return lib.get("/api/v1/customers?limit=20") end,
+  customer_list = function() return lib.get("/api/v1/customers?limit=" .. list_limit) end,
   mail_get = function() return lib.get("/api/v1/mail/" .. pick(mail)) end,
   customer_create = function() return lib.post("/api/v1/customers", lib.customer_body()) end,
   mail_create = function() return lib.post("/api/v1/mail", lib.mail_body(pick(eligible))) end,
