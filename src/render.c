@@ -2,6 +2,7 @@
 #include "render.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "auth.h"
 #include "customer.h"
@@ -219,4 +220,144 @@ json_t *render_mail(const struct mail *m, const struct mail_action *actions, siz
 	json_object_set_new(o, "created_at", render_time(m->created_at));
 	json_object_set_new(o, "updated_at", render_time(m->updated_at));
 	return o;
+}
+
+/* The members of an object being written into a buffer, each in the way
+ * json_object_set_new() would have kept it. */
+
+/* Starts a member: its comma (unless it is the object's first) and name. */
+static void key(struct buf *b, const char *name)
+{
+	if (b->data[b->len - 1] != '{')
+		buf_putc(b, ',');
+	buf_putc(b, '"');
+	buf_put(b, name, strlen(name));
+	buf_put(b, "\":", 2);
+}
+
+/* A member whose value is the JSON text value (a constant). */
+static void member_raw(struct buf *b, const char *name, const char *value)
+{
+	key(b, name);
+	buf_put(b, value, strlen(value));
+}
+
+/* json_string(s): NULL, or text that is not UTF-8, leaves the member out. */
+static void member_string(struct buf *b, const char *name, const char *s)
+{
+	if (!s)
+		return;
+	size_t at = b->len;
+	key(b, name);
+	if (!buf_json_string(b, s, strlen(s)))
+		b->len = at;
+}
+
+/* render_string_or_null(s). */
+static void member_string_or_null(struct buf *b, const char *name, const char *s)
+{
+	if (s)
+		member_string(b, name, s);
+	else
+		member_raw(b, name, "null");
+}
+
+static void member_bool(struct buf *b, const char *name, bool v)
+{
+	member_raw(b, name, v ? "true" : "false");
+}
+
+/* render_time(t). */
+static void member_time(struct buf *b, const char *name, int64_t t)
+{
+	if (!t) {
+		member_raw(b, name, "null");
+		return;
+	}
+	char when[21];
+	time_format(t, when);
+	member_string(b, name, when);
+}
+
+/* render_json_text(text). */
+static void member_text(struct buf *b, const char *name, const char *text)
+{
+	key(b, name);
+	buf_json_text(b, text);
+}
+
+void render_customer_write(struct buf *b, const struct customer *c)
+{
+	buf_putc(b, '{');
+	member_string(b, "id", c->id);
+	member_raw(b, "object", "\"customer\"");
+	member_bool(b, "livemode", tenant_livemode(c->partner_id));
+	member_string_or_null(b, "external_customer_id", c->external_id);
+	member_string(b, "email", c->email);
+	member_string(b, "name", c->name);
+	member_string_or_null(b, "phone", c->phone);
+	member_bool(b, "prepay", c->prepay);
+	member_string(b, "status", c->status);
+	member_raw(b, "billing_status",
+		   customer_billing_active(c) ? "\"active\"" : "\"inactive\"");
+	member_bool(b, "mail_receipt_approved", customer_mail_receipt_approved(c));
+	member_string(b, "mailbox_id", c->mailbox.id);
+	member_text(b, "metadata", c->metadata);
+	member_time(b, "created_at", c->created_at);
+	member_time(b, "updated_at", c->updated_at);
+	member_time(b, "deactivated_at", c->deactivated_at);
+	buf_putc(b, '}');
+}
+
+void render_action_write(struct buf *b, const struct mail_action *act)
+{
+	buf_putc(b, '{');
+	member_string(b, "id", act->id);
+	member_raw(b, "object", "\"mail_action\"");
+	member_bool(b, "livemode", tenant_livemode(act->partner_id));
+	member_string(b, "mail_id", act->mail_id);
+	member_string(b, "customer_id", act->customer_id);
+	member_string(b, "type", act->type);
+	member_string(b, "status", act->status);
+	member_text(b, "forward_address", act->forward_address);
+	member_string_or_null(b, "shipping_speed", act->shipping_speed);
+	member_string_or_null(b, "notes", act->notes);
+	member_text(b, "result", act->result);
+	member_string_or_null(b, "failure_reason", act->failure_reason);
+	member_time(b, "requested_at", act->requested_at);
+	member_time(b, "completed_at", act->completed_at);
+	buf_putc(b, '}');
+}
+
+void render_mail_write(struct buf *b, const struct mail *m, const struct mail_action *actions,
+		       size_t n)
+{
+	buf_putc(b, '{');
+	member_string(b, "id", m->id);
+	member_raw(b, "object", "\"mail\"");
+	member_bool(b, "livemode", tenant_livemode(m->partner_id));
+	member_string(b, "customer_id", m->customer_id);
+	member_string(b, "mailbox_id", m->mailbox_id);
+	member_string(b, "type", m->type);
+	member_string(b, "status", m->status);
+	member_string(b, "source", m->source);
+	member_text(b, "photos", m->photos);
+	member_string(b, "performed_by", m->performed_by);
+	member_string_or_null(b, "tracking_number", m->tracking_number);
+	member_string_or_null(b, "carrier", m->carrier);
+	member_string_or_null(b, "sender", m->sender);
+	member_string_or_null(b, "notes", m->notes);
+	member_text(b, "metadata", m->metadata);
+	key(b, "actions");
+	buf_putc(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_putc(b, ',');
+		render_action_write(b, &actions[i]);
+	}
+	buf_putc(b, ']');
+	member_time(b, "received_at", m->received_at);
+	member_time(b, "created_at", m->created_at);
+	member_time(b, "updated_at", m->updated_at);
+	buf_putc(b, '}');
 }

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "store/store.h"
 
 /* Each returns a new reference the caller owns. */
@@ -28,6 +29,15 @@ json_t *render_compliance(const struct customer *c);
 /* The mail object with its actions (oldest first). */
 json_t *render_mail(const struct mail *m, const struct mail_action *actions, size_t n);
 json_t *render_action(const struct mail_action *act);
+/* The hot objects written straight into b (appended), byte for byte as
+ * json_dumps(JSON_COMPACT) writes the trees above: no jansson tree on the
+ * way to a response, an event payload or a stored idempotent answer. */
+void render_customer_write(struct buf *b, const struct customer *c);
+/* The mail object with its n actions (oldest first). */
+void render_mail_write(struct buf *b, const struct mail *m, const struct mail_action *actions,
+		       size_t n);
+void render_action_write(struct buf *b, const struct mail_action *act);
+
 /* Parses stored JSON text (NULL gives null; unparsable text, which only a
  * broken invariant produces, gives null too). */
 json_t *render_json_text(const char *text);
