@@ -13,10 +13,11 @@
 #include "banned.h"
 
 /* A list item: the mail action. */
-static json_t *action_item(struct ctx *c, const void *item)
+static int action_item(struct ctx *c, struct buf *b, const void *item)
 {
 	(void)c;
-	return render_action(item);
+	render_action_write(b, item);
+	return 0;
 }
 
 int admin_action_list(struct ctx *c)
@@ -34,7 +35,7 @@ int admin_action_list(struct ctx *c)
 	if (c->store->ops->action_list_any_partner(c->store, c->a, status, &pg, &items, &n,
 						   &more, &c->err) < 0)
 		return -1;
-	return reply_list(c, items, n, sizeof(*items), action_item, more);
+	return reply_list_write(c, items, n, sizeof(*items), action_item, more);
 }
 
 /* Loads the open action named by the path (any partner's on the operator
@@ -76,7 +77,9 @@ static int action_close(struct ctx *c, struct mail_action *act, const char *stat
 	if (c->store->ops->action_update(c->store, act, &c->err) < 0 ||
 	    c->store->ops->mail_update(c->store, &m, &c->err) < 0)
 		return -1;
-	return event_emit_reply_take(c, act->partner_id, event_type, 200, render_action(act));
+	struct buf b = {0};
+	render_action_write(&b, act);
+	return event_emit_reply_buf(c, act->partner_id, event_type, 200, &b);
 }
 
 /* Stores result (taken) as the action's result text. */

@@ -32,7 +32,7 @@ int admin_customer_get(struct ctx *c)
 	struct customer cu;
 	if (query_allow(c, NULL) < 0 || customer_load(c, &cu) != 0)
 		return -1;
-	return reply_take(c, 200, render_customer(&cu));
+	return api_customer_reply(c, 200, &cu);
 }
 
 int admin_customer_accept_invite(struct ctx *c)
@@ -45,7 +45,7 @@ int admin_customer_accept_invite(struct ctx *c)
 		return error(&c->err, 409, "invalid_state", NULL, "customer %s is deactivated",
 			     cu.id);
 	if (strcmp(cu.status, "active") == 0)
-		return reply_take(c, 200, render_customer(&cu));
+		return api_customer_reply(c, 200, &cu);
 	cu.status = "active";
 	return api_customer_save_emit(c, &cu, "customer.activated");
 }
@@ -62,7 +62,7 @@ int admin_customer_billing(struct ctx *c)
 	if (customer_load(c, &cu) != 0)
 		return -1;
 	if (cu.own_billing_active == active)
-		return reply_take(c, 200, render_customer(&cu));
+		return api_customer_reply(c, 200, &cu);
 	cu.own_billing_active = active;
 	return api_customer_save_emit(c, &cu, "customer.updated");
 }

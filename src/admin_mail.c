@@ -21,6 +21,10 @@ int admin_mail_get(struct ctx *c)
 		return reply_not_found(c, "mail", c->params[0], NULL);
 	if (rc < 0)
 		return -1;
-	json_t *obj = api_mail_render(c, &m);
-	return obj ? reply_take(c, 200, obj) : -1;
+	struct buf b = {0};
+	if (api_mail_write(c, &b, &m) < 0) {
+		buf_free(&b);
+		return -1;
+	}
+	return reply_buf_take(c, 200, &b);
 }

@@ -101,8 +101,9 @@ static int action_request(struct ctx *c, const char *type)
 	if (c->store->ops->action_insert(c->store, &act, &c->err) < 0 ||
 	    c->store->ops->mail_update(c->store, &m, &c->err) < 0)
 		return -1;
-	return event_emit_reply_take(c, act.partner_id, "mail_action.requested", 201,
-				     render_action(&act));
+	struct buf b = {0};
+	render_action_write(&b, &act);
+	return event_emit_reply_buf(c, act.partner_id, "mail_action.requested", 201, &b);
 }
 
 int api_action_scan(struct ctx *c)

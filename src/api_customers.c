@@ -34,12 +34,29 @@ int api_customer_location_load(struct ctx *c, struct customer *cu)
 	return rc;
 }
 
+int api_customer_reply(struct ctx *c, int status, const struct customer *cu)
+{
+	struct buf b = {0};
+	render_customer_write(&b, cu);
+	return reply_buf_take(c, status, &b);
+}
+
+/* Emits type about the customer and replies status with it (one
+ * rendering for both). Returns 0 or -1. */
+static int customer_emit_reply(struct ctx *c, const struct customer *cu, const char *type,
+			       int status)
+{
+	struct buf b = {0};
+	render_customer_write(&b, cu);
+	return event_emit_reply_buf(c, cu->partner_id, type, status, &b);
+}
+
 int api_customer_save_emit(struct ctx *c, struct customer *cu, const char *type)
 {
 	cu->updated_at = c->now;
 	if (c->store->ops->customer_update(c->store, cu, &c->err) < 0)
 		return -1;
-	return event_emit_reply_take(c, cu->partner_id, type, 200, render_customer(cu));
+	return customer_emit_reply(c, cu, type, 200);
 }
 
 /* Reads the CRM-managed fields present in the body into cu (create and
@@ -122,15 +139,15 @@ int api_customer_create(struct ctx *c)
 		return -1;
 	if (c->store->ops->customer_insert(c->store, c->a, &cu, &c->err) < 0)
 		return -1;
-	return event_emit_reply_take(c, cu.partner_id, "customer.created", 201,
-				     render_customer(&cu));
+	return customer_emit_reply(c, &cu, "customer.created", 201);
 }
 
 /* A list item: the customer. */
-static json_t *customer_item(struct ctx *c, const void *item)
+static int customer_item(struct ctx *c, struct buf *b, const void *item)
 {
 	(void)c;
-	return render_customer(item);
+	render_customer_write(b, item);
+	return 0;
 }
 
 int api_customer_list(struct ctx *c)
@@ -149,7 +166,7 @@ int api_customer_list(struct ctx *c)
 	if (c->store->ops->customer_list(c->store, c->a, c->partner_id, &f, &pg, &items, &n,
 					 &more, &c->err) < 0)
 		return -1;
-	return reply_list(c, items, n, sizeof(*items), customer_item, more);
+	return reply_list_write(c, items, n, sizeof(*items), customer_item, more);
 }
 
 int api_customer_get(struct ctx *c)
@@ -157,7 +174,7 @@ int api_customer_get(struct ctx *c)
 	struct customer cu;
 	if (query_allow(c, NULL) < 0 || api_customer_load(c, c->params[0], &cu) != 0)
 		return -1;
-	return reply_take(c, 200, render_customer(&cu));
+	return api_customer_reply(c, 200, &cu);
 }
 
 int api_customer_update(struct ctx *c)
@@ -168,17 +185,20 @@ int api_customer_update(struct ctx *c)
 	if (strcmp(cu.status, "deactivated") == 0)
 		return error(&c->err, 409, "invalid_state", NULL,
 			     "customer %s is deactivated and can no longer be changed", cu.id);
-	json_t *before = render_customer(&cu);
-	if (customer_fields(c, &cu, false) < 0) {
-		json_decref(before);
+	/* Changed is what a client would see change: the object's bytes. */
+	struct buf before = {0}, after = {0};
+	render_customer_write(&before, &cu);
+	int rc = customer_fields(c, &cu, false);
+	if (rc == 0)
+		render_customer_write(&after, &cu);
+	bool changed = rc == 0 && (before.len != after.len ||
+				   memcmp(before.data, after.data, before.len) != 0);
+	buf_free(&before);
+	if (rc < 0)
 		return -1;
-	}
-	json_t *after = render_customer(&cu);
-	bool changed = !json_equal(before, after);
-	json_decref(before);
 	if (!changed)
-		return reply_take(c, 200, after);
-	json_decref(after);
+		return reply_buf_take(c, 200, &after);
+	buf_free(&after);
 	return api_customer_save_emit(c, &cu, "customer.updated");
 }
 
@@ -192,7 +212,7 @@ int api_customer_deactivate(struct ctx *c)
 	    api_customer_load(c, c->params[0], &cu) != 0)
 		return -1;
 	if (strcmp(cu.status, "deactivated") == 0)
-		return reply_take(c, 200, render_customer(&cu));
+		return api_customer_reply(c, 200, &cu);
 	cu.status = "deactivated";
 	cu.deactivated_at = c->now;
 	cu.deactivation_reason = arena_strdup(c->a, reason);

@@ -30,13 +30,14 @@ int api_mail_load(struct ctx *c, const char *id, struct mail *m)
 	return rc;
 }
 
-json_t *api_mail_render(struct ctx *c, const struct mail *m)
+int api_mail_write(struct ctx *c, struct buf *b, const struct mail *m)
 {
 	struct mail_action *acts;
 	size_t n;
 	if (c->store->ops->action_list_for_mail(c->store, c->a, m->id, &acts, &n, &c->err) < 0)
-		return NULL;
-	return render_mail(m, acts, n);
+		return -1;
+	render_mail_write(b, m, acts, n);
+	return 0;
 }
 
 /* Reads photos: 1-10 absolute http(s) URLs; returns them as JSON text. */
@@ -145,7 +146,9 @@ int api_mail_record(struct ctx *c, const char *source)
 	if (c->store->ops->mail_insert(c->store, &m, &c->err) < 0)
 		return -1;
 	const char *type = strcmp(m.type, "package") == 0 ? "package.arrived" : "mail.arrived";
-	return event_emit_reply_take(c, m.partner_id, type, 201, render_mail(&m, NULL, 0));
+	struct buf b = {0};
+	render_mail_write(&b, &m, NULL, 0);
+	return event_emit_reply_buf(c, m.partner_id, type, 201, &b);
 }
 
 int api_mail_create(struct ctx *c)
@@ -158,14 +161,18 @@ int api_mail_get(struct ctx *c)
 	struct mail m;
 	if (query_allow(c, NULL) < 0 || api_mail_load(c, c->params[0], &m) != 0)
 		return -1;
-	json_t *obj = api_mail_render(c, &m);
-	return obj ? reply_take(c, 200, obj) : -1;
+	struct buf b = {0};
+	if (api_mail_write(c, &b, &m) < 0) {
+		buf_free(&b);
+		return -1;
+	}
+	return reply_buf_take(c, 200, &b);
 }
 
 /* A list item: the mail with its actions. */
-static json_t *mail_item(struct ctx *c, const void *item)
+static int mail_item(struct ctx *c, struct buf *b, const void *item)
 {
-	return api_mail_render(c, item);
+	return api_mail_write(c, b, item);
 }
 
 int api_mail_list(struct ctx *c)
@@ -185,7 +192,7 @@ int api_mail_list(struct ctx *c)
 	if (c->store->ops->mail_list(c->store, c->a, cu.id, &f, &pg, &items, &n, &more,
 				     &c->err) < 0)
 		return -1;
-	return reply_list(c, items, n, sizeof(*items), mail_item, more);
+	return reply_list_write(c, items, n, sizeof(*items), mail_item, more);
 }
 
 int api_mail_delete(struct ctx *c)
@@ -214,8 +221,13 @@ int api_mail_delete(struct ctx *c)
 	struct mail deleted = m;
 	deleted.deleted_at = c->now;
 	deleted.updated_at = c->now;
-	if (c->store->ops->mail_update(c->store, &deleted, &c->err) < 0 ||
-	    event_emit_take(c, m.partner_id, "mail.deleted", render_mail(&m, acts, n)) < 0)
+	struct buf b = {0};
+	render_mail_write(&b, &m, acts, n);
+	int rc = c->store->ops->mail_update(c->store, &deleted, &c->err) < 0
+			 ? -1
+			 : event_emit_buf(c, m.partner_id, "mail.deleted", &b);
+	buf_free(&b);
+	if (rc < 0)
 		return -1;
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_string(m.id));

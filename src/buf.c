@@ -24,6 +24,13 @@ void buf_reserve(struct buf *b, size_t more)
 	b->cap = cap;
 }
 
+const char *buf_str(struct buf *b)
+{
+	buf_reserve(b, 0);
+	b->data[b->len] = '\0';
+	return b->data;
+}
+
 char *buf_take(struct buf *b, size_t *len)
 {
 	buf_reserve(b, 0);

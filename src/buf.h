@@ -41,6 +41,9 @@ static inline void buf_putc(struct buf *b, char ch)
 	b->data[b->len++] = ch;
 }
 
+/* Returns the bytes NUL-terminated, still owned by b (valid until it
+ * changes). */
+const char *buf_str(struct buf *b);
 /* Returns the bytes, NUL-terminated and malloc'ed (the caller frees them),
  * with their length in *len; leaves b empty. An empty buffer gives "". */
 char *buf_take(struct buf *b, size_t *len);

@@ -254,6 +254,10 @@ static void respond(struct ctx *c, int rc, struct response *resp)
 	} else if (c->raw) {
 		resp_raw(resp, c->status, c->raw, c->raw_len);
 		resp->content_type = c->content_type;
+	} else if (c->out_bytes.data) {
+		size_t len;
+		char *body = buf_take(&c->out_bytes, &len);
+		resp_body_take(resp, c->status, body, len);
 	} else {
 		resp_json_take(resp, c->status, c->out);
 		c->out = NULL;
@@ -283,6 +287,7 @@ static void write_fail(struct ctx *c)
 {
 	json_decref(c->out);
 	c->out = NULL;
+	buf_free(&c->out_bytes);
 	c->resp->nheaders = c->headers_before_write;
 	resp_error(c->resp, &c->err, c->request_id);
 }
@@ -352,8 +357,14 @@ void dispatch_write_in_tx(struct ctx *c)
 	} else if (c->session) {
 		/* Every dashboard change is in the audit log: the route, and the
 		 * object it made (its id) or acted on (the path's). */
-		json_t *id = json_object_get(c->out, "id");
-		const char *target = json_is_string(id) ? json_string_value(id) : c->params[0];
+		json_t *rendered = c->out_bytes.data ? json_loadb(c->out_bytes.data,
+								  c->out_bytes.len, 0, NULL)
+						     : json_incref(c->out);
+		json_t *id = json_object_get(rendered, "id");
+		const char *target = json_is_string(id)
+					     ? arena_strdup(c->a, json_string_value(id))
+					     : c->params[0];
+		json_decref(rendered);
 		char action[160];
 		snprintf(action, sizeof(action), "%s %s", c->route->method, c->route->path);
 		if (dispatch_audit(c, c->session->user.partner_id, NULL,
@@ -489,6 +500,7 @@ void dispatch_end(struct ctx *c)
 		return;
 	json_decref(c->body);
 	json_decref(c->out);
+	buf_free(&c->out_bytes);
 	arena_free(c->a);
 	free(c);
 }
@@ -512,6 +524,7 @@ static void write_reset(struct ctx *c)
 {
 	json_decref(c->out);
 	c->out = NULL;
+	buf_free(&c->out_bytes);
 	c->raw = NULL;
 	c->raw_len = 0;
 	c->content_type = NULL;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "accesslog.h"
+#include "buf.h"
 #include "resp.h"
 #include "router.h"
 #include "store/store.h"
@@ -61,7 +62,8 @@ struct app {
 };
 
 /* Everything a handler may use. A handler returns 0 with status and out
- * set (out is taken), or -1 with err filled (and out, if set, dropped). */
+ * (or out_bytes) set, which are taken, or -1 with err filled (and out, if
+ * set, dropped). */
 struct ctx {
 	struct app *app;
 	struct store *store;
@@ -91,7 +93,8 @@ struct ctx {
 	struct err err;
 	int status;
 	json_t *out;
-	const char *raw; /* a ready body instead of out (static, or in a) */
+	struct buf out_bytes; /* a rendered JSON body instead of out (reply_buf_take) */
+	const char *raw;      /* a ready body instead of out (static, or in a) */
 	size_t raw_len;
 	struct response *resp;    /* where the answer goes */
 	char fingerprint[65];     /* of the request, when it has an Idempotency-Key */

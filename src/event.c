@@ -1,15 +1,14 @@
-/* event.c - events into the outbox, in the handler's transaction. */
+/* event.c - events into the outbox, in the handler's transaction. The
+ * object is rendered once (render.h); the event's payload wraps its bytes. */
 #include "event.h"
-
-#include <stdlib.h>
 
 #include "render.h"
 #include "reply.h"
 #include "util.h"
 #include "banned.h"
 
-/* Writes the event type about object (borrowed). Returns 0 or -1. */
-static int emit(struct ctx *c, const char *partner_id, const char *type, json_t *object)
+int event_emit_buf(struct ctx *c, const char *partner_id, const char *type,
+		   const struct buf *obj)
 {
 	struct event ev = {
 		.id = id_new(c->a, "evt_"),
@@ -17,24 +16,32 @@ static int emit(struct ctx *c, const char *partner_id, const char *type, json_t 
 		.type = type,
 		.created_at = c->now,
 	};
-	json_t *data = json_object();
-	json_object_set(data, "object", object);
-	json_t *o = json_object();
-	json_object_set_new(o, "id", json_string(ev.id));
-	json_object_set_new(o, "object", json_string("event"));
-	json_object_set_new(o, "type", json_string(type));
-	json_object_set_new(o, "api_version", json_string("v1"));
-	json_object_set_new(o, "livemode", render_livemode(partner_id));
-	json_object_set_new(o, "created_at", render_time(c->now));
-	json_object_set_new(o, "data", data);
-	char *payload = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (!payload)
-		die("out of memory");
-	ev.payload = payload;
+	struct buf payload = {0};
+	render_event_write(&payload, &ev, obj->data, obj->len);
+	ev.payload = buf_str(&payload);
 	int rc = c->store->ops->event_insert(c->store, &ev, &c->err);
-	free(payload);
+	buf_free(&payload);
 	c->events_emitted = true; /* dispatch_committed() wakes the worker */
+	return rc;
+}
+
+int event_emit_reply_buf(struct ctx *c, const char *partner_id, const char *type, int status,
+			 struct buf *obj)
+{
+	if (type && event_emit_buf(c, partner_id, type, obj) < 0) {
+		buf_free(obj);
+		return -1;
+	}
+	return reply_buf_take(c, status, obj);
+}
+
+/* Writes the event type about object (borrowed). Returns 0 or -1. */
+static int emit(struct ctx *c, const char *partner_id, const char *type, json_t *object)
+{
+	struct buf b = {0};
+	buf_json_value(&b, object);
+	int rc = event_emit_buf(c, partner_id, type, &b);
+	buf_free(&b);
 	return rc;
 }
 

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "dispatch.h"
 
 /* How long partners can read events back (docs/api.md#events): older ones answer
@@ -20,5 +21,12 @@ int event_emit_take(struct ctx *c, const char *partner_id, const char *type, jso
  * Returns 0 or -1. */
 int event_emit_reply_take(struct ctx *c, const char *partner_id, const char *type, int status,
 			  json_t *object);
+/* The same two for an object already rendered into obj (render.h): the
+ * event carries its bytes. event_emit_buf() borrows obj; the reply takes
+ * it, so the answer (and the idempotent record of it) is the same bytes. */
+int event_emit_buf(struct ctx *c, const char *partner_id, const char *type,
+		   const struct buf *obj);
+int event_emit_reply_buf(struct ctx *c, const char *partner_id, const char *type, int status,
+			 struct buf *obj);
 
 #endif

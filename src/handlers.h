@@ -35,6 +35,8 @@ int api_customer_location_load(struct ctx *c, struct customer *cu);
 /* Stamps cu's updated_at and writes it, then emits type about the customer
  * and replies 200 with it. Returns 0 or -1. */
 int api_customer_save_emit(struct ctx *c, struct customer *cu, const char *type);
+/* Replies status with the customer object. Returns 0. */
+int api_customer_reply(struct ctx *c, int status, const struct customer *cu);
 
 /* api_mail.c */
 int api_mail_create(struct ctx *c);
@@ -44,9 +46,9 @@ int api_mail_delete(struct ctx *c);
 /* Loads the caller's tenant's mail id unless it is deleted; answers 404
  * not_found otherwise. Returns 0 or -1. */
 int api_mail_load(struct ctx *c, const char *id, struct mail *m);
-/* Returns the mail object with its actions (new reference), or NULL with
- * c->err set. */
-json_t *api_mail_render(struct ctx *c, const struct mail *m);
+/* Writes the mail object with its actions (loaded here) into b. Returns 0,
+ * or -1 with c->err set. */
+int api_mail_write(struct ctx *c, struct buf *b, const struct mail *m);
 /* Records inbound mail from the body for source "partner" or "innbocks",
  * with every check of docs/api.md#mail in order; replies 201. */
 int api_mail_record(struct ctx *c, const char *source);

@@ -92,30 +92,6 @@ json_t *render_user(const struct user *u)
 	return o;
 }
 
-json_t *render_customer(const struct customer *c)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "id", json_string(c->id));
-	json_object_set_new(o, "object", json_string("customer"));
-	json_object_set_new(o, "livemode", render_livemode(c->partner_id));
-	json_object_set_new(o, "external_customer_id", render_string_or_null(c->external_id));
-	json_object_set_new(o, "email", json_string(c->email));
-	json_object_set_new(o, "name", json_string(c->name));
-	json_object_set_new(o, "phone", render_string_or_null(c->phone));
-	json_object_set_new(o, "prepay", json_boolean(c->prepay));
-	json_object_set_new(o, "status", json_string(c->status));
-	json_object_set_new(o, "billing_status",
-			    json_string(customer_billing_active(c) ? "active" : "inactive"));
-	json_object_set_new(o, "mail_receipt_approved",
-			    json_boolean(customer_mail_receipt_approved(c)));
-	json_object_set_new(o, "mailbox_id", json_string(c->mailbox.id));
-	json_object_set_new(o, "metadata", render_json_text(c->metadata));
-	json_object_set_new(o, "created_at", render_time(c->created_at));
-	json_object_set_new(o, "updated_at", render_time(c->updated_at));
-	json_object_set_new(o, "deactivated_at", render_time(c->deactivated_at));
-	return o;
-}
-
 json_t *render_mailbox(const struct customer *c)
 {
 	const struct mailbox *m = &c->mailbox;
@@ -172,54 +148,6 @@ json_t *render_json_text(const char *text)
 {
 	json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
 	return v ? v : json_null();
-}
-
-json_t *render_action(const struct mail_action *act)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "id", json_string(act->id));
-	json_object_set_new(o, "object", json_string("mail_action"));
-	json_object_set_new(o, "livemode", render_livemode(act->partner_id));
-	json_object_set_new(o, "mail_id", json_string(act->mail_id));
-	json_object_set_new(o, "customer_id", json_string(act->customer_id));
-	json_object_set_new(o, "type", json_string(act->type));
-	json_object_set_new(o, "status", json_string(act->status));
-	json_object_set_new(o, "forward_address", render_json_text(act->forward_address));
-	json_object_set_new(o, "shipping_speed", render_string_or_null(act->shipping_speed));
-	json_object_set_new(o, "notes", render_string_or_null(act->notes));
-	json_object_set_new(o, "result", render_json_text(act->result));
-	json_object_set_new(o, "failure_reason", render_string_or_null(act->failure_reason));
-	json_object_set_new(o, "requested_at", render_time(act->requested_at));
-	json_object_set_new(o, "completed_at", render_time(act->completed_at));
-	return o;
-}
-
-json_t *render_mail(const struct mail *m, const struct mail_action *actions, size_t n)
-{
-	json_t *acts = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(acts, render_action(&actions[i]));
-	json_t *o = json_object();
-	json_object_set_new(o, "id", json_string(m->id));
-	json_object_set_new(o, "object", json_string("mail"));
-	json_object_set_new(o, "livemode", render_livemode(m->partner_id));
-	json_object_set_new(o, "customer_id", json_string(m->customer_id));
-	json_object_set_new(o, "mailbox_id", json_string(m->mailbox_id));
-	json_object_set_new(o, "type", json_string(m->type));
-	json_object_set_new(o, "status", json_string(m->status));
-	json_object_set_new(o, "source", json_string(m->source));
-	json_object_set_new(o, "photos", render_json_text(m->photos));
-	json_object_set_new(o, "performed_by", json_string(m->performed_by));
-	json_object_set_new(o, "tracking_number", render_string_or_null(m->tracking_number));
-	json_object_set_new(o, "carrier", render_string_or_null(m->carrier));
-	json_object_set_new(o, "sender", render_string_or_null(m->sender));
-	json_object_set_new(o, "notes", render_string_or_null(m->notes));
-	json_object_set_new(o, "metadata", render_json_text(m->metadata));
-	json_object_set_new(o, "actions", acts);
-	json_object_set_new(o, "received_at", render_time(m->received_at));
-	json_object_set_new(o, "created_at", render_time(m->created_at));
-	json_object_set_new(o, "updated_at", render_time(m->updated_at));
-	return o;
 }
 
 /* The members of an object being written into a buffer, each in the way
@@ -360,4 +288,20 @@ void render_mail_write(struct buf *b, const struct mail *m, const struct mail_ac
 	member_time(b, "created_at", m->created_at);
 	member_time(b, "updated_at", m->updated_at);
 	buf_putc(b, '}');
+}
+
+void render_event_write(struct buf *b, const struct event *ev, const char *object, size_t len)
+{
+	buf_reserve(b, len + 256);
+	buf_putc(b, '{');
+	member_string(b, "id", ev->id);
+	member_raw(b, "object", "\"event\"");
+	member_string(b, "type", ev->type);
+	member_raw(b, "api_version", "\"v1\"");
+	member_bool(b, "livemode", tenant_livemode(ev->partner_id));
+	member_time(b, "created_at", ev->created_at);
+	key(b, "data");
+	buf_lit(b, "{\"object\":");
+	buf_put(b, object, len);
+	buf_lit(b, "}}");
 }

@@ -52,6 +52,14 @@ void resp_json_take(struct response *r, int status, json_t *body_json)
 	r->body_len = strlen(r->body);
 }
 
+void resp_body_take(struct response *r, int status, char *body, size_t len)
+{
+	free(r->body);
+	r->status = status;
+	r->body = body;
+	r->body_len = len;
+}
+
 void resp_raw(struct response *r, int status, const char *body, size_t len)
 {
 	free(r->body);

@@ -67,6 +67,8 @@ struct response {
 void resp_header_add(struct response *r, const char *name, const char *value);
 /* Sets status and takes body_json (serialised compactly, then decref'ed). */
 void resp_json_take(struct response *r, int status, json_t *body_json);
+/* Sets status and takes body, len bytes malloc'ed with a NUL after them. */
+void resp_body_take(struct response *r, int status, char *body, size_t len);
 /* Sets status and a copy of the len bytes of a ready JSON body. */
 void resp_raw(struct response *r, int status, const char *body, size_t len);
 /* Sets the error envelope for e, repeating request_id in the body. */

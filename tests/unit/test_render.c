@@ -1,6 +1,6 @@
 /* test_render.c - the customer, mail and mail action objects rendered
  * straight into a buffer (render.c, buf.c) are byte for byte what the
- * server wrote before issue 16: json_dumps(JSON_COMPACT |
+ * server wrote before: json_dumps(JSON_COMPACT |
  * JSON_PRESERVE_ORDER) of the jansson tree built below (render.c's tree
  * code as it was), over edge cases (nulls, escapes, control characters,
  * non-ASCII, invalid UTF-8, stored JSON text in and out of jansson's form)
@@ -18,7 +18,8 @@
 #include "unit.h"
 #include "util.h"
 
-/* The reference: the jansson trees render.c built before issue 16. */
+/* The reference: the jansson trees render.c built before it wrote these
+ * objects straight into a buffer. */
 
 static json_t *ref_time(int64_t t)
 {
@@ -109,6 +110,21 @@ static json_t *ref_mail(const struct mail *m, const struct mail_action *actions,
 	json_object_set_new(o, "received_at", ref_time(m->received_at));
 	json_object_set_new(o, "created_at", ref_time(m->created_at));
 	json_object_set_new(o, "updated_at", ref_time(m->updated_at));
+	return o;
+}
+
+static json_t *ref_event(const struct event *ev, json_t *object)
+{
+	json_t *data = json_object();
+	json_object_set(data, "object", object);
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(ev->id));
+	json_object_set_new(o, "object", json_string("event"));
+	json_object_set_new(o, "type", json_string(ev->type));
+	json_object_set_new(o, "api_version", json_string("v1"));
+	json_object_set_new(o, "livemode", json_boolean(tenant_livemode(ev->partner_id)));
+	json_object_set_new(o, "created_at", ref_time(ev->created_at));
+	json_object_set_new(o, "data", data);
 	return o;
 }
 
@@ -482,6 +498,33 @@ static char *random_text(struct arena *a)
 static int64_t random_time(void)
 {
 	return rng() % 5 == 0 ? 0 : (int64_t)(rng() % 4102444800u);
+}
+
+TEST(render_event_wraps_the_rendered_object_as_jansson_did)
+{
+	struct event ev = {
+		.id = "evt_0Ab12Cd3EfGh4IjK5LmN6OpQ",
+		.partner_id = "ptr_1_test",
+		.type = "customer.created",
+		.created_at = 1795777828,
+	};
+	struct buf obj = {0}, b = {0};
+	render_customer_write(&obj, &sample_customer);
+	render_event_write(&b, &ev, obj.data, obj.len);
+	json_t *tree = ref_customer(&sample_customer);
+	char *want = ref_dump(ref_event(&ev, tree));
+	json_decref(tree);
+	CHECK_STR(buf_str(&b), want);
+	static const char head[] =
+		"{\"id\":\"evt_0Ab12Cd3EfGh4IjK5LmN6OpQ\",\"object\":\"event\","
+		"\"type\":\"customer.created\",\"api_version\":\"v1\","
+		"\"livemode\":false,\"created_at\":\"2026-11-27T11:10:28Z\","
+		"\"data\":{\"object\":{\"id\":\"cus_";
+	CHECK(strncmp(buf_str(&b), head, strlen(head)) == 0);
+	CHECK(strcmp(buf_str(&b) + b.len - 3, "}}}") == 0);
+	free(want);
+	buf_free(&obj);
+	buf_free(&b);
 }
 
 TEST(render_customer_matches_jansson_on_generated_customers)
