@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "router.h"
+#include "util.h"
 #include "banned.h"
 
 #define LINE_MAX_BYTES 1024
@@ -84,25 +85,21 @@ static void put_escaped(struct line *l, const char *s, size_t max, bool quoted)
 		put(l, "\"", 1);
 }
 
-/* Writes Unix microseconds as "2026-11-29T12:00:00.123Z" (civil-from-days,
- * after Howard Hinnant's algorithm). */
+/* Writes Unix microseconds as "2026-11-29T12:00:00.123Z" (time_digits(),
+ * no formatter: this runs for every request). */
 static void time_format_ms(int64_t us, char out[48])
 {
 	int64_t secs = us / 1000000, ms = (us % 1000000) / 1000;
-	int64_t days = secs / 86400, rem = secs % 86400;
-	int64_t z = days + 719468;
-	int64_t era = z / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t y = yoe + era * 400;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	int64_t d = doy - (153 * mp + 2) / 5 + 1;
-	int64_t m = mp < 10 ? mp + 3 : mp - 9;
-	if (m <= 2)
-		y++;
-	snprintf(out, 48, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, (int)m, (int)d,
-		 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (int)ms);
+	if (!time_digits(secs, out)) {
+		text_copy(out, 48, "0000-01-01T00:00:00.000Z", 24);
+		return;
+	}
+	out[19] = '.';
+	out[20] = (char)('0' + ms / 100);
+	out[21] = (char)('0' + ms / 10 % 10);
+	out[22] = (char)('0' + ms % 10);
+	out[23] = 'Z';
+	out[24] = '\0';
 }
 
 /* Appends one field: `"name":value` (JSON) or ` name=value` (text). value
@@ -139,8 +136,16 @@ static void field(struct line *l, enum accesslog_format f, const char *name, con
 static void field_int(struct line *l, enum accesslog_format f, const char *name, int64_t v)
 {
 	char tmp[24];
-	snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
-	field(l, f, name, tmp, false);
+	char *p = tmp + sizeof(tmp) - 1;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	*p = '\0';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	field(l, f, name, p, false);
 }
 
 size_t accesslog_format_line(enum accesslog_format f, const struct accesslog_entry *e,
@@ -153,7 +158,7 @@ size_t accesslog_format_line(enum accesslog_format f, const struct accesslog_ent
 	char when[48], method[METHOD_MAX + 1] = "";
 	time_format_ms(e->time_us, when);
 	if (e->method)
-		snprintf(method, sizeof(method), "%s", e->method);
+		text_copy(method, sizeof(method), e->method, strlen(e->method));
 	if (f == ACCESSLOG_JSON)
 		put(&l, "{", 1);
 	field(&l, f, "time", when, true);

@@ -207,9 +207,10 @@ static int admit(struct ctx *c, struct response *resp)
 	c->partner_id = key.partner_id;
 	struct resp_facts *f = &resp->facts;
 	size_t plen = tenant_partner_len(key.partner_id);
-	snprintf(f->partner_id, sizeof(f->partner_id), "%.*s", (int)plen, key.partner_id);
+	text_copy(f->partner_id, sizeof(f->partner_id), key.partner_id, plen);
 	f->livemode = tenant_livemode(key.partner_id);
-	snprintf(f->key_prefix, sizeof(f->key_prefix), "%s", key.prefix ? key.prefix : "");
+	const char *prefix = key.prefix ? key.prefix : "";
+	text_copy(f->key_prefix, sizeof(f->key_prefix), prefix, strlen(prefix));
 	/* Every authenticated answer carries the RateLimit headers, so the token
 	 * is taken before the scope check; a missing scope still wins over 429. */
 	struct ratelimit *rl = c->app->ratelimit;
@@ -461,7 +462,8 @@ struct ctx *dispatch_start(struct app *app, const struct request *req, struct re
 	};
 	c->request_id = id_new(c->a, "req_");
 	resp->facts.livemode = -1;
-	snprintf(resp->facts.request_id, sizeof(resp->facts.request_id), "%s", c->request_id);
+	text_copy(resp->facts.request_id, sizeof(resp->facts.request_id), c->request_id,
+		  strlen(c->request_id));
 	resp_header_add(resp, "X-Request-Id", c->request_id);
 	bool write = false;
 	if (prepare(c, resp) < 0)

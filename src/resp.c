@@ -37,8 +37,8 @@ void resp_header_add(struct response *r, const char *name, const char *value)
 	if (r->nheaders == RESP_MAX_HEADERS)
 		die("too many response headers");
 	struct resp_header *h = &r->headers[r->nheaders++];
-	snprintf(h->name, sizeof(h->name), "%s", name);
-	snprintf(h->value, sizeof(h->value), "%s", value);
+	text_copy(h->name, sizeof(h->name), name, strlen(name));
+	text_copy(h->value, sizeof(h->value), value, strlen(value));
 }
 
 void resp_json_take(struct response *r, int status, json_t *body_json)

@@ -30,6 +30,17 @@ int64_t now_seconds(void);
 double monotonic_seconds(void);
 /* Writes t as RFC 3339 UTC ("2026-11-27T11:10:28Z") into out (>= 21 bytes). */
 void time_format(int64_t t, char out[21]);
+/* Writes the date and time of day of t (Unix seconds, UTC; years 1000 to
+ * 9999, where strftime's %Y has four digits too) as "YYYY-MM-DDTHH:MM:SS"
+ * into out[0..18], no NUL. Returns false, writing nothing, for a t outside
+ * those years. */
+bool time_digits(int64_t t, char out[19]);
+
+/* Copies the first n bytes of s (fewer when size is smaller) into out,
+ * size > 0 bytes, and a NUL; returns the length copied. For the fixed
+ * fields filled on every request, where snprintf("%s") is a formatter's
+ * work. */
+size_t text_copy(char *out, size_t size, const char *s, size_t n);
 
 /* Fills out with n random base62 characters and a NUL (out has n+1 bytes).
  * Uses OpenSSL's CSPRNG (through a per-thread pool); aborts if it fails. */

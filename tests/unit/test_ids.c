@@ -273,3 +273,54 @@ TEST(scope_parse_is_zero_for_an_unknown_name)
 	CHECK_INT(auth_scope_parse("customers:read "), 0);
 	CHECK_INT(auth_scope_parse(""), 0);
 }
+
+/* Returns what time_format wrote before it formatted by hand: strftime. */
+static void time_format_strftime(int64_t t, char out[21])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+TEST(time_format_writes_what_strftime_wrote)
+{
+	static const int64_t edges[] = {0,
+					1,
+					-1,
+					-86400,
+					-86401,
+					59,
+					60,
+					86399,
+					86400,
+					951782400 /* 2000-02-29 */,
+					951868800,
+					4107542400 /* 2100-02-28 */,
+					4107628800,
+					1795777828,
+					-30610224000,
+					-30610224001,
+					253402300799,
+					253402300800,
+					-62167219200,
+					68169600 /* 1972-02-29 */};
+	bool ok = true;
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]) && ok; i++) {
+		char got[21], want[21];
+		time_format(edges[i], got);
+		time_format_strftime(edges[i], want);
+		ok = CHECK_STR(got, want);
+	}
+	uint64_t x = 88172645463325252u;
+	for (int i = 0; i < 200000 && ok; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		int64_t t = (int64_t)(x % 300000000000u) - 40000000000;
+		char got[21], want[21];
+		time_format(t, got);
+		time_format_strftime(t, want);
+		ok = CHECK_STR(got, want);
+	}
+}
