@@ -14,7 +14,7 @@ void buf_reserve(struct buf *b, size_t more)
 {
 	if (b->cap - b->len > more)
 		return;
-	size_t cap = b->cap ? b->cap : 256;
+	size_t cap = b->cap ? b->cap : 1024; /* a customer is ~600 bytes */
 	while (cap - b->len <= more)
 		cap *= 2;
 	char *data = realloc(b->data, cap);

@@ -438,8 +438,9 @@ static int prepare(struct ctx *c, struct response *resp)
 		return error(
 			&c->err, 503, "unavailable", NULL,
 			"the server is receiving too many request bodies at once; retry shortly");
-	bool has_body = (req->body_len > 0 || req->body_announced) &&
-			strcmp(req->method, "GET") != 0;
+	if (strcmp(req->method, "GET") == 0)
+		return 0; /* no body: c->body stays NULL */
+	bool has_body = req->body_len > 0 || req->body_announced;
 	if (has_body && !content_type_is_json(req->content_type))
 		return error(&c->err, 415, "unsupported_media_type", NULL,
 			     "send the body as Content-Type: application/json");
@@ -449,13 +450,12 @@ static int prepare(struct ctx *c, struct response *resp)
 
 struct ctx *dispatch_start(struct app *app, const struct request *req, struct response *resp)
 {
-	struct ctx *c = calloc(1, sizeof(*c));
-	if (!c)
-		die("out of memory");
+	struct arena *a = arena_new();
+	struct ctx *c = arena_alloc(a, sizeof(*c));
 	*c = (struct ctx){
 		.app = app,
 		.store = app->store,
-		.a = arena_new(),
+		.a = a,
 		.req = req,
 		.resp = resp,
 		.now = now_seconds(),
@@ -503,8 +503,7 @@ void dispatch_end(struct ctx *c)
 	json_decref(c->body);
 	json_decref(c->out);
 	buf_free(&c->out_bytes);
-	arena_free(c->a);
-	free(c);
+	arena_free(c->a); /* c itself is in it */
 }
 
 int dispatch_before(struct ctx *c)

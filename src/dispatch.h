@@ -71,7 +71,7 @@ struct ctx {
 	const struct request *req;
 	const struct route *route;
 	const char *params[ROUTE_MAX_PARAMS];
-	json_t *body;           /* the parsed body; {} when there was none */
+	json_t *body;           /* the parsed body; {} when there was none, NULL on GET */
 	const char *partner_id; /* the key's (or the session's mode's) tenant; NULL on
 				   * the operator API */
 	const struct user_session *session; /* ROUTE_SESSION: the signed-in user */

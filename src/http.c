@@ -56,7 +56,7 @@ struct http_server {
 };
 
 struct query_collect {
-	struct arena *a;
+	struct arena *a; /* made for the first parameter */
 	struct query_param items[QUERY_MAX];
 	size_t n;
 	bool overflow;
@@ -108,6 +108,8 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 	for (size_t i = 0; i < q->n && !q->repeated; i++)
 		if (strcmp(q->items[i].key, key) == 0)
 			q->repeated = q->items[i].key;
+	if (!q->a)
+		q->a = arena_new();
 	q->items[q->n].key = arena_strdup(q->a, key);
 	q->items[q->n].value = arena_strdup(q->a, value ? value : "");
 	q->n++;
@@ -272,7 +274,6 @@ static void request_build(struct http_server *srv, struct pending *p,
 {
 	p->srv = srv;
 	client_addr_get(p, conn);
-	p->query.a = arena_new();
 	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_query, &p->query);
 	p->req = (struct request){
 		.method = method,
@@ -315,6 +316,8 @@ static void start_answer(struct http_server *srv, struct pending *p,
 			struct err e;
 			error(&e, 404, "route_not_found", NULL,
 			      "this listener serves GET /metrics only");
+			if (!p->query.a)
+				p->query.a = arena_new();
 			const char *id = id_new(p->query.a, "req_");
 			resp_header_add(&p->resp, "X-Request-Id", id);
 			snprintf(p->resp.facts.request_id, sizeof(p->resp.facts.request_id),

@@ -11,7 +11,8 @@
  * Everything allocated from it dies with arena_free(). */
 struct arena;
 
-/* Returns a new empty arena; the caller frees it with arena_free(). */
+/* Returns a new empty arena (its first 8 KiB come with it); the caller
+ * frees it with arena_free(). */
 struct arena *arena_new(void);
 /* Frees the arena and everything allocated from it. Accepts NULL. */
 void arena_free(struct arena *a);

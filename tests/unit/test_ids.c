@@ -1,5 +1,7 @@
 /* test_ids.c - random ids and base62 text, SHA-256 hex, partner API keys
  * (generation, shape, hash), Bearer header parsing and scope names. */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -322,5 +324,27 @@ TEST(time_format_writes_what_strftime_wrote)
 		time_format(t, got);
 		time_format_strftime(t, want);
 		ok = CHECK_STR(got, want);
+	}
+}
+
+TEST(arena_memory_is_zeroed_and_aligned_when_an_arena_is_reused)
+{
+	/* The second arena may be the first one, kept as the thread's spare:
+	 * what the first held must not show through. */
+	for (int round = 0; round < 3; round++) {
+		struct arena *a = arena_new();
+		bool clean = true, aligned = true;
+		for (size_t n = 1; n < 20000; n = n * 3 + 1) {
+			unsigned char *p = arena_alloc(a, n);
+			aligned = aligned && (uintptr_t)p % _Alignof(max_align_t) == 0;
+			for (size_t i = 0; i < n; i++)
+				clean = clean && p[i] == 0;
+			memset(p, 0xA5, n);
+		}
+		char *big = arena_alloc(a, 100000); /* a block of its own */
+		memset(big, 0x5A, 100000);
+		CHECK(clean);
+		CHECK(aligned);
+		arena_free(a);
 	}
 }
