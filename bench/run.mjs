@@ -9,7 +9,7 @@
 //             [--customers 100000] [--mail 10000]
 //             [--scenarios customer_get,healthz,...]
 //             [--log json|text|off] [--metrics 1|0]
-//             [--ops-cost] [--threads 2] [--list-limit 20]
+//             [--ops-cost] [--log-pipe] [--threads 2] [--list-limit 20]
 //             [--compare BASELINE_BINARY]
 //   bench/run --soak SECONDS     mixed load; samples RSS every 5 s
 //   bench/run --backends sqlite,pg1,pg2 [--reps 3] [--duration 10]
@@ -19,7 +19,8 @@
 //
 // --log and --metrics set INNBOCKS_LOG and INNBOCKS_METRICS of the server
 // (default: json and 1, as in production; the access log goes to /dev/null,
-// so its figure is the server's own cost, not a log reader's). --ops-cost
+// so its figure is the server's own cost, not a log reader's; with --log-pipe
+// it goes to a pipe that cat reads, as a log shipper would). --ops-cost
 // measures every scenario twice in each repetition, with the access log and
 // the metrics off and on, and reports the ratio. --threads is wrk's thread
 // count (1 leaves a core to the server alone); --list-limit the page size of
@@ -81,6 +82,7 @@ const strOpt = (name, dflt) => (args.includes(`--${name}`) ? args[args.indexOf(`
 const OPS_ON = { log: strOpt('log', 'json'), metrics: strOpt('metrics', '1') };
 const OPS_OFF = { log: 'off', metrics: '0' };
 const opsCost = args.includes('--ops-cost');
+const logPipe = args.includes('--log-pipe');
 const wrkThreads = opt('threads', 2);
 const listLimit = opt('list-limit', 20);
 const baseBin = strOpt('compare', null) && path.resolve(strOpt('compare', null));
@@ -101,8 +103,11 @@ function freePort() {
 }
 
 async function startServer(groupCommit, ops = OPS_ON, bin = BIN) {
+  // --log-pipe: the access log goes to a pipe that cat reads, as a log
+  // shipper would (the server's cost then includes waking its reader).
+  const sink = logPipe ? spawn('cat', [], { stdio: ['pipe', 'ignore', 'inherit'] }) : null;
   server = spawn(bin, ['serve'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', sink ? sink.stdin : 'ignore', 'inherit'],
     env: {
       ...process.env,
       INNBOCKS_LISTEN: `127.0.0.1:${port}`,
@@ -114,6 +119,7 @@ async function startServer(groupCommit, ops = OPS_ON, bin = BIN) {
       INNBOCKS_METRICS: ops.metrics,
     },
   });
+  sink?.stdin.destroy(); // the server holds the pipe; cat ends when it exits
   for (let i = 0; i < 500; i++) {
     try {
       const r = await fetch(`http://127.0.0.1:${port}/healthz`);
@@ -283,7 +289,9 @@ async function benchmark(key) {
     for (const s of scenarios) {
       const on = median(runs[s].map((r) => r.rps));
       const offRps = median(runs[bare(s)].map((r) => r.rps));
-      lines.push(`Log and metrics cost, ${s}: ${f1(on)} req/s on vs ${f1(offRps)} off = ${(((offRps - on) / offRps) * 100).toFixed(1)} % slower`);
+      const onCpu = median(runs[s].map((r) => r.cpuUs)), offCpu = median(runs[bare(s)].map((r) => r.cpuUs));
+      lines.push(`Log and metrics cost, ${s}: ${f1(on)} req/s on vs ${f1(offRps)} off = ${(((offRps - on) / offRps) * 100).toFixed(1)} % slower; `
+        + `CPU ${f1(onCpu)} µs/req on vs ${f1(offCpu)} off = ${(((onCpu - offCpu) / offCpu) * 100).toFixed(1)} % more`);
     }
   }
   lines.push('Peak RSS includes the database file mapped with mmap (it grows with the data);');

@@ -1,14 +1,20 @@
-/* accesslog.c - one line per request, JSON or logfmt, one write(2) each.
+/* accesslog.c - one line per request, JSON or logfmt.
  *
- * The line is built on the caller's stack and written with one write(2):
- * no lock, no stdio buffer shared between the worker threads, and lines of
- * a few hundred bytes (under PIPE_BUF) never interleave on a pipe. The
- * time is formatted by hand: glibc's gmtime_r takes the time-zone lock. */
+ * The line is built on the caller's stack. The command line writes it with
+ * one write(2); the server's threads append it to a buffer of their own
+ * and write many lines at once (accesslog_append): a write(2) per request
+ * to a pipe costs its reader a wake-up each time (measured: a third more
+ * CPU per /healthz with `| cat`). Each buffer has its own mutex, which only
+ * the main loop's flush ever contends for; every write is of whole lines,
+ * so lines never interleave. The time is formatted by hand: glibc's
+ * gmtime_r takes the time-zone lock. */
 #include "accesslog.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,18 +75,22 @@ static void put_escaped(struct line *l, const char *s, size_t max, bool quoted)
 	static const char hex[] = "0123456789abcdef";
 	if (quoted)
 		put(l, "\"", 1);
-	for (size_t i = 0; i < max && s[i]; i++) {
+	size_t run = 0, i = 0; /* s[run..i) needs no escape */
+	for (; i < max && s[i]; i++) {
 		unsigned char ch = (unsigned char)s[i];
+		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\')
+			continue;
+		put(l, s + run, i - run);
 		if (ch == '"' || ch == '\\') {
 			char esc[2] = {'\\', (char)ch};
 			put(l, esc, 2);
-		} else if (ch < 0x20 || ch >= 0x7f) {
+		} else {
 			char esc[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
 			put(l, esc, 6);
-		} else {
-			put(l, (const char *)&ch, 1);
 		}
+		run = i + 1;
 	}
+	put(l, s + run, i - run);
 	if (quoted)
 		put(l, "\"", 1);
 }
@@ -190,10 +200,10 @@ size_t accesslog_format_line(enum accesslog_format f, const struct accesslog_ent
 	return l.len;
 }
 
-void accesslog_write(int fd, enum accesslog_format f, const struct accesslog_entry *e)
+/* Writes the n bytes at buf to fd, retrying only the part not written;
+ * gives up silently on an error. */
+static void write_all(int fd, const char *buf, size_t n)
 {
-	char buf[LINE_MAX_BYTES];
-	size_t n = accesslog_format_line(f, e, buf, sizeof(buf));
 	size_t done = 0;
 	while (done < n) {
 		ssize_t w = write(fd, buf + done, n - done);
@@ -203,4 +213,112 @@ void accesslog_write(int fd, enum accesslog_format f, const struct accesslog_ent
 			return;
 		done += (size_t)w;
 	}
+}
+
+void accesslog_write(int fd, enum accesslog_format f, const struct accesslog_entry *e)
+{
+	char buf[LINE_MAX_BYTES];
+	size_t n = accesslog_format_line(f, e, buf, sizeof(buf));
+	write_all(fd, buf, n);
+}
+
+/* A thread's buffer of lines, in the list of every thread's. */
+struct batch {
+	pthread_mutex_t lock; /* the owner's appends; the main loop's flush */
+	struct batch *next;
+	int fd;
+	int64_t first_us; /* arrival time of the oldest line held */
+	size_t len;
+	char data[ACCESSLOG_BUFFER];
+};
+
+static pthread_mutex_t batches_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct batch *batches;
+static _Thread_local struct batch *own_batch;
+static pthread_key_t batch_key;
+static pthread_once_t batch_once = PTHREAD_ONCE_INIT;
+
+/* Writes out what b holds; b->lock is held. */
+static void batch_write(struct batch *b)
+{
+	write_all(b->fd, b->data, b->len);
+	b->len = 0;
+}
+
+/* Runs when a thread that logged exits: its lines go out, its buffer goes. */
+static void batch_drop(void *p)
+{
+	struct batch *b = p;
+	pthread_mutex_lock(&batches_lock);
+	for (struct batch **at = &batches; *at; at = &(*at)->next)
+		if (*at == b) {
+			*at = b->next;
+			break;
+		}
+	pthread_mutex_unlock(&batches_lock);
+	pthread_mutex_lock(&b->lock);
+	batch_write(b);
+	pthread_mutex_unlock(&b->lock);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+	own_batch = NULL;
+}
+
+static void batch_key_create(void)
+{
+	if (pthread_key_create(&batch_key, batch_drop) != 0)
+		die("pthread_key_create failed");
+}
+
+/* Returns the calling thread's buffer, made on its first line. */
+static struct batch *batch_own(int fd)
+{
+	if (own_batch)
+		return own_batch;
+	pthread_once(&batch_once, batch_key_create);
+	struct batch *b = malloc(sizeof(*b));
+	if (!b)
+		die("out of memory");
+	pthread_mutex_init(&b->lock, NULL);
+	b->fd = fd;
+	b->len = 0;
+	b->first_us = 0;
+	pthread_setspecific(batch_key, b);
+	pthread_mutex_lock(&batches_lock);
+	b->next = batches;
+	batches = b;
+	pthread_mutex_unlock(&batches_lock);
+	own_batch = b;
+	return b;
+}
+
+void accesslog_append(int fd, enum accesslog_format f, const struct accesslog_entry *e)
+{
+	char line[LINE_MAX_BYTES];
+	size_t n = accesslog_format_line(f, e, line, sizeof(line));
+	if (n == 0)
+		return;
+	struct batch *b = batch_own(fd);
+	pthread_mutex_lock(&b->lock);
+	if (b->len + n > sizeof(b->data) || b->fd != fd)
+		batch_write(b);
+	b->fd = fd;
+	if (b->len == 0)
+		b->first_us = e->time_us;
+	memcpy(b->data + b->len, line, n);
+	b->len += n;
+	if (e->time_us - b->first_us >= ACCESSLOG_BATCH_MS * 1000)
+		batch_write(b);
+	pthread_mutex_unlock(&b->lock);
+}
+
+void accesslog_flush(void)
+{
+	pthread_mutex_lock(&batches_lock);
+	for (struct batch *b = batches; b; b = b->next) {
+		pthread_mutex_lock(&b->lock);
+		batch_write(b);
+		pthread_mutex_unlock(&b->lock);
+	}
+	pthread_mutex_unlock(&batches_lock);
 }

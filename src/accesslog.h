@@ -1,6 +1,8 @@
 /* accesslog.h - the access log: one line per request (docs/operators.md), as JSON
- * or as logfmt text, written with a single write(2) of a line built on the
- * stack, so threads never share a lock or a stdio buffer for it. It holds
+ * or as logfmt text. The server's lines gather in a buffer per thread and go
+ * out in batches (one write(2) for many lines: a pipe's reader is woken once
+ * per batch, not per request); the command line writes its one line at
+ * once. Threads never share a lock or a stdio buffer for it. It holds
  * who called (the partner, its mode, the key's display prefix), what was
  * matched (the route template, never the path or query) and how it went;
  * never a key, a token, a secret or a body. */
@@ -44,5 +46,20 @@ size_t accesslog_format_line(enum accesslog_format f, const struct accesslog_ent
  * written). Never fails the caller: a log that cannot be written is
  * dropped. */
 void accesslog_write(int fd, enum accesslog_format f, const struct accesslog_entry *e);
+
+/* How long a line may wait in its thread's buffer while more requests come
+ * (by their arrival times), and how much a buffer holds. */
+#define ACCESSLOG_BATCH_MS 100
+#define ACCESSLOG_BUFFER (64 * 1024)
+
+/* Adds e's line to the calling thread's buffer for fd (the server's
+ * stdout; lines held for another fd are written out first). The buffer is written with one write(2)
+ * when the next line would not fit, when its lines span ACCESSLOG_BATCH_MS,
+ * at accesslog_flush() and when the thread exits. Never fails the caller. */
+void accesslog_append(int fd, enum accesslog_format f, const struct accesslog_entry *e);
+/* Writes out what every thread's buffer holds. The server calls it on its
+ * main loop's tick (so an idle server's last lines wait at most a tick)
+ * and once its HTTP threads have stopped (so a clean stop loses none). */
+void accesslog_flush(void);
 
 #endif

@@ -451,7 +451,7 @@ static void record(struct http_server *srv, const struct pending *p)
 			.exit_code = -1,
 			.facts = &p->resp.facts,
 		};
-		accesslog_write(STDOUT_FILENO, srv->app->log, &e);
+		accesslog_append(STDOUT_FILENO, srv->app->log, &e);
 	}
 }
 

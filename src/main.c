@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "accesslog.h"
 #include "cli.h"
 #include "config.h"
 #include "event.h"
@@ -156,6 +157,7 @@ static int serve(const struct config *cfg)
 		int sig = sigtimedwait(&stop, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
+		accesslog_flush(); /* an idle server's last lines */
 		if (s->ops->checkpoint(s, &e) < 0 || s->ops->wal_bound(s, &e) < 0)
 			fprintf(stderr, "innbocks: checkpoint failed: %s\n", e.message);
 		/* After a full or read-only disk, notice its recovery by itself. */
@@ -168,6 +170,7 @@ static int serve(const struct config *cfg)
 	fprintf(stderr, "innbocks: stopping\n");
 	http_stop(metrics_srv, SHUTDOWN_GRACE_MS);
 	http_stop(srv, SHUTDOWN_GRACE_MS);
+	accesslog_flush(); /* the HTTP threads are gone: every line goes out */
 	writer_stop(writer);
 	webhook_worker_stop(worker);
 	ratelimit_free(app.ratelimit);

@@ -212,3 +212,33 @@ test('operator command-line actions are logged on stderr, after the answer, with
   assert.equal(quiet.code, 0);
   assert.equal(quiet.stderr, '');
 });
+
+test('lines are written in batches: an idle server writes its last line out soon, a clean stop writes every line', async () => {
+  const s = await startServer();
+  try {
+    const r = await fetch(`${s.url}/healthz`);
+    await r.text();
+    const id = r.headers.get('x-request-id');
+    const deadline = Date.now() + 2000;
+    while (!s.stdout.includes(id) && Date.now() < deadline) await sleep(20);
+    assert.ok(s.stdout.includes(id), 'the line of the only request is out within 2 s');
+
+    const ids = [];
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      for (let i = 0; i < 50; i++) {
+        const res = await fetch(`${s.url}/healthz`);
+        await res.text();
+        ids.push(res.headers.get('x-request-id'));
+      }
+    }));
+    const out = s.proc.stdout;
+    const ended = out.readableEnded ? null : new Promise((resolve) => out.on('end', resolve));
+    await s.stop();
+    await ended;
+    const logged = new Set(s.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l).request_id));
+    const missing = ids.filter((x) => !logged.has(x));
+    assert.deepEqual(missing, [], 'every request answered before SIGTERM is in the log');
+  } finally {
+    await s.stop();
+  }
+});

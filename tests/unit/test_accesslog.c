@@ -1,6 +1,10 @@
 /* test_accesslog.c - the access log line (accesslog.h): its exact bytes in
- * both formats, times with milliseconds, integers of every sign. */
+ * both formats, times with milliseconds, integers of every sign; and the
+ * server's batches of lines: when they are written out. */
+#include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "accesslog.h"
 #include "unit.h"
@@ -53,4 +57,83 @@ TEST(accesslog_text_line_has_exactly_these_bytes)
 	CHECK_STR(line, "time=1970-01-01T00:00:00.000Z source=cli command=\"key create\" "
 			"duration_us=-42 bytes_out=9223372036854775807 replayed=false "
 			"exit_code=0\n");
+}
+
+/* Returns what can be read from the non-blocking fd now ("" for nothing). */
+static const char *readable(int fd, char *buf, size_t size)
+{
+	ssize_t n = read(fd, buf, size - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+/* Counts the lines in s. */
+static int lines(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static int batch_fd;
+
+static void *log_one_and_exit(void *arg)
+{
+	const struct accesslog_entry *e = arg;
+	accesslog_append(batch_fd, ACCESSLOG_TEXT, e);
+	return NULL;
+}
+
+TEST(accesslog_batches_lines_until_they_span_the_batch_time_or_are_flushed)
+{
+	int fds[2];
+	if (!CHECK(pipe2(fds, O_NONBLOCK) == 0))
+		return;
+	batch_fd = fds[1];
+	char buf[8192];
+	struct accesslog_entry e = {.time_us = 1000000, .source = "http", .exit_code = -1};
+	for (int i = 0; i < 3; i++) {
+		e.time_us += 1000;
+		accesslog_append(fds[1], ACCESSLOG_TEXT, &e);
+	}
+	CHECK_STR(readable(fds[0], buf, sizeof(buf)), "");
+	/* A line arriving the batch time after the first sends all four. */
+	e.time_us = 1001000 + ACCESSLOG_BATCH_MS * 1000;
+	accesslog_append(fds[1], ACCESSLOG_TEXT, &e);
+	CHECK_INT(lines(readable(fds[0], buf, sizeof(buf))), 4);
+	e.time_us += 1000;
+	accesslog_append(fds[1], ACCESSLOG_TEXT, &e);
+	CHECK_STR(readable(fds[0], buf, sizeof(buf)), "");
+	accesslog_flush();
+	CHECK_INT(lines(readable(fds[0], buf, sizeof(buf))), 1);
+	/* A thread's lines go out when it exits. */
+	pthread_t t;
+	if (CHECK(pthread_create(&t, NULL, log_one_and_exit, &e) == 0))
+		pthread_join(t, NULL);
+	CHECK_INT(lines(readable(fds[0], buf, sizeof(buf))), 1);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+TEST(accesslog_writes_a_full_buffer_before_the_line_that_does_not_fit)
+{
+	int fds[2];
+	if (!CHECK(pipe2(fds, O_NONBLOCK) == 0))
+		return;
+	fcntl(fds[1], F_SETPIPE_SZ, 1024 * 1024);
+	char line[1024];
+	struct accesslog_entry e = {.time_us = 5000000, .source = "http", .exit_code = -1};
+	size_t n = accesslog_format_line(ACCESSLOG_TEXT, &e, line, sizeof(line));
+	size_t fit = ACCESSLOG_BUFFER / n;
+	for (size_t i = 0; i < fit; i++)
+		accesslog_append(fds[1], ACCESSLOG_TEXT, &e);
+	static char buf[ACCESSLOG_BUFFER + 1];
+	CHECK_STR(readable(fds[0], buf, sizeof(buf)), "");
+	accesslog_append(fds[1], ACCESSLOG_TEXT, &e);
+	CHECK_INT(lines(readable(fds[0], buf, sizeof(buf))), (long long)fit);
+	accesslog_flush();
+	CHECK_INT(lines(readable(fds[0], buf, sizeof(buf))), 1);
+	close(fds[0]);
+	close(fds[1]);
 }
