@@ -120,6 +120,19 @@ static void escape(struct buf *b, unsigned char ch)
 	}
 }
 
+/* Returns true when none of the 8 bytes of x needs a look: no control
+ * character, quote, backslash or non-ASCII byte (the bit tricks of "Bit
+ * Twiddling Hacks"; a false alarm only sends the bytes one at a time). */
+static bool plain8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+	uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
+	uint64_t control = (x - ones * 0x20) & ~x;              /* a byte below 0x20 */
+	uint64_t quotes = (quote - ones) & ~quote;              /* a byte equal to " */
+	uint64_t backslashes = (backslash - ones) & ~backslash; /* ... to \ */
+	return ((control | quotes | backslashes | x) & high) == 0;
+}
+
 bool buf_json_string(struct buf *b, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -127,6 +140,11 @@ bool buf_json_string(struct buf *b, const char *str, size_t n)
 	buf_putc(b, '"');
 	size_t run = 0, i = 0; /* s[run..i) is copied as it is */
 	while (i < n) {
+		uint64_t x;
+		if (n - i >= 8 && (memcpy(&x, s + i, 8), plain8(x))) {
+			i += 8;
+			continue;
+		}
 		unsigned char ch = s[i];
 		if (ch >= 0x20 && ch < 0x80 && ch != '"' && ch != '\\') {
 			i++;

@@ -602,6 +602,33 @@ TEST(render_mail_matches_jansson_on_generated_mail)
 	}
 }
 
+TEST(buf_json_string_matches_jansson_with_any_byte_anywhere_in_24)
+{
+	/* The writer looks at 8 bytes at a time: one odd byte at every place
+	 * of a longer string, or a valid sequence of two, three or four. */
+	static const char *const odd[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+	bool ok = true;
+	for (size_t at = 0; at < 24 && ok; at++)
+		for (unsigned v = 1; v < 256 + 3 && ok; v++) {
+			char s[32];
+			memset(s, 'a', 24);
+			s[24] = '\0';
+			if (v < 256) {
+				s[at] = (char)v;
+			} else if (at + strlen(odd[v - 256]) <= 24) {
+				memcpy(s + at, odd[v - 256], strlen(odd[v - 256]));
+			}
+			json_t *j = json_string(s);
+			char *want = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+			json_decref(j);
+			struct buf b = {0};
+			bool written = buf_json_string(&b, s, strlen(s));
+			ok = written ? CHECK_STR(buf_str(&b), want) : CHECK(want == NULL);
+			free(want);
+			buf_free(&b);
+		}
+}
+
 TEST(buf_json_string_matches_jansson_on_every_byte_pair)
 {
 	/* Every one- and two-byte string: escapes, and where UTF-8 starts or
