@@ -67,6 +67,19 @@ static void puts_(struct line *l, const char *s)
 	put(l, s, strlen(s));
 }
 
+/* Returns true when the 8 bytes of x are all printable ASCII other than a
+ * quote or a backslash (what the line keeps as it is); buf.c's plain8()
+ * with DEL escaped too. */
+static bool printable8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+	uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\'),
+		 del = x ^ (ones * 0x7f);
+	uint64_t bad = ((x - ones * 0x20) & ~x) | ((quote - ones) & ~quote) |
+		       ((backslash - ones) & ~backslash) | ((del - ones) & ~del) | x;
+	return (bad & high) == 0;
+}
+
 /* Appends s (at most max bytes of it) escaped for a JSON string; quoted
  * adds the quotes. Control and non-ASCII bytes become \u00XX, so the line
  * stays one line of valid JSON whatever a client sent. */
@@ -75,8 +88,14 @@ static void put_escaped(struct line *l, const char *s, size_t max, bool quoted)
 	static const char hex[] = "0123456789abcdef";
 	if (quoted)
 		put(l, "\"", 1);
+	size_t n = strnlen(s, max);
 	size_t run = 0, i = 0; /* s[run..i) needs no escape */
-	for (; i < max && s[i]; i++) {
+	for (; i < n; i++) {
+		uint64_t x;
+		while (n - i >= 8 && (memcpy(&x, s + i, 8), printable8(x)))
+			i += 8;
+		if (i == n)
+			break;
 		unsigned char ch = (unsigned char)s[i];
 		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\')
 			continue;

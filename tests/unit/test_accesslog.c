@@ -3,6 +3,7 @@
  * server's batches of lines: when they are written out. */
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -136,4 +137,45 @@ TEST(accesslog_writes_a_full_buffer_before_the_line_that_does_not_fit)
 	CHECK_INT(lines(readable(fds[0], buf, sizeof(buf))), 1);
 	close(fds[0]);
 	close(fds[1]);
+}
+
+/* The escaping the line promises, one byte at a time: quote and backslash
+ * with a backslash, control characters, DEL and non-ASCII as \u00XX. */
+static void escape_reference(const char *s, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') {
+			*out++ = '\\';
+			*out++ = (char)ch;
+		} else if (ch < 0x20 || ch >= 0x7f) {
+			memcpy(out, "\\u00", 4);
+			out[4] = hex[ch >> 4];
+			out[5] = hex[ch & 15];
+			out += 6;
+		} else {
+			*out++ = (char)ch;
+		}
+	}
+	*out = '\0';
+}
+
+TEST(accesslog_escapes_any_byte_anywhere_in_a_value)
+{
+	bool ok = true;
+	for (size_t at = 0; at < 24 && ok; at++)
+		for (unsigned v = 1; v < 256 && ok; v++) {
+			char value[32], want[256], line[1024], field[300];
+			memset(value, 'a', 24);
+			value[24] = '\0';
+			value[at] = (char)v;
+			escape_reference(value, want);
+			struct accesslog_entry e = {.source = value, .exit_code = -1};
+			size_t n = accesslog_format_line(ACCESSLOG_JSON, &e, line,
+							 sizeof(line));
+			line[n] = '\0';
+			snprintf(field, sizeof(field), "\"source\":\"%s\"", want);
+			ok = CHECK(strstr(line, field) != NULL);
+		}
 }
