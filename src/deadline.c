@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "resp.h"
 #include "util.h"
 #include "banned.h"
 
@@ -68,25 +69,29 @@ static void move(struct deadline *d, int64_t s)
 		;
 }
 
-/* Answers a late body with a 408 in the error envelope. Nothing else has
- * been written for this request, and the socket is closed right after. */
+/* Answers a late body with a 408 in the error envelope (resp_error, like
+ * every other answer). Nothing else has been written for this request, and
+ * the socket is closed right after. */
 static void answer_late_body(int fd, int body_ms)
 {
 	struct arena *a = arena_new();
 	const char *id = id_new(a, "req_");
-	char body[256], msg[512];
-	int n = snprintf(body, sizeof(body),
-			 "{\"error\":{\"code\":\"invalid_request\",\"message\":\"the request "
-			 "body did not arrive within %g s\",\"request_id\":\"%s\"}}",
-			 body_ms / 1000.0, id);
-	int m = snprintf(msg, sizeof(msg),
+	struct err e;
+	error(&e, 408, "invalid_request", NULL, "the request body did not arrive within %g s",
+	      body_ms / 1000.0);
+	struct response r = {0};
+	resp_error(&r, &e, id);
+	char head[256];
+	int m = snprintf(head, sizeof(head),
 			 "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
 			 "Content-Type: application/json; charset=utf-8\r\nX-Request-Id: %s\r\n"
-			 "Content-Length: %d\r\n\r\n%s",
-			 id, n, body);
-	/* The socket is non-blocking and its send buffer empty: one call. */
-	if (m > 0 && (size_t)m < sizeof(msg))
-		(void)send(fd, msg, (size_t)m, MSG_NOSIGNAL | MSG_DONTWAIT);
+			 "Content-Length: %zu\r\n\r\n",
+			 id, r.body_len);
+	/* The socket is non-blocking and its send buffer empty: one call each. */
+	if (m > 0 && (size_t)m < sizeof(head) &&
+	    send(fd, head, (size_t)m, MSG_NOSIGNAL | MSG_DONTWAIT) == m)
+		(void)send(fd, r.body, r.body_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	resp_free(&r);
 	arena_free(a);
 }
 

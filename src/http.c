@@ -224,27 +224,52 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		*socket_context = deadline_open(srv->deadlines, ci->connect_fd);
 }
 
-/* What the framing headers of a request say (see framing_problem). */
-struct framing {
+/* What one pass over a request's headers finds: the ones the dispatcher
+ * reads (the first of each name, as MHD's lookup would give) and the
+ * framing headers, counted. */
+struct headers {
+	struct request *req;
+	const char *content_length; /* the first */
 	int content_lengths, transfer_encodings, hosts;
 	bool chunked_only; /* every Transfer-Encoding is exactly "chunked" */
 };
 
-static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
-				     size_t key_size, const char *value, size_t value_size)
+/* Keeps *slot's first value. */
+static void first(const char **slot, const char *value)
+{
+	if (!*slot)
+		*slot = value ? value : "";
+}
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				      size_t key_size, const char *value, size_t value_size)
 {
 	(void)kind;
 	(void)key_size;
 	(void)value_size;
-	struct framing *f = cls;
-	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
-		f->content_lengths++;
+	struct headers *h = cls;
+	struct request *r = h->req;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE) == 0) {
+		first(&r->content_type, value);
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0) {
+		first(&r->authorization, value);
+	} else if (strcasecmp(key, "Idempotency-Key") == 0) {
+		first(&r->idempotency_key, value);
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_COOKIE) == 0) {
+		first(&r->cookie, value);
+	} else if (strcasecmp(key, "X-CSRF-Token") == 0) {
+		first(&r->csrf_token, value);
+	} else if (strcasecmp(key, "Innbocks-Mode") == 0) {
+		first(&r->mode, value);
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		first(&h->content_length, value);
+		h->content_lengths++;
 	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
-		f->transfer_encodings++;
+		h->transfer_encodings++;
 		if (!value || strcasecmp(value, "chunked") != 0)
-			f->chunked_only = false;
+			h->chunked_only = false;
 	} else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) {
-		f->hosts++;
+		h->hosts++;
 	}
 	return MHD_YES;
 }
@@ -252,25 +277,25 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
 /* Returns why the request's length cannot be trusted (the patterns of
  * request smuggling: RFC 9112 section 6.3), or NULL. libmicrohttpd would
  * take the first Content-Length and hang on a coding it does not know. */
-static const char *framing_problem(struct MHD_Connection *conn, const char *version)
+static const char *framing_problem(const struct headers *h, const char *version)
 {
-	struct framing f = {.chunked_only = true};
-	MHD_get_connection_values_n(conn, MHD_HEADER_KIND, count_framing, &f);
-	if (f.content_lengths > 1)
+	if (h->content_lengths > 1)
 		return "send one Content-Length header, not several";
-	if (f.transfer_encodings > 1 || !f.chunked_only)
+	if (h->transfer_encodings > 1 || !h->chunked_only)
 		return "the only Transfer-Encoding accepted is chunked, sent once";
-	if (f.transfer_encodings && f.content_lengths)
+	if (h->transfer_encodings && h->content_lengths)
 		return "send Content-Length or Transfer-Encoding, not both";
-	if (f.hosts != 1 && strcmp(version, MHD_HTTP_VERSION_1_1) == 0)
+	if (h->hosts != 1 && strcmp(version, MHD_HTTP_VERSION_1_1) == 0)
 		return "an HTTP/1.1 request needs exactly one Host header";
 	return NULL;
 }
 
 /* Builds p->req from the connection's headers and query (the body, if
- * any, is added when it has been read). */
+ * any, is added when it has been read), reading the headers once; h gets
+ * the framing headers. */
 static void request_build(struct http_server *srv, struct pending *p,
-			  struct MHD_Connection *conn, const char *url, const char *method)
+			  struct MHD_Connection *conn, const char *url, const char *method,
+			  const char *version, struct headers *h)
 {
 	p->srv = srv;
 	client_addr_get(p, conn);
@@ -280,22 +305,14 @@ static void request_build(struct http_server *srv, struct pending *p,
 		.path = url,
 		.query = p->query.items,
 		.nquery = p->query.n,
-		.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							    MHD_HTTP_HEADER_CONTENT_TYPE),
-		.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_AUTHORIZATION),
-		.idempotency_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							       "Idempotency-Key"),
 		.query_overflow = p->query.overflow,
 		.query_repeated = p->query.repeated,
-		.cookie = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						      MHD_HTTP_HEADER_COOKIE),
-		.csrf_token = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							  "X-CSRF-Token"),
-		.mode = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Innbocks-Mode"),
 		.client_addr = p->client_addr[0] ? p->client_addr : NULL,
 	};
+	*h = (struct headers){.req = &p->req, .chunked_only = true};
+	MHD_get_connection_values_n(conn, MHD_HEADER_KIND, collect_header, h);
 	p->req.has_nul = p->uri_nul || p->query.nul;
+	p->req.bad_framing = framing_problem(h, version);
 }
 
 /* Answers the request whose body (if any) has been read, or hands its
@@ -362,19 +379,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct pending *p = *con_cls; /* made by on_uri */
 	if (!p->started) {
 		p->started = true;
-		request_build(srv, p, conn, url, method);
-		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_CONTENT_LENGTH);
-		const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_TRANSFER_ENCODING);
-		unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
+		struct headers h;
+		request_build(srv, p, conn, url, method, version, &h);
+		unsigned long long announced = h.content_length
+						       ? strtoull(h.content_length, NULL, 10)
+						       : 0;
 		p->too_large = announced > BODY_MAX;
 		/* A body worth holding memory for is read only for a request that
 		 * its headers already admit (route, content type, credentials):
 		 * anyone else's upload is refused before a byte of it is kept. */
-		p->req.bad_framing = framing_problem(conn, version);
 		bool refuse = announced > BODY_DISCARD_MAX || p->req.bad_framing;
-		if (!refuse && (announced > EARLY_CHECK_MIN || te) &&
+		if (!refuse && (announced > EARLY_CHECK_MIN || h.transfer_encodings) &&
 		    !dispatch_admissible(srv->app, &p->req)) {
 			p->req.body_announced = true;
 			refuse = true;
