@@ -293,8 +293,37 @@ static void write_fail(struct ctx *c)
 	resp_error(c->resp, &c->err, c->request_id);
 }
 
+/* Puts the context and the answer back as dispatch_start() left them, for
+ * the write part to run again: nothing of an attempt that rolled back may
+ * reach the answer (its headers, such as a session cookie, included). */
+static void write_reset(struct ctx *c)
+{
+	json_decref(c->out);
+	c->out = NULL;
+	buf_free(&c->out_bytes);
+	c->raw = NULL;
+	c->raw_len = 0;
+	c->content_type = NULL;
+	c->status = 0;
+	c->events_emitted = false;
+	/* A refusal of the before hook stays: the write part runs only its
+	 * on_refused again. A handler's is its run's own. */
+	if (!c->refused_before) {
+		c->on_refused = NULL;
+		c->err = (struct err){0};
+	}
+	resp_free(c->resp);
+	c->resp->status = 0;
+	c->resp->body_len = 0;
+	c->resp->content_type = NULL;
+	c->resp->nheaders = c->headers_before_write;
+	c->resp->facts.replayed = false;
+}
+
 void dispatch_write_in_tx(struct ctx *c)
 {
+	if (c->write_runs++ > 0)
+		write_reset(c);
 	struct store *s = c->store;
 	struct response *resp = c->resp;
 	/* Sign-in and setup have no caller to scope a key to. */
@@ -310,8 +339,9 @@ void dispatch_write_in_tx(struct ctx *c)
 		struct err refusal = c->err;
 		if (c->on_refused(c) < 0)
 			goto undo;
+		if (s->ops->tx_release(s, &c->err) < 0)
+			goto undo;
 		c->err = refusal;
-		s->ops->tx_release(s);
 		respond(c, -1, resp);
 		return;
 	}
@@ -321,7 +351,8 @@ void dispatch_write_in_tx(struct ctx *c)
 		if (rc < 0)
 			goto undo;
 		if (rc == 0) {
-			s->ops->tx_release(s);
+			if (s->ops->tx_release(s, &c->err) < 0)
+				goto undo;
 			if (strcmp(rec.fingerprint, c->fingerprint) != 0) {
 				char first[21];
 				time_format(rec.created_at, first);
@@ -383,7 +414,8 @@ void dispatch_write_in_tx(struct ctx *c)
 		if (s->ops->idem_put(s, scope, key, &rec, c->now, &c->err) < 0)
 			goto undo;
 	}
-	s->ops->tx_release(s);
+	if (s->ops->tx_release(s, &c->err) < 0)
+		goto undo;
 	return;
 undo:
 	s->ops->tx_undo(s);
@@ -518,39 +550,13 @@ int dispatch_before(struct ctx *c)
 	return -1;
 }
 
-/* Puts the context and the answer back as dispatch_start() left them, for
- * the write part to run again: nothing of an attempt that rolled back may
- * reach the answer (its headers, such as a session cookie, included). */
-static void write_reset(struct ctx *c)
-{
-	json_decref(c->out);
-	c->out = NULL;
-	buf_free(&c->out_bytes);
-	c->raw = NULL;
-	c->raw_len = 0;
-	c->content_type = NULL;
-	c->status = 0;
-	c->on_refused = NULL;
-	c->events_emitted = false;
-	c->err = (struct err){0};
-	resp_free(c->resp);
-	c->resp->status = 0;
-	c->resp->body_len = 0;
-	c->resp->content_type = NULL;
-	c->resp->nheaders = c->headers_before_write;
-	c->resp->facts.replayed = false;
-}
-
 /* One run of the write part, for store_tx_write(): the answer is in
  * c->resp whatever happens, so the transaction always goes on to its
  * commit, which fails (for another run) when the handler lost a conflict. */
 static int write_attempt(struct store *s, void *arg, struct err *e)
 {
 	(void)s, (void)e;
-	struct ctx *c = arg;
-	if (c->write_runs++ > 0)
-		write_reset(c);
-	dispatch_write_in_tx(c);
+	dispatch_write_in_tx(arg);
 	return 0;
 }
 

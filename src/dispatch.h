@@ -122,7 +122,9 @@ void dispatch(struct app *app, const struct request *req, struct response *resp)
 struct ctx *dispatch_start(struct app *app, const struct request *req, struct response *resp);
 /* Runs the write part (idempotent replay, or the handler and the stored
  * outcome) in its own savepoint of the open transaction: whatever happens,
- * it leaves either its whole effect or nothing, and an answer in resp. */
+ * it leaves either its whole effect or nothing, and an answer in resp.
+ * Called again after its transaction rolled back (to run it again), it
+ * first drops everything the earlier run put into c and resp. */
 void dispatch_write_in_tx(struct ctx *c);
 /* Replaces the answer with e: the transaction did not commit. */
 void dispatch_write_failed(struct ctx *c, const struct err *e);

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "metrics.h"
 #include "util.h"
@@ -13,6 +14,7 @@
 
 struct queued {
 	struct queued *next;
+	uint64_t arrival; /* the writer's count of calls before this one */
 	struct ctx *c;
 	writer_done_fn *done;
 	void *cls;
@@ -24,24 +26,62 @@ struct writer {
 	pthread_mutex_t mu;
 	pthread_cond_t wake;
 	struct queued *head, *tail;
+	uint64_t arrivals;
 	bool stopping;
 };
 
-/* Runs one batch: every call in its savepoint, one commit, then answers. */
-static void run_batch(struct writer *w, struct queued *batch)
+/* A batch's calls in the order they run: grouped by tenant, tenants in the
+ * order of their ids (operator calls, which have none, last), each tenant's
+ * calls in their order of arrival. */
+struct batch {
+	struct queued *q[BATCH_MAX];
+	size_t n;
+};
+
+static int by_tenant(const void *pa, const void *pb)
+{
+	const struct queued *a = *(struct queued *const *)pa, *b = *(struct queued *const *)pb;
+	const char *ta = a->c->partner_id, *tb = b->c->partner_id;
+	if (!ta != !tb)
+		return ta ? -1 : 1;
+	int order = ta ? strcmp(ta, tb) : 0;
+	if (order)
+		return order;
+	return a->arrival < b->arrival ? -1 : a->arrival > b->arrival;
+}
+
+/* One run of a batch, for store_tx_write(): takes each tenant before its
+ * calls (store.h, tx_lock_tenant), then runs every call in its savepoint.
+ * A run that lost a conflict is rolled back and run again whole. */
+static int batch_run(struct store *s, void *arg, struct err *e)
+{
+	struct batch *b = arg;
+	const char *held = NULL;
+	for (size_t i = 0; i < b->n; i++) {
+		const char *tenant = b->q[i]->c->partner_id;
+		if (tenant && (!held || strcmp(tenant, held) != 0)) {
+			if (s->ops->tx_lock_tenant(s, tenant, e) < 0)
+				return -1;
+			held = tenant;
+		}
+		dispatch_write_in_tx(b->q[i]->c);
+	}
+	return 0;
+}
+
+/* Runs one batch in one transaction, then answers every call. */
+static void run_batch(struct writer *w, struct queued *list)
 {
 	struct store *s = w->store;
+	struct batch b = {0};
+	for (struct queued *q = list; q; q = q->next)
+		b.q[b.n++] = q;
+	qsort(b.q, b.n, sizeof(b.q[0]), by_tenant);
 	struct err e;
-	bool begun = s->ops->tx_begin(s, true, &e) == 0;
-	size_t n = 0;
-	for (struct queued *q = batch; q && begun; q = q->next, n++)
-		dispatch_write_in_tx(q->c);
-	if (begun)
-		metrics_batch(n);
-	bool committed = begun && s->ops->tx_commit(s, &e) == 0;
-	while (batch) {
-		struct queued *q = batch;
-		batch = q->next;
+	bool committed = store_tx_write(s, batch_run, &b, &e) == 0;
+	metrics_batch(b.n);
+	for (size_t i = 0; i < b.n; i++) {
+		struct queued *q = b.q[i];
 		if (!committed)
 			dispatch_write_failed(q->c, &e);
 		else
@@ -104,6 +144,7 @@ void writer_submit(struct writer *w, struct ctx *c, writer_done_fn *done, void *
 		die("out of memory");
 	*q = (struct queued){.c = c, .done = done, .cls = cls};
 	pthread_mutex_lock(&w->mu);
+	q->arrival = w->arrivals++;
 	if (w->tail)
 		w->tail->next = q;
 	else

@@ -2,7 +2,10 @@
  * every write request waiting, runs each in its own savepoint (a failing
  * request undoes only itself), commits them all with one fsync, and only
  * then lets their answers go. Durable writes then cost one fsync per batch
- * rather than per request. */
+ * rather than per request. A batch takes the tenants its requests write to
+ * first, in the order of their ids, and runs each tenant's requests
+ * together; a batch that loses a conflict with another process's (on a
+ * shared database) is rolled back and run again whole. */
 #ifndef INNBOCKS_WRITER_H
 #define INNBOCKS_WRITER_H
 

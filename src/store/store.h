@@ -240,8 +240,11 @@ struct store_ops {
 	 * exactly one tx_release() (keep its changes) or tx_undo() (drop them). */
 	int (*tx_savepoint)(struct store *s, struct err *e);
 	/* Closes the innermost savepoint, keeping its changes in the
-	 * transaction. A failure here surfaces at tx_commit(). */
-	void (*tx_release)(struct store *s);
+	 * transaction. Returns 0, or -1 with e set when one of its changes
+	 * failed (PostgreSQL sends writes whose result nothing waits for with
+	 * the next statement: their failures are reported here at the
+	 * latest); the savepoint is then still open, for tx_undo(). */
+	int (*tx_release)(struct store *s, struct err *e);
 	/* Drops every change since the innermost savepoint and closes it; the
 	 * transaction stays open for more (a refused request's audit row). */
 	void (*tx_undo)(struct store *s);
@@ -255,6 +258,15 @@ struct store_ops {
 	int (*tx_commit)(struct store *s, struct err *e);
 	/* Rolls back the open transaction, if any. */
 	void (*tx_rollback)(struct store *s);
+	/* In a write transaction: waits until no other transaction holds the
+	 * tenant (a partner's live or test id), then holds it until this one
+	 * ends. Group commit (writer.c) takes the tenants of a batch's writes in
+	 * the order of their ids before running them, so that batches of two
+	 * server processes on one database wait for each other in turn and
+	 * never in a cycle (a deadlock). Returns 0 (also for a tenant that does
+	 * not exist), or -1 with e set as for any statement (503, e->retry when
+	 * it lost a conflict). SQLite's one writer at a time needs nothing. */
+	int (*tx_lock_tenant)(struct store *s, const char *tenant_id, struct err *e);
 
 	/* Inserts the partner and, with the same name and location, its test
 	 * tenant (tenant.h). The id is the caller's new one: taken, it is a bug
@@ -620,9 +632,8 @@ struct store_ops {
 struct store {
 	const struct store_ops *ops;
 	/* True when writes gain from writer.h's group commit (one writer thread
-	 * batching requests into one transaction, one fsync): SQLite. False when
-	 * the database groups concurrent commits itself (PostgreSQL), so each
-	 * request commits on its own thread. */
+	 * batching requests into one transaction, one fsync): both backends.
+	 * False would let each request commit on its own thread. */
 	bool group_commit;
 	/* True when several server processes may serve this database at once
 	 * (PostgreSQL): per-key state they must agree on, the rate limits' token
@@ -642,6 +653,7 @@ struct store {
 /* clang-format off */
 #define STORE_SLOTS(X) \
 	X(tx_begin) X(tx_savepoint) X(tx_release) X(tx_undo) X(tx_commit) X(tx_rollback) \
+	X(tx_lock_tenant) \
 	X(partner_insert) X(partner_get) X(partner_list) X(key_insert) X(key_get) \
 	X(key_get_any_partner) X(key_find_by_hash) X(key_list) X(key_revoke) X(key_touch) X(rate_spend) \
 	X(operator_token_insert) X(operator_token_find) X(customer_insert) X(customer_get) \

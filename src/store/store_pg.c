@@ -4,12 +4,12 @@
  * the per-area store_pg_*.c files'.
  *
  * Each thread gets its own connection, as on SQLite; every statement is
- * sent with bound parameters (store_pg_sql.c). A write is a plain
- * BEGIN ... COMMIT on the thread's connection with synchronous_commit on,
- * so a commit is durable when it returns; PostgreSQL groups concurrent
- * commits' WAL flushes itself, so writer.h's group commit is not used
- * (struct store's group_commit is false). Several server processes may
- * share one database. */
+ * sent with bound parameters (store_pg_sql.c). A write is a BEGIN ... COMMIT
+ * with synchronous_commit on, so a commit is durable when it returns. The
+ * server's writes go through writer.h's group commit as on SQLite: one
+ * transaction per batch, so a partner's mailbox counter is locked once
+ * per batch rather than once per create (docs/decisions.md). Several
+ * server processes may share one database. */
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,14 +29,17 @@ extern const char *const pg_migrations[];
 
 /* --- transactions --- */
 
+/* BEGIN and savepoints go out with the next statement (pgs_later()). */
 static int pg_tx_begin(struct store *s, bool write, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
-	if (pgs_run(c, "BEGIN", NULL, e) < 0)
-		return -1;
 	c->in_tx = true;
+	if (pgs_later(c, PGS_BEGIN, NULL, e) < 0) {
+		c->in_tx = false;
+		return -1;
+	}
 	c->write_tx = write; /* single-row reads then lock (PGS_FOR_WRITE) */
 	c->conflict = false;
 	return 0;
@@ -45,23 +48,36 @@ static int pg_tx_begin(struct store *s, bool write, struct err *e)
 static int pg_tx_savepoint(struct store *s, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
-	return c ? pgs_run(c, "SAVEPOINT request", NULL, e) : -1;
+	return c ? pgs_later(c, PGS_SAVEPOINT, NULL, e) : -1;
+}
+
+/* Sends what the savepoint queued with its release: a failure of it is
+ * the request's, and leaves the savepoint open for pg_tx_undo(). */
+static int pg_tx_release(struct store *s, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c || pgs_later(c, PGS_RELEASE, NULL, e) < 0)
+		return -1;
+	return pgs_flush(c, e);
 }
 
 static void pg_tx_undo(struct store *s)
 {
 	struct err e;
 	struct pg_conn *c = pgs_conn_get(s, &e);
-	if (c && pgs_run(c, "ROLLBACK TO SAVEPOINT request", NULL, &e) == 0)
-		pgs_run(c, "RELEASE SAVEPOINT request", NULL, &e);
-}
-
-static void pg_tx_release(struct store *s)
-{
-	struct err e;
-	struct pg_conn *c = pgs_conn_get(s, &e);
-	if (c)
-		pgs_run(c, "RELEASE SAVEPOINT request", NULL, &e);
+	if (!c)
+		return;
+	/* What is queued goes first; if it failed, the rollback did not run
+	 * with it, and runs again on its own. */
+	struct pgs_call undo[2] = {{PGS_ROLLBACK_TO, NULL}, {PGS_RELEASE, NULL}};
+	PGresult *r[2];
+	for (int tries = 0; tries < 2; tries++) {
+		if (pgs_pipeline(c, 2, undo, r, &e) == 0) {
+			PQclear(r[0]);
+			PQclear(r[1]);
+			return;
+		}
+	}
 }
 
 static void pg_tx_rollback(struct store *s)
@@ -71,8 +87,9 @@ static void pg_tx_rollback(struct store *s)
 	if (!c || !c->in_tx)
 		return;
 	c->in_tx = c->write_tx = false;
+	pgs_later_drop(c); /* a BEGIN not sent yet leaves nothing to roll back */
 	if (PQtransactionStatus(c->db) != PQTRANS_IDLE)
-		pgs_run(c, "ROLLBACK", NULL, &e);
+		pgs_run(c, PGS_ROLLBACK, NULL, &e);
 }
 
 static int pg_tx_commit(struct store *s, struct err *e)
@@ -88,12 +105,12 @@ static int pg_tx_commit(struct store *s, struct err *e)
 		e->retry = true;
 		return -1;
 	}
-	PGresult *r = pgs_exec(c, "COMMIT", NULL, e);
+	PGresult *r = pgs_exec(c, PGS_COMMIT, NULL, e); /* with what is queued */
 	c->in_tx = c->write_tx = false;
 	if (!r) {
 		struct err ignored;
 		if (PQtransactionStatus(c->db) != PQTRANS_IDLE)
-			pgs_run(c, "ROLLBACK", NULL, &ignored);
+			pgs_run(c, PGS_ROLLBACK, NULL, &ignored);
 		return -1;
 	}
 	/* COMMIT of a transaction a failed statement aborted answers ROLLBACK. */
@@ -104,6 +121,18 @@ static int pg_tx_commit(struct store *s, struct err *e)
 			     "the transaction was aborted by an earlier error");
 	atomic_store(&c->store->writable, true);
 	return 0;
+}
+
+/* The tenant's row, locked as the mailbox counter's update locks it (FOR
+ * NO KEY UPDATE, which leaves inserts referring to the partner free). */
+static int pg_tx_lock_tenant(struct store *s, const char *tenant_id, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_text(&q, tenant_id);
+	return pgs_run(c, "SELECT 1 FROM partners WHERE id = $1 FOR NO KEY UPDATE", &q, e);
 }
 
 static bool pg_writable(struct store *s)
@@ -191,7 +220,7 @@ static int migrate(struct store *s, struct err *e)
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
-	if (pgs_run(c, "BEGIN", NULL, e) < 0)
+	if (pgs_run(c, PGS_BEGIN, NULL, e) < 0)
 		return -1;
 	int have = 0, known = 0;
 	PGresult *r = NULL;
@@ -229,7 +258,7 @@ static int migrate(struct store *s, struct err *e)
 		if (pgs_run(c, "INSERT INTO schema_version VALUES ($1)", &p, e) < 0)
 			goto fail;
 	}
-	if (pgs_run(c, "COMMIT", NULL, e) < 0)
+	if (pgs_run(c, PGS_COMMIT, NULL, e) < 0)
 		return -1;
 	s->schema_found = have;
 	s->schema_version = known;
@@ -247,6 +276,7 @@ const struct store_ops store_pg_ops = {
 	.tx_undo = pg_tx_undo,
 	.tx_commit = pg_tx_commit,
 	.tx_rollback = pg_tx_rollback,
+	.tx_lock_tenant = pg_tx_lock_tenant,
 	.partner_insert = store_pg_partner_insert,
 	.partner_get = store_pg_partner_get,
 	.partner_list = store_pg_partner_list,
@@ -336,7 +366,7 @@ struct store *store_pg_open(const char *conninfo, struct err *e)
 	pthread_mutex_init(&ps->mu, NULL);
 	atomic_init(&ps->writable, true);
 	struct store *s = &ps->base;
-	*s = (struct store){.ops = &store_pg_ops, .group_commit = false, .shared = true};
+	*s = (struct store){.ops = &store_pg_ops, .group_commit = true, .shared = true};
 	const char *missing = store_slot_missing(s->ops);
 	if (missing) {
 		error(e, 500, "internal_error", NULL,

@@ -38,6 +38,9 @@ struct pg_conn {
 	bool conflict; /* a statement of the open transaction failed with a
 			* serialization failure or a deadlock: it must not
 			* commit (pg_tx_commit), but may be run again */
+	/* Statements waiting to go out with the next one sent
+	 * (store_pg_pipeline.c); NULL until the first. */
+	struct pgs_later *later;
 	struct pg_conn *next;
 };
 
@@ -85,6 +88,55 @@ void pgs_conn_close(struct pg_conn *c);
  * client can take first (store_conflict()), 500 for anything else. */
 PGresult *pgs_exec(struct pg_conn *c, const char *sql, const struct pgs_params *p,
 		   struct err *e);
+/* The statements of transactions, prepared with every session: a
+ * statement is prepared (parsed) the first time it runs on a connection,
+ * and in a transaction a failed statement aborted, nothing but a rollback
+ * may be parsed. */
+#define PGS_BEGIN "BEGIN"
+#define PGS_SAVEPOINT "SAVEPOINT request"
+#define PGS_RELEASE "RELEASE SAVEPOINT request"
+#define PGS_ROLLBACK_TO "ROLLBACK TO SAVEPOINT request"
+#define PGS_COMMIT "COMMIT"
+#define PGS_ROLLBACK "ROLLBACK"
+
+/* Returns the name sql is prepared under on c, preparing it the first time;
+ * "" when the cache is full (run it unprepared then); NULL with e set when
+ * preparing failed (as running it would have: a syntax error, a lost
+ * server). */
+const char *pgs_stmt_prepared(struct pg_conn *c, const char *sql, struct err *e);
+/* Fills e from a failed result (r NULL: no answer at all), as pgs_exec()
+ * describes its failures. */
+void pgs_db_error(struct pg_conn *c, const PGresult *r, struct err *e);
+
+/* store_pg_pipeline.c: statements sent later, with the next one sent. */
+
+/* Queues sql (a literal: it must outlive the queue) with a copy of p's
+ * values, to be sent before the next statement of c, in its round trip.
+ * Returns 0, or -1 with e set when it could not be prepared. Its failure
+ * is reported by the call that sends it (pgs_exec(), pgs_flush()).
+ * Outside a transaction it runs at once, as pgs_run(). */
+int pgs_later(struct pg_conn *c, const char *sql, const struct pgs_params *p, struct err *e);
+/* Sends what is queued; returns 0, or -1 with e set from the first
+ * statement that failed (those after it did not run). */
+int pgs_flush(struct pg_conn *c, struct err *e);
+/* Forgets what is queued, unsent (the transaction is being rolled back). */
+void pgs_later_drop(struct pg_conn *c);
+/* Frees the queue, with the connection. */
+void pgs_later_free(struct pg_conn *c);
+/* Returns true when statements are queued. */
+bool pgs_later_waiting(const struct pg_conn *c);
+/* One statement of a pipeline: its text and parameters (NULL: none). */
+struct pgs_call {
+	const char *sql;
+	const struct pgs_params *p;
+};
+#define PGS_CALLS_MAX 4
+/* Sends the queued statements and then the n calls in one round trip;
+ * returns 0 with the calls' results in out[0..n-1] (PQclear each), or -1
+ * with e set from the first statement that failed (none of out is set). */
+int pgs_pipeline(struct pg_conn *c, int n, const struct pgs_call *calls, PGresult **out,
+		 struct err *e);
+
 /* Runs sql, which returns no rows; returns 0 or -1. */
 int pgs_run(struct pg_conn *c, const char *sql, const struct pgs_params *p, struct err *e);
 /* Returns column col of row as an arena string, or NULL for NULL. */

@@ -92,47 +92,42 @@ int store_pg_customer_insert(struct store *s, struct arena *a, struct customer *
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
-	/* The partner's counter only grows, and its row stays locked until
-	 * this transaction ends: numbers are unique and gap-free even across
-	 * instances (a rolled-back insert gives its number back). */
-	struct pgs_params q = {0};
-	pgs_text(&q, cu->partner_id);
-	PGresult *r = pgs_exec(c,
-			       "UPDATE partners SET next_mailbox_number ="
-			       " next_mailbox_number + 1 WHERE id = $1"
-			       " RETURNING next_mailbox_number - 1",
-			       &q, e);
-	if (!r)
-		return -1;
-	if (PQntuples(r) > 0)
-		cu->mailbox.number = arena_printf(a, "%s%lld",
-						  tenant_livemode(cu->partner_id) ? "" : "T",
-						  (long long)pgs_col_i64(r, 0, 0));
-	PQclear(r);
-	if (!cu->mailbox.number)
-		return error(e, 500, "internal_error", NULL, "partner %s does not exist",
-			     cu->partner_id);
-
+	/* One statement takes the partner's next number and inserts the
+	 * customer with it. The counter only grows, and its row stays locked
+	 * until this transaction ends: numbers are unique and gap-free even
+	 * across instances (a rolled-back insert gives its number back). A
+	 * partner that does not exist leaves the number NULL, which the
+	 * column refuses (a bug, 500). */
 	struct pgs_params p = {0};
 	bind_customer_mutable(&p, cu);
 	pgs_text(&p, cu->id);
 	pgs_text(&p, cu->partner_id);
 	pgs_num(&p, cu->created_at);
 	pgs_text(&p, cu->mailbox.id);
-	pgs_text(&p, cu->mailbox.number);
 	pgs_num(&p, cu->mailbox.reserved_at);
-	return pgs_run(
+	pgs_text(&p, tenant_livemode(cu->partner_id) ? "" : "T");
+	PGresult *r = pgs_exec(
 		c,
-		"INSERT INTO customers (external_customer_id, email, name, phone,"
+		"WITH counter AS (UPDATE partners SET next_mailbox_number ="
+		" next_mailbox_number + 1 WHERE id = $24"
+		" RETURNING next_mailbox_number - 1 AS number)"
+		" INSERT INTO customers (external_customer_id, email, name, phone,"
 		" prepay, own_billing_active, status, form_status, form_submitted_at,"
 		" form_approved_at, form_rejection_reason, identity_status,"
 		" identity_verified_at, identity_failure_reason, compliance_updated_at,"
 		" metadata, updated_at, deactivated_at, deactivation_reason,"
 		" mailbox_status, mailbox_activated_at, mailbox_closed_at, id, partner_id,"
-		" created_at, mailbox_id, mailbox_number, mailbox_reserved_at)"
+		" created_at, mailbox_id, mailbox_reserved_at, mailbox_number)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-		" $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
+		" $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27,"
+		" $28::text || (SELECT number FROM counter))"
+		" RETURNING mailbox_number",
 		&p, e);
+	if (!r)
+		return -1;
+	cu->mailbox.number = pgs_col_text(a, r, 0, 0);
+	PQclear(r);
+	return 0;
 }
 
 int store_pg_customer_get(struct store *s, struct arena *a, const char *partner_id,

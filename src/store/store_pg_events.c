@@ -33,24 +33,20 @@ int store_pg_event_insert(struct store *s, const struct event *ev, struct err *e
 	pgs_text(&q, ev->type);
 	pgs_num(&q, ev->created_at);
 	pgs_text(&q, ev->payload);
-	if (pgs_run(c, "INSERT INTO events (" EVENT_COLS ") VALUES ($1, $2, $3, $4, $5)", &q,
-		    e) < 0)
-		return -1;
-	/* The outbox: one job per endpoint that wants the event, in this
-	 * transaction. No NOTIFY: it serializes commits. */
-	struct pgs_params j = {0};
-	pgs_text(&j, ev->id);
-	pgs_text(&j, ev->partner_id);
-	pgs_num(&j, ev->created_at);
-	pgs_text(&j, ev->type);
-	return pgs_run(
+	/* The event and its outbox, one job per endpoint that wants it, in
+	 * one statement (the jobs' foreign key is checked at its end, when the
+	 * event is there), sent with the request's next statement. No NOTIFY:
+	 * it serializes commits. */
+	return pgs_later(
 		c,
-		"INSERT INTO webhook_jobs (event_id, endpoint_id, status,"
-		" next_attempt_at) SELECT $1::text, w.id, 'pending', $3::bigint"
+		"WITH event AS (INSERT INTO events (" EVENT_COLS ")"
+		" VALUES ($1, $2, $3, $4, $5))"
+		" INSERT INTO webhook_jobs (event_id, endpoint_id, status,"
+		" next_attempt_at) SELECT $1::text, w.id, 'pending', $4::bigint"
 		" FROM webhook_endpoints w WHERE w.partner_id = $2 AND w.status = 'enabled'"
 		" AND EXISTS (SELECT 1 FROM jsonb_array_elements_text("
-		"w.enabled_events::jsonb) j(v) WHERE j.v IN ('*', $4::text))",
-		&j, e);
+		"w.enabled_events::jsonb) j(v) WHERE j.v IN ('*', $3::text))",
+		&q, e);
 }
 
 /* The events of both tenants of partner_id, or of every partner when
@@ -198,25 +194,29 @@ int store_pg_event_idem_get(struct store *s, struct arena *a, const char *scope,
 	pgs_text(&q, key);
 	/* The first request with a key holds this lock until it commits, with
 	 * its effects and its stored answer: a concurrent duplicate (on any
-	 * instance) is told so at once, and a later one finds the answer. */
-	PGresult *r = pgs_exec(c,
-			       "SELECT pg_try_advisory_xact_lock("
-			       "hashtextextended($1::text || chr(10) || $2::text, 0))",
-			       &q, e);
-	if (!r)
+	 * instance) is told so at once, and a later one finds the answer. The
+	 * read goes in the same round trip: the server runs it after the lock
+	 * is taken, with a snapshot of its own. */
+	struct pgs_call calls[2] = {
+		{"SELECT pg_try_advisory_xact_lock("
+		 "hashtextextended($1::text || chr(10) || $2::text, 0))",
+		 &q},
+		{"SELECT fingerprint, status, body, created_at FROM idempotency"
+		 " WHERE scope = $1 AND key = $2",
+		 &q},
+	};
+	PGresult *res[2];
+	if (pgs_pipeline(c, 2, calls, res, e) < 0)
 		return -1;
-	bool locked = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-	PQclear(r);
-	if (!locked)
+	PGresult *r = res[1];
+	bool locked = PQntuples(res[0]) == 1 && strcmp(PQgetvalue(res[0], 0, 0), "t") == 0;
+	PQclear(res[0]);
+	if (!locked) {
+		PQclear(r);
 		return error(e, 409, "idempotency_key_in_use", NULL,
 			     "a request with this Idempotency-Key is still being processed;"
 			     " retry it shortly");
-	r = pgs_exec(c,
-		     "SELECT fingerprint, status, body, created_at FROM idempotency"
-		     " WHERE scope = $1 AND key = $2",
-		     &q, e);
-	if (!r)
-		return -1;
+	}
 	if (PQntuples(r) == 0) {
 		PQclear(r);
 		return STORE_NOT_FOUND;
@@ -249,7 +249,8 @@ int store_pg_event_idem_put(struct store *s, const char *scope, const char *key,
 	pgs_num(&q, r->status);
 	pgs_bytes(&q, r->body, r->body_len);
 	pgs_num(&q, now);
-	return pgs_run(
+	/* Sent with the savepoint's release (it returns nothing to wait for). */
+	return pgs_later(
 		c,
 		"INSERT INTO idempotency (scope, key, fingerprint, status, body,"
 		" created_at) VALUES ($1, $2, $3, $4, $5, $6)"

@@ -74,6 +74,11 @@ static int session_setup(struct pg_conn *c, struct err *e)
 	if (pgs_run(c, "SET synchronous_commit TO on", NULL, e) < 0 ||
 	    pgs_run(c, "SET client_min_messages TO warning", NULL, e) < 0)
 		return -1;
+	static const char *const tx[] = {PGS_BEGIN,       PGS_SAVEPOINT, PGS_RELEASE,
+					 PGS_ROLLBACK_TO, PGS_COMMIT,    PGS_ROLLBACK};
+	for (size_t i = 0; i < sizeof(tx) / sizeof(tx[0]); i++)
+		if (!pgs_stmt_prepared(c, tx[i], e))
+			return -1;
 	return 0;
 }
 
@@ -102,6 +107,7 @@ void pgs_conn_close(struct pg_conn *c)
 	if (c->db)
 		PQfinish(c->db);
 	stmts_forget(c);
+	pgs_later_free(c);
 	free(c);
 }
 
@@ -115,6 +121,7 @@ struct pg_conn *pgs_conn_get(struct store *s, struct err *e)
 		if (PQstatus(c->db) == CONNECTION_BAD && !c->in_tx) {
 			PQreset(c->db);
 			stmts_forget(c); /* a new session has prepared nothing */
+			pgs_later_drop(c);
 			if (PQstatus(c->db) != CONNECTION_OK) {
 				error(e, 503, "unavailable", NULL,
 				      "cannot reach PostgreSQL: %s", PQerrorMessage(c->db));
@@ -142,7 +149,7 @@ struct pg_conn *pgs_conn_get(struct store *s, struct err *e)
  * storage results SQLite's backend gives for the same faults, and for a
  * unique violation a client can cause the answer the handler gives when it
  * sees the conflict itself (store_conflict()). */
-static void db_error(struct pg_conn *c, const PGresult *r, struct err *e)
+void pgs_db_error(struct pg_conn *c, const PGresult *r, struct err *e)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(c->db);
@@ -188,11 +195,8 @@ static uint64_t text_hash(const char *s)
 	return h;
 }
 
-/* Returns the name sql is prepared under on c, preparing it the first time;
- * "" when the cache is full (run it unprepared then); NULL with e set when
- * preparing failed (as running it would have: a syntax error, a lost
- * server). The server infers the parameters' types, as for PQexecParams. */
-static const char *stmt_prepared(struct pg_conn *c, const char *sql, struct err *e)
+/* The server infers the parameters' types, as for PQexecParams. */
+const char *pgs_stmt_prepared(struct pg_conn *c, const char *sql, struct err *e)
 {
 	uint64_t h = text_hash(sql);
 	for (int i = 0; i < c->nstmts; i++)
@@ -204,7 +208,7 @@ static const char *stmt_prepared(struct pg_conn *c, const char *sql, struct err 
 	snprintf(st->name, sizeof(st->name), "s%d", c->nstmts + 1);
 	PGresult *r = PQprepare(c->db, st->name, sql, 0, NULL);
 	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
-		db_error(c, r, e);
+		pgs_db_error(c, r, e);
 		PQclear(r);
 		return NULL;
 	}
@@ -220,7 +224,12 @@ static const char *stmt_prepared(struct pg_conn *c, const char *sql, struct err 
 PGresult *pgs_exec(struct pg_conn *c, const char *sql, const struct pgs_params *p,
 		   struct err *e)
 {
-	const char *name = stmt_prepared(c, sql, e);
+	if (pgs_later_waiting(c)) {
+		PGresult *r;
+		struct pgs_call call = {sql, p};
+		return pgs_pipeline(c, 1, &call, &r, e) == 0 ? r : NULL;
+	}
+	const char *name = pgs_stmt_prepared(c, sql, e);
 	if (!name)
 		return NULL;
 	int n = p ? p->n : 0;
@@ -231,7 +240,7 @@ PGresult *pgs_exec(struct pg_conn *c, const char *sql, const struct pgs_params *
 	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return r;
-	db_error(c, r, e);
+	pgs_db_error(c, r, e);
 	PQclear(r);
 	return NULL;
 }

@@ -77,12 +77,10 @@ static void sq_tx_undo(struct store *s)
 		tx_exec(c, "RELEASE request", &e);
 }
 
-static void sq_tx_release(struct store *s)
+static int sq_tx_release(struct store *s, struct err *e)
 {
-	struct err e;
-	struct conn *c = sq_conn_get(s, &e);
-	if (c)
-		tx_exec(c, "RELEASE request", &e);
+	struct conn *c = sq_conn_get(s, e);
+	return c ? tx_exec(c, "RELEASE request", e) : -1;
 }
 
 static int sq_tx_commit(struct store *s, struct err *e)
@@ -109,6 +107,13 @@ static void sq_tx_rollback(struct store *s)
 	if (!sqlite3_get_autocommit(c->db))
 		tx_exec(c, "ROLLBACK", &e);
 	write_lock_drop(s, c);
+}
+
+/* One writer at a time: the write transaction holds every tenant. */
+static int sq_tx_lock_tenant(struct store *s, const char *tenant_id, struct err *e)
+{
+	(void)s, (void)tenant_id, (void)e;
+	return 0;
 }
 
 static bool sq_writable(struct store *s)
@@ -364,6 +369,7 @@ const struct store_ops store_sqlite_ops = {
 	.tx_undo = sq_tx_undo,
 	.tx_commit = sq_tx_commit,
 	.tx_rollback = sq_tx_rollback,
+	.tx_lock_tenant = sq_tx_lock_tenant,
 	.partner_insert = store_sqlite_partner_insert,
 	.partner_get = store_sqlite_partner_get,
 	.partner_list = store_sqlite_partner_list,

@@ -2474,9 +2474,8 @@ static int swap_body(struct store *s, void *arg, struct err *e)
 	if (s->ops->customer_get(s, a, "ptn_a", w->second, &two, e) != 0)
 		goto undo;
 	two.name = w->name;
-	if (s->ops->customer_update(s, &two, e) < 0)
+	if (s->ops->customer_update(s, &two, e) < 0 || s->ops->tx_release(s, e) < 0)
 		goto undo;
-	s->ops->tx_release(s);
 	goto out;
 undo:
 	w->failure = *e;
@@ -2553,6 +2552,105 @@ TEST(a_write_that_loses_a_deadlock_is_run_again_and_both_commit)
 		  1);
 out:
 	pthread_barrier_destroy(&barrier);
+	db_close(&d);
+}
+
+TEST(a_failed_write_is_reported_by_its_savepoints_release_at_the_latest_and_undone_alone)
+{
+	struct db d;
+	struct event ev = {.id = "evt_1",
+			   .partner_id = "ptn_a",
+			   .type = "customer.created",
+			   .created_at = 1001,
+			   .payload = "{}"};
+	if (!db_open_partner(&d, "ptn_a") || !CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0))
+		goto out;
+	bool ok = CHECK_INT(d.s->ops->tx_savepoint(d.s, &d.e), 0) &&
+		  CHECK_INT(d.s->ops->event_insert(d.s, &ev, &d.e), 0) &&
+		  CHECK_INT(d.s->ops->tx_release(d.s, &d.e), 0) &&
+		  CHECK_INT(d.s->ops->tx_savepoint(d.s, &d.e), 0);
+	/* The same id again: SQLite refuses the insert itself, PostgreSQL
+	 * (which sends it with the next statement) the release. */
+	d.e = (struct err){0};
+	if (ok && d.s->ops->event_insert(d.s, &ev, &d.e) == 0)
+		CHECK_INT(d.s->ops->tx_release(d.s, &d.e), -1);
+	CHECK_INT(d.e.status, 500);
+	/* Undone alone: what the first savepoint kept commits. */
+	d.s->ops->tx_undo(d.s);
+	if (!CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0))
+		d.s->ops->tx_rollback(d.s);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM events WHERE id = 'evt_1'"), 1);
+out:
+	db_close(&d);
+}
+
+/* A write transaction on another thread (its own connection, as another
+ * instance would have) that holds tenant ptn_a for a moment. */
+struct tenant_holder {
+	struct store *s;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool holding;  /* it has the tenant */
+	bool released; /* it is about to commit */
+	int rc;
+};
+
+static void *hold_tenant(void *arg)
+{
+	struct tenant_holder *h = arg;
+	struct err e;
+	h->rc = -1;
+	bool held = h->s->ops->tx_begin(h->s, true, &e) == 0 &&
+		    h->s->ops->tx_lock_tenant(h->s, "ptn_a", &e) == 0;
+	pthread_mutex_lock(&h->mu);
+	h->holding = true;
+	pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->mu);
+	nanosleep(&(struct timespec){.tv_nsec = 200 * 1000 * 1000}, NULL);
+	pthread_mutex_lock(&h->mu);
+	h->released = true;
+	pthread_mutex_unlock(&h->mu);
+	if (held && h->s->ops->tx_commit(h->s, &e) == 0)
+		h->rc = 0;
+	else
+		h->s->ops->tx_rollback(h->s);
+	return NULL;
+}
+
+TEST(a_tenant_held_by_a_write_transaction_makes_another_wait_for_its_end)
+{
+	struct db d;
+	struct tenant_holder h = {0};
+	pthread_t t;
+	if (!db_open_partner(&d, "ptn_a"))
+		goto out;
+	h.s = d.s;
+	pthread_mutex_init(&h.mu, NULL);
+	pthread_cond_init(&h.cond, NULL);
+	if (!CHECK_INT(pthread_create(&t, NULL, hold_tenant, &h), 0))
+		goto done;
+	pthread_mutex_lock(&h.mu);
+	while (!h.holding)
+		pthread_cond_wait(&h.cond, &h.mu);
+	pthread_mutex_unlock(&h.mu);
+	/* On PostgreSQL the lock waits for the holder; on SQLite the write
+	 * transaction itself does. Either way the holder has let go first. */
+	bool locked = CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0) &&
+		      CHECK_INT(d.s->ops->tx_lock_tenant(d.s, "ptn_a", &d.e), 0);
+	pthread_mutex_lock(&h.mu);
+	CHECK(h.released);
+	pthread_mutex_unlock(&h.mu);
+	/* A tenant that does not exist holds nothing back. */
+	if (locked)
+		CHECK_INT(d.s->ops->tx_lock_tenant(d.s, "ptn_none", &d.e), 0);
+	if (!locked || !CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0))
+		d.s->ops->tx_rollback(d.s);
+	pthread_join(t, NULL);
+	CHECK_INT(h.rc, 0);
+done:
+	pthread_mutex_destroy(&h.mu);
+	pthread_cond_destroy(&h.cond);
+out:
 	db_close(&d);
 }
 
