@@ -42,13 +42,17 @@ static int pg_tx_begin(struct store *s, bool write, struct err *e)
 	}
 	c->write_tx = write; /* single-row reads then lock (PGS_FOR_WRITE) */
 	c->conflict = false;
+	store_pg_customer_counter_forget(c);
 	return 0;
 }
 
 static int pg_tx_savepoint(struct store *s, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
-	return c ? pgs_later(c, PGS_SAVEPOINT, NULL, e) : -1;
+	if (!c || pgs_later(c, PGS_SAVEPOINT, NULL, e) < 0)
+		return -1;
+	store_pg_customer_counter_savepoint(c);
+	return 0;
 }
 
 /* Sends what the savepoint queued with its release: a failure of it is
@@ -56,9 +60,10 @@ static int pg_tx_savepoint(struct store *s, struct err *e)
 static int pg_tx_release(struct store *s, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c || pgs_later(c, PGS_RELEASE, NULL, e) < 0)
+	if (!c || pgs_later(c, PGS_RELEASE, NULL, e) < 0 || pgs_flush(c, e) < 0)
 		return -1;
-	return pgs_flush(c, e);
+	store_pg_customer_counter_release(c);
+	return 0;
 }
 
 static void pg_tx_undo(struct store *s)
@@ -67,6 +72,7 @@ static void pg_tx_undo(struct store *s)
 	struct pg_conn *c = pgs_conn_get(s, &e);
 	if (!c)
 		return;
+	store_pg_customer_counter_undo(c);
 	/* What is queued goes first; if it failed, the rollback did not run
 	 * with it, and runs again on its own. */
 	struct pgs_call undo[2] = {{PGS_ROLLBACK_TO, NULL}, {PGS_RELEASE, NULL}};
@@ -87,6 +93,7 @@ static void pg_tx_rollback(struct store *s)
 	if (!c || !c->in_tx)
 		return;
 	c->in_tx = c->write_tx = false;
+	store_pg_customer_counter_forget(c);
 	pgs_later_drop(c); /* a BEGIN not sent yet leaves nothing to roll back */
 	if (PQtransactionStatus(c->db) != PQTRANS_IDLE)
 		pgs_run(c, PGS_ROLLBACK, NULL, &e);
@@ -105,6 +112,11 @@ static int pg_tx_commit(struct store *s, struct err *e)
 		e->retry = true;
 		return -1;
 	}
+	if (store_pg_customer_counter_write_later(c, e) < 0) {
+		pg_tx_rollback(s);
+		return -1;
+	}
+	store_pg_customer_counter_forget(c);
 	PGresult *r = pgs_exec(c, PGS_COMMIT, NULL, e); /* with what is queued */
 	c->in_tx = c->write_tx = false;
 	if (!r) {
@@ -124,7 +136,8 @@ static int pg_tx_commit(struct store *s, struct err *e)
 }
 
 /* The tenant's row, locked as the mailbox counter's update locks it (FOR
- * NO KEY UPDATE, which leaves inserts referring to the partner free). */
+ * NO KEY UPDATE, which leaves inserts referring to the partner free); its
+ * counter is then handed out from memory (struct pgs_counter). */
 static int pg_tx_lock_tenant(struct store *s, const char *tenant_id, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
@@ -132,7 +145,16 @@ static int pg_tx_lock_tenant(struct store *s, const char *tenant_id, struct err 
 		return -1;
 	struct pgs_params q = {0};
 	pgs_text(&q, tenant_id);
-	return pgs_run(c, "SELECT 1 FROM partners WHERE id = $1 FOR NO KEY UPDATE", &q, e);
+	PGresult *r = pgs_exec(
+		c, "SELECT next_mailbox_number FROM partners WHERE id = $1 FOR NO KEY UPDATE",
+		&q, e);
+	if (!r)
+		return -1;
+	int rc = PQntuples(r) == 1
+			 ? store_pg_customer_counter_hold(c, tenant_id, pgs_col_i64(r, 0, 0), e)
+			 : 0;
+	PQclear(r);
+	return rc;
 }
 
 static bool pg_writable(struct store *s)

@@ -23,6 +23,20 @@ struct pgs_stmt {
 	char name[16]; /* the server-side name: "s1", "s2", ... */
 };
 
+#define PGS_SAVEPOINTS_MAX 8
+
+/* The mailbox counter of the tenant a write transaction holds
+ * (tx_lock_tenant): read with the lock, numbers handed out from memory,
+ * and written back once, just before the commit (store_pg_customers.c).
+ * A savepoint undone gives back the numbers it took. */
+struct pgs_counter {
+	char tenant[64]; /* "" when the transaction holds none */
+	int64_t next;
+	bool dirty; /* next differs from the row */
+	int64_t at_savepoint[PGS_SAVEPOINTS_MAX];
+	int depth; /* savepoints open */
+};
+
 /* One libpq connection of one thread. */
 struct pg_conn {
 	PGconn *db;
@@ -41,6 +55,7 @@ struct pg_conn {
 	/* Statements waiting to go out with the next one sent
 	 * (store_pg_pipeline.c); NULL until the first. */
 	struct pgs_later *later;
+	struct pgs_counter counter;
 	struct pg_conn *next;
 };
 
@@ -215,6 +230,23 @@ int store_pg_customer_external_id_find(struct store *s, const char *partner_id,
 int store_pg_customer_usage_customers(struct store *s, struct arena *a, const char *partner_id,
 				      int64_t start, int64_t end, struct customer **items,
 				      size_t *n, struct err *e);
+
+/* The mailbox counter of the open transaction (struct pgs_counter), in
+ * store_pg_customers.c. Holds tenant's counter, whose value next was read
+ * under the tenant's lock; queues the write of the one held before, if it
+ * changed. Returns 0 or -1. */
+int store_pg_customer_counter_hold(struct pg_conn *c, const char *tenant, int64_t next,
+				   struct err *e);
+/* Queues the write of the held counter if it changed (before a commit,
+ * or before another tenant is held). Returns 0 or -1. */
+int store_pg_customer_counter_write_later(struct pg_conn *c, struct err *e);
+/* Forgets the held counter (a transaction's start or end). */
+void store_pg_customer_counter_forget(struct pg_conn *c);
+/* A savepoint opened, kept or undone: the numbers taken since stay taken
+ * or are given back. */
+void store_pg_customer_counter_savepoint(struct pg_conn *c);
+void store_pg_customer_counter_release(struct pg_conn *c);
+void store_pg_customer_counter_undo(struct pg_conn *c);
 
 /* store_pg_events.c */
 int store_pg_event_insert(struct store *s, const struct event *ev, struct err *e);

@@ -58,6 +58,19 @@ static void read_customer(struct arena *a, const PGresult *r, int row, void *ite
 	" deactivated_at = $18, deactivation_reason = $19, mailbox_status = $20," \
 	" mailbox_activated_at = $21, mailbox_closed_at = $22"
 
+/* A customer's insert up to its last value, the mailbox number ($28),
+ * which the statement ends with. */
+#define CUSTOMER_INSERT \
+	"INSERT INTO customers (external_customer_id, email, name, phone," \
+	" prepay, own_billing_active, status, form_status, form_submitted_at," \
+	" form_approved_at, form_rejection_reason, identity_status," \
+	" identity_verified_at, identity_failure_reason, compliance_updated_at," \
+	" metadata, updated_at, deactivated_at, deactivation_reason," \
+	" mailbox_status, mailbox_activated_at, mailbox_closed_at, id, partner_id," \
+	" created_at, mailbox_id, mailbox_reserved_at, mailbox_number)" \
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14," \
+	" $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, "
+
 static void bind_customer_mutable(struct pgs_params *q, const struct customer *c)
 {
 	pgs_text(q, c->external_id);
@@ -84,6 +97,71 @@ static void bind_customer_mutable(struct pgs_params *q, const struct customer *c
 	pgs_time(q, c->mailbox.closed_at);
 }
 
+/* --- the mailbox counter of a write transaction --- */
+
+int store_pg_customer_counter_hold(struct pg_conn *c, const char *tenant, int64_t next,
+				   struct err *e)
+{
+	struct pgs_counter *k = &c->counter;
+	if (strcmp(k->tenant, tenant) == 0)
+		return 0; /* held already: memory is ahead of the row */
+	if (store_pg_customer_counter_write_later(c, e) < 0)
+		return -1;
+	if (strlen(tenant) >= sizeof(k->tenant)) {
+		store_pg_customer_counter_forget(c);
+		return 0; /* not a tenant id: customer_insert takes the row's */
+	}
+	snprintf(k->tenant, sizeof(k->tenant), "%s", tenant);
+	k->next = next;
+	k->dirty = false;
+	for (int i = 0; i < k->depth; i++)
+		k->at_savepoint[i] = next;
+	return 0;
+}
+
+int store_pg_customer_counter_write_later(struct pg_conn *c, struct err *e)
+{
+	struct pgs_counter *k = &c->counter;
+	if (!k->dirty)
+		return 0;
+	struct pgs_params q = {0};
+	pgs_text(&q, k->tenant);
+	pgs_num(&q, k->next);
+	k->dirty = false;
+	return pgs_later(c, "UPDATE partners SET next_mailbox_number = $2 WHERE id = $1", &q,
+			 e);
+}
+
+void store_pg_customer_counter_forget(struct pg_conn *c)
+{
+	c->counter.tenant[0] = '\0';
+	c->counter.dirty = false;
+	c->counter.depth = 0;
+}
+
+void store_pg_customer_counter_savepoint(struct pg_conn *c)
+{
+	struct pgs_counter *k = &c->counter;
+	if (k->depth == PGS_SAVEPOINTS_MAX)
+		die("savepoints nested too deep");
+	k->at_savepoint[k->depth++] = k->next;
+}
+
+void store_pg_customer_counter_release(struct pg_conn *c)
+{
+	if (c->counter.depth > 0)
+		c->counter.depth--;
+}
+
+void store_pg_customer_counter_undo(struct pg_conn *c)
+{
+	struct pgs_counter *k = &c->counter;
+	if (k->depth > 0)
+		k->next = k->at_savepoint[--k->depth];
+}
+
+/* --- customers --- */
+
 int store_pg_customer_insert(struct store *s, struct arena *a, struct customer *cu,
 			     struct err *e)
 {
@@ -92,12 +170,7 @@ int store_pg_customer_insert(struct store *s, struct arena *a, struct customer *
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
-	/* One statement takes the partner's next number and inserts the
-	 * customer with it. The counter only grows, and its row stays locked
-	 * until this transaction ends: numbers are unique and gap-free even
-	 * across instances (a rolled-back insert gives its number back). A
-	 * partner that does not exist leaves the number NULL, which the
-	 * column refuses (a bug, 500). */
+	const char *prefix = tenant_livemode(cu->partner_id) ? "" : "T";
 	struct pgs_params p = {0};
 	bind_customer_mutable(&p, cu);
 	pgs_text(&p, cu->id);
@@ -105,24 +178,32 @@ int store_pg_customer_insert(struct store *s, struct arena *a, struct customer *
 	pgs_num(&p, cu->created_at);
 	pgs_text(&p, cu->mailbox.id);
 	pgs_num(&p, cu->mailbox.reserved_at);
-	pgs_text(&p, tenant_livemode(cu->partner_id) ? "" : "T");
-	PGresult *r = pgs_exec(
-		c,
-		"WITH counter AS (UPDATE partners SET next_mailbox_number ="
-		" next_mailbox_number + 1 WHERE id = $24"
-		" RETURNING next_mailbox_number - 1 AS number)"
-		" INSERT INTO customers (external_customer_id, email, name, phone,"
-		" prepay, own_billing_active, status, form_status, form_submitted_at,"
-		" form_approved_at, form_rejection_reason, identity_status,"
-		" identity_verified_at, identity_failure_reason, compliance_updated_at,"
-		" metadata, updated_at, deactivated_at, deactivation_reason,"
-		" mailbox_status, mailbox_activated_at, mailbox_closed_at, id, partner_id,"
-		" created_at, mailbox_id, mailbox_reserved_at, mailbox_number)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-		" $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27,"
-		" $28::text || (SELECT number FROM counter))"
-		" RETURNING mailbox_number",
-		&p, e);
+	struct pgs_counter *k = &c->counter;
+	if (strcmp(k->tenant, cu->partner_id) == 0) {
+		/* The transaction holds the tenant (a batch of group commit):
+		 * the number comes from memory, and the insert goes out with the
+		 * request's next statement. A failure (another customer took the
+		 * external id first) is the request's, at its release. */
+		cu->mailbox.number = arena_printf(a, "%s%lld", prefix, (long long)k->next);
+		pgs_text(&p, cu->mailbox.number);
+		k->next++;
+		k->dirty = true;
+		return pgs_later(c, CUSTOMER_INSERT "$28)", &p, e);
+	}
+	/* One statement takes the partner's next number and inserts the
+	 * customer with it. The counter only grows, and its row stays locked
+	 * until this transaction ends: numbers are unique and gap-free even
+	 * across instances (a rolled-back insert gives its number back). A
+	 * partner that does not exist leaves the number NULL, which the
+	 * column refuses (a bug, 500). */
+	pgs_text(&p, prefix);
+	PGresult *r = pgs_exec(c,
+			       "WITH counter AS (UPDATE partners SET next_mailbox_number ="
+			       " next_mailbox_number + 1 WHERE id = $24"
+			       " RETURNING next_mailbox_number - 1 AS number) " CUSTOMER_INSERT
+			       "$28::text || (SELECT number FROM counter))"
+			       " RETURNING mailbox_number",
+			       &p, e);
 	if (!r)
 		return -1;
 	cu->mailbox.number = pgs_col_text(a, r, 0, 0);

@@ -2584,6 +2584,48 @@ out:
 	db_close(&d);
 }
 
+/* Inserts a customer of tenant in a savepoint of its own, kept or undone;
+ * returns its mailbox number, or "" after a failed check. */
+static const char *customer_add_in_savepoint(struct db *d, const char *tenant, const char *tag,
+					     bool keep)
+{
+	struct customer c = customer_new(d, tenant, tag);
+	if (!CHECK_INT(d->s->ops->tx_savepoint(d->s, &d->e), 0))
+		return "";
+	if (!CHECK_INT(d->s->ops->customer_insert(d->s, d->a, &c, &d->e), 0)) {
+		d->s->ops->tx_undo(d->s);
+		return "";
+	}
+	if (!keep)
+		d->s->ops->tx_undo(d->s);
+	else if (!CHECK_INT(d->s->ops->tx_release(d->s, &d->e), 0))
+		return "";
+	return c.mailbox.number;
+}
+
+TEST(numbers_of_held_tenants_stay_gap_free_through_undone_savepoints)
+{
+	struct db d;
+	if (!db_open_partners(&d) || !CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0))
+		goto out;
+	/* As group commit runs a batch: each tenant held, then its requests. */
+	if (CHECK_INT(d.s->ops->tx_lock_tenant(d.s, "ptn_a", &d.e), 0)) {
+		CHECK_STR(customer_add_in_savepoint(&d, "ptn_a", "a1", true), "1001");
+		CHECK_STR(customer_add_in_savepoint(&d, "ptn_a", "a2", false), "1002");
+		CHECK_STR(customer_add_in_savepoint(&d, "ptn_a", "a3", true), "1002");
+	}
+	if (CHECK_INT(d.s->ops->tx_lock_tenant(d.s, "ptn_b", &d.e), 0))
+		CHECK_STR(customer_add_in_savepoint(&d, "ptn_b", "b1", true), "1001");
+	if (!CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0))
+		d.s->ops->tx_rollback(d.s);
+	/* The counters went on from there, for a write that holds nothing. */
+	CHECK_STR(customer_add(&d, "ptn_a", "a4"), "1003");
+	CHECK_STR(customer_add(&d, "ptn_b", "b2"), "1002");
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM customers WHERE partner_id = 'ptn_a'"), 3);
+out:
+	db_close(&d);
+}
+
 /* A write transaction on another thread (its own connection, as another
  * instance would have) that holds tenant ptn_a for a moment. */
 struct tenant_holder {
