@@ -36,31 +36,46 @@ static int pg_tx_begin(struct store *s, bool write, struct err *e)
 	if (!c)
 		return -1;
 	c->in_tx = true;
+	c->write_tx = write; /* single-row reads then lock (PGS_FOR_WRITE) */
+	c->conflict = false;
+	c->optimistic = write && !c->safe_next;
+	c->safe_next = false;
+	c->savepoints = 0;
+	store_pg_customer_counter_forget(c);
 	if (pgs_later(c, PGS_BEGIN, NULL, e) < 0) {
 		c->in_tx = false;
 		return -1;
 	}
-	c->write_tx = write; /* single-row reads then lock (PGS_FOR_WRITE) */
-	c->conflict = false;
-	store_pg_customer_counter_forget(c);
+	c->wrote = false;
 	return 0;
 }
 
 static int pg_tx_savepoint(struct store *s, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c || pgs_later(c, PGS_SAVEPOINT, NULL, e) < 0)
+	if (!c)
 		return -1;
+	if (c->optimistic) {
+		if (c->savepoints++ == 0)
+			c->wrote = false;
+	} else if (pgs_later(c, PGS_SAVEPOINT, NULL, e) < 0) {
+		return -1;
+	}
 	store_pg_customer_counter_savepoint(c);
 	return 0;
 }
 
 /* Sends what the savepoint queued with its release: a failure of it is
- * the request's, and leaves the savepoint open for pg_tx_undo(). */
+ * the request's, and leaves the savepoint open for pg_tx_undo(). In an
+ * optimistic run it waits for the next statement, as the savepoint did. */
 static int pg_tx_release(struct store *s, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c || pgs_later(c, PGS_RELEASE, NULL, e) < 0 || pgs_flush(c, e) < 0)
+	if (!c)
+		return -1;
+	if (c->optimistic)
+		c->savepoints--;
+	else if (pgs_later(c, PGS_RELEASE, NULL, e) < 0 || pgs_flush(c, e) < 0)
 		return -1;
 	store_pg_customer_counter_release(c);
 	return 0;
@@ -73,6 +88,16 @@ static void pg_tx_undo(struct store *s)
 	if (!c)
 		return;
 	store_pg_customer_counter_undo(c);
+	if (c->optimistic) {
+		/* Nothing written: nothing to undo. Otherwise the run is over,
+		 * and the next one has savepoints. */
+		c->savepoints--;
+		if (c->wrote) {
+			c->conflict = true;
+			c->safe_next = true;
+		}
+		return;
+	}
 	/* What is queued goes first; if it failed, the rollback did not run
 	 * with it, and runs again on its own. */
 	struct pgs_call undo[2] = {{PGS_ROLLBACK_TO, NULL}, {PGS_RELEASE, NULL}};

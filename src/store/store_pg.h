@@ -50,8 +50,20 @@ struct pg_conn {
 	bool write_tx; /* ... and that transaction is a write: reads of
 				  * objects it may change lock their rows */
 	bool conflict; /* a statement of the open transaction failed with a
-			* serialization failure or a deadlock: it must not
-			* commit (pg_tx_commit), but may be run again */
+			* serialization failure or a deadlock, or its first
+			* run (optimistic) cannot go on: it must not commit
+			* (pg_tx_commit), but may be run again */
+	/* A write transaction's first run is optimistic: its savepoints are
+	 * not sent and its releases send nothing, so a batch's requests go
+	 * without a savepoint each and one request's writes go out with the
+	 * next one's first statement. Whatever would need a savepoint (a
+	 * failed statement, undoing a request that wrote) fails the
+	 * transaction with e->retry instead, and its next run on this
+	 * connection sends every savepoint (safe_next). */
+	bool optimistic;
+	bool safe_next;
+	bool wrote;     /* a write was sent since the innermost savepoint */
+	int savepoints; /* open, in an optimistic run */
 	/* Statements waiting to go out with the next one sent
 	 * (store_pg_pipeline.c); NULL until the first. */
 	struct pgs_later *later;
@@ -120,7 +132,8 @@ PGresult *pgs_exec(struct pg_conn *c, const char *sql, const struct pgs_params *
  * server). */
 const char *pgs_stmt_prepared(struct pg_conn *c, const char *sql, struct err *e);
 /* Fills e from a failed result (r NULL: no answer at all), as pgs_exec()
- * describes its failures. */
+ * describes its failures; in an optimistic run (struct pg_conn), any
+ * failure also fails the transaction for a run with savepoints. */
 void pgs_db_error(struct pg_conn *c, const PGresult *r, struct err *e);
 
 /* store_pg_pipeline.c: statements sent later, with the next one sent. */
@@ -151,6 +164,11 @@ struct pgs_call {
  * with e set from the first statement that failed (none of out is set). */
 int pgs_pipeline(struct pg_conn *c, int n, const struct pgs_call *calls, PGresult **out,
 		 struct err *e);
+
+/* Notes that sql is about to be sent on c: a statement other than a plain
+ * SELECT writes (struct pg_conn's wrote). Returns 0, or -1 with e set (503,
+ * e->retry) when the optimistic run of c's transaction is over already. */
+int pgs_note_sent(struct pg_conn *c, const char *sql, struct err *e);
 
 /* Runs sql, which returns no rows; returns 0 or -1. */
 int pgs_run(struct pg_conn *c, const char *sql, const struct pgs_params *p, struct err *e);

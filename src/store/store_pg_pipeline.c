@@ -95,6 +95,8 @@ int pgs_later(struct pg_conn *c, const char *sql, const struct pgs_params *p, st
 	/* Outside a transaction nothing may wait: it might never be sent. */
 	if (!c->in_tx)
 		return pgs_run(c, sql, p, e);
+	if (pgs_note_sent(c, sql, e) < 0)
+		return -1;
 	if (!c->later) {
 		c->later = calloc(1, sizeof(*c->later));
 		if (!c->later)
@@ -151,6 +153,8 @@ int pgs_pipeline(struct pg_conn *c, int n, const struct pgs_call *calls, PGresul
 	const char *names[PGS_CALLS_MAX];
 	for (int i = 0; i < n; i++) {
 		out[i] = NULL;
+		if (pgs_note_sent(c, calls[i].sql, e) < 0)
+			return -1;
 		names[i] = pgs_stmt_prepared(c, calls[i].sql, e);
 		if (!names[i])
 			return -1;

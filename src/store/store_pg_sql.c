@@ -172,6 +172,15 @@ void pgs_db_error(struct pg_conn *c, const PGresult *r, struct err *e)
 			c->conflict = true;
 		return;
 	}
+	if (c->in_tx && c->optimistic) {
+		/* No savepoint to go back to: the transaction runs again with
+		 * them, where this failure will be its request's alone. */
+		error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
+		e->retry = true;
+		c->conflict = true;
+		c->safe_next = true;
+		return;
+	}
 	if (strcmp(state, "55P03") == 0) {
 		/* Lock not available (a lock timeout): busy, for the client to retry. */
 		error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
@@ -221,9 +230,27 @@ const char *pgs_stmt_prepared(struct pg_conn *c, const char *sql, struct err *e)
 	return st->name;
 }
 
+int pgs_note_sent(struct pg_conn *c, const char *sql, struct err *e)
+{
+	if (!c->in_tx)
+		return 0;
+	if (c->optimistic && c->conflict) {
+		/* The run is over (pgs_db_error(), pg_tx_undo()): its commit
+		 * will fail, so nothing more goes to the server. */
+		error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
+		e->retry = true;
+		return -1;
+	}
+	if (strncmp(sql, "SELECT ", 7) != 0)
+		c->wrote = true;
+	return 0;
+}
+
 PGresult *pgs_exec(struct pg_conn *c, const char *sql, const struct pgs_params *p,
 		   struct err *e)
 {
+	if (pgs_note_sent(c, sql, e) < 0)
+		return NULL;
 	if (pgs_later_waiting(c)) {
 		PGresult *r;
 		struct pgs_call call = {sql, p};
