@@ -40,6 +40,7 @@ static int pg_tx_begin(struct store *s, bool write, struct err *e)
 	c->conflict = false;
 	c->optimistic = write && !c->safe_next;
 	c->safe_next = false;
+	c->skipped_savepoint = false;
 	c->savepoints = 0;
 	store_pg_customer_counter_forget(c);
 	if (pgs_later(c, PGS_BEGIN, NULL, e) < 0) {
@@ -56,6 +57,7 @@ static int pg_tx_savepoint(struct store *s, struct err *e)
 	if (!c)
 		return -1;
 	if (c->optimistic) {
+		c->skipped_savepoint = true;
 		if (c->savepoints++ == 0)
 			c->wrote = false;
 	} else if (pgs_later(c, PGS_SAVEPOINT, NULL, e) < 0) {

@@ -62,8 +62,9 @@ struct pg_conn {
 	 * connection sends every savepoint (safe_next). */
 	bool optimistic;
 	bool safe_next;
-	bool wrote;     /* a write was sent since the innermost savepoint */
-	int savepoints; /* open, in an optimistic run */
+	bool skipped_savepoint; /* an optimistic run opened one (not sent) */
+	bool wrote;             /* a write was sent since the innermost savepoint */
+	int savepoints;         /* open, in an optimistic run */
 	/* Statements waiting to go out with the next one sent
 	 * (store_pg_pipeline.c); NULL until the first. */
 	struct pgs_later *later;
@@ -132,8 +133,9 @@ PGresult *pgs_exec(struct pg_conn *c, const char *sql, const struct pgs_params *
  * server). */
 const char *pgs_stmt_prepared(struct pg_conn *c, const char *sql, struct err *e);
 /* Fills e from a failed result (r NULL: no answer at all), as pgs_exec()
- * describes its failures; in an optimistic run (struct pg_conn), any
- * failure also fails the transaction for a run with savepoints. */
+ * describes its failures; in an optimistic run that skipped a savepoint
+ * (struct pg_conn), any failure also fails the transaction for a run with
+ * savepoints, where it is its request's alone. */
 void pgs_db_error(struct pg_conn *c, const PGresult *r, struct err *e);
 
 /* store_pg_pipeline.c: statements sent later, with the next one sent. */

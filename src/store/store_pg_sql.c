@@ -172,7 +172,7 @@ void pgs_db_error(struct pg_conn *c, const PGresult *r, struct err *e)
 			c->conflict = true;
 		return;
 	}
-	if (c->in_tx && c->optimistic) {
+	if (c->in_tx && c->optimistic && c->skipped_savepoint) {
 		/* No savepoint to go back to: the transaction runs again with
 		 * them, where this failure will be its request's alone. */
 		error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
