@@ -265,20 +265,27 @@ static void respond(struct ctx *c, int rc, struct response *resp)
 	}
 }
 
-/* Authenticates, then runs a GET handler in one read transaction (one
- * consistent snapshot, and one set of SQLite read locks). Admission comes
- * first, outside it, as for writes: a rate limit kept in the database
- * (store.h: rate_spend) spends its token in a commit of its own, which a
- * read transaction's rollback would undo. */
+/* Authenticates and runs a GET handler in one read transaction: one
+ * consistent snapshot, and one set of SQLite read locks (each read
+ * transaction takes and drops a lock on the WAL's shared memory, two fcntl
+ * calls under a mutex the HTTP threads share), so the key is read in the
+ * handler's snapshot. On a shared store admission comes first, outside it,
+ * as for writes: a rate limit kept in the database (store.h: rate_spend)
+ * spends its token in a commit of its own, which the read transaction's
+ * rollback would undo. */
 static void run_read(struct ctx *c, struct response *resp)
 {
-	int rc = admit(c, resp);
+	struct store *s = c->store;
+	bool admit_first = s->shared;
+	int rc = admit_first ? admit(c, resp) : 0;
+	if (rc == 0)
+		rc = s->ops->tx_begin(s, false, &c->err);
 	if (rc == 0) {
-		rc = c->store->ops->tx_begin(c->store, false, &c->err);
-		if (rc == 0) {
+		if (!admit_first)
+			rc = admit(c, resp);
+		if (rc == 0)
 			rc = c->route->handler(c);
-			c->store->ops->tx_rollback(c->store);
-		}
+		s->ops->tx_rollback(s);
 	}
 	respond(c, rc, resp);
 }
