@@ -100,7 +100,8 @@ struct ctx {
 	char fingerprint[65];     /* of the request, when it has an Idempotency-Key */
 	int headers_before_write; /* resp headers set before the write part */
 	int write_runs;           /* times the write part ran (dispatch_write) */
-	bool events_emitted;      /* the write part stored an event (event.c) */
+	bool events_emitted;      /* the write part stored an event that may have
+				   * queued delivery jobs (event.c) */
 };
 
 /* Judges a request from its headers alone, before its body is read: true

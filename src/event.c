@@ -21,8 +21,13 @@ int event_emit_buf(struct ctx *c, const char *partner_id, const char *type,
 	ev.payload = buf_str(&payload);
 	int rc = c->store->ops->event_insert(c->store, &ev, &c->err);
 	buf_free(&payload);
-	c->events_emitted = true; /* dispatch_committed() wakes the worker */
-	return rc;
+	if (rc < 0)
+		return -1;
+	/* dispatch_committed() wakes the delivery worker for the jobs queued:
+	 * woken for none, it would claim (a write transaction) for nothing. */
+	if (rc != STORE_NONE_QUEUED)
+		c->events_emitted = true;
+	return 0;
 }
 
 int event_emit_reply_buf(struct ctx *c, const char *partner_id, const char *type, int status,

@@ -44,6 +44,10 @@
 #include "util.h"
 
 #define STORE_NOT_FOUND 1
+/* event_insert's success when it is sure it queued no delivery job (no
+ * endpoint wants the event), so no delivery worker needs waking; a backend
+ * that cannot tell cheaply answers 0. */
+#define STORE_NONE_QUEUED 2
 
 struct address {
 	const char *name; /* forwarding addresses only; NULL for locations */
@@ -408,7 +412,8 @@ struct store_ops {
 				       size_t *n, bool *has_more, struct err *e);
 
 	/* Inserts the event and, in the same transaction, a pending delivery job
-	 * for every enabled endpoint of its partner that wants its type. */
+	 * for every enabled endpoint of its partner that wants its type; returns
+	 * STORE_NONE_QUEUED (success) when that was none. */
 	int (*event_insert)(struct store *s, const struct event *ev, struct err *e);
 	/* The events of both tenants of partner_id (a partner, required), of
 	 * type (NULL: any), of the mode `livemode` (1 live, 0 test, -1 either),

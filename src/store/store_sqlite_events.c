@@ -51,7 +51,9 @@ int store_sqlite_event_insert(struct store *s, const struct event *ev, struct er
 	sq_bind_text(st, 2, ev->partner_id);
 	sqlite3_bind_int64(st, 3, ev->created_at);
 	sq_bind_text(st, 4, ev->type);
-	return sq_step_done(c, st, e);
+	if (sq_step_done(c, st, e) < 0)
+		return -1;
+	return sqlite3_changes(c->db) > 0 ? 0 : STORE_NONE_QUEUED;
 }
 
 /* The events of both tenants of partner_id, or of every partner when
