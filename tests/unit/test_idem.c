@@ -1,5 +1,6 @@
 /* test_idem.c - request fingerprints and Idempotency-Key checks (idem.h),
  * and dispatch_body_parse() (dispatch.h): what a request body may be. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "dispatch.h"
 #include "idem.h"
 #include "unit.h"
+#include "util.h"
 
 /* Returns the parsed JSON text (the caller decrefs); aborts on bad JSON. */
 static json_t *parse_json(const char *text)
@@ -90,6 +92,161 @@ TEST(idem_fingerprint_does_not_confuse_method_path_and_body_boundaries)
 	fingerprint("POST", "/a", "{}", a);
 	fingerprint("POST/", "a", "{}", b);
 	CHECK(strcmp(a, b) != 0);
+}
+
+/* The reference: how fingerprints were made before (and so how those kept
+ * with stored idempotency records were): SHA-256 over method, path and
+ * jansson's sorted compact dump of the body. */
+static void reference_fingerprint(const char *method, const char *path, json_t *body,
+				  char out[65])
+{
+	char *canonical = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	size_t ml = strlen(method), pl = strlen(path), bl = strlen(canonical);
+	char *text = malloc(ml + pl + bl + 3);
+	snprintf(text, ml + pl + bl + 3, "%s\n%s\n%s", method, path, canonical);
+	sha256_hex(text, ml + pl + bl + 2, out);
+	free(text);
+	free(canonical);
+}
+
+/* Checks that body's fingerprint is the reference's. */
+static bool same_as_reference(json_t *body)
+{
+	char a[65], b[65];
+	idem_fingerprint("POST", "/api/v1/customers", body, a);
+	reference_fingerprint("POST", "/api/v1/customers", body, b);
+	if (strcmp(a, b) == 0)
+		return true;
+	char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+	printf("    fingerprint differs for %s\n", text);
+	free(text);
+	return false;
+}
+
+TEST(idem_fingerprint_is_the_sorted_jansson_dump_s_for_edge_cases)
+{
+	static const char *const bodies[] = {
+		"{}",
+		"{\"a\":{},\"b\":[],\"c\":[{}],\"d\":[[]]}",
+		"{\"b\":1,\"a\":2,\"ab\":3,\"aa\":4,\"B\":5,\"\":6,\"a b\":7}",
+		"{\"\\u00e9\":1,\"e\":2,\"\\u20ac\":3,\"\\ud83d\\ude00\":4,\"z\":5,\"~\":6}",
+		"{\"s\":\"\\\"\\\\/\\b\\f\\n\\r\\t\\u0001\\u001f\\u007f\\u2028\\u00e9\"}",
+		"{\"k\\n\\\"\":\"v\",\"k\":\"\\ud83d\\ude00\"}",
+		"{\"i\":[0,-1,1,9223372036854775807,-9223372036854775808,42]}",
+		"{\"r\":[0.5,-0.0,1.0,1e300,5e-324,0.1,123456789.125,-2.5e-7,1E+2]}",
+		"{\"t\":true,\"f\":false,\"n\":null}",
+		"{\"m\":{\"z\":{\"y\":[1,{\"b\":2,\"a\":1}],\"x\":\"1\"},\"a\":null}}",
+		"{\"k01\":1,\"k02\":2,\"k03\":3,\"k04\":4,\"k05\":5,\"k06\":6,\"k07\":7,\"k08\":8,"
+		"\"k09\":9,\"k10\":10,\"k11\":11,\"k12\":12,\"k13\":13,\"k14\":14,\"k15\":15,"
+		"\"k16\":16,\"k17\":17,\"k00\":0,\"K\":-1}",
+	};
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		json_t *v = parse_json(bodies[i]);
+		CHECK(same_as_reference(v));
+		json_decref(v);
+	}
+}
+
+/* A small deterministic generator (xorshift64*), so a failure repeats. */
+static uint64_t rng_state = 0x2545F4914F6CDD1Du;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545F4914F6CDD1Du;
+}
+
+/* Returns a random valid UTF-8 string (caller frees): text, escapes,
+ * control characters, non-ASCII, and prefixes of one another. */
+static char *random_text(void)
+{
+	static const char *const pieces[] = {"a",
+					     "b",
+					     "A",
+					     "0",
+					     " ",
+					     "\"",
+					     "\\",
+					     "/",
+					     "\n",
+					     "\t",
+					     "\x01",
+					     "\x1f",
+					     "\x7f",
+					     "\xc3\xa9",
+					     "\xe2\x82\xac",
+					     "\xf0\x9f\x98\x80",
+					     "\xe2\x80\xa8",
+					     "{",
+					     ":",
+					     ","};
+	size_t n = rng() % 8;
+	char *s = malloc(n * 4 + 1);
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = pieces[rng() % (sizeof(pieces) / sizeof(pieces[0]))];
+		memcpy(s + len, p, strlen(p));
+		len += strlen(p);
+	}
+	s[len] = '\0';
+	return s;
+}
+
+/* Returns a random JSON value nested up to depth levels (caller decrefs). */
+static json_t *random_value(int depth)
+{
+	switch (rng() % (depth > 0 ? 9 : 7)) {
+	case 0:
+		return json_null();
+	case 1:
+		return json_boolean(rng() % 2);
+	case 2:
+		return json_integer((json_int_t)rng() >> (rng() % 64));
+	case 3:
+		return json_integer(-(json_int_t)(rng() % 100000));
+	case 4:
+		return json_real((double)(int64_t)rng() / (double)(1 + rng() % 1000000));
+	case 5:
+	case 6: {
+		char *t = random_text();
+		json_t *v = json_string(t);
+		free(t);
+		return v;
+	}
+	case 7: {
+		json_t *a = json_array();
+		for (size_t n = rng() % 5; n > 0; n--)
+			json_array_append_new(a, random_value(depth - 1));
+		return a;
+	}
+	default: {
+		json_t *o = json_object();
+		for (size_t n = rng() % 24; n > 0; n--) {
+			char *k = random_text();
+			json_object_set_new(o, k, random_value(depth - 1));
+			free(k);
+		}
+		return o;
+	}
+	}
+}
+
+TEST(idem_fingerprint_is_the_sorted_jansson_dump_s_for_generated_bodies)
+{
+	for (int i = 0; i < 3000; i++) {
+		json_t *body = json_object();
+		for (size_t n = rng() % 20; n > 0; n--) {
+			char *k = random_text();
+			json_object_set_new(body, k, random_value(4));
+			free(k);
+		}
+		bool same = same_as_reference(body);
+		json_decref(body);
+		if (!CHECK(same))
+			break;
+	}
 }
 
 /* --- Idempotency-Key ----------------------------------------------------- */
