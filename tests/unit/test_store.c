@@ -2686,11 +2686,11 @@ static int insert_event_twice(struct store *s, void *arg, struct err *e)
 	w->runs++;
 	w->failure = (struct err){0};
 	if (!CHECK_INT(s->ops->tx_savepoint(s, &w->d->e), 0) ||
-	    !CHECK_INT(s->ops->event_insert(s, &ev, &w->d->e), 0) ||
+	    !CHECK(s->ops->event_insert(s, &ev, &w->d->e) >= 0) ||
 	    !CHECK_INT(s->ops->tx_release(s, &w->d->e), 0) ||
 	    !CHECK_INT(s->ops->tx_savepoint(s, &w->d->e), 0))
 		return 0;
-	w->rc = s->ops->event_insert(s, &ev, &w->failure);
+	w->rc = s->ops->event_insert(s, &ev, &w->failure) < 0 ? -1 : 0;
 	if (w->rc == 0)
 		w->rc = s->ops->tx_release(s, &w->failure);
 	if (w->rc < 0)
