@@ -1,13 +1,15 @@
 /* admin_users.c - dashboard users as the operator makes them (docs/decisions.md, "Dashboard"):
- * a partner's first user, answered with a one-time setup link, and a fresh
+ * a partner's first user, answered with a one-time setup link, the
+ * partner's users (to find the one who needs a fresh link), and a fresh
  * link when that one was lost or expired. The same handlers serve owners
- * inviting their team, and sending a teammate a password reset link, from
- * the dashboard. */
+ * listing and inviting their team, and sending a teammate a password reset
+ * link, from the dashboard. */
 #include <string.h>
 
 #include "dispatch.h"
 #include "field.h"
 #include "handlers.h"
+#include "query.h"
 #include "render.h"
 #include "reply.h"
 #include "session.h"
@@ -73,6 +75,27 @@ int admin_user_create(struct ctx *c)
 		return -1;
 	}
 	return reply_take(c, 201, o);
+}
+
+/* A list item: the user, whose password hash render_user() never shows. */
+static json_t *user_item(struct ctx *c, const void *item)
+{
+	(void)c;
+	return render_user(item);
+}
+
+int admin_user_list(struct ctx *c)
+{
+	struct page pg;
+	struct partner p;
+	if (query_page(c, NULL, &pg) < 0 || admin_partner_load(c, &p) != 0)
+		return -1;
+	struct user *items;
+	size_t n;
+	bool more;
+	if (c->store->ops->user_list(c->store, c->a, p.id, &pg, &items, &n, &more, &c->err) < 0)
+		return -1;
+	return reply_list(c, items, n, sizeof(*items), user_item, more);
 }
 
 int admin_user_setup_link(struct ctx *c)

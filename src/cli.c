@@ -200,14 +200,20 @@ static int cmd_key_create(const struct cli *cli, int argc, char **argv)
 	return run(cli, "POST", path, body, NULL);
 }
 
-static int cmd_key_list(const struct cli *cli, int argc, char **argv)
+/* Prints the newest 100 of the --partner's `what` (keys, users, ...). */
+static int partner_list(const struct cli *cli, int argc, char **argv, const char *what)
 {
 	const char *partner = opt(argc, argv, "partner");
 	if (!partner)
 		return usage();
 	char path[256];
-	snprintf(path, sizeof(path), "/admin/v1/partners/%s/keys?limit=100", partner);
+	snprintf(path, sizeof(path), "/admin/v1/partners/%s/%s?limit=100", partner, what);
 	return run(cli, "GET", path, NULL, NULL);
+}
+
+static int cmd_key_list(const struct cli *cli, int argc, char **argv)
+{
+	return partner_list(cli, argc, argv, "keys");
 }
 
 static int cmd_key_revoke(const struct cli *cli, int argc, char **argv)
@@ -370,13 +376,7 @@ static int cmd_webhook_create(const struct cli *cli, int argc, char **argv)
 
 static int cmd_webhook_list(const struct cli *cli, int argc, char **argv)
 {
-	const char *partner = opt(argc, argv, "partner");
-	if (!partner)
-		return usage();
-	char path[256];
-	snprintf(path, sizeof(path), "/admin/v1/partners/%s/webhook-endpoints?limit=100",
-		 partner);
-	return run(cli, "GET", path, NULL, NULL);
+	return partner_list(cli, argc, argv, "webhook-endpoints");
 }
 
 static int cmd_webhook_update(const struct cli *cli, int argc, char **argv)
@@ -417,6 +417,11 @@ static int cmd_user_create(const struct cli *cli, int argc, char **argv)
 		json_string_value(json_object_get(user, "setup_url")));
 	json_decref(user);
 	return 0;
+}
+
+static int cmd_user_list(const struct cli *cli, int argc, char **argv)
+{
+	return partner_list(cli, argc, argv, "users");
 }
 
 static int cmd_user_setup_link(const struct cli *cli, int argc, char **argv)
@@ -696,6 +701,11 @@ static const struct command commands[] = {
 	 "user create --partner ptn_... --email E --role owner|developer|viewer\n"
 	 "                       (a dashboard user; prints the one-time setup link)",
 	 {"partner", "email", "role"}},
+	{"user",
+	 "list",
+	 cmd_user_list,
+	 "user list --partner ptn_...   (the partner's newest 100 dashboard users)",
+	 {"partner"}},
 	{"user",
 	 "setup-link",
 	 cmd_user_setup_link,

@@ -1,36 +1,14 @@
-/* dash_users.c - the team page's users (owners only; docs/decisions.md): list,
- * change a role, remove. Inviting is admin_user_create(), the operator's
- * handler, for the session's partner. An owner cannot change or remove
+/* dash_users.c - the team page's users (owners only; docs/decisions.md):
+ * change a role, remove. Listing and inviting are admin_user_list() and
+ * admin_user_create(), the operator's handlers, for the session's partner. An owner cannot change or remove
  * themself, so a team always keeps the owner who acts. */
 #include <string.h>
 
 #include "field.h"
 #include "handlers.h"
-#include "query.h"
 #include "render.h"
 #include "reply.h"
 #include "banned.h"
-
-/* A list item: the user. */
-static json_t *user_item(struct ctx *c, const void *item)
-{
-	(void)c;
-	return render_user(item);
-}
-
-int dash_user_list(struct ctx *c)
-{
-	struct page pg;
-	if (query_page(c, NULL, &pg) < 0)
-		return -1;
-	struct user *items;
-	size_t n;
-	bool more;
-	if (c->store->ops->user_list(c->store, c->a, c->session->user.partner_id, &pg, &items,
-				     &n, &more, &c->err) < 0)
-		return -1;
-	return reply_list(c, items, n, sizeof(*items), user_item, more);
-}
 
 /* Loads the path's user of the session's partner, other than the caller
  * (409). Returns 0 or -1. */

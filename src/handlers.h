@@ -106,6 +106,9 @@ int admin_key_issue(struct ctx *c, const char *tenant, const char *name, unsigne
 
 /* admin_users.c */
 int admin_user_create(struct ctx *c);
+/* The users of the path's partner (the session's on the dashboard), without
+ * their password hashes. */
+int admin_user_list(struct ctx *c);
 /* A fresh one-time setup link for the path's user, ending the ones not used
  * yet: the operator's for a user without a password; an owner's for a
  * teammate, a password reset link when they have one. */
@@ -142,7 +145,6 @@ int dash_endpoint_resend(struct ctx *c);
 int dash_endpoint_resend_failed(struct ctx *c);
 
 /* dash_users.c: the team (owners) */
-int dash_user_list(struct ctx *c);
 int dash_user_update(struct ctx *c);
 int dash_user_delete(struct ctx *c);
 

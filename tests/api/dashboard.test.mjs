@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServer, runCli, assertError, uniq } from './lib.mjs';
+import { startServer, runCli, assertError, uniq, qs } from './lib.mjs';
 import { Dash, COOKIE, dashUser, setupToken, sessionCookie } from './dashboard_lib.mjs';
 
 let srv;
@@ -55,6 +55,88 @@ test('innbocks user create prints the user and its setup link', async () => {
   assert.match(r.stderr, /\/dashboard\/setup\.html#token=[0-9a-f]{64}/);
   const dash = new Dash(srv);
   assert.equal((await dash.setup(setupToken(r.json.setup_url), 'a long enough password')).status, 200);
+});
+
+test('GET /admin/v1/partners/{id}/users lists the partner\'s users newest first, never another partner\'s', async () => {
+  const owner = await dashUser(srv, 'owner');
+  const p = owner.partner;
+  const made = [owner.user];
+  for (const role of ['developer', 'viewer', 'viewer', 'owner']) {
+    const r = await srv.admin().post(`/partners/${p.id}/users`, { email: `${uniq('listed')}@example.com`, role });
+    assert.equal(r.status, 201, r.text);
+    made.push(r.body);
+  }
+  const other = await dashUser(srv, 'owner');
+  await srv.admin().post(`/partners/${other.partner.id}/users`, { email: `${uniq('other')}@example.com`, role: 'viewer' });
+
+  const r = await srv.admin().get(`/partners/${p.id}/users`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.object, 'list');
+  assert.equal(r.body.url, `/admin/v1/partners/${p.id}/users`);
+  assert.equal(r.body.has_more, false);
+  const newestFirst = [...made].reverse();
+  const asListed = ({ setup_url, setup_expires_at, ...u }) => u;
+  assert.deepEqual(r.body.data, newestFirst.map((u) => ({ ...asListed(u), password_set: u.id === owner.user.id })));
+  // The owner's own team page lists the same users.
+  assert.deepEqual((await owner.dash.get('/users')).body.data, r.body.data);
+
+  // Walking pages of 2 forwards, then backwards from the oldest, visits each user once.
+  const forwards = [];
+  let after;
+  for (;;) {
+    const page = await srv.admin().get(`/partners/${p.id}/users${qs({ limit: 2, starting_after: after })}`);
+    assert.equal(page.status, 200, page.text);
+    forwards.push(...page.body.data.map((u) => u.id));
+    if (!page.body.has_more) break;
+    after = page.body.data.at(-1).id;
+  }
+  assert.deepEqual(forwards, newestFirst.map((u) => u.id));
+  const backwards = [];
+  let before = made[0].id;
+  for (;;) {
+    const page = await srv.admin().get(`/partners/${p.id}/users${qs({ limit: 2, ending_before: before })}`);
+    assert.equal(page.status, 200, page.text);
+    backwards.unshift(...page.body.data.map((u) => u.id));
+    if (!page.body.has_more) break;
+    before = page.body.data[0].id;
+  }
+  assert.deepEqual(backwards, newestFirst.slice(0, -1).map((u) => u.id));
+
+  // Another partner's user is not a cursor of this list; an unknown partner has no list.
+  assertError(await srv.admin().get(`/partners/${p.id}/users?starting_after=${other.user.id}`), 400, 'invalid_request', 'starting_after');
+  assertError(await srv.admin().get('/partners/ptn_doesnotexist0000000000/users'), 404, 'not_found');
+  assertError(await srv.admin().get(`/partners/${p.id}/users?limit=0`), 400, 'invalid_request', 'limit');
+  assertError(await srv.admin(null).get(`/partners/${p.id}/users`), 401, 'unauthenticated');
+});
+
+test('the operator\'s list of users shows no password, hash or token', async () => {
+  const u = await dashUser(srv, 'owner');
+  const invited = await srv.admin().post(`/partners/${u.partner.id}/users`, { email: `${uniq('pending')}@example.com`, role: 'viewer' });
+  const r = await srv.admin().get(`/partners/${u.partner.id}/users`);
+  assert.equal(r.status, 200, r.text);
+  const hash = srv.sqlRows(`SELECT password_hash FROM users WHERE id = '${u.user.id}'`)[0].password_hash;
+  assert.match(hash, /\$argon2id\$/);
+  for (const secret of [u.password, hash, setupToken(invited.body.setup_url), u.dash.cookie, u.dash.csrf]) {
+    assert.ok(!r.text.includes(secret), `the list shows ${secret}`);
+  }
+  assert.ok(!/argon2|password_hash|setup_url|token/.test(r.text), r.text);
+  for (const item of r.body.data) {
+    assert.deepEqual(Object.keys(item).sort(), ['created_at', 'email', 'id', 'object', 'partner_id', 'password_set', 'role']);
+  }
+});
+
+test('innbocks user list prints the partner\'s users; without --partner it prints the usage', async () => {
+  const u = await dashUser(srv, 'owner');
+  const r = await runCli(['user', 'list', '--database', srv.dbPath, '--partner', u.partner.id]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.json.data.map((x) => x.id), [u.user.id]);
+  assert.equal(r.json.data[0].email, u.email);
+  const missing = await runCli(['user', 'list', '--database', srv.dbPath]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /user list --partner ptn_/);
+  const unknown = await runCli(['user', 'list', '--database', srv.dbPath, '--partner', 'ptn_doesnotexist0000000000']);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /not_found/);
 });
 
 test('the setup link sets a password of 12 or more characters once, and signs the user in', async () => {
