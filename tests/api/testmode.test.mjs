@@ -223,6 +223,29 @@ test('the test helpers apply the operator rules: validation, state and the same 
   assert.equal(seen.livemode, false);
 });
 
+test('the test helper refuses undoing a compliance decision with 409 invalid_state, as the operator does', async () => {
+  const api = sandbox.api;
+  const c = await createCustomer(api);
+  const helper = (body) => api.post(`/test-helpers/customers/${c.id}/compliance`, body);
+  ok(await helper({ form_1583: 'approved', identity: 'verified' }));
+  const before = ok(await api.get(`/customers/${c.id}/compliance`));
+  const undo = await srv.captureEvents(partner.id, async () => [
+    await helper({ form_1583: 'submitted' }),
+    await helper({ identity: 'pending' }),
+    await helper({ form_1583: 'rejected', identity: 'pending', reason: 'x' }),
+  ]);
+  assertError(undo.value[0], 409, 'invalid_state', 'form_1583');
+  assertError(undo.value[1], 409, 'invalid_state', 'identity');
+  assertError(undo.value[2], 409, 'invalid_state', 'identity');
+  assert.deepEqual(undo.types, [], 'a refused change emits nothing');
+  assert.deepEqual(ok(await api.get(`/customers/${c.id}/compliance`)), before, 'and changes nothing');
+  // Revising a decision works, and from there the way back is open.
+  ok(await helper({ form_1583: 'rejected', identity: 'failed', reason: 'fraud' }));
+  const back = ok(await helper({ form_1583: 'submitted', identity: 'pending' }));
+  assert.equal(back.form_1583.status, 'submitted');
+  assert.equal(back.identity.status, 'pending');
+});
+
 test('a test key has its own rate-limit bucket', async () => {
   const limited = await startServer({ rateLimit: 1, rateBurst: 3 });
   try {
