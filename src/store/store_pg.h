@@ -184,6 +184,21 @@ typedef void pgs_row_reader(struct arena *a, const PGresult *r, int row, void *i
 /* Runs sql expecting at most one row: 0, STORE_NOT_FOUND or -1. */
 int pgs_get_one(struct pg_conn *c, struct arena *a, const char *sql, const struct pgs_params *p,
 		pgs_row_reader *read, void *item, struct err *e);
+/* Whether pgs_get_one_by() locks the row it reads: a read an update may
+ * follow locks it inside a write transaction (PGS_FOR_WRITE). */
+enum pgs_lock { PGS_NO_LOCK, PGS_LOCK_IN_WRITE };
+/* Reads the one row sql selects, with the n texts of v bound as $1, $2,
+ * ..., into item by read: a read of one object by its id (or hash, or
+ * email). With PGS_LOCK_IN_WRITE, inside a write transaction sql ends in
+ * FOR UPDATE. Returns 0, STORE_NOT_FOUND or -1; pass v and n as
+ * PGS_TEXTS(...). */
+int pgs_get_one_by(struct store *s, struct arena *a, enum pgs_lock lock, const char *sql,
+		   const char *const *v, int n, pgs_row_reader *read, void *item,
+		   struct err *e);
+/* The arguments v and n of pgs_get_one_by() for the texts given. */
+#define PGS_TEXTS(...) \
+	(const char *const[]){__VA_ARGS__}, \
+		(int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
 /* Runs sql and reads every row into an arena array. */
 int pgs_get_all(struct pg_conn *c, struct arena *a, const char *sql, const struct pgs_params *p,
 		pgs_row_reader *read, size_t item_size, void **items, size_t *n, struct err *e);

@@ -62,13 +62,9 @@ int store_pg_partner_insert(struct store *s, const struct partner *p, struct err
 int store_pg_partner_get(struct store *s, struct arena *a, const char *id, struct partner *out,
 			 struct err *e)
 {
-	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c)
-		return -1;
-	struct pgs_params q = {0};
-	pgs_text(&q, id);
-	return pgs_get_one(c, a, "SELECT " PARTNER_COLS " FROM partners WHERE id = $1", &q,
-			   read_partner, out, e);
+	return pgs_get_one_by(s, a, PGS_NO_LOCK,
+			      "SELECT " PARTNER_COLS " FROM partners WHERE id = $1",
+			      PGS_TEXTS(id), read_partner, out, e);
 }
 
 int store_pg_partner_list(struct store *s, struct arena *a, const struct page *pg,
@@ -123,50 +119,31 @@ int store_pg_partner_key_insert(struct store *s, const struct api_key *k, struct
 		       &q, e);
 }
 
-/* Reads the one key sql selects with v as $1 and, unless NULL, v2 as $2. */
-static int key_get_by(struct store *s, struct arena *a, const char *sql, const char *v,
-		      const char *v2, struct api_key *out, struct err *e)
-{
-	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c)
-		return -1;
-	struct pgs_params q = {0};
-	pgs_text(&q, v);
-	if (v2)
-		pgs_text(&q, v2);
-	return pgs_get_one(c, a, sql, &q, read_key, out, e);
-}
-
 int store_pg_partner_key_get(struct store *s, struct arena *a, const char *partner_id,
 			     const char *id, struct api_key *out, struct err *e)
 {
 	if (store_partner_required(partner_id, "key_get", e) < 0)
 		return -1;
-	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c)
-		return -1;
-	return key_get_by(s, a,
-			  PGS_FOR_WRITE(c, "SELECT " KEY_COLS " FROM api_keys WHERE id = $1"
-					   " AND " PGS_BOTH_TENANTS("$2")),
-			  id, partner_id, out, e);
+	return pgs_get_one_by(s, a, PGS_LOCK_IN_WRITE,
+			      "SELECT " KEY_COLS " FROM api_keys WHERE id = $1"
+			      " AND " PGS_BOTH_TENANTS("$2"),
+			      PGS_TEXTS(id, partner_id), read_key, out, e);
 }
 
 int store_pg_partner_key_get_any_partner(struct store *s, struct arena *a, const char *id,
 					 struct api_key *out, struct err *e)
 {
-	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c)
-		return -1;
-	return key_get_by(s, a,
-			  PGS_FOR_WRITE(c, "SELECT " KEY_COLS " FROM api_keys WHERE id = $1"),
-			  id, NULL, out, e);
+	return pgs_get_one_by(s, a, PGS_LOCK_IN_WRITE,
+			      "SELECT " KEY_COLS " FROM api_keys WHERE id = $1", PGS_TEXTS(id),
+			      read_key, out, e);
 }
 
 int store_pg_partner_key_find_by_hash(struct store *s, struct arena *a, const char *hash,
 				      struct api_key *out, struct err *e)
 {
-	return key_get_by(s, a, "SELECT " KEY_COLS " FROM api_keys WHERE hash = $1", hash, NULL,
-			  out, e);
+	return pgs_get_one_by(s, a, PGS_NO_LOCK,
+			      "SELECT " KEY_COLS " FROM api_keys WHERE hash = $1",
+			      PGS_TEXTS(hash), read_key, out, e);
 }
 
 int store_pg_partner_key_list(struct store *s, struct arena *a, const char *tenant_id,

@@ -415,3 +415,24 @@ int pgs_run_list(struct pg_conn *c, struct arena *a, struct pgs_query *q, const 
 	*n = count;
 	return 0;
 }
+
+int pgs_get_one_by(struct store *s, struct arena *a, enum pgs_lock lock, const char *sql,
+		   const char *const *v, int n, pgs_row_reader *read, void *item, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	/* The same text PGS_FOR_WRITE() makes of a literal, so the statement
+	 * is the one prepared for it. */
+	char locked[2048];
+	if (lock == PGS_LOCK_IN_WRITE && c->write_tx) {
+		if ((size_t)snprintf(locked, sizeof(locked), "%s FOR UPDATE", sql) >=
+		    sizeof(locked))
+			die("query too long");
+		sql = locked;
+	}
+	struct pgs_params q = {0};
+	for (int i = 0; i < n; i++)
+		pgs_text(&q, v[i]);
+	return pgs_get_one(c, a, sql, &q, read, item, e);
+}

@@ -42,52 +42,31 @@ int store_pg_user_insert(struct store *s, const struct user *u, struct err *e)
 		       &q, e);
 }
 
-/* Reads the one user sql ($1 = v, and $2 = v2 unless NULL) selects. */
-static int user_get_by(struct pg_conn *c, struct arena *a, const char *sql, const char *v,
-		       const char *v2, struct user *out, struct err *e)
-{
-	struct pgs_params q = {0};
-	pgs_text(&q, v);
-	if (v2)
-		pgs_text(&q, v2);
-	return pgs_get_one(c, a, sql, &q, read_user, out, e);
-}
-
 int store_pg_user_get(struct store *s, struct arena *a, const char *partner_id, const char *id,
 		      struct user *out, struct err *e)
 {
 	if (store_partner_required(partner_id, "user_get", e) < 0)
 		return -1;
-	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c)
-		return -1;
-	return user_get_by(c, a,
-			   PGS_FOR_WRITE(c, "SELECT " USER_COLS " FROM users WHERE id = $1"
-					    " AND partner_id = $2"),
-			   id, partner_id, out, e);
+	return pgs_get_one_by(s, a, PGS_LOCK_IN_WRITE,
+			      "SELECT " USER_COLS
+			      " FROM users WHERE id = $1 AND partner_id = $2",
+			      PGS_TEXTS(id, partner_id), read_user, out, e);
 }
 
 int store_pg_user_get_any_partner(struct store *s, struct arena *a, const char *id,
 				  struct user *out, struct err *e)
 {
-	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c)
-		return -1;
-	return user_get_by(c, a,
-			   PGS_FOR_WRITE(c, "SELECT " USER_COLS " FROM users WHERE id = $1"),
-			   id, NULL, out, e);
+	return pgs_get_one_by(s, a, PGS_LOCK_IN_WRITE,
+			      "SELECT " USER_COLS " FROM users WHERE id = $1", PGS_TEXTS(id),
+			      read_user, out, e);
 }
 
 int store_pg_user_find_by_email(struct store *s, struct arena *a, const char *email,
 				struct user *out, struct err *e)
 {
-	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c)
-		return -1;
-	return user_get_by(c, a,
-			   PGS_FOR_WRITE(c, "SELECT " USER_COLS " FROM users"
-					    " WHERE lower(email) = lower($1)"),
-			   email, NULL, out, e);
+	return pgs_get_one_by(s, a, PGS_LOCK_IN_WRITE,
+			      "SELECT " USER_COLS " FROM users WHERE lower(email) = lower($1)",
+			      PGS_TEXTS(email), read_user, out, e);
 }
 
 int store_pg_user_list(struct store *s, struct arena *a, const char *partner_id,
@@ -233,18 +212,13 @@ static void read_session(struct arena *a, const PGresult *r, int row, void *item
 int store_pg_user_session_find(struct store *s, struct arena *a, const char *hash,
 			       struct user_session *out, struct err *e)
 {
-	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c)
-		return -1;
-	struct pgs_params q = {0};
-	pgs_text(&q, hash);
-	return pgs_get_one(c, a,
-			   "SELECT s.hash, s.csrf_token, s.created_at, s.last_seen_at,"
-			   " u.id, u.partner_id, u.email, u.role, u.password_hash,"
-			   " u.created_at, u.password_changed_at"
-			   " FROM sessions s JOIN users u ON u.id = s.user_id"
-			   " WHERE s.hash = $1",
-			   &q, read_session, out, e);
+	return pgs_get_one_by(s, a, PGS_NO_LOCK,
+			      "SELECT s.hash, s.csrf_token, s.created_at, s.last_seen_at,"
+			      " u.id, u.partner_id, u.email, u.role, u.password_hash,"
+			      " u.created_at, u.password_changed_at"
+			      " FROM sessions s JOIN users u ON u.id = s.user_id"
+			      " WHERE s.hash = $1",
+			      PGS_TEXTS(hash), read_session, out, e);
 }
 
 int store_pg_user_session_touch(struct store *s, const char *hash, int64_t now, struct err *e)

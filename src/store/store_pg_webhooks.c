@@ -53,31 +53,18 @@ int store_pg_webhook_endpoint_get(struct store *s, struct arena *a, const char *
 {
 	if (store_partner_required(partner_id, "endpoint_get", e) < 0)
 		return -1;
-	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c)
-		return -1;
-	struct pgs_params q = {0};
-	pgs_text(&q, id);
-	pgs_text(&q, partner_id);
-	return pgs_get_one(c, a,
-			   PGS_FOR_WRITE(c, "SELECT " ENDPOINT_COLS
-					    " FROM webhook_endpoints WHERE id = $1"
-					    " AND " PGS_BOTH_TENANTS("$2")),
-			   &q, read_endpoint, out, e);
+	return pgs_get_one_by(s, a, PGS_LOCK_IN_WRITE,
+			      "SELECT " ENDPOINT_COLS " FROM webhook_endpoints WHERE id = $1"
+			      " AND " PGS_BOTH_TENANTS("$2"),
+			      PGS_TEXTS(id, partner_id), read_endpoint, out, e);
 }
 
 int store_pg_webhook_endpoint_get_any_partner(struct store *s, struct arena *a, const char *id,
 					      struct webhook_endpoint *out, struct err *e)
 {
-	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c)
-		return -1;
-	struct pgs_params q = {0};
-	pgs_text(&q, id);
-	return pgs_get_one(c, a,
-			   PGS_FOR_WRITE(c, "SELECT " ENDPOINT_COLS
-					    " FROM webhook_endpoints WHERE id = $1"),
-			   &q, read_endpoint, out, e);
+	return pgs_get_one_by(s, a, PGS_LOCK_IN_WRITE,
+			      "SELECT " ENDPOINT_COLS " FROM webhook_endpoints WHERE id = $1",
+			      PGS_TEXTS(id), read_endpoint, out, e);
 }
 
 int store_pg_webhook_endpoint_list(struct store *s, struct arena *a, const char *tenant_id,
@@ -359,18 +346,12 @@ int store_pg_webhook_delivery_get(struct store *s, struct arena *a, const char *
 {
 	if (store_partner_required(partner_id, "delivery_get", e) < 0)
 		return -1;
-	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c)
-		return -1;
-	struct pgs_params q = {0};
-	pgs_text(&q, id);
-	pgs_text(&q, endpoint_id);
-	pgs_text(&q, partner_id);
-	return pgs_get_one(c, a,
-			   "SELECT " DELIVERY_COLS ", request_body, response_body"
-			   " FROM webhook_deliveries WHERE id = $1 AND endpoint_id = $2"
-			   " AND " PGS_BOTH_TENANTS("$3"),
-			   &q, read_delivery_bodies, out, e);
+	return pgs_get_one_by(s, a, PGS_NO_LOCK,
+			      "SELECT " DELIVERY_COLS ", request_body, response_body"
+			      " FROM webhook_deliveries WHERE id = $1 AND endpoint_id = $2"
+			      " AND " PGS_BOTH_TENANTS("$3"),
+			      PGS_TEXTS(id, endpoint_id, partner_id), read_delivery_bodies, out,
+			      e);
 }
 
 int store_pg_webhook_resend(struct store *s, const char *event_id, const char *endpoint_id,

@@ -86,6 +86,16 @@ typedef void row_reader(struct arena *a, sqlite3_stmt *st, void *item);
 /* Runs st expecting at most one row: 0, STORE_NOT_FOUND or -1. */
 int sq_get_one(struct conn *c, struct arena *a, sqlite3_stmt *st, row_reader *read, void *item,
 	       struct err *e);
+/* Reads the one row sql (a string literal) selects, with the n texts of v
+ * bound as ?1, ?2, ..., into item by read: a read of one object by its id
+ * (or hash, or email). Returns 0, STORE_NOT_FOUND or -1; pass v and n as
+ * SQ_TEXTS(...). */
+int sq_get_one_by(struct store *s, struct arena *a, const char *sql, const char *const *v,
+		  int n, row_reader *read, void *item, struct err *e);
+/* The arguments v and n of sq_get_one_by() for the texts given. */
+#define SQ_TEXTS(...) \
+	(const char *const[]){__VA_ARGS__}, \
+		(int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
 /* Runs st and reads every row into a growing arena array. */
 int sq_get_all(struct conn *c, struct arena *a, sqlite3_stmt *st, row_reader *read,
 	       size_t item_size, void **items, size_t *n, struct err *e);

@@ -147,29 +147,15 @@ int store_sqlite_customer_get(struct store *s, struct arena *a, const char *part
 {
 	if (store_partner_required(partner_id, "customer_get", e) < 0)
 		return -1;
-	struct conn *c = sq_conn_get(s, e);
-	if (!c)
-		return -1;
-	sqlite3_stmt *st = sq_prep(c, CUSTOMER_SELECT " WHERE c.id = ?1 AND c.partner_id = ?2",
-				   e);
-	if (!st)
-		return -1;
-	sq_bind_text(st, 1, id);
-	sq_bind_text(st, 2, partner_id);
-	return sq_get_one(c, a, st, read_customer, out, e);
+	return sq_get_one_by(s, a, CUSTOMER_SELECT " WHERE c.id = ?1 AND c.partner_id = ?2",
+			     SQ_TEXTS(id, partner_id), read_customer, out, e);
 }
 
 int store_sqlite_customer_get_any_partner(struct store *s, struct arena *a, const char *id,
 					  struct customer *out, struct err *e)
 {
-	struct conn *c = sq_conn_get(s, e);
-	if (!c)
-		return -1;
-	sqlite3_stmt *st = sq_prep(c, CUSTOMER_SELECT " WHERE c.id = ?1", e);
-	if (!st)
-		return -1;
-	sq_bind_text(st, 1, id);
-	return sq_get_one(c, a, st, read_customer, out, e);
+	return sq_get_one_by(s, a, CUSTOMER_SELECT " WHERE c.id = ?1", SQ_TEXTS(id),
+			     read_customer, out, e);
 }
 
 int store_sqlite_customer_list(struct store *s, struct arena *a, const char *partner_id,

@@ -64,32 +64,18 @@ int store_sqlite_mail_get(struct store *s, struct arena *a, const char *partner_
 {
 	if (store_partner_required(partner_id, "mail_get", e) < 0)
 		return -1;
-	struct conn *c = sq_conn_get(s, e);
-	if (!c)
-		return -1;
-	sqlite3_stmt *st = sq_prep(c,
-				   "SELECT " MAIL_COLS " FROM mail WHERE id = ?1"
-				   " AND deleted_at IS NULL AND partner_id = ?2",
-				   e);
-	if (!st)
-		return -1;
-	sq_bind_text(st, 1, id);
-	sq_bind_text(st, 2, partner_id);
-	return sq_get_one(c, a, st, read_mail, out, e);
+	return sq_get_one_by(s, a,
+			     "SELECT " MAIL_COLS " FROM mail WHERE id = ?1"
+			     " AND deleted_at IS NULL AND partner_id = ?2",
+			     SQ_TEXTS(id, partner_id), read_mail, out, e);
 }
 
 int store_sqlite_mail_get_any_partner(struct store *s, struct arena *a, const char *id,
 				      struct mail *out, struct err *e)
 {
-	struct conn *c = sq_conn_get(s, e);
-	if (!c)
-		return -1;
-	sqlite3_stmt *st = sq_prep(
-		c, "SELECT " MAIL_COLS " FROM mail WHERE id = ?1 AND deleted_at IS NULL", e);
-	if (!st)
-		return -1;
-	sq_bind_text(st, 1, id);
-	return sq_get_one(c, a, st, read_mail, out, e);
+	return sq_get_one_by(
+		s, a, "SELECT " MAIL_COLS " FROM mail WHERE id = ?1 AND deleted_at IS NULL",
+		SQ_TEXTS(id), read_mail, out, e);
 }
 
 int store_sqlite_mail_list(struct store *s, struct arena *a, const char *customer_id,
@@ -183,32 +169,17 @@ int store_sqlite_mail_action_get(struct store *s, struct arena *a, const char *p
 {
 	if (store_partner_required(partner_id, "action_get", e) < 0)
 		return -1;
-	struct conn *c = sq_conn_get(s, e);
-	if (!c)
-		return -1;
-	sqlite3_stmt *st = sq_prep(c,
-				   "SELECT " ACTION_COLS " FROM mail_actions WHERE id = ?1"
-				   " AND partner_id = ?2",
-				   e);
-	if (!st)
-		return -1;
-	sq_bind_text(st, 1, id);
-	sq_bind_text(st, 2, partner_id);
-	return sq_get_one(c, a, st, read_action, out, e);
+	return sq_get_one_by(s, a,
+			     "SELECT " ACTION_COLS " FROM mail_actions WHERE id = ?1"
+			     " AND partner_id = ?2",
+			     SQ_TEXTS(id, partner_id), read_action, out, e);
 }
 
 int store_sqlite_mail_action_get_any_partner(struct store *s, struct arena *a, const char *id,
 					     struct mail_action *out, struct err *e)
 {
-	struct conn *c = sq_conn_get(s, e);
-	if (!c)
-		return -1;
-	sqlite3_stmt *st = sq_prep(c, "SELECT " ACTION_COLS " FROM mail_actions WHERE id = ?1",
-				   e);
-	if (!st)
-		return -1;
-	sq_bind_text(st, 1, id);
-	return sq_get_one(c, a, st, read_action, out, e);
+	return sq_get_one_by(s, a, "SELECT " ACTION_COLS " FROM mail_actions WHERE id = ?1",
+			     SQ_TEXTS(id), read_action, out, e);
 }
 
 int store_sqlite_mail_action_update(struct store *s, const struct mail_action *act,

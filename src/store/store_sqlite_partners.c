@@ -60,14 +60,8 @@ int store_sqlite_partner_insert(struct store *s, const struct partner *p, struct
 int store_sqlite_partner_get(struct store *s, struct arena *a, const char *id,
 			     struct partner *out, struct err *e)
 {
-	struct conn *c = sq_conn_get(s, e);
-	if (!c)
-		return -1;
-	sqlite3_stmt *st = sq_prep(c, "SELECT " PARTNER_COLS " FROM partners WHERE id = ?", e);
-	if (!st)
-		return -1;
-	sq_bind_text(st, 1, id);
-	return sq_get_one(c, a, st, read_partner, out, e);
+	return sq_get_one_by(s, a, "SELECT " PARTNER_COLS " FROM partners WHERE id = ?",
+			     SQ_TEXTS(id), read_partner, out, e);
 }
 
 int store_sqlite_partner_list(struct store *s, struct arena *a, const struct page *pg,
@@ -124,45 +118,29 @@ int store_sqlite_partner_key_insert(struct store *s, const struct api_key *k, st
 	return sq_step_done(c, st, e);
 }
 
-/* Reads the one key sql selects with v as ?1 and, unless NULL, v2 as ?2. */
-static int key_get_by(struct store *s, struct arena *a, const char *sql, const char *v,
-		      const char *v2, struct api_key *out, struct err *e)
-{
-	struct conn *c = sq_conn_get(s, e);
-	if (!c)
-		return -1;
-	sqlite3_stmt *st = sq_prep(c, sql, e);
-	if (!st)
-		return -1;
-	sq_bind_text(st, 1, v);
-	if (v2)
-		sq_bind_text(st, 2, v2);
-	return sq_get_one(c, a, st, read_key, out, e);
-}
-
 int store_sqlite_partner_key_get(struct store *s, struct arena *a, const char *partner_id,
 				 const char *id, struct api_key *out, struct err *e)
 {
 	if (store_partner_required(partner_id, "key_get", e) < 0)
 		return -1;
-	return key_get_by(s, a,
-			  "SELECT " KEY_COLS " FROM api_keys WHERE id = ?1"
-			  " AND " SQ_BOTH_TENANTS("?2"),
-			  id, partner_id, out, e);
+	return sq_get_one_by(s, a,
+			     "SELECT " KEY_COLS " FROM api_keys WHERE id = ?1"
+			     " AND " SQ_BOTH_TENANTS("?2"),
+			     SQ_TEXTS(id, partner_id), read_key, out, e);
 }
 
 int store_sqlite_partner_key_get_any_partner(struct store *s, struct arena *a, const char *id,
 					     struct api_key *out, struct err *e)
 {
-	return key_get_by(s, a, "SELECT " KEY_COLS " FROM api_keys WHERE id = ?", id, NULL, out,
-			  e);
+	return sq_get_one_by(s, a, "SELECT " KEY_COLS " FROM api_keys WHERE id = ?",
+			     SQ_TEXTS(id), read_key, out, e);
 }
 
 int store_sqlite_partner_key_find_by_hash(struct store *s, struct arena *a, const char *hash,
 					  struct api_key *out, struct err *e)
 {
-	return key_get_by(s, a, "SELECT " KEY_COLS " FROM api_keys WHERE hash = ?", hash, NULL,
-			  out, e);
+	return sq_get_one_by(s, a, "SELECT " KEY_COLS " FROM api_keys WHERE hash = ?",
+			     SQ_TEXTS(hash), read_key, out, e);
 }
 
 int store_sqlite_partner_key_list(struct store *s, struct arena *a, const char *tenant_id,

@@ -375,6 +375,20 @@ int sq_get_one(struct conn *c, struct arena *a, sqlite3_stmt *st, row_reader *re
 	return sq_db_error(c, rc, e);
 }
 
+int sq_get_one_by(struct store *s, struct arena *a, const char *sql, const char *const *v,
+		  int n, row_reader *read, void *item, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c, sql, e);
+	if (!st)
+		return -1;
+	for (int i = 0; i < n; i++)
+		sq_bind_text(st, i + 1, v[i]);
+	return sq_get_one(c, a, st, read, item, e);
+}
+
 /* Runs st (bound) and reads every row into a growing arena array. */
 int sq_get_all(struct conn *c, struct arena *a, sqlite3_stmt *st, row_reader *read,
 	       size_t item_size, void **items, size_t *n, struct err *e)

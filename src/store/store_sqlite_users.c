@@ -40,44 +40,28 @@ int store_sqlite_user_insert(struct store *s, const struct user *u, struct err *
 	return sq_step_done(c, st, e);
 }
 
-/* Reads the one user sql selects with v as ?1 and, unless NULL, v2 as ?2. */
-static int user_get_by(struct store *s, struct arena *a, const char *sql, const char *v,
-		       const char *v2, struct user *out, struct err *e)
-{
-	struct conn *c = sq_conn_get(s, e);
-	if (!c)
-		return -1;
-	sqlite3_stmt *st = sq_prep(c, sql, e);
-	if (!st)
-		return -1;
-	sq_bind_text(st, 1, v);
-	if (v2)
-		sq_bind_text(st, 2, v2);
-	return sq_get_one(c, a, st, read_user, out, e);
-}
-
 int store_sqlite_user_get(struct store *s, struct arena *a, const char *partner_id,
 			  const char *id, struct user *out, struct err *e)
 {
 	if (store_partner_required(partner_id, "user_get", e) < 0)
 		return -1;
-	return user_get_by(s, a,
-			   "SELECT " USER_COLS " FROM users WHERE id = ?1 AND partner_id = ?2",
-			   id, partner_id, out, e);
+	return sq_get_one_by(
+		s, a, "SELECT " USER_COLS " FROM users WHERE id = ?1 AND partner_id = ?2",
+		SQ_TEXTS(id, partner_id), read_user, out, e);
 }
 
 int store_sqlite_user_get_any_partner(struct store *s, struct arena *a, const char *id,
 				      struct user *out, struct err *e)
 {
-	return user_get_by(s, a, "SELECT " USER_COLS " FROM users WHERE id = ?", id, NULL, out,
-			   e);
+	return sq_get_one_by(s, a, "SELECT " USER_COLS " FROM users WHERE id = ?", SQ_TEXTS(id),
+			     read_user, out, e);
 }
 
 int store_sqlite_user_find_by_email(struct store *s, struct arena *a, const char *email,
 				    struct user *out, struct err *e)
 {
-	return user_get_by(s, a, "SELECT " USER_COLS " FROM users WHERE email = ?", email, NULL,
-			   out, e);
+	return sq_get_one_by(s, a, "SELECT " USER_COLS " FROM users WHERE email = ?",
+			     SQ_TEXTS(email), read_user, out, e);
 }
 
 int store_sqlite_user_list(struct store *s, struct arena *a, const char *partner_id,
@@ -244,20 +228,13 @@ static void read_session(struct arena *a, sqlite3_stmt *st, void *item)
 int store_sqlite_user_session_find(struct store *s, struct arena *a, const char *hash,
 				   struct user_session *out, struct err *e)
 {
-	struct conn *c = sq_conn_get(s, e);
-	if (!c)
-		return -1;
-	sqlite3_stmt *st = sq_prep(c,
-				   "SELECT s.hash, s.csrf_token, s.created_at, "
-				   "s.last_seen_at, u.id, u.partner_id, u.email, u.role, "
-				   "u.password_hash, u.created_at, u.password_changed_at "
-				   "FROM sessions s JOIN users u ON u.id = s.user_id "
-				   "WHERE s.hash = ?",
-				   e);
-	if (!st)
-		return -1;
-	sq_bind_text(st, 1, hash);
-	return sq_get_one(c, a, st, read_session, out, e);
+	return sq_get_one_by(s, a,
+			     "SELECT s.hash, s.csrf_token, s.created_at, "
+			     "s.last_seen_at, u.id, u.partner_id, u.email, u.role, "
+			     "u.password_hash, u.created_at, u.password_changed_at "
+			     "FROM sessions s JOIN users u ON u.id = s.user_id "
+			     "WHERE s.hash = ?",
+			     SQ_TEXTS(hash), read_session, out, e);
 }
 
 static int session_write(struct store *s, const char *sql, const char *hash, int64_t now,

@@ -50,42 +50,25 @@ int store_sqlite_webhook_endpoint_insert(struct store *s, const struct webhook_e
 	return sq_step_done(c, st, e);
 }
 
-/* Reads endpoint id, of either tenant of partner_id unless it is NULL. */
-static int endpoint_get_by(struct store *s, struct arena *a, const char *partner_id,
-			   const char *id, struct webhook_endpoint *out, struct err *e)
-{
-	struct conn *c = sq_conn_get(s, e);
-	if (!c)
-		return -1;
-	sqlite3_stmt *st = sq_prep(c,
-				   partner_id
-					   ? "SELECT " ENDPOINT_COLS " FROM webhook_endpoints"
-					     " WHERE id = ?1 AND " SQ_BOTH_TENANTS("?2")
-					   : "SELECT " ENDPOINT_COLS " FROM webhook_endpoints"
-					     " WHERE id = ?1",
-				   e);
-	if (!st)
-		return -1;
-	sq_bind_text(st, 1, id);
-	if (partner_id)
-		sq_bind_text(st, 2, partner_id);
-	return sq_get_one(c, a, st, read_endpoint, out, e);
-}
-
 int store_sqlite_webhook_endpoint_get(struct store *s, struct arena *a, const char *partner_id,
 				      const char *id, struct webhook_endpoint *out,
 				      struct err *e)
 {
 	if (store_partner_required(partner_id, "endpoint_get", e) < 0)
 		return -1;
-	return endpoint_get_by(s, a, partner_id, id, out, e);
+	return sq_get_one_by(s, a,
+			     "SELECT " ENDPOINT_COLS " FROM webhook_endpoints"
+			     " WHERE id = ?1 AND " SQ_BOTH_TENANTS("?2"),
+			     SQ_TEXTS(id, partner_id), read_endpoint, out, e);
 }
 
 int store_sqlite_webhook_endpoint_get_any_partner(struct store *s, struct arena *a,
 						  const char *id, struct webhook_endpoint *out,
 						  struct err *e)
 {
-	return endpoint_get_by(s, a, NULL, id, out, e);
+	return sq_get_one_by(s, a,
+			     "SELECT " ENDPOINT_COLS " FROM webhook_endpoints WHERE id = ?1",
+			     SQ_TEXTS(id), read_endpoint, out, e);
 }
 
 int store_sqlite_webhook_endpoint_list(struct store *s, struct arena *a, const char *tenant_id,
@@ -372,20 +355,12 @@ int store_sqlite_webhook_delivery_get(struct store *s, struct arena *a, const ch
 {
 	if (store_partner_required(partner_id, "delivery_get", e) < 0)
 		return -1;
-	struct conn *c = sq_conn_get(s, e);
-	if (!c)
-		return -1;
-	sqlite3_stmt *st = sq_prep(c,
-				   "SELECT " DELIVERY_COLS ", request_body, response_body"
-				   " FROM webhook_deliveries WHERE id = ?1 AND endpoint_id = ?2"
-				   " AND " SQ_BOTH_TENANTS("?3"),
-				   e);
-	if (!st)
-		return -1;
-	sq_bind_text(st, 1, id);
-	sq_bind_text(st, 2, endpoint_id);
-	sq_bind_text(st, 3, partner_id);
-	return sq_get_one(c, a, st, read_delivery_bodies, out, e);
+	return sq_get_one_by(s, a,
+			     "SELECT " DELIVERY_COLS ", request_body, response_body"
+			     " FROM webhook_deliveries WHERE id = ?1 AND endpoint_id = ?2"
+			     " AND " SQ_BOTH_TENANTS("?3"),
+			     SQ_TEXTS(id, endpoint_id, partner_id), read_delivery_bodies, out,
+			     e);
 }
 
 int store_sqlite_webhook_resend(struct store *s, const char *event_id, const char *endpoint_id,

@@ -8,7 +8,7 @@
  * records, events, transactions with rollback and savepoints, dashboard
  * users, setup links, sessions and the audit log, rate-limit buckets, mail
  * and action lists, webhook endpoints, operator tokens, the metrics' stats,
- * backups, the health of writes, and that each backend's table fills every
+ * backups, the health of writes, which reads lock their row (PostgreSQL), and that each backend's table fills every
  * slot of struct store_ops, each of which a test here calls (a test reads
  * this file to check that, so a new slot cannot go untested). Tests of
  * one backend's own mechanics are skipped on the other with unit_skip(),
@@ -312,6 +312,65 @@ static bool user_add(struct db *d, const char *id, const char *partner_id, const
 			 .role = "developer",
 			 .created_at = created_at};
 	return CHECK_INT(d->s->ops->user_insert(d->s, &u, &d->e), 0);
+}
+
+/* --- steps in a write transaction of their own, as a request's ----------- */
+
+/* Claims as owner in a transaction of its own, leases of 60 s, with the
+ * caps given; returns how many jobs it leased (into *jobs, arena a), or -1. */
+static int claim_as(struct store *s, struct arena *a, const char *owner, int limit,
+		    int per_endpoint, int per_tenant, struct webhook_job **jobs)
+{
+	struct err e;
+	size_t n = 0;
+	if (s->ops->tx_begin(s, true, &e) < 0)
+		return -1;
+	if (s->ops->webhook_claim(s, a, owner, 60, limit, per_endpoint, per_tenant, jobs, &n,
+				  &e) < 0) {
+		printf("    webhook_claim: %s\n", e.message);
+		s->ops->tx_rollback(s);
+		return -1;
+	}
+	return s->ops->tx_commit(s, &e) < 0 ? -1 : (int)n;
+}
+
+/* The same with caps that never bind. */
+static int claim(struct db *d, const char *owner, int limit, struct webhook_job **jobs)
+{
+	return claim_as(d->s, d->a, owner, limit, 100, 100, jobs);
+}
+
+/* Records owner's attempt d (its job becoming job_status) in a transaction
+ * of its own; returns what webhook_record returned, or -1 when the
+ * transaction failed. */
+static int record_as(struct db *d, const char *owner, const struct webhook_delivery *sent,
+		     const char *job_status, bool disable_endpoint)
+{
+	if (d->s->ops->tx_begin(d->s, true, &d->e) < 0)
+		return -1;
+	int rc = d->s->ops->webhook_record(d->s, owner, sent, job_status, disable_endpoint,
+					   &d->e);
+	if (rc < 0) {
+		printf("    webhook_record: %s\n", d->e.message);
+		d->s->ops->tx_rollback(d->s);
+		return -1;
+	}
+	return d->s->ops->tx_commit(d->s, &d->e) < 0 ? -1 : rc;
+}
+
+/* Purges events created before `before` (up to limit) in a transaction of
+ * its own; returns how many it purged, or -1. */
+static int purge(struct db *d, int64_t before, int limit)
+{
+	int purged = -1;
+	if (d->s->ops->tx_begin(d->s, true, &d->e) < 0)
+		return -1;
+	if (d->s->ops->event_purge(d->s, before, limit, &purged, &d->e) < 0) {
+		printf("    event_purge: %s\n", d->e.message);
+		d->s->ops->tx_rollback(d->s);
+		return -1;
+	}
+	return d->s->ops->tx_commit(d->s, &d->e) < 0 ? -1 : purged;
 }
 
 /* --- opening ------------------------------------------------------------- */
@@ -1456,11 +1515,7 @@ TEST(event_purge_keeps_events_a_pending_delivery_still_needs)
 		     "INSERT INTO events (id, partner_id, type, created_at, payload) VALUES"
 		     " ('evt_3', 'ptn_a', 'customer.created', 1003, '{}')"))
 		goto out;
-	int purged = -1;
-	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
-	CHECK_INT(d.s->ops->event_purge(d.s, 1005, 100, &purged, &d.e), 0);
-	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
-	CHECK_INT(purged, 2);
+	CHECK_INT(purge(&d, 1005, 100), 2);
 	struct event ev;
 	CHECK_INT(d.s->ops->event_get(d.s, d.a, "ptn_a", "evt_1", 0, &ev, &d.e),
 		  STORE_NOT_FOUND);
@@ -1481,10 +1536,7 @@ TEST(event_purge_keeps_events_a_pending_delivery_still_needs)
 	/* Once its job is finished, it goes too; evt_9's job is still pending. */
 	CHECK(db_exec(&d,
 		      "UPDATE webhook_jobs SET status = 'failed' WHERE event_id = 'evt_2'"));
-	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
-	CHECK_INT(d.s->ops->event_purge(d.s, 1010, 1, &purged, &d.e), 0);
-	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
-	CHECK_INT(purged, 1);
+	CHECK_INT(purge(&d, 1010, 1), 1);
 	CHECK_INT(db_count(&d, "SELECT count(*) FROM events"), 1);
 	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs"), 1);
 out:
@@ -1515,12 +1567,8 @@ TEST(webhook_record_keeps_the_bodies_and_delivery_get_reads_them)
 		.response_body = "oops",
 	};
 	struct webhook_job *jobs;
-	size_t n;
-	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
-	CHECK_INT(d.s->ops->webhook_claim(d.s, d.a, "w1", 60, 10, 10, 10, &jobs, &n, &d.e), 0);
-	CHECK_INT(n, 1);
-	CHECK_INT(d.s->ops->webhook_record(d.s, "w1", &sent, "failed", false, &d.e), 0);
-	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
+	CHECK_INT(claim(&d, "w1", 10, &jobs), 1);
+	CHECK_INT(record_as(&d, "w1", &sent, "failed", false), 0);
 	struct webhook_delivery got;
 	if (CHECK_INT(d.s->ops->delivery_get(d.s, d.a, "ptn_a", "we_1", "whd_1", &got, &d.e),
 		      0)) {
@@ -1536,6 +1584,7 @@ TEST(webhook_record_keeps_the_bodies_and_delivery_get_reads_them)
 	struct delivery_filter f = {.endpoint_id = "we_1"};
 	struct page pg = {.limit = 10};
 	struct webhook_delivery *items;
+	size_t n;
 	bool more;
 	CHECK_INT(d.s->ops->delivery_list(d.s, d.a, "ptn_a", &f, &pg, &items, &n, &more, &d.e),
 		  0);
@@ -1658,40 +1707,12 @@ TEST(webhook_resend_makes_the_job_due_again_from_its_first_attempt)
 		1);
 	/* The jobs are claimed as any other. */
 	struct webhook_job *jobs;
-	size_t n;
-	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
-	CHECK_INT(d.s->ops->webhook_claim(d.s, d.a, "w1", 60, 10, 10, 10, &jobs, &n, &d.e), 0);
-	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
-	CHECK_INT(n, 3);
+	CHECK_INT(claim(&d, "w1", 10, &jobs), 3);
 out:
 	db_close(&d);
 }
 
 /* --- webhook leases ---------------------------------------------------------- */
-
-/* Claims as owner in a transaction of its own, leases of 60 s, with the
- * caps given; returns how many jobs it leased (into *jobs, arena a), or -1. */
-static int claim_as(struct store *s, struct arena *a, const char *owner, int limit,
-		    int per_endpoint, int per_tenant, struct webhook_job **jobs)
-{
-	struct err e;
-	size_t n = 0;
-	if (s->ops->tx_begin(s, true, &e) < 0)
-		return -1;
-	if (s->ops->webhook_claim(s, a, owner, 60, limit, per_endpoint, per_tenant, jobs, &n,
-				  &e) < 0) {
-		printf("    webhook_claim: %s\n", e.message);
-		s->ops->tx_rollback(s);
-		return -1;
-	}
-	return s->ops->tx_commit(s, &e) < 0 ? -1 : (int)n;
-}
-
-/* The same with caps that never bind. */
-static int claim(struct db *d, const char *owner, int limit, struct webhook_job **jobs)
-{
-	return claim_as(d->s, d->a, owner, limit, 100, 100, jobs);
-}
 
 /* A failed attempt of evt_<n> to endpoint_id with a retry at 9000. */
 static struct webhook_delivery attempt_failed(struct db *d, int n, const char *endpoint_id)
@@ -1943,10 +1964,7 @@ TEST(a_lost_lease_owners_record_and_release_change_nothing_of_the_new_owners_lea
 	int64_t lease = db_count(&d, "SELECT locked_until FROM webhook_jobs");
 	/* w1's attempt finishes late: the receiver answered 410. */
 	struct webhook_delivery late = attempt_failed(&d, 1, "we_1");
-	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
-	CHECK_INT(d.s->ops->webhook_record(d.s, "w1", &late, "pending", true, &d.e),
-		  STORE_NOT_FOUND);
-	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
+	CHECK_INT(record_as(&d, "w1", &late, "pending", true), STORE_NOT_FOUND);
 	CHECK_INT(d.s->ops->webhook_release(d.s, "w1", "evt_1", "we_1", &d.e), STORE_NOT_FOUND);
 	/* The attempt is in the log; w2's lease, the job and the endpoint are
 	 * as they were. */
@@ -1965,9 +1983,7 @@ TEST(a_lost_lease_owners_record_and_release_change_nothing_of_the_new_owners_lea
 	struct webhook_delivery own = attempt_failed(&d, 1, "we_1");
 	own.id = "whd_own";
 	own.response_status = 500;
-	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
-	CHECK_INT(d.s->ops->webhook_record(d.s, "w2", &own, "pending", false, &d.e), 0);
-	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
+	CHECK_INT(record_as(&d, "w2", &own, "pending", false), 0);
 	CHECK_INT(db_count(&d,
 			   "SELECT count(*) FROM webhook_jobs WHERE locked_by IS NULL"
 			   " AND locked_until = 0 AND attempts = 1 AND next_attempt_at = 9000"),
@@ -3650,9 +3666,7 @@ TEST(delivery_get_finds_an_attempt_only_through_its_endpoint_and_partner)
 	    !CHECK_INT(claim(&d, "w1", 1, &jobs), 1))
 		goto out;
 	struct webhook_delivery sent = attempt_failed(&d, 1, jobs[0].endpoint_id);
-	CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
-	CHECK_INT(d.s->ops->webhook_record(d.s, "w1", &sent, "failed", false, &d.e), 0);
-	CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
+	CHECK_INT(record_as(&d, "w1", &sent, "failed", false), 0);
 	const char *ep = sent.endpoint_id, *other = strcmp(ep, "we_1") == 0 ? "we_2" : "we_1";
 	struct webhook_delivery got;
 	CHECK_INT(d.s->ops->delivery_get(d.s, d.a, "ptn_a", ep, sent.id, &got, &d.e), 0);
@@ -3684,6 +3698,84 @@ TEST(user_get_finds_only_its_partners_users_and_sign_ins_read_any)
 	CHECK_STR(u.email, "ann@example.com");
 	CHECK_INT(d.s->ops->user_get_any_partner(d.s, d.a, "usr_nope", &u, &d.e),
 		  STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+/* Whether another connection finds the row of table with this id locked:
+ * SELECT ... FOR UPDATE NOWAIT fails at once with lock_not_available
+ * rather than waiting (PostgreSQL only). */
+static bool row_locked(struct db *d, const char *table, const char *id)
+{
+	char sql[160];
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE id = '%s' FOR UPDATE NOWAIT", table,
+		 id);
+	PGconn *pc = PQconnectdb(d->conninfo);
+	PGresult *r = PQstatus(pc) == CONNECTION_OK ? PQexec(pc, sql) : NULL;
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	bool locked = state && strcmp(state, "55P03") == 0;
+	if (!locked && (!r || PQresultStatus(r) != PGRES_TUPLES_OK))
+		printf("    %s: %s", sql, r ? PQresultErrorMessage(r) : PQerrorMessage(pc));
+	PQclear(r);
+	PQfinish(pc);
+	return locked;
+}
+
+/* On PostgreSQL a read by id that an update may follow locks its row in a
+ * write transaction (FOR UPDATE), so a concurrent request waits for the
+ * commit and then reads the new state; in a read transaction, and for the
+ * reads no update follows, nothing is locked. */
+TEST(reads_by_id_lock_their_row_in_a_write_transaction_on_postgres)
+{
+	if (!pg_admin()) {
+		unit_skip("on sqlite: one writer at a time, no row locks");
+		return;
+	}
+	struct db d;
+	struct api_key k;
+	struct user u;
+	struct webhook_endpoint w;
+	struct partner p;
+	if (!db_open_partner(&d, "ptn_a") || !key_add(&d, "key_1", "ptn_a", "feed") ||
+	    !user_add(&d, "usr_1", "ptn_a", "ann@example.com", 100) ||
+	    !endpoint_add(&d, "we_1", "ptn_a"))
+		goto out;
+	const struct store_ops *ops = d.s->ops;
+	struct store *s = d.s;
+	/* Each read in a transaction of its own, then whether it left a lock. */
+#define READ_IN_TX(write, read, table, id, locks) \
+	if (CHECK_INT(ops->tx_begin(s, write, &d.e), 0)) { \
+		CHECK_INT(read, 0); \
+		if (!CHECK(row_locked(&d, table, id) == locks)) \
+			printf("    %s %s locked: expected %d\n", #read, id, locks); \
+		ops->tx_rollback(s); \
+	}
+	READ_IN_TX(true, ops->key_get(s, d.a, "ptn_a", "key_1", &k, &d.e), "api_keys", "key_1",
+		   true);
+	READ_IN_TX(true, ops->key_get_any_partner(s, d.a, "key_1", &k, &d.e), "api_keys",
+		   "key_1", true);
+	READ_IN_TX(true, ops->user_get(s, d.a, "ptn_a", "usr_1", &u, &d.e), "users", "usr_1",
+		   true);
+	READ_IN_TX(true, ops->user_get_any_partner(s, d.a, "usr_1", &u, &d.e), "users", "usr_1",
+		   true);
+	READ_IN_TX(true, ops->user_find_by_email(s, d.a, "Ann@example.com", &u, &d.e), "users",
+		   "usr_1", true);
+	READ_IN_TX(true, ops->endpoint_get(s, d.a, "ptn_a", "we_1", &w, &d.e),
+		   "webhook_endpoints", "we_1", true);
+	READ_IN_TX(true, ops->endpoint_get_any_partner(s, d.a, "we_1", &w, &d.e),
+		   "webhook_endpoints", "we_1", true);
+	/* A key found by its secret's hash is used, not changed; a partner
+	 * is read for its name and location. */
+	READ_IN_TX(true, ops->key_find_by_hash(s, d.a, "feed", &k, &d.e), "api_keys", "key_1",
+		   false);
+	READ_IN_TX(true, ops->partner_get(s, d.a, "ptn_a", &p, &d.e), "partners", "ptn_a",
+		   false);
+	/* A read transaction locks nothing. */
+	READ_IN_TX(false, ops->key_get(s, d.a, "ptn_a", "key_1", &k, &d.e), "api_keys", "key_1",
+		   false);
+	READ_IN_TX(false, ops->user_get(s, d.a, "ptn_a", "usr_1", &u, &d.e), "users", "usr_1",
+		   false);
+#undef READ_IN_TX
 out:
 	db_close(&d);
 }
