@@ -51,7 +51,10 @@ struct line {
 	bool full;
 };
 
-static void put(struct line *l, const char *s, size_t n)
+/* Inlined everywhere: with n known at the call, the copy is a few moves. */
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE void put(struct line *l, const char *s, size_t n)
 {
 	/* Two bytes stay free for the closing "}\n". */
 	if (l->full || l->len + n + 2 > l->size) {
@@ -62,15 +65,13 @@ static void put(struct line *l, const char *s, size_t n)
 	l->len += n;
 }
 
-static void puts_(struct line *l, const char *s)
-{
-	put(l, s, strlen(s));
-}
+/* Appends a string literal. */
+#define PUT_LITERAL(l, s) put(l, s, sizeof(s) - 1)
 
 /* Returns true when the 8 bytes of x are all printable ASCII other than a
  * quote or a backslash (what the line keeps as it is); buf.c's plain8()
  * with DEL escaped too. */
-static bool printable8(uint64_t x)
+INLINE bool printable8(uint64_t x)
 {
 	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
 	uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\'),
@@ -80,6 +81,29 @@ static bool printable8(uint64_t x)
 	return (bad & high) == 0;
 }
 
+/* Returns true when none of the n bytes at s needs an escape: 8 bytes at a
+ * time, the last 8 overlapping, a short string padded with spaces. */
+static bool printable(const char *s, size_t n)
+{
+	uint64_t x;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, s + i, 8);
+		if (!printable8(x))
+			return false;
+	}
+	if (i == n)
+		return true;
+	if (n >= 8) {
+		memcpy(&x, s + n - 8, 8);
+		return printable8(x);
+	}
+	char padded[8] = "        ";
+	memcpy(padded, s, n);
+	memcpy(&x, padded, 8);
+	return printable8(x);
+}
+
 /* Appends s (at most max bytes of it) escaped for a JSON string; quoted
  * adds the quotes. Control and non-ASCII bytes become \u00XX, so the line
  * stays one line of valid JSON whatever a client sent. */
@@ -87,8 +111,14 @@ static void put_escaped(struct line *l, const char *s, size_t max, bool quoted)
 {
 	static const char hex[] = "0123456789abcdef";
 	if (quoted)
-		put(l, "\"", 1);
+		PUT_LITERAL(l, "\"");
 	size_t n = strnlen(s, max);
+	if (printable(s, n)) { /* what every value the server makes is */
+		put(l, s, n);
+		if (quoted)
+			PUT_LITERAL(l, "\"");
+		return;
+	}
 	size_t run = 0, i = 0; /* s[run..i) needs no escape */
 	for (; i < n; i++) {
 		uint64_t x;
@@ -111,70 +141,101 @@ static void put_escaped(struct line *l, const char *s, size_t max, bool quoted)
 	}
 	put(l, s + run, i - run);
 	if (quoted)
-		put(l, "\"", 1);
+		PUT_LITERAL(l, "\"");
 }
 
-/* Writes Unix microseconds as "2026-11-29T12:00:00.123Z" (time_digits(),
- * no formatter: this runs for every request). */
-static void time_format_ms(int64_t us, char out[48])
+/* The last second a thread formatted, as "2026-11-29T12:00:00": the
+ * calendar arithmetic runs once a second, not once a line. */
+static _Thread_local int64_t second_secs;
+static _Thread_local bool second_valid;
+static _Thread_local char second_text[20];
+
+/* Appends Unix microseconds as 2026-11-29T12:00:00.123Z (24 bytes, no
+ * quotes; time_digits(), no formatter: this runs for every request). */
+static void put_time(struct line *l, int64_t us)
 {
-	int64_t secs = us / 1000000, ms = (us % 1000000) / 1000;
-	if (!time_digits(secs, out)) {
-		text_copy(out, 48, "0000-01-01T00:00:00.000Z", 24);
+	int64_t secs = us / 1000000, within = us % 1000000;
+	if (within < 0) { /* before 1970: the second before, and the µs after it */
+		secs--;
+		within += 1000000;
+	}
+	int64_t ms = within / 1000;
+	if (!second_valid || second_secs != secs) {
+		second_valid = time_digits(secs, second_text);
+		second_secs = secs;
+		if (!second_valid) {
+			PUT_LITERAL(l, "0000-01-01T00:00:00.000Z");
+			return;
+		}
+	}
+	char frac[5] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10),
+			(char)('0' + ms % 10), 'Z'};
+	put(l, second_text, 19);
+	put(l, frac, 5);
+}
+
+/* A field's name as JSON writes it, `,"name":`, with its length: the
+ * bytes are written at once; text writes ` name=` from the middle of them. */
+#define NAME(name) ",\"" name "\":", sizeof(name) + 3
+
+/* Appends a field's name in format f. */
+INLINE void put_name(struct line *l, enum accesslog_format f, const char *json, size_t n)
+{
+	if (f == ACCESSLOG_JSON) {
+		put(l, json, n);
 		return;
 	}
-	out[19] = '.';
-	out[20] = (char)('0' + ms / 100);
-	out[21] = (char)('0' + ms / 10 % 10);
-	out[22] = (char)('0' + ms % 10);
-	out[23] = 'Z';
-	out[24] = '\0';
+	PUT_LITERAL(l, " ");
+	put(l, json + 2, n - 4);
+	PUT_LITERAL(l, "=");
 }
 
-/* Appends one field: `"name":value` (JSON) or ` name=value` (text). value
- * NULL is JSON null (left out of text); is_string quotes and escapes. */
-static void field(struct line *l, enum accesslog_format f, const char *name, const char *value,
-		  bool is_string)
+/* Appends a string field; value NULL is JSON null (left out of text). */
+INLINE void member_string(struct line *l, enum accesslog_format f, const char *name, size_t n,
+			  const char *value)
 {
 	if (f == ACCESSLOG_TEXT && !value)
 		return;
-	if (f == ACCESSLOG_JSON) {
-		put(l, l->len > 1 ? ",\"" : "\"", l->len > 1 ? 2 : 1);
-		puts_(l, name);
-		put(l, "\":", 2);
-		if (!value)
-			puts_(l, "null");
-		else if (is_string)
-			put_escaped(l, value, LINE_MAX_BYTES, true);
-		else
-			puts_(l, value);
+	put_name(l, f, name, n);
+	if (!value) {
+		PUT_LITERAL(l, "null");
 		return;
 	}
-	if (l->len > 0)
-		put(l, " ", 1);
-	puts_(l, name);
-	put(l, "=", 1);
 	/* logfmt: quote what has a space, a quote or an equals sign. */
-	bool quote = is_string && (!*value || strpbrk(value, " \"=") != NULL);
-	if (is_string)
-		put_escaped(l, value, LINE_MAX_BYTES, quote);
-	else
-		puts_(l, value);
+	bool quote = f == ACCESSLOG_JSON || !*value || strpbrk(value, " \"=") != NULL;
+	put_escaped(l, value, LINE_MAX_BYTES, quote);
 }
 
-static void field_int(struct line *l, enum accesslog_format f, const char *name, int64_t v)
+/* Appends a field whose value is a literal (true, false, null); value
+ * NULL is JSON null (left out of text). */
+INLINE void member_literal(struct line *l, enum accesslog_format f, const char *name, size_t n,
+			   const char *value)
+{
+	if (f == ACCESSLOG_TEXT && !value)
+		return;
+	put_name(l, f, name, n);
+	put(l, value ? value : "null", value ? strlen(value) : 4);
+}
+
+static void put_int(struct line *l, int64_t v)
 {
 	char tmp[24];
-	char *p = tmp + sizeof(tmp) - 1;
+	char *end = tmp + sizeof(tmp), *p = end;
 	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	*p = '\0';
 	do {
 		*--p = (char)('0' + u % 10);
 		u /= 10;
 	} while (u);
 	if (v < 0)
 		*--p = '-';
-	field(l, f, name, p, false);
+	put(l, p, (size_t)(end - p));
+}
+
+INLINE void member_int(struct line *l, enum accesslog_format f, const char *name, size_t n,
+		       int64_t v)
+{
+	put_name(l, f, name, n);
+	put_int(l, v);
 }
 
 size_t accesslog_format_line(enum accesslog_format f, const struct accesslog_entry *e,
@@ -184,34 +245,44 @@ size_t accesslog_format_line(enum accesslog_format f, const struct accesslog_ent
 		return 0;
 	struct line l = {.buf = out, .size = size};
 	const struct resp_facts *fa = e->facts;
-	char when[48], method[METHOD_MAX + 1] = "";
-	time_format_ms(e->time_us, when);
-	if (e->method)
-		text_copy(method, sizeof(method), e->method, strlen(e->method));
-	if (f == ACCESSLOG_JSON)
-		put(&l, "{", 1);
-	field(&l, f, "time", when, true);
-	field(&l, f, "source", e->source, true);
+	if (f == ACCESSLOG_JSON) {
+		PUT_LITERAL(&l, "{\"time\":\"");
+		put_time(&l, e->time_us);
+		PUT_LITERAL(&l, "\"");
+	} else {
+		PUT_LITERAL(&l, "time=");
+		put_time(&l, e->time_us);
+	}
+	member_string(&l, f, NAME("source"), e->source);
 	if (e->command)
-		field(&l, f, "command", e->command, true);
-	field(&l, f, "request_id", fa ? fa->request_id : NULL, true);
-	field(&l, f, "method", e->method ? method : NULL, true);
+		member_string(&l, f, NAME("command"), e->command);
+	member_string(&l, f, NAME("request_id"), fa ? fa->request_id : NULL);
+	if (e->method) {
+		char method[METHOD_MAX + 1];
+		text_copy(method, sizeof(method), e->method, strnlen(e->method, METHOD_MAX));
+		member_string(&l, f, NAME("method"), method);
+	} else {
+		member_string(&l, f, NAME("method"), NULL);
+	}
 	/* Unmatched paths are never logged: they may hold anything a client sent. */
 	const char *route = fa ? (fa->route ? fa->route->path : "unmatched") : NULL;
-	field(&l, f, "route", route, true);
+	member_string(&l, f, NAME("route"), route);
 	if (e->status)
-		field_int(&l, f, "status", e->status);
+		member_int(&l, f, NAME("status"), e->status);
 	else
-		field(&l, f, "status", NULL, false);
-	field_int(&l, f, "duration_us", e->duration_us);
+		member_literal(&l, f, NAME("status"), NULL);
+	member_int(&l, f, NAME("duration_us"), e->duration_us);
 	bool partner = fa && fa->partner_id[0];
-	field(&l, f, "partner_id", partner ? fa->partner_id : NULL, true);
-	field(&l, f, "livemode", !partner ? NULL : fa->livemode ? "true" : "false", false);
-	field(&l, f, "key_prefix", partner ? fa->key_prefix : NULL, true);
-	field_int(&l, f, "bytes_out", (int64_t)e->bytes_out);
-	field(&l, f, "replayed", fa && fa->replayed ? "true" : "false", false);
+	member_string(&l, f, NAME("partner_id"), partner ? fa->partner_id : NULL);
+	member_literal(&l, f, NAME("livemode"),
+		       !partner       ? NULL
+		       : fa->livemode ? "true"
+				      : "false");
+	member_string(&l, f, NAME("key_prefix"), partner ? fa->key_prefix : NULL);
+	member_int(&l, f, NAME("bytes_out"), (int64_t)e->bytes_out);
+	member_literal(&l, f, NAME("replayed"), fa && fa->replayed ? "true" : "false");
 	if (e->exit_code >= 0)
-		field_int(&l, f, "exit_code", e->exit_code);
+		member_int(&l, f, NAME("exit_code"), e->exit_code);
 	/* put() kept two bytes free for these. */
 	if (f == ACCESSLOG_JSON)
 		l.buf[l.len++] = '}';

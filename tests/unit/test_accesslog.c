@@ -161,21 +161,50 @@ static void escape_reference(const char *s, char *out)
 	*out = '\0';
 }
 
-TEST(accesslog_escapes_any_byte_anywhere_in_a_value)
+TEST(accesslog_escapes_any_byte_anywhere_in_a_value_of_any_length)
 {
 	bool ok = true;
-	for (size_t at = 0; at < 24 && ok; at++)
-		for (unsigned v = 1; v < 256 && ok; v++) {
-			char value[32], want[256], line[1024], field[300];
-			memset(value, 'a', 24);
-			value[24] = '\0';
-			value[at] = (char)v;
-			escape_reference(value, want);
-			struct accesslog_entry e = {.source = value, .exit_code = -1};
-			size_t n = accesslog_format_line(ACCESSLOG_JSON, &e, line,
-							 sizeof(line));
-			line[n] = '\0';
-			snprintf(field, sizeof(field), "\"source\":\"%s\"", want);
-			ok = CHECK(strstr(line, field) != NULL);
-		}
+	for (size_t len = 1; len <= 24 && ok; len++)
+		for (size_t at = 0; at < len && ok; at++)
+			for (unsigned v = 1; v < 256 && ok; v++) {
+				char value[32], want[256], line[1024], field[300];
+				memset(value, 'a', len);
+				value[len] = '\0';
+				value[at] = (char)v;
+				escape_reference(value, want);
+				struct accesslog_entry e = {.source = value, .exit_code = -1};
+				size_t n = accesslog_format_line(ACCESSLOG_JSON, &e, line,
+								 sizeof(line));
+				line[n] = '\0';
+				snprintf(field, sizeof(field), "\"source\":\"%s\",", want);
+				ok = CHECK(strstr(line, field) != NULL);
+			}
+}
+
+/* Returns the time a line of e at time_us shows (JSON). */
+static const char *line_time(int64_t time_us, char out[64])
+{
+	struct accesslog_entry e = {.time_us = time_us, .source = "http", .exit_code = -1};
+	char line[1024];
+	size_t n = accesslog_format_line(ACCESSLOG_JSON, &e, line, sizeof(line));
+	line[n] = '\0';
+	const char *at = strstr(line, "\"time\":\"");
+	snprintf(out, 64, "%.24s", at ? at + 8 : "");
+	return out;
+}
+
+TEST(accesslog_times_are_right_within_a_second_across_seconds_and_back_in_time)
+{
+	char t[64];
+	/* A thread keeps the last second it wrote: a new second, the next
+	 * millisecond of the same one, an earlier second again. */
+	CHECK_STR(line_time(1795777828123456, t), "2026-11-27T11:10:28.123Z");
+	CHECK_STR(line_time(1795777828999999, t), "2026-11-27T11:10:28.999Z");
+	CHECK_STR(line_time(1795777829000000, t), "2026-11-27T11:10:29.000Z");
+	CHECK_STR(line_time(1795777828000999, t), "2026-11-27T11:10:28.000Z");
+	CHECK_STR(line_time(1798761599999000, t), "2026-12-31T23:59:59.999Z");
+	CHECK_STR(line_time(1798761600000000, t), "2027-01-01T00:00:00.000Z");
+	CHECK_STR(line_time(0, t), "1970-01-01T00:00:00.000Z");
+	CHECK_STR(line_time(-1, t), "1969-12-31T23:59:59.999Z");
+	CHECK_STR(line_time(-1000000, t), "1969-12-31T23:59:59.000Z");
 }
