@@ -1,10 +1,11 @@
 /* metrics.h - the server's counters and their Prometheus text exposition
  * (docs/operators.md), served by GET /metrics.
  *
- * The counters are process-wide relaxed atomics in fixed arrays indexed by
- * route, method and status: counting a request is a few uncontended
- * increments, with no lock and no allocation. Gauges (queue depth, database
- * size, memory, descriptors) are read when scraped. */
+ * The counters are fixed arrays indexed by route, method and status, one set
+ * per thread that counts (summed when scraped): counting a request is a few
+ * increments of counters no other thread writes, with no lock, no locked
+ * instruction and no allocation. Gauges (queue depth, database size,
+ * memory, descriptors) are read when scraped. */
 #ifndef INNBOCKS_METRICS_H
 #define INNBOCKS_METRICS_H
 
