@@ -9,8 +9,11 @@
 //             [--customers 100000] [--mail 10000]
 //             [--scenarios customer_get,healthz,...]
 //             [--log json|text|off] [--metrics 1|0]
-//             [--ops-cost] [--log-pipe] [--threads 2] [--list-limit 20]
+//             [--ops-cost [--together]] [--log-pipe] [--threads 2] [--list-limit 20]
 //             [--compare BASELINE_BINARY]
+//   bench/run --callgrind [--scenarios healthz,customer_get] [--compare BASELINE_BINARY]
+//             [--callgrind-from 500] [--callgrind-to 2500]
+//             user-space instructions per request, log and metrics off and on
 //   bench/run --soak SECONDS     mixed load; samples RSS every 5 s
 //   bench/run --backends sqlite,pg1,pg2 [--reps 3] [--duration 10]
 //             [--connections 64] [--customers 10000] [--scenarios ...]
@@ -28,6 +31,21 @@
 // binary too (another build, on the same database, in alternating order) and
 // reports the ratios of this build to it per scenario: the way to tell what a
 // change bought on a noisy machine (the group-commit-off run is skipped).
+// --ops-cost alternates which of off and on runs first in a repetition and
+// reports, per scenario, the CPU per request off and on (medians, min-max)
+// and the median and min-max of the repetitions' ratios on/off. With
+// --together the two servers run at once instead, each loaded by its own wrk
+// with half the connections and threads (read scenarios only): what else
+// the shared machine does then weighs on both alike, which the ratios of
+// runs one after the other cannot promise.
+//
+// --callgrind counts instead the instructions the server runs in user space
+// per request (valgrind's callgrind; the kernel's share is not in it), with
+// the access log and metrics off and on: a server runs the requests of a
+// scenario one after another on one connection, once for --callgrind-from
+// requests and once for --callgrind-to, and the difference divided by the
+// difference in requests leaves out its start and stop. Only the HTTP
+// threads are counted: the others work by the clock, not by the request.
 //
 // --backends compares storage backends in one run, each repetition going
 // through them in turn (the first one rotating): sqlite is one server on a
@@ -73,8 +91,10 @@ const soak = opt('soak', 0);
 const reps = opt('reps', 3);
 const duration = opt('duration', 10);
 const connections = opt('connections', 64);
-const nCustomers = opt('customers', backends ? 10000 : soak ? 20000 : 100000);
-const nMail = opt('mail', backends ? 0 : soak ? 5000 : 10000);
+const callgrindMode = args.includes('--callgrind');
+const together = args.includes('--together');
+const nCustomers = opt('customers', backends ? 10000 : soak ? 20000 : callgrindMode ? 2000 : 100000);
+const nMail = opt('mail', backends ? 0 : soak ? 5000 : callgrindMode ? 500 : 10000);
 const ELIGIBLE = Math.min(2000, nCustomers);
 const ALL_SCENARIOS = ['healthz', 'customer_get', 'customer_list', 'mail_get', 'customer_create', 'mail_create', 'mixed'];
 const only = args.includes('--scenarios') ? args[args.indexOf('--scenarios') + 1].split(',') : null;
@@ -92,6 +112,7 @@ const db = path.join(dir, 'bench.db');
 const adminToken = `ib_admin_${randomBytes(20).toString('hex')}`;
 let port;
 let server = null;
+const live = new Set(); // servers to kill if the run fails
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -102,15 +123,20 @@ function freePort() {
   });
 }
 
-async function startServer(groupCommit, ops = OPS_ON, bin = BIN) {
+/**
+ * Starts a server on port p and waits until it answers; returns its process.
+ * wrapper: a command the server runs under (valgrind), given before it.
+ */
+async function spawnServer(groupCommit, ops, bin, wrapper, p) {
   // --log-pipe: the access log goes to a pipe that cat reads, as a log
   // shipper would (the server's cost then includes waking its reader).
   const sink = logPipe ? spawn('cat', [], { stdio: ['pipe', 'ignore', 'inherit'] }) : null;
-  server = spawn(bin, ['serve'], {
+  const argv = [...wrapper, bin, 'serve'];
+  const proc = spawn(argv[0], argv.slice(1), {
     stdio: ['ignore', sink ? sink.stdin : 'ignore', 'inherit'],
     env: {
       ...process.env,
-      INNBOCKS_LISTEN: `127.0.0.1:${port}`,
+      INNBOCKS_LISTEN: `127.0.0.1:${p}`,
       INNBOCKS_DATABASE: db,
       INNBOCKS_ADMIN_TOKEN: adminToken,
       INNBOCKS_RATE_LIMIT: '0',
@@ -120,20 +146,31 @@ async function startServer(groupCommit, ops = OPS_ON, bin = BIN) {
     },
   });
   sink?.stdin.destroy(); // the server holds the pipe; cat ends when it exits
-  for (let i = 0; i < 500; i++) {
+  live.add(proc);
+  for (let i = 0; i < (wrapper.length ? 6000 : 500); i++) {
     try {
-      const r = await fetch(`http://127.0.0.1:${port}/healthz`);
-      if (r.status === 200) return;
+      const r = await fetch(`http://127.0.0.1:${p}/healthz`);
+      if (r.status === 200) return proc;
     } catch {}
     await sleep(20);
   }
   throw new Error('server did not start');
 }
 
-async function stopServer() {
-  const exited = new Promise((r) => server.on('exit', r));
-  server.kill('SIGTERM');
+async function startServer(groupCommit, ops = OPS_ON, bin = BIN, wrapper = []) {
+  server = await spawnServer(groupCommit, ops, bin, wrapper, port);
+}
+
+/** Stops a server with SIGTERM (a clean stop) and waits for it. */
+async function stopProcess(proc) {
+  const exited = new Promise((r) => proc.on('exit', r));
+  proc.kill('SIGTERM');
   await exited;
+  live.delete(proc);
+}
+
+async function stopServer() {
+  await stopProcess(server);
   server = null;
 }
 
@@ -235,6 +272,29 @@ function wrk(scenario, key, seconds = duration) {
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 
+const spread = (xs, d = 1) => `${Math.min(...xs).toFixed(d)}-${Math.max(...xs).toFixed(d)}`;
+
+/**
+ * The cost of the access log and the metrics: for each [label, on, off] the
+ * server's CPU per request with them on and off (medians, min-max), and the
+ * ratio on/off of each repetition (both ran in it, in alternating order)
+ * with its median and min-max.
+ */
+function opsCostTable(runs, rows) {
+  const lines = ['', '| scenario | CPU µs/req off | min-max | CPU µs/req on | min-max | CPU on/off median | min-max | '
+    + 'req/s on/off median | min-max |', '|---|---|---|---|---|---|---|---|---|'];
+  for (const [label, on, off] of rows) {
+    const a = runs[on], b = runs[off];
+    const cpu = a.map((r, i) => r.cpuUs / b[i].cpuUs), rps = a.map((r, i) => r.rps / b[i].rps);
+    lines.push(`| ${label} | ${f1(median(b.map((r) => r.cpuUs)))} | ${spread(b.map((r) => r.cpuUs))} | `
+      + `${f1(median(a.map((r) => r.cpuUs)))} | ${spread(a.map((r) => r.cpuUs))} | ${median(cpu).toFixed(3)} | `
+      + `${spread(cpu, 3)} | ${median(rps).toFixed(3)} | ${spread(rps, 3)} |`);
+  }
+  lines.push('', 'CPU on/off: per repetition, the server\'s CPU per request with the access log and metrics on over');
+  lines.push('the same with them off (INNBOCKS_LOG=off INNBOCKS_METRICS=0); 1.05 is 5 % more.');
+  return lines;
+}
+
 async function benchmark(key) {
   // healthz is always measured: every figure is read against it.
   const scenarios = ALL_SCENARIOS.filter((s) => !only || s === 'healthz' || only.includes(s));
@@ -250,8 +310,9 @@ async function benchmark(key) {
     // With --compare, both binaries in each repetition, in alternating order.
     const bins = !baseBin ? [BIN] : rep % 2 ? [BIN, baseBin] : [baseBin, BIN];
     for (const bin of bins) {
-      // With --ops-cost, the same scenarios on a server with the log and metrics off, then on.
-      for (const ops of opsCost ? [OPS_OFF, OPS_ON] : [OPS_ON]) {
+      // With --ops-cost, the same scenarios on a server with the log and
+      // metrics off and on, in alternating order.
+      for (const ops of !opsCost ? [OPS_ON] : rep % 2 ? [OPS_OFF, OPS_ON] : [OPS_ON, OPS_OFF]) {
         await startServer(true, ops, bin);
         for (const s of scenarios) {
           const plain = ops === OPS_OFF ? bare(s) : s;
@@ -285,14 +346,10 @@ async function benchmark(key) {
   }
   lines.push('');
   lines.push(`Access log ${OPS_ON.log}, metrics ${OPS_ON.metrics === '0' ? 'off' : 'on'} (INNBOCKS_LOG, INNBOCKS_METRICS).`);
-  if (opsCost) {
-    for (const s of scenarios) {
-      const on = median(runs[s].map((r) => r.rps));
-      const offRps = median(runs[bare(s)].map((r) => r.rps));
-      const onCpu = median(runs[s].map((r) => r.cpuUs)), offCpu = median(runs[bare(s)].map((r) => r.cpuUs));
-      lines.push(`Log and metrics cost, ${s}: ${f1(on)} req/s on vs ${f1(offRps)} off = ${(((offRps - on) / offRps) * 100).toFixed(1)} % slower; `
-        + `CPU ${f1(onCpu)} µs/req on vs ${f1(offCpu)} off = ${(((onCpu - offCpu) / offCpu) * 100).toFixed(1)} % more`);
-    }
+  if (opsCost) lines.push(...opsCostTable(runs, scenarios.map((s) => [s, s, bare(s)])));
+  if (opsCost && baseBin) {
+    lines.push('', 'The same for the baseline:');
+    lines.push(...opsCostTable(runs, scenarios.map((s) => [s, based(s), based(bare(s))])));
   }
   lines.push('Peak RSS includes the database file mapped with mmap (it grows with the data);');
   lines.push('anon is the anonymous part (heap, stacks, page caches) after the scenario;');
@@ -317,6 +374,131 @@ async function benchmark(key) {
     const on = median(runs.customer_create.map((r) => r.rps));
     const offRps = median(runs[off].map((r) => r.rps));
     lines.push(`Group commit: POST /api/v1/customers ${f1(on)} req/s on vs ${f1(offRps)} req/s off = ${(on / offRps).toFixed(2)}x`);
+  }
+  return lines.join('\n');
+}
+
+// ---- --ops-cost --together: the log and metrics off and on side by side ----
+
+/**
+ * In each repetition a server with the access log and metrics off and one
+ * with them on run at once on the same database, each loaded by its own wrk
+ * with half the connections and half of wrk's threads, so whatever else the
+ * shared machine does at the time weighs on both alike; the repetition's
+ * ratio on/off is then of two figures measured under the same load. Read
+ * scenarios only (two servers writing to one SQLite file would wait for
+ * each other's locks).
+ */
+async function opsPairs(key) {
+  const scenarios = ['healthz', ...(only ?? ['customer_get']).filter((s) => s !== 'healthz')];
+  const writes = scenarios.filter((s) => !['healthz', 'customer_get', 'customer_list', 'mail_get'].includes(s));
+  if (writes.length) throw new Error(`--together measures reads only, not ${writes.join(', ')}`);
+  const bare = (s) => `${s} (log and metrics off)`;
+  const based = (s) => `${s} [baseline]`;
+  const names = scenarios.flatMap((s) => [s, bare(s)]);
+  const runs = Object.fromEntries([...names, ...(baseBin ? names.map(based) : [])].map((n) => [n, []]));
+  const threads = Math.max(1, Math.floor(wrkThreads / 2)), conns = Math.round(connections / 2);
+  const cpuOf = (proc) => procsCpuUs([proc]);
+  for (let rep = 1; rep <= reps; rep++) {
+    // With --compare, the baseline's pair too, the two pairs in alternating order.
+    for (const bin of !baseBin ? [BIN] : rep % 2 ? [BIN, baseBin] : [baseBin, BIN]) {
+      // Which one starts first alternates (the first gets the warmer start).
+      const order = rep % 2 ? [OPS_OFF, OPS_ON] : [OPS_ON, OPS_OFF];
+      const servers = [];
+      for (const ops of order) {
+        const p = await freePort();
+        servers.push({ ops, port: p, proc: await spawnServer(true, ops, bin, [], p) });
+      }
+      for (const s of scenarios) {
+        const cpu0 = servers.map((v) => cpuOf(v.proc));
+        const outs = await Promise.all(servers.map((v) => wrkProcess(s, key, dir, v.port, threads, conns)));
+        servers.forEach((v, k) => {
+          const r = parseWrk(outs[k]);
+          const plain = v.ops === OPS_OFF ? bare(s) : s;
+          const name = bin === BIN ? plain : based(plain);
+          runs[name].push({ rps: r.rps, p99: r.p99, bad: r.bad, cpuUs: (cpuOf(v.proc) - cpu0[k]) / r.requests });
+          console.log(`rep ${rep} ${name}: ${f1(r.rps)} req/s, ${f1(runs[name].at(-1).cpuUs)} CPU µs/req`);
+        });
+      }
+      for (const v of servers) await stopProcess(v.proc);
+    }
+  }
+  const lines = [`Innbocks log and metrics cost ${new Date().toISOString()}: side by side, two servers (off, on) `
+    + `at once, each with wrk -t${threads} -c${conns}, ${duration} s x ${reps} reps, ${nCustomers} customers, `
+    + `access log ${OPS_ON.log}${logPipe ? ' to a pipe read by cat' : ' to /dev/null'}; non-2xx+errors `
+    + `${Object.values(runs).flat().reduce((a, r) => a + r.bad, 0)}`];
+  lines.push(...opsCostTable(runs, scenarios.map((s) => [s, s, bare(s)])));
+  if (baseBin) {
+    lines.push('', `The same for the baseline (${baseBin}), in the same repetitions:`);
+    lines.push(...opsCostTable(runs, scenarios.map((s) => [s, based(s), based(bare(s))])));
+  }
+  return lines.join('\n');
+}
+
+// ---- --callgrind: user-space instructions per request ----------------------
+
+/** Sends n requests of a read scenario one after another on one keep-alive connection. */
+async function sendSequential(scenario, key, n) {
+  const lines = (f) => readFileSync(path.join(dir, f), 'utf8').trim().split('\n');
+  const customers = lines('customers.txt'), mail = lines('mail.txt');
+  const paths = {
+    healthz: () => '/healthz',
+    customer_get: (i) => `/api/v1/customers/${customers[(i * 7919) % customers.length]}`,
+    customer_list: () => `/api/v1/customers?limit=${listLimit}`,
+    mail_get: (i) => `/api/v1/mail/${mail[(i * 7919) % mail.length]}`,
+  };
+  if (!paths[scenario]) throw new Error(`--callgrind measures ${Object.keys(paths).join(', ')}`);
+  for (let i = 0; i < n; i++) {
+    const r = await fetch(`http://127.0.0.1:${port}${paths[scenario](i)}`, { headers: { authorization: `Bearer ${key}` } });
+    await r.arrayBuffer();
+    if (r.status !== 200) throw new Error(`${scenario}: ${r.status}`);
+  }
+}
+
+/**
+ * Instructions the server's HTTP threads ran in user space for a start, n
+ * requests of scenario and a clean stop: the threads that called on_uri
+ * (http.c). The other threads work by the clock (the webhook worker's poll,
+ * the main loop's checkpoints), which valgrind's slowness would count.
+ */
+async function callgrindTotal(bin, ops, scenario, key, n) {
+  const out = path.join(dir, `callgrind.${scenario}.${n}.${ops.log}.${path.basename(bin)}`);
+  await startServer(true, ops, bin, ['valgrind', '-q', '--tool=callgrind', '--separate-threads=yes',
+    `--callgrind-out-file=${out}`]);
+  await sendSequential(scenario, key, n);
+  await stopServer();
+  let total = 0;
+  for (const f of readdirSync(dir).filter((f) => f.startsWith(`${path.basename(out)}-`))) {
+    const text = readFileSync(path.join(dir, f), 'utf8');
+    if (/^c?fn=\(\d+\) on_uri$/m.test(text)) total += Number(text.match(/^(?:summary|totals): (\d+)/m)[1]);
+  }
+  return total;
+}
+
+/**
+ * User-space instructions per request (callgrind), with the access log and
+ * the metrics off and on, and for the --compare baseline too: each server
+ * runs under valgrind for N1 and for N2 requests, (I(N2) - I(N1)) / (N2 - N1)
+ * leaves out its start and stop. No noise moves it; the kernel's share
+ * (the loopback, epoll, the log's write(2)) is not in it.
+ */
+async function callgrindRun(key) {
+  const scenarios = only ?? ['healthz', 'customer_get'];
+  const [n1, n2] = [opt('callgrind-from', 500), opt('callgrind-to', 2500)];
+  const lines = [`Innbocks user-space instructions per request ${new Date().toISOString()} (callgrind, `
+    + `requests ${n1} to ${n2} on one keep-alive connection, ${nCustomers} customers):`, '',
+    '| build | scenario | log and metrics off | on | on/off |', '|---|---|---|---|---|'];
+  for (const bin of baseBin ? [BIN, baseBin] : [BIN]) {
+    for (const s of scenarios) {
+      const per = {};
+      for (const ops of [OPS_OFF, OPS_ON]) {
+        const a = await callgrindTotal(bin, ops, s, key, n1), b = await callgrindTotal(bin, ops, s, key, n2);
+        per[ops.log] = (b - a) / (n2 - n1);
+        console.log(`${path.basename(bin)} ${s} log ${ops.log}: ${Math.round(per[ops.log])} instructions/request`);
+      }
+      lines.push(`| ${bin === BIN ? 'this' : 'baseline'} | ${s} | ${Math.round(per.off)} | ${Math.round(per[OPS_ON.log])} | `
+        + `${(per[OPS_ON.log] / per.off).toFixed(3)} |`);
+    }
   }
   return lines.join('\n');
 }
@@ -414,7 +596,8 @@ function wrkProcess(scenario, key, idDir, p, threads, conns) {
     const w = spawn('wrk', [`-t${threads}`, `-c${conns}`, `-d${duration}s`, '--latency', '--timeout', '5s',
       '-s', path.join(ROOT, 'bench/scenario.lua'), `http://127.0.0.1:${p}`], {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, BENCH_KEY: key, BENCH_DIR: idDir, BENCH_SRC: path.join(ROOT, 'bench'), BENCH_SCENARIO: scenario },
+      env: { ...process.env, BENCH_KEY: key, BENCH_DIR: idDir, BENCH_SRC: path.join(ROOT, 'bench'), BENCH_SCENARIO: scenario,
+        BENCH_LIST_LIMIT: String(listLimit) },
     });
     let out = '';
     w.stdout.on('data', (d) => { out += d; });
@@ -447,7 +630,6 @@ async function wrkInstances(scenario, key, idDir, insts, onPg) {
   };
 }
 
-const live = new Set();
 
 /** The value of a PostgreSQL setting on the cluster, for the report. */
 function pgSetting(name) {
@@ -566,10 +748,12 @@ try {
     await startServer(true);
     const key = await seed();
     await stopServer();
-    report = soak ? await soakRun(key, soak) : await benchmark(key);
+    report = soak ? await soakRun(key, soak) : callgrindMode ? await callgrindRun(key)
+      : opsCost && together ? await opsPairs(key) : await benchmark(key);
   }
   mkdirSync(path.join(ROOT, 'build/bench'), { recursive: true });
-  const file = path.join(ROOT, 'build/bench', soak ? 'soak.txt' : backends ? 'backends.txt' : 'results.txt');
+  const file = path.join(ROOT, 'build/bench', soak ? 'soak.txt' : backends ? 'backends.txt'
+    : callgrindMode ? 'callgrind.txt' : opsCost && together ? 'ops-cost.txt' : 'results.txt');
   writeFileSync(file, report + '\n');
   console.log(`\n${report}\n\n(written to ${path.relative(ROOT, file)})`);
 } finally {
