@@ -313,12 +313,11 @@ static void write_reset(struct ctx *c)
 	c->content_type = NULL;
 	c->status = 0;
 	c->events_emitted = false;
-	/* A refusal of the before hook stays: the write part runs only its
-	 * on_refused again. A handler's is its run's own. */
-	if (!c->refused_before) {
+	c->err = (struct err){0};
+	/* The before hook's on_refused stays (the write part runs only it
+	 * again, with c->refusal); a handler's is its run's own. */
+	if (!c->refused_before)
 		c->on_refused = NULL;
-		c->err = (struct err){0};
-	}
 	resp_free(c->resp);
 	c->resp->status = 0;
 	c->resp->body_len = 0;
@@ -343,12 +342,9 @@ void dispatch_write_in_tx(struct ctx *c)
 		goto fail;
 	if (c->refused_before) {
 		/* No handler, no idempotent record: only the refusal's audit row. */
-		struct err refusal = c->err;
-		if (c->on_refused(c) < 0)
+		if (c->on_refused(c) < 0 || s->ops->tx_release(s, &c->err) < 0)
 			goto undo;
-		if (s->ops->tx_release(s, &c->err) < 0)
-			goto undo;
-		c->err = refusal;
+		c->err = c->refusal;
 		respond(c, -1, resp);
 		return;
 	}
@@ -551,6 +547,7 @@ int dispatch_before(struct ctx *c)
 		return 0;
 	if (c->on_refused) {
 		c->refused_before = true;
+		c->refusal = c->err;
 		return 0;
 	}
 	resp_error(c->resp, &c->err, c->request_id);

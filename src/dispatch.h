@@ -85,7 +85,8 @@ struct ctx {
 	 * which then runs only on_refused (refused_before). */
 	handler_fn *on_refused;
 	const char *refusal_action; /* the audit action on_refused records, if it needs one */
-	bool refused_before;        /* the before hook refused; c->err holds why */
+	bool refused_before;        /* the before hook refused; refusal holds why */
+	struct err refusal;         /* the before hook's refusal, when refused_before */
 	const char *content_type;   /* of raw, when not JSON (static) */
 	const char *touch_key_id;   /* a key whose last_used_at is due a write */
 	const char *request_id;
