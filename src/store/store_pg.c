@@ -36,7 +36,7 @@ static int pg_tx_begin(struct store *s, bool write, struct err *e)
 	if (!c)
 		return -1;
 	c->in_tx = true;
-	c->write_tx = write; /* single-row reads then lock (PGS_FOR_WRITE) */
+	c->write_tx = write; /* single-row reads then lock (pgs_get_one_by) */
 	c->conflict = false;
 	c->optimistic = write && !c->safe_next;
 	c->safe_next = false;

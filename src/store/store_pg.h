@@ -185,7 +185,10 @@ typedef void pgs_row_reader(struct arena *a, const PGresult *r, int row, void *i
 int pgs_get_one(struct pg_conn *c, struct arena *a, const char *sql, const struct pgs_params *p,
 		pgs_row_reader *read, void *item, struct err *e);
 /* Whether pgs_get_one_by() locks the row it reads: a read an update may
- * follow locks it inside a write transaction (PGS_FOR_WRITE). */
+ * follow locks it inside a write transaction (FOR UPDATE), so a handler
+ * that reads an object, decides on its state and writes it makes a
+ * concurrent request (on any instance) wait and then read the new state,
+ * as SQLite's one writer at a time does. */
 enum pgs_lock { PGS_NO_LOCK, PGS_LOCK_IN_WRITE };
 /* Reads the one row sql selects, with the n texts of v bound as $1, $2,
  * ..., into item by read: a read of one object by its id (or hash, or
@@ -229,11 +232,6 @@ int pgs_run_list(struct pg_conn *c, struct arena *a, struct pgs_query *q, const 
 		 pgs_row_reader *read, size_t item_size, void **items, size_t *n,
 		 bool *has_more, struct err *e);
 
-/* Appends FOR UPDATE to a single-row read inside a write transaction: a
- * handler reads an object, decides on its state, then writes it; the row
- * lock makes a concurrent request (on any instance) wait and then read the
- * new state, as SQLite's one writer at a time does. Both forms are literals. */
-#define PGS_FOR_WRITE(c, sql) ((c)->write_tx ? sql " FOR UPDATE" : sql)
 
 /* The database's clock in Unix seconds, as SQL: what leases are measured
  * by, since the instances sharing a database may disagree on the time. */

@@ -216,28 +216,16 @@ int store_pg_customer_get(struct store *s, struct arena *a, const char *partner_
 {
 	if (store_partner_required(partner_id, "customer_get", e) < 0)
 		return -1;
-	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c)
-		return -1;
-	struct pgs_params q = {0};
-	pgs_text(&q, id);
-	pgs_text(&q, partner_id);
-	return pgs_get_one(
-		c, a,
-		PGS_FOR_WRITE(c, CUSTOMER_SELECT " WHERE c.id = $1 AND c.partner_id = $2"), &q,
-		read_customer, out, e);
+	return pgs_get_one_by(s, a, PGS_LOCK_IN_WRITE,
+			      CUSTOMER_SELECT " WHERE c.id = $1 AND c.partner_id = $2",
+			      PGS_TEXTS(id, partner_id), read_customer, out, e);
 }
 
 int store_pg_customer_get_any_partner(struct store *s, struct arena *a, const char *id,
 				      struct customer *out, struct err *e)
 {
-	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c)
-		return -1;
-	struct pgs_params q = {0};
-	pgs_text(&q, id);
-	return pgs_get_one(c, a, PGS_FOR_WRITE(c, CUSTOMER_SELECT " WHERE c.id = $1"), &q,
-			   read_customer, out, e);
+	return pgs_get_one_by(s, a, PGS_LOCK_IN_WRITE, CUSTOMER_SELECT " WHERE c.id = $1",
+			      PGS_TEXTS(id), read_customer, out, e);
 }
 
 int store_pg_customer_list(struct store *s, struct arena *a, const char *partner_id,

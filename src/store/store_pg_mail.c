@@ -62,30 +62,19 @@ int store_pg_mail_get(struct store *s, struct arena *a, const char *partner_id, 
 {
 	if (store_partner_required(partner_id, "mail_get", e) < 0)
 		return -1;
-	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c)
-		return -1;
-	struct pgs_params q = {0};
-	pgs_text(&q, id);
-	pgs_text(&q, partner_id);
-	return pgs_get_one(c, a,
-			   PGS_FOR_WRITE(c, "SELECT " MAIL_COLS " FROM mail WHERE id = $1"
-					    " AND deleted_at IS NULL AND partner_id = $2"),
-			   &q, read_mail, out, e);
+	return pgs_get_one_by(s, a, PGS_LOCK_IN_WRITE,
+			      "SELECT " MAIL_COLS " FROM mail WHERE id = $1"
+			      " AND deleted_at IS NULL AND partner_id = $2",
+			      PGS_TEXTS(id, partner_id), read_mail, out, e);
 }
 
 int store_pg_mail_get_any_partner(struct store *s, struct arena *a, const char *id,
 				  struct mail *out, struct err *e)
 {
-	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c)
-		return -1;
-	struct pgs_params q = {0};
-	pgs_text(&q, id);
-	return pgs_get_one(c, a,
-			   PGS_FOR_WRITE(c, "SELECT " MAIL_COLS " FROM mail WHERE id = $1"
-					    " AND deleted_at IS NULL"),
-			   &q, read_mail, out, e);
+	return pgs_get_one_by(s, a, PGS_LOCK_IN_WRITE,
+			      "SELECT " MAIL_COLS
+			      " FROM mail WHERE id = $1 AND deleted_at IS NULL",
+			      PGS_TEXTS(id), read_mail, out, e);
 }
 
 int store_pg_mail_list(struct store *s, struct arena *a, const char *customer_id,
@@ -176,30 +165,18 @@ int store_pg_mail_action_get(struct store *s, struct arena *a, const char *partn
 {
 	if (store_partner_required(partner_id, "action_get", e) < 0)
 		return -1;
-	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c)
-		return -1;
-	struct pgs_params q = {0};
-	pgs_text(&q, id);
-	pgs_text(&q, partner_id);
-	return pgs_get_one(c, a,
-			   PGS_FOR_WRITE(c, "SELECT " ACTION_COLS " FROM mail_actions"
-					    " WHERE id = $1 AND partner_id = $2"),
-			   &q, read_action, out, e);
+	return pgs_get_one_by(s, a, PGS_LOCK_IN_WRITE,
+			      "SELECT " ACTION_COLS
+			      " FROM mail_actions WHERE id = $1 AND partner_id = $2",
+			      PGS_TEXTS(id, partner_id), read_action, out, e);
 }
 
 int store_pg_mail_action_get_any_partner(struct store *s, struct arena *a, const char *id,
 					 struct mail_action *out, struct err *e)
 {
-	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c)
-		return -1;
-	struct pgs_params q = {0};
-	pgs_text(&q, id);
-	return pgs_get_one(
-		c, a,
-		PGS_FOR_WRITE(c, "SELECT " ACTION_COLS " FROM mail_actions WHERE id = $1"), &q,
-		read_action, out, e);
+	return pgs_get_one_by(s, a, PGS_LOCK_IN_WRITE,
+			      "SELECT " ACTION_COLS " FROM mail_actions WHERE id = $1",
+			      PGS_TEXTS(id), read_action, out, e);
 }
 
 int store_pg_mail_action_update(struct store *s, const struct mail_action *act, struct err *e)

@@ -422,8 +422,7 @@ int pgs_get_one_by(struct store *s, struct arena *a, enum pgs_lock lock, const c
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
-	/* The same text PGS_FOR_WRITE() makes of a literal, so the statement
-	 * is the one prepared for it. */
+	/* One text per statement and lock, each prepared once. */
 	char locked[2048];
 	if (lock == PGS_LOCK_IN_WRITE && c->write_tx) {
 		if ((size_t)snprintf(locked, sizeof(locked), "%s FOR UPDATE", sql) >=
