@@ -138,12 +138,19 @@ static int sq_probe_write(struct store *s, struct err *e)
 	return sq_tx_commit(s, e);
 }
 
+/* Copies what it can of the WAL back, without waiting for anything; skipped
+ * while sq_wal_bound() works (only one checkpoint runs at a time, and one
+ * that meets another gets SQLITE_BUSY at once). */
 static int sq_checkpoint(struct store *s, struct err *e)
 {
+	struct sqlite_store *ss = (struct sqlite_store *)s;
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
+	if (pthread_mutex_trylock(&ss->checkpoint_mu) != 0)
+		return 0;
 	int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	pthread_mutex_unlock(&ss->checkpoint_mu);
 	return rc == SQLITE_OK || rc == SQLITE_BUSY ? 0 : sq_db_error(c, rc, e);
 }
 
@@ -153,13 +160,18 @@ static int sq_checkpoint(struct store *s, struct err *e)
  * and copies every frame back, waiting briefly for readers of older
  * snapshots; the next commit then starts the WAL from its beginning.
  *
- * A long reader (a backup's VACUUM INTO, a report in the sqlite3 shell)
- * keeps the WAL from restarting for as long as it reads. Waiting it out with
- * the write lock held stopped every write for the whole busy timeout, so the
- * wait is WAL_RESTART_WAIT_MS and the next try a second later: the WAL grows
- * past its bound while such a reader lasts, and restarts right after. */
+ * Under sustained writes the WAL grows by tens of megabytes a second, so a
+ * try that readers kept busy is tried again soon: most often the reader was
+ * a thread of this process that lost its core for a moment. Tries that keep
+ * failing come further apart, up to WAL_RESTART_RETRY_MAX_MS: a long reader
+ * (a backup's VACUUM INTO, a report in the sqlite3 shell) keeps the WAL from
+ * restarting for as long as it reads, and waiting it out with the write lock
+ * held would stop every write. Each try stops writes WAL_RESTART_WAIT_MS at
+ * most; the WAL grows past its bound while such a reader lasts, and restarts
+ * right after. */
 #define WAL_RESTART_WAIT_MS 50
-#define WAL_RESTART_RETRY_MS 1000
+#define WAL_RESTART_RETRY_FIRST_MS 10
+#define WAL_RESTART_RETRY_MAX_MS 1000
 static int sq_wal_bound(struct store *s, struct err *e)
 {
 	struct sqlite_store *ss = (struct sqlite_store *)s;
@@ -172,14 +184,21 @@ static int sq_wal_bound(struct store *s, struct err *e)
 	if (!c)
 		return -1;
 	pthread_mutex_lock(&ss->write_mu);
+	pthread_mutex_lock(&ss->checkpoint_mu); /* a passive one finishes first */
 	sqlite3_busy_timeout(c->db, WAL_RESTART_WAIT_MS);
 	int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
 	sq_busy_timeout_restore(c);
-	if (rc == SQLITE_OK)
+	if (rc == SQLITE_OK) {
 		atomic_store_explicit(&ss->wal_frames, 0, memory_order_relaxed);
-	else if (rc == SQLITE_BUSY)
-		atomic_store_explicit(&ss->wal_retry_at_ms, now_ms + WAL_RESTART_RETRY_MS,
+		ss->wal_retry_ms = 0;
+	} else if (rc == SQLITE_BUSY) {
+		ss->wal_retry_ms = ss->wal_retry_ms ? ss->wal_retry_ms * 2 : WAL_RESTART_RETRY_FIRST_MS;
+		if (ss->wal_retry_ms > WAL_RESTART_RETRY_MAX_MS)
+			ss->wal_retry_ms = WAL_RESTART_RETRY_MAX_MS;
+		atomic_store_explicit(&ss->wal_retry_at_ms, now_ms + ss->wal_retry_ms,
 				      memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&ss->checkpoint_mu);
 	pthread_mutex_unlock(&ss->write_mu);
 	return rc == SQLITE_OK || rc == SQLITE_BUSY ? 0 : sq_db_error(c, rc, e);
 }
@@ -291,6 +310,7 @@ static void sq_close(struct store *s)
 	pthread_key_delete(ss->key);
 	pthread_mutex_destroy(&ss->mu);
 	pthread_mutex_destroy(&ss->write_mu);
+	pthread_mutex_destroy(&ss->checkpoint_mu);
 	free(ss->path);
 	free(ss);
 }
@@ -461,6 +481,7 @@ struct store *store_sqlite_open(const char *path, struct err *e)
 	pthread_key_create(&ss->key, NULL);
 	pthread_mutex_init(&ss->mu, NULL);
 	pthread_mutex_init(&ss->write_mu, NULL);
+	pthread_mutex_init(&ss->checkpoint_mu, NULL);
 	atomic_init(&ss->writable, true);
 	struct store *s = &ss->base;
 	*s = (struct store){.ops = &store_sqlite_ops, .group_commit = true};

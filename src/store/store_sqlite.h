@@ -43,10 +43,12 @@ struct sqlite_store {
 	pthread_key_t key;
 	pthread_mutex_t mu;       /* guards conns */
 	pthread_mutex_t write_mu; /* one write transaction at a time in this process */
+	pthread_mutex_t checkpoint_mu; /* one checkpoint at a time; after write_mu */
 	struct conn *conns;
 	atomic_int wal_frames;           /* frames in the WAL after the latest commit */
 	int wal_limit_frames;            /* WAL_LIMIT_BYTES in frames of this page size */
 	_Atomic int64_t wal_retry_at_ms; /* no WAL restart before (monotonic ms) */
+	int wal_retry_ms;                /* after the latest busy try; under write_mu */
 	atomic_bool writable;            /* false since a write met a full or read-only disk */
 };
 

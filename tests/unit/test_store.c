@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -3568,6 +3569,55 @@ TEST(a_store_opens_writable_and_its_probe_write_and_wal_bound_keep_it_so)
 	CHECK(d.s->ops->writable(d.s));
 	CHECK(partner_add(&d, "ptn_b", 101));
 out:
+	db_close(&d);
+}
+
+/* A WAL restart that a reader kept busy is tried again soon after that
+ * reader ends, not a second later: under sustained writes a second is tens
+ * of megabytes of WAL, and the WAL once passed twice its limit that way. */
+TEST(the_wal_restarts_soon_after_a_reader_that_kept_it_from_restarting_ends)
+{
+	struct db d;
+	sqlite3 *other = NULL, *reader = NULL;
+	if (sqlite_only() || !db_open_partner(&d, "ptn_a"))
+		goto out;
+	/* Past the limit (64 MiB) through a connection of another program
+	 * that never checkpoints; a write of the store's then counts it. */
+	if (!CHECK_INT(sqlite3_open(d.path, &other), SQLITE_OK) ||
+	    !CHECK_INT(sqlite3_exec(other,
+				    "PRAGMA wal_autocheckpoint=0; CREATE TABLE pad(b);"
+				    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1"
+				    " FROM n WHERE i < 72) INSERT INTO pad"
+				    " SELECT randomblob(1048576) FROM n;",
+				    NULL, NULL, NULL),
+		       SQLITE_OK) ||
+	    !partner_add(&d, "ptn_b", 100))
+		goto out;
+	/* A reader holds a snapshot: the restart is refused, though it
+	 * copies every frame back. More frames come meanwhile. */
+	if (!CHECK_INT(sqlite3_open(d.path, &reader), SQLITE_OK) ||
+	    !CHECK_INT(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM pad;", NULL, NULL, NULL),
+		       SQLITE_OK))
+		goto out;
+	CHECK_INT(d.s->ops->wal_bound(d.s, &d.e), 0);
+	CHECK_INT(sqlite3_exec(other, "INSERT INTO pad VALUES (randomblob(1048576))", NULL, NULL,
+			       NULL),
+		  SQLITE_OK);
+	CHECK_INT(sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	/* 50 ms after the reader is gone, the next pass restarts the WAL:
+	 * the store's next write starts it from its beginning and cuts the
+	 * file back to the limit. */
+	usleep(50 * 1000);
+	CHECK_INT(d.s->ops->wal_bound(d.s, &d.e), 0);
+	CHECK(partner_add(&d, "ptn_c", 100));
+	char wal[320];
+	struct stat st;
+	snprintf(wal, sizeof(wal), "%s-wal", d.path);
+	if (CHECK_INT(stat(wal, &st), 0) && !CHECK(st.st_size <= 64 * 1024 * 1024))
+		printf("    the WAL is %lld bytes\n", (long long)st.st_size);
+out:
+	sqlite3_close(reader);
+	sqlite3_close(other);
 	db_close(&d);
 }
 
