@@ -162,6 +162,8 @@ class Instance {
         throw new Error(`server exited before it was ready (${done.error ?? `code ${done.code}, signal ${done.signal}`}); `
           + `binary ${BIN}\n${this.stderr}`);
       }
+      // Only once it says it listens: until then another process may hold the port.
+      if (!this.stderr.includes(`listening on ${this.url}`)) { await sleep(20); continue; }
       try {
         const res = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(1000) });
         const text = await res.text();
@@ -250,16 +252,27 @@ export class Server {
     // Every process starts at once: on PostgreSQL they race for the migrations. When one
     // fails, the others are killed: nothing is left running.
     const started = await Promise.allSettled(this.instances.map(async (inst, k) => {
-      inst.port = (k === 0 ? o.port : undefined) ?? await freePort();
-      const env = childEnv({
-        INNBOCKS_LISTEN: `127.0.0.1:${inst.port}`,
-        INNBOCKS_DATABASE: this.dbPath,
-        INNBOCKS_ADMIN_TOKEN: this.adminToken,
-        INNBOCKS_RATE_LIMIT: o.rateLimit ?? 100000,
-        INNBOCKS_RATE_BURST: o.rateBurst ?? 100000,
-        ...(o.env ?? {}),
-      });
-      await inst.start(env, o);
+      const fixed = k === 0 ? o.port : undefined;
+      // A free port can be taken (by a client's outgoing connection, say) before the server
+      // binds it: then the server exits, and a port chosen here is chosen again.
+      for (let attempt = 1; ; attempt++) {
+        inst.port = fixed ?? await freePort();
+        const env = childEnv({
+          INNBOCKS_LISTEN: `127.0.0.1:${inst.port}`,
+          INNBOCKS_DATABASE: this.dbPath,
+          INNBOCKS_ADMIN_TOKEN: this.adminToken,
+          INNBOCKS_RATE_LIMIT: o.rateLimit ?? 100000,
+          INNBOCKS_RATE_BURST: o.rateBurst ?? 100000,
+          ...(o.env ?? {}),
+        });
+        try {
+          await inst.start(env, o);
+          return;
+        } catch (err) {
+          if (fixed !== undefined || attempt === 5 || !/Address already in use/.test(inst.stderr)) throw err;
+          inst.stderr = '';
+        }
+      }
     }));
     const failed = started.find((r) => r.status === 'rejected');
     if (failed) {
