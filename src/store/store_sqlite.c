@@ -192,7 +192,8 @@ static int sq_wal_bound(struct store *s, struct err *e)
 		atomic_store_explicit(&ss->wal_frames, 0, memory_order_relaxed);
 		ss->wal_retry_ms = 0;
 	} else if (rc == SQLITE_BUSY) {
-		ss->wal_retry_ms = ss->wal_retry_ms ? ss->wal_retry_ms * 2 : WAL_RESTART_RETRY_FIRST_MS;
+		ss->wal_retry_ms = ss->wal_retry_ms ? ss->wal_retry_ms * 2
+						    : WAL_RESTART_RETRY_FIRST_MS;
 		if (ss->wal_retry_ms > WAL_RESTART_RETRY_MAX_MS)
 			ss->wal_retry_ms = WAL_RESTART_RETRY_MAX_MS;
 		atomic_store_explicit(&ss->wal_retry_at_ms, now_ms + ss->wal_retry_ms,

@@ -41,8 +41,8 @@ struct sqlite_store {
 	struct store base; /* first, so a struct store * converts back */
 	char *path;
 	pthread_key_t key;
-	pthread_mutex_t mu;       /* guards conns */
-	pthread_mutex_t write_mu; /* one write transaction at a time in this process */
+	pthread_mutex_t mu;            /* guards conns */
+	pthread_mutex_t write_mu;      /* one write transaction at a time in this process */
 	pthread_mutex_t checkpoint_mu; /* one checkpoint at a time; after write_mu */
 	struct conn *conns;
 	atomic_int wal_frames;           /* frames in the WAL after the latest commit */

@@ -3596,12 +3596,13 @@ TEST(the_wal_restarts_soon_after_a_reader_that_kept_it_from_restarting_ends)
 	/* A reader holds a snapshot: the restart is refused, though it
 	 * copies every frame back. More frames come meanwhile. */
 	if (!CHECK_INT(sqlite3_open(d.path, &reader), SQLITE_OK) ||
-	    !CHECK_INT(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM pad;", NULL, NULL, NULL),
-		       SQLITE_OK))
+	    !CHECK_INT(
+		    sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM pad;", NULL, NULL, NULL),
+		    SQLITE_OK))
 		goto out;
 	CHECK_INT(d.s->ops->wal_bound(d.s, &d.e), 0);
-	CHECK_INT(sqlite3_exec(other, "INSERT INTO pad VALUES (randomblob(1048576))", NULL, NULL,
-			       NULL),
+	CHECK_INT(sqlite3_exec(other, "INSERT INTO pad VALUES (randomblob(1048576))", NULL,
+			       NULL, NULL),
 		  SQLITE_OK);
 	CHECK_INT(sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 	/* 50 ms after the reader is gone, the next pass restarts the WAL:
