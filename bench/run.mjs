@@ -11,7 +11,7 @@
 //             [--log json|text|off] [--metrics 1|0]
 //             [--ops-cost [--together]] [--log-pipe] [--threads 2] [--list-limit 20]
 //             [--compare BASELINE_BINARY]
-//   bench/run --callgrind [--scenarios healthz,customer_get] [--compare BASELINE_BINARY]
+//   bench/run --callgrind [--scenarios healthz,customer_get,customer_create] [--compare BASELINE_BINARY]
 //             [--callgrind-from 500] [--callgrind-to 2500]
 //             user-space instructions per request, log and metrics off and on
 //   bench/run --soak SECONDS     mixed load; samples RSS every 5 s
@@ -437,7 +437,9 @@ async function opsPairs(key) {
 
 // ---- --callgrind: user-space instructions per request ----------------------
 
-/** Sends n requests of a read scenario one after another on one keep-alive connection. */
+let sequentialCalls = 0;
+
+/** Sends n requests of a scenario one after another on one keep-alive connection. */
 async function sendSequential(scenario, key, n) {
   const lines = (f) => readFileSync(path.join(dir, f), 'utf8').trim().split('\n');
   const customers = lines('customers.txt'), mail = lines('mail.txt');
@@ -447,19 +449,32 @@ async function sendSequential(scenario, key, n) {
     customer_list: () => `/api/v1/customers?limit=${listLimit}`,
     mail_get: (i) => `/api/v1/mail/${mail[(i * 7919) % mail.length]}`,
   };
+  // The durable create with an Idempotency-Key, as scenario.lua sends it; keys and emails new
+  // in every call (the servers of a comparison share the database).
+  const call = sequentialCalls++;
+  const create = (i) => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': `cg-${call}-${i}` },
+    body: JSON.stringify({ email: `cg${call}.${i}@example.com`, name: 'Bench Customer', prepay: true }),
+  });
+  if (scenario === 'customer_create') paths[scenario] = () => '/api/v1/customers';
   if (!paths[scenario]) throw new Error(`--callgrind measures ${Object.keys(paths).join(', ')}`);
   for (let i = 0; i < n; i++) {
-    const r = await fetch(`http://127.0.0.1:${port}${paths[scenario](i)}`, { headers: { authorization: `Bearer ${key}` } });
+    const init = scenario === 'customer_create' ? create(i) : { headers: {} };
+    init.headers.authorization = `Bearer ${key}`;
+    const r = await fetch(`http://127.0.0.1:${port}${paths[scenario](i)}`, init);
     await r.arrayBuffer();
-    if (r.status !== 200) throw new Error(`${scenario}: ${r.status}`);
+    if (r.status !== (init.method === 'POST' ? 201 : 200)) throw new Error(`${scenario}: ${r.status}`);
   }
 }
 
 /**
- * Instructions the server's HTTP threads ran in user space for a start, n
- * requests of scenario and a clean stop: the threads that called on_uri
- * (http.c). The other threads work by the clock (the webhook worker's poll,
- * the main loop's checkpoints), which valgrind's slowness would count.
+ * Instructions the server's HTTP threads and its group-commit writer ran in
+ * user space for a start, n requests of scenario and a clean stop: the
+ * threads that called on_uri (http.c) or writer_main (writer.c; a request at
+ * a time makes a batch of one). The other threads work by the clock (the
+ * webhook worker's poll, the main loop's checkpoints), which valgrind's
+ * slowness would count.
  */
 async function callgrindTotal(bin, ops, scenario, key, n) {
   const out = path.join(dir, `callgrind.${scenario}.${n}.${ops.log}.${path.basename(bin)}`);
@@ -470,7 +485,7 @@ async function callgrindTotal(bin, ops, scenario, key, n) {
   let total = 0;
   for (const f of readdirSync(dir).filter((f) => f.startsWith(`${path.basename(out)}-`))) {
     const text = readFileSync(path.join(dir, f), 'utf8');
-    if (/^c?fn=\(\d+\) on_uri$/m.test(text)) total += Number(text.match(/^(?:summary|totals): (\d+)/m)[1]);
+    if (/^c?fn=\(\d+\) (on_uri|writer_main)$/m.test(text)) total += Number(text.match(/^(?:summary|totals): (\d+)/m)[1]);
   }
   return total;
 }

@@ -57,30 +57,75 @@ static int sq_tx_begin(struct store *s, bool write, struct err *e)
 	 * command line) still meet busy_timeout. */
 	pthread_mutex_lock(&((struct sqlite_store *)s)->write_mu);
 	c->holds_write = true;
+	c->optimistic = !c->safe_next;
+	c->safe_next = false;
+	c->doomed = false;
+	c->savepoints = 0;
 	if (tx_exec(c, "BEGIN IMMEDIATE", e) == 0)
 		return 0;
 	write_lock_drop(s, c);
 	return -1;
 }
 
+/* Refuses to go on in a write transaction SQLite has rolled back by itself
+ * (it may, on a full or failing disk): a savepoint or statement there would
+ * start a transaction of its own and commit alone. */
+static int tx_alive(struct conn *c, struct err *e)
+{
+	if (!c->holds_write || !sqlite3_get_autocommit(c->db))
+		return 0;
+	return error(e, 503, "unavailable", NULL,
+		     "the transaction was rolled back by a storage fault; retry shortly");
+}
+
 static int sq_tx_savepoint(struct store *s, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
-	return c ? tx_exec(c, "SAVEPOINT request", e) : -1;
+	if (!c || tx_alive(c, e) < 0)
+		return -1;
+	if (!c->optimistic)
+		return tx_exec(c, "SAVEPOINT request", e);
+	if (c->doomed) {
+		/* The run will not commit: the rest of it is not worth running. */
+		error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
+		e->retry = true;
+		return -1;
+	}
+	if (c->savepoints++ == 0)
+		c->changes_at = sqlite3_total_changes64(c->db);
+	return 0;
 }
 
 static void sq_tx_undo(struct store *s)
 {
 	struct err e;
 	struct conn *c = sq_conn_get(s, &e);
-	if (c && tx_exec(c, "ROLLBACK TO request", &e) == 0)
+	if (!c)
+		return;
+	if (c->optimistic) {
+		/* A statement that fails changes nothing (SQLite undoes it
+		 * alone), so only rows changed since the outermost savepoint
+		 * need one that was not sent. */
+		c->savepoints--;
+		if (sqlite3_total_changes64(c->db) != c->changes_at) {
+			c->doomed = true;
+			c->safe_next = true;
+		}
+		return;
+	}
+	if (tx_exec(c, "ROLLBACK TO request", &e) == 0)
 		tx_exec(c, "RELEASE request", &e);
 }
 
 static int sq_tx_release(struct store *s, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
-	return c ? tx_exec(c, "RELEASE request", e) : -1;
+	if (!c || tx_alive(c, e) < 0)
+		return -1;
+	if (!c->optimistic)
+		return tx_exec(c, "RELEASE request", e);
+	c->savepoints--;
+	return 0;
 }
 
 static int sq_tx_commit(struct store *s, struct err *e)
@@ -88,7 +133,16 @@ static int sq_tx_commit(struct store *s, struct err *e)
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	int rc = tx_exec(c, "COMMIT", e);
+	int rc;
+	if (c->doomed) {
+		/* The optimistic run needed a savepoint it did not send. */
+		rc = error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
+		e->retry = true;
+	} else if (tx_alive(c, e) < 0) {
+		rc = -1;
+	} else {
+		rc = tx_exec(c, "COMMIT", e);
+	}
 	struct err ignored;
 	if (rc < 0 && !sqlite3_get_autocommit(c->db))
 		tx_exec(c, "ROLLBACK", &ignored);

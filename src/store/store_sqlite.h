@@ -31,6 +31,18 @@ struct conn {
 	sqlite3 *db;
 	struct sqlite_store *store;
 	bool holds_write; /* this thread holds sqlite_store.write_mu */
+	/* A write transaction's first run is optimistic: its savepoints are
+	 * only counted, not sent (each one copies every page its request is
+	 * first to change into a sub-journal). Undoing a request that
+	 * changed rows since the outermost one (changes_at) then ends the
+	 * run (doomed): its commit is refused with e->retry, and
+	 * store_tx_write() runs the transaction again with every savepoint
+	 * (safe_next). Undoing a request that only read costs nothing. */
+	bool optimistic;
+	bool safe_next;
+	bool doomed;
+	int savepoints;     /* open, in an optimistic run */
+	int64_t changes_at; /* sqlite3_total_changes64() at the outermost */
 	struct conn *next;
 	struct cached_stmt cache[STMT_CACHE];
 	int ncache;

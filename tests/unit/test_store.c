@@ -2425,8 +2425,8 @@ struct db_work {
 };
 
 /* Runs body in a write transaction through store_tx_write(), which every
- * write must use: on PostgreSQL a first run that undid a savepoint after
- * writing runs again, with savepoints (struct pg_conn). Returns the body's
+ * write must use: a first run that undid a savepoint after writing runs
+ * again, with savepoints (struct conn, struct pg_conn). Returns the body's
  * runs, or 0 after a failed check. */
 static int db_write(struct db *d, store_tx_body *body)
 {
@@ -2456,9 +2456,9 @@ TEST(tx_undo_undoes_only_what_came_after_the_savepoint)
 	char ids[128];
 	if (!db_open(&d))
 		goto out;
-	/* On PostgreSQL the first run (no savepoints sent) cannot undo what
-	 * it wrote: it runs again, with them. */
-	CHECK_INT(db_write(&d, undo_after_savepoint), pg_admin() ? 2 : 1);
+	/* The first run (no savepoints sent) cannot undo what it wrote: it
+	 * runs again, with them. */
+	CHECK_INT(db_write(&d, undo_after_savepoint), 2);
 
 	struct partner p;
 	struct customer c;
@@ -2480,7 +2480,8 @@ static int write_after_undo(struct store *s, void *arg, struct err *e)
 	if (s->ops->tx_savepoint(s, e) < 0 || s->ops->partner_insert(s, &p1, e) < 0)
 		return -1;
 	s->ops->tx_undo(s);
-	/* On PostgreSQL's first run this fails for another run (e->retry). */
+	/* On PostgreSQL's first run this fails for another run (e->retry);
+	 * on SQLite's the commit does. */
 	return s->ops->partner_insert(s, &p2, e);
 }
 
