@@ -3609,7 +3609,7 @@ TEST(the_wal_restarts_soon_after_a_reader_that_kept_it_from_restarting_ends)
 	/* 50 ms after the reader is gone, the next pass restarts the WAL:
 	 * the store's next write starts it from its beginning and cuts the
 	 * file back to the limit. */
-	usleep(50 * 1000);
+	nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
 	CHECK_INT(d.s->ops->wal_bound(d.s, &d.e), 0);
 	CHECK(partner_add(&d, "ptn_c", 100));
 	char wal[320];
