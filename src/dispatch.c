@@ -326,17 +326,27 @@ static void write_reset(struct ctx *c)
 	c->resp->facts.replayed = false;
 }
 
+const char *dispatch_idem_key(struct ctx *c, const char **scope)
+{
+	/* Sign-in and setup have no caller to scope a key to; a refusal of
+	 * the before hook stores no answer. */
+	const char *key = c->route->flags & ROUTE_NO_AUTH ? NULL : c->req->idempotency_key;
+	if (!key || c->refused_before)
+		return NULL;
+	*scope = c->partner_id ? c->partner_id : "operator";
+	if (c->session)
+		*scope = arena_printf(c->a, "%s:%s", c->session->user.id, c->partner_id);
+	return key;
+}
+
 void dispatch_write_in_tx(struct ctx *c)
 {
 	if (c->write_runs++ > 0)
 		write_reset(c);
 	struct store *s = c->store;
 	struct response *resp = c->resp;
-	/* Sign-in and setup have no caller to scope a key to. */
-	const char *key = c->route->flags & ROUTE_NO_AUTH ? NULL : c->req->idempotency_key;
-	const char *scope = c->partner_id ? c->partner_id : "operator";
-	if (c->session)
-		scope = arena_printf(c->a, "%s:%s", c->session->user.id, c->partner_id);
+	const char *scope = NULL;
+	const char *key = dispatch_idem_key(c, &scope);
 	c->headers_before_write = resp->nheaders;
 	if (s->ops->tx_savepoint(s, &c->err) < 0)
 		goto fail;

@@ -128,6 +128,10 @@ struct ctx *dispatch_start(struct app *app, const struct request *req, struct re
  * Called again after its transaction rolled back (to run it again), it
  * first drops everything the earlier run put into c and resp. */
 void dispatch_write_in_tx(struct ctx *c);
+/* Returns the Idempotency-Key dispatch_write_in_tx() will look up for c,
+ * with its scope in *scope (c's arena), or NULL when it looks up none; for
+ * a batch to read every key ahead (store.h, idem_prefetch). */
+const char *dispatch_idem_key(struct ctx *c, const char **scope);
 /* Replaces the answer with e: the transaction did not commit. */
 void dispatch_write_failed(struct ctx *c, const struct err *e);
 /* Tells what must know that c's write part committed: the delivery worker,

@@ -50,12 +50,22 @@ static int by_tenant(const void *pa, const void *pb)
 	return a->arrival < b->arrival ? -1 : a->arrival > b->arrival;
 }
 
-/* One run of a batch, for store_tx_write(): takes each tenant before its
- * calls (store.h, tx_lock_tenant), then runs every call in its savepoint.
- * A run that lost a conflict is rolled back and run again whole. */
+/* One run of a batch, for store_tx_write(): reads every call's
+ * Idempotency-Key ahead (store.h, idem_prefetch), takes each tenant before
+ * its calls (tx_lock_tenant), then runs every call in its savepoint. A run
+ * that lost a conflict is rolled back and run again whole. */
 static int batch_run(struct store *s, void *arg, struct err *e)
 {
 	struct batch *b = arg;
+	const char *scopes[BATCH_MAX], *keys[BATCH_MAX];
+	int nkeys = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		keys[nkeys] = dispatch_idem_key(b->q[i]->c, &scopes[nkeys]);
+		if (keys[nkeys])
+			nkeys++;
+	}
+	if (nkeys && s->ops->idem_prefetch(s, nkeys, scopes, keys, e) < 0)
+		return -1;
 	const char *held = NULL;
 	for (size_t i = 0; i < b->n; i++) {
 		const char *tenant = b->q[i]->c->partner_id;

@@ -586,6 +586,16 @@ struct store_ops {
 	 * idempotency_key_in_use while another transaction holds it. */
 	int (*idem_get)(struct store *s, struct arena *a, const char *scope, const char *key,
 			struct idem_record *out, struct err *e);
+	/* Reads ahead, inside a write transaction, what idem_get() will be
+	 * asked for the n (scope, key) pairs of the requests it is about to
+	 * run, so that idem_get() of each answers without waiting for the
+	 * database (PostgreSQL: every key's claim and stored answer in one
+	 * round trip; SQLite does nothing). A pair given twice is read once,
+	 * for its first idem_get(): the second sees what the first stored.
+	 * The strings must stay valid until the transaction ends. Returns 0,
+	 * or -1 with e set (the transaction is then rolled back). */
+	int (*idem_prefetch)(struct store *s, int n, const char *const *scopes,
+			     const char *const *keys, struct err *e);
 	/* Stores r as the answer of (scope, key), created at now, replacing
 	 * one stored before. Call in the request's write transaction, so the
 	 * answer commits with its effects. */
@@ -674,7 +684,7 @@ struct store {
 	X(user_find_by_email) X(user_list) X(user_role_set) X(user_delete) \
 	X(user_password_set) X(user_setup_insert) X(user_setup_use) X(session_insert) \
 	X(session_find) X(session_touch) X(session_delete) X(audit_insert) X(audit_list) \
-	X(idem_get) X(idem_put) X(idem_purge) X(checkpoint) X(wal_bound) X(writable) \
+	X(idem_get) X(idem_prefetch) X(idem_put) X(idem_purge) X(checkpoint) X(wal_bound) X(writable) \
 	X(probe_write) X(stats) X(backup) X(close)
 /* clang-format on */
 

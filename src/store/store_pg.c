@@ -43,6 +43,7 @@ static int pg_tx_begin(struct store *s, bool write, struct err *e)
 	c->skipped_savepoint = false;
 	c->savepoints = 0;
 	store_pg_customer_counter_forget(c);
+	store_pg_event_idem_ahead_forget(c);
 	if (pgs_later(c, PGS_BEGIN, NULL, e) < 0) {
 		c->in_tx = false;
 		return -1;
@@ -67,17 +68,21 @@ static int pg_tx_savepoint(struct store *s, struct err *e)
 	return 0;
 }
 
-/* Sends what the savepoint queued with its release: a failure of it is
- * the request's, and leaves the savepoint open for pg_tx_undo(). In an
- * optimistic run it waits for the next statement, as the savepoint did. */
+/* Reads what the request sent with its release: a failure of it is the
+ * request's, and leaves the savepoint open for pg_tx_undo(). In an
+ * optimistic run it only hands the request's statements to the server,
+ * which runs them while the next request is prepared; their results are
+ * read with the next statement that waits. */
 static int pg_tx_release(struct store *s, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
-	if (c->optimistic)
+	if (c->optimistic) {
 		c->savepoints--;
-	else if (pgs_later(c, PGS_RELEASE, NULL, e) < 0 || pgs_flush(c, e) < 0)
+		if (pgs_push(c, e) < 0)
+			return -1;
+	} else if (pgs_later(c, PGS_RELEASE, NULL, e) < 0 || pgs_flush(c, e) < 0)
 		return -1;
 	store_pg_customer_counter_release(c);
 	return 0;
@@ -121,7 +126,8 @@ static void pg_tx_rollback(struct store *s)
 		return;
 	c->in_tx = c->write_tx = false;
 	store_pg_customer_counter_forget(c);
-	pgs_later_drop(c); /* a BEGIN not sent yet leaves nothing to roll back */
+	store_pg_event_idem_ahead_forget(c);
+	pgs_later_drop(c);
 	if (PQtransactionStatus(c->db) != PQTRANS_IDLE)
 		pgs_run(c, PGS_ROLLBACK, NULL, &e);
 }
@@ -144,7 +150,8 @@ static int pg_tx_commit(struct store *s, struct err *e)
 		return -1;
 	}
 	store_pg_customer_counter_forget(c);
-	PGresult *r = pgs_exec(c, PGS_COMMIT, NULL, e); /* with what is queued */
+	store_pg_event_idem_ahead_forget(c);
+	PGresult *r = pgs_exec(c, PGS_COMMIT, NULL, e); /* with what was sent */
 	c->in_tx = c->write_tx = false;
 	if (!r) {
 		struct err ignored;
@@ -392,6 +399,7 @@ const struct store_ops store_pg_ops = {
 	.audit_insert = store_pg_user_audit_insert,
 	.audit_list = store_pg_user_audit_list,
 	.idem_get = store_pg_event_idem_get,
+	.idem_prefetch = store_pg_event_idem_prefetch,
 	.idem_put = store_pg_event_idem_put,
 	.idem_purge = store_pg_event_idem_purge,
 	.checkpoint = pg_checkpoint,

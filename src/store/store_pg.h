@@ -65,9 +65,14 @@ struct pg_conn {
 	bool skipped_savepoint; /* an optimistic run opened one (not sent) */
 	bool wrote;             /* a write was sent since the innermost savepoint */
 	int savepoints;         /* open, in an optimistic run */
-	/* Statements waiting to go out with the next one sent
-	 * (store_pg_pipeline.c); NULL until the first. */
-	struct pgs_later *later;
+	/* Statements sent into the connection's pipeline whose results are
+	 * not read yet (store_pg_pipeline.c). */
+	int unread;
+	/* The idempotency locks and stored answers read ahead for the open
+	 * transaction's requests (idem_prefetch), until idem_get() takes
+	 * each (store_pg_events.c). */
+	struct pgs_idem_ahead *ahead;
+	int nahead;
 	struct pgs_counter counter;
 	struct pg_conn *next;
 };
@@ -132,36 +137,40 @@ PGresult *pgs_exec(struct pg_conn *c, const char *sql, const struct pgs_params *
  * preparing failed (as running it would have: a syntax error, a lost
  * server). */
 const char *pgs_stmt_prepared(struct pg_conn *c, const char *sql, struct err *e);
+/* The same without preparing: NULL when sql is not prepared on c yet. */
+const char *pgs_stmt_cached(const struct pg_conn *c, const char *sql);
 /* Fills e from a failed result (r NULL: no answer at all), as pgs_exec()
  * describes its failures; in an optimistic run that skipped a savepoint
  * (struct pg_conn), any failure also fails the transaction for a run with
  * savepoints, where it is its request's alone. */
 void pgs_db_error(struct pg_conn *c, const PGresult *r, struct err *e);
 
-/* store_pg_pipeline.c: statements sent later, with the next one sent. */
+/* store_pg_pipeline.c: statements whose result nothing waits for. */
 
-/* Queues sql (a literal: it must outlive the queue) with a copy of p's
- * values, to be sent before the next statement of c, in its round trip.
- * Returns 0, or -1 with e set when it could not be prepared. Its failure
- * is reported by the call that sends it (pgs_exec(), pgs_flush()).
- * Outside a transaction it runs at once, as pgs_run(). */
+/* Sends sql into c's pipeline at once, inside a transaction (outside one it
+ * runs as pgs_run()); its result is read by the next statement that waits
+ * for one (pgs_exec(), pgs_pipeline(), pgs_flush()), which reports its
+ * failure. Returns 0, or -1 with e set when it could not be sent. libpq
+ * may hold it until pgs_push() or the next wait. */
 int pgs_later(struct pg_conn *c, const char *sql, const struct pgs_params *p, struct err *e);
-/* Sends what is queued; returns 0, or -1 with e set from the first
- * statement that failed (those after it did not run). */
+/* Hands what pgs_later() sent to the server without waiting for the
+ * results, so it runs while this thread goes on. Returns 0 or -1. */
+int pgs_push(struct pg_conn *c, struct err *e);
+/* Reads the results of what was sent; returns 0, or -1 with e set from
+ * the first statement that failed (those after it did not run). */
 int pgs_flush(struct pg_conn *c, struct err *e);
-/* Forgets what is queued, unsent (the transaction is being rolled back). */
+/* Reads and forgets the results of what was sent, whatever they are (the
+ * transaction is being rolled back, or the session was reset). */
 void pgs_later_drop(struct pg_conn *c);
-/* Frees the queue, with the connection. */
-void pgs_later_free(struct pg_conn *c);
-/* Returns true when statements are queued. */
+/* Returns true when results of statements sent are unread. */
 bool pgs_later_waiting(const struct pg_conn *c);
 /* One statement of a pipeline: its text and parameters (NULL: none). */
 struct pgs_call {
 	const char *sql;
 	const struct pgs_params *p;
 };
-#define PGS_CALLS_MAX 4
-/* Sends the queued statements and then the n calls in one round trip;
+/* Sends the n calls after what was sent before and waits for all of it, in
+ * one round trip;
  * returns 0 with the calls' results in out[0..n-1] (PQclear each), or -1
  * with e set from the first statement that failed (none of out is set). */
 int pgs_pipeline(struct pg_conn *c, int n, const struct pgs_call *calls, PGresult **out,
@@ -298,6 +307,11 @@ int store_pg_event_purge(struct store *s, int64_t before, int limit, int *purged
 			 struct err *e);
 int store_pg_event_idem_get(struct store *s, struct arena *a, const char *scope,
 			    const char *key, struct idem_record *out, struct err *e);
+int store_pg_event_idem_prefetch(struct store *s, int n, const char *const *scopes,
+				 const char *const *keys, struct err *e);
+/* Frees what idem_prefetch read and no idem_get() took (the transaction
+ * ends). */
+void store_pg_event_idem_ahead_forget(struct pg_conn *c);
 int store_pg_event_idem_put(struct store *s, const char *scope, const char *key,
 			    const struct idem_record *r, int64_t now, struct err *e);
 int store_pg_event_idem_purge(struct store *s, int64_t before, struct err *e);

@@ -183,34 +183,89 @@ int store_pg_event_purge(struct store *s, int64_t before, int limit, int *purged
 
 /* --- idempotency --- */
 
-int store_pg_event_idem_get(struct store *s, struct arena *a, const char *scope,
-			    const char *key, struct idem_record *out, struct err *e)
+/* The first request with a key holds this lock until it commits, with its
+ * effects and its stored answer: a concurrent duplicate (on any instance)
+ * is told so at once, and a later one finds the answer. The read goes in
+ * the same round trip: the server runs it after the lock is taken, with a
+ * snapshot of its own. */
+#define IDEM_LOCK \
+	"SELECT pg_try_advisory_xact_lock(" \
+	"hashtextextended($1::text || chr(10) || $2::text, 0))"
+#define IDEM_READ \
+	"SELECT fingerprint, status, body, created_at FROM idempotency" \
+	" WHERE scope = $1 AND key = $2"
+
+/* A key read ahead (idem_prefetch): the results of its two statements,
+ * NULL once idem_get() took them. */
+struct pgs_idem_ahead {
+	const char *scope, *key;
+	PGresult *lock, *row;
+};
+
+void store_pg_event_idem_ahead_forget(struct pg_conn *c)
+{
+	for (int i = 0; i < c->nahead; i++) {
+		PQclear(c->ahead[i].lock);
+		PQclear(c->ahead[i].row);
+	}
+	free(c->ahead);
+	c->ahead = NULL;
+	c->nahead = 0;
+}
+
+int store_pg_event_idem_prefetch(struct store *s, int n, const char *const *scopes,
+				 const char *const *keys, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
-	struct pgs_params q = {0};
-	pgs_text(&q, scope);
-	pgs_text(&q, key);
-	/* The first request with a key holds this lock until it commits, with
-	 * its effects and its stored answer: a concurrent duplicate (on any
-	 * instance) is told so at once, and a later one finds the answer. The
-	 * read goes in the same round trip: the server runs it after the lock
-	 * is taken, with a snapshot of its own. */
-	struct pgs_call calls[2] = {
-		{"SELECT pg_try_advisory_xact_lock("
-		 "hashtextextended($1::text || chr(10) || $2::text, 0))",
-		 &q},
-		{"SELECT fingerprint, status, body, created_at FROM idempotency"
-		 " WHERE scope = $1 AND key = $2",
-		 &q},
-	};
-	PGresult *res[2];
-	if (pgs_pipeline(c, 2, calls, res, e) < 0)
-		return -1;
-	PGresult *r = res[1];
-	bool locked = PQntuples(res[0]) == 1 && strcmp(PQgetvalue(res[0], 0, 0), "t") == 0;
-	PQclear(res[0]);
+	store_pg_event_idem_ahead_forget(c);
+	if (n == 0)
+		return 0;
+	struct pgs_idem_ahead *ahead = calloc((size_t)n, sizeof(*ahead));
+	struct pgs_params *q = calloc((size_t)n, sizeof(*q));
+	struct pgs_call *calls = calloc(2 * (size_t)n, sizeof(*calls));
+	PGresult **res = calloc(2 * (size_t)n, sizeof(*res));
+	if (!ahead || !q || !calls || !res)
+		die("out of memory");
+	int m = 0;
+	for (int i = 0; i < n; i++) {
+		bool again = false;
+		for (int j = 0; j < m && !again; j++)
+			again = strcmp(ahead[j].scope, scopes[i]) == 0 &&
+				strcmp(ahead[j].key, keys[i]) == 0;
+		if (again)
+			continue;
+		ahead[m] = (struct pgs_idem_ahead){.scope = scopes[i], .key = keys[i]};
+		pgs_text(&q[m], scopes[i]);
+		pgs_text(&q[m], keys[i]);
+		calls[2 * m] = (struct pgs_call){IDEM_LOCK, &q[m]};
+		calls[2 * m + 1] = (struct pgs_call){IDEM_READ, &q[m]};
+		m++;
+	}
+	int rc = pgs_pipeline(c, 2 * m, calls, res, e);
+	if (rc == 0) {
+		for (int j = 0; j < m; j++) {
+			ahead[j].lock = res[2 * j];
+			ahead[j].row = res[2 * j + 1];
+		}
+		c->ahead = ahead;
+		c->nahead = m;
+	} else {
+		free(ahead);
+	}
+	free(q);
+	free(calls);
+	free(res);
+	return rc;
+}
+
+/* The answer of idem_get() from its two results (cleared here). */
+static int idem_answer(struct arena *a, PGresult *lock, PGresult *r, struct idem_record *out,
+		       struct err *e)
+{
+	bool locked = PQntuples(lock) == 1 && strcmp(PQgetvalue(lock, 0, 0), "t") == 0;
+	PQclear(lock);
 	if (!locked) {
 		PQclear(r);
 		return error(e, 409, "idempotency_key_in_use", NULL,
@@ -234,6 +289,30 @@ int store_pg_event_idem_get(struct store *s, struct arena *a, const char *scope,
 	out->body = arena_strndup(a, (const char *)body, len);
 	PQfreemem(body);
 	return 0;
+}
+
+int store_pg_event_idem_get(struct store *s, struct arena *a, const char *scope,
+			    const char *key, struct idem_record *out, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	for (int i = 0; i < c->nahead; i++) {
+		struct pgs_idem_ahead *ah = &c->ahead[i];
+		if (ah->lock && strcmp(ah->scope, scope) == 0 && strcmp(ah->key, key) == 0) {
+			PGresult *lock = ah->lock, *r = ah->row;
+			ah->lock = ah->row = NULL;
+			return idem_answer(a, lock, r, out, e);
+		}
+	}
+	struct pgs_params q = {0};
+	pgs_text(&q, scope);
+	pgs_text(&q, key);
+	struct pgs_call calls[2] = {{IDEM_LOCK, &q}, {IDEM_READ, &q}};
+	PGresult *res[2];
+	if (pgs_pipeline(c, 2, calls, res, e) < 0)
+		return -1;
+	return idem_answer(a, res[0], res[1], out, e);
 }
 
 int store_pg_event_idem_put(struct store *s, const char *scope, const char *key,

@@ -107,7 +107,7 @@ void pgs_conn_close(struct pg_conn *c)
 	if (c->db)
 		PQfinish(c->db);
 	stmts_forget(c);
-	pgs_later_free(c);
+	store_pg_event_idem_ahead_forget(c);
 	free(c);
 }
 
@@ -204,15 +204,22 @@ static uint64_t text_hash(const char *s)
 	return h;
 }
 
-/* The server infers the parameters' types, as for PQexecParams. */
-const char *pgs_stmt_prepared(struct pg_conn *c, const char *sql, struct err *e)
+const char *pgs_stmt_cached(const struct pg_conn *c, const char *sql)
 {
 	uint64_t h = text_hash(sql);
 	for (int i = 0; i < c->nstmts; i++)
 		if (c->stmts[i].hash == h && strcmp(c->stmts[i].sql, sql) == 0)
 			return c->stmts[i].name;
-	if (c->nstmts == PGS_STMT_CACHE)
-		return "";
+	return c->nstmts == PGS_STMT_CACHE ? "" : NULL;
+}
+
+/* The server infers the parameters' types, as for PQexecParams. */
+const char *pgs_stmt_prepared(struct pg_conn *c, const char *sql, struct err *e)
+{
+	const char *cached = pgs_stmt_cached(c, sql);
+	if (cached)
+		return cached;
+	uint64_t h = text_hash(sql);
 	struct pgs_stmt *st = &c->stmts[c->nstmts];
 	snprintf(st->name, sizeof(st->name), "s%d", c->nstmts + 1);
 	PGresult *r = PQprepare(c->db, st->name, sql, 0, NULL);

@@ -511,6 +511,7 @@ const struct store_ops store_sqlite_ops = {
 	.audit_insert = store_sqlite_user_audit_insert,
 	.audit_list = store_sqlite_user_audit_list,
 	.idem_get = store_sqlite_event_idem_get,
+	.idem_prefetch = store_sqlite_event_idem_prefetch,
 	.idem_put = store_sqlite_event_idem_put,
 	.idem_purge = store_sqlite_event_idem_purge,
 	.checkpoint = sq_checkpoint,

@@ -16,6 +16,7 @@
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1135,6 +1136,25 @@ out:
 	db_close(&d);
 }
 
+/* A write transaction's body for store_tx_write(), as a test writes it:
+ * the test's struct db, and how often the body ran. */
+struct db_work {
+	struct db *d;
+	int runs;
+};
+
+/* Runs body in a write transaction through store_tx_write(), which every
+ * write must use: a first run that undid a savepoint after writing runs
+ * again, with savepoints (struct conn, struct pg_conn). Returns the body's
+ * runs, or 0 after a failed check. */
+static int db_write(struct db *d, store_tx_body *body)
+{
+	struct db_work w = {.d = d};
+	if (!CHECK_INT(store_tx_write(d->s, body, &w, &d->e), 0))
+		return 0;
+	return w.runs;
+}
+
 /* --- idempotency records -------------------------------------------------- */
 
 /* Stores a record under scope and key with body text, created at now. */
@@ -1188,6 +1208,64 @@ TEST(idem_get_keeps_each_scope_apart)
 	struct idem_record r = {0};
 	CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_2", "k1", &r, &d.e), STORE_NOT_FOUND);
 	CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_1", "k2", &r, &d.e), STORE_NOT_FOUND);
+out:
+	db_close(&d);
+}
+
+/* Another thread's idem_get() of (ptn_1, new), on its own connection. */
+static void *idem_get_elsewhere(void *arg)
+{
+	struct db *d = arg;
+	struct arena *a = arena_new();
+	struct idem_record r;
+	struct err e = {0};
+	intptr_t rc = d->s->ops->idem_get(d->s, a, "ptn_1", "new", &r, &e);
+	if (rc < 0)
+		rc = e.status;
+	arena_free(a);
+	return (void *)rc;
+}
+
+static int prefetched_keys(struct store *s, void *arg, struct err *e)
+{
+	struct db_work *w = arg;
+	struct db *d = w->d;
+	w->runs++;
+	const char *scopes[4] = {"ptn_1", "ptn_1", "ptn_1", "ptn_2"};
+	const char *keys[4] = {"stored", "new", "new", "stored"};
+	if (!CHECK_INT(s->ops->idem_prefetch(s, 4, scopes, keys, e), 0))
+		return -1;
+	if (pg_admin()) {
+		/* Read ahead is claimed, as idem_get() claims. */
+		pthread_t t;
+		void *other = NULL;
+		if (CHECK_INT(pthread_create(&t, NULL, idem_get_elsewhere, d), 0) &&
+		    CHECK_INT(pthread_join(t, &other), 0))
+			CHECK_INT((intptr_t)other, 409);
+	}
+	struct idem_record r = {0};
+	if (CHECK_INT(s->ops->idem_get(s, d->a, "ptn_1", "stored", &r, e), 0))
+		CHECK_STR(r.body, "{\"id\":\"cus_1\"}");
+	CHECK_INT(s->ops->idem_get(s, d->a, "ptn_2", "stored", &r, e), STORE_NOT_FOUND);
+	CHECK_INT(s->ops->idem_get(s, d->a, "ptn_1", "new", &r, e), STORE_NOT_FOUND);
+	struct idem_record put = {
+		.fingerprint = "fp2", .status = 201, .body = "{}", .body_len = 2};
+	CHECK_INT(s->ops->idem_put(s, "ptn_1", "new", &put, 200, e), 0);
+	/* The key given twice: its second request finds the first's answer. */
+	if (CHECK_INT(s->ops->idem_get(s, d->a, "ptn_1", "new", &r, e), 0))
+		CHECK_STR(r.fingerprint, "fp2");
+	return 0;
+}
+
+TEST(idem_get_answers_what_idem_prefetch_read_ahead_and_a_key_read_twice_sees_the_first_answer)
+{
+	struct db d;
+	if (!db_open(&d) || !idem_add(&d, "ptn_1", "stored", "{\"id\":\"cus_1\"}", 100))
+		goto out;
+	CHECK_INT(db_write(&d, prefetched_keys), 1);
+	struct idem_record r = {0};
+	if (CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_1", "new", &r, &d.e), 0))
+		CHECK_STR(r.fingerprint, "fp2");
 out:
 	db_close(&d);
 }
@@ -2415,25 +2493,6 @@ TEST(a_committed_transaction_survives_a_restart)
 	CHECK_STR(c.mailbox.number, "1001");
 out:
 	db_close(&d);
-}
-
-/* A write transaction's body for store_tx_write(), as a test writes it:
- * the test's struct db, and how often the body ran. */
-struct db_work {
-	struct db *d;
-	int runs;
-};
-
-/* Runs body in a write transaction through store_tx_write(), which every
- * write must use: a first run that undid a savepoint after writing runs
- * again, with savepoints (struct conn, struct pg_conn). Returns the body's
- * runs, or 0 after a failed check. */
-static int db_write(struct db *d, store_tx_body *body)
-{
-	struct db_work w = {.d = d};
-	if (!CHECK_INT(store_tx_write(d->s, body, &w, &d->e), 0))
-		return 0;
-	return w.runs;
 }
 
 static int undo_after_savepoint(struct store *s, void *arg, struct err *e)
