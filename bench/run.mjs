@@ -45,7 +45,9 @@
 // scenario one after another on one connection, once for --callgrind-from
 // requests and once for --callgrind-to, and the difference divided by the
 // difference in requests leaves out its start and stop. Only the HTTP
-// threads are counted: the others work by the clock, not by the request.
+// threads and the group-commit writer (customer_create: a request at a time
+// is a batch of one) are counted: the others work by the clock, not by the
+// request.
 //
 // --backends compares storage backends in one run, each repetition going
 // through them in turn (the first one rotating): sqlite is one server on a
