@@ -29,7 +29,7 @@ extern const char *const pg_migrations[];
 
 /* --- transactions --- */
 
-/* BEGIN and savepoints go out with the next statement (pgs_later()). */
+/* BEGIN and savepoints are sent without waiting (pgs_later()). */
 static int pg_tx_begin(struct store *s, bool write, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
@@ -105,8 +105,8 @@ static void pg_tx_undo(struct store *s)
 		}
 		return;
 	}
-	/* What is queued goes first; if it failed, the rollback did not run
-	 * with it, and runs again on its own. */
+	/* What was sent is read first; if it failed, the rollback did not
+	 * run with it, and runs again on its own. */
 	struct pgs_call undo[2] = {{PGS_ROLLBACK_TO, NULL}, {PGS_RELEASE, NULL}};
 	PGresult *r[2];
 	for (int tries = 0; tries < 2; tries++) {

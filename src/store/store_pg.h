@@ -275,11 +275,11 @@ int store_pg_customer_usage_customers(struct store *s, struct arena *a, const ch
 
 /* The mailbox counter of the open transaction (struct pgs_counter), in
  * store_pg_customers.c. Holds tenant's counter, whose value next was read
- * under the tenant's lock; queues the write of the one held before, if it
- * changed. Returns 0 or -1. */
+ * under the tenant's lock; sends the write of the one held before, if it
+ * changed (pgs_later()). Returns 0 or -1. */
 int store_pg_customer_counter_hold(struct pg_conn *c, const char *tenant, int64_t next,
 				   struct err *e);
-/* Queues the write of the held counter if it changed (before a commit,
+/* Sends the write of the held counter if it changed (before a commit,
  * or before another tenant is held). Returns 0 or -1. */
 int store_pg_customer_counter_write_later(struct pg_conn *c, struct err *e);
 /* Forgets the held counter (a transaction's start or end). */

@@ -181,8 +181,8 @@ int store_pg_customer_insert(struct store *s, struct arena *a, struct customer *
 	struct pgs_counter *k = &c->counter;
 	if (strcmp(k->tenant, cu->partner_id) == 0) {
 		/* The transaction holds the tenant (a batch of group commit):
-		 * the number comes from memory, and the insert goes out with the
-		 * request's next statement. A failure (another customer took the
+		 * the number comes from memory, and the insert is sent without
+		 * waiting (pgs_later()). A failure (another customer took the
 		 * external id first) is the request's, at its release. */
 		cu->mailbox.number = arena_printf(a, "%s%lld", prefix, (long long)k->next);
 		pgs_text(&p, cu->mailbox.number);

@@ -35,8 +35,8 @@ int store_pg_event_insert(struct store *s, const struct event *ev, struct err *e
 	pgs_text(&q, ev->payload);
 	/* The event and its outbox, one job per endpoint that wants it, in
 	 * one statement (the jobs' foreign key is checked at its end, when the
-	 * event is there), sent with the request's next statement. No NOTIFY:
-	 * it serializes commits. */
+	 * event is there), sent without waiting (pgs_later()). No NOTIFY: it
+	 * serializes commits. */
 	return pgs_later(
 		c,
 		"WITH event AS (INSERT INTO events (" EVENT_COLS ")"
