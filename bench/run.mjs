@@ -604,6 +604,7 @@ function parseWrk(out) {
     p99: lat(99),
     non2xx: Number(out.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0),
     sockErrors: sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
+    sockKinds: sock ? sock[0] : '',
   };
 }
 
@@ -643,6 +644,7 @@ async function wrkInstances(scenario, key, idDir, insts, onPg) {
     p99: Math.max(...rs.map((r) => r.p99)),
     non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
     sockErrors: rs.reduce((a, r) => a + r.sockErrors, 0),
+    sockKinds: rs.map((r) => r.sockKinds).filter(Boolean).join('; '),
     cpuUs: cpu / requests,
     pgCpuUs: pgCpu / requests,
   };
@@ -686,7 +688,8 @@ async function backendsRun() {
         runs[`${s} ${b}`].push(r);
         console.log(`rep ${rep} ${s} ${b}: ${f1(r.rps)} req/s, ${f1(r.cpuUs)} innbocks CPU µs/req`
           + (b === 'sqlite' ? '' : `, ${f1(r.pgCpuUs)} postgres CPU µs/req`)
-          + (r.non2xx + r.sockErrors ? `; ${r.non2xx} non-2xx, ${r.sockErrors} socket errors` : ''));
+          + (r.non2xx + r.sockErrors ? `; ${r.non2xx} non-2xx, ${r.sockErrors} socket errors` : '')
+          + (r.sockKinds ? ` (wrk: ${r.sockKinds})` : ''));
       }
       await stopInstances(insts);
     }
