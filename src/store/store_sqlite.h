@@ -82,6 +82,9 @@ int sq_db_error(struct conn *c, int rc, struct err *e);
 sqlite3_stmt *sq_prep(struct conn *c, const char *sql, struct err *e);
 /* The same for SQL text built at run time (found again by its content). */
 sqlite3_stmt *sq_prep_text(struct conn *c, const char *sql, struct err *e);
+/* The calling thread's connection (in *c) and sql's cached statement on it
+ * (sq_conn_get(), sq_prep()), or NULL with e set. */
+sqlite3_stmt *sq_stmt(struct store *s, const char *sql, struct conn **c, struct err *e);
 /* Resets st and clears its bindings, ready for the next use. */
 void sq_done(sqlite3_stmt *st);
 /* Binds v, or NULL when v is NULL. The value must outlive the step. */

@@ -168,10 +168,8 @@ int store_sqlite_partner_key_list(struct store *s, struct arena *a, const char *
 static int update_by_id(struct store *s, const char *sql, const char *id, int64_t now,
 			struct err *e)
 {
-	struct conn *c = sq_conn_get(s, e);
-	if (!c)
-		return -1;
-	sqlite3_stmt *st = sq_prep(c, sql, e);
+	struct conn *c;
+	sqlite3_stmt *st = sq_stmt(s, sql, &c, e);
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, now);
@@ -221,10 +219,8 @@ int store_sqlite_partner_operator_token_insert(struct store *s, const char *id,
 
 int store_sqlite_partner_operator_token_find(struct store *s, const char *hash, struct err *e)
 {
-	struct conn *c = sq_conn_get(s, e);
-	if (!c)
-		return -1;
-	sqlite3_stmt *st = sq_prep(c, "SELECT 1 FROM operator_tokens WHERE hash = ?", e);
+	struct conn *c;
+	sqlite3_stmt *st = sq_stmt(s, "SELECT 1 FROM operator_tokens WHERE hash = ?", &c, e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, hash);

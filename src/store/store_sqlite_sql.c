@@ -218,6 +218,12 @@ sqlite3_stmt *sq_prep_text(struct conn *c, const char *sql, struct err *e)
 	return prep_cached(c, sql, false, e);
 }
 
+sqlite3_stmt *sq_stmt(struct store *s, const char *sql, struct conn **c, struct err *e)
+{
+	*c = sq_conn_get(s, e);
+	return *c ? sq_prep(*c, sql, e) : NULL;
+}
+
 void sq_done(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
@@ -378,10 +384,8 @@ int sq_get_one(struct conn *c, struct arena *a, sqlite3_stmt *st, row_reader *re
 int sq_get_one_by(struct store *s, struct arena *a, const char *sql, const char *const *v,
 		  int n, row_reader *read, void *item, struct err *e)
 {
-	struct conn *c = sq_conn_get(s, e);
-	if (!c)
-		return -1;
-	sqlite3_stmt *st = sq_prep(c, sql, e);
+	struct conn *c;
+	sqlite3_stmt *st = sq_stmt(s, sql, &c, e);
 	if (!st)
 		return -1;
 	for (int i = 0; i < n; i++)

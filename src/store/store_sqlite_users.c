@@ -82,10 +82,8 @@ int store_sqlite_user_list(struct store *s, struct arena *a, const char *partner
 
 int store_sqlite_user_role_set(struct store *s, const char *id, const char *role, struct err *e)
 {
-	struct conn *c = sq_conn_get(s, e);
-	if (!c)
-		return -1;
-	sqlite3_stmt *st = sq_prep(c, "UPDATE users SET role = ? WHERE id = ?", e);
+	struct conn *c;
+	sqlite3_stmt *st = sq_stmt(s, "UPDATE users SET role = ? WHERE id = ?", &c, e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, role);
@@ -240,10 +238,8 @@ int store_sqlite_user_session_find(struct store *s, struct arena *a, const char 
 static int session_write(struct store *s, const char *sql, const char *hash, int64_t now,
 			 bool with_now, struct err *e)
 {
-	struct conn *c = sq_conn_get(s, e);
-	if (!c)
-		return -1;
-	sqlite3_stmt *st = sq_prep(c, sql, e);
+	struct conn *c;
+	sqlite3_stmt *st = sq_stmt(s, sql, &c, e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, hash);

@@ -57,6 +57,16 @@ static bool sqlite_only(void)
 	return true;
 }
 
+/* Skips the running test, saying why, unless the run is on PostgreSQL;
+ * returns true when it skipped. */
+static bool pg_only(const char *why)
+{
+	if (pg_admin())
+		return false;
+	unit_skip(why);
+	return true;
+}
+
 /* Runs one statement (or several) on the PostgreSQL server's maintenance
  * database; returns it worked. */
 static bool pg_admin_exec(const char *sql)
@@ -287,20 +297,28 @@ static bool key_add(struct db *d, const char *id, const char *tenant_id, const c
 	return CHECK_INT(d->s->ops->key_insert(d->s, &k, &d->e), 0);
 }
 
-/* Inserts the enabled endpoint id of partner_id, for every event type. */
-static bool endpoint_add(struct db *d, const char *id, const char *partner_id)
+/* Inserts the enabled endpoint id of partner_id, for the event types of
+ * enabled_events (a JSON array). */
+static bool endpoint_add_for(struct db *d, const char *id, const char *partner_id,
+			     const char *enabled_events)
 {
 	struct webhook_endpoint w = {
 		.id = id,
 		.partner_id = partner_id,
 		.url = "https://example.com/h",
-		.enabled_events = "[\"*\"]",
+		.enabled_events = enabled_events,
 		.status = "enabled",
 		.secret = "whsec_x",
 		.created_at = 100,
 		.updated_at = 100,
 	};
 	return CHECK_INT(d->s->ops->endpoint_insert(d->s, &w, &d->e), 0);
+}
+
+/* The same for every event type. */
+static bool endpoint_add(struct db *d, const char *id, const char *partner_id)
+{
+	return endpoint_add_for(d, id, partner_id, "[\"*\"]");
 }
 
 /* Inserts a dashboard user of partner_id (role developer, no password);
@@ -434,10 +452,8 @@ out:
 
 TEST(a_connection_postgres_dropped_is_reopened_with_its_statements_prepared_anew)
 {
-	if (!pg_admin()) {
-		unit_skip("on sqlite: no server to lose the connection to");
+	if (pg_only("on sqlite: no server to lose the connection to"))
 		return;
-	}
 	struct db d;
 	struct partner p;
 	if (!db_open_partner(&d, "ptn_1") ||
@@ -1697,17 +1713,7 @@ TEST(event_insert_says_when_it_queued_no_job)
 	int none = pg_admin() ? 0 : STORE_NONE_QUEUED;
 	int rc = event_insert_answer(&d, 1, "ptn_a", "mail.arrived");
 	CHECK(rc == STORE_NONE_QUEUED || rc == none);
-	struct webhook_endpoint w = {
-		.id = "we_1",
-		.partner_id = "ptn_a",
-		.url = "https://example.com/h",
-		.enabled_events = "[\"mail.arrived\"]",
-		.status = "enabled",
-		.secret = "whsec_x",
-		.created_at = 100,
-		.updated_at = 100,
-	};
-	if (!CHECK_INT(d.s->ops->endpoint_insert(d.s, &w, &d.e), 0))
+	if (!endpoint_add_for(&d, "we_1", "ptn_a", "[\"mail.arrived\"]"))
 		goto out;
 	CHECK_INT(event_insert_answer(&d, 2, "ptn_a", "mail.arrived"), 0);
 	/* Another type, another partner: no job. */
@@ -1727,19 +1733,9 @@ TEST(webhook_resend_makes_the_job_due_again_from_its_first_attempt)
 	struct db d;
 	if (!db_open_partner(&d, "ptn_a"))
 		goto out;
-	struct webhook_endpoint w = {
-		.id = "we_1",
-		.partner_id = "ptn_a",
-		.url = "https://example.com/h",
-		.enabled_events = "[\"mail.arrived\"]",
-		.status = "enabled",
-		.secret = "whsec_x",
-		.created_at = 100,
-		.updated_at = 100,
-	};
 	/* evt_1's job failed for good at 1001, evt_2's at 1002, evt_3's
 	 * succeeded; evt_4 (another type) has no job. */
-	if (!CHECK_INT(d.s->ops->endpoint_insert(d.s, &w, &d.e), 0) ||
+	if (!endpoint_add_for(&d, "we_1", "ptn_a", "[\"mail.arrived\"]") ||
 	    !event_add(&d, 1, "ptn_a", "mail.arrived") ||
 	    !event_add(&d, 2, "ptn_a", "mail.arrived") ||
 	    !event_add(&d, 3, "ptn_a", "mail.arrived") ||
@@ -2682,10 +2678,8 @@ static void *swap_run(void *arg)
 
 TEST(a_write_that_loses_a_deadlock_is_run_again_and_both_commit)
 {
-	if (!pg_admin()) {
-		unit_skip("on sqlite: one writer at a time never deadlocks");
+	if (pg_only("on sqlite: one writer at a time never deadlocks"))
 		return;
-	}
 	struct db d;
 	pthread_barrier_t barrier;
 	pthread_barrier_init(&barrier, NULL, 2);
@@ -3838,10 +3832,8 @@ static bool row_locked(struct db *d, const char *table, const char *id)
  * reads no update follows, nothing is locked. */
 TEST(reads_by_id_lock_their_row_in_a_write_transaction_on_postgres)
 {
-	if (!pg_admin()) {
-		unit_skip("on sqlite: one writer at a time, no row locks");
+	if (pg_only("on sqlite: one writer at a time, no row locks"))
 		return;
-	}
 	struct db d;
 	struct api_key k;
 	struct user u;
