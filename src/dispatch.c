@@ -333,9 +333,13 @@ const char *dispatch_idem_key(struct ctx *c, const char **scope)
 	const char *key = c->route->flags & ROUTE_NO_AUTH ? NULL : c->req->idempotency_key;
 	if (!key || c->refused_before)
 		return NULL;
-	*scope = c->partner_id ? c->partner_id : "operator";
-	if (c->session)
-		*scope = arena_printf(c->a, "%s:%s", c->session->user.id, c->partner_id);
+	/* Made once: a batch reads the keys ahead, then runs each call,
+	 * perhaps twice. */
+	if (!c->idem_scope && c->session)
+		c->idem_scope = arena_printf(c->a, "%s:%s", c->session->user.id, c->partner_id);
+	else if (!c->idem_scope)
+		c->idem_scope = c->partner_id ? c->partner_id : "operator";
+	*scope = c->idem_scope;
 	return key;
 }
 

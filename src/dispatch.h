@@ -99,6 +99,7 @@ struct ctx {
 	size_t raw_len;
 	struct response *resp;    /* where the answer goes */
 	char fingerprint[65];     /* of the request, when it has an Idempotency-Key */
+	const char *idem_scope;   /* its scope, once dispatch_idem_key() made it */
 	int headers_before_write; /* resp headers set before the write part */
 	int write_runs;           /* times the write part ran (dispatch_write) */
 	bool events_emitted;      /* the write part stored an event that may have
