@@ -231,6 +231,28 @@ test('a state change without the session\'s CSRF token is refused with 403', asy
   assertError(await new Dash(srv).get('/keys'), 401, 'unauthenticated');
 });
 
+test('an Idempotency-Key on a dashboard write replays for its user, and is a key of its own for another user', async () => {
+  const u = await dashUser(srv);
+  const v = await dashUser(srv, 'owner', u.partner);
+  const key = uniq('dash-idem-');
+  const body = { name: 'CRM', mode: 'live', scopes: ['customers:read'] };
+  const send = (who) => who.dash.post('/keys', body, { headers: { 'idempotency-key': key } });
+  const first = await send(u);
+  assert.equal(first.status, 201, first.text);
+  assert.equal(first.headers.get('idempotent-replayed'), null);
+  const again = await send(u);
+  assert.equal(again.status, 201, again.text);
+  assert.equal(again.headers.get('idempotent-replayed'), 'true');
+  assert.equal(again.body.id, first.body.id);
+  const other = await send(v);
+  assert.equal(other.status, 201, other.text);
+  assert.equal(other.headers.get('idempotent-replayed'), null, "another user's key is not a replay");
+  assert.notEqual(other.body.id, first.body.id);
+  const ids = (await u.dash.get('/keys')).body.data.map((k) => k.id);
+  assert.ok(ids.includes(first.body.id) && ids.includes(other.body.id));
+  assert.equal(ids.filter((id) => id === first.body.id).length, 1);
+});
+
 test('a key made in the dashboard works within its two scopes, gets 403 outside, and revoke stops it at once', async () => {
   const u = await dashUser(srv);
   const r = await u.dash.post('/keys', { name: 'CRM', mode: 'live', scopes: ['customers:read', 'customers:write'] });
