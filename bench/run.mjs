@@ -19,6 +19,7 @@
 //             [--connections 64] [--customers 10000] [--scenarios ...]
 //             the storage backends side by side in one run
 //   bench/run --help             this text
+//   --keep (any mode) leaves the run's directory: the database, the callgrind profiles
 //
 // --log and --metrics set INNBOCKS_LOG and INNBOCKS_METRICS of the server
 // (default: json and 1, as in production; the access log goes to /dev/null,
@@ -781,5 +782,7 @@ try {
 } finally {
   if (server) server.kill('SIGKILL');
   for (const p of live) p.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
+  // --keep leaves the run's directory (database, callgrind profiles) for a closer look.
+  if (args.includes('--keep')) console.log(`(the run's files are in ${dir})`);
+  else rmSync(dir, { recursive: true, force: true });
 }

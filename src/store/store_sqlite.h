@@ -316,4 +316,9 @@ int store_sqlite_webhook_resend(struct store *s, const char *event_id, const cha
 int store_sqlite_webhook_resend_failed(struct store *s, const char *endpoint_id, int64_t since,
 				       int64_t now, int *resent, struct err *e);
 
+/* store_sqlite_vfs.c: registers, once, the VFS every connection of the
+ * backend opens with (SQLite's default, its WAL writes gathered per commit)
+ * and returns its name. */
+const char *store_sqlite_vfs_name(void);
+
 #endif

@@ -97,7 +97,7 @@ static struct conn *conn_open(struct sqlite_store *ss, struct err *e)
 		die("out of memory");
 	int rc = sqlite3_open_v2(
 		path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-		NULL);
+		store_sqlite_vfs_name());
 	if (rc != SQLITE_OK) {
 		error(e, 503, "unavailable", NULL, "cannot open database %s: %s", path,
 		      c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
