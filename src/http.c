@@ -189,12 +189,13 @@ static void client_addr_get(struct pending *p, struct MHD_Connection *conn)
 	if (!ci || !ci->client_addr)
 		return;
 	const struct sockaddr *sa = ci->client_addr;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-			  p->client_addr, sizeof(p->client_addr));
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-			  p->client_addr, sizeof(p->client_addr));
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		ipv4_text((const unsigned char *)&in->sin_addr.s_addr, p->client_addr);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, p->client_addr, sizeof(p->client_addr));
+	}
 }
 
 /* Returns the connection's deadline (NULL on the metrics listener). */
@@ -245,32 +246,53 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 				      size_t key_size, const char *value, size_t value_size)
 {
 	(void)kind;
-	(void)key_size;
 	(void)value_size;
 	struct headers *h = cls;
 	struct request *r = h->req;
-	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE) == 0) {
-		first(&r->content_type, value);
-	} else if (strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0) {
-		first(&r->authorization, value);
-	} else if (strcasecmp(key, "Idempotency-Key") == 0) {
-		first(&r->idempotency_key, value);
-	} else if (strcasecmp(key, MHD_HTTP_HEADER_COOKIE) == 0) {
-		first(&r->cookie, value);
-	} else if (strcasecmp(key, "X-CSRF-Token") == 0) {
-		first(&r->csrf_token, value);
-	} else if (strcasecmp(key, "Innbocks-Mode") == 0) {
-		first(&r->mode, value);
-	} else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
-		first(&h->content_length, value);
-		h->content_lengths++;
-	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
-		h->transfer_encodings++;
-		if (!value || strcasecmp(value, "chunked") != 0)
-			h->chunked_only = false;
-	} else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) {
-		h->hosts++;
+	/* By length first: a name is compared with one or two at most. */
+#define IS(name) (key_size == sizeof(name) - 1 && strcasecmp(key, name) == 0)
+	switch (key_size) {
+	case 4:
+		if (IS(MHD_HTTP_HEADER_HOST))
+			h->hosts++;
+		break;
+	case 6:
+		if (IS(MHD_HTTP_HEADER_COOKIE))
+			first(&r->cookie, value);
+		break;
+	case 12:
+		if (IS(MHD_HTTP_HEADER_CONTENT_TYPE))
+			first(&r->content_type, value);
+		else if (IS("X-CSRF-Token"))
+			first(&r->csrf_token, value);
+		break;
+	case 13:
+		if (IS(MHD_HTTP_HEADER_AUTHORIZATION))
+			first(&r->authorization, value);
+		else if (IS("Innbocks-Mode"))
+			first(&r->mode, value);
+		break;
+	case 14:
+		if (IS(MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+			first(&h->content_length, value);
+			h->content_lengths++;
+		}
+		break;
+	case 15:
+		if (IS("Idempotency-Key"))
+			first(&r->idempotency_key, value);
+		break;
+	case 17:
+		if (IS(MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+			h->transfer_encodings++;
+			if (!value || strcasecmp(value, "chunked") != 0)
+				h->chunked_only = false;
+		}
+		break;
+	default:
+		break;
 	}
+#undef IS
 	return MHD_YES;
 }
 

@@ -320,6 +320,19 @@ void sha256_hex(const void *data, size_t len, char out[65])
 	hex_encode(md, 32, out);
 }
 
+void ipv4_text(const unsigned char addr[4], char out[16])
+{
+	for (int i = 0; i < 4; i++) {
+		unsigned v = addr[i];
+		if (v >= 100)
+			*out++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*out++ = (char)('0' + v / 10 % 10);
+		*out++ = (char)('0' + v % 10);
+		*out++ = i < 3 ? '.' : '\0';
+	}
+}
+
 void hex_encode(const unsigned char *bytes, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";

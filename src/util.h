@@ -55,6 +55,11 @@ void random_base62(char *out, size_t n);
  * by the arena; ids made later sort after earlier ones (to the millisecond). */
 char *id_new(struct arena *a, const char *prefix);
 
+/* Writes the IPv4 address of the 4 bytes at addr (network order) as
+ * inet_ntop() does ("192.0.2.1") into out, with its NUL; a per-request
+ * cost inet_ntop() pays in its printf. */
+void ipv4_text(const unsigned char addr[4], char out[16]);
+
 /* Writes the n bytes as 2n lowercase hex digits and a NUL into out. */
 void hex_encode(const unsigned char *bytes, size_t n, char *out);
 /* Writes the lowercase hex SHA-256 of the len bytes at data into out. */

@@ -1,7 +1,7 @@
 /*
  * store_sqlite_vfs.c - the SQLite backend's VFS: SQLite's own ("unix"), except
  * that a connection's writes to the write-ahead log are gathered and handed
- * to the file in one pwrite(2) per commit.
+ * to the file in writes of up to 124 KiB.
  *
  * SQLite writes every WAL frame with two pwrite calls, its 24-byte header and
  * then its page, each at an offset that is not page-aligned, so each call
@@ -25,7 +25,7 @@
  *   - when the buffer is full or a write does not continue it.
  * A write inside the pending bytes (SQLite rewrites a frame of the current
  * transaction in place when a spilled page changes again) lands in the buffer.
- * A WAL whose database file is not found keeps no buffer: every write goes
+ * A WAL whose database file is not found gathers nothing: every write goes
  * straight to the file.
  *
  * SQLite provides no such mode (its WAL writer calls xWrite frame part by frame
@@ -60,8 +60,10 @@ struct vfs_file {
 	const char *db_name;
 	struct vfs_file *wal;
 	struct vfs_file *next;
-	/* A WAL: its database file, and the bytes [at, at + len) of buf that
-	 * are written but not yet handed to the file. */
+	/* A WAL: whether it gathers (its database file was found), the
+	 * database file while open, and the bytes [at, at + len) of buf
+	 * (allocated at the first write) not yet handed to the file. */
+	bool gathering;
 	struct vfs_file *db;
 	char *buf;
 	size_t len;
@@ -78,7 +80,8 @@ static pthread_once_t vfs_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t open_mu = PTHREAD_MUTEX_INITIALIZER; /* guards open_dbs and the links */
 static struct vfs_file *open_dbs;
 
-/* Hands the pending bytes to the file; SQLITE_OK or SQLite's error. */
+/* Hands the pending bytes to the file; SQLITE_OK or SQLite's error, after
+ * which they are dropped: the transaction they belong to fails with it. */
 static int wal_flush(struct vfs_file *f)
 {
 	if (f->len == 0)
@@ -91,7 +94,7 @@ static int wal_flush(struct vfs_file *f)
 static int vfs_close(sqlite3_file *file)
 {
 	struct vfs_file *f = (struct vfs_file *)file;
-	int rc = f->buf ? wal_flush(f) : SQLITE_OK;
+	int rc = wal_flush(f);
 	free(f->buf);
 	pthread_mutex_lock(&open_mu);
 	if (f->db)
@@ -130,6 +133,11 @@ static int vfs_read(sqlite3_file *file, void *out, int n, sqlite3_int64 at)
 /* Gathers a write of the WAL; see the top of the file for when it is handed on. */
 static int wal_write(struct vfs_file *f, const void *data, int n, sqlite3_int64 at)
 {
+	if (!f->buf) {
+		f->buf = malloc(WAL_BUFFER_BYTES);
+		if (!f->buf)
+			die("out of memory");
+	}
 	sqlite3_int64 end = f->at + (sqlite3_int64)f->len;
 	if (f->len && at >= f->at && at + n <= end) {
 		memcpy(f->buf + (at - f->at), data, (size_t)n);
@@ -162,7 +170,7 @@ static int wal_write(struct vfs_file *f, const void *data, int n, sqlite3_int64 
 static int vfs_write(sqlite3_file *file, const void *data, int n, sqlite3_int64 at)
 {
 	struct vfs_file *f = (struct vfs_file *)file;
-	if (f->buf)
+	if (f->gathering)
 		return wal_write(f, data, n, at);
 	return f->real->pMethods->xWrite(f->real, data, n, at);
 }
@@ -301,9 +309,7 @@ static void wal_link(struct vfs_file *f, const char *name)
 		if (d->db_name == db_name && !d->wal) {
 			d->wal = f;
 			f->db = d;
-			f->buf = malloc(WAL_BUFFER_BYTES);
-			if (!f->buf)
-				die("out of memory");
+			f->gathering = true;
 			return;
 		}
 	}

@@ -1,0 +1,33 @@
+/* test_util.c - helpers of util.c that stand in for a library's. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+#include "util.h"
+
+TEST(ipv4_text_writes_what_inet_ntop_writes)
+{
+	const unsigned char edges[][4] = {{0, 0, 0, 0},      {127, 0, 0, 1},
+					  {9, 10, 99, 100},  {255, 255, 255, 255},
+					  {1, 20, 199, 200}, {100, 101, 110, 250}};
+	char want[INET_ADDRSTRLEN], got[16];
+	for (size_t i = 0; i < sizeof(edges) / sizeof(*edges); i++) {
+		inet_ntop(AF_INET, edges[i], want, sizeof(want));
+		ipv4_text(edges[i], got);
+		CHECK_STR(got, want);
+	}
+	/* Every value of each byte, in every position. */
+	int mismatches = 0;
+	for (unsigned v = 0; v < 256; v++) {
+		for (int pos = 0; pos < 4; pos++) {
+			unsigned char addr[4] = {1, 2, 3, 4};
+			addr[pos] = (unsigned char)v;
+			inet_ntop(AF_INET, addr, want, sizeof(want));
+			ipv4_text(addr, got);
+			mismatches += strcmp(got, want) != 0;
+		}
+	}
+	CHECK_INT(mismatches, 0);
+}
