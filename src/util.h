@@ -55,9 +55,9 @@ void random_base62(char *out, size_t n);
  * by the arena; ids made later sort after earlier ones (to the millisecond). */
 char *id_new(struct arena *a, const char *prefix);
 
-/* Writes the IPv4 address of the 4 bytes at addr (network order) as
- * inet_ntop() does ("192.0.2.1") into out, with its NUL; a per-request
- * cost inet_ntop() pays in its printf. */
+/* Writes the IPv4 address of the 4 bytes at addr (network order) into out
+ * with its NUL, as inet_ntop() does ("192.0.2.1") but without the printf it
+ * runs for every request's access log line. */
 void ipv4_text(const unsigned char addr[4], char out[16]);
 
 /* Writes the n bytes as 2n lowercase hex digits and a NUL into out. */
