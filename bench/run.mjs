@@ -254,9 +254,33 @@ function serverCpuUs() {
   return ((Number(f[11]) + Number(f[12])) / CLK_TCK) * 1e6;
 }
 
+/**
+ * CPU time the server's threads have used so far, in microseconds, by what
+ * they do: http (libmicrohttpd's workers), writer (the group commit) and
+ * other (the main thread's checkpoints, the delivery worker, the hashers).
+ * Threads that ended meanwhile are missed; the server's own threads live as
+ * long as it does.
+ */
+function serverCpuByThreadUs() {
+  const out = { http: 0, writer: 0, other: 0 };
+  const dir = `/proc/${server.pid}/task`;
+  for (const tid of readdirSync(dir)) {
+    let comm, stat;
+    try {
+      comm = readFileSync(`${dir}/${tid}/comm`, 'utf8').trim();
+      stat = readFileSync(`${dir}/${tid}/stat`, 'utf8');
+    } catch { continue; } // gone meanwhile
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const us = ((Number(f[11]) + Number(f[12])) / CLK_TCK) * 1e6;
+    out[comm === 'MHD-worker' ? 'http' : comm === 'writer' ? 'writer' : 'other'] += us;
+  }
+  return out;
+}
+
 /** Runs wrk for one scenario and parses what it printed, with the server CPU per request. */
 function wrk(scenario, key, seconds = duration) {
   const cpu0 = serverCpuUs();
+  const threads0 = serverCpuByThreadUs();
   const out = execFileSync('wrk', [`-t${wrkThreads}`, `-c${connections}`, `-d${seconds}s`, '--latency', '--timeout', '5s',
     '-s', path.join(ROOT, 'bench/scenario.lua'), `http://127.0.0.1:${port}`], {
     encoding: 'utf8',
@@ -269,7 +293,9 @@ function wrk(scenario, key, seconds = duration) {
   const errors = sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
   const requests = Number(out.match(/(\d+) requests in/)[1]);
   const cpuUs = requests ? (serverCpuUs() - cpu0) / requests : NaN;
-  return { rps: Number(out.match(/Requests\/sec:\s+([\d.]+)/)[1]), p50: lat(50), p99: lat(99), non2xx, errors, cpuUs };
+  const threads1 = serverCpuByThreadUs();
+  const byThread = Object.fromEntries(Object.keys(threads1).map((k) => [k, requests ? (threads1[k] - threads0[k]) / requests : NaN]));
+  return { rps: Number(out.match(/Requests\/sec:\s+([\d.]+)/)[1]), p50: lat(50), p99: lat(99), non2xx, errors, cpuUs, byThread };
 }
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
@@ -339,13 +365,14 @@ async function benchmark(key) {
   lines.push(`Innbocks benchmark ${new Date().toISOString()}: wrk -t${wrkThreads} -c${connections}, ${duration} s x ${reps} reps, `
     + `${nCustomers} customers, ${nMail} mail items, list limit ${listLimit}, SQLite synchronous=FULL`);
   lines.push('');
-  lines.push('| scenario | req/s median | min-max | x healthz | p50 ms | p99 ms | CPU µs/req | non-2xx+errors | peak RSS MiB | anon MiB | WAL MiB |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('| scenario | req/s median | min-max | x healthz | p50 ms | p99 ms | CPU µs/req | http / writer / other | non-2xx+errors | peak RSS MiB | anon MiB | WAL MiB |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  const byThread = (rs) => ['http', 'writer', 'other'].map((k) => f1(median(rs.map((r) => r.byThread[k])))).join(' / ');
   for (const [s, rs] of Object.entries(runs)) {
     const rps = rs.map((r) => r.rps);
     lines.push(`| ${s} | ${f1(median(rps))} | ${f1(Math.min(...rps))}-${f1(Math.max(...rps))} | `
       + `${(median(rps) / base).toFixed(2)} | ${f1(median(rs.map((r) => r.p50)))} | ${f1(median(rs.map((r) => r.p99)))} | ${f1(median(rs.map((r) => r.cpuUs)))} | `
-      + `${rs.reduce((a, r) => a + r.non2xx + r.errors, 0)} | ${f1(rss[s].peak)} | ${f1(rss[s].anon)} | ${f1(rss[s].wal)} |`);
+      + `${byThread(rs)} | ${rs.reduce((a, r) => a + r.non2xx + r.errors, 0)} | ${f1(rss[s].peak)} | ${f1(rss[s].anon)} | ${f1(rss[s].wal)} |`);
   }
   lines.push('');
   lines.push(`Access log ${OPS_ON.log}, metrics ${OPS_ON.metrics === '0' ? 'off' : 'on'} (INNBOCKS_LOG, INNBOCKS_METRICS).`);
@@ -357,7 +384,9 @@ async function benchmark(key) {
   lines.push('Peak RSS includes the database file mapped with mmap (it grows with the data);');
   lines.push('anon is the anonymous part (heap, stacks, page caches) after the scenario;');
   lines.push('WAL is the size of the write-ahead log file right after it. CPU µs/req is the');
-  lines.push("server's user + system CPU time over the run divided by the requests wrk counted.");
+  lines.push("server's user + system CPU time over the run divided by the requests wrk counted;");
+  lines.push("http / writer / other splits it by thread: libmicrohttpd's workers, the group-commit");
+  lines.push("writer, and the rest (the main thread's checkpoints, the delivery worker, the hashers).");
   if (baseBin) {
     // Ratios per repetition (both binaries ran in it), then their median and spread.
     lines.push('');

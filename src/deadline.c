@@ -115,6 +115,7 @@ static void sweep(struct deadlines *ds)
 static void *sweeper_main(void *arg)
 {
 	struct deadlines *ds = arg;
+	pthread_setname_np(pthread_self(), "deadlines"); /* as top -H and perf show it */
 	pthread_mutex_lock(&ds->lock);
 	while (!ds->stopping) {
 		struct timespec until;

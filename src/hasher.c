@@ -29,6 +29,7 @@ struct hasher {
 static void *hasher_main(void *arg)
 {
 	struct hasher *h = arg;
+	pthread_setname_np(pthread_self(), "hasher"); /* as top -H and perf show it */
 	pthread_mutex_lock(&h->mu);
 	for (;;) {
 		while (!h->head && !h->stopping)

@@ -107,6 +107,7 @@ static void run_batch(struct writer *w, struct queued *list)
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
+	pthread_setname_np(pthread_self(), "writer"); /* as top -H and perf show it */
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (!w->head && !w->stopping)
