@@ -341,17 +341,21 @@ int sq_run_list(struct conn *c, struct arena *a, struct query *q, const char *se
 		else
 			sq_bind_text(st, i + 1, q->text[i]);
 	}
-	char *buf = arena_alloc(a, item_size * (size_t)(pg->limit + 1));
+	char *buf = arena_alloc(a, item_size * (size_t)pg->limit);
 	size_t count = 0;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	*has_more = false;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* The row past the page only tells that there are more. */
+		if (count == (size_t)pg->limit) {
+			*has_more = true;
+			break;
+		}
 		read(a, st, buf + item_size * count++);
+	}
 	sq_done(st);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return sq_db_error(c, rc, e);
-	*has_more = count > (size_t)pg->limit;
-	if (*has_more)
-		count = (size_t)pg->limit;
 	if (backwards) {
 		/* Fetched oldest first from the cursor; present newest first. */
 		char *tmp = arena_alloc(a, item_size);
