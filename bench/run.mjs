@@ -245,13 +245,23 @@ function toMs(v, unit) {
   return Number(v) * ({ us: 0.001, ms: 1, s: 1000, m: 60000 }[unit] ?? 1);
 }
 
-/** CPU time the server has used so far (user + system), in microseconds. */
+/** Clock ticks per second, the unit of /proc's CPU times. */
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+/**
+ * The fields of a /proc stat file after the parenthesised command name
+ * (which may hold spaces): f[1] is the parent's pid, f[11] and f[12] utime
+ * and stime. Throws when the process is gone.
+ */
+function statFields(file) {
+  const stat = readFileSync(file, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+/** User + system CPU in microseconds, from statFields(). */
+const statCpuUs = (f) => ((Number(f[11]) + Number(f[12])) / CLK_TCK) * 1e6;
+
+/** CPU time the server has used so far (user + system), in microseconds. */
 function serverCpuUs() {
-  // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
-  const stat = readFileSync(`/proc/${server.pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) / CLK_TCK) * 1e6;
+  return statCpuUs(statFields(`/proc/${server.pid}/stat`));
 }
 
 /**
@@ -265,14 +275,12 @@ function serverCpuByThreadUs() {
   const out = { http: 0, writer: 0, other: 0 };
   const dir = `/proc/${server.pid}/task`;
   for (const tid of readdirSync(dir)) {
-    let comm, stat;
+    let comm, f;
     try {
       comm = readFileSync(`${dir}/${tid}/comm`, 'utf8').trim();
-      stat = readFileSync(`${dir}/${tid}/stat`, 'utf8');
+      f = statFields(`${dir}/${tid}/stat`);
     } catch { continue; } // gone meanwhile
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const us = ((Number(f[11]) + Number(f[12])) / CLK_TCK) * 1e6;
-    out[comm === 'MHD-worker' ? 'http' : comm === 'writer' ? 'writer' : 'other'] += us;
+    out[comm === 'MHD-worker' ? 'http' : comm === 'writer' ? 'writer' : 'other'] += statCpuUs(f);
   }
   return out;
 }
@@ -559,13 +567,9 @@ function pgCpuByPid() {
   const out = new Map();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    let stat;
-    try { stat = readFileSync(`/proc/${name}/stat`, 'utf8'); } catch { continue; } // gone meanwhile
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // f[1] is the parent's pid; f[11] and f[12] utime and stime.
-    if (Number(name) === postmaster || Number(f[1]) === postmaster) {
-      out.set(name, ((Number(f[11]) + Number(f[12])) / CLK_TCK) * 1e6);
-    }
+    let f;
+    try { f = statFields(`/proc/${name}/stat`); } catch { continue; } // gone meanwhile
+    if (Number(name) === postmaster || Number(f[1]) === postmaster) out.set(name, statCpuUs(f));
   }
   return out;
 }
@@ -579,11 +583,7 @@ function pgCpuDelta(before, after) {
 
 /** CPU µs used so far by the given processes. */
 function procsCpuUs(procs) {
-  return procs.reduce((a, p) => {
-    const stat = readFileSync(`/proc/${p.pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return a + ((Number(f[11]) + Number(f[12])) / CLK_TCK) * 1e6;
-  }, 0);
+  return procs.reduce((a, p) => a + statCpuUs(statFields(`/proc/${p.pid}/stat`)), 0);
 }
 
 /** Starts n servers on `database` (all at once), waits until each answers; returns [{proc, port}]. */
