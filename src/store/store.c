@@ -70,6 +70,13 @@ int store_tx_write(struct store *s, store_tx_body *body, void *arg, struct err *
 	}
 }
 
+int store_retry_error(struct err *e)
+{
+	error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
+	e->retry = true;
+	return -1;
+}
+
 int store_partner_required(const char *partner_id, const char *op, struct err *e)
 {
 	if (partner_id)

@@ -710,15 +710,20 @@ const char *store_slot_missing(const struct store_ops *ops);
 typedef int store_tx_body(struct store *s, void *arg, struct err *e);
 
 /* Runs body(s, arg, e) in a write transaction of its own and commits it.
- * When body or the commit fails on a conflict with a concurrent
- * transaction (e->retry: PostgreSQL's serialization failures and
- * deadlocks), rolls back, waits a few jittered milliseconds (longer each
- * time) and runs it again, up to STORE_TX_ATTEMPTS times in all. Returns 0
- * once committed, or -1 with e: body's own failure, a failed begin or
- * commit, or after the last attempt the conflict's 503. Writers that do not
- * batch (writer.h) go through it; SQLite's one writer never loses such a
- * conflict, so there it runs body once. */
+ * When body or the commit fails with e->retry (store_retry_error():
+ * PostgreSQL's serialization failures and deadlocks, or, on either backend,
+ * a first run that undid a savepoint after rows changed in it: that run
+ * sends no savepoints, so it runs again with them), rolls back, waits a few
+ * jittered milliseconds (longer each time) and runs it again, up to
+ * STORE_TX_ATTEMPTS times in all. Returns 0 once committed, or -1 with e:
+ * body's own failure, a failed begin or commit, or after the last attempt
+ * the 503. Every write transaction goes through it: the group-commit
+ * writer's batches (writer.h), a write without group commit, the delivery
+ * worker's records. */
 int store_tx_write(struct store *s, store_tx_body *body, void *arg, struct err *e);
+/* Fills e with the 503 of a write transaction that must run again from its
+ * start (e->retry, for store_tx_write()); returns -1. */
+int store_retry_error(struct err *e);
 
 /* Fails closed on a missing partner: every operation scoped to a partner or
  * a tenant starts with it. Returns 0 when partner_id is given, else -1 with

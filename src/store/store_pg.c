@@ -141,9 +141,7 @@ static int pg_tx_commit(struct store *s, struct err *e)
 		/* Lost to a concurrent transaction, even if a savepoint was
 		 * rolled back to since: the whole of it is to be run again. */
 		pg_tx_rollback(s);
-		error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
-		e->retry = true;
-		return -1;
+		return store_retry_error(e);
 	}
 	if (store_pg_customer_counter_write_later(c, e) < 0) {
 		pg_tx_rollback(s);

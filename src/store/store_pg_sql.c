@@ -166,8 +166,7 @@ void pgs_db_error(struct pg_conn *c, const PGresult *r, struct err *e)
 		 * concurrent one and is aborted; run again, it may well pass
 		 * (store_tx_write()). A savepoint rolled back to does not make
 		 * it commit: the request it was part of already failed. */
-		error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
-		e->retry = true;
+		store_retry_error(e);
 		if (c->in_tx)
 			c->conflict = true;
 		return;
@@ -175,8 +174,7 @@ void pgs_db_error(struct pg_conn *c, const PGresult *r, struct err *e)
 	if (c->in_tx && c->optimistic && c->skipped_savepoint) {
 		/* No savepoint to go back to: the transaction runs again with
 		 * them, where this failure will be its request's alone. */
-		error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
-		e->retry = true;
+		store_retry_error(e);
 		c->conflict = true;
 		c->safe_next = true;
 		return;
@@ -244,9 +242,7 @@ int pgs_note_sent(struct pg_conn *c, const char *sql, struct err *e)
 	if (c->optimistic && c->conflict) {
 		/* The run is over (pgs_db_error(), pg_tx_undo()): its commit
 		 * will fail, so nothing more goes to the server. */
-		error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
-		e->retry = true;
-		return -1;
+		return store_retry_error(e);
 	}
 	if (strncmp(sql, "SELECT ", 7) != 0)
 		c->wrote = true;

@@ -85,12 +85,8 @@ static int sq_tx_savepoint(struct store *s, struct err *e)
 		return -1;
 	if (!c->optimistic)
 		return tx_exec(c, "SAVEPOINT request", e);
-	if (c->doomed) {
-		/* The run will not commit: the rest of it is not worth running. */
-		error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
-		e->retry = true;
-		return -1;
-	}
+	if (c->doomed) /* it will not commit: the rest is not worth running */
+		return store_retry_error(e);
 	if (c->savepoints++ == 0)
 		c->changes_at = sqlite3_total_changes64(c->db);
 	return 0;
@@ -134,15 +130,12 @@ static int sq_tx_commit(struct store *s, struct err *e)
 	if (!c)
 		return -1;
 	int rc;
-	if (c->doomed) {
-		/* The optimistic run needed a savepoint it did not send. */
-		rc = error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
-		e->retry = true;
-	} else if (tx_alive(c, e) < 0) {
+	if (c->doomed) /* the run needed a savepoint it did not send */
+		rc = store_retry_error(e);
+	else if (tx_alive(c, e) < 0)
 		rc = -1;
-	} else {
+	else
 		rc = tx_exec(c, "COMMIT", e);
-	}
 	struct err ignored;
 	if (rc < 0 && !sqlite3_get_autocommit(c->db))
 		tx_exec(c, "ROLLBACK", &ignored);
