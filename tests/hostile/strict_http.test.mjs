@@ -91,6 +91,9 @@ test('ambiguous framing is 400 invalid_request and closes the connection, before
     [`Transfer-Encoding: identity\r\n\r\n${body}`, /chunked/],
     [`Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n${chunked}`, /sent once/],
     [`Transfer-Encoding: chunked\r\nContent-Length: ${body.length}\r\n\r\n${chunked}`, /not both/],
+    // Header names in any case are the same header.
+    [`content-length: ${body.length}\r\nCONTENT-LENGTH: ${body.length + 5}\r\n\r\n${body}`, /one Content-Length/],
+    [`TRANSFER-ENCODING: chunked\r\ncontent-length: ${body.length}\r\n\r\n${chunked}`, /not both/],
   ];
   for (const [rest, message] of cases) {
     const r = await rawBytes(`POST /api/v1/customers HTTP/1.1\r\nHost: x\r\n${auth}${rest}`);
@@ -105,8 +108,25 @@ test('ambiguous framing is 400 invalid_request and closes the connection, before
   assert.match(noHost.body.error.message, /Host/);
   const twoHosts = await rawBytes('GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n');
   assert.equal(twoHosts.status, 400);
+  const twoHostsCased = await rawBytes('GET /healthz HTTP/1.1\r\nhost: a\r\nHOST: b\r\n\r\n');
+  assert.equal(twoHostsCased.status, 400);
   assert.equal(await count(), before, 'nothing was created');
   // A well-framed chunked body still works.
   const fine = await rawBytes(`POST /api/v1/customers HTTP/1.1\r\nHost: x\r\n${auth}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunked}`, { keepOpen: true });
   assert.equal(fine.status, 201, fine.head);
+});
+
+// Every header the server reads is found whatever the case of its name: the key, the body's
+// type and its Idempotency-Key, whose replay (names in lower case) answers the same customer.
+test('header names are matched in any case', async () => {
+  const body = JSON.stringify({ email: 'cased@example.com', name: 'Cased Names' });
+  const send = (names) => rawBytes(`POST /api/v1/customers HTTP/1.1\r\nHOST: x\r\n`
+    + `${names[0]}: Bearer ${tn.key.secret}\r\n${names[1]}: application/json\r\n`
+    + `${names[2]}: cased-names-1\r\n${names[3]}: ${body.length}\r\nConnection: close\r\n\r\n${body}`, { keepOpen: true });
+  const first = await send(['AUTHORIZATION', 'CONTENT-TYPE', 'IDEMPOTENCY-KEY', 'CONTENT-LENGTH']);
+  assert.equal(first.status, 201, first.head);
+  const replay = await send(['authorization', 'content-type', 'idempotency-key', 'content-length']);
+  assert.equal(replay.status, 201, replay.head);
+  assert.equal(replay.body.id, first.body.id);
+  assert.match(replay.head, /\r\nidempotent-replayed: true\r\n/i);
 });
