@@ -267,7 +267,7 @@ function serverCpuUs() {
 /**
  * CPU time the server's threads have used so far, in microseconds, by what
  * they do: http (libmicrohttpd's workers), writer (the group commit) and
- * other (the main thread's checkpoints, the delivery worker, the hashers).
+ * other (the checkpointer thread, the main thread, the delivery worker, the hashers).
  * Threads that ended meanwhile are missed; the server's own threads live as
  * long as it does.
  */
@@ -394,7 +394,7 @@ async function benchmark(key) {
   lines.push('WAL is the size of the write-ahead log file right after it. CPU µs/req is the');
   lines.push("server's user + system CPU time over the run divided by the requests wrk counted;");
   lines.push("http / writer / other splits it by thread: libmicrohttpd's workers, the group-commit");
-  lines.push("writer, and the rest (the main thread's checkpoints, the delivery worker, the hashers).");
+  lines.push("writer, and the rest (the checkpointer, the main thread, the delivery worker, the hashers).");
   if (baseBin) {
     // Ratios per repetition (both binaries ran in it), then their median and spread.
     lines.push('');

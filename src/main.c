@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "accesslog.h"
+#include "checkpointer.h"
 #include "cli.h"
 #include "config.h"
 #include "event.h"
@@ -22,7 +23,7 @@
 
 #define SHUTDOWN_GRACE_MS 10000
 #define MAINTENANCE_EVERY_S 600
-#define CHECKPOINT_EVERY_MS 500
+#define TICK_MS 500
 #define EVENT_PURGE_BATCH 500
 
 /* Deletes events past their retention that no delivery needs any more,
@@ -111,10 +112,11 @@ static int serve(const struct config *cfg)
 	app.worker = worker;
 	/* Group commit only where the backend gains from it (store.h). */
 	bool batch = cfg->group_commit && s->group_commit;
-	struct writer *writer = batch && worker ? writer_start(s) : NULL;
+	struct checkpointer *checkpointer = checkpointer_start(s);
+	struct writer *writer = batch && worker ? writer_start(s, checkpointer) : NULL;
 	struct http_deadlines deadlines = {(int)cfg->head_timeout_ms,
 					   (int)cfg->body_timeout_ms};
-	struct http_server *srv = worker && (writer || !batch)
+	struct http_server *srv = worker && checkpointer && (writer || !batch)
 					  ? http_start(&app, writer, host, port, &deadlines)
 					  : NULL;
 	struct http_server *metrics_srv = NULL;
@@ -135,6 +137,7 @@ static int serve(const struct config *cfg)
 	}
 	if (!srv) {
 		writer_stop(writer);
+		checkpointer_stop(checkpointer);
 		webhook_worker_stop(worker);
 		ratelimit_free(app.ratelimit);
 		ratelimit_free(app.signin_by_account);
@@ -148,21 +151,24 @@ static int serve(const struct config *cfg)
 	if (metrics_srv)
 		fprintf(stderr, "innbocks: metrics on http://%s/metrics\n",
 			cfg->metrics_listen);
-	/* The main thread waits for a signal, checkpointing the write-ahead log
-	 * in between (so commits never do) and purging old idempotency records
-	 * and events. */
+	/* The main thread waits for a signal, keeping the write-ahead log
+	 * bounded in between when no writer thread does (group commit off), and
+	 * purging old idempotency records and events. */
 	int ticks = 0;
 	for (;;) {
-		struct timespec tick = {0, CHECKPOINT_EVERY_MS * 1000000L};
+		struct timespec tick = {0, TICK_MS * 1000000L};
 		int sig = sigtimedwait(&stop, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
 		accesslog_flush(); /* an idle server's last lines */
-		if (s->ops->checkpoint(s, &e) < 0 || s->ops->wal_bound(s, &e) < 0)
+		int bound = s->ops->wal_bound(s, &e);
+		if (bound < 0)
 			fprintf(stderr, "innbocks: checkpoint failed: %s\n", e.message);
+		else if (bound > 0)
+			checkpointer_wake(checkpointer);
 		/* After a full or read-only disk, notice its recovery by itself. */
 		s->ops->probe_write(s, &e);
-		if (++ticks == MAINTENANCE_EVERY_S * 1000 / CHECKPOINT_EVERY_MS) {
+		if (++ticks == MAINTENANCE_EVERY_S * 1000 / TICK_MS) {
 			maintenance(s);
 			ticks = 0;
 		}
@@ -172,6 +178,7 @@ static int serve(const struct config *cfg)
 	http_stop(srv, SHUTDOWN_GRACE_MS);
 	accesslog_flush(); /* the HTTP threads are gone: every line goes out */
 	writer_stop(writer);
+	checkpointer_stop(checkpointer); /* after the writer, which wakes it */
 	webhook_worker_stop(worker);
 	ratelimit_free(app.ratelimit);
 	ratelimit_free(app.signin_by_account);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpointer.h"
 #include "metrics.h"
 #include "util.h"
 #include "banned.h"
@@ -22,6 +23,7 @@ struct queued {
 
 struct writer {
 	struct store *store;
+	struct checkpointer *checkpointer;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t wake;
@@ -100,8 +102,11 @@ static void run_batch(struct writer *w, struct queued *list)
 		free(q);
 	}
 	/* After the answers, so the batch's requests never wait for it. */
-	if (s->ops->wal_bound(s, &e) < 0)
+	int bound = s->ops->wal_bound(s, &e);
+	if (bound < 0)
 		fprintf(stderr, "innbocks: checkpoint failed: %s\n", e.message);
+	else if (bound > 0)
+		checkpointer_wake(w->checkpointer);
 }
 
 static void *writer_main(void *arg)
@@ -130,12 +135,13 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-struct writer *writer_start(struct store *s)
+struct writer *writer_start(struct store *s, struct checkpointer *k)
 {
 	struct writer *w = calloc(1, sizeof(*w));
 	if (!w)
 		die("out of memory");
 	w->store = s;
+	w->checkpointer = k;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {

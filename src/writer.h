@@ -12,14 +12,16 @@
 #include "dispatch.h"
 
 struct writer;
+struct checkpointer;
 
 /* Called on the writer thread once the call's answer is final (committed,
  * or replaced by an error). */
 typedef void writer_done_fn(void *cls);
 
-/* Starts the writer thread on s. Returns it, or NULL with a message on
- * stderr. */
-struct writer *writer_start(struct store *s);
+/* Starts the writer thread on s; it wakes k (which may be NULL) when the
+ * write-ahead log asks for a checkpoint. Returns it, or NULL with a message
+ * on stderr. */
+struct writer *writer_start(struct store *s, struct checkpointer *k);
 /* Queues a write started by dispatch_start(); done(cls) runs when its
  * answer is final. The writer does not free c: the caller's done path
  * calls dispatch_end(). */

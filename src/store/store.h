@@ -607,15 +607,20 @@ struct store_ops {
 
 	/* Moves committed changes from the write-ahead log into the database,
 	 * without waiting for or blocking writers (SQLite; other backends may do
-	 * nothing). Called every 500 ms by the server's main thread, so the
-	 * writer never pays for it inside a commit. Returns 0 or -1. */
+	 * nothing). Called by the checkpointer thread (checkpointer.h), every
+	 * 500 ms and when wal_bound() asks for it, so that commits never pay
+	 * for it. Returns 0 or -1. */
 	int (*checkpoint)(struct store *s, struct err *e);
 	/* Keeps the write-ahead log bounded: when it has grown past its limit,
 	 * checkpoints it completely and restarts it, blocking this process's
-	 * writers meanwhile; otherwise returns at once. Called between
+	 * writers meanwhile; otherwise returns at once. Returns 1 when a
+	 * checkpoint() on another thread should run now: the log nears its
+	 * limit, or has passed it with much left to copy, and the copying is
+	 * better done while writes go on than at the restart. Called between
 	 * group-commit batches and by the main thread, never inside a
-	 * transaction (the caller must not hold the write lock). Returns 0 or -1
-	 * (a checkpoint that readers keep busy is not an error: it is retried). */
+	 * transaction (the caller must not hold the write lock). Returns 0, 1 or
+	 * -1 (a checkpoint that readers keep busy is not an error: it is
+	 * retried). */
 	int (*wal_bound)(struct store *s, struct err *e);
 
 	/* Returns false from the moment a write met a full, read-only or failing

@@ -43,6 +43,14 @@ struct conn {
 	bool doomed;
 	int savepoints;     /* open, in an optimistic run */
 	int64_t changes_at; /* sqlite3_total_changes64() at the outermost */
+	/* Reads through a memory map of the database while nothing commits
+	 * (sq_read_map()): commits_seen is sqlite_store.commits at its latest
+	 * read transaction, plus its own commits since; changed a bit per read
+	 * transaction, the latest lowest, set when another connection had
+	 * committed before it. */
+	uint64_t commits_seen;
+	uint64_t changed;
+	bool unmapped;
 	struct conn *next;
 	struct cached_stmt cache[STMT_CACHE];
 	int ncache;
@@ -58,12 +66,18 @@ struct sqlite_store {
 	pthread_mutex_t checkpoint_mu; /* one checkpoint at a time; after write_mu */
 	struct conn *conns;
 	atomic_int wal_frames;           /* frames in the WAL after the latest commit */
+	atomic_int wal_copied;           /* of those, copied back by the latest checkpoint */
+	atomic_int wal_asked;            /* wal_frames when a checkpoint was last asked for */
 	int wal_limit_frames;            /* WAL_LIMIT_BYTES in frames of this page size */
 	_Atomic int64_t wal_retry_at_ms; /* no WAL restart before (monotonic ms) */
 	int wal_retry_ms;                /* after the latest busy try; under write_mu */
+	atomic_uint_fast64_t commits;    /* of every connection, counted by the WAL hook */
 	atomic_bool writable;            /* false since a write met a full or read-only disk */
 };
 
+/* Before a read transaction: maps the database for it, or not (see the
+ * function). */
+void sq_read_map(struct conn *c);
 /* Closes a connection and its cached statements. */
 void sq_conn_close(struct conn *c);
 /* Sets the connection's busy timeout back to the usual one. */

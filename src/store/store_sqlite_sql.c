@@ -16,6 +16,8 @@
 #define BUSY_TIMEOUT_MS 10000
 #define STRINGIFY(x) #x
 #define STRING_OF(x) STRINGIFY(x)
+/* A connection reads up to 256 MiB of the database through a memory map. */
+#define MMAP_PRAGMA "PRAGMA mmap_size=268435456"
 
 /* SQLite names a violated unique constraint by its columns; these are the
  * ones store_conflict() answers, by the names both schemas give them. */
@@ -84,9 +86,36 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	(void)db;
 	(void)name;
-	atomic_store_explicit(&((struct sqlite_store *)arg)->wal_frames, frames,
-			      memory_order_relaxed);
+	struct conn *c = arg;
+	struct sqlite_store *ss = c->store;
+	atomic_fetch_add_explicit(&ss->commits, 1, memory_order_relaxed);
+	c->commits_seen++; /* its own: SQLite keeps its pages after them */
+	int before = atomic_exchange_explicit(&ss->wal_frames, frames, memory_order_relaxed);
+	if (frames < before) { /* the WAL started again: none of it is copied back */
+		atomic_store_explicit(&ss->wal_copied, 0, memory_order_relaxed);
+		atomic_store_explicit(&ss->wal_asked, 0, memory_order_relaxed);
+	}
 	return SQLITE_OK;
+}
+
+/* Whether a read transaction reads the database through a memory map. A
+ * map saves a copy of each page read, but when another connection has
+ * committed since this one's latest transaction, SQLite drops this one's
+ * pages and unmaps the whole file, to map it again and fault every page
+ * read back in: under a steady stream of commits, far dearer than reading
+ * the pages. So a connection reads without the map from a transaction that
+ * follows a commit until 64 of its transactions in a row have followed
+ * none. Called with no transaction open on c. */
+void sq_read_map(struct conn *c)
+{
+	uint64_t commits = atomic_load_explicit(&c->store->commits, memory_order_relaxed);
+	c->changed = c->changed << 1 | (commits != c->commits_seen);
+	c->commits_seen = commits;
+	bool unmapped = c->changed != 0;
+	if (unmapped == c->unmapped)
+		return;
+	c->unmapped = unmapped;
+	sqlite3_exec(c->db, unmapped ? "PRAGMA mmap_size=0" : MMAP_PRAGMA, NULL, NULL, NULL);
 }
 
 static struct conn *conn_open(struct sqlite_store *ss, struct err *e)
@@ -107,8 +136,7 @@ static struct conn *conn_open(struct sqlite_store *ss, struct err *e)
 	sq_busy_timeout_restore(c);
 	if (sq_exec(c,
 		    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-		    "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;"
-		    "PRAGMA mmap_size=268435456;"
+		    "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;" MMAP_PRAGMA ";"
 		    /* Savepoint journals in memory, never a temporary file. */
 		    "PRAGMA temp_store=MEMORY;"
 		    /* Checkpoints run on their own (sq_checkpoint, sq_wal_bound),
@@ -118,7 +146,7 @@ static struct conn *conn_open(struct sqlite_store *ss, struct err *e)
 		    e) < 0)
 		goto fail;
 	/* After wal_autocheckpoint=0, which would replace it. */
-	sqlite3_wal_hook(c->db, wal_hook, ss);
+	sqlite3_wal_hook(c->db, wal_hook, c);
 	return c;
 fail:
 	sqlite3_close(c->db);

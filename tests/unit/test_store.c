@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store/store_sqlite.h"
 #include "unit.h"
 
 /* One fresh database: a store on a file in its own temporary directory, or
@@ -3654,6 +3655,8 @@ TEST(the_wal_restarts_soon_after_a_reader_that_kept_it_from_restarting_ends)
 		    sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM pad;", NULL, NULL, NULL),
 		    SQLITE_OK))
 		goto out;
+	CHECK_INT(d.s->ops->wal_bound(d.s, &d.e), 1); /* asks for the copy first */
+	CHECK_INT(d.s->ops->checkpoint(d.s, &d.e), 0);
 	CHECK_INT(d.s->ops->wal_bound(d.s, &d.e), 0);
 	CHECK_INT(sqlite3_exec(other, "INSERT INTO pad VALUES (randomblob(1048576))", NULL,
 			       NULL, NULL),
@@ -3673,6 +3676,133 @@ TEST(the_wal_restarts_soon_after_a_reader_that_kept_it_from_restarting_ends)
 out:
 	sqlite3_close(reader);
 	sqlite3_close(other);
+	db_close(&d);
+}
+
+/* Adds mib MiB to the WAL through a connection that never checkpoints,
+ * then commits through the store, which counts the WAL's frames. */
+static bool wal_grow(struct db *d, sqlite3 *other, int mib, const char *partner)
+{
+	char sql[200];
+	snprintf(sql, sizeof(sql),
+		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
+		 " INSERT INTO pad SELECT randomblob(1048576) FROM n",
+		 mib);
+	return CHECK_INT(sqlite3_exec(other, sql, NULL, NULL, NULL), SQLITE_OK) &&
+	       partner_add(d, partner, 100);
+}
+
+static long long wal_size(const struct db *d)
+{
+	char wal[320];
+	struct stat st;
+	snprintf(wal, sizeof(wal), "%s-wal", d->path);
+	return stat(wal, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* The WAL's restart copies little with the write lock held: near the limit
+ * (64 MiB) the store asks for a checkpoint on another thread, and past it
+ * restarts only once one has copied the WAL back, or by itself past half
+ * the limit more, so the bound holds when no checkpoint comes. */
+TEST(the_wal_restarts_once_a_checkpoint_has_copied_it_back)
+{
+	struct db d;
+	sqlite3 *other = NULL;
+	if (sqlite_only() || !db_open_partner(&d, "ptn_a"))
+		goto out;
+	if (!CHECK_INT(sqlite3_open(d.path, &other), SQLITE_OK) ||
+	    !CHECK_INT(sqlite3_exec(other, "PRAGMA wal_autocheckpoint=0; CREATE TABLE pad(b);",
+				    NULL, NULL, NULL),
+		       SQLITE_OK))
+		goto out;
+	/* Below 7/8 of the limit: nothing to do. */
+	if (!wal_grow(&d, other, 40, "ptn_b"))
+		goto out;
+	CHECK_INT(d.s->ops->wal_bound(d.s, &d.e), 0);
+	/* Near it: asked once, and not again for the next few commits. */
+	if (!wal_grow(&d, other, 18, "ptn_c"))
+		goto out;
+	CHECK_INT(d.s->ops->wal_bound(d.s, &d.e), 1);
+	CHECK_INT(d.s->ops->wal_bound(d.s, &d.e), 0);
+	/* Past it with nothing copied: no restart, asked again. */
+	if (!wal_grow(&d, other, 10, "ptn_d"))
+		goto out;
+	CHECK_INT(d.s->ops->wal_bound(d.s, &d.e), 1);
+	long long before = wal_size(&d);
+	if (!CHECK(partner_add(&d, "ptn_e", 100)) || !CHECK(wal_size(&d) > before))
+		goto out;
+	/* A checkpoint copies it back; the next pass restarts it, and the next
+	 * commit writes from its beginning (the file cut back to the limit). */
+	CHECK_INT(d.s->ops->checkpoint(d.s, &d.e), 0);
+	CHECK_INT(d.s->ops->wal_bound(d.s, &d.e), 0);
+	CHECK(partner_add(&d, "ptn_f", 100));
+	if (!CHECK(wal_size(&d) <= 64ll * 1024 * 1024))
+		printf("    the WAL is %lld bytes\n", wal_size(&d));
+	/* Past half the limit more with no checkpoint: restarted all the same. */
+	if (!wal_grow(&d, other, 100, "ptn_g"))
+		goto out;
+	CHECK_INT(d.s->ops->wal_bound(d.s, &d.e), 0);
+	CHECK(partner_add(&d, "ptn_h", 100));
+	if (!CHECK(wal_size(&d) <= 64ll * 1024 * 1024))
+		printf("    the WAL is %lld bytes\n", wal_size(&d));
+out:
+	sqlite3_close(other);
+	db_close(&d);
+}
+
+/* The calling thread's SQLite connection's mmap_size, or -1. */
+static long long thread_mmap_size(struct db *d)
+{
+	struct conn *c = sq_conn_get(d->s, &d->e);
+	sqlite3_stmt *st;
+	long long size = -1;
+	if (c && sqlite3_prepare_v2(c->db, "PRAGMA mmap_size", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			size = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	return size;
+}
+
+static void read_tx(struct db *d)
+{
+	if (CHECK_INT(d->s->ops->tx_begin(d->s, false, &d->e), 0))
+		d->s->ops->tx_rollback(d->s);
+}
+
+static void *commit_on_another_connection(void *arg)
+{
+	partner_add(arg, "ptn_other", 100);
+	return NULL;
+}
+
+/* SQLite unmaps a connection's whole memory map when another connection
+ * has committed, so a connection reads without one after such commits, and
+ * maps the database again after 64 read transactions that followed none. */
+TEST(a_connection_reads_without_the_memory_map_while_another_commits)
+{
+	struct db d;
+	if (sqlite_only() || !db_open_partner(&d, "ptn_a"))
+		goto out;
+	for (int i = 0; i < 64; i++)
+		read_tx(&d);
+	CHECK(thread_mmap_size(&d) > 0);
+	/* Its own commits leave its pages and its map alone. */
+	partner_add(&d, "ptn_b", 100);
+	read_tx(&d);
+	CHECK(thread_mmap_size(&d) > 0);
+	pthread_t other;
+	if (!CHECK_INT(pthread_create(&other, NULL, commit_on_another_connection, &d), 0))
+		goto out;
+	pthread_join(other, NULL);
+	read_tx(&d);
+	CHECK_INT(thread_mmap_size(&d), 0);
+	for (int i = 0; i < 63; i++)
+		read_tx(&d);
+	CHECK_INT(thread_mmap_size(&d), 0);
+	read_tx(&d);
+	CHECK(thread_mmap_size(&d) > 0);
+out:
 	db_close(&d);
 }
 
