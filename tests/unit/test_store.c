@@ -3632,7 +3632,7 @@ out:
  * of megabytes of WAL, and the WAL once passed twice its limit that way. */
 TEST(the_wal_restarts_soon_after_a_reader_that_kept_it_from_restarting_ends)
 {
-	struct db d;
+	struct db d = {0}; /* closed after a skip too */
 	sqlite3 *other = NULL, *reader = NULL;
 	if (sqlite_only() || !db_open_partner(&d, "ptn_a"))
 		goto out;
@@ -3706,7 +3706,7 @@ static long long wal_size(const struct db *d)
  * the limit more, so the bound holds when no checkpoint comes. */
 TEST(the_wal_restarts_once_a_checkpoint_has_copied_it_back)
 {
-	struct db d;
+	struct db d = {0}; /* closed after a skip too */
 	sqlite3 *other = NULL;
 	if (sqlite_only() || !db_open_partner(&d, "ptn_a"))
 		goto out;
@@ -3781,7 +3781,7 @@ static void *commit_on_another_connection(void *arg)
  * maps the database again after 64 read transactions that followed none. */
 TEST(a_connection_reads_without_the_memory_map_while_another_commits)
 {
-	struct db d;
+	struct db d = {0}; /* closed after a skip too */
 	if (sqlite_only() || !db_open_partner(&d, "ptn_a"))
 		goto out;
 	for (int i = 0; i < 64; i++)
