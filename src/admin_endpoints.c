@@ -103,6 +103,7 @@ int admin_endpoint_create(struct ctx *c)
 	w.partner_id = tenant_of(c->a, p.id, livemode);
 	if (c->store->ops->endpoint_insert(c->store, &w, &c->err) < 0)
 		return -1;
+	c->answer_secret = true;
 	return reply_take(c, 201, render_endpoint(&w, true));
 }
 
@@ -181,5 +182,6 @@ int admin_endpoint_rotate(struct ctx *c)
 	w.updated_at = c->now;
 	if (c->store->ops->endpoint_update(c->store, &w, &c->err) < 0)
 		return -1;
+	c->answer_secret = true;
 	return reply_take(c, 200, render_endpoint(&w, true));
 }

@@ -60,6 +60,7 @@ int admin_key_issue(struct ctx *c, const char *tenant, const char *name, unsigne
 		return -1;
 	}
 	json_t *o = render_key(&k, secret);
+	c->answer_secret = true;
 	if (extra)
 		json_object_update(o, extra);
 	json_decref(extra);

@@ -33,6 +33,7 @@ static int setup_link_issue(struct ctx *c, const struct user *u, json_t *o)
 		json_string(arena_printf(c->a, "%s/dashboard/setup.html#token=%s",
 					 c->app->base_url ? c->app->base_url : "", token)));
 	json_object_set_new(o, "setup_expires_at", render_time(expires));
+	c->answer_secret = true;
 	return 0;
 }
 

@@ -39,6 +39,7 @@ int dash_endpoint_reveal(struct ctx *c)
 	json_object_set_new(o, "id", json_string(w.id));
 	json_object_set_new(o, "object", json_string("webhook_endpoint_secret"));
 	json_object_set_new(o, "secret", json_string(w.secret));
+	c->answer_secret = true;
 	return reply_take(c, 200, o);
 }
 

@@ -339,8 +339,10 @@ const char *dispatch_idem_key(struct ctx *c, const char **scope)
 		c->idem_scope = arena_printf(c->a, "%s:%s", c->session->user.id, c->partner_id);
 	else if (!c->idem_scope)
 		c->idem_scope = c->partner_id ? c->partner_id : "operator";
+	if (!c->idem_digest[0])
+		idem_key_digest(key, c->idem_digest);
 	*scope = c->idem_scope;
-	return key;
+	return c->idem_digest;
 }
 
 void dispatch_write_in_tx(struct ctx *c)
@@ -365,6 +367,9 @@ void dispatch_write_in_tx(struct ctx *c)
 	if (key) {
 		struct idem_record rec;
 		int rc = s->ops->idem_get(s, c->a, scope, key, &rec, &c->err);
+		if (rc == 0 && idem_open(c->a, scope, c->req->idempotency_key, rec.body,
+					 rec.body_len, &rec.body, &rec.body_len, &c->err) < 0)
+			rc = -1;
 		if (rc < 0)
 			goto undo;
 		if (rc == 0) {
@@ -422,12 +427,13 @@ void dispatch_write_in_tx(struct ctx *c)
 	}
 	respond(c, rc, resp);
 	if (key) {
-		struct idem_record rec = {
-			.fingerprint = c->fingerprint,
-			.status = resp->status,
-			.body = resp->body,
-			.body_len = resp->body_len,
-		};
+		struct idem_record rec = {.fingerprint = c->fingerprint,
+					  .status = resp->status};
+		if (c->answer_secret)
+			rec.body = idem_seal(c->a, scope, c->req->idempotency_key, resp->body,
+					     resp->body_len, &rec.body_len);
+		else
+			rec.body = resp->body, rec.body_len = resp->body_len;
 		if (s->ops->idem_put(s, scope, key, &rec, c->now, &c->err) < 0)
 			goto undo;
 	}

@@ -97,9 +97,14 @@ struct ctx {
 	struct buf out_bytes; /* a rendered JSON body instead of out (reply_buf_take) */
 	const char *raw;      /* a ready body instead of out (static, or in a) */
 	size_t raw_len;
-	struct response *resp;    /* where the answer goes */
-	char fingerprint[65];     /* of the request, when it has an Idempotency-Key */
-	const char *idem_scope;   /* its scope, once dispatch_idem_key() made it */
+	struct response *resp;  /* where the answer goes */
+	char fingerprint[65];   /* of the request, when it has an Idempotency-Key */
+	const char *idem_scope; /* its scope, once dispatch_idem_key() made it */
+	char idem_digest[65];   /* the key as stored (idem_key_digest), or "" */
+	/* The answer holds a secret (a new API key, a webhook endpoint's signing
+	 * secret, a setup link): its copy for Idempotency-Key replays is stored
+	 * sealed (idem.h). Set by the handler that puts the secret in. */
+	bool answer_secret;
 	int headers_before_write; /* resp headers set before the write part */
 	int write_runs;           /* times the write part ran (dispatch_write) */
 	bool events_emitted;      /* the write part stored an event that may have
@@ -130,8 +135,9 @@ struct ctx *dispatch_start(struct app *app, const struct request *req, struct re
  * first drops everything the earlier run put into c and resp. */
 void dispatch_write_in_tx(struct ctx *c);
 /* Returns the Idempotency-Key dispatch_write_in_tx() will look up for c,
- * with its scope in *scope (c's arena), or NULL when it looks up none; for
- * a batch to read every key ahead (store.h, idem_prefetch). */
+ * as the store keeps it (its digest, idem.h), with its scope in *scope
+ * (c's arena), or NULL when it looks up none; for a batch to read every key
+ * ahead (store.h, idem_prefetch). */
 const char *dispatch_idem_key(struct ctx *c, const char **scope);
 /* Replaces the answer with e: the transaction did not commit. */
 void dispatch_write_failed(struct ctx *c, const struct err *e);

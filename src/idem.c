@@ -1,6 +1,8 @@
 /* idem.c - Idempotency-Key checks and request fingerprints. */
 #include "idem.h"
 
+#include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,15 @@
 #include "buf.h"
 #include "util.h"
 #include "banned.h"
+
+/* A sealed answer: SEAL_MAGIC, the nonce, the tag, then the ciphertext. An
+ * answer kept as it is is JSON or empty, so it never starts with SEAL_MAGIC. */
+#define SEAL_MAGIC "IB1"
+#define SEAL_MAGIC_LEN 3
+#define SEAL_NONCE 12
+#define SEAL_TAG 16
+#define SEAL_HEAD (SEAL_MAGIC_LEN + SEAL_NONCE + SEAL_TAG)
+#define SEAL_KEY_LABEL "innbocks-idempotency-answer-v1:"
 
 /* One member of an object, to be written in the order of its key. */
 struct member {
@@ -122,5 +133,103 @@ int idem_key_check(const char *key, struct err *e)
 		if (*p < 0x20 || *p > 0x7e)
 			return error(e, 400, "invalid_idempotency_key", NULL,
 				     "Idempotency-Key must be printable ASCII");
+	return 0;
+}
+
+void idem_key_digest(const char *key, char out[65])
+{
+	struct buf b = {0};
+	buf_lit(&b, IDEM_KEY_DIGEST_LABEL);
+	buf_put(&b, key, strlen(key));
+	sha256_hex(b.data, b.len, out);
+	buf_free(&b);
+}
+
+/* The cipher, fetched once (OpenSSL 3 looks it up on every implicit use). */
+static EVP_CIPHER *aes_gcm;
+static void aes_gcm_fetch(void)
+{
+	aes_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	if (!aes_gcm)
+		die("AES-256-GCM is not available");
+}
+
+/* The answer's key: SHA-256 of the label, the scope, a newline and the raw
+ * Idempotency-Key (printable ASCII, so no newline: the parts cannot run
+ * into each other). */
+static void seal_key(const char *scope, const char *key, unsigned char out[32])
+{
+	struct buf b = {0};
+	buf_lit(&b, SEAL_KEY_LABEL);
+	buf_put(&b, scope, strlen(scope));
+	buf_putc(&b, '\n');
+	buf_put(&b, key, strlen(key));
+	sha256(b.data, b.len, out);
+	OPENSSL_cleanse(b.data, b.len);
+	buf_free(&b);
+}
+
+/* Encrypts (seal) or decrypts len bytes of in into out with AES-256-GCM;
+ * the tag is written when sealing and checked when opening. Returns false
+ * when the tag does not match. */
+static bool gcm(bool seal, const char *scope, const char *key, const unsigned char *nonce,
+		const unsigned char *in, size_t len, unsigned char *out, unsigned char *tag)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, aes_gcm_fetch);
+	unsigned char k[32];
+	seal_key(scope, key, k);
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	if (!ctx)
+		die("out of memory");
+	int n = 0, tail = 0;
+	bool ok = EVP_CipherInit_ex2(ctx, aes_gcm, k, nonce, seal ? 1 : 0, NULL) == 1 &&
+		  (len == 0 || EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1) &&
+		  (seal ||
+		   EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG, tag) == 1) &&
+		  EVP_CipherFinal_ex(ctx, out + n, &tail) == 1 &&
+		  (!seal || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG, tag) == 1);
+	EVP_CIPHER_CTX_free(ctx);
+	OPENSSL_cleanse(k, sizeof(k));
+	return ok;
+}
+
+char *idem_seal(struct arena *a, const char *scope, const char *key, const char *body,
+		size_t len, size_t *out_len)
+{
+	unsigned char *out = arena_alloc(a, SEAL_HEAD + len + 1);
+	memcpy(out, SEAL_MAGIC, SEAL_MAGIC_LEN);
+	unsigned char *nonce = out + SEAL_MAGIC_LEN, *tag = nonce + SEAL_NONCE;
+	/* Random: a key used again after its record expired seals another
+	 * answer under the same AES key. */
+	random_bytes(nonce, SEAL_NONCE);
+	if (!gcm(true, scope, key, nonce, (const unsigned char *)body, len, out + SEAL_HEAD,
+		 tag))
+		die("AES-256-GCM failed");
+	*out_len = SEAL_HEAD + len;
+	return (char *)out;
+}
+
+int idem_open(struct arena *a, const char *scope, const char *key, const char *stored,
+	      size_t len, const char **body, size_t *body_len, struct err *e)
+{
+	if (len < SEAL_MAGIC_LEN || memcmp(stored, SEAL_MAGIC, SEAL_MAGIC_LEN) != 0) {
+		*body = stored;
+		*body_len = len;
+		return 0;
+	}
+	if (len < SEAL_HEAD)
+		return error(e, 500, "internal_error", NULL,
+			     "the stored answer of this Idempotency-Key is damaged");
+	const unsigned char *in = (const unsigned char *)stored;
+	unsigned char tag[SEAL_TAG];
+	memcpy(tag, in + SEAL_MAGIC_LEN + SEAL_NONCE, SEAL_TAG);
+	size_t n = len - SEAL_HEAD;
+	unsigned char *out = arena_alloc(a, n + 1);
+	if (!gcm(false, scope, key, in + SEAL_MAGIC_LEN, in + SEAL_HEAD, n, out, tag))
+		return error(e, 500, "internal_error", NULL,
+			     "the stored answer of this Idempotency-Key is damaged");
+	*body = (const char *)out;
+	*body_len = n;
 	return 0;
 }

@@ -268,6 +268,12 @@ static unsigned char random_byte(void)
 	return b;
 }
 
+void random_bytes(void *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		((unsigned char *)out)[i] = random_byte();
+}
+
 void random_base62(char *out, size_t n)
 {
 	for (size_t i = 0; i < n;) {
@@ -308,15 +314,20 @@ static void sha256_fetch(void)
 		die("SHA-256 is not available");
 }
 
-void sha256_hex(const void *data, size_t len, char out[65])
+void sha256(const void *data, size_t len, unsigned char out[32])
 {
 	/* Fetched once: OpenSSL 3 looks the algorithm up on every implicit use. */
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, sha256_fetch);
-	unsigned char md[32];
 	unsigned int mdlen = 0;
-	if (EVP_Digest(data, len, md, &mdlen, sha256_md, NULL) != 1)
+	if (EVP_Digest(data, len, out, &mdlen, sha256_md, NULL) != 1)
 		die("SHA-256 failed");
+}
+
+void sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char md[32];
+	sha256(data, len, md);
 	hex_encode(md, 32, out);
 }
 

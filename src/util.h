@@ -47,6 +47,9 @@ size_t text_copy(char *out, size_t size, const char *s, size_t n);
  * Uses OpenSSL's CSPRNG (through a per-thread pool); aborts if it fails. */
 void random_base62(char *out, size_t n);
 
+/* Fills out with n bytes from the same per-thread pool of the CSPRNG. */
+void random_bytes(void *out, size_t n);
+
 /* An id is its prefix, the creation time in ID_TIME_CHARS base62 digits,
  * then ID_RANDOM_CHARS random base62 characters (95 random bits). */
 #define ID_TIME_CHARS 8
@@ -62,6 +65,8 @@ void ipv4_text(const unsigned char addr[4], char out[16]);
 
 /* Writes the n bytes as 2n lowercase hex digits and a NUL into out. */
 void hex_encode(const unsigned char *bytes, size_t n, char *out);
+/* Writes the SHA-256 of the len bytes at data into out. */
+void sha256(const void *data, size_t len, unsigned char out[32]);
 /* Writes the lowercase hex SHA-256 of the len bytes at data into out. */
 void sha256_hex(const void *data, size_t len, char out[65]);
 /* Returns true when a and b (NUL-terminated) are equal, in constant time

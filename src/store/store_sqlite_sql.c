@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "idem.h"
 #include "store_sqlite.h"
 #include "banned.h"
 
@@ -118,6 +119,21 @@ void sq_read_map(struct conn *c)
 	sqlite3_exec(c->db, unmapped ? "PRAGMA mmap_size=0" : MMAP_PRAGMA, NULL, NULL, NULL);
 }
 
+/* innbocks_idempotency_key_digest(key): idem_key_digest() for SQL, for the
+ * migration that turned stored keys into digests. */
+static void key_digest_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	const unsigned char *key = sqlite3_value_text(argv[0]);
+	if (!key) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	char digest[65];
+	idem_key_digest((const char *)key, digest);
+	sqlite3_result_text(ctx, digest, 64, SQLITE_TRANSIENT);
+}
+
 static struct conn *conn_open(struct sqlite_store *ss, struct err *e)
 {
 	const char *path = ss->path;
@@ -134,6 +150,9 @@ static struct conn *conn_open(struct sqlite_store *ss, struct err *e)
 	}
 	c->store = ss;
 	sq_busy_timeout_restore(c);
+	sqlite3_create_function(c->db, "innbocks_idempotency_key_digest", 1,
+				SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, key_digest_sql, NULL,
+				NULL);
 	if (sq_exec(c,
 		    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 		    "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;" MMAP_PRAGMA ";"

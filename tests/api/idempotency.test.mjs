@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, createCustomer, customerBody, assertError, ok, qs, uniq,
+  startServer, createCustomer, customerBody, assertError, ok, qs, uniq, ON_PG,
 } from './lib.mjs';
 
 let srv;
@@ -215,4 +215,39 @@ test('a key of 255 printable ASCII characters is accepted', async () => {
   const again = await t.api.post('/customers', body, { idem: key });
   assert.equal(replayed(again), 'true');
   assert.equal(again.body.id, first.id);
+});
+
+// The database keeps neither an Idempotency-Key nor its answer in the clear (docs/decisions.md,
+// "Idempotency"): a copy of it must not give away the secret of an API key or a webhook endpoint
+// created with a key in the last 24 hours, while the replay still returns that secret.
+test('the stored answer of a create that returns a secret holds neither the secret nor the key', async () => {
+  const admin = srv.admin();
+  const key = uniq('secret-key-');
+  const keyBody = { name: 'crm sync', scopes: ['customers:read'] };
+  const first = ok(await admin.post(`/partners/${t.partner.id}/keys`, keyBody, { idem: key }), 201);
+  const again = await admin.post(`/partners/${t.partner.id}/keys`, keyBody, { idem: key });
+  assert.equal(replayed(again), 'true');
+  assert.equal(ok(again, 201).secret, first.secret, 'the replay returns the secret');
+
+  const hookKey = uniq('secret-hook-');
+  const hookBody = { url: 'https://crm.example.com/hooks', enabled_events: ['customer.created'] };
+  const hook = ok(await admin.post(`/partners/${t.partner.id}/webhook-endpoints`, hookBody, { idem: hookKey }), 201);
+  assert.ok(hook.secret?.startsWith('whsec_'), JSON.stringify(hook));
+  const hookAgain = await admin.post(`/partners/${t.partner.id}/webhook-endpoints`, hookBody, { idem: hookKey });
+  assert.equal(ok(hookAgain, 201).secret, hook.secret);
+
+  // Every stored record, as a copy of the database would show it (the body as hex).
+  const hex = (s) => Buffer.from(s).toString('hex');
+  const rows = srv.sqlRows(ON_PG
+    ? "SELECT key, encode(body, 'hex') AS body FROM idempotency"
+    : 'SELECT key, hex(body) AS body FROM idempotency');
+  assert.ok(rows.length >= 2, `${rows.length} stored records`);
+  for (const row of rows) {
+    const body = row.body.toLowerCase();
+    for (const secret of [first.secret, hook.secret]) assert.ok(!body.includes(hex(secret)), 'a secret is stored in the clear');
+    for (const k of [key, hookKey]) {
+      assert.notEqual(row.key, k, 'an Idempotency-Key is stored in the clear');
+      assert.ok(!body.includes(hex(k)), 'an Idempotency-Key is in a stored answer');
+    }
+  }
 });

@@ -439,3 +439,75 @@ TEST(body_parse_refuses_a_nul_character_in_a_string)
 	CHECK(body_refused("{\"name\": \"Ja\\u0000ne\"}"));
 	CHECK(body_refused("{\"na\\u0000me\": \"Jane\"}"));
 }
+
+/* --- what the store keeps of a key and its answer ------------------------ */
+
+TEST(idem_key_digest_is_the_sha256_of_the_label_and_the_key)
+{
+	char digest[65];
+	/* printf 'innbocks-idempotency-key-v1:abc' | sha256sum; the PostgreSQL
+	 * migration (sql/postgres/0006) computes the same in SQL. */
+	idem_key_digest("abc", digest);
+	CHECK_STR(digest, "16ca37a6b469ff2a1d80f09ba811c6e441e121a24c79005e9aaf3e5526dd11b0");
+}
+
+TEST(idem_seal_hides_the_answer_and_idem_open_gives_it_back)
+{
+	struct arena *a = arena_new();
+	const char *body = "{\"secret\":\"ib_live_abc\"}";
+	size_t n = 0, m = 0;
+	char *sealed = idem_seal(a, "ptn_1", "key-1", body, strlen(body), &n);
+	CHECK(n > strlen(body));
+	CHECK(memmem(sealed, n, "ib_live_abc", 11) == NULL);
+	/* A random nonce: the same answer sealed twice differs. */
+	char *again = idem_seal(a, "ptn_1", "key-1", body, strlen(body), &m);
+	CHECK(n == m && memcmp(sealed, again, n) != 0);
+	const char *out = NULL;
+	size_t len = 0;
+	struct err e = {0};
+	if (CHECK_INT(idem_open(a, "ptn_1", "key-1", sealed, n, &out, &len, &e), 0)) {
+		CHECK_INT(len, strlen(body));
+		CHECK_STR(out, body);
+	}
+	/* An empty answer (a 204) too. */
+	char *empty = idem_seal(a, "ptn_1", "key-1", "", 0, &m);
+	if (CHECK_INT(idem_open(a, "ptn_1", "key-1", empty, m, &out, &len, &e), 0))
+		CHECK_INT(len, 0);
+	arena_free(a);
+}
+
+TEST(idem_open_refuses_another_key_another_scope_and_changed_bytes)
+{
+	struct arena *a = arena_new();
+	const char *body = "{\"id\":\"cus_1\"}";
+	size_t n = 0, len = 0;
+	char *sealed = idem_seal(a, "ptn_1", "key-1", body, strlen(body), &n);
+	const char *out = NULL;
+	struct err e = {0};
+	CHECK_INT(idem_open(a, "ptn_1", "key-2", sealed, n, &out, &len, &e), -1);
+	CHECK_INT(e.status, 500);
+	CHECK_INT(idem_open(a, "ptn_2", "key-1", sealed, n, &out, &len, &e), -1);
+	for (size_t i = 3; i < n; i += 7) { /* past the magic: nonce, tag, text */
+		sealed[i] ^= 1;
+		CHECK_INT(idem_open(a, "ptn_1", "key-1", sealed, n, &out, &len, &e), -1);
+		sealed[i] ^= 1;
+	}
+	CHECK_INT(idem_open(a, "ptn_1", "key-1", sealed, 20, &out, &len, &e), -1);
+	CHECK_INT(idem_open(a, "ptn_1", "key-1", sealed, n, &out, &len, &e), 0);
+	arena_free(a);
+}
+
+TEST(idem_open_gives_an_answer_stored_in_the_clear_as_it_is)
+{
+	struct arena *a = arena_new();
+	const char *plain = "{\"id\":\"cus_1\"}";
+	const char *out = NULL;
+	size_t len = 0;
+	struct err e = {0};
+	CHECK_INT(idem_open(a, "ptn_1", "key-1", plain, strlen(plain), &out, &len, &e), 0);
+	CHECK(out == plain);
+	CHECK_INT(len, strlen(plain));
+	CHECK_INT(idem_open(a, "ptn_1", "key-1", "", 0, &out, &len, &e), 0);
+	CHECK_INT(len, 0);
+	arena_free(a);
+}

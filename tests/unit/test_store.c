@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "idem.h"
 #include "store/store.h"
 #include "store/store_sqlite.h"
 #include "unit.h"
@@ -1362,12 +1363,57 @@ TEST(idempotency_records_survive_the_migration_to_rowid_order)
 	d.s = store_sqlite_open(d.path, &d.e);
 	if (!CHECK(d.s != NULL))
 		goto out;
+	/* Kept under its key's digest since 0010 (the next test). */
+	char digest[65];
+	idem_key_digest("k", digest);
 	struct idem_record r = {0};
-	if (CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_1", "k", &r, &d.e), 0)) {
+	if (CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_1", digest, &r, &d.e), 0)) {
 		CHECK_STR(r.fingerprint, "fp");
 		CHECK_INT(r.status, 201);
 		CHECK_STR(r.body, "{\"id\":1}");
 	}
+out:
+	db_close(&d);
+}
+
+/* A database made before stored Idempotency-Keys were digests (idem.h)
+ * keeps its records through the migration, on both backends: each is found
+ * under its key's digest, not under the key, and its answer, stored in the
+ * clear, opens as it is. */
+TEST(idempotency_keys_become_digests_in_the_migration_and_old_answers_still_replay)
+{
+	struct db d;
+	if (!db_open_partner(&d, "ptn_1"))
+		goto out;
+	/* Back to the schema before the last migration, with a record as it
+	 * was stored then. */
+	bool pg = d.dbname[0] != '\0';
+	if (!db_exec(&d, "DELETE FROM schema_version"
+			 " WHERE version = (SELECT max(version) FROM schema_version)") ||
+	    !db_exec(&d, pg ? "INSERT INTO idempotency (scope, key, fingerprint, status, body,"
+			      " created_at) VALUES ('ptn_1', 'order-42', 'fp', 201,"
+			      " convert_to('{\"id\":1}', 'UTF8'), 100)"
+			    : "INSERT INTO idempotency (scope, key, fingerprint, status, body,"
+			      " created_at) VALUES ('ptn_1', 'order-42', 'fp', 201,"
+			      " CAST('{\"id\":1}' AS BLOB), 100)"))
+		goto out;
+	d.s->ops->close(d.s);
+	d.s = db_store_open(&d);
+	if (!CHECK(d.s != NULL))
+		goto out;
+	char digest[65];
+	idem_key_digest("order-42", digest);
+	struct idem_record r = {0};
+	CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_1", "order-42", &r, &d.e), STORE_NOT_FOUND);
+	if (!CHECK_INT(d.s->ops->idem_get(d.s, d.a, "ptn_1", digest, &r, &d.e), 0))
+		goto out;
+	CHECK_STR(r.fingerprint, "fp");
+	const char *body = NULL;
+	size_t len = 0;
+	if (CHECK_INT(
+		    idem_open(d.a, "ptn_1", "order-42", r.body, r.body_len, &body, &len, &d.e),
+		    0))
+		CHECK_STR(body, "{\"id\":1}");
 out:
 	db_close(&d);
 }
