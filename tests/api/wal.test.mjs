@@ -101,6 +101,10 @@ test('a long reader in another process does not stop writes once the WAL is past
     const perSecond = Array.from({ length: HOLD_S }, (_, i) => acked.filter((a) => a >= from + i * 1000 && a < from + (i + 1) * 1000).length);
     t.diagnostic(`creates acknowledged per second while the reader held: ${perSecond.join(', ')}; WAL ${(walAfterReader / 1048576).toFixed(0)} MiB when it ended, ${((await walBytes()) / 1048576).toFixed(0)} MiB later`);
     assert.ok(to - from >= HOLD_S * 1000, 'the reader held its snapshot');
+    // A WAL is deleted only by the database's last connection closing: had the server lost its
+    // locks on the database file, the reader's exit would have taken it (and checkpointed the
+    // server's database from under it).
+    assert.ok(walAfterReader > 0, "the reader's exit deleted the running server's WAL");
     for (const n of perSecond) assert.ok(n > 0, `a second without one acknowledged create: ${perSecond}`);
   } finally {
     stop = true;

@@ -3746,10 +3746,11 @@ static long long wal_size(const struct db *d)
 	return stat(wal, &st) == 0 ? (long long)st.st_size : -1;
 }
 
-/* The WAL's restart copies little with the write lock held: near the limit
- * (64 MiB) the store asks for a checkpoint on another thread, and past it
- * restarts only once one has copied the WAL back, or by itself past half
- * the limit more, so the bound holds when no checkpoint comes. */
+/* The WAL's restart copies little with the write lock held: from half the
+ * limit (64 MiB) the store asks for checkpoints on another thread, and past
+ * the limit restarts only once one has copied all but a quarter of it back,
+ * or by itself past half the limit more, so the bound holds when no
+ * checkpoint comes. */
 TEST(the_wal_restarts_once_a_checkpoint_has_copied_it_back)
 {
 	struct db d = {0}; /* closed after a skip too */
@@ -3761,34 +3762,40 @@ TEST(the_wal_restarts_once_a_checkpoint_has_copied_it_back)
 				    NULL, NULL, NULL),
 		       SQLITE_OK))
 		goto out;
-	/* Below 7/8 of the limit: nothing to do. */
-	if (!wal_grow(&d, other, 40, "ptn_b"))
+	/* Below half the limit: nothing to do. */
+	if (!wal_grow(&d, other, 20, "ptn_b"))
 		goto out;
 	CHECK_INT(d.s->ops->wal_bound(d.s, &d.e), 0);
-	/* Near it: asked once, and not again for the next few commits. */
-	if (!wal_grow(&d, other, 18, "ptn_c"))
+	/* Past it: asked once, and not again for the next few commits. */
+	if (!wal_grow(&d, other, 20, "ptn_c"))
 		goto out;
 	CHECK_INT(d.s->ops->wal_bound(d.s, &d.e), 1);
 	CHECK_INT(d.s->ops->wal_bound(d.s, &d.e), 0);
-	/* Past it with nothing copied: no restart, asked again. */
-	if (!wal_grow(&d, other, 10, "ptn_d"))
+	/* Near the limit, an eighth of it later: asked again. (A checkpoint
+	 * here would copy all of it, and SQLite would restart the WAL at the
+	 * next commit by itself: no other connection reads.) */
+	if (!wal_grow(&d, other, 18, "ptn_d"))
+		goto out;
+	CHECK_INT(d.s->ops->wal_bound(d.s, &d.e), 1);
+	/* Past the limit with a third of it not copied: no restart. */
+	if (!wal_grow(&d, other, 10, "ptn_e"))
 		goto out;
 	CHECK_INT(d.s->ops->wal_bound(d.s, &d.e), 1);
 	long long before = wal_size(&d);
-	if (!CHECK(partner_add(&d, "ptn_e", 100)) || !CHECK(wal_size(&d) > before))
+	if (!CHECK(partner_add(&d, "ptn_f", 100)) || !CHECK(wal_size(&d) > before))
 		goto out;
 	/* A checkpoint copies it back; the next pass restarts it, and the next
 	 * commit writes from its beginning (the file cut back to the limit). */
 	CHECK_INT(d.s->ops->checkpoint(d.s, &d.e), 0);
 	CHECK_INT(d.s->ops->wal_bound(d.s, &d.e), 0);
-	CHECK(partner_add(&d, "ptn_f", 100));
+	CHECK(partner_add(&d, "ptn_g", 100));
 	if (!CHECK(wal_size(&d) <= 64ll * 1024 * 1024))
 		printf("    the WAL is %lld bytes\n", wal_size(&d));
 	/* Past half the limit more with no checkpoint: restarted all the same. */
-	if (!wal_grow(&d, other, 100, "ptn_g"))
+	if (!wal_grow(&d, other, 100, "ptn_h"))
 		goto out;
 	CHECK_INT(d.s->ops->wal_bound(d.s, &d.e), 0);
-	CHECK(partner_add(&d, "ptn_h", 100));
+	CHECK(partner_add(&d, "ptn_i", 100));
 	if (!CHECK(wal_size(&d) <= 64ll * 1024 * 1024))
 		printf("    the WAL is %lld bytes\n", wal_size(&d));
 out:
