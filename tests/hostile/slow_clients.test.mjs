@@ -129,7 +129,16 @@ test('connections from one address held silent free their places at the deadline
     await sleep(DEADLINE_MS / 4);
     const results = await Promise.all(silent);
     for (const r of results) assert.ok(r.ms < DEADLINE_MS * 5, `held ${r.ms} ms`);
-    assert.equal((await fetch(`${small.url}/healthz`)).status, 200);
+    // A client sees its connection closed as soon as the sweeper shuts it down; libmicrohttpd
+    // gives the address's place back when its thread has cleaned the connection up, a moment
+    // later. Under load that moment was long enough for a first try to be refused, once.
+    const from = Date.now();
+    let status = 0;
+    while (status !== 200 && Date.now() - from < DEADLINE_MS) {
+      status = await fetch(`${small.url}/healthz`).then((r) => r.status, () => 0);
+      if (status !== 200) await sleep(20);
+    }
+    assert.equal(status, 200, `the address was not served again within ${DEADLINE_MS} ms`);
   } finally {
     await small.stop();
   }
