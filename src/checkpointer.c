@@ -75,9 +75,13 @@ struct checkpointer *checkpointer_start(struct store *s)
 	return k;
 }
 
-void checkpointer_wake(struct checkpointer *k)
+void checkpointer_wal_bound(struct checkpointer *k)
 {
-	if (!k)
+	struct err e;
+	int bound = k->store->ops->wal_bound(k->store, &e);
+	if (bound < 0)
+		fprintf(stderr, "innbocks: checkpoint failed: %s\n", e.message);
+	if (bound <= 0)
 		return;
 	pthread_mutex_lock(&k->mu);
 	k->wanted = true;

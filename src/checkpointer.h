@@ -13,9 +13,11 @@ struct checkpointer;
 
 /* Starts the thread on s. Returns it, or NULL with a message on stderr. */
 struct checkpointer *checkpointer_start(struct store *s);
-/* Asks for a checkpoint now; one running meanwhile is followed by another.
- * Cheap: callable after every commit. Accepts NULL. */
-void checkpointer_wake(struct checkpointer *k);
+/* Keeps the write-ahead log bounded (the store's wal_bound op, which may
+ * restart it), and wakes the thread when the log asks for a checkpoint.
+ * Cheap unless the log is near its limit: callable after every commit, by
+ * the writer and by the main thread. Never inside a transaction. */
+void checkpointer_wal_bound(struct checkpointer *k);
 /* Stops the thread (a running checkpoint finishes first) and frees k.
  * Accepts NULL. */
 void checkpointer_stop(struct checkpointer *k);

@@ -113,7 +113,8 @@ static int serve(const struct config *cfg)
 	/* Group commit only where the backend gains from it (store.h). */
 	bool batch = cfg->group_commit && s->group_commit;
 	struct checkpointer *checkpointer = checkpointer_start(s);
-	struct writer *writer = batch && worker ? writer_start(s, checkpointer) : NULL;
+	struct writer *writer = batch && worker && checkpointer ? writer_start(s, checkpointer)
+								: NULL;
 	struct http_deadlines deadlines = {(int)cfg->head_timeout_ms,
 					   (int)cfg->body_timeout_ms};
 	struct http_server *srv = worker && checkpointer && (writer || !batch)
@@ -161,11 +162,7 @@ static int serve(const struct config *cfg)
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
 		accesslog_flush(); /* an idle server's last lines */
-		int bound = s->ops->wal_bound(s, &e);
-		if (bound < 0)
-			fprintf(stderr, "innbocks: checkpoint failed: %s\n", e.message);
-		else if (bound > 0)
-			checkpointer_wake(checkpointer);
+		checkpointer_wal_bound(checkpointer);
 		/* After a full or read-only disk, notice its recovery by itself. */
 		s->ops->probe_write(s, &e);
 		if (++ticks == MAINTENANCE_EVERY_S * 1000 / TICK_MS) {

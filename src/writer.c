@@ -102,11 +102,7 @@ static void run_batch(struct writer *w, struct queued *list)
 		free(q);
 	}
 	/* After the answers, so the batch's requests never wait for it. */
-	int bound = s->ops->wal_bound(s, &e);
-	if (bound < 0)
-		fprintf(stderr, "innbocks: checkpoint failed: %s\n", e.message);
-	else if (bound > 0)
-		checkpointer_wake(w->checkpointer);
+	checkpointer_wal_bound(w->checkpointer);
 }
 
 static void *writer_main(void *arg)

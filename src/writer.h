@@ -18,9 +18,9 @@ struct checkpointer;
  * or replaced by an error). */
 typedef void writer_done_fn(void *cls);
 
-/* Starts the writer thread on s; it wakes k (which may be NULL) when the
- * write-ahead log asks for a checkpoint. Returns it, or NULL with a message
- * on stderr. */
+/* Starts the writer thread on s; after each batch it keeps the write-ahead
+ * log bounded through k (checkpointer_wal_bound()). Returns it, or NULL
+ * with a message on stderr. */
 struct writer *writer_start(struct store *s, struct checkpointer *k);
 /* Queues a write started by dispatch_start(); done(cls) runs when its
  * answer is final. The writer does not free c: the caller's done path

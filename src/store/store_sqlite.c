@@ -282,9 +282,7 @@ static int sq_wal_bound(struct store *s, struct err *e)
 	int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
 	sq_busy_timeout_restore(c);
 	if (rc == SQLITE_OK) {
-		atomic_store_explicit(&ss->wal_frames, 0, memory_order_relaxed);
-		atomic_store_explicit(&ss->wal_copied, 0, memory_order_relaxed);
-		atomic_store_explicit(&ss->wal_asked, 0, memory_order_relaxed);
+		sq_wal_started_again(ss);
 		ss->wal_retry_ms = 0;
 	} else if (rc == SQLITE_BUSY) {
 		ss->wal_retry_ms = ss->wal_retry_ms ? ss->wal_retry_ms * 2

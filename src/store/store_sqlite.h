@@ -50,7 +50,6 @@ struct conn {
 	 * committed before it. */
 	uint64_t commits_seen;
 	uint64_t changed;
-	bool unmapped;
 	struct conn *next;
 	struct cached_stmt cache[STMT_CACHE];
 	int ncache;
@@ -75,6 +74,9 @@ struct sqlite_store {
 	atomic_bool writable;            /* false since a write met a full or read-only disk */
 };
 
+/* The WAL starts from its beginning again (a restart, or SQLite's own after
+ * a full checkpoint): none of it is written, copied back or asked about. */
+void sq_wal_started_again(struct sqlite_store *ss);
 /* Before a read transaction: maps the database for it, or not (see the
  * function). */
 void sq_read_map(struct conn *c);

@@ -91,12 +91,17 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	struct sqlite_store *ss = c->store;
 	atomic_fetch_add_explicit(&ss->commits, 1, memory_order_relaxed);
 	c->commits_seen++; /* its own: SQLite keeps its pages after them */
-	int before = atomic_exchange_explicit(&ss->wal_frames, frames, memory_order_relaxed);
-	if (frames < before) { /* the WAL started again: none of it is copied back */
-		atomic_store_explicit(&ss->wal_copied, 0, memory_order_relaxed);
-		atomic_store_explicit(&ss->wal_asked, 0, memory_order_relaxed);
-	}
+	if (frames < atomic_load_explicit(&ss->wal_frames, memory_order_relaxed))
+		sq_wal_started_again(ss); /* by SQLite itself, after a full checkpoint */
+	atomic_store_explicit(&ss->wal_frames, frames, memory_order_relaxed);
 	return SQLITE_OK;
+}
+
+void sq_wal_started_again(struct sqlite_store *ss)
+{
+	atomic_store_explicit(&ss->wal_frames, 0, memory_order_relaxed);
+	atomic_store_explicit(&ss->wal_copied, 0, memory_order_relaxed);
+	atomic_store_explicit(&ss->wal_asked, 0, memory_order_relaxed);
 }
 
 /* Whether a read transaction reads the database through a memory map. A
@@ -110,13 +115,13 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 void sq_read_map(struct conn *c)
 {
 	uint64_t commits = atomic_load_explicit(&c->store->commits, memory_order_relaxed);
+	bool was_unmapped = c->changed != 0;
 	c->changed = c->changed << 1 | (commits != c->commits_seen);
 	c->commits_seen = commits;
 	bool unmapped = c->changed != 0;
-	if (unmapped == c->unmapped)
-		return;
-	c->unmapped = unmapped;
-	sqlite3_exec(c->db, unmapped ? "PRAGMA mmap_size=0" : MMAP_PRAGMA, NULL, NULL, NULL);
+	if (unmapped != was_unmapped)
+		sqlite3_exec(c->db, unmapped ? "PRAGMA mmap_size=0" : MMAP_PRAGMA, NULL, NULL,
+			     NULL);
 }
 
 /* innbocks_idempotency_key_digest(key): idem_key_digest() for SQL, for the

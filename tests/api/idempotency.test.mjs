@@ -6,6 +6,7 @@
 // partners); 20 concurrent requests with one key produce one customer; malformed keys are 400.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import {
   startServer, createCustomer, customerBody, assertError, ok, qs, uniq, ON_PG,
 } from './lib.mjs';
@@ -250,4 +251,22 @@ test('the stored answer of a create that returns a secret holds neither the secr
       assert.ok(!body.includes(hex(k)), 'an Idempotency-Key is in a stored answer');
     }
   }
+});
+
+// A sealed answer that was changed in the database is never replayed as it stands: the replay
+// answers 500 internal_error in the envelope and runs nothing. The record is found by the key's
+// digest, which is all the database knows of the key.
+test('a sealed answer changed in the database answers 500 on replay and runs nothing', async () => {
+  const admin = srv.admin();
+  const key = uniq('damaged-');
+  const body = { name: 'damaged', scopes: ['customers:read'] };
+  ok(await admin.post(`/partners/${t.partner.id}/keys`, body, { idem: key }), 201);
+  const keysBefore = ok(await admin.get(`/partners/${t.partner.id}/keys?limit=100`)).data.length;
+  const digest = createHash('sha256').update(`innbocks-idempotency-key-v1:${key}`).digest('hex');
+  srv.sql(ON_PG
+    ? `UPDATE idempotency SET body = substring(body from 1 for 40) WHERE key = '${digest}'`
+    : `UPDATE idempotency SET body = substr(body, 1, 40) WHERE key = '${digest}'`);
+  assert.equal(srv.sql(`SELECT count(*) FROM idempotency WHERE key = '${digest}'`), '1');
+  assertError(await admin.post(`/partners/${t.partner.id}/keys`, body, { idem: key }), 500, 'internal_error');
+  assert.equal(ok(await admin.get(`/partners/${t.partner.id}/keys?limit=100`)).data.length, keysBefore);
 });
