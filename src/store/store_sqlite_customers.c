@@ -94,12 +94,20 @@ int store_sqlite_customer_insert(struct store *s, struct arena *a, struct custom
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	/* The partner's counter only grows, so a number is never handed out twice. */
+	/* The partner's counter only grows, so a number is never handed out twice.
+	 * An UPDATE, then a SELECT in the same transaction: RETURNING would
+	 * build a temporary b-tree for its one row (3.4 µs a number against 1.5,
+	 * in a loop of its own). */
 	sqlite3_stmt *st = sq_prep(c,
 				   "UPDATE partners SET next_mailbox_number ="
-				   " next_mailbox_number + 1 WHERE id = ?"
-				   " RETURNING next_mailbox_number - 1",
+				   " next_mailbox_number + 1 WHERE id = ?",
 				   e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, cu->partner_id);
+	if (sq_step_done(c, st, e) < 0)
+		return -1;
+	st = sq_prep(c, "SELECT next_mailbox_number - 1 FROM partners WHERE id = ?", e);
 	if (!st)
 		return -1;
 	sq_bind_text(st, 1, cu->partner_id);
