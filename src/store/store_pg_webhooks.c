@@ -138,7 +138,9 @@ int store_pg_webhook_claim(struct store *s, struct arena *a, const char *owner, 
 		return -1;
 	/* One statement, on the database's clock. `fair` is the SQLite query:
 	 * due jobs ranked within their endpoint and their tenant, taken while
-	 * rank plus what is leased stays within the caps. Ranking needs window
+	 * rank plus what is leased stays within the caps; only each enabled
+	 * endpoint's first per_endpoint due jobs are ranked, read in order from
+	 * webhook_jobs_endpoint_due, so a backlog does not grow the work. Ranking needs window
 	 * functions, which FOR UPDATE cannot sit beside, so the fair choice is
 	 * made on the statement's snapshot and `won` then locks it, skipping
 	 * any row another claim (on any instance) is locking: a concurrent
@@ -166,9 +168,12 @@ int store_pg_webhook_claim(struct store *s, struct arena *a, const char *owner, 
 		"   ORDER BY j.next_attempt_at, j.seq) AS endpoint_rank,"
 		"  row_number() OVER (PARTITION BY w.partner_id"
 		"   ORDER BY j.next_attempt_at, j.seq) AS tenant_rank"
-		"  FROM webhook_jobs j JOIN webhook_endpoints w ON w.id = j.endpoint_id, clock"
-		"  WHERE j.status = 'pending' AND j.next_attempt_at <= clock.now"
-		"  AND j.locked_until <= clock.now AND w.status = 'enabled'),"
+		"  FROM webhook_endpoints w CROSS JOIN clock CROSS JOIN LATERAL ("
+		"   SELECT c.seq, c.endpoint_id, c.next_attempt_at FROM webhook_jobs c"
+		"   WHERE c.endpoint_id = w.id AND c.status = 'pending'"
+		"   AND c.next_attempt_at <= clock.now AND c.locked_until <= clock.now"
+		"   ORDER BY c.next_attempt_at, c.seq LIMIT $3) j"
+		"  WHERE w.status = 'enabled'),"
 		" fair AS ("
 		"  SELECT d.seq FROM due d"
 		"  WHERE d.endpoint_rank + coalesce((SELECT n FROM leased l"

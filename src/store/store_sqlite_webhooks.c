@@ -144,9 +144,13 @@ int store_sqlite_webhook_claim(struct store *s, struct arena *a, const char *own
 	if (!c)
 		return -1;
 	/* Due jobs ranked within their endpoint and their tenant; a job is taken
-	 * when its rank plus what is already leased stays within the caps. The
-	 * clock is the database's (unixepoch()), as on PostgreSQL; the write
-	 * transaction makes this claim the only one until it commits. */
+	 * when its rank plus what is already leased stays within the caps. Only
+	 * each enabled endpoint's first per_endpoint due jobs are ranked (no
+	 * later one could be taken), read in order from webhook_jobs_endpoint_due,
+	 * so the claim's work does not grow with a backlog; the leases come from
+	 * webhook_jobs_leased. The clock is the database's (unixepoch()), as on
+	 * PostgreSQL; the write transaction makes this claim the only one until
+	 * it commits. */
 	sqlite3_stmt *st = sq_prep(
 		c,
 		"WITH clock AS (SELECT unixepoch() AS now),"
@@ -162,9 +166,12 @@ int store_sqlite_webhook_claim(struct store *s, struct arena *a, const char *own
 		"   ORDER BY j.next_attempt_at, j.seq) AS endpoint_rank,"
 		"  row_number() OVER (PARTITION BY w.partner_id"
 		"   ORDER BY j.next_attempt_at, j.seq) AS tenant_rank"
-		"  FROM webhook_jobs j JOIN webhook_endpoints w ON w.id = j.endpoint_id, clock"
-		"  WHERE j.status = 'pending' AND j.next_attempt_at <= clock.now"
-		"  AND j.locked_until <= clock.now AND w.status = 'enabled')"
+		"  FROM webhook_endpoints w, clock, webhook_jobs j"
+		"  WHERE w.status = 'enabled' AND j.seq IN ("
+		"   SELECT c.seq FROM webhook_jobs c"
+		"   WHERE c.endpoint_id = w.id AND c.status = 'pending'"
+		"   AND c.next_attempt_at <= clock.now AND c.locked_until <= clock.now"
+		"   ORDER BY c.next_attempt_at, c.seq LIMIT ?2))"
 		" SELECT d.event_id, ev.type, ev.partner_id, ev.payload, w.id, w.url, w.secret,"
 		" CASE WHEN w.previous_secret_expires_at > clock.now THEN w.previous_secret END,"
 		" d.attempts"
