@@ -39,6 +39,8 @@ have_header curl/curl.h || need="$need libcurl4-openssl-dev"
 have_header idn2.h || need="$need libidn2-dev"
 have_header unistr.h || need="$need libunistring-dev"
 have_header sodium.h || need="$need libsodium-dev"
+# The unit tests check the country codes against the ISO 3166-1 list.
+[ -e /usr/share/iso-codes/json/iso_3166-1.json ] || need="$need iso-codes"
 # The dashboard's browser tests drive Debian's Chromium (never a downloaded one).
 command -v chromium >/dev/null 2>&1 || need="$need chromium"
 if [ "${1:-}" = "--bench" ]; then

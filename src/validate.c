@@ -82,9 +82,45 @@ bool valid_external_id(const char *s)
 	return true;
 }
 
+/* The 249 officially assigned ISO 3166-1 alpha-2 codes, by first letter:
+ * the second letters each takes. Taken from Debian's iso-codes 4.15
+ * (/usr/share/iso-codes/json/iso_3166-1.json), which test_validate.c
+ * compares them with. User-assigned codes (AA, QM-QZ, XA-XZ, ZZ) and
+ * reserved ones (UK, EU) are no countries. */
+static const char *const country_second_letters[26] = {
+	"DEFGILMOQRSTUWXZ",        /* A */
+	"ABDEFGHIJLMNOQRSTVWYZ",   /* B */
+	"ACDFGHIKLMNORUVWXYZ",     /* C */
+	"EJKMOZ",                  /* D */
+	"CEGHRST",                 /* E */
+	"IJKMOR",                  /* F */
+	"ABDEFGHILMNPQRSTUWY",     /* G */
+	"KMNRTU",                  /* H */
+	"DELMNOQRST",              /* I */
+	"EMOP",                    /* J */
+	"EGHIMNPRWYZ",             /* K */
+	"ABCIKRSTUVY",             /* L */
+	"ACDEFGHKLMNOPQRSTUVWXYZ", /* M */
+	"ACEFGILOPRUZ",            /* N */
+	"M",                       /* O */
+	"AEFGHKLMNRSTWY",          /* P */
+	"A",                       /* Q */
+	"EOSUW",                   /* R */
+	"ABCDEGHIJKLMNORSTVXYZ",   /* S */
+	"CDFGHJKLMNORTVWZ",        /* T */
+	"AGMSYZ",                  /* U */
+	"ACEGINU",                 /* V */
+	"FS",                      /* W */
+	"",                        /* X */
+	"ET",                      /* Y */
+	"AMW",                     /* Z */
+};
+
 bool valid_country(const char *s)
 {
-	return strlen(s) == 2 && isupper((unsigned char)s[0]) && isupper((unsigned char)s[1]);
+	if (s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' || s[2] != '\0')
+		return false;
+	return strchr(country_second_letters[s[0] - 'A'], s[1]) != NULL;
 }
 
 bool valid_text(const char *s, bool multiline)

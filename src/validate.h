@@ -21,7 +21,7 @@ bool valid_email(const char *s);
 bool valid_e164(const char *s);
 /* Returns true for 1-128 characters of [A-Za-z0-9_.:-]. */
 bool valid_external_id(const char *s);
-/* Returns true for two upper-case ASCII letters (ISO 3166-1 alpha-2 shape). */
+/* Returns true for an officially assigned ISO 3166-1 alpha-2 code (US, GB). */
 bool valid_country(const char *s);
 /* Returns true when s has no control characters (tabs and newlines allowed
  * when multiline is true). */

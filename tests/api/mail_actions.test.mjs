@@ -134,6 +134,10 @@ test('forward body validation: 422 with the field (nested ones as forward_addres
     ['forward_address.country', { forward_address: { ...MIN_ADDRESS, country: 'U' } }],
     ['forward_address.country', { forward_address: { ...MIN_ADDRESS, country: '' } }],
     ['forward_address.country', { forward_address: { ...MIN_ADDRESS, country: 840 } }],
+    // The shape of a code, but no country: user-assigned, reserved.
+    ['forward_address.country', { forward_address: { ...MIN_ADDRESS, country: 'XX' } }],
+    ['forward_address.country', { forward_address: { ...MIN_ADDRESS, country: 'ZQ' } }],
+    ['forward_address.country', { forward_address: { ...MIN_ADDRESS, country: 'UK' } }],
     ['forward_address.state', { forward_address: { ...MIN_ADDRESS, state: 48 } }],
     ['forward_address.line2', { forward_address: { ...MIN_ADDRESS, line2: ['Apt 4'] } }],
     ['shipping_speed', { forward_address: MIN_ADDRESS, shipping_speed: 'overnight' }],

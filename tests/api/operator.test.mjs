@@ -51,6 +51,7 @@ test('partner creation is validated', async () => {
     const e = assertError(await adm().post('/partners', { name: 'P', location }), 422, 'validation_failed');
     assert.match(e.param ?? '', new RegExp(field), `param names ${field}: ${e.param}`);
   }
+  assertError(await adm().post('/partners', { name: 'P', location: { ...LOCATION, country: 'XX' } }), 422, 'validation_failed', 'location.country');
   assertError(await adm().post('/partners', { name: 'P', location: LOCATION, id: 'ptn_mine' }), 400, 'unknown_parameter', 'id');
   assertError(await adm().post('/partners', { name: 'P', location: LOCATION, plan: 'gold' }), 400, 'unknown_parameter', 'plan');
   assertError(await adm().get('/partners/ptn_doesnotexist00000000'), 404, 'not_found');

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "unit.h"
 #include "util.h"
 #include "validate.h"
@@ -194,10 +196,12 @@ TEST(valid_external_id_refuses_an_empty_id)
 	CHECK(!valid_external_id(""));
 }
 
-TEST(valid_country_accepts_two_upper_case_letters)
+TEST(valid_country_accepts_assigned_codes)
 {
 	CHECK(valid_country("US"));
 	CHECK(valid_country("DE"));
+	CHECK(valid_country("GB"));
+	CHECK(valid_country("ZW"));
 }
 
 TEST(valid_country_refuses_anything_else)
@@ -208,6 +212,44 @@ TEST(valid_country_refuses_anything_else)
 	CHECK(!valid_country("U"));
 	CHECK(!valid_country("U1"));
 	CHECK(!valid_country(""));
+	/* User-assigned and reserved: the shape of a code, no country. */
+	CHECK(!valid_country("XX"));
+	CHECK(!valid_country("ZZ"));
+	CHECK(!valid_country("AA"));
+	CHECK(!valid_country("QZ"));
+	CHECK(!valid_country("UK"));
+	CHECK(!valid_country("EU"));
+}
+
+/* Every pair of letters against Debian's iso-codes (scripts/deps.sh
+ * installs it): valid exactly when the standard assigns it. */
+TEST(valid_country_agrees_with_iso_codes_on_every_pair_of_letters)
+{
+	json_error_t jerr;
+	json_t *doc = json_load_file("/usr/share/iso-codes/json/iso_3166-1.json", 0, &jerr);
+	json_t *list = json_object_get(doc, "3166-1");
+	if (!CHECK(json_is_array(list))) {
+		printf("    iso-codes: %s\n", jerr.text);
+		json_decref(doc);
+		return;
+	}
+	bool assigned[26][26] = {{false}};
+	size_t i;
+	json_t *c;
+	json_array_foreach(list, i, c) {
+		const char *code = json_string_value(json_object_get(c, "alpha_2"));
+		if (CHECK(code && strlen(code) == 2 && code[0] >= 'A' && code[0] <= 'Z' &&
+			  code[1] >= 'A' && code[1] <= 'Z'))
+			assigned[code[0] - 'A'][code[1] - 'A'] = true;
+	}
+	CHECK_INT(json_array_size(list), 249);
+	for (int a = 0; a < 26; a++)
+		for (int b = 0; b < 26; b++) {
+			char code[3] = {(char)('A' + a), (char)('A' + b), '\0'};
+			if (valid_country(code) != assigned[a][b])
+				CHECK_STR(code, assigned[a][b] ? "assigned" : "not assigned");
+		}
+	json_decref(doc);
 }
 
 TEST(valid_one_of_finds_a_string_only_when_the_list_holds_it)
