@@ -176,7 +176,8 @@ bool dispatch_admissible(struct app *app, const struct request *req)
 	char allow[64];
 	c.route = router_match(routes, routes_count, c.a, req->method, req->path, c.params,
 			       &status, allow, sizeof(allow));
-	bool ok = c.route && !req->has_nul && content_type_is_json(req->content_type);
+	bool ok = c.route && !req->has_nul && !req->path_slash &&
+		  content_type_is_json(req->content_type);
 	/* Storage that cannot be asked is no reason to refuse here: the
 	 * request's own path will say what is wrong. */
 	if (ok && c.store->ops->tx_begin(c.store, false, &c.err) == 0) {
@@ -467,6 +468,11 @@ static int prepare(struct ctx *c, struct response *resp)
 	if (req->has_nul)
 		return error(&c->err, 400, "invalid_request", NULL,
 			     "the request contains a NUL byte (%%00)");
+	/* Decoded, %2F splits a segment, and the path could match another
+	 * route (mail_x%2Fscan as mail_x/scan); no id holds a slash. */
+	if (req->path_slash)
+		return error(&c->err, 404, "route_not_found", NULL,
+			     "no route takes a slash spelled %%2F inside a path segment");
 	c->route = router_match(routes, routes_count, c->a, req->method, req->path, c->params,
 				&status, allow, sizeof(allow));
 	resp->facts.route = c->route;

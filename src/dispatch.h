@@ -31,6 +31,7 @@ struct request {
 	bool query_overflow;         /* more parameters than the HTTP layer keeps */
 	const char *query_repeated;  /* a query parameter given twice, or NULL */
 	bool has_nul;                /* a NUL byte (%00) in the path or the query */
+	bool path_slash;             /* the path spelled a slash as %2F */
 	const char *bad_framing;     /* why the body's length is untrustworthy, or NULL */
 	const char *content_type;    /* NULL when absent */
 	const char *authorization;   /* NULL when absent */

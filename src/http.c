@@ -67,8 +67,9 @@ struct query_collect {
 /* One request's state between handler calls (and, for a write waiting for
  * its group commit, while the connection is suspended). */
 struct pending {
-	bool started; /* on_request has seen this request */
-	bool uri_nul; /* the raw URI spells a NUL byte (%00) */
+	bool started;   /* on_request has seen this request */
+	bool uri_nul;   /* the raw URI spells a NUL byte (%00) */
+	bool uri_slash; /* the raw path spells a slash (%2F) */
 	struct http_server *srv;
 	struct MHD_Connection *conn;
 	char client_addr[INET6_ADDRSTRLEN];
@@ -116,8 +117,19 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 	return MHD_YES;
 }
 
+/* Returns true when the path of a raw URI (before any '?') spells a slash
+ * as %2F: decoded, it would split a segment in two. */
+static bool path_spells_slash(const char *uri)
+{
+	for (const char *s = uri; *s && *s != '?'; s++)
+		if (s[0] == '%' && s[1] == '2' && (s[2] == 'F' || s[2] == 'f'))
+			return true;
+	return false;
+}
+
 /* Sees every request's URI before MHD decodes it, and starts the request's
- * state with what only the raw form shows: a NUL byte spelled %00. */
+ * state with what only the raw form shows: a NUL byte spelled %00, a slash
+ * spelled %2F in the path. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	(void)conn;
@@ -129,6 +141,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	p->started_us = mono_us();
 	p->arrived_us = accesslog_now_us();
 	p->uri_nul = strstr(uri, "%00") != NULL;
+	p->uri_slash = path_spells_slash(uri);
 	return p;
 }
 
@@ -334,6 +347,7 @@ static void request_build(struct http_server *srv, struct pending *p,
 	*h = (struct headers){.req = &p->req, .chunked_only = true};
 	MHD_get_connection_values_n(conn, MHD_HEADER_KIND, collect_header, h);
 	p->req.has_nul = p->uri_nul || p->query.nul;
+	p->req.path_slash = p->uri_slash;
 	p->req.bad_framing = framing_problem(h, version);
 }
 

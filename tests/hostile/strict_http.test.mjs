@@ -64,6 +64,23 @@ test('%00 in the path or the query is 400 invalid_request, never a shortened val
   }
 });
 
+test('a slash spelled %2F in the path is 404 route_not_found: it never splits a segment into another route', async () => {
+  const { api } = tn;
+  const c = await createCustomer(api);
+  // Decoded first, POST .../cus_x%2Fdeactivate would be the deactivate route of cus_x.
+  for (const [method, p] of [['POST', `/api/v1/customers/${c.id}%2Fdeactivate`], ['POST', `/api/v1/customers/${c.id}%2fdeactivate`],
+    ['GET', `/api/v1/customers/${c.id}%2Fmailbox`], ['GET', '/api/v1/customers%2F']]) {
+    const r = await rawBytes(Buffer.from(`${method} ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n`
+      + `Authorization: Bearer ${tn.key.secret}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`));
+    assert.equal(r.status, 404, `${method} ${p}: ${r.head}`);
+    assert.equal(r.body?.error?.code, 'route_not_found', `${p}: ${JSON.stringify(r.body)}`);
+    assert.match(r.body.error.message, /%2F/);
+  }
+  assert.equal(ok(await api.get(`/customers/${c.id}`)).status, c.status, 'nothing ran');
+  // In the query it is only a character of a value.
+  ok(await api.get('/customers?email=a%2Fb%40example.com'));
+});
+
 test('text echoed in an error is valid UTF-8: the message and param survive bytes that are not', async () => {
   const r = await tn.api.get('/customers?%FF%FE=1');
   assertError(r, 400, 'unknown_parameter');
