@@ -66,6 +66,8 @@ static const char *v6_forbidden_name(const struct in6_addr *a, bool allow_loopba
 	const unsigned char *b = a->s6_addr;
 	static const unsigned char zero[16];
 	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	/* ::ffff:0:0/96, IPv4-translated (RFC 2765's SIIT) */
+	static const unsigned char translated[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b};
 	static const unsigned char nat64_local[6] = {0, 0x64, 0xff, 0x9b, 0, 0x01};
 	if (memcmp(b, zero, 16) == 0)
@@ -73,7 +75,8 @@ static const char *v6_forbidden_name(const struct in6_addr *a, bool allow_loopba
 	if (memcmp(b, zero, 15) == 0 && b[15] == 1)
 		return allow_loopback ? NULL : "loopback";
 	/* Forms that carry an IPv4 address are judged by that address. */
-	if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0 || memcmp(b, zero, 12) == 0)
+	if (memcmp(b, mapped, 12) == 0 || memcmp(b, translated, 12) == 0 ||
+	    memcmp(b, nat64, 12) == 0 || memcmp(b, zero, 12) == 0)
 		return v4_forbidden_name(v4_at(b + 12), allow_loopback);
 	if (memcmp(b, nat64_local, 6) == 0)
 		return "reserved";        /* 64:ff9b:1::/48, local-use translation (RFC 8215) */

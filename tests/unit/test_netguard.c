@@ -90,12 +90,15 @@ static const struct expect always_forbidden[] = {
 	{"::ffff:10.0.0.1", "private"},
 	{"::ffff:169.254.169.254", "link-local"},
 	{"::ffff:0.0.0.0", NULL},
+	{"::ffff:0:10.0.0.1", "private"},
+	{"::ffff:0:a9fe:a9fe", "link-local"},
 };
 
 static const struct expect loopback[] = {
-	{"127.0.0.1", "loopback"},        {"127.1.2.3", "loopback"},
-	{"127.255.255.254", "loopback"},  {"::1", "loopback"},
-	{"::ffff:127.0.0.1", "loopback"}, {"::ffff:7f00:1", "loopback"},
+	{"127.0.0.1", "loopback"},          {"127.1.2.3", "loopback"},
+	{"127.255.255.254", "loopback"},    {"::1", "loopback"},
+	{"::ffff:127.0.0.1", "loopback"},   {"::ffff:7f00:1", "loopback"},
+	{"::ffff:0:127.0.0.1", "loopback"}, {"::ffff:0:7f00:1", "loopback"},
 };
 
 static const char *const public_addrs[] = {
@@ -183,6 +186,8 @@ static const char *const loopback_urls[] = {
 	"https://[0:0:0:0:0:0:0:1]/hook",
 	"https://[::ffff:127.0.0.1]/hook",
 	"https://[::ffff:7f00:1]/hook",
+	"https://[::ffff:0:127.0.0.1]/hook",
+	"https://[::ffff:0:7f00:1]/hook",
 	"https://localhost/hook",
 	"https://LOCALHOST/hook",
 	"https://localhost./hook",
