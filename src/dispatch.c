@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "idem.h"
+#include "query.h"
 #include "ratelimit.h"
 #include "session.h"
 #include "tenant.h"
@@ -533,9 +534,9 @@ struct ctx *dispatch_start(struct app *app, const struct request *req, struct re
 		respond(c, c->route->handler(c), resp);
 	else if (strcmp(req->method, "GET") == 0)
 		run_read(c, resp);
-	else if (admit(c, resp) < 0 ||
+	else if (admit(c, resp) < 0 || query_allow(c, NULL) < 0 ||
 		 (req->idempotency_key && idem_key_check(req->idempotency_key, &c->err) < 0))
-		resp_error(resp, &c->err, c->request_id);
+		resp_error(resp, &c->err, c->request_id); /* no write takes a query parameter */
 	else
 		write = true;
 	if (c->touch_key_id) {

@@ -198,6 +198,28 @@ test('an unknown query parameter is 400 unknown_parameter naming it', async () =
   assertError(await srv.admin().get('/partners?bogus=1'), 400, 'unknown_parameter', 'bogus');
 });
 
+test('a query parameter on a write is 400 unknown_parameter, runs nothing and is not stored under its key', async () => {
+  const c = await createCustomer(t.api);
+  const body = customerBody();
+  const { value: refused, events } = await srv.captureEvents(t.partner.id, async () => [
+    await t.api.request('POST', '/customers?foo=1', { json: body, idem: 'query-on-a-write' }),
+    await t.api.request('PATCH', `/customers/${c.id}?expand=mailbox`, { json: { name: 'Renamed' } }),
+    await t.api.request('POST', `/customers/${c.id}/deactivate?now=1`, { json: {} }),
+    await srv.admin().request('POST', `/customers/${c.id}/accept-invite?x=1`, { json: {} }),
+  ]);
+  assert.deepEqual(refused.map((r) => [r.status, r.body?.error?.code, r.body?.error?.param]), [
+    [400, 'unknown_parameter', 'foo'], [400, 'unknown_parameter', 'expand'],
+    [400, 'unknown_parameter', 'now'], [400, 'unknown_parameter', 'x']]);
+  assert.deepEqual(events, [], 'no event');
+  assert.deepEqual(ok(await t.api.get(`/customers/${c.id}`)), c, 'the customer is as it was');
+  // The refusal was not stored: the key still runs the request, once.
+  const created = await t.api.request('POST', '/customers', { json: body, idem: 'query-on-a-write' });
+  assert.equal(created.status, 201, created.text);
+  assert.equal(created.headers.get('idempotent-replayed'), null);
+  // Credentials come first, as on a GET.
+  assertError(await srv.raw().request('POST', '/api/v1/customers?foo=1', { json: body }), 401, 'unauthenticated');
+});
+
 test('a query string with more parameters than any route takes is 400 invalid_request', async () => {
   const many = Array.from({ length: 40 }, (_, i) => `p${i}=1`).join('&');
   assertError(await t.api.get(`/customers?${many}`), 400, 'invalid_request');
