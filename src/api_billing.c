@@ -22,6 +22,15 @@ static void current_month(int64_t now, int64_t *start, int64_t *end)
 	period_parse(period, start, end);
 }
 
+/* A period's bound is always a moment: 1970-01 starts at 0, which
+ * render_time() writes as null (its "none"). */
+static json_t *period_bound(int64_t t)
+{
+	char buf[21];
+	time_format(t, buf);
+	return json_string(buf);
+}
+
 static json_t *line_item(const struct customer *cu, int64_t days)
 {
 	json_t *o = json_object();
@@ -48,7 +57,7 @@ int api_billing_usage(struct ctx *c)
 		current_month(c->now, &start, &end);
 	else if (period_parse(period, &start, &end) < 0)
 		return error(&c->err, 400, "invalid_request", "period",
-			     "period must be a month written YYYY-MM");
+			     "period must be a month written YYYY-MM, from 1970-01 to 9999-11");
 
 	struct customer *rows;
 	size_t n;
@@ -107,8 +116,8 @@ int api_billing_usage(struct ctx *c)
 	json_object_set_new(items, "has_more", json_boolean(more));
 	json_object_set_new(items, "data", data);
 	json_t *period_obj = json_object();
-	json_object_set_new(period_obj, "start", render_time(start));
-	json_object_set_new(period_obj, "end", render_time(end));
+	json_object_set_new(period_obj, "start", period_bound(start));
+	json_object_set_new(period_obj, "end", period_bound(end));
 	json_t *o = json_object();
 	json_object_set_new(o, "object", json_string("billing_usage"));
 	json_object_set_new(o, "livemode", render_livemode(c->partner_id));

@@ -279,7 +279,8 @@ int period_parse(const char *s, int64_t *start, int64_t *end)
 			return -1;
 	int year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
 	int month = (s[5] - '0') * 10 + (s[6] - '0');
-	if (year < 1970 || month < 1 || month > 12)
+	/* 9999-12 would end in the year 10000, which RFC 3339 cannot write. */
+	if (year < 1970 || month < 1 || month > 12 || (year == 9999 && month == 12))
 		return -1;
 	*start = days_from_civil(year, (unsigned)month, 1) * 86400;
 	*end = (month == 12 ? days_from_civil(year + 1, 1, 1)

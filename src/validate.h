@@ -44,8 +44,8 @@ int rfc3339_parse(const char *s, int64_t *out);
  * result would hold more than 50 keys; current is unchanged then. */
 int metadata_apply(json_t *current, json_t *patch, struct err *e);
 
-/* Parses a billing period "YYYY-MM" into [start, end) Unix seconds.
- * Returns 0, or -1 when malformed. */
+/* Parses a billing period "YYYY-MM", 1970-01 to 9999-11, into [start, end)
+ * Unix seconds. Returns 0, or -1 when malformed or out of that range. */
 int period_parse(const char *s, int64_t *start, int64_t *end);
 /* Returns the UTC calendar days of [start, end) with any moment, up to and
  * including now, at which a mailbox active from activated until closed

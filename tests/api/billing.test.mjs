@@ -115,6 +115,9 @@ test('?period=YYYY-MM selects that UTC month; a period before any activity is em
     ['2020-01', '2020-01-01T00:00:00Z', '2020-02-01T00:00:00Z'],
     ['2024-02', '2024-02-01T00:00:00Z', '2024-03-01T00:00:00Z'],
     ['2025-12', '2025-12-01T00:00:00Z', '2026-01-01T00:00:00Z'],
+    // The first and the last periods: a start at the epoch is a time, not null.
+    ['1970-01', '1970-01-01T00:00:00Z', '1970-02-01T00:00:00Z'],
+    ['9999-11', '9999-11-01T00:00:00Z', '9999-12-01T00:00:00Z'],
   ];
   for (const [period, start, end] of cases) {
     const u = ok(await t.api.get(`/billing/usage${qs({ period })}`));
@@ -128,7 +131,8 @@ test('?period=YYYY-MM selects that UTC month; a period before any activity is em
 
 test('a malformed period is 400 invalid_request with param period', async () => {
   const t = await srv.tenant(['billing:read']);
-  for (const period of ['2026-13', '2026-00', '2026-1', '202611', '26-11', '2026-11-01', '2026/11', 'november', '', ' 2026-11', '2026-11 ', '-001-01']) {
+  for (const period of ['2026-13', '2026-00', '2026-1', '202611', '26-11', '2026-11-01', '2026/11', 'november', '', ' 2026-11', '2026-11 ', '-001-01', '1969-12',
+    '9999-12']) { // 9999-12 would end in the year 10000, which RFC 3339 cannot write
     assertError(await t.api.get(`/billing/usage?period=${encodeURIComponent(period)}`), 400, 'invalid_request', 'period');
   }
 });
