@@ -42,6 +42,32 @@ static int json_depth_exceeds(json_t *v, int depth)
 	return 0;
 }
 
+/* What is wrong with a body jansson refused, in our words: its own text
+ * quotes the body ("near '...'", up to 160 bytes of it) and names its
+ * flags (JSON_ALLOW_NUL). */
+static const char *json_error_reason(const json_error_t *jerr)
+{
+	switch (json_error_code(jerr)) {
+	case json_error_duplicate_key:
+		return "a key appears twice in one object";
+	case json_error_null_character:
+	case json_error_null_byte_in_key:
+		return "\\u0000 is not allowed";
+	case json_error_invalid_utf8:
+		return "the text is not valid UTF-8";
+	case json_error_premature_end_of_input:
+		return "the text ends before the value does";
+	case json_error_end_of_input_expected:
+		return "something follows the value";
+	case json_error_numeric_overflow:
+		return "a number is too large";
+	case json_error_stack_overflow:
+		return "the value nests too deep";
+	default:
+		return "the syntax is wrong";
+	}
+}
+
 int dispatch_body_parse(const char *body, size_t len, json_t **out, struct err *e)
 {
 	*out = NULL;
@@ -52,8 +78,9 @@ int dispatch_body_parse(const char *body, size_t len, json_t **out, struct err *
 	json_error_t jerr;
 	json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!v)
-		return error(e, 400, "invalid_json", NULL, "the body is not valid JSON: %s",
-			     jerr.text);
+		return error(e, 400, "invalid_json", NULL,
+			     "the body is not valid JSON: %s (line %d, column %d)",
+			     json_error_reason(&jerr), jerr.line, jerr.column);
 	if (!json_is_object(v)) {
 		json_decref(v);
 		return error(e, 400, "invalid_json", NULL, "the body must be a JSON object");

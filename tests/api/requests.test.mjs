@@ -45,6 +45,23 @@ test('malformed JSON is 400 invalid_json', async () => {
   assertError(await srv.admin().request('POST', '/partners', { raw: '{"name":' }), 400, 'invalid_json');
 });
 
+test('an invalid_json message says what is wrong and where, and quotes nothing of the body', async () => {
+  const who = 'jane.private.person@example.com';
+  const cases = [
+    [`{"email":"${who}","email":"${who}"}`, /a key appears twice in one object \(line 1, column \d+\)/],
+    [`{"email":"${who}\\u0000"}`, /\\u0000 is not allowed/],
+    [`{"email":"${who}"`, /ends before the value does/],
+    [`{"email":"${who}"} ${who}`, /something follows the value/],
+    [`{"email":"${who}",\n "name": ${who}}`, /the syntax is wrong \(line 2, column \d+\)/],
+    [Buffer.concat([Buffer.from(`{"email":"${who}`), Buffer.from([0xff]), Buffer.from('"}')]), /not valid UTF-8/],
+  ];
+  for (const [raw, message] of cases) {
+    const e = assertError(await postRaw(raw), 400, 'invalid_json');
+    assert.match(e.message, message);
+    assert.ok(!e.message.includes('jane') && !e.message.includes('JSON_'), e.message);
+  }
+});
+
 test('JSON that is not an object is 400 invalid_json', async () => {
   for (const raw of ['[]', `[${JSON.stringify(customerBody())}]`, '"text"', '42', 'null', 'true']) {
     assertError(await postRaw(raw), 400, 'invalid_json');
