@@ -204,7 +204,7 @@ bool dispatch_admissible(struct app *app, const struct request *req)
 	char allow[64];
 	c.route = router_match(routes, routes_count, c.a, req->method, req->path, c.params,
 			       &status, allow, sizeof(allow));
-	bool ok = c.route && !req->has_nul && !req->path_slash &&
+	bool ok = c.route && !req->has_nul && !req->path_slash && !req->header_repeated &&
 		  content_type_is_json(req->content_type);
 	/* Storage that cannot be asked is no reason to refuse here: the
 	 * request's own path will say what is wrong. */
@@ -492,6 +492,10 @@ static int prepare(struct ctx *c, struct response *resp)
 	/* Before anything: the request may not be the request the client sent. */
 	if (req->bad_framing)
 		return error(&c->err, 400, "invalid_request", NULL, "%s", req->bad_framing);
+	if (req->header_repeated)
+		return error(&c->err, 400, "invalid_request", NULL,
+			     "send the %s header once, not several times",
+			     req->header_repeated);
 	/* Before matching: cut short at the NUL, the path could match another route. */
 	if (req->has_nul)
 		return error(&c->err, 400, "invalid_request", NULL,

@@ -33,6 +33,7 @@ struct request {
 	bool has_nul;                /* a NUL byte (%00) in the path or the query */
 	bool path_slash;             /* the path spelled a slash as %2F */
 	const char *bad_framing;     /* why the body's length is untrustworthy, or NULL */
+	const char *header_repeated; /* a header the server reads, sent twice, or NULL */
 	const char *content_type;    /* NULL when absent */
 	const char *authorization;   /* NULL when absent */
 	const char *idempotency_key; /* NULL when absent, "" when empty */

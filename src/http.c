@@ -248,10 +248,14 @@ struct headers {
 	bool chunked_only; /* every Transfer-Encoding is exactly "chunked" */
 };
 
-/* Keeps *slot's first value. */
-static void first(const char **slot, const char *value)
+/* Keeps the value of a header the server reads, sent once; a second one
+ * is remembered as the request's repeated header (which copy the client
+ * meant, no one can tell). */
+static void once(struct request *r, const char **slot, const char *value, const char *name)
 {
-	if (!*slot)
+	if (*slot)
+		r->header_repeated = r->header_repeated ? r->header_repeated : name;
+	else
 		*slot = value ? value : "";
 }
 
@@ -271,29 +275,29 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 		break;
 	case 6:
 		if (IS(MHD_HTTP_HEADER_COOKIE))
-			first(&r->cookie, value);
+			once(r, &r->cookie, value, MHD_HTTP_HEADER_COOKIE);
 		break;
 	case 12:
 		if (IS(MHD_HTTP_HEADER_CONTENT_TYPE))
-			first(&r->content_type, value);
+			once(r, &r->content_type, value, MHD_HTTP_HEADER_CONTENT_TYPE);
 		else if (IS("X-CSRF-Token"))
-			first(&r->csrf_token, value);
+			once(r, &r->csrf_token, value, "X-CSRF-Token");
 		break;
 	case 13:
 		if (IS(MHD_HTTP_HEADER_AUTHORIZATION))
-			first(&r->authorization, value);
+			once(r, &r->authorization, value, MHD_HTTP_HEADER_AUTHORIZATION);
 		else if (IS("Innbocks-Mode"))
-			first(&r->mode, value);
+			once(r, &r->mode, value, "Innbocks-Mode");
 		break;
 	case 14:
 		if (IS(MHD_HTTP_HEADER_CONTENT_LENGTH)) {
-			first(&h->content_length, value);
-			h->content_lengths++;
+			if (!h->content_lengths++)
+				h->content_length = value ? value : "";
 		}
 		break;
 	case 15:
 		if (IS("Idempotency-Key"))
-			first(&r->idempotency_key, value);
+			once(r, &r->idempotency_key, value, "Idempotency-Key");
 		break;
 	case 17:
 		if (IS(MHD_HTTP_HEADER_TRANSFER_ENCODING)) {

@@ -81,6 +81,29 @@ test('a slash spelled %2F in the path is 404 route_not_found: it never splits a 
   ok(await api.get('/customers?email=a%2Fb%40example.com'));
 });
 
+test('a header the server reads, sent twice, is 400 invalid_request naming it, and nothing runs', async () => {
+  const before = ok(await tn.api.get('/customers?limit=100')).data.length;
+  const body = JSON.stringify({ email: `twice.${Date.now()}@example.com`, name: 'Twice' });
+  const head = (extra) => `POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${extra}`
+    + `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  const auth = `Authorization: Bearer ${tn.key.secret}\r\n`;
+  const json = 'Content-Type: application/json\r\n';
+  for (const [name, extra] of [
+    ['Idempotency-Key', `${auth}${json}Idempotency-Key: a1\r\nIdempotency-Key: a2\r\n`],
+    ['Authorization', `${auth}${auth}${json}`],
+    ['Content-Type', `${auth}${json}content-type: application/json\r\n`],
+  ]) {
+    const r = await rawBytes(Buffer.from(head(extra)), { keepOpen: true });
+    assert.equal(r.status, 400, `${name}: ${r.head}`);
+    assert.equal(r.body?.error?.code, 'invalid_request', JSON.stringify(r.body));
+    assert.match(r.body.error.message, new RegExp(name, 'i'));
+  }
+  assert.equal(ok(await tn.api.get('/customers?limit=100')).data.length, before, 'no customer was created');
+  // Once each, the same request is served.
+  const once = await rawBytes(Buffer.from(head(`${auth}${json}Idempotency-Key: a1\r\n`)), { keepOpen: true });
+  assert.equal(once.status, 201, once.head);
+});
+
 test('text echoed in an error is valid UTF-8: the message and param survive bytes that are not', async () => {
   const r = await tn.api.get('/customers?%FF%FE=1');
   assertError(r, 400, 'unknown_parameter');
