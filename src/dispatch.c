@@ -565,9 +565,10 @@ struct ctx *dispatch_start(struct app *app, const struct request *req, struct re
 		respond(c, c->route->handler(c), resp);
 	else if (strcmp(req->method, "GET") == 0)
 		run_read(c, resp);
+	/* No write takes a query parameter. */
 	else if (admit(c, resp) < 0 || query_allow(c, NULL) < 0 ||
 		 (req->idempotency_key && idem_key_check(req->idempotency_key, &c->err) < 0))
-		resp_error(resp, &c->err, c->request_id); /* no write takes a query parameter */
+		resp_error(resp, &c->err, c->request_id);
 	else
 		write = true;
 	if (c->touch_key_id) {

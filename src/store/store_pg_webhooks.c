@@ -140,14 +140,14 @@ int store_pg_webhook_claim(struct store *s, struct arena *a, const char *owner, 
 	 * due jobs ranked within their endpoint and their tenant, taken while
 	 * rank plus what is leased stays within the caps; only each enabled
 	 * endpoint's first per_endpoint due jobs are ranked, read in order from
-	 * webhook_jobs_endpoint_due, so a backlog does not grow the work. Ranking needs window
-	 * functions, which FOR UPDATE cannot sit beside, so the fair choice is
-	 * made on the statement's snapshot and `won` then locks it, skipping
-	 * any row another claim (on any instance) is locking: a concurrent
-	 * claim ranks the same jobs first, so it skips them rather than waiting,
-	 * and a job leased and committed meanwhile fails the recheck of
-	 * locked_until on its newest version. Only locked rows are updated;
-	 * what the claim took comes back oldest due first. */
+	 * webhook_jobs_endpoint_due, so a backlog does not grow the work.
+	 * Ranking needs window functions, which FOR UPDATE cannot sit beside,
+	 * so the fair choice is made on the statement's snapshot and `won` then
+	 * locks it, skipping any row another claim (on any instance) is
+	 * locking: a concurrent claim ranks the same jobs first, so it skips
+	 * them rather than waiting, and a job leased and committed meanwhile
+	 * fails the recheck of locked_until on its newest version. Only locked
+	 * rows are updated; what the claim took comes back oldest due first. */
 	struct pgs_params q = {0};
 	pgs_text(&q, owner);
 	pgs_num(&q, limit);
