@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -659,6 +660,12 @@ void http_stop(struct http_server *srv, int grace_ms)
 	if (!srv)
 		return;
 	MHD_socket listener = MHD_quiesce_daemon(srv->daemon);
+	/* Refuse new connections at once. Quiesced, the socket still listens:
+	 * the kernel completes handshakes into its backlog, which no one
+	 * accepts, and those clients hang until the exit resets them. MHD
+	 * wants it open until it has stopped, so it is shut down, not closed. */
+	if (listener != MHD_INVALID_SOCKET)
+		shutdown(listener, SHUT_RDWR);
 	/* From here every write commits on its own, so once the requests in
 	 * flight are done no connection is left suspended for MHD_stop_daemon. */
 	atomic_store(&srv->stopping, true);

@@ -4,6 +4,7 @@
 // SIGTERM and SIGINT with exit code 0, and data surviving a restart.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -158,6 +159,38 @@ test('SIGTERM under load exits 0, and every create answered 201 is still there a
   } finally {
     await other.stop();
   }
+});
+
+test('after SIGTERM a new connection is refused at once, while the request in flight is still answered', async () => {
+  const other = await startServer();
+  const { port } = other;
+  const proc = other.instances[0].proc;
+  // A request in flight: its head and part of its body.
+  const inFlight = net.connect(port, '127.0.0.1');
+  const answer = new Promise((resolve) => {
+    const chunks = [];
+    inFlight.on('data', (c) => chunks.push(c));
+    inFlight.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    inFlight.on('error', () => {});
+  });
+  await new Promise((r) => inFlight.once('connect', r));
+  inFlight.write('POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
+    + 'Content-Length: 7\r\nConnection: close\r\n\r\n{"a"');
+  await new Promise((r) => setTimeout(r, 200));
+  proc.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 300));
+  const refused = await new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.setTimeout(2000, () => { s.destroy(); resolve('hung'); });
+    s.on('connect', () => { s.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'); });
+    s.on('data', () => { s.destroy(); resolve('served'); });
+    s.on('error', (e) => resolve(e.code));
+    s.on('close', () => resolve('closed'));
+  });
+  assert.equal(refused, 'ECONNREFUSED');
+  inFlight.end(':1}');
+  assert.match(await answer, /^HTTP\/1\.1 401 /, 'the request in flight is answered (it has no key)');
+  await other.stop();
 });
 
 test('the server can be configured by flags alone', async () => {
