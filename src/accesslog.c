@@ -278,7 +278,9 @@ size_t accesslog_format_line(enum accesslog_format f, const struct accesslog_ent
 		       !partner       ? NULL
 		       : fa->livemode ? "true"
 				      : "false");
-	member_string(&l, f, NAME("key_prefix"), partner ? fa->key_prefix : NULL);
+	/* A dashboard request has its partner but no key. */
+	member_string(&l, f, NAME("key_prefix"),
+		      partner && fa->key_prefix[0] ? fa->key_prefix : NULL);
 	member_int(&l, f, NAME("bytes_out"), (int64_t)e->bytes_out);
 	member_literal(&l, f, NAME("replayed"), fa && fa->replayed ? "true" : "false");
 	if (e->exit_code >= 0)

@@ -216,14 +216,27 @@ bool dispatch_admissible(struct app *app, const struct request *req)
 	return ok;
 }
 
+/* Names the request's partner for the access log: its own id (in both
+ * modes) and the mode of tenant_id. */
+static void facts_partner_set(struct resp_facts *f, const char *tenant_id)
+{
+	text_copy(f->partner_id, sizeof(f->partner_id), tenant_id,
+		  tenant_partner_len(tenant_id));
+	f->livemode = tenant_livemode(tenant_id);
+}
+
 /* Authenticates, checks scope and rate, filling c->partner_id and headers. */
 static int admit(struct ctx *c, struct response *resp)
 {
 	const struct route *r = c->route;
 	if (r->flags & (ROUTE_PUBLIC | ROUTE_NO_AUTH))
 		return 0;
-	if (r->flags & ROUTE_SESSION)
-		return admit_session(c);
+	if (r->flags & ROUTE_SESSION) {
+		if (admit_session(c) < 0)
+			return -1;
+		facts_partner_set(&resp->facts, c->partner_id);
+		return 0;
+	}
 	if (r->flags & ROUTE_ADMIN) {
 		if (c->req->operator_trusted)
 			return 0;
@@ -235,9 +248,7 @@ static int admit(struct ctx *c, struct response *resp)
 		return -1;
 	c->partner_id = key.partner_id;
 	struct resp_facts *f = &resp->facts;
-	size_t plen = tenant_partner_len(key.partner_id);
-	text_copy(f->partner_id, sizeof(f->partner_id), key.partner_id, plen);
-	f->livemode = tenant_livemode(key.partner_id);
+	facts_partner_set(f, key.partner_id);
 	const char *prefix = key.prefix ? key.prefix : "";
 	text_copy(f->key_prefix, sizeof(f->key_prefix), prefix, strlen(prefix));
 	/* Every authenticated answer carries the RateLimit headers, so the token

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import {
   startServer, runCli, customerBody, uniq, sleep, ALL_SCOPES,
 } from './lib.mjs';
+import { dashUser } from './dashboard_lib.mjs';
 
 const FIELDS = ['time', 'source', 'request_id', 'method', 'route', 'status', 'duration_us',
   'partner_id', 'livemode', 'key_prefix', 'bytes_out', 'replayed'];
@@ -108,6 +109,20 @@ test('replays, refusals, unmatched routes and operator calls are logged too', as
 
   const health = await srv.raw().get('/healthz');
   assert.equal((await lineOf(health)).route, '/healthz');
+});
+
+test('a dashboard request is logged with the user\'s partner and the page\'s mode, and no key prefix', async () => {
+  const { partner, dash } = await dashUser(srv, 'developer');
+  for (const mode of ['live', 'test']) {
+    dash.mode = mode;
+    const r = await dash.get('/customers');
+    assert.equal(r.status, 200, r.text);
+    const l = await lineOf({ ...r, method: 'GET', path: '/dashboard/api/customers' });
+    assert.equal(l.route, '/dashboard/api/customers');
+    assert.equal(l.partner_id, partner.id);
+    assert.equal(l.livemode, mode === 'live');
+    assert.equal(l.key_prefix, null);
+  }
 });
 
 test('no key, token, webhook secret or body ever appears in the log', async () => {
