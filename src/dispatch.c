@@ -570,7 +570,12 @@ struct ctx *dispatch_start(struct app *app, const struct request *req, struct re
 		  strlen(c->request_id));
 	resp_header_add(resp, "X-Request-Id", c->request_id);
 	bool write = false;
-	if (prepare(c, resp) < 0)
+	int prepared = prepare(c, resp);
+	/* The answers hold partners' data, and some a secret shown once: no
+	 * cache on the way (a proxy, the browser's) keeps them. */
+	if (prepared < 0 || !(c->route->flags & ROUTE_PUBLIC))
+		resp_header_add(resp, "Cache-Control", "no-store");
+	if (prepared < 0)
 		resp_error(resp, &c->err, c->request_id);
 	else if (c->route->flags & ROUTE_PUBLIC)
 		respond(c, c->route->handler(c), resp);

@@ -75,6 +75,17 @@ test('every response carries its own X-Request-Id req_..., and error bodies repe
   }
 });
 
+test('every answer but /healthz is Cache-Control: no-store: no cache on the way keeps partners\' data or a secret', async () => {
+  const all = await responsesOfEveryKind();
+  for (const [label, r] of Object.entries(all)) {
+    if (label === 'healthz') continue;
+    assert.equal(r.headers.get('cache-control'), 'no-store', label);
+  }
+  const key = await srv.admin().post(`/partners/${t.partner.id}/keys`, { name: 'shown once', scopes: ['customers:read'] });
+  assert.equal(key.status, 201);
+  assert.equal(key.headers.get('cache-control'), 'no-store');
+});
+
 test('every response is application/json; charset=utf-8', async () => {
   const all = await responsesOfEveryKind();
   for (const [label, r] of Object.entries(all)) {
