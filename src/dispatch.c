@@ -600,6 +600,9 @@ struct ctx *dispatch_start(struct app *app, const struct request *req, struct re
 	if (write) {
 		if (req->idempotency_key)
 			idem_fingerprint(req->method, req->path, c->body, c->fingerprint);
+		/* What a failed write keeps (X-Request-Id, RateLimit), even when
+		 * its batch fails before its write part runs. */
+		c->headers_before_write = resp->nheaders;
 		return c;
 	}
 	dispatch_end(c);

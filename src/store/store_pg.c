@@ -277,6 +277,10 @@ static int migrate(struct store *s, struct err *e)
 	if (pgs_run(c, PGS_BEGIN, NULL, e) < 0)
 		return -1;
 	int have = 0, known = 0;
+	/* Instances starting together wait for the first one's migrations as
+	 * long as they take, not PGS_LOCK_TIMEOUT. */
+	if (pgs_run(c, "SET LOCAL lock_timeout TO 0", NULL, e) < 0)
+		goto fail;
 	PGresult *r = NULL;
 	if (pgs_run(c, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ")", NULL, e) < 0 ||
 	    pgs_run(c, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",

@@ -25,6 +25,14 @@ struct pgs_stmt {
 
 #define PGS_SAVEPOINTS_MAX 8
 
+/* How long a statement waits for a lock another session holds before it
+ * fails with 55P03 (a 503), and how long PostgreSQL lets a session of
+ * this server sit idle inside a transaction before ending it
+ * (store_pg_sql.c, session_setup). A batch holds its tenants' rows for
+ * milliseconds; these are for a peer that stopped. */
+#define PGS_LOCK_TIMEOUT "5s"
+#define PGS_IDLE_IN_TX_TIMEOUT "30s"
+
 /* The mailbox counter of the tenant a write transaction holds
  * (tx_lock_tenant): read with the lock, numbers handed out from memory,
  * and written back once, just before the commit (store_pg_customers.c).

@@ -68,11 +68,25 @@ static void stmts_forget(struct pg_conn *c)
 
 /* Sets what every session of the backend runs with: a commit is durable
  * when it returns (the server's default, made sure of here); warnings and
- * worse only. Returns 0 or -1. */
+ * worse only. And bounds on what another instance can hold up: a lock
+ * waited for longer than PGS_LOCK_TIMEOUT fails the statement (SQLSTATE
+ * 55P03, answered 503 with Retry-After) instead of holding this instance's
+ * writer, and every other tenant's writes with it, for as long as the lock
+ * lasts; a session of this server left idle inside a transaction (its
+ * process stopped, its host paused) is ended by PostgreSQL after
+ * PGS_IDLE_IN_TX_TIMEOUT, which frees its locks; the server's keepalives
+ * find a peer that is gone from the network. Returns 0 or -1. */
 static int session_setup(struct pg_conn *c, struct err *e)
 {
 	if (pgs_run(c, "SET synchronous_commit TO on", NULL, e) < 0 ||
-	    pgs_run(c, "SET client_min_messages TO warning", NULL, e) < 0)
+	    pgs_run(c, "SET client_min_messages TO warning", NULL, e) < 0 ||
+	    pgs_run(c, "SET lock_timeout TO '" PGS_LOCK_TIMEOUT "'", NULL, e) < 0 ||
+	    pgs_run(c,
+		    "SET idle_in_transaction_session_timeout TO '" PGS_IDLE_IN_TX_TIMEOUT "'",
+		    NULL, e) < 0 ||
+	    pgs_run(c, "SET tcp_keepalives_idle TO 30", NULL, e) < 0 ||
+	    pgs_run(c, "SET tcp_keepalives_interval TO 10", NULL, e) < 0 ||
+	    pgs_run(c, "SET tcp_keepalives_count TO 3", NULL, e) < 0)
 		return -1;
 	static const char *const tx[] = {PGS_BEGIN,       PGS_SAVEPOINT, PGS_RELEASE,
 					 PGS_ROLLBACK_TO, PGS_COMMIT,    PGS_ROLLBACK};

@@ -8,6 +8,7 @@
 // the survivor answers every request sent to it. On SQLite (one process per file) the file skips.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import {
   startServer, customerBody, ok, assertError, listAll, uniq, sleep, postgresOnly,
@@ -63,6 +64,35 @@ test('one Idempotency-Key sent 20 times at once to both instances: one customer,
       assert.equal(replay.headers.get('idempotent-replayed'), 'true', `instance ${k} replays`);
       assert.deepEqual(ok(replay, 201), created.body);
     }
+  });
+
+test('a partner row another session holds makes a write wait 5 s at most: 503 with Retry-After, and other tenants\' writes go on',
+  { skip }, async () => {
+    const [a, b] = [await srv.tenant(), await srv.tenant()];
+    // A session that holds partner A's row, as a stopped instance would, for 12 s.
+    const holder = spawn('psql', ['-X', '-q', '-d', srv.dbPath, '-c',
+      `BEGIN; SELECT 1 FROM partners WHERE id = '${a.partner.id}' FOR UPDATE; SELECT pg_sleep(12); COMMIT;`],
+    { stdio: 'ignore' });
+    let released = false;
+    const done = new Promise((r) => holder.on('exit', () => { released = true; r(); }));
+    try {
+      await sleep(500);
+      const [blocked, other] = await Promise.all([
+        on(srv, 0, a.key.secret).post('/customers', customerBody()),
+        on(srv, 1, b.key.secret).post('/customers', customerBody()),
+      ]);
+      assert.equal(released, false, 'answered while the row is still held');
+      assertError(blocked, 503, 'unavailable');
+      assert.equal(blocked.headers.get('retry-after'), '1');
+      ok(other, 201);
+      const after = await on(srv, 1, b.key.secret).post('/customers', customerBody());
+      ok(after, 201);
+    } finally {
+      await done;
+    }
+    // Once the row is free, partner A's writes go through again, and the refused one left nothing.
+    ok(await on(srv, 0, a.key.secret).post('/customers', customerBody()), 201);
+    assert.equal((await listAll(a.api, '/customers')).length, 1);
   });
 
 test('200 creates at once across both instances get distinct, gap-free mailbox numbers', { skip }, async () => {
