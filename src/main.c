@@ -171,6 +171,7 @@ static int serve(const struct config *cfg)
 		}
 	}
 	fprintf(stderr, "innbocks: stopping\n");
+	webhook_worker_quit(worker); /* its last attempts end beside the requests' */
 	http_stop(metrics_srv, SHUTDOWN_GRACE_MS);
 	http_stop(srv, SHUTDOWN_GRACE_MS);
 	accesslog_flush(); /* the HTTP threads are gone: every line goes out */

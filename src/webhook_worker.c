@@ -345,32 +345,17 @@ static void reap(struct webhook_worker *w)
 	}
 }
 
-/* Abandons every transfer in flight, dropping its lease: not attempted. */
-static void abandon_all(struct webhook_worker *w)
-{
-	struct err e;
-	while (w->in_flight) {
-		struct transfer *t = w->in_flight;
-		w->in_flight = t->next;
-		curl_multi_remove_handle(w->multi, t->easy);
-		/* STORE_NOT_FOUND: taken over meanwhile, nothing to drop. */
-		if (w->store->ops->webhook_release(w->store, w->owner, t->job.event_id,
-						   t->job.endpoint_id, &e) < 0)
-			fprintf(stderr, "innbocks: webhooks: cannot release %s: %s\n",
-				t->job.event_id, e.message);
-		transfer_free(t);
-	}
-	w->count = 0;
-}
-
 static void *worker_main(void *arg)
 {
 	struct webhook_worker *w = arg;
 	pthread_setname_np(pthread_self(), "webhooks"); /* as top -H and perf show it */
 	double next_claim = 0;
-	while (!atomic_load(&w->stopping)) {
+	/* Asked to stop, it claims nothing more and ends between attempts: the
+	 * ones in flight run to their answer or their timeout and are recorded
+	 * as any other. */
+	while (!atomic_load(&w->stopping) || w->in_flight) {
 		double now = monotonic_seconds();
-		if (now >= next_claim) {
+		if (!atomic_load(&w->stopping) && now >= next_claim) {
 			claim_due(w);
 			next_claim = now + POLL_MS / 1000.0;
 		}
@@ -388,7 +373,6 @@ static void *worker_main(void *arg)
 		if (atomic_exchange(&w->woken, false))
 			next_claim = 0;
 	}
-	abandon_all(w);
 	return NULL;
 }
 
@@ -422,12 +406,19 @@ void webhook_worker_wake(struct webhook_worker *w)
 	curl_multi_wakeup(w->multi);
 }
 
-void webhook_worker_stop(struct webhook_worker *w)
+void webhook_worker_quit(struct webhook_worker *w)
 {
 	if (!w)
 		return;
 	atomic_store(&w->stopping, true);
 	curl_multi_wakeup(w->multi);
+}
+
+void webhook_worker_stop(struct webhook_worker *w)
+{
+	if (!w)
+		return;
+	webhook_worker_quit(w);
 	pthread_join(w->thread, NULL);
 	curl_multi_cleanup(w->multi);
 	free(w);

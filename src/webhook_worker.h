@@ -17,9 +17,13 @@ struct webhook_worker *webhook_worker_start(struct store *s, const struct config
  * Safe from any thread, cheap, never blocks. Accepts NULL (no worker: the
  * command line). Other instances find the jobs at their next poll. */
 void webhook_worker_wake(struct webhook_worker *w);
-/* Stops the worker: attempts in flight are abandoned and their leases
- * dropped (they were not attempted and will be again), then the thread is
- * joined and everything freed. Accepts NULL. */
+/* Asks the worker to stop, without waiting: it claims nothing more, and
+ * the attempts in flight run to their answer or their timeout and are
+ * recorded, so it stops between attempts. Accepts NULL. */
+void webhook_worker_quit(struct webhook_worker *w);
+/* Stops the worker as webhook_worker_quit() does and waits for its last
+ * attempts (at most the attempt timeout), then frees everything. Accepts
+ * NULL. */
 void webhook_worker_stop(struct webhook_worker *w);
 
 #endif

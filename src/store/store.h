@@ -495,10 +495,6 @@ struct store_ops {
 	int (*webhook_record)(struct store *s, const char *owner,
 			      const struct webhook_delivery *d, const char *job_status,
 			      bool disable_endpoint, struct err *e);
-	/* Drops owner's lease of a job that was not attempted after all;
-	 * STORE_NOT_FOUND, changing nothing, when owner does not hold it. */
-	int (*webhook_release)(struct store *s, const char *owner, const char *event_id,
-			       const char *endpoint_id, struct err *e);
 	/* The delivery attempts of both tenants of partner_id (required) that
 	 * match f, newest first, without their bodies. A cursor must be one of
 	 * them, else 400. */
@@ -684,7 +680,7 @@ struct store {
 	X(action_list_for_mail) X(action_list_any_partner) X(event_insert) X(event_list) \
 	X(event_list_any_partner) X(event_list_tenant) X(event_get) X(event_purge) \
 	X(endpoint_insert) X(endpoint_get) X(endpoint_get_any_partner) X(endpoint_list) X(endpoint_update) \
-	X(webhook_claim) X(webhook_record) X(webhook_release) X(delivery_list) X(delivery_get) \
+	X(webhook_claim) X(webhook_record) X(delivery_list) X(delivery_get) \
 	X(webhook_resend) X(webhook_resend_failed) X(user_insert) X(user_get) X(user_get_any_partner) \
 	X(user_find_by_email) X(user_list) X(user_role_set) X(user_delete) \
 	X(user_password_set) X(user_setup_insert) X(user_setup_use) X(session_insert) \

@@ -379,7 +379,6 @@ const struct store_ops store_pg_ops = {
 	.endpoint_update = store_pg_webhook_endpoint_update,
 	.webhook_claim = store_pg_webhook_claim,
 	.webhook_record = store_pg_webhook_record,
-	.webhook_release = store_pg_webhook_release,
 	.delivery_list = store_pg_webhook_delivery_list,
 	.delivery_get = store_pg_webhook_delivery_get,
 	.webhook_resend = store_pg_webhook_resend,

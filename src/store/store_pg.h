@@ -418,8 +418,6 @@ int store_pg_webhook_claim(struct store *s, struct arena *a, const char *owner, 
 int store_pg_webhook_record(struct store *s, const char *owner,
 			    const struct webhook_delivery *d, const char *job_status,
 			    bool disable_endpoint, struct err *e);
-int store_pg_webhook_release(struct store *s, const char *owner, const char *event_id,
-			     const char *endpoint_id, struct err *e);
 int store_pg_webhook_delivery_list(struct store *s, struct arena *a, const char *partner_id,
 				   const struct delivery_filter *f, const struct page *pg,
 				   struct webhook_delivery **items, size_t *n, bool *has_more,

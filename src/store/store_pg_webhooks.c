@@ -261,27 +261,6 @@ int store_pg_webhook_record(struct store *s, const char *owner,
 		       &w, e);
 }
 
-int store_pg_webhook_release(struct store *s, const char *owner, const char *event_id,
-			     const char *endpoint_id, struct err *e)
-{
-	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c)
-		return -1;
-	struct pgs_params q = {0};
-	pgs_text(&q, event_id);
-	pgs_text(&q, endpoint_id);
-	pgs_text(&q, owner);
-	PGresult *r = pgs_exec(c,
-			       "UPDATE webhook_jobs SET locked_until = 0, locked_by = NULL"
-			       " WHERE event_id = $1 AND endpoint_id = $2 AND locked_by = $3",
-			       &q, e);
-	if (!r)
-		return -1;
-	bool held = strcmp(PQcmdTuples(r), "1") == 0;
-	PQclear(r);
-	return held ? 0 : STORE_NOT_FOUND;
-}
-
 #define DELIVERY_COLS \
 	"id, partner_id, event_id, event_type, endpoint_id, url, attempt, status," \
 	" response_status, error, duration_ms, attempted_at, next_attempt_at"

@@ -528,7 +528,6 @@ const struct store_ops store_sqlite_ops = {
 	.endpoint_update = store_sqlite_webhook_endpoint_update,
 	.webhook_claim = store_sqlite_webhook_claim,
 	.webhook_record = store_sqlite_webhook_record,
-	.webhook_release = store_sqlite_webhook_release,
 	.delivery_list = store_sqlite_webhook_delivery_list,
 	.delivery_get = store_sqlite_webhook_delivery_get,
 	.webhook_resend = store_sqlite_webhook_resend,

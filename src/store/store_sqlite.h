@@ -318,8 +318,6 @@ int store_sqlite_webhook_claim(struct store *s, struct arena *a, const char *own
 int store_sqlite_webhook_record(struct store *s, const char *owner,
 				const struct webhook_delivery *d, const char *job_status,
 				bool disable_endpoint, struct err *e);
-int store_sqlite_webhook_release(struct store *s, const char *owner, const char *event_id,
-				 const char *endpoint_id, struct err *e);
 int store_sqlite_webhook_delivery_list(struct store *s, struct arena *a, const char *partner_id,
 				       const struct delivery_filter *f, const struct page *pg,
 				       struct webhook_delivery **items, size_t *n,

@@ -273,26 +273,6 @@ int store_sqlite_webhook_record(struct store *s, const char *owner,
 	return sq_step_done(c, st, e);
 }
 
-int store_sqlite_webhook_release(struct store *s, const char *owner, const char *event_id,
-				 const char *endpoint_id, struct err *e)
-{
-	struct conn *c = sq_conn_get(s, e);
-	if (!c)
-		return -1;
-	sqlite3_stmt *st = sq_prep(c,
-				   "UPDATE webhook_jobs SET locked_until = 0, locked_by = NULL"
-				   " WHERE event_id = ? AND endpoint_id = ? AND locked_by = ?",
-				   e);
-	if (!st)
-		return -1;
-	sq_bind_text(st, 1, event_id);
-	sq_bind_text(st, 2, endpoint_id);
-	sq_bind_text(st, 3, owner);
-	if (sq_step_done(c, st, e) < 0)
-		return -1;
-	return sqlite3_changes(c->db) ? 0 : STORE_NOT_FOUND;
-}
-
 #define DELIVERY_COLS \
 	"id, partner_id, event_id, event_type, endpoint_id, url, attempt, status," \
 	" response_status, error, duration_ms, attempted_at, next_attempt_at"

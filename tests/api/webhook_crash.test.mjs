@@ -3,10 +3,11 @@
 // deliveries due for a retry,
 // right after the events were written, and with an attempt in flight to a hanging receiver; or
 // stopped with SIGTERM during such an attempt. After a restart on the same database every event is
-// delivered (duplicates allowed, always with the same Innbocks-Event-Id and body).
+// delivered (duplicates allowed, always with the same Innbocks-Event-Id and body). A graceful stop
+// ends the worker between attempts: one in flight runs to its answer and is logged, once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, createCustomer, ok } from './lib.mjs';
+import { startServer, createCustomer, ok, sleep } from './lib.mjs';
 import {
   WEBHOOK_ENV, receiver, closeReceivers, createEndpoint, waitForLog, assertSigned, assertAllSigned,
   assertDeliveryHeaders,
@@ -104,6 +105,22 @@ test('SIGTERM during an attempt to a hanging receiver: exit 0 within 5 s, delive
   await srv.restart();
   await assertDeliveredAfterRestart(t.api, rcv, [id], 'after SIGTERM during an attempt');
   ok(await t.api.get('/webhook-deliveries'));
+});
+
+test('SIGTERM during an attempt the receiver answers 600 ms later: the attempt ends, is logged, and is not made again', async () => {
+  const t = await srv.tenant();
+  const rcv = await receiver({ status: 200, delay: 600 });
+  await createEndpoint(srv, t.partner.id, rcv);
+  await createCustomer(t.api);
+  const [id] = await eventIds(t.partner.id, 'customer.created');
+  await rcv.waitFor(1);
+  await srv.stop({ keep: true }); // the worker stops between attempts, after this one
+  assert.ok(rcv.of(id)[0].answeredAt, 'the receiver answered the attempt in flight');
+  await srv.restart();
+  await waitForLog(t.api, {}, (l) => l.some((d) => d.event_id === id && d.status === 'succeeded'),
+    'the attempt in flight at the stop, logged as succeeded');
+  await sleep(1500); // a retry (1 s schedule) or a redelivery would have come by now
+  assert.equal(rcv.of(id).length, 1, 'delivered once');
 });
 
 test('verifyInnbocksWebhook accepts every delivery received in this file', () => {
