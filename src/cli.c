@@ -76,8 +76,8 @@ static int run(const struct cli *cli, const char *method, const char *path, json
 {
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
-	char base_url[160];
-	snprintf(base_url, sizeof(base_url), "http://%s", cli->cfg->listen);
+	char base_url[300];
+	config_base_url(cli->cfg, base_url, sizeof(base_url));
 	struct app app = {
 		.store = cli->store,
 		.webhook_allow_loopback = cli->cfg->webhook_allow_loopback,

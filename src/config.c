@@ -40,7 +40,35 @@ static const struct setting settings[] = {
 	{"log", "INNBOCKS_LOG", LOG_FORMAT, AT(log)},
 	{"metrics", "INNBOCKS_METRICS", BOOL01, AT(metrics)},
 	{"metrics-listen", "INNBOCKS_METRICS_LISTEN", TEXT, AT(metrics_listen)},
+	{"public-url", "INNBOCKS_PUBLIC_URL", TEXT, AT(public_url)},
 };
+
+/* Returns true for http:// or https:// and a host, then at most a path:
+ * no query, fragment, space or control character (a base that links are
+ * appended to). Takes a trailing '/' off. */
+static bool public_url_valid(char *url)
+{
+	size_t scheme = strncmp(url, "https://", 8) == 0  ? 8
+			: strncmp(url, "http://", 7) == 0 ? 7
+							  : 0;
+	if (!scheme || !url[scheme] || url[scheme] == '/')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+		if (*p <= ' ' || *p == 0x7f || *p == '?' || *p == '#')
+			return false;
+	size_t n = strlen(url);
+	while (n > scheme && url[n - 1] == '/')
+		url[--n] = '\0';
+	return true;
+}
+
+void config_base_url(const struct config *cfg, char *out, size_t size)
+{
+	if (cfg->public_url[0])
+		snprintf(out, size, "%s", cfg->public_url);
+	else
+		snprintf(out, size, "http://%s", cfg->listen);
+}
 
 static int apply(struct config *cfg, const struct setting *st, const char *v, char *msg,
 		 size_t msg_size)
@@ -165,6 +193,13 @@ int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest
 			 "INNBOCKS_ADMIN_TOKEN must start with %s and be at "
 			 "least 32 characters",
 			 ADMIN_TOKEN_PREFIX);
+		return -1;
+	}
+	if (cfg->public_url[0] && !public_url_valid(cfg->public_url)) {
+		snprintf(
+			msg, msg_size,
+			"INNBOCKS_PUBLIC_URL must be http:// or https:// and a host (a path may "
+			"follow; no query or fragment)");
 		return -1;
 	}
 	return 0;

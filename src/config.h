@@ -27,6 +27,7 @@ struct config {
 	enum accesslog_format log;   /* INNBOCKS_LOG: json (default), text or off */
 	bool metrics;                /* INNBOCKS_METRICS: count for /metrics; default on */
 	char metrics_listen[128];    /* INNBOCKS_METRICS_LISTEN; empty: /metrics on listen */
+	char public_url[256]; /* INNBOCKS_PUBLIC_URL, without a trailing '/'; empty: none */
 };
 
 /* Fills cfg from the environment, then from the flags in argv (which may
@@ -39,5 +40,9 @@ int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest
 /* Splits "host:port" (or "[v6]:port"); returns 0 or -1. host gets at most
  * host_size bytes. */
 int config_split_listen(const char *listen, char *host, size_t host_size, int *port);
+
+/* Writes the address users reach the server at, for the links it makes
+ * (dashboard setup links): INNBOCKS_PUBLIC_URL, else http://LISTEN. */
+void config_base_url(const struct config *cfg, char *out, size_t size);
 
 #endif

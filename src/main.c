@@ -82,8 +82,8 @@ static int serve(const struct config *cfg)
 		fprintf(stderr, "innbocks: %s\n", e.message);
 		return 1;
 	}
-	char base_url[160];
-	snprintf(base_url, sizeof(base_url), "http://%s", cfg->listen);
+	char base_url[300];
+	config_base_url(cfg, base_url, sizeof(base_url));
 	struct app app = {
 		.store = s,
 		.ratelimit = ratelimit_new(cfg->rate_limit, cfg->rate_burst),
