@@ -306,7 +306,8 @@ static void render_requests(struct text *t)
 		}
 	}
 	header(t, "innbocks_rate_limited_requests_total", "counter",
-	       "Requests refused with 429 by the per-key rate limit.");
+	       "Requests refused with 429: by the per-key rate limit, and by the "
+	       "dashboard's sign-in limits.");
 	out(t, "innbocks_rate_limited_requests_total %llu\n",
 	    (unsigned long long)peek(rate_limited));
 	header(t, "innbocks_idempotent_replays_total", "counter",

@@ -240,8 +240,9 @@ test('usage: the month\'s line items, and a CSV download that matches /api/v1/bi
   const { page } = owner;
   const key = await srv.createKey(partner.id, ['customers:write', 'billing:read']);
   const api = srv.api(key.secret);
-  for (const [i, email] of ['ann@example.com', 'bob@example.com'].entries()) {
-    const c = await api.post('/customers', { email, name: `Customer ${i}`, prepay: true, external_customer_id: `crm_${i}` });
+  // The third's external id would be a formula to a spreadsheet: the CSV keeps it as text.
+  for (const [i, email] of ['ann@example.com', 'bob@example.com', 'cy@example.com'].entries()) {
+    const c = await api.post('/customers', { email, name: `Customer ${i}`, prepay: true, external_customer_id: i === 2 ? '-2-3' : `crm_${i}` });
     assert.equal(c.status, 201, c.text);
     const a = await srv.admin().post(`/customers/${c.body.id}/compliance`, { form_1583: 'approved', identity: 'verified' });
     assert.equal(a.status, 200, a.text);
@@ -258,9 +259,11 @@ test('usage: the month\'s line items, and a CSV download that matches /api/v1/bi
   const [header, ...rows] = csv.trim().split('\n').map((l) => l.split(','));
   const usage = await api.get('/billing/usage');
   assert.equal(usage.status, 200);
-  const expected = usage.body.line_items.data.map((i) => header.map((col) => (i[col] === null ? '' : String(i[col]))));
+  const cell = (v) => (v === null ? '' : typeof v === 'string' && v.startsWith('-') ? `'${v}` : String(v));
+  const expected = usage.body.line_items.data.map((i) => header.map((col) => cell(i[col])));
   assert.deepEqual(rows, expected);
-  assert.equal(rows.length, 2);
+  assert.equal(rows.length, 3);
+  assert.ok(rows.some((r) => r.includes("'-2-3")), 'the external id -2-3 is text');
 });
 
 test('customers: search by external id, then a customer\'s mailbox, compliance and mail with photos', async () => {

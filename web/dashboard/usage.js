@@ -22,8 +22,11 @@ async function usageAll(period) {
   return { usage, items };
 }
 
+// A text that a spreadsheet would take for a formula (= + - @, a tab or a return first: an
+// external id may start with "-") is kept as text by a leading apostrophe (OWASP's advice).
 const csvCell = (v) => {
-  const s = v === null || v === undefined ? '' : String(v);
+  let s = v === null || v === undefined ? '' : String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
