@@ -54,3 +54,16 @@ int dash_asset_get(struct ctx *c)
 	}
 	return error(&c->err, 404, "route_not_found", NULL, "no such page: %s", c->req->path);
 }
+
+/* /dashboard, typed without its slash, is the dashboard: the page's
+ * relative links need the slash, so the browser is sent there. */
+int dash_asset_root_redirect(struct ctx *c)
+{
+	static const char body[] = "";
+	c->raw = body;
+	c->raw_len = 0;
+	c->content_type = "text/plain; charset=utf-8";
+	c->status = 301;
+	resp_header_add(c->resp, "Location", "/dashboard/");
+	return 0;
+}

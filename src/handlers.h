@@ -153,6 +153,7 @@ int dash_audit_list(struct ctx *c);
 
 /* dash_assets.c: the dashboard's pages, embedded at build time */
 int dash_asset_get(struct ctx *c);
+int dash_asset_root_redirect(struct ctx *c);
 
 /* admin_customers.c */
 int admin_customer_get(struct ctx *c);

@@ -20,6 +20,7 @@ const struct route routes[] = {
 	{"GET", "/healthz", api_meta_health, 0, ROUTE_PUBLIC},
 	{"GET", API "/openapi.json", api_meta_openapi, 0, ROUTE_PUBLIC},
 	/* The dashboard's pages (no session needed to load them). */
+	{"GET", "/dashboard", dash_asset_root_redirect, 0, ROUTE_PUBLIC},
 	{"GET", "/dashboard/", dash_asset_get, 0, ROUTE_PUBLIC},
 	{"GET", "/dashboard/{file}", dash_asset_get, 0, ROUTE_PUBLIC},
 	{"GET", "/metrics", api_meta_metrics, 0, ROUTE_ADMIN},

@@ -85,6 +85,10 @@ test('the pages come with a strict CSP, nosniff and their content types', async 
   const html = await (await fetch(`${srv.url}/dashboard/`)).text();
   assert.doesNotMatch(html, /<script>|<script [^>]*>[^<]|\sstyle=|\son[a-z]+=/i, 'no inline script, style or handler');
   assert.equal((await fetch(`${srv.url}/dashboard/nope.js`)).status, 404);
+  // Typed without its slash, the address leads to the dashboard.
+  const bare = await fetch(`${srv.url}/dashboard`, { redirect: 'manual' });
+  assert.equal(bare.status, 301);
+  assert.equal(bare.headers.get('location'), '/dashboard/');
 });
 
 test('the owner follows the setup link and lands signed in; the cookie is HttpOnly, Secure, SameSite=Lax', async () => {

@@ -50,9 +50,9 @@ function routeTable() {
   // Every entry of the table must have been understood: count the entries by their method strings.
   const opened = [...table.matchAll(/\{\s*"[A-Z]+"\s*,/g)].length;
   assert.equal(routes.length, opened, `parsed ${routes.length} of the ${opened} entries of src/routes.c's table`);
-  // The dashboard's JSON API (/dashboard/api/, session-authenticated) serves the dashboard's own
-  // pages only: it is not part of the public document (tests/api/dashboard*.test.mjs cover it).
-  return routes.filter((r) => !r.path.startsWith('/dashboard/'));
+  // The dashboard (its pages, and its JSON API under /dashboard/api/, session-authenticated) is
+  // not part of the public document (tests/api/dashboard*.test.mjs cover it).
+  return routes.filter((r) => r.path !== '/dashboard' && !r.path.startsWith('/dashboard/'));
 }
 
 /** SCOPE_MAIL_ACTIONS_WRITE -> "mail_actions:write". */
