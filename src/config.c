@@ -43,22 +43,28 @@ static const struct setting settings[] = {
 	{"public-url", "INNBOCKS_PUBLIC_URL", TEXT, AT(public_url)},
 };
 
-/* Returns true for http:// or https:// and a host, then at most a path:
- * no query, fragment, space or control character (a base that links are
- * appended to). Takes a trailing '/' off. */
-static bool public_url_valid(char *url)
+/* Takes the trailing '/' off a public URL: links are appended to it. */
+static void public_url_trim(char *url)
+{
+	size_t n = strlen(url);
+	if (n && url[n - 1] == '/')
+		url[n - 1] = '\0';
+}
+
+/* Returns true for http:// or https:// and a host (with its port): no path,
+ * since the dashboard's pages name their files from the root, and no
+ * query, fragment, space or control character. */
+static bool public_url_valid(const char *url)
 {
 	size_t scheme = strncmp(url, "https://", 8) == 0  ? 8
 			: strncmp(url, "http://", 7) == 0 ? 7
 							  : 0;
-	if (!scheme || !url[scheme] || url[scheme] == '/')
+	if (!scheme || !url[scheme])
 		return false;
-	for (const unsigned char *p = (const unsigned char *)url; *p; p++)
-		if (*p <= ' ' || *p == 0x7f || *p == '?' || *p == '#')
+	for (const unsigned char *p = (const unsigned char *)url + scheme; *p; p++)
+		if (*p <= ' ' || *p == 0x7f || *p == '/' || *p == '?' || *p == '#' ||
+		    *p == '\\')
 			return false;
-	size_t n = strlen(url);
-	while (n > scheme && url[n - 1] == '/')
-		url[--n] = '\0';
 	return true;
 }
 
@@ -195,11 +201,11 @@ int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest
 			 ADMIN_TOKEN_PREFIX);
 		return -1;
 	}
+	public_url_trim(cfg->public_url);
 	if (cfg->public_url[0] && !public_url_valid(cfg->public_url)) {
-		snprintf(
-			msg, msg_size,
-			"INNBOCKS_PUBLIC_URL must be http:// or https:// and a host (a path may "
-			"follow; no query or fragment)");
+		snprintf(msg, msg_size,
+			 "INNBOCKS_PUBLIC_URL must be http:// or https:// and a host, with its "
+			 "port if any: no path, query or fragment");
 		return -1;
 	}
 	return 0;

@@ -27,7 +27,7 @@ struct config {
 	enum accesslog_format log;   /* INNBOCKS_LOG: json (default), text or off */
 	bool metrics;                /* INNBOCKS_METRICS: count for /metrics; default on */
 	char metrics_listen[128];    /* INNBOCKS_METRICS_LISTEN; empty: /metrics on listen */
-	char public_url[256]; /* INNBOCKS_PUBLIC_URL, without a trailing '/'; empty: none */
+	char public_url[256];        /* INNBOCKS_PUBLIC_URL: scheme and host; or empty */
 };
 
 /* Fills cfg from the environment, then from the flags in argv (which may

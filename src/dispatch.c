@@ -20,7 +20,7 @@
 
 
 /* Returns 1 when v nests deeper than `depth` more levels. */
-static int json_depth_exceeds(json_t *v, int depth)
+static int body_depth_exceeds(json_t *v, int depth)
 {
 	if (!json_is_object(v) && !json_is_array(v))
 		return 0;
@@ -30,13 +30,13 @@ static int json_depth_exceeds(json_t *v, int depth)
 		const char *k;
 		json_t *child;
 		json_object_foreach(v, k, child)
-			if (json_depth_exceeds(child, depth - 1))
+			if (body_depth_exceeds(child, depth - 1))
 				return 1;
 	} else {
 		size_t i;
 		json_t *child;
 		json_array_foreach(v, i, child)
-			if (json_depth_exceeds(child, depth - 1))
+			if (body_depth_exceeds(child, depth - 1))
 				return 1;
 	}
 	return 0;
@@ -45,7 +45,7 @@ static int json_depth_exceeds(json_t *v, int depth)
 /* What is wrong with a body jansson refused, in our words: its own text
  * quotes the body ("near '...'", up to 160 bytes of it) and names its
  * flags (JSON_ALLOW_NUL). */
-static const char *json_error_reason(const json_error_t *jerr)
+static const char *body_error_reason(const json_error_t *jerr)
 {
 	switch (json_error_code(jerr)) {
 	case json_error_duplicate_key:
@@ -80,12 +80,12 @@ int dispatch_body_parse(const char *body, size_t len, json_t **out, struct err *
 	if (!v)
 		return error(e, 400, "invalid_json", NULL,
 			     "the body is not valid JSON: %s (line %d, column %d)",
-			     json_error_reason(&jerr), jerr.line, jerr.column);
+			     body_error_reason(&jerr), jerr.line, jerr.column);
 	if (!json_is_object(v)) {
 		json_decref(v);
 		return error(e, 400, "invalid_json", NULL, "the body must be a JSON object");
 	}
-	if (json_depth_exceeds(v, JSON_MAX_DEPTH)) {
+	if (body_depth_exceeds(v, JSON_MAX_DEPTH)) {
 		json_decref(v);
 		return error(e, 400, "invalid_json", NULL,
 			     "the body nests deeper than %d levels", JSON_MAX_DEPTH);

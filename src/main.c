@@ -171,7 +171,8 @@ static int serve(const struct config *cfg)
 		}
 	}
 	fprintf(stderr, "innbocks: stopping\n");
-	webhook_worker_quit(worker); /* its last attempts end beside the requests' */
+	/* Its last attempts end beside the requests in flight, in the same grace. */
+	webhook_worker_quit(worker, SHUTDOWN_GRACE_MS);
 	http_stop(metrics_srv, SHUTDOWN_GRACE_MS);
 	http_stop(srv, SHUTDOWN_GRACE_MS);
 	accesslog_flush(); /* the HTTP threads are gone: every line goes out */

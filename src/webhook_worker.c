@@ -61,7 +61,8 @@ struct webhook_worker {
 	const struct config *cfg;
 	pthread_t thread;
 	atomic_bool stopping;
-	atomic_bool woken; /* webhook_worker_wake() since the last claim */
+	_Atomic double stop_by; /* stopping: when attempts still in flight are cut off */
+	atomic_bool woken;      /* webhook_worker_wake() since the last claim */
 	CURLM *multi;
 	struct transfer *in_flight;
 	int count;
@@ -345,6 +346,20 @@ static void reap(struct webhook_worker *w)
 	}
 }
 
+/* Cuts off the attempts still in flight when the stop's time is up: not
+ * recorded, they are made again once their leases run out, as after a
+ * crash. */
+static void cut_off_all(struct webhook_worker *w)
+{
+	while (w->in_flight) {
+		struct transfer *t = w->in_flight;
+		w->in_flight = t->next;
+		curl_multi_remove_handle(w->multi, t->easy);
+		transfer_free(t);
+	}
+	w->count = 0;
+}
+
 static void *worker_main(void *arg)
 {
 	struct webhook_worker *w = arg;
@@ -352,10 +367,13 @@ static void *worker_main(void *arg)
 	double next_claim = 0;
 	/* Asked to stop, it claims nothing more and ends between attempts: the
 	 * ones in flight run to their answer or their timeout and are recorded
-	 * as any other. */
-	while (!atomic_load(&w->stopping) || w->in_flight) {
+	 * as any other, until stop_by. */
+	for (;;) {
 		double now = monotonic_seconds();
-		if (!atomic_load(&w->stopping) && now >= next_claim) {
+		bool stopping = atomic_load(&w->stopping);
+		if (stopping && (!w->in_flight || now >= atomic_load(&w->stop_by)))
+			break;
+		if (!stopping && now >= next_claim) {
 			claim_due(w);
 			next_claim = now + POLL_MS / 1000.0;
 		}
@@ -368,11 +386,13 @@ static void *worker_main(void *arg)
 		 * poll (40 deliveries a second) however fast its receiver is. */
 		if (w->count < before)
 			next_claim = 0;
-		curl_multi_poll(w->multi, NULL, 0, next_claim ? POLL_MS : 0, NULL);
+		/* Stopping, there is nothing to claim: only wait for answers. */
+		curl_multi_poll(w->multi, NULL, 0, stopping || next_claim ? POLL_MS : 0, NULL);
 		/* New jobs committed by this process: claim them now. */
 		if (atomic_exchange(&w->woken, false))
 			next_claim = 0;
 	}
+	cut_off_all(w);
 	return NULL;
 }
 
@@ -406,10 +426,11 @@ void webhook_worker_wake(struct webhook_worker *w)
 	curl_multi_wakeup(w->multi);
 }
 
-void webhook_worker_quit(struct webhook_worker *w)
+void webhook_worker_quit(struct webhook_worker *w, int grace_ms)
 {
-	if (!w)
+	if (!w || atomic_load(&w->stopping))
 		return;
+	atomic_store(&w->stop_by, monotonic_seconds() + grace_ms / 1000.0);
 	atomic_store(&w->stopping, true);
 	curl_multi_wakeup(w->multi);
 }
@@ -418,7 +439,7 @@ void webhook_worker_stop(struct webhook_worker *w)
 {
 	if (!w)
 		return;
-	webhook_worker_quit(w);
+	webhook_worker_quit(w, 0);
 	pthread_join(w->thread, NULL);
 	curl_multi_cleanup(w->multi);
 	free(w);

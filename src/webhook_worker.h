@@ -19,11 +19,12 @@ struct webhook_worker *webhook_worker_start(struct store *s, const struct config
 void webhook_worker_wake(struct webhook_worker *w);
 /* Asks the worker to stop, without waiting: it claims nothing more, and
  * the attempts in flight run to their answer or their timeout and are
- * recorded, so it stops between attempts. Accepts NULL. */
-void webhook_worker_quit(struct webhook_worker *w);
-/* Stops the worker as webhook_worker_quit() does and waits for its last
- * attempts (at most the attempt timeout), then frees everything. Accepts
- * NULL. */
+ * recorded, so it stops between attempts; one still running grace_ms from
+ * now is cut off unrecorded, and made again when its lease runs out.
+ * Accepts NULL; only the first call counts. */
+void webhook_worker_quit(struct webhook_worker *w, int grace_ms);
+/* Waits for the worker to stop (at once, unless webhook_worker_quit()
+ * gave it time), then frees everything. Accepts NULL. */
 void webhook_worker_stop(struct webhook_worker *w);
 
 #endif

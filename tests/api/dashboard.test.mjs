@@ -47,12 +47,12 @@ test('the operator creates a user and gets a one-time setup link; the token is s
 });
 
 test('with INNBOCKS_PUBLIC_URL the setup links name the address users reach, behind a proxy', async () => {
-  const other = await startServer({ env: { INNBOCKS_PUBLIC_URL: 'https://mail.example.com/innbocks/' } });
+  const other = await startServer({ env: { INNBOCKS_PUBLIC_URL: 'https://mail.example.com:8443/' } });
   try {
     const p = await other.createPartner();
     const r = await other.admin().post(`/partners/${p.id}/users`, { email: 'proxied@example.com', role: 'owner' });
     assert.equal(r.status, 201, r.text);
-    assert.match(r.body.setup_url, /^https:\/\/mail\.example\.com\/innbocks\/dashboard\/setup\.html#token=[0-9a-f]{64}$/);
+    assert.match(r.body.setup_url, /^https:\/\/mail\.example\.com:8443\/dashboard\/setup\.html#token=[0-9a-f]{64}$/);
     const cli = await runCli(['user', 'create', '--database', other.dbPath, '--partner', p.id,
       '--email', 'proxied-cli@example.com', '--role', 'viewer', '--public-url', 'https://mail.example.com']);
     assert.equal(cli.code, 0, cli.stderr);

@@ -240,7 +240,7 @@ test('serve refuses a bad configuration with a non-zero exit and a message', asy
     ['a listen address without a port', ['--listen', 'nonsense', '--admin-token', good, '--database', db]],
     ['a rate limit that is not a number', [...listen, '--admin-token', good, '--database', db, '--rate-limit', 'abc']],
     ...['mail.example.com', 'ftp://mail.example.com', 'https://', 'https:///x', 'https://mail.example.com/?a=1',
-      'https://mail.example.com/#x', 'https://mail example.com'].map((url) => [`a public URL ${url}`,
+      'https://mail.example.com/#x', 'https://mail example.com', 'https://mail.example.com/innbocks'].map((url) => [`a public URL ${url}`,
       [...listen, '--admin-token', good, '--database', db, '--public-url', url]]),
   ];
   try {
