@@ -235,6 +235,10 @@ static int admit(struct ctx *c, struct response *resp)
 		if (admit_session(c) < 0)
 			return -1;
 		facts_partner_set(&resp->facts, c->partner_id);
+		if ((r->flags & ROUTE_TEST_ONLY) && tenant_livemode(c->partner_id))
+			return error(
+				&c->err, 403, "test_mode_only", NULL,
+				"test helpers work in test mode only: switch the page to test");
 		return 0;
 	}
 	if (r->flags & ROUTE_ADMIN) {

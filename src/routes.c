@@ -142,6 +142,18 @@ const struct route routes[] = {
 	{"GET", DASH "/events/{id}", api_event_get, 0, ROUTE_SESSION, ROLE_VIEWER, NULL},
 	{"GET", DASH "/webhook-events", api_webhook_event_list, 0, ROUTE_SESSION, ROLE_VIEWER,
 	 NULL},
+	/* The test helpers of the Partner API, for a developer with the page in
+	 * test mode: what Innbocks staff do in live mode. */
+	{"POST", DASH "/test-helpers/customers/{id}/accept-invite", admin_customer_accept_invite, 0,
+	 ROUTE_SESSION | ROUTE_TEST_ONLY, ROLE_DEVELOPER, NULL},
+	{"POST", DASH "/test-helpers/customers/{id}/billing", admin_customer_billing, 0,
+	 ROUTE_SESSION | ROUTE_TEST_ONLY, ROLE_DEVELOPER, NULL},
+	{"POST", DASH "/test-helpers/customers/{id}/compliance", admin_customer_compliance, 0,
+	 ROUTE_SESSION | ROUTE_TEST_ONLY, ROLE_DEVELOPER, NULL},
+	{"POST", DASH "/test-helpers/mail-actions/{id}/complete", admin_action_complete, 0,
+	 ROUTE_SESSION | ROUTE_TEST_ONLY, ROLE_DEVELOPER, NULL},
+	{"POST", DASH "/test-helpers/mail-actions/{id}/fail", admin_action_fail, 0,
+	 ROUTE_SESSION | ROUTE_TEST_ONLY, ROLE_DEVELOPER, NULL},
 };
 /* clang-format on */
 

@@ -644,3 +644,30 @@ test('events in the dashboard: the page\'s mode only, readable by every role', a
   assert.equal((await u.dash.get(`/events/${testEvents.body.data[0].id}`)).status, 200);
   assertError(await u.dash.get(`/events/${liveEvents.body.data[0].id}`), 404, 'not_found');
 });
+
+test('test helpers: a developer in test mode accepts an invitation and decides compliance for a test customer, as staff do in live mode', async () => {
+  const owner = await dashUser(srv);
+  const dev = await dashUser(srv, 'developer', owner.partner);
+  const viewer = await dashUser(srv, 'viewer', owner.partner);
+  const test = await srv.createKey(owner.partner.id, ['customers:write', 'customers:read'], 'test key', 'test');
+  const live = await srv.createKey(owner.partner.id, ['customers:write']);
+  const c = (await srv.api(test.secret).post('/customers', { email: 'helped@example.com', name: 'Helped' })).body;
+  const l = (await srv.api(live.secret).post('/customers', { email: 'live@example.com', name: 'Live' })).body;
+  const accept = `/test-helpers/customers/${c.id}/accept-invite`;
+  // The page in live mode: refused for what it is.
+  assertError(await dev.dash.post(accept, {}), 403, 'test_mode_only');
+  dev.dash.mode = 'test';
+  viewer.dash.mode = 'test';
+  assertError(await viewer.dash.post(accept, {}), 403, 'insufficient_role');
+  assertError(await dev.dash.post(`/test-helpers/customers/${l.id}/accept-invite`, {}), 404, 'not_found');
+  const active = await dev.dash.post(accept, {});
+  assert.equal(active.status, 200, active.text);
+  assert.equal(active.body.status, 'active');
+  const comp = await dev.dash.post(`/test-helpers/customers/${c.id}/compliance`, { form_1583: 'approved', identity: 'verified' });
+  assert.equal(comp.status, 200, comp.text);
+  assert.equal(comp.body.mail_receipt_approved, true);
+  assert.equal((await srv.api(test.secret).get(`/customers/${c.id}`)).body.status, 'active');
+  const log = (await owner.dash.get('/audit-log?limit=100')).body.data;
+  assert.ok(log.some((a) => a.actor === dev.email && a.action === 'POST /dashboard/api/test-helpers/customers/{id}/accept-invite'
+    && a.mode === 'test'), 'the audit log has it');
+});

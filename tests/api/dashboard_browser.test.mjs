@@ -6,7 +6,7 @@
 // the owner makes an invited user a new setup link (confirmed) and the old one stops; a viewer
 // sees no create buttons and the JSON API refuses them; a change without the CSRF token is
 // refused; the cookie's flags; one sign-in failure message; the refused attempts in the audit
-// log. Every page is checked with axe-core (no serious or critical violation) and saved as a
+// log; in test mode the test helpers on a customer's page. Every page is checked with axe-core (no serious or critical violation) and saved as a
 // screenshot under build/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -307,6 +307,37 @@ test('events: the month\'s events filtered by family, each payload as webhooks c
 });
 
 let viewerUrl;
+test('test helpers: in test mode the owner accepts an invitation, approves compliance and completes a requested scan', async () => {
+  const { page } = owner;
+  const key = await srv.createKey(partner.id, ['customers:write', 'customers:read', 'mail:write', 'mail:read', 'mail_actions:write'], 'helpers', 'test');
+  const api = srv.api(key.secret);
+  const c = (await api.post('/customers', { email: 'sandbox@example.com', name: 'Sandbox Sam', prepay: true })).body;
+  await page.getByRole('button', { name: 'Test' }).click();
+  await page.getByText('Test mode: you are looking at test data.').waitFor();
+  await page.getByRole('link', { name: 'Customers' }).click();
+  await page.getByRole('button', { name: 'Details of Sandbox Sam' }).click();
+  const helpers = page.getByRole('region', { name: 'Test helpers' });
+  await helpers.getByRole('button', { name: 'Accept the invitation' }).click();
+  await page.getByText('The invitation is accepted.').waitFor();
+  await page.locator('tbody tr', { hasText: 'Sandbox Sam' }).getByText('active').waitFor(); // the list too
+  await helpers.getByRole('button', { name: 'Approve Form 1583 and verify identity' }).click();
+  await page.getByText('Form 1583 is approved and the identity verified.').waitFor();
+  assert.equal((await api.get(`/customers/${c.id}`)).body.status, 'active');
+  // Mail arrives, the customer asks for a scan, and the helper completes it.
+  const m = await api.post('/mail', { customer_id: c.id, type: 'letter', photos: ['https://photos.example.com/front.jpg'], performed_by: 'desk_1' });
+  assert.equal(m.status, 201, m.text);
+  const scan = await api.post(`/mail/${m.body.id}/scan`, {});
+  assert.equal(scan.status, 201, scan.text);
+  await page.getByRole('button', { name: 'Details of Sandbox Sam' }).click();
+  await helpers.getByRole('button', { name: 'Complete the scan' }).click();
+  await page.getByText('The scan is completed.').waitFor();
+  await shot(page, '14a-test-helpers');
+  const after = (await api.get(`/mail/${m.body.id}`)).body;
+  assert.equal(after.actions[0].status, 'completed');
+  await page.getByRole('button', { name: 'Live' }).click();
+  await page.getByText('Test mode: you are looking at test data.').waitFor({ state: 'detached' });
+});
+
 test('the owner invites a viewer on the team page and gets the setup link to send', async () => {
   const { page } = owner;
   await page.getByRole('link', { name: 'Team' }).click();

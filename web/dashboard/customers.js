@@ -1,13 +1,49 @@
 // customers.js - the customers page: search by email or external id in the page's mode; a
-// customer's compliance, mailbox, and mail with its photos and actions. Read-only: customers are
-// managed through the API.
+// customer's compliance, mailbox, and mail with its photos and actions. Customers are managed
+// through the API; in test mode a developer or owner also has the test helpers, which do what
+// Innbocks staff do in live mode (accept the invitation, decide compliance, complete or fail a
+// requested mail action).
 import { api, currentMode } from './api.js';
 import { h, nextId, when } from './ui.js';
 
 const pill = (text, kind = '') => h('span', { class: `pill ${kind}` }, text);
 const statusKind = { active: 'ok', approved: 'ok', verified: 'ok', deactivated: 'off', closed: 'off', rejected: 'bad', failed: 'bad' };
 
-export async function customersPage(content) {
+/**
+ * The test helpers for a test customer: a panel of buttons, each one request; after it,
+ * refresh() shows the customer again. Scans and forwards take what staff would enter.
+ */
+function testHelpers(c, comp, mail, refresh) {
+  const notice = h('div');
+  const run = async (path, body, done) => {
+    try {
+      await api('POST', `/test-helpers/${path}`, body);
+      await refresh(done);
+    } catch (e) {
+      notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message));
+    }
+  };
+  const button = (label, path, body, done) => h('button', { type: 'button', class: 'small', onclick: () => run(path, body, done) }, label);
+  const customer = [];
+  if (c.status === 'invited') customer.push(button('Accept the invitation', `customers/${c.id}/accept-invite`, {}, 'The invitation is accepted.'));
+  if (!comp.mail_receipt_approved && c.status !== 'deactivated') {
+    customer.push(button('Approve Form 1583 and verify identity', `customers/${c.id}/compliance`,
+      { form_1583: 'approved', identity: 'verified' }, 'Form 1583 is approved and the identity verified.'));
+  }
+  const result = { scan: { document_url: 'https://example.com/test-scan.pdf' }, forward: { carrier: 'USPS', tracking_number: 'TEST0000000001' } };
+  const actions = mail.data.flatMap((m) => (m.actions ?? []).filter((a) => a.status === 'requested').map((a) => h('li', {},
+    `${m.type.replace('_', ' ')} received ${when(m.received_at)}: ${a.type} requested `,
+    button(`Complete the ${a.type}`, `mail-actions/${a.id}/complete`, result[a.type], `The ${a.type} is completed.`), ' ',
+    button(`Fail the ${a.type}`, `mail-actions/${a.id}/fail`, { reason: 'Failed with a test helper' }, `The ${a.type} has failed.`))));
+  return h('section', { class: 'panel test-helpers', 'aria-label': 'Test helpers' },
+    h('h3', {}, 'Test helpers'),
+    h('p', { class: 'muted' }, 'In test mode you do here what Innbocks staff do in live mode. Each step sends its events to your test endpoints.'),
+    customer.length ? h('div', { class: 'actions' }, ...customer) : h('p', { class: 'muted' }, 'Nothing to decide for this customer.'),
+    actions.length ? h('ul', {}, ...actions) : null, notice);
+}
+
+export async function customersPage(content, session) {
+  const helpers = currentMode() === 'test' && session?.user.role !== 'viewer';
   const id = nextId('search');
   const input = h('input', { id, type: 'text', name: 'q', placeholder: 'jane@example.com or crm_123', autocomplete: 'off' });
   const form = h('form', { role: 'search', class: 'panel' },
@@ -39,7 +75,7 @@ export async function customersPage(content) {
         h('td', {}, h('button', { type: 'button', class: 'small', 'aria-label': `Details of ${c.name}`, onclick: () => show(c.id) }, 'Details')))))));
   }
 
-  async function show(cid) {
+  async function show(cid, done) {
     const [c, comp, box, mail] = await Promise.all([
       api('GET', `/customers/${cid}`), api('GET', `/customers/${cid}/compliance`),
       api('GET', `/customers/${cid}/mailbox`), api('GET', `/customers/${cid}/mail?limit=50`)]);
@@ -60,7 +96,9 @@ export async function customersPage(content) {
           // Photos are links, not images: the page loads nothing from other origins (CSP).
           h('td', {}, ...(m.photos ?? []).map((u, i) => h('a', { href: u, target: '_blank', rel: 'noopener noreferrer', class: 'pill' }, `Photo ${i + 1}`))),
           h('td', {}, ...(m.actions ?? []).map((a) => pill(`${a.type}: ${a.status}`, a.status === 'completed' ? 'ok' : a.status === 'failed' ? 'bad' : '')))))))
-        : h('p', { class: 'muted' }, 'No mail yet.')));
+        : h('p', { class: 'muted' }, 'No mail yet.'),
+      done ? h('div', { class: 'notice', role: 'status' }, done) : null,
+      helpers ? testHelpers(c, comp, mail, async (message) => { await search(); await show(cid, message); }) : null));
     detail.querySelector('h2').focus();
   }
 
