@@ -307,11 +307,11 @@ test('events: the month\'s events filtered by family, each payload as webhooks c
 });
 
 let viewerUrl;
-test('test helpers: in test mode the owner accepts an invitation, approves compliance and completes a requested scan', async () => {
+test('test helpers: in test mode the owner accepts an invitation, approves compliance, turns billing on and completes a requested scan', async () => {
   const { page } = owner;
   const key = await srv.createKey(partner.id, ['customers:write', 'customers:read', 'mail:write', 'mail:read', 'mail_actions:write'], 'helpers', 'test');
   const api = srv.api(key.secret);
-  const c = (await api.post('/customers', { email: 'sandbox@example.com', name: 'Sandbox Sam', prepay: true })).body;
+  const c = (await api.post('/customers', { email: 'sandbox@example.com', name: 'Sandbox Sam', prepay: false })).body;
   await page.getByRole('button', { name: 'Test' }).click();
   await page.getByText('Test mode: you are looking at test data.').waitFor();
   await page.getByRole('link', { name: 'Customers' }).click();
@@ -322,6 +322,8 @@ test('test helpers: in test mode the owner accepts an invitation, approves compl
   await page.locator('tbody tr', { hasText: 'Sandbox Sam' }).getByText('active').waitFor(); // the list too
   await helpers.getByRole('button', { name: 'Approve Form 1583 and verify identity' }).click();
   await page.getByText('Form 1583 is approved and the identity verified.').waitFor();
+  await helpers.getByRole('button', { name: 'Turn on its own billing' }).click();
+  await page.getByText('Its own billing is on.').waitFor();
   assert.equal((await api.get(`/customers/${c.id}`)).body.status, 'active');
   // Mail arrives, the customer asks for a scan, and the helper completes it.
   const m = await api.post('/mail', { customer_id: c.id, type: 'letter', photos: ['https://photos.example.com/front.jpg'], performed_by: 'desk_1' });

@@ -11,7 +11,8 @@ const statusKind = { active: 'ok', approved: 'ok', verified: 'ok', deactivated: 
 
 /**
  * The test helpers for a test customer: a panel of buttons, each one request; after it,
- * refresh() shows the customer again. Scans and forwards take what staff would enter.
+ * refresh() shows the customer again. A scan completes with an example document URL, a forward
+ * with an example carrier and tracking number.
  */
 function testHelpers(c, comp, mail, refresh) {
   const notice = h('div');
@@ -30,6 +31,9 @@ function testHelpers(c, comp, mail, refresh) {
     customer.push(button('Approve Form 1583 and verify identity', `customers/${c.id}/compliance`,
       { form_1583: 'approved', identity: 'verified' }, 'Form 1583 is approved and the identity verified.'));
   }
+  if (c.billing_status !== 'active' && c.status !== 'deactivated') {
+    customer.push(button('Turn on its own billing', `customers/${c.id}/billing`, { active: true }, 'Its own billing is on.'));
+  }
   const result = { scan: { document_url: 'https://example.com/test-scan.pdf' }, forward: { carrier: 'USPS', tracking_number: 'TEST0000000001' } };
   const actions = mail.data.flatMap((m) => (m.actions ?? []).filter((a) => a.status === 'requested').map((a) => h('li', {},
     `${m.type.replace('_', ' ')} received ${when(m.received_at)}: ${a.type} requested `,
@@ -38,8 +42,10 @@ function testHelpers(c, comp, mail, refresh) {
   return h('section', { class: 'panel test-helpers', 'aria-label': 'Test helpers' },
     h('h3', {}, 'Test helpers'),
     h('p', { class: 'muted' }, 'In test mode you do here what Innbocks staff do in live mode. Each step sends its events to your test endpoints.'),
-    customer.length ? h('div', { class: 'actions' }, ...customer) : h('p', { class: 'muted' }, 'Nothing to decide for this customer.'),
-    actions.length ? h('ul', {}, ...actions) : null, notice);
+    customer.length ? h('div', { class: 'actions' }, ...customer) : null,
+    actions.length ? h('ul', {}, ...actions) : null,
+    customer.length || actions.length ? null : h('p', { class: 'muted' }, 'Nothing to decide for this customer or its mail.'),
+    notice);
 }
 
 export async function customersPage(content, session) {
