@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store_pg.h"
 #include "banned.h"
@@ -132,6 +133,40 @@ static void pg_tx_rollback(struct store *s)
 		pgs_run(c, PGS_ROLLBACK, NULL, &e);
 }
 
+/* The connection broke while COMMIT ran, so the transaction may or may not
+ * have committed: asks a new session what became of xid (its old backend
+ * may still be ending it). Returns 0 when it committed, else -1 and e is
+ * left as the lost connection's 503. */
+static int commit_settle(struct pg_conn *c, const char *xid, struct err *e)
+{
+	struct timespec pause = {0, 20 * 1000 * 1000};
+	for (int tries = 0; tries < 50; tries++) {
+		struct err ignored;
+		if (tries)
+			nanosleep(&pause, NULL);
+		if (pgs_conn_reopen(c, &ignored) < 0)
+			continue;
+		struct pgs_params q = {0};
+		pgs_text(&q, xid);
+		PGresult *r = pgs_exec(c, "SELECT pg_xact_status($1::xid8)", &q, &ignored);
+		const char *status = r && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "";
+		bool committed = strcmp(status, "committed") == 0;
+		bool settled = committed || strcmp(status, "aborted") == 0;
+		PQclear(r);
+		if (committed) {
+			fprintf(stderr,
+				"innbocks: postgres: the connection broke during COMMIT; "
+				"the transaction committed\n");
+			atomic_store(&c->store->writable, true);
+			*e = (struct err){0};
+			return 0;
+		}
+		if (settled)
+			return -1;
+	}
+	return -1;
+}
+
 static int pg_tx_commit(struct store *s, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
@@ -149,9 +184,23 @@ static int pg_tx_commit(struct store *s, struct err *e)
 	}
 	store_pg_customer_counter_forget(c);
 	store_pg_event_idem_ahead_forget(c);
+	/* A write's transaction id, to learn its outcome should the connection
+	 * break while COMMIT runs (commit_settle): one round trip more. */
+	char xid[32] = "";
+	if (c->write_tx) {
+		PGresult *x = pgs_exec(c, "SELECT pg_current_xact_id()::text", NULL, e);
+		if (!x) {
+			pg_tx_rollback(s);
+			return -1;
+		}
+		snprintf(xid, sizeof(xid), "%s", PQgetvalue(x, 0, 0));
+		PQclear(x);
+	}
 	PGresult *r = pgs_exec(c, PGS_COMMIT, NULL, e); /* with what was sent */
 	c->in_tx = c->write_tx = false;
 	if (!r) {
+		if (xid[0] && PQstatus(c->db) == CONNECTION_BAD)
+			return commit_settle(c, xid, e);
 		struct err ignored;
 		if (PQtransactionStatus(c->db) != PQTRANS_IDLE)
 			pgs_run(c, PGS_ROLLBACK, NULL, &ignored);

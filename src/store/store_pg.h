@@ -121,6 +121,9 @@ void pgs_bytes(struct pgs_params *p, const char *v, size_t len);
 struct pg_conn *pgs_conn_get(struct store *s, struct err *e);
 /* Closes a connection. */
 void pgs_conn_close(struct pg_conn *c);
+/* Opens c's connection again after it broke (a new session: nothing
+ * prepared, nothing pending). Returns 0, or -1 with e (503). */
+int pgs_conn_reopen(struct pg_conn *c, struct err *e);
 /* Runs sql with p (NULL: none), prepared on the connection the first time
  * this text runs on it; returns the result (PQclear it) when it succeeded,
  * else NULL with e set: 503 for a lost server or a lock not

@@ -125,6 +125,17 @@ void pgs_conn_close(struct pg_conn *c)
 	free(c);
 }
 
+int pgs_conn_reopen(struct pg_conn *c, struct err *e)
+{
+	PQreset(c->db);
+	stmts_forget(c); /* a new session has prepared nothing */
+	pgs_later_drop(c);
+	if (PQstatus(c->db) != CONNECTION_OK)
+		return error(e, 503, "unavailable", NULL, "cannot reach PostgreSQL: %s",
+			     PQerrorMessage(c->db));
+	return session_setup(c, e);
+}
+
 struct pg_conn *pgs_conn_get(struct store *s, struct err *e)
 {
 	struct pg_store *ps = (struct pg_store *)s;
@@ -132,18 +143,8 @@ struct pg_conn *pgs_conn_get(struct store *s, struct err *e)
 	if (c) {
 		/* A connection lost between transactions is reopened; inside one
 		 * the transaction is gone, and the caller's statement reports it. */
-		if (PQstatus(c->db) == CONNECTION_BAD && !c->in_tx) {
-			PQreset(c->db);
-			stmts_forget(c); /* a new session has prepared nothing */
-			pgs_later_drop(c);
-			if (PQstatus(c->db) != CONNECTION_OK) {
-				error(e, 503, "unavailable", NULL,
-				      "cannot reach PostgreSQL: %s", PQerrorMessage(c->db));
-				return NULL;
-			}
-			if (session_setup(c, e) < 0)
-				return NULL;
-		}
+		if (PQstatus(c->db) == CONNECTION_BAD && !c->in_tx && pgs_conn_reopen(c, e) < 0)
+			return NULL;
 		return c;
 	}
 	c = conn_open(ps, e);

@@ -9,7 +9,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import {
   startServer, customerBody, ok, assertError, listAll, uniq, sleep, postgresOnly,
 } from './lib.mjs';
@@ -26,6 +29,77 @@ after(async () => {
 
 /** The Partner API of instance k for a key secret. */
 const on = (server, k, secret) => server.only(k).api(secret);
+
+/**
+ * A proxy in front of the test cluster's Unix socket that cuts a server's connection right after
+ * passing on the COMMIT of a transaction that created a customer: PostgreSQL has the COMMIT and
+ * commits, the server sees its connection break. It reads the client's messages (PostgreSQL's
+ * protocol 3: a start packet, then a type byte and a length each) for statements prepared as
+ * COMMIT and as the customer INSERT. Returns {conninfo, cuts(), close()}; conninfo is `base` with
+ * its host replaced by the proxy's directory.
+ */
+async function commitCutter(base) {
+  const host = base.match(/(?:^|\s)host=(\S+)/)[1];
+  const port = base.match(/(?:^|\s)port=(\d+)/)?.[1] ?? '5432';
+  const dir = mkdtempSync(path.join(tmpdir(), 'innbocks-pgcut-'));
+  let cuts = 0;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(path.join(host, `.s.PGSQL.${port}`));
+    const names = { commit: new Set(), insert: new Set() };
+    let pending = Buffer.alloc(0);
+    let started = false;
+    let inserted = false; // this transaction created a customer
+    let cutAtSync = false;
+    const cstr = (b, at) => b.subarray(at, b.indexOf(0, at)).toString();
+    client.on('data', (chunk) => {
+      upstream.write(chunk);
+      pending = Buffer.concat([pending, chunk]);
+      let off = 0;
+      let cut = false;
+      for (;;) {
+        if (!started) {
+          if (pending.length - off < 4 || pending.length - off < pending.readInt32BE(off)) break;
+          off += pending.readInt32BE(off);
+          started = true;
+          continue;
+        }
+        if (pending.length - off < 5 || pending.length - off < 1 + pending.readInt32BE(off + 1)) break;
+        const type = String.fromCharCode(pending[off]);
+        const body = pending.subarray(off + 5, off + 1 + pending.readInt32BE(off + 1));
+        if (type === 'P') {
+          const name = cstr(body, 0);
+          const sql = cstr(body, name.length + 1);
+          if (sql === 'COMMIT') names.commit.add(name);
+          if (sql.startsWith('INSERT INTO customers')) names.insert.add(name);
+        } else if (type === 'B') {
+          const stmt = cstr(body, cstr(body, 0).length + 1);
+          if (names.insert.has(stmt)) inserted = true;
+          if (names.commit.has(stmt) && inserted) cutAtSync = true;
+        } else if (type === 'S' && cutAtSync) {
+          cut = true;
+        }
+        off += 1 + pending.readInt32BE(off + 1);
+      }
+      pending = pending.subarray(off);
+      if (cut) {
+        cuts++;
+        client.destroy();
+        setTimeout(() => upstream.destroy(), 2000); // PostgreSQL runs what it was sent
+      }
+    });
+    upstream.on('data', (d) => { if (!client.destroyed) client.write(d); });
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => setTimeout(() => upstream.destroy(), 2000));
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise((resolve) => server.listen(path.join(dir, `.s.PGSQL.${port}`), resolve));
+  return {
+    conninfo: base.replace(/(^|\s)host=\S+/, `$1host=${dir}`),
+    cuts: () => cuts,
+    close: () => new Promise((resolve) => server.close(() => { rmSync(dir, { recursive: true, force: true }); resolve(); })),
+  };
+}
 
 /** Runs fn over items with at most `width` at once; resolves with the results in order. */
 async function pool(items, width, fn) {
@@ -99,6 +173,26 @@ test('a partner row another session holds makes a write wait 5 s at most: 503 wi
     // Once the row is free, partner A's writes go through again, and the refused one left nothing.
     ok(await on(srv, 0, a.key.secret).post('/customers', customerBody()), 201);
     assert.equal((await listAll(a.api, '/customers')).length, 1);
+  });
+
+test('a connection that breaks after PostgreSQL took the COMMIT: the write committed, and the answer says so (201, not 503)',
+  { skip }, async () => {
+    const cutter = await commitCutter(srv.dbPath);
+    // More instances on the same database, connected through the proxy.
+    const other = await startServer({ env: { ...WEBHOOK_ENV, INNBOCKS_DATABASE: cutter.conninfo } });
+    try {
+      const t = await srv.tenant();
+      const r = await on(other, 0, t.key.secret).post('/customers', customerBody(), { idem: uniq('cut') });
+      assert.equal(cutter.cuts(), 1, 'the proxy cut the connection after the COMMIT');
+      const created = ok(r, 201);
+      assert.deepEqual(ok(await on(srv, 0, t.key.secret).get(`/customers/${created.id}`)), created);
+      assert.equal((await listAll(t.api, '/customers')).length, 1, 'one customer');
+      // The instance goes on with a new connection.
+      ok(await on(other, 0, t.key.secret).post('/customers', customerBody()), 201);
+    } finally {
+      await other.stop();
+      await cutter.close();
+    }
   });
 
 test('200 creates at once across both instances get distinct, gap-free mailbox numbers', { skip }, async () => {
