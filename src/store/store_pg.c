@@ -134,15 +134,16 @@ static void pg_tx_rollback(struct store *s)
 }
 
 /* The connection broke while COMMIT ran, so the transaction may or may not
- * have committed: asks a new session what became of xid (its old backend
- * may still be ending it). Returns 0 when it committed, else -1 and e is
- * left as the lost connection's 503. */
+ * have committed: asks a new session what became of xid, for up to a
+ * second (its old backend may still be ending it). Returns 0 when it
+ * committed, else -1 and e is left as the lost connection's 503. */
 static int commit_settle(struct pg_conn *c, const char *xid, struct err *e)
 {
 	struct timespec pause = {0, 20 * 1000 * 1000};
-	for (int tries = 0; tries < 50; tries++) {
+	double until = monotonic_seconds() + 1.0;
+	for (bool first = true; first || monotonic_seconds() < until; first = false) {
 		struct err ignored;
-		if (tries)
+		if (!first)
 			nanosleep(&pause, NULL);
 		if (pgs_conn_reopen(c, &ignored) < 0)
 			continue;
