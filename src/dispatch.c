@@ -225,6 +225,17 @@ static void facts_partner_set(struct resp_facts *f, const char *tenant_id)
 	f->livemode = tenant_livemode(tenant_id);
 }
 
+/* A test helper asked for on the live side (a live key, or the dashboard's
+ * page in live mode) is refused for what it is. Returns 0 or -1. */
+static int test_only_check(struct ctx *c)
+{
+	if (!(c->route->flags & ROUTE_TEST_ONLY) || !tenant_livemode(c->partner_id))
+		return 0;
+	return error(&c->err, 403, "test_mode_only", NULL, "%s",
+		     c->session ? "test helpers work in test mode only: switch the page to test"
+				: "test helpers work with test-mode keys (ib_test_...) only");
+}
+
 /* Authenticates, checks scope and rate, filling c->partner_id and headers. */
 static int admit(struct ctx *c, struct response *resp)
 {
@@ -235,11 +246,7 @@ static int admit(struct ctx *c, struct response *resp)
 		if (admit_session(c) < 0)
 			return -1;
 		facts_partner_set(&resp->facts, c->partner_id);
-		if ((r->flags & ROUTE_TEST_ONLY) && tenant_livemode(c->partner_id))
-			return error(
-				&c->err, 403, "test_mode_only", NULL,
-				"test helpers work in test mode only: switch the page to test");
-		return 0;
+		return test_only_check(c);
 	}
 	if (r->flags & ROUTE_ADMIN) {
 		if (c->req->operator_trusted)
@@ -271,9 +278,8 @@ static int admit(struct ctx *c, struct response *resp)
 	}
 	/* Before the scope: a live key is refused for what it is, not for
 	 * what it lacks. */
-	if ((r->flags & ROUTE_TEST_ONLY) && tenant_livemode(key.partner_id))
-		return error(&c->err, 403, "test_mode_only", NULL,
-			     "test helpers work with test-mode keys (ib_test_...) only");
+	if (test_only_check(c) < 0)
+		return -1;
 	if (r->scope && !(key.scopes & r->scope))
 		return error(&c->err, 403, "insufficient_scope", NULL,
 			     "this API key lacks the %s scope", auth_scope_name(r->scope));

@@ -4,7 +4,8 @@
 // right after the events were written, and with an attempt in flight to a hanging receiver; or
 // stopped with SIGTERM during such an attempt. After a restart on the same database every event is
 // delivered (duplicates allowed, always with the same Innbocks-Event-Id and body). A graceful stop
-// ends the worker between attempts: one in flight runs to its answer and is logged, once.
+// ends the worker between attempts: one in flight runs to its answer and is logged, once; one
+// still running after the stop's 10 s of grace is cut off, unlogged.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, createCustomer, ok, sleep } from './lib.mjs';
@@ -121,6 +122,26 @@ test('SIGTERM during an attempt the receiver answers 600 ms later: the attempt e
     'the attempt in flight at the stop, logged as succeeded');
   await sleep(1500); // a retry (1 s schedule) or a redelivery would have come by now
   assert.equal(rcv.of(id).length, 1, 'delivered once');
+});
+
+test('SIGTERM while an attempt hangs past the stop\'s 10 s of grace (a 30 s attempt timeout): the stop ends with the grace, the attempt unlogged', async () => {
+  const other = await startServer({ env: { ...WEBHOOK_ENV, INNBOCKS_WEBHOOK_TIMEOUT_MS: '30000' } });
+  try {
+    const t = await other.tenant();
+    const rcv = await receiver('hang');
+    await createEndpoint(other, t.partner.id, rcv);
+    await createCustomer(t.api);
+    await rcv.waitFor(1);
+    const started = Date.now();
+    await other.stop({ keep: true });
+    const took = Date.now() - started;
+    // It waited for the attempt (the grace), and not for its 30 s timeout.
+    assert.ok(took >= 9000 && took < 20000, `the stop took ${took} ms`);
+    await other.restart();
+    assert.deepEqual(ok(await t.api.get('/webhook-deliveries')).data, [], 'the attempt cut off is not logged');
+  } finally {
+    await other.stop();
+  }
 });
 
 test('verifyInnbocksWebhook accepts every delivery received in this file', () => {
