@@ -133,9 +133,9 @@ int admin_endpoint_list(struct ctx *c)
 
 int admin_endpoint_load(struct ctx *c, struct webhook_endpoint *w)
 {
-	/* The dashboard's partner, or the operator's any. */
-	int rc = c->session ? c->store->ops->endpoint_get(c->store, c->a,
-							  c->session->user.partner_id,
+	/* The dashboard's partner in the page's mode (c->partner_id), or the
+	 * operator's any. */
+	int rc = c->session ? c->store->ops->endpoint_get(c->store, c->a, c->partner_id,
 							  c->params[0], w, &c->err)
 			    : c->store->ops->endpoint_get_any_partner(c->store, c->a,
 								      c->params[0], w, &c->err);

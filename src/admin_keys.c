@@ -93,12 +93,12 @@ int admin_key_list(struct ctx *c)
 
 int admin_key_load(struct ctx *c, struct api_key *k)
 {
-	/* The dashboard's partner, or the operator's any. */
-	int rc = c->session
-			 ? c->store->ops->key_get(c->store, c->a, c->session->user.partner_id,
-						  c->params[0], k, &c->err)
-			 : c->store->ops->key_get_any_partner(c->store, c->a, c->params[0], k,
-							      &c->err);
+	/* The dashboard's partner in the page's mode (c->partner_id), or the
+	 * operator's any. */
+	int rc = c->session ? c->store->ops->key_get(c->store, c->a, c->partner_id,
+						     c->params[0], k, &c->err)
+			    : c->store->ops->key_get_any_partner(c->store, c->a, c->params[0],
+								 k, &c->err);
 	if (rc == STORE_NOT_FOUND)
 		return reply_not_found(c, "api_key", c->params[0], NULL);
 	return rc;

@@ -288,10 +288,10 @@ struct store_ops {
 	/* Inserts k for its partner or test tenant (which must exist). Its id
 	 * and hash are new: taken, they are a bug (500). */
 	int (*key_insert)(struct store *s, const struct api_key *k, struct err *e);
-	/* Reads key id, revoked or not, of either tenant of the partner
-	 * partner_id (required); STORE_NOT_FOUND when there is none or it is
-	 * another partner's. */
-	int (*key_get)(struct store *s, struct arena *a, const char *partner_id, const char *id,
+	/* Reads key id, revoked or not, of the tenant tenant_id (required);
+	 * STORE_NOT_FOUND when there is none or it is another tenant's (another
+	 * partner's, or the partner's other mode). */
+	int (*key_get)(struct store *s, struct arena *a, const char *tenant_id, const char *id,
 		       struct api_key *out, struct err *e);
 	/* The operator's read: key id of whichever partner has it, as key_get
 	 * does otherwise. */
@@ -446,10 +446,11 @@ struct store_ops {
 	/* Inserts w for its partner or test tenant (which must exist). */
 	int (*endpoint_insert)(struct store *s, const struct webhook_endpoint *w,
 			       struct err *e);
-	/* Reads endpoint id of either tenant of the partner partner_id
-	 * (required); STORE_NOT_FOUND when there is none or it is another
-	 * partner's. Locks the row in a write transaction (PostgreSQL). */
-	int (*endpoint_get)(struct store *s, struct arena *a, const char *partner_id,
+	/* Reads endpoint id of the tenant tenant_id (required); STORE_NOT_FOUND
+	 * when there is none or it is another tenant's (another partner's, or
+	 * the partner's other mode). Locks the row in a write transaction
+	 * (PostgreSQL). */
+	int (*endpoint_get)(struct store *s, struct arena *a, const char *tenant_id,
 			    const char *id, struct webhook_endpoint *out, struct err *e);
 	/* The operator's read: endpoint id of whichever partner has it, as
 	 * endpoint_get does otherwise. */

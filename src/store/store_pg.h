@@ -356,7 +356,7 @@ int store_pg_partner_get(struct store *s, struct arena *a, const char *id, struc
 int store_pg_partner_list(struct store *s, struct arena *a, const struct page *pg,
 			  struct partner **items, size_t *n, bool *has_more, struct err *e);
 int store_pg_partner_key_insert(struct store *s, const struct api_key *k, struct err *e);
-int store_pg_partner_key_get(struct store *s, struct arena *a, const char *partner_id,
+int store_pg_partner_key_get(struct store *s, struct arena *a, const char *tenant_id,
 			     const char *id, struct api_key *out, struct err *e);
 int store_pg_partner_key_get_any_partner(struct store *s, struct arena *a, const char *id,
 					 struct api_key *out, struct err *e);
@@ -405,7 +405,7 @@ int store_pg_user_audit_list(struct store *s, struct arena *a, const char *partn
 /* store_pg_webhooks.c */
 int store_pg_webhook_endpoint_insert(struct store *s, const struct webhook_endpoint *w,
 				     struct err *e);
-int store_pg_webhook_endpoint_get(struct store *s, struct arena *a, const char *partner_id,
+int store_pg_webhook_endpoint_get(struct store *s, struct arena *a, const char *tenant_id,
 				  const char *id, struct webhook_endpoint *out, struct err *e);
 int store_pg_webhook_endpoint_get_any_partner(struct store *s, struct arena *a, const char *id,
 					      struct webhook_endpoint *out, struct err *e);

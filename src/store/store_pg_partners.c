@@ -119,15 +119,15 @@ int store_pg_partner_key_insert(struct store *s, const struct api_key *k, struct
 		       &q, e);
 }
 
-int store_pg_partner_key_get(struct store *s, struct arena *a, const char *partner_id,
+int store_pg_partner_key_get(struct store *s, struct arena *a, const char *tenant_id,
 			     const char *id, struct api_key *out, struct err *e)
 {
-	if (store_partner_required(partner_id, "key_get", e) < 0)
+	if (store_partner_required(tenant_id, "key_get", e) < 0)
 		return -1;
 	return pgs_get_one_by(s, a, PGS_LOCK_IN_WRITE,
-			      "SELECT " KEY_COLS " FROM api_keys WHERE id = $1"
-			      " AND " PGS_BOTH_TENANTS("$2"),
-			      PGS_TEXTS(id, partner_id), read_key, out, e);
+			      "SELECT " KEY_COLS
+			      " FROM api_keys WHERE id = $1 AND partner_id = $2",
+			      PGS_TEXTS(id, tenant_id), read_key, out, e);
 }
 
 int store_pg_partner_key_get_any_partner(struct store *s, struct arena *a, const char *id,

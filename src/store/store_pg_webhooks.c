@@ -48,15 +48,15 @@ int store_pg_webhook_endpoint_insert(struct store *s, const struct webhook_endpo
 		       &q, e);
 }
 
-int store_pg_webhook_endpoint_get(struct store *s, struct arena *a, const char *partner_id,
+int store_pg_webhook_endpoint_get(struct store *s, struct arena *a, const char *tenant_id,
 				  const char *id, struct webhook_endpoint *out, struct err *e)
 {
-	if (store_partner_required(partner_id, "endpoint_get", e) < 0)
+	if (store_partner_required(tenant_id, "endpoint_get", e) < 0)
 		return -1;
 	return pgs_get_one_by(s, a, PGS_LOCK_IN_WRITE,
 			      "SELECT " ENDPOINT_COLS " FROM webhook_endpoints WHERE id = $1"
-			      " AND " PGS_BOTH_TENANTS("$2"),
-			      PGS_TEXTS(id, partner_id), read_endpoint, out, e);
+			      " AND partner_id = $2",
+			      PGS_TEXTS(id, tenant_id), read_endpoint, out, e);
 }
 
 int store_pg_webhook_endpoint_get_any_partner(struct store *s, struct arena *a, const char *id,

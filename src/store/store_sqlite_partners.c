@@ -118,15 +118,14 @@ int store_sqlite_partner_key_insert(struct store *s, const struct api_key *k, st
 	return sq_step_done(c, st, e);
 }
 
-int store_sqlite_partner_key_get(struct store *s, struct arena *a, const char *partner_id,
+int store_sqlite_partner_key_get(struct store *s, struct arena *a, const char *tenant_id,
 				 const char *id, struct api_key *out, struct err *e)
 {
-	if (store_partner_required(partner_id, "key_get", e) < 0)
+	if (store_partner_required(tenant_id, "key_get", e) < 0)
 		return -1;
-	return sq_get_one_by(s, a,
-			     "SELECT " KEY_COLS " FROM api_keys WHERE id = ?1"
-			     " AND " SQ_BOTH_TENANTS("?2"),
-			     SQ_TEXTS(id, partner_id), read_key, out, e);
+	return sq_get_one_by(
+		s, a, "SELECT " KEY_COLS " FROM api_keys WHERE id = ?1 AND partner_id = ?2",
+		SQ_TEXTS(id, tenant_id), read_key, out, e);
 }
 
 int store_sqlite_partner_key_get_any_partner(struct store *s, struct arena *a, const char *id,

@@ -50,16 +50,16 @@ int store_sqlite_webhook_endpoint_insert(struct store *s, const struct webhook_e
 	return sq_step_done(c, st, e);
 }
 
-int store_sqlite_webhook_endpoint_get(struct store *s, struct arena *a, const char *partner_id,
+int store_sqlite_webhook_endpoint_get(struct store *s, struct arena *a, const char *tenant_id,
 				      const char *id, struct webhook_endpoint *out,
 				      struct err *e)
 {
-	if (store_partner_required(partner_id, "endpoint_get", e) < 0)
+	if (store_partner_required(tenant_id, "endpoint_get", e) < 0)
 		return -1;
 	return sq_get_one_by(s, a,
 			     "SELECT " ENDPOINT_COLS " FROM webhook_endpoints"
-			     " WHERE id = ?1 AND " SQ_BOTH_TENANTS("?2"),
-			     SQ_TEXTS(id, partner_id), read_endpoint, out, e);
+			     " WHERE id = ?1 AND partner_id = ?2",
+			     SQ_TEXTS(id, tenant_id), read_endpoint, out, e);
 }
 
 int store_sqlite_webhook_endpoint_get_any_partner(struct store *s, struct arena *a,

@@ -328,6 +328,30 @@ test('the mode switch: test mode makes test keys, and another partner\'s keys ar
   assertError(await u.dash.get('/session', { headers: { 'innbocks-mode': 'sandbox' } }), 400, 'invalid_request');
 });
 
+test('a key or endpoint of the other mode is not found by id, as in the lists', async () => {
+  const u = await dashUser(srv);
+  u.dash.mode = 'test';
+  const k = await u.dash.post('/keys', { name: 'sandbox', mode: 'test', scopes: ['customers:read'] });
+  assert.equal(k.status, 201, k.text);
+  const w = await u.dash.post('/webhook-endpoints', { url: 'https://crm.example.com/test', mode: 'test' });
+  assert.equal(w.status, 201, w.text);
+  u.dash.mode = 'live';
+  assertError(await u.dash.post(`/keys/${k.body.id}/revoke`, {}), 404, 'not_found');
+  assertError(await u.dash.post(`/keys/${k.body.id}/roll`, { expires_in: 'now' }), 404, 'not_found');
+  assertError(await u.dash.request('PATCH', `/webhook-endpoints/${w.body.id}`, { json: { enabled: false } }), 404, 'not_found');
+  assertError(await u.dash.post(`/webhook-endpoints/${w.body.id}/rotate-secret`, {}), 404, 'not_found');
+  assertError(await u.dash.get(`/webhook-endpoints/${w.body.id}/deliveries`), 404, 'not_found');
+  assert.equal((await srv.api(k.body.secret).get('/customers')).status, 200, 'the test key still works');
+  // In its own mode it is found, and the audit row carries that mode.
+  u.dash.mode = 'test';
+  const revoked = await u.dash.post(`/keys/${k.body.id}/revoke`, {});
+  assert.equal(revoked.status, 200, revoked.text);
+  assertError(await srv.api(k.body.secret).get('/customers'), 401, 'unauthenticated');
+  const disabled = await u.dash.request('PATCH', `/webhook-endpoints/${w.body.id}`, { json: { enabled: false } });
+  assert.equal(disabled.status, 200, disabled.text);
+  assert.equal(disabled.body.status, 'disabled');
+});
+
 test('keys and endpoints are listed for the page\'s mode only, and paged within it', async () => {
   const u = await dashUser(srv);
   const made = { live: { keys: [], eps: [] }, test: { keys: [], eps: [] } };

@@ -3948,7 +3948,7 @@ out:
 
 /* --- reads by id keep to their partner ------------------------------------- */
 
-TEST(key_get_finds_only_its_partners_keys_in_either_mode_and_the_operator_read_any)
+TEST(key_get_finds_only_its_tenants_keys_and_the_operator_read_any)
 {
 	struct db d;
 	struct api_key k = {0};
@@ -3956,8 +3956,12 @@ TEST(key_get_finds_only_its_partners_keys_in_either_mode_and_the_operator_read_a
 	    !key_add(&d, "key_test", "ptn_a_test", "beef"))
 		goto out;
 	CHECK_INT(d.s->ops->key_get(d.s, d.a, "ptn_a", "key_live", &k, &d.e), 0);
-	CHECK_INT(d.s->ops->key_get(d.s, d.a, "ptn_a", "key_test", &k, &d.e), 0);
+	CHECK_INT(d.s->ops->key_get(d.s, d.a, "ptn_a_test", "key_test", &k, &d.e), 0);
 	CHECK_STR(k.partner_id, "ptn_a_test");
+	/* The partner's other mode is another tenant. */
+	CHECK_INT(d.s->ops->key_get(d.s, d.a, "ptn_a", "key_test", &k, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->key_get(d.s, d.a, "ptn_a_test", "key_live", &k, &d.e),
+		  STORE_NOT_FOUND);
 	CHECK_INT(d.s->ops->key_get(d.s, d.a, "ptn_b", "key_live", &k, &d.e), STORE_NOT_FOUND);
 	CHECK_INT(d.s->ops->key_get(d.s, d.a, "ptn_b", "key_test", &k, &d.e), STORE_NOT_FOUND);
 	k = (struct api_key){0};
@@ -3969,15 +3973,19 @@ out:
 	db_close(&d);
 }
 
-TEST(endpoint_get_finds_only_its_partners_endpoints_and_the_operator_read_any)
+TEST(endpoint_get_finds_only_its_tenants_endpoints_and_the_operator_read_any)
 {
 	struct db d;
 	struct webhook_endpoint w = {0};
 	if (!db_open_customers(&d) || !endpoint_add(&d, "we_1", "ptn_a") ||
 	    !endpoint_add(&d, "we_2", "ptn_a_test"))
 		goto out;
-	CHECK_INT(d.s->ops->endpoint_get(d.s, d.a, "ptn_a", "we_2", &w, &d.e), 0);
+	CHECK_INT(d.s->ops->endpoint_get(d.s, d.a, "ptn_a_test", "we_2", &w, &d.e), 0);
 	CHECK_STR(w.partner_id, "ptn_a_test");
+	/* The partner's other mode is another tenant. */
+	CHECK_INT(d.s->ops->endpoint_get(d.s, d.a, "ptn_a", "we_2", &w, &d.e), STORE_NOT_FOUND);
+	CHECK_INT(d.s->ops->endpoint_get(d.s, d.a, "ptn_a_test", "we_1", &w, &d.e),
+		  STORE_NOT_FOUND);
 	CHECK_INT(d.s->ops->endpoint_get(d.s, d.a, "ptn_b", "we_1", &w, &d.e), STORE_NOT_FOUND);
 	CHECK_INT(d.s->ops->endpoint_get(d.s, d.a, "ptn_b", "we_2", &w, &d.e), STORE_NOT_FOUND);
 	/* In a write transaction too (PostgreSQL locks the row it finds). */
