@@ -71,9 +71,20 @@ static int events_field(struct ctx *c, struct webhook_endpoint *w)
 	json_t *t;
 	json_array_foreach(v, i, t) {
 		const char *type = json_is_string(t) ? json_string_value(t) : "";
+		if (strcmp(type, "*") == 0 && json_array_size(v) > 1)
+			return error(&c->err, 422, "validation_failed", "enabled_events",
+				     "enabled_events[%zu] is \"*\", which already means every "
+				     "type: send [\"*\"] alone or a list of types",
+				     i);
 		if (strcmp(type, "*") != 0 && !api_webhook_event_type_known(type))
 			return error(&c->err, 422, "validation_failed", "enabled_events",
 				     "enabled_events[%zu] is not a webhook event type", i);
+		for (size_t j = 0; j < i; j++)
+			if (json_equal(json_array_get(v, j), t))
+				return error(&c->err, 422, "validation_failed",
+					     "enabled_events",
+					     "enabled_events[%zu] repeats enabled_events[%zu]",
+					     i, j);
 	}
 	char *text = json_dumps(v, JSON_COMPACT);
 	if (!text)

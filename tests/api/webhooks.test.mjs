@@ -137,8 +137,11 @@ test('operator endpoints: create shows the secret once; list and get hide it; up
   assert.notEqual(rotated.secret, secret);
   assert.equal(ok(await admin.get(`/webhook-endpoints/${created.id}`)).secret, undefined);
 
-  // enabled_events must be a non-empty array of known types (or "*"); nothing is created otherwise.
-  for (const bad of [[], ['nope.happened'], 'customer.created', [1], ['customer.created', 'bogus'], null]) {
+  // enabled_events must be a non-empty array of known types, each once, or "*" alone; nothing is
+  // created otherwise.
+  const badEvents = [[], ['nope.happened'], 'customer.created', [1], ['customer.created', 'bogus'], null,
+    ['customer.created', 'customer.created'], ['*', '*'], ['*', 'customer.created'], ['customer.created', '*']];
+  for (const bad of badEvents) {
     assertError(await admin.post(`/partners/${partner.id}/webhook-endpoints`, { url, enabled_events: bad }),
       422, 'validation_failed', 'enabled_events');
     assertError(await admin.patch(`/webhook-endpoints/${created.id}`, { enabled_events: bad }),
