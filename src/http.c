@@ -247,7 +247,29 @@ struct headers {
 	const char *content_length; /* the first */
 	int content_lengths, transfer_encodings, hosts;
 	bool chunked_only; /* every Transfer-Encoding is exactly "chunked" */
+	bool bad_name;     /* a name that is not an RFC 9110 token */
 };
+
+/* Returns true for a character of an RFC 9110 token (section 5.6.2), which
+ * a field name is: a name with a space or a tab in it ("Content-Length : 5")
+ * is one libmicrohttpd keeps as it came, so the server would not see the
+ * framing header a proxy in front may have read. */
+static bool is_token_char(unsigned char ch)
+{
+	unsigned char lower = ch | 0x20;
+	return (lower >= 'a' && lower <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+	       (ch && strchr("!#$%&'*+.^_`|~", ch));
+}
+
+static bool is_token(const char *s, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_token_char((unsigned char)s[i]))
+			return false;
+	return true;
+}
 
 /* Keeps the value of a header the server reads, sent once; a second one
  * is remembered as the request's repeated header (which copy the client
@@ -267,7 +289,9 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 	(void)value_size;
 	struct headers *h = cls;
 	struct request *r = h->req;
-	/* By length first: a name is compared with one or two at most. */
+	if (!is_token(key, key_size))
+		h->bad_name = true;
+		/* By length first: a name is compared with one or two at most. */
 #define IS(name) (key_size == sizeof(name) - 1 && strcasecmp(key, name) == 0)
 	switch (key_size) {
 	case 4:
@@ -319,6 +343,9 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
  * take the first Content-Length and hang on a coding it does not know. */
 static const char *framing_problem(const struct headers *h, const char *version)
 {
+	if (h->bad_name)
+		return "a header name holds a space or another character a name cannot have "
+		       "(RFC 9110 section 5.6.2)";
 	if (h->content_lengths > 1)
 		return "send one Content-Length header, not several";
 	if (h->transfer_encodings > 1 || !h->chunked_only)

@@ -122,6 +122,7 @@ test('ambiguous framing is 400 invalid_request and closes the connection, before
   const auth = `Authorization: Bearer ${tn.key.secret}\r\nContent-Type: application/json\r\n`;
   const body = JSON.stringify({ email: 'smuggle@example.com', name: 'Smuggled' });
   const chunked = `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+  const smuggled = `POST /api/v1/customers HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: ${body.length}\r\n\r\n${body}`;
   const count = async () => ok(await tn.api.get('/customers?limit=100')).data.length;
   const before = await count();
   const cases = [
@@ -134,6 +135,12 @@ test('ambiguous framing is 400 invalid_request and closes the connection, before
     // Header names in any case are the same header.
     [`content-length: ${body.length}\r\nCONTENT-LENGTH: ${body.length + 5}\r\n\r\n${body}`, /one Content-Length/],
     [`TRANSFER-ENCODING: chunked\r\ncontent-length: ${body.length}\r\n\r\n${chunked}`, /not both/],
+    // A name with a space or a tab before its colon is not a name (RFC 9110 section 5.6.2): read
+    // as some other header, the body would have run as a second request (smuggled).
+    [`Content-Length : ${smuggled.length}\r\n\r\n${smuggled}`, /header name/],
+    [`Content-Length\t: ${smuggled.length}\r\n\r\n${smuggled}`, /header name/],
+    [`Transfer-Encoding : chunked\r\n\r\n${chunked}`, /header name/],
+    [`X Note: 1\r\nContent-Length: ${body.length}\r\n\r\n${body}`, /header name/],
   ];
   for (const [rest, message] of cases) {
     const r = await rawBytes(`POST /api/v1/customers HTTP/1.1\r\nHost: x\r\n${auth}${rest}`);
