@@ -179,6 +179,18 @@ static json_t *list_array(const char *list)
 	return a;
 }
 
+/* Returns the JSON value of a true|false option: a boolean for those two
+ * words, else the text as a string, which the handler refuses (422) as it
+ * would over HTTP, so a typo never reads as false. */
+static json_t *bool_value(const char *text)
+{
+	if (strcmp(text, "true") == 0)
+		return json_true();
+	if (strcmp(text, "false") == 0)
+		return json_false();
+	return json_string(text);
+}
+
 static int cmd_partner_list(const struct cli *cli, int argc, char **argv)
 {
 	(void)argc, (void)argv;
@@ -261,7 +273,7 @@ static int cmd_customer_billing(const struct cli *cli, int argc, char **argv)
 	if (!active)
 		return usage();
 	json_t *body = json_object();
-	json_object_set_new(body, "active", json_boolean(strcmp(active, "true") == 0));
+	json_object_set_new(body, "active", bool_value(active));
 	return customer_post(cli, argc, argv, "billing", body);
 }
 
@@ -357,8 +369,7 @@ static json_t *webhook_body(int argc, char **argv)
 	if (events)
 		json_object_set_new(body, "enabled_events", list_array(events));
 	if (enabled)
-		json_object_set_new(body, "enabled",
-				    json_boolean(strcmp(enabled, "true") == 0));
+		json_object_set_new(body, "enabled", bool_value(enabled));
 	return body;
 }
 

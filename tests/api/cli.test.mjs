@@ -185,3 +185,21 @@ test('operator commands refuse to create a database: they name the path and how 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+// A true|false option spelled otherwise is refused as the API refuses it (422), never read as false:
+// `--active TRUE` used to turn a customer's billing off, and `--enabled maybe` an endpoint.
+test('billing --active and webhook --enabled take true or false only', async () => {
+  const t = await srv.tenant();
+  const c = await createCustomer(t.api, { prepay: false });
+  await cliOk(['customer', 'billing', c.id, '--database', srv.dbPath, '--active', 'true']);
+  for (const typo of ['TRUE', 'yes', '1', 'maybe']) {
+    const r = await cliFails(['customer', 'billing', c.id, '--database', srv.dbPath, '--active', typo]);
+    assert.match(r.stderr, /validation_failed|true or false/);
+  }
+  assert.equal(ok(await t.api.get(`/customers/${c.id}`)).billing_status, 'active');
+  const w = await cliOk(['webhook', 'create', '--database', srv.dbPath, '--partner', t.partner.id, '--url', 'https://crm.example.com/hooks']);
+  const r = await cliFails(['webhook', 'update', w.id, '--database', srv.dbPath, '--enabled', 'no']);
+  assert.match(r.stderr, /validation_failed|true or false/);
+  assert.equal(ok(await srv.admin().get(`/webhook-endpoints/${w.id}`)).status, 'enabled');
+  assert.equal((await cliOk(['webhook', 'update', w.id, '--database', srv.dbPath, '--enabled', 'false'])).status, 'disabled');
+});
