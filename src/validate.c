@@ -126,6 +126,10 @@ bool valid_country(const char *s)
 bool valid_text(const char *s, bool multiline)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		/* U+0080 to U+009F, the C1 controls, are 0xC2 0x80 to 0xC2 0x9F
+		 * (the text is valid UTF-8: jansson checked it). */
+		if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			return false;
 		if (*p >= 0x20 && *p != 0x7f)
 			continue;
 		if (multiline && (*p == '\n' || *p == '\t' || *p == '\r'))

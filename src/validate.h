@@ -23,8 +23,8 @@ bool valid_e164(const char *s);
 bool valid_external_id(const char *s);
 /* Returns true for an officially assigned ISO 3166-1 alpha-2 code (US, GB). */
 bool valid_country(const char *s);
-/* Returns true when s has no control characters (tabs and newlines allowed
- * when multiline is true). */
+/* Returns true when s (valid UTF-8) has no control characters: C0, DEL or
+ * C1 (tabs and newlines allowed when multiline is true). */
 bool valid_text(const char *s, bool multiline);
 /* Returns true when s is one of list (NULL-terminated; a NULL list holds
  * nothing). */

@@ -97,6 +97,10 @@ const INVALID = [
   ['a missing name', { name: undefined }, 'name'],
   ['an empty name', { name: '' }, 'name'],
   ['a name of 201 characters', { name: 'n'.repeat(201) }, 'name'],
+  ['a name with a control character (C0)', { name: 'Jane\u0001Smith' }, 'name'],
+  ['a name with DEL', { name: 'Jane\u007fSmith' }, 'name'],
+  ['a name with a C1 control character (U+0085)', { name: 'Jane\u0085Smith' }, 'name'],
+  ['a name with a C1 control character (U+009B)', { name: 'Jane\u009bSmith' }, 'name'],
   ['a name that is not a string', { name: ['Jane'] }, 'name'],
   ['a name that is null', { name: null }, 'name'],
   ['an empty external_customer_id', { external_customer_id: '' }, 'external_customer_id'],
@@ -152,7 +156,7 @@ test('the boundaries of each field are accepted', async () => {
 });
 
 test('names count characters, not bytes: 200 non-ASCII characters are accepted and kept intact', async () => {
-  const name = 'Zoë Ångström 日本'.padEnd(200, 'é');
+  const name = 'Zoë Ångström\u00a0日本¿'.padEnd(200, 'é');
   assert.equal([...name].length, 200);
   const c = ok(await t.api.post('/customers', customerBody({ name })), 201);
   assert.equal(c.name, name);

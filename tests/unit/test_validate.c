@@ -83,6 +83,30 @@ TEST(valid_email_refuses_spaces_and_control_characters)
 	CHECK(!valid_email("jane\n@example.com"));
 }
 
+TEST(valid_text_refuses_c0_del_and_c1_controls_and_keeps_the_letters_beside_them)
+{
+	CHECK(valid_text("Jos\xc3\xa9 \xc2\xa0\xc2\xbf\xe2\x80\xa8",
+			 false)); /* é, NBSP, ¿, U+2028 */
+	CHECK(!valid_text("a\x01b", false));
+	CHECK(!valid_text("a\x7f"
+			  "b",
+			  false));
+	CHECK(!valid_text("a\xc2\x80"
+			  "b",
+			  false)); /* U+0080 */
+	CHECK(!valid_text("a\xc2\x85"
+			  "b",
+			  false)); /* U+0085, next line */
+	CHECK(!valid_text("a\xc2\x9f"
+			  "b",
+			  false)); /* U+009F */
+	CHECK(!valid_text("a\xc2\x85"
+			  "b",
+			  true));
+	CHECK(!valid_text("a\tb", false));
+	CHECK(valid_text("a\tb\r\nc", true));
+}
+
 TEST(valid_email_refuses_a_label_starting_with_a_hyphen)
 {
 	CHECK(!valid_email("jane@-example.com"));
