@@ -677,7 +677,8 @@ static const struct command commands[] = {
 	 cmd_mail_record,
 	 "mail record --customer cus_... --type letter|large_envelope|package|\n"
 	 "                       periodical --photo URL [--photo URL2 ...] --performed-by W\n"
-	 "                       [--tracking-number T] [--carrier C] [--sender S] [--notes N]",
+	 "                       [--tracking-number T] [--carrier C] [--sender S] [--notes N]\n"
+	 "                       [--received-at RFC3339]",
 	 {"customer", "type", "photo", "performed-by", "tracking-number", "carrier", "sender",
 	  "notes", "received-at"}},
 	{"action", "list", cmd_action_list, "action list [--status requested]", {"status"}},
