@@ -3,6 +3,7 @@
 #include "handlers.h"
 #include "query.h"
 #include "reply.h"
+#include "tenant.h"
 #include "banned.h"
 
 int admin_event_list(struct ctx *c)
@@ -14,11 +15,24 @@ int admin_event_list(struct ctx *c)
 	if (query_page(c, filters, &pg) < 0 ||
 	    query_choice(c, "livemode", booleans, &livemode) < 0)
 		return -1;
+	const char *partner_id = query_get(c, "partner_id");
+	const char *type = query_get(c, "type");
+	if (type && !api_webhook_event_type_known(type))
+		return error(&c->err, 400, "invalid_request", "type",
+			     "type must be one event type, such as customer.created");
+	/* A partner's own id: its test tenant is a row of its own, but no
+	 * partner (livemode=false picks its test events). */
+	struct partner p;
+	if (partner_id) {
+		int found = c->store->ops->partner_get(c->store, c->a, partner_id, &p, &c->err);
+		if (found < 0)
+			return -1;
+		if (found == STORE_NOT_FOUND || !tenant_livemode(p.id))
+			return reply_not_found(c, "partner", partner_id, "partner_id");
+	}
 	struct event *items;
 	size_t n;
 	bool more;
-	const char *partner_id = query_get(c, "partner_id");
-	const char *type = query_get(c, "type");
 	int mode = livemode ? livemode[0] == 't' : -1;
 	int rc = partner_id ? c->store->ops->event_list(c->store, c->a, partner_id, type, mode,
 							&pg, &items, &n, &more, &c->err)

@@ -280,6 +280,13 @@ test('the event log: filter by type, newest first, events shaped as docs/webhook
   assert.deepEqual(created.data.map((e) => e.data.object.id), [c2.id, c1.id]);
   assert.equal(created.has_more, false);
   assertError(await adm().get(`/events${qs({ partner_id: tn.partner.id, nope: 1 })}`), 400, 'unknown_parameter', 'nope');
+  // A type outside the catalogue, or a family (the Partner API's), is refused, not an empty list.
+  for (const type of ['bogus', 'customer.*', ''])
+    assertError(await adm().get(`/events${qs({ partner_id: tn.partner.id, type })}`), 400, 'invalid_request', 'type');
+  // partner_id is a partner's own id: not an unknown one, nor its test tenant's.
+  assertError(await adm().get(`/events${qs({ partner_id: 'ptn_doesnotexist000000000000' })}`), 404, 'not_found', 'partner_id');
+  assertError(await adm().get(`/events${qs({ partner_id: `${tn.partner.id}_test` })}`), 404, 'not_found', 'partner_id');
+  assert.deepEqual(ok(await adm().get(`/events${qs({ partner_id: tn.partner.id, livemode: 'false' })}`)).data, []);
 });
 
 test('an unknown scope is refused with a message that lists the valid scopes', async () => {
