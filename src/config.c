@@ -201,6 +201,25 @@ int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest
 			 ADMIN_TOKEN_PREFIX);
 		return -1;
 	}
+	/* Checked for every command, not only serve: a bad value stops the
+	 * program whatever it was about to do. */
+	char host[128];
+	int port;
+	if (config_split_listen(cfg->listen, host, sizeof(host), &port) < 0) {
+		snprintf(msg, msg_size, "INNBOCKS_LISTEN must be HOST:PORT, not '%s'",
+			 cfg->listen);
+		return -1;
+	}
+	if (cfg->metrics_listen[0] &&
+	    config_split_listen(cfg->metrics_listen, host, sizeof(host), &port) < 0) {
+		snprintf(msg, msg_size, "INNBOCKS_METRICS_LISTEN must be HOST:PORT, not '%s'",
+			 cfg->metrics_listen);
+		return -1;
+	}
+	if (cfg->rate_burst < 1) {
+		snprintf(msg, msg_size, "INNBOCKS_RATE_BURST must be at least 1");
+		return -1;
+	}
 	public_url_trim(cfg->public_url);
 	if (cfg->public_url[0] && !public_url_valid(cfg->public_url)) {
 		snprintf(msg, msg_size,

@@ -62,11 +62,8 @@ static int serve(const struct config *cfg)
 {
 	char host[128];
 	int port;
-	if (config_split_listen(cfg->listen, host, sizeof(host), &port) < 0) {
-		fprintf(stderr, "innbocks: INNBOCKS_LISTEN must be HOST:PORT, not '%s'\n",
-			cfg->listen);
-		return 2;
-	}
+	if (config_split_listen(cfg->listen, host, sizeof(host), &port) < 0)
+		return 2; /* config_load() refused it already, with a message */
 	/* Signals are taken by sigwait below; worker threads inherit the mask. */
 	sigset_t stop;
 	sigemptyset(&stop);
@@ -124,12 +121,8 @@ static int serve(const struct config *cfg)
 	if (srv && cfg->metrics_listen[0]) {
 		char mhost[128];
 		int mport;
-		if (config_split_listen(cfg->metrics_listen, mhost, sizeof(mhost), &mport) < 0)
-			fprintf(stderr,
-				"innbocks: INNBOCKS_METRICS_LISTEN must be HOST:PORT, not "
-				"'%s'\n",
-				cfg->metrics_listen);
-		else
+		/* Valid: config_load() checked it. */
+		if (config_split_listen(cfg->metrics_listen, mhost, sizeof(mhost), &mport) == 0)
 			metrics_srv = http_metrics_start(&app, mhost, mport);
 		if (!metrics_srv) {
 			http_stop(srv, 0);

@@ -239,6 +239,8 @@ test('serve refuses a bad configuration with a non-zero exit and a message', asy
     ['a database in a directory that does not exist', [...listen, '--admin-token', good, '--database', path.join(dir, 'missing', 'x.db')]],
     ['a listen address without a port', ['--listen', 'nonsense', '--admin-token', good, '--database', db]],
     ['a rate limit that is not a number', [...listen, '--admin-token', good, '--database', db, '--rate-limit', 'abc']],
+    ['a rate burst of 0', [...listen, '--admin-token', good, '--database', db, '--rate-burst', '0']],
+    ['a metrics listen address without a port', [...listen, '--admin-token', good, '--database', db, '--metrics-listen', 'nonsense']],
     ...['mail.example.com', 'ftp://mail.example.com', 'https://', 'https:///x', 'https://mail.example.com/?a=1',
       'https://mail.example.com/#x', 'https://mail example.com', 'https://mail.example.com/innbocks'].map((url) => [`a public URL ${url}`,
       [...listen, '--admin-token', good, '--database', db, '--public-url', url]]),
@@ -248,6 +250,12 @@ test('serve refuses a bad configuration with a non-zero exit and a message', asy
       const r = await runCli(['serve', ...args], { timeout: 10000 });
       assert.notEqual(r.code, 0, `${what}: serve must not run`);
       assert.ok(r.stderr.trim().length > 0, `${what}: serve must say why`);
+    }
+    // Every command reads the settings, and a bad one stops it too (exit 2), not only serve.
+    for (const bad of [['--listen', 'nonsense'], ['--rate-burst', '0'], ['--metrics-listen', 'x']]) {
+      const r = await runCli(['partner', 'list', '--database', db, ...bad], { timeout: 10000 });
+      assert.equal(r.code, 2, `partner list ${bad.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /INNBOCKS_(LISTEN|RATE_BURST|METRICS_LISTEN)/);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
