@@ -585,6 +585,10 @@ struct ctx *dispatch_start(struct app *app, const struct request *req, struct re
 	 * cache on the way (a proxy, the browser's) keeps them. */
 	if (prepared < 0 || !(c->route->flags & ROUTE_PUBLIC))
 		resp_header_add(resp, "Cache-Control", "no-store");
+	/* The dashboard's pages send it too: a browser never reads one of its
+	 * JSON answers as anything else. */
+	if (strncmp(req->path, ROUTE_DASHBOARD_API "/", sizeof(ROUTE_DASHBOARD_API)) == 0)
+		resp_header_add(resp, "X-Content-Type-Options", "nosniff");
 	if (prepared < 0)
 		resp_error(resp, &c->err, c->request_id);
 	else if (c->route->flags & ROUTE_PUBLIC)

@@ -11,6 +11,10 @@
 struct ctx;
 typedef int handler_fn(struct ctx *c);
 
+/* Where the dashboard's JSON API lives: every route under it is the
+ * dashboard's (routes.c), and its answers carry what a browser needs. */
+#define ROUTE_DASHBOARD_API "/dashboard/api"
+
 enum route_flags {
 	ROUTE_PUBLIC = 1 << 0,    /* no authentication (healthz) */
 	ROUTE_ADMIN = 1 << 1,     /* operator token instead of a partner key */

@@ -8,7 +8,7 @@
 
 #define API "/api/v1"
 #define ADMIN "/admin/v1"
-#define DASH "/dashboard/api"
+#define DASH ROUTE_DASHBOARD_API
 
 /* Rows of the Partner and operator APIs leave the dashboard's last columns
  * (role, before) out: zero, no session and no before hook. */

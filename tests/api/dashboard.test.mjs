@@ -695,3 +695,20 @@ test('test helpers: a developer in test mode accepts an invitation and decides c
   assert.ok(log.some((a) => a.actor === dev.email && a.action === 'POST /dashboard/api/test-helpers/customers/{id}/accept-invite'
     && a.mode === 'test'), 'the audit log has it');
 });
+
+// The pages are nosniff; so is every answer of the dashboard's JSON API, refusals included.
+test('every dashboard API answer is X-Content-Type-Options: nosniff', async () => {
+  const u = await dashUser(srv);
+  const anonymous = new Dash(srv);
+  const answers = {
+    session: await u.dash.get('/session'),
+    keys: await u.dash.get('/keys'),
+    'no session': await anonymous.get('/session'),
+    'bad sign-in': await anonymous.post('/signin', { email: 'nobody@example.com', password: 'wrong password' }),
+    'no such route': await u.dash.get('/no-such-route'),
+  };
+  for (const [what, r] of Object.entries(answers))
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff', `${what} (${r.status})`);
+  const t = await srv.tenant(['customers:read']);
+  assert.equal((await t.api.get('/customers')).headers.get('x-content-type-options'), null, 'the Partner API is not the dashboard');
+});
