@@ -291,9 +291,8 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 	struct request *r = h->req;
 	if (!is_token(key, key_size))
 		h->bad_name = true;
-		/* By length first: a name is compared with one or two at most. */
+	switch (key_size) { /* by length first: a name is compared with one or two at most */
 #define IS(name) (key_size == sizeof(name) - 1 && strcasecmp(key, name) == 0)
-	switch (key_size) {
 	case 4:
 		if (IS(MHD_HTTP_HEADER_HOST))
 			h->hosts++;
