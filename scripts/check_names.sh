@@ -115,7 +115,8 @@ END {
 # The route table: one row "| METHOD | `PATH` | `HANDLER` | FILE |" a route.
 api=$(sed -n 's/^#define API "\(.*\)"$/\1/p' "$dir/routes.c")
 admin=$(sed -n 's/^#define ADMIN "\(.*\)"$/\1/p' "$dir/routes.c")
-dash=$(sed -n 's/^#define DASH "\(.*\)"$/\1/p' "$dir/routes.c")
+# DASH is router.h's ROUTE_DASHBOARD_API (the dispatcher knows the prefix too).
+dash=$(sed -n 's/^#define ROUTE_DASHBOARD_API "\(.*\)"$/\1/p' "$dir/router.h")
 want=$(mktemp)
 have=$(mktemp)
 trap 'rm -f "$want" "$have"' EXIT
