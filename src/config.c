@@ -216,8 +216,10 @@ int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest
 			 cfg->metrics_listen);
 		return -1;
 	}
-	if (cfg->rate_burst < 1) {
-		snprintf(msg, msg_size, "INNBOCKS_RATE_BURST must be at least 1");
+	if (cfg->rate_limit > 0 && cfg->rate_burst < 1) {
+		snprintf(
+			msg, msg_size,
+			"INNBOCKS_RATE_BURST must be at least 1 (or INNBOCKS_RATE_LIMIT 0: no limit)");
 		return -1;
 	}
 	public_url_trim(cfg->public_url);

@@ -33,11 +33,16 @@ const shape = (p) => p.replace(/\{[^}]*\}/g, '{}');
 
 /**
  * The route table of src/routes.c, parsed: [{method, path, scope, flags}]. The path is the
- * concatenation of the string literals and #define'd prefixes (API, ADMIN) of the entry.
+ * concatenation of the string literals and #define'd prefixes (API, ADMIN, DASH) of the entry;
+ * a prefix may name another define, of routes.c or of router.h (ROUTE_DASHBOARD_API).
  */
 function routeTable() {
-  const src = readFileSync(path.join(ROOT, 'src/routes.c'), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
-  const defines = Object.fromEntries([...src.matchAll(/^#define\s+(\w+)\s+"([^"]*)"/gm)].map((m) => [m[1], m[2]]));
+  const read = (file) => readFileSync(path.join(ROOT, file), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
+  const src = read('src/routes.c');
+  const raw = Object.fromEntries([...`${read('src/router.h')}\n${src}`.matchAll(/^#define\s+(\w+)\s+("[^"]*"|\w+)\s*$/gm)]
+    .map((m) => [m[1], m[2]]));
+  const resolve = (v) => (v?.startsWith('"') ? v.slice(1, -1) : v in raw ? resolve(raw[v]) : undefined);
+  const defines = Object.fromEntries(Object.keys(raw).map((k) => [k, resolve(raw[k])]));
   const table = src.slice(src.indexOf('routes[]'));
   const entries = [...table.matchAll(/\{\s*"([A-Z]+)"\s*,\s*((?:(?:\w+|"[^"]*")\s*)+),\s*(\w+)\s*,\s*(\w+)\s*,\s*([\w|\s]+?)\s*(?:,[^{}]*)?\}/g)];
   const routes = entries.map((m) => ({
