@@ -460,15 +460,19 @@ void dispatch_write_in_tx(struct ctx *c)
 		c->err = refusal;
 	} else if (c->session) {
 		/* Every dashboard change is in the audit log: the route, and the
-		 * object it made (its id) or acted on (the path's). */
-		json_t *rendered = c->out_bytes.data ? json_loadb(c->out_bytes.data,
-								  c->out_bytes.len, 0, NULL)
-						     : json_incref(c->out);
-		json_t *id = json_object_get(rendered, "id");
-		const char *target = json_is_string(id)
-					     ? arena_strdup(c->a, json_string_value(id))
-					     : c->params[0];
-		json_decref(rendered);
+		 * object it acted on (the path's: a rolled key, not its successor)
+		 * or else the one it made (the answer's id). */
+		const char *target = c->params[0];
+		if (!target) {
+			json_t *rendered = c->out_bytes.data
+						   ? json_loadb(c->out_bytes.data,
+								c->out_bytes.len, 0, NULL)
+						   : json_incref(c->out);
+			json_t *id = json_object_get(rendered, "id");
+			if (json_is_string(id))
+				target = arena_strdup(c->a, json_string_value(id));
+			json_decref(rendered);
+		}
 		char action[160];
 		snprintf(action, sizeof(action), "%s %s", c->route->method, c->route->path);
 		if (dispatch_audit(c, c->session->user.partner_id, NULL,

@@ -486,6 +486,13 @@ test('the audit log: owners read who did what, newest first; others get 403', as
   assert.equal(created.mode, 'test');
   assert.equal(created.client_addr, '127.0.0.1');
   assert.ok(!log.text.includes(k.body.secret) && !log.text.includes(dev.password), 'no secret in the log');
+  // A roll's row names the key rolled (the path's), not the new one it made.
+  dev.dash.mode = 'test';
+  const rolled = await dev.dash.post(`/keys/${k.body.id}/roll`, { expires_in: 'now' });
+  assert.equal(rolled.status, 201, rolled.text);
+  const rollRow = (await owner.dash.get('/audit-log?limit=100')).body.data.find((a) => a.action === 'POST /dashboard/api/keys/{id}/roll');
+  assert.equal(rollRow.target, k.body.id);
+  assert.notEqual(rolled.body.id, k.body.id);
   const other = await dashUser(srv);
   assert.ok(!(await other.dash.get('/audit-log')).body.data.some((a) => a.actor === dev.email), 'another partner\'s log is its own');
   assertError(await dev.dash.get('/audit-log'), 403, 'insufficient_role');

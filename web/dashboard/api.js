@@ -9,7 +9,8 @@ export const currentMode = () => (localStorage.getItem(MODE_KEY) === 'test' ? 't
 export const setMode = (m) => localStorage.setItem(MODE_KEY, m);
 export const setCsrf = (t) => { csrfToken = t; };
 
-/** A refused request: status, code, message and param of the error envelope. */
+/** A refused request: status, code, message and param of the error envelope; status 0 when
+ * the server could not be reached. */
 export class ApiError extends Error {
   constructor(status, body) {
     const e = body?.error ?? {};
@@ -20,17 +21,33 @@ export class ApiError extends Error {
   }
 }
 
+export const UNREACHABLE = 'The dashboard cannot reach the Innbocks server. Check your connection, then try again: nothing you typed is lost.';
+
+let sessionEnded = null;
+/** fn(message) runs when a request of a signed-in page finds its session gone (401). */
+export const onSessionEnded = (fn) => { sessionEnded = fn; };
+
 /** Sends one request; resolves with the parsed answer or throws ApiError. */
 export async function api(method, path, body) {
   const headers = { 'Innbocks-Mode': currentMode() };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
-  const res = await fetch(`/dashboard/api${path}`, {
-    method, headers, credentials: 'same-origin',
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let res;
+  try {
+    res = await fetch(`/dashboard/api${path}`, {
+      method, headers, credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, { error: { code: 'unreachable', message: UNREACHABLE } });
+  }
   let json = null;
   try { json = await res.json(); } catch { /* not JSON */ }
-  if (!res.ok) throw new ApiError(res.status, json);
+  if (!res.ok) {
+    const err = new ApiError(res.status, json);
+    // Sign-in, setup and the first look at the session answer 401 as part of their job.
+    if (res.status === 401 && csrfToken && !['/signin', '/setup', '/session'].includes(path)) sessionEnded?.(err.message);
+    throw err;
+  }
   return json;
 }

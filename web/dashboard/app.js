@@ -1,6 +1,6 @@
 // app.js - the dashboard's entry: the setup page (from the one-time link), sign-in, and the
 // signed-in shell (navigation, live/test switch, sign-out) around the page the hash names.
-import { api, ApiError, currentMode, setMode, setCsrf } from './api.js';
+import { api, ApiError, currentMode, setMode, setCsrf, onSessionEnded } from './api.js';
 import { h, field, openDialog } from './ui.js';
 import { keysPage } from './keys.js';
 import { webhooksPage } from './webhooks.js';
@@ -21,7 +21,10 @@ const PAGES = {
   audit: { title: 'Audit log', render: auditPage, owners: true },
 };
 
+/** Shows node as the whole page; a dialog left open (a page changed under it, Back, an ended
+ * session) closes first, so it never covers the next page. */
 function mount(node) {
+  for (const d of document.querySelectorAll('dialog[open]')) d.close();
   root.className = '';
   root.removeAttribute('aria-busy');
   root.replaceChildren(node);
@@ -62,7 +65,8 @@ function signInPage(message) {
   cardForm('Sign in', message ?? 'Sign in to manage your API keys and webhooks.', [email, password], 'Sign in', async () => {
     const r = await api('POST', '/signin', { email: email.input.value, password: password.input.value });
     setCsrf(r.csrf_token);
-    location.hash = '#keys';
+    // Back to the page the session ended on, if it names one.
+    if (!PAGES[location.hash.slice(1).split('?')[0]]) location.hash = '#keys';
     await boot();
   });
 }
@@ -73,7 +77,7 @@ function setupPage() {
   // The token leaves the address bar (and the history) at once; it is posted once.
   history.replaceState(null, '', '/dashboard/setup.html');
   if (!token) {
-    signInPage('This setup link is incomplete. Ask whoever invited you for a new one, or sign in.');
+    signInPage('This setup link is incomplete. Ask an owner of your team for a new one, or sign in.');
     return;
   }
   const password = field('New password', { type: 'password', name: 'password', autocomplete: 'new-password', hint: 'At least 12 characters. A few unrelated words work well.' });
@@ -124,7 +128,7 @@ function passwordDialog() {
   });
 }
 
-async function shell(session) {
+async function shell(session, moved) {
   const visible = Object.entries(PAGES).filter(([, p]) => !p.owners || session.user.role === 'owner');
   const name = (location.hash.slice(1) || 'keys').split('?')[0];
   const pageName = visible.some(([k]) => k === name) ? name : 'keys';
@@ -137,33 +141,51 @@ async function shell(session) {
     onclick: async () => { await api('POST', '/signout', {}).catch(() => {}); setCsrf(null); signInPage('You have signed out.'); },
   }, 'Sign out');
   const content = h('div');
+  const heading = h('h1', { tabindex: '-1' }, page.title);
   const main = h('main', { class: 'main', id: 'main' },
     h('div', { class: 'topbar' },
-      h('div', {}, h('h1', {}, page.title), h('div', { class: 'muted' }, session.partner.name)),
-      modeSwitch(() => boot())),
+      h('div', {}, heading, h('div', { class: 'muted' }, session.partner.name)),
+      modeSwitch(() => boot('mode'))),
     currentMode() === 'test' ? h('div', { class: 'test-banner', role: 'note' }, 'Test mode: you are looking at test data. Test keys start with ib_test_ and never touch live customers.') : null,
     content);
   mount(h('div', { class: 'shell' },
+    h('a', { class: 'skip', href: '#main', onclick: (ev) => { ev.preventDefault(); heading.focus(); } }, 'Skip to content'),
     h('aside', { class: 'side' }, brand(), nav,
       h('div', { class: 'who' }, h('div', { class: 'email' }, session.user.email),
         h('div', {}, `Role: ${session.user.role}`),
         h('p', { class: 'actions' }, h('button', { type: 'button', class: 'small', onclick: passwordDialog }, 'Change password'), signOut))),
     main));
+  // A page reached from the navigation starts at its heading, not at the top; after the mode
+  // switch, the focus stays on the switch.
+  if (moved === 'mode') main.querySelector('.mode [aria-pressed="true"]').focus();
+  else if (moved) heading.focus();
   await page.render(content, session);
 }
 
-async function boot() {
+/** Shows the signed-in page the address names, or sign-in; moved: how the user got there
+ * ('nav' or 'mode'), where the focus goes. */
+async function boot(moved = null) {
   if (location.pathname.endsWith('/setup.html') && location.hash.includes('token=')) return setupPage();
   try {
     const s = await api('GET', '/session');
     setCsrf(s.csrf_token);
     if (location.pathname.endsWith('/setup.html')) history.replaceState(null, '', '/dashboard/#keys');
-    await shell(s);
+    await shell(s, moved);
   } catch (e) {
-    if (e instanceof ApiError && e.status === 401) signInPage();
-    else mount(h('main', { class: 'card-page' }, h('div', { class: 'card' }, brand(), h('h1', {}, 'Something went wrong'), h('p', {}, e.message))));
+    if (e instanceof ApiError && e.status === 401) {
+      // The setup page again without its link (a reload: the link left the address at once).
+      signInPage(location.pathname.endsWith('/setup.html')
+        ? 'A setup link works once, and this page no longer holds it. If you have not chosen a password yet, ask an owner of your team for a new link; otherwise sign in.'
+        : undefined);
+    } else {
+      const retry = h('button', { type: 'button', class: 'primary', onclick: () => boot() }, 'Try again');
+      mount(h('main', { class: 'card-page' }, h('div', { class: 'card' }, brand(),
+        h('h1', {}, e.status === 0 ? 'The server cannot be reached' : 'Something went wrong'), h('p', {}, e.message), retry)));
+      retry.focus();
+    }
   }
 }
 
-window.addEventListener('hashchange', () => { if (!location.pathname.endsWith('/setup.html')) boot(); });
+onSessionEnded(() => { setCsrf(null); signInPage('Your session has ended. Sign in again to go on where you were.'); });
+window.addEventListener('hashchange', () => { if (!location.pathname.endsWith('/setup.html')) boot('nav'); });
 boot();

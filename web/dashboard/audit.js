@@ -16,6 +16,9 @@ const LABELS = {
   'user.setup_link': 'Made a new setup link',
 };
 
+/** What belongs to the team and its sessions, not to a mode: its rows show no mode. */
+const modeless = (action) => /^(signin|password|user)\.|\/(users|password|signout)(\/|$)/.test(action);
+
 /** Refused attempts (wrong passwords, rate limits) stand out. */
 const refused = (action) => /(^signin\.failed|_failed|rate_limited)$/.test(action);
 
@@ -32,12 +35,18 @@ function describe(action) {
     [/rotate-secret$/, 'Rotated a webhook secret'], [/reveal-secret$/, 'Showed a webhook secret'],
     [/\/resend$/, 'Resent a webhook event'], [/\/resend-failed$/, 'Resent failed webhook deliveries'],
     [/\/password$/, 'Changed their password'], [/\/signout$/, 'Signed out'],
+    [/test-helpers\/customers\/\{id\}\/accept-invite$/, 'Test helper: accepted an invitation'],
+    [/test-helpers\/customers\/\{id\}\/compliance$/, 'Test helper: decided compliance'],
+    [/test-helpers\/customers\/\{id\}\/billing$/, 'Test helper: changed own billing'],
+    [/test-helpers\/mail-actions\/\{id\}\/complete$/, 'Test helper: completed a mail action'],
+    [/test-helpers\/mail-actions\/\{id\}\/fail$/, 'Test helper: failed a mail action'],
   ];
   return routes.find(([re]) => re.test(action))?.[1] ?? action;
 }
 
 export async function auditPage(content) {
-  const box = h('div', { class: 'panel' }, h('p', { class: 'muted' }, 'Loading…'));
+  // Focusable: on a narrow screen the table scrolls sideways, and it has no control to reach.
+  const box = h('div', { class: 'panel', tabindex: '0', role: 'region', 'aria-label': 'Audit log entries' }, h('p', { class: 'muted' }, 'Loading…'));
   const more = h('div', { class: 'actions' });
   content.replaceChildren(h('p', { class: 'muted' }, 'Every change made in the dashboard and every sign-in, successful or not. It never records passwords, keys or secrets.'), box, more);
   const rows = [];
@@ -54,7 +63,7 @@ export async function auditPage(content) {
       h('tbody', {}, ...rows.map((r) => h('tr', {},
         h('td', {}, when(r.created_at)), h('td', {}, r.actor),
         h('td', {}, refused(r.action) ? h('span', { class: 'pill bad' }, describe(r.action)) : describe(r.action)),
-        h('td', { class: 'mono' }, r.target ?? '—'), h('td', {}, r.mode ?? '—'), h('td', { class: 'mono' }, r.client_addr ?? '—'))))));
+        h('td', { class: 'mono' }, r.target ?? '—'), h('td', {}, modeless(r.action) ? '—' : r.mode ?? '—'), h('td', { class: 'mono' }, r.client_addr ?? '—'))))));
     more.replaceChildren(page.has_more
       ? h('button', { type: 'button', onclick: () => load(rows[rows.length - 1].id) }, 'Show older entries') : '');
   }

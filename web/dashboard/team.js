@@ -27,7 +27,7 @@ export async function teamPage(content, session) {
       h('tbody', {}, ...users.map((u) => {
         const self = u.id === session.user.id;
         const selectId = nextId('role');
-        const select = h('select', { id: selectId, disabled: self, onchange: () => changeRole(u, select) },
+        const select = h('select', { id: selectId, 'data-user': u.id, disabled: self, onchange: () => changeRole(u, select) },
           ...ROLES.map(([v, label]) => h('option', { value: v, selected: v === u.role }, label)));
         return h('tr', {},
           h('td', {}, u.email, self ? h('span', { class: 'muted' }, ' (you)') : null),
@@ -41,12 +41,21 @@ export async function teamPage(content, session) {
       }))));
   }
 
+  // Asked first: a menu changes with one arrow key, and the role decides what someone can do.
   async function changeRole(u, select) {
+    const [, label, what] = ROLES.find(([v]) => v === select.value);
+    if (!await confirmDialog(`Make ${u.email} ${label.toLowerCase() === 'owner' ? 'an' : 'a'} ${label.toLowerCase()}?`,
+      `${label}s can do this: ${what}. The change applies to their open sessions at once.`, 'Change role')) {
+      select.value = u.role;
+      select.focus();
+      return;
+    }
     try {
       await api('PATCH', `/users/${u.id}`, { role: select.value });
       notice.replaceChildren(h('div', { class: 'notice', role: 'status' }, `${u.email} is now ${select.value}.`));
     } catch (e) { notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
     await reload();
+    box.querySelector(`select[data-user="${u.id}"]`)?.focus(); // where the user was
   }
 
   // A fresh one-time link: the setup link again for someone who has not chosen a password, or a

@@ -36,7 +36,8 @@ export async function usagePage(content) {
   const err = h('div', { class: 'error', role: 'alert', hidden: true });
   const download = h('button', { type: 'button' }, 'Download CSV');
   const summary = h('div');
-  const box = h('div', { class: 'panel' }, h('p', { class: 'muted' }, 'Loading…'));
+  // Focusable: on a narrow screen the table scrolls sideways, and it has no control to reach.
+  const box = h('div', { class: 'panel', tabindex: '0', role: 'region', 'aria-label': 'Line items' }, h('p', { class: 'muted' }, 'Loading…'));
   content.replaceChildren(
     h('p', { class: 'muted' }, `Innbocks bills per active mailbox. This is the ${currentMode()} usage of the month you choose; the CSV has one line per billable mailbox.`),
     h('div', { class: 'panel' }, h('div', { class: 'topbar' },

@@ -74,7 +74,9 @@ export async function webhooksPage(content, session) {
     bulk?.addEventListener('submit', (ev) => { ev.preventDefault(); resendFailed(w, since.value, logNotice); });
     logBox.replaceChildren(h('section', { class: 'panel', 'aria-labelledby': headingId },
       h('div', { class: 'topbar' }, h('h2', { id: headingId, tabindex: '-1' }, `Deliveries to ${w.url}`),
-        h('button', { type: 'button', class: 'small', onclick: () => logBox.replaceChildren() }, 'Close')),
+        h('div', { class: 'actions' },
+          h('button', { type: 'button', class: 'small', onclick: () => { rows.length = 0; load(null).catch(showLoadError); } }, 'Refresh'),
+          h('button', { type: 'button', class: 'small', onclick: () => logBox.replaceChildren() }, 'Close'))),
       w.status === 'enabled' ? null : h('p', { class: 'muted' }, 'This endpoint is disabled: resent events wait until you enable it again.'),
       bulk, logNotice, detail, table, more));
     if (focus) logBox.querySelector('h2').focus();
@@ -95,7 +97,7 @@ export async function webhooksPage(content, session) {
           h('td', {}, when(d.attempted_at)),
           h('td', {}, h('span', { class: 'pill' }, d.event_type), h('div', { class: 'mono' }, d.event_id)),
           h('td', {}, String(d.attempt)),
-          h('td', {}, h('span', { class: `pill ${d.status === 'succeeded' ? 'ok' : 'bad'}` }, d.status === 'succeeded' ? 'Succeeded' : 'Failed')),
+          h('td', {}, deliveryStatus(d)),
           h('td', {}, d.response_status ? `HTTP ${d.response_status}` : '—'),
           h('td', {}, `${d.duration_ms} ms`),
           h('td', { class: 'mono' }, d.error ?? '—'),
@@ -121,8 +123,10 @@ export async function webhooksPage(content, session) {
           h('h4', {}, 'Answer (first 4 KiB)'),
           h('pre', { class: 'payload', tabindex: '0', 'aria-label': 'Answer' }, full.response_body ?? '(no answer body)')));
         detail.querySelector('h3').focus();
-      } catch (e) { logNotice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
+      } catch (e) { showLoadError(e); }
     }
+
+    function showLoadError(e) { logNotice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
 
     await load(null);
   }
@@ -130,7 +134,7 @@ export async function webhooksPage(content, session) {
   async function resend(w, d, logNotice) {
     try {
       await api('POST', `/webhook-endpoints/${w.id}/resend`, { event_id: d.event_id });
-      logNotice.replaceChildren(h('div', { class: 'notice', role: 'status' }, `${d.event_id} is queued for ${w.url}; it arrives with the same Innbocks-Event-Id.`));
+      logNotice.replaceChildren(h('div', { class: 'notice', role: 'status' }, `${d.event_id} is queued for ${w.url}; it arrives with the same Innbocks-Event-Id. Refresh to see the attempt.`));
     } catch (e) { logNotice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
   }
 
@@ -180,14 +184,14 @@ export async function webhooksPage(content, session) {
     if (!await confirmDialog('Rotate the signing secret?', 'A new secret signs every delivery from now on; for 24 hours deliveries carry both signatures, so you can switch your receiver without missing events.', 'Rotate secret')) return;
     try {
       const r = await api('POST', `/webhook-endpoints/${w.id}/rotate-secret`, {});
-      notice.replaceChildren(secretBox(`The new signing secret of ${w.url}`, r.secret, 'Copy it into your receiver now: this is the only time Innbocks shows it.'));
+      notice.replaceChildren(secretBox(`The new signing secret of ${w.url}`, r.secret, 'Copy it into your receiver now. To see it again later, use Reveal secret (it asks for your password).'));
     } catch (e) { notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
     await reload();
   }
 
   async function addDialog() {
     const catalogue = (await api('GET', '/webhook-events')).data.map((e) => e.type);
-    const url = field('Endpoint URL', { type: 'url', name: 'url', hint: 'An https:// URL your server answers with 2xx. Private and local addresses are refused.' });
+    const url = field('Endpoint URL', { type: 'url', name: 'url', hint: 'An https:// URL your server answers with 2xx. Private and local addresses are refused (a development server may allow its own machine).' });
     const evErr = h('div', { class: 'error', role: 'alert', hidden: true });
     const all = h('input', { type: 'checkbox', name: 'all', checked: true });
     const boxes = catalogue.map((t) => h('input', { type: 'checkbox', name: 'events', value: t, disabled: true }));
@@ -211,7 +215,7 @@ export async function webhooksPage(content, session) {
       try {
         const w = await api('POST', '/webhook-endpoints', { url: url.input.value, mode, enabled_events: chosen });
         d.close();
-        notice.replaceChildren(secretBox(`The signing secret of ${w.url}`, w.secret, 'Copy it into your receiver to verify the Innbocks-Signature header: this is the only time Innbocks shows it.'));
+        notice.replaceChildren(secretBox(`The signing secret of ${w.url}`, w.secret, 'Copy it into your receiver to verify the Innbocks-Signature header. To see it again later, use Reveal secret (it asks for your password).'));
         await reload();
       } catch (e) {
         if (e.param === 'url') url.setError(e.message);
@@ -225,6 +229,13 @@ export async function webhooksPage(content, session) {
 }
 
 /** The value of a datetime-local input for t (milliseconds), in the browser's time zone. */
+/** An attempt's outcome: succeeded, failed with a retry to come, or failed for good. */
+function deliveryStatus(d) {
+  if (d.status === 'succeeded') return h('span', { class: 'pill ok' }, 'Succeeded');
+  if (d.next_attempt_at) return h('span', { class: 'pill', title: `Next attempt ${when(d.next_attempt_at)}` }, 'Failed, retrying');
+  return h('span', { class: 'pill bad' }, 'Failed');
+}
+
 function localInput(t) {
   const d = new Date(t - new Date(t).getTimezoneOffset() * 60e3);
   return d.toISOString().slice(0, 16);

@@ -1,0 +1,146 @@
+// The dashboard where a newcomer's path went wrong (a UX audit): every page fits a phone's width
+// (the navigation goes above the page, wide tables scroll inside their panel); a dialog never
+// outlives its page (Back, an ended session); an ended session leads to sign-in and back to the
+// same page; a role changes only after a confirmation; a server that cannot be reached is said
+// so, with a way to try again; after navigation the focus is on the page's heading, and a skip
+// link leads past the navigation. Screenshots go to build/screenshots/ (ux-*.png).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+import { startServer } from './lib.mjs';
+import { SHOTS, axeShot, dashUser } from './dashboard_lib.mjs';
+
+let srv, browser, owner, viewer;
+const axeFindings = [];
+const PAGES = [['keys', 'API keys'], ['webhooks', 'Webhooks'], ['events', 'Events'], ['customers', 'Customers'],
+  ['usage', 'Usage'], ['team', 'Team'], ['audit', 'Audit log']];
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  srv = await startServer({ env: { INNBOCKS_SIGNIN_ADDRESS_BURST: 10000 } });
+  owner = await dashUser(srv);
+  viewer = await dashUser(srv, 'viewer', owner.partner);
+  // Something in the wide tables: keys with long names, an endpoint with a long URL.
+  for (let i = 0; i < 3; i++) {
+    const k = await owner.dash.post('/keys', { name: `A key with a rather long name number ${i}`, scopes: ['customers:read', 'customers:write', 'mail:read'] });
+    assert.equal(k.status, 201, k.text);
+  }
+  const w = await owner.dash.post('/webhook-endpoints', { url: `https://crm.example.com/${'hooks/'.repeat(12)}innbocks` });
+  assert.equal(w.status, 201, w.text);
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium' });
+});
+after(async () => { await browser?.close(); await srv?.stop(); });
+
+/** A browser page signed in as user (by the dashboard's sign-in form), at width x 800. */
+async function signedIn(user, width = 1280) {
+  const context = await browser.newContext({ viewport: { width, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(`${srv.url}/dashboard/`);
+  await page.getByLabel('Email').fill(user.email);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+  return { context, page };
+}
+
+test('every page fits 375 pixels: no sideways scrolling of the page, the mode switch on screen', async () => {
+  const { context, page } = await signedIn(owner, 375);
+  for (const [hash, title] of PAGES) {
+    await page.goto(`${srv.url}/dashboard/#${hash}`);
+    await page.getByRole('heading', { name: title, level: 1 }).waitFor();
+    await page.waitForLoadState('networkidle');
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 375, `#${hash} is ${width} pixels wide`);
+    const box = await page.getByRole('button', { name: 'Test' }).boundingBox();
+    assert.ok(box && box.x >= 0 && box.x + box.width <= 375, `#${hash}: the mode switch is on screen`);
+    await axeShot(page, `ux-375-${hash}`, axeFindings);
+  }
+  await context.close();
+});
+
+test('a dialog closes with its page: Back, and a click in the navigation behind it', async () => {
+  const { context, page } = await signedIn(owner);
+  await page.getByRole('link', { name: 'Webhooks' }).click();
+  await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+  await page.getByRole('link', { name: 'API keys' }).click();
+  await page.getByRole('button', { name: 'Create key' }).first().click();
+  await page.getByRole('dialog').waitFor();
+  await page.goBack();
+  await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+  assert.equal(await page.locator('dialog[open]').count(), 0, 'no dialog left over the webhooks page');
+  await context.close();
+});
+
+test('an ended session: the next change leads to sign-in, with no dialog over it, then back to the same page', async () => {
+  const { context, page } = await signedIn(owner);
+  await page.getByRole('link', { name: 'Webhooks' }).click();
+  await page.getByRole('button', { name: 'Add endpoint' }).first().click();
+  await page.getByLabel('Endpoint URL').fill('https://crm.example.com/after-the-end');
+  // The session ends meanwhile (signed out elsewhere, or idle too long).
+  await context.clearCookies();
+  await page.getByRole('dialog').getByRole('button', { name: 'Add endpoint' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await page.getByText('Your session has ended').waitFor();
+  assert.equal(await page.locator('dialog[open]').count(), 0);
+  await axeShot(page, 'ux-session-ended', axeFindings);
+  await page.getByLabel('Email').fill(owner.email);
+  await page.getByLabel('Password').fill(owner.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+  await context.close();
+});
+
+test('a role changes only when confirmed: one arrow key alone changes nothing', async () => {
+  const { context, page } = await signedIn(owner);
+  await page.getByRole('link', { name: 'Team' }).click();
+  const select = page.getByLabel(`Role of ${viewer.email}`);
+  await select.focus();
+  await page.keyboard.press('ArrowUp');
+  await page.getByRole('dialog').getByText(`Make ${viewer.email} a developer?`).waitFor();
+  await axeShot(page, 'ux-role-confirm', axeFindings);
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  await page.waitForFunction((id) => document.querySelector(`select[data-user="${id}"]`).value === 'viewer', viewer.user.id);
+  const role = async () => (await owner.dash.get('/users')).body.data.find((u) => u.email === viewer.email).role;
+  assert.equal(await role(), 'viewer', 'nothing was changed');
+  await select.selectOption('developer');
+  await page.getByRole('dialog').getByRole('button', { name: 'Change role' }).click();
+  await page.getByText(`${viewer.email} is now developer.`).waitFor();
+  assert.equal(await role(), 'developer');
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset.user), viewer.user.id, 'the focus stays on the menu');
+  await context.close();
+});
+
+test('a server that cannot be reached is said so, with Try again', async () => {
+  const { context, page } = await signedIn(owner);
+  await page.route('**/dashboard/api/**', (route) => route.abort());
+  await page.getByRole('link', { name: 'Events' }).click();
+  await page.getByRole('heading', { name: 'The server cannot be reached' }).waitFor();
+  await axeShot(page, 'ux-unreachable', axeFindings);
+  await page.unroute('**/dashboard/api/**');
+  await page.getByRole('button', { name: 'Try again' }).click();
+  await page.getByRole('heading', { name: 'Events', level: 1 }).waitFor();
+  await context.close();
+});
+
+test('the focus: on the heading after navigation, on the switch after a mode change; a skip link first', async () => {
+  const { context, page } = await signedIn(owner);
+  await page.getByRole('link', { name: 'Customers' }).click();
+  await page.getByRole('heading', { name: 'Customers', level: 1 }).waitFor();
+  assert.equal(await page.evaluate(() => `${document.activeElement.tagName} ${document.activeElement.textContent}`), 'H1 Customers');
+  await page.getByRole('button', { name: 'Test' }).click();
+  await page.getByText('Test mode: you are looking at test data.').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Test');
+  await page.getByRole('button', { name: 'Live' }).click();
+  await page.reload();
+  await page.getByRole('heading', { name: 'Customers', level: 1 }).waitFor();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement.tagName), 'H1');
+  await context.close();
+});
+
+test('axe-core finds no serious or critical violation on these pages', () => {
+  assert.deepEqual(axeFindings, []);
+});
