@@ -21,10 +21,10 @@ export class ApiError extends Error {
   }
 }
 
-export const UNREACHABLE = 'The dashboard cannot reach the Innbocks server. Check your connection, then try again: nothing you typed is lost.';
+const UNREACHABLE = 'The dashboard cannot reach the Innbocks server. Check your connection, then try again: nothing you typed is lost.';
 
 let sessionEnded = null;
-/** fn(message) runs when a request of a signed-in page finds its session gone (401). */
+/** fn() runs when a request of a signed-in page finds its session gone (401). */
 export const onSessionEnded = (fn) => { sessionEnded = fn; };
 
 /** Sends one request; resolves with the parsed answer or throws ApiError. */
@@ -46,7 +46,7 @@ export async function api(method, path, body) {
   if (!res.ok) {
     const err = new ApiError(res.status, json);
     // Sign-in, setup and the first look at the session answer 401 as part of their job.
-    if (res.status === 401 && csrfToken && !['/signin', '/setup', '/session'].includes(path)) sessionEnded?.(err.message);
+    if (res.status === 401 && csrfToken && !['/signin', '/setup', '/session'].includes(path)) sessionEnded?.();
     throw err;
   }
   return json;
