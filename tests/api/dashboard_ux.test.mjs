@@ -52,8 +52,10 @@ test('every page fits 375 pixels: no sideways scrolling of the page, the mode sw
     await page.waitForLoadState('networkidle');
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 375, `#${hash} is ${width} pixels wide`);
-    const box = await page.getByRole('button', { name: 'Test' }).boundingBox();
-    assert.ok(box && box.x >= 0 && box.x + box.width <= 375, `#${hash}: the mode switch is on screen`);
+    if (!['team', 'audit'].includes(hash)) { // the same in both modes: no switch
+      const box = await page.getByRole('button', { name: 'Test' }).boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 375, `#${hash}: the mode switch is on screen`);
+    }
     await axeShot(page, `ux-375-${hash}`, axeFindings);
   }
   await context.close();
@@ -120,6 +122,21 @@ test('a server that cannot be reached is said so, with Try again', async () => {
   await page.unroute('**/dashboard/api/**');
   await page.getByRole('button', { name: 'Try again' }).click();
   await page.getByRole('heading', { name: 'Events', level: 1 }).waitFor();
+  await context.close();
+});
+
+test('team and audit log are the same in both modes: no switch, no test banner', async () => {
+  const { context, page } = await signedIn(owner);
+  await page.getByRole('button', { name: 'Test' }).click();
+  await page.getByText('Test mode: you are looking at test data.').waitFor();
+  for (const [link, title] of [['Team', 'Team'], ['Audit log', 'Audit log']]) {
+    await page.getByRole('link', { name: link }).click();
+    await page.getByRole('heading', { name: title, level: 1 }).waitFor();
+    assert.equal(await page.getByRole('group', { name: 'Mode' }).count(), 0, `${title}: no mode switch`);
+    assert.equal(await page.getByText('Test mode: you are looking at test data.').count(), 0, `${title}: no test banner`);
+  }
+  await page.getByRole('link', { name: 'API keys' }).click();
+  await page.getByText('Test mode: you are looking at test data.').waitFor(); // still in test mode
   await context.close();
 });
 

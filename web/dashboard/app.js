@@ -17,8 +17,9 @@ const PAGES = {
   events: { title: 'Events', render: eventsPage },
   customers: { title: 'Customers', render: customersPage },
   usage: { title: 'Usage', render: usagePage },
-  team: { title: 'Team', render: teamPage, owners: true },
-  audit: { title: 'Audit log', render: auditPage, owners: true },
+  // modeless: the same in both modes (no switch, no test banner).
+  team: { title: 'Team', render: teamPage, owners: true, modeless: true },
+  audit: { title: 'Audit log', render: auditPage, owners: true, modeless: true },
 };
 
 /** Shows node as the whole page; a dialog left open (a page changed under it, Back, an ended
@@ -145,8 +146,8 @@ async function shell(session, moved) {
   const main = h('main', { class: 'main', id: 'main' },
     h('div', { class: 'topbar' },
       h('div', {}, heading, h('div', { class: 'muted' }, session.partner.name)),
-      modeSwitch(() => boot('mode'))),
-    currentMode() === 'test' ? h('div', { class: 'test-banner', role: 'note' }, 'Test mode: you are looking at test data. Test keys start with ib_test_ and never touch live customers.') : null,
+      page.modeless ? null : modeSwitch(() => boot('mode'))),
+    currentMode() === 'test' && !page.modeless ? h('div', { class: 'test-banner', role: 'note' }, 'Test mode: you are looking at test data. Test keys start with ib_test_ and never touch live customers.') : null,
     content);
   mount(h('div', { class: 'shell' },
     h('a', { class: 'skip', href: '#main', onclick: (ev) => { ev.preventDefault(); heading.focus(); } }, 'Skip to content'),
