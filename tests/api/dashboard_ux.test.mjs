@@ -3,7 +3,8 @@
 // outlives its page (Back, an ended session); an ended session leads to sign-in and back to the
 // same page; a role changes only after a confirmation; a server that cannot be reached is said
 // so, with a way to try again; after navigation the focus is on the page's heading, and a skip
-// link leads past the navigation. Screenshots go to build/screenshots/ (ux-*.png).
+// link leads past the navigation; Team and Audit log have no mode switch; a refused sign-in empties
+// the password, and the other password forms name the account. Screenshots: build/screenshots/ux-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -155,6 +156,23 @@ test('the focus: on the heading after navigation, on the switch after a mode cha
   assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');
   await page.keyboard.press('Enter');
   assert.equal(await page.evaluate(() => document.activeElement.tagName), 'H1');
+  await context.close();
+});
+
+test('password forms: a refused sign-in empties the password; the others name the account for password managers', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${srv.url}/dashboard/`);
+  await page.getByLabel('Email').fill(owner.email);
+  await page.getByLabel('Password').fill('not the password at all');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('.alert:not([hidden])').waitFor();
+  assert.equal(await page.getByLabel('Password').inputValue(), '');
+  await page.getByLabel('Password').fill(owner.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+  await page.getByRole('button', { name: 'Change password' }).click();
+  assert.equal(await page.getByRole('dialog').locator('input[autocomplete=username]').inputValue(), owner.email);
   await context.close();
 });
 

@@ -1,7 +1,7 @@
 // app.js - the dashboard's entry: the setup page (from the one-time link), sign-in, and the
 // signed-in shell (navigation, live/test switch, sign-out) around the page the hash names.
 import { api, ApiError, currentMode, setMode, setCsrf, onSessionEnded } from './api.js';
-import { h, field, openDialog } from './ui.js';
+import { h, field, openDialog, usernameFor } from './ui.js';
 import { keysPage } from './keys.js';
 import { webhooksPage } from './webhooks.js';
 import { auditPage } from './audit.js';
@@ -64,7 +64,13 @@ function signInPage(message) {
   const email = field('Email', { type: 'email', name: 'email', autocomplete: 'username' });
   const password = field('Password', { type: 'password', name: 'password', autocomplete: 'current-password' });
   cardForm('Sign in', message ?? 'Sign in to manage your API keys and webhooks.', [email, password], 'Sign in', async () => {
-    const r = await api('POST', '/signin', { email: email.input.value, password: password.input.value });
+    let r;
+    try {
+      r = await api('POST', '/signin', { email: email.input.value, password: password.input.value });
+    } catch (e) {
+      password.input.value = ''; // a refused password is not kept to be sent again
+      throw e;
+    }
     setCsrf(r.csrf_token);
     // Back to the page the session ended on, if it names one.
     if (!PAGES[location.hash.slice(1).split('?')[0]]) location.hash = '#keys';
@@ -102,14 +108,14 @@ function modeSwitch(onchange) {
 }
 
 /** The change-password dialog: the current password, then the new one twice. */
-function passwordDialog() {
+function passwordDialog(email) {
   const current = field('Current password', { type: 'password', name: 'current_password', autocomplete: 'current-password' });
   const fresh = field('New password', { type: 'password', name: 'new_password', autocomplete: 'new-password', hint: 'At least 12 characters. Every other session of yours ends.' });
   const again = field('Repeat the new password', { type: 'password', name: 'new_password_again', autocomplete: 'new-password' });
   const alert = h('div', { class: 'alert', role: 'alert', hidden: true });
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Change password');
   const fields = [current, fresh, again];
-  const form = h('form', { novalidate: true }, alert, ...fields.map((f) => f.wrap),
+  const form = h('form', { novalidate: true }, alert, usernameFor(email), ...fields.map((f) => f.wrap),
     h('div', { class: 'buttons' }, h('button', { type: 'button', onclick: () => d.close() }, 'Cancel'), submit));
   const d = openDialog('Change your password', form);
   current.input.focus();
@@ -154,7 +160,7 @@ async function shell(session, moved) {
     h('aside', { class: 'side' }, brand(), nav,
       h('div', { class: 'who' }, h('div', { class: 'email' }, session.user.email),
         h('div', {}, `Role: ${session.user.role}`),
-        h('p', { class: 'actions' }, h('button', { type: 'button', class: 'small', onclick: passwordDialog }, 'Change password'), signOut))),
+        h('p', { class: 'actions' }, h('button', { type: 'button', class: 'small', onclick: () => passwordDialog(session.user.email) }, 'Change password'), signOut))),
     main));
   // A page reached from the navigation starts at its heading, not at the top; after the mode
   // switch, the focus stays on the switch.

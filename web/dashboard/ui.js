@@ -33,6 +33,9 @@ export function field(label, { type = 'text', name, hint, value = '', autocomple
   return { wrap, input, setError: (msg) => showError(input, err, msg) };
 }
 
+/** The account a password form is for, hidden: password managers file the password under it. */
+export const usernameFor = (email) => h('input', { type: 'email', name: 'username', autocomplete: 'username', value: email, hidden: true, readonly: true });
+
 /** Shows msg (or clears it when empty) next to the control it concerns. */
 export function showError(control, slot, msg) {
   slot.textContent = msg || '';

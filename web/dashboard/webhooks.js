@@ -3,7 +3,7 @@
 // delivery log (each attempt's status, duration and error; the body sent and the start of the
 // answer), resend one event, or every failed delivery since a time (confirmed).
 import { api, currentMode } from './api.js';
-import { h, field, nextId, openDialog, confirmDialog, secretBox, showError, when } from './ui.js';
+import { h, field, nextId, openDialog, confirmDialog, secretBox, showError, usernameFor, when } from './ui.js';
 
 const canWrite = (session) => session.user.role !== 'viewer';
 const PAGE = 50; // endpoints a page
@@ -164,7 +164,7 @@ export async function webhooksPage(content, session) {
   function reveal(w) {
     const pw = field('Your password', { type: 'password', name: 'password', autocomplete: 'current-password', hint: 'To show a signing secret again, confirm it is you.' });
     const submit = h('button', { type: 'submit', class: 'primary' }, 'Show secret');
-    const form = h('form', { novalidate: true }, pw.wrap,
+    const form = h('form', { novalidate: true }, usernameFor(session.user.email), pw.wrap,
       h('div', { class: 'buttons' }, h('button', { type: 'button', onclick: () => d.close() }, 'Cancel'), submit));
     const d = openDialog(`The signing secret of ${w.url}`, form);
     pw.input.focus();
