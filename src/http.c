@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,15 +251,20 @@ struct headers {
 	bool bad_name;     /* a name that is not an RFC 9110 token */
 };
 
-/* Returns true for a character of an RFC 9110 token (section 5.6.2), which
- * a field name is: a name with a space or a tab in it ("Content-Length : 5")
- * is one libmicrohttpd keeps as it came, so the server would not see the
- * framing header a proxy in front may have read. */
-static bool is_token_char(unsigned char ch)
+/* The characters of an RFC 9110 token (section 5.6.2), which a field name
+ * is: a name with a space or a tab in it ("Content-Length : 5") is one
+ * libmicrohttpd keeps as it came, so the server would not see the framing
+ * header a proxy in front may have read. Filled once, before the first
+ * server starts: a lookup per character of every header name. */
+static bool token_char[256];
+static pthread_once_t token_chars_once = PTHREAD_ONCE_INIT;
+
+static void token_chars_fill(void)
 {
-	unsigned char lower = ch | 0x20;
-	return (lower >= 'a' && lower <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-	       (ch && strchr("!#$%&'*+.^_`|~", ch));
+	for (int ch = 0; ch < 256; ch++)
+		token_char[ch] = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+				 (ch >= '0' && ch <= '9') ||
+				 (ch && strchr("!#$%&'*+-.^_`|~", ch));
 }
 
 static bool is_token(const char *s, size_t n)
@@ -266,7 +272,7 @@ static bool is_token(const char *s, size_t n)
 	if (n == 0)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!is_token_char((unsigned char)s[i]))
+		if (!token_char[(unsigned char)s[i]])
 			return false;
 	return true;
 }
@@ -600,6 +606,7 @@ static unsigned worker_threads(void)
 static struct http_server *start(struct app *app, struct writer *writer, const char *host,
 				 int port, const struct http_deadlines *dl)
 {
+	pthread_once(&token_chars_once, token_chars_fill);
 	bool metrics_only = dl == NULL;
 	struct sockaddr_in6 a6 = {0};
 	struct sockaddr_in a4 = {0};
