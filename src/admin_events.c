@@ -3,7 +3,6 @@
 #include "handlers.h"
 #include "query.h"
 #include "reply.h"
-#include "tenant.h"
 #include "banned.h"
 
 int admin_event_list(struct ctx *c)
@@ -20,16 +19,10 @@ int admin_event_list(struct ctx *c)
 	if (type && !api_webhook_event_type_known(type))
 		return error(&c->err, 400, "invalid_request", "type",
 			     "type must be one event type, such as customer.created");
-	/* A partner's own id: its test tenant is a row of its own, but no
-	 * partner (livemode=false picks its test events). */
+	/* A partner's own id (livemode=false picks its test events). */
 	struct partner p;
-	if (partner_id) {
-		int found = c->store->ops->partner_get(c->store, c->a, partner_id, &p, &c->err);
-		if (found < 0)
-			return -1;
-		if (found == STORE_NOT_FOUND || !tenant_livemode(p.id))
-			return reply_not_found(c, "partner", partner_id, "partner_id");
-	}
+	if (partner_id && admin_partner_find(c, partner_id, "partner_id", &p) != 0)
+		return -1;
 	struct event *items;
 	size_t n;
 	bool more;

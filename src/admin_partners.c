@@ -45,15 +45,20 @@ int admin_partner_list(struct ctx *c)
 	return reply_list(c, items, n, sizeof(*items), partner_item, more);
 }
 
-int admin_partner_load(struct ctx *c, struct partner *p)
+int admin_partner_find(struct ctx *c, const char *id, const char *param, struct partner *p)
 {
-	/* The dashboard's routes have no partner in the path: the session's. */
-	const char *id = c->session ? c->session->user.partner_id : c->params[0];
 	int rc = c->store->ops->partner_get(c->store, c->a, id, p, &c->err);
 	/* A partner's test tenant is a row of its own, but no partner. */
 	if (rc == STORE_NOT_FOUND || (rc == 0 && !tenant_livemode(p->id)))
-		return reply_not_found(c, "partner", id, NULL);
+		return reply_not_found(c, "partner", id, param);
 	return rc;
+}
+
+int admin_partner_load(struct ctx *c, struct partner *p)
+{
+	/* The dashboard's routes have no partner in the path: the session's. */
+	return admin_partner_find(c, c->session ? c->session->user.partner_id : c->params[0],
+				  NULL, p);
 }
 
 int admin_partner_get(struct ctx *c)

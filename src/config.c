@@ -138,6 +138,31 @@ bad:
 	return -1;
 }
 
+/* Splits "host:port" (or "[v6]:port") into host (at most host_size bytes)
+ * and port; returns 0 or -1. */
+static int split_listen(const char *listen, char *host, size_t host_size, int *port)
+{
+	const char *colon = strrchr(listen, ':');
+	if (!colon)
+		return -1;
+	const char *h = listen;
+	size_t hl = (size_t)(colon - listen);
+	if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= host_size)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	char *end = NULL;
+	long p = strtol(colon + 1, &end, 10);
+	if (!colon[1] || *end || p < 0 || p > 65535)
+		return -1;
+	*port = (int)p;
+	return 0;
+}
+
 int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest, char *msg,
 		size_t msg_size)
 {
@@ -203,15 +228,15 @@ int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest
 	}
 	/* Checked for every command, not only serve: a bad value stops the
 	 * program whatever it was about to do. */
-	char host[128];
-	int port;
-	if (config_split_listen(cfg->listen, host, sizeof(host), &port) < 0) {
+	if (split_listen(cfg->listen, cfg->listen_host, sizeof(cfg->listen_host),
+			 &cfg->listen_port) < 0) {
 		snprintf(msg, msg_size, "INNBOCKS_LISTEN must be HOST:PORT, not '%s'",
 			 cfg->listen);
 		return -1;
 	}
 	if (cfg->metrics_listen[0] &&
-	    config_split_listen(cfg->metrics_listen, host, sizeof(host), &port) < 0) {
+	    split_listen(cfg->metrics_listen, cfg->metrics_host, sizeof(cfg->metrics_host),
+			 &cfg->metrics_port) < 0) {
 		snprintf(msg, msg_size, "INNBOCKS_METRICS_LISTEN must be HOST:PORT, not '%s'",
 			 cfg->metrics_listen);
 		return -1;
@@ -229,28 +254,5 @@ int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest
 			 "port if any: no path, query or fragment");
 		return -1;
 	}
-	return 0;
-}
-
-int config_split_listen(const char *listen, char *host, size_t host_size, int *port)
-{
-	const char *colon = strrchr(listen, ':');
-	if (!colon)
-		return -1;
-	const char *h = listen;
-	size_t hl = (size_t)(colon - listen);
-	if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-		h++;
-		hl -= 2;
-	}
-	if (hl == 0 || hl >= host_size)
-		return -1;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	char *end = NULL;
-	long p = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || p < 0 || p > 65535)
-		return -1;
-	*port = (int)p;
 	return 0;
 }

@@ -12,6 +12,8 @@
 
 struct config {
 	char listen[128];
+	char listen_host[128]; /* listen split by config_load() */
+	int listen_port;
 	char database[1024];
 	char admin_token[256]; /* empty when not set */
 	bool webhook_allow_loopback;
@@ -27,7 +29,9 @@ struct config {
 	enum accesslog_format log;   /* INNBOCKS_LOG: json (default), text or off */
 	bool metrics;                /* INNBOCKS_METRICS: count for /metrics; default on */
 	char metrics_listen[128];    /* INNBOCKS_METRICS_LISTEN; empty: /metrics on listen */
-	char public_url[256];        /* INNBOCKS_PUBLIC_URL: scheme and host; or empty */
+	char metrics_host[128];      /* metrics_listen split, when set */
+	int metrics_port;
+	char public_url[256]; /* INNBOCKS_PUBLIC_URL: scheme and host; or empty */
 };
 
 /* Fills cfg from the environment, then from the flags in argv (which may
@@ -36,10 +40,6 @@ struct config {
  * (*nrest of them). Returns 0, or -1 with a message in msg. */
 int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest, char *msg,
 		size_t msg_size);
-
-/* Splits "host:port" (or "[v6]:port"); returns 0 or -1. host gets at most
- * host_size bytes. */
-int config_split_listen(const char *listen, char *host, size_t host_size, int *port);
 
 /* Writes the address users reach the server at, for the links it makes
  * (dashboard setup links): INNBOCKS_PUBLIC_URL, else http://LISTEN. */

@@ -77,8 +77,8 @@ int dash_endpoint_delivery_get(struct ctx *c)
 	if (query_allow(c, NULL) < 0 || admin_endpoint_load(c, &w) != 0)
 		return -1;
 	struct webhook_delivery d;
-	int rc = c->store->ops->delivery_get(c->store, c->a, c->session->user.partner_id, w.id,
-					     c->params[1], &d, &c->err);
+	int rc = c->store->ops->delivery_get(c->store, c->a, w.partner_id, w.id, c->params[1],
+					     &d, &c->err);
 	if (rc < 0)
 		return -1;
 	if (rc == STORE_NOT_FOUND)

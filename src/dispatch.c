@@ -124,7 +124,7 @@ int dispatch_audit(struct ctx *c, const char *partner_id, const struct user *u,
 				      : "unknown user",
 		.action = action,
 		.target = target,
-		.mode = c->session && c->partner_id
+		.mode = c->session && c->partner_id && !(c->route->flags & ROUTE_BOTH_MODES)
 				? tenant_mode_name(tenant_livemode(c->partner_id))
 				: NULL,
 		.client_addr = c->req->client_addr,
@@ -591,7 +591,7 @@ struct ctx *dispatch_start(struct app *app, const struct request *req, struct re
 		resp_header_add(resp, "Cache-Control", "no-store");
 	/* The dashboard's pages send it too: a browser never reads one of its
 	 * JSON answers as anything else. */
-	if (strncmp(req->path, ROUTE_DASHBOARD_API "/", sizeof(ROUTE_DASHBOARD_API)) == 0)
+	if (router_is_dashboard(req->path))
 		resp_header_add(resp, "X-Content-Type-Options", "nosniff");
 	if (prepared < 0)
 		resp_error(resp, &c->err, c->request_id);

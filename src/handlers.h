@@ -91,6 +91,9 @@ int admin_partner_get(struct ctx *c);
  * the signed-in user's partner); answers 404 not_found for an unknown id.
  * Returns 0 or -1. */
 int admin_partner_load(struct ctx *c, struct partner *p);
+/* Loads partner id (a partner's own id, never its test tenant's), or
+ * answers 404 not_found naming param (NULL: none). Returns 0 or -1. */
+int admin_partner_find(struct ctx *c, const char *id, const char *param, struct partner *p);
 
 /* admin_keys.c */
 int admin_key_create(struct ctx *c);

@@ -10,12 +10,12 @@
 #include "deadline.h"
 #include "hasher.h"
 #include "metrics.h"
+#include "validate.h"
 #include "writer.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,9 +69,10 @@ struct query_collect {
 /* One request's state between handler calls (and, for a write waiting for
  * its group commit, while the connection is suspended). */
 struct pending {
-	bool started;   /* on_request has seen this request */
-	bool uri_nul;   /* the raw URI spells a NUL byte (%00) */
-	bool uri_slash; /* the raw path spells a slash (%2F) */
+	bool started;    /* on_request has seen this request */
+	bool uri_nul;    /* the raw URI spells a NUL byte (%00) */
+	bool uri_slash;  /* the raw path spells a slash (%2F) */
+	bool after_stop; /* arrived once the server was stopping: refused, 503 */
 	struct http_server *srv;
 	struct MHD_Connection *conn;
 	char client_addr[INET6_ADDRSTRLEN];
@@ -144,6 +145,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	p->arrived_us = accesslog_now_us();
 	p->uri_nul = strstr(uri, "%00") != NULL;
 	p->uri_slash = path_spells_slash(uri);
+	p->after_stop = atomic_load(&srv->stopping);
 	return p;
 }
 
@@ -160,9 +162,13 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
 						: "application/json; charset=utf-8");
 	for (int i = 0; i < r->nheaders; i++)
 		MHD_add_response_header(mr, r->headers[i].name, r->headers[i].value);
-	/* Tells clients when an idle connection will be closed (the head
-	 * deadline), so they stop reusing it before, not as, it happens. */
-	if (srv->keep_alive[0])
+	/* Stopping, the connection closes after this answer, so no request
+	 * is sent on it that the stop would cut off. Else: when an idle
+	 * connection will be closed (the head deadline), so clients stop
+	 * reusing it before, not as, it happens. */
+	if (atomic_load(&srv->stopping))
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
+	else if (srv->keep_alive[0])
 		MHD_add_response_header(mr, "Keep-Alive", srv->keep_alive);
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, mr);
 	MHD_destroy_response(mr);
@@ -251,32 +257,6 @@ struct headers {
 	bool bad_name;     /* a name that is not an RFC 9110 token */
 };
 
-/* The characters of an RFC 9110 token (section 5.6.2), which a field name
- * is: a name with a space or a tab in it ("Content-Length : 5") is one
- * libmicrohttpd keeps as it came, so the server would not see the framing
- * header a proxy in front may have read. Filled once, before the first
- * server starts: a lookup per character of every header name. */
-static bool token_char[256];
-static pthread_once_t token_chars_once = PTHREAD_ONCE_INIT;
-
-static void token_chars_fill(void)
-{
-	for (int ch = 0; ch < 256; ch++)
-		token_char[ch] = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-				 (ch >= '0' && ch <= '9') ||
-				 (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
-static bool is_token(const char *s, size_t n)
-{
-	if (n == 0)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!token_char[(unsigned char)s[i]])
-			return false;
-	return true;
-}
-
 /* Keeps the value of a header the server reads, sent once; a second one
  * is remembered as the request's repeated header (which copy the client
  * meant, no one can tell). */
@@ -295,7 +275,10 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 	(void)value_size;
 	struct headers *h = cls;
 	struct request *r = h->req;
-	if (!is_token(key, key_size))
+	/* A name with a space or a tab in it ("Content-Length : 5") is one
+	 * libmicrohttpd keeps as it came: the server would not see the framing
+	 * header a proxy in front may have read. */
+	if (!valid_header_name(key, key_size))
 		h->bad_name = true;
 	switch (key_size) { /* by length first: a name is compared with one or two at most */
 #define IS(name) (key_size == sizeof(name) - 1 && strcasecmp(key, name) == 0)
@@ -388,6 +371,19 @@ static void request_build(struct http_server *srv, struct pending *p,
 	p->req.bad_framing = framing_problem(h, version);
 }
 
+/* Answers p with the error e, without the dispatcher: no route ran. */
+static void answer_refusal(struct pending *p, const struct err *e)
+{
+	if (!p->query.a)
+		p->query.a = arena_new();
+	const char *id = id_new(p->query.a, "req_");
+	resp_header_add(&p->resp, "X-Request-Id", id);
+	snprintf(p->resp.facts.request_id, sizeof(p->resp.facts.request_id), "%s", id);
+	p->resp.facts.livemode = -1;
+	resp_error(&p->resp, e, id);
+	p->answered = true;
+}
+
 /* Answers the request whose body (if any) has been read, or hands its
  * write to the group-commit writer (suspending the connection). */
 static void start_answer(struct http_server *srv, struct pending *p,
@@ -406,17 +402,21 @@ static void start_answer(struct http_server *srv, struct pending *p,
 			struct err e;
 			error(&e, 404, "route_not_found", NULL,
 			      "this listener serves GET /metrics only");
-			if (!p->query.a)
-				p->query.a = arena_new();
-			const char *id = id_new(p->query.a, "req_");
-			resp_header_add(&p->resp, "X-Request-Id", id);
-			snprintf(p->resp.facts.request_id, sizeof(p->resp.facts.request_id),
-				 "%s", id);
-			p->resp.facts.livemode = -1;
-			resp_error(&p->resp, &e, id);
-			p->answered = true;
+			answer_refusal(p, &e);
 			return;
 		}
+	}
+	/* A request that came once the stop began (on a connection kept
+	 * alive) never runs: the client can tell it from one that did. */
+	if (p->after_stop) {
+		struct err e;
+		error(&e, 503, "unavailable", NULL,
+		      "the server is stopping; send the request again (to another instance, or "
+		      "to this one once it is back)");
+		resp_header_add(&p->resp, "Retry-After", "1");
+		resp_header_add(&p->resp, "Cache-Control", "no-store");
+		answer_refusal(p, &e);
+		return;
 	}
 	if (atomic_load(&srv->stopping)) {
 		dispatch(srv->app, &p->req, &p->resp);
@@ -606,7 +606,6 @@ static unsigned worker_threads(void)
 static struct http_server *start(struct app *app, struct writer *writer, const char *host,
 				 int port, const struct http_deadlines *dl)
 {
-	pthread_once(&token_chars_once, token_chars_fill);
 	bool metrics_only = dl == NULL;
 	struct sockaddr_in6 a6 = {0};
 	struct sockaddr_in a4 = {0};

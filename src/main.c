@@ -60,10 +60,6 @@ static void maintenance(struct store *s)
 
 static int serve(const struct config *cfg)
 {
-	char host[128];
-	int port;
-	if (config_split_listen(cfg->listen, host, sizeof(host), &port) < 0)
-		return 2; /* config_load() refused it already, with a message */
 	/* Signals are taken by sigwait below; worker threads inherit the mask. */
 	sigset_t stop;
 	sigemptyset(&stop);
@@ -115,15 +111,12 @@ static int serve(const struct config *cfg)
 	struct http_deadlines deadlines = {(int)cfg->head_timeout_ms,
 					   (int)cfg->body_timeout_ms};
 	struct http_server *srv = worker && checkpointer && (writer || !batch)
-					  ? http_start(&app, writer, host, port, &deadlines)
+					  ? http_start(&app, writer, cfg->listen_host,
+						       cfg->listen_port, &deadlines)
 					  : NULL;
 	struct http_server *metrics_srv = NULL;
 	if (srv && cfg->metrics_listen[0]) {
-		char mhost[128];
-		int mport;
-		/* Valid: config_load() checked it. */
-		if (config_split_listen(cfg->metrics_listen, mhost, sizeof(mhost), &mport) == 0)
-			metrics_srv = http_metrics_start(&app, mhost, mport);
+		metrics_srv = http_metrics_start(&app, cfg->metrics_host, cfg->metrics_port);
 		if (!metrics_srv) {
 			http_stop(srv, 0);
 			srv = NULL;

@@ -34,6 +34,11 @@ static bool template_match(const char *tpl, const char *path, struct arena *a,
 	return *tpl == '\0' && *path == '\0';
 }
 
+bool router_is_dashboard(const char *path)
+{
+	return strncmp(path, ROUTE_DASHBOARD_API "/", strlen(ROUTE_DASHBOARD_API "/")) == 0;
+}
+
 const struct route *router_match(const struct route *table, size_t n, struct arena *a,
 				 const char *method, const char *path,
 				 const char *params[ROUTE_MAX_PARAMS], int *status, char *allow,

@@ -22,6 +22,8 @@ enum route_flags {
 	ROUTE_SESSION = 1 << 3, /* a dashboard session (cookie + CSRF token) instead of a key */
 	ROUTE_NO_AUTH = 1 << 4, /* no credentials, but a transaction like any route
 				 * (dashboard sign-in, password setup) */
+	ROUTE_BOTH_MODES = 1 << 5, /* a dashboard route the same in both modes (the team,
+				    * the session): its audit rows record no mode */
 };
 
 #define ROUTE_MAX_PARAMS 3
@@ -41,6 +43,9 @@ struct route {
 /* The route table (routes.c) and its length. */
 extern const struct route routes[];
 extern const size_t routes_count;
+
+/* Returns true for a path under ROUTE_DASHBOARD_API, matched or not. */
+bool router_is_dashboard(const char *path);
 
 /* Matches method and path against table. Returns the route and fills
  * params (arena strings, in template order), or returns NULL and sets

@@ -2,6 +2,7 @@
 #include "validate.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -121,6 +122,21 @@ bool valid_country(const char *s)
 	if (s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' || s[2] != '\0')
 		return false;
 	return strchr(country_second_letters[s[0] - 'A'], s[1]) != NULL;
+}
+
+bool valid_header_name(const char *s, size_t n)
+{
+	/* The token characters as bits, one per byte value: !#$%&'*+-.^_`|~,
+	 * digits and letters (the unit test checks them against that list). */
+	static const uint64_t token[4] = {0x03ff6cfa00000000ull, 0x57ffffffc7fffffeull, 0, 0};
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (!(token[ch >> 6] >> (ch & 63) & 1))
+			return false;
+	}
+	return true;
 }
 
 bool valid_text(const char *s, bool multiline)

@@ -33,8 +33,12 @@ before(async () => {
 });
 after(async () => { await browser?.close(); await srv?.stop(); });
 
-/** A browser page signed in as user (by the dashboard's sign-in form), at width x 800. */
-async function signedIn(user, width = 1280) {
+/**
+ * A browser page at width x 800, signed in by the dashboard's sign-in form as a new owner of the
+ * partner (each sign-in spends a token of its account's limit): {context, page, user}.
+ */
+async function signedIn(width = 1280) {
+  const user = await dashUser(srv, 'owner', owner.partner);
   const context = await browser.newContext({ viewport: { width, height: 800 } });
   const page = await context.newPage();
   await page.goto(`${srv.url}/dashboard/`);
@@ -42,15 +46,16 @@ async function signedIn(user, width = 1280) {
   await page.getByLabel('Password').fill(user.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
-  return { context, page };
+  return { context, page, user };
 }
 
 test('every page fits 375 pixels: no sideways scrolling of the page, the mode switch on screen', async () => {
-  const { context, page } = await signedIn(owner, 375);
+  const { context, page } = await signedIn(375);
   for (const [hash, title] of PAGES) {
     await page.goto(`${srv.url}/dashboard/#${hash}`);
     await page.getByRole('heading', { name: title, level: 1 }).waitFor();
-    await page.waitForLoadState('networkidle');
+    // The page's content, not only its heading: a wide table comes with its data.
+    await page.waitForFunction(() => !document.querySelector('.main').textContent.includes('Loading'));
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 375, `#${hash} is ${width} pixels wide`);
     if (!['team', 'audit'].includes(hash)) { // the same in both modes: no switch
@@ -63,7 +68,7 @@ test('every page fits 375 pixels: no sideways scrolling of the page, the mode sw
 });
 
 test('a dialog closes with its page: Back, and a click in the navigation behind it', async () => {
-  const { context, page } = await signedIn(owner);
+  const { context, page } = await signedIn();
   await page.getByRole('link', { name: 'Webhooks' }).click();
   await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
   await page.getByRole('link', { name: 'API keys' }).click();
@@ -76,7 +81,7 @@ test('a dialog closes with its page: Back, and a click in the navigation behind 
 });
 
 test('an ended session: the next change leads to sign-in, with no dialog over it, then back to the same page', async () => {
-  const { context, page } = await signedIn(owner);
+  const { context, page, user } = await signedIn();
   await page.getByRole('link', { name: 'Webhooks' }).click();
   await page.getByRole('button', { name: 'Add endpoint' }).first().click();
   await page.getByLabel('Endpoint URL').fill('https://crm.example.com/after-the-end');
@@ -87,15 +92,27 @@ test('an ended session: the next change leads to sign-in, with no dialog over it
   await page.getByText('Your session has ended').waitFor();
   assert.equal(await page.locator('dialog[open]').count(), 0);
   await axeShot(page, 'ux-session-ended', axeFindings);
-  await page.getByLabel('Email').fill(owner.email);
-  await page.getByLabel('Password').fill(owner.password);
+  await page.getByLabel('Email').fill(user.email);
+  await page.getByLabel('Password').fill(user.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
   await context.close();
 });
 
+test('an ended session found by navigating says so too, and sign-in leads to the page asked for', async () => {
+  const { context, page, user } = await signedIn();
+  await context.clearCookies();
+  await page.getByRole('link', { name: 'Events' }).click();
+  await page.getByText('Your session has ended').waitFor();
+  await page.getByLabel('Email').fill(user.email);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Events', level: 1 }).waitFor();
+  await context.close();
+});
+
 test('a role changes only when confirmed: one arrow key alone changes nothing', async () => {
-  const { context, page } = await signedIn(owner);
+  const { context, page } = await signedIn();
   await page.getByRole('link', { name: 'Team' }).click();
   const select = page.getByLabel(`Role of ${viewer.email}`);
   await select.focus();
@@ -115,7 +132,7 @@ test('a role changes only when confirmed: one arrow key alone changes nothing', 
 });
 
 test('a server that cannot be reached is said so, with Try again', async () => {
-  const { context, page } = await signedIn(owner);
+  const { context, page } = await signedIn();
   await page.route('**/dashboard/api/**', (route) => route.abort());
   await page.getByRole('link', { name: 'Events' }).click();
   await page.getByRole('heading', { name: 'The server cannot be reached' }).waitFor();
@@ -127,7 +144,7 @@ test('a server that cannot be reached is said so, with Try again', async () => {
 });
 
 test('team and audit log are the same in both modes: no switch, no test banner', async () => {
-  const { context, page } = await signedIn(owner);
+  const { context, page } = await signedIn();
   await page.getByRole('button', { name: 'Test' }).click();
   await page.getByText('Test mode: you are looking at test data.').waitFor();
   for (const [link, title] of [['Team', 'Team'], ['Audit log', 'Audit log']]) {
@@ -142,7 +159,7 @@ test('team and audit log are the same in both modes: no switch, no test banner',
 });
 
 test('the focus: on the heading after navigation, on the switch after a mode change; a skip link first', async () => {
-  const { context, page } = await signedIn(owner);
+  const { context, page } = await signedIn();
   await page.getByRole('link', { name: 'Customers' }).click();
   await page.getByRole('heading', { name: 'Customers', level: 1 }).waitFor();
   assert.equal(await page.evaluate(() => `${document.activeElement.tagName} ${document.activeElement.textContent}`), 'H1 Customers');
@@ -160,19 +177,24 @@ test('the focus: on the heading after navigation, on the switch after a mode cha
 });
 
 test('password forms: a refused sign-in empties the password; the others name the account for password managers', async () => {
+  const user = await dashUser(srv, 'owner', owner.partner);
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${srv.url}/dashboard/`);
-  await page.getByLabel('Email').fill(owner.email);
+  await page.getByLabel('Email').fill(user.email);
   await page.getByLabel('Password').fill('not the password at all');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.locator('.alert:not([hidden])').waitFor();
   assert.equal(await page.getByLabel('Password').inputValue(), '');
-  await page.getByLabel('Password').fill(owner.password);
+  await page.getByLabel('Password').fill(user.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
   await page.getByRole('button', { name: 'Change password' }).click();
-  assert.equal(await page.getByRole('dialog').locator('input[autocomplete=username]').inputValue(), owner.email);
+  assert.equal(await page.getByRole('dialog').locator('input[autocomplete=username]').inputValue(), user.email);
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('link', { name: 'Webhooks' }).click();
+  await page.getByRole('button', { name: /^Reveal secret/ }).first().click();
+  assert.equal(await page.getByRole('dialog').locator('input[autocomplete=username]').inputValue(), user.email);
   await context.close();
 });
 

@@ -298,7 +298,7 @@ TEST(routes_of_the_dashboard_api_need_a_session_and_a_role_or_are_sign_in)
 	int checked = 0;
 	for (size_t i = 0; i < routes_count; i++) {
 		const struct route *r = &routes[i];
-		bool dash = strncmp(r->path, "/dashboard/api/", 15) == 0;
+		bool dash = router_is_dashboard(r->path);
 		bool session = (r->flags & ROUTE_SESSION) != 0;
 		bool no_auth = (r->flags & ROUTE_NO_AUTH) != 0;
 		checked += dash;

@@ -107,6 +107,23 @@ TEST(valid_text_refuses_c0_del_and_c1_controls_and_keeps_the_letters_beside_them
 	CHECK(valid_text("a\tb\r\nc", true));
 }
 
+TEST(valid_header_name_takes_exactly_the_token_characters_of_rfc_9110)
+{
+	static const char tchar[] = "!#$%&'*+-.^_`|~0123456789"
+				    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	for (int ch = 1; ch < 256; ch++) {
+		char one = (char)ch;
+		if (!CHECK(valid_header_name(&one, 1) == (strchr(tchar, ch) != NULL)))
+			fprintf(stderr, "  byte 0x%02x\n", ch);
+	}
+	CHECK(valid_header_name("Content-Length", 14));
+	CHECK(!valid_header_name("Content-Length ", 15));
+	CHECK(!valid_header_name("Content-Length\t", 15));
+	CHECK(!valid_header_name("X Note", 6));
+	CHECK(!valid_header_name("", 0));
+	CHECK(!valid_header_name("a\0b", 3));
+}
+
 TEST(valid_email_refuses_a_label_starting_with_a_hyphen)
 {
 	CHECK(!valid_email("jane@-example.com"));

@@ -17,14 +17,17 @@ const PAGES = {
   events: { title: 'Events', render: eventsPage },
   customers: { title: 'Customers', render: customersPage },
   usage: { title: 'Usage', render: usagePage },
-  // modeless: the same in both modes (no switch, no test banner).
-  team: { title: 'Team', render: teamPage, owners: true, modeless: true },
-  audit: { title: 'Audit log', render: auditPage, owners: true, modeless: true },
+  // bothModes: the same in both modes (no switch, no test banner).
+  team: { title: 'Team', render: teamPage, owners: true, bothModes: true },
+  audit: { title: 'Audit log', render: auditPage, owners: true, bothModes: true },
 };
 
 /** Shows node as the whole page; a dialog left open (a page changed under it, Back, an ended
  * session) closes first, so it never covers the next page. */
+let signInShowing = false; // the sign-in form is the page: a late 401 leaves it (and its typing) alone
+
 function mount(node) {
+  signInShowing = false;
   for (const d of document.querySelectorAll('dialog[open]')) d.close();
   root.className = '';
   root.removeAttribute('aria-busy');
@@ -59,7 +62,11 @@ function cardForm(title, intro, fields, submitLabel, onsubmit) {
   fields[0].input.focus();
 }
 
+const SESSION_ENDED = 'Your session has ended. Sign in again to go on where you were.';
+let signedIn = false; // a signed-in page is showing: a 401 now means the session ended
+
 function signInPage(message) {
+  signedIn = false;
   document.title = 'Sign in · Innbocks';
   const email = field('Email', { type: 'email', name: 'email', autocomplete: 'username' });
   const password = field('Password', { type: 'password', name: 'password', autocomplete: 'current-password' });
@@ -68,7 +75,7 @@ function signInPage(message) {
     try {
       r = await api('POST', '/signin', { email: email.input.value, password: password.input.value });
     } catch (e) {
-      password.input.value = ''; // a refused password is not kept to be sent again
+      if (e.status === 401) password.input.value = ''; // a refused password is not kept
       throw e;
     }
     setCsrf(r.csrf_token);
@@ -76,6 +83,7 @@ function signInPage(message) {
     if (!PAGES[location.hash.slice(1).split('?')[0]]) location.hash = '#keys';
     await boot();
   });
+  signInShowing = true;
 }
 
 function setupPage() {
@@ -152,8 +160,8 @@ async function shell(session, moved) {
   const main = h('main', { class: 'main', id: 'main' },
     h('div', { class: 'topbar' },
       h('div', {}, heading, h('div', { class: 'muted' }, session.partner.name)),
-      page.modeless ? null : modeSwitch(() => boot('mode'))),
-    currentMode() === 'test' && !page.modeless ? h('div', { class: 'test-banner', role: 'note' }, 'Test mode: you are looking at test data. Test keys start with ib_test_ and never touch live customers.') : null,
+      page.bothModes ? null : modeSwitch(() => boot('mode'))),
+    currentMode() === 'test' && !page.bothModes ? h('div', { class: 'test-banner', role: 'note' }, 'Test mode: you are looking at test data. Test keys start with ib_test_ and never touch live customers.') : null,
     content);
   mount(h('div', { class: 'shell' },
     h('a', { class: 'skip', href: '#main', onclick: (ev) => { ev.preventDefault(); heading.focus(); } }, 'Skip to content'),
@@ -162,6 +170,7 @@ async function shell(session, moved) {
         h('div', {}, `Role: ${session.user.role}`),
         h('p', { class: 'actions' }, h('button', { type: 'button', class: 'small', onclick: () => passwordDialog(session.user.email) }, 'Change password'), signOut))),
     main));
+  signedIn = true;
   // A page reached from the navigation starts at its heading, not at the top; after the mode
   // switch, the focus stays on the switch.
   if (moved === 'mode') main.querySelector('.mode [aria-pressed="true"]').focus();
@@ -169,21 +178,26 @@ async function shell(session, moved) {
   await page.render(content, session);
 }
 
+let boots = 0; // the latest boot() wins: a slower, earlier one mounts nothing
+
 /** Shows the signed-in page the address names, or sign-in; moved: how the user got there
  * ('nav' or 'mode'), where the focus goes. */
 async function boot(moved = null) {
   if (location.pathname.endsWith('/setup.html') && location.hash.includes('token=')) return setupPage();
+  const mine = ++boots;
   try {
     const s = await api('GET', '/session');
+    if (mine !== boots) return;
     setCsrf(s.csrf_token);
     if (location.pathname.endsWith('/setup.html')) history.replaceState(null, '', '/dashboard/#keys');
     await shell(s, moved);
   } catch (e) {
+    if (mine !== boots) return;
     if (e instanceof ApiError && e.status === 401) {
+      if (signedIn) signInPage(SESSION_ENDED);
       // The setup page again without its link (a reload: the link left the address at once).
-      signInPage(location.pathname.endsWith('/setup.html')
-        ? 'A setup link works once, and this page no longer holds it. If you have not chosen a password yet, ask an owner of your team for a new link; otherwise sign in.'
-        : undefined);
+      else if (location.pathname.endsWith('/setup.html')) signInPage('A setup link works once, and this page no longer holds it. If you have not chosen a password yet, ask an owner of your team for a new link; otherwise sign in.');
+      else if (!signInShowing) signInPage();
     } else {
       const retry = h('button', { type: 'button', class: 'primary', onclick: () => boot() }, 'Try again');
       mount(h('main', { class: 'card-page' }, h('div', { class: 'card' }, brand(),
@@ -193,6 +207,6 @@ async function boot(moved = null) {
   }
 }
 
-onSessionEnded(() => { setCsrf(null); signInPage('Your session has ended. Sign in again to go on where you were.'); });
+onSessionEnded(() => { setCsrf(null); if (signedIn) signInPage(SESSION_ENDED); });
 window.addEventListener('hashchange', () => { if (!location.pathname.endsWith('/setup.html')) boot('nav'); });
 boot();

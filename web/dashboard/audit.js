@@ -16,9 +16,6 @@ const LABELS = {
   'user.setup_link': 'Made a new setup link',
 };
 
-/** What belongs to the team and its sessions, not to a mode: its rows show no mode. */
-const modeless = (action) => /^(signin|password|user)\.|\/(users|password|signout)(\/|$)/.test(action);
-
 /** Refused attempts (wrong passwords, rate limits) stand out. */
 const refused = (action) => /(^signin\.failed|_failed|rate_limited)$/.test(action);
 
@@ -63,7 +60,7 @@ export async function auditPage(content) {
       h('tbody', {}, ...rows.map((r) => h('tr', {},
         h('td', {}, when(r.created_at)), h('td', {}, r.actor),
         h('td', {}, refused(r.action) ? h('span', { class: 'pill bad' }, describe(r.action)) : describe(r.action)),
-        h('td', { class: 'mono' }, r.target ?? '—'), h('td', {}, modeless(r.action) ? '—' : r.mode ?? '—'), h('td', { class: 'mono' }, r.client_addr ?? '—'))))));
+        h('td', { class: 'mono' }, r.target ?? '—'), h('td', {}, r.mode ?? '—'), h('td', { class: 'mono' }, r.client_addr ?? '—'))))));
     more.replaceChildren(page.has_more
       ? h('button', { type: 'button', onclick: () => load(rows[rows.length - 1].id) }, 'Show older entries') : '');
   }

@@ -4,10 +4,11 @@
 import { api } from './api.js';
 import { h, field, nextId, openDialog, confirmDialog, secretBox, showError, when } from './ui.js';
 
+// [role, label, what it may do, the role in a sentence]
 const ROLES = [
-  ['owner', 'Owner', 'everything, the team included'],
-  ['developer', 'Developer', 'API keys and webhooks'],
-  ['viewer', 'Viewer', 'reads only'],
+  ['owner', 'Owner', 'everything, the team included', 'an owner'],
+  ['developer', 'Developer', 'API keys and webhooks', 'a developer'],
+  ['viewer', 'Viewer', 'reads only', 'a viewer'],
 ];
 
 export async function teamPage(content, session) {
@@ -43,19 +44,21 @@ export async function teamPage(content, session) {
 
   // Asked first: a menu changes with one arrow key, and the role decides what someone can do.
   async function changeRole(u, select) {
-    const [, label, what] = ROLES.find(([v]) => v === select.value);
-    if (!await confirmDialog(`Make ${u.email} ${label.toLowerCase() === 'owner' ? 'an' : 'a'} ${label.toLowerCase()}?`,
+    const [, label, what, phrase] = ROLES.find(([v]) => v === select.value);
+    if (!await confirmDialog(`Make ${u.email} ${phrase}?`,
       `${label}s can do this: ${what}. The change applies to their open sessions at once.`, 'Change role')) {
       select.value = u.role;
       select.focus();
       return;
     }
+    let message;
     try {
       await api('PATCH', `/users/${u.id}`, { role: select.value });
-      notice.replaceChildren(h('div', { class: 'notice', role: 'status' }, `${u.email} is now ${select.value}.`));
-    } catch (e) { notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
+      message = h('div', { class: 'notice', role: 'status' }, `${u.email} is now ${select.value}.`);
+    } catch (e) { message = h('div', { class: 'alert', role: 'alert' }, e.message); }
     await reload();
     box.querySelector(`select[data-user="${u.id}"]`)?.focus(); // where the user was
+    notice.replaceChildren(message);
   }
 
   // A fresh one-time link: the setup link again for someone who has not chosen a password, or a

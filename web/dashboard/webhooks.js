@@ -75,14 +75,21 @@ export async function webhooksPage(content, session) {
     logBox.replaceChildren(h('section', { class: 'panel', 'aria-labelledby': headingId },
       h('div', { class: 'topbar' }, h('h2', { id: headingId, tabindex: '-1' }, `Deliveries to ${w.url}`),
         h('div', { class: 'actions' },
-          h('button', { type: 'button', class: 'small', onclick: () => { rows.length = 0; load(null).catch(showLoadError); } }, 'Refresh'),
+          h('button', { type: 'button', class: 'small', onclick: (ev) => refresh(ev.currentTarget) }, 'Refresh'),
           h('button', { type: 'button', class: 'small', onclick: () => logBox.replaceChildren() }, 'Close'))),
       w.status === 'enabled' ? null : h('p', { class: 'muted' }, 'This endpoint is disabled: resent events wait until you enable it again.'),
       bulk, logNotice, detail, table, more));
     if (focus) logBox.querySelector('h2').focus();
 
-    async function load(after) {
+    // The newest page again, in place of every row shown (after a resend, say).
+    async function refresh(button) {
+      button.disabled = true;
+      try { await load(null, true); logNotice.replaceChildren(); } catch (e) { showLoadError(e); } finally { button.disabled = false; }
+    }
+
+    async function load(after, replace = false) {
       const page = await api('GET', `/webhook-endpoints/${w.id}/deliveries?limit=25${after ? `&starting_after=${after}` : ''}`);
+      if (replace) rows.length = 0;
       rows.push(...page.data);
       if (!rows.length) {
         table.replaceChildren(h('div', { class: 'empty' }, h('h2', {}, 'No deliveries yet'),
@@ -90,6 +97,9 @@ export async function webhooksPage(content, session) {
         more.replaceChildren();
         return;
       }
+      // Newest first: an event's first row is its latest attempt.
+      const newestOf = new Map();
+      for (const d of rows) if (!newestOf.has(d.event_id)) newestOf.set(d.event_id, d);
       table.replaceChildren(h('table', {}, h('caption', { class: 'visually-hidden' }, `Deliveries to ${w.url}`),
         h('thead', {}, h('tr', {}, ...['When', 'Event', 'Attempt', 'Status', 'Answer', 'Duration', 'Error'].map((t) => h('th', { scope: 'col' }, t)),
           h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
@@ -97,7 +107,7 @@ export async function webhooksPage(content, session) {
           h('td', {}, when(d.attempted_at)),
           h('td', {}, h('span', { class: 'pill' }, d.event_type), h('div', { class: 'mono' }, d.event_id)),
           h('td', {}, String(d.attempt)),
-          h('td', {}, deliveryStatus(d)),
+          h('td', {}, deliveryStatus(d, newestOf.get(d.event_id) === d)),
           h('td', {}, d.response_status ? `HTTP ${d.response_status}` : '—'),
           h('td', {}, `${d.duration_ms} ms`),
           h('td', { class: 'mono' }, d.error ?? '—'),
@@ -191,6 +201,7 @@ export async function webhooksPage(content, session) {
 
   async function addDialog() {
     const catalogue = (await api('GET', '/webhook-events')).data.map((e) => e.type);
+    if (!content.isConnected) return; // the user went to another page meanwhile
     const url = field('Endpoint URL', { type: 'url', name: 'url', hint: 'An https:// URL your server answers with 2xx. Private and local addresses are refused (a development server may allow its own machine).' });
     const evErr = h('div', { class: 'error', role: 'alert', hidden: true });
     const all = h('input', { type: 'checkbox', name: 'all', checked: true });
@@ -228,14 +239,20 @@ export async function webhooksPage(content, session) {
   await reload();
 }
 
-/** The value of a datetime-local input for t (milliseconds), in the browser's time zone. */
-/** An attempt's outcome: succeeded, failed with a retry to come, or failed for good. */
-function deliveryStatus(d) {
+/**
+ * An attempt's outcome: succeeded; failed with a retry to come (the newest attempt of its event,
+ * whose next attempt is still ahead), with its time; or failed.
+ */
+function deliveryStatus(d, newest) {
   if (d.status === 'succeeded') return h('span', { class: 'pill ok' }, 'Succeeded');
-  if (d.next_attempt_at) return h('span', { class: 'pill', title: `Next attempt ${when(d.next_attempt_at)}` }, 'Failed, retrying');
+  if (newest && d.next_attempt_at && Date.parse(d.next_attempt_at) > Date.now()) {
+    return h('div', {}, h('span', { class: 'pill' }, 'Failed, retrying'),
+      h('div', { class: 'muted' }, `next ${when(d.next_attempt_at)}`));
+  }
   return h('span', { class: 'pill bad' }, 'Failed');
 }
 
+/** The value of a datetime-local input for t (milliseconds), in the browser's time zone. */
 function localInput(t) {
   const d = new Date(t - new Date(t).getTimezoneOffset() * 60e3);
   return d.toISOString().slice(0, 16);
