@@ -61,6 +61,10 @@ struct app {
 	/* This process's delivery worker, woken when a write that emitted an
 	 * event has committed (dispatch_committed()); NULL: none. */
 	struct webhook_worker *worker;
+	/* Keeps the write-ahead log bounded after a write committed on its own
+	 * (dispatch_write(), group commit off), as the writer does after each
+	 * batch; NULL: none (the command line). */
+	struct checkpointer *checkpointer;
 };
 
 /* Everything a handler may use. A handler returns 0 with status and out

@@ -106,6 +106,7 @@ static int serve(const struct config *cfg)
 	/* Group commit only where the backend gains from it (store.h). */
 	bool batch = cfg->group_commit && s->group_commit;
 	struct checkpointer *checkpointer = checkpointer_start(s);
+	app.checkpointer = checkpointer;
 	struct writer *writer = batch && worker && checkpointer ? writer_start(s, checkpointer)
 								: NULL;
 	struct http_deadlines deadlines = {(int)cfg->head_timeout_ms,
