@@ -139,8 +139,8 @@ static int serve(const struct config *cfg)
 	if (metrics_srv)
 		fprintf(stderr, "innbocks: metrics on http://%s/metrics\n",
 			cfg->metrics_listen);
-	/* The main thread waits for a signal, keeping the write-ahead log
-	 * bounded in between when no writer thread does (group commit off), and
+	/* The main thread waits for a signal, checking the write-ahead log's
+	 * bound in between too (a log left near it by the last writes), and
 	 * purging old idempotency records and events. */
 	int ticks = 0;
 	for (;;) {
