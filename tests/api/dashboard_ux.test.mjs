@@ -42,11 +42,16 @@ async function signedIn(width = 1280) {
   const context = await browser.newContext({ viewport: { width, height: 800 } });
   const page = await context.newPage();
   await page.goto(`${srv.url}/dashboard/`);
+  await signIn(page, user, 'API keys');
+  return { context, page, user };
+}
+
+/** Fills the sign-in form showing on page as user; waits for the page titled landing. */
+async function signIn(page, user, landing) {
   await page.getByLabel('Email').fill(user.email);
   await page.getByLabel('Password').fill(user.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
-  return { context, page, user };
+  await page.getByRole('heading', { name: landing, level: 1 }).waitFor();
 }
 
 test('every page fits 375 pixels: no sideways scrolling of the page, the mode switch on screen', async () => {
@@ -92,10 +97,7 @@ test('an ended session: the next change leads to sign-in, with no dialog over it
   await page.getByText('Your session has ended').waitFor();
   assert.equal(await page.locator('dialog[open]').count(), 0);
   await axeShot(page, 'ux-session-ended', axeFindings);
-  await page.getByLabel('Email').fill(user.email);
-  await page.getByLabel('Password').fill(user.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+  await signIn(page, user, 'Webhooks');
   await context.close();
 });
 
@@ -104,10 +106,7 @@ test('an ended session found by navigating says so too, and sign-in leads to the
   await context.clearCookies();
   await page.getByRole('link', { name: 'Events' }).click();
   await page.getByText('Your session has ended').waitFor();
-  await page.getByLabel('Email').fill(user.email);
-  await page.getByLabel('Password').fill(user.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Events', level: 1 }).waitFor();
+  await signIn(page, user, 'Events');
   await context.close();
 });
 
