@@ -371,13 +371,15 @@ static void request_build(struct http_server *srv, struct pending *p,
 	p->req.bad_framing = framing_problem(h, version);
 }
 
-/* Answers p with the error e, without the dispatcher: no route ran. */
+/* Answers p with the error e, without the dispatcher: no route ran. As
+ * every refusal, never cached (resp_error adds Retry-After to a 503). */
 static void answer_refusal(struct pending *p, const struct err *e)
 {
 	if (!p->query.a)
 		p->query.a = arena_new();
 	const char *id = id_new(p->query.a, "req_");
 	resp_header_add(&p->resp, "X-Request-Id", id);
+	resp_header_add(&p->resp, "Cache-Control", "no-store");
 	snprintf(p->resp.facts.request_id, sizeof(p->resp.facts.request_id), "%s", id);
 	p->resp.facts.livemode = -1;
 	resp_error(&p->resp, e, id);
@@ -413,8 +415,6 @@ static void start_answer(struct http_server *srv, struct pending *p,
 		error(&e, 503, "unavailable", NULL,
 		      "the server is stopping; send the request again (to another instance, or "
 		      "to this one once it is back)");
-		resp_header_add(&p->resp, "Retry-After", "1");
-		resp_header_add(&p->resp, "Cache-Control", "no-store");
 		answer_refusal(p, &e);
 		return;
 	}

@@ -261,6 +261,8 @@ test('after SIGTERM a request on a kept-alive connection is 503 with Connection:
     assert.equal(refused.body.error.code, 'unavailable');
     assert.match(refused.head, /\r\nconnection: close/i);
     assert.match(refused.head, /\r\nretry-after: 1/i);
+    assert.equal(refused.head.match(/\r\nretry-after:/gi).length, 1, 'Retry-After once');
+    assert.match(refused.head, /\r\ncache-control: no-store/i);
     await closed; // the server closed it
     // The request in flight is still answered, and closes its connection too.
     const answered = readAnswer(inFlight);
