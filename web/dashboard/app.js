@@ -22,12 +22,14 @@ const PAGES = {
   audit: { title: 'Audit log', render: auditPage, owners: true, bothModes: true },
 };
 
+// What the page shows: 'signed-in' (a 401 now means the session ended), 'sign-in' (a late 401
+// leaves the form and its typing alone), or null (anything else: setup, an error, loading).
+let showing = null;
+
 /** Shows node as the whole page; a dialog left open (a page changed under it, Back, an ended
  * session) closes first, so it never covers the next page. */
-let signInShowing = false; // the sign-in form is the page: a late 401 leaves it (and its typing) alone
-
 function mount(node) {
-  signInShowing = false;
+  showing = null;
   for (const d of document.querySelectorAll('dialog[open]')) d.close();
   root.className = '';
   root.removeAttribute('aria-busy');
@@ -63,10 +65,8 @@ function cardForm(title, intro, fields, submitLabel, onsubmit) {
 }
 
 const SESSION_ENDED = 'Your session has ended. Sign in again to go on where you were.';
-let signedIn = false; // a signed-in page is showing: a 401 now means the session ended
 
 function signInPage(message) {
-  signedIn = false;
   document.title = 'Sign in · Innbocks';
   const email = field('Email', { type: 'email', name: 'email', autocomplete: 'username' });
   const password = field('Password', { type: 'password', name: 'password', autocomplete: 'current-password' });
@@ -83,7 +83,7 @@ function signInPage(message) {
     if (!PAGES[location.hash.slice(1).split('?')[0]]) location.hash = '#keys';
     await boot();
   });
-  signInShowing = true;
+  showing = 'sign-in';
 }
 
 function setupPage() {
@@ -170,7 +170,7 @@ async function shell(session, moved) {
         h('div', {}, `Role: ${session.user.role}`),
         h('p', { class: 'actions' }, h('button', { type: 'button', class: 'small', onclick: () => passwordDialog(session.user.email) }, 'Change password'), signOut))),
     main));
-  signedIn = true;
+  showing = 'signed-in';
   // A page reached from the navigation starts at its heading, not at the top; after the mode
   // switch, the focus stays on the switch.
   if (moved === 'mode') main.querySelector('.mode [aria-pressed="true"]').focus();
@@ -194,10 +194,10 @@ async function boot(moved = null) {
   } catch (e) {
     if (mine !== boots) return;
     if (e instanceof ApiError && e.status === 401) {
-      if (signedIn) signInPage(SESSION_ENDED);
+      if (showing === 'signed-in') signInPage(SESSION_ENDED);
       // The setup page again without its link (a reload: the link left the address at once).
       else if (location.pathname.endsWith('/setup.html')) signInPage('A setup link works once, and this page no longer holds it. If you have not chosen a password yet, ask an owner of your team for a new link; otherwise sign in.');
-      else if (!signInShowing) signInPage();
+      else if (showing !== 'sign-in') signInPage();
     } else {
       const retry = h('button', { type: 'button', class: 'primary', onclick: () => boot() }, 'Try again');
       mount(h('main', { class: 'card-page' }, h('div', { class: 'card' }, brand(),
@@ -207,6 +207,6 @@ async function boot(moved = null) {
   }
 }
 
-onSessionEnded(() => { setCsrf(null); if (signedIn) signInPage(SESSION_ENDED); });
+onSessionEnded(() => { setCsrf(null); if (showing === 'signed-in') signInPage(SESSION_ENDED); });
 window.addEventListener('hashchange', () => { if (!location.pathname.endsWith('/setup.html')) boot('nav'); });
 boot();
