@@ -8,6 +8,7 @@
 
 #include "checkpointer.h"
 #include "metrics.h"
+#include "store/store.h"
 #include "util.h"
 #include "banned.h"
 
@@ -19,6 +20,10 @@ struct queued {
 	struct ctx *c;
 	writer_done_fn *done;
 	void *cls;
+	/* Set when its tenant could not be taken (a row another session holds
+	 * past the lock timeout): answered with refusal, never run again. */
+	bool refused;
+	struct err refusal;
 };
 
 struct writer {
@@ -52,16 +57,34 @@ static int by_tenant(const void *pa, const void *pb)
 	return a->arrival < b->arrival ? -1 : a->arrival > b->arrival;
 }
 
+/* Sets every call of the tenant of b->q[from] (the calls after it, sorted by
+ * tenant) aside, to be answered with e. */
+static void refuse_tenant(struct batch *b, size_t from, const struct err *e)
+{
+	const char *tenant = b->q[from]->c->partner_id;
+	for (size_t i = from;
+	     i < b->n && b->q[i]->c->partner_id && strcmp(b->q[i]->c->partner_id, tenant) == 0;
+	     i++) {
+		b->q[i]->refused = true;
+		b->q[i]->refusal = *e;
+	}
+}
+
 /* One run of a batch, for store_tx_write(): reads every call's
  * Idempotency-Key ahead (store.h, idem_prefetch), takes each tenant before
  * its calls (tx_lock_tenant), then runs every call in its savepoint. A run
- * that lost a conflict is rolled back and run again whole. */
+ * that lost a conflict is rolled back and run again whole. A tenant that
+ * cannot be taken (its row held past the lock timeout) is set aside: its
+ * calls are answered with that failure, and the others run again without
+ * them, so one partner's held row never fails another's writes. */
 static int batch_run(struct store *s, void *arg, struct err *e)
 {
 	struct batch *b = arg;
 	const char *scopes[BATCH_MAX], *keys[BATCH_MAX];
 	int nkeys = 0;
 	for (size_t i = 0; i < b->n; i++) {
+		if (b->q[i]->refused)
+			continue;
 		keys[nkeys] = dispatch_idem_key(b->q[i]->c, &scopes[nkeys]);
 		if (keys[nkeys])
 			nkeys++;
@@ -70,10 +93,16 @@ static int batch_run(struct store *s, void *arg, struct err *e)
 		return -1;
 	const char *held = NULL;
 	for (size_t i = 0; i < b->n; i++) {
+		if (b->q[i]->refused)
+			continue;
 		const char *tenant = b->q[i]->c->partner_id;
 		if (tenant && (!held || strcmp(tenant, held) != 0)) {
-			if (s->ops->tx_lock_tenant(s, tenant, e) < 0)
-				return -1;
+			if (s->ops->tx_lock_tenant(s, tenant, e) < 0) {
+				if (e->retry)
+					return -1;
+				refuse_tenant(b, i, e);
+				return store_retry_error(e);
+			}
 			held = tenant;
 		}
 		dispatch_write_in_tx(b->q[i]->c);
@@ -94,7 +123,9 @@ static void run_batch(struct writer *w, struct queued *list)
 	metrics_batch(b.n);
 	for (size_t i = 0; i < b.n; i++) {
 		struct queued *q = b.q[i];
-		if (!committed)
+		if (q->refused)
+			dispatch_write_failed(q->c, &q->refusal);
+		else if (!committed)
 			dispatch_write_failed(q->c, &e);
 		else
 			dispatch_committed(q->c);

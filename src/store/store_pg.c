@@ -219,17 +219,23 @@ static int pg_tx_commit(struct store *s, struct err *e)
 
 /* The tenant's row, locked as the mailbox counter's update locks it (FOR
  * NO KEY UPDATE, which leaves inserts referring to the partner free); its
- * counter is then handed out from memory (struct pgs_counter). */
+ * counter is then handed out from memory (struct pgs_counter). In a run
+ * without savepoints, what the requests before it sent is read first, so
+ * that a failure of the lock is the lock's own (store.h): a request's
+ * failure there ends the run (e->retry), the lock's does not. */
 static int pg_tx_lock_tenant(struct store *s, const char *tenant_id, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c)
+	if (!c || (c->skipped_savepoint && pgs_flush(c, e) < 0))
 		return -1;
 	struct pgs_params q = {0};
 	pgs_text(&q, tenant_id);
+	bool skipped = c->skipped_savepoint;
+	c->skipped_savepoint = false; /* the lock is no request's */
 	PGresult *r = pgs_exec(
 		c, "SELECT next_mailbox_number FROM partners WHERE id = $1 FOR NO KEY UPDATE",
 		&q, e);
+	c->skipped_savepoint = skipped;
 	if (!r)
 		return -1;
 	int rc = PQntuples(r) == 1

@@ -140,39 +140,60 @@ test('one Idempotency-Key sent 20 times at once to both instances: one customer,
     }
   });
 
-test('a partner row another session holds makes a write wait 5 s at most: 503 with Retry-After, and other tenants\' writes on that instance go on',
+/**
+ * A psql session that takes partner id's row, as a stopped instance would, and keeps it for
+ * `seconds`. Resolves once the row is held, with {released() (whether the session has ended),
+ * end() (ends the session and resolves once it has)}.
+ */
+async function holdPartner(id, seconds) {
+  const tag = uniq('held');
+  const holder = spawn('psql', ['-X', '-q', '-d', srv.dbPath, '-c',
+    `BEGIN; SELECT 1 FROM partners WHERE id = '${id}' FOR UPDATE; SELECT pg_sleep(${seconds}) AS "${tag}"; COMMIT;`],
+  { stdio: 'ignore' });
+  let released = false;
+  const exited = new Promise((resolve, reject) => {
+    holder.on('error', reject);
+    holder.on('exit', () => { released = true; resolve(); });
+  });
+  const active = `FROM pg_stat_activity WHERE query LIKE '%${tag}%' AND state = 'active' AND pid <> pg_backend_pid()`;
+  for (let i = 0; srv.sql(`SELECT count(*) ${active}`) !== '1'; i++) {
+    if (released || i === 200) throw new Error(`the session holding ${id} did not start`);
+    await sleep(50);
+  }
+  return {
+    released: () => released,
+    end: async () => { srv.sql(`SELECT count(pg_terminate_backend(pid)) ${active}`); await exited; },
+  };
+}
+
+test('a partner row another session holds makes a write wait 5 s at most: 503 with Retry-After, and other tenants\' writes on that instance go on, in its batch too',
   { skip }, async () => {
-    const [a, b] = [await srv.tenant(), await srv.tenant()];
-    // A session that holds partner A's row, as a stopped instance would, for 12 s.
-    const holder = spawn('psql', ['-X', '-q', '-d', srv.dbPath, '-c',
-      `BEGIN; SELECT 1 FROM partners WHERE id = '${a.partner.id}' FOR UPDATE; SELECT pg_sleep(12) AS held; COMMIT;`],
-    { stdio: 'ignore' });
-    let released = false;
-    const done = new Promise((resolve, reject) => {
-      holder.on('error', reject);
-      holder.on('exit', () => { released = true; resolve(); });
-    });
+    const [a, b, c] = [await srv.tenant(), await srv.tenant(), await srv.tenant()];
+    const heldA = await holdPartner(a.partner.id, 30);
+    // C's row held for 2 s keeps instance 0's writer on C's write, so that A's and B's writes
+    // arrive while it waits and run in one batch: the batch gives up A's, and B's commits.
+    const heldC = await holdPartner(c.partner.id, 2);
     try {
-      // The row is held once the session sleeps.
-      for (let i = 0; i < 100 && srv.sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(12) AS held%'"
-        + " AND state = 'active' AND pid <> pg_backend_pid()") !== '1'; i++) await sleep(50);
-      // Both to the same instance: B's write shares its writer, and so its batches, with A's.
+      const first = on(srv, 0, c.key.secret).post('/customers', customerBody());
+      await sleep(300);
       const [blocked, other] = await Promise.all([
         on(srv, 0, a.key.secret).post('/customers', customerBody()),
         on(srv, 0, b.key.secret).post('/customers', customerBody()),
       ]);
-      assert.equal(released, false, 'answered while the row is still held');
+      assert.equal(heldA.released(), false, 'answered while the row is still held');
       assertError(blocked, 503, 'unavailable');
       assert.equal(blocked.headers.get('retry-after'), '1');
       ok(other, 201);
-      const after = await on(srv, 1, b.key.secret).post('/customers', customerBody());
-      ok(after, 201);
+      ok(await first, 201);
+      ok(await on(srv, 1, b.key.secret).post('/customers', customerBody()), 201);
     } finally {
-      await done;
+      await heldA.end();
+      await heldC.end();
     }
     // Once the row is free, partner A's writes go through again, and the refused one left nothing.
     ok(await on(srv, 0, a.key.secret).post('/customers', customerBody()), 201);
     assert.equal((await listAll(a.api, '/customers')).length, 1);
+    assert.equal((await listAll(b.api, '/customers')).length, 2);
   });
 
 test('a connection that breaks after PostgreSQL took the COMMIT: the write committed, and the answer says so (201, not 503)',
