@@ -691,6 +691,11 @@ void http_stop(struct http_server *srv, int grace_ms)
 {
 	if (!srv)
 		return;
+	/* From here every write commits on its own, so once the requests in
+	 * flight are done no connection is left suspended for MHD_stop_daemon;
+	 * and a request that arrives is refused (on_uri). Set first, so that a
+	 * client refused a connection knows the stop has begun. */
+	atomic_store(&srv->stopping, true);
 	MHD_socket listener = MHD_quiesce_daemon(srv->daemon);
 	/* Refuse new connections at once. Quiesced, the socket still listens:
 	 * the kernel completes handshakes into its backlog, which no one
@@ -698,9 +703,6 @@ void http_stop(struct http_server *srv, int grace_ms)
 	 * wants it open until it has stopped, so it is shut down, not closed. */
 	if (listener != MHD_INVALID_SOCKET)
 		shutdown(listener, SHUT_RDWR);
-	/* From here every write commits on its own, so once the requests in
-	 * flight are done no connection is left suspended for MHD_stop_daemon. */
-	atomic_store(&srv->stopping, true);
 	struct timespec tick = {0, 10 * 1000 * 1000};
 	for (int waited = 0; waited < grace_ms && atomic_load(&srv->in_flight) > 0;
 	     waited += 10)

@@ -61,6 +61,8 @@ test('an event delivered to a local receiver shows in the endpoint\'s log, with 
   eventId = first.eventId;
   assert.equal(first.type, 'customer.created');
   assert.equal(first.json.data.object.id, customer.id);
+  // The receiver has answered; the server logs the attempt a moment later.
+  await waitForLog(srv.api(key.secret), { event_id: eventId }, (l) => l.length === 1, 'the attempt in the log');
 
   // Reopened, the log shows the attempt.
   await page.getByRole('button', { name: `Deliveries of ${rcv.url}` }).click();
@@ -84,6 +86,7 @@ test('Resend delivers the same event again, with the same Innbocks-Event-Id', as
   await rcv.waitFor(2);
   assert.deepEqual(rcv.of(eventId).map((d) => d.eventId), [eventId, eventId]);
   assert.deepEqual(rcv.deliveries[1].json, rcv.deliveries[0].json, 'the same payload');
+  await waitForLog(srv.api(key.secret), { event_id: eventId }, (l) => l.length === 2, 'both attempts in the log');
   // The log, reloaded, has both attempts, newest first.
   await page.getByRole('button', { name: `Deliveries of ${rcv.url}` }).click();
   await page.locator('tbody tr', { hasText: eventId }).nth(1).waitFor();

@@ -247,7 +247,7 @@ test('the test helper refuses undoing a compliance decision with 409 invalid_sta
 });
 
 test('a test key has its own rate-limit bucket', async () => {
-  const limited = await startServer({ rateLimit: 1, rateBurst: 3 });
+  const limited = await startServer({ rateLimit: 0.2, rateBurst: 3 });
   try {
     const p = await limited.createPartner();
     const l = await limited.tenant(ALL_SCOPES, { partner: p });

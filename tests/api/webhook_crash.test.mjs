@@ -92,7 +92,7 @@ test('kill -9 during an attempt in flight: the event is delivered after the rest
   await assertDeliveredAfterRestart(t.api, rcv, [id], 'after kill -9 during an attempt');
 });
 
-test('SIGTERM during an attempt to a hanging receiver: exit 0 within 5 s, delivered after the restart', async () => {
+test('SIGTERM during an attempt to a hanging receiver: exit 0 well within the 10 s grace, delivered after the restart', async () => {
   const t = await srv.tenant();
   const rcv = await receiver('hang', 200);
   await createEndpoint(srv, t.partner.id, rcv);
@@ -102,7 +102,7 @@ test('SIGTERM during an attempt to a hanging receiver: exit 0 within 5 s, delive
   const started = Date.now();
   await srv.stop({ keep: true }); // asserts exit code 0 and no sanitizer report
   const took = Date.now() - started;
-  assert.ok(took < 5000, `graceful stop took ${took} ms with an attempt in flight`);
+  assert.ok(took < 8000, `graceful stop took ${took} ms with an attempt in flight`);
   await srv.restart();
   await assertDeliveredAfterRestart(t.api, rcv, [id], 'after SIGTERM during an attempt');
   ok(await t.api.get('/webhook-deliveries'));

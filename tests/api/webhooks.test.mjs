@@ -613,15 +613,17 @@ test('a delivery leaves once the change that made it commits, not at the next po
   const t = await srv.tenant();
   const rcv = await receiver(200);
   await createEndpoint(srv, t.partner.id, rcv, ['customer.created']);
+  // Measured from the answer (the commit), so that the disk's speed does not count: with a
+  // poll, most deliveries would come near 100 ms after it.
   const latencies = [];
-  for (let i = 0; i < 10; i++) {
-    const started = Date.now();
+  for (let i = 0; i < 20; i++) {
     ok(await t.api.post('/customers', customerBody()), 201);
+    const committed = Date.now();
     await rcv.waitFor(i + 1);
-    latencies.push(rcv.deliveries[i].at - started);
+    latencies.push(rcv.deliveries[i].at - committed);
   }
   latencies.sort((a, b) => a - b);
-  assert.ok(latencies[5] < 50, `median ms from the request to its delivery: ${latencies[5]} (all: ${latencies})`);
+  assert.ok(latencies[10] < 50, `median ms from the answer to its delivery: ${latencies[10]} (all: ${latencies})`);
 });
 
 test('verifyInnbocksWebhook accepts every delivery received in this file', () => {

@@ -1,6 +1,6 @@
 // Covers webhook delivery against hostile or broken receivers: a partner whose endpoint hangs
 // with many events queued holds only its share of the delivery worker, so another partner's
-// event still arrives within two seconds; and an answer that never ends is read only up to
+// event still arrives within seconds, not after the hanging attempts' 8 s; and an answer that never ends is read only up to
 // 64 KiB, so the attempt ends at once with the status the receiver sent instead of running
 // into the timeout.
 import { test, before, after } from 'node:test';
@@ -31,11 +31,13 @@ test('a hanging endpoint with 150 events queued does not delay another partner\'
   await createEndpoint(srv, healthy.partner.id, fine);
   const t0 = Date.now();
   await createCustomer(healthy.api);
-  await fine.waitFor(1, 2000);
+  await fine.waitFor(1, 5000);
   const took = Date.now() - t0;
-  assert.ok(took <= 2000, `the healthy partner's event took ${took} ms`);
-  // The hanging endpoint got only a few attempts at once, not the whole worker.
-  assert.ok(hang.deliveries.length <= 8, `${hang.deliveries.length} attempts hang at once`);
+  assert.ok(took <= 5000, `the healthy partner's event took ${took} ms`);
+  // The hanging endpoint got only a few attempts at once, not the whole worker: those that
+  // came before the first could time out (on a slow machine, retries may follow).
+  const atOnce = hang.deliveries.filter((d) => d.at - hang.deliveries[0].at < 8000).length;
+  assert.ok(atOnce <= 8, `${atOnce} attempts hang at once`);
 });
 
 test('an answer that never ends is cut after 64 KiB: the attempt succeeds at once with its status', async (t) => {
