@@ -43,6 +43,7 @@ static int pg_tx_begin(struct store *s, bool write, struct err *e)
 	c->safe_next = false;
 	c->skipped_savepoint = false;
 	c->savepoints = 0;
+	c->xid[0] = '\0';
 	store_pg_customer_counter_forget(c);
 	store_pg_event_idem_ahead_forget(c);
 	if (pgs_later(c, PGS_BEGIN, NULL, e) < 0) {
@@ -186,9 +187,11 @@ static int pg_tx_commit(struct store *s, struct err *e)
 	store_pg_customer_counter_forget(c);
 	store_pg_event_idem_ahead_forget(c);
 	/* A write's transaction id, to learn its outcome should the connection
-	 * break while COMMIT runs (commit_settle): one round trip more. */
-	char xid[32] = "";
-	if (c->write_tx) {
+	 * break while COMMIT runs (commit_settle): read with the tenant's lock,
+	 * else one round trip more. */
+	char xid[sizeof(c->xid)];
+	snprintf(xid, sizeof(xid), "%s", c->write_tx ? c->xid : "");
+	if (c->write_tx && !xid[0]) {
 		PGresult *x = pgs_exec(c, "SELECT pg_current_xact_id()::text", NULL, e);
 		if (!x) {
 			pg_tx_rollback(s);
@@ -232,12 +235,16 @@ static int pg_tx_lock_tenant(struct store *s, const char *tenant_id, struct err 
 	pgs_text(&q, tenant_id);
 	bool skipped = c->skipped_savepoint;
 	c->skipped_savepoint = false; /* the lock is no request's */
-	PGresult *r = pgs_exec(
-		c, "SELECT next_mailbox_number FROM partners WHERE id = $1 FOR NO KEY UPDATE",
-		&q, e);
+	/* Locking the row gives the transaction its id: read with it. */
+	PGresult *r = pgs_exec(c,
+			       "SELECT next_mailbox_number, pg_current_xact_id()::text"
+			       " FROM partners WHERE id = $1 FOR NO KEY UPDATE",
+			       &q, e);
 	c->skipped_savepoint = skipped;
 	if (!r)
 		return -1;
+	if (PQntuples(r) == 1)
+		snprintf(c->xid, sizeof(c->xid), "%s", PQgetvalue(r, 0, 1));
 	int rc = PQntuples(r) == 1
 			 ? store_pg_customer_counter_hold(c, tenant_id, pgs_col_i64(r, 0, 0), e)
 			 : 0;

@@ -82,6 +82,9 @@ struct pg_conn {
 	struct pgs_idem_ahead *ahead;
 	int nahead;
 	struct pgs_counter counter;
+	/* The open write transaction's id, once a statement of it read it on
+	 * the way (the tenant's lock), for pg_tx_commit(); "" until then. */
+	char xid[24];
 	struct pg_conn *next;
 };
 
