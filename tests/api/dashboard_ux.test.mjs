@@ -4,7 +4,8 @@
 // same page; a role changes only after a confirmation; a server that cannot be reached is said
 // so, with a way to try again; after navigation the focus is on the page's heading, and a skip
 // link leads past the navigation; Team and Audit log have no mode switch; a refused sign-in empties
-// the password, and the other password forms name the account. Screenshots: build/screenshots/ux-*.png.
+// the password, and the other password forms name the account; a key's name is optional, and
+// the form says so. Screenshots: build/screenshots/ux-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -194,6 +195,17 @@ test('password forms: a refused sign-in empties the password; the others name th
   await page.getByRole('link', { name: 'Webhooks' }).click();
   await page.getByRole('button', { name: /^Reveal secret/ }).first().click();
   assert.equal(await page.getByRole('dialog').locator('input[autocomplete=username]').inputValue(), user.email);
+  await context.close();
+});
+
+test('a key\'s name is optional, and says so: left empty, the key is called "API key"', async () => {
+  const { context, page } = await signedIn();
+  await page.getByRole('button', { name: 'Create key' }).first().click();
+  const name = page.getByRole('dialog').getByLabel('Name (optional)');
+  assert.equal(await name.getAttribute('required'), null, 'not marked required');
+  await page.getByRole('checkbox', { name: 'customers:read' }).check();
+  await page.getByRole('dialog').getByRole('button', { name: 'Create key' }).click();
+  await page.getByText('Your new live key “API key”').waitFor();
   await context.close();
 });
 

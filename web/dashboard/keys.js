@@ -85,7 +85,7 @@ export async function keysPage(content, session) {
   }
 
   function createDialog() {
-    const name = field('Name', { name: 'name', hint: 'What uses it, e.g. “CRM production”.' });
+    const name = field('Name (optional)', { name: 'name', required: false, hint: 'What uses it, e.g. “CRM production”. Left empty, it is called “API key”.' });
     const modeId = nextId('mode');
     const modeBox = h('fieldset', {}, h('legend', { id: modeId }, 'Mode'),
       h('div', { class: 'radios' }, ...['live', 'test'].map((m) => h('label', {},
