@@ -22,7 +22,8 @@ int dash_endpoint_reveal_check(struct ctx *c)
 			 &password) < 0 ||
 	    dash_session_limit(c, c->session->user.email, "secret.reveal_rate_limited") < 0)
 		return -1;
-	if (!session_password_verify(c->session->user.password_hash, password)) {
+	if (!dash_session_password_right(c, c->session->user.email,
+					 c->session->user.password_hash, password)) {
 		dash_session_audit_refusal(c, "secret.reveal_failed");
 		return error(&c->err, 422, "validation_failed", "password",
 			     "the password is not correct");

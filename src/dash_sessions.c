@@ -66,6 +66,16 @@ static int signin_limit(struct ctx *c, struct ratelimit *rl, const char *key,
 		     "too many sign-in attempts; retry after %ld s", rr.retry_after);
 }
 
+/* The account's bucket: its email, in lower case as emails are matched. */
+static const char *account_bucket(struct ctx *c, const char *email)
+{
+	char *acct = arena_strdup(c->a, email);
+	for (char *p = acct; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return acct;
+}
+
 int dash_session_limit(struct ctx *c, const char *email, const char *action)
 {
 	const char *addr = c->req->client_addr ? c->req->client_addr : "local";
@@ -73,11 +83,20 @@ int dash_session_limit(struct ctx *c, const char *email, const char *action)
 		return -1;
 	if (!email)
 		return 0;
-	char *acct = arena_strdup(c->a, email);
-	for (char *p = acct; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	return signin_limit(c, c->app->signin_by_account, acct, action);
+	return signin_limit(c, c->app->signin_by_account, account_bucket(c, email), action);
+}
+
+bool dash_session_password_right(struct ctx *c, const char *email, const char *hash,
+				 const char *password)
+{
+	if (!session_password_verify(hash, password))
+		return false;
+	/* Only wrong passwords use up an account's attempts: a user who
+	 * signs in often is never refused for it. */
+	struct ratelimit *rl = c->app->signin_by_account;
+	if (rl && ratelimit_enabled(rl))
+		ratelimit_refund(rl, account_bucket(c, email), monotonic_seconds());
+	return true;
 }
 
 int dash_session_signin_check(struct ctx *c)
@@ -95,7 +114,7 @@ int dash_session_signin_check(struct ctx *c)
 	if (rc < 0)
 		return -1;
 	/* An unknown email costs the same hash as a wrong password. */
-	if (session_password_verify(rc == 0 ? u.password_hash : NULL, password))
+	if (dash_session_password_right(c, email, rc == 0 ? u.password_hash : NULL, password))
 		c->signin_user = u.id;
 	return 0;
 }
@@ -215,7 +234,8 @@ int dash_session_password_check(struct ctx *c)
 			     "the password needs at least %d characters", SESSION_PASSWORD_MIN);
 	if (dash_session_limit(c, c->session->user.email, "password.change_rate_limited") < 0)
 		return -1;
-	if (!session_password_verify(c->session->user.password_hash, current)) {
+	if (!dash_session_password_right(c, c->session->user.email,
+					 c->session->user.password_hash, current)) {
 		dash_session_audit_refusal(c, "password.change_failed");
 		return error(&c->err, 422, "validation_failed", "current_password",
 			     "the current password is not correct");

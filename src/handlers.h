@@ -130,6 +130,11 @@ int dash_session_password_check(struct ctx *c);
  * has none left, audited as action (unless NULL; at most once a minute per
  * address or account). For every route that checks a password. */
 int dash_session_limit(struct ctx *c, const char *email, const char *action);
+/* Returns whether password is the one hash was made from; when it is, the
+ * token dash_session_limit() spent from the account of email goes back
+ * (only wrong passwords use up an account's attempts). */
+bool dash_session_password_right(struct ctx *c, const char *email, const char *hash,
+				 const char *password);
 /* Has the refusal the caller is about to return audited as action, although
  * the request fails: about the user its email names on sign-in, else the
  * signed-in user and the path's object. Never pass a secret. */

@@ -102,8 +102,10 @@ static void result_fill(const struct ratelimit *rl, double tokens, bool allowed,
 		out->retry_after = 1;
 }
 
-void ratelimit_spend(struct ratelimit *rl, const char *key_id, double now,
-		     struct ratelimit_result *out)
+/* Spends cost tokens of key_id's bucket (-1: gives one back, up to the
+ * burst), in the database when rl is shared, and fills out. */
+static void take(struct ratelimit *rl, const char *key_id, double now, double cost,
+		 struct ratelimit_result *out)
 {
 	if (rl->shared && rl->rate > 0) {
 		double tokens;
@@ -111,7 +113,7 @@ void ratelimit_spend(struct ratelimit *rl, const char *key_id, double now,
 		struct err e;
 		char bucket[320]; /* a key id, an email address or a client address */
 		snprintf(bucket, sizeof(bucket), "%s:%s", rl->name, key_id);
-		if (rl->shared->ops->rate_spend(rl->shared, bucket, rl->rate, rl->burst,
+		if (rl->shared->ops->rate_spend(rl->shared, bucket, rl->rate, rl->burst, cost,
 						&tokens, &allowed, &e) == 0) {
 			result_fill(rl, tokens, allowed, out);
 			return;
@@ -125,11 +127,23 @@ void ratelimit_spend(struct ratelimit *rl, const char *key_id, double now,
 		b->tokens = fmin(rl->burst, b->tokens + (now - b->updated) * rl->rate);
 		b->updated = now;
 	}
-	bool allowed = rl->rate <= 0 || b->tokens >= 1.0;
+	bool allowed = rl->rate <= 0 || b->tokens >= cost;
 	if (allowed && rl->rate > 0)
-		b->tokens -= 1.0;
+		b->tokens = fmin(rl->burst, b->tokens - cost);
 	result_fill(rl, b->tokens, allowed, out);
 	pthread_mutex_unlock(&rl->mu);
+}
+
+void ratelimit_spend(struct ratelimit *rl, const char *key_id, double now,
+		     struct ratelimit_result *out)
+{
+	take(rl, key_id, now, 1, out);
+}
+
+void ratelimit_refund(struct ratelimit *rl, const char *key_id, double now)
+{
+	struct ratelimit_result ignored;
+	take(rl, key_id, now, -1, &ignored);
 }
 
 bool ratelimit_touch_due(struct ratelimit *rl, const char *key_id, int64_t t)

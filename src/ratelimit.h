@@ -37,6 +37,10 @@ bool ratelimit_enabled(const struct ratelimit *rl);
  * bucket decides. */
 void ratelimit_spend(struct ratelimit *rl, const char *key_id, double now,
 		     struct ratelimit_result *out);
+/* Gives back the token a request spent from key_id's bucket (up to the
+ * burst): what it was spent on turned out not to count (a correct
+ * password). */
+void ratelimit_refund(struct ratelimit *rl, const char *key_id, double now);
 /* Returns true (and remembers t) when key_id's last_used_at was last
  * written by this process more than a minute before wall time t, so a busy
  * key costs one write a minute rather than one per request. */

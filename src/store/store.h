@@ -315,14 +315,15 @@ struct store_ops {
 	int (*key_revoke)(struct store *s, const char *id, int64_t at, struct err *e);
 	/* Sets last_used_at of key id to now. */
 	int (*key_touch)(struct store *s, const char *id, int64_t now, struct err *e);
-	/* Spends one token of key_id's bucket when it has one: a bucket holds at
-	 * most burst tokens and gains rate a second on the database's clock, a
-	 * new one starts full. Sets *tokens to what is left and *allowed to
-	 * whether a token was spent. Outside a transaction: it commits at once.
-	 * Only for a shared backend; one that is not answers 500 (a process that
-	 * owns its database keeps the buckets in memory, ratelimit.h). */
+	/* Spends cost tokens of key_id's bucket when it has them: a bucket holds
+	 * at most burst tokens and gains rate a second on the database's clock,
+	 * a new one starts full. A cost of -1 gives one back (up to burst),
+	 * always allowed. Sets *tokens to what is left and *allowed to whether
+	 * the cost was spent. Outside a transaction: it commits at once. Only
+	 * for a shared backend; one that is not answers 500 (a process that owns
+	 * its database keeps the buckets in memory, ratelimit.h). */
 	int (*rate_spend)(struct store *s, const char *key_id, double rate, double burst,
-			  double *tokens, bool *allowed, struct err *e);
+			  double cost, double *tokens, bool *allowed, struct err *e);
 
 	/* Stores an operator token's hash (never the token) under the new id. */
 	int (*operator_token_insert)(struct store *s, const char *id, const char *hash,

@@ -371,7 +371,7 @@ int store_pg_partner_key_list(struct store *s, struct arena *a, const char *tena
 int store_pg_partner_key_revoke(struct store *s, const char *id, int64_t now, struct err *e);
 int store_pg_partner_key_touch(struct store *s, const char *id, int64_t now, struct err *e);
 int store_pg_partner_rate_spend(struct store *s, const char *key_id, double rate, double burst,
-				double *tokens, bool *allowed, struct err *e);
+				double cost, double *tokens, bool *allowed, struct err *e);
 int store_pg_partner_operator_token_insert(struct store *s, const char *id, const char *hash,
 					   int64_t now, struct err *e);
 int store_pg_partner_operator_token_find(struct store *s, const char *hash, struct err *e);

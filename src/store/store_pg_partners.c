@@ -202,27 +202,32 @@ int store_pg_partner_key_touch(struct store *s, const char *id, int64_t now, str
 	"least($3::float8, b.tokens + greatest(excluded.updated_at - b.updated_at, 0) * $2::float8)"
 
 int store_pg_partner_rate_spend(struct store *s, const char *key_id, double rate, double burst,
-				double *tokens, bool *allowed, struct err *e)
+				double cost, double *tokens, bool *allowed, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
-	char rate_s[32], burst_s[32];
+	char rate_s[32], burst_s[32], cost_s[32];
 	snprintf(rate_s, sizeof(rate_s), "%.17g", rate);
 	snprintf(burst_s, sizeof(burst_s), "%.17g", burst);
+	snprintf(cost_s, sizeof(cost_s), "%.17g", cost);
 	struct pgs_params q = {0};
 	pgs_text(&q, key_id);
 	pgs_text(&q, rate_s);
 	pgs_text(&q, burst_s);
+	pgs_text(&q, cost_s);
 	/* One statement, so concurrent requests on any instance queue on the
 	 * row's lock and each sees the others' spending; the database's clock,
-	 * so instances whose clocks differ agree. */
+	 * so instances whose clocks differ agree. A cost below 0 (a token given
+	 * back) is always allowed, and never fills past the burst. */
 	PGresult *r = pgs_exec(
 		c,
 		"INSERT INTO rate_buckets AS b (key_id, tokens, allowed, updated_at)"
-		" VALUES ($1, $3::float8 - 1, true, extract(epoch FROM clock_timestamp()))"
-		" ON CONFLICT (key_id) DO UPDATE SET allowed = " REFILLED " >= 1,"
-		" tokens = " REFILLED " - CASE WHEN " REFILLED " >= 1 THEN 1 ELSE 0 END,"
+		" VALUES ($1, least($3::float8, $3::float8 - $4::float8), true,"
+		" extract(epoch FROM clock_timestamp()))"
+		" ON CONFLICT (key_id) DO UPDATE SET allowed = " REFILLED " >= $4::float8,"
+		" tokens = least($3::float8, " REFILLED " - CASE WHEN " REFILLED
+		" >= $4::float8 THEN $4::float8 ELSE 0 END),"
 		" updated_at = greatest(b.updated_at, excluded.updated_at)"
 		" RETURNING tokens, allowed",
 		&q, e);

@@ -191,9 +191,10 @@ int store_sqlite_partner_key_touch(struct store *s, const char *id, int64_t now,
 
 /* One process owns an SQLite database: its buckets stay in its memory. */
 int store_sqlite_partner_rate_spend(struct store *s, const char *key_id, double rate,
-				    double burst, double *tokens, bool *allowed, struct err *e)
+				    double burst, double cost, double *tokens, bool *allowed,
+				    struct err *e)
 {
-	(void)s, (void)key_id, (void)rate, (void)burst, (void)tokens, (void)allowed;
+	(void)s, (void)key_id, (void)rate, (void)burst, (void)cost, (void)tokens, (void)allowed;
 	return error(e, 500, "internal_error", NULL,
 		     "rate limits are kept in memory on SQLite, not in the database");
 }

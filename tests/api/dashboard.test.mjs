@@ -225,6 +225,19 @@ test('sign-in attempts are limited per account', async () => {
   assert.ok(!sql('SELECT * FROM audit_log').includes('wrong password!!') && !sql('SELECT * FROM audit_log').includes(u.password));
 });
 
+// Only wrong passwords use up an account's attempts: a correct one gives back the token its
+// attempt spent. Before, the eleventh sign-in within minutes was refused, however right.
+test('a user who signs in often is never refused; a right password does not wipe out the wrong ones', async () => {
+  const u = await dashUser(srv);
+  const signIn = (password) => new Dash(srv).post('/signin', { email: u.email, password });
+  for (let i = 0; i < 15; i++) assert.equal((await signIn(u.password)).status, 200, `sign-in ${i + 1}`);
+  for (let i = 0; i < 9; i++) assertError(await signIn('wrong password!!'), 401, 'unauthenticated');
+  assert.equal((await signIn(u.password)).status, 200, 'the right password, one attempt left');
+  assertError(await signIn('wrong password!!'), 401, 'unauthenticated');
+  // The tenth wrong password spent the last attempt: now even the right one waits.
+  assertError(await signIn(u.password), 429, 'rate_limited');
+});
+
 test('sign-in attempts are limited per client address, whatever the account', async () => {
   const small = await startServer({ env: { INNBOCKS_SIGNIN_ADDRESS_BURST: 3 } });
   try {

@@ -1099,7 +1099,7 @@ out:
 /* A shared backend keeps the rate limits' buckets: full at first, one token
  * per request, then refused, each key on its own. One that is not shared
  * refuses the operation (its server keeps buckets in memory). */
-TEST(rate_spend_spends_a_full_bucket_then_refuses_each_key_apart)
+TEST(rate_spend_spends_a_full_bucket_then_refuses_each_key_apart_and_gives_back)
 {
 	struct db d;
 	if (!db_open(&d))
@@ -1107,23 +1107,36 @@ TEST(rate_spend_spends_a_full_bucket_then_refuses_each_key_apart)
 	double tokens = -1;
 	bool allowed = false;
 	if (!d.s->shared) {
-		CHECK_INT(d.s->ops->rate_spend(d.s, "key_1", 1, 3, &tokens, &allowed, &d.e),
+		CHECK_INT(d.s->ops->rate_spend(d.s, "key_1", 1, 3, 1, &tokens, &allowed, &d.e),
 			  -1);
 		CHECK_INT(d.e.status, 500);
 		goto out;
 	}
 	/* 1 token a second: the test's own milliseconds refill a little. */
 	for (int i = 0; i < 3; i++) {
-		CHECK_INT(d.s->ops->rate_spend(d.s, "key_1", 1, 3, &tokens, &allowed, &d.e), 0);
+		CHECK_INT(d.s->ops->rate_spend(d.s, "key_1", 1, 3, 1, &tokens, &allowed, &d.e),
+			  0);
 		CHECK(allowed);
 		CHECK(tokens >= 2 - i && tokens < 2 - i + 0.5);
 	}
-	CHECK_INT(d.s->ops->rate_spend(d.s, "key_1", 1, 3, &tokens, &allowed, &d.e), 0);
+	CHECK_INT(d.s->ops->rate_spend(d.s, "key_1", 1, 3, 1, &tokens, &allowed, &d.e), 0);
 	CHECK(!allowed);
 	CHECK(tokens < 1);
-	CHECK_INT(d.s->ops->rate_spend(d.s, "key_2", 1, 3, &tokens, &allowed, &d.e), 0);
+	CHECK_INT(d.s->ops->rate_spend(d.s, "key_2", 1, 3, 1, &tokens, &allowed, &d.e), 0);
 	CHECK(allowed);
 	CHECK(tokens >= 2 && tokens < 2.5);
+	/* A token given back (cost -1) can be spent again; given back to a
+	 * full bucket, or a new one, it is not kept. */
+	CHECK_INT(d.s->ops->rate_spend(d.s, "key_1", 1, 3, -1, &tokens, &allowed, &d.e), 0);
+	CHECK(allowed);
+	CHECK(tokens >= 1 && tokens < 1.5);
+	CHECK_INT(d.s->ops->rate_spend(d.s, "key_1", 1, 3, 1, &tokens, &allowed, &d.e), 0);
+	CHECK(allowed);
+	CHECK_INT(d.s->ops->rate_spend(d.s, "key_3", 1, 3, -1, &tokens, &allowed, &d.e), 0);
+	CHECK(allowed);
+	CHECK(tokens == 3);
+	CHECK_INT(d.s->ops->rate_spend(d.s, "key_3", 1, 3, -1, &tokens, &allowed, &d.e), 0);
+	CHECK(tokens == 3);
 out:
 	db_close(&d);
 }
