@@ -36,7 +36,7 @@ after(async () => { await browser?.close(); await srv?.stop(); });
 
 /**
  * A browser page at width x 800, signed in by the dashboard's sign-in form as a new owner of the
- * partner (each sign-in spends a token of its account's limit): {context, page, user}.
+ * partner (each test its own user, whose sessions no other test ends): {context, page, user}.
  */
 async function signedIn(width = 1280) {
   const user = await dashUser(srv, 'owner', owner.partner);
