@@ -205,6 +205,8 @@ test('INNBOCKS_METRICS_LISTEN: /metrics without a token there, nothing else; the
     for (const p of ['/healthz', '/admin/v1/partners', '/api/v1/customers', '/metrics/x']) {
       const other = await fetch(`http://127.0.0.1:${port}${p}`, { headers: { authorization: `Bearer ${m.adminToken}` } });
       assert.equal(other.status, 404, p);
+      assert.equal(other.headers.get('cache-control'), 'no-store', `${p}: a refusal is never cached`);
+      assert.match(other.headers.get('x-request-id') ?? '', /^req_/, p);
       assert.equal((await other.json()).error.code, 'route_not_found');
     }
     assertError(await m.raw().get('/metrics'), 401, 'unauthenticated');
