@@ -203,7 +203,9 @@ static int pg_tx_commit(struct store *s, struct err *e)
 	PGresult *r = pgs_exec(c, PGS_COMMIT, NULL, e); /* with what was sent */
 	c->in_tx = c->write_tx = false;
 	if (!r) {
-		if (xid[0] && PQstatus(c->db) == CONNECTION_BAD)
+		/* The session ended, before or after PostgreSQL took the COMMIT:
+		 * libpq need not have seen the socket close yet. */
+		if (xid[0] && (PQstatus(c->db) == CONNECTION_BAD || c->lost))
 			return commit_settle(c, xid, e);
 		struct err ignored;
 		if (PQtransactionStatus(c->db) != PQTRANS_IDLE)

@@ -54,7 +54,12 @@ struct pg_conn {
 	struct pgs_stmt stmts[PGS_STMT_CACHE];
 	int nstmts;
 	struct pg_store *store;
-	bool in_tx;    /* between tx_begin and tx_commit/tx_rollback */
+	bool in_tx; /* between tx_begin and tx_commit/tx_rollback */
+	/* The session ended (a statement failed as a lost server's do, or the
+	 * pipeline lost its sync point), although libpq may not have seen its
+	 * socket close yet: opened afresh before the next transaction, and a
+	 * COMMIT that failed so is settled (pg_tx_commit). */
+	bool lost;
 	bool write_tx; /* ... and that transaction is a write: reads of
 				  * objects it may change lock their rows */
 	bool conflict; /* a statement of the open transaction failed with a

@@ -157,9 +157,12 @@ int pgs_pipeline(struct pg_conn *c, int n, const struct pgs_call *calls, PGresul
 	bool synced = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
 	PQclear(sync);
 	if (PQexitPipelineMode(c->db) != 1 || !synced) {
-		if (!failed)
-			pgs_db_error(c, NULL, e);
-		failed = true;
+		/* The session ended after the statements had answered (a FATAL
+		 * where the sync point was: terminated, shut down): what they did
+		 * stands, a COMMIT that answered included; the connection is
+		 * opened afresh before the next transaction. */
+		c->lost = true;
+		atomic_store(&c->store->writable, false);
 	}
 	if (!failed)
 		return 0;

@@ -128,6 +128,7 @@ void pgs_conn_close(struct pg_conn *c)
 int pgs_conn_reopen(struct pg_conn *c, struct err *e)
 {
 	PQreset(c->db);
+	c->lost = false;
 	stmts_forget(c); /* a new session has prepared nothing */
 	pgs_later_drop(c);
 	if (PQstatus(c->db) != CONNECTION_OK)
@@ -143,7 +144,8 @@ struct pg_conn *pgs_conn_get(struct store *s, struct err *e)
 	if (c) {
 		/* A connection lost between transactions is reopened; inside one
 		 * the transaction is gone, and the caller's statement reports it. */
-		if (PQstatus(c->db) == CONNECTION_BAD && !c->in_tx && pgs_conn_reopen(c, e) < 0)
+		if ((PQstatus(c->db) == CONNECTION_BAD || c->lost) && !c->in_tx &&
+		    pgs_conn_reopen(c, e) < 0)
 			return NULL;
 		return c;
 	}
@@ -169,8 +171,11 @@ void pgs_db_error(struct pg_conn *c, const PGresult *r, struct err *e)
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(c->db);
 	if (PQstatus(c->db) == CONNECTION_BAD || !state || strncmp(state, "08", 2) == 0 ||
-	    strncmp(state, "57P", 3) == 0 || strncmp(state, "53", 2) == 0) {
-		/* The server is gone, shutting down or out of resources. */
+	    strncmp(state, "57P", 3) == 0 || strncmp(state, "53", 2) == 0 ||
+	    strcmp(state, "25P03") == 0) {
+		/* The server is gone, shutting down or out of resources, or it
+		 * ended this session (terminated, idle in a transaction too long). */
+		c->lost = true;
 		atomic_store(&c->store->writable, false);
 		fprintf(stderr, "innbocks: postgres: %s", msg);
 		error(e, 503, "unavailable", NULL, "storage is unreachable, retry shortly");
@@ -194,8 +199,10 @@ void pgs_db_error(struct pg_conn *c, const PGresult *r, struct err *e)
 		c->safe_next = true;
 		return;
 	}
-	if (strcmp(state, "55P03") == 0) {
-		/* Lock not available (a lock timeout): busy, for the client to retry. */
+	if (strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0) {
+		/* Lock not available (a lock timeout), or the statement canceled
+		 * (pg_cancel_backend(), a statement_timeout set on the role):
+		 * busy, for the client to retry. */
 		error(e, 503, "unavailable", NULL, "storage is busy, retry shortly");
 		return;
 	}

@@ -36,9 +36,12 @@ const on = (server, k, secret) => server.only(k).api(secret);
  * commits, the server sees its connection break. It reads the client's messages (PostgreSQL's
  * protocol 3: a start packet, then a type byte and a length each) for statements prepared as
  * COMMIT and as the customer INSERT. Returns {conninfo, cuts(), close()}; conninfo is `base` with
- * its host replaced by the proxy's directory.
+ * its host replaced by the proxy's directory. With `fatal`, the connection is not cut: the
+ * server's answers are passed on up to the COMMIT's, then a FATAL error (57P01, as
+ * pg_terminate_backend() sends) stands where the sync point's answer was, and the socket closes a
+ * second later, as when an operator ends the session right after the commit.
  */
-async function commitCutter(base) {
+async function commitCutter(base, { fatal = false } = {}) {
   const host = base.match(/(?:^|\s)host=(\S+)/)[1];
   const port = base.match(/(?:^|\s)port=(\d+)/)?.[1] ?? '5432';
   const dir = mkdtempSync(path.join(tmpdir(), 'innbocks-pgcut-'));
@@ -50,6 +53,8 @@ async function commitCutter(base) {
     let started = false;
     let inserted = false; // this transaction created a customer
     let cutAtSync = false;
+    let fromServer = Buffer.alloc(0);
+    let ended = false; // the FATAL was sent: nothing more reaches the client
     const cstr = (b, at) => b.subarray(at, b.indexOf(0, at)).toString();
     client.on('data', (chunk) => {
       upstream.write(chunk);
@@ -75,7 +80,7 @@ async function commitCutter(base) {
           const stmt = cstr(body, cstr(body, 0).length + 1);
           if (names.insert.has(stmt)) inserted = true;
           if (names.commit.has(stmt) && inserted) cutAtSync = true;
-        } else if (type === 'S' && cutAtSync) {
+        } else if (type === 'S' && cutAtSync && !fatal) {
           cut = true;
         }
         off += 1 + pending.readInt32BE(off + 1);
@@ -87,7 +92,34 @@ async function commitCutter(base) {
         setTimeout(() => upstream.destroy(), 2000); // PostgreSQL runs what it was sent
       }
     });
-    upstream.on('data', (d) => { if (!client.destroyed) client.write(d); });
+    upstream.on('data', (d) => {
+      if (client.destroyed || ended) return;
+      if (!fatal || !cutAtSync) { client.write(d); return; }
+      // Passed on message by message up to the COMMIT's CommandComplete, then the FATAL.
+      fromServer = Buffer.concat([fromServer, d]);
+      let off = 0;
+      while (fromServer.length - off >= 5 && fromServer.length - off >= 1 + fromServer.readInt32BE(off + 1)) {
+        const size = 1 + fromServer.readInt32BE(off + 1);
+        const msg = fromServer.subarray(off, off + size);
+        off += size;
+        client.write(msg);
+        if (msg[0] === 0x43 && cstr(msg, 5) === 'COMMIT') {
+          const field = (code, text) => Buffer.concat([Buffer.from(code), Buffer.from(text), Buffer.alloc(1)]);
+          const body = Buffer.concat([field('S', 'FATAL'), field('V', 'FATAL'), field('C', '57P01'),
+            field('M', 'terminating connection due to administrator command'), Buffer.alloc(1)]);
+          const head = Buffer.alloc(5);
+          head[0] = 0x45;
+          head.writeInt32BE(4 + body.length, 1);
+          client.write(Buffer.concat([head, body]));
+          ended = true;
+          cuts++;
+          setTimeout(() => client.destroy(), 1000);
+          setTimeout(() => upstream.destroy(), 2000);
+          return;
+        }
+      }
+      fromServer = fromServer.subarray(off);
+    });
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
     client.on('close', () => setTimeout(() => upstream.destroy(), 2000));
@@ -196,6 +228,29 @@ test('a partner row another session holds makes a write wait 5 s at most: 503 wi
     assert.equal((await listAll(b.api, '/customers')).length, 2);
   });
 
+test('a statement canceled on PostgreSQL (pg_cancel_backend, a statement_timeout) is 503 with Retry-After, not 500, and writes nothing',
+  { skip }, async () => {
+    const t = await srv.tenant();
+    const held = await holdPartner(t.partner.id, 30);
+    try {
+      const answer = on(srv, 0, t.key.secret).post('/customers', customerBody());
+      // The server's session waits for the partner's row: cancel its statement.
+      const waiting = "FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FOR NO KEY UPDATE%'";
+      for (let i = 0; srv.sql(`SELECT count(*) ${waiting}`) !== '1'; i++) {
+        assert.ok(i < 200, 'the server\'s session never waited for the row');
+        await sleep(10);
+      }
+      assert.equal(srv.sql(`SELECT count(pg_cancel_backend(pid)) ${waiting}`), '1');
+      const r = await answer;
+      assertError(r, 503, 'unavailable');
+      assert.equal(r.headers.get('retry-after'), '1');
+      assert.equal(held.released(), false, 'answered while the row is still held');
+    } finally {
+      await held.end();
+    }
+    assert.equal((await listAll(t.api, '/customers')).length, 0, 'nothing written');
+  });
+
 test('a connection that breaks after PostgreSQL took the COMMIT: the write committed, and the answer says so (201, not 503)',
   { skip }, async () => {
     const cutter = await commitCutter(srv.dbPath);
@@ -209,6 +264,28 @@ test('a connection that breaks after PostgreSQL took the COMMIT: the write commi
       assert.deepEqual(ok(await on(srv, 0, t.key.secret).get(`/customers/${created.id}`)), created);
       assert.equal((await listAll(t.api, '/customers')).length, 1, 'one customer');
       // The instance goes on with a new connection.
+      ok(await on(other, 0, t.key.secret).post('/customers', customerBody()), 201);
+    } finally {
+      await other.stop();
+      await cutter.close();
+    }
+  });
+
+// When an operator (or PostgreSQL's shutdown) ends the server's session just after the COMMIT,
+// the sync point of the pipeline answers FATAL while the COMMIT itself answered: the write is
+// durable and was answered 503 (a client retrying without an Idempotency-Key made a duplicate).
+test('a session ended right after PostgreSQL answered the COMMIT: the write committed, and the answer says so (201, not 503)',
+  { skip }, async () => {
+    const cutter = await commitCutter(srv.dbPath, { fatal: true });
+    const other = await startServer({ env: { ...WEBHOOK_ENV, INNBOCKS_DATABASE: cutter.conninfo } });
+    try {
+      const t = await srv.tenant();
+      const r = await on(other, 0, t.key.secret).post('/customers', customerBody(), { idem: uniq('fatal') });
+      assert.equal(cutter.cuts(), 1, 'the proxy ended the session after the COMMIT');
+      const created = ok(r, 201);
+      assert.deepEqual(ok(await on(srv, 0, t.key.secret).get(`/customers/${created.id}`)), created);
+      assert.equal((await listAll(t.api, '/customers')).length, 1, 'one customer');
+      // The instance goes on with a new session.
       ok(await on(other, 0, t.key.secret).post('/customers', customerBody()), 201);
     } finally {
       await other.stop();
