@@ -43,6 +43,8 @@ struct writer {
 struct batch {
 	struct queued *q[BATCH_MAX];
 	size_t n;
+	bool set_aside; /* this run set a tenant aside: run the batch again */
+	bool waited;    /* a run waited out a held tenant: wait briefly now */
 };
 
 static int by_tenant(const void *pa, const void *pb)
@@ -76,7 +78,8 @@ static void refuse_tenant(struct batch *b, size_t from, const struct err *e)
  * that lost a conflict is rolled back and run again whole. A tenant that
  * cannot be taken (its row held past the lock timeout) is set aside: its
  * calls are answered with that failure, and the others run again without
- * them, so one partner's held row never fails another's writes. */
+ * them (run_batch()), so one partner's held row never fails another's
+ * writes; from then on a held tenant is given up on after a brief wait. */
 static int batch_run(struct store *s, void *arg, struct err *e)
 {
 	struct batch *b = arg;
@@ -97,11 +100,12 @@ static int batch_run(struct store *s, void *arg, struct err *e)
 			continue;
 		const char *tenant = b->q[i]->c->partner_id;
 		if (tenant && (!held || strcmp(tenant, held) != 0)) {
-			if (s->ops->tx_lock_tenant(s, tenant, e) < 0) {
-				if (e->retry)
-					return -1;
-				refuse_tenant(b, i, e);
-				return store_retry_error(e);
+			if (s->ops->tx_lock_tenant(s, tenant, b->waited, e) < 0) {
+				if (!e->retry) {
+					refuse_tenant(b, i, e);
+					b->set_aside = b->waited = true;
+				}
+				return -1;
 			}
 			held = tenant;
 		}
@@ -119,7 +123,14 @@ static void run_batch(struct writer *w, struct queued *list)
 		b.q[b.n++] = q;
 	qsort(b.q, b.n, sizeof(b.q[0]), by_tenant);
 	struct err e;
-	bool committed = store_tx_write(s, batch_run, &b, &e) == 0;
+	/* Each run that sets a tenant aside ends at once and leaves fewer
+	 * tenants, so this ends; it spends none of store_tx_write()'s
+	 * attempts, which are for conflicts. */
+	bool committed;
+	do {
+		b.set_aside = false;
+		committed = store_tx_write(s, batch_run, &b, &e) == 0;
+	} while (!committed && b.set_aside);
 	metrics_batch(b.n);
 	for (size_t i = 0; i < b.n; i++) {
 		struct queued *q = b.q[i];

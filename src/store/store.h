@@ -267,14 +267,17 @@ struct store_ops {
 	 * ends. Group commit (writer.c) takes the tenants of a batch's writes in
 	 * the order of their ids before running them, so that batches of two
 	 * server processes on one database wait for each other in turn and
-	 * never in a cycle (a deadlock). Returns 0 (also for a tenant that does
-	 * not exist), or -1 with e set: e->retry when the transaction lost a
+	 * never in a cycle (a deadlock). brief: wait a moment only (a batch
+	 * that already waited out a held tenant gives up on the next one soon,
+	 * not after the whole lock timeout again). Returns 0 (also for a tenant
+	 * that does not exist), or -1 with e set: e->retry when the transaction lost a
 	 * conflict (a request's failure in a run without savepoints among
 	 * them), to be run again whole; else the failure is the tenant's own
 	 * (503: its row held past the lock timeout, or the server lost), and
 	 * the writer answers the tenant's writes with it and runs the others
 	 * again without them. SQLite's one writer at a time needs nothing. */
-	int (*tx_lock_tenant)(struct store *s, const char *tenant_id, struct err *e);
+	int (*tx_lock_tenant)(struct store *s, const char *tenant_id, bool brief,
+			      struct err *e);
 
 	/* Inserts the partner and, with the same name and location, its test
 	 * tenant (tenant.h). The id is the caller's new one: taken, it is a bug

@@ -228,10 +228,15 @@ static int pg_tx_commit(struct store *s, struct err *e)
  * without savepoints, what the requests before it sent is read first, so
  * that a failure of the lock is the lock's own (store.h): a request's
  * failure there ends the run (e->retry), the lock's does not. */
-static int pg_tx_lock_tenant(struct store *s, const char *tenant_id, struct err *e)
+static int pg_tx_lock_tenant(struct store *s, const char *tenant_id, bool brief, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c || (c->skipped_savepoint && pgs_flush(c, e) < 0))
+		return -1;
+	/* Sent with the lock, in its round trip; the full timeout is back
+	 * for the statements after it. */
+	if (brief &&
+	    pgs_later(c, "SET LOCAL lock_timeout TO '" PGS_LOCK_BRIEF "'", NULL, e) < 0)
 		return -1;
 	struct pgs_params q = {0};
 	pgs_text(&q, tenant_id);
@@ -243,8 +248,11 @@ static int pg_tx_lock_tenant(struct store *s, const char *tenant_id, struct err 
 			       " FROM partners WHERE id = $1 FOR NO KEY UPDATE",
 			       &q, e);
 	c->skipped_savepoint = skipped;
-	if (!r)
+	if (!r || (brief && pgs_later(c, "SET LOCAL lock_timeout TO '" PGS_LOCK_TIMEOUT "'",
+				      NULL, e) < 0)) {
+		PQclear(r);
 		return -1;
+	}
 	if (PQntuples(r) == 1)
 		snprintf(c->xid, sizeof(c->xid), "%s", PQgetvalue(r, 0, 1));
 	int rc = PQntuples(r) == 1

@@ -31,6 +31,9 @@ struct pgs_stmt {
  * (store_pg_sql.c, session_setup). A batch holds its tenants' rows for
  * milliseconds; these are for a peer that stopped. */
 #define PGS_LOCK_TIMEOUT "5s"
+/* How long a batch that already waited out a held tenant waits for the
+ * next (tx_lock_tenant's brief): a peer's batch holds a row for less. */
+#define PGS_LOCK_BRIEF "250ms"
 #define PGS_IDLE_IN_TX_TIMEOUT "30s"
 
 /* The mailbox counter of the tenant a write transaction holds
@@ -213,15 +216,18 @@ typedef void pgs_row_reader(struct arena *a, const PGresult *r, int row, void *i
 int pgs_get_one(struct pg_conn *c, struct arena *a, const char *sql, const struct pgs_params *p,
 		pgs_row_reader *read, void *item, struct err *e);
 /* Whether pgs_get_one_by() locks the row it reads: a read an update may
- * follow locks it inside a write transaction (FOR UPDATE), so a handler
- * that reads an object, decides on its state and writes it makes a
- * concurrent request (on any instance) wait and then read the new state,
- * as SQLite's one writer at a time does. */
+ * follow locks it inside a write transaction (FOR NO KEY UPDATE), so a
+ * handler that reads an object, decides on its state and writes it makes
+ * a concurrent request (on any instance) wait and then read the new state,
+ * as SQLite's one writer at a time does. No update changes an id, so the
+ * lock leaves rows that refer to the object free to be inserted (their
+ * foreign keys' checks): a peer stopped while it holds an endpoint does
+ * not hold up every event for it. */
 enum pgs_lock { PGS_NO_LOCK, PGS_LOCK_IN_WRITE };
 /* Reads the one row sql selects, with the n texts of v bound as $1, $2,
  * ..., into item by read: a read of one object by its id (or hash, or
  * email). With PGS_LOCK_IN_WRITE, inside a write transaction sql ends in
- * FOR UPDATE. Returns 0, STORE_NOT_FOUND or -1; pass v and n as
+ * FOR NO KEY UPDATE. Returns 0, STORE_NOT_FOUND or -1; pass v and n as
  * PGS_TEXTS(...). */
 int pgs_get_one_by(struct store *s, struct arena *a, enum pgs_lock lock, const char *sql,
 		   const char *const *v, int n, pgs_row_reader *read, void *item,

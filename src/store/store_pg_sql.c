@@ -450,7 +450,7 @@ int pgs_get_one_by(struct store *s, struct arena *a, enum pgs_lock lock, const c
 	/* One text per statement and lock, each prepared once. */
 	char locked[2048];
 	if (lock == PGS_LOCK_IN_WRITE && c->write_tx) {
-		if ((size_t)snprintf(locked, sizeof(locked), "%s FOR UPDATE", sql) >=
+		if ((size_t)snprintf(locked, sizeof(locked), "%s FOR NO KEY UPDATE", sql) >=
 		    sizeof(locked))
 			die("query too long");
 		sql = locked;

@@ -159,9 +159,9 @@ static void sq_tx_rollback(struct store *s)
 }
 
 /* One writer at a time: the write transaction holds every tenant. */
-static int sq_tx_lock_tenant(struct store *s, const char *tenant_id, struct err *e)
+static int sq_tx_lock_tenant(struct store *s, const char *tenant_id, bool brief, struct err *e)
 {
-	(void)s, (void)tenant_id, (void)e;
+	(void)s, (void)tenant_id, (void)brief, (void)e;
 	return 0;
 }
 

@@ -2922,7 +2922,7 @@ static int numbers_in_a_batch(struct store *s, void *arg, struct err *e)
 	/* As group commit runs a batch: each tenant held, then its requests. */
 	for (int i = 0; i < 4; i++) {
 		if ((i == 0 || strcmp(creates[i].tenant, creates[i - 1].tenant) != 0) &&
-		    s->ops->tx_lock_tenant(s, creates[i].tenant, e) < 0)
+		    s->ops->tx_lock_tenant(s, creates[i].tenant, false, e) < 0)
 			return -1;
 		struct customer c = customer_new(w->d, creates[i].tenant, creates[i].tag);
 		if (s->ops->tx_savepoint(s, e) < 0 ||
@@ -2974,7 +2974,7 @@ static void *hold_tenant(void *arg)
 	struct err e;
 	h->rc = -1;
 	bool held = h->s->ops->tx_begin(h->s, true, &e) == 0 &&
-		    h->s->ops->tx_lock_tenant(h->s, "ptn_a", &e) == 0;
+		    h->s->ops->tx_lock_tenant(h->s, "ptn_a", false, &e) == 0;
 	pthread_mutex_lock(&h->mu);
 	h->holding = true;
 	pthread_cond_signal(&h->cond);
@@ -3009,13 +3009,13 @@ TEST(a_tenant_held_by_a_write_transaction_makes_another_wait_for_its_end)
 	/* On PostgreSQL the lock waits for the holder; on SQLite the write
 	 * transaction itself does. Either way the holder has let go first. */
 	bool locked = CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0) &&
-		      CHECK_INT(d.s->ops->tx_lock_tenant(d.s, "ptn_a", &d.e), 0);
+		      CHECK_INT(d.s->ops->tx_lock_tenant(d.s, "ptn_a", false, &d.e), 0);
 	pthread_mutex_lock(&h.mu);
 	CHECK(h.released);
 	pthread_mutex_unlock(&h.mu);
 	/* A tenant that does not exist holds nothing back. */
 	if (locked)
-		CHECK_INT(d.s->ops->tx_lock_tenant(d.s, "ptn_none", &d.e), 0);
+		CHECK_INT(d.s->ops->tx_lock_tenant(d.s, "ptn_none", false, &d.e), 0);
 	if (!locked || !CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0))
 		d.s->ops->tx_rollback(d.s);
 	pthread_join(t, NULL);
