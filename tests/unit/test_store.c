@@ -2958,9 +2958,11 @@ out:
 }
 
 /* A write transaction on another thread (its own connection, as another
- * instance would have) that holds tenant ptn_a for a moment. */
+ * instance would have) that holds tenant ptn_a for a moment (hold_ms, 200
+ * when 0). */
 struct tenant_holder {
 	struct store *s;
+	long hold_ms;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	bool holding;  /* it has the tenant */
@@ -2979,7 +2981,8 @@ static void *hold_tenant(void *arg)
 	h->holding = true;
 	pthread_cond_signal(&h->cond);
 	pthread_mutex_unlock(&h->mu);
-	nanosleep(&(struct timespec){.tv_nsec = 200 * 1000 * 1000}, NULL);
+	long ms = h->hold_ms ? h->hold_ms : 200;
+	nanosleep(&(struct timespec){ms / 1000, ms % 1000 * 1000 * 1000}, NULL);
 	pthread_mutex_lock(&h->mu);
 	h->released = true;
 	pthread_mutex_unlock(&h->mu);
@@ -3018,6 +3021,113 @@ TEST(a_tenant_held_by_a_write_transaction_makes_another_wait_for_its_end)
 		CHECK_INT(d.s->ops->tx_lock_tenant(d.s, "ptn_none", false, &d.e), 0);
 	if (!locked || !CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0))
 		d.s->ops->tx_rollback(d.s);
+	pthread_join(t, NULL);
+	CHECK_INT(h.rc, 0);
+done:
+	pthread_mutex_destroy(&h.mu);
+	pthread_cond_destroy(&h.cond);
+out:
+	db_close(&d);
+}
+
+/* A brief wait for a tenant (a batch that already waited out a held one)
+ * gives up while the holder still holds it: 503, the tenant's own failure
+ * (no retry), and the transaction can only be rolled back. */
+TEST(a_brief_wait_for_a_held_tenant_gives_up_before_the_holder_lets_go)
+{
+	if (pg_only("on sqlite: one writer at a time, no row locks"))
+		return;
+	struct db d;
+	struct tenant_holder h = {.hold_ms = 2000};
+	pthread_t t;
+	if (!db_open_partner(&d, "ptn_a"))
+		goto out;
+	h.s = d.s;
+	pthread_mutex_init(&h.mu, NULL);
+	pthread_cond_init(&h.cond, NULL);
+	if (!CHECK_INT(pthread_create(&t, NULL, hold_tenant, &h), 0))
+		goto done;
+	pthread_mutex_lock(&h.mu);
+	while (!h.holding)
+		pthread_cond_wait(&h.cond, &h.mu);
+	pthread_mutex_unlock(&h.mu);
+	if (CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0)) {
+		CHECK_INT(d.s->ops->tx_lock_tenant(d.s, "ptn_a", true, &d.e), -1);
+		CHECK_INT(d.e.status, 503);
+		CHECK(!d.e.retry);
+		d.s->ops->tx_rollback(d.s);
+	}
+	pthread_mutex_lock(&h.mu);
+	CHECK(!h.released);
+	pthread_mutex_unlock(&h.mu);
+	pthread_join(t, NULL);
+	CHECK_INT(h.rc, 0);
+done:
+	pthread_mutex_destroy(&h.mu);
+	pthread_cond_destroy(&h.cond);
+out:
+	db_close(&d);
+}
+
+/* A write transaction on another thread that has read endpoint we_1 as a
+ * handler about to change it does (the row locked), and holds it 1 s. */
+static void *hold_endpoint(void *arg)
+{
+	struct tenant_holder *h = arg;
+	struct err e;
+	struct arena *a = arena_new();
+	struct webhook_endpoint w;
+	h->rc = -1;
+	bool held = h->s->ops->tx_begin(h->s, true, &e) == 0 &&
+		    h->s->ops->endpoint_get(h->s, a, "ptn_a", "we_1", &w, &e) == 0;
+	pthread_mutex_lock(&h->mu);
+	h->holding = true;
+	pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->mu);
+	nanosleep(&(struct timespec){.tv_sec = 1}, NULL);
+	pthread_mutex_lock(&h->mu);
+	h->released = true;
+	pthread_mutex_unlock(&h->mu);
+	if (held && h->s->ops->tx_commit(h->s, &e) == 0)
+		h->rc = 0;
+	else
+		h->s->ops->tx_rollback(h->s);
+	arena_free(a);
+	return NULL;
+}
+
+/* The lock of a read before an update is FOR NO KEY UPDATE: an event whose
+ * delivery job refers to the endpoint (its foreign key's check) goes in
+ * while another transaction holds the endpoint. With FOR UPDATE it waited
+ * for that transaction, on any instance: one stopped with an endpoint held
+ * held up every event for it. */
+TEST(an_endpoint_read_for_update_leaves_events_for_it_free_to_go_in)
+{
+	if (pg_only("on sqlite: one writer at a time, no row locks"))
+		return;
+	struct db d;
+	struct tenant_holder h = {0};
+	pthread_t t;
+	if (!db_open_partner(&d, "ptn_a") || !endpoint_add(&d, "we_1", "ptn_a"))
+		goto out;
+	h.s = d.s;
+	pthread_mutex_init(&h.mu, NULL);
+	pthread_cond_init(&h.cond, NULL);
+	if (!CHECK_INT(pthread_create(&t, NULL, hold_endpoint, &h), 0))
+		goto done;
+	pthread_mutex_lock(&h.mu);
+	while (!h.holding)
+		pthread_cond_wait(&h.cond, &h.mu);
+	pthread_mutex_unlock(&h.mu);
+	if (CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0)) {
+		bool queued = CHECK_INT(event_insert_answer(&d, 1, "ptn_a", "customer.created"),
+					0);
+		if (!queued || !CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0))
+			d.s->ops->tx_rollback(d.s);
+	}
+	pthread_mutex_lock(&h.mu);
+	CHECK(!h.released);
+	pthread_mutex_unlock(&h.mu);
 	pthread_join(t, NULL);
 	CHECK_INT(h.rc, 0);
 done:
