@@ -60,13 +60,16 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Moves d to state s unless the sweeper has claimed it. */
-static void move(struct deadline *d, int64_t s)
+/* Moves d to state s unless the sweeper has claimed it; returns whether
+ * it moved. */
+static bool move(struct deadline *d, int64_t s)
 {
 	int64_t cur = atomic_load(&d->state);
-	while (STATE_PHASE(cur) != PHASE_EXPIRED &&
-	       !atomic_compare_exchange_weak(&d->state, &cur, s))
-		;
+	while (STATE_PHASE(cur) != PHASE_EXPIRED) {
+		if (atomic_compare_exchange_weak(&d->state, &cur, s))
+			return true;
+	}
+	return false;
 }
 
 /* Answers a late body with a 408 in the error envelope (resp_error, like
@@ -207,10 +210,9 @@ void deadline_body(struct deadlines *ds, struct deadline *d)
 		move(d, STATE(now_ms() + ds->body_ms, PHASE_BODY));
 }
 
-void deadline_none(struct deadline *d)
+bool deadline_none(struct deadline *d)
 {
-	if (d)
-		move(d, STATE(0, PHASE_NONE));
+	return !d || move(d, STATE(0, PHASE_NONE));
 }
 
 void deadline_head(struct deadlines *ds, struct deadline *d)

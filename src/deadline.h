@@ -12,6 +12,8 @@
 #ifndef INNBOCKS_DEADLINE_H
 #define INNBOCKS_DEADLINE_H
 
+#include <stdbool.h>
+
 struct deadlines;
 struct deadline; /* one connection's */
 
@@ -28,8 +30,12 @@ void deadline_close(struct deadlines *ds, struct deadline *d);
 
 /* The request head is complete: its body is due within body_ms. */
 void deadline_body(struct deadlines *ds, struct deadline *d);
-/* The request is complete and being answered: no deadline. */
-void deadline_none(struct deadline *d);
+/* The request is complete and being answered: no deadline. Returns false
+ * when the sweeper has closed the connection already (its deadline passed
+ * first: a process stopped and resumed, a late thread): the request must
+ * not run, since no answer can reach its client, who could not tell
+ * whether it did. Accepts NULL (true). */
+bool deadline_none(struct deadline *d);
 /* The answer was sent: the next head is due within head_ms. */
 void deadline_head(struct deadlines *ds, struct deadline *d);
 

@@ -472,7 +472,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			deadline_body(srv->deadlines, conn_deadline(conn));
 			return MHD_YES; /* answer on a later call, so keep-alive survives */
 		}
-		deadline_none(conn_deadline(conn));
+		if (!deadline_none(conn_deadline(conn)))
+			return MHD_NO; /* closed by its deadline: nothing to answer */
 		/* Answer at once; MHD closes the connection, and a client still
 		 * sending may see the close before the answer. */
 		start_answer(srv, p, conn, url);
@@ -514,7 +515,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	if (p->answered)
 		return send_response(srv, conn, &p->resp);
-	deadline_none(conn_deadline(conn));
+	/* A request complete only once its deadline closed the connection
+	 * (read after the process resumed from a stop) never runs: its client
+	 * saw the connection close and cannot tell whether it did. */
+	if (!deadline_none(conn_deadline(conn)))
+		return MHD_NO;
 	start_answer(srv, p, conn, url);
 	if (!p->answered)
 		return MHD_YES; /* suspended until the writer commits it */

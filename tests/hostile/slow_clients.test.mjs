@@ -143,3 +143,48 @@ test('connections from one address held silent free their places at the deadline
     await small.stop();
   }
 });
+
+// A server stopped (SIGSTOP: a paused VM, a debugger) past the head deadline of its idle
+// keep-alive connections, while clients send requests on them, resumes with both at once: the
+// sweeper closing the late connections, and the HTTP threads reading the requests. A request
+// read from a connection the sweeper already closed used to run (a create committed) while its
+// client only saw the connection close. Now it never runs: every create that committed was
+// answered.
+test('after a stop past the head deadline, a request on a connection its deadline closed never runs', async () => {
+  const paused = await startServer({
+    instances: 1,
+    env: { INNBOCKS_HEAD_TIMEOUT_MS: DEADLINE_MS, INNBOCKS_BODY_TIMEOUT_MS: DEADLINE_MS },
+  });
+  try {
+    const t = await paused.tenant();
+    const body = JSON.stringify({ email: 'paused@example.com', name: 'Paused' });
+    const create = `POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.key.secret}\r\n`
+      + `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    const socks = await Promise.all(Array.from({ length: 30 }, () => new Promise((resolve, reject) => {
+      const s = net.connect(paused.port, '127.0.0.1', () => {
+        s.once('data', () => resolve(s)); // the first answer: the connection is kept alive
+        s.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      });
+      s.on('error', reject);
+    })));
+    const proc = paused.instances[0].proc;
+    proc.kill('SIGSTOP');
+    await sleep(DEADLINE_MS * 1.5);
+    const answers = socks.map((s) => new Promise((resolve) => {
+      let got = '';
+      s.removeAllListeners('error');
+      s.on('error', () => {});
+      s.on('data', (c) => { got += c; });
+      s.on('close', () => resolve(got));
+      s.write(create);
+      setTimeout(() => s.destroy(), 10000);
+    }));
+    proc.kill('SIGCONT');
+    const got = await Promise.all(answers);
+    const created = got.filter((a) => /^HTTP\/1\.1 201 /.test(a)).length;
+    const stored = paused.sql('SELECT count(*) FROM customers');
+    assert.equal(Number(stored), created, `${stored} customers stored, ${created} creates answered 201 (of ${got.length})`);
+  } finally {
+    await paused.stop();
+  }
+});
