@@ -2958,25 +2958,40 @@ out:
 }
 
 /* A write transaction on another thread (its own connection, as another
- * instance would have) that holds tenant ptn_a for a moment (hold_ms, 200
- * when 0). */
-struct tenant_holder {
+ * instance would have) that takes a row (take: tenant ptn_a, or endpoint
+ * we_1 read as a handler about to change it reads it) and holds it for a
+ * moment (hold_ms, 200 when 0). */
+struct row_holder {
 	struct store *s;
+	int (*take)(struct store *s, struct arena *a, struct err *e);
 	long hold_ms;
+	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
-	bool holding;  /* it has the tenant */
+	bool holding;  /* it has the row */
 	bool released; /* it is about to commit */
 	int rc;
 };
 
-static void *hold_tenant(void *arg)
+static int take_tenant(struct store *s, struct arena *a, struct err *e)
 {
-	struct tenant_holder *h = arg;
+	(void)a;
+	return s->ops->tx_lock_tenant(s, "ptn_a", false, e);
+}
+
+static int take_endpoint(struct store *s, struct arena *a, struct err *e)
+{
+	struct webhook_endpoint w;
+	return s->ops->endpoint_get(s, a, "ptn_a", "we_1", &w, e);
+}
+
+static void *hold_row(void *arg)
+{
+	struct row_holder *h = arg;
 	struct err e;
+	struct arena *a = arena_new();
 	h->rc = -1;
-	bool held = h->s->ops->tx_begin(h->s, true, &e) == 0 &&
-		    h->s->ops->tx_lock_tenant(h->s, "ptn_a", false, &e) == 0;
+	bool held = h->s->ops->tx_begin(h->s, true, &e) == 0 && h->take(h->s, a, &e) == 0;
 	pthread_mutex_lock(&h->mu);
 	h->holding = true;
 	pthread_cond_signal(&h->cond);
@@ -2990,42 +3005,64 @@ static void *hold_tenant(void *arg)
 		h->rc = 0;
 	else
 		h->s->ops->tx_rollback(h->s);
+	arena_free(a);
 	return NULL;
+}
+
+/* Starts h's thread and returns once it holds its row; false when the
+ * thread could not start (then nothing is left to finish). */
+static bool holder_start(struct row_holder *h, struct db *d)
+{
+	h->s = d->s;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cond, NULL);
+	if (!CHECK_INT(pthread_create(&h->thread, NULL, hold_row, h), 0)) {
+		pthread_mutex_destroy(&h->mu);
+		pthread_cond_destroy(&h->cond);
+		return false;
+	}
+	pthread_mutex_lock(&h->mu);
+	while (!h->holding)
+		pthread_cond_wait(&h->cond, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+	return true;
+}
+
+/* Whether h has let go of its row (it is committing or has committed). */
+static bool holder_released(struct row_holder *h)
+{
+	pthread_mutex_lock(&h->mu);
+	bool released = h->released;
+	pthread_mutex_unlock(&h->mu);
+	return released;
+}
+
+/* Waits for h's thread; checks that its transaction committed. */
+static void holder_finish(struct row_holder *h)
+{
+	pthread_join(h->thread, NULL);
+	CHECK_INT(h->rc, 0);
+	pthread_mutex_destroy(&h->mu);
+	pthread_cond_destroy(&h->cond);
 }
 
 TEST(a_tenant_held_by_a_write_transaction_makes_another_wait_for_its_end)
 {
 	struct db d;
-	struct tenant_holder h = {0};
-	pthread_t t;
-	if (!db_open_partner(&d, "ptn_a"))
+	struct row_holder h = {.take = take_tenant};
+	if (!db_open_partner(&d, "ptn_a") || !holder_start(&h, &d))
 		goto out;
-	h.s = d.s;
-	pthread_mutex_init(&h.mu, NULL);
-	pthread_cond_init(&h.cond, NULL);
-	if (!CHECK_INT(pthread_create(&t, NULL, hold_tenant, &h), 0))
-		goto done;
-	pthread_mutex_lock(&h.mu);
-	while (!h.holding)
-		pthread_cond_wait(&h.cond, &h.mu);
-	pthread_mutex_unlock(&h.mu);
 	/* On PostgreSQL the lock waits for the holder; on SQLite the write
 	 * transaction itself does. Either way the holder has let go first. */
 	bool locked = CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0) &&
 		      CHECK_INT(d.s->ops->tx_lock_tenant(d.s, "ptn_a", false, &d.e), 0);
-	pthread_mutex_lock(&h.mu);
-	CHECK(h.released);
-	pthread_mutex_unlock(&h.mu);
+	CHECK(holder_released(&h));
 	/* A tenant that does not exist holds nothing back. */
 	if (locked)
 		CHECK_INT(d.s->ops->tx_lock_tenant(d.s, "ptn_none", false, &d.e), 0);
 	if (!locked || !CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0))
 		d.s->ops->tx_rollback(d.s);
-	pthread_join(t, NULL);
-	CHECK_INT(h.rc, 0);
-done:
-	pthread_mutex_destroy(&h.mu);
-	pthread_cond_destroy(&h.cond);
+	holder_finish(&h);
 out:
 	db_close(&d);
 }
@@ -3038,62 +3075,19 @@ TEST(a_brief_wait_for_a_held_tenant_gives_up_before_the_holder_lets_go)
 	if (pg_only("on sqlite: one writer at a time, no row locks"))
 		return;
 	struct db d;
-	struct tenant_holder h = {.hold_ms = 2000};
-	pthread_t t;
-	if (!db_open_partner(&d, "ptn_a"))
+	struct row_holder h = {.take = take_tenant, .hold_ms = 2000};
+	if (!db_open_partner(&d, "ptn_a") || !holder_start(&h, &d))
 		goto out;
-	h.s = d.s;
-	pthread_mutex_init(&h.mu, NULL);
-	pthread_cond_init(&h.cond, NULL);
-	if (!CHECK_INT(pthread_create(&t, NULL, hold_tenant, &h), 0))
-		goto done;
-	pthread_mutex_lock(&h.mu);
-	while (!h.holding)
-		pthread_cond_wait(&h.cond, &h.mu);
-	pthread_mutex_unlock(&h.mu);
 	if (CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0)) {
 		CHECK_INT(d.s->ops->tx_lock_tenant(d.s, "ptn_a", true, &d.e), -1);
 		CHECK_INT(d.e.status, 503);
 		CHECK(!d.e.retry);
 		d.s->ops->tx_rollback(d.s);
 	}
-	pthread_mutex_lock(&h.mu);
-	CHECK(!h.released);
-	pthread_mutex_unlock(&h.mu);
-	pthread_join(t, NULL);
-	CHECK_INT(h.rc, 0);
-done:
-	pthread_mutex_destroy(&h.mu);
-	pthread_cond_destroy(&h.cond);
+	CHECK(!holder_released(&h));
+	holder_finish(&h);
 out:
 	db_close(&d);
-}
-
-/* A write transaction on another thread that has read endpoint we_1 as a
- * handler about to change it does (the row locked), and holds it 1 s. */
-static void *hold_endpoint(void *arg)
-{
-	struct tenant_holder *h = arg;
-	struct err e;
-	struct arena *a = arena_new();
-	struct webhook_endpoint w;
-	h->rc = -1;
-	bool held = h->s->ops->tx_begin(h->s, true, &e) == 0 &&
-		    h->s->ops->endpoint_get(h->s, a, "ptn_a", "we_1", &w, &e) == 0;
-	pthread_mutex_lock(&h->mu);
-	h->holding = true;
-	pthread_cond_signal(&h->cond);
-	pthread_mutex_unlock(&h->mu);
-	nanosleep(&(struct timespec){.tv_sec = 1}, NULL);
-	pthread_mutex_lock(&h->mu);
-	h->released = true;
-	pthread_mutex_unlock(&h->mu);
-	if (held && h->s->ops->tx_commit(h->s, &e) == 0)
-		h->rc = 0;
-	else
-		h->s->ops->tx_rollback(h->s);
-	arena_free(a);
-	return NULL;
 }
 
 /* The lock of a read before an update is FOR NO KEY UPDATE: an event whose
@@ -3106,33 +3100,18 @@ TEST(an_endpoint_read_for_update_leaves_events_for_it_free_to_go_in)
 	if (pg_only("on sqlite: one writer at a time, no row locks"))
 		return;
 	struct db d;
-	struct tenant_holder h = {0};
-	pthread_t t;
-	if (!db_open_partner(&d, "ptn_a") || !endpoint_add(&d, "we_1", "ptn_a"))
+	struct row_holder h = {.take = take_endpoint, .hold_ms = 1000};
+	if (!db_open_partner(&d, "ptn_a") || !endpoint_add(&d, "we_1", "ptn_a") ||
+	    !holder_start(&h, &d))
 		goto out;
-	h.s = d.s;
-	pthread_mutex_init(&h.mu, NULL);
-	pthread_cond_init(&h.cond, NULL);
-	if (!CHECK_INT(pthread_create(&t, NULL, hold_endpoint, &h), 0))
-		goto done;
-	pthread_mutex_lock(&h.mu);
-	while (!h.holding)
-		pthread_cond_wait(&h.cond, &h.mu);
-	pthread_mutex_unlock(&h.mu);
 	if (CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0)) {
 		bool queued = CHECK_INT(event_insert_answer(&d, 1, "ptn_a", "customer.created"),
 					0);
 		if (!queued || !CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0))
 			d.s->ops->tx_rollback(d.s);
 	}
-	pthread_mutex_lock(&h.mu);
-	CHECK(!h.released);
-	pthread_mutex_unlock(&h.mu);
-	pthread_join(t, NULL);
-	CHECK_INT(h.rc, 0);
-done:
-	pthread_mutex_destroy(&h.mu);
-	pthread_cond_destroy(&h.cond);
+	CHECK(!holder_released(&h));
+	holder_finish(&h);
 out:
 	db_close(&d);
 }
@@ -4193,7 +4172,7 @@ static bool row_locked(struct db *d, const char *table, const char *id)
 }
 
 /* On PostgreSQL a read by id that an update may follow locks its row in a
- * write transaction (FOR UPDATE), so a concurrent request waits for the
+ * write transaction (FOR NO KEY UPDATE), so a concurrent request waits for the
  * commit and then reads the new state; in a read transaction, and for the
  * reads no update follows, nothing is locked. */
 TEST(reads_by_id_lock_their_row_in_a_write_transaction_on_postgres)
