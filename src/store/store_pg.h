@@ -199,8 +199,9 @@ int pgs_pipeline(struct pg_conn *c, int n, const struct pgs_call *calls, PGresul
 		 struct err *e);
 
 /* Notes that sql is about to be sent on c: a statement other than a plain
- * SELECT writes (struct pg_conn's wrote). Returns 0, or -1 with e set (503,
- * e->retry) when the optimistic run of c's transaction is over already. */
+ * SELECT writes (struct pg_conn's wrote). Returns 0, or -1 with e set: 503
+ * when the session ended inside the open transaction (c->lost), 503 with
+ * e->retry when the optimistic run of c's transaction is over already. */
 int pgs_note_sent(struct pg_conn *c, const char *sql, struct err *e);
 
 /* Runs sql, which returns no rows; returns 0 or -1. */

@@ -261,6 +261,12 @@ int pgs_note_sent(struct pg_conn *c, const char *sql, struct err *e)
 {
 	if (!c->in_tx)
 		return 0;
+	if (c->lost) {
+		/* The session ended inside the transaction: nothing more reaches
+		 * it, and nothing left of a broken pipeline is read as an answer. */
+		return error(e, 503, "unavailable", NULL,
+			     "storage is unreachable, retry shortly");
+	}
 	if (c->optimistic && c->conflict) {
 		/* The run is over (pgs_db_error(), pg_tx_undo()): its commit
 		 * will fail, so nothing more goes to the server. */
