@@ -96,6 +96,16 @@ static int session_setup(struct pg_conn *c, struct err *e)
 	return 0;
 }
 
+/* A notice (a server's NOTICE or WARNING, or libpq's own, such as a
+ * pipeline it cannot leave once the session ended) goes to stderr like
+ * the server's other messages, with their prefix; libpq's default prints
+ * it bare. */
+static void on_notice(void *arg, const char *message)
+{
+	(void)arg;
+	fprintf(stderr, "innbocks: postgres: %s", message);
+}
+
 static struct pg_conn *conn_open(struct pg_store *ps, struct err *e)
 {
 	struct pg_conn *c = calloc(1, sizeof(*c));
@@ -103,6 +113,8 @@ static struct pg_conn *conn_open(struct pg_store *ps, struct err *e)
 		die("out of memory");
 	c->store = ps;
 	c->db = PQconnectdb(ps->conninfo);
+	if (c->db)
+		PQsetNoticeProcessor(c->db, on_notice, NULL); /* kept by PQreset() */
 	if (!c->db || PQstatus(c->db) != CONNECTION_OK) {
 		error(e, 503, "unavailable", NULL, "cannot connect to PostgreSQL: %s",
 		      c->db ? PQerrorMessage(c->db) : "out of memory");

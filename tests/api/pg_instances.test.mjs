@@ -302,6 +302,27 @@ for (const [how, fatal] of [['a connection that breaks after PostgreSQL took the
   });
 }
 
+// A warning from PostgreSQL (here an operator's trigger; libpq's own notices, after a session
+// ended, come the same way; the server asks for warnings and worse) was printed bare by libpq,
+// unlike every other line of the server.
+test('a warning from PostgreSQL reaches stderr with the server\'s prefix, like its other messages', { skip }, async () => {
+  const t = await srv.tenant();
+  const tag = uniq('notice');
+  srv.sql(`CREATE FUNCTION ${tag}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE WARNING '${tag} seen'; RETURN NEW; END $$;`
+    + ` CREATE TRIGGER ${tag} AFTER INSERT ON customers FOR EACH ROW EXECUTE FUNCTION ${tag}();`);
+  try {
+    await createCustomerOn(srv, 0, t.key.secret);
+    // stderr is a pipe: the line may come a moment after the answer.
+    for (let i = 0; i < 250 && !srv.instances[0].stderr.includes(`${tag} seen`); i++) await sleep(20);
+    const lines = srv.instances[0].stderr.split('\n');
+    assert.ok(lines.some((l) => l.startsWith('innbocks: postgres: WARNING:') && l.includes(`${tag} seen`)),
+      `no prefixed warning in:\n${lines.slice(-20).join('\n')}`);
+    assert.ok(!lines.some((l) => l.startsWith('WARNING:')), 'a bare warning line');
+  } finally {
+    srv.sql(`DROP TRIGGER ${tag} ON customers; DROP FUNCTION ${tag}();`);
+  }
+});
+
 test('200 creates at once across both instances get distinct, gap-free mailbox numbers', { skip }, async () => {
   const t = await srv.tenant();
   const answers = await Promise.all(Array.from({ length: 200 },
