@@ -189,15 +189,13 @@ static int pg_tx_commit(struct store *s, struct err *e)
 	/* A write's transaction id, to learn its outcome should the connection
 	 * break while COMMIT runs (commit_settle): read with the tenant's lock,
 	 * else one round trip more. */
-	char xid[sizeof(c->xid)];
-	snprintf(xid, sizeof(xid), "%s", c->write_tx ? c->xid : "");
-	if (c->write_tx && !xid[0]) {
+	if (c->write_tx && !c->xid[0]) {
 		PGresult *x = pgs_exec(c, "SELECT pg_current_xact_id()::text", NULL, e);
 		if (!x) {
 			pg_tx_rollback(s);
 			return -1;
 		}
-		snprintf(xid, sizeof(xid), "%s", PQgetvalue(x, 0, 0));
+		snprintf(c->xid, sizeof(c->xid), "%s", PQgetvalue(x, 0, 0));
 		PQclear(x);
 	}
 	PGresult *r = pgs_exec(c, PGS_COMMIT, NULL, e); /* with what was sent */
@@ -205,8 +203,8 @@ static int pg_tx_commit(struct store *s, struct err *e)
 	if (!r) {
 		/* The session ended, before or after PostgreSQL took the COMMIT:
 		 * libpq need not have seen the socket close yet. */
-		if (xid[0] && (PQstatus(c->db) == CONNECTION_BAD || c->lost))
-			return commit_settle(c, xid, e);
+		if (c->xid[0] && (PQstatus(c->db) == CONNECTION_BAD || c->lost))
+			return commit_settle(c, c->xid, e);
 		struct err ignored;
 		if (PQtransactionStatus(c->db) != PQTRANS_IDLE)
 			pgs_run(c, PGS_ROLLBACK, NULL, &ignored);

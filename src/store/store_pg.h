@@ -90,8 +90,8 @@ struct pg_conn {
 	struct pgs_idem_ahead *ahead;
 	int nahead;
 	struct pgs_counter counter;
-	/* The open write transaction's id, once a statement of it read it on
-	 * the way (the tenant's lock), for pg_tx_commit(); "" until then. */
+	/* The open write transaction's id, once read: on the way, with the
+	 * tenant's lock, else by pg_tx_commit() before COMMIT; "" until then. */
 	char xid[24];
 	struct pg_conn *next;
 };
@@ -132,6 +132,9 @@ void pgs_bytes(struct pgs_params *p, const char *v, size_t len);
 struct pg_conn *pgs_conn_get(struct store *s, struct err *e);
 /* Closes a connection. */
 void pgs_conn_close(struct pg_conn *c);
+/* Marks c's session as ended (struct pg_conn's lost) and the store as not
+ * writable until a write commits again (pg_probe_write()). */
+void pgs_conn_lost(struct pg_conn *c);
 /* Opens c's connection again after it broke (a new session: nothing
  * prepared, nothing pending). Returns 0, or -1 with e (503). */
 int pgs_conn_reopen(struct pg_conn *c, struct err *e);

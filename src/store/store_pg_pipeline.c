@@ -161,8 +161,7 @@ int pgs_pipeline(struct pg_conn *c, int n, const struct pgs_call *calls, PGresul
 		 * where the sync point was: terminated, shut down): what they did
 		 * stands, a COMMIT that answered included; the connection is
 		 * opened afresh before the next transaction. */
-		c->lost = true;
-		atomic_store(&c->store->writable, false);
+		pgs_conn_lost(c);
 	}
 	if (!failed)
 		return 0;

@@ -137,6 +137,12 @@ void pgs_conn_close(struct pg_conn *c)
 	free(c);
 }
 
+void pgs_conn_lost(struct pg_conn *c)
+{
+	c->lost = true;
+	atomic_store(&c->store->writable, false);
+}
+
 int pgs_conn_reopen(struct pg_conn *c, struct err *e)
 {
 	PQreset(c->db);
@@ -187,8 +193,7 @@ void pgs_db_error(struct pg_conn *c, const PGresult *r, struct err *e)
 	    strcmp(state, "25P03") == 0) {
 		/* The server is gone, shutting down or out of resources, or it
 		 * ended this session (terminated, idle in a transaction too long). */
-		c->lost = true;
-		atomic_store(&c->store->writable, false);
+		pgs_conn_lost(c);
 		fprintf(stderr, "innbocks: postgres: %s", msg);
 		error(e, 503, "unavailable", NULL, "storage is unreachable, retry shortly");
 		return;

@@ -664,6 +664,12 @@ test('an endpoint\'s secret is shown again only after the password is re-entered
   assert.equal(failed[0].target, we.body.id);
   assert.equal(failed[0].mode, 'live');
   assert.ok(!audit.includes('not my password'));
+  // A right password re-entered gives its attempt back: more reveals than the account's 10
+  // attempts all succeed.
+  for (let i = 0; i < 12; i++) {
+    const right = await u.dash.post(`/webhook-endpoints/${we.body.id}/reveal-secret`, { password: u.password });
+    assert.equal(right.status, 200, `reveal ${i + 1}: ${right.text}`);
+  }
   // Re-entries count against the account's sign-in limit; the refusal is audited too.
   let limited;
   for (let i = 0; i < 12 && !limited; i++) {
