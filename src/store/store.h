@@ -267,9 +267,10 @@ struct store_ops {
 	 * ends. Group commit (writer.c) takes the tenants of a batch's writes in
 	 * the order of their ids before running them, so that batches of two
 	 * server processes on one database wait for each other in turn and
-	 * never in a cycle (a deadlock). brief: wait a moment only (a batch
-	 * that already waited out a held tenant gives up on the next one soon,
-	 * not after the whole lock timeout again). Returns 0 (also for a tenant
+	 * never in a cycle (a deadlock). brief: wait a moment only, for this
+	 * and every later lock of the transaction (a batch that already waited
+	 * out a held tenant gives up on the next one soon, not after the whole
+	 * lock timeout again). Returns 0 (also for a tenant
 	 * that does not exist), or -1 with e set: e->retry when the transaction lost a
 	 * conflict (a request's failure in a run without savepoints among
 	 * them), to be run again whole; else the failure is the tenant's own

@@ -30,6 +30,17 @@ extern const char *const pg_migrations[];
 
 /* --- transactions --- */
 
+/* From here to the end of the open transaction, a lock is waited for
+ * PGS_LOCK_BRIEF only (struct pg_conn, brief). Sent with the next
+ * statement. */
+static int brief_waits(struct pg_conn *c, struct err *e)
+{
+	if (c->brief)
+		return 0;
+	c->brief = true;
+	return pgs_later(c, "SET LOCAL lock_timeout TO '" PGS_LOCK_BRIEF "'", NULL, e);
+}
+
 /* BEGIN and savepoints are sent without waiting (pgs_later()). */
 static int pg_tx_begin(struct store *s, bool write, struct err *e)
 {
@@ -44,9 +55,12 @@ static int pg_tx_begin(struct store *s, bool write, struct err *e)
 	c->skipped_savepoint = false;
 	c->savepoints = 0;
 	c->xid[0] = '\0';
+	c->brief = c->brief_after_undo = false;
+	bool brief = c->brief_next;
+	c->brief_next = false;
 	store_pg_customer_counter_forget(c);
 	store_pg_event_idem_ahead_forget(c);
-	if (pgs_later(c, PGS_BEGIN, NULL, e) < 0) {
+	if (pgs_later(c, PGS_BEGIN, NULL, e) < 0 || (brief && brief_waits(c, e) < 0)) {
 		c->in_tx = false;
 		return -1;
 	}
@@ -115,6 +129,9 @@ static void pg_tx_undo(struct store *s)
 		if (pgs_pipeline(c, 2, undo, r, &e) == 0) {
 			PQclear(r[0]);
 			PQclear(r[1]);
+			/* Failing, the session is lost: so is the commit. */
+			if (c->brief_after_undo)
+				(void)brief_waits(c, &e);
 			return;
 		}
 	}
@@ -231,10 +248,8 @@ static int pg_tx_lock_tenant(struct store *s, const char *tenant_id, bool brief,
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c || (c->skipped_savepoint && pgs_flush(c, e) < 0))
 		return -1;
-	/* Sent with the lock, in its round trip; the full timeout is back
-	 * for the statements after it. */
-	if (brief &&
-	    pgs_later(c, "SET LOCAL lock_timeout TO '" PGS_LOCK_BRIEF "'", NULL, e) < 0)
+	/* Sent with the lock, in its round trip. */
+	if (brief && brief_waits(c, e) < 0)
 		return -1;
 	struct pgs_params q = {0};
 	pgs_text(&q, tenant_id);
@@ -246,11 +261,8 @@ static int pg_tx_lock_tenant(struct store *s, const char *tenant_id, bool brief,
 			       " FROM partners WHERE id = $1 FOR NO KEY UPDATE",
 			       &q, e);
 	c->skipped_savepoint = skipped;
-	if (!r || (brief && pgs_later(c, "SET LOCAL lock_timeout TO '" PGS_LOCK_TIMEOUT "'",
-				      NULL, e) < 0)) {
-		PQclear(r);
+	if (!r)
 		return -1;
-	}
 	if (PQntuples(r) == 1)
 		snprintf(c->xid, sizeof(c->xid), "%s", PQgetvalue(r, 0, 1));
 	int rc = PQntuples(r) == 1

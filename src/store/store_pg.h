@@ -31,8 +31,9 @@ struct pgs_stmt {
  * (store_pg_sql.c, session_setup). A batch holds its tenants' rows for
  * milliseconds; these are for a peer that stopped. */
 #define PGS_LOCK_TIMEOUT "5s"
-/* How long a batch that already waited out a held tenant waits for the
- * next (tx_lock_tenant's brief): a peer's batch holds a row for less. */
+/* How long a write transaction that already waited out a lock (or a
+ * batch that waited out a held tenant: tx_lock_tenant's brief) waits for
+ * each further one: a peer's batch holds a row for less. */
 #define PGS_LOCK_BRIEF "250ms"
 #define PGS_IDLE_IN_TX_TIMEOUT "30s"
 
@@ -79,8 +80,19 @@ struct pg_conn {
 	bool optimistic;
 	bool safe_next;
 	bool skipped_savepoint; /* an optimistic run opened one (not sent) */
-	bool wrote;             /* a write was sent since the innermost savepoint */
-	int savepoints;         /* open, in an optimistic run */
+	/* Lock waits: once a write transaction has waited out one lock (the
+	 * full PGS_LOCK_TIMEOUT), it waits PGS_LOCK_BRIEF for each further one,
+	 * so that rows held elsewhere (a stopped instance, a foreign session)
+	 * cost a batch one full timeout, not one per request. brief: the open
+	 * transaction's timeout is the brief one; brief_after_undo: a request's
+	 * statement timed out, brief from its undo on (a SET LOCAL inside its
+	 * savepoint would be rolled back with it); brief_next: the optimistic
+	 * run timed out, its run with savepoints starts brief. */
+	bool brief;
+	bool brief_after_undo;
+	bool brief_next;
+	bool wrote;     /* a write was sent since the innermost savepoint */
+	int savepoints; /* open, in an optimistic run */
 	/* Statements sent into the connection's pipeline whose results are
 	 * not read yet (store_pg_pipeline.c). */
 	int unread;
