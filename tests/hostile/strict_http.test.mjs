@@ -1,7 +1,8 @@
 // Covers strict reading of requests: a NUL byte (%00) in the path or in a query key or value would
 // silently cut the text short (a C string), so each is refused with 400 invalid_request in the
 // error envelope before anything runs; and a query parameter given twice is refused instead of
-// one value silently winning. (A raw NUL inside a header value cannot be seen: libmicrohttpd
+// one value silently winning; ambiguous framing is refused, and what libmicrohttpd refuses itself
+// closes the connection with nothing run. (A raw NUL inside a header value cannot be seen: libmicrohttpd
 // 0.9.75 hands the value over already cut at it, with the cut length; see docs/decisions.md.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,6 +29,8 @@ function rawBytes(bytes, { keepOpen = false } = {}) {
     const chunks = [];
     sock.on('data', (c) => chunks.push(c));
     sock.on('error', reject);
+    // The server closes every connection these tests open; one left open fails, not hangs.
+    sock.setTimeout(10000, () => { sock.destroy(); reject(new Error(`not closed within 10 s: ${Buffer.concat(chunks)}`)); });
     sock.on('close', () => {
       const text = Buffer.concat(chunks).toString('utf8');
       const [head, ...rest] = text.split('\r\n\r\n');
@@ -161,6 +164,30 @@ test('ambiguous framing is 400 invalid_request and closes the connection, before
   // A well-framed chunked body still works.
   const fine = await rawBytes(`POST /api/v1/customers HTTP/1.1\r\nHost: x\r\n${auth}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunked}`, { keepOpen: true });
   assert.equal(fine.status, 201, fine.head);
+});
+
+// A few malformed requests are answered by libmicrohttpd itself, with its own small HTML page
+// (docs/decisions.md, "What libmicrohttpd answers itself"): what the server promises of them is a
+// 4xx, the connection closed, and nothing run.
+test('requests libmicrohttpd refuses itself are a 4xx that closes the connection, and nothing runs', async () => {
+  const auth = `Authorization: Bearer ${tn.key.secret}\r\nContent-Type: application/json\r\n`;
+  const body = JSON.stringify({ email: 'malformed@example.com', name: 'Malformed' });
+  const count = async () => ok(await tn.api.get('/customers?limit=100')).data.length;
+  const before = await count();
+  const post = (rest) => `POST /api/v1/customers HTTP/1.1\r\nHost: x\r\n${auth}${rest}`;
+  const cases = [
+    ['a Content-Length that is not a number', post(`Content-Length: abc\r\n\r\n${body}`), 400],
+    ['a header line without a colon', post(`Content-Length: ${body.length}\r\nNoColonHere\r\n\r\n${body}`), 400],
+    ['headers over 16 KiB', post(`X-Padding: ${'p'.repeat(17 * 1024)}\r\nContent-Length: ${body.length}\r\n\r\n${body}`), 431],
+    ['a request line over 16 KiB', `GET /api/v1/customers?q=${'q'.repeat(17 * 1024)} HTTP/1.1\r\nHost: x\r\n${auth}\r\n`, 414],
+  ];
+  for (const [what, bytes, status] of cases) {
+    // keepOpen: the server, not the client, ends the connection.
+    const r = await rawBytes(bytes, { keepOpen: true });
+    assert.equal(r.status, status, `${what}: ${r.head}`);
+  }
+  assert.equal(await count(), before, 'nothing was created');
+  ok(await srv.raw().get('/healthz'));
 });
 
 // Every header the server reads is found whatever the case of its name: the key, the body's
