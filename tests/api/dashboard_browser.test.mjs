@@ -6,8 +6,11 @@
 // the owner makes an invited user a new setup link (confirmed) and the old one stops; a viewer
 // sees no create buttons and the JSON API refuses them; a change without the CSRF token is
 // refused; the cookie's flags; one sign-in failure message; the refused attempts in the audit
-// log; in test mode the test helpers on a customer's page. Every page is checked with axe-core (no serious or critical violation) and saved as a
-// screenshot under build/screenshots/.
+// log; a customer's detail at its own address (#customers?id=..., reached from the list and
+// from the usage page's line items; reload and Back; an unknown id, another mode's customer
+// or a failed request said so in the page, with no script error); in test mode the test
+// helpers on a customer's page. Every page is checked with axe-core (no serious or critical
+// violation) and saved as a screenshot under build/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, existsSync } from 'node:fs';
@@ -282,11 +285,61 @@ test('customers: search by external id, then a customer\'s mailbox, compliance a
   await page.getByLabel('Search by email or external id').fill('crm_1');
   await page.getByRole('button', { name: 'Search' }).click();
   await page.locator('tbody tr', { hasText: 'ann@example.com' }).waitFor({ state: 'detached' });
-  await page.getByRole('button', { name: 'Details of Customer 1' }).click();
+  await page.getByRole('link', { name: 'Details of Customer 1' }).click();
   const detail = page.getByRole('region', { name: /Customer 1/ });
   await detail.getByRole('link', { name: 'Photo 1' }).waitFor();
   assert.match(await detail.innerText(), /Mailbox\s+1\d{3} active[\s\S]*Mail receipt\s+approved/i);
   await shot(page, '13-customers');
+  // The detail has its own address, in the history: a link to send, a reload, Back.
+  assert.equal(new URL(page.url()).hash, `#customers?id=${cus.id}`);
+  await page.reload();
+  await detail.getByRole('link', { name: 'Photo 1' }).waitFor();
+  assert.equal(await page.evaluate(() => `${document.activeElement.tagName} ${document.activeElement.textContent}`), 'H2 Customer 1 · bob@example.com');
+  assert.match(await page.title(), /^Customer 1 · Customers · Acme Cowork/);
+  await page.goBack();
+  await detail.waitFor({ state: 'detached' });
+  assert.equal(new URL(page.url()).hash, '#customers');
+  await page.getByRole('heading', { name: 'Customers', level: 1 }).waitFor();
+});
+
+test('usage: a line item\'s customer id leads to that customer\'s detail', async () => {
+  const { page } = owner;
+  const key = await srv.createKey(partner.id, ['customers:read']);
+  const cus = (await srv.api(key.secret).get('/customers?external_customer_id=crm_0')).body.data[0];
+  await page.getByRole('link', { name: 'Usage' }).click();
+  await page.locator('tr', { hasText: 'crm_0' }).getByRole('link', { name: cus.id }).click();
+  await page.getByRole('region', { name: /Customer 0/ }).getByRole('heading', { name: 'Customer 0 · ann@example.com' }).waitFor();
+  assert.equal(new URL(page.url()).hash, `#customers?id=${cus.id}`);
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Customer 0 · ann@example.com');
+});
+
+test('customers: an address naming no customer of the mode, or a failed request, says so in the page, with no script error', async () => {
+  const { page } = owner;
+  const key = await srv.createKey(partner.id, ['customers:write'], 'elsewhere', 'test');
+  const other = await srv.api(key.secret).post('/customers', { email: 'elsewhere@example.com', name: 'Test Only' });
+  assert.equal(other.status, 201, other.text);
+  const before = problems.length;
+  for (const [id, message] of [
+    ['cus_doesnotexist000000000000', 'There is no live customer cus_doesnotexist000000000000.'],
+    [other.body.id, `There is no live customer ${other.body.id}. A test customer is shown in test mode only.`],
+    ['not-a-customer', '“not-a-customer” is not a customer id.']]) {
+    await page.goto(new URL(`#customers?id=${id}`, page.url()).href);
+    await page.getByRole('alert').filter({ hasText: message }).waitFor();
+    await page.reload(); // the same on a fresh load
+    await page.getByRole('alert').filter({ hasText: message }).waitFor();
+    await page.locator('tbody tr', { hasText: 'ann@example.com' }).waitFor(); // the list stays usable
+  }
+  await shot(page, '13a-customers-unknown');
+  // Any other failure while a detail loads: its message, in the page too.
+  const mail = '**/dashboard/api/customers/*/mail?*';
+  await page.route(mail, (route) => route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: { code: 'internal_error', message: 'The server had a problem.' } }) }));
+  await page.getByRole('link', { name: 'Details of Customer 0' }).click();
+  await page.getByRole('alert').filter({ hasText: 'The server had a problem.' }).waitFor();
+  await page.unroute(mail);
+  // Chromium logs the refused requests themselves (checked here, not by the last test); an
+  // unhandled rejection would be a page error.
+  const seen = problems.splice(before);
+  assert.deepEqual(seen.filter((p) => !/Failed to load resource: .*status of (404|500)/.test(p)), []);
 });
 
 test('events: the month\'s events filtered by family, each payload as webhooks carry it', async () => {
@@ -315,7 +368,7 @@ test('test helpers: in test mode the owner accepts an invitation, approves compl
   await page.getByRole('button', { name: 'Test' }).click();
   await page.getByText('Test mode: you are looking at test data.').waitFor();
   await page.getByRole('link', { name: 'Customers' }).click();
-  await page.getByRole('button', { name: 'Details of Sandbox Sam' }).click();
+  await page.getByRole('link', { name: 'Details of Sandbox Sam' }).click();
   const helpers = page.getByRole('region', { name: 'Test helpers' });
   await helpers.getByRole('button', { name: 'Accept the invitation' }).click();
   await page.getByText('The invitation is accepted.').waitFor();
@@ -330,14 +383,18 @@ test('test helpers: in test mode the owner accepts an invitation, approves compl
   assert.equal(m.status, 201, m.text);
   const scan = await api.post(`/mail/${m.body.id}/scan`, {});
   assert.equal(scan.status, 201, scan.text);
-  await page.getByRole('button', { name: 'Details of Sandbox Sam' }).click();
+  await page.getByRole('link', { name: 'Details of Sandbox Sam' }).click();
   await helpers.getByRole('button', { name: 'Complete the scan' }).click();
   await page.getByText('The scan is completed.').waitFor();
   await shot(page, '14a-test-helpers');
   const after = (await api.get(`/mail/${m.body.id}`)).body;
   assert.equal(after.actions[0].status, 'completed');
+  assert.equal(new URL(page.url()).hash, `#customers?id=${c.id}`);
+  // A customer belongs to one mode: the switch leaves its detail.
   await page.getByRole('button', { name: 'Live' }).click();
   await page.getByText('Test mode: you are looking at test data.').waitFor({ state: 'detached' });
+  assert.equal(new URL(page.url()).hash, '#customers');
+  assert.equal(await page.getByRole('region', { name: /Sandbox Sam/ }).count(), 0);
 });
 
 test('the owner invites a viewer on the team page and gets the setup link to send', async () => {

@@ -160,7 +160,12 @@ async function shell(session, moved) {
   const main = h('main', { class: 'main', id: 'main' },
     h('div', { class: 'topbar' },
       h('div', {}, heading, h('div', { class: 'muted' }, session.partner.name)),
-      page.bothModes ? null : modeSwitch(() => boot('mode'))),
+      page.bothModes ? null : modeSwitch(() => {
+        // What the address names after the page (a customer: #customers?id=...) is of one mode:
+        // the other mode shows the page itself.
+        if (location.hash.includes('?')) history.replaceState(null, '', `#${pageName}`);
+        boot('mode');
+      })),
     currentMode() === 'test' && !page.bothModes ? h('div', { class: 'test-banner', role: 'note' }, 'Test mode: you are looking at test data. Test keys start with ib_test_ and never touch live customers.') : null,
     content);
   mount(h('div', { class: 'shell' },

@@ -1,10 +1,21 @@
 // customers.js - the customers page: search by email or external id in the page's mode; a
-// customer's compliance, mailbox, and mail with its photos and actions. Customers are managed
+// customer's compliance, mailbox, and mail with its photos and actions, at an address of its own
+// (#customers?id=cus_...: a link to send, a bookmark, a reload, Back). Customers are managed
 // through the API; in test mode a developer or owner also has the test helpers, which do what
 // Innbocks staff do in live mode (accept the invitation, decide compliance, complete or fail a
 // requested mail action).
 import { api, currentMode } from './api.js';
 import { h, nextId, when } from './ui.js';
+
+/** The address of a customer's detail; the usage page links there too. */
+export const customerHref = (id) => `#customers?id=${encodeURIComponent(id)}`;
+
+/** The customer id the address names (#customers?id=...), or null. */
+const addressedId = () => new URLSearchParams(location.hash.split('?')[1] ?? '').get('id');
+
+// An id as the API makes them (prefix, then base62): anything else is not asked for, so an
+// address never turns into another path ("../keys").
+const ID_SHAPE = /^cus_[0-9A-Za-z]+$/;
 
 const pill = (text, kind = '') => h('span', { class: `pill ${kind}` }, text);
 const statusKind = { active: 'ok', approved: 'ok', verified: 'ok', deactivated: 'off', closed: 'off', rejected: 'bad', failed: 'bad' };
@@ -50,6 +61,7 @@ function testHelpers(c, comp, mail, refresh) {
 
 export async function customersPage(content, session) {
   const helpers = currentMode() === 'test' && session?.user.role !== 'viewer';
+  const title = document.title; // the shell's; a detail puts the customer's name first
   const id = nextId('search');
   const input = h('input', { id, type: 'text', name: 'q', placeholder: 'jane@example.com or crm_123', autocomplete: 'off' });
   const form = h('form', { role: 'search', class: 'panel' },
@@ -78,13 +90,50 @@ export async function customersPage(content, session) {
       h('tbody', {}, ...page.data.map((c) => h('tr', {},
         h('td', {}, c.name), h('td', {}, c.email), h('td', { class: 'mono' }, c.external_customer_id ?? '—'),
         h('td', {}, pill(c.status, statusKind[c.status])), h('td', {}, when(c.created_at)),
-        h('td', {}, h('button', { type: 'button', class: 'small', 'aria-label': `Details of ${c.name}`, onclick: () => show(c.id) }, 'Details')))))));
+        h('td', {}, h('a', { href: customerHref(c.id), class: 'button small', 'aria-label': `Details of ${c.name}`, onclick: (ev) => open(ev, c.id) }, 'Details')))))));
   }
 
+  /** A plain click on Details: the detail's address goes into the history and the detail
+   * shows below the list as it is (the search stays); a click that opens a new tab or window
+   * is the browser's. */
+  function open(ev, cid) {
+    if (ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+    ev.preventDefault();
+    const href = customerHref(cid);
+    // No second history entry for the detail already shown (a click on Details to refresh).
+    if (location.hash === href) history.replaceState(null, '', href);
+    else history.pushState(null, '', href);
+    show(cid);
+  }
+
+  let shown = 0;
+  // The latest show() of the page still showing wins: a slower, earlier one, or one whose page
+  // was left meanwhile (another page, sign-in), shows nothing and leaves the title alone.
+  const latest = (mine) => mine === shown && detail.isConnected;
+
+  /** Shows the customer's detail, focused on its heading; or, when it cannot, says why in the
+   * detail's place. done: the message of the test helper that ran (refresh). */
   async function show(cid, done) {
-    const [c, comp, box, mail] = await Promise.all([
-      api('GET', `/customers/${cid}`), api('GET', `/customers/${cid}/compliance`),
-      api('GET', `/customers/${cid}/mailbox`), api('GET', `/customers/${cid}/mail?limit=50`)]);
+    const mine = ++shown;
+    const fail = (message) => {
+      document.title = title;
+      detail.replaceChildren(h('div', { class: 'alert', role: 'alert' }, message));
+    };
+    if (!ID_SHAPE.test(cid)) { fail(`“${cid}” is not a customer id. Customer ids start with cus_.`); return; }
+    let c, comp, box, mail;
+    try {
+      [c, comp, box, mail] = await Promise.all([
+        api('GET', `/customers/${cid}`), api('GET', `/customers/${cid}/compliance`),
+        api('GET', `/customers/${cid}/mailbox`), api('GET', `/customers/${cid}/mail?limit=50`)]);
+    } catch (e) {
+      if (!latest(mine)) return;
+      // A customer is of one mode: a link from the other mode finds nothing in this one.
+      const other = currentMode() === 'live' ? 'test' : 'live';
+      fail(e.status === 404 ? `There is no ${currentMode()} customer ${cid}. A ${other} customer is shown in ${other} mode only.` : e.message);
+      return;
+    }
+    if (!latest(mine)) return;
+    document.title = `${c.name} · ${title}`; // for the history, bookmarks and tabs
     const headingId = nextId('customer');
     detail.replaceChildren(h('section', { class: 'panel', 'aria-labelledby': headingId },
       h('h2', { id: headingId, tabindex: '-1' }, `${c.name} · ${c.email}`),
@@ -109,5 +158,6 @@ export async function customersPage(content, session) {
   }
 
   form.addEventListener('submit', (ev) => { ev.preventDefault(); search(); });
-  await search();
+  const cid = addressedId();
+  await Promise.all([search(), cid === null ? null : show(cid)]);
 }

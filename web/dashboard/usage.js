@@ -1,7 +1,9 @@
 // usage.js - the usage page: the billing usage of a chosen month (docs/api.md#billing-usage) in the page's mode,
-// its line items, and a CSV download of every line item.
+// its line items (each customer id a link to that customer's detail), and a CSV download of
+// every line item.
 import { api, currentMode } from './api.js';
 import { h, nextId, when } from './ui.js';
+import { customerHref } from './customers.js';
 
 const COLUMNS = ['customer_id', 'external_customer_id', 'mailbox_id', 'mailbox_number', 'prepay', 'active_from', 'active_until', 'active_days'];
 
@@ -63,7 +65,7 @@ export async function usagePage(content) {
     box.replaceChildren(h('table', {}, h('caption', { class: 'visually-hidden' }, 'Line items'),
       h('thead', {}, h('tr', {}, ...['Mailbox', 'Customer', 'External id', 'Prepaid', 'Active from', 'Until', 'Days'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, ...current.items.map((i) => h('tr', {},
-        h('td', {}, i.mailbox_number), h('td', { class: 'mono' }, i.customer_id), h('td', {}, i.external_customer_id ?? '—'),
+        h('td', {}, i.mailbox_number), h('td', { class: 'mono' }, h('a', { href: customerHref(i.customer_id) }, i.customer_id)), h('td', {}, i.external_customer_id ?? '—'),
         h('td', {}, i.prepay ? 'Yes' : 'No'), h('td', {}, when(i.active_from)), h('td', {}, when(i.active_until, 'still active')),
         h('td', {}, String(i.active_days)))))));
   }
