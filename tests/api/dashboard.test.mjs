@@ -643,6 +643,32 @@ test('changing the password needs the current one, ends every other session and 
   assert.ok(!audit.includes('a whole new password') && !audit.includes('not it at all'));
 });
 
+// The current password re-entered to change it counts as at sign-in: a right one gives back the
+// attempt it spent, a wrong one uses up one of the account's 10.
+test('a user who changes the password often is never refused; a right current password does not wipe out the wrong ones', async () => {
+  const u = await dashUser(srv);
+  let password = u.password;
+  // Each change ends every session and starts a new one: the page goes on with that.
+  const change = async (current, fresh) => {
+    const r = await u.dash.post('/password', { current_password: current, new_password: fresh });
+    if (r.status === 200) { u.dash.cookie = sessionCookie(r); u.dash.csrf = r.body.csrf_token; }
+    return r;
+  };
+  for (let i = 0; i < 12; i++) {
+    const fresh = `${u.password} ${i + 1}`;
+    const r = await change(password, fresh);
+    assert.equal(r.status, 200, `change ${i + 1}: ${r.text}`);
+    password = fresh;
+  }
+  const wrong = () => change('not it at all', 'a whole new password');
+  for (let i = 0; i < 9; i++) assertError(await wrong(), 422, 'validation_failed', 'current_password');
+  const last = `${u.password} last`;
+  assert.equal((await change(password, last)).status, 200, 'the right password, one attempt left');
+  assertError(await wrong(), 422, 'validation_failed', 'current_password');
+  // The tenth wrong password spent the last attempt: now even the right one waits.
+  assertError(await change(last, 'a whole new password'), 429, 'rate_limited');
+});
+
 test('an endpoint\'s secret is shown again only after the password is re-entered', async () => {
   const u = await dashUser(srv, 'developer');
   const we = await u.dash.post('/webhook-endpoints', { url: 'https://crm.example.com/again', mode: 'live' });
