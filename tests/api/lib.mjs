@@ -90,6 +90,47 @@ export function freePort() {
   });
 }
 
+/**
+ * Runs start(port) on a port free right now and returns what it returns. That port can be taken
+ * (by a client's outgoing connection, another process's listener) before start binds it: when
+ * start throws an error saying this port is already in use (as startServer's error quotes the
+ * server's "Failed to bind to port N: Address already in use"), start runs again on a fresh port,
+ * at most 5 times in all. Any other error, or one about another port, is thrown at once.
+ * startServer uses it for the ports it chooses; a caller choosing a port (opts.port, a metrics
+ * address) wraps startServer in it.
+ */
+export async function onFreePort(start) {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return await start(port);
+    } catch (err) {
+      const msg = String(err?.message ?? err);
+      if (attempt === 5 || !/already in use/i.test(msg) || !new RegExp(`\\b${port}\\b`).test(msg)) throw err;
+    }
+  }
+}
+
+/**
+ * A TCP port on 127.0.0.1 that refuses connections and, unlike freePort()'s, that no process can
+ * listen on until release(): the local end of a connection this process holds open (to a
+ * listener of its own, closed at once). Resolves {port, release()}.
+ */
+export async function closedPort() {
+  const listener = net.createServer();
+  listener.unref();
+  await new Promise((resolve, reject) => { listener.on('error', reject); listener.listen(0, '127.0.0.1', resolve); });
+  const accepted = new Promise((resolve) => listener.once('connection', resolve));
+  const near = net.connect(listener.address().port, '127.0.0.1');
+  await new Promise((resolve, reject) => { near.on('error', reject); near.on('connect', resolve); });
+  // Closed only once it accepted: closing before would reset the connection, and free the port.
+  const far = await accepted;
+  listener.close();
+  const ends = [near, far];
+  for (const s of ends) s.on('error', () => {}).unref();
+  return { port: near.localPort, release: () => { for (const s of ends) s.destroy(); } };
+}
+
 /** The environment of this process without any INNBOCKS_* setting, plus `extra` (undefined deletes). */
 function childEnv(extra = {}) {
   const env = {};
@@ -251,28 +292,22 @@ export class Server {
     }
     // Every process starts at once: on PostgreSQL they race for the migrations. When one
     // fails, the others are killed: nothing is left running.
-    const started = await Promise.allSettled(this.instances.map(async (inst, k) => {
-      const fixed = k === 0 ? o.port : undefined;
-      // A free port can be taken (by a client's outgoing connection, say) before the server
-      // binds it: then the server exits, and a port chosen here is chosen again.
-      for (let attempt = 1; ; attempt++) {
-        inst.port = fixed ?? await freePort();
-        const env = childEnv({
-          INNBOCKS_LISTEN: `127.0.0.1:${inst.port}`,
+    const started = await Promise.allSettled(this.instances.map((inst, k) => {
+      let attempts = 0;
+      const run = (port) => {
+        // A port taken before the server bound it: that failure is not this start's.
+        if (attempts++ > 0) inst.stderr = '';
+        inst.port = port;
+        return inst.start(childEnv({
+          INNBOCKS_LISTEN: `127.0.0.1:${port}`,
           INNBOCKS_DATABASE: this.dbPath,
           INNBOCKS_ADMIN_TOKEN: this.adminToken,
           INNBOCKS_RATE_LIMIT: o.rateLimit ?? 100000,
           INNBOCKS_RATE_BURST: o.rateBurst ?? 100000,
           ...(o.env ?? {}),
-        });
-        try {
-          await inst.start(env, o);
-          return;
-        } catch (err) {
-          if (fixed !== undefined || attempt === 5 || !/Address already in use/.test(inst.stderr)) throw err;
-          inst.stderr = '';
-        }
-      }
+        }), o);
+      };
+      return k === 0 && o.port !== undefined ? run(o.port) : onFreePort(run);
     }));
     const failed = started.find((r) => r.status === 'rejected');
     if (failed) {

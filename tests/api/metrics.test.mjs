@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import {
-  startServer, freePort, createCustomer, customerBody, uniq, sleep, assertError, ON_PG,
+  startServer, onFreePort, createCustomer, customerBody, uniq, sleep, assertError, ON_PG,
 } from './lib.mjs';
 import { Receiver, WEBHOOK_ENV } from './webhook_lib.mjs';
 
@@ -193,9 +193,9 @@ test('database size, memory and descriptors; promtool check metrics accepts the 
 });
 
 test('INNBOCKS_METRICS_LISTEN: /metrics without a token there, nothing else; the API port still asks for it', async () => {
-  const port = await freePort();
   // One process: the metrics address is a port of its own.
-  const m = await startServer({ instances: 1, env: { INNBOCKS_METRICS_LISTEN: `127.0.0.1:${port}` } });
+  const [port, m] = await onFreePort(async (p) =>
+    [p, await startServer({ instances: 1, env: { INNBOCKS_METRICS_LISTEN: `127.0.0.1:${p}` } })]);
   try {
     await m.raw().get('/healthz');
     const r = await fetch(`http://127.0.0.1:${port}/metrics`);

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import {
-  startServer, freePort, runCli, createCustomer, customerBody, assertError, ok, REQ_ID, ALL_SCOPES, uniq, sleep,
+  startServer, freePort, onFreePort, closedPort, runCli, createCustomer, customerBody, assertError, ok, REQ_ID,
+  ALL_SCOPES, uniq, sleep,
 } from './lib.mjs';
 
 /** What a new connection to port meets: 'served', 'hung', 'closed' or an error code. */
@@ -302,16 +303,15 @@ test('after SIGTERM a request on a kept-alive connection is 503 with Connection:
 });
 
 test('the server can be configured by flags alone', async () => {
-  const port = await freePort();
   const dir = await mkdtemp(path.join(tmpdir(), 'innbocks-flags-'));
   const db = path.join(dir, 'flags.db');
   const token = `ib_admin_${randomBytes(20).toString('hex')}`;
-  const other = await startServer({
+  const other = await onFreePort((port) => startServer({
     port,
     adminToken: token,
     env: { INNBOCKS_LISTEN: undefined, INNBOCKS_DATABASE: undefined, INNBOCKS_ADMIN_TOKEN: undefined, INNBOCKS_RATE_LIMIT: undefined, INNBOCKS_RATE_BURST: undefined },
     args: ['--listen', `127.0.0.1:${port}`, '--database', db, '--admin-token', token, '--rate-limit', '50', '--rate-burst', '9'],
-  });
+  }));
   try {
     const tn = await other.tenant();
     const r = await tn.api.get('/customers');
@@ -360,14 +360,15 @@ test('serve refuses a bad configuration with a non-zero exit and a message', asy
 });
 
 test('flags win over the environment', async () => {
-  const envPort = await freePort();
-  const flagPort = await freePort();
+  // The environment's port is held closed by this test: nothing else can open it before the
+  // check below, and a server that listened there would not start.
+  const { port: envPort, release } = await closedPort();
   const dir = await mkdtemp(path.join(tmpdir(), 'innbocks-flags-'));
   const envDb = path.join(dir, 'from-env.db');
   const flagDb = path.join(dir, 'from-flag.db');
   const envToken = `ib_admin_env_${randomBytes(20).toString('hex')}`;
   const flagToken = `ib_admin_flag_${randomBytes(20).toString('hex')}`;
-  const other = await startServer({
+  const other = await onFreePort((flagPort) => startServer({
     port: flagPort,
     adminToken: flagToken,
     env: {
@@ -376,7 +377,7 @@ test('flags win over the environment', async () => {
     },
     args: ['--listen', `127.0.0.1:${flagPort}`, '--database', flagDb, '--admin-token', flagToken,
       '--rate-limit', '100000', '--rate-burst', '5'],
-  });
+  }));
   try {
     await assert.rejects(fetch(`http://127.0.0.1:${envPort}/healthz`), 'nothing may listen on the INNBOCKS_LISTEN port');
     const tn = await other.tenant(); // works with the flag's admin token
@@ -390,6 +391,7 @@ test('flags win over the environment', async () => {
     assert.ok(!existsSync(envDb), 'INNBOCKS_DATABASE must be ignored when --database is given');
   } finally {
     await other.stop();
+    release();
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -9,29 +9,28 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ROOT, freePort, sleep } from './lib.mjs';
+import { ROOT, onFreePort, sleep } from './lib.mjs';
 
 const START = path.join(ROOT, 'scripts', 'start.sh');
 let dir;
-let port;
+let port; // the port of the start.sh running now
 let env;
 const children = new Set();
 
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'innbocks-start-'));
-  port = await freePort();
   env = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('INNBOCKS_')) env[k] = v;
-  Object.assign(env, { INNBOCKS_DATABASE: path.join(dir, 'innbocks.db'), INNBOCKS_LISTEN: `127.0.0.1:${port}` });
+  env.INNBOCKS_DATABASE = path.join(dir, 'innbocks.db');
 });
 after(async () => {
   for (const c of children) c.kill('SIGKILL');
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** Starts start.sh; resolves when it printed its summary (or exited): {proc, out, err, exited}. */
-function start() {
-  const proc = spawn(START, [], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts start.sh on p; resolves when it printed its summary (or exited): {proc, out, err, exited}. */
+function start(p) {
+  const proc = spawn(START, [], { cwd: ROOT, env: { ...env, INNBOCKS_LISTEN: `127.0.0.1:${p}` }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(proc);
   const r = { proc, out: '', err: '' };
   proc.stdout.setEncoding('utf8').on('data', (c) => { r.out += c; });
@@ -49,6 +48,19 @@ function start() {
       resolve(r);
     };
     poll();
+  });
+}
+
+/**
+ * start() on a free port, the new `port`; on another when that one was taken before the server
+ * bound it (start.sh then says it is "already in use", and so does the server).
+ */
+function startOnFreePort() {
+  return onFreePort(async (p) => {
+    const r = await start(p);
+    if (!/# 4\. /.test(r.out)) throw new Error(`start.sh printed no summary:\n${r.out}\n${r.err}`);
+    port = p;
+    return r;
   });
 }
 
@@ -77,7 +89,7 @@ function runSteps(out, from, to) {
 }
 
 test('start.sh prints working keys once the server is up, its steps make a customer eligible, and it stops on SIGTERM', async () => {
-  const first = await start();
+  const first = await startOnFreePort();
   assert.match(first.out, new RegExp(`running at http://127\\.0\\.0\\.1:${port}`), first.out + first.err);
   const s = summary(first.out);
   assert.match(s.partner, /^ptn_/);
@@ -108,7 +120,7 @@ test('start.sh prints working keys once the server is up, its steps make a custo
   assert.match(setup.headers.get('set-cookie'), /^__Host-innbocks_session=/);
 
   // A second start on the same port: a clear message, exit 1, nothing to paste.
-  const clash = await start();
+  const clash = await start(port);
   const clashExit = await clash.exited;
   assert.equal(clashExit.code, 1);
   assert.match(clash.err, /already in use/);
@@ -118,7 +130,7 @@ test('start.sh prints working keys once the server is up, its steps make a custo
   assert.deepEqual(await first.exited, { code: 0, signal: null }, 'SIGTERM stops the server and start.sh cleanly');
 
   // A restart on the same database shows the same working keys, with a fresh operator token.
-  const again = await start();
+  const again = await startOnFreePort();
   const s2 = summary(again.out);
   assert.deepEqual([s2.partner, s2.live, s2.test], [s.partner, s.live, s.test]);
   assert.notEqual(s2.token, s.token);
@@ -128,7 +140,7 @@ test('start.sh prints working keys once the server is up, its steps make a custo
 
   // Keys it cannot know (the remembered secrets are gone): fresh ones, never a placeholder.
   await rm(`${env.INNBOCKS_DATABASE}.demo-keys`);
-  const fresh = await start();
+  const fresh = await startOnFreePort();
   const s3 = summary(fresh.out);
   assert.equal(s3.partner, s.partner);
   assert.notEqual(s3.live, s.live);

@@ -14,9 +14,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, startServer, ok, createCustomer, freePort, sleep } from './lib.mjs';
+import { ROOT, startServer, ok, createCustomer, sleep } from './lib.mjs';
 import {
-  WEBHOOK_ENV, receiver, closeReceivers, createEndpoint, waitForLog, newestEvent, hmacHex,
+  WEBHOOK_ENV, receiver, closeReceivers, createEndpoint, patchEndpoint, waitForLog, newestEvent, hmacHex,
   assertDeliveryHeaders,
 } from './webhook_lib.mjs';
 import { verifyInnbocksWebhook as overviewVerify } from './verify_webhook.mjs';
@@ -226,33 +226,40 @@ test('during a secret rotation every verifier accepts the old and the new secret
   assert.throws(() => overviewVerify(d.body, d.timestamp, 'v1=abc', newSecret), RangeError);
 });
 
-/** Starts examples/webhooks/receiver.mjs on port with secret; resolves {child, lines()}. */
-async function startExampleReceiver(port, secret) {
+/**
+ * Starts examples/webhooks/receiver.mjs with secret on a port it picks itself (PORT=0), then
+ * points endpoint ep at it: no port is chosen beforehand that another process could take.
+ * Resolves {child, lines()}.
+ */
+async function startExampleReceiver(ep, secret) {
   const child = spawn(process.execPath, [path.join(EXAMPLES, 'receiver.mjs')], {
-    env: { ...process.env, PORT: String(port), INNBOCKS_WEBHOOK_SECRET: secret },
+    env: { ...process.env, PORT: '0', INNBOCKS_WEBHOOK_SECRET: secret },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout.on('data', (c) => { out += c; });
   child.stderr.on('data', (c) => { out += c; });
   const deadline = Date.now() + 10000;
-  while (!out.includes('listening on')) {
+  let listening;
+  while (!(listening = out.match(/listening on (http:\/\/\S+)\n/))) {
     assert.ok(Date.now() < deadline && child.exitCode === null, `receiver.mjs did not start: ${out}`);
     await sleep(25);
   }
+  await patchEndpoint(srv, ep.id, { url: `${listening[1]}/hooks` });
   return { child, lines: () => out.split('\n').filter(Boolean) };
 }
 
 test('the example receiver answers 200 to signed deliveries, also on the old secret after a rotation, and 400 to others', async () => {
   const t = await srv.tenant();
-  const [port, otherPort] = [await freePort(), await freePort()];
+  // Each endpoint's receiver starts once it knows the endpoint's secret; until then the endpoint
+  // points nowhere (and nothing is delivered: no customer is created before).
   const ep = ok(await srv.admin().post(`/partners/${t.partner.id}/webhook-endpoints`,
-    { url: `http://127.0.0.1:${port}/hooks`, enabled_events: ['customer.created'] }), 201);
-  const good = await startExampleReceiver(port, ep.secret);
+    { url: 'http://127.0.0.1:9/not-yet', enabled_events: ['customer.created'] }), 201);
+  const good = await startExampleReceiver(ep, ep.secret);
   // A second endpoint whose receiver was given the wrong secret.
   const other = ok(await srv.admin().post(`/partners/${t.partner.id}/webhook-endpoints`,
-    { url: `http://127.0.0.1:${otherPort}/hooks`, enabled_events: ['customer.created'] }), 201);
-  const bad = await startExampleReceiver(otherPort, `${other.secret}x`);
+    { url: 'http://127.0.0.1:9/not-yet', enabled_events: ['customer.created'] }), 201);
+  const bad = await startExampleReceiver(other, `${other.secret}x`);
   try {
     const c1 = await createCustomer(t.api);
     const e1 = await newestEvent(srv, t.partner.id, 'customer.created');

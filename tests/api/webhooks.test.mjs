@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, ok, assertError, createCustomer, assertRecentTime, freePort, sleep, qs, ALL_SCOPES, TIME,
+  startServer, ok, assertError, createCustomer, assertRecentTime, closedPort, sleep, qs, ALL_SCOPES, TIME,
   customerBody,
 } from './lib.mjs';
 import { eligibleCustomer, createMail, requestAction, completeAction, failAction } from './mail_lib.mjs';
@@ -426,12 +426,14 @@ test('a hanging receiver gives error "timeout", and the retry succeeds', async (
 
 test('a closed port gives error "connection_refused"', async () => {
   const t = await srv.tenant();
-  const port = await freePort();
+  // Held closed until the attempt is made: no other process can start listening there meanwhile.
+  const { port, release } = await closedPort();
   const ep = await createEndpoint(srv, t.partner.id, `http://127.0.0.1:${port}/hooks`);
   await createCustomer(t.api);
   const ev = await newestEvent(srv, t.partner.id, 'customer.created');
   const log = await waitForLog(t.api, { event_id: ev.id }, (l) => l.length >= 1, 'the first attempt');
   await patchEndpoint(srv, ep.id, { enabled: false });
+  release();
   const a1 = log.at(-1);
   assertDeliveryShape(a1);
   assert.equal(a1.attempt, 1);
