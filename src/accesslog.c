@@ -219,16 +219,8 @@ INLINE void member_literal(struct line *l, enum accesslog_format f, const char *
 
 static void put_int(struct line *l, int64_t v)
 {
-	char tmp[24];
-	char *end = tmp + sizeof(tmp), *p = end;
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		*--p = '-';
-	put(l, p, (size_t)(end - p));
+	char text[21];
+	put(l, text, int_text(v, text));
 }
 
 INLINE void member_int(struct line *l, enum accesslog_format f, const char *name, size_t n,

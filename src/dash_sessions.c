@@ -59,9 +59,7 @@ static int signin_limit(struct ctx *c, struct ratelimit *rl, const char *key,
 		return 0;
 	if (action && ratelimit_touch_due(rl, key, c->now))
 		dash_session_audit_refusal(c, action);
-	char v[32];
-	snprintf(v, sizeof(v), "%ld", rr.retry_after);
-	resp_header_add(c->resp, "Retry-After", v);
+	resp_header_add_int(c->resp, "Retry-After", rr.retry_after);
 	return error(&c->err, 429, "rate_limited", NULL,
 		     "too many sign-in attempts; retry after %ld s", rr.retry_after);
 }

@@ -269,13 +269,9 @@ static int admit(struct ctx *c, struct response *resp)
 	struct ratelimit_result rr = {.allowed = true};
 	if (rl && ratelimit_enabled(rl)) {
 		ratelimit_spend(rl, key.id, monotonic_seconds(), &rr);
-		char v[32];
-		snprintf(v, sizeof(v), "%ld", rr.limit);
-		resp_header_add(resp, "RateLimit-Limit", v);
-		snprintf(v, sizeof(v), "%ld", rr.remaining);
-		resp_header_add(resp, "RateLimit-Remaining", v);
-		snprintf(v, sizeof(v), "%ld", rr.reset);
-		resp_header_add(resp, "RateLimit-Reset", v);
+		resp_header_add_int(resp, "RateLimit-Limit", rr.limit);
+		resp_header_add_int(resp, "RateLimit-Remaining", rr.remaining);
+		resp_header_add_int(resp, "RateLimit-Reset", rr.reset);
 	}
 	/* Before the scope: a live key is refused for what it is, not for
 	 * what it lacks. */
@@ -285,9 +281,7 @@ static int admit(struct ctx *c, struct response *resp)
 		return error(&c->err, 403, "insufficient_scope", NULL,
 			     "this API key lacks the %s scope", auth_scope_name(r->scope));
 	if (!rr.allowed) {
-		char v[32];
-		snprintf(v, sizeof(v), "%ld", rr.retry_after);
-		resp_header_add(resp, "Retry-After", v);
+		resp_header_add_int(resp, "Retry-After", rr.retry_after);
 		return error(&c->err, 429, "rate_limited", NULL,
 			     "too many requests for this API key; retry after %ld s",
 			     rr.retry_after);

@@ -41,6 +41,13 @@ void resp_header_add(struct response *r, const char *name, const char *value)
 	text_copy(h->value, sizeof(h->value), value, strlen(value));
 }
 
+void resp_header_add_int(struct response *r, const char *name, int64_t v)
+{
+	char text[21];
+	int_text(v, text);
+	resp_header_add(r, name, text);
+}
+
 void resp_json_take(struct response *r, int status, json_t *body_json)
 {
 	free(r->body);

@@ -65,6 +65,8 @@ struct response {
 
 /* Adds a header (truncated to the fixed sizes; callers pass short values). */
 void resp_header_add(struct response *r, const char *name, const char *value);
+/* Adds a header whose value is the decimal of v. */
+void resp_header_add_int(struct response *r, const char *name, int64_t v);
 /* Sets status and takes body_json (serialised compactly, then decref'ed). */
 void resp_json_take(struct response *r, int status, json_t *body_json);
 /* Sets status and takes body, len bytes malloc'ed with a NUL after them. */

@@ -222,6 +222,24 @@ bool time_digits(int64_t t, char out[19])
 	return true;
 }
 
+size_t int_text(int64_t v, char out[21])
+{
+	char tmp[20];
+	char *end = tmp + sizeof(tmp), *p = end;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	size_t n = 0;
+	if (v < 0)
+		out[n++] = '-';
+	memcpy(out + n, p, (size_t)(end - p));
+	n += (size_t)(end - p);
+	out[n] = '\0';
+	return n;
+}
+
 size_t text_copy(char *out, size_t size, const char *s, size_t n)
 {
 	if (n >= size)

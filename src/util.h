@@ -37,6 +37,11 @@ void time_format(int64_t t, char out[21]);
  * those years. */
 bool time_digits(int64_t t, char out[19]);
 
+/* Writes v in decimal and a NUL into out; returns its length. For the
+ * numbers written on every request, where snprintf("%ld") is a
+ * formatter's work. */
+size_t int_text(int64_t v, char out[21]);
+
 /* Copies the first n bytes of s (fewer when size is smaller) into out,
  * size > 0 bytes, and a NUL; returns the length copied. For the fixed
  * fields filled on every request, where snprintf("%s") is a formatter's

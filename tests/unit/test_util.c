@@ -1,5 +1,6 @@
 /* test_util.c - helpers of util.c that stand in for a library's. */
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,4 +31,30 @@ TEST(ipv4_text_writes_what_inet_ntop_writes)
 		}
 	}
 	CHECK_INT(mismatches, 0);
+}
+
+TEST(int_text_writes_what_printf_writes)
+{
+	const int64_t edges[] = {0,
+				 1,
+				 9,
+				 10,
+				 -1,
+				 -10,
+				 99,
+				 100,
+				 12345,
+				 -987654321,
+				 INT64_MAX,
+				 INT64_MIN,
+				 INT64_MAX - 1,
+				 INT64_MIN + 1,
+				 1000000000,
+				 -1000000000};
+	char want[32], got[21];
+	for (size_t i = 0; i < sizeof(edges) / sizeof(*edges); i++) {
+		snprintf(want, sizeof(want), "%" PRId64, edges[i]);
+		CHECK_INT((long)int_text(edges[i], got), (long)strlen(want));
+		CHECK_STR(got, want);
+	}
 }
