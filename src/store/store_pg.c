@@ -129,7 +129,8 @@ static void pg_tx_undo(struct store *s)
 		if (pgs_pipeline(c, 2, undo, r, &e) == 0) {
 			PQclear(r[0]);
 			PQclear(r[1]);
-			/* Failing, the session is lost: so is the commit. */
+			/* It fails only with the session, and then so does
+			 * the commit. */
 			if (c->brief_after_undo)
 				(void)brief_waits(c, &e);
 			return;
