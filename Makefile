@@ -83,8 +83,9 @@ CPPCHECK = cppcheck --std=c11 -q -j2 --error-exitcode=1 --inline-suppr \
 
 # Also checks that every source file includes banned.h after its other
 # headers, which the compiler cannot see, that every exported name
-# tells its file (scripts/check_names.sh), and that no tracked file names a
-# path outside the repository (scripts/check_paths.sh).
+# tells its file (scripts/check_names.sh), that no tracked file names a
+# path outside the repository (scripts/check_paths.sh), and that no landed
+# migration changed (scripts/check_migrations.sh).
 # The C sources in the style of .clang-format: `make format` rewrites them,
 # `make format-check` (run by `make analyze`) fails on any difference.
 FORMAT_SRC = $(wildcard src/*.c src/*.h src/store/*.c src/store/*.h tests/unit/*.c tests/unit/*.h \
@@ -107,6 +108,7 @@ analyze: format-check
 	done
 	scripts/check_names.sh
 	scripts/check_paths.sh
+	scripts/check_migrations.sh
 	$(CPPCHECK) src tests/unit
 
 # The whole suite, in this order: the builds and the analysis (in parallel

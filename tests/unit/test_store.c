@@ -1389,6 +1389,68 @@ out:
 	db_close(&d);
 }
 
+/* Events stored before test mode carry no livemode; the migration puts it
+ * where the server writes it, in the event and in its object, and leaves
+ * events that have it, and text that only looks like the members, alone. */
+TEST(events_from_before_test_mode_get_livemode_in_the_migration)
+{
+	if (sqlite_only())
+		return;
+	static const char *const before[] = {
+		"{\"id\":\"evt_1\",\"object\":\"event\",\"type\":\"customer.created\","
+		"\"api_version\":\"v1\",\"created_at\":\"2026-11-27T12:00:00Z\",\"data\":"
+		"{\"object\":{\"id\":\"cus_1\",\"object\":\"customer\",\"name\":\"A\","
+		"\"metadata\":{\"note\":\"\\\"api_version\\\":\\\"v1\\\",\\\"object\\\":\\\"\"}}}}",
+		"{\"id\":\"evt_2\",\"object\":\"event\",\"type\":\"compliance.updated\","
+		"\"api_version\":\"v1\",\"created_at\":\"2026-11-27T12:00:00Z\",\"data\":"
+		"{\"object\":{\"object\":\"compliance\",\"customer_id\":\"cus_1\"}}}",
+		"{\"id\":\"evt_3\",\"object\":\"event\",\"type\":\"customer.created\","
+		"\"api_version\":\"v1\",\"livemode\":false,\"created_at\":\"2026-11-28T12:00:00Z\","
+		"\"data\":{\"object\":{\"id\":\"cus_2\",\"object\":\"customer\","
+		"\"livemode\":false}}}",
+	};
+	static const char *const after[] = {
+		"{\"id\":\"evt_1\",\"object\":\"event\",\"type\":\"customer.created\","
+		"\"api_version\":\"v1\",\"livemode\":true,\"created_at\":\"2026-11-27T12:00:00Z\","
+		"\"data\":{\"object\":{\"id\":\"cus_1\",\"object\":\"customer\","
+		"\"livemode\":true,\"name\":\"A\",\"metadata\":{\"note\":"
+		"\"\\\"api_version\\\":\\\"v1\\\",\\\"object\\\":\\\"\"}}}}",
+		"{\"id\":\"evt_2\",\"object\":\"event\",\"type\":\"compliance.updated\","
+		"\"api_version\":\"v1\",\"livemode\":true,\"created_at\":\"2026-11-27T12:00:00Z\","
+		"\"data\":{\"object\":{\"object\":\"compliance\",\"livemode\":true,"
+		"\"customer_id\":\"cus_1\"}}}",
+		NULL, /* as it was */
+	};
+	char rows[2048] = "";
+	size_t used = 0;
+	for (int i = 0; i < 3; i++)
+		used += (size_t)snprintf(
+			rows + used, sizeof(rows) - used,
+			"INSERT INTO events (id, partner_id, type, created_at, payload)"
+			" VALUES ('evt_%d', 'ptn_1', 'customer.created', %d, '%s');",
+			i + 1, 1700000000 + i, before[i]);
+	struct db d;
+	/* Back to the schema before the migration, with the events as they
+	 * were stored then. */
+	if (!CHECK(used < sizeof(rows)) || !db_open_partner(&d, "ptn_1") ||
+	    !db_exec(&d, "DELETE FROM schema_version WHERE version >= 12") ||
+	    !db_exec(&d, rows))
+		goto out;
+	d.s->ops->close(d.s);
+	d.s = db_store_open(&d);
+	if (!CHECK(d.s != NULL))
+		goto out;
+	for (int i = 0; i < 3; i++) {
+		char id[8];
+		snprintf(id, sizeof(id), "evt_%d", i + 1);
+		struct event ev = {0};
+		if (CHECK_INT(d.s->ops->event_get(d.s, d.a, "ptn_1", id, 0, &ev, &d.e), 0))
+			CHECK_STR(ev.payload, after[i] ? after[i] : before[i]);
+	}
+out:
+	db_close(&d);
+}
+
 /* A database made before stored Idempotency-Keys were digests (idem.h)
  * keeps its records through the migration, on both backends: each is found
  * under its key's digest, not under the key, and its answer, stored in the
