@@ -1441,7 +1441,7 @@ TEST(events_from_before_test_mode_get_livemode_in_the_migration)
 	if (!CHECK(d.s != NULL))
 		goto out;
 	for (int i = 0; i < 3; i++) {
-		char id[8];
+		char id[16];
 		snprintf(id, sizeof(id), "evt_%d", i + 1);
 		struct event ev = {0};
 		if (CHECK_INT(d.s->ops->event_get(d.s, d.a, "ptn_1", id, 0, &ev, &d.e), 0))
