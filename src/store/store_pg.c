@@ -51,13 +51,13 @@ static int pg_tx_begin(struct store *s, bool write, struct err *e)
 	c->write_tx = write; /* single-row reads then lock (pgs_get_one_by) */
 	c->conflict = false;
 	c->optimistic = write && !c->safe_next;
+	/* The run again of an optimistic run that waited out a lock. */
+	bool brief = c->safe_next && c->waited_out;
 	c->safe_next = false;
 	c->skipped_savepoint = false;
 	c->savepoints = 0;
 	c->xid[0] = '\0';
-	c->brief = c->brief_after_undo = false;
-	bool brief = c->brief_next;
-	c->brief_next = false;
+	c->brief = c->waited_out = false;
 	store_pg_customer_counter_forget(c);
 	store_pg_event_idem_ahead_forget(c);
 	if (pgs_later(c, PGS_BEGIN, NULL, e) < 0 || (brief && brief_waits(c, e) < 0)) {
@@ -131,7 +131,7 @@ static void pg_tx_undo(struct store *s)
 			PQclear(r[1]);
 			/* It fails only with the session, and then so does
 			 * the commit. */
-			if (c->brief_after_undo)
+			if (c->waited_out)
 				(void)brief_waits(c, &e);
 			return;
 		}

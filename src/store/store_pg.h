@@ -84,13 +84,13 @@ struct pg_conn {
 	 * full PGS_LOCK_TIMEOUT), it waits PGS_LOCK_BRIEF for each further one,
 	 * so that rows held elsewhere (a stopped instance, a foreign session)
 	 * cost a batch one full timeout, not one per request. brief: the open
-	 * transaction's timeout is the brief one; brief_after_undo: a request's
-	 * statement timed out, brief from its undo on (a SET LOCAL inside its
-	 * savepoint would be rolled back with it); brief_next: the optimistic
-	 * run timed out, its run with savepoints starts brief. */
+	 * transaction's timeout is the brief one; waited_out: a statement of
+	 * the open transaction (until the next begins, of the last one) waited
+	 * out a lock. Then the transaction waits briefly from the request's
+	 * undo on (a SET LOCAL inside its savepoint would be rolled back with
+	 * it), and an optimistic run's run again (safe_next) from its start. */
 	bool brief;
-	bool brief_after_undo;
-	bool brief_next;
+	bool waited_out;
 	bool wrote;     /* a write was sent since the innermost savepoint */
 	int savepoints; /* open, in an optimistic run */
 	/* Statements sent into the connection's pipeline whose results are

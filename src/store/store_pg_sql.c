@@ -209,6 +209,8 @@ void pgs_db_error(struct pg_conn *c, const PGresult *r, struct err *e)
 		return;
 	}
 	bool lock_timeout = strcmp(state, "55P03") == 0;
+	if (lock_timeout && c->in_tx)
+		c->waited_out = true;
 	if (c->in_tx && c->optimistic && c->skipped_savepoint) {
 		/* No savepoint to go back to: the transaction runs again with
 		 * them, where this failure will be its request's alone (and a
@@ -216,11 +218,8 @@ void pgs_db_error(struct pg_conn *c, const PGresult *r, struct err *e)
 		store_retry_error(e);
 		c->conflict = true;
 		c->safe_next = true;
-		c->brief_next |= lock_timeout;
 		return;
 	}
-	if (lock_timeout && c->in_tx)
-		c->brief_after_undo = true;
 	if (lock_timeout || strcmp(state, "57014") == 0) {
 		/* Lock not available (a lock timeout), or the statement canceled
 		 * (pg_cancel_backend(), a statement_timeout set on the role):
