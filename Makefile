@@ -119,7 +119,11 @@ analyze: format-check
 # `(cd tests && npm ci)` once. scripts/test.sh runs the same stages one by
 # one (builds, analyze, unit, unit-asan, unit-pg, unit-pg-asan, api,
 # api-asan, api-pg), each with its output in build/test-logs/.
-API_TEST = node --test --test-concurrency=1 tests/api/ tests/hostile/
+# API_JOBS test files run at once: a test mostly waits (for the server, the
+# disk, a timer), so two files keep two cores about as busy as one file
+# would keep one.
+API_JOBS ?= 2
+API_TEST = node --test --test-concurrency=$(API_JOBS) tests/api/ tests/hostile/
 
 api: build/innbocks build/openapi/innbocks-partner.json
 	INNBOCKS_BIN=build/innbocks $(API_TEST)
@@ -188,15 +192,15 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
 
 fuzz: $(FUZZ:%=build/fuzz/fuzz_%)
 
-fuzz-run: fuzz
-	@for f in $(FUZZ); do \
-		mkdir -p build/fuzz/corpus/$$f; \
-		echo "== fuzz $$f ($(FUZZ_SECONDS) s)"; \
-		build/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
-			-artifact_prefix=build/fuzz/$$f- -print_final_stats=1 \
-			build/fuzz/corpus/$$f tests/fuzz/corpus/$$f > build/fuzz/$$f.log 2>&1 || \
-			{ tail -n 40 build/fuzz/$$f.log; exit 1; }; \
-		grep -E '^stat::number_of_executed_units' build/fuzz/$$f.log; \
-	done
+# One run per harness, so `make -j2 fuzz-run` runs two at a time.
+fuzz-run: $(FUZZ:%=fuzz-run-%)
 
-.PHONY: fuzz fuzz-run
+$(FUZZ:%=fuzz-run-%): fuzz-run-%: build/fuzz/fuzz_%
+	@mkdir -p build/fuzz/corpus/$*
+	@build/fuzz/fuzz_$* -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+		-artifact_prefix=build/fuzz/$*- -print_final_stats=1 \
+		build/fuzz/corpus/$* tests/fuzz/corpus/$* > build/fuzz/$*.log 2>&1 || \
+		{ echo "== fuzz $* ($(FUZZ_SECONDS) s) failed"; tail -n 40 build/fuzz/$*.log; exit 1; }
+	@echo "== fuzz $* ($(FUZZ_SECONDS) s): $$(grep -E '^stat::number_of_executed_units' build/fuzz/$*.log)"
+
+.PHONY: fuzz fuzz-run $(FUZZ:%=fuzz-run-%)

@@ -1,16 +1,18 @@
 #!/bin/sh
 # test.sh - the whole test suite: installs what it needs, then runs the stages
-# of `make check` one by one: both builds (plain, and AddressSanitizer +
+# of `make check`: both builds (plain, and AddressSanitizer +
 # UndefinedBehaviorSanitizer with leaks), the static analysis, the C unit
 # tests (the store contract tests also on a throwaway PostgreSQL cluster)
 # and the black-box API suite against both builds, and once more (plain
 # build) against two instances on one PostgreSQL of a throwaway cluster,
 # requests alternating between them; then a short kill -9 trial, a short run
 # of every fuzzing harness, and a check that no server of this build is left
-# running. Each stage's full output (the API suite's TAP) goes to
-# build/test-logs/<stage>.log; the console gets one line per stage, the
-# failing tests' names, and last a line `N passed, M failed` (CI reads it).
-# Exits non-zero when anything failed.
+# running. What mostly waits runs two at a time on the two cores: the two
+# PostgreSQL unit stages side by side, two API test files at once (make's
+# API_JOBS), two fuzzing harnesses at once. Each stage's full output (the API
+# suite's TAP) goes to build/test-logs/<stage>.log; the console gets one line
+# per stage, the failing tests' names, and last a line `N passed, M failed`
+# (CI reads it). Exits non-zero when anything failed.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -70,9 +72,28 @@ step() {
 # tests, the kill -9 trial), after which the unit tests print one line
 # `N skipped <reason>` per reason tests were skipped.
 unit() {
+	run "$@" || true
+	tally_unit "$1"
+}
+
+# started STAGE CMD...: run() in the background; finished STAGE waits for it
+# and sets $status and $SECONDS_TAKEN as run() would have.
+started() {
+	(
+		run "$@" || true
+		echo "$status $SECONDS_TAKEN" > "$LOGS/$1.status"
+	) &
+	BACKGROUND=$!
+}
+finished() {
+	wait "$BACKGROUND" || true
+	read -r status SECONDS_TAKEN < "$LOGS/$1.status"
+}
+
+# tally_unit STAGE: counts a unit stage from its log, after run() set $status
+# and $SECONDS_TAKEN.
+tally_unit() {
 	stage=$1
-	shift
-	run "$stage" "$@" || true
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOGS/$stage.log" | tail -n 1 || true)
 	if [ -z "$line" ]; then
 		say "$stage" "FAILED: exit $status without a result line ($LOGS/$stage.log)"
@@ -147,8 +168,11 @@ if step build make -s -j2 build/innbocks build/unit build/asan/innbocks build/as
 	unit unit build/unit
 	unit unit-asan build/asan/unit
 	# The store contract tests again on PostgreSQL, on a throwaway cluster.
+	# Side by side: each mostly waits for its own cluster.
+	started unit-pg-asan scripts/pg_cluster.sh run build/asan/unit store
 	unit unit-pg scripts/pg_cluster.sh run build/unit store
-	unit unit-pg-asan scripts/pg_cluster.sh run build/asan/unit store
+	finished unit-pg-asan
+	tally_unit unit-pg-asan
 	api api api
 	api api-asan api-asan
 	# The black-box suite on PostgreSQL: two instances per test server on a

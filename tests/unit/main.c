@@ -1,11 +1,14 @@
 /* main.c - runs the registered unit tests and ends with one line
  * "N passed, N failed" (N counting test functions); exits 1 if any failed.
+ * Before it, one line names the slowest tests that took a second or more
+ * (what to look at when the suite gets slow).
  *   build/unit                   every test except KNOWN_BUG ones
  *   build/unit store router      the tests whose name or file contains a word
  *   build/unit --known-bugs      also the KNOWN_BUG tests (they fail) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/store.h"
 #include "unit.h"
@@ -21,6 +24,13 @@ struct unit_test {
 
 static struct unit_test tests[UNIT_MAX_TESTS];
 static int ntests;
+
+/* The slowest tests run, slowest first. */
+#define UNIT_SLOWEST 3
+static struct {
+	const struct unit_test *test;
+	double seconds;
+} slowest[UNIT_SLOWEST];
 
 /* The running test and what its checks found so far. */
 static const struct unit_test *current;
@@ -101,6 +111,39 @@ bool unit_check_int(long long actual, long long expected, const char *file, int 
 	return ok;
 }
 
+static double seconds_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Keeps t among the slowest if it took a second or more. */
+static void note_duration(const struct unit_test *t, double seconds)
+{
+	if (seconds < 1.0)
+		return;
+	int i = UNIT_SLOWEST;
+	while (i > 0 && slowest[i - 1].seconds < seconds) {
+		if (i < UNIT_SLOWEST)
+			slowest[i] = slowest[i - 1];
+		i--;
+	}
+	if (i < UNIT_SLOWEST) {
+		slowest[i].test = t;
+		slowest[i].seconds = seconds;
+	}
+}
+
+static void print_slowest(void)
+{
+	for (int i = 0; i < UNIT_SLOWEST && slowest[i].test; i++)
+		printf("%s%s %.1f s", i ? ", " : "slowest: ", slowest[i].test->name,
+		       slowest[i].seconds);
+	if (slowest[0].test)
+		printf("\n");
+}
+
 /* Orders tests by file, then by their place in the file. */
 static int test_order(const void *pa, const void *pb)
 {
@@ -139,7 +182,9 @@ int main(int argc, char **argv)
 		current = t;
 		current_checks = current_failures = 0;
 		current_skipped = false;
+		double started = seconds_now();
 		t->fn();
+		note_duration(t, seconds_now() - started);
 		if (current_skipped && current_failures == 0)
 			continue;
 		if (current_checks == 0)
@@ -152,6 +197,7 @@ int main(int argc, char **argv)
 	if (skipped_bugs)
 		printf("(%d known-bug tests not run; see them fail with --known-bugs)\n",
 		       skipped_bugs);
+	print_slowest();
 	for (int i = 0; i < nreasons; i++)
 		printf("%d skipped %s\n", skips[i].n, skips[i].reason);
 	printf("%d passed, %d failed\n", passed, failed);
