@@ -13,12 +13,18 @@
 #include "banned.h"
 
 #define BUCKETS 1024
+/* After a shared bucket's database failed to answer (a row another session
+ * holds waited out, a connection lost), this process's bucket decides for
+ * that key for this long: a held row then costs one brief lock wait per key
+ * and period, not one per request on every HTTP thread. */
+#define SHARED_RETRY_S 5.0
 
 struct bucket {
 	struct bucket *next;
-	char key_id[40];
 	double tokens, updated;
+	double local_until; /* monotonic time until which a shared limiter decides here */
 	int64_t marked_used;
+	char key_id[]; /* a key id, an email address or a client address */
 };
 
 struct ratelimit {
@@ -77,10 +83,11 @@ static struct bucket *bucket_get(struct ratelimit *rl, const char *key_id, doubl
 	for (struct bucket *b = *slot; b; b = b->next)
 		if (strcmp(b->key_id, key_id) == 0)
 			return b;
-	struct bucket *b = calloc(1, sizeof(*b));
+	size_t len = strlen(key_id);
+	struct bucket *b = calloc(1, sizeof(*b) + len + 1);
 	if (!b)
 		die("out of memory");
-	snprintf(b->key_id, sizeof(b->key_id), "%s", key_id);
+	memcpy(b->key_id, key_id, len + 1);
 	b->tokens = rl->burst;
 	b->updated = now;
 	b->next = *slot;
@@ -102,27 +109,43 @@ static void result_fill(const struct ratelimit *rl, double tokens, bool allowed,
 		out->retry_after = 1;
 }
 
+/* Spends cost tokens of key_id's shared bucket in the database and fills
+ * out; returns false (out untouched) when the database did not answer. */
+static bool take_shared(struct ratelimit *rl, const char *key_id, double cost,
+			struct ratelimit_result *out)
+{
+	double tokens;
+	bool allowed;
+	struct err e;
+	char bucket[320]; /* a name, and a key id, an email address or a client address */
+	snprintf(bucket, sizeof(bucket), "%s:%s", rl->name, key_id);
+	if (rl->shared->ops->rate_spend(rl->shared, bucket, rl->rate, rl->burst, cost, &tokens,
+					&allowed, &e) < 0)
+		return false;
+	result_fill(rl, tokens, allowed, out);
+	return true;
+}
+
 /* Spends cost tokens of key_id's bucket (-1: gives one back, up to the
  * burst), in the database when rl is shared, and fills out. */
 static void take(struct ratelimit *rl, const char *key_id, double now, double cost,
 		 struct ratelimit_result *out)
 {
-	if (rl->shared && rl->rate > 0) {
-		double tokens;
-		bool allowed;
-		struct err e;
-		char bucket[320]; /* a key id, an email address or a client address */
-		snprintf(bucket, sizeof(bucket), "%s:%s", rl->name, key_id);
-		if (rl->shared->ops->rate_spend(rl->shared, bucket, rl->rate, rl->burst, cost,
-						&tokens, &allowed, &e) == 0) {
-			result_fill(rl, tokens, allowed, out);
+	bool shared = rl->shared && rl->rate > 0;
+	if (shared) {
+		pthread_mutex_lock(&rl->mu);
+		bool ask = now >= bucket_get(rl, key_id, now)->local_until;
+		pthread_mutex_unlock(&rl->mu);
+		if (ask && take_shared(rl, key_id, cost, out))
 			return;
-		}
-		/* The database did not answer: the request most likely fails on
-		 * it next; meanwhile this process's bucket limits it. */
+		/* The database did not answer (now, or a moment ago): the
+		 * request most likely fails on it next; meanwhile this
+		 * process's bucket limits it. */
 	}
 	pthread_mutex_lock(&rl->mu);
 	struct bucket *b = bucket_get(rl, key_id, now);
+	if (shared && now >= b->local_until)
+		b->local_until = now + SHARED_RETRY_S;
 	if (rl->rate > 0) {
 		b->tokens = fmin(rl->burst, b->tokens + (now - b->updated) * rl->rate);
 		b->updated = now;

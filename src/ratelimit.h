@@ -34,7 +34,7 @@ bool ratelimit_enabled(const struct ratelimit *rl);
 /* Spends one token of key_id's bucket at monotonic time now (seconds), when it
  * has one, and fills out; thread-safe. A shared limiter asks the database
  * (whose clock then counts, not now); when that fails, this process's own
- * bucket decides. */
+ * bucket decides, for that key's requests of the next few seconds too. */
 void ratelimit_spend(struct ratelimit *rl, const char *key_id, double now,
 		     struct ratelimit_result *out);
 /* Gives back the token a request spent from key_id's bucket (up to the

@@ -323,7 +323,8 @@ struct store_ops {
 	 * at most burst tokens and gains rate a second on the database's clock,
 	 * a new one starts full. A cost of -1 gives one back (up to burst),
 	 * always allowed. Sets *tokens to what is left and *allowed to whether
-	 * the cost was spent. Outside a transaction: it commits at once. Only
+	 * the cost was spent. Outside a transaction: it commits at once. A
+	 * bucket another session holds is waited for briefly, then fails. Only
 	 * for a shared backend; one that is not answers 500 (a process that owns
 	 * its database keeps the buckets in memory, ratelimit.h). */
 	int (*rate_spend)(struct store *s, const char *key_id, double rate, double burst,

@@ -219,12 +219,18 @@ int store_pg_partner_rate_spend(struct store *s, const char *key_id, double rate
 	/* One statement, so concurrent requests on any instance queue on the
 	 * row's lock and each sees the others' spending; the database's clock,
 	 * so instances whose clocks differ agree. A cost below 0 (a token given
-	 * back) is always allowed, and never fills past the burst. */
+	 * back) is always allowed, and never fills past the burst. The row's
+	 * lock is waited for PGS_LOCK_BRIEF at most: set_config(..., true)
+	 * lasts as long as the statement's own transaction, and runs before
+	 * the row is locked. Peers hold it for a moment; a session that holds
+	 * it longer (an operator's psql left in a transaction) would otherwise
+	 * keep an HTTP thread for the whole lock timeout per request. */
 	PGresult *r = pgs_exec(
 		c,
 		"INSERT INTO rate_buckets AS b (key_id, tokens, allowed, updated_at)"
-		" VALUES ($1, least($3::float8, $3::float8 - $4::float8), true,"
-		" extract(epoch FROM clock_timestamp()))"
+		" SELECT $1, least($3::float8, $3::float8 - $4::float8), true,"
+		" extract(epoch FROM clock_timestamp())"
+		" FROM (SELECT set_config('lock_timeout', '" PGS_LOCK_BRIEF "', true)) brief"
 		" ON CONFLICT (key_id) DO UPDATE SET allowed = " REFILLED " >= $4::float8,"
 		" tokens = least($3::float8, " REFILLED " - CASE WHEN " REFILLED
 		" >= $4::float8 THEN $4::float8 ELSE 0 END),"

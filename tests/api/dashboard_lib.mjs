@@ -59,11 +59,11 @@ export const setupToken = (url) => new URL(url).hash.replace(/^#token=/, '');
 
 /**
  * A partner with a dashboard user of role who has set a password and is signed in:
- * {partner, user, email, password, dash}.
+ * {partner, user, email, password, dash}. The email's local part starts with name.
  */
-export async function dashUser(srv, role = 'owner', partner = undefined) {
+export async function dashUser(srv, role = 'owner', partner = undefined, name = 'user') {
   const p = partner ?? await srv.createPartner();
-  const email = `${uniq('user')}@example.com`.toLowerCase();
+  const email = `${uniq(name)}@example.com`.toLowerCase();
   const r = await srv.admin().post(`/partners/${p.id}/users`, { email, role });
   assert.equal(r.status, 201, r.text);
   const password = `pw-${uniq('secret')}-long`;

@@ -173,16 +173,16 @@ test('one Idempotency-Key sent 20 times at once to both instances: one customer,
   });
 
 /**
- * A psql session that takes the rows of `table` with the given ids, as a stopped instance (or an
- * operator's session left open) would, and keeps them for `seconds`. Resolves once the rows are
- * held, with {released() (whether the session has ended), end() (ends the session and resolves
+ * A psql session that takes the rows of `table` whose `column` is one of ids, as a stopped instance
+ * (or an operator's session left open) would, and keeps them for `seconds`. Resolves once the rows
+ * are held, with {released() (whether the session has ended), end() (ends the session and resolves
  * once it has)}.
  */
-async function holdRows(table, ids, seconds) {
+async function holdRows(table, ids, seconds, column = 'id') {
   const tag = uniq('held');
   const list = ids.map((id) => `'${id}'`).join(', ');
   const holder = spawn('psql', ['-X', '-q', '-d', srv.dbPath, '-c',
-    `BEGIN; SELECT 1 FROM ${table} WHERE id IN (${list}) FOR UPDATE; SELECT pg_sleep(${seconds}) AS "${tag}"; COMMIT;`],
+    `BEGIN; SELECT 1 FROM ${table} WHERE ${column} IN (${list}) FOR UPDATE; SELECT pg_sleep(${seconds}) AS "${tag}"; COMMIT;`],
   { stdio: 'ignore' });
   let released = false;
   const exited = new Promise((resolve, reject) => {
@@ -298,6 +298,51 @@ test('customer rows another session holds: a batch waits out the lock timeout on
     // Nothing of the refused writes stayed; once free, the rows take writes again at once.
     for (const id of ids) assert.notEqual(ok(await t.api.get(`/customers/${id}`)).name, 'Renamed');
     assert.equal(ok(await patch(ids[0]), 200).name, 'Renamed');
+  });
+
+// The rate limit's bucket of a key is a row every instance updates per request. Held by another
+// session, each request of that key waited out the whole lock timeout (5 s) on an HTTP thread,
+// and two such requests took both threads of an instance (two on two cores): every partner's
+// requests there waited too.
+test('a rate bucket another session holds costs its key one brief wait, not the lock timeout per request, and holds up no other partner',
+  { skip }, async () => {
+    const [a, b] = [await srv.tenant(), await srv.tenant()];
+    ok(await on(srv, 0, a.key.secret).get('/customers'), 200); // the bucket's row exists
+    const bucket = `key:${a.key.id}`;
+    const held = await holdRows('rate_buckets', [bucket], 60, 'key_id');
+    try {
+      const started = Date.now();
+      const flood = Array.from({ length: 6 }, () => on(srv, 0, a.key.secret).get('/customers'));
+      await sleep(50);
+      const other = await on(srv, 0, b.key.secret).get('/customers');
+      const otherMs = Date.now() - started;
+      const answers = await Promise.all(flood);
+      const floodMs = Date.now() - started;
+      ok(other, 200);
+      for (const r of answers) {
+        ok(r, 200);
+        assert.equal(r.headers.get('ratelimit-limit'), '100000');
+      }
+      assert.equal(held.released(), false, 'answered while the bucket is still held');
+      assert.ok(otherMs < 2000, `another partner's request waited ${otherMs} ms`);
+      assert.ok(floodMs < 2000, `the held key's requests waited ${floodMs} ms`);
+      // Meanwhile the key's requests on that instance do not wait for the bucket at all.
+      const next = Date.now();
+      for (let i = 0; i < 5; i++) ok(await on(srv, 0, a.key.secret).get('/customers'), 200);
+      assert.ok(Date.now() - next < 1000, `five more requests took ${Date.now() - next} ms`);
+    } finally {
+      await held.end();
+    }
+    // Once the row is free, the database's bucket counts again (within seconds): its row changes.
+    const row = () => srv.sql(`SELECT tokens || ' ' || updated_at FROM rate_buckets WHERE key_id = '${bucket}'`);
+    const was = row();
+    let now = was;
+    for (let i = 0; i < 100 && now === was; i++) {
+      ok(await on(srv, 0, a.key.secret).get('/customers'), 200);
+      now = row();
+      if (now === was) await sleep(100);
+    }
+    assert.notEqual(now, was, 'the bucket in the database was not spent from again');
   });
 
 test('a statement canceled on PostgreSQL (pg_cancel_backend, a statement_timeout) is 503 with Retry-After, not 500, and writes nothing',
