@@ -87,7 +87,11 @@ started() {
 }
 finished() {
 	wait "$BACKGROUND" || true
-	read -r status SECONDS_TAKEN < "$LOGS/$1.status"
+	status=1
+	SECONDS_TAKEN=0
+	if [ -f "$LOGS/$1.status" ]; then
+		read -r status SECONDS_TAKEN < "$LOGS/$1.status"
+	fi
 }
 
 # tally_unit STAGE: counts a unit stage from its log, after run() set $status

@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "checkpointer.h"
 #include "idem.h"
+#include "idem_running.h"
 #include "query.h"
 #include "ratelimit.h"
 #include "session.h"
@@ -390,6 +391,22 @@ const char *dispatch_idem_key(struct ctx *c, const char **scope)
 	return c->idem_digest;
 }
 
+/* Claims the write's Idempotency-Key among those of the requests this
+ * process is running: while the first request with a key runs (waiting
+ * for the writer, hashing a password, in its transaction), a duplicate is
+ * answered 409 at once. Returns 0, or -1 with that 409 in c->err. */
+static int running_claim(struct ctx *c)
+{
+	const char *scope = NULL;
+	const char *key = dispatch_idem_key(c, &scope);
+	if (!key || !c->app->running)
+		return 0;
+	if (!idem_running_claim(c->app->running, scope, key))
+		return idem_in_use(&c->err);
+	c->idem_claimed = true;
+	return 0;
+}
+
 void dispatch_write_in_tx(struct ctx *c)
 {
 	if (c->write_runs++ > 0)
@@ -610,6 +627,10 @@ struct ctx *dispatch_start(struct app *app, const struct request *req, struct re
 		struct err ignored;
 		c->store->ops->session_touch(c->store, c->touch_session, c->now, &ignored);
 	}
+	if (write && running_claim(c) < 0) {
+		resp_error(resp, &c->err, c->request_id);
+		write = false;
+	}
 	if (write) {
 		if (req->idempotency_key)
 			idem_fingerprint(req->method, req->path, c->body, c->fingerprint);
@@ -626,6 +647,8 @@ void dispatch_end(struct ctx *c)
 {
 	if (!c)
 		return;
+	if (c->idem_claimed)
+		idem_running_release(c->app->running, c->idem_scope, c->idem_digest);
 	json_decref(c->body);
 	json_decref(c->out);
 	buf_free(&c->out_bytes);

@@ -65,6 +65,9 @@ struct app {
 	 * (dispatch_write(), group commit off), as the writer does after each
 	 * batch; NULL: none (the command line). */
 	struct checkpointer *checkpointer;
+	/* The Idempotency-Keys of the writes running in this process, so a
+	 * duplicate meanwhile is 409 at once; NULL: none (the command line). */
+	struct idem_running *running;
 };
 
 /* Everything a handler may use. A handler returns 0 with status and out
@@ -107,6 +110,7 @@ struct ctx {
 	char fingerprint[65];   /* of the request, when it has an Idempotency-Key */
 	const char *idem_scope; /* its scope, once dispatch_idem_key() made it */
 	char idem_digest[65];   /* the key as stored (idem_key_digest), or "" */
+	bool idem_claimed;      /* the key is in app->running until dispatch_end() */
 	/* The answer holds a secret (a new API key, a webhook endpoint's signing
 	 * secret, a setup link): its copy for Idempotency-Key replays is stored
 	 * sealed (idem.h). Set by the handler that puts the secret in. */

@@ -233,3 +233,10 @@ int idem_open(struct arena *a, const char *scope, const char *key, const char *s
 	*body_len = n;
 	return 0;
 }
+
+int idem_in_use(struct err *e)
+{
+	return error(e, 409, "idempotency_key_in_use", NULL,
+		     "a request with this Idempotency-Key is still being processed; retry it "
+		     "shortly");
+}

@@ -43,6 +43,10 @@ char *idem_seal(struct arena *a, const char *scope, const char *key, const char 
 int idem_open(struct arena *a, const char *scope, const char *key, const char *stored,
 	      size_t len, const char **body, size_t *body_len, struct err *e);
 
+/* Fills e with 409 idempotency_key_in_use (a request with the same key is
+ * still running) and returns -1. */
+int idem_in_use(struct err *e);
+
 /* Returns 0 when key is a usable Idempotency-Key (1-255 printable ASCII
  * characters), else -1 with e set to 400 invalid_idempotency_key. */
 int idem_key_check(const char *key, struct err *e);

@@ -14,6 +14,7 @@
 #include "event.h"
 #include "http.h"
 #include "idem.h"
+#include "idem_running.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "store/store.h"
@@ -91,6 +92,7 @@ static int serve(const struct config *cfg)
 					  ? ratelimit_new(0.5, cfg->signin_address_burst)
 					  : NULL,
 		.log = cfg->log,
+		.running = idem_running_new(),
 	};
 	/* Every instance on a shared database spends from the same buckets:
 	 * API keys' and the dashboard's sign-in attempts'. */
@@ -130,6 +132,7 @@ static int serve(const struct config *cfg)
 		ratelimit_free(app.ratelimit);
 		ratelimit_free(app.signin_by_account);
 		ratelimit_free(app.signin_by_addr);
+		idem_running_free(app.running);
 		s->ops->close(s);
 		return 1;
 	}
@@ -169,6 +172,7 @@ static int serve(const struct config *cfg)
 	ratelimit_free(app.ratelimit);
 	ratelimit_free(app.signin_by_account);
 	ratelimit_free(app.signin_by_addr);
+	idem_running_free(app.running);
 	s->ops->close(s);
 	return 0;
 }

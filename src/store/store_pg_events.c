@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "idem.h"
 #include "store_pg.h"
 #include "banned.h"
 
@@ -268,9 +269,7 @@ static int idem_answer(struct arena *a, PGresult *lock, PGresult *r, struct idem
 	PQclear(lock);
 	if (!locked) {
 		PQclear(r);
-		return error(e, 409, "idempotency_key_in_use", NULL,
-			     "a request with this Idempotency-Key is still being processed;"
-			     " retry it shortly");
+		return idem_in_use(e);
 	}
 	if (PQntuples(r) == 0) {
 		PQclear(r);

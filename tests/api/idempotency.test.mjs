@@ -3,12 +3,14 @@
 // fingerprint is method + path + canonical JSON body (whitespace and key order do not matter);
 // another body, path or method is 422 idempotency_key_reused; 4xx outcomes are stored and
 // replayed too; keys are per partner (shared by the partner's API keys, independent between
-// partners); 20 concurrent requests with one key produce one customer; malformed keys are 400.
+// partners); 20 concurrent requests with one key produce one customer; a duplicate sent while the
+// first request still runs is 409 idempotency_key_in_use at once; malformed keys are 400.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  startServer, createCustomer, customerBody, assertError, ok, qs, uniq, ON_PG,
+  startServer, createCustomer, customerBody, assertError, ok, qs, uniq, sleep, ON_PG,
 } from './lib.mjs';
 
 let srv;
@@ -192,6 +194,72 @@ test('20 concurrent requests with one key create exactly one customer', async ()
   assert.equal(replayed(later), 'true');
   assert.equal(later.body.id, [...ids][0]);
 });
+
+/**
+ * Another session that keeps partnerId's writes waiting, as a long write of another process would:
+ * on SQLite the database's write lock (sqlite3, BEGIN IMMEDIATE), on PostgreSQL the partner's row
+ * (psql, FOR UPDATE). Resolves once it holds them, with end() (lets go, resolves once it has).
+ */
+async function holdWrites(partnerId) {
+  const proc = ON_PG
+    ? spawn('psql', ['-X', '-q', '-d', srv.dbPath], { stdio: ['pipe', 'pipe', 'inherit'] })
+    : spawn('sqlite3', [srv.dbPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  proc.stdout.setEncoding('utf8').on('data', (chunk) => { out += chunk; });
+  const exited = new Promise((resolve) => proc.on('exit', resolve));
+  proc.stdin.write(ON_PG
+    ? `BEGIN; SELECT 1 FROM partners WHERE id = '${partnerId}' FOR UPDATE; SELECT 'held';\n`
+    : "BEGIN IMMEDIATE; SELECT 'held';\n");
+  for (let i = 0; !out.includes('held'); i++) {
+    if (i === 200) throw new Error(`the session did not take the lock: ${out}`);
+    await sleep(25);
+  }
+  let ended = false;
+  return {
+    end: async () => {
+      if (!ended) proc.stdin.end('COMMIT;\n');
+      ended = true;
+      await exited;
+    },
+  };
+}
+
+// The first request runs as long as another session keeps its write waiting: a duplicate
+// meanwhile was held back on SQLite (one writer) until the first committed, then replayed.
+test('a duplicate sent while the first request still runs is 409 idempotency_key_in_use at once; afterwards, the replay',
+  async () => {
+    const key = uniq('idem-');
+    const body = customerBody();
+    const api = srv.only(0).api(t.key.secret);
+    const held = await holdWrites(t.partner.id);
+    let first;
+    try {
+      first = api.post('/customers', body, { idem: key });
+      let settled = false;
+      first.then(() => { settled = true; });
+      await sleep(300);
+      const started = Date.now();
+      const duplicate = await api.post('/customers', body, { idem: key });
+      assertError(duplicate, 409, 'idempotency_key_in_use');
+      assert.ok(Date.now() - started < 1000, `the 409 took ${Date.now() - started} ms`);
+      assert.equal(settled, false, 'the first request was still running');
+      // Another key runs beside it (it waits for the lock too, and is not refused).
+      const other = api.post('/customers', customerBody(), { idem: uniq('idem-') });
+      await sleep(100);
+      await held.end();
+      ok(await other, 201);
+    } finally {
+      await held.end();
+    }
+    const created = await first;
+    ok(created, 201);
+    assert.notEqual(replayed(created), 'true');
+    const again = await api.post('/customers', body, { idem: key });
+    ok(again, 201);
+    assert.equal(replayed(again), 'true');
+    assert.ok(again.bytes.equals(created.bytes));
+    assert.deepEqual((await byEmail(t.api, body.email)).map((c) => c.id), [created.body.id]);
+  });
 
 test('malformed idempotency keys are 400 invalid_idempotency_key and run nothing', async () => {
   const bad = ['', 'k'.repeat(256), 'clé', 'tab\there', 'k'.repeat(1000)];

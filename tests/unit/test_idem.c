@@ -1,5 +1,6 @@
 /* test_idem.c - request fingerprints and Idempotency-Key checks (idem.h),
- * and dispatch_body_parse() (dispatch.h): what a request body may be. */
+ * the keys of running requests (idem_running.h), and dispatch_body_parse()
+ * (dispatch.h): what a request body may be. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 
 #include "dispatch.h"
 #include "idem.h"
+#include "idem_running.h"
 #include "unit.h"
 #include "util.h"
 
@@ -510,4 +512,38 @@ TEST(idem_open_gives_an_answer_stored_in_the_clear_as_it_is)
 	CHECK_INT(idem_open(a, "ptn_1", "key-1", "", 0, &out, &len, &e), 0);
 	CHECK_INT(len, 0);
 	arena_free(a);
+}
+
+TEST(a_running_key_is_claimed_once_per_scope_until_it_is_released)
+{
+	struct idem_running *r = idem_running_new();
+	CHECK(idem_running_claim(r, "ptn_a", "k1"));
+	CHECK(!idem_running_claim(r, "ptn_a", "k1")); /* a duplicate while it runs */
+	CHECK(idem_running_claim(r, "ptn_b", "k1"));  /* another partner's */
+	CHECK(idem_running_claim(r, "ptn_a", "k2"));
+	/* The scope and the key are not run together: "a\nb" + "c" is not "a" + "b\nc". */
+	CHECK(idem_running_claim(r, "ptn_a\nk", "1"));
+	idem_running_release(r, "ptn_a", "k1");
+	CHECK(idem_running_claim(r, "ptn_a", "k1")); /* afterwards, the next may run */
+	CHECK(!idem_running_claim(r, "ptn_b", "k1"));
+	/* Many at once, all of them held apart, and none left after release. */
+	char key[32];
+	int claimed = 0, refused = 0, again = 0;
+	for (int i = 0; i < 2000; i++) {
+		snprintf(key, sizeof(key), "key-%d", i);
+		claimed += idem_running_claim(r, "ptn_c", key);
+	}
+	for (int i = 0; i < 2000; i++) {
+		snprintf(key, sizeof(key), "key-%d", i);
+		refused += !idem_running_claim(r, "ptn_c", key);
+		idem_running_release(r, "ptn_c", key);
+	}
+	for (int i = 0; i < 2000; i++) {
+		snprintf(key, sizeof(key), "key-%d", i);
+		again += idem_running_claim(r, "ptn_c", key);
+	}
+	CHECK_INT(claimed, 2000);
+	CHECK_INT(refused, 2000);
+	CHECK_INT(again, 2000);
+	idem_running_free(r); /* frees what is still claimed */
 }
