@@ -94,7 +94,8 @@ int field_mode(struct ctx *c, bool *livemode)
 	const char *mode;
 	if (field_choice(c, "mode", false, tenant_modes, &mode) < 0)
 		return -1;
-	*livemode = true; /* the default mode */
+	/* A dashboard request's tenant is the page's mode (dispatch.c). */
+	*livemode = c->session ? tenant_livemode(c->partner_id) : true;
 	if (mode)
 		tenant_mode_parse(mode, livemode);
 	return 0;

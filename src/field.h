@@ -23,8 +23,9 @@ int field_string(struct ctx *c, const char *name, bool required, bool nullable, 
 		 size_t max, bool multiline, const char **out);
 /* Reads a boolean field; *present says whether it was given. */
 int field_bool(struct ctx *c, const char *name, bool *present, bool *out);
-/* Reads the optional "mode" field ("live", the default, or "test") of a key
- * or webhook endpoint being created. Returns 0 or -1 with 422. */
+/* Reads the optional "mode" field ("live" or "test") of a key or webhook
+ * endpoint being created; without it, the dashboard page's mode, or live
+ * on the operator API. Returns 0 or -1 with 422. */
 int field_mode(struct ctx *c, bool *livemode);
 /* Reads a string field that must be one of choices (NULL-terminated); an
  * optional one may be null, meaning absent. */

@@ -345,6 +345,29 @@ test('the mode switch: test mode makes test keys, and another partner\'s keys ar
   assertError(await u.dash.get('/session', { headers: { 'innbocks-mode': 'sandbox' } }), 400, 'invalid_request');
 });
 
+// Without a mode, a key or endpoint made on the test page was live: a client of the JSON API
+// that left it out got a live key it could neither list nor revoke on that page.
+test('a key or endpoint made without a mode takes the page\'s mode; the operator API\'s stays live', async () => {
+  const u = await dashUser(srv);
+  for (const mode of ['test', 'live']) {
+    u.dash.mode = mode;
+    const k = await u.dash.post('/keys', { name: 'no mode', scopes: ['customers:read'] });
+    assert.equal(k.status, 201, k.text);
+    assert.equal(k.body.mode, mode);
+    assert.ok(k.body.secret.startsWith(`ib_${mode}_`), k.body.secret);
+    const w = await u.dash.post('/webhook-endpoints', { url: `https://crm.example.com/${mode}` });
+    assert.equal(w.status, 201, w.text);
+    assert.equal(w.body.mode, mode);
+    // Found on that page, and revoked there.
+    assert.ok((await u.dash.get('/keys?limit=100')).body.data.some((x) => x.id === k.body.id));
+    assert.ok((await u.dash.get('/webhook-endpoints?limit=100')).body.data.some((x) => x.id === w.body.id));
+    assert.equal((await u.dash.post(`/keys/${k.body.id}/revoke`, {})).status, 200);
+  }
+  const k = await srv.admin().post(`/partners/${u.partner.id}/keys`, { name: 'operator', scopes: ['customers:read'] });
+  assert.equal(k.status, 201, k.text);
+  assert.equal(k.body.mode, 'live');
+});
+
 test('a key or endpoint of the other mode is not found by id, as in the lists', async () => {
   const u = await dashUser(srv);
   u.dash.mode = 'test';
