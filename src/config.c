@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,7 +96,7 @@ static int apply(struct config *cfg, const struct setting *st, const char *v, ch
 	case NUMBER: {
 		errno = 0;
 		double d = strtod(v, &end);
-		if (!*v || *end || errno || d < 0)
+		if (!*v || *end || errno || !isfinite(d) || d < 0)
 			goto bad;
 		*(double *)field = d;
 		return 0;
@@ -122,7 +123,7 @@ static int apply(struct config *cfg, const struct setting *st, const char *v, ch
 				goto bad;
 			cfg->retry_schedule[n++] = (int)s;
 			p = end;
-			if (*p == ',')
+			if (*p == ',' && p[1]) /* a comma comes before a number */
 				p++;
 			else if (*p)
 				goto bad;
@@ -157,7 +158,7 @@ static int split_listen(const char *listen, char *host, size_t host_size, int *p
 	host[hl] = '\0';
 	char *end = NULL;
 	long p = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || p < 0 || p > 65535)
+	if (!colon[1] || *end || p < 1 || p > 65535)
 		return -1;
 	*port = (int)p;
 	return 0;

@@ -337,6 +337,11 @@ test('serve refuses a bad configuration with a non-zero exit and a message', asy
     ['a listen address without a port', ['--listen', 'nonsense', '--admin-token', good, '--database', db]],
     ['a rate limit that is not a number', [...listen, '--admin-token', good, '--database', db, '--rate-limit', 'abc']],
     ['a rate burst of 0', [...listen, '--admin-token', good, '--database', db, '--rate-burst', '0']],
+    // strtod reads these, and no comparison refused them: nan turned the limit off, or refused
+    // every request with RateLimit headers of -9223372036854775808.
+    ...[['--rate-limit', 'nan'], ['--rate-burst', 'nan'], ['--rate-limit', 'inf'], ['--rate-burst', 'infinity'],
+      ['--signin-address-burst', 'nan'], ['--webhook-retry-schedule', '1,'], ['--listen', '127.0.0.1:0']]
+      .map(([flag, value]) => [`${flag} ${value}`, [...listen, '--admin-token', good, '--database', db, flag, value]]),
     ['a metrics listen address without a port', [...listen, '--admin-token', good, '--database', db, '--metrics-listen', 'nonsense']],
     ...['mail.example.com', 'ftp://mail.example.com', 'https://', 'https:///x', 'https://mail.example.com/?a=1',
       'https://mail.example.com/#x', 'https://mail example.com', 'https://mail.example.com/innbocks'].map((url) => [`a public URL ${url}`,
