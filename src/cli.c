@@ -632,6 +632,10 @@ struct command {
 	const char *usage;
 	/* The --flags it takes, without the dashes; unused slots are NULL. */
 	const char *flags[FLAGS_MAX];
+	/* How many arguments it takes besides its flags, at most (an id, a
+	 * file): more is a mistake to refuse, not to ignore (`key revoke A B`
+	 * would revoke A and leave B working). */
+	int args;
 };
 
 /* Every command, in the order of the usage text. The settings' flags
@@ -641,37 +645,43 @@ static const struct command commands[] = {
 	 NULL,
 	 NULL,
 	 "serve [--listen HOST:PORT] [--database PATH] [--admin-token T] ...",
-	 {0}},
+	 {0},
+	 0},
 	{"partner",
 	 "create",
 	 cmd_partner_create,
 	 "partner create --name N --line1 L [--line2 L2] --city C --state S\n"
 	 "                          --postal-code P --country CC",
-	 {"name", "line1", "line2", "city", "state", "postal-code", "country"}},
-	{"partner", "list", cmd_partner_list, "partner list", {0}},
+	 {"name", "line1", "line2", "city", "state", "postal-code", "country"},
+	 0},
+	{"partner", "list", cmd_partner_list, "partner list", {0}, 0},
 	{"key",
 	 "create",
 	 cmd_key_create,
 	 "key create --partner ptn_... --scopes a,b,... [--name N] [--mode live|test]",
-	 {"partner", "scopes", "name", "mode"}},
-	{"key", "list", cmd_key_list, "key list --partner ptn_...", {"partner"}},
-	{"key", "revoke", cmd_key_revoke, "key revoke key_...", {0}},
+	 {"partner", "scopes", "name", "mode"},
+	 0},
+	{"key", "list", cmd_key_list, "key list --partner ptn_...", {"partner"}, 0},
+	{"key", "revoke", cmd_key_revoke, "key revoke key_...", {0}, 1},
 	{"customer",
 	 "accept-invite",
 	 cmd_customer_accept_invite,
 	 "customer accept-invite|show cus_...",
-	 {0}},
-	{"customer", "show", cmd_customer_show, NULL, {0}},
+	 {0},
+	 1},
+	{"customer", "show", cmd_customer_show, NULL, {0}, 1},
 	{"customer",
 	 "billing",
 	 cmd_customer_billing,
 	 "customer billing cus_... --active true|false",
-	 {"active"}},
+	 {"active"},
+	 1},
 	{"customer",
 	 "compliance",
 	 cmd_customer_compliance,
 	 "customer compliance cus_... [--form-1583 S] [--identity S] [--reason R]",
-	 {"form-1583", "identity", "reason"}},
+	 {"form-1583", "identity", "reason"},
+	 1},
 	{"mail",
 	 "record",
 	 cmd_mail_record,
@@ -680,72 +690,84 @@ static const struct command commands[] = {
 	 "                       [--tracking-number T] [--carrier C] [--sender S] [--notes N]\n"
 	 "                       [--received-at RFC3339]",
 	 {"customer", "type", "photo", "performed-by", "tracking-number", "carrier", "sender",
-	  "notes", "received-at"}},
-	{"action", "list", cmd_action_list, "action list [--status requested]", {"status"}},
+	  "notes", "received-at"},
+	 0},
+	{"action", "list", cmd_action_list, "action list [--status requested]", {"status"}, 0},
 	{"action",
 	 "complete",
 	 cmd_action_complete,
 	 "action complete act_... [--document-url U | --carrier C\n"
 	 "                                    --tracking-number T]",
-	 {"document-url", "carrier", "tracking-number"}},
-	{"action", "fail", cmd_action_fail, "action fail act_... --reason R", {"reason"}},
-	{"action", "cancel", cmd_action_cancel, "action cancel act_...", {0}},
+	 {"document-url", "carrier", "tracking-number"},
+	 1},
+	{"action", "fail", cmd_action_fail, "action fail act_... --reason R", {"reason"}, 1},
+	{"action", "cancel", cmd_action_cancel, "action cancel act_...", {0}, 1},
 	{"webhook",
 	 "create",
 	 cmd_webhook_create,
 	 "webhook create --partner ptn_... --url URL [--events a,b,...]\n"
 	 "                         [--mode live|test]",
-	 {"partner", "url", "events", "mode"}},
-	{"webhook", "list", cmd_webhook_list, "webhook list --partner ptn_...", {"partner"}},
+	 {"partner", "url", "events", "mode"},
+	 0},
+	{"webhook", "list", cmd_webhook_list, "webhook list --partner ptn_...", {"partner"}, 0},
 	{"webhook",
 	 "update",
 	 cmd_webhook_update,
 	 "webhook update we_... [--url URL] [--events a,b] [--enabled true|false]",
-	 {"url", "events", "enabled"}},
+	 {"url", "events", "enabled"},
+	 1},
 	{"webhook",
 	 "rotate-secret",
 	 cmd_webhook_rotate_secret,
 	 "webhook rotate-secret we_...",
-	 {0}},
+	 {0},
+	 1},
 	{"user",
 	 "create",
 	 cmd_user_create,
 	 "user create --partner ptn_... --email E --role owner|developer|viewer\n"
 	 "                       (a dashboard user; prints the one-time setup link)",
-	 {"partner", "email", "role"}},
+	 {"partner", "email", "role"},
+	 0},
 	{"user",
 	 "list",
 	 cmd_user_list,
 	 "user list --partner ptn_...   (the partner's newest 100 dashboard users)",
-	 {"partner"}},
+	 {"partner"},
+	 0},
 	{"user",
 	 "setup-link",
 	 cmd_user_setup_link,
 	 "user setup-link usr_...   (a new one-time setup link for a user who has not\n"
 	 "                       set a password; the earlier ones stop working)",
-	 {0}},
-	{"admin-token", "create", cmd_admin_token_create, "admin-token create", {0}},
+	 {0},
+	 1},
+	{"admin-token", "create", cmd_admin_token_create, "admin-token create", {0}, 0},
 	{"backup",
 	 NULL,
 	 cmd_backup,
 	 "backup FILE     (a consistent copy of the database, while the server runs)",
-	 {0}},
+	 {0},
+	 1},
 	{"migrate",
 	 NULL,
 	 cmd_migrate,
 	 "migrate         (applies the migrations the database lacks, as serve does at\n"
 	 "                            start; prints the schema version before and after)",
-	 {0}},
+	 {0},
+	 0},
 	{"demo",
 	 NULL,
 	 cmd_demo,
 	 "demo            (an empty database: a demo partner, keys, a dashboard owner)",
-	 {0}},
+	 {0},
+	 0},
 	{"request",
 	 NULL,
 	 cmd_request,
 	 "request METHOD PATH [JSON]   (any operator API call)",
-	 {0}},
+	 {0},
+	 3},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -782,14 +804,32 @@ static bool flag_known(const struct command *cmd, const char *flag, size_t len)
 	return false;
 }
 
-/* Returns 0 when cmd takes every --flag in argv, its arguments, or -1
- * after saying on stderr which one it does not. A flag's value is the next
- * argument unless given as --flag=value. */
-static int flags_check(const struct command *cmd, int argc, char **argv)
+/* Returns 0 when cmd takes every --flag in argv, its arguments, and no more
+ * other arguments than it takes, or -1 after saying on stderr what it does
+ * not take. A flag's value is the next argument unless given as
+ * --flag=value. */
+static int args_check(const struct command *cmd, int argc, char **argv)
 {
+	int args = 0;
 	for (int i = 0; i < argc; i++) {
-		if (strncmp(argv[i], "--", 2) != 0)
+		if (strncmp(argv[i], "--", 2) != 0) {
+			if (++args > cmd->args) {
+				char most[32];
+				if (cmd->args <= 1)
+					snprintf(most, sizeof(most), "%s",
+						 cmd->args ? "one argument" : "no argument");
+				else
+					snprintf(most, sizeof(most), "%d arguments at most",
+						 cmd->args);
+				fprintf(stderr,
+					"innbocks: '%s%s%s' takes %s besides its options; '%s' is "
+					"one too many\n",
+					cmd->name, cmd->sub ? " " : "",
+					cmd->sub ? cmd->sub : "", most, argv[i]);
+				return -1;
+			}
 			continue;
+		}
 		const char *flag = argv[i] + 2;
 		size_t len = strcspn(flag, "=");
 		if (!flag_known(cmd, flag, len)) {
@@ -837,7 +877,7 @@ int cli_run(const struct config *cfg, int argc, char **argv)
 	if (!cmd || !cmd->run)
 		return usage();
 	int skip = cmd->sub ? 2 : 1;
-	if (flags_check(cmd, argc - skip, argv + skip) < 0)
+	if (args_check(cmd, argc - skip, argv + skip) < 0)
 		return 2;
 	bool creates = strcmp(cmd->name, "demo") == 0 || strcmp(cmd->name, "migrate") == 0;
 	if (!creates && database_exists(cfg->database) < 0)

@@ -159,6 +159,26 @@ test('an option the command does not take is refused with exit 2, naming it, bef
   assert.deepEqual(ok(await srv.admin().get(`/partners/${p.id}/keys`)).data, []);
 });
 
+// Extra words were ignored: `key revoke A B` revoked A, exited 0, and B kept working.
+test('an argument more than the command takes is refused with exit 2, naming it, before anything is done', async () => {
+  const p = await cliOk(partnerArgs(uniq('CLI ')));
+  const [a, b] = [await srv.createKey(p.id, ['customers:read']), await srv.createKey(p.id, ['customers:read'])];
+  const r = await runCli(['key', 'revoke', '--database', srv.dbPath, a.id, b.id]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`'key revoke' takes one argument besides its options; '${b.id}' is one too many`));
+  for (const k of [a, b]) assert.equal((await srv.api(k.secret).get('/customers')).status, 200, 'neither key was revoked');
+  const list = await runCli(['partner', 'list', '--database', srv.dbPath, 'extra']);
+  assert.equal(list.code, 2);
+  assert.match(list.stderr, /'partner list' takes no argument besides its options; 'extra' is one too many/);
+  const req = await runCli(['request', '--database', srv.dbPath, 'POST', '/admin/v1/partners', '{}', 'extra']);
+  assert.equal(req.code, 2);
+  assert.match(req.stderr, /'request' takes 3 arguments at most/);
+  // What a command takes still works, with its options on either side.
+  const one = await runCli(['key', 'revoke', a.id, '--database', srv.dbPath]);
+  assert.equal(one.code, 0, one.stderr);
+  assertError(await srv.api(a.secret).get('/customers'), 401, 'unauthenticated');
+});
+
 test('operator commands refuse to create a database: they name the path and how to point them at the server\'s', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'innbocks-nodb-'));
   try {
