@@ -119,10 +119,12 @@ int api_mail_record(struct ctx *c, const char *source)
 	    field_string(c, "notes", false, true, 1, 1000, true, &m.notes) < 0 ||
 	    field_string(c, "received_at", false, true, 1, 64, false, &received_at) < 0)
 		return -1;
-	if (received_at && rfc3339_parse(received_at, &m.received_at) < 0)
-		return error(
-			&c->err, 422, "validation_failed", "received_at",
-			"received_at must be an RFC 3339 time such as 2026-11-27T11:10:28Z");
+	/* Time 0 is no time (stored as such, rendered null). */
+	if (received_at &&
+	    (rfc3339_parse(received_at, &m.received_at) < 0 || m.received_at < 1))
+		return error(&c->err, 422, "validation_failed", "received_at",
+			     "received_at must be an RFC 3339 time after 1970-01-01T00:00:00Z, "
+			     "such as 2026-11-27T11:10:28Z");
 	if (m.received_at > c->now)
 		return error(&c->err, 422, "validation_failed", "received_at",
 			     "received_at may not lie in the future");

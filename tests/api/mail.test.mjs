@@ -229,6 +229,10 @@ const INVALID = [
   ['received_at', { received_at: '2026-01-05' }],
   ['received_at', { received_at: 1767600000 }],
   ['received_at', { received_at: future() }],
+  // The Unix epoch itself was stored, then read back as null; before it, a misleading message.
+  ['received_at', { received_at: '1970-01-01T00:00:00Z' }],
+  ['received_at', { received_at: '1970-01-01T00:30:00+01:00' }],
+  ['received_at', { received_at: '1969-12-31T23:59:59Z' }],
   ['metadata', { metadata: 'plan=gold' }],
   ['metadata', { metadata: ['gold'] }],
   ['metadata', { metadata: { plan: 1 } }],
@@ -338,6 +342,11 @@ test('received_at in the past is stored as given, normalised to UTC seconds', as
   const noTime = await createMail(t.api, cust.id);
   assertRecentTime(noTime.received_at, 60000);
   assertError(await t.api.post('/mail', mailBody(cust.id, { received_at: future() })), 422, 'validation_failed', 'received_at');
+  const epoch = await t.api.post('/mail', mailBody(cust.id, { received_at: '1970-01-01T00:00:00Z' }));
+  assertError(epoch, 422, 'validation_failed', 'received_at');
+  assert.match(epoch.body.error.message, /after 1970-01-01T00:00:00Z/);
+  const first = await createMail(t.api, cust.id, { received_at: '1970-01-01T00:00:01Z' });
+  assert.equal(first.received_at, '1970-01-01T00:00:01Z');
 });
 
 // ---------------------------------------------------------------------------------------------
