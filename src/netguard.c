@@ -178,6 +178,42 @@ static const char *host_forbidden(const char *host, bool allow_loopback)
 	return NULL;
 }
 
+/* Returns true when a host in its ASCII form (host_ascii()) is an address
+ * literal, or a domain name whose labels are 1 to 63 letters, digits,
+ * hyphens (neither first nor last) and underscores (which DNS allows in
+ * names), with an A-label ("xn--...") that decodes. */
+static bool host_well_formed(const char *host)
+{
+	char buf[HOST_MAX + 2];
+	size_t n = strlen(host);
+	struct in_addr a4;
+	if (host[0] == '[' || n >= sizeof(buf))
+		return host[0] == '['; /* an IPv6 literal (parsed by curl) */
+	memcpy(buf, host, n + 1);
+	if (n && buf[n - 1] == '.')
+		buf[--n] = '\0';
+	if (inet_aton(buf, &a4) == 1)
+		return true;
+	for (char *label = buf, *end; label; label = end ? end + 1 : NULL) {
+		end = strchr(label, '.');
+		if (end)
+			*end = '\0';
+		size_t len = strlen(label);
+		if (len < 1 || len > 63 || label[0] == '-' || label[len - 1] == '-' ||
+		    strspn(label,
+			   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
+			    len)
+			return false;
+		char *unicode = NULL;
+		bool decodes = strncasecmp(label, "xn--", 4) != 0 ||
+			       idn2_to_unicode_8z8z(label, &unicode, 0) == IDN2_OK;
+		idn2_free(unicode);
+		if (!decodes)
+			return false;
+	}
+	return true;
+}
+
 int netguard_check_url(const char *url, bool allow_loopback, char *why, size_t why_size)
 {
 	int rc = -1;
@@ -214,6 +250,11 @@ int netguard_check_url(const char *url, bool allow_loopback, char *why, size_t w
 	}
 	if (range) {
 		snprintf(why, why_size, "url must not point to a %s address", range);
+		goto out;
+	}
+	/* The host as a resolver takes it (decoded, when it decodes). */
+	if (!host_well_formed(ascii)) {
+		snprintf(why, why_size, "url host is not a valid domain name");
 		goto out;
 	}
 	rc = 0;

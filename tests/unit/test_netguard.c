@@ -277,6 +277,43 @@ TEST(netguard_check_url_refuses_hosts_longer_than_dns_allows)
 	check_url(url, false, true);
 }
 
+/* What docs/webhooks.md promises: a host that is not a valid domain name is
+ * refused. These were accepted, the ASCII ones never being looked at. */
+TEST(netguard_check_url_refuses_hosts_that_are_not_domain_names)
+{
+	char url[128];
+	char label[65];
+	memset(label, 'a', 64);
+	label[64] = '\0';
+	snprintf(url, sizeof(url), "https://%s.example.com/hook", label);
+	const char *const bad[] = {
+		"https://-crm.example.com/hook",
+		"https://crm-.example.com/hook",
+		"https://crm..example.com/hook",
+		"https://xn--localhost-/hook",
+		"https://xn--zz.example.com/hook",
+		"https://crm.exa!mple.com/hook",
+		url,
+	};
+	for (size_t i = 0; i < N(bad); i++) {
+		check_url(bad[i], false, false);
+		check_url(bad[i], true, false);
+	}
+	char why[128];
+	CHECK(netguard_check_url("https://-crm.example.com/hook", false, why, sizeof(why)) < 0);
+	CHECK_STR(why, "url host is not a valid domain name");
+	static const char *const fine[] = {
+		"https://crm-1.example.com/hook",     "https://my_crm.example.com/hook",
+		"https://xn--bcher-kva.example/hook", "https://crm.example.com./hook",
+		"https://1.2.3.4.5.example/hook",
+	};
+	for (size_t i = 0; i < N(fine); i++)
+		check_url(fine[i], false, true);
+	label[63] = '\0'; /* 63 characters: the longest label */
+	snprintf(url, sizeof(url), "https://%s.example.com/hook", label);
+	check_url(url, false, true);
+}
+
 TEST(netguard_forbidden_addr_refuses_the_local_nat64_prefix)
 {
 	CHECK_STR(classify("64:ff9b:1::1", false), "reserved");
