@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -345,6 +346,21 @@ static const char *framing_problem(const struct headers *h, const char *version)
 	return NULL;
 }
 
+/* Returns the path of a request target: url itself, or the path of one in
+ * absolute form ("http://host/path", which RFC 9112 section 3.2.2 has
+ * servers accept; libmicrohttpd hands it on as it came, its query split
+ * off). */
+static const char *target_path(const char *url)
+{
+	size_t scheme = strncasecmp(url, "http://", 7) == 0    ? 7
+			: strncasecmp(url, "https://", 8) == 0 ? 8
+							       : 0;
+	if (!scheme)
+		return url;
+	const char *slash = strchr(url + scheme, '/');
+	return slash ? slash : "/";
+}
+
 /* Builds p->req from the connection's headers and query (the body, if
  * any, is added when it has been read), reading the headers once; h gets
  * the framing headers. */
@@ -357,7 +373,7 @@ static void request_build(struct http_server *srv, struct pending *p,
 	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_query, &p->query);
 	p->req = (struct request){
 		.method = method,
-		.path = url,
+		.path = target_path(url),
 		.query = p->query.items,
 		.nquery = p->query.n,
 		.query_overflow = p->query.overflow,

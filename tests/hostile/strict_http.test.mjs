@@ -192,6 +192,23 @@ test('requests libmicrohttpd refuses itself are a 4xx that closes the connection
 
 // Every header the server reads is found whatever the case of its name: the key, the body's
 // type and its Idempotency-Key, whose replay (names in lower case) answers the same customer.
+// RFC 9112 section 3.2.2: a server must accept a request target in absolute form. It was taken
+// as a path of its own: 404 route_not_found.
+test('a request target in absolute form (http://host/path?query) is the path and query it names', async () => {
+  const c = await createCustomer(tn.api);
+  for (const target of [`http://127.0.0.1:${srv.port}/api/v1/customers/${c.id}`, `HTTP://example.com/api/v1/customers/${c.id}?`]) {
+    const r = await rawBytes(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${tn.key.secret}\r\nConnection: close\r\n\r\n`);
+    assert.equal(r.status, 200, `${target}: ${r.head}`);
+    assert.equal(r.body.id, c.id);
+  }
+  const list = await rawBytes(`GET https://example.com/api/v1/customers?limit=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tn.key.secret}\r\nConnection: close\r\n\r\n`);
+  assert.equal(list.status, 200, list.head);
+  assert.equal(list.body.data.length, 1);
+  const bare = await rawBytes('GET http://example.com HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.equal(bare.status, 404, bare.head);
+  assert.equal(bare.body.error.code, 'route_not_found');
+});
+
 test('header names are matched in any case', async () => {
   const body = JSON.stringify({ email: 'cased@example.com', name: 'Cased Names' });
   const send = (names) => rawBytes(`POST /api/v1/customers HTTP/1.1\r\nHOST: x\r\n`
