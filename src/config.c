@@ -164,6 +164,30 @@ static int split_listen(const char *listen, char *host, size_t host_size, int *p
 	return 0;
 }
 
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+/* Returns the setting whose flag arg is ("--flag" or "--flag=value"), or
+ * NULL; *value is the text after "=", or NULL (the value is the next
+ * argument). */
+static const struct setting *setting_flag(const char *arg, const char **value)
+{
+	*value = NULL;
+	if (strncmp(arg, "--", 2) != 0)
+		return NULL;
+	for (size_t j = 0; j < NSETTINGS; j++) {
+		size_t fl = strlen(settings[j].flag);
+		if (strncmp(arg + 2, settings[j].flag, fl) != 0)
+			continue;
+		if (arg[2 + fl] == '=') {
+			*value = arg + 3 + fl;
+			return &settings[j];
+		}
+		if (arg[2 + fl] == '\0')
+			return &settings[j];
+	}
+	return NULL;
+}
+
 int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest, char *msg,
 		size_t msg_size)
 {
@@ -182,28 +206,26 @@ int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest
 	cfg->signin_address_burst = 50;
 	cfg->log = ACCESSLOG_JSON;
 	cfg->metrics = true;
-	size_t nsettings = sizeof(settings) / sizeof(settings[0]);
-	for (size_t i = 0; i < nsettings; i++) {
-		const char *v = getenv(settings[i].env);
+	/* A flag wins over its variable: a variable whose flag is given is
+	 * not read at all (a bad value there stops nothing). */
+	bool flagged[NSETTINGS] = {false};
+	for (int i = 1; i < argc; i++) {
+		const char *value;
+		const struct setting *st = setting_flag(argv[i], &value);
+		if (st) {
+			flagged[st - settings] = true;
+			i += !value;
+		}
+	}
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		const char *v = flagged[i] ? NULL : getenv(settings[i].env);
 		if (v && *v && apply(cfg, &settings[i], v, msg, msg_size) < 0)
 			return -1;
 	}
 	*nrest = 0;
 	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		const struct setting *st = NULL;
-		const char *value = NULL;
-		if (strncmp(arg, "--", 2) == 0) {
-			for (size_t j = 0; j < nsettings && !st; j++) {
-				size_t fl = strlen(settings[j].flag);
-				if (strncmp(arg + 2, settings[j].flag, fl) != 0)
-					continue;
-				if (arg[2 + fl] == '=')
-					value = arg + 3 + fl, st = &settings[j];
-				else if (arg[2 + fl] == '\0')
-					st = &settings[j];
-			}
-		}
+		const char *value;
+		const struct setting *st = setting_flag(argv[i], &value);
 		if (!st) {
 			rest[(*nrest)++] = i;
 			continue;

@@ -379,9 +379,11 @@ test('flags win over the environment', async () => {
     env: {
       INNBOCKS_LISTEN: `127.0.0.1:${envPort}`, INNBOCKS_DATABASE: envDb, INNBOCKS_ADMIN_TOKEN: envToken,
       INNBOCKS_RATE_LIMIT: '1', INNBOCKS_RATE_BURST: '7',
+      // Not read at all, since the flag is given: this stopped the server before.
+      INNBOCKS_WEBHOOK_TIMEOUT_MS: 'abc',
     },
     args: ['--listen', `127.0.0.1:${flagPort}`, '--database', flagDb, '--admin-token', flagToken,
-      '--rate-limit', '100000', '--rate-burst', '5'],
+      '--rate-limit', '100000', '--rate-burst', '5', '--webhook-timeout-ms', '5000'],
   }));
   try {
     await assert.rejects(fetch(`http://127.0.0.1:${envPort}/healthz`), 'nothing may listen on the INNBOCKS_LISTEN port');
