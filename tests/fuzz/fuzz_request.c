@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "dispatch.h"
+#include "idem_running.h"
 #include "store/store.h"
 #include "util.h"
 
@@ -31,6 +32,7 @@ static char dir[] = "/tmp/innbocks-fuzz-XXXXXX";
 static void cleanup(void)
 {
 	app.store->ops->close(app.store);
+	idem_running_free(app.running);
 	const char *files[] = {"fuzz.db", "fuzz.db-wal", "fuzz.db-shm"};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char p[96];
@@ -85,6 +87,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		die("fuzz: commit: %s", e.message);
 	app.store = s;
 	app.admin_token = "ib_admin_fuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzz";
+	app.running = idem_running_new(); /* as serve has it */
 	atexit(cleanup);
 	return 0;
 }
