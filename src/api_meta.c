@@ -13,10 +13,9 @@ extern const size_t openapi_json_len;
 int api_meta_health(struct ctx *c)
 {
 	if (!c->store->ops->writable(c->store))
-		return error(
-			&c->err, 503, "unavailable", NULL,
-			"not ready: the database cannot be written (disk full or read-only); "
-			"reads still work");
+		return error(&c->err, 503, "unavailable", NULL,
+			     "not ready: the database takes no writes (a full, read-only or "
+			     "failing disk, or a database server that cannot be reached)");
 	json_t *o = json_object();
 	json_object_set_new(o, "status", json_string("ok"));
 	return reply_take(c, 200, o);

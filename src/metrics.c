@@ -425,9 +425,13 @@ char *metrics_render(struct arena *a, struct store *s, size_t *len, struct err *
 	header(&t, "innbocks_database_size_bytes", "gauge",
 	       "Size of the database file, without its write-ahead log.");
 	out(&t, "innbocks_database_size_bytes %lld\n", (long long)st.database_bytes);
-	header(&t, "innbocks_database_wal_size_bytes", "gauge",
-	       "Size of the database's write-ahead log file.");
-	out(&t, "innbocks_database_wal_size_bytes %lld\n", (long long)st.wal_bytes);
+	/* Left out where there is none: a constant 0 would read as healthy
+	 * in an alert on it. */
+	if (st.wal_bytes >= 0) {
+		header(&t, "innbocks_database_wal_size_bytes", "gauge",
+		       "Size of the database's write-ahead log file.");
+		out(&t, "innbocks_database_wal_size_bytes %lld\n", (long long)st.wal_bytes);
+	}
 	render_process(&t);
 	char *text = arena_strndup(a, t.buf, t.len);
 	*len = t.len;

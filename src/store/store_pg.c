@@ -316,6 +316,7 @@ static int pg_stats(struct store *s, struct store_stats *out, struct err *e)
 		return -1;
 	*out = (struct store_stats){
 		.database_bytes = pgs_col_i64(r, 0, 0),
+		.wal_bytes = -1, /* PostgreSQL's WAL is the server's, not this database's */
 		.webhook_pending = pgs_col_i64(r, 0, 1),
 		.webhook_oldest_due = pgs_col_i64(r, 0, 2),
 	};
