@@ -1,6 +1,7 @@
 /* config.c - settings from the environment and flags. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
@@ -140,7 +141,8 @@ bad:
 }
 
 /* Splits "host:port" (or "[v6]:port") into host (at most host_size bytes)
- * and port; returns 0 or -1. */
+ * and port; returns 0, or -1 unless the host is an IP address or localhost
+ * and the port 1-65535. */
 static int split_listen(const char *listen, char *host, size_t host_size, int *port)
 {
 	const char *colon = strrchr(listen, ':');
@@ -156,6 +158,11 @@ static int split_listen(const char *listen, char *host, size_t host_size, int *p
 		return -1;
 	memcpy(host, h, hl);
 	host[hl] = '\0';
+	/* What the HTTP layer can bind (http.c): an address, or localhost. */
+	unsigned char addr[16];
+	if (inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1 &&
+	    strcmp(host, "localhost") != 0)
+		return -1;
 	char *end = NULL;
 	long p = strtol(colon + 1, &end, 10);
 	if (!colon[1] || *end || p < 1 || p > 65535)
@@ -253,23 +260,31 @@ int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest
 	 * program whatever it was about to do. */
 	if (split_listen(cfg->listen, cfg->listen_host, sizeof(cfg->listen_host),
 			 &cfg->listen_port) < 0) {
-		snprintf(msg, msg_size, "INNBOCKS_LISTEN must be HOST:PORT, not '%s'",
-			 cfg->listen);
+		snprintf(
+			msg, msg_size,
+			"INNBOCKS_LISTEN must be HOST:PORT (an IP address or localhost, a port "
+			"from 1 to 65535), not '%s'",
+			cfg->listen);
 		return -1;
 	}
 	if (cfg->metrics_listen[0] &&
 	    split_listen(cfg->metrics_listen, cfg->metrics_host, sizeof(cfg->metrics_host),
 			 &cfg->metrics_port) < 0) {
-		snprintf(msg, msg_size, "INNBOCKS_METRICS_LISTEN must be HOST:PORT, not '%s'",
+		snprintf(msg, msg_size,
+			 "INNBOCKS_METRICS_LISTEN must be HOST:PORT (an IP address or "
+			 "localhost, a port from 1 to 65535), not '%s'",
 			 cfg->metrics_listen);
 		return -1;
 	}
-	if (cfg->rate_limit > 0 && cfg->rate_burst < 1) {
-		snprintf(
-			msg, msg_size,
-			"INNBOCKS_RATE_BURST must be at least 1 (or INNBOCKS_RATE_LIMIT 0: no limit)");
+	/* 0 turns limiting off, said of both (docs/operators.md); a bucket
+	 * smaller than one request would refuse every request. */
+	if (cfg->rate_burst > 0 && cfg->rate_burst < 1) {
+		snprintf(msg, msg_size,
+			 "INNBOCKS_RATE_BURST must be 0 (no limit) or at least 1");
 		return -1;
 	}
+	if (cfg->rate_burst == 0)
+		cfg->rate_limit = 0;
 	public_url_trim(cfg->public_url);
 	if (cfg->public_url[0] && !public_url_valid(cfg->public_url)) {
 		snprintf(msg, msg_size,

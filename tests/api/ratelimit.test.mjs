@@ -2,7 +2,7 @@
 // INNBOCKS_RATE_BURST=3 the RateLimit-* headers count down from the burst, the request past the
 // burst is 429 rate_limited with Retry-After, keys are limited independently, tokens come back
 // over time, unauthenticated requests and /healthz are not limited; the default of 100/s with
-// bursts of 200 when nothing is configured; and 0 turning limiting off.
+// bursts of 200 when nothing is configured; and 0 (rate or burst) turning limiting off.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -131,18 +131,24 @@ test('without configuration the limit is 100/s with bursts of 200', async () => 
   }
 });
 
-test('a rate of 0 turns limiting off', async () => {
-  const other = await startServer({ rateLimit: 0, rateBurst: 0 });
-  try {
-    const tn = await other.tenant(['customers:read']);
-    for (let round = 0; round < 3; round++) {
-      const results = await Promise.all(Array.from({ length: 100 }, () => tn.api.get('/customers')));
-      for (const r of results) ok(r);
+// "0 turns limiting off" is said of both settings; a burst of 0 with a rate stopped the server.
+for (const [rateLimit, rateBurst] of [[0, 0], [0, 200], [1, 0]]) {
+  test(`a rate of ${rateLimit} with a burst of ${rateBurst} turns limiting off: no RateLimit headers, nothing refused`, async () => {
+    const other = await startServer({ rateLimit, rateBurst });
+    try {
+      const tn = await other.tenant(['customers:read']);
+      for (let round = 0; round < 3; round++) {
+        const results = await Promise.all(Array.from({ length: 100 }, () => tn.api.get('/customers')));
+        for (const r of results) {
+          ok(r);
+          assert.equal(r.headers.get('ratelimit-limit'), null);
+        }
+      }
+    } finally {
+      await other.stop();
     }
-  } finally {
-    await other.stop();
-  }
-});
+  });
+}
 
 test('a request refused for its scope carries the RateLimit headers and spends a token', async () => {
   const api = srv.api((await srv.createKey(t.partner.id, ['customers:read'])).secret);

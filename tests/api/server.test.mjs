@@ -336,11 +336,13 @@ test('serve refuses a bad configuration with a non-zero exit and a message', asy
     ['a database in a directory that does not exist', [...listen, '--admin-token', good, '--database', path.join(dir, 'missing', 'x.db')]],
     ['a listen address without a port', ['--listen', 'nonsense', '--admin-token', good, '--database', db]],
     ['a rate limit that is not a number', [...listen, '--admin-token', good, '--database', db, '--rate-limit', 'abc']],
-    ['a rate burst of 0', [...listen, '--admin-token', good, '--database', db, '--rate-burst', '0']],
+    ['a rate burst below 1 (but not 0, which turns limiting off)', [...listen, '--admin-token', good, '--database', db, '--rate-burst', '0.5']],
     // strtod reads these, and no comparison refused them: nan turned the limit off, or refused
     // every request with RateLimit headers of -9223372036854775808.
     ...[['--rate-limit', 'nan'], ['--rate-burst', 'nan'], ['--rate-limit', 'inf'], ['--rate-burst', 'infinity'],
-      ['--signin-address-burst', 'nan'], ['--webhook-retry-schedule', '1,'], ['--listen', '127.0.0.1:0']]
+      ['--signin-address-burst', 'nan'], ['--webhook-retry-schedule', '1,'], ['--listen', '127.0.0.1:0'],
+      // A host name other than localhost was refused only when binding: exit 1, the setting unnamed.
+      ['--listen', 'garbage:80'], ['--metrics-listen', 'metrics.example.com:9100']]
       .map(([flag, value]) => [`${flag} ${value}`, [...listen, '--admin-token', good, '--database', db, flag, value]]),
     ['a metrics listen address without a port', [...listen, '--admin-token', good, '--database', db, '--metrics-listen', 'nonsense']],
     ...['mail.example.com', 'ftp://mail.example.com', 'https://', 'https:///x', 'https://mail.example.com/?a=1',
@@ -351,10 +353,11 @@ test('serve refuses a bad configuration with a non-zero exit and a message', asy
     for (const [what, args] of cases) {
       const r = await runCli(['serve', ...args], { timeout: 10000 });
       assert.notEqual(r.code, 0, `${what}: serve must not run`);
+      if (/^--(metrics-)?listen /.test(what)) assert.equal(r.code, 2, `${what}: ${r.stderr}`);
       assert.ok(r.stderr.trim().length > 0, `${what}: serve must say why`);
     }
     // Every command reads the settings, and a bad one stops it too (exit 2), not only serve.
-    for (const bad of [['--listen', 'nonsense'], ['--rate-burst', '0'], ['--metrics-listen', 'x']]) {
+    for (const bad of [['--listen', 'nonsense'], ['--rate-burst', '0.5'], ['--metrics-listen', 'x']]) {
       const r = await runCli(['partner', 'list', '--database', db, ...bad], { timeout: 10000 });
       assert.equal(r.code, 2, `partner list ${bad.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /INNBOCKS_(LISTEN|RATE_BURST|METRICS_LISTEN)/);
