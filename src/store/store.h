@@ -501,9 +501,10 @@ struct store_ops {
 	 * d->next_attempt_at, "succeeded" or "failed") and drops the lease;
 	 * disables the endpoint when asked (410). When owner no longer holds the
 	 * lease (another worker took the job over after it ended), the attempt
-	 * still goes into the log, since the receiver saw it, but the job and
-	 * the endpoint are left to the new owner, and STORE_NOT_FOUND is
-	 * returned. Call inside a write transaction. */
+	 * still goes into the log, since the receiver saw it (without a
+	 * next_attempt_at: no retry of its follows), but the job and the
+	 * endpoint are left to the new owner, and STORE_NOT_FOUND is returned.
+	 * Call inside a write transaction. */
 	int (*webhook_record)(struct store *s, const char *owner,
 			      const struct webhook_delivery *d, const char *job_status,
 			      bool disable_endpoint, struct err *e);

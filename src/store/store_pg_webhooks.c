@@ -248,8 +248,17 @@ int store_pg_webhook_record(struct store *s, const char *owner,
 		return -1;
 	bool held = strcmp(PQcmdTuples(r), "1") == 0;
 	PQclear(r);
-	if (!held)
-		return STORE_NOT_FOUND;
+	if (!held) {
+		/* In the log, but no retry of this worker's follows: the job
+		 * is the new owner's. */
+		struct pgs_params id = {0};
+		pgs_text(&id, d->id);
+		return pgs_run(c,
+			       "UPDATE webhook_deliveries SET next_attempt_at = NULL WHERE id = $1",
+			       &id, e) < 0
+			       ? -1
+			       : STORE_NOT_FOUND;
+	}
 	if (!disable_endpoint)
 		return 0;
 	struct pgs_params w = {0};

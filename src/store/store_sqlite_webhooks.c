@@ -207,6 +207,19 @@ int store_sqlite_webhook_claim(struct store *s, struct arena *a, const char *own
 	return 0;
 }
 
+/* The attempt id of a worker that lost its lease is in the log, but no
+ * retry of its follows: the job is the new owner's. Returns
+ * STORE_NOT_FOUND, or -1. */
+static int lease_lost(struct conn *c, const char *id, struct err *e)
+{
+	sqlite3_stmt *st = sq_prep(
+		c, "UPDATE webhook_deliveries SET next_attempt_at = NULL WHERE id = ?", e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, id);
+	return sq_step_done(c, st, e) < 0 ? -1 : STORE_NOT_FOUND;
+}
+
 int store_sqlite_webhook_record(struct store *s, const char *owner,
 				const struct webhook_delivery *d, const char *job_status,
 				bool disable_endpoint, struct err *e)
@@ -259,7 +272,7 @@ int store_sqlite_webhook_record(struct store *s, const char *owner,
 	if (sq_step_done(c, st, e) < 0)
 		return -1;
 	if (sqlite3_changes(c->db) == 0)
-		return STORE_NOT_FOUND;
+		return lease_lost(c, d->id, e);
 	if (!disable_endpoint)
 		return 0;
 	st = sq_prep(c,

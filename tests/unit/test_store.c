@@ -2163,9 +2163,12 @@ TEST(a_lost_lease_owners_record_changes_nothing_of_the_new_owners_lease)
 	/* w1's attempt finishes late: the receiver answered 410. */
 	struct webhook_delivery late = attempt_failed(&d, 1, "we_1");
 	CHECK_INT(record_as(&d, "w1", &late, "pending", true), STORE_NOT_FOUND);
-	/* The attempt is in the log; w2's lease, the job and the endpoint are
-	 * as they were. */
+	/* The attempt is in the log, without the retry w1 planned (the job is
+	 * w2's); w2's lease, the job and the endpoint are as they were. */
 	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_deliveries WHERE attempt = 1"), 1);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_deliveries WHERE id = 'whd_1_we_1'"
+			       " AND next_attempt_at IS NULL AND status = 'failed'"),
+		  1);
 	char sql[200];
 	snprintf(
 		sql, sizeof(sql),
