@@ -45,40 +45,36 @@ void idem_running_free(struct idem_running *r)
 	free(r);
 }
 
-/* Returns a new entry for (scope, key), not yet in the set. */
-static struct entry *entry_new(const char *scope, const char *key)
+/* Returns the slot of (scope, key). */
+static struct entry **slot_of(struct idem_running *r, const char *scope, const char *key)
 {
-	size_t ls = strlen(scope), lk = strlen(key);
-	struct entry *e = malloc(sizeof(*e) + ls + 1 + lk + 1);
-	if (!e)
-		die("out of memory");
-	e->next = NULL;
-	memcpy(e->id, scope, ls);
-	e->id[ls] = '\n';
-	memcpy(e->id + ls + 1, key, lk + 1);
-	return e;
+	uint64_t h = text_hash(text_hash(text_hash(TEXT_HASH_START, scope), "\n"), key);
+	return &r->slots[h % SLOTS];
 }
 
-/* Returns the slot of an entry's id (djb2). */
-static struct entry **slot_of(struct idem_running *r, const char *id)
+/* Returns whether id is (scope, key). */
+static bool id_is(const char *id, const char *scope, const char *key)
 {
-	unsigned h = 5381;
-	for (const char *p = id; *p; p++)
-		h = h * 33 + (unsigned char)*p;
-	return &r->slots[h % SLOTS];
+	size_t ls = strlen(scope);
+	return strncmp(id, scope, ls) == 0 && id[ls] == '\n' && strcmp(id + ls + 1, key) == 0;
 }
 
 bool idem_running_claim(struct idem_running *r, const char *scope, const char *key)
 {
-	struct entry *fresh = entry_new(scope, key);
 	pthread_mutex_lock(&r->mu);
-	struct entry **slot = slot_of(r, fresh->id);
+	struct entry **slot = slot_of(r, scope, key);
 	for (struct entry *e = *slot; e; e = e->next)
-		if (strcmp(e->id, fresh->id) == 0) {
+		if (id_is(e->id, scope, key)) {
 			pthread_mutex_unlock(&r->mu);
-			free(fresh);
 			return false;
 		}
+	size_t ls = strlen(scope), lk = strlen(key);
+	struct entry *fresh = malloc(sizeof(*fresh) + ls + 1 + lk + 1);
+	if (!fresh)
+		die("out of memory");
+	memcpy(fresh->id, scope, ls);
+	fresh->id[ls] = '\n';
+	memcpy(fresh->id + ls + 1, key, lk + 1);
 	fresh->next = *slot;
 	*slot = fresh;
 	pthread_mutex_unlock(&r->mu);
@@ -87,15 +83,13 @@ bool idem_running_claim(struct idem_running *r, const char *scope, const char *k
 
 void idem_running_release(struct idem_running *r, const char *scope, const char *key)
 {
-	struct entry *probe = entry_new(scope, key);
 	pthread_mutex_lock(&r->mu);
-	for (struct entry **at = slot_of(r, probe->id); *at; at = &(*at)->next)
-		if (strcmp((*at)->id, probe->id) == 0) {
+	for (struct entry **at = slot_of(r, scope, key); *at; at = &(*at)->next)
+		if (id_is((*at)->id, scope, key)) {
 			struct entry *gone = *at;
 			*at = gone->next;
 			free(gone);
 			break;
 		}
 	pthread_mutex_unlock(&r->mu);
-	free(probe);
 }

@@ -76,10 +76,7 @@ bool ratelimit_enabled(const struct ratelimit *rl)
 /* Returns the bucket for key_id, creating a full one; caller holds mu. */
 static struct bucket *bucket_get(struct ratelimit *rl, const char *key_id, double now)
 {
-	unsigned h = 5381;
-	for (const char *p = key_id; *p; p++)
-		h = h * 33 + (unsigned char)*p;
-	struct bucket **slot = &rl->table[h % BUCKETS];
+	struct bucket **slot = &rl->table[text_hash(TEXT_HASH_START, key_id) % BUCKETS];
 	for (struct bucket *b = *slot; b; b = b->next)
 		if (strcmp(b->key_id, key_id) == 0)
 			return b;

@@ -404,3 +404,10 @@ size_t utf8_length(const char *s)
 			n++;
 	return n;
 }
+
+uint64_t text_hash(uint64_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}

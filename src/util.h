@@ -47,6 +47,10 @@ size_t int_text(int64_t v, char out[21]);
  * fields filled on every request, where snprintf("%s") is a formatter's
  * work. */
 size_t text_copy(char *out, size_t size, const char *s, size_t n);
+/* FNV-1a over the bytes of s, going on from h (TEXT_HASH_START for a new
+ * hash): the key of the in-process tables (statements, buckets, keys). */
+#define TEXT_HASH_START 14695981039346656037ULL
+uint64_t text_hash(uint64_t h, const char *s);
 
 /* Fills out with n random base62 characters and a NUL (out has n+1 bytes).
  * Uses OpenSSL's CSPRNG (through a per-thread pool); aborts if it fails. */

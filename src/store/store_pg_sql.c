@@ -236,18 +236,9 @@ void pgs_db_error(struct pg_conn *c, const PGresult *r, struct err *e)
 	error(e, 500, "internal_error", NULL, "internal storage error");
 }
 
-/* FNV-1a of s: the statement cache's key (the text is compared too). */
-static uint64_t text_hash(const char *s)
-{
-	uint64_t h = 14695981039346656037ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 const char *pgs_stmt_cached(const struct pg_conn *c, const char *sql)
 {
-	uint64_t h = text_hash(sql);
+	uint64_t h = text_hash(TEXT_HASH_START, sql);
 	for (int i = 0; i < c->nstmts; i++)
 		if (c->stmts[i].hash == h && strcmp(c->stmts[i].sql, sql) == 0)
 			return c->stmts[i].name;
@@ -260,7 +251,7 @@ const char *pgs_stmt_prepared(struct pg_conn *c, const char *sql, struct err *e)
 	const char *cached = pgs_stmt_cached(c, sql);
 	if (cached)
 		return cached;
-	uint64_t h = text_hash(sql);
+	uint64_t h = text_hash(TEXT_HASH_START, sql);
 	struct pgs_stmt *st = &c->stmts[c->nstmts];
 	snprintf(st->name, sizeof(st->name), "s%d", c->nstmts + 1);
 	PGresult *r = PQprepare(c->db, st->name, sql, 0, NULL);

@@ -205,29 +205,6 @@ int store_pg_webhook_record(struct store *s, const char *owner,
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
-	struct pgs_params q = {0};
-	pgs_text(&q, d->id);
-	pgs_text(&q, d->partner_id);
-	pgs_text(&q, d->event_id);
-	pgs_text(&q, d->event_type);
-	pgs_text(&q, d->endpoint_id);
-	pgs_text(&q, d->url);
-	pgs_num(&q, d->attempt);
-	pgs_text(&q, d->status);
-	pgs_time(&q, d->response_status);
-	pgs_text(&q, d->error);
-	pgs_num(&q, d->duration_ms);
-	pgs_num(&q, d->attempted_at);
-	pgs_time(&q, d->next_attempt_at);
-	pgs_text(&q, d->request_body);
-	pgs_text(&q, d->response_body);
-	if (pgs_run(c,
-		    "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_type,"
-		    " endpoint_id, url, attempt, status, response_status, error, duration_ms,"
-		    " attempted_at, next_attempt_at, request_body, response_body) VALUES ($1, $2,"
-		    " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-		    &q, e) < 0)
-		return -1;
 	/* The owner check: the UPDATE waits for a claim that is taking the job
 	 * over, then rechecks locked_by on the row it committed. */
 	struct pgs_params j = {0};
@@ -248,17 +225,32 @@ int store_pg_webhook_record(struct store *s, const char *owner,
 		return -1;
 	bool held = strcmp(PQcmdTuples(r), "1") == 0;
 	PQclear(r);
-	if (!held) {
-		/* In the log, but no retry of this worker's follows: the job
-		 * is the new owner's. */
-		struct pgs_params id = {0};
-		pgs_text(&id, d->id);
-		return pgs_run(c,
-			       "UPDATE webhook_deliveries SET next_attempt_at = NULL WHERE id = $1",
-			       &id, e) < 0
-			       ? -1
-			       : STORE_NOT_FOUND;
-	}
+	struct pgs_params q = {0};
+	pgs_text(&q, d->id);
+	pgs_text(&q, d->partner_id);
+	pgs_text(&q, d->event_id);
+	pgs_text(&q, d->event_type);
+	pgs_text(&q, d->endpoint_id);
+	pgs_text(&q, d->url);
+	pgs_num(&q, d->attempt);
+	pgs_text(&q, d->status);
+	pgs_time(&q, d->response_status);
+	pgs_text(&q, d->error);
+	pgs_num(&q, d->duration_ms);
+	pgs_num(&q, d->attempted_at);
+	/* A lost lease's attempt is logged, but its retry is not its own. */
+	pgs_time(&q, held ? d->next_attempt_at : 0);
+	pgs_text(&q, d->request_body);
+	pgs_text(&q, d->response_body);
+	if (pgs_run(c,
+		    "INSERT INTO webhook_deliveries (id, partner_id, event_id, event_type,"
+		    " endpoint_id, url, attempt, status, response_status, error, duration_ms,"
+		    " attempted_at, next_attempt_at, request_body, response_body) VALUES ($1, $2,"
+		    " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+		    &q, e) < 0)
+		return -1;
+	if (!held)
+		return STORE_NOT_FOUND;
 	if (!disable_endpoint)
 		return 0;
 	struct pgs_params w = {0};

@@ -207,19 +207,6 @@ int store_sqlite_webhook_claim(struct store *s, struct arena *a, const char *own
 	return 0;
 }
 
-/* The attempt id of a worker that lost its lease is in the log, but no
- * retry of its follows: the job is the new owner's. Returns
- * STORE_NOT_FOUND, or -1. */
-static int lease_lost(struct conn *c, const char *id, struct err *e)
-{
-	sqlite3_stmt *st = sq_prep(
-		c, "UPDATE webhook_deliveries SET next_attempt_at = NULL WHERE id = ?", e);
-	if (!st)
-		return -1;
-	sq_bind_text(st, 1, id);
-	return sq_step_done(c, st, e) < 0 ? -1 : STORE_NOT_FOUND;
-}
-
 int store_sqlite_webhook_record(struct store *s, const char *owner,
 				const struct webhook_delivery *d, const char *job_status,
 				bool disable_endpoint, struct err *e)
@@ -227,35 +214,9 @@ int store_sqlite_webhook_record(struct store *s, const char *owner,
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(
-		c,
-		"INSERT INTO webhook_deliveries (id, partner_id, event_id,"
-		" event_type, endpoint_id, url, attempt, status, response_status,"
-		" error, duration_ms, attempted_at, next_attempt_at, request_body,"
-		" response_body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-		e);
-	if (!st)
-		return -1;
-	sq_bind_text(st, 1, d->id);
-	sq_bind_text(st, 2, d->partner_id);
-	sq_bind_text(st, 3, d->event_id);
-	sq_bind_text(st, 4, d->event_type);
-	sq_bind_text(st, 5, d->endpoint_id);
-	sq_bind_text(st, 6, d->url);
-	sqlite3_bind_int(st, 7, d->attempt);
-	sq_bind_text(st, 8, d->status);
-	sq_bind_time(st, 9, d->response_status);
-	sq_bind_text(st, 10, d->error);
-	sqlite3_bind_int64(st, 11, d->duration_ms);
-	sqlite3_bind_int64(st, 12, d->attempted_at);
-	sq_bind_time(st, 13, d->next_attempt_at);
-	sq_bind_text(st, 14, d->request_body);
-	sq_bind_text(st, 15, d->response_body);
-	if (sq_step_done(c, st, e) < 0)
-		return -1;
 	/* Only the lease's owner moves the job on; a worker that lost it
 	 * leaves the job to the one that took it over. */
-	st = sq_prep(
+	sqlite3_stmt *st = sq_prep(
 		c,
 		"UPDATE webhook_jobs SET attempts = ?, status = ?,"
 		" next_attempt_at = coalesce(?, next_attempt_at), locked_until = 0,"
@@ -271,8 +232,35 @@ int store_sqlite_webhook_record(struct store *s, const char *owner,
 	sq_bind_text(st, 6, owner);
 	if (sq_step_done(c, st, e) < 0)
 		return -1;
-	if (sqlite3_changes(c->db) == 0)
-		return lease_lost(c, d->id, e);
+	bool held = sqlite3_changes(c->db) == 1;
+	st = sq_prep(c,
+		     "INSERT INTO webhook_deliveries (id, partner_id, event_id,"
+		     " event_type, endpoint_id, url, attempt, status, response_status,"
+		     " error, duration_ms, attempted_at, next_attempt_at, request_body,"
+		     " response_body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		     e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, d->id);
+	sq_bind_text(st, 2, d->partner_id);
+	sq_bind_text(st, 3, d->event_id);
+	sq_bind_text(st, 4, d->event_type);
+	sq_bind_text(st, 5, d->endpoint_id);
+	sq_bind_text(st, 6, d->url);
+	sqlite3_bind_int(st, 7, d->attempt);
+	sq_bind_text(st, 8, d->status);
+	sq_bind_time(st, 9, d->response_status);
+	sq_bind_text(st, 10, d->error);
+	sqlite3_bind_int64(st, 11, d->duration_ms);
+	sqlite3_bind_int64(st, 12, d->attempted_at);
+	/* A lost lease's attempt is logged, but its retry is not its own. */
+	sq_bind_time(st, 13, held ? d->next_attempt_at : 0);
+	sq_bind_text(st, 14, d->request_body);
+	sq_bind_text(st, 15, d->response_body);
+	if (sq_step_done(c, st, e) < 0)
+		return -1;
+	if (!held)
+		return STORE_NOT_FOUND;
 	if (!disable_endpoint)
 		return 0;
 	st = sq_prep(c,
