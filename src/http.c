@@ -17,6 +17,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,9 +139,13 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	(void)conn;
 	struct http_server *srv = cls;
-	struct pending *p = calloc(1, sizeof(*p));
+	/* Zeroed but for the answer's header slots, which resp.nheaders says
+	 * are unused: 2.7 KiB a request that zeroing them cost every answer. */
+	struct pending *p = malloc(sizeof(*p));
 	if (!p)
 		die("out of memory");
+	memset(p, 0, offsetof(struct pending, resp.headers));
+	memset(&p->resp.nheaders, 0, sizeof(*p) - offsetof(struct pending, resp.nheaders));
 	atomic_fetch_add(&srv->in_flight, 1);
 	p->started_us = mono_us();
 	p->arrived_us = accesslog_now_us();

@@ -301,10 +301,15 @@ void sq_bind_time(sqlite3_stmt *st, int i, int64_t v)
 
 char *sq_col_text(struct arena *a, sqlite3_stmt *st, int i)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	/* One column lookup for both the text and its length (two
+	 * sqlite3_column_* calls look the column up twice). SQLite calls the
+	 * value unprotected: its accessors take no connection mutex, which
+	 * none of ours has (SQLITE_OPEN_NOMUTEX, one thread at a time). */
+	sqlite3_value *v = sqlite3_column_value(st, i);
+	const unsigned char *t = sqlite3_value_text(v);
 	if (!t)
 		return NULL;
-	return arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, i));
+	return arena_strndup(a, (const char *)t, (size_t)sqlite3_value_bytes(v));
 }
 
 int64_t sq_col_i64(sqlite3_stmt *st, int i)
