@@ -423,9 +423,10 @@ static int cmd_user_create(const struct cli *cli, int argc, char **argv)
 	json_t *user = NULL;
 	if (run(cli, "POST", path, body, &user) != 0)
 		return 1;
-	fprintf(stderr,
-		"\nThe user chooses a password at this link (valid 72 hours, once):\n  %s\n",
-		json_string_value(json_object_get(user, "setup_url")));
+	/* The link itself only on stdout: stderr is where the request's log
+	 * line goes, and the link is a credential. */
+	fprintf(stderr, "\nSend the user its setup_url (above): there the user chooses a "
+			"password (valid 72 hours, once).\n");
 	json_decref(user);
 	return 0;
 }
@@ -445,10 +446,8 @@ static int cmd_user_setup_link(const struct cli *cli, int argc, char **argv)
 	json_t *user = NULL;
 	if (run(cli, "POST", path, NULL, &user) != 0)
 		return 1;
-	fprintf(stderr,
-		"\nThe user chooses a password at this link (valid 72 hours, once; "
-		"earlier links no longer work):\n  %s\n",
-		json_string_value(json_object_get(user, "setup_url")));
+	fprintf(stderr, "\nSend the user its setup_url (above): there the user chooses a "
+			"password (valid 72 hours, once; earlier links no longer work).\n");
 	json_decref(user);
 	return 0;
 }
@@ -768,6 +767,13 @@ static const struct command commands[] = {
 	 "request METHOD PATH [JSON]   (any operator API call)",
 	 {0},
 	 3},
+	{"version",
+	 NULL,
+	 NULL,
+	 "version         (the commit it was built from and the schema versions it\n"
+	 "                            migrates to; also --version; needs no database)",
+	 {0},
+	 0},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -871,8 +877,22 @@ static int database_exists(const char *path)
 	return -1;
 }
 
+/* build/gen/version.c: the commit the binary was built from. */
+extern const char innbocks_version[];
+
+/* Says which binary this is, for an operator comparing instances (a
+ * rolling upgrade): the commit, and the schema each backend ends at. */
+static int version(void)
+{
+	printf("innbocks %s (schema: SQLite %d, PostgreSQL %d)\n", innbocks_version,
+	       store_schema_version(false), store_schema_version(true));
+	return 0;
+}
+
 int cli_run(const struct config *cfg, int argc, char **argv)
 {
+	if (argc == 1 && (strcmp(argv[0], "version") == 0 || strcmp(argv[0], "--version") == 0))
+		return version();
 	const struct command *cmd = argc > 0 ? command_find(argc, argv) : NULL;
 	if (!cmd || !cmd->run)
 		return usage();

@@ -132,6 +132,9 @@ static int session_start(struct ctx *c, const struct user *u, const char *action
 	    (!c->session && dispatch_audit(c, u->partner_id, u, action, u->id) < 0))
 		return -1;
 	resp_header_add(c->resp, "Set-Cookie", session_cookie_set(c->a, token));
+	/* The CSRF token is a secret: an answer kept for an Idempotency-Key
+	 * (a password change) is stored sealed. */
+	c->answer_secret = true;
 	json_t *o = json_object();
 	json_object_set_new(o, "user", render_user(u));
 	json_object_set_new(o, "csrf_token", json_string(csrf));

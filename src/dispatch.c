@@ -113,6 +113,16 @@ static bool content_type_is_json(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
+/* The mode a dashboard change's audit row names: the one the form chose
+ * for a new object, else the page's; none for what is the same in both
+ * modes (the team, the session) and for the operator. */
+static const char *audit_mode(const struct ctx *c)
+{
+	if (!c->session || !c->partner_id || (c->route->flags & ROUTE_BOTH_MODES))
+		return NULL;
+	return c->audit_mode ? c->audit_mode : tenant_mode_name(tenant_livemode(c->partner_id));
+}
+
 int dispatch_audit(struct ctx *c, const char *partner_id, const struct user *u,
 		   const char *action, const char *target)
 {
@@ -126,9 +136,7 @@ int dispatch_audit(struct ctx *c, const char *partner_id, const struct user *u,
 				      : "unknown user",
 		.action = action,
 		.target = target,
-		.mode = c->session && c->partner_id && !(c->route->flags & ROUTE_BOTH_MODES)
-				? tenant_mode_name(tenant_livemode(c->partner_id))
-				: NULL,
+		.mode = audit_mode(c),
 		.client_addr = c->req->client_addr,
 		.created_at = c->now,
 	};
@@ -358,6 +366,7 @@ static void write_reset(struct ctx *c)
 	c->raw_len = 0;
 	c->content_type = NULL;
 	c->status = 0;
+	c->audit_mode = NULL;
 	c->events_emitted = false;
 	c->err = (struct err){0};
 	/* The before hook's on_refused stays (the write part runs only it
@@ -655,9 +664,31 @@ void dispatch_end(struct ctx *c)
 	arena_free(c->a); /* c itself is in it */
 }
 
+/* Whether an answer is stored for the write's Idempotency-Key already.
+ * Its before hook (a password check) then does not run again: the key's
+ * retry must not meet a check the first request changed the outcome of
+ * (a password change, checked against the password it replaced), nor
+ * spend a sign-in attempt or write an audit row. The write part replays
+ * the answer, or refuses a different request with the same key. A store
+ * that cannot answer is no answer: the hook runs, the write part finds
+ * out. */
+static bool idem_answer_stored(struct ctx *c)
+{
+	const char *scope = NULL;
+	const char *key = dispatch_idem_key(c, &scope);
+	struct store *s = c->store;
+	struct err ignored;
+	if (!key || s->ops->tx_begin(s, false, &ignored) < 0)
+		return false;
+	struct idem_record rec;
+	int rc = s->ops->idem_get(s, c->a, scope, key, &rec, &ignored);
+	s->ops->tx_rollback(s);
+	return rc == 0;
+}
+
 int dispatch_before(struct ctx *c)
 {
-	if (!c->route->before || c->route->before(c) == 0)
+	if (!c->route->before || idem_answer_stored(c) || c->route->before(c) == 0)
 		return 0;
 	if (c->on_refused) {
 		c->refused_before = true;

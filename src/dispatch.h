@@ -115,6 +115,9 @@ struct ctx {
 	 * secret, a setup link): its copy for Idempotency-Key replays is stored
 	 * sealed (idem.h). Set by the handler that puts the secret in. */
 	bool answer_secret;
+	/* The mode the dashboard's change acted in when the form chose one
+	 * (field_mode): its audit row's; NULL: the page's mode. */
+	const char *audit_mode;
 	int headers_before_write; /* resp headers set before the write part */
 	int write_runs;           /* times the write part ran (dispatch_write) */
 	bool events_emitted;      /* the write part stored an event that may have

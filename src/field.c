@@ -98,6 +98,8 @@ int field_mode(struct ctx *c, bool *livemode)
 	*livemode = c->session ? tenant_livemode(c->partner_id) : true;
 	if (mode)
 		tenant_mode_parse(mode, livemode);
+	if (c->session)
+		c->audit_mode = tenant_mode_name(*livemode);
 	return 0;
 }
 

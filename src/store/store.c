@@ -19,6 +19,15 @@ bool store_is_postgres(const char *database)
 	       strstr(database, " host=") || strstr(database, " dbname=");
 }
 
+int store_schema_version(bool postgres)
+{
+	const char *const *m = postgres ? pg_migrations : sqlite_migrations;
+	int n = 0;
+	while (m[n])
+		n++;
+	return n;
+}
+
 struct store *store_open(const char *database, struct err *e)
 {
 	if (store_is_postgres(database))

@@ -767,6 +767,13 @@ extern const struct store_ops store_pg_ops;
 struct store *store_open(const char *database, struct err *e);
 /* True when a database setting names PostgreSQL rather than an SQLite path. */
 bool store_is_postgres(const char *database);
+/* Each backend's migrations, in order, then NULL: sql/sqlite/ and
+ * sql/postgres/ embedded by the build (build/gen/). */
+extern const char *const sqlite_migrations[];
+extern const char *const pg_migrations[];
+/* The schema version this binary migrates a database to, per backend: the
+ * number of its migrations. */
+int store_schema_version(bool postgres);
 
 /* The SQLite backend; see store_open(). */
 struct store *store_sqlite_open(const char *path, struct err *e);

@@ -22,7 +22,6 @@
 #include "banned.h"
 
 /* The migrations, generated from sql/postgres/ at build time (embed_sql.sh). */
-extern const char *const pg_migrations[];
 
 /* The advisory lock key migrations are applied under ("innbocks" in ASCII
  * hex), so two instances starting together migrate once. */
@@ -361,7 +360,7 @@ static int migrate(struct store *s, struct err *e)
 		return -1;
 	if (pgs_run(c, PGS_BEGIN, NULL, e) < 0)
 		return -1;
-	int have = 0, known = 0;
+	int have = 0, known = store_schema_version(true);
 	/* Instances starting together wait for the first one's migrations as
 	 * long as they take, not PGS_LOCK_TIMEOUT. */
 	if (pgs_run(c, "SET LOCAL lock_timeout TO 0", NULL, e) < 0)
@@ -376,8 +375,6 @@ static int migrate(struct store *s, struct err *e)
 		goto fail;
 	have = (int)pgs_col_i64(r, 0, 0);
 	PQclear(r);
-	while (pg_migrations[known])
-		known++;
 	if (have > known) {
 		error(e, 503, "unavailable", NULL,
 		      "the database has schema version %d, newer than this binary's %d", have,

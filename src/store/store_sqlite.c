@@ -24,7 +24,6 @@
 #include "banned.h"
 
 /* The migrations, generated from sql/sqlite/ at build time (embed_sql.sh). */
-extern const char *const sqlite_migrations[];
 
 /* --- transactions --- */
 
@@ -431,9 +430,7 @@ static int migrate(struct store *s, struct err *e)
 		sq_db_error(c, rc, e);
 		goto fail;
 	}
-	int known = 0;
-	while (sqlite_migrations[known])
-		known++;
+	int known = store_schema_version(false);
 	if (have > known) {
 		error(e, 503, "unavailable", NULL,
 		      "the database has schema version %d, newer than this binary's %d", have,

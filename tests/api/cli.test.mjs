@@ -4,7 +4,9 @@
 // exits non-zero with a message on stderr.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +15,7 @@ import {
 } from './lib.mjs';
 
 let srv;
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 before(async () => { srv = await startServer(); });
 after(() => srv?.stop());
@@ -142,8 +145,31 @@ test('with no command it lists every command on stderr and exits 2', async () =>
     'customer accept-invite|show', 'customer billing', 'customer compliance', 'mail record',
     'action list', 'action complete', 'action fail', 'action cancel', 'webhook create',
     'webhook list', 'webhook update', 'webhook rotate-secret', 'user create', 'admin-token create', 'demo',
-    'request']) {
+    'request', 'version']) {
     assert.match(r.stderr, new RegExp(`^  innbocks ${cmd.replace('|', '\\|')}( |$)`, 'm'), cmd);
+  }
+});
+
+// Which binary runs where, for an operator in the middle of a rolling upgrade (docs/deploy.md):
+// the commit it was built from and the schema versions it migrates to, with no database at hand.
+test('version (and --version) prints the commit and the schema versions, and needs no database', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'innbocks-version-'));
+  try {
+    const db = path.join(dir, 'none.db');
+    const count = (backend) => readdirSync(path.join(ROOT, 'sql', backend)).filter((f) => /^\d{4}_.*\.sql$/.test(f)).length;
+    let head = 'unknown';
+    try { head = execFileSync('git', ['rev-parse', '--short=7', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim(); } catch {}
+    for (const arg of ['version', '--version']) {
+      const r = await runCli([arg, '--database', db]);
+      assert.equal(r.code, 0, r.stderr);
+      const m = r.stdout.match(/^innbocks (\S+) \(schema: SQLite (\d+), PostgreSQL (\d+)\)\n$/);
+      assert.ok(m, r.stdout);
+      assert.ok(m[1].startsWith(head), `${m[1]} is not built from ${head}`);
+      assert.deepEqual([Number(m[2]), Number(m[3])], [count('sqlite'), count('postgres')]);
+      assert.ok(!existsSync(db), 'no database made');
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServer, runCli, assertError, uniq, qs } from './lib.mjs';
+import { startServer, runCli, assertError, uniq, qs, ON_PG } from './lib.mjs';
 import { Dash, COOKIE, dashUser, setupToken, sessionCookie } from './dashboard_lib.mjs';
 
 let srv;
@@ -68,7 +68,10 @@ test('innbocks user create prints the user and its setup link', async () => {
     '--email', 'cli-owner@example.com', '--role', 'owner']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.json.email, 'cli-owner@example.com');
-  assert.match(r.stderr, /\/dashboard\/setup\.html#token=[0-9a-f]{64}/);
+  // The link only on stdout: stderr is where log lines go (before: the link was repeated there).
+  assert.match(r.json.setup_url, /\/dashboard\/setup\.html#token=[0-9a-f]{64}$/);
+  assert.match(r.stderr, /setup_url/);
+  assert.doesNotMatch(r.stderr, /token=/);
   const dash = new Dash(srv);
   assert.equal((await dash.setup(setupToken(r.json.setup_url), 'a long enough password')).status, 200);
 });
@@ -368,6 +371,25 @@ test('a key or endpoint made without a mode takes the page\'s mode; the operator
   assert.equal(k.body.mode, 'live');
 });
 
+// The form may choose the other mode for a new key or endpoint: its audit row names the mode the
+// object was made in, not the page's (before: the page's, a live key audited as test).
+test('a key or endpoint made in the other mode than the page\'s is audited in its own mode', async () => {
+  const owner = await dashUser(srv);
+  owner.dash.mode = 'test';
+  const k = await owner.dash.post('/keys', { name: 'live from test', mode: 'live', scopes: ['customers:read'] });
+  assert.equal(k.status, 201, k.text);
+  assert.equal(k.body.mode, 'live');
+  const w = await owner.dash.post('/webhook-endpoints', { url: 'https://crm.example.com/live', mode: 'live' });
+  assert.equal(w.status, 201, w.text);
+  const log = (await owner.dash.get('/audit-log?limit=100')).body.data;
+  const rowOf = (id) => log.find((a) => a.target === id);
+  assert.equal(rowOf(k.body.id)?.mode, 'live');
+  assert.equal(rowOf(w.body.id)?.mode, 'live');
+  const t = await owner.dash.post('/keys', { name: 'test from test', scopes: ['customers:read'] });
+  assert.equal(t.status, 201, t.text);
+  assert.equal((await owner.dash.get('/audit-log?limit=100')).body.data.find((a) => a.target === t.body.id)?.mode, 'test');
+});
+
 test('a key or endpoint of the other mode is not found by id, as in the lists', async () => {
   const u = await dashUser(srv);
   u.dash.mode = 'test';
@@ -584,7 +606,8 @@ test('a fresh setup link for someone who has not set a password: operator (API, 
 
   const cli = await runCli(['user', 'setup-link', id, '--database', srv.dbPath]);
   assert.equal(cli.code, 0, cli.stderr);
-  assert.match(cli.stderr, /\/dashboard\/setup\.html#token=[0-9a-f]{64}/);
+  assert.match(cli.json.setup_url, /\/dashboard\/setup\.html#token=[0-9a-f]{64}$/);
+  assert.doesNotMatch(cli.stderr, /token=/);
   links.push(cli.json.setup_url);
 
   const dash = await owner.dash.post(`/users/${id}/setup-link`, {});
@@ -668,6 +691,33 @@ test('changing the password needs the current one, ends every other session and 
   const audit = sql('SELECT * FROM audit_log');
   assert.match(audit, /POST \/dashboard\/api\/password/);
   assert.ok(!audit.includes('a whole new password') && !audit.includes('not it at all'));
+});
+
+// A password change retried with its Idempotency-Key (its answer lost on the way) replays the first
+// answer: the retry is not checked again against a password the first request replaced, spends
+// no attempt and writes no audit row. The stored answer holds the new session's CSRF token, so it
+// is kept sealed. Before: the retry was 422 on current_password, audited as a failed change, and
+// the token was stored in the clear.
+test('a password change retried with its Idempotency-Key replays the first answer, stored sealed', async () => {
+  const u = await dashUser(srv);
+  const key = uniq('pw-change-');
+  const body = { current_password: u.password, new_password: 'a password for retries' };
+  const first = await u.dash.post('/password', body, { headers: { 'idempotency-key': key } });
+  assert.equal(first.status, 200, first.text);
+  // The first answer's session is the only one left: the retry comes with it.
+  const signedIn = new Dash(srv, { cookie: sessionCookie(first), csrf: first.body.csrf_token });
+  const again = await signedIn.post('/password', body, { headers: { 'idempotency-key': key } });
+  assert.equal(again.status, 200, again.text);
+  assert.equal(again.headers.get('idempotent-replayed'), 'true');
+  assert.equal(again.text, first.text, 'the first answer, byte for byte');
+  assert.equal(sql(`SELECT * FROM audit_log WHERE action = 'password.change_failed' AND user_id = '${u.user.id}'`), '[]');
+  assert.equal((await new Dash(srv).signIn(u.email, 'a password for retries')).status, 200, 'the new password holds');
+  const hex = Buffer.from(first.body.csrf_token).toString('hex');
+  const stored = srv.sqlRows(ON_PG
+    ? "SELECT encode(body, 'hex') AS body FROM idempotency"
+    : 'SELECT hex(body) AS body FROM idempotency');
+  assert.ok(stored.length >= 1);
+  for (const row of stored) assert.ok(!row.body.toLowerCase().includes(hex), 'a CSRF token stored in the clear');
 });
 
 // The current password re-entered to change it counts as at sign-in: a right one gives back the
