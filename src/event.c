@@ -2,10 +2,29 @@
  * object is rendered once (render.h); the event's payload wraps its bytes. */
 #include "event.h"
 
+#include <stdatomic.h>
+
 #include "render.h"
 #include "reply.h"
 #include "util.h"
 #include "banned.h"
+
+/* An event's time: when the write that stores it runs, and never before
+ * an event this process stored earlier. Lists are newest first in the
+ * order events were written, and receivers compare created_at to tell
+ * which of two events about an object is newer; the request's arrival
+ * (c->now) is not in that order once the writer groups a batch by tenant
+ * (an operator's call that arrived first is written after the partners'
+ * requests that came after it). */
+static int64_t event_time(void)
+{
+	static atomic_int_least64_t last;
+	int64_t now = now_seconds();
+	int64_t seen = atomic_load(&last);
+	while (seen < now && !atomic_compare_exchange_weak(&last, &seen, now))
+		;
+	return now > seen ? now : seen;
+}
 
 int event_emit_buf(struct ctx *c, const char *partner_id, const char *type,
 		   const struct buf *obj)
@@ -14,7 +33,7 @@ int event_emit_buf(struct ctx *c, const char *partner_id, const char *type,
 		.id = id_new(c->a, "evt_"),
 		.partner_id = partner_id,
 		.type = type,
-		.created_at = c->now,
+		.created_at = event_time(),
 	};
 	struct buf payload = {0};
 	render_event_write(&payload, &ev, obj->data, obj->len);

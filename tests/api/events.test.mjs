@@ -9,7 +9,8 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
-  startServer, ok, assertError, createCustomer, qs, sleep, listAll, ALL_SCOPES, TENANCY_PAIRS,
+  startServer, ok, assertError, createCustomer, customerBody, qs, sleep, listAll, holdWrites, ALL_SCOPES,
+  TENANCY_PAIRS,
 } from './lib.mjs';
 import { WEBHOOK_ENV, EVENT_KEYS, receiver, closeReceivers, createEndpoint } from './webhook_lib.mjs';
 
@@ -110,6 +111,31 @@ test('the list is newest first and filters by one type or a family of types', as
     assertError(await t.api.get(`/events${qs({ type })}`), 400, 'invalid_request', 'type');
   }
   assertError(await t.api.get('/events?event_type=customer.created'), 400, 'unknown_parameter', 'event_type');
+});
+
+// An event is stamped when its write runs, in the order events are written: lists are newest first
+// in that order, and receivers compare created_at to tell the newer of two events. Before, it was
+// stamped with its request's arrival, which the writer's batches do not keep in order (an operator's
+// call that arrived first is written after partners' requests that came later): 36 of 13 040
+// events in an audit's run were listed after one with a later created_at. A write held past two
+// second boundaries shows which time it is.
+test('an event\'s created_at is when its write ran, not when its request arrived', async () => {
+  const t = await srv.tenant();
+  const held = await holdWrites(srv, t.partner.id);
+  const arrived = Math.floor(Date.now() / 1000);
+  let pending;
+  try {
+    pending = t.api.post('/customers', customerBody());
+    while (Date.now() < (arrived + 2) * 1000) await sleep(50);
+  } finally {
+    await held.end();
+  }
+  const customer = ok(await pending, 201);
+  const [event] = await listEvents(t.api, { type: 'customer.created' });
+  assert.equal(event.data.object.id, customer.id);
+  const at = (iso) => Date.parse(iso) / 1000;
+  assert.ok(at(customer.created_at) < arrived + 2, `the customer is from its request: ${customer.created_at}`);
+  assert.ok(at(event.created_at) >= arrived + 2, `the event is from its write: ${event.created_at}, arrived ${arrived}`);
 });
 
 test('created_gte and created_lt bound the creation time; malformed times are 400', async () => {

@@ -7,10 +7,9 @@
 // first request still runs is 409 idempotency_key_in_use at once; malformed keys are 400.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  startServer, createCustomer, customerBody, assertError, ok, qs, uniq, sleep, ON_PG,
+  startServer, createCustomer, customerBody, assertError, ok, qs, uniq, sleep, ON_PG, holdWrites,
 } from './lib.mjs';
 
 let srv;
@@ -195,35 +194,6 @@ test('20 concurrent requests with one key create exactly one customer', async ()
   assert.equal(later.body.id, [...ids][0]);
 });
 
-/**
- * Another session that keeps partnerId's writes waiting, as a long write of another process would:
- * on SQLite the database's write lock (sqlite3, BEGIN IMMEDIATE), on PostgreSQL the partner's row
- * (psql, FOR UPDATE). Resolves once it holds them, with end() (lets go, resolves once it has).
- */
-async function holdWrites(partnerId) {
-  const proc = ON_PG
-    ? spawn('psql', ['-X', '-q', '-d', srv.dbPath], { stdio: ['pipe', 'pipe', 'inherit'] })
-    : spawn('sqlite3', [srv.dbPath], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  proc.stdout.setEncoding('utf8').on('data', (chunk) => { out += chunk; });
-  const exited = new Promise((resolve) => proc.on('exit', resolve));
-  proc.stdin.write(ON_PG
-    ? `BEGIN; SELECT 1 FROM partners WHERE id = '${partnerId}' FOR UPDATE; SELECT 'held';\n`
-    : "BEGIN IMMEDIATE; SELECT 'held';\n");
-  for (let i = 0; !out.includes('held'); i++) {
-    if (i === 200) throw new Error(`the session did not take the lock: ${out}`);
-    await sleep(25);
-  }
-  let ended = false;
-  return {
-    end: async () => {
-      if (!ended) proc.stdin.end('COMMIT;\n');
-      ended = true;
-      await exited;
-    },
-  };
-}
-
 // The first request runs as long as another session keeps its write waiting: a duplicate
 // meanwhile was held back on SQLite (one writer) until the first committed, then replayed.
 test('a duplicate sent while the first request still runs is 409 idempotency_key_in_use at once; afterwards, the replay',
@@ -231,7 +201,7 @@ test('a duplicate sent while the first request still runs is 409 idempotency_key
     const key = uniq('idem-');
     const body = customerBody();
     const api = srv.only(0).api(t.key.secret);
-    const held = await holdWrites(t.partner.id);
+    const held = await holdWrites(srv, t.partner.id);
     let first;
     try {
       first = api.post('/customers', body, { idem: key });

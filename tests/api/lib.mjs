@@ -630,3 +630,33 @@ export function rawHttp(srv, method, p, { headers = {}, body, chunked = false } 
     req.end();
   });
 }
+
+/**
+ * Another session that keeps partnerId's writes waiting, as a long write of another process would:
+ * on SQLite the database's write lock (sqlite3, BEGIN IMMEDIATE), on PostgreSQL the partner's row
+ * (psql, FOR UPDATE), on srv's database. Resolves once it holds them, with end() (lets go,
+ * resolves once it has).
+ */
+export async function holdWrites(srv, partnerId) {
+  const proc = ON_PG
+    ? spawn('psql', ['-X', '-q', '-d', srv.dbPath], { stdio: ['pipe', 'pipe', 'inherit'] })
+    : spawn('sqlite3', [srv.dbPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  proc.stdout.setEncoding('utf8').on('data', (chunk) => { out += chunk; });
+  const exited = new Promise((resolve) => proc.on('exit', resolve));
+  proc.stdin.write(ON_PG
+    ? `BEGIN; SELECT 1 FROM partners WHERE id = '${partnerId}' FOR UPDATE; SELECT 'held';\n`
+    : "BEGIN IMMEDIATE; SELECT 'held';\n");
+  for (let i = 0; !out.includes('held'); i++) {
+    if (i === 200) throw new Error(`the session did not take the lock: ${out}`);
+    await sleep(25);
+  }
+  let ended = false;
+  return {
+    end: async () => {
+      if (!ended) proc.stdin.end('COMMIT;\n');
+      ended = true;
+      await exited;
+    },
+  };
+}
