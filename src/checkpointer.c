@@ -77,6 +77,8 @@ struct checkpointer *checkpointer_start(struct store *s)
 
 void checkpointer_wal_bound(struct checkpointer *k)
 {
+	if (!k)
+		return;
 	struct err e;
 	int bound = k->store->ops->wal_bound(k->store, &e);
 	if (bound < 0)

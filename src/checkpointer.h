@@ -16,7 +16,8 @@ struct checkpointer *checkpointer_start(struct store *s);
 /* Keeps the write-ahead log bounded (the store's wal_bound op, which may
  * restart it), and wakes the thread when the log asks for a checkpoint.
  * Cheap unless the log is near its limit: callable after every commit, by
- * the writer and by the main thread. Never inside a transaction. */
+ * the writer, the delivery worker and the main thread. Never inside a
+ * transaction. Accepts NULL. */
 void checkpointer_wal_bound(struct checkpointer *k);
 /* Stops the thread (a running checkpoint finishes first) and frees k.
  * Accepts NULL. */

@@ -103,12 +103,12 @@ static int serve(const struct config *cfg)
 			ratelimit_share(app.signin_by_addr, s, "signin-address");
 	}
 	maintenance(s);
-	struct webhook_worker *worker = webhook_worker_start(s, cfg);
+	struct checkpointer *checkpointer = checkpointer_start(s);
+	app.checkpointer = checkpointer;
+	struct webhook_worker *worker = webhook_worker_start(s, cfg, checkpointer);
 	app.worker = worker;
 	/* Group commit only where the backend gains from it (store.h). */
 	bool batch = cfg->group_commit && s->group_commit;
-	struct checkpointer *checkpointer = checkpointer_start(s);
-	app.checkpointer = checkpointer;
 	struct writer *writer = batch && worker && checkpointer ? writer_start(s, checkpointer)
 								: NULL;
 	struct http_deadlines deadlines = {(int)cfg->head_timeout_ms,
@@ -167,8 +167,8 @@ static int serve(const struct config *cfg)
 	http_stop(srv, SHUTDOWN_GRACE_MS);
 	accesslog_flush(); /* the HTTP threads are gone: every line goes out */
 	writer_stop(writer);
-	checkpointer_stop(checkpointer); /* after the writer, which wakes it */
 	webhook_worker_stop(worker);
+	checkpointer_stop(checkpointer); /* after the writer and the worker, which wake it */
 	ratelimit_free(app.ratelimit);
 	ratelimit_free(app.signin_by_account);
 	ratelimit_free(app.signin_by_addr);

@@ -54,6 +54,7 @@ struct transfer {
 
 struct webhook_worker {
 	struct store *store;
+	struct checkpointer *checkpointer; /* told after each commit (the WAL's bound) */
 	/* This process's worker id, the owner of its leases: host, process
 	 * and a random part (a restarted process, or one in another container
 	 * with the same pid, is another owner). */
@@ -196,6 +197,8 @@ static void claim_due(struct webhook_worker *w)
 				e.message);
 		n = 0;
 	}
+	if (n)
+		checkpointer_wal_bound(w->checkpointer);
 	for (size_t i = 0; i < n; i++)
 		transfer_start(w, &jobs[i]);
 	arena_free(a);
@@ -312,7 +315,13 @@ static void transfer_finish(struct webhook_worker *w, struct transfer *t, CURLco
 		/* The lease runs out and the attempt is made again: at least once. */
 		fprintf(stderr, "innbocks: webhooks: cannot record attempt of %s: %s\n",
 			t->job.event_id, e.message);
-	} else if (rec.lost) {
+		return;
+	}
+	/* Like every writer after its commits: a backlog of attempts with
+	 * their bodies is a stream of writes of its own, which the main
+	 * thread's check twice a second let past the bound. */
+	checkpointer_wal_bound(w->checkpointer);
+	if (rec.lost) {
 		/* The lease ended before the attempt did (a stall longer than
 		 * the margin) and another worker took the job over: the attempt
 		 * is in the log, the job is the new owner's. */
@@ -396,12 +405,14 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-struct webhook_worker *webhook_worker_start(struct store *s, const struct config *cfg)
+struct webhook_worker *webhook_worker_start(struct store *s, const struct config *cfg,
+					    struct checkpointer *checkpointer)
 {
 	struct webhook_worker *w = calloc(1, sizeof(*w));
 	if (!w)
 		die("out of memory");
 	w->store = s;
+	w->checkpointer = checkpointer;
 	w->cfg = cfg;
 	char host[48] = "";
 	char rnd[13];

@@ -5,13 +5,16 @@
 #ifndef INNBOCKS_WEBHOOK_WORKER_H
 #define INNBOCKS_WEBHOOK_WORKER_H
 
+#include "checkpointer.h"
 #include "config.h"
 #include "store/store.h"
 
 struct webhook_worker;
 
-/* Starts the worker thread. Returns it, or NULL with a message on stderr. */
-struct webhook_worker *webhook_worker_start(struct store *s, const struct config *cfg);
+/* Starts the worker thread, which tells checkpointer (may be NULL) after
+ * each of its commits. Returns it, or NULL with a message on stderr. */
+struct webhook_worker *webhook_worker_start(struct store *s, const struct config *cfg,
+					    struct checkpointer *checkpointer);
 /* Makes the worker claim due jobs now rather than at its next poll (up to
  * 100 ms away): a write that made delivery jobs calls it once committed.
  * Safe from any thread, cheap, never blocks. Accepts NULL (no worker: the

@@ -21,8 +21,6 @@
 #include "store_pg.h"
 #include "banned.h"
 
-/* The migrations, generated from sql/postgres/ at build time (embed_sql.sh). */
-
 /* The advisory lock key migrations are applied under ("innbocks" in ASCII
  * hex), so two instances starting together migrate once. */
 #define MIGRATION_LOCK "7021782211342225779"

@@ -23,8 +23,6 @@
 #include "store_sqlite.h"
 #include "banned.h"
 
-/* The migrations, generated from sql/sqlite/ at build time (embed_sql.sh). */
-
 /* --- transactions --- */
 
 /* Runs a transaction-control statement through the statement cache, so the
