@@ -284,6 +284,7 @@ test('after SIGTERM a request on a kept-alive connection is 503 with Connection:
     assert.match(refused.head, /\r\nretry-after: 1/i);
     assert.equal(refused.head.match(/\r\nretry-after:/gi).length, 1, 'Retry-After once');
     assert.match(refused.head, /\r\ncache-control: no-store/i);
+    const refusedId = /\r\nx-request-id: *(\S+)/i.exec(refused.head)[1];
     await closed; // the server closed it
     // The request in flight is still answered, and closes its connection too.
     const answered = readAnswer(inFlight);
@@ -292,6 +293,10 @@ test('after SIGTERM a request on a kept-alive connection is 503 with Connection:
     assert.equal(last.status, 401, 'answered (it has no key)');
     assert.match(last.head, /\r\nconnection: close/i);
     await other.stop({ keep: true });
+    // Logged (and counted) under the route it was for (before: "unmatched", which put these 503s
+    // in the 5xx alert under no route).
+    const line = other.stdout.split('\n').find((l) => l.includes(refusedId));
+    assert.equal(JSON.parse(line ?? '{}').route, '/api/v1/customers', other.stdout.slice(-1000));
     await other.restart();
     // The refused create never ran: its key runs it now, for the first time.
     const again = await tn.api.post('/customers', JSON.parse(body), { idem: key });
