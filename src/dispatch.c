@@ -17,6 +17,7 @@
 #include "session.h"
 #include "tenant.h"
 #include "util.h"
+#include "validate.h"
 #include "webhook_worker.h"
 #include "banned.h"
 
@@ -546,6 +547,19 @@ static int prepare(struct ctx *c, struct response *resp)
 	if (req->has_nul)
 		return error(&c->err, 400, "invalid_request", NULL,
 			     "the request contains a NUL byte (%%00)");
+	/* Decoded, a percent-escape may spell bytes that are not UTF-8 (%FF):
+	 * no id, filter or cursor is such text, and PostgreSQL refuses to
+	 * compare with it (a 500 where SQLite found nothing). */
+	if (!valid_utf8(req->path))
+		return error(&c->err, 400, "invalid_request", NULL,
+			     "the path is not UTF-8 once its percent-escapes are decoded");
+	for (size_t i = 0; i < req->nquery; i++)
+		if (!valid_utf8(req->query[i].key) || !valid_utf8(req->query[i].value))
+			return error(
+				&c->err, 400, "invalid_request",
+				valid_utf8(req->query[i].key) ? req->query[i].key : NULL,
+				"a query parameter is not UTF-8 once its percent-escapes are "
+				"decoded");
 	/* Decoded, %2F splits a segment, and the path could match another
 	 * route (mail_x%2Fscan as mail_x/scan); no id holds a slash. */
 	if (req->path_slash)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistr.h>
 
 #include "util.h"
 #include "banned.h"
@@ -137,6 +138,11 @@ bool valid_header_name(const char *s, size_t n)
 			return false;
 	}
 	return true;
+}
+
+bool valid_utf8(const char *s)
+{
+	return u8_check((const uint8_t *)s, strlen(s)) == NULL;
 }
 
 bool valid_text(const char *s, bool multiline)

@@ -26,6 +26,8 @@ bool valid_country(const char *s);
 /* Returns true for an HTTP field name: n > 0 characters of an RFC 9110
  * token (section 5.6.2), so no space, tab or colon. */
 bool valid_header_name(const char *s, size_t n);
+/* Returns true when the NUL-terminated s is valid UTF-8. */
+bool valid_utf8(const char *s);
 /* Returns true when s (valid UTF-8) has no control characters: C0, DEL or
  * C1 (tabs and newlines allowed when multiline is true). */
 bool valid_text(const char *s, bool multiline);

@@ -243,6 +243,25 @@ test('a query string with more parameters than any route takes is 400 invalid_re
   assertError(await srv.raw().get(`/nowhere?${many}`), 404, 'route_not_found');
 });
 
+// A percent-escape that decodes to bytes that are not UTF-8 is refused before anything reads it:
+// before, SQLite answered as if nothing matched (200, 404) and PostgreSQL 500 internal_error (it
+// refuses to compare with such text), found by a backend parity audit.
+test('a path or query parameter that is not UTF-8 once decoded is 400 invalid_request on every backend', async () => {
+  const admin = srv.admin();
+  for (const bad of ['%FF', '%C3', '%C3%28', '%C0%AF', '%ED%A0%80']) {
+    assertError(await t.api.get(`/customers/${bad}`), 400, 'invalid_request');
+    assertError(await t.api.get(`/customers?email=${bad}`), 400, 'invalid_request', 'email');
+    assertError(await t.api.get(`/customers?starting_after=${bad}`), 400, 'invalid_request', 'starting_after');
+    assertError(await t.api.get(`/events?${bad}=1`), 400, 'invalid_request');
+    assertError(await t.api.patch(`/customers/${bad}`, { name: 'X' }), 400, 'invalid_request');
+    assertError(await admin.get(`/partners/${bad}`), 400, 'invalid_request');
+    assertError(await admin.get(`/events?partner_id=${bad}`), 400, 'invalid_request', 'partner_id');
+  }
+  // UTF-8, percent-encoded, is read as usual.
+  assertError(await t.api.get('/customers/cus_%C3%BC'), 404, 'not_found');
+  assert.deepEqual(ok(await t.api.get('/customers?email=%C3%BCli%40example.com')).data, []);
+});
+
 test('query parameters are percent-decoded', async () => {
   const c = await createCustomer(t.api, { email: `jane+tag.${Date.now()}@example.com` });
   const r = ok(await t.api.get(`/customers?email=${encodeURIComponent(c.email)}`));
