@@ -244,7 +244,7 @@ int store_pg_customer_list(struct store *s, struct arena *a, const char *partner
 	if (f->external_id)
 		pgs_q_text(&q, " AND c.external_customer_id = ?", f->external_id);
 	if (f->email)
-		pgs_q_text(&q, " AND lower(c.email) = lower(?::text)", f->email);
+		pgs_q_text(&q, " AND lower(c.email) = lower(?::text COLLATE \"C\")", f->email);
 	return pgs_run_list(c, a, &q, "c.seq",
 			    "SELECT seq FROM customers WHERE id = $1 AND partner_id = $2",
 			    partner_id, pg, read_customer, sizeof(**items), (void **)items, n,

@@ -65,7 +65,8 @@ int store_pg_user_find_by_email(struct store *s, struct arena *a, const char *em
 				struct user *out, struct err *e)
 {
 	return pgs_get_one_by(s, a, PGS_LOCK_IN_WRITE,
-			      "SELECT " USER_COLS " FROM users WHERE lower(email) = lower($1)",
+			      "SELECT " USER_COLS
+			      " FROM users WHERE lower(email) = lower($1 COLLATE \"C\")",
 			      PGS_TEXTS(email), read_user, out, e);
 }
 

@@ -155,6 +155,29 @@ test('the boundaries of each field are accepted', async () => {
   assert.deepEqual(ok(await t.api.get(`/customers/${c.id}`)), c);
 });
 
+// Emails match folding ASCII letters only (docs/api.md), on every backend and whatever locale a
+// PostgreSQL database was created with: lower() followed the database's locale, so under a UTF-8
+// one (C.utf8 here; the test clusters are C) Ü matched ü in the email filter and an owner could
+// not invite ÜSER@ beside üser@ (found by a backend parity audit).
+test('emails fold ASCII letters only, also on a PostgreSQL database with a UTF-8 locale', async () => {
+  const other = await startServer({ pgLocale: 'C.utf8' });
+  try {
+    const tn = await other.tenant();
+    const tag = uniq('fold').toLowerCase();
+    const c = await createCustomer(tn.api, { email: `üli-${tag}@example.com` });
+    const found = async (email) => ok(await tn.api.get(`/customers${qs({ email })}`)).data.map((x) => x.id);
+    assert.deepEqual(await found(`üli-${tag}@example.com`), [c.id]);
+    assert.deepEqual(await found(`üLI-${tag.toUpperCase()}@EXAMPLE.COM`), [c.id], 'ASCII letters fold');
+    assert.deepEqual(await found(`ÜLI-${tag}@example.com`), [], 'Ü is not ü');
+    const users = `/partners/${tn.partner.id}/users`;
+    assert.equal((await other.admin().post(users, { email: `üser-${tag}@example.com`, role: 'viewer' })).status, 201);
+    assert.equal((await other.admin().post(users, { email: `ÜSER-${tag}@example.com`, role: 'viewer' })).status, 201, 'another user');
+    assertError(await other.admin().post(users, { email: `üSER-${tag.toUpperCase()}@example.com`, role: 'viewer' }), 409, 'user_exists');
+  } finally {
+    await other.stop();
+  }
+});
+
 test('names count characters, not bytes: 200 non-ASCII characters are accepted and kept intact', async () => {
   const name = 'Zoë Ångström\u00a0日本¿'.padEnd(200, 'é');
   assert.equal([...name].length, 200);

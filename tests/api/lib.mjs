@@ -159,6 +159,8 @@ export function qs(params) {
  *   nofile                run under `ulimit -n nofile`
  *   logTail               how many characters of stdout (the access log) to keep (default 200000)
  *   instances             how many processes serve the database (default INSTANCES)
+ *   pgLocale              on PostgreSQL, the locale the database is created with (default the
+ *                         cluster's, C); ignored on SQLite
  */
 export async function startServer(opts = {}) {
   const dir = await mkdtemp(path.join(tmpdir(), 'innbocks-api-'));
@@ -287,7 +289,7 @@ export class Server {
   async start() {
     const o = this.opts;
     if (ON_PG && !this.pgCreated) {
-      await pgAdmin(`CREATE DATABASE ${this.pgName}`);
+      await pgAdmin(`CREATE DATABASE ${this.pgName}${o.pgLocale ? ` TEMPLATE template0 LOCALE '${o.pgLocale}'` : ''}`);
       this.pgCreated = true;
     }
     // Every process starts at once: on PostgreSQL they race for the migrations. When one
