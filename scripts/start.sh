@@ -7,6 +7,9 @@
 # foreground of this script: SIGTERM or SIGINT (Ctrl-C) stop it gracefully.
 # Settings: see README (INNBOCKS_*).
 #
+# The server's access log goes to <database>.access.log, so that it does not
+# break up the summary (tail -f it to watch the requests).
+#
 # The demo keys' secrets are kept next to the database, in <database>.demo-keys
 # (mode 600; only hashes are in the database), so a restart on the same
 # database shows the same keys; when they are unknown or revoked, fresh demo
@@ -23,7 +26,9 @@ if [ -z "${INNBOCKS_ADMIN_TOKEN:-}" ]; then
 	INNBOCKS_ADMIN_TOKEN="ib_admin_$(openssl rand -hex 20)"
 	export INNBOCKS_ADMIN_TOKEN
 fi
-cli() { build/innbocks "$@"; }
+# Its own request log lines would land in the summary: off (errors still show).
+cli() { INNBOCKS_LOG=off build/innbocks "$@"; }
+ROOT=$(pwd)
 
 # Something already answering on the port (another innbocks, any server):
 # say so instead of printing keys for a server that is not ours.
@@ -35,7 +40,8 @@ if [ "$rc" -ne 7 ]; then
 	exit 1
 fi
 
-build/innbocks serve &
+ACCESS_LOG="$INNBOCKS_DATABASE.access.log"
+build/innbocks serve >>"$ACCESS_LOG" &
 SERVER=$!
 stop() { kill -TERM "$SERVER" 2>/dev/null || true; }
 trap stop INT TERM EXIT
@@ -104,7 +110,8 @@ if [ "${INNBOCKS_WEBHOOK_ALLOW_LOOPBACK:-0}" = 1 ]; then
 else
 	LOOPBACK="off; restart with INNBOCKS_WEBHOOK_ALLOW_LOOPBACK=1 ./scripts/start.sh to deliver to 127.0.0.1 (development only)"
 fi
-DB_FLAG="--database $INNBOCKS_DATABASE"
+DB_FLAG="--database $DB_ABS"
+BIN="$ROOT/build/innbocks"
 
 cat <<EOF
 
@@ -115,6 +122,7 @@ Innbocks is running at $URL (database $INNBOCKS_DATABASE; Ctrl-C stops it).
   Test key         $TEST_KEY
   Operator token   $INNBOCKS_ADMIN_TOKEN   (/admin/v1; valid while this run lasts)
   OpenAPI          $URL/api/v1/openapi.json
+  Access log       tail -f $(realpath "$ACCESS_LOG")
   Loopback hooks   $LOOPBACK
 
 Next steps, in another terminal (jq is installed):
@@ -127,15 +135,16 @@ Next steps, in another terminal (jq is installed):
 
   # 2. Make it eligible for mail: invitation accepted, Form 1583 and ID approved, billing on
   #    (the test helpers do what Innbocks staff do; for a live customer use
-  #    build/innbocks customer accept-invite|compliance|billing \$CUS $DB_FLAG).
+  #    $BIN customer accept-invite|compliance|billing \$CUS $DB_FLAG).
   call -X POST \$API/test-helpers/customers/\$CUS/accept-invite | jq '{status}'
   call -X POST \$API/test-helpers/customers/\$CUS/compliance -d '{"form_1583": "approved", "identity": "verified"}' | jq '{mail_receipt_approved}'
   call -X POST \$API/test-helpers/customers/\$CUS/billing -d '{"active": true}' | jq '{billing_status}'
 
   # 3. Receive its webhooks locally (needs loopback delivery on, see above): a receiver on
-  #    port 9000 that prints each delivery, and a test-mode endpoint pointing at it.
+  #    port 9000 (any free port: change it in both lines) that prints each delivery, and a
+  #    test-mode endpoint pointing at it.
   node -e 'require("http").createServer((q, s) => { let b = ""; q.on("data", (c) => b += c); q.on("end", () => { console.log(q.headers["innbocks-signature"], b); s.end(); }); }).listen(9000)' &
-  INNBOCKS_WEBHOOK_ALLOW_LOOPBACK=1 build/innbocks webhook create --partner $PARTNER --url http://127.0.0.1:9000/hooks --mode test $DB_FLAG
+  INNBOCKS_WEBHOOK_ALLOW_LOOPBACK=1 $BIN webhook create --partner $PARTNER --url http://127.0.0.1:9000/hooks --mode test $DB_FLAG
 
   # 4. Record a package for the customer; the receiver prints package.arrived, signed.
   call -X POST \$API/mail -d "{\"customer_id\": \"\$CUS\", \"type\": \"package\", \"photos\": [\"https://example.com/front.jpg\"], \"performed_by\": \"desk_1\"}" | jq '{id, status}'
@@ -150,8 +159,18 @@ if owner=$(cli user create --partner "$PARTNER" --email "$OWNER" --role owner 2>
 	echo "  #    one-time link (valid 72 hours) to choose a password for $OWNER:"
 	echo "  $(echo "$owner" | jq -r .setup_url)"
 else
+	# A restart before the owner chose a password: the first link is in an
+	# earlier run's output only, so a new one (the old one stops working).
+	id=$(cli user list --partner "$PARTNER" | jq -r --arg e "$OWNER" \
+		'.data[] | select(.email == $e and .password_set == false) | .id')
 	echo
-	echo "  # 5. The dashboard: $URL/dashboard/ (sign in as $OWNER)"
+	if [ -n "$id" ] && owner=$(cli user setup-link "$id" 2>/dev/null); then
+		echo "  # 5. The dashboard: no password was chosen for $OWNER yet; open this new"
+		echo "  #    one-time link (valid 72 hours; the earlier ones no longer work):"
+		echo "  $(echo "$owner" | jq -r .setup_url)"
+	else
+		echo "  # 5. The dashboard: $URL/dashboard/ (sign in as $OWNER)"
+	fi
 fi
 # ---------------------------------------------------------------------------
 echo

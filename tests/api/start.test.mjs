@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT, onFreePort, sleep } from './lib.mjs';
@@ -148,4 +148,40 @@ test('start.sh prints working keys once the server is up, its steps make a custo
   assert.equal(await call(s3.test, '/api/v1/customers'), 200);
   fresh.proc.kill('SIGTERM');
   assert.equal((await fresh.exited).code, 0);
+});
+
+// A restart before the dashboard's owner chose a password prints a new one-time link (the first
+// one was only in the first run's output; before, it said "sign in", with no password to sign in
+// with), and the earlier link stops working. The access log goes to a file, not into the summary.
+test('a restart before the owner chose a password prints a new setup link; the old one no longer works', async () => {
+  const own = env.INNBOCKS_DATABASE;
+  env.INNBOCKS_DATABASE = path.join(dir, 'unset-owner.db');
+  const linkOf = (out) => out.match(/^ {2}(http:\/\/\S+\/dashboard\/setup\.html#token=[0-9a-f]{64})$/m)?.[1];
+  const waitLink = async (r) => { for (let i = 0; i < 100 && !linkOf(r.out); i++) await sleep(100); return linkOf(r.out); };
+  try {
+    const first = await startOnFreePort();
+    const link1 = await waitLink(first);
+    assert.ok(link1, first.out);
+    first.proc.kill('SIGTERM');
+    assert.equal((await first.exited).code, 0);
+    const second = await startOnFreePort();
+    const link2 = await waitLink(second);
+    assert.ok(link2, `a new link on the restart:\n${second.out}`);
+    assert.notEqual(link2, link1);
+    assert.match(second.out, /no password was chosen for owner@demo\.example yet/);
+    assert.doesNotMatch(second.out, /"route"/, 'no access log line in the summary');
+    // Both tokens go to the server running now (the first link names the first run's port).
+    const setup = (link) => fetch(`http://127.0.0.1:${port}/dashboard/api/setup`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: new URL(link).hash.replace('#token=', ''), password: 'a long demo password' }),
+    });
+    assert.equal((await setup(link1)).status, 400, 'the earlier link no longer works');
+    assert.equal((await setup(link2)).status, 200);
+    second.proc.kill('SIGTERM');
+    assert.equal((await second.exited).code, 0);
+    // Its lines go out in batches: all of them once the server has stopped.
+    assert.match(await readFile(`${env.INNBOCKS_DATABASE}.access.log`, 'utf8'), /"route":"\/dashboard\/api\/setup"/);
+  } finally {
+    env.INNBOCKS_DATABASE = own;
+  }
 });
