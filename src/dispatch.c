@@ -211,10 +211,7 @@ bool dispatch_admissible(struct app *app, const struct request *req)
 		.req = req,
 		.now = now_seconds(),
 	};
-	int status = 0;
-	char allow[64];
-	c.route = router_match(routes, routes_count, c.a, req->method, req->path, c.params,
-			       &status, allow, sizeof(allow));
+	c.route = router_lookup(req->method, req->path);
 	bool ok = c.route && !req->has_nul && !req->path_slash && !req->header_repeated &&
 		  content_type_is_json(req->content_type);
 	/* Storage that cannot be asked is no reason to refuse here: the

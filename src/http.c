@@ -392,19 +392,6 @@ static void request_build(struct http_server *srv, struct pending *p,
 	p->req.bad_framing = framing_problem(h, version);
 }
 
-/* The route p's request is for, or NULL, for the metrics and the access
- * log of an answer the dispatcher does not make. */
-static const struct route *route_of(struct pending *p)
-{
-	if (!p->query.a)
-		p->query.a = arena_new();
-	const char *params[ROUTE_MAX_PARAMS];
-	int status = 0;
-	char allow[64];
-	return router_match(routes, routes_count, p->query.a, p->req.method, p->req.path,
-			    params, &status, allow, sizeof(allow));
-}
-
 /* Answers p with the error e, without the dispatcher: no route ran. As
  * every refusal, never cached (resp_error adds Retry-After to a 503). */
 static void answer_refusal(struct pending *p, const struct err *e)
@@ -449,7 +436,8 @@ static void start_answer(struct http_server *srv, struct pending *p,
 		error(&e, 503, "unavailable", NULL,
 		      "the server is stopping; send the request again (to another instance, or "
 		      "to this one once it is back)");
-		p->resp.facts.route = route_of(p);
+		/* Counted and logged under its route, as the dispatcher's answers. */
+		p->resp.facts.route = router_lookup(p->req.method, p->req.path);
 		answer_refusal(p, &e);
 		return;
 	}

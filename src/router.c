@@ -39,6 +39,15 @@ bool router_is_dashboard(const char *path)
 	return strncmp(path, ROUTE_DASHBOARD_API "/", strlen(ROUTE_DASHBOARD_API "/")) == 0;
 }
 
+const struct route *router_lookup(const char *method, const char *path)
+{
+	for (size_t i = 0; i < routes_count; i++)
+		if (strcmp(routes[i].method, method) == 0 &&
+		    template_match(routes[i].path, path, NULL, NULL))
+			return &routes[i];
+	return NULL;
+}
+
 const struct route *router_match(const struct route *table, size_t n, struct arena *a,
 				 const char *method, const char *path,
 				 const char *params[ROUTE_MAX_PARAMS], int *status, char *allow,

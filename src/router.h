@@ -47,6 +47,11 @@ extern const size_t routes_count;
 /* Returns true for a path under ROUTE_DASHBOARD_API, matched or not. */
 bool router_is_dashboard(const char *path);
 
+/* The route of routes (routes.c) that method and path match, or NULL:
+ * router_match() without the parameters and the 404/405 detail, for
+ * those who only need to know which route a request is for. */
+const struct route *router_lookup(const char *method, const char *path);
+
 /* Matches method and path against table. Returns the route and fills
  * params (arena strings, in template order), or returns NULL and sets
  * *status to 404, or to 405 with the allowed methods written into allow

@@ -323,3 +323,37 @@ TEST(routes_fit_in_the_metrics_counters)
 	/* Past METRICS_ROUTES_MAX, requests would be counted as unmatched. */
 	CHECK(routes_count < METRICS_ROUTES_MAX);
 }
+
+/* router_lookup() is router_match() on the real table, without parameters:
+ * the same route for every method and path the table knows (templates
+ * filled with an id), NULL where router_match() answers 404 or 405. */
+TEST(router_lookup_finds_what_router_match_finds_in_the_real_table)
+{
+	struct arena *a = arena_new();
+	char path[256];
+	for (size_t i = 0; i < routes_count; i++) {
+		/* The template with each {param} replaced by "x1". */
+		size_t n = 0;
+		for (const char *t = routes[i].path; *t && n < sizeof(path) - 3; t++) {
+			if (*t == '{') {
+				t = strchr(t, '}');
+				memcpy(path + n, "x1", 2);
+				n += 2;
+			} else {
+				path[n++] = *t;
+			}
+		}
+		path[n] = '\0';
+		const char *params[ROUTE_MAX_PARAMS];
+		int status = 0;
+		char allow[128];
+		const struct route *want = router_match(routes, routes_count, a,
+							routes[i].method, path, params, &status,
+							allow, sizeof(allow));
+		CHECK(want != NULL);
+		CHECK(router_lookup(routes[i].method, path) == want);
+	}
+	CHECK(router_lookup("GET", "/nowhere") == NULL);
+	CHECK(router_lookup("PUT", "/healthz") == NULL);
+	arena_free(a);
+}
