@@ -118,7 +118,8 @@ void arena_free(struct arena *a)
 	arena_spare = a;
 }
 
-void *arena_alloc(struct arena *a, size_t n)
+/* Room for n bytes in the arena, aligned, not zeroed. */
+static void *arena_take(struct arena *a, size_t n)
 {
 	size_t align = sizeof(max_align_t);
 	n = (n + align - 1) / align * align;
@@ -135,13 +136,18 @@ void *arena_alloc(struct arena *a, size_t n)
 	}
 	void *p = (char *)b->data + b->used;
 	b->used += n;
-	memset(p, 0, n);
 	return p;
+}
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+	return memset(arena_take(a, n), 0, n);
 }
 
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
-	char *p = arena_alloc(a, n + 1);
+	/* Not zeroed first: every byte is written. */
+	char *p = arena_take(a, n + 1);
 	if (n)
 		memcpy(p, s, n); /* s may be NULL when n is 0 (an empty SQLite blob) */
 	p[n] = '\0';
@@ -182,23 +188,35 @@ double monotonic_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Writes the n-digit decimal of v (zero-padded) at out. */
-static void decimal_digits(char *out, int n, int64_t v)
+/* "00" to "99": a time's fields are written two digits at a time. */
+static const char digit_pairs[] = "00010203040506070809"
+				  "10111213141516171819"
+				  "20212223242526272829"
+				  "30313233343536373839"
+				  "40414243444546474849"
+				  "50515253545556575859"
+				  "60616263646566676869"
+				  "70717273747576777879"
+				  "80818283848586878889"
+				  "90919293949596979899";
+
+static void two_digits(char *out, int64_t v)
 {
-	for (int i = n - 1; i >= 0; i--) {
-		out[i] = (char)('0' + v % 10);
-		v /= 10;
-	}
+	memcpy(out, digit_pairs + 2 * v, 2);
 }
 
-bool time_digits(int64_t t, char out[19])
+/* The date of the last day a thread wrote: the times a request renders are
+ * mostly of a few days, and the civil date is most of a time's work. */
+static _Thread_local int64_t last_day = INT64_MIN;
+static _Thread_local char last_date[10];
+
+static void date_digits(int64_t days, char out[10])
 {
-	/* 1000-01-01T00:00:00Z to 9999-12-31T23:59:59Z. */
-	if (t < -30610224000 || t > 253402300799)
-		return false;
+	if (days == last_day) {
+		memcpy(out, last_date, 10);
+		return;
+	}
 	/* Days to a civil date: Howard Hinnant's civil_from_days. */
-	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
-	int64_t secs = t - days * 86400;
 	int64_t z = days + 719468;
 	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
 	int64_t doe = z - era * 146097;
@@ -208,17 +226,30 @@ bool time_digits(int64_t t, char out[19])
 	int64_t d = doy - (153 * mp + 2) / 5 + 1;
 	int64_t m = mp < 10 ? mp + 3 : mp - 9;
 	int64_t y = yoe + era * 400 + (m <= 2);
-	decimal_digits(out, 4, y);
+	two_digits(out, y / 100);
+	two_digits(out + 2, y % 100);
 	out[4] = '-';
-	decimal_digits(out + 5, 2, m);
+	two_digits(out + 5, m);
 	out[7] = '-';
-	decimal_digits(out + 8, 2, d);
+	two_digits(out + 8, d);
+	memcpy(last_date, out, 10);
+	last_day = days;
+}
+
+bool time_digits(int64_t t, char out[19])
+{
+	/* 1000-01-01T00:00:00Z to 9999-12-31T23:59:59Z. */
+	if (t < -30610224000 || t > 253402300799)
+		return false;
+	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+	int64_t secs = t - days * 86400;
+	date_digits(days, out);
 	out[10] = 'T';
-	decimal_digits(out + 11, 2, secs / 3600);
+	two_digits(out + 11, secs / 3600);
 	out[13] = ':';
-	decimal_digits(out + 14, 2, secs / 60 % 60);
+	two_digits(out + 14, secs / 60 % 60);
 	out[16] = ':';
-	decimal_digits(out + 17, 2, secs % 60);
+	two_digits(out + 17, secs % 60);
 	return true;
 }
 

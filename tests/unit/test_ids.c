@@ -325,6 +325,15 @@ TEST(time_format_writes_what_strftime_wrote)
 		time_format_strftime(t, want);
 		ok = CHECK_STR(got, want);
 	}
+	/* Times of the same day one after another, then of the day before
+	 * (the thread keeps the last day's date). */
+	for (int64_t t = 1795777828 - 3 * 86400, i = 0; i < 20000 && ok; i++) {
+		t += i % 7 == 6 ? -86400 : 1237;
+		char got[21], want[21];
+		time_format(t, got);
+		time_format_strftime(t, want);
+		ok = CHECK_STR(got, want);
+	}
 }
 
 TEST(arena_memory_is_zeroed_and_aligned_when_an_arena_is_reused)
