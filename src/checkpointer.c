@@ -24,6 +24,9 @@ struct checkpointer {
 	bool stopping;
 };
 
+/* A full disk fails every checkpoint, twice a second. */
+static struct log_limit checkpoint_failures;
+
 static void *checkpointer_main(void *arg)
 {
 	struct checkpointer *k = arg;
@@ -46,7 +49,7 @@ static void *checkpointer_main(void *arg)
 		pthread_mutex_unlock(&k->mu);
 		struct err e;
 		if (k->store->ops->checkpoint(k->store, &e) < 0)
-			fprintf(stderr, "innbocks: checkpoint failed: %s\n", e.message);
+			log_limited(&checkpoint_failures, "checkpoint failed: %s", e.message);
 		pthread_mutex_lock(&k->mu);
 	}
 	pthread_mutex_unlock(&k->mu);
@@ -82,7 +85,7 @@ void checkpointer_wal_bound(struct checkpointer *k)
 	struct err e;
 	int bound = k->store->ops->wal_bound(k->store, &e);
 	if (bound < 0)
-		fprintf(stderr, "innbocks: checkpoint failed: %s\n", e.message);
+		log_limited(&checkpoint_failures, "checkpoint failed: %s", e.message);
 	if (bound <= 0)
 		return;
 	pthread_mutex_lock(&k->mu);

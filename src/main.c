@@ -66,6 +66,7 @@ static int serve(const struct config *cfg)
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP); /* settings are read at start: nothing to reload */
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -149,7 +150,7 @@ static int serve(const struct config *cfg)
 	for (;;) {
 		struct timespec tick = {0, TICK_MS * 1000000L};
 		int sig = sigtimedwait(&stop, NULL, &tick);
-		if (sig == SIGTERM || sig == SIGINT)
+		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
 			break;
 		accesslog_flush(); /* an idle server's last lines */
 		checkpointer_wal_bound(checkpointer);

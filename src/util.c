@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,6 +173,27 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
 	vsnprintf(p, (size_t)n + 1, fmt, ap2);
 	va_end(ap2);
 	return p;
+}
+
+void log_limited(struct log_limit *l, const char *fmt, ...)
+{
+	int64_t now = (int64_t)(monotonic_seconds() * 1000);
+	int64_t next = atomic_load(&l->next_ms);
+	if (now < next || !atomic_compare_exchange_strong(&l->next_ms, &next, now + 1000)) {
+		atomic_fetch_add(&l->dropped, 1);
+		return;
+	}
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	long dropped = atomic_exchange(&l->dropped, 0);
+	if (dropped)
+		fprintf(stderr, "innbocks: %s (and %ld more since the last such line)\n", line,
+			dropped);
+	else
+		fprintf(stderr, "innbocks: %s\n", line);
 }
 
 int64_t now_seconds(void)

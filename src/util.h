@@ -25,6 +25,19 @@ char *arena_strndup(struct arena *a, const char *s, size_t n);
 /* Returns a printf-formatted string owned by the arena. */
 char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A storage fault's line on stderr, written at most once a second: a full
+ * disk or a database that is down fails every request, and a line for each
+ * would flood the journal (often on the same disk). Zero-initialised;
+ * static at each place that logs. */
+struct log_limit {
+	_Atomic int64_t next_ms; /* when the next line may be written */
+	_Atomic long dropped;    /* lines left out since the last one */
+};
+/* Writes "innbocks: <message>" to stderr unless a line went through l less
+ * than a second ago; the next line that goes through says how many did not. */
+void log_limited(struct log_limit *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* Returns the current wall-clock time in whole Unix seconds. */
 int64_t now_seconds(void);
 /* Returns the monotonic clock in seconds, for durations and rates. */

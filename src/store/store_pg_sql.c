@@ -106,6 +106,25 @@ static void on_notice(void *arg, const char *message)
 	fprintf(stderr, "innbocks: postgres: %s", message);
 }
 
+/* Logs libpq's message (which ends in a newline) after what, at most once a
+ * second per l: while the database is down every request fails. */
+static void log_pg(struct log_limit *l, const char *what, const char *message)
+{
+	size_t n = strlen(message);
+	while (n && message[n - 1] == '\n')
+		n--;
+	log_limited(l, "%s: %.*s", what, (int)n, message);
+}
+
+/* libpq's reason goes to stderr only: it names the database's host, port or
+ * socket, which are not the business of whoever sent the request. */
+static int unreachable(struct err *e, const char *why)
+{
+	static struct log_limit lines;
+	log_pg(&lines, "cannot reach PostgreSQL", why);
+	return error(e, 503, "unavailable", NULL, "storage is unreachable, retry shortly");
+}
+
 static struct pg_conn *conn_open(struct pg_store *ps, struct err *e)
 {
 	struct pg_conn *c = calloc(1, sizeof(*c));
@@ -116,8 +135,7 @@ static struct pg_conn *conn_open(struct pg_store *ps, struct err *e)
 	if (c->db)
 		PQsetNoticeProcessor(c->db, on_notice, NULL); /* kept by PQreset() */
 	if (!c->db || PQstatus(c->db) != CONNECTION_OK) {
-		error(e, 503, "unavailable", NULL, "cannot connect to PostgreSQL: %s",
-		      c->db ? PQerrorMessage(c->db) : "out of memory");
+		unreachable(e, c->db ? PQerrorMessage(c->db) : "out of memory");
 		pgs_conn_close(c);
 		return NULL;
 	}
@@ -150,8 +168,7 @@ int pgs_conn_reopen(struct pg_conn *c, struct err *e)
 	stmts_forget(c); /* a new session has prepared nothing */
 	pgs_later_drop(c);
 	if (PQstatus(c->db) != CONNECTION_OK)
-		return error(e, 503, "unavailable", NULL, "cannot reach PostgreSQL: %s",
-			     PQerrorMessage(c->db));
+		return unreachable(e, PQerrorMessage(c->db));
 	return session_setup(c, e);
 }
 
@@ -193,8 +210,9 @@ void pgs_db_error(struct pg_conn *c, const PGresult *r, struct err *e)
 	    strcmp(state, "25P03") == 0) {
 		/* The server is gone, shutting down or out of resources, or it
 		 * ended this session (terminated, idle in a transaction too long). */
+		static struct log_limit lost;
 		pgs_conn_lost(c);
-		fprintf(stderr, "innbocks: postgres: %s", msg);
+		log_pg(&lost, "postgres", msg);
 		error(e, 503, "unavailable", NULL, "storage is unreachable, retry shortly");
 		return;
 	}
@@ -232,7 +250,10 @@ void pgs_db_error(struct pg_conn *c, const PGresult *r, struct err *e)
 	if (strcmp(state, "23505") == 0 &&
 	    store_conflict(PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME), e) < 0)
 		return;
-	fprintf(stderr, "innbocks: postgres error %s: %s", state, msg);
+	static struct log_limit internal;
+	char what[40];
+	snprintf(what, sizeof(what), "postgres error %s", state);
+	log_pg(&internal, what, msg);
 	error(e, 500, "internal_error", NULL, "internal storage error");
 }
 

@@ -9,19 +9,37 @@
  * the lock up front instead of failing at commit, and busy_timeout absorbs
  * other processes (the command line) holding it. synchronous=FULL: a commit
  * is on disk when it returns. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "store_sqlite.h"
 #include "banned.h"
+
+/* Free space a full disk must have again before writes are tried (and
+ * /healthz says ready): a few requests' worth of WAL growth. */
+#define PROBE_ROOM_BYTES (1024 * 1024)
+
+/* Whether the database's filesystem has PROBE_ROOM_BYTES free. On a full
+ * disk small commits (a key's last use, the probe's one page) often still
+ * fit in the WAL's existing length while real writes need more: writes count
+ * as possible again, and /healthz says ready, only once there is room. */
+static bool has_room(struct sqlite_store *ss)
+{
+	struct statvfs fs;
+	return statvfs(ss->path, &fs) != 0 ||
+	       (uint64_t)fs.f_bavail * fs.f_frsize >= PROBE_ROOM_BYTES;
+}
 
 /* --- transactions --- */
 
@@ -138,7 +156,7 @@ static int sq_tx_commit(struct store *s, struct err *e)
 	struct err ignored;
 	if (rc < 0 && !sqlite3_get_autocommit(c->db))
 		tx_exec(c, "ROLLBACK", &ignored);
-	if (rc == 0)
+	if (rc == 0 && !atomic_load(&c->store->writable) && has_room(c->store))
 		atomic_store(&c->store->writable, true);
 	write_lock_drop(s, c);
 	return rc;
@@ -169,11 +187,14 @@ static bool sq_writable(struct store *s)
 
 /* Commits a change of one page (the header's user_version, which the schema
  * does not use: migrations count in schema_version): the cheapest commit
- * that needs the disk. */
+ * that needs the disk (and then has_room()). */
 static int sq_probe_write(struct store *s, struct err *e)
 {
 	if (sq_writable(s))
 		return 0;
+	if (!has_room((struct sqlite_store *)s))
+		return error(e, 503, "unavailable", NULL,
+			     "the database's disk is full; retry later");
 	struct conn *c = sq_conn_get(s, e);
 	if (!c || sq_tx_begin(s, true, e) < 0)
 		return -1;
@@ -338,6 +359,50 @@ static int sync_path(const char *path, bool directory)
 	return rc;
 }
 
+/* Writes the directory a file path is in ("." for a bare name). */
+static void dir_of(const char *path, char *dir, size_t size)
+{
+	snprintf(dir, size, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		slash[slash == dir ? 1 : 0] = '\0';
+	else
+		snprintf(dir, size, ".");
+}
+
+/* Removes what backups to path left when they were killed: the files
+ * path.partial-PID of processes that are gone (this one's too). */
+static void partials_remove(const char *path)
+{
+	char dir[1100];
+	dir_of(path, dir, sizeof(dir));
+	const char *slash = strrchr(path, '/');
+	const char *name = slash ? slash + 1 : path;
+	char prefix[300];
+	if (snprintf(prefix, sizeof(prefix), "%s.partial-", name) >= (int)sizeof(prefix))
+		return;
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	size_t n = strlen(prefix);
+	/* readdir_r is deprecated; this stream is this call's alone. */
+	/* cppcheck-suppress readdirCalled */
+	for (struct dirent *f; (f = readdir(d));) {
+		char *end = NULL;
+		if (strncmp(f->d_name, prefix, n) != 0)
+			continue;
+		long pid = strtol(f->d_name + n, &end, 10);
+		if (end == f->d_name + n || *end || pid <= 0)
+			continue;
+		if (pid == (long)getpid() || (kill((pid_t)pid, 0) < 0 && errno == ESRCH)) {
+			char stale[1400];
+			snprintf(stale, sizeof(stale), "%s/%s", dir, f->d_name);
+			unlink(stale);
+		}
+	}
+	closedir(d);
+}
+
 /* VACUUM INTO rather than the online backup API: the backup API restarts
  * whenever another connection writes, so under a steady stream of writes
  * it never finishes, while VACUUM INTO copies one snapshot (a read
@@ -356,7 +421,7 @@ static int sq_backup(struct store *s, const char *path, struct err *e)
 	if (snprintf(tmp, sizeof(tmp), "%s.partial-%ld", path, (long)getpid()) >=
 	    (int)sizeof(tmp))
 		return error(e, 400, "invalid_request", NULL, "the backup path is too long");
-	unlink(tmp);
+	partials_remove(path);
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(c->db, "VACUUM INTO ?", -1, &st, NULL);
 	if (rc == SQLITE_OK) {
@@ -371,12 +436,7 @@ static int sq_backup(struct store *s, const char *path, struct err *e)
 		return -1;
 	}
 	char dir[1100];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		slash[slash == dir ? 1 : 0] = '\0';
-	else
-		snprintf(dir, sizeof(dir), ".");
+	dir_of(path, dir, sizeof(dir));
 	if (sync_path(tmp, false) < 0 || link(tmp, path) < 0 || sync_path(dir, true) < 0) {
 		error(e, 500, "internal_error", NULL, "cannot write %s: %s", path,
 		      strerror(errno));
@@ -404,6 +464,40 @@ static void sq_close(struct store *s)
 	pthread_mutex_destroy(&ss->checkpoint_mu);
 	free(ss->path);
 	free(ss);
+}
+
+/* Before anything else at start: the database can be opened, read and
+ * written. If not, the error names the file and SQLite's reason, where a
+ * request would get "retry later" (SQLite opens a file it may not write
+ * read-only without a word, and every write would then fail). */
+static int open_check(const char *path, struct err *e)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+				 store_sqlite_vfs_name());
+	const char *why = NULL;
+	if (rc == SQLITE_OK && sqlite3_db_readonly(db, "main") == 1)
+		why = "the file is read-only for this user; the server writes to it";
+	else if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db,
+				  "PRAGMA journal_mode=WAL; SELECT count(*) FROM sqlite_schema",
+				  NULL, NULL, NULL);
+	if (!why && rc != SQLITE_OK)
+		why = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+	if (why) {
+		char dir[1100];
+		dir_of(path, dir, sizeof(dir));
+		if (access(dir, W_OK | X_OK) != 0)
+			error(e, 503, "unavailable", NULL,
+			      "cannot open the database %s: %s (its directory %s is not "
+			      "writable, and SQLite keeps %s-wal and %s-shm there)",
+			      path, why, dir, path, path);
+		else
+			error(e, 503, "unavailable", NULL, "cannot open the database %s: %s",
+			      path, why);
+	}
+	sqlite3_close(db);
+	return why ? -1 : 0;
 }
 
 /* Applies the migrations the database has not seen, each in a transaction. */
@@ -436,8 +530,12 @@ static int migrate(struct store *s, struct err *e)
 		goto fail;
 	}
 	for (int v = have; sqlite_migrations[v]; v++) {
-		if (sq_exec(c, sqlite_migrations[v], e) < 0)
+		if (sq_exec(c, sqlite_migrations[v], e) < 0) {
+			error(e, e->status, e->code, NULL,
+			      "cannot migrate the database %s to schema version %d: %s",
+			      ((struct sqlite_store *)s)->path, v + 1, sqlite3_errmsg(c->db));
 			goto fail;
+		}
 		char sql[80];
 		snprintf(sql, sizeof(sql), "INSERT INTO schema_version VALUES (%d)", v + 1);
 		if (sq_exec(c, sql, e) < 0)
@@ -581,7 +679,7 @@ struct store *store_sqlite_open(const char *path, struct err *e)
 		sq_close(s);
 		return NULL;
 	}
-	if (migrate(s, e) < 0 || wal_limit_init(ss, e) < 0) {
+	if (open_check(path, e) < 0 || migrate(s, e) < 0 || wal_limit_init(ss, e) < 0) {
 		sq_close(s);
 		return NULL;
 	}

@@ -64,15 +64,14 @@ int sq_db_error(struct conn *c, int rc, struct err *e)
 		fault = "the database's disk cannot be written";
 		break;
 	}
+	static struct log_limit faults, others;
+	log_limited(fault ? &faults : &others, "sqlite error %d: %s", rc,
+		    c ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
 	if (fault) {
 		if (c)
 			atomic_store(&c->store->writable, false);
-		fprintf(stderr, "innbocks: sqlite error %d: %s\n", rc,
-			c ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
 		return error(e, 503, "unavailable", NULL, "%s; retry later", fault);
 	}
-	fprintf(stderr, "innbocks: sqlite error %d: %s\n", rc,
-		c ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
 	return error(e, 500, "internal_error", NULL, "internal storage error");
 }
 

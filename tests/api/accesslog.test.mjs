@@ -257,3 +257,25 @@ test('lines are written in batches: an idle server writes its last line out soon
     await s.stop();
   }
 });
+
+// SIGHUP (the terminal closed, or a reload asked of a server that reads its settings only at
+// start) used to kill it at once, losing the lines not yet written.
+test('SIGHUP stops the server as SIGTERM does, exit 0 and every line written', async () => {
+  const s = await startServer();
+  try {
+    const ids = [];
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${s.url}/healthz`);
+      await res.text();
+      ids.push(res.headers.get('x-request-id'));
+    }
+    const out = s.proc.stdout;
+    const ended = out.readableEnded ? null : new Promise((resolve) => out.on('end', resolve));
+    await s.stop({ signal: 'SIGHUP' });
+    await ended;
+    const logged = new Set(s.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l).request_id));
+    assert.deepEqual(ids.filter((x) => !logged.has(x)), []);
+  } finally {
+    await s.stop();
+  }
+});

@@ -5,7 +5,7 @@
 // command writes nothing and names pg_dump (docs/deploy.md), which is PostgreSQL's own backup.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -90,6 +90,21 @@ test('backup refuses a file that exists and leaves it alone; it needs exactly on
   assert.equal((await runCli(['backup'], { env: { INNBOCKS_DATABASE: srv.dbPath } })).code, 2);
   assert.equal((await runCli(['backup', 'a.db', 'b.db'], { env: { INNBOCKS_DATABASE: srv.dbPath } })).code, 2);
 });
+
+// A backup that was killed (kill -9, the machine's power) left FILE.partial-PID behind for good.
+test('a backup removes what killed backups to its file left, and nothing a running one writes',
+  { skip: sqliteOnly('backup refuses on PostgreSQL') }, async () => {
+    const file = path.join(dir, 'after-a-kill.db');
+    const gone = spawnSync('true').pid; // a process that has exited
+    writeFileSync(`${file}.partial-${gone}`, 'half a database');
+    writeFileSync(`${file}.partial-${process.pid}`, 'a backup still running'); // this process lives
+    writeFileSync(`${file}.partial-other`, 'not a backup\'s');
+    const r = await runCli(['backup', file], { env: { INNBOCKS_DATABASE: srv.dbPath } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(sqlite(file, 'PRAGMA integrity_check'), 'ok');
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('after-a-kill.db')).sort(),
+      ['after-a-kill.db', `after-a-kill.db.partial-${process.pid}`, 'after-a-kill.db.partial-other']);
+  });
 
 test('on PostgreSQL, backup writes nothing and points at pg_dump', { skip: postgresOnly('backup refuses only there') }, async () => {
   const file = path.join(dir, 'pg.db');

@@ -6,12 +6,15 @@
 // (INNBOCKS_TEST_PG or INNBOCKS_UNIT_PG names its maintenance database) and are skipped otherwise.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ROOT, BACKEND, startServer, runCli, ok, uniq } from './lib.mjs';
+import { ROOT, BIN, BACKEND, startServer, runCli, ok, uniq } from './lib.mjs';
+
+/** s with the characters a regular expression gives meaning to escaped. */
+const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** How many migrations the binary carries for a backend: the files of sql/<backend>/. */
 const migrations = (backend) =>
@@ -88,6 +91,56 @@ test('migrate refuses a database a newer binary migrated, naming both versions',
   assert.equal(r.stdout, '');
   assert.match(r.stderr, new RegExp(`schema version ${n + 1}, newer than this binary's ${n}`));
 });
+
+test('a database that cannot be opened is refused at start, naming the file and SQLite\'s reason', async () => {
+  const bad = await newSqlitePath();
+  writeFileSync(bad, 'not a database, some text\n');
+  for (const args of [['migrate', '--database', bad], ['serve', '--database', bad, '--listen', '127.0.0.1:9']]) {
+    const r = await runCli(args);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`cannot open the database ${escape(bad)}: file is not a database`));
+  }
+  // A migration that fails says which one.
+  const db = await newSqlitePath();
+  await migrate(db);
+  const n = migrations('sqlite');
+  // The last migration (0012) rewrites events, which are now elsewhere (a later one that leaves
+  // events alone needs another table taken away here).
+  execFileSync('sqlite3', [db, `DELETE FROM schema_version WHERE version = ${n}; ALTER TABLE events RENAME TO events_elsewhere`]);
+  const r = await runCli(['migrate', '--database', db]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`cannot migrate the database ${escape(db)} to schema version ${n}: no such table: events`));
+});
+
+// Root may write any file: the server runs as another user here, as it does under systemd.
+const asRoot = process.getuid?.() === 0 ? false : 'needs root, to run the server as another user';
+
+test('a database file or directory the server may not write is refused at start, not served read-only',
+  { skip: asRoot }, async () => {
+    const dir = path.dirname(await newSqlitePath());
+    chmodSync(dir, 0o777);
+    const bin = path.join(dir, 'innbocks');
+    copyFileSync(BIN, bin);
+    chmodSync(bin, 0o755);
+    const asNobody = (db) => spawnSync('runuser', ['-u', 'nobody', '--', bin, 'serve', '--database', db,
+      '--listen', '127.0.0.1:9'], { encoding: 'utf8', timeout: 10000, env: { ...process.env, INNBOCKS_LOG: 'off' } });
+    // A file it may only read: SQLite opens it read-only without a word, and every write failed.
+    const readOnly = path.join(dir, 'read-only.db');
+    await migrate(readOnly);
+    chmodSync(readOnly, 0o444);
+    let r = asNobody(readOnly);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`cannot open the database ${escape(readOnly)}: the file is read-only for this user`));
+    // A file it may write in a directory it may not: SQLite cannot make its -wal and -shm files.
+    const sub = path.join(dir, 'locked');
+    mkdirSync(sub, { mode: 0o755 });
+    const locked = path.join(sub, 'innbocks.db');
+    await migrate(locked);
+    chownSync(locked, 65534, 65534);
+    r = asNobody(locked);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`cannot open the database ${escape(locked)}: .*\\(its directory ${escape(sub)} is not writable`));
+  });
 
 test('on PostgreSQL, two migrates at once apply each migration once; serve then starts on the database',
   { skip: pgOnly }, async () => {

@@ -8,7 +8,7 @@
 // the survivor answers every request sent to it. On SQLite (one process per file) the file skips.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -415,6 +415,31 @@ test('a warning from PostgreSQL reaches stderr with the server\'s prefix, like i
     srv.sql(`DROP TRIGGER ${tag} ON customers; DROP FUNCTION ${tag}();`);
   }
 });
+
+// libpq's reason for a failed connection names the database's socket or host and port; it was the
+// message of partners' 503s.
+test('while PostgreSQL refuses the server, partners read only "storage is unreachable"; libpq\'s reason goes to stderr',
+  { skip }, async () => {
+    const own = await startServer();
+    const admin = (sql) => execFileSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d',
+      process.env.INNBOCKS_TEST_PG, '-c', sql], { encoding: 'utf8' }).trim();
+    const db = own.sql('SELECT current_database()');
+    try {
+      const t = await own.tenant();
+      admin(`ALTER DATABASE ${db} ALLOW_CONNECTIONS false`);
+      admin(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${db}'`);
+      for (const r of [await t.api.get('/customers'), await t.api.post('/customers', customerBody())]) {
+        assertError(r, 503, 'unavailable');
+        assert.equal(r.body.error.message, 'storage is unreachable, retry shortly');
+      }
+      assert.match(own.instances[0].stderr, /innbocks: cannot reach PostgreSQL: .*not currently accepting connections/);
+      admin(`ALTER DATABASE ${db} ALLOW_CONNECTIONS true`);
+      ok(await t.api.get('/customers'));
+    } finally {
+      admin(`ALTER DATABASE ${db} ALLOW_CONNECTIONS true`);
+      await own.stop();
+    }
+  });
 
 test('200 creates at once across both instances get distinct, gap-free mailbox numbers', { skip }, async () => {
   const t = await srv.tenant();

@@ -70,6 +70,13 @@ test('a full disk answers 503 with Retry-After, keeps reads, and recovers when s
   assert.equal(refused.headers.get('retry-after'), '1');
   const health = await healthIs(503);
   assertError(health, 503, 'unavailable');
+  // And stays so while writes keep failing: the server's own probe, a one-page commit, fits in
+  // the log's existing length on a full disk, and used to report ready twice a second.
+  for (let i = 0; i < 12; i++) {
+    assertError(await tn.api.post('/customers', customerBody({ metadata: { pad: 'x'.repeat(450) } })), 503, 'unavailable');
+    await sleep(150);
+    assert.equal((await srv.raw().get('/healthz')).status, 503, `ready again ${i * 150} ms after a write failed`);
+  }
   // Reads keep working, and nothing half-written stayed: every 201 is there, nothing more.
   assert.equal(ok(await tn.api.get(`/customers/${created[0]}`)).id, created[0]);
   const listed = await listAll(tn.api, '/customers');

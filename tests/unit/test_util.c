@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "unit.h"
 #include "util.h"
@@ -57,4 +58,36 @@ TEST(int_text_writes_what_printf_writes)
 		CHECK_INT((long)int_text(edges[i], got), (long)strlen(want));
 		CHECK_STR(got, want);
 	}
+}
+
+/* Runs log_limited() n times with stderr sent to a file; returns what it wrote. */
+static char *logged(struct log_limit *l, int n, char *out, size_t size)
+{
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	FILE *f = tmpfile();
+	dup2(fileno(f), STDERR_FILENO);
+	for (int i = 0; i < n; i++)
+		log_limited(l, "fault %d", i);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(f);
+	size_t got = fread(out, 1, size - 1, f);
+	out[got] = '\0';
+	fclose(f);
+	return out;
+}
+
+TEST(log_limited_writes_a_line_a_second_and_then_counts_what_it_left_out)
+{
+	struct log_limit l = {0};
+	char out[512];
+	CHECK_STR(logged(&l, 5, out, sizeof(out)), "innbocks: fault 0\n");
+	l.next_ms = 0; /* as if the second had passed */
+	CHECK_STR(logged(&l, 3, out, sizeof(out)),
+		  "innbocks: fault 0 (and 4 more since the last such line)\n");
+	l.next_ms = 0;
+	CHECK_STR(logged(&l, 1, out, sizeof(out)),
+		  "innbocks: fault 0 (and 2 more since the last such line)\n");
 }
