@@ -23,6 +23,7 @@ struct cli {
 	const struct config *cfg;
 	const char *command; /* "key create", for the access log */
 	int *requests;       /* operator requests run so far */
+	bool quiet;          /* print an answer only when it is an error */
 };
 
 static int usage(void);
@@ -117,10 +118,16 @@ static int run(const struct cli *cli, const char *method, const char *path, json
 	free(text);
 	json_t *answer = json_loadb(resp.body, resp.body_len, 0, NULL);
 	int code = resp.status >= 200 && resp.status < 300 ? 0 : 1;
-	if (answer) {
+	FILE *to = code ? stderr : stdout;
+	if (cli->quiet && !code) {
+		/* the command prints its own summary */
+	} else if (answer) {
 		char *pretty = json_dumps(answer, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		fprintf(code ? stderr : stdout, "%s\n", pretty);
+		fprintf(to, "%s\n", pretty);
 		free(pretty);
+	} else if (resp.body_len) {
+		/* Not JSON (the metrics): as it was answered. */
+		fwrite(resp.body, 1, resp.body_len, to);
 	}
 	fflush(stdout);
 	fflush(stderr);
@@ -306,9 +313,12 @@ static int cmd_mail_record(const struct cli *cli, int argc, char **argv)
 	json_t *body = json_object();
 	set_opts(body, argc, argv, fields);
 	json_t *photos = json_array();
-	for (int i = 0; i + 1 < argc; i++)
-		if (strcmp(argv[i], "--photo") == 0)
+	for (int i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "--photo=", 8) == 0)
+			json_array_append_new(photos, json_string(argv[i] + 8));
+		else if (strcmp(argv[i], "--photo") == 0 && i + 1 < argc)
 			json_array_append_new(photos, json_string(argv[++i]));
+	}
 	json_object_set_new(body, "photos", photos);
 	return run(cli, "POST", "/admin/v1/mail", body, NULL);
 }
@@ -530,9 +540,12 @@ static int cmd_migrate(const struct cli *cli, int argc, char **argv)
 /* Creates a demo partner, an all-scope key of each mode and a dashboard
  * owner on an empty database, and prints the owner's setup link and a curl
  * command that creates a customer. */
-static int cmd_demo(const struct cli *cli, int argc, char **argv)
+static int cmd_demo(const struct cli *loud, int argc, char **argv)
 {
 	(void)argc, (void)argv;
+	struct cli quiet = *loud;
+	quiet.quiet = true;
+	const struct cli *cli = &quiet;
 	json_t *list = NULL;
 	if (run(cli, "GET", "/admin/v1/partners?limit=1", NULL, &list) != 0)
 		return 1;
@@ -586,15 +599,17 @@ static int cmd_demo(const struct cli *cli, int argc, char **argv)
 	       "  %s\n",
 	       json_string_value(json_object_get(test_key, "secret")));
 	json_decref(test_key);
+	char base_url[300];
+	config_base_url(cli->cfg, base_url, sizeof(base_url));
 	printf("\nCreate a customer:\n\n"
-	       "curl -X POST http://%s/api/v1/customers \\\n"
+	       "curl -X POST %s/api/v1/customers \\\n"
 	       "  -H \"Authorization: Bearer %s\" \\\n"
 	       "  -H \"Content-Type: application/json\" \\\n"
 	       "  -H \"Idempotency-Key: crm_customer_123_create\" \\\n"
 	       "  -d '{\"external_customer_id\": \"crm_customer_123\", "
 	       "\"email\": \"jane@example.com\", \"name\": \"Jane Smith\", "
 	       "\"phone\": \"+15555555555\", \"prepay\": true}'\n\n",
-	       cli->cfg->listen, json_string_value(json_object_get(key, "secret")));
+	       base_url, json_string_value(json_object_get(key, "secret")));
 	json_decref(key);
 	return 0;
 }

@@ -205,6 +205,12 @@ test('an argument more than the command takes is refused with exit 2, naming it,
   assertError(await srv.api(a.secret).get('/customers'), 401, 'unauthenticated');
 });
 
+test('request prints an answer that is not JSON (the metrics) as it came', async () => {
+  const r = await runCli(['request', '--database', srv.dbPath, 'GET', '/metrics']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^# TYPE innbocks_\w+ (counter|gauge|histogram)$/m, 'it printed nothing');
+});
+
 test('operator commands refuse to create a database: they name the path and how to point them at the server\'s', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'innbocks-nodb-'));
   try {

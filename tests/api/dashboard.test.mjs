@@ -523,6 +523,14 @@ test('demo (what scripts/start.sh runs on an empty database) prints the demo own
     const r = await runCli(['demo', '--database', path.join(dir, 'demo.db'), '--listen', '127.0.0.1:8080']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Dashboard: open this one-time link[\s\S]*owner@demo\.example[\s\S]*\n {2}http:\/\/127\.0\.0\.1:8080\/dashboard\/setup\.html#token=[0-9a-f]{64}\n/);
+    // Only its summary: the answers of the requests it makes were printed before it, a page of JSON.
+    assert.doesNotMatch(r.stdout, /"object"/);
+    assert.match(r.stdout, /^curl -X POST http:\/\/127\.0\.0\.1:8080\/api\/v1\/customers/m);
+    // Behind a public address its curl goes there, as its setup link does.
+    const pub = await runCli(['demo', '--database', path.join(dir, 'public.db'), '--public-url', 'https://mail.example.com']);
+    assert.equal(pub.code, 0, pub.stderr);
+    assert.match(pub.stdout, /^ {2}https:\/\/mail\.example\.com\/dashboard\/setup\.html#token=/m);
+    assert.match(pub.stdout, /^curl -X POST https:\/\/mail\.example\.com\/api\/v1\/customers/m);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

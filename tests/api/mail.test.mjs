@@ -560,7 +560,8 @@ test('GET /admin/v1/mail/{id} reads partner mail as the partner sees it; unknown
 test('command line: mail record prints the mail (source innbocks), which the server then serves', async () => {
   const { value: m, types, events } = await srv.captureEvents(t.partner.id, () => cliOk(srv, [
     'mail', 'record', '--customer', cust.id, '--type', 'package', '--photo', 'https://example.com/cli-1.jpg',
-    '--photo', 'https://example.com/cli-2.jpg', '--performed-by', 'night_shift', '--tracking-number', '1ZCLI',
+    // --flag=value as every option takes it (this one was dropped: the photo was lost).
+    '--photo=https://example.com/cli-2.jpg', '--performed-by', 'night_shift', '--tracking-number', '1ZCLI',
   ]));
   assertMailShape(m);
   assert.equal(m.source, 'innbocks');
