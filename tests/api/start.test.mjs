@@ -24,13 +24,17 @@ before(async () => {
   env.INNBOCKS_DATABASE = path.join(dir, 'innbocks.db');
 });
 after(async () => {
-  for (const c of children) c.kill('SIGKILL');
+  // The whole group: start.sh's server, killed with it, would keep this file's stderr pipe open and
+  // the test runner waiting for it.
+  for (const c of children) { try { process.kill(-c.pid, 'SIGKILL'); } catch {} }
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 /** Starts start.sh on p; resolves when it printed its summary (or exited): {proc, out, err, exited}. */
 function start(p) {
-  const proc = spawn(START, [], { cwd: ROOT, env: { ...env, INNBOCKS_LISTEN: `127.0.0.1:${p}` }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(START, [], {
+    cwd: ROOT, env: { ...env, INNBOCKS_LISTEN: `127.0.0.1:${p}` }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+  });
   children.add(proc);
   const r = { proc, out: '', err: '' };
   proc.stdout.setEncoding('utf8').on('data', (c) => { r.out += c; });
