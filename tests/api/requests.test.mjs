@@ -257,6 +257,8 @@ test('a path or query parameter that is not UTF-8 once decoded is 400 invalid_re
     assertError(await admin.get(`/partners/${bad}`), 400, 'invalid_request');
     assertError(await admin.get(`/events?partner_id=${bad}`), 400, 'invalid_request', 'partner_id');
   }
+  // /healthz too, which reads no parameter: the rule is the dispatcher's, before any route.
+  assertError(await srv.raw().get('/healthz?x=%FF'), 400, 'invalid_request');
   // UTF-8, percent-encoded, is read as usual.
   assertError(await t.api.get('/customers/cus_%C3%BC'), 404, 'not_found');
   assert.deepEqual(ok(await t.api.get('/customers?email=%C3%BCli%40example.com')).data, []);
