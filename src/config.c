@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
@@ -78,6 +79,41 @@ void config_base_url(const struct config *cfg, char *out, size_t size)
 		snprintf(out, size, "http://%s", cfg->listen);
 }
 
+/* Returns the number of decimal digits v starts with. */
+static size_t digits_span(const char *v)
+{
+	return strspn(v, "0123456789");
+}
+
+/* Returns true if v is decimal digits and nothing else, or (fraction) digits
+ * with a '.' and more digits after them. Checked before strtol and strtod,
+ * which would also take leading space, a sign, hex and exponents. */
+static bool decimal_plain(const char *v, bool fraction)
+{
+	size_t n = digits_span(v);
+	if (n == 0)
+		return false;
+	v += n;
+	if (fraction && *v == '.') {
+		n = digits_span(v + 1);
+		if (n == 0)
+			return false;
+		v += 1 + n;
+	}
+	return *v == '\0';
+}
+
+/* Returns true if every character of token may stand in an "Authorization:
+ * Bearer" header (RFC 6750's b64token): a space would end it there. */
+static bool admin_token_chars_valid(const char *token)
+{
+	static const char extra[] = "-._~+/=";
+	for (const char *p = token; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr(extra, *p))
+			return false;
+	return true;
+}
+
 static int apply(struct config *cfg, const struct setting *st, const char *v, char *msg,
 		 size_t msg_size)
 {
@@ -95,17 +131,21 @@ static int apply(struct config *cfg, const struct setting *st, const char *v, ch
 		*(bool *)field = v[0] == '1';
 		return 0;
 	case NUMBER: {
+		if (!decimal_plain(v, true))
+			goto bad;
 		errno = 0;
 		double d = strtod(v, &end);
-		if (!*v || *end || errno || !isfinite(d) || d < 0)
+		if (*end || errno || !isfinite(d))
 			goto bad;
 		*(double *)field = d;
 		return 0;
 	}
 	case MILLIS: {
+		if (!decimal_plain(v, false))
+			goto bad;
 		errno = 0;
 		long ms = strtol(v, &end, 10);
-		if (!*v || *end || errno || ms < 1 || ms > 86400000L)
+		if (*end || errno || ms < 1 || ms > 86400000L)
 			goto bad;
 		*(long *)field = ms;
 		return 0;
@@ -118,9 +158,11 @@ static int apply(struct config *cfg, const struct setting *st, const char *v, ch
 		int n = 0;
 		const char *p = v;
 		while (*p) {
+			if (digits_span(p) == 0)
+				goto bad;
 			errno = 0;
 			long s = strtol(p, &end, 10);
-			if (end == p || errno || s < 0 || s > 7 * 86400 || n == RETRY_MAX)
+			if (errno || s < 0 || s > 7 * 86400 || n == RETRY_MAX)
 				goto bad;
 			cfg->retry_schedule[n++] = (int)s;
 			p = end;
@@ -141,8 +183,10 @@ bad:
 }
 
 /* Splits "host:port" (or "[v6]:port") into host (at most host_size bytes)
- * and port; returns 0, or -1 unless the host is an IP address or localhost
- * and the port 1-65535. */
+ * and port; returns 0, or -1 unless the host is an IPv4 address, localhost
+ * or a bracketed IPv6 address and the port decimal digits from 1 to 65535.
+ * The listen address also starts the setup links (config_base_url), where
+ * an IPv6 address without brackets would not be a URL. */
 static int split_listen(const char *listen, char *host, size_t host_size, int *port)
 {
 	const char *colon = strrchr(listen, ':');
@@ -150,7 +194,8 @@ static int split_listen(const char *listen, char *host, size_t host_size, int *p
 		return -1;
 	const char *h = listen;
 	size_t hl = (size_t)(colon - listen);
-	if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+	bool bracketed = hl >= 2 && h[0] == '[' && h[hl - 1] == ']';
+	if (bracketed) {
 		h++;
 		hl -= 2;
 	}
@@ -160,12 +205,14 @@ static int split_listen(const char *listen, char *host, size_t host_size, int *p
 	host[hl] = '\0';
 	/* What the HTTP layer can bind (http.c): an address, or localhost. */
 	unsigned char addr[16];
-	if (inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1 &&
-	    strcmp(host, "localhost") != 0)
+	bool valid = bracketed ? inet_pton(AF_INET6, host, addr) == 1
+			       : inet_pton(AF_INET, host, addr) == 1 ||
+					 strcmp(host, "localhost") == 0;
+	if (!valid || !decimal_plain(colon + 1, false))
 		return -1;
 	char *end = NULL;
 	long p = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || p < 1 || p > 65535)
+	if (*end || p < 1 || p > 65535)
 		return -1;
 	*port = (int)p;
 	return 0;
@@ -249,10 +296,11 @@ int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest
 	}
 	if (cfg->admin_token[0] &&
 	    (strlen(cfg->admin_token) < 32 ||
-	     strncmp(cfg->admin_token, ADMIN_TOKEN_PREFIX, strlen(ADMIN_TOKEN_PREFIX)) != 0)) {
+	     strncmp(cfg->admin_token, ADMIN_TOKEN_PREFIX, strlen(ADMIN_TOKEN_PREFIX)) != 0 ||
+	     !admin_token_chars_valid(cfg->admin_token))) {
 		snprintf(msg, msg_size,
-			 "INNBOCKS_ADMIN_TOKEN must start with %s and be at "
-			 "least 32 characters",
+			 "INNBOCKS_ADMIN_TOKEN / --admin-token must start with %s, be at "
+			 "least 32 characters and hold only letters, digits and -._~+/=",
 			 ADMIN_TOKEN_PREFIX);
 		return -1;
 	}
@@ -262,18 +310,20 @@ int config_load(struct config *cfg, int argc, char **argv, int *rest, int *nrest
 			 &cfg->listen_port) < 0) {
 		snprintf(
 			msg, msg_size,
-			"INNBOCKS_LISTEN must be HOST:PORT (an IP address or localhost, a port "
-			"from 1 to 65535), not '%s'",
+			"INNBOCKS_LISTEN / --listen must be HOST:PORT (an IPv4 address, localhost "
+			"or an IPv6 address in brackets as [::1]; a port from 1 to 65535), not '%s'",
 			cfg->listen);
 		return -1;
 	}
 	if (cfg->metrics_listen[0] &&
 	    split_listen(cfg->metrics_listen, cfg->metrics_host, sizeof(cfg->metrics_host),
 			 &cfg->metrics_port) < 0) {
-		snprintf(msg, msg_size,
-			 "INNBOCKS_METRICS_LISTEN must be HOST:PORT (an IP address or "
-			 "localhost, a port from 1 to 65535), not '%s'",
-			 cfg->metrics_listen);
+		snprintf(
+			msg, msg_size,
+			"INNBOCKS_METRICS_LISTEN / --metrics-listen must be HOST:PORT (an IPv4 "
+			"address, localhost or an IPv6 address in brackets as [::1]; a port from "
+			"1 to 65535), not '%s'",
+			cfg->metrics_listen);
 		return -1;
 	}
 	/* 0 turns limiting off, said of both (docs/operators.md); a bucket

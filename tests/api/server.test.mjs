@@ -372,6 +372,59 @@ test('serve refuses a bad configuration with a non-zero exit and a message', asy
   }
 });
 
+test('a number with a space, a sign, hex or an exponent, an IPv6 listen address without brackets and an operator token with a space are refused, from a variable or a flag', async () => {
+  // strtol and strtod took leading space, signs and hex: INNBOCKS_RATE_LIMIT=0x10 ran at 16/s,
+  // and INNBOCKS_LISTEN=::1:46037 started setup links with http://::1:46037, not a URL.
+  const dir = await mkdtemp(path.join(tmpdir(), 'innbocks-numbers-'));
+  const db = path.join(dir, 'x.db');
+  const numeric = [
+    ['rate-limit', 'INNBOCKS_RATE_LIMIT', '5'], ['rate-burst', 'INNBOCKS_RATE_BURST', '5'],
+    ['signin-address-burst', 'INNBOCKS_SIGNIN_ADDRESS_BURST', '5'],
+    ['webhook-timeout-ms', 'INNBOCKS_WEBHOOK_TIMEOUT_MS', '100'],
+    ['head-timeout-ms', 'INNBOCKS_HEAD_TIMEOUT_MS', '100'], ['body-timeout-ms', 'INNBOCKS_BODY_TIMEOUT_MS', '100'],
+    ['webhook-retry-schedule', 'INNBOCKS_WEBHOOK_RETRY_SCHEDULE', '5'],
+  ];
+  const bad = [
+    ...numeric.flatMap(([flag, env, v]) => [` ${v}`, `+${v}`, `${v} `, '0x10', `${v}e0`, '-0', `${v}.`, `.${v}`]
+      .map((value) => [flag, env, value])),
+    ['rate-limit', 'INNBOCKS_RATE_LIMIT', '1e2'],
+    ...['1, 2', '1 ,2', '+1,-0', '1,0x2', '1,,2'].map((value) => ['webhook-retry-schedule', 'INNBOCKS_WEBHOOK_RETRY_SCHEDULE', value]),
+    ...['webhook-timeout-ms', 'head-timeout-ms', 'body-timeout-ms'].map((flag) => [flag, `INNBOCKS_${flag.replaceAll('-', '_').toUpperCase()}`, '100.5']),
+    ...[['listen', 'INNBOCKS_LISTEN'], ['metrics-listen', 'INNBOCKS_METRICS_LISTEN']].flatMap(([flag, env]) =>
+      ['::1:46037', '127.0.0.1: 80', '127.0.0.1:+80', '127.0.0.1:0x50', '127.0.0.1:80 ', '[127.0.0.1]:80', '[localhost]:80']
+        .map((value) => [flag, env, value])),
+    ['admin-token', 'INNBOCKS_ADMIN_TOKEN', `ib_admin_${randomBytes(16).toString('hex')} x`],
+    ['admin-token', 'INNBOCKS_ADMIN_TOKEN', `ib_admin_${randomBytes(16).toString('hex')}\tx`],
+  ];
+  // The same rule lets these through, so a refusal above is the value's form, not the setting.
+  const good = [
+    ['rate-limit', 'INNBOCKS_RATE_LIMIT', '0.2'], ['rate-burst', 'INNBOCKS_RATE_BURST', '1.5'],
+    ['signin-address-burst', 'INNBOCKS_SIGNIN_ADDRESS_BURST', '007'],
+    ['webhook-timeout-ms', 'INNBOCKS_WEBHOOK_TIMEOUT_MS', '100'],
+    ['webhook-retry-schedule', 'INNBOCKS_WEBHOOK_RETRY_SCHEDULE', '0,1,2'],
+    ['listen', 'INNBOCKS_LISTEN', '[::1]:46037'], ['metrics-listen', 'INNBOCKS_METRICS_LISTEN', 'localhost:46038'],
+    ['admin-token', 'INNBOCKS_ADMIN_TOKEN', `ib_admin_${randomBytes(16).toString('base64url')}.~+/=`],
+  ];
+  const run = (args, env) => runCli(['partner', 'list', '--database', db, ...args], { timeout: 10000, env });
+  try {
+    assert.equal((await runCli(['migrate', '--database', db])).code, 0);
+    for (const [flag, env, value] of good) {
+      for (const r of [await run([], { [env]: value }), await run([`--${flag}`, value])])
+        assert.equal(r.code, 0, `${env}=${JSON.stringify(value)} must be taken: ${r.stderr}`);
+    }
+    for (const [flag, env, value] of bad) {
+      const fromEnv = await run([], { [env]: value });
+      const fromFlag = await run([`--${flag}`, value]);
+      for (const [how, r] of [[`${env}=${JSON.stringify(value)}`, fromEnv], [`--${flag} ${JSON.stringify(value)}`, fromFlag]]) {
+        assert.equal(r.code, 2, `${how} must be refused with exit 2: ${r.stderr}`);
+        assert.ok(r.stderr.includes(env), `${how}: the message must name ${env}: ${r.stderr}`);
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('flags win over the environment', async () => {
   // The environment's port is held closed by this test: nothing else can open it before the
   // check below, and a server that listened there would not start.
