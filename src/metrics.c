@@ -8,7 +8,8 @@
  * histogram's _count may lag its buckets by the requests that finished
  * meanwhile, which Prometheus tolerates. A thread that exits leaves its
  * shard to the next new thread, counts and all, so totals never go down.
- * Series that never happened are left out. */
+ * Series that never happened are left out, and with counting off
+ * (metrics_set_enabled) every counter and histogram is. */
 #include "metrics.h"
 
 #include <dirent.h>
@@ -410,8 +411,12 @@ char *metrics_render(struct arena *a, struct store *s, size_t *len, struct err *
 	t.buf = malloc(t.cap);
 	if (!t.buf)
 		die("out of memory");
-	render_requests(&t);
-	render_writes(&t);
+	/* Off, nothing counts: counters left at 0 would read as "no errors"
+	 * where there is no data, so only the gauges are said. */
+	if (enabled) {
+		render_requests(&t);
+		render_writes(&t);
+	}
 	header(&t, "innbocks_webhook_queue_depth", "gauge",
 	       "Webhook deliveries waiting: due now or scheduled for a retry.");
 	out(&t, "innbocks_webhook_queue_depth %lld\n", (long long)st.webhook_pending);

@@ -35,8 +35,9 @@ void metrics_batch(size_t n);
  * "gone" or a transport error name (timeout, connection_refused, ...). */
 void metrics_webhook_attempt(const char *result);
 
-/* Renders every metric in Prometheus' text format 0.0.4, reading the
- * gauges from s (inside the caller's read transaction). Returns the text
+/* Renders every metric in Prometheus' text format 0.0.4 (with counting
+ * off, only the gauges and the process's own series), reading the gauges
+ * from s (inside the caller's read transaction). Returns the text
  * in the arena a, its length in *len; or NULL with e set. */
 char *metrics_render(struct arena *a, struct store *s, size_t *len, struct err *e);
 

@@ -218,14 +218,28 @@ test('INNBOCKS_METRICS_LISTEN: /metrics without a token there, nothing else; the
   assert.ok(bad instanceof Error, 'a bad INNBOCKS_METRICS_LISTEN stops the server');
 });
 
-test('INNBOCKS_METRICS=0 (the benchmark baseline) counts nothing but still answers the gauges', async () => {
+test('INNBOCKS_METRICS=0 (the benchmark baseline) answers the gauges only: no counter stuck at 0 that reads as "none happened"', async () => {
   const off = await startServer({ env: { INNBOCKS_METRICS: '0' } });
   try {
     await off.raw().get('/healthz');
+    await createCustomer((await off.tenant()).api, customerBody()); // a write: a group-commit batch
     const r = await off.raw(off.adminToken).get('/metrics');
     assert.equal(r.status, 200);
-    assert.doesNotMatch(r.text, /^innbocks_http_requests_total\{/m);
-    assert.match(r.text, /^innbocks_http_requests_total|^# TYPE innbocks_http_requests_total counter$/m);
-    assert.match(r.text, /^innbocks_database_size_bytes [1-9]/m);
+    const { samples, types } = parse(r.text);
+    // Every series of ours that is left is a gauge; the counters and histograms are gone,
+    // HELP and TYPE lines included (they said 0 rate-limited requests, 0 webhook failures).
+    for (const [name, type] of types) {
+      if (name.startsWith('innbocks_')) assert.equal(type, 'gauge', `${name} is a ${type} though nothing counts`);
+    }
+    for (const name of ['innbocks_http_requests_total', 'innbocks_http_request_duration_seconds',
+      'innbocks_rate_limited_requests_total', 'innbocks_idempotent_replays_total',
+      'innbocks_group_commit_batch_size', 'innbocks_webhook_attempts_total']) {
+      assert.doesNotMatch(r.text, new RegExp(`^(# (HELP|TYPE) )?${name}`, 'm'), `${name} must not be exported`);
+    }
+    for (const name of ['innbocks_webhook_queue_depth', 'innbocks_webhook_oldest_due_age_seconds',
+      'innbocks_database_size_bytes', 'process_resident_memory_bytes']) {
+      assert.ok(samples.has(name), `the gauge ${name} must still be exported`);
+    }
+    assert.ok(samples.get('innbocks_database_size_bytes') > 0);
   } finally { await off.stop(); }
 });
