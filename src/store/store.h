@@ -226,7 +226,9 @@ struct store_stats {
 	int64_t database_bytes;     /* the database file */
 	int64_t wal_bytes;          /* its write-ahead log (0: none now; -1: the backend
 				     * keeps none of its own, PostgreSQL) */
-	int64_t webhook_pending;    /* delivery jobs waiting: due, or retrying later */
+	int64_t webhook_pending;    /* delivery jobs waiting: due, or retrying later;
+				     * not those of a disabled endpoint, which are
+				     * paused (SQLite's sq_stats still counts them) */
 	int64_t webhook_oldest_due; /* next_attempt_at of the oldest of them; 0: none */
 };
 

@@ -297,18 +297,21 @@ static int pg_checkpoint(struct store *s, struct err *e)
 
 /* --- lifecycle --- */
 
-/* The figures of /metrics: the database's size, and the webhook queue. */
+/* The figures of /metrics: the database's size, and the webhook queue.
+ * A disabled endpoint's deliveries are paused, not behind: counting them
+ * would age the oldest due one forever and fire the queue alert. */
 static int pg_stats(struct store *s, struct store_stats *out, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
-	PGresult *r = pgs_exec(c,
-			       "SELECT pg_database_size(current_database()),"
-			       " (SELECT count(*) FROM webhook_jobs WHERE status = 'pending'),"
-			       " (SELECT coalesce(min(next_attempt_at), 0) FROM webhook_jobs"
-			       "  WHERE status = 'pending')",
-			       NULL, e);
+	PGresult *r = pgs_exec(
+		c,
+		"SELECT pg_database_size(current_database()), count(*),"
+		" coalesce(min(j.next_attempt_at), 0)"
+		" FROM webhook_jobs j JOIN webhook_endpoints w ON w.id = j.endpoint_id"
+		" WHERE j.status = 'pending' AND w.status = 'enabled'",
+		NULL, e);
 	if (!r)
 		return -1;
 	*out = (struct store_stats){

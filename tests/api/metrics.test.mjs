@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import {
-  startServer, onFreePort, createCustomer, customerBody, uniq, sleep, assertError, ON_PG,
+  startServer, onFreePort, closedPort, createCustomer, customerBody, uniq, sleep, assertError, ON_PG,
 } from './lib.mjs';
 import { Receiver, WEBHOOK_ENV } from './webhook_lib.mjs';
 
@@ -45,13 +45,13 @@ function parse(text) {
 const additive = (series) => /^[a-z_:]+(_total|_count|_sum|_bucket)(\{|$)/.test(series);
 
 /**
- * Scrapes every process of the server: {text (the first one's), texts, samples, types}, where a
+ * Scrapes every process of the server (srv unless given): {text (the first one's), texts, samples, types}, where a
  * counter's sample is the sum over the processes and any other the first process's.
  */
-async function scrape() {
+async function scrape(server = srv) {
   const texts = [];
-  for (let k = 0; k < srv.instances.length; k++) {
-    const r = await srv.only(k).raw(srv.adminToken).get('/metrics');
+  for (let k = 0; k < server.instances.length; k++) {
+    const r = await server.only(k).raw(server.adminToken).get('/metrics');
     assert.equal(r.status, 200, r.text);
     assert.equal(r.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
     texts.push(r.text);
@@ -135,8 +135,8 @@ test('group-commit batches, webhook attempts by result, queue depth and the olde
     await createCustomer(t.api); // customer.created to both endpoints
     await good.waitFor(1);
     await bad.waitFor(2); // a 500, then its retry a second later: both counted
-    // A disabled endpoint's job waits, due once its retry time has come: the queue's oldest due
-    // delivery ages. (Events after the disabling make no job for it.)
+    // Disabled, the endpoint's job waits without further attempts, so the counts below hold
+    // still. (Events after the disabling make no job for it.)
     assert.equal((await srv.admin().patch(`/webhook-endpoints/${eBad.body.id}`, { enabled: false })).status, 200);
     await createCustomer(t.api);
     await good.waitFor(2);
@@ -156,10 +156,7 @@ test('group-commit batches, webhook attempts by result, queue depth and the olde
     assert.equal(d('innbocks_webhook_attempts_total{result="http_error"}'), bad.deliveries.length);
     assert.ok(bad.deliveries.length >= 2);
     assert.equal(d('innbocks_webhook_attempts_total{result="timeout"}'), 0);
-    // The job left: the first customer's to the disabled endpoint, between retries.
-    assert.equal(val(after, 'innbocks_webhook_queue_depth'), 1, after.text);
-    const age = val(after, 'innbocks_webhook_oldest_due_age_seconds');
-    assert.ok(age >= 1 && age < 60, after.text);
+    // The queue gauges, with the job the disabled endpoint left, are the next test's.
 
     // Every write request went through the writer, on both backends: the batches add up to
     // them. (The webhook worker records its attempts in transactions of its own.)
@@ -172,6 +169,48 @@ test('group-commit batches, webhook attempts by result, queue depth and the olde
   } finally {
     good.close();
     bad.close();
+  }
+});
+
+test('the queue depth and the oldest due age count deliveries that are behind, not those paused by a disabled endpoint', {
+  todo: ON_PG ? false : 'SQLite still counts paused deliveries: its query is sq_stats in src/store/store_sqlite.c',
+}, async () => {
+  // A server of its own: the gauges are the whole queue's. Attempts may take 30 s, so a
+  // delivery to a receiver that never answers stays due and in flight while the test looks.
+  const { port: closed, release } = await closedPort();
+  const hung = await new Receiver(['hang']).start();
+  const q = await startServer({ env: { ...WEBHOOK_ENV, INNBOCKS_WEBHOOK_TIMEOUT_MS: '30000' } });
+  try {
+    const t = await q.tenant();
+    const off = await q.admin().post(`/partners/${t.partner.id}/webhook-endpoints`, { url: `http://127.0.0.1:${closed}/hooks` });
+    assert.equal(off.status, 201);
+    await createCustomer(t.api);
+    // Its first attempt is refused; the retry comes a second later, unless the endpoint is disabled.
+    const deadline = Date.now() + 10000;
+    while (val(await scrape(q), 'innbocks_webhook_attempts_total{result="connection_refused"}') < 1) {
+      assert.ok(Date.now() < deadline, 'no attempt to the closed port within 10 s');
+      await sleep(100);
+    }
+    assert.equal((await q.admin().patch(`/webhook-endpoints/${off.body.id}`, { enabled: false })).status, 200);
+    await sleep(3200); // its retry is long due, and paused
+    let m = await scrape(q);
+    assert.equal(val(m, 'innbocks_webhook_queue_depth'), 0, `a paused delivery is not behind:\n${m.text}`);
+    assert.equal(val(m, 'innbocks_webhook_oldest_due_age_seconds'), 0, m.text);
+
+    // A delivery to an enabled endpoint that has not got through is counted, and ages.
+    const on = await q.admin().post(`/partners/${t.partner.id}/webhook-endpoints`, { url: hung.url });
+    assert.equal(on.status, 201);
+    await createCustomer(t.api); // makes no job for the disabled endpoint
+    await hung.waitFor(1);
+    await sleep(2200);
+    m = await scrape(q);
+    assert.equal(val(m, 'innbocks_webhook_queue_depth'), 1, `only the delivery in flight:\n${m.text}`);
+    const age = val(m, 'innbocks_webhook_oldest_due_age_seconds');
+    assert.ok(age >= 2 && age < 30, m.text);
+  } finally {
+    await hung.close(); // ends the attempt in flight, which a stop would wait for
+    await q.stop();
+    release();
   }
 });
 

@@ -3877,6 +3877,34 @@ out:
 	db_close(&d);
 }
 
+/* A disabled endpoint's deliveries are paused, not behind: counted, they
+ * aged the oldest due one forever and fired the queue alert for a partner
+ * who only turned an endpoint off. */
+TEST(stats_leave_out_the_deliveries_of_a_disabled_endpoint)
+{
+	struct db d = {0}; /* closed after a skip too */
+	struct store_stats st = {0};
+	if (pg_only("SQLite's query is sq_stats in src/store/store_sqlite.c, not changed yet"))
+		goto out;
+	if (!db_open_partner(&d, "ptn_a") || !endpoint_add(&d, "we_on", "ptn_a") ||
+	    !endpoint_add(&d, "we_off", "ptn_a") ||
+	    !event_add(&d, 1, "ptn_a", "customer.created") ||
+	    !db_exec(&d, "UPDATE webhook_jobs SET next_attempt_at = 1234"
+			 " WHERE endpoint_id = 'we_off'") ||
+	    !db_exec(&d, "UPDATE webhook_jobs SET next_attempt_at = 5678"
+			 " WHERE endpoint_id = 'we_on'") ||
+	    !db_exec(&d, "UPDATE webhook_endpoints SET status = 'disabled'"
+			 " WHERE id = 'we_off'") ||
+	    !CHECK_INT(d.s->ops->tx_begin(d.s, false, &d.e), 0))
+		goto out;
+	CHECK_INT(d.s->ops->stats(d.s, &st, &d.e), 0);
+	d.s->ops->tx_rollback(d.s);
+	CHECK_INT(st.webhook_pending, 1);
+	CHECK_INT(st.webhook_oldest_due, 5678);
+out:
+	db_close(&d);
+}
+
 TEST(a_store_opens_writable_and_its_probe_write_and_wal_bound_keep_it_so)
 {
 	struct db d;
