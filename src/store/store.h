@@ -228,7 +228,7 @@ struct store_stats {
 				     * keeps none of its own, PostgreSQL) */
 	int64_t webhook_pending;    /* delivery jobs waiting: due, or retrying later;
 				     * not those of a disabled endpoint, which are
-				     * paused (SQLite's sq_stats still counts them) */
+				     * paused */
 	int64_t webhook_oldest_due; /* next_attempt_at of the oldest of them; 0: none */
 };
 

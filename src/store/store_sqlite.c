@@ -333,10 +333,12 @@ static int sq_stats(struct store *s, struct store_stats *out, struct err *e)
 	snprintf(wal, sizeof(wal), "%s-wal", ss->path);
 	if (stat(wal, &sb) == 0)
 		out->wal_bytes = (int64_t)sb.st_size;
-	sqlite3_stmt *st = sq_prep(c,
-				   "SELECT count(*), coalesce(min(next_attempt_at), 0)"
-				   " FROM webhook_jobs WHERE status = 'pending'",
-				   e);
+	sqlite3_stmt *st = sq_prep(
+		c,
+		"SELECT count(*), coalesce(min(j.next_attempt_at), 0)"
+		" FROM webhook_jobs j JOIN webhook_endpoints w ON w.id = j.endpoint_id"
+		" WHERE j.status = 'pending' AND w.status = 'enabled'",
+		e);
 	if (!st)
 		return -1;
 	int rc = sqlite3_step(st);
