@@ -360,7 +360,7 @@ test('events: the month\'s events filtered by family, each payload as webhooks c
 });
 
 let viewerUrl;
-test('test helpers: in test mode the owner accepts an invitation, approves compliance, turns billing on and completes a requested scan', async () => {
+test('test helpers: in test mode the owner accepts an invitation, approves compliance, turns billing on and completes a requested scan and forward', async () => {
   const { page } = owner;
   const key = await srv.createKey(partner.id, ['customers:write', 'customers:read', 'mail:write', 'mail:read', 'mail_actions:write'], 'helpers', 'test');
   const api = srv.api(key.secret);
@@ -387,8 +387,16 @@ test('test helpers: in test mode the owner accepts an invitation, approves compl
   await helpers.getByRole('button', { name: 'Complete the scan' }).click();
   await page.getByText('The scan is completed.').waitFor();
   await shot(page, '14a-test-helpers');
+  assert.equal((await api.get(`/mail/${m.body.id}`)).body.actions[0].status, 'completed');
+  // Then a forward: the helper completes it with a carrier the API knows.
+  const forward = await api.post(`/mail/${m.body.id}/forward`, { forward_address: { name: 'Sandbox Sam', line1: '1 Main St', city: 'Austin', postal_code: '78701', country: 'US' } });
+  assert.equal(forward.status, 201, forward.text);
+  await page.getByRole('link', { name: 'Details of Sandbox Sam' }).click();
+  await helpers.getByRole('button', { name: 'Complete the forward' }).click();
+  await page.getByText('The forward is completed.').waitFor();
   const after = (await api.get(`/mail/${m.body.id}`)).body;
-  assert.equal(after.actions[0].status, 'completed');
+  assert.equal(after.status, 'forwarded');
+  assert.deepEqual(after.actions.find((a) => a.type === 'forward').result, { carrier: 'usps', tracking_number: 'TEST0000000001' });
   assert.equal(new URL(page.url()).hash, `#customers?id=${c.id}`);
   // A customer belongs to one mode: the switch leaves its detail.
   await page.getByRole('button', { name: 'Live' }).click();

@@ -45,7 +45,7 @@ function testHelpers(c, comp, mail, refresh) {
   if (c.billing_status !== 'active' && c.status !== 'deactivated') {
     customer.push(button('Turn on its own billing', `customers/${c.id}/billing`, { active: true }, 'Its own billing is on.'));
   }
-  const result = { scan: { document_url: 'https://example.com/test-scan.pdf' }, forward: { carrier: 'USPS', tracking_number: 'TEST0000000001' } };
+  const result = { scan: { document_url: 'https://example.com/test-scan.pdf' }, forward: { carrier: 'usps', tracking_number: 'TEST0000000001' } };
   const actions = mail.data.flatMap((m) => (m.actions ?? []).filter((a) => a.status === 'requested').map((a) => h('li', {},
     `${m.type.replace('_', ' ')} received ${when(m.received_at)}: ${a.type} requested `,
     button(`Complete the ${a.type}`, `mail-actions/${a.id}/complete`, result[a.type], `The ${a.type} is completed.`), ' ',
