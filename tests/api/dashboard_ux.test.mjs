@@ -209,6 +209,35 @@ test('a key\'s name is optional, and says so: left empty, the key is called "API
   await context.close();
 });
 
+test('two tabs keep their own mode: a switch in one changes neither what the other shows nor what it asks for', async () => {
+  const { context, page } = await signedIn();
+  const k = await owner.dash.post('/keys', { name: 'Two tabs live key', scopes: ['customers:read'] });
+  assert.equal(k.status, 201, k.text);
+  await page.reload();
+  await page.getByRole('button', { name: 'Revoke Two tabs live key' }).waitFor();
+  const other = await context.newPage();
+  await other.goto(`${srv.url}/dashboard/#keys`);
+  await other.getByRole('button', { name: 'Test' }).click();
+  await other.getByText('Test mode: you are looking at test data.').waitFor();
+  // Back in the first tab, not reloaded: it shows live keys and acts on them.
+  await page.bringToFront();
+  await page.getByRole('button', { name: 'Revoke Two tabs live key' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke key' }).click();
+  await page.getByText('“Two tabs live key” is revoked.').waitFor();
+  const key = (await owner.dash.get('/keys?limit=100')).body.data.find((x) => x.id === k.body.id);
+  assert.ok(key.revoked_at, 'the live key is revoked');
+  assert.equal(await page.locator('caption').textContent(), 'live API keys');
+  assert.equal(await page.locator('tr', { hasText: 'Two tabs live key' }).count(), 1);
+  // A reload keeps the tab's mode; a new tab starts in the mode chosen last.
+  await page.reload();
+  await page.locator('tr', { hasText: 'Two tabs live key' }).waitFor();
+  assert.equal(await page.getByText('Test mode: you are looking at test data.').count(), 0);
+  const third = await context.newPage();
+  await third.goto(`${srv.url}/dashboard/#keys`);
+  await third.getByText('Test mode: you are looking at test data.').waitFor();
+  await context.close();
+});
+
 test('axe-core finds no serious or critical violation on these pages', () => {
   assert.deepEqual(axeFindings, []);
 });

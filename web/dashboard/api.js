@@ -4,9 +4,19 @@
 const MODE_KEY = 'innbocks.mode';
 let csrfToken = null;
 
-/** The page's mode: 'live' or 'test' (remembered in this browser). */
-export const currentMode = () => (localStorage.getItem(MODE_KEY) === 'test' ? 'test' : 'live');
-export const setMode = (m) => localStorage.setItem(MODE_KEY, m);
+// Each tab keeps the mode it shows (sessionStorage: it stays over a reload), so a switch in
+// another tab never changes what this one asks for; a new tab starts in the mode chosen last
+// in this browser (localStorage).
+let mode = (sessionStorage.getItem(MODE_KEY) ?? localStorage.getItem(MODE_KEY)) === 'test' ? 'test' : 'live';
+sessionStorage.setItem(MODE_KEY, mode);
+
+/** The page's mode: 'live' or 'test'. */
+export const currentMode = () => mode;
+export const setMode = (m) => {
+  mode = m;
+  sessionStorage.setItem(MODE_KEY, m);
+  localStorage.setItem(MODE_KEY, m);
+};
 export const setCsrf = (t) => { csrfToken = t; };
 
 /** A refused request: status, code, message and param of the error envelope; status 0 when
