@@ -208,6 +208,78 @@ test('the log keeps the first 4 KiB of an answer, as text even when the receiver
   }
 });
 
+test('a request that fails is said in the page with Try again, never a script error: events, deliveries, the endpoint form, every "Show more"', async () => {
+  const before = problems.length;
+  const lists = new Map(); // a route is removed by the very matcher that added it
+  const list = (name) => lists.get(name) ?? lists.set(name, (url) => url.pathname === `/dashboard/api/${name}`).get(name);
+  const log = (url) => url.pathname.endsWith('/deliveries');
+  const payload = (url) => url.pathname.startsWith('/dashboard/api/events/');
+  const fails = (which) => page.route(which, (route) => route.abort()); // as if the server were gone
+  // The first page of a list says there is more; asking for it fails.
+  const moreFails = (which) => page.route(which, async (route) => {
+    if (new URL(route.request().url()).searchParams.has('starting_after')) return route.abort();
+    const r = await route.fetch();
+    return route.fulfill({ response: r, json: { ...await r.json(), has_more: true } });
+  });
+  const failed = () => page.getByRole('alert').filter({ hasText: 'The dashboard cannot reach the Innbocks server.' });
+  /** Clicks the button called name and finds the failure said; focus: the button was replaced,
+   * and Try again has the focus instead. */
+  async function failsAt(name, focus) {
+    await page.getByRole('button', { name }).first().click();
+    await failed().getByRole('button', { name: 'Try again' }).waitFor();
+    if (focus) assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Try again', name);
+  }
+  /** The server answers again: Try again does what failed, and the failure goes. */
+  async function recovers(which) {
+    await page.unroute(which);
+    await failed().getByRole('button', { name: 'Try again' }).click();
+    await failed().first().waitFor({ state: 'detached' });
+  }
+
+  // Events: older events, a payload, the type filter.
+  await moreFails(list('events'));
+  await page.getByRole('link', { name: 'Events' }).click();
+  await failsAt('Show older events', true);
+  await recovers(list('events'));
+  await fails(payload);
+  await failsAt(/^Payload of evt_/, false);
+  await recovers(payload);
+  await page.getByLabel('Event payload').waitFor();
+  await fails(list('events'));
+  await page.getByLabel('Type').selectOption('customer.*');
+  await failed().waitFor();
+  await recovers(list('events'));
+  await page.getByRole('cell', { name: 'customer.created' }).first().waitFor();
+
+  // Webhooks: more endpoints, the delivery log and its older attempts, the form's catalogue.
+  await moreFails(list('webhook-endpoints'));
+  await page.getByRole('link', { name: 'Webhooks' }).click();
+  await failsAt('Show more endpoints', true);
+  await recovers(list('webhook-endpoints'));
+  await fails(log);
+  await failsAt(`Deliveries of ${rcv.url}`, false);
+  assert.equal(await page.getByText('Loading deliveries…').count(), 0);
+  await recovers(log);
+  await page.locator('tbody tr', { hasText: eventId }).first().waitFor();
+  await moreFails(log);
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  await failsAt('Show older deliveries', true);
+  await recovers(log);
+  await fails(list('webhook-events'));
+  await failsAt('Add endpoint', false);
+  await recovers(list('webhook-events'));
+  await page.getByRole('dialog').getByLabel('Endpoint URL').waitFor();
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+
+  // API keys: more keys.
+  await moreFails(list('keys'));
+  await page.getByRole('link', { name: 'API keys' }).click();
+  await failsAt('Show more keys', true);
+  await recovers(list('keys'));
+  // Chromium logs the failed requests themselves; a script error would be a page error.
+  assert.deepEqual(problems.splice(before).filter((p) => !/Failed to load resource: net::ERR_FAILED/.test(p)), []);
+});
+
 test('axe-core finds no serious or critical accessibility violation in the delivery log', () => {
   assert.deepEqual(axeFindings, []);
 });

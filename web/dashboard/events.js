@@ -1,7 +1,7 @@
 // events.js - the events page: the events of the page's mode (docs/api.md#events, kept 30 days), newest
 // first, filtered by type or family; each event's payload exactly as webhooks carry it.
 import { api, currentMode } from './api.js';
-import { h, nextId, when } from './ui.js';
+import { h, attempt, nextId, when } from './ui.js';
 
 export async function eventsPage(content) {
   const catalogue = (await api('GET', '/webhook-events')).data.map((e) => e.type);
@@ -21,7 +21,7 @@ export async function eventsPage(content) {
   let rows = [];
 
   async function load(after) {
-    if (!after) rows = [];
+    if (!after) { rows = []; more.replaceChildren(); }
     const type = select.value ? `&type=${encodeURIComponent(select.value)}` : '';
     const page = await api('GET', `/events?limit=50${type}${after ? `&starting_after=${after}` : ''}`);
     rows.push(...page.data);
@@ -37,8 +37,9 @@ export async function eventsPage(content) {
       h('tbody', {}, ...rows.map((e) => h('tr', {},
         h('td', {}, when(e.created_at)), h('td', {}, h('span', { class: 'pill' }, e.type)),
         h('td', { class: 'mono' }, e.id), h('td', { class: 'mono' }, e.data?.object?.id ?? '—'),
-        h('td', {}, h('button', { type: 'button', class: 'small', 'aria-label': `Payload of ${e.id}`, onclick: () => show(e.id) }, 'Payload')))))));
-    more.replaceChildren(page.has_more ? h('button', { type: 'button', onclick: () => load(rows[rows.length - 1].id) }, 'Show older events') : '');
+        h('td', {}, h('button', { type: 'button', class: 'small', 'aria-label': `Payload of ${e.id}`, onclick: () => attempt(detail, () => show(e.id)) }, 'Payload')))))));
+    const last = rows[rows.length - 1].id;
+    more.replaceChildren(page.has_more ? h('button', { type: 'button', onclick: () => attempt(more, () => load(last)) }, 'Show older events') : '');
   }
 
   async function show(eid) {
@@ -51,6 +52,7 @@ export async function eventsPage(content) {
     detail.querySelector('h2').focus();
   }
 
-  select.addEventListener('change', () => load(null));
+  // A failed request is said where its answer would go, with Try again.
+  select.addEventListener('change', () => attempt(box, () => load(null)));
   await load(null);
 }

@@ -2,7 +2,7 @@
 // secret shown once with a copy button, revoke (confirmed) and roll (a new key; the old one
 // stops after the chosen delay). Viewers see the list only.
 import { api, currentMode } from './api.js';
-import { h, field, nextId, openDialog, confirmDialog, secretBox, showError, when } from './ui.js';
+import { h, attempt, field, nextId, openDialog, confirmDialog, secretBox, showError, when } from './ui.js';
 
 const SCOPES = [
   ['customers:read', 'Read customers, compliance and mailboxes'],
@@ -54,8 +54,10 @@ export async function keysPage(content, session) {
   async function load(after) {
     const page = await api('GET', `/keys?limit=${PAGE}${after ? `&starting_after=${after}` : ''}`);
     keys.push(...page.data);
+    const last = keys[keys.length - 1]?.id;
+    // A failed request is said where its answer would go, with Try again.
     more.replaceChildren(page.has_more
-      ? h('button', { type: 'button', onclick: () => load(keys[keys.length - 1].id) }, 'Show more keys') : '');
+      ? h('button', { type: 'button', onclick: () => attempt(more, () => load(last)) }, 'Show more keys') : '');
     if (!keys.length) {
       listBox.replaceChildren(h('div', { class: 'empty' },
         h('h2', {}, `No ${mode} keys yet`),
@@ -110,7 +112,7 @@ export async function keysPage(content, session) {
         const k = await api('POST', '/keys', { name: name.input.value || undefined, mode: form.querySelector('input[name=mode]:checked').value, scopes });
         d.close();
         showSecret(`Your new ${k.mode} key “${k.name}”`, k);
-        await reload();
+        await attempt(listBox, reload);
       } catch (e) {
         if (e.param === 'name') name.setError(e.message);
         else if (e.param === 'scopes') showError(scopeBox, scopeErr, e.message);
@@ -127,7 +129,7 @@ export async function keysPage(content, session) {
     } catch (e) {
       notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message));
     }
-    await reload();
+    await attempt(listBox, reload);
   }
 
   function rollDialog(k) {
@@ -149,7 +151,7 @@ export async function keysPage(content, session) {
         const n = await api('POST', `/keys/${k.id}/roll`, { expires_in: form.querySelector('input[name=expires_in]:checked').value });
         d.close();
         showSecret(`The new key replacing “${k.name}”`, n);
-        await reload();
+        await attempt(listBox, reload);
       } catch (e) { alert.textContent = e.message; alert.hidden = false; } finally { submit.disabled = false; }
     });
   }

@@ -2,7 +2,7 @@
 // (a one-time setup link to send them), make a new setup link or a password reset link
 // (confirmed; earlier links stop working), change a role, remove someone (confirmed).
 import { api } from './api.js';
-import { h, field, nextId, openDialog, confirmDialog, secretBox, showError, when } from './ui.js';
+import { h, attempt, field, nextId, openDialog, confirmDialog, secretBox, showError, when } from './ui.js';
 
 // [role, label, what it may do, the role in a sentence]
 const ROLES = [
@@ -56,7 +56,7 @@ export async function teamPage(content, session) {
       await api('PATCH', `/users/${u.id}`, { role: select.value });
       message = h('div', { class: 'notice', role: 'status' }, `${u.email} is now ${select.value}.`);
     } catch (e) { message = h('div', { class: 'alert', role: 'alert' }, e.message); }
-    await reload();
+    await attempt(box, reload);
     box.querySelector(`select[data-user="${u.id}"]`)?.focus(); // where the user was
     notice.replaceChildren(message);
   }
@@ -83,7 +83,7 @@ export async function teamPage(content, session) {
       await api('DELETE', `/users/${u.id}`);
       notice.replaceChildren(h('div', { class: 'notice', role: 'status' }, `${u.email} is removed.`));
     } catch (e) { notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
-    await reload();
+    await attempt(box, reload);
   }
 
   function inviteDialog() {
@@ -107,7 +107,7 @@ export async function teamPage(content, session) {
         d.close();
         notice.replaceChildren(secretBox(`The setup link for ${u.email}`, u.setup_url,
           'Send it to them: it works once, for 72 hours, and lets them choose their password.'));
-        await reload();
+        await attempt(box, reload);
       } catch (e) {
         if (e.param === 'email') email.setError(e.message);
         else if (e.param === 'role') showError(roles, roleErr, e.message);

@@ -66,6 +66,26 @@ export function confirmDialog(title, text, confirmLabel) {
   });
 }
 
+/**
+ * Runs request (a function that asks the server and shows the answer); when it fails, says why
+ * in slot (an alert) with Try again, which runs it again, and resolves false. A failure shown by
+ * a retry that then succeeds goes away. The focus, if it was on what the alert replaced, goes
+ * to Try again.
+ */
+export async function attempt(slot, request) {
+  try {
+    await request();
+    return true;
+  } catch (e) {
+    const hadFocus = slot.contains(document.activeElement) || document.activeElement === document.body;
+    const again = h('button', { type: 'button', class: 'small', onclick: async () => { if (await attempt(slot, request)) alert.remove(); } }, 'Try again');
+    const alert = h('div', { class: 'alert', role: 'alert' }, h('p', {}, e.message), again);
+    slot.replaceChildren(alert);
+    if (hadFocus) again.focus();
+    return false;
+  }
+}
+
 /** A secret shown once, with a copy button. */
 export function secretBox(label, secret, note) {
   const id = nextId('secret');

@@ -3,7 +3,7 @@
 // delivery log (each attempt's status, duration and error; the body sent and the start of the
 // answer), resend one event, or every failed delivery since a time (confirmed).
 import { api, currentMode } from './api.js';
-import { h, field, nextId, openDialog, confirmDialog, secretBox, showError, usernameFor, when } from './ui.js';
+import { h, attempt, field, nextId, openDialog, confirmDialog, secretBox, showError, usernameFor, when } from './ui.js';
 
 const canWrite = (session) => session.user.role !== 'viewer';
 const PAGE = 50; // endpoints a page
@@ -33,8 +33,10 @@ export async function webhooksPage(content, session) {
   async function load(after) {
     const page = await api('GET', `/webhook-endpoints?limit=${PAGE}${after ? `&starting_after=${after}` : ''}`);
     eps.push(...page.data);
+    const last = eps[eps.length - 1]?.id;
+    // A failed request is said where its answer would go, with Try again.
     more.replaceChildren(page.has_more
-      ? h('button', { type: 'button', onclick: () => load(eps[eps.length - 1].id) }, 'Show more endpoints') : '');
+      ? h('button', { type: 'button', onclick: () => attempt(more, () => load(last)) }, 'Show more endpoints') : '');
     if (!eps.length) {
       listBox.replaceChildren(h('div', { class: 'empty' }, h('h2', {}, `No ${mode} endpoints yet`),
         h('p', { class: 'muted' }, canWrite(session) ? 'Add one, and your CRM hears about new customers and arriving mail within seconds.' : 'Ask a developer or owner of your team to add one.'),
@@ -114,7 +116,8 @@ export async function webhooksPage(content, session) {
           h('td', {}, h('div', { class: 'actions' },
             h('button', { type: 'button', class: 'small', 'aria-label': `Details of attempt ${d.attempt} of ${d.event_id}`, onclick: () => show(d) }, 'Details'),
             canWrite(session) ? h('button', { type: 'button', class: 'small', 'aria-label': `Resend ${d.event_id}`, onclick: () => resend(w, d, logNotice) }, 'Resend') : null)))))));
-      more.replaceChildren(page.has_more ? h('button', { type: 'button', onclick: () => load(rows[rows.length - 1].id) }, 'Show older deliveries') : '');
+      const last = rows[rows.length - 1].id;
+      more.replaceChildren(page.has_more ? h('button', { type: 'button', onclick: () => attempt(more, () => load(last)) }, 'Show older deliveries') : '');
     }
 
     async function show(d) {
@@ -138,7 +141,7 @@ export async function webhooksPage(content, session) {
 
     function showLoadError(e) { logNotice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
 
-    await load(null);
+    await attempt(table, () => load(null));
   }
 
   async function resend(w, d, logNotice) {
@@ -168,7 +171,7 @@ export async function webhooksPage(content, session) {
       await api('PATCH', `/webhook-endpoints/${w.id}`, { enabled: w.status !== 'enabled' });
       notice.replaceChildren(h('div', { class: 'notice', role: 'status' }, `${w.url} is ${w.status === 'enabled' ? 'disabled: events wait until you enable it again' : 'enabled'}.`));
     } catch (e) { notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
-    await reload();
+    await attempt(listBox, reload);
   }
 
   function reveal(w) {
@@ -196,12 +199,18 @@ export async function webhooksPage(content, session) {
       const r = await api('POST', `/webhook-endpoints/${w.id}/rotate-secret`, {});
       notice.replaceChildren(secretBox(`The new signing secret of ${w.url}`, r.secret, 'Copy it into your receiver now. To see it again later, use Reveal secret (it asks for your password).'));
     } catch (e) { notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
-    await reload();
+    await attempt(listBox, reload);
   }
 
-  async function addDialog() {
-    const catalogue = (await api('GET', '/webhook-events')).data.map((e) => e.type);
-    if (!content.isConnected) return; // the user went to another page meanwhile
+  // The form needs the event catalogue first; a failure to get it is said above the list.
+  function addDialog() {
+    return attempt(notice, async () => {
+      const catalogue = (await api('GET', '/webhook-events')).data.map((e) => e.type);
+      if (content.isConnected) addForm(catalogue); // else the user went to another page meanwhile
+    });
+  }
+
+  function addForm(catalogue) {
     const url = field('Endpoint URL', { type: 'url', name: 'url', hint: 'An https:// URL your server answers with 2xx. Private and local addresses are refused (a development server may allow its own machine).' });
     const evErr = h('div', { class: 'error', role: 'alert', hidden: true });
     const all = h('input', { type: 'checkbox', name: 'all', checked: true });
@@ -227,7 +236,7 @@ export async function webhooksPage(content, session) {
         const w = await api('POST', '/webhook-endpoints', { url: url.input.value, mode, enabled_events: chosen });
         d.close();
         notice.replaceChildren(secretBox(`The signing secret of ${w.url}`, w.secret, 'Copy it into your receiver to verify the Innbocks-Signature header. To see it again later, use Reveal secret (it asks for your password).'));
-        await reload();
+        await attempt(listBox, reload);
       } catch (e) {
         if (e.param === 'url') url.setError(e.message);
         else if (e.param === 'enabled_events') showError(events, evErr, e.message);
