@@ -5,7 +5,7 @@
 // Innbocks staff do in live mode (accept the invitation, decide compliance, complete or fail a
 // requested mail action).
 import { api, currentMode } from './api.js';
-import { h, nextId, when } from './ui.js';
+import { h, attempt, nextId, when } from './ui.js';
 
 /** The address of a customer's detail; the usage page links there too. */
 export const customerHref = (id) => `#customers?id=${encodeURIComponent(id)}`;
@@ -16,6 +16,8 @@ const addressedId = () => new URLSearchParams(location.hash.split('?')[1] ?? '')
 // An id as the API makes them (prefix, then base62): anything else is not asked for, so an
 // address never turns into another path ("../keys").
 const ID_SHAPE = /^cus_[0-9A-Za-z]+$/;
+
+const PAGE = 50; // customers, or a customer's mail, a page
 
 const pill = (text, kind = '') => h('span', { class: `pill ${kind}` }, text);
 const statusKind = { active: 'ok', approved: 'ok', verified: 'ok', deactivated: 'off', closed: 'off', rejected: 'bad', failed: 'bad' };
@@ -68,18 +70,29 @@ export async function customersPage(content, session) {
     h('div', { class: 'field' }, h('label', { for: id }, 'Search by email or external id'),
       h('div', { class: 'actions' }, input, h('button', { type: 'submit', class: 'primary' }, 'Search'))));
   const listBox = h('div', { class: 'panel' }, h('p', { class: 'muted' }, 'Loading…'));
+  const more = h('div', { class: 'actions' });
   const detail = h('div');
-  content.replaceChildren(h('p', { class: 'muted' }, `Your ${currentMode()} customers, newest first. Your CRM creates and changes them through the API.`), form, listBox, detail);
+  content.replaceChildren(h('p', { class: 'muted' }, `Your ${currentMode()} customers, newest first. Your CRM creates and changes them through the API.`), form, listBox, more, detail);
+
+  const found = []; // the customers shown, a page at a time
+  let query = '', filter = ''; // what the list shows was searched for
+  let searches = 0; // a page of an earlier search is not added to a later one
 
   async function search() {
-    const q = input.value.trim();
-    const filter = !q ? '' : q.includes('@') ? `&email=${encodeURIComponent(q)}` : `&external_customer_id=${encodeURIComponent(q)}`;
-    let page;
-    try { page = await api('GET', `/customers?limit=50${filter}`); } catch (e) {
-      listBox.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message));
-      return;
-    }
-    if (!page.data.length) {
+    query = input.value.trim();
+    const q = encodeURIComponent(query);
+    filter = !query ? '' : query.includes('@') ? `&email=${q}` : `&external_customer_id=${q}`;
+    found.length = 0;
+    more.replaceChildren();
+    await attempt(listBox, () => list(null, ++searches));
+  }
+
+  async function list(after, mine) {
+    const page = await api('GET', `/customers?limit=${PAGE}${filter}${after ? `&starting_after=${after}` : ''}`);
+    if (mine !== searches) return;
+    found.push(...page.data);
+    const q = query;
+    if (!found.length) {
       listBox.replaceChildren(h('div', { class: 'empty' }, h('h2', {}, q ? 'No customer matches' : `No ${currentMode()} customers yet`),
         h('p', { class: 'muted' }, q ? 'Search by the whole email address or external id.' : 'Create one with POST /api/v1/customers from your CRM.')));
       return;
@@ -87,10 +100,13 @@ export async function customersPage(content, session) {
     listBox.replaceChildren(h('table', {}, h('caption', { class: 'visually-hidden' }, 'Customers'),
       h('thead', {}, h('tr', {}, ...['Name', 'Email', 'External id', 'Status', 'Created'].map((t) => h('th', { scope: 'col' }, t)),
         h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Details')))),
-      h('tbody', {}, ...page.data.map((c) => h('tr', {},
+      h('tbody', {}, ...found.map((c) => h('tr', {},
         h('td', {}, c.name), h('td', {}, c.email), h('td', { class: 'mono' }, c.external_customer_id ?? '—'),
         h('td', {}, pill(c.status, statusKind[c.status])), h('td', {}, when(c.created_at)),
         h('td', {}, h('a', { href: customerHref(c.id), class: 'button small', 'aria-label': `Details of ${c.name}`, onclick: (ev) => open(ev, c.id) }, 'Details')))))));
+    const last = found[found.length - 1].id;
+    more.replaceChildren(page.has_more
+      ? h('button', { type: 'button', onclick: () => attempt(more, () => list(last, mine)) }, 'Show more customers') : '');
   }
 
   /** A plain click on Details: the detail's address goes into the history and the detail
@@ -124,7 +140,7 @@ export async function customersPage(content, session) {
     try {
       [c, comp, box, mail] = await Promise.all([
         api('GET', `/customers/${cid}`), api('GET', `/customers/${cid}/compliance`),
-        api('GET', `/customers/${cid}/mailbox`), api('GET', `/customers/${cid}/mail?limit=50`)]);
+        api('GET', `/customers/${cid}/mailbox`), api('GET', `/customers/${cid}/mail?limit=${PAGE}`)]);
     } catch (e) {
       if (!latest(mine)) return;
       // A customer is of one mode: a link from the other mode finds nothing in this one.
@@ -135,6 +151,8 @@ export async function customersPage(content, session) {
     if (!latest(mine)) return;
     document.title = `${c.name} · ${title}`; // for the history, bookmarks and tabs
     const headingId = nextId('customer');
+    const mailBox = h('div');
+    const helperBox = h('div');
     detail.replaceChildren(h('section', { class: 'panel', 'aria-labelledby': headingId },
       h('h2', { id: headingId, tabindex: '-1' }, `${c.name} · ${c.email}`),
       h('table', {}, h('tbody', {},
@@ -144,16 +162,35 @@ export async function customersPage(content, session) {
         h('tr', {}, h('th', { scope: 'row' }, 'Identity'), h('td', {}, pill(comp.identity?.status ?? comp.identity_status ?? '—', statusKind[comp.identity?.status]))),
         h('tr', {}, h('th', { scope: 'row' }, 'Mail receipt'), h('td', {}, comp.mail_receipt_approved ? pill('approved', 'ok') : pill('not approved', 'bad'))))),
       h('h3', {}, 'Mail'),
-      mail.data.length ? h('table', {}, h('caption', { class: 'visually-hidden' }, 'Mail'),
+      mailBox,
+      done ? h('div', { class: 'notice', role: 'status' }, done) : null,
+      helperBox));
+    drawMail();
+    detail.querySelector('h2').focus();
+
+    // The mail shown so far, newest first, and the test helpers for its requested actions.
+    function drawMail() {
+      const moreMail = h('div', { class: 'actions' });
+      const last = mail.data[mail.data.length - 1]?.id;
+      moreMail.append(mail.has_more ? h('button', { type: 'button', onclick: () => attempt(moreMail, () => nextMail(last)) }, 'Show more mail') : '');
+      mailBox.replaceChildren(mail.data.length ? h('table', {}, h('caption', { class: 'visually-hidden' }, 'Mail'),
         h('thead', {}, h('tr', {}, ...['Received', 'Type', 'Status', 'Photos', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, ...mail.data.map((m) => h('tr', {},
           h('td', {}, when(m.received_at)), h('td', {}, m.type.replace('_', ' ')), h('td', {}, pill(m.status.replace('_', ' '))),
           // Photos are links, not images: the page loads nothing from other origins (CSP).
           h('td', {}, ...(m.photos ?? []).map((u, i) => h('a', { href: u, target: '_blank', rel: 'noopener noreferrer', class: 'pill' }, `Photo ${i + 1}`))),
           h('td', {}, ...(m.actions ?? []).map((a) => pill(`${a.type}: ${a.status}`, a.status === 'completed' ? 'ok' : a.status === 'failed' ? 'bad' : '')))))))
-        : h('p', { class: 'muted' }, 'No mail yet.'),
-      done ? h('div', { class: 'notice', role: 'status' }, done) : null,
-      helpers ? testHelpers(c, comp, mail, async (message) => { await search(); await show(cid, message); }) : null));
+        : h('p', { class: 'muted' }, 'No mail yet.'), moreMail);
+      helperBox.replaceChildren(helpers ? testHelpers(c, comp, mail, async (message) => { await search(); await show(cid, message); }) : '');
+    }
+
+    async function nextMail(after) {
+      const page = await api('GET', `/customers/${cid}/mail?limit=${PAGE}&starting_after=${after}`);
+      if (!latest(mine)) return;
+      mail.data.push(...page.data);
+      mail.has_more = page.has_more;
+      drawMail();
+    }
     detail.querySelector('h2').focus();
   }
 

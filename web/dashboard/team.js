@@ -10,6 +10,7 @@ const ROLES = [
   ['developer', 'Developer', 'API keys and webhooks', 'a developer'],
   ['viewer', 'Viewer', 'reads only', 'a viewer'],
 ];
+const PAGE = 50; // users a page
 
 export async function teamPage(content, session) {
   const notice = h('div');
@@ -20,8 +21,27 @@ export async function teamPage(content, session) {
       h('button', { type: 'button', class: 'primary', onclick: () => inviteDialog() }, 'Invite someone')),
     notice, box);
 
+  // A page of users at a time, newest first: the owner who looks may be on a later page.
+  const users = [];
+  const more = h('div', { class: 'actions' });
+  box.after(more);
+
+  // The list again after a change, as many users as were shown: the row acted on stays.
   async function reload() {
-    const users = (await api('GET', '/users?limit=100')).data;
+    const shown = users.length;
+    users.length = 0;
+    let hasMore = await load(null);
+    while (hasMore && users.length < shown) hasMore = await load(users[users.length - 1].id);
+  }
+
+  /** Adds the page after the user id after (null: the first page); returns whether more follow. */
+
+  async function load(after) {
+    const page = await api('GET', `/users?limit=${PAGE}${after ? `&starting_after=${after}` : ''}`);
+    users.push(...page.data);
+    const last = users[users.length - 1]?.id;
+    more.replaceChildren(page.has_more
+      ? h('button', { type: 'button', onclick: () => attempt(more, () => load(last)) }, 'Show more users') : '');
     box.replaceChildren(h('table', {}, h('caption', { class: 'visually-hidden' }, 'Team'),
       h('thead', {}, h('tr', {}, ...['Email', 'Role', 'Status', 'Added'].map((t) => h('th', { scope: 'col' }, t)),
         h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
@@ -40,6 +60,7 @@ export async function teamPage(content, session) {
               u.password_set ? 'Reset link' : 'New setup link'),
             h('button', { type: 'button', class: 'small', 'aria-label': `Remove ${u.email}`, onclick: () => remove(u) }, 'Remove'))));
       }))));
+    return page.has_more;
   }
 
   // Asked first: a menu changes with one arrow key, and the role decides what someone can do.
