@@ -280,6 +280,30 @@ test('a request that fails is said in the page with Try again, never a script er
   assert.deepEqual(problems.splice(before).filter((p) => !/Failed to load resource: net::ERR_FAILED/.test(p)), []);
 });
 
+test('after a row\'s action the focus is on that row\'s control or on the result, not lost with the redrawn table', async () => {
+  const focused = () => page.evaluate(() => document.activeElement.getAttribute('aria-label') ?? document.activeElement.textContent);
+  await page.getByRole('link', { name: 'Webhooks' }).click();
+  await page.getByRole('button', { name: `Disable ${rcv.url}` }).click();
+  await page.getByRole('button', { name: `Enable ${rcv.url}` }).waitFor();
+  assert.equal(await focused(), `Enable ${rcv.url}`);
+  await page.keyboard.press('Enter'); // the keyboard goes on from there
+  await page.getByRole('button', { name: `Disable ${rcv.url}` }).waitFor();
+  assert.equal(await focused(), `Disable ${rcv.url}`);
+  await page.getByRole('button', { name: `Rotate secret of ${rcv.url}` }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Rotate secret' }).click();
+  await page.getByText(`The new signing secret of ${rcv.url}`).waitFor();
+  await page.waitForFunction(() => document.activeElement.matches('.secret input'));
+  assert.match(await page.evaluate(() => document.activeElement.value), /^whsec_/);
+  assert.equal(await page.evaluate(() => document.activeElement.labels[0].textContent), `The new signing secret of ${rcv.url}`, 'read out with its label');
+  // API keys: a revoked key's row keeps no button; the focus is on what happened.
+  await srv.createKey(partner.id, ['customers:read'], 'Focus probe');
+  await page.getByRole('link', { name: 'API keys' }).click();
+  await page.getByRole('button', { name: 'Revoke Focus probe' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke key' }).click();
+  await page.locator('tr', { hasText: 'Focus probe' }).getByText('Revoked').waitFor(); // the table redrawn
+  assert.equal(await focused(), '“Focus probe” is revoked.');
+});
+
 test('axe-core finds no serious or critical accessibility violation in the delivery log', () => {
   assert.deepEqual(axeFindings, []);
 });

@@ -81,8 +81,8 @@ export async function keysPage(content, session) {
           h('td', {}, when(k.last_used_at, 'Never')),
           h('td', {}, status(k)),
           canWrite(session) ? h('td', {}, live ? h('div', { class: 'actions' },
-            h('button', { type: 'button', class: 'small', 'aria-label': `Roll ${k.name}`, onclick: () => rollDialog(k) }, 'Roll'),
-            h('button', { type: 'button', class: 'small', 'aria-label': `Revoke ${k.name}`, onclick: () => revoke(k) }, 'Revoke')) : null) : null);
+            h('button', { type: 'button', class: 'small', 'data-action': 'roll', 'aria-label': `Roll ${k.name}`, onclick: () => rollDialog(k) }, 'Roll'),
+            h('button', { type: 'button', class: 'small', 'data-action': 'revoke', 'aria-label': `Revoke ${k.name}`, onclick: () => revoke(k) }, 'Revoke')) : null) : null);
       }))));
   }
 
@@ -123,13 +123,18 @@ export async function keysPage(content, session) {
 
   async function revoke(k) {
     if (!await confirmDialog(`Revoke “${k.name}”?`, `Requests with ${k.prefix}… will fail at once. This cannot be undone.`, 'Revoke key')) return;
+    let revoked = false;
     try {
       await api('POST', `/keys/${k.id}/revoke`, {});
-      notice.replaceChildren(h('div', { class: 'notice', role: 'status' }, `“${k.name}” is revoked.`));
+      notice.replaceChildren(h('div', { class: 'notice', role: 'status', tabindex: '-1' }, `“${k.name}” is revoked.`));
+      revoked = true;
     } catch (e) {
       notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message));
     }
     await attempt(listBox, reload);
+    // The table is new, and a revoked key's row has no button left: the focus goes to what
+    // happened, or back to Revoke when it failed.
+    (revoked ? notice.firstChild : listBox.querySelector(`tr[data-key-id="${k.id}"] [data-action=revoke]`))?.focus();
   }
 
   function rollDialog(k) {
@@ -152,6 +157,7 @@ export async function keysPage(content, session) {
         d.close();
         showSecret(`The new key replacing “${k.name}”`, n);
         await attempt(listBox, reload);
+        notice.querySelector('.secret input').focus(); // the table is new: to the new key
       } catch (e) { alert.textContent = e.message; alert.hidden = false; } finally { submit.disabled = false; }
     });
   }

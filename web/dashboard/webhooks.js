@@ -47,7 +47,7 @@ export async function webhooksPage(content, session) {
       h('caption', { class: 'visually-hidden' }, `${mode} webhook endpoints`),
       h('thead', {}, h('tr', {}, ...['URL', 'Events', 'Status', 'Created'].map((t) => h('th', { scope: 'col' }, t)),
         h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
-      h('tbody', {}, ...eps.map((w) => h('tr', {},
+      h('tbody', {}, ...eps.map((w) => h('tr', { 'data-endpoint-id': w.id },
         h('td', { class: 'mono' }, w.url),
         h('td', {}, ...w.enabled_events.map((e) => h('span', { class: 'pill' }, e === '*' ? 'all events' : e))),
         h('td', {}, h('span', { class: `pill ${w.status === 'enabled' ? 'ok' : 'off'}` }, w.status === 'enabled' ? 'Enabled' : 'Disabled')),
@@ -55,10 +55,13 @@ export async function webhooksPage(content, session) {
         h('td', {}, h('div', { class: 'actions' },
           h('button', { type: 'button', class: 'small', 'aria-label': `Deliveries of ${w.url}`, onclick: () => deliveries(w) }, 'Deliveries'),
           canWrite(session) ? [
-          h('button', { type: 'button', class: 'small', 'aria-label': `${w.status === 'enabled' ? 'Disable' : 'Enable'} ${w.url}`, onclick: () => toggle(w) }, w.status === 'enabled' ? 'Disable' : 'Enable'),
+          h('button', { type: 'button', class: 'small', 'data-action': 'toggle', 'aria-label': `${w.status === 'enabled' ? 'Disable' : 'Enable'} ${w.url}`, onclick: () => toggle(w) }, w.status === 'enabled' ? 'Disable' : 'Enable'),
           h('button', { type: 'button', class: 'small', 'aria-label': `Reveal secret of ${w.url}`, onclick: () => reveal(w) }, 'Reveal secret'),
-          h('button', { type: 'button', class: 'small', 'aria-label': `Rotate secret of ${w.url}`, onclick: () => rotate(w) }, 'Rotate secret')] : null)))))));
+          h('button', { type: 'button', class: 'small', 'data-action': 'rotate', 'aria-label': `Rotate secret of ${w.url}`, onclick: () => rotate(w) }, 'Rotate secret')] : null)))))));
   }
+
+  /** The control action of endpoint id's row, after the table was drawn anew (or null). */
+  const control = (id, action) => listBox.querySelector(`tr[data-endpoint-id="${id}"] [data-action=${action}]`);
 
   // The delivery log of one endpoint, newest first, 25 attempts a page.
   async function deliveries(w, focus = true) {
@@ -172,6 +175,7 @@ export async function webhooksPage(content, session) {
       notice.replaceChildren(h('div', { class: 'notice', role: 'status' }, `${w.url} is ${w.status === 'enabled' ? 'disabled: events wait until you enable it again' : 'enabled'}.`));
     } catch (e) { notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
     await attempt(listBox, reload);
+    control(w.id, 'toggle')?.focus(); // the table is new: back to the switch, now the other way
   }
 
   function reveal(w) {
@@ -195,11 +199,16 @@ export async function webhooksPage(content, session) {
 
   async function rotate(w) {
     if (!await confirmDialog('Rotate the signing secret?', 'A new secret signs every delivery from now on; for 24 hours deliveries carry both signatures, so you can switch your receiver without missing events.', 'Rotate secret')) return;
+    let rotated = false;
     try {
       const r = await api('POST', `/webhook-endpoints/${w.id}/rotate-secret`, {});
       notice.replaceChildren(secretBox(`The new signing secret of ${w.url}`, r.secret, 'Copy it into your receiver now. To see it again later, use Reveal secret (it asks for your password).'));
+      rotated = true;
     } catch (e) { notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
     await attempt(listBox, reload);
+    // The table is new: the focus goes to the new secret (its label is read out), or back to
+    // the button when the rotation failed.
+    (rotated ? notice.querySelector('.secret input') : control(w.id, 'rotate'))?.focus();
   }
 
   // The form needs the event catalogue first; a failure to get it is said above the list.
