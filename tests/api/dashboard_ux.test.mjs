@@ -238,6 +238,46 @@ test('two tabs keep their own mode: a switch in one changes neither what the oth
   await context.close();
 });
 
+/** Changes user's password in page's dialog; waits for the dialog to close. */
+async function changePassword(page, user, fresh) {
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.getByLabel('Current password').fill(user.password);
+  await page.getByLabel('New password', { exact: true }).fill(fresh);
+  await page.getByLabel('Repeat the new password').fill(fresh);
+  await page.getByRole('dialog').getByRole('button', { name: 'Change password' }).click();
+  await page.getByRole('dialog').waitFor({ state: 'detached' });
+  user.password = fresh;
+}
+
+test('a changed password is confirmed; in another tab, the same user\'s next change goes through; someone else\'s sign-in is said, with Reload', async () => {
+  const { context, page, user } = await signedIn();
+  const createKey = async () => {
+    await page.getByRole('button', { name: 'Create key' }).first().click();
+    await page.getByRole('checkbox', { name: 'customers:read' }).check();
+    await page.getByRole('dialog').getByRole('button', { name: 'Create key' }).click();
+  };
+  // The password changes in another tab: the browser's cookie holds a new session, with its
+  // own CSRF token.
+  const other = await context.newPage();
+  await other.goto(`${srv.url}/dashboard/`);
+  await changePassword(other, user, 'changed in the other tab');
+  await other.getByRole('status').filter({ hasText: 'Your password is changed. Every other session of yours has ended' }).waitFor();
+  await page.bringToFront();
+  await createKey();
+  await page.getByText('Your new live key “API key”').waitFor();
+  // Someone else signs in there: this tab acts for nobody else, and says so.
+  const someone = await dashUser(srv, 'owner', owner.partner);
+  await other.getByRole('button', { name: 'Sign out' }).click();
+  await signIn(other, someone, 'API keys');
+  const keys = (await owner.dash.get('/keys?limit=100')).body.data.length;
+  await createKey();
+  await page.getByRole('heading', { name: 'Your session changed' }).waitFor();
+  assert.equal((await owner.dash.get('/keys?limit=100')).body.data.length, keys, 'no key was made');
+  await page.getByRole('button', { name: 'Reload' }).click();
+  await page.locator('.who').getByText(someone.email).waitFor();
+  await context.close();
+});
+
 test('axe-core finds no serious or critical violation on these pages', () => {
   assert.deepEqual(axeFindings, []);
 });

@@ -19,6 +19,10 @@ export const setMode = (m) => {
 };
 export const setCsrf = (t) => { csrfToken = t; };
 
+let userId = null; // whom the page shows: the session's user, from GET /session
+/** The session the page is drawn for (GET /session's answer): its CSRF token and user. */
+export const setSession = (s) => { csrfToken = s.csrf_token; userId = s.user.id; };
+
 /** A refused request: status, code, message and param of the error envelope; status 0 when
  * the server could not be reached. */
 export class ApiError extends Error {
@@ -37,8 +41,43 @@ let sessionEnded = null;
 /** fn() runs when a request of a signed-in page finds its session gone (401). */
 export const onSessionEnded = (fn) => { sessionEnded = fn; };
 
-/** Sends one request; resolves with the parsed answer or throws ApiError. */
+const SESSION_CHANGED = 'You signed in again in another tab or window, perhaps as someone else: reload the page to go on.';
+let sessionChanged = null;
+/** fn() runs when the browser's session is no longer the one the page was drawn for. */
+export const onSessionChanged = (fn) => { sessionChanged = fn; };
+
+/**
+ * Sends one request; resolves with the parsed answer or throws ApiError. A change refused with
+ * csrf_failed was made with an older session's token: signed in again, or the password changed,
+ * in another tab, whose new session the cookie now holds. When that session is the same
+ * user's, the request is sent once more with its token; else the page says the session changed.
+ */
 export async function api(method, path, body) {
+  try {
+    return await send(method, path, body);
+  } catch (e) {
+    if (e.code !== 'csrf_failed') throw e;
+  }
+  let s;
+  try {
+    s = await send('GET', '/session');
+  } catch (e) {
+    if (e.status === 401) sessionEnded?.(); // signed out there
+    throw e;
+  }
+  if (s.user.id === userId) {
+    csrfToken = s.csrf_token;
+    try {
+      return await send(method, path, body);
+    } catch (e) {
+      if (e.code !== 'csrf_failed') throw e;
+    }
+  }
+  sessionChanged?.();
+  throw new ApiError(403, { error: { code: 'session_changed', message: SESSION_CHANGED } });
+}
+
+async function send(method, path, body) {
   const headers = { 'Innbocks-Mode': currentMode() };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;

@@ -1,6 +1,6 @@
 // app.js - the dashboard's entry: the setup page (from the one-time link), sign-in, and the
 // signed-in shell (navigation, live/test switch, sign-out) around the page the hash names.
-import { api, ApiError, currentMode, setMode, setCsrf, onSessionEnded } from './api.js';
+import { api, ApiError, currentMode, setMode, setCsrf, setSession, onSessionEnded, onSessionChanged } from './api.js';
 import { h, field, openDialog, usernameFor } from './ui.js';
 import { keysPage } from './keys.js';
 import { webhooksPage } from './webhooks.js';
@@ -115,8 +115,9 @@ function modeSwitch(onchange) {
   return h('div', { class: 'mode', role: 'group', 'aria-label': 'Mode' }, mk('live', 'Live'), mk('test', 'Test'));
 }
 
-/** The change-password dialog: the current password, then the new one twice. */
-function passwordDialog(email) {
+/** The change-password dialog: the current password, then the new one twice; status says
+ * when it is done. */
+function passwordDialog(email, status) {
   const current = field('Current password', { type: 'password', name: 'current_password', autocomplete: 'current-password' });
   const fresh = field('New password', { type: 'password', name: 'new_password', autocomplete: 'new-password', hint: 'At least 12 characters. Every other session of yours ends.' });
   const again = field('Repeat the new password', { type: 'password', name: 'new_password_again', autocomplete: 'new-password' });
@@ -136,6 +137,7 @@ function passwordDialog(email) {
       const r = await api('POST', '/password', { current_password: current.input.value, new_password: fresh.input.value });
       setCsrf(r.csrf_token);
       d.close();
+      status.replaceChildren(h('div', { class: 'notice' }, 'Your password is changed. Every other session of yours has ended: sign in there again with the new password.'));
     } catch (e) {
       const f = fields.find((x) => x.input.name === e.param);
       if (f) { f.setError(e.message); f.input.focus(); } else { alert.textContent = e.message; alert.hidden = false; }
@@ -157,6 +159,7 @@ async function shell(session, moved) {
   }, 'Sign out');
   const content = h('div');
   const heading = h('h1', { tabindex: '-1' }, page.title);
+  const status = h('div', { role: 'status' }); // there before its message, so it is read out
   const main = h('main', { class: 'main', id: 'main' },
     h('div', { class: 'topbar' },
       h('div', {}, heading, h('div', { class: 'muted' }, session.partner.name)),
@@ -167,13 +170,13 @@ async function shell(session, moved) {
         boot('mode');
       })),
     currentMode() === 'test' && !page.bothModes ? h('div', { class: 'test-banner', role: 'note' }, 'Test mode: you are looking at test data. Test keys start with ib_test_ and never touch live customers.') : null,
-    content);
+    status, content);
   mount(h('div', { class: 'shell' },
     h('a', { class: 'skip', href: '#main', onclick: (ev) => { ev.preventDefault(); heading.focus(); } }, 'Skip to content'),
     h('aside', { class: 'side' }, brand(), nav,
       h('div', { class: 'who' }, h('div', { class: 'email' }, session.user.email),
         h('div', {}, `Role: ${session.user.role}`),
-        h('p', { class: 'actions' }, h('button', { type: 'button', class: 'small', onclick: () => passwordDialog(session.user.email) }, 'Change password'), signOut))),
+        h('p', { class: 'actions' }, h('button', { type: 'button', class: 'small', onclick: () => passwordDialog(session.user.email, status) }, 'Change password'), signOut))),
     main));
   showing = 'signed-in';
   // A page reached from the navigation starts at its heading, not at the top; after the mode
@@ -193,7 +196,7 @@ async function boot(moved = null) {
   try {
     const s = await api('GET', '/session');
     if (mine !== boots) return;
-    setCsrf(s.csrf_token);
+    setSession(s);
     if (location.pathname.endsWith('/setup.html')) history.replaceState(null, '', '/dashboard/#keys');
     await shell(s, moved);
   } catch (e) {
@@ -213,5 +216,14 @@ async function boot(moved = null) {
 }
 
 onSessionEnded(() => { setCsrf(null); if (showing === 'signed-in') signInPage(SESSION_ENDED); });
+// Signed in as someone else in another tab: this page is not theirs to act on, so it offers a reload.
+onSessionChanged(() => {
+  if (showing !== 'signed-in') return;
+  const reload = h('button', { type: 'button', class: 'primary', onclick: () => location.reload() }, 'Reload');
+  mount(h('main', { class: 'card-page' }, h('div', { class: 'card' }, brand(),
+    h('h1', {}, 'Your session changed'),
+    h('p', {}, 'You signed in again in another tab or window, perhaps as someone else. Reload the page to go on; this page made no change.'), reload)));
+  reload.focus();
+});
 window.addEventListener('hashchange', () => { if (!location.pathname.endsWith('/setup.html')) boot('nav'); });
 boot();
