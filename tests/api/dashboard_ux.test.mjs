@@ -278,6 +278,29 @@ test('a changed password is confirmed; in another tab, the same user\'s next cha
   await context.close();
 });
 
+test('every time names its time zone; the usage page, whose month is a UTC month, shows UTC', async () => {
+  const key = await srv.createKey(owner.partner.id, ['customers:write', 'billing:read']);
+  const api = srv.api(key.secret);
+  const c = await api.post('/customers', { email: `zoned-${Date.now()}@example.com`, name: 'Zoned Zoe', prepay: true });
+  assert.equal(c.status, 201, c.text);
+  const ok = await srv.admin().post(`/customers/${c.body.id}/compliance`, { form_1583: 'approved', identity: 'verified' });
+  assert.equal(ok.status, 200, ok.text);
+  const item = (await api.get('/billing/usage?limit=100')).body.line_items.data.find((i) => i.customer_id === c.body.id);
+  const user = await dashUser(srv, 'owner', owner.partner);
+  const context = await browser.newContext({ timezoneId: 'America/New_York', locale: 'en-US' });
+  const page = await context.newPage();
+  await page.goto(`${srv.url}/dashboard/`);
+  await signIn(page, user, 'API keys');
+  const created = await page.locator('tr[data-key-id]').first().locator('td').nth(3).textContent();
+  assert.match(created, /\d:\d\d\s[AP]M\s(EST|EDT)$/, 'the browser\'s time zone, named');
+  await page.getByRole('link', { name: 'Usage' }).click();
+  const from = await page.locator('tr', { hasText: c.body.id }).locator('td').nth(4).textContent();
+  const [, hour, minute] = from.match(/(\d{1,2}):(\d\d)\s[AP]M\sUTC$/) ?? [];
+  const t = new Date(item.active_from);
+  assert.deepEqual([Number(hour) % 12, Number(minute)], [t.getUTCHours() % 12, t.getUTCMinutes()], `${from} is ${item.active_from} in UTC`);
+  await context.close();
+});
+
 test('axe-core finds no serious or critical violation on these pages', () => {
   assert.deepEqual(axeFindings, []);
 });

@@ -105,8 +105,14 @@ export function secretBox(label, secret, note) {
     h('div', { class: 'row' }, input, copy), status);
 }
 
-/** "12 Mar 2026, 14:05", or the fallback for null. */
-export function when(t, fallback = '—') {
+/**
+ * "Mar 12, 2026, 2:05 PM EST": a time with its time zone named, the browser's or, with utc,
+ * UTC (the usage page's: a billing month is a UTC month); or the fallback for null.
+ */
+export function when(t, fallback = '—', { utc = false } = {}) {
   if (!t) return fallback;
-  return new Date(t).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return new Date(t).toLocaleString(undefined, {
+    year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit',
+    timeZoneName: 'short', timeZone: utc ? 'UTC' : undefined,
+  });
 }

@@ -7,6 +7,8 @@ import { customerHref } from './customers.js';
 
 const COLUMNS = ['customer_id', 'external_customer_id', 'mailbox_id', 'mailbox_number', 'prepay', 'active_from', 'active_until', 'active_days'];
 
+const UTC = { utc: true }; // a billing month is a UTC month: its times are shown in UTC too
+
 /** The current UTC month as YYYY-MM. */
 const thisMonth = () => new Date().toISOString().slice(0, 7);
 
@@ -41,7 +43,7 @@ export async function usagePage(content) {
   // Focusable: on a narrow screen the table scrolls sideways, and it has no control to reach.
   const box = h('div', { class: 'panel', tabindex: '0', role: 'region', 'aria-label': 'Line items' }, h('p', { class: 'muted' }, 'Loading…'));
   content.replaceChildren(
-    h('p', { class: 'muted' }, `Innbocks bills per active mailbox. This is the ${currentMode()} usage of the month you choose; the CSV has one line per billable mailbox.`),
+    h('p', { class: 'muted' }, `Innbocks bills per active mailbox. This is the ${currentMode()} usage of the month you choose (a UTC month: times here are in UTC); the CSV has one line per billable mailbox.`),
     h('div', { class: 'panel' }, h('div', { class: 'topbar' },
       h('div', { class: 'field' }, h('label', { for: id }, 'Month'), month, err), download)),
     summary, box);
@@ -66,7 +68,7 @@ export async function usagePage(content) {
       h('thead', {}, h('tr', {}, ...['Mailbox', 'Customer', 'External id', 'Prepaid', 'Active from', 'Until', 'Days'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, ...current.items.map((i) => h('tr', {},
         h('td', {}, i.mailbox_number), h('td', { class: 'mono' }, h('a', { href: customerHref(i.customer_id) }, i.customer_id)), h('td', {}, i.external_customer_id ?? '—'),
-        h('td', {}, i.prepay ? 'Yes' : 'No'), h('td', {}, when(i.active_from)), h('td', {}, when(i.active_until, 'still active')),
+        h('td', {}, i.prepay ? 'Yes' : 'No'), h('td', {}, when(i.active_from, '—', UTC)), h('td', {}, when(i.active_until, 'still active', UTC)),
         h('td', {}, String(i.active_days)))))));
   }
 
