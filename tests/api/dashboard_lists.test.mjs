@@ -1,7 +1,7 @@
 // Every list of the dashboard reaches its last row, 50 at a time with "Show more", in a real
 // browser (Debian's chromium driven by playwright-core): the customers, a customer's mail, and
 // the team, where the owner who looks is the oldest user and so on the last page; a change made
-// on a later page keeps the rows shown, so the row acted on stays.
+// on a later page (a role, a key revoked) keeps the rows shown, so the row acted on stays.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
@@ -83,6 +83,20 @@ test('team: the owner who looks, the oldest of 102 users, is on the last page; a
   assert.equal(await rows.count(), 102);
   const menu = await page.getByLabel('Role of teammate0@lists.example').getAttribute('id');
   assert.equal(await page.evaluate(() => document.activeElement.id), menu, 'the focus stays on the menu');
+});
+
+test('keys: a key revoked on the second page stays in sight, revoked', async () => {
+  const key = (name) => srv.admin().post(`/partners/${owner.partner.id}/keys`, { name, scopes: ['customers:read'] });
+  assert.equal((await key('Far key')).status, 201); // past the first page
+  await many(50, (i) => key(`Near key ${i}`));
+  await page.getByRole('link', { name: 'API keys' }).click();
+  await page.reload(); // the keys made just now, wherever the page was
+  await page.getByRole('button', { name: 'Show more keys' }).click();
+  await page.getByRole('button', { name: 'Revoke Far key' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke key' }).click();
+  await page.getByText('“Far key” is revoked.').waitFor();
+  await page.locator('tr', { hasText: 'Far key' }).getByText('Revoked').waitFor();
+  assert.equal(await page.locator('tr[data-key-id]').count(), 52, 'every key shown before, the one made in before() too');
 });
 
 test('no page logged an error', () => {

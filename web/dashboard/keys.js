@@ -46,11 +46,16 @@ export async function keysPage(content, session) {
   const more = h('div', { class: 'actions' });
   listBox.after(more);
 
+  // The list again after a change, as many keys as were shown: a key acted on past the first
+  // page stays in sight.
   async function reload() {
+    const shown = keys.length;
     keys.length = 0;
-    await load(null);
+    let hasMore = await load(null);
+    while (hasMore && keys.length < shown) hasMore = await load(keys[keys.length - 1].id);
   }
 
+  /** Adds the page after the key id after (null: the first page); returns whether more follow. */
   async function load(after) {
     const page = await api('GET', `/keys?limit=${PAGE}${after ? `&starting_after=${after}` : ''}`);
     keys.push(...page.data);
@@ -65,7 +70,7 @@ export async function keysPage(content, session) {
           ? 'Create a key to let your CRM create customers and receive mail events.'
           : 'Ask a developer or owner of your team to create one.'),
         canWrite(session) ? h('button', { type: 'button', class: 'primary', onclick: () => createDialog() }, 'Create your first key') : null));
-      return;
+      return false;
     }
     listBox.replaceChildren(h('table', {},
       h('caption', { class: 'visually-hidden' }, `${mode} API keys`),
@@ -84,6 +89,7 @@ export async function keysPage(content, session) {
             h('button', { type: 'button', class: 'small', 'data-action': 'roll', 'aria-label': `Roll ${k.name}`, onclick: () => rollDialog(k) }, 'Roll'),
             h('button', { type: 'button', class: 'small', 'data-action': 'revoke', 'aria-label': `Revoke ${k.name}`, onclick: () => revoke(k) }, 'Revoke')) : null) : null);
       }))));
+    return page.has_more;
   }
 
   function createDialog() {
