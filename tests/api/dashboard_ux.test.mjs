@@ -5,7 +5,9 @@
 // so, with a way to try again; after navigation the focus is on the page's heading, and a skip
 // link leads past the navigation; Team and Audit log have no mode switch; a refused sign-in empties
 // the password, and the other password forms name the account; a key's name is optional, and
-// the form says so. Screenshots: build/screenshots/ux-*.png.
+// the form says so; two tabs keep their own mode; a changed password is confirmed, and a session
+// renewed in another tab does not fail the next change (someone else's is said, with Reload);
+// times name their zone, UTC on the usage page. Screenshots: build/screenshots/ux-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';

@@ -3,8 +3,10 @@
 // receiver, an event made through the Partner API shows in the log with its attempt (status,
 // duration, the body sent, the start of the answer); Resend delivers the same event again (the
 // same Innbocks-Event-Id); "Resend failed since…" (confirmed) sends again what failed for good.
-// Viewers read the log but cannot resend; other partners see nothing. The page is saved as a
-// screenshot under build/screenshots/.
+// Viewers read the log but cannot resend; other partners see nothing. A request of the page that
+// fails (the log, a payload, the form's catalogue, every "Show more") is said there, with Try
+// again; after a row's action the focus stays with that row. The page is saved as a screenshot
+// under build/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, existsSync } from 'node:fs';
