@@ -125,6 +125,10 @@ test('the owner creates a key with two scopes and copies it; it works within the
   await page.getByText('Copied').waitFor();
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
   await shot(page, '03-keys-secret-shown-once');
+  // Done puts it away (it stayed on the page until the next one replaced it), the focus on the heading.
+  await page.getByRole('button', { name: 'Done' }).click();
+  await secretInput.waitFor({ state: 'detached' });
+  assert.equal(await page.evaluate(() => document.activeElement.tagName), 'H1');
 
   const api = srv.api(secret);
   const cus = await api.post('/customers', { email: 'jane@example.com', name: 'Jane Smith' });

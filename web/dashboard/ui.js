@@ -86,7 +86,8 @@ export async function attempt(slot, request) {
   }
 }
 
-/** A secret shown once, with a copy button. */
+/** A secret shown once, with a copy button, and Done, which puts it away (the focus goes to the
+ * page's heading). */
 export function secretBox(label, secret, note) {
   const id = nextId('secret');
   const input = h('input', { id, type: 'text', value: secret, readonly: true, class: 'mono' });
@@ -99,10 +100,15 @@ export function secretBox(label, secret, note) {
       status.textContent = 'Copied';
     },
   }, 'Copy');
-  return h('div', { class: 'secret' },
+  const done = h('button', {
+    type: 'button',
+    onclick: () => { box.remove(); document.querySelector('main h1')?.focus(); },
+  }, 'Done');
+  const box = h('div', { class: 'secret' },
     h('label', { for: id }, label),
     h('p', { class: 'muted' }, note),
-    h('div', { class: 'row' }, input, copy), status);
+    h('div', { class: 'row' }, input, copy, done), status);
+  return box;
 }
 
 /**
