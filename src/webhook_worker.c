@@ -47,7 +47,6 @@ struct transfer {
 	int64_t attempted_at;
 	bool forbidden;               /* the guard refused the connected address */
 	size_t answer_bytes;          /* of the answer's body read so far */
-	bool answer_cut;              /* stopped reading at ANSWER_MAX */
 	char answer[ANSWER_KEPT + 1]; /* its first ANSWER_KEPT bytes, NUL-ended */
 	bool allow_loopback;
 };
@@ -96,10 +95,8 @@ static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata)
 		memcpy(t->answer + t->answer_bytes, ptr, got < room ? got : room);
 	}
 	t->answer_bytes += got;
-	if (t->answer_bytes > ANSWER_MAX) {
-		t->answer_cut = true;
+	if (t->answer_bytes > ANSWER_MAX)
 		return 0; /* curl ends the transfer with CURLE_WRITE_ERROR */
-	}
 	return size * nmemb;
 }
 
@@ -271,14 +268,19 @@ static int attempt_store(struct store *s, void *arg, struct err *e)
  * again when it loses a conflict with a concurrent transaction). */
 static void transfer_finish(struct webhook_worker *w, struct transfer *t, CURLcode rc)
 {
+	/* The attempt counts by the status the endpoint sent within the
+	 * timeout, whatever its body did after: cut at ANSWER_MAX, stalled,
+	 * trickled past the timeout or ended by a close. The body is only
+	 * logged (what came of it); a 2xx whose body never ended is still a
+	 * success, and retrying it would deliver the event twice. An
+	 * informational 1xx alone is no answer. */
 	long status = 0;
-	/* An answer cut at ANSWER_MAX still has its status. */
-	if (rc == CURLE_WRITE_ERROR && t->answer_cut)
-		rc = CURLE_OK;
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-	bool ok = rc == CURLE_OK && status >= 200 && status < 300;
-	bool gone = rc == CURLE_OK && status == 410;
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (status < 200)
+		status = 0;
+	bool answered = status != 0;
+	bool ok = answered && status < 300;
+	bool gone = status == 410;
 	int attempt = t->job.attempts + 1;
 	int64_t now = now_seconds();
 	struct webhook_delivery d = {
@@ -291,16 +293,16 @@ static void transfer_finish(struct webhook_worker *w, struct transfer *t, CURLco
 		.attempt = attempt,
 		.status = ok ? "succeeded" : "failed",
 		.response_status = (int)status,
-		.error = rc == CURLE_OK ? NULL : transport_error(t, rc),
+		.error = answered ? NULL : transport_error(t, rc),
 		.duration_ms = (int64_t)((monotonic_seconds() - t->started) * 1000.0),
 		.attempted_at = t->attempted_at,
 		.request_body = t->job.payload,
 		.response_body = answer_text(t->answer, t->answer_bytes),
 	};
-	metrics_webhook_attempt(ok               ? "success"
-				: gone           ? "gone"
-				: rc == CURLE_OK ? "http_error"
-						 : transport_error(t, rc));
+	metrics_webhook_attempt(ok         ? "success"
+				: gone     ? "gone"
+				: answered ? "http_error"
+					   : transport_error(t, rc));
 	const char *job_status = "succeeded";
 	if (!ok) {
 		bool retry = !gone && attempt <= w->cfg->retry_count;

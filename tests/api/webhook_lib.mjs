@@ -44,6 +44,7 @@ export const receivers = [];
  *   'hang'                         never answer (the connection stays open until the client gives up)
  *   'close'                        close the connection without answering
  *   'flood'                        answer 200 with a body that never ends (chunked, as fast as read)
+ *   (req, res, delivery) => ...    answer as the function does (a body that stalls, trickles, is cut)
  * Each delivery is recorded as {i, method, path, headers (lower-case names), body (a Buffer of the
  * raw bytes), json, eventId, type, timestamp, signature, secret (this.secret when it arrived),
  * action, at, remotePort (the sender's port), answeredAt (once answered)}. `connections` counts
@@ -113,6 +114,7 @@ export class Receiver {
       this.deliveries.push(delivery);
       if (action === 'hang') return;
       if (action === 'close') { req.socket.destroy(); return; }
+      if (typeof action === 'function') { action(req, res, delivery); return; }
       if (action === 'flood') {
         res.writeHead(200, { 'content-type': 'application/octet-stream' });
         const chunk = Buffer.alloc(16384, 120);

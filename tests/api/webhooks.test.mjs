@@ -2,8 +2,9 @@
 // 127.0.0.1: the event catalogue, endpoint management, every documented state change delivered
 // with the object as GET returns it and a signature the overview's verifyInnbocksWebhook accepts,
 // the delivery log (shape, filters, paging, tenancy), retries (500, 500, 200; a dead receiver gets
-// 8 attempts), timeouts, refused connections, redirects not followed, 410 disabling, secret
-// rotation, event-type filters, several endpoints and disabled endpoints.
+// 8 attempts), timeouts, answers whose body stalls or is cut, refused connections, redirects not
+// followed, 410 disabling, secret rotation, event-type filters, several endpoints and disabled
+// endpoints.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -17,6 +18,7 @@ import {
   assertDeliveryHeaders, assertSigned, assertAllSigned,
 } from './webhook_lib.mjs';
 import { verifyInnbocksWebhook } from './verify_webhook.mjs';
+import { dashUser } from './dashboard_lib.mjs';
 
 let srv;
 
@@ -422,6 +424,65 @@ test('a hanging receiver gives error "timeout", and the retry succeeds', async (
   assert.equal(log.find((d) => d.attempt === 2)?.status, 'succeeded');
   assert.equal(rcv.deliveries.length, 2);
   for (const d of rcv.deliveries) { assert.equal(d.eventId, ev.id); assertSigned(d); }
+});
+
+test('a status that came within the timeout counts, whatever its body does after: a 2xx is a success, never retried', async () => {
+  const t = await srv.tenant();
+  const timers = [];
+  // Each answers its status at once, then: declares 100 bytes, sends 10 and stalls; trickles a
+  // byte every 150 ms for 2.5 s (the timeout is 1 s); declares 100, sends 10 and closes.
+  const stalls = (status) => (req, res) => {
+    res.writeHead(status, { 'content-type': 'text/plain', 'content-length': '100' });
+    res.write('0123456789');
+  };
+  const trickles = (req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    let n = 0;
+    const timer = setInterval(() => { if (++n > 16 || res.destroyed) { clearInterval(timer); res.end(); } else res.write('x'); }, 150);
+    timers.push(timer);
+  };
+  const cut = (req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100' });
+    res.write('0123456789', () => setTimeout(() => res.socket.destroy(), 100));
+  };
+  const stalled = await receiver(stalls(200));
+  const trickled = await receiver(trickles);
+  const closed = await receiver(cut);
+  // A non-2xx that stalls fails, with its status, and is retried (the retry is answered 200).
+  const refused = await receiver(stalls(503), 200);
+  const rcvs = [stalled, trickled, closed, refused];
+  for (const r of rcvs) await createEndpoint(srv, t.partner.id, r);
+  await createCustomer(t.api);
+  const ev = await newestEvent(srv, t.partner.id, 'customer.created');
+  const log = await waitForLog(t.api, { event_id: ev.id }, (l) => l.length >= 5, 'four first attempts and one retry');
+  await sleep(2500); // a retry would come about a second after a failed attempt
+  timers.forEach(clearInterval);
+  const final = await deliveryLog(t.api, { event_id: ev.id });
+  assert.deepEqual(final.map((d) => d.id), log.map((d) => d.id), 'no attempt came after those');
+  const dev = await dashUser(srv, 'developer', t.partner);
+  const of = async (r, attempt) => {
+    const d = final.find((x) => x.endpoint_id === r.endpoint.id && x.attempt === attempt);
+    assert.ok(d, `attempt ${attempt} of ${r.url}: ${JSON.stringify(final)}`);
+    assertDeliveryShape(d);
+    const one = await dev.dash.get(`/webhook-endpoints/${r.endpoint.id}/deliveries/${d.id}`);
+    assert.equal(one.status, 200, one.text);
+    return { ...d, response_body: one.body.response_body };
+  };
+  for (const [r, body] of [[stalled, '0123456789'], [closed, '0123456789']]) {
+    const d = await of(r, 1);
+    assert.deepEqual([d.status, d.response_status, d.error, d.next_attempt_at, d.response_body],
+      ['succeeded', 200, null, null, body], `${r.url}: ${JSON.stringify(d)}`);
+  }
+  const slow = await of(trickled, 1);
+  assert.deepEqual([slow.status, slow.response_status, slow.error, slow.next_attempt_at],
+    ['succeeded', 200, null, null], JSON.stringify(slow));
+  assert.match(slow.response_body ?? '', /^x+$/, 'what trickled in before the timeout is kept');
+  const failed = await of(refused, 1);
+  assert.deepEqual([failed.status, failed.response_status, failed.error, failed.response_body],
+    ['failed', 503, null, '0123456789'], JSON.stringify(failed));
+  assert.match(failed.next_attempt_at ?? '', TIME, 'a 503 is retried');
+  assert.equal((await of(refused, 2)).status, 'succeeded');
+  assert.deepEqual(rcvs.map((r) => r.of(ev.id).length), [1, 1, 1, 2], 'one delivery each; the 503 twice');
 });
 
 test('a closed port gives error "connection_refused"', async () => {
