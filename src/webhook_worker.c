@@ -56,7 +56,8 @@ struct webhook_worker {
 	struct checkpointer *checkpointer; /* told after each commit (the WAL's bound) */
 	/* This process's worker id, the owner of its leases: host, process
 	 * and a random part (a restarted process, or one in another container
-	 * with the same pid, is another owner). */
+	 * with the same pid, is another owner). Ending in base62, it never
+	 * ends in the "+resent" a resend marks a running lease with. */
 	char owner[96];
 	const struct config *cfg;
 	pthread_t thread;

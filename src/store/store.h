@@ -506,6 +506,9 @@ struct store_ops {
 	 * still goes into the log, since the receiver saw it (without a
 	 * next_attempt_at: no retry of its follows), but the job and the
 	 * endpoint are left to the new owner, and STORE_NOT_FOUND is returned.
+	 * When the job was resent while the attempt ran (webhook_resend), the
+	 * attempt is logged the same way and only drops the lease: the job
+	 * stays as the resend left it, to start over, and 0 is returned.
 	 * Call inside a write transaction. */
 	int (*webhook_record)(struct store *s, const char *owner,
 			      const struct webhook_delivery *d, const char *job_status,
@@ -525,8 +528,11 @@ struct store_ops {
 			    const char *endpoint_id, const char *id,
 			    struct webhook_delivery *out, struct err *e);
 	/* Delivers event_id to endpoint_id again: its job (made when missing)
-	 * becomes pending, due at now, with its attempts counted from zero; a
-	 * live lease stays, so an attempt in flight is not doubled. Call inside
+	 * becomes pending, due at now, with its attempts counted from zero. A
+	 * live lease stays, so an attempt in flight is not doubled, but is
+	 * marked resent (locked_by gets the suffix "+resent", which no worker
+	 * id has): that attempt's webhook_record then leaves the job to start
+	 * over instead of writing its own outcome over the resend. Call inside
 	 * a write transaction. */
 	int (*webhook_resend)(struct store *s, const char *event_id, const char *endpoint_id,
 			      int64_t now, struct err *e);

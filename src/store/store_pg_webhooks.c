@@ -225,6 +225,24 @@ int store_pg_webhook_record(struct store *s, const char *owner,
 		return -1;
 	bool held = strcmp(PQcmdTuples(r), "1") == 0;
 	PQclear(r);
+	/* Resent while this attempt ran (webhook_resend): the job already
+	 * starts over, so the attempt only gives its lease back. */
+	bool resent = false;
+	if (!held) {
+		struct pgs_params l = {0};
+		pgs_text(&l, d->event_id);
+		pgs_text(&l, d->endpoint_id);
+		pgs_text(&l, owner);
+		r = pgs_exec(c,
+			     "UPDATE webhook_jobs SET locked_until = 0, locked_by = NULL"
+			     " WHERE event_id = $1 AND endpoint_id = $2"
+			     " AND locked_by = $3 || '+resent'",
+			     &l, e);
+		if (!r)
+			return -1;
+		resent = strcmp(PQcmdTuples(r), "1") == 0;
+		PQclear(r);
+	}
 	struct pgs_params q = {0};
 	pgs_text(&q, d->id);
 	pgs_text(&q, d->partner_id);
@@ -238,7 +256,8 @@ int store_pg_webhook_record(struct store *s, const char *owner,
 	pgs_text(&q, d->error);
 	pgs_num(&q, d->duration_ms);
 	pgs_num(&q, d->attempted_at);
-	/* A lost lease's attempt is logged, but its retry is not its own. */
+	/* A lost or resent lease's attempt is logged, but its retry is not its
+	 * own. */
 	pgs_time(&q, held ? d->next_attempt_at : 0);
 	pgs_text(&q, d->request_body);
 	pgs_text(&q, d->response_body);
@@ -249,7 +268,7 @@ int store_pg_webhook_record(struct store *s, const char *owner,
 		    " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
 		    &q, e) < 0)
 		return -1;
-	if (!held)
+	if (!held && !resent)
 		return STORE_NOT_FOUND;
 	if (!disable_endpoint)
 		return 0;
@@ -353,7 +372,10 @@ int store_pg_webhook_resend(struct store *s, const char *event_id, const char *e
 		       "INSERT INTO webhook_jobs (event_id, endpoint_id, status,"
 		       " next_attempt_at) VALUES ($1, $2, 'pending', $3)"
 		       " ON CONFLICT (event_id, endpoint_id) DO UPDATE SET attempts = 0,"
-		       " status = 'pending', next_attempt_at = excluded.next_attempt_at",
+		       " status = 'pending', next_attempt_at = excluded.next_attempt_at,"
+		       " locked_by = CASE WHEN webhook_jobs.locked_by LIKE '%+resent'"
+		       "  THEN webhook_jobs.locked_by"
+		       "  ELSE webhook_jobs.locked_by || '+resent' END",
 		       &q, e);
 }
 

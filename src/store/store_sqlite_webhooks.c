@@ -233,6 +233,24 @@ int store_sqlite_webhook_record(struct store *s, const char *owner,
 	if (sq_step_done(c, st, e) < 0)
 		return -1;
 	bool held = sqlite3_changes(c->db) == 1;
+	/* Resent while this attempt ran (webhook_resend): the job already
+	 * starts over, so the attempt only gives its lease back. */
+	bool resent = false;
+	if (!held) {
+		st = sq_prep(
+			c,
+			"UPDATE webhook_jobs SET locked_until = 0, locked_by = NULL"
+			" WHERE event_id = ? AND endpoint_id = ? AND locked_by = ? || '+resent'",
+			e);
+		if (!st)
+			return -1;
+		sq_bind_text(st, 1, d->event_id);
+		sq_bind_text(st, 2, d->endpoint_id);
+		sq_bind_text(st, 3, owner);
+		if (sq_step_done(c, st, e) < 0)
+			return -1;
+		resent = sqlite3_changes(c->db) == 1;
+	}
 	st = sq_prep(c,
 		     "INSERT INTO webhook_deliveries (id, partner_id, event_id,"
 		     " event_type, endpoint_id, url, attempt, status, response_status,"
@@ -253,13 +271,14 @@ int store_sqlite_webhook_record(struct store *s, const char *owner,
 	sq_bind_text(st, 10, d->error);
 	sqlite3_bind_int64(st, 11, d->duration_ms);
 	sqlite3_bind_int64(st, 12, d->attempted_at);
-	/* A lost lease's attempt is logged, but its retry is not its own. */
+	/* A lost or resent lease's attempt is logged, but its retry is not its
+	 * own. */
 	sq_bind_time(st, 13, held ? d->next_attempt_at : 0);
 	sq_bind_text(st, 14, d->request_body);
 	sq_bind_text(st, 15, d->response_body);
 	if (sq_step_done(c, st, e) < 0)
 		return -1;
-	if (!held)
+	if (!held && !resent)
 		return STORE_NOT_FOUND;
 	if (!disable_endpoint)
 		return 0;
@@ -362,7 +381,9 @@ int store_sqlite_webhook_resend(struct store *s, const char *event_id, const cha
 		"INSERT INTO webhook_jobs (event_id, endpoint_id, status,"
 		" next_attempt_at) VALUES (?, ?, 'pending', ?)"
 		" ON CONFLICT (event_id, endpoint_id) DO UPDATE SET attempts = 0,"
-		" status = 'pending', next_attempt_at = excluded.next_attempt_at",
+		" status = 'pending', next_attempt_at = excluded.next_attempt_at,"
+		" locked_by = CASE WHEN webhook_jobs.locked_by LIKE '%+resent'"
+		"  THEN webhook_jobs.locked_by ELSE webhook_jobs.locked_by || '+resent' END",
 		e);
 	if (!st)
 		return -1;

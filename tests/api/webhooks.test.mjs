@@ -485,6 +485,46 @@ test('a status that came within the timeout counts, whatever its body does after
   assert.deepEqual(rcvs.map((r) => r.of(ev.id).length), [1, 1, 1, 2], 'one delivery each; the 503 twice');
 });
 
+test('a resend made while an attempt of the event runs is delivered after it, with the full schedule', async () => {
+  // A server of its own with a 10 s timeout: the first attempt is held open until the resend
+  // has been answered, however slow this machine is.
+  const own = await startServer({ env: { ...WEBHOOK_ENV, INNBOCKS_WEBHOOK_TIMEOUT_MS: '10000' } });
+  try {
+    const t = await own.tenant();
+    const dev = await dashUser(own, 'developer', t.partner);
+    const c = await createCustomer(t.api);
+    // The first attempt is answered 200 once released; the resent delivery's first attempt
+    // gets a 500, its retry a 200.
+    let release;
+    const held = new Promise((r) => { release = r; });
+    const rcv = await receiver((req, res) => held.then(() => res.writeHead(200).end('{}')), 500, 200);
+    const ep = await createEndpoint(own, t.partner.id, rcv, ['customer.updated']);
+    ok(await t.api.patch(`/customers/${c.id}`, { name: 'Resent While Running' }));
+    const ev = await newestEvent(own, t.partner.id, 'customer.updated');
+    await rcv.waitFor(1);
+    const r = await dev.dash.post(`/webhook-endpoints/${ep.id}/resend`, { event_id: ev.id });
+    assert.equal(r.status, 202, r.text);
+    assert.equal(r.body.resent, 1);
+    await sleep(300);
+    assert.equal(rcv.deliveries.length, 1, 'the resent delivery waits for the attempt that runs');
+    release();
+
+    const log = await waitForLog(t.api, { event_id: ev.id }, (l) => l.length >= 3, 'the first attempt and the resent two', 10000);
+    await sleep(1500); // a fourth would come about a second after a failed attempt
+    assert.equal(rcv.of(ev.id).length, 3, 'the first delivery, the resent one and its retry');
+    const final = await deliveryLog(t.api, { event_id: ev.id });
+    assert.deepEqual(final.map((d) => d.id), log.map((d) => d.id), 'nothing after the retry succeeded');
+    final.forEach(assertDeliveryShape);
+    assert.deepEqual(final.map((d) => [d.attempt, d.status, d.response_status]),
+      [[2, 'succeeded', 200], [1, 'failed', 500], [1, 'succeeded', 200]],
+      `newest first, counted from 1 again after the resend: ${JSON.stringify(final)}`);
+    assert.match(final[1].next_attempt_at ?? '', TIME, 'the resent delivery has its retries ahead');
+    for (const d of rcv.deliveries) assertSigned(d);
+  } finally {
+    await own.stop();
+  }
+});
+
 test('a closed port gives error "connection_refused"', async () => {
   const t = await srv.tenant();
   // Held closed until the attempt is made: no other process can start listening there meanwhile.

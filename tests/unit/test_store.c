@@ -2192,6 +2192,50 @@ out:
 	db_close(&d);
 }
 
+TEST(a_resend_while_an_attempt_runs_starts_the_job_over_once_it_ends)
+{
+	struct db d;
+	struct webhook_job *jobs;
+	if (!db_open_partner(&d, "ptn_a") || !endpoint_add(&d, "we_1", "ptn_a") ||
+	    !event_add(&d, 1, "ptn_a", "customer.created") ||
+	    !db_exec(&d, "UPDATE webhook_jobs SET attempts = 3") ||
+	    !CHECK_INT(claim(&d, "w1", 10, &jobs), 1))
+		goto out;
+	/* Resent twice while w1's fourth attempt runs: the lease stays, so no
+	 * one else starts the job meanwhile. */
+	for (int i = 0; i < 2; i++) {
+		CHECK_INT(d.s->ops->tx_begin(d.s, true, &d.e), 0);
+		CHECK_INT(d.s->ops->webhook_resend(d.s, "evt_1", "we_1", 2000, &d.e), 0);
+		CHECK_INT(d.s->ops->tx_commit(d.s, &d.e), 0);
+	}
+	CHECK_INT(claim(&d, "w2", 10, &jobs), 0);
+	/* The attempt succeeds: logged, without a retry, and the job starts
+	 * over instead of ending as succeeded. */
+	struct webhook_delivery done = attempt_failed(&d, 1, "we_1");
+	done.attempt = 4;
+	done.status = "succeeded";
+	done.response_status = 200;
+	CHECK_INT(record_as(&d, "w1", &done, "succeeded", false), 0);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_deliveries WHERE attempt = 4"
+			       " AND status = 'succeeded' AND next_attempt_at IS NULL"),
+		  1);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE status = 'pending'"
+			       " AND attempts = 0 AND next_attempt_at = 2000"
+			       " AND locked_until = 0 AND locked_by IS NULL"),
+		  1);
+	if (CHECK_INT(claim(&d, "w2", 10, &jobs), 1))
+		CHECK_INT(jobs[0].attempts, 0);
+	/* w2's own outcome moves the job on as usual. */
+	struct webhook_delivery again = attempt_failed(&d, 1, "we_1");
+	again.id = "whd_again";
+	CHECK_INT(record_as(&d, "w2", &again, "pending", false), 0);
+	CHECK_INT(db_count(&d, "SELECT count(*) FROM webhook_jobs WHERE attempts = 1"
+			       " AND next_attempt_at = 9000 AND locked_by IS NULL"),
+		  1);
+out:
+	db_close(&d);
+}
+
 TEST(webhook_claim_keeps_each_endpoint_and_tenant_within_its_share)
 {
 	struct db d;
