@@ -27,9 +27,15 @@
 #define POLL_MS 100
 #define MAX_IN_FLIGHT 64
 /* Fairness: one endpoint, or one partner's tenant, never holds more of the
- * worker than this, so a hanging receiver delays only its own deliveries. */
+ * worker than this, and a freed slot goes to the tenant (and within it the
+ * endpoint) with the fewest attempts in flight, so a hanging receiver
+ * delays only its own deliveries. */
 #define ENDPOINT_IN_FLIGHT 4
 #define TENANT_IN_FLIGHT 16
+/* Of MAX_IN_FLIGHT, this many are kept for tenants with nothing in flight:
+ * when hanging receivers hold all the rest, such a tenant's delivery still
+ * leaves at once instead of waiting for one of them to time out. */
+#define RESERVED_IN_FLIGHT 8
 #define LEASE_MARGIN_S 5
 /* The most of a receiver's answer that is read; the rest is not waited for. */
 #define ANSWER_MAX (64 * 1024)
@@ -187,7 +193,8 @@ static void claim_due(struct webhook_worker *w)
 	int lease_s = (int)((w->cfg->webhook_timeout_ms + 999) / 1000) + LEASE_MARGIN_S;
 	if (s->ops->tx_begin(s, true, &e) < 0 ||
 	    s->ops->webhook_claim(s, a, w->owner, lease_s, MAX_IN_FLIGHT - w->count,
-				  ENDPOINT_IN_FLIGHT, TENANT_IN_FLIGHT, &jobs, &n, &e) < 0 ||
+				  RESERVED_IN_FLIGHT, ENDPOINT_IN_FLIGHT, TENANT_IN_FLIGHT,
+				  &jobs, &n, &e) < 0 ||
 	    s->ops->tx_commit(s, &e) < 0) {
 		s->ops->tx_rollback(s);
 		if (e.status != 503)

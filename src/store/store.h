@@ -483,9 +483,16 @@ struct store_ops {
 
 	/* Leases to owner (the calling worker's id, webhook_worker.c) up to
 	 * limit pending jobs that are due and not leased, for lease_s seconds,
-	 * oldest due first, but never so many that an endpoint would have more
-	 * than per_endpoint, or a partner's tenant more than per_tenant, leased
-	 * at once: a hanging endpoint then holds only its share of the worker.
+	 * but never so many that an endpoint would have more than per_endpoint,
+	 * or a partner's tenant more than per_tenant, leased at once: a hanging
+	 * endpoint then holds only its share of the worker. Which jobs: those
+	 * of the tenants with the fewest leased first, within a tenant those of
+	 * the endpoints with the fewest leased, then the oldest due; so a slot
+	 * freed by a hanging attempt goes to whoever has least in flight, not
+	 * back to the hanging endpoint's older backlog. The last `reserve` of
+	 * the limit go only to a tenant's first job when it has none leased,
+	 * so that a tenant with nothing in flight rarely waits at all. The
+	 * jobs come back oldest due first.
 	 * Every time here is the database's clock, never the caller's (the
 	 * instances sharing a database may disagree): a job is due when its
 	 * next_attempt_at has come, and leased while its lease has not ended.
@@ -496,7 +503,7 @@ struct store_ops {
 	 * claiming (FOR UPDATE SKIP LOCKED) rather than waiting for it; SQLite
 	 * has one writer. Call inside a write transaction. */
 	int (*webhook_claim)(struct store *s, struct arena *a, const char *owner, int lease_s,
-			     int limit, int per_endpoint, int per_tenant,
+			     int limit, int reserve, int per_endpoint, int per_tenant,
 			     struct webhook_job **items, size_t *n, struct err *e);
 	/* Records an attempt of job (d->event_id, d->endpoint_id) made under
 	 * owner's lease: inserts d, moves the job to job_status ("pending" with

@@ -446,7 +446,7 @@ int store_pg_webhook_endpoint_list(struct store *s, struct arena *a, const char 
 int store_pg_webhook_endpoint_update(struct store *s, const struct webhook_endpoint *w,
 				     struct err *e);
 int store_pg_webhook_claim(struct store *s, struct arena *a, const char *owner, int lease_s,
-			   int limit, int per_endpoint, int per_tenant,
+			   int limit, int reserve, int per_endpoint, int per_tenant,
 			   struct webhook_job **items, size_t *n, struct err *e);
 int store_pg_webhook_record(struct store *s, const char *owner,
 			    const struct webhook_delivery *d, const char *job_status,

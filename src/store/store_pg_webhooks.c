@@ -130,17 +130,17 @@ static void read_job(struct arena *a, const PGresult *r, int row, void *item)
 }
 
 int store_pg_webhook_claim(struct store *s, struct arena *a, const char *owner, int lease_s,
-			   int limit, int per_endpoint, int per_tenant,
+			   int limit, int reserve, int per_endpoint, int per_tenant,
 			   struct webhook_job **items, size_t *n, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
-	/* One statement, on the database's clock. `fair` is the SQLite query:
-	 * due jobs ranked within their endpoint and their tenant, taken while
-	 * rank plus what is leased stays within the caps; only each enabled
-	 * endpoint's first per_endpoint due jobs are ranked, read in order from
-	 * webhook_jobs_endpoint_due, so a backlog does not grow the work.
+	/* One statement, on the database's clock. Up to `fair` it is the
+	 * SQLite query: only each enabled endpoint's first per_endpoint due
+	 * jobs are read, from webhook_jobs_endpoint_due, so a backlog does not
+	 * grow the work; each is placed by what its endpoint, then its tenant,
+	 * would have leased with it, and the fewest leased go first (store.h).
 	 * Ranking needs window functions, which FOR UPDATE cannot sit beside,
 	 * so the fair choice is made on the statement's snapshot and `won` then
 	 * locks it, skipping any row another claim (on any instance) is
@@ -154,6 +154,7 @@ int store_pg_webhook_claim(struct store *s, struct arena *a, const char *owner, 
 	pgs_num(&q, per_endpoint);
 	pgs_num(&q, per_tenant);
 	pgs_num(&q, lease_s);
+	pgs_num(&q, limit - reserve);
 	return pgs_get_all(
 		c, a,
 		"WITH clock AS (SELECT " PGS_NOW " AS now),"
@@ -163,29 +164,32 @@ int store_pg_webhook_claim(struct store *s, struct arena *a, const char *owner, 
 		"  WHERE j.status = 'pending' AND j.locked_until > clock.now"
 		"  GROUP BY j.endpoint_id, w.partner_id),"
 		" due AS ("
-		"  SELECT j.seq, j.endpoint_id, j.next_attempt_at, w.partner_id AS tenant,"
+		"  SELECT j.seq, j.next_attempt_at, w.partner_id AS tenant,"
 		"  row_number() OVER (PARTITION BY j.endpoint_id"
-		"   ORDER BY j.next_attempt_at, j.seq) AS endpoint_rank,"
-		"  row_number() OVER (PARTITION BY w.partner_id"
-		"   ORDER BY j.next_attempt_at, j.seq) AS tenant_rank"
+		"   ORDER BY j.next_attempt_at, j.seq) + coalesce((SELECT n FROM leased l"
+		"   WHERE l.endpoint_id = j.endpoint_id), 0) AS endpoint_place"
 		"  FROM webhook_endpoints w CROSS JOIN clock CROSS JOIN LATERAL ("
 		"   SELECT c.seq, c.endpoint_id, c.next_attempt_at FROM webhook_jobs c"
 		"   WHERE c.endpoint_id = w.id AND c.status = 'pending'"
 		"   AND c.next_attempt_at <= clock.now AND c.locked_until <= clock.now"
 		"   ORDER BY c.next_attempt_at, c.seq LIMIT $3) j"
 		"  WHERE w.status = 'enabled'),"
+		" placed AS ("
+		"  SELECT d.*, row_number() OVER (PARTITION BY d.tenant"
+		"   ORDER BY d.endpoint_place, d.next_attempt_at, d.seq)"
+		"  + coalesce((SELECT sum(n) FROM leased l WHERE l.partner_id = d.tenant), 0)"
+		"  AS tenant_place"
+		"  FROM due d WHERE d.endpoint_place <= $3),"
 		" fair AS ("
-		"  SELECT d.seq FROM due d"
-		"  WHERE d.endpoint_rank + coalesce((SELECT n FROM leased l"
-		"   WHERE l.endpoint_id = d.endpoint_id), 0) <= $3"
-		"  AND d.tenant_rank + coalesce((SELECT sum(n) FROM leased l"
-		"   WHERE l.partner_id = d.tenant), 0) <= $4"
-		"  ORDER BY d.next_attempt_at, d.seq LIMIT $2),"
+		"  SELECT p.seq, p.tenant_place, row_number() OVER ("
+		"   ORDER BY p.tenant_place, p.endpoint_place, p.next_attempt_at, p.seq) AS pick"
+		"  FROM placed p WHERE p.tenant_place <= $4),"
 		" claimed AS ("
 		"  UPDATE webhook_jobs j SET locked_until = clock.now + $5, locked_by = $1"
 		"  FROM (SELECT c.seq FROM webhook_jobs c, clock"
-		"   WHERE c.seq IN (SELECT seq FROM fair) AND c.status = 'pending'"
-		"   AND c.locked_until <= clock.now"
+		"   WHERE c.seq IN (SELECT f.seq FROM fair f WHERE f.pick <= $2"
+		"    AND (f.pick <= $6 OR f.tenant_place = 1))"
+		"   AND c.status = 'pending' AND c.locked_until <= clock.now"
 		"   FOR UPDATE OF c SKIP LOCKED LIMIT $2) won, clock,"
 		"  events ev, webhook_endpoints w"
 		"  WHERE j.seq = won.seq AND ev.id = j.event_id AND w.id = j.endpoint_id"

@@ -137,20 +137,22 @@ static void read_job(struct arena *a, sqlite3_stmt *st, void *item)
 }
 
 int store_sqlite_webhook_claim(struct store *s, struct arena *a, const char *owner, int lease_s,
-			       int limit, int per_endpoint, int per_tenant,
+			       int limit, int reserve, int per_endpoint, int per_tenant,
 			       struct webhook_job **items, size_t *n, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	/* Due jobs ranked within their endpoint and their tenant; a job is taken
-	 * when its rank plus what is already leased stays within the caps. Only
-	 * each enabled endpoint's first per_endpoint due jobs are ranked (no
-	 * later one could be taken), read in order from webhook_jobs_endpoint_due,
-	 * so the claim's work does not grow with a backlog; the leases come from
-	 * webhook_jobs_leased. The clock is the database's (unixepoch()), as on
-	 * PostgreSQL; the write transaction makes this claim the only one until
-	 * it commits. */
+	/* Only each enabled endpoint's first per_endpoint due jobs are read (no
+	 * later one could be taken), in order from webhook_jobs_endpoint_due, so
+	 * the claim's work does not grow with a backlog; the leases come from
+	 * webhook_jobs_leased. Each job's place is what its endpoint, then its
+	 * tenant, would have leased with it and those ranked before it: within
+	 * a tenant the endpoints with the fewest leased come first, and the
+	 * tenants with the fewest leased first overall (store.h). Jobs past a
+	 * cap are ranked after every job that fits, so they take no place. The
+	 * clock is the database's (unixepoch()), as on PostgreSQL; the write
+	 * transaction makes this claim the only one until it commits. */
 	sqlite3_stmt *st = sq_prep(
 		c,
 		"WITH clock AS (SELECT unixepoch() AS now),"
@@ -160,34 +162,41 @@ int store_sqlite_webhook_claim(struct store *s, struct arena *a, const char *own
 		"  WHERE j.status = 'pending' AND j.locked_until > clock.now"
 		"  GROUP BY j.endpoint_id),"
 		" due AS ("
-		"  SELECT j.seq, j.event_id, j.endpoint_id, j.attempts, j.next_attempt_at,"
-		"  w.partner_id AS tenant,"
+		"  SELECT j.seq, j.next_attempt_at, w.partner_id AS tenant,"
 		"  row_number() OVER (PARTITION BY j.endpoint_id"
-		"   ORDER BY j.next_attempt_at, j.seq) AS endpoint_rank,"
-		"  row_number() OVER (PARTITION BY w.partner_id"
-		"   ORDER BY j.next_attempt_at, j.seq) AS tenant_rank"
+		"   ORDER BY j.next_attempt_at, j.seq) + coalesce((SELECT n FROM leased l"
+		"   WHERE l.endpoint_id = j.endpoint_id), 0) AS endpoint_place"
 		"  FROM webhook_endpoints w, clock, webhook_jobs j"
 		"  WHERE w.status = 'enabled' AND j.seq IN ("
 		"   SELECT c.seq FROM webhook_jobs c"
 		"   WHERE c.endpoint_id = w.id AND c.status = 'pending'"
 		"   AND c.next_attempt_at <= clock.now AND c.locked_until <= clock.now"
-		"   ORDER BY c.next_attempt_at, c.seq LIMIT ?2))"
-		" SELECT d.event_id, ev.type, ev.partner_id, ev.payload, w.id, w.url, w.secret,"
+		"   ORDER BY c.next_attempt_at, c.seq LIMIT ?2)),"
+		" placed AS ("
+		"  SELECT d.*, row_number() OVER (PARTITION BY d.tenant"
+		"   ORDER BY d.endpoint_place, d.next_attempt_at, d.seq)"
+		"  + coalesce((SELECT sum(n) FROM leased l WHERE l.partner_id = d.tenant), 0)"
+		"  AS tenant_place"
+		"  FROM due d WHERE d.endpoint_place <= ?2),"
+		" fair AS ("
+		"  SELECT p.seq, p.next_attempt_at, p.tenant_place, row_number() OVER ("
+		"   ORDER BY p.tenant_place, p.endpoint_place, p.next_attempt_at, p.seq) AS pick"
+		"  FROM placed p WHERE p.tenant_place <= ?3)"
+		" SELECT j.event_id, ev.type, ev.partner_id, ev.payload, w.id, w.url, w.secret,"
 		" CASE WHEN w.previous_secret_expires_at > clock.now THEN w.previous_secret END,"
-		" d.attempts"
-		" FROM due d JOIN events ev ON ev.id = d.event_id"
-		" JOIN webhook_endpoints w ON w.id = d.endpoint_id, clock"
-		" WHERE d.endpoint_rank + coalesce((SELECT n FROM leased l"
-		"  WHERE l.endpoint_id = d.endpoint_id), 0) <= ?2"
-		" AND d.tenant_rank + coalesce((SELECT sum(n) FROM leased l"
-		"  WHERE l.partner_id = d.tenant), 0) <= ?3"
-		" ORDER BY d.next_attempt_at, d.seq LIMIT ?1",
+		" j.attempts"
+		" FROM fair f JOIN webhook_jobs j ON j.seq = f.seq"
+		" JOIN events ev ON ev.id = j.event_id"
+		" JOIN webhook_endpoints w ON w.id = j.endpoint_id, clock"
+		" WHERE f.pick <= ?1 AND (f.pick <= ?1 - ?4 OR f.tenant_place = 1)"
+		" ORDER BY f.next_attempt_at, f.seq",
 		e);
 	if (!st)
 		return -1;
 	sqlite3_bind_int(st, 1, limit);
 	sqlite3_bind_int(st, 2, per_endpoint);
 	sqlite3_bind_int(st, 3, per_tenant);
+	sqlite3_bind_int(st, 4, reserve);
 	if (sq_get_all(c, a, st, read_job, sizeof(**items), (void **)items, n, e) < 0)
 		return -1;
 	st = sq_prep(c,

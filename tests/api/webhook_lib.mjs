@@ -192,12 +192,14 @@ export async function closeReceivers() {
 
 /**
  * Creates a webhook endpoint through the operator API (asserts 201). `target` is a Receiver (its
- * url is used, and its secret and endpoint are set) or a URL string. Returns the endpoint.
+ * url is used, and its secret and endpoint are set) or a URL string; `mode` 'test' makes a test
+ * endpoint. Returns the endpoint.
  */
-export async function createEndpoint(srv, partnerId, target, enabledEvents) {
+export async function createEndpoint(srv, partnerId, target, enabledEvents, mode) {
   const url = typeof target === 'string' ? target : target.url;
   const body = { url };
   if (enabledEvents !== undefined) body.enabled_events = enabledEvents;
+  if (mode !== undefined) body.mode = mode;
   const ep = ok(await srv.admin().post(`/partners/${partnerId}/webhook-endpoints`, body), 201);
   if (typeof target !== 'string') { target.secret = ep.secret; target.endpoint = ep; }
   return ep;

@@ -339,21 +339,30 @@ static bool user_add(struct db *d, const char *id, const char *partner_id, const
 /* --- steps in a write transaction of their own, as a request's ----------- */
 
 /* Claims as owner in a transaction of its own, leases of 60 s, with the
- * caps given; returns how many jobs it leased (into *jobs, arena a), or -1. */
-static int claim_as(struct store *s, struct arena *a, const char *owner, int limit,
-		    int per_endpoint, int per_tenant, struct webhook_job **jobs)
+ * caps and the reserve given; returns how many jobs it leased (into *jobs,
+ * arena a), or -1. */
+static int claim_reserving(struct store *s, struct arena *a, const char *owner, int limit,
+			   int reserve, int per_endpoint, int per_tenant,
+			   struct webhook_job **jobs)
 {
 	struct err e;
 	size_t n = 0;
 	if (s->ops->tx_begin(s, true, &e) < 0)
 		return -1;
-	if (s->ops->webhook_claim(s, a, owner, 60, limit, per_endpoint, per_tenant, jobs, &n,
-				  &e) < 0) {
+	if (s->ops->webhook_claim(s, a, owner, 60, limit, reserve, per_endpoint, per_tenant,
+				  jobs, &n, &e) < 0) {
 		printf("    webhook_claim: %s\n", e.message);
 		s->ops->tx_rollback(s);
 		return -1;
 	}
 	return s->ops->tx_commit(s, &e) < 0 ? -1 : (int)n;
+}
+
+/* The same without a reserve. */
+static int claim_as(struct store *s, struct arena *a, const char *owner, int limit,
+		    int per_endpoint, int per_tenant, struct webhook_job **jobs)
+{
+	return claim_reserving(s, a, owner, limit, 0, per_endpoint, per_tenant, jobs);
 }
 
 /* The same with caps that never bind. */
@@ -1987,8 +1996,8 @@ static void *claim_and_hold(void *arg)
 	size_t n = 0;
 	cl->n = -1;
 	if (cl->s->ops->tx_begin(cl->s, true, &e) == 0 &&
-	    cl->s->ops->webhook_claim(cl->s, cl->a, "w1", 60, 2, 100, 100, &cl->jobs, &n, &e) ==
-		    0)
+	    cl->s->ops->webhook_claim(cl->s, cl->a, "w1", 60, 2, 0, 100, 100, &cl->jobs, &n,
+				      &e) == 0)
 		cl->n = (int)n;
 	pthread_mutex_lock(&cl->mu);
 	cl->claimed = true;
@@ -2259,6 +2268,60 @@ TEST(webhook_claim_keeps_each_endpoint_and_tenant_within_its_share)
 	/* With room per tenant, we_a gets one more: 4 leased at once. */
 	if (CHECK_INT(claim_as(d.s, d.a, "w2", 20, 4, 100, &jobs), 1))
 		CHECK_STR(jobs[0].event_id, "evt_4");
+out:
+	db_close(&d);
+}
+
+/* The event ids of jobs, in the order given, as "evt_1 evt_7". */
+static const char *job_ids(struct db *d, const struct webhook_job *jobs, int n)
+{
+	const char *ids = "";
+	for (int i = 0; i < n; i++)
+		ids = arena_printf(d->a, "%s%s%s", ids, i ? " " : "", jobs[i].event_id);
+	return ids;
+}
+
+TEST(a_claim_serves_the_tenants_and_endpoints_with_the_fewest_in_flight_first)
+{
+	struct db d;
+	struct webhook_job *jobs;
+	int n;
+	/* ptn_a: we_a1 with six jobs due first, we_a2 with one; ptn_b: we_b
+	 * with one due after them; the test tenant ptn_b_test: we_t. */
+	if (!db_open_partners(&d) ||
+	    !endpoint_add_for(&d, "we_a1", "ptn_a", "[\"customer.created\"]") ||
+	    !endpoint_add_for(&d, "we_a2", "ptn_a", "[\"mail.arrived\"]") ||
+	    !endpoint_add(&d, "we_b", "ptn_b") || !endpoint_add(&d, "we_t", "ptn_b_test"))
+		goto out;
+	for (int i = 1; i <= 6; i++)
+		if (!event_add(&d, i, "ptn_a", "customer.created"))
+			goto out;
+	if (!event_add(&d, 7, "ptn_a", "mail.arrived") ||
+	    !event_add(&d, 8, "ptn_b", "customer.created"))
+		goto out;
+	/* Oldest due first would be evt_1 to evt_3, all we_a1's: each tenant's
+	 * and each endpoint's first job comes before anyone's second. */
+	n = claim_as(d.s, d.a, "w1", 3, 4, 16, &jobs);
+	CHECK_STR(job_ids(&d, jobs, n), "evt_1 evt_7 evt_8");
+	/* A freed slot: ptn_b (1 leased) before ptn_a (2), however older
+	 * ptn_a's backlog is. */
+	if (!event_add(&d, 9, "ptn_b", "customer.created"))
+		goto out;
+	n = claim_as(d.s, d.a, "w1", 1, 4, 16, &jobs);
+	CHECK_STR(job_ids(&d, jobs, n), "evt_9");
+	/* With the last 2 of the limit reserved, only a tenant with nothing
+	 * leased gets them: ptn_b_test's first job, then no one. */
+	if (!event_add(&d, 10, "ptn_b_test", "customer.created") ||
+	    !event_add(&d, 11, "ptn_b_test", "customer.created"))
+		goto out;
+	n = claim_reserving(d.s, d.a, "w1", 2, 2, 4, 16, &jobs);
+	CHECK_STR(job_ids(&d, jobs, n), "evt_10");
+	CHECK_INT(claim_reserving(d.s, d.a, "w1", 2, 2, 4, 16, &jobs), 0);
+	/* Past the reserve, the fewest in flight first again: ptn_b_test (1). */
+	n = claim_reserving(d.s, d.a, "w1", 3, 2, 4, 16, &jobs);
+	CHECK_STR(job_ids(&d, jobs, n), "evt_11");
+	n = claim_as(d.s, d.a, "w1", 10, 4, 16, &jobs);
+	CHECK_STR(job_ids(&d, jobs, n), "evt_2 evt_3 evt_4");
 out:
 	db_close(&d);
 }
