@@ -82,9 +82,11 @@ test('four tenants with four hanging endpoints and a backlog each: another partn
   for (const t of tenants) for (const ep of ok(await srv.admin().get(`/partners/${t.partner.id}/webhook-endpoints`)).data) {
     ok(await srv.admin().patch(`/webhook-endpoints/${ep.id}`, { enabled: false }));
   }
-  assert.ok(waits.every((ms) => ms < TIMEOUT_MS + 1000),
+  // Bounds with room for a loaded machine (and the sanitizer build): before, B waited for the
+  // backlog, about 9 s, and more with a deeper one.
+  assert.ok(waits.every((ms) => ms < 3 * TIMEOUT_MS),
     `ms from commit to delivery with a ${TIMEOUT_MS} ms timeout, behind 10 s of backlog: ${waits.join(', ')}`);
-  assert.ok(idle < 500, `ms from commit to delivery for a partner with nothing in flight: ${idle}`);
+  assert.ok(idle < 2 * TIMEOUT_MS, `ms from commit to delivery for a partner with nothing in flight: ${idle}`);
   // The hanging endpoints still had their backlog: the healthy ones were not served last.
   assert.ok(received < 16 * 40 / 2, `hanging endpoints received ${received} of their ${16 * 40} first attempts`);
 });
@@ -98,6 +100,7 @@ test('inside one tenant, six hanging endpoints and a healthy one: the healthy on
   await backlog(t, 40);
   await healthy.waitFor(40, 30000);
   const took = Date.now() - started;
-  assert.ok(took < 2 * TIMEOUT_MS + 1500,
+  // Before, 15 s: each freed slot went back to the hanging endpoints' older jobs.
+  assert.ok(took < 6 * TIMEOUT_MS,
     `the healthy endpoint got its 40 events in ${took} ms, with the hanging ones' timeout ${TIMEOUT_MS} ms`);
 });
