@@ -2,7 +2,7 @@
 // secret shown once with a copy button, revoke (confirmed) and roll (a new key; the old one
 // stops after the chosen delay). Viewers see the list only.
 import { api, currentMode } from './api.js';
-import { h, attempt, field, nextId, openDialog, confirmDialog, secretBox, showError, when } from './ui.js';
+import { h, attempt, field, nextId, openDialog, confirmDialog, reloadShown, secretBox, showError, when } from './ui.js';
 
 const SCOPES = [
   ['customers:read', 'Read customers, compliance and mailboxes'],
@@ -46,14 +46,7 @@ export async function keysPage(content, session) {
   const more = h('div', { class: 'actions' });
   listBox.after(more);
 
-  // The list again after a change, as many keys as were shown: a key acted on past the first
-  // page stays in sight.
-  async function reload() {
-    const shown = keys.length;
-    keys.length = 0;
-    let hasMore = await load(null);
-    while (hasMore && keys.length < shown) hasMore = await load(keys[keys.length - 1].id);
-  }
+  const reload = () => reloadShown(keys, load);
 
   /** Adds the page after the key id after (null: the first page); returns whether more follow. */
   async function load(after) {

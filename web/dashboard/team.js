@@ -2,7 +2,7 @@
 // (a one-time setup link to send them), make a new setup link or a password reset link
 // (confirmed; earlier links stop working), change a role, remove someone (confirmed).
 import { api } from './api.js';
-import { h, attempt, field, nextId, openDialog, confirmDialog, secretBox, showError, when } from './ui.js';
+import { h, attempt, field, nextId, openDialog, confirmDialog, reloadShown, secretBox, showError, when } from './ui.js';
 
 // [role, label, what it may do, the role in a sentence]
 const ROLES = [
@@ -26,16 +26,9 @@ export async function teamPage(content, session) {
   const more = h('div', { class: 'actions' });
   box.after(more);
 
-  // The list again after a change, as many users as were shown: the row acted on stays.
-  async function reload() {
-    const shown = users.length;
-    users.length = 0;
-    let hasMore = await load(null);
-    while (hasMore && users.length < shown) hasMore = await load(users[users.length - 1].id);
-  }
+  const reload = () => reloadShown(users, load);
 
   /** Adds the page after the user id after (null: the first page); returns whether more follow. */
-
   async function load(after) {
     const page = await api('GET', `/users?limit=${PAGE}${after ? `&starting_after=${after}` : ''}`);
     users.push(...page.data);

@@ -86,6 +86,18 @@ export async function attempt(slot, request) {
   }
 }
 
+/**
+ * A list drawn again after a change, from its first page until as many items as it showed are
+ * back, so that a row acted on past the first page stays in sight. items: the array load(after)
+ * fills, a page after the item id after (null: the first) at a time, resolving whether more follow.
+ */
+export async function reloadShown(items, load) {
+  const shown = items.length;
+  items.length = 0;
+  let hasMore = await load(null);
+  while (hasMore && items.length < shown) hasMore = await load(items[items.length - 1].id);
+}
+
 /** A secret shown once, with a copy button, and Done, which puts it away (the focus goes to the
  * page's heading). */
 export function secretBox(label, secret, note) {
