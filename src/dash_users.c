@@ -26,6 +26,15 @@ static int teammate_load(struct ctx *c, struct user *u)
 	return 0;
 }
 
+/* An owner removed or demoted may have made setup or reset links for
+ * teammates (owners make them; a link does not say who made it): every
+ * link of the partner not used yet ends, and owners make new ones. */
+static int owner_links_void(struct ctx *c)
+{
+	return c->store->ops->user_setup_void_partner(c->store, c->session->user.partner_id,
+						      &c->err);
+}
+
 int dash_user_update(struct ctx *c)
 {
 	static const char *const fields[] = {"role", NULL};
@@ -35,7 +44,9 @@ int dash_user_update(struct ctx *c)
 	if (field_allow(c, fields) < 0 || field_choice(c, "role", true, roles, &role) < 0 ||
 	    teammate_load(c, &u) < 0)
 		return -1;
-	if (c->store->ops->user_role_set(c->store, u.id, role, &c->err) < 0)
+	if (c->store->ops->user_role_set(c->store, u.id, role, &c->err) < 0 ||
+	    (strcmp(u.role, "owner") == 0 && strcmp(role, "owner") != 0 &&
+	     owner_links_void(c) < 0))
 		return -1;
 	u.role = role;
 	return reply_take(c, 200, render_user(&u));
@@ -44,7 +55,9 @@ int dash_user_update(struct ctx *c)
 int dash_user_delete(struct ctx *c)
 {
 	struct user u;
-	if (teammate_load(c, &u) < 0 || c->store->ops->user_delete(c->store, u.id, &c->err) < 0)
+	if (teammate_load(c, &u) < 0 ||
+	    c->store->ops->user_delete(c->store, u.id, &c->err) < 0 ||
+	    (strcmp(u.role, "owner") == 0 && owner_links_void(c) < 0))
 		return -1;
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_string(u.id));

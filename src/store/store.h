@@ -582,6 +582,10 @@ struct store_ops {
 	 * of the user not used yet. */
 	int (*user_setup_insert)(struct store *s, const char *hash, const char *user_id,
 				 int64_t now, int64_t expires_at, struct err *e);
+	/* Ends every setup link not used yet of partner_id's users: a link does
+	 * not say which owner made it, and one who is removed or demoted must
+	 * not keep a way in through a teammate's reset link. */
+	int (*user_setup_void_partner)(struct store *s, const char *partner_id, struct err *e);
 	/* Uses the setup token with this hash once: fills *user_id (arena) and
 	 * marks it used, or STORE_NOT_FOUND when unknown, used or expired. */
 	int (*user_setup_use)(struct store *s, struct arena *a, const char *hash, int64_t now,
@@ -711,7 +715,7 @@ struct store {
 	X(webhook_claim) X(webhook_record) X(delivery_list) X(delivery_get) \
 	X(webhook_resend) X(webhook_resend_failed) X(user_insert) X(user_get) X(user_get_any_partner) \
 	X(user_find_by_email) X(user_list) X(user_role_set) X(user_delete) \
-	X(user_password_set) X(user_setup_insert) X(user_setup_use) X(session_insert) \
+	X(user_password_set) X(user_setup_insert) X(user_setup_void_partner) X(user_setup_use) X(session_insert) \
 	X(session_find) X(session_touch) X(session_delete) X(audit_insert) X(audit_list) \
 	X(idem_get) X(idem_prefetch) X(idem_put) X(idem_purge) X(checkpoint) X(wal_bound) X(writable) \
 	X(probe_write) X(stats) X(backup) X(close)

@@ -420,6 +420,7 @@ int store_pg_user_password_set(struct store *s, const char *id, const char *hash
 			       struct err *e);
 int store_pg_user_setup_insert(struct store *s, const char *hash, const char *user_id,
 			       int64_t now, int64_t expires_at, struct err *e);
+int store_pg_user_setup_void_partner(struct store *s, const char *partner_id, struct err *e);
 int store_pg_user_setup_use(struct store *s, struct arena *a, const char *hash, int64_t now,
 			    const char **user_id, struct err *e);
 int store_pg_user_session_insert(struct store *s, const struct user_session *ss, struct err *e);

@@ -160,6 +160,16 @@ int store_pg_user_setup_insert(struct store *s, const char *hash, const char *us
 		       &q, e);
 }
 
+int store_pg_user_setup_void_partner(struct store *s, const char *partner_id, struct err *e)
+{
+	if (store_partner_required(partner_id, "user_setup_void_partner", e) < 0)
+		return -1;
+	return run_texts(s,
+			 "DELETE FROM user_setup_tokens WHERE used_at IS NULL"
+			 " AND user_id IN (SELECT id FROM users WHERE partner_id = $1)",
+			 partner_id, NULL, e);
+}
+
 static void read_text0(struct arena *a, const PGresult *r, int row, void *item)
 {
 	*(const char **)item = pgs_col_text(a, r, row, 0);

@@ -170,6 +170,24 @@ int store_sqlite_user_setup_insert(struct store *s, const char *hash, const char
 	return sq_step_done(c, st, e);
 }
 
+int store_sqlite_user_setup_void_partner(struct store *s, const char *partner_id, struct err *e)
+{
+	if (store_partner_required(partner_id, "user_setup_void_partner", e) < 0)
+		return -1;
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(
+		c,
+		"DELETE FROM user_setup_tokens WHERE used_at IS NULL"
+		" AND user_id IN (SELECT id FROM users WHERE partner_id = ?)",
+		e);
+	if (!st)
+		return -1;
+	sq_bind_text(st, 1, partner_id);
+	return sq_step_done(c, st, e);
+}
+
 static void read_text0(struct arena *a, sqlite3_stmt *st, void *item)
 {
 	*(const char **)item = sq_col_text(a, st, 0);

@@ -3552,6 +3552,29 @@ out:
 	db_close(&d);
 }
 
+TEST(user_setup_void_partner_ends_the_partners_links_not_used_yet_only)
+{
+	struct db d;
+	if (!db_open_partners(&d) || !user_add(&d, "usr_1", "ptn_a", "ann@example.com", 200) ||
+	    !user_add(&d, "usr_2", "ptn_a", "bob@example.com", 200) ||
+	    !user_add(&d, "usr_3", "ptn_b", "cy@example.com", 200))
+		goto out;
+	CHECK_INT(d.s->ops->user_setup_insert(d.s, "tok_1", "usr_1", 200, 1000, &d.e), 0);
+	CHECK_INT(d.s->ops->user_setup_insert(d.s, "tok_2", "usr_2", 200, 1000, &d.e), 0);
+	CHECK_INT(d.s->ops->user_setup_insert(d.s, "tok_3", "usr_3", 200, 1000, &d.e), 0);
+	const char *user_id = NULL;
+	CHECK_INT(d.s->ops->user_setup_use(d.s, d.a, "tok_2", 300, &user_id, &d.e), 0);
+	CHECK_INT(d.s->ops->user_setup_void_partner(d.s, "ptn_a", &d.e), 0);
+	CHECK_INT(d.s->ops->user_setup_use(d.s, d.a, "tok_1", 300, &user_id, &d.e),
+		  STORE_NOT_FOUND);
+	/* The other partner's link still works. */
+	CHECK_INT(d.s->ops->user_setup_use(d.s, d.a, "tok_3", 300, &user_id, &d.e), 0);
+	CHECK_STR(user_id, "usr_3");
+	CHECK_INT(d.s->ops->user_setup_void_partner(d.s, NULL, &d.e), -1);
+out:
+	db_close(&d);
+}
+
 TEST(session_find_returns_the_session_with_its_user)
 {
 	struct db d;
