@@ -35,6 +35,14 @@ static const char *asset_type(const char *name)
 	return NULL;
 }
 
+/* What every answer under /dashboard/ carries, a page or its 404. */
+static void page_headers(struct ctx *c)
+{
+	resp_header_add(c->resp, "Content-Security-Policy", CSP);
+	resp_header_add(c->resp, "X-Content-Type-Options", "nosniff");
+	resp_header_add(c->resp, "Referrer-Policy", "no-referrer");
+}
+
 int dash_asset_get(struct ctx *c)
 {
 	const char *name = c->params[0] ? c->params[0] : "index.html";
@@ -46,12 +54,11 @@ int dash_asset_get(struct ctx *c)
 		c->raw_len = dash_asset_sizes[i];
 		c->content_type = type;
 		c->status = 200;
-		resp_header_add(c->resp, "Content-Security-Policy", CSP);
-		resp_header_add(c->resp, "X-Content-Type-Options", "nosniff");
-		resp_header_add(c->resp, "Referrer-Policy", "no-referrer");
+		page_headers(c);
 		resp_header_add(c->resp, "Cache-Control", "no-cache");
 		return 0;
 	}
+	page_headers(c);
 	return error(&c->err, 404, "route_not_found", NULL, "no such page: %s", c->req->path);
 }
 

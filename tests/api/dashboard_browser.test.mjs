@@ -87,7 +87,11 @@ test('the pages come with a strict CSP, nosniff and their content types', async 
   }
   const html = await (await fetch(`${srv.url}/dashboard/`)).text();
   assert.doesNotMatch(html, /<script>|<script [^>]*>[^<]|\sstyle=|\son[a-z]+=/i, 'no inline script, style or handler');
-  assert.equal((await fetch(`${srv.url}/dashboard/nope.js`)).status, 404);
+  // A file that is not there: the same headers (its 404 echoes the path).
+  const missing = await fetch(`${srv.url}/dashboard/nope.js`);
+  assert.equal(missing.status, 404);
+  assert.equal(missing.headers.get('x-content-type-options'), 'nosniff');
+  assert.match(missing.headers.get('content-security-policy'), /default-src 'self'; frame-ancestors 'none'/);
   // Typed without its slash, the address leads to the dashboard.
   const bare = await fetch(`${srv.url}/dashboard`, { redirect: 'manual' });
   assert.equal(bare.status, 301);
