@@ -191,7 +191,6 @@ export async function customersPage(content, session) {
       mail.has_more = page.has_more;
       drawMail();
     }
-    detail.querySelector('h2').focus();
   }
 
   form.addEventListener('submit', (ev) => { ev.preventDefault(); search(); });
