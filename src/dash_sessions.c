@@ -177,6 +177,8 @@ int dash_session_setup_hash(struct ctx *c)
 	return 0;
 }
 
+#define SETUP_LINK_GONE "this setup link is invalid, used or expired; ask for a new one"
+
 int dash_session_setup(struct ctx *c)
 {
 	const char *token = json_string_value(json_object_get(c->body, "token"));
@@ -185,8 +187,7 @@ int dash_session_setup(struct ctx *c)
 	const char *user_id;
 	int rc = c->store->ops->user_setup_use(c->store, c->a, hash, c->now, &user_id, &c->err);
 	if (rc == STORE_NOT_FOUND)
-		return error(&c->err, 400, "invalid_request", "token",
-			     "this setup link is invalid, used or expired; ask for a new one");
+		return error(&c->err, 400, "invalid_request", "token", SETUP_LINK_GONE);
 	struct user u;
 	if (rc < 0 ||
 	    c->store->ops->user_password_set(c->store, user_id, c->password_hash, c->now,
@@ -194,6 +195,33 @@ int dash_session_setup(struct ctx *c)
 	    c->store->ops->user_get_any_partner(c->store, c->a, user_id, &u, &c->err) != 0)
 		return -1;
 	return session_start(c, &u, "password.set");
+}
+
+/* What the setup page says before a password is chosen: for whom the link
+ * is, and whether it replaces a password. The link is not used. */
+int dash_session_setup_check(struct ctx *c)
+{
+	static const char *const fields[] = {"token", NULL};
+	const char *token;
+	if (field_allow(c, fields) < 0 ||
+	    field_string(c, "token", true, false, 1, 128, false, &token) < 0)
+		return -1;
+	char hash[65];
+	sha256_hex(token, strlen(token), hash);
+	const char *user_id;
+	int rc = c->store->ops->user_setup_find(c->store, c->a, hash, c->now, &user_id,
+						&c->err);
+	if (rc == STORE_NOT_FOUND)
+		return error(&c->err, 400, "invalid_request", "token", SETUP_LINK_GONE);
+	struct user u;
+	if (rc < 0 ||
+	    c->store->ops->user_get_any_partner(c->store, c->a, user_id, &u, &c->err) != 0)
+		return -1;
+	json_t *o = json_object();
+	json_object_set_new(o, "object", json_string("setup_link"));
+	json_object_set_new(o, "email", json_string(u.email));
+	json_object_set_new(o, "password_set", json_boolean(u.password_hash != NULL));
+	return reply_take(c, 200, o);
 }
 
 int dash_session_signout(struct ctx *c)

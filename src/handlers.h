@@ -122,6 +122,7 @@ int dash_session_signin_check(struct ctx *c);
 int dash_session_signin(struct ctx *c);
 int dash_session_setup_hash(struct ctx *c);
 int dash_session_setup(struct ctx *c);
+int dash_session_setup_check(struct ctx *c);
 int dash_session_signout(struct ctx *c);
 int dash_session_get(struct ctx *c);
 int dash_session_password_check(struct ctx *c);

@@ -96,6 +96,7 @@ const struct route routes[] = {
 	{"POST", DASH "/signin", dash_session_signin, 0, ROUTE_NO_AUTH, 0,
 	 dash_session_signin_check},
 	{"POST", DASH "/setup", dash_session_setup, 0, ROUTE_NO_AUTH, 0, dash_session_setup_hash},
+	{"POST", DASH "/setup/check", dash_session_setup_check, 0, ROUTE_NO_AUTH, 0, NULL},
 	{"GET", DASH "/session", dash_session_get, 0, ROUTE_SESSION | ROUTE_BOTH_MODES,
 	 ROLE_VIEWER, NULL},
 	{"POST", DASH "/signout", dash_session_signout, 0, ROUTE_SESSION | ROUTE_BOTH_MODES,

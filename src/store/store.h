@@ -590,6 +590,10 @@ struct store_ops {
 	 * marks it used, or STORE_NOT_FOUND when unknown, used or expired. */
 	int (*user_setup_use)(struct store *s, struct arena *a, const char *hash, int64_t now,
 			      const char **user_id, struct err *e);
+	/* Like user_setup_use, without using the link: the setup page's "for
+	 * whom", before a password is chosen. */
+	int (*user_setup_find)(struct store *s, struct arena *a, const char *hash, int64_t now,
+			       const char **user_id, struct err *e);
 	/* Stores a signed-in session by its token's hash (never the token). */
 	int (*session_insert)(struct store *s, const struct user_session *ss, struct err *e);
 	/* Finds the session by token hash, with its user; STORE_NOT_FOUND when
@@ -715,7 +719,7 @@ struct store {
 	X(webhook_claim) X(webhook_record) X(delivery_list) X(delivery_get) \
 	X(webhook_resend) X(webhook_resend_failed) X(user_insert) X(user_get) X(user_get_any_partner) \
 	X(user_find_by_email) X(user_list) X(user_role_set) X(user_delete) \
-	X(user_password_set) X(user_setup_insert) X(user_setup_void_partner) X(user_setup_use) X(session_insert) \
+	X(user_password_set) X(user_setup_insert) X(user_setup_void_partner) X(user_setup_use) X(user_setup_find) X(session_insert) \
 	X(session_find) X(session_touch) X(session_delete) X(audit_insert) X(audit_list) \
 	X(idem_get) X(idem_prefetch) X(idem_put) X(idem_purge) X(checkpoint) X(wal_bound) X(writable) \
 	X(probe_write) X(stats) X(backup) X(close)

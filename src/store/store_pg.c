@@ -476,6 +476,7 @@ const struct store_ops store_pg_ops = {
 	.user_password_set = store_pg_user_password_set,
 	.user_setup_insert = store_pg_user_setup_insert,
 	.user_setup_void_partner = store_pg_user_setup_void_partner,
+	.user_setup_find = store_pg_user_setup_find,
 	.user_setup_use = store_pg_user_setup_use,
 	.session_insert = store_pg_user_session_insert,
 	.session_find = store_pg_user_session_find,

@@ -423,6 +423,8 @@ int store_pg_user_setup_insert(struct store *s, const char *hash, const char *us
 int store_pg_user_setup_void_partner(struct store *s, const char *partner_id, struct err *e);
 int store_pg_user_setup_use(struct store *s, struct arena *a, const char *hash, int64_t now,
 			    const char **user_id, struct err *e);
+int store_pg_user_setup_find(struct store *s, struct arena *a, const char *hash, int64_t now,
+			     const char **user_id, struct err *e);
 int store_pg_user_session_insert(struct store *s, const struct user_session *ss, struct err *e);
 int store_pg_user_session_find(struct store *s, struct arena *a, const char *hash,
 			       struct user_session *out, struct err *e);

@@ -193,6 +193,21 @@ int store_pg_user_setup_use(struct store *s, struct arena *a, const char *hash, 
 			   &q, read_text0, user_id, e);
 }
 
+int store_pg_user_setup_find(struct store *s, struct arena *a, const char *hash, int64_t now,
+			     const char **user_id, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_num(&q, now);
+	pgs_text(&q, hash);
+	return pgs_get_one(c, a,
+			   "SELECT user_id FROM user_setup_tokens"
+			   " WHERE hash = $2 AND used_at IS NULL AND expires_at > $1",
+			   &q, read_text0, user_id, e);
+}
+
 int store_pg_user_session_insert(struct store *s, const struct user_session *ss, struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);

@@ -637,6 +637,7 @@ const struct store_ops store_sqlite_ops = {
 	.user_password_set = store_sqlite_user_password_set,
 	.user_setup_insert = store_sqlite_user_setup_insert,
 	.user_setup_void_partner = store_sqlite_user_setup_void_partner,
+	.user_setup_find = store_sqlite_user_setup_find,
 	.user_setup_use = store_sqlite_user_setup_use,
 	.session_insert = store_sqlite_user_session_insert,
 	.session_find = store_sqlite_user_session_find,

@@ -211,6 +211,23 @@ int store_sqlite_user_setup_use(struct store *s, struct arena *a, const char *ha
 	return sq_get_one(c, a, st, read_text0, user_id, e);
 }
 
+int store_sqlite_user_setup_find(struct store *s, struct arena *a, const char *hash,
+				 int64_t now, const char **user_id, struct err *e)
+{
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = sq_prep(c,
+				   "SELECT user_id FROM user_setup_tokens "
+				   "WHERE hash = ?2 AND used_at IS NULL AND expires_at > ?1",
+				   e);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sq_bind_text(st, 2, hash);
+	return sq_get_one(c, a, st, read_text0, user_id, e);
+}
+
 int store_sqlite_user_session_insert(struct store *s, const struct user_session *ss,
 				     struct err *e)
 {

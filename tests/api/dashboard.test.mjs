@@ -536,6 +536,26 @@ test('demo (what scripts/start.sh runs on an empty database) prints the demo own
   }
 });
 
+// The setup page says for whom a link is before a password is chosen, without using the link.
+test('POST /setup/check names the link\'s account and whether it resets a password; the link still works', async () => {
+  const owner = await dashUser(srv);
+  const email = `${uniq('checked')}@example.com`.toLowerCase();
+  const invited = await owner.dash.post('/users', { email, role: 'viewer' });
+  const token = setupToken(invited.body.setup_url);
+  const check = (t) => new Dash(srv).post('/setup/check', { token: t });
+  const r = await check(token);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body, { object: 'setup_link', email, password_set: false });
+  assert.equal((await check(token)).status, 200, 'asking twice uses nothing');
+  assert.equal((await new Dash(srv).setup(token, 'a long enough password')).status, 200);
+  assertError(await check(token), 400, 'invalid_request', 'token');
+  assertError(await check('f'.repeat(64)), 400, 'invalid_request', 'token');
+  assertError(await new Dash(srv).post('/setup/check', { token, password: 'x' }), 400, 'unknown_parameter', 'password');
+  // A reset link says so.
+  const reset = await owner.dash.post(`/users/${invited.body.id}/setup-link`, {});
+  assert.deepEqual((await check(setupToken(reset.body.setup_url))).body, { object: 'setup_link', email, password_set: true });
+});
+
 // A link does not say which owner made it: an owner removed or demoted kept a way in through a
 // teammate's reset link made before (found by a security audit), for 72 hours.
 test('removing or demoting an owner ends every setup and reset link of the partner not used yet', async () => {

@@ -53,8 +53,10 @@ async function invite(role, email) {
 }
 
 /** Opens the setup link, chooses the password, lands on the keys page. */
-async function setUp(page, url, password, screenshot) {
+async function setUp(page, url, password, screenshot, email) {
   await page.goto(url);
+  // It says for whom (it used to say only "Choose your password").
+  if (email) await page.getByText(`Choose a password for ${email}`).waitFor();
   await page.getByLabel('New password').fill(password);
   await page.getByLabel('Repeat the password').fill(password);
   assert.ok(!page.url().includes('token='), 'the token leaves the address bar at once');
@@ -101,7 +103,13 @@ test('the pages come with a strict CSP, nosniff and their content types', async 
 test('the owner follows the setup link and lands signed in; the cookie is HttpOnly, Secure, SameSite=Lax', async () => {
   owner = await newPage();
   const url = await invite('owner', OWNER_EMAIL);
-  await setUp(owner.page, url, OWNER_PASSWORD, '00-setup-password');
+  await setUp(owner.page, url, OWNER_PASSWORD, '00-setup-password', OWNER_EMAIL);
+  // The link again, used now: said at once, on the sign-in page, before any password is typed.
+  const again = await newPage();
+  await again.page.goto(url);
+  await again.page.getByText('This setup link is invalid, used or expired').waitFor();
+  await again.page.getByRole('button', { name: 'Sign in' }).waitFor();
+  await again.context.close();
   await owner.page.getByRole('heading', { name: 'No live keys yet' }).waitFor();
   await shot(owner.page, '01-keys-empty');
   const c = (await owner.context.cookies()).find((x) => x.name === COOKIE);
@@ -444,13 +452,11 @@ test('the owner makes the invited viewer a new setup link (confirmed); the old l
   await shot(page, '16b-team-new-link');
   // Active teammates get a password reset link instead; the owner has none for themself.
   assert.equal(await page.getByRole('button', { name: `Password reset link for ${OWNER_EMAIL}` }).count(), 0);
-  // The old link no longer sets a password.
+  // The old link no longer sets a password: the page says so before one is typed.
   const stale = await newPage();
   await stale.page.goto(oldUrl);
-  await stale.page.getByLabel('New password').fill('just looking around here');
-  await stale.page.getByLabel('Repeat the password').fill('just looking around here');
-  await stale.page.getByRole('button', { name: 'Set password and continue' }).click();
-  await stale.page.getByText('this setup link is invalid, used or expired; ask for a new one').waitFor();
+  await stale.page.getByText('This setup link is invalid, used or expired; ask for a new one').waitFor();
+  assert.equal(await stale.page.getByLabel('New password').count(), 0);
   await shot(stale.page, '16c-setup-link-replaced');
   await stale.context.close();
   await page.getByRole('link', { name: 'API keys' }).click();

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "handlers.h"
 #include "metrics.h"
 #include "router.h"
 #include "session.h"
@@ -303,12 +304,16 @@ TEST(routes_of_the_dashboard_api_need_a_session_and_a_role_or_are_sign_in)
 		bool no_auth = (r->flags & ROUTE_NO_AUTH) != 0;
 		checked += dash;
 		/* Under /dashboard/api/ exactly: a session with a role, or sign-in
-		 * and setup (no credentials, a before hook, a write). Elsewhere
-		 * neither, and no role. */
+		 * and setup (no credentials, a before hook, a write), or the setup
+		 * link's check (no credentials and no password to hash: it finds a
+		 * 256-bit token by its hash). Elsewhere neither, and no role. */
+		bool setup_check = r->handler == dash_session_setup_check && no_auth &&
+				   !r->before;
 		bool ok = dash ? (session && r->role >= ROLE_VIEWER && r->role <= ROLE_OWNER &&
 				  r->scope == 0) ||
 					  (no_auth && r->before &&
-					   strcmp(r->method, "POST") == 0)
+					   strcmp(r->method, "POST") == 0) ||
+					  setup_check
 			       : !session && !no_auth && r->role == 0;
 		/* A before hook runs only on a write's path. */
 		ok = ok && (!r->before || strcmp(r->method, "GET") != 0);

@@ -3503,7 +3503,7 @@ out:
 	db_close(&d);
 }
 
-TEST(user_setup_use_works_once_and_never_after_expiry)
+TEST(user_setup_use_works_once_and_never_after_expiry_and_find_uses_nothing)
 {
 	struct db d;
 	if (!db_open_partner(&d, "ptn_1") ||
@@ -3513,7 +3513,16 @@ TEST(user_setup_use_works_once_and_never_after_expiry)
 	CHECK_INT(d.s->ops->user_setup_insert(d.s, "tok_1", "usr_1", 200, 1000, &d.e), 0);
 	CHECK_INT(d.s->ops->user_setup_insert(d.s, "tok_2", "usr_2", 200, 1000, &d.e), 0);
 	const char *user_id = NULL;
+	/* Finding a link uses nothing: twice, then the link is used. */
+	for (int i = 0; i < 2; i++) {
+		CHECK_INT(d.s->ops->user_setup_find(d.s, d.a, "tok_1", 999, &user_id, &d.e), 0);
+		CHECK_STR(user_id, "usr_1");
+	}
+	CHECK_INT(d.s->ops->user_setup_find(d.s, d.a, "tok_2", 1000, &user_id, &d.e),
+		  STORE_NOT_FOUND);
 	CHECK_INT(d.s->ops->user_setup_use(d.s, d.a, "tok_1", 999, &user_id, &d.e), 0);
+	CHECK_INT(d.s->ops->user_setup_find(d.s, d.a, "tok_1", 999, &user_id, &d.e),
+		  STORE_NOT_FOUND);
 	CHECK_STR(user_id, "usr_1");
 	CHECK_INT(d.s->ops->user_setup_use(d.s, d.a, "tok_1", 999, &user_id, &d.e),
 		  STORE_NOT_FOUND);

@@ -86,19 +86,36 @@ function signInPage(message) {
   showing = 'sign-in';
 }
 
-function setupPage() {
+async function setupPage() {
   document.title = 'Choose a password · Innbocks';
   const token = new URLSearchParams(location.hash.slice(1)).get('token');
-  // The token leaves the address bar (and the history) at once; it is posted once.
+  // The token leaves the address bar (and the history) at once; it is posted, never put in a URL.
   history.replaceState(null, '', '/dashboard/setup.html');
   if (!token) {
     signInPage('This setup link is incomplete. Ask an owner of your team for a new one, or sign in.');
     return;
   }
+  // Whom the link is for, without using it; one that no longer works is said before any typing.
+  let link = null;
+  try {
+    link = await api('POST', '/setup/check', { token });
+  } catch (e) {
+    if (e.param === 'token') {
+      signInPage(`${e.message[0].toUpperCase()}${e.message.slice(1)}. If you have chosen a password already, sign in.`);
+      return;
+    }
+    // Not answered now: the form without the account's name; setting the password says the rest.
+  }
   const password = field('New password', { type: 'password', name: 'password', autocomplete: 'new-password', hint: 'At least 12 characters. A few unrelated words work well.' });
   const again = field('Repeat the password', { type: 'password', name: 'password_again', autocomplete: 'new-password' });
-  cardForm('Choose your password', 'Welcome to the Innbocks dashboard. Choose a password to finish setting up your account, or to replace one you forgot.',
-    [password, again], 'Set password and continue', async () => {
+  // The account's email, for the browser's password manager to file the new password under.
+  const username = link && usernameFor(link.email);
+  const account = link ? [{ wrap: username, input: username, setError: () => {} }] : [];
+  const intro = !link ? 'Welcome to the Innbocks dashboard. Choose a password to finish setting up your account, or to replace one you forgot.'
+    : link.password_set ? `Choose a new password for ${link.email}. Every session of this account ends when you do.`
+      : `Welcome to the Innbocks dashboard. Choose a password for ${link.email} to finish setting up your account.`;
+  cardForm(link?.password_set ? 'Reset your password' : 'Choose your password', intro,
+    [password, again, ...account], 'Set password and continue', async () => {
       if (password.input.value !== again.input.value) throw Object.assign(new Error('The two passwords differ.'), { param: 'password_again' });
       const r = await api('POST', '/setup', { token, password: password.input.value });
       setCsrf(r.csrf_token);
