@@ -175,37 +175,39 @@ static void read_text0(struct arena *a, const PGresult *r, int row, void *item)
 	*(const char **)item = pgs_col_text(a, r, row, 0);
 }
 
+/* Runs sql ($1 now, $2 the token's hash), which answers the user id of a
+ * link not used yet and not expired. */
+static int setup_link_user(struct store *s, struct arena *a, const char *sql, const char *hash,
+			   int64_t now, const char **user_id, struct err *e)
+{
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	pgs_num(&q, now);
+	pgs_text(&q, hash);
+	return pgs_get_one(c, a, sql, &q, read_text0, user_id, e);
+}
+
 /* One UPDATE both checks and uses the token: of two concurrent uses, the
  * second waits for the first's row lock, then finds used_at set. */
 int store_pg_user_setup_use(struct store *s, struct arena *a, const char *hash, int64_t now,
 			    const char **user_id, struct err *e)
 {
-	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c)
-		return -1;
-	struct pgs_params q = {0};
-	pgs_num(&q, now);
-	pgs_text(&q, hash);
-	return pgs_get_one(c, a,
-			   "UPDATE user_setup_tokens SET used_at = $1"
-			   " WHERE hash = $2 AND used_at IS NULL AND expires_at > $1"
-			   " RETURNING user_id",
-			   &q, read_text0, user_id, e);
+	return setup_link_user(s, a,
+			       "UPDATE user_setup_tokens SET used_at = $1"
+			       " WHERE hash = $2 AND used_at IS NULL AND expires_at > $1"
+			       " RETURNING user_id",
+			       hash, now, user_id, e);
 }
 
 int store_pg_user_setup_find(struct store *s, struct arena *a, const char *hash, int64_t now,
 			     const char **user_id, struct err *e)
 {
-	struct pg_conn *c = pgs_conn_get(s, e);
-	if (!c)
-		return -1;
-	struct pgs_params q = {0};
-	pgs_num(&q, now);
-	pgs_text(&q, hash);
-	return pgs_get_one(c, a,
-			   "SELECT user_id FROM user_setup_tokens"
-			   " WHERE hash = $2 AND used_at IS NULL AND expires_at > $1",
-			   &q, read_text0, user_id, e);
+	return setup_link_user(s, a,
+			       "SELECT user_id FROM user_setup_tokens"
+			       " WHERE hash = $2 AND used_at IS NULL AND expires_at > $1",
+			       hash, now, user_id, e);
 }
 
 int store_pg_user_session_insert(struct store *s, const struct user_session *ss, struct err *e)

@@ -193,17 +193,15 @@ static void read_text0(struct arena *a, sqlite3_stmt *st, void *item)
 	*(const char **)item = sq_col_text(a, st, 0);
 }
 
-int store_sqlite_user_setup_use(struct store *s, struct arena *a, const char *hash, int64_t now,
-				const char **user_id, struct err *e)
+/* Runs sql (?1 now, ?2 the token's hash), which answers the user id of a
+ * link not used yet and not expired. */
+static int setup_link_user(struct store *s, struct arena *a, const char *sql, const char *hash,
+			   int64_t now, const char **user_id, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(c,
-				   "UPDATE user_setup_tokens SET used_at = ?1 "
-				   "WHERE hash = ?2 AND used_at IS NULL AND expires_at > ?1 "
-				   "RETURNING user_id",
-				   e);
+	sqlite3_stmt *st = sq_prep(c, sql, e);
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, now);
@@ -211,21 +209,23 @@ int store_sqlite_user_setup_use(struct store *s, struct arena *a, const char *ha
 	return sq_get_one(c, a, st, read_text0, user_id, e);
 }
 
+int store_sqlite_user_setup_use(struct store *s, struct arena *a, const char *hash, int64_t now,
+				const char **user_id, struct err *e)
+{
+	return setup_link_user(s, a,
+			       "UPDATE user_setup_tokens SET used_at = ?1 "
+			       "WHERE hash = ?2 AND used_at IS NULL AND expires_at > ?1 "
+			       "RETURNING user_id",
+			       hash, now, user_id, e);
+}
+
 int store_sqlite_user_setup_find(struct store *s, struct arena *a, const char *hash,
 				 int64_t now, const char **user_id, struct err *e)
 {
-	struct conn *c = sq_conn_get(s, e);
-	if (!c)
-		return -1;
-	sqlite3_stmt *st = sq_prep(c,
-				   "SELECT user_id FROM user_setup_tokens "
-				   "WHERE hash = ?2 AND used_at IS NULL AND expires_at > ?1",
-				   e);
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, now);
-	sq_bind_text(st, 2, hash);
-	return sq_get_one(c, a, st, read_text0, user_id, e);
+	return setup_link_user(s, a,
+			       "SELECT user_id FROM user_setup_tokens "
+			       "WHERE hash = ?2 AND used_at IS NULL AND expires_at > ?1",
+			       hash, now, user_id, e);
 }
 
 int store_sqlite_user_session_insert(struct store *s, const struct user_session *ss,
