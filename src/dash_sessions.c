@@ -177,19 +177,26 @@ int dash_session_setup_hash(struct ctx *c)
 	return 0;
 }
 
-#define SETUP_LINK_GONE "this setup link is invalid, used or expired; ask for a new one"
+/* Finds the user of the setup link token (using the link when use): 0, or
+ * -1 with 400 naming the token when it is invalid, used or expired. */
+static int setup_link_user(struct ctx *c, const char *token, bool use, const char **user_id)
+{
+	char hash[65];
+	sha256_hex(token, strlen(token), hash);
+	int rc = (use ? c->store->ops->user_setup_use : c->store->ops->user_setup_find)(
+		c->store, c->a, hash, c->now, user_id, &c->err);
+	if (rc == STORE_NOT_FOUND)
+		return error(&c->err, 400, "invalid_request", "token",
+			     "this setup link is invalid, used or expired; ask for a new one");
+	return rc;
+}
 
 int dash_session_setup(struct ctx *c)
 {
 	const char *token = json_string_value(json_object_get(c->body, "token"));
-	char hash[65];
-	sha256_hex(token, strlen(token), hash);
 	const char *user_id;
-	int rc = c->store->ops->user_setup_use(c->store, c->a, hash, c->now, &user_id, &c->err);
-	if (rc == STORE_NOT_FOUND)
-		return error(&c->err, 400, "invalid_request", "token", SETUP_LINK_GONE);
 	struct user u;
-	if (rc < 0 ||
+	if (setup_link_user(c, token, true, &user_id) < 0 ||
 	    c->store->ops->user_password_set(c->store, user_id, c->password_hash, c->now,
 					     &c->err) < 0 ||
 	    c->store->ops->user_get_any_partner(c->store, c->a, user_id, &u, &c->err) != 0)
@@ -206,15 +213,9 @@ int dash_session_setup_check(struct ctx *c)
 	if (field_allow(c, fields) < 0 ||
 	    field_string(c, "token", true, false, 1, 128, false, &token) < 0)
 		return -1;
-	char hash[65];
-	sha256_hex(token, strlen(token), hash);
 	const char *user_id;
-	int rc = c->store->ops->user_setup_find(c->store, c->a, hash, c->now, &user_id,
-						&c->err);
-	if (rc == STORE_NOT_FOUND)
-		return error(&c->err, 400, "invalid_request", "token", SETUP_LINK_GONE);
 	struct user u;
-	if (rc < 0 ||
+	if (setup_link_user(c, token, false, &user_id) < 0 ||
 	    c->store->ops->user_get_any_partner(c->store, c->a, user_id, &u, &c->err) != 0)
 		return -1;
 	json_t *o = json_object();

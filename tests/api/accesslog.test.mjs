@@ -228,6 +228,15 @@ test('operator command-line actions are logged on stderr, after the answer, with
   assert.equal(quiet.stderr, '');
 });
 
+/** Stops s with signal (asserting exit 0) and returns the request ids of every line it logged. */
+async function loggedThroughStop(s, signal) {
+  const out = s.proc.stdout;
+  const ended = out.readableEnded ? null : new Promise((resolve) => out.on('end', resolve));
+  await s.stop({ signal });
+  await ended;
+  return new Set(s.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l).request_id));
+}
+
 test('lines are written in batches: an idle server writes its last line out soon, a clean stop writes every line', async () => {
   const s = await startServer();
   try {
@@ -246,11 +255,7 @@ test('lines are written in batches: an idle server writes its last line out soon
         ids.push(res.headers.get('x-request-id'));
       }
     }));
-    const out = s.proc.stdout;
-    const ended = out.readableEnded ? null : new Promise((resolve) => out.on('end', resolve));
-    await s.stop();
-    await ended;
-    const logged = new Set(s.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l).request_id));
+    const logged = await loggedThroughStop(s, 'SIGTERM');
     const missing = ids.filter((x) => !logged.has(x));
     assert.deepEqual(missing, [], 'every request answered before SIGTERM is in the log');
   } finally {
@@ -269,11 +274,7 @@ test('SIGHUP stops the server as SIGTERM does, exit 0 and every line written', a
       await res.text();
       ids.push(res.headers.get('x-request-id'));
     }
-    const out = s.proc.stdout;
-    const ended = out.readableEnded ? null : new Promise((resolve) => out.on('end', resolve));
-    await s.stop({ signal: 'SIGHUP' });
-    await ended;
-    const logged = new Set(s.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l).request_id));
+    const logged = await loggedThroughStop(s, 'SIGHUP');
     assert.deepEqual(ids.filter((x) => !logged.has(x)), []);
   } finally {
     await s.stop();
