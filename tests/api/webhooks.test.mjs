@@ -426,6 +426,20 @@ test('a hanging receiver gives error "timeout", and the retry succeeds', async (
   for (const d of rcv.deliveries) { assert.equal(d.eventId, ev.id); assertSigned(d); }
 });
 
+test('an informational 1xx alone is no answer: a 103 and then silence is a timeout, and retried', async () => {
+  const t = await srv.tenant();
+  const rcv = await receiver((req, res) => res.writeEarlyHints({ link: '</hooks.css>; rel=preload; as=style' }), 200);
+  await createEndpoint(srv, t.partner.id, rcv);
+  await createCustomer(t.api);
+  const ev = await newestEvent(srv, t.partner.id, 'customer.created');
+  const log = await waitForLog(t.api, { event_id: ev.id }, (l) => l.some((d) => d.status === 'succeeded'), 'the retry after the 103');
+  const a1 = log.find((d) => d.attempt === 1);
+  assert.ok(a1, JSON.stringify(log));
+  assert.deepEqual([a1.status, a1.response_status, a1.error], ['failed', null, 'timeout'], JSON.stringify(a1));
+  assert.match(a1.next_attempt_at ?? '', TIME);
+  assert.equal(rcv.of(ev.id).length, 2);
+});
+
 test('a status that came within the timeout counts, whatever its body does after: a 2xx is a success, never retried', async () => {
   const t = await srv.tenant();
   const timers = [];
