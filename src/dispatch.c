@@ -710,13 +710,22 @@ int dispatch_before(struct ctx *c)
 	return -1;
 }
 
-/* One run of the write part, for store_tx_write(): the answer is in
- * c->resp whatever happens, so the transaction always goes on to its
- * commit, which fails (for another run) when the handler lost a conflict. */
+const char *dispatch_tenant(const struct ctx *c)
+{
+	return c->partner_id ? c->partner_id : c->operator_tenant;
+}
+
+/* One run of the write part, for store_tx_write(), after its tenant, as
+ * the writer takes it: the answer is in c->resp whatever happens, so the
+ * transaction always goes on to its commit, which fails (for another run)
+ * when the handler lost a conflict. */
 static int write_attempt(struct store *s, void *arg, struct err *e)
 {
-	(void)s, (void)e;
-	dispatch_write_in_tx(arg);
+	struct ctx *c = arg;
+	const char *tenant = dispatch_tenant(c);
+	if (tenant && s->ops->tx_lock_tenant(s, tenant, false, e) < 0)
+		return -1;
+	dispatch_write_in_tx(c);
 	return 0;
 }
 

@@ -83,6 +83,9 @@ struct ctx {
 	json_t *body;           /* the parsed body; {} when there was none, NULL on GET */
 	const char *partner_id; /* the key's (or the session's mode's) tenant; NULL on
 				   * the operator API */
+	/* The tenant an operator's write changes (a partner's customer or mail
+	 * action), set by its before hook (admin_tenant.c); NULL otherwise. */
+	const char *operator_tenant;
 	const struct user_session *session; /* ROUTE_SESSION: the signed-in user */
 	const char *touch_session;          /* a session whose last_seen_at is due a write */
 	const char *signin_user;            /* set by a sign-in's before hook: the user whose
@@ -123,6 +126,11 @@ struct ctx {
 	bool events_emitted;      /* the write part stored an event that may have
 				   * queued delivery jobs (event.c) */
 };
+
+/* The tenant c's write is ordered with, taken before it runs (writer.c,
+ * dispatch_write()): the key's or session's, or the one an operator's write
+ * changes; NULL for none. */
+const char *dispatch_tenant(const struct ctx *c);
 
 /* Judges a request from its headers alone, before its body is read: true
  * when the body is worth reading, false when the request would be refused

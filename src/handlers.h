@@ -164,6 +164,14 @@ int dash_audit_list(struct ctx *c);
 int dash_asset_get(struct ctx *c);
 int dash_asset_root_redirect(struct ctx *c);
 
+/* admin_tenant.c: before hooks of the operator's writes on one partner's
+ * objects, which set c->operator_tenant to the tenant of the customer (path
+ * parameter 0, or the body's customer_id) or of the mail action (path
+ * parameter 0) they change. */
+int admin_tenant_customer(struct ctx *c);
+int admin_tenant_mail(struct ctx *c);
+int admin_tenant_action(struct ctx *c);
+
 /* admin_customers.c */
 int admin_customer_get(struct ctx *c);
 int admin_customer_accept_invite(struct ctx *c);

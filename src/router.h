@@ -36,7 +36,9 @@ struct route {
 	unsigned flags;
 	int role; /* ROUTE_SESSION: the least role (session.h) it needs */
 	/* Runs before the write transaction, off the HTTP threads, for slow
-	 * work (password hashing); NULL for none. 0 or -1 like a handler. */
+	 * work (password hashing) or a read the write's ordering needs (an
+	 * operator write's tenant, admin_tenant.c); NULL for none. 0 or -1
+	 * like a handler. */
 	handler_fn *before;
 };
 

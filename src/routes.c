@@ -11,7 +11,8 @@
 #define DASH ROUTE_DASHBOARD_API
 
 /* Rows of the Partner and operator APIs leave the dashboard's last columns
- * (role, before) out: zero, no session and no before hook. */
+ * (role, before) out: zero, no session and no before hook (but the
+ * operator's writes on a partner's objects, which find its tenant first). */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 /* One route a line, as the table reads best. */
@@ -71,10 +72,11 @@ const struct route routes[] = {
 	{"POST", ADMIN "/users/{id}/setup-link", admin_user_setup_link, 0, ROUTE_ADMIN},
 	{"GET", ADMIN "/customers/{id}", admin_customer_get, 0, ROUTE_ADMIN},
 	{"POST", ADMIN "/customers/{id}/accept-invite", admin_customer_accept_invite, 0,
-	 ROUTE_ADMIN},
-	{"POST", ADMIN "/customers/{id}/billing", admin_customer_billing, 0, ROUTE_ADMIN},
+	 ROUTE_ADMIN, 0, admin_tenant_customer},
+	{"POST", ADMIN "/customers/{id}/billing", admin_customer_billing, 0, ROUTE_ADMIN, 0,
+	 admin_tenant_customer},
 	{"POST", ADMIN "/customers/{id}/compliance", admin_customer_compliance, 0,
-	 ROUTE_ADMIN},
+	 ROUTE_ADMIN, 0, admin_tenant_customer},
 	{"GET", ADMIN "/events", admin_event_list, 0, ROUTE_ADMIN},
 	{"POST", ADMIN "/partners/{id}/webhook-endpoints", admin_endpoint_create, 0, ROUTE_ADMIN},
 	{"GET", ADMIN "/partners/{id}/webhook-endpoints", admin_endpoint_list, 0, ROUTE_ADMIN},
@@ -82,12 +84,15 @@ const struct route routes[] = {
 	{"PATCH", ADMIN "/webhook-endpoints/{id}", admin_endpoint_update, 0, ROUTE_ADMIN},
 	{"POST", ADMIN "/webhook-endpoints/{id}/rotate-secret", admin_endpoint_rotate, 0,
 	 ROUTE_ADMIN},
-	{"POST", ADMIN "/mail", admin_mail_create, 0, ROUTE_ADMIN},
+	{"POST", ADMIN "/mail", admin_mail_create, 0, ROUTE_ADMIN, 0, admin_tenant_mail},
 	{"GET", ADMIN "/mail/{id}", admin_mail_get, 0, ROUTE_ADMIN},
 	{"GET", ADMIN "/mail-actions", admin_action_list, 0, ROUTE_ADMIN},
-	{"POST", ADMIN "/mail-actions/{id}/complete", admin_action_complete, 0, ROUTE_ADMIN},
-	{"POST", ADMIN "/mail-actions/{id}/fail", admin_action_fail, 0, ROUTE_ADMIN},
-	{"POST", ADMIN "/mail-actions/{id}/cancel", admin_action_cancel, 0, ROUTE_ADMIN},
+	{"POST", ADMIN "/mail-actions/{id}/complete", admin_action_complete, 0, ROUTE_ADMIN, 0,
+	 admin_tenant_action},
+	{"POST", ADMIN "/mail-actions/{id}/fail", admin_action_fail, 0, ROUTE_ADMIN, 0,
+	 admin_tenant_action},
+	{"POST", ADMIN "/mail-actions/{id}/cancel", admin_action_cancel, 0, ROUTE_ADMIN, 0,
+	 admin_tenant_action},
 
 	/* The dashboard's JSON API: a session instead of a key, the least role
 	 * each route needs, and the operator handlers for the session's partner

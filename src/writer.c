@@ -37,9 +37,10 @@ struct writer {
 	bool stopping;
 };
 
-/* A batch's calls in the order they run: grouped by tenant, tenants in the
- * order of their ids (operator calls, which have none, last), each tenant's
- * calls in their order of arrival. */
+/* A batch's calls in the order they run: grouped by tenant
+ * (dispatch_tenant(): an operator's write on a partner's objects is that
+ * partner's), tenants in the order of their ids (operator calls with none
+ * last), each tenant's calls in their order of arrival. */
 struct batch {
 	struct queued *q[BATCH_MAX];
 	size_t n;
@@ -50,7 +51,7 @@ struct batch {
 static int by_tenant(const void *pa, const void *pb)
 {
 	const struct queued *a = *(struct queued *const *)pa, *b = *(struct queued *const *)pb;
-	const char *ta = a->c->partner_id, *tb = b->c->partner_id;
+	const char *ta = dispatch_tenant(a->c), *tb = dispatch_tenant(b->c);
 	if (!ta != !tb)
 		return ta ? -1 : 1;
 	int order = ta ? strcmp(ta, tb) : 0;
@@ -63,10 +64,11 @@ static int by_tenant(const void *pa, const void *pb)
  * tenant) aside, to be answered with e. */
 static void refuse_tenant(struct batch *b, size_t from, const struct err *e)
 {
-	const char *tenant = b->q[from]->c->partner_id;
-	for (size_t i = from;
-	     i < b->n && b->q[i]->c->partner_id && strcmp(b->q[i]->c->partner_id, tenant) == 0;
-	     i++) {
+	const char *tenant = dispatch_tenant(b->q[from]->c);
+	for (size_t i = from; i < b->n; i++) {
+		const char *its = dispatch_tenant(b->q[i]->c);
+		if (!its || strcmp(its, tenant) != 0)
+			break;
 		b->q[i]->refused = true;
 		b->q[i]->refusal = *e;
 	}
@@ -98,7 +100,7 @@ static int batch_run(struct store *s, void *arg, struct err *e)
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->q[i]->refused)
 			continue;
-		const char *tenant = b->q[i]->c->partner_id;
+		const char *tenant = dispatch_tenant(b->q[i]->c);
 		if (tenant && (!held || strcmp(tenant, held) != 0)) {
 			if (s->ops->tx_lock_tenant(s, tenant, b->waited, e) < 0) {
 				if (!e->retry) {

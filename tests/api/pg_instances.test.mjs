@@ -179,10 +179,18 @@ test('one Idempotency-Key sent 20 times at once to both instances: one customer,
  * once it has)}.
  */
 async function holdRows(table, ids, seconds, column = 'id') {
-  const tag = uniq('held');
   const list = ids.map((id) => `'${id}'`).join(', ');
+  return holdWith(`SELECT 1 FROM ${table} WHERE ${column} IN (${list}) FOR UPDATE`, seconds, list);
+}
+
+/**
+ * A psql session that runs `statement` in a transaction and keeps it open for `seconds` (holdRows;
+ * end() ends the session, which rolls its transaction back). `what` names it in errors.
+ */
+async function holdWith(statement, seconds, what = statement) {
+  const tag = uniq('held');
   const holder = spawn('psql', ['-X', '-q', '-d', srv.dbPath, '-c',
-    `BEGIN; SELECT 1 FROM ${table} WHERE ${column} IN (${list}) FOR UPDATE; SELECT pg_sleep(${seconds}) AS "${tag}"; COMMIT;`],
+    `BEGIN; ${statement}; SELECT pg_sleep(${seconds}) AS "${tag}"; COMMIT;`],
   { stdio: 'ignore' });
   let released = false;
   const exited = new Promise((resolve, reject) => {
@@ -191,7 +199,7 @@ async function holdRows(table, ids, seconds, column = 'id') {
   });
   const active = `FROM pg_stat_activity WHERE query LIKE '%${tag}%' AND state = 'active' AND pid <> pg_backend_pid()`;
   for (let i = 0; srv.sql(`SELECT count(*) ${active}`) !== '1'; i++) {
-    if (released || i === 200) throw new Error(`the session holding ${list} did not start`);
+    if (released || i === 200) throw new Error(`the session holding ${what} did not start`);
     await sleep(50);
   }
   return {
@@ -199,6 +207,15 @@ async function holdRows(table, ids, seconds, column = 'id') {
     end: async () => { srv.sql(`SELECT count(pg_terminate_backend(pid)) ${active}`); await exited; },
   };
 }
+
+/**
+ * A session that has inserted, and not committed, the operator's stored answer for Idempotency-Key
+ * `key` (holdWith): a write with that key waits at its end, once its changes and events are in,
+ * until the session ends. The key is stored as its digest (src/idem.c, idem_key_digest()).
+ */
+const holdOperatorKey = (key, seconds) => holdWith('INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at)'
+  + ` VALUES ('operator', encode(sha256(convert_to('innbocks-idempotency-key-v1:${key}', 'UTF8')), 'hex'), '', 0, '', 0)`,
+seconds, `the operator's key ${key}`);
 
 /** A session holding partner id's row (holdRows). */
 const holdPartner = (id, seconds) => holdRows('partners', [id], seconds);
@@ -438,6 +455,50 @@ test('while PostgreSQL refuses the server, partners read only "storage is unreac
     } finally {
       admin(`ALTER DATABASE ${db} ALLOW_CONNECTIONS true`);
       await own.stop();
+    }
+  });
+
+// An operator's write on a partner's objects took no lock of the partner's: its event got its
+// place in the list when inserted, and could commit after a later event of the partner's own
+// writes on the other instance, so a partner catching up with ending_before=<the newest seen>
+// passed over it for good. It now takes the partner's tenant, as the partner's writes do.
+test('an operator\'s write on a partner\'s customer is ordered with the partner\'s writes: catching up with ending_before misses none of its events',
+  { skip }, async () => {
+    const t = await srv.tenant();
+    const [a, b] = [ok(await t.api.post('/customers', customerBody()), 201), ok(await t.api.post('/customers', customerBody()), 201)];
+    const seen = ok(await t.api.get('/events?limit=1'), 200).data[0].id;
+    const key = uniq('op');
+    const held = await holdOperatorKey(key, 30);
+    let operator, partner;
+    try {
+      // Instance 0: the operator's write stores its event, then waits for the held key.
+      operator = srv.only(0).admin().post(`/customers/${a.id}/billing`, { active: true }, { idem: key });
+      await sleep(500);
+      // Instance 1: the partner's own write, after it.
+      partner = on(srv, 1, t.key.secret).patch(`/customers/${b.id}`, { name: 'Renamed' });
+      await sleep(500);
+      // What a partner polling now sees as its newest event.
+      const newest = ok(await t.api.get('/events?limit=1'), 200).data[0].id;
+      await held.end();
+      ok(await operator, 200);
+      ok(await partner, 200);
+      const caughtUp = [];
+      for (let before = newest; ;) {
+        const page = ok(await t.api.get(`/events?ending_before=${before}&limit=100`), 200);
+        if (page.data.length === 0) break;
+        caughtUp.push(...page.data);
+        before = page.data[0].id;
+        if (!page.has_more) break;
+      }
+      const recent = ok(await t.api.get('/events?limit=100'), 200).data;
+      const since = recent.slice(0, recent.findIndex((e) => e.id === seen));
+      assert.deepEqual(since.map((e) => e.type), ['customer.updated', 'customer.updated'], 'the two writes\' events');
+      const missed = since.filter((e) => e.id !== newest && !caughtUp.some((c) => c.id === e.id));
+      assert.deepEqual(missed.map((e) => e.id), [], `events a partner catching up from ${newest} never sees`);
+    } finally {
+      await held.end();
+      await operator?.catch(() => {});
+      await partner?.catch(() => {});
     }
   });
 
