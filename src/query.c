@@ -15,13 +15,28 @@ const char *query_get(struct ctx *c, const char *name)
 	return NULL;
 }
 
+/* A parameter sent with an empty value (`?email=`, or a bare `?email`) is
+ * a client's mistake, an empty field of a form, never "no filter": 400
+ * naming it, as Stripe refuses an empty string. */
+static int refuse_empty(struct ctx *c)
+{
+	for (size_t i = 0; i < c->req->nquery; i++) {
+		const struct query_param *q = &c->req->query[i];
+		if (!q->value || !*q->value)
+			return error(&c->err, 400, "invalid_request", q->key,
+				     "%s must not be empty: leave the parameter out instead",
+				     q->key);
+	}
+	return 0;
+}
+
 int query_allow(struct ctx *c, const char *const allowed[])
 {
 	for (size_t i = 0; i < c->req->nquery; i++)
 		if (!valid_one_of(c->req->query[i].key, allowed))
 			return error(&c->err, 400, "unknown_parameter", c->req->query[i].key,
 				     "unknown query parameter: %s", c->req->query[i].key);
-	return 0;
+	return refuse_empty(c);
 }
 
 int query_page(struct ctx *c, const char *const allowed[], struct page *pg)
@@ -33,13 +48,17 @@ int query_page(struct ctx *c, const char *const allowed[], struct page *pg)
 			return error(&c->err, 400, "unknown_parameter", k,
 				     "unknown query parameter: %s", k);
 	}
+	if (refuse_empty(c) < 0)
+		return -1;
 	pg->limit = 20;
 	const char *limit = query_get(c, "limit");
 	if (limit) {
+		/* Decimal digits, leading zeros allowed (0100 is 100). */
 		long v = 0;
-		size_t digits = strspn(limit, "0123456789");
-		if (digits > 0 && digits <= 3 && !limit[digits])
-			v = strtol(limit, NULL, 10);
+		const char *significant = limit + strspn(limit, "0");
+		size_t digits = strspn(significant, "0123456789");
+		if (!significant[digits] && digits <= 3)
+			v = strtol(significant, NULL, 10);
 		if (v < 1 || v > 100)
 			return error(&c->err, 400, "invalid_request", "limit",
 				     "limit must be an integer from 1 to 100");
@@ -50,12 +69,6 @@ int query_page(struct ctx *c, const char *const allowed[], struct page *pg)
 	if (pg->starting_after && pg->ending_before)
 		return error(&c->err, 400, "invalid_request", "ending_before",
 			     "send starting_after or ending_before, not both");
-	if (pg->starting_after && !*pg->starting_after)
-		return error(&c->err, 400, "invalid_request", "starting_after",
-			     "starting_after must be an id");
-	if (pg->ending_before && !*pg->ending_before)
-		return error(&c->err, 400, "invalid_request", "ending_before",
-			     "ending_before must be an id");
 	return 0;
 }
 

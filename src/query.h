@@ -9,10 +9,12 @@
  * long as the request), or NULL when absent. */
 const char *query_get(struct ctx *c, const char *name);
 /* Refuses (400 unknown_parameter) any query parameter not in allowed
- * (NULL-terminated; NULL allows none). Returns 0 or -1. */
+ * (NULL-terminated; NULL allows none), and (400 invalid_request) any sent
+ * with an empty value. Returns 0 or -1. */
 int query_allow(struct ctx *c, const char *const allowed[]);
 /* Checks the query against allowed plus limit/starting_after/ending_before
- * and fills pg. Returns 0 or -1 with 400 invalid_request / unknown_parameter. */
+ * as query_allow() does, and fills pg. Returns 0 or -1 with 400
+ * invalid_request / unknown_parameter. */
 int query_page(struct ctx *c, const char *const allowed[], struct page *pg);
 /* Returns the value of a filter, refusing (400 invalid_request) values not
  * in choices (NULL-terminated). *out is NULL when absent. */

@@ -192,6 +192,30 @@ test('a bad limit is 400 invalid_request with param limit', async () => {
   }
   ok(await t.api.get('/customers?limit=1'));
   ok(await t.api.get('/customers?limit=100'));
+  // Leading zeros are decimal digits like any: 0100 is 100 (it was refused while 007 was taken).
+  ok(await t.api.get('/customers?limit=0100'));
+  assert.ok(ok(await t.api.get('/customers?limit=001')).data.length <= 1);
+  assertError(await t.api.get('/customers?limit=000'), 400, 'invalid_request', 'limit');
+});
+
+test('a filter sent empty is 400 invalid_request naming it, on every list, never "no filter"', async () => {
+  const lists = [
+    [t.api, '/customers', ['email', 'external_customer_id', 'status', 'starting_after', 'ending_before', 'limit']],
+    [t.api, `/customers/${cust.id}/mail`, ['type', 'status']],
+    [t.api, '/webhook-deliveries', ['event_id', 'event_type', 'status']],
+    [t.api, '/events', ['type', 'created_gte', 'created_lt']],
+    [t.api, '/billing/usage', ['period']],
+    [srv.admin(), '/events', ['partner_id', 'type', 'livemode']],
+    [srv.admin(), '/mail-actions', ['status']],
+  ];
+  for (const [client, path, params] of lists) {
+    for (const param of params) {
+      for (const query of [`${param}=`, param]) {
+        const e = assertError(await client.get(`${path}?${query}`), 400, 'invalid_request', param);
+        assert.match(e.message, /must not be empty/, `${path}?${query}: ${e.message}`);
+      }
+    }
+  }
 });
 
 test('an unknown cursor id is 400 invalid_request naming the parameter', async () => {
