@@ -75,7 +75,8 @@ int store_pg_partner_list(struct store *s, struct arena *a, const struct page *p
 		return -1;
 	struct pgs_query q = {0};
 	pgs_q_add(&q, "SELECT " PARTNER_COLS " FROM partners WHERE livemode = 1");
-	return pgs_run_list(c, a, &q, "seq", "SELECT seq FROM partners WHERE id = $1", NULL, pg,
+	return pgs_run_list(c, a, &q, "seq",
+			    "SELECT seq FROM partners WHERE id = $1 AND livemode = 1", NULL, pg,
 			    read_partner, sizeof(**items), (void **)items, n, has_more, e);
 }
 

@@ -72,7 +72,8 @@ int store_sqlite_partner_list(struct store *s, struct arena *a, const struct pag
 		return -1;
 	struct query q = {0};
 	sq_q_add(&q, "SELECT " PARTNER_COLS " FROM partners WHERE livemode = 1");
-	return sq_run_list(c, a, &q, "seq", "SELECT seq FROM partners WHERE id = ?", NULL, pg,
+	return sq_run_list(c, a, &q, "seq",
+			   "SELECT seq FROM partners WHERE id = ? AND livemode = 1", NULL, pg,
 			   read_partner, sizeof(**items), (void **)items, n, has_more, e);
 }
 

@@ -651,6 +651,27 @@ out:
 	db_close(&d);
 }
 
+/* A partner's test tenant is a row of the table but no partner of the list
+ * (GET /admin/v1/partners/{its id} is 404): no cursor either. */
+TEST(partner_list_refuses_a_test_tenant_as_a_cursor)
+{
+	struct db d;
+	char ids[256];
+	bool more = false;
+	if (!db_open(&d) || !partners_add(&d, 2))
+		goto out;
+	const char *tenant = tenant_of(d.a, "ptn_1", false);
+	CHECK_INT(partner_page(&d, 3, tenant, NULL, ids, sizeof(ids), &more), -1);
+	CHECK_INT(d.e.status, 400);
+	CHECK_STR(d.e.param, "starting_after");
+	d.e = (struct err){0};
+	CHECK_INT(partner_page(&d, 3, NULL, tenant, ids, sizeof(ids), &more), -1);
+	CHECK_INT(d.e.status, 400);
+	CHECK_STR(d.e.param, "ending_before");
+out:
+	db_close(&d);
+}
+
 /* --- customers ----------------------------------------------------------- */
 
 TEST(customer_insert_numbers_mailboxes_1001_1002_1003)
