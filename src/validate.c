@@ -202,6 +202,17 @@ static bool digits(const char *s, int n, int *v)
 	return true;
 }
 
+/* RFC 3339 (5.7): a second 60 is a leap second, which is only ever the
+ * last of a UTC day that ends June or December; midnight is the instant
+ * after it (in Unix seconds). */
+static bool leap_second_at(int64_t midnight)
+{
+	time_t t = (time_t)midnight;
+	struct tm tm;
+	return midnight % 86400 == 0 && gmtime_r(&t, &tm) && tm.tm_mday == 1 &&
+	       (tm.tm_mon == 0 || tm.tm_mon == 6);
+}
+
 int rfc3339_parse(const char *s, int64_t *out)
 {
 	int y, mo, d, h, mi, sec;
@@ -234,10 +245,12 @@ int rfc3339_parse(const char *s, int64_t *out)
 	} else {
 		return -1;
 	}
-	if (sec == 60)
-		sec = 59; /* a leap second is stored as the second before it */
-	*out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
-	       sec - offset;
+	/* A leap second is stored as the second before it. */
+	int64_t t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
+		    (sec == 60 ? 59 : sec) - offset;
+	if (sec == 60 && !leap_second_at(t + 1))
+		return -1;
+	*out = t;
 	return 0;
 }
 

@@ -524,6 +524,29 @@ TEST(metadata_apply_refuses_a_patch_that_is_not_an_object)
 	}
 }
 
+/* --- times ---------------------------------------------------------------- */
+
+/* A second 60 is a leap second: the last of a UTC day ending June or
+ * December (RFC 3339, 5.7), stored as the second before it. Any other
+ * minute has no second 60. */
+TEST(rfc3339_parse_takes_a_second_60_only_as_a_leap_second)
+{
+	int64_t t = 0;
+	CHECK_INT(rfc3339_parse("2016-12-31T23:59:60Z", &t), 0);
+	CHECK_INT(t, utc(2016, 12, 31, 23, 59, 59));
+	CHECK_INT(rfc3339_parse("2015-06-30T23:59:60Z", &t), 0);
+	CHECK_INT(t, utc(2015, 6, 30, 23, 59, 59));
+	CHECK_INT(rfc3339_parse("2016-12-31T18:59:60-05:00", &t), 0);
+	CHECK_INT(t, utc(2016, 12, 31, 23, 59, 59));
+	const char *not_leap[] = {
+		"2026-11-30T10:00:60Z", "2016-12-31T22:59:60Z",      "2016-12-30T23:59:60Z",
+		"2016-03-31T23:59:60Z", "2016-12-31T23:59:60+01:00",
+	};
+	for (size_t i = 0; i < sizeof(not_leap) / sizeof(not_leap[0]); i++)
+		if (!CHECK_INT(rfc3339_parse(not_leap[i], &t), -1))
+			printf("    %s\n", not_leap[i]);
+}
+
 /* --- billing periods ----------------------------------------------------- */
 
 TEST(period_parse_gives_the_month_as_unix_seconds)
