@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import {
   startServer, createCustomer, assertError, ok, qs, uniq, sleep,
 } from './lib.mjs';
+import { findOperation } from './openapi_lib.mjs';
 
 let srv;
 
@@ -134,6 +135,16 @@ test('a malformed period is 400 invalid_request with param period', async () => 
   for (const period of ['2026-13', '2026-00', '2026-1', '202611', '26-11', '2026-11-01', '2026/11', 'november', '', ' 2026-11', '2026-11 ', '-001-01', '1969-12',
     '9999-12']) { // 9999-12 would end in the year 10000, which RFC 3339 cannot write
     assertError(await t.api.get(`/billing/usage?period=${encodeURIComponent(period)}`), 400, 'invalid_request', 'period');
+  }
+});
+
+test('the OpenAPI document\'s period pattern takes exactly the months the server takes', async () => {
+  const t = await srv.tenant(['billing:read']);
+  const param = findOperation('GET', '/api/v1/billing/usage').op.parameters.find((p) => p.name === 'period');
+  const pattern = new RegExp(param.schema.pattern, 'u');
+  for (const period of ['1969-12', '1970-01', '2026-11', '0000-01', '1000-06', '8999-12', '9998-12', '9999-11', '9999-12', '2026-13']) {
+    const r = await t.api.get(`/billing/usage?period=${period}`);
+    assert.equal(r.status === 200, pattern.test(period), `${period}: the server answered ${r.status}`);
   }
 });
 
