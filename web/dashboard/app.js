@@ -1,7 +1,7 @@
 // app.js - the dashboard's entry: the setup page (from the one-time link), sign-in, and the
 // signed-in shell (navigation, live/test switch, sign-out) around the page the hash names.
 import { api, ApiError, currentMode, setMode, setCsrf, setSession, onSessionEnded, onSessionChanged } from './api.js';
-import { h, field, openDialog, usernameFor } from './ui.js';
+import { h, announce, field, formAlert, onSubmit, fieldError, openDialog, usernameFor } from './ui.js';
 import { keysPage } from './keys.js';
 import { webhooksPage } from './webhooks.js';
 import { auditPage } from './audit.js';
@@ -32,7 +32,6 @@ function mount(node) {
   showing = null;
   for (const d of document.querySelectorAll('dialog[open]')) d.close();
   root.className = '';
-  root.removeAttribute('aria-busy');
   root.replaceChildren(node);
 }
 
@@ -40,27 +39,17 @@ function brand() {
   return h('div', { class: 'brand' }, h('img', { src: '/dashboard/logo.svg', alt: '' }), 'Innbocks');
 }
 
-/** A card with a form (sign-in, setup); onsubmit gets the fields and shows errors. */
-function cardForm(title, intro, fields, submitLabel, onsubmit) {
-  const alert = h('div', { class: 'alert', role: 'alert', hidden: true });
+/**
+ * A card with a form (sign-in, setup); onsubmit's errors are shown at their field or above the
+ * form. said: the intro is news (the session ended, signed out), read out as an alert.
+ */
+function cardForm(title, intro, fields, submitLabel, onsubmit, said = false) {
+  const alert = formAlert();
   const button = h('button', { class: 'primary', type: 'submit' }, submitLabel);
   const form = h('form', { novalidate: true }, alert, ...fields.map((f) => f.wrap), button);
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    alert.hidden = true;
-    fields.forEach((f) => f.setError(''));
-    button.disabled = true;
-    try {
-      await onsubmit();
-    } catch (e) {
-      const f = fields.find((x) => x.input.name === e.param);
-      if (f) { f.setError(e.message); f.input.focus(); } else { alert.textContent = e.message; alert.hidden = false; }
-    } finally {
-      button.disabled = false;
-    }
-  });
+  onSubmit(form, button, alert, fields, onsubmit);
   mount(h('main', { class: 'card-page' }, h('div', { class: 'card' }, brand(), h('h1', {}, title),
-    h('p', { class: 'muted' }, intro), form)));
+    h('p', { class: 'muted', role: said ? 'alert' : null }, intro), form)));
   fields[0].input.focus();
 }
 
@@ -81,8 +70,8 @@ function signInPage(message) {
     setCsrf(r.csrf_token);
     // Back to the page the session ended on, if it names one.
     if (!PAGES[location.hash.slice(1).split('?')[0]]) location.hash = '#keys';
-    await boot();
-  });
+    await boot('start');
+  }, Boolean(message));
   showing = 'sign-in';
 }
 
@@ -116,11 +105,11 @@ async function setupPage() {
       : `Welcome to the Innbocks dashboard. Choose a password for ${link.email} to finish setting up your account.`;
   cardForm(link?.password_set ? 'Reset your password' : 'Choose your password', intro,
     [password, again, ...account], 'Set password and continue', async () => {
-      if (password.input.value !== again.input.value) throw Object.assign(new Error('The two passwords differ.'), { param: 'password_again' });
+      if (password.input.value !== again.input.value) throw fieldError('password_again', 'The two passwords differ.');
       const r = await api('POST', '/setup', { token, password: password.input.value });
       setCsrf(r.csrf_token);
       history.replaceState(null, '', '/dashboard/#keys');
-      await boot();
+      await boot('start');
     });
 }
 
@@ -132,33 +121,25 @@ function modeSwitch(onchange) {
   return h('div', { class: 'mode', role: 'group', 'aria-label': 'Mode' }, mk('live', 'Live'), mk('test', 'Test'));
 }
 
-/** The change-password dialog: the current password, then the new one twice; status says
- * when it is done. */
-function passwordDialog(email, status) {
+/** The change-password dialog: the current password, then the new one twice; the page's
+ * status region says when it is done. */
+function passwordDialog(email) {
   const current = field('Current password', { type: 'password', name: 'current_password', autocomplete: 'current-password' });
   const fresh = field('New password', { type: 'password', name: 'new_password', autocomplete: 'new-password', hint: 'At least 12 characters. Every other session of yours ends.' });
   const again = field('Repeat the new password', { type: 'password', name: 'new_password_again', autocomplete: 'new-password' });
-  const alert = h('div', { class: 'alert', role: 'alert', hidden: true });
+  const alert = formAlert();
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Change password');
   const fields = [current, fresh, again];
   const form = h('form', { novalidate: true }, alert, usernameFor(email), ...fields.map((f) => f.wrap),
     h('div', { class: 'buttons' }, h('button', { type: 'button', onclick: () => d.close() }, 'Cancel'), submit));
   const d = openDialog('Change your password', form);
   current.input.focus();
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    fields.forEach((f) => f.setError('')); alert.hidden = true;
-    if (fresh.input.value !== again.input.value) { again.setError('The two passwords differ.'); again.input.focus(); return; }
-    submit.disabled = true;
-    try {
-      const r = await api('POST', '/password', { current_password: current.input.value, new_password: fresh.input.value });
-      setCsrf(r.csrf_token);
-      d.close();
-      status.replaceChildren(h('div', { class: 'notice' }, 'Your password is changed. Every other session of yours has ended: sign in there again with the new password.'));
-    } catch (e) {
-      const f = fields.find((x) => x.input.name === e.param);
-      if (f) { f.setError(e.message); f.input.focus(); } else { alert.textContent = e.message; alert.hidden = false; }
-    } finally { submit.disabled = false; }
+  onSubmit(form, submit, alert, fields, async () => {
+    if (fresh.input.value !== again.input.value) throw fieldError('new_password_again', 'The two passwords differ.');
+    const r = await api('POST', '/password', { current_password: current.input.value, new_password: fresh.input.value });
+    setCsrf(r.csrf_token);
+    d.close();
+    announce('Your password is changed. Every other session of yours has ended: sign in there again with the new password.');
   });
 }
 
@@ -167,7 +148,9 @@ async function shell(session, moved) {
   const name = (location.hash.slice(1) || 'keys').split('?')[0];
   const pageName = visible.some(([k]) => k === name) ? name : 'keys';
   const page = PAGES[pageName];
-  document.title = `${page.title} · ${session.partner.name} · Innbocks`;
+  // The mode first, where it matters: two tabs, one in each mode, tell themselves apart.
+  const mode = page.bothModes ? '' : `${currentMode() === 'test' ? 'Test' : 'Live'} — `;
+  document.title = `${mode}${page.title} · ${session.partner.name} · Innbocks`;
   const nav = h('nav', { class: 'nav', 'aria-label': 'Dashboard' },
     ...visible.map(([k, p]) => h('a', { href: `#${k}`, 'aria-current': k === pageName ? 'page' : null }, p.title)));
   const signOut = h('button', {
@@ -176,7 +159,8 @@ async function shell(session, moved) {
   }, 'Sign out');
   const content = h('div');
   const heading = h('h1', { tabindex: '-1' }, page.title);
-  const status = h('div', { role: 'status' }); // there before its message, so it is read out
+  // announce() writes here: there before its message, so it is read out.
+  const status = h('div', { role: 'status', id: 'status' });
   const main = h('main', { class: 'main', id: 'main' },
     h('div', { class: 'topbar' },
       h('div', {}, heading, h('div', { class: 'muted' }, session.partner.name)),
@@ -193,11 +177,11 @@ async function shell(session, moved) {
     h('aside', { class: 'side' }, brand(), nav,
       h('div', { class: 'who' }, h('div', { class: 'email' }, session.user.email),
         h('div', {}, `Role: ${session.user.role}`),
-        h('p', { class: 'actions' }, h('button', { type: 'button', class: 'small', onclick: () => passwordDialog(session.user.email, status) }, 'Change password'), signOut))),
+        h('p', { class: 'actions' }, h('button', { type: 'button', class: 'small', onclick: () => passwordDialog(session.user.email) }, 'Change password'), signOut))),
     main));
   showing = 'signed-in';
-  // A page reached from the navigation starts at its heading, not at the top; after the mode
-  // switch, the focus stays on the switch.
+  // A page reached from the navigation, sign-in or Try again starts at its heading, not at the
+  // top (the control that led there is gone); after the mode switch, the focus stays on the switch.
   if (moved === 'mode') main.querySelector('.mode [aria-pressed="true"]').focus();
   else if (moved) heading.focus();
   await page.render(content, session);
@@ -206,7 +190,7 @@ async function shell(session, moved) {
 let boots = 0; // the latest boot() wins: a slower, earlier one mounts nothing
 
 /** Shows the signed-in page the address names, or sign-in; moved: how the user got there
- * ('nav' or 'mode'), where the focus goes. */
+ * ('nav', 'mode', or 'start': sign-in, setup, Try again), where the focus goes. */
 async function boot(moved = null) {
   if (location.pathname.endsWith('/setup.html') && location.hash.includes('token=')) return setupPage();
   const mine = ++boots;
@@ -224,9 +208,11 @@ async function boot(moved = null) {
       else if (location.pathname.endsWith('/setup.html')) signInPage('A setup link works once, and this page no longer holds it. If you have not chosen a password yet, ask an owner of your team for a new link; otherwise sign in.');
       else if (showing !== 'sign-in') signInPage();
     } else {
-      const retry = h('button', { type: 'button', class: 'primary', onclick: () => boot() }, 'Try again');
+      const retry = h('button', { type: 'button', class: 'primary', onclick: () => boot('start') }, 'Try again');
+      const title = e.status === 0 ? 'The server cannot be reached' : 'Something went wrong';
+      document.title = `${title} · Innbocks`;
       mount(h('main', { class: 'card-page' }, h('div', { class: 'card' }, brand(),
-        h('h1', {}, e.status === 0 ? 'The server cannot be reached' : 'Something went wrong'), h('p', {}, e.message), retry)));
+        h('h1', {}, title), h('p', {}, e.message), retry)));
       retry.focus();
     }
   }
@@ -237,6 +223,7 @@ onSessionEnded(() => { setCsrf(null); if (showing === 'signed-in') signInPage(SE
 onSessionChanged(() => {
   if (showing !== 'signed-in') return;
   const reload = h('button', { type: 'button', class: 'primary', onclick: () => location.reload() }, 'Reload');
+  document.title = 'Your session changed · Innbocks';
   mount(h('main', { class: 'card-page' }, h('div', { class: 'card' }, brand(),
     h('h1', {}, 'Your session changed'),
     h('p', {}, 'You signed in again in another tab or window, perhaps as someone else. Reload the page to go on; this page made no change.'), reload)));

@@ -2,7 +2,7 @@
 // secret shown once with a copy button, revoke (confirmed) and roll (a new key; the old one
 // stops after the chosen delay). Viewers see the list only.
 import { api, currentMode } from './api.js';
-import { h, attempt, field, nextId, openDialog, confirmDialog, reloadShown, secretBox, showError, when } from './ui.js';
+import { h, announce, attempt, field, formAlert, group, nextId, onSubmit, openDialog, confirmDialog, reloadShown, showMore, showSecret, fieldError, when } from './ui.js';
 
 const SCOPES = [
   ['customers:read', 'Read customers, compliance and mailboxes'],
@@ -36,10 +36,8 @@ export async function keysPage(content, session) {
       create),
     notice, listBox);
 
-  function showSecret(title, k) {
-    notice.replaceChildren(secretBox(title, k.secret,
-      'Copy it now and keep it somewhere safe: this is the only time Innbocks shows it.'));
-  }
+  const secret = (title, k) => showSecret(notice, title, k.secret,
+    'Copy it now and keep it somewhere safe: this is the only time Innbocks shows it.');
 
   // The server lists the page's mode only (the Innbocks-Mode header), a page at a time.
   const keys = [];
@@ -55,7 +53,7 @@ export async function keysPage(content, session) {
     const last = keys[keys.length - 1]?.id;
     // A failed request is said where its answer would go, with Try again.
     more.replaceChildren(page.has_more
-      ? h('button', { type: 'button', onclick: () => attempt(more, () => load(last)) }, 'Show more keys') : '');
+      ? showMore(more, listBox, 'Show more keys', () => load(last)) : '');
     if (!keys.length) {
       listBox.replaceChildren(h('div', { class: 'empty' },
         h('h2', {}, `No ${mode} keys yet`),
@@ -91,53 +89,46 @@ export async function keysPage(content, session) {
     const modeBox = h('fieldset', {}, h('legend', { id: modeId }, 'Mode'),
       h('div', { class: 'radios' }, ...['live', 'test'].map((m) => h('label', {},
         h('input', { type: 'radio', name: 'mode', value: m, checked: m === mode }), m === 'live' ? 'Live (ib_live_…)' : 'Test (ib_test_…)'))));
-    const scopeErr = h('div', { class: 'error', role: 'alert', hidden: true });
-    const scopeBox = h('fieldset', {}, h('legend', {}, 'Scopes'),
-      h('div', { class: 'checks' }, ...SCOPES.map(([s, desc]) => h('label', { title: desc },
-        h('input', { type: 'checkbox', name: 'scopes', value: s }), s))), scopeErr);
-    const alert = h('div', { class: 'alert', role: 'alert', hidden: true });
+    // Each scope with what it allows, shown and read with its checkbox.
+    const scopes = group('Scopes', 'scopes', h('div', { class: 'checks' }, ...SCOPES.map(([s, desc]) => {
+      const hintId = nextId('scope');
+      return h('div', {}, h('label', {}, h('input', { type: 'checkbox', name: 'scopes', value: s, 'aria-describedby': hintId }), s),
+        h('div', { id: hintId, class: 'hint' }, desc));
+    })));
+    const alert = formAlert();
     const submit = h('button', { type: 'submit', class: 'primary' }, 'Create key');
-    const form = h('form', { novalidate: true }, alert, name.wrap, modeBox, scopeBox,
+    const form = h('form', { novalidate: true }, alert, name.wrap, modeBox, scopes.wrap,
       h('div', { class: 'buttons' }, h('button', { type: 'button', onclick: () => d.close() }, 'Cancel'), submit));
     const d = openDialog('Create an API key', form);
     name.input.focus();
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      name.setError(''); showError(scopeBox, scopeErr, ''); alert.hidden = true;
-      const scopes = [...form.querySelectorAll('input[name=scopes]:checked')].map((i) => i.value);
-      if (!scopes.length) { showError(scopeBox, scopeErr, 'Choose at least one scope.'); return; }
-      submit.disabled = true;
-      try {
-        const k = await api('POST', '/keys', { name: name.input.value || undefined, mode: form.querySelector('input[name=mode]:checked').value, scopes });
-        d.close();
-        showSecret(`Your new ${k.mode} key “${k.name}”`, k);
-        await attempt(listBox, reload);
-      } catch (e) {
-        if (e.param === 'name') name.setError(e.message);
-        else if (e.param === 'scopes') showError(scopeBox, scopeErr, e.message);
-        else { alert.textContent = e.message; alert.hidden = false; }
-      } finally { submit.disabled = false; }
+    onSubmit(form, submit, alert, [name, scopes], async () => {
+      const chosen = [...form.querySelectorAll('input[name=scopes]:checked')].map((i) => i.value);
+      if (!chosen.length) throw fieldError('scopes', 'Choose at least one scope.');
+      const k = await api('POST', '/keys', { name: name.input.value || undefined, mode: form.querySelector('input[name=mode]:checked').value, scopes: chosen });
+      d.close();
+      secret(`Your new ${k.mode} key “${k.name}”`, k); // the table is drawn anew below it
+      await attempt(listBox, reload);
     });
   }
 
   async function revoke(k) {
     if (!await confirmDialog(`Revoke “${k.name}”?`, `Requests with ${k.prefix}… will fail at once. This cannot be undone.`, 'Revoke key')) return;
-    let revoked = false;
+    let said = null;
     try {
       await api('POST', `/keys/${k.id}/revoke`, {});
-      notice.replaceChildren(h('div', { class: 'notice', role: 'status', tabindex: '-1' }, `“${k.name}” is revoked.`));
-      revoked = true;
+      notice.replaceChildren();
+      said = announce(`“${k.name}” is revoked.`);
     } catch (e) {
       notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message));
     }
     await attempt(listBox, reload);
     // The table is new, and a revoked key's row has no button left: the focus goes to what
     // happened, or back to Revoke when it failed.
-    (revoked ? notice.firstChild : listBox.querySelector(`tr[data-key-id="${k.id}"] [data-action=revoke]`))?.focus();
+    (said ?? listBox.querySelector(`tr[data-key-id="${k.id}"] [data-action=revoke]`))?.focus();
   }
 
   function rollDialog(k) {
-    const alert = h('div', { class: 'alert', role: 'alert', hidden: true });
+    const alert = formAlert();
     const submit = h('button', { type: 'submit', class: 'primary' }, 'Roll key');
     const form = h('form', {},
       h('p', {}, `A new key with the same scopes replaces “${k.name}”. When should ${k.prefix}… stop working?`),
@@ -148,16 +139,11 @@ export async function keysPage(content, session) {
       h('div', { class: 'buttons' }, h('button', { type: 'button', onclick: () => d.close() }, 'Cancel'), submit));
     const d = openDialog(`Roll “${k.name}”`, form);
     form.querySelector('input[name=expires_in]').focus();
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      submit.disabled = true;
-      try {
-        const n = await api('POST', `/keys/${k.id}/roll`, { expires_in: form.querySelector('input[name=expires_in]:checked').value });
-        d.close();
-        showSecret(`The new key replacing “${k.name}”`, n);
-        await attempt(listBox, reload);
-        notice.querySelector('.secret input').focus(); // the table is new: to the new key
-      } catch (e) { alert.textContent = e.message; alert.hidden = false; } finally { submit.disabled = false; }
+    onSubmit(form, submit, alert, [], async () => {
+      const n = await api('POST', `/keys/${k.id}/roll`, { expires_in: form.querySelector('input[name=expires_in]:checked').value });
+      d.close();
+      secret(`The new key replacing “${k.name}”`, n); // the table is drawn anew below it
+      await attempt(listBox, reload);
     });
   }
 

@@ -2,7 +2,7 @@
 // (a one-time setup link to send them), make a new setup link or a password reset link
 // (confirmed; earlier links stop working), change a role, remove someone (confirmed).
 import { api } from './api.js';
-import { h, attempt, field, nextId, openDialog, confirmDialog, reloadShown, secretBox, showError, when } from './ui.js';
+import { h, announce, attempt, field, formAlert, group, nextId, onSubmit, openDialog, confirmDialog, reloadShown, showMore, showSecret, when } from './ui.js';
 
 // [role, label, what it may do, the role in a sentence]
 const ROLES = [
@@ -34,7 +34,7 @@ export async function teamPage(content, session) {
     users.push(...page.data);
     const last = users[users.length - 1]?.id;
     more.replaceChildren(page.has_more
-      ? h('button', { type: 'button', onclick: () => attempt(more, () => load(last)) }, 'Show more users') : '');
+      ? showMore(more, box, 'Show more users', () => load(last)) : '');
     box.replaceChildren(h('table', {}, h('caption', { class: 'visually-hidden' }, 'Team'),
       h('thead', {}, h('tr', {}, ...['Email', 'Role', 'Status', 'Added'].map((t) => h('th', { scope: 'col' }, t)),
         h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
@@ -65,14 +65,14 @@ export async function teamPage(content, session) {
       select.focus();
       return;
     }
-    let message;
+    let failure = null;
     try {
       await api('PATCH', `/users/${u.id}`, { role: select.value });
-      message = h('div', { class: 'notice', role: 'status' }, `${u.email} is now ${select.value}.`);
-    } catch (e) { message = h('div', { class: 'alert', role: 'alert' }, e.message); }
+    } catch (e) { failure = e; }
     await attempt(box, reload);
     box.querySelector(`select[data-user="${u.id}"]`)?.focus(); // where the user was
-    notice.replaceChildren(message);
+    if (failure) notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, failure.message));
+    else { notice.replaceChildren(); announce(`${u.email} is now ${select.value}.`); }
   }
 
   // A fresh one-time link: the setup link again for someone who has not chosen a password, or a
@@ -86,47 +86,43 @@ export async function teamPage(content, session) {
     if (!ok) return;
     try {
       const r = await api('POST', `/users/${u.id}/setup-link`, {});
-      notice.replaceChildren(secretBox(u.password_set ? `The password reset link for ${u.email}` : `The new setup link for ${u.email}`, r.setup_url,
-        'Send it to them: it works once, for 72 hours. Earlier links no longer work.'));
+      showSecret(notice, u.password_set ? `The password reset link for ${u.email}` : `The new setup link for ${u.email}`, r.setup_url,
+        'Send it to them: it works once, for 72 hours. Earlier links no longer work.');
     } catch (e) { notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
   }
 
   async function remove(u) {
     if (!await confirmDialog(`Remove ${u.email}?`, 'They are signed out at once and cannot sign in again.', 'Remove')) return;
+    let said;
     try {
       await api('DELETE', `/users/${u.id}`);
-      notice.replaceChildren(h('div', { class: 'notice', role: 'status' }, `${u.email} is removed.`));
-    } catch (e) { notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
+      notice.replaceChildren();
+      said = announce(`${u.email} is removed.`);
+    } catch (e) {
+      said = h('div', { class: 'alert', role: 'alert', tabindex: '-1' }, e.message);
+      notice.replaceChildren(said);
+    }
     await attempt(box, reload);
+    said.focus(); // the row and its Remove button are gone, or drawn anew
   }
 
   function inviteDialog() {
     const email = field('Email', { type: 'email', name: 'email', autocomplete: 'off' });
-    const roleErr = h('div', { class: 'error', role: 'alert', hidden: true });
-    const roles = h('fieldset', {}, h('legend', {}, 'Role'),
+    const roles = group('Role', 'role',
       h('div', { class: 'radios' }, ...ROLES.map(([v, label, what], i) => h('label', {},
-        h('input', { type: 'radio', name: 'role', value: v, checked: i === 1 }), `${label} (${what})`))), roleErr);
-    const alert = h('div', { class: 'alert', role: 'alert', hidden: true });
+        h('input', { type: 'radio', name: 'role', value: v, checked: i === 1 }), `${label} (${what})`))));
+    const alert = formAlert();
     const submit = h('button', { type: 'submit', class: 'primary' }, 'Invite');
-    const form = h('form', { novalidate: true }, alert, email.wrap, roles,
+    const form = h('form', { novalidate: true }, alert, email.wrap, roles.wrap,
       h('div', { class: 'buttons' }, h('button', { type: 'button', onclick: () => d.close() }, 'Cancel'), submit));
     const d = openDialog('Invite someone', form);
     email.input.focus();
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      email.setError(''); showError(roles, roleErr, ''); alert.hidden = true;
-      submit.disabled = true;
-      try {
-        const u = await api('POST', '/users', { email: email.input.value, role: form.querySelector('input[name=role]:checked').value });
-        d.close();
-        notice.replaceChildren(secretBox(`The setup link for ${u.email}`, u.setup_url,
-          'Send it to them: it works once, for 72 hours, and lets them choose their password.'));
-        await attempt(box, reload);
-      } catch (e) {
-        if (e.param === 'email') email.setError(e.message);
-        else if (e.param === 'role') showError(roles, roleErr, e.message);
-        else { alert.textContent = e.message; alert.hidden = false; }
-      } finally { submit.disabled = false; }
+    onSubmit(form, submit, alert, [email, roles], async () => {
+      const u = await api('POST', '/users', { email: email.input.value, role: form.querySelector('input[name=role]:checked').value });
+      d.close();
+      showSecret(notice, `The setup link for ${u.email}`, u.setup_url,
+        'Send it to them: it works once, for 72 hours, and lets them choose their password.');
+      await attempt(box, reload); // below the link, which keeps the focus
     });
   }
 

@@ -3,7 +3,7 @@
 // delivery log (each attempt's status, duration and error; the body sent and the start of the
 // answer), resend one event, or every failed delivery since a time (confirmed).
 import { api, currentMode } from './api.js';
-import { h, attempt, field, nextId, openDialog, confirmDialog, secretBox, showError, usernameFor, when } from './ui.js';
+import { h, announce, attempt, busy, closeButton, field, fieldError, formAlert, group, nextId, onSubmit, openDialog, confirmDialog, showError, showMore, showSecret, statusRegion, usernameFor, when } from './ui.js';
 
 const canWrite = (session) => session.user.role !== 'viewer';
 const PAGE = 50; // endpoints a page
@@ -36,7 +36,7 @@ export async function webhooksPage(content, session) {
     const last = eps[eps.length - 1]?.id;
     // A failed request is said where its answer would go, with Try again.
     more.replaceChildren(page.has_more
-      ? h('button', { type: 'button', onclick: () => attempt(more, () => load(last)) }, 'Show more endpoints') : '');
+      ? showMore(more, listBox, 'Show more endpoints', () => load(last)) : '');
     if (!eps.length) {
       listBox.replaceChildren(h('div', { class: 'empty' }, h('h2', {}, `No ${mode} endpoints yet`),
         h('p', { class: 'muted' }, canWrite(session) ? 'Add one, and your CRM hears about new customers and arriving mail within seconds.' : 'Ask a developer or owner of your team to add one.'),
@@ -53,7 +53,7 @@ export async function webhooksPage(content, session) {
         h('td', {}, h('span', { class: `pill ${w.status === 'enabled' ? 'ok' : 'off'}` }, w.status === 'enabled' ? 'Enabled' : 'Disabled')),
         h('td', {}, when(w.created_at)),
         h('td', {}, h('div', { class: 'actions' },
-          h('button', { type: 'button', class: 'small', 'aria-label': `Deliveries of ${w.url}`, onclick: () => deliveries(w) }, 'Deliveries'),
+          h('button', { type: 'button', class: 'small', 'data-action': 'deliveries', 'aria-label': `Deliveries of ${w.url}`, onclick: () => deliveries(w) }, 'Deliveries'),
           canWrite(session) ? [
           h('button', { type: 'button', class: 'small', 'data-action': 'toggle', 'aria-label': `${w.status === 'enabled' ? 'Disable' : 'Enable'} ${w.url}`, onclick: () => toggle(w) }, w.status === 'enabled' ? 'Disable' : 'Enable'),
           h('button', { type: 'button', class: 'small', 'aria-label': `Reveal secret of ${w.url}`, onclick: () => reveal(w) }, 'Reveal secret'),
@@ -70,26 +70,45 @@ export async function webhooksPage(content, session) {
     const table = h('div', {}, h('p', { class: 'muted' }, 'Loading deliveries…'));
     const more = h('div', { class: 'actions' });
     const logNotice = h('div');
+    const logStatus = statusRegion(); // the log's messages, there before them
     const detail = h('div');
     const sinceId = nextId('since');
-    const since = h('input', { id: sinceId, type: 'datetime-local', name: 'since', value: localInput(Date.now() - 86400e3) });
+    const sinceErr = h('div', { id: `${sinceId}-error`, class: 'error', role: 'alert', hidden: true });
+    const since = h('input', { id: sinceId, type: 'datetime-local', name: 'since', value: localInput(Date.now() - 86400e3), 'aria-describedby': sinceErr.id });
     const bulk = canWrite(session) ? h('form', { class: 'row-form', novalidate: true },
-      h('div', {}, h('label', { for: sinceId }, 'Resend failed since'), since),
+      h('div', {}, h('label', { for: sinceId }, 'Resend failed since'), since, sinceErr),
       h('button', { type: 'submit' }, 'Resend failed…')) : null;
-    bulk?.addEventListener('submit', (ev) => { ev.preventDefault(); resendFailed(w, since.value, logNotice); });
+    bulk?.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      showError(since, sinceErr, '');
+      if (!since.value || Number.isNaN(new Date(since.value).getTime())) {
+        showError(since, sinceErr, 'Choose a date and time.');
+        since.focus();
+        return;
+      }
+      resendFailed(w, new Date(since.value), logNotice, logStatus);
+    });
+    // The focus goes back to the row's Deliveries button when the log closes.
+    const back = () => control(w.id, 'deliveries');
     logBox.replaceChildren(h('section', { class: 'panel', 'aria-labelledby': headingId },
       h('div', { class: 'topbar' }, h('h2', { id: headingId, tabindex: '-1' }, `Deliveries to ${w.url}`),
         h('div', { class: 'actions' },
           h('button', { type: 'button', class: 'small', onclick: (ev) => refresh(ev.currentTarget) }, 'Refresh'),
-          h('button', { type: 'button', class: 'small', onclick: () => logBox.replaceChildren() }, 'Close'))),
+          closeButton(logBox, back))),
       w.status === 'enabled' ? null : h('p', { class: 'muted' }, 'This endpoint is disabled: resent events wait until you enable it again.'),
-      bulk, logNotice, detail, table, more));
+      bulk, logNotice, logStatus, detail, table, more));
     if (focus) logBox.querySelector('h2').focus();
 
-    // The newest page again, in place of every row shown (after a resend, say).
+    // The newest page again, in place of every row shown (after a resend, say); the button
+    // keeps the focus, and the log says what it shows now.
     async function refresh(button) {
-      button.disabled = true;
-      try { await load(null, true); logNotice.replaceChildren(); } catch (e) { showLoadError(e); } finally { button.disabled = false; }
+      await busy(button, async () => {
+        try {
+          await load(null, true);
+          logNotice.replaceChildren();
+          announce(rows.length ? `Refreshed: the ${rows.length} latest ${rows.length === 1 ? 'attempt' : 'attempts'} shown.` : 'Refreshed: no deliveries yet.', logStatus);
+        } catch (e) { showLoadError(e); }
+      });
     }
 
     async function load(after, replace = false) {
@@ -97,7 +116,7 @@ export async function webhooksPage(content, session) {
       if (replace) rows.length = 0;
       rows.push(...page.data);
       if (!rows.length) {
-        table.replaceChildren(h('div', { class: 'empty' }, h('h2', {}, 'No deliveries yet'),
+        table.replaceChildren(h('div', { class: 'empty' }, h('h3', {}, 'No deliveries yet'),
           h('p', { class: 'muted' }, 'Each attempt to deliver an event to this endpoint shows here, with its answer.')));
         more.replaceChildren();
         return;
@@ -108,7 +127,7 @@ export async function webhooksPage(content, session) {
       table.replaceChildren(h('table', {}, h('caption', { class: 'visually-hidden' }, `Deliveries to ${w.url}`),
         h('thead', {}, h('tr', {}, ...['When', 'Event', 'Attempt', 'Status', 'Answer', 'Duration', 'Error'].map((t) => h('th', { scope: 'col' }, t)),
           h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
-        h('tbody', {}, ...rows.map((d) => h('tr', {},
+        h('tbody', {}, ...rows.map((d) => h('tr', { 'data-delivery-id': d.id },
           h('td', {}, when(d.attempted_at)),
           h('td', {}, h('span', { class: 'pill' }, d.event_type), h('div', { class: 'mono' }, d.event_id)),
           h('td', {}, String(d.attempt)),
@@ -117,10 +136,10 @@ export async function webhooksPage(content, session) {
           h('td', {}, `${d.duration_ms} ms`),
           h('td', { class: 'mono' }, d.error ?? '—'),
           h('td', {}, h('div', { class: 'actions' },
-            h('button', { type: 'button', class: 'small', 'aria-label': `Details of attempt ${d.attempt} of ${d.event_id}`, onclick: () => show(d) }, 'Details'),
-            canWrite(session) ? h('button', { type: 'button', class: 'small', 'aria-label': `Resend ${d.event_id}`, onclick: () => resend(w, d, logNotice) }, 'Resend') : null)))))));
+            h('button', { type: 'button', class: 'small', 'data-action': 'details', 'aria-label': `Details of attempt ${d.attempt} of ${d.event_id}`, onclick: () => show(d) }, 'Details'),
+            canWrite(session) ? h('button', { type: 'button', class: 'small', 'aria-label': `Resend ${d.event_id}`, onclick: () => resend(w, d, logNotice, logStatus) }, 'Resend') : null)))))));
       const last = rows[rows.length - 1].id;
-      more.replaceChildren(page.has_more ? h('button', { type: 'button', onclick: () => attempt(more, () => load(last)) }, 'Show older deliveries') : '');
+      more.replaceChildren(page.has_more ? showMore(more, table, 'Show older deliveries', () => load(last)) : '');
     }
 
     async function show(d) {
@@ -129,7 +148,7 @@ export async function webhooksPage(content, session) {
         const id = nextId('attempt');
         detail.replaceChildren(h('section', { class: 'panel', 'aria-labelledby': id },
           h('div', { class: 'topbar' }, h('h3', { id, tabindex: '-1' }, `Attempt ${full.attempt} of ${full.event_id}`),
-            h('button', { type: 'button', class: 'small', onclick: () => detail.replaceChildren() }, 'Close')),
+            closeButton(detail, () => table.querySelector(`tr[data-delivery-id="${d.id}"] [data-action=details]`) ?? logBox.querySelector('h2'))),
           h('p', {}, `${full.status === 'succeeded' ? 'Succeeded' : 'Failed'}`,
             full.response_status ? ` with HTTP ${full.response_status}` : '', full.error ? ` (${full.error})` : '',
             ` after ${full.duration_ms} ms, ${when(full.attempted_at)}.`,
@@ -147,32 +166,31 @@ export async function webhooksPage(content, session) {
     await attempt(table, () => load(null));
   }
 
-  async function resend(w, d, logNotice) {
+  // A resend's outcome: said in the log's status region, a failure in its alert slot.
+  async function resend(w, d, logNotice, logStatus) {
     try {
       await api('POST', `/webhook-endpoints/${w.id}/resend`, { event_id: d.event_id });
-      logNotice.replaceChildren(h('div', { class: 'notice', role: 'status' }, `${d.event_id} is queued for ${w.url}; it arrives with the same Innbocks-Event-Id. Refresh to see the attempt.`));
-    } catch (e) { logNotice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
+      logNotice.replaceChildren();
+      announce(`${d.event_id} is queued for ${w.url}; it arrives with the same Innbocks-Event-Id. Refresh to see the attempt.`, logStatus);
+    } catch (e) { logStatus.replaceChildren(); logNotice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
   }
 
-  async function resendFailed(w, sinceValue, logNotice) {
-    const t = new Date(sinceValue);
-    if (!sinceValue || Number.isNaN(t.getTime())) {
-      logNotice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, 'Choose a date and time.'));
-      return;
-    }
+  async function resendFailed(w, t, logNotice, logStatus) {
     if (!await confirmDialog('Resend every failed delivery?', `Every event that ${w.url} failed to receive since ${when(t.toISOString())} is sent again, with its original event id.`, 'Resend failed deliveries')) return;
     try {
       const r = await api('POST', `/webhook-endpoints/${w.id}/resend-failed`, { since: t.toISOString() });
-      logNotice.replaceChildren(h('div', { class: 'notice', role: 'status' }, r.resent
+      logNotice.replaceChildren();
+      announce(r.resent
         ? `${r.resent} failed ${r.resent === 1 ? 'delivery is' : 'deliveries are'} queued again.`
-        : 'No delivery failed for good since then: nothing to resend.'));
-    } catch (e) { logNotice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
+        : 'No delivery failed for good since then: nothing to resend.', logStatus);
+    } catch (e) { logStatus.replaceChildren(); logNotice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
   }
 
   async function toggle(w) {
     try {
       await api('PATCH', `/webhook-endpoints/${w.id}`, { enabled: w.status !== 'enabled' });
-      notice.replaceChildren(h('div', { class: 'notice', role: 'status' }, `${w.url} is ${w.status === 'enabled' ? 'disabled: events wait until you enable it again' : 'enabled'}.`));
+      notice.replaceChildren();
+      announce(`${w.url} is ${w.status === 'enabled' ? 'disabled: events wait until you enable it again' : 'enabled'}.`);
     } catch (e) { notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
     await attempt(listBox, reload);
     control(w.id, 'toggle')?.focus(); // the table is new: back to the switch, now the other way
@@ -185,15 +203,10 @@ export async function webhooksPage(content, session) {
       h('div', { class: 'buttons' }, h('button', { type: 'button', onclick: () => d.close() }, 'Cancel'), submit));
     const d = openDialog(`The signing secret of ${w.url}`, form);
     pw.input.focus();
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      pw.setError('');
-      submit.disabled = true;
-      try {
-        const r = await api('POST', `/webhook-endpoints/${w.id}/reveal-secret`, { password: pw.input.value });
-        d.close();
-        notice.replaceChildren(secretBox(`The signing secret of ${w.url}`, r.secret, 'Keep it in your receiver only.'));
-      } catch (e) { pw.setError(e.message); pw.input.focus(); } finally { submit.disabled = false; }
+    onSubmit(form, submit, null, [pw], async () => { // every error is said at the password
+      const r = await api('POST', `/webhook-endpoints/${w.id}/reveal-secret`, { password: pw.input.value });
+      d.close();
+      showSecret(notice, `The signing secret of ${w.url}`, r.secret, 'Keep it in your receiver only.');
     });
   }
 
@@ -202,13 +215,13 @@ export async function webhooksPage(content, session) {
     let rotated = false;
     try {
       const r = await api('POST', `/webhook-endpoints/${w.id}/rotate-secret`, {});
-      notice.replaceChildren(secretBox(`The new signing secret of ${w.url}`, r.secret, 'Copy it into your receiver now. To see it again later, use Reveal secret (it asks for your password).'));
+      showSecret(notice, `The new signing secret of ${w.url}`, r.secret, 'Copy it into your receiver now. To see it again later, use Reveal secret (it asks for your password).');
       rotated = true;
     } catch (e) { notice.replaceChildren(h('div', { class: 'alert', role: 'alert' }, e.message)); }
     await attempt(listBox, reload);
-    // The table is new: the focus goes to the new secret (its label is read out), or back to
-    // the button when the rotation failed.
-    (rotated ? notice.querySelector('.secret input') : control(w.id, 'rotate'))?.focus();
+    // The table is new: the focus stays on the new secret (its label is read out), or goes back
+    // to the button when the rotation failed.
+    if (!rotated) control(w.id, 'rotate')?.focus();
   }
 
   // The form needs the event catalogue first; a failure to get it is said above the list.
@@ -221,36 +234,26 @@ export async function webhooksPage(content, session) {
 
   function addForm(catalogue) {
     const url = field('Endpoint URL', { type: 'url', name: 'url', hint: 'An https:// URL your server answers with 2xx. Private and local addresses are refused (a development server may allow its own machine).' });
-    const evErr = h('div', { class: 'error', role: 'alert', hidden: true });
     const all = h('input', { type: 'checkbox', name: 'all', checked: true });
     const boxes = catalogue.map((t) => h('input', { type: 'checkbox', name: 'events', value: t, disabled: true }));
     all.addEventListener('change', () => boxes.forEach((b) => { b.disabled = all.checked; }));
-    const events = h('fieldset', {}, h('legend', {}, 'Events'),
+    const events = group('Events', 'enabled_events',
       h('label', {}, all, 'All events, including types added later'),
-      h('div', { class: 'checks' }, ...boxes.map((b) => h('label', {}, b, b.value))), evErr);
-    const alert = h('div', { class: 'alert', role: 'alert', hidden: true });
+      h('div', { class: 'checks' }, ...boxes.map((b) => h('label', {}, b, b.value))));
+    const alert = formAlert();
     const submit = h('button', { type: 'submit', class: 'primary' }, 'Add endpoint');
-    const form = h('form', { novalidate: true }, alert, url.wrap, events,
+    const form = h('form', { novalidate: true }, alert, url.wrap, events.wrap,
       h('p', { class: 'muted' }, `It will receive ${mode} events.`),
       h('div', { class: 'buttons' }, h('button', { type: 'button', onclick: () => d.close() }, 'Cancel'), submit));
     const d = openDialog('Add a webhook endpoint', form);
     url.input.focus();
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      url.setError(''); showError(events, evErr, ''); alert.hidden = true;
+    onSubmit(form, submit, alert, [url, events], async () => {
       const chosen = all.checked ? ['*'] : boxes.filter((b) => b.checked).map((b) => b.value);
-      if (!chosen.length) { showError(events, evErr, 'Choose at least one event, or all events.'); return; }
-      submit.disabled = true;
-      try {
-        const w = await api('POST', '/webhook-endpoints', { url: url.input.value, mode, enabled_events: chosen });
-        d.close();
-        notice.replaceChildren(secretBox(`The signing secret of ${w.url}`, w.secret, 'Copy it into your receiver to verify the Innbocks-Signature header. To see it again later, use Reveal secret (it asks for your password).'));
-        await attempt(listBox, reload);
-      } catch (e) {
-        if (e.param === 'url') url.setError(e.message);
-        else if (e.param === 'enabled_events') showError(events, evErr, e.message);
-        else { alert.textContent = e.message; alert.hidden = false; }
-      } finally { submit.disabled = false; }
+      if (!chosen.length) throw fieldError('enabled_events', 'Choose at least one event, or all events.');
+      const w = await api('POST', '/webhook-endpoints', { url: url.input.value, mode, enabled_events: chosen });
+      d.close();
+      showSecret(notice, `The signing secret of ${w.url}`, w.secret, 'Copy it into your receiver to verify the Innbocks-Signature header. To see it again later, use Reveal secret (it asks for your password).');
+      await attempt(listBox, reload); // below the secret, which keeps the focus
     });
   }
 
