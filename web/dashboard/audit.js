@@ -1,7 +1,7 @@
 // audit.js - the audit log page (owners): who did what in the dashboard and when, newest first,
 // a page of 50 at a time.
 import { api } from './api.js';
-import { h, when } from './ui.js';
+import { h, showMore, when } from './ui.js';
 
 const LABELS = {
   'signin.succeeded': 'Signed in',
@@ -62,7 +62,7 @@ export async function auditPage(content) {
         h('td', {}, refused(r.action) ? h('span', { class: 'pill bad' }, describe(r.action)) : describe(r.action)),
         h('td', { class: 'mono' }, r.target ?? '—'), h('td', {}, r.mode ?? '—'), h('td', { class: 'mono' }, r.client_addr ?? '—'))))));
     more.replaceChildren(page.has_more
-      ? h('button', { type: 'button', onclick: () => load(rows[rows.length - 1].id) }, 'Show older entries') : '');
+      ? showMore(more, box, 'Show older entries', () => load(rows[rows.length - 1].id)) : '');
   }
   await load(null);
 }

@@ -5,7 +5,7 @@
 // Innbocks staff do in live mode (accept the invitation, decide compliance, complete or fail a
 // requested mail action).
 import { api, currentMode } from './api.js';
-import { h, attempt, nextId, when } from './ui.js';
+import { h, announce, attempt, nextId, showMore, statusRegion, when } from './ui.js';
 
 /** The address of a customer's detail; the usage page links there too. */
 export const customerHref = (id) => `#customers?id=${encodeURIComponent(id)}`;
@@ -72,19 +72,26 @@ export async function customersPage(content, session) {
   const listBox = h('div', { class: 'panel' }, h('p', { class: 'muted' }, 'Loading…'));
   const more = h('div', { class: 'actions' });
   const detail = h('div');
-  content.replaceChildren(h('p', { class: 'muted' }, `Your ${currentMode()} customers, newest first. Your CRM creates and changes them through the API.`), form, listBox, more, detail);
+  const helperStatus = statusRegion(); // what a test helper did, below the detail
+  content.replaceChildren(h('p', { class: 'muted' }, `Your ${currentMode()} customers, newest first. Your CRM creates and changes them through the API.`), form, listBox, more, detail, helperStatus);
 
   const found = []; // the customers shown, a page at a time
   let query = '', filter = ''; // what the list shows was searched for
   let searches = 0; // a page of an earlier search is not added to a later one
 
-  async function search() {
+  /** Shows the customers matching the search box; asked: by the user (Search), who is then
+   * told what was found. */
+  async function search(asked = false) {
     query = input.value.trim();
     const q = encodeURIComponent(query);
     filter = !query ? '' : query.includes('@') ? `&email=${q}` : `&external_customer_id=${q}`;
     found.length = 0;
     more.replaceChildren();
-    await attempt(listBox, () => list(null, ++searches));
+    const mine = ++searches;
+    if (!await attempt(listBox, () => list(null, mine)) || !asked || mine !== searches) return;
+    const n = found.length;
+    announce(!n ? (query ? 'No customer matches.' : `No ${currentMode()} customers yet.`)
+      : `${n}${more.childElementCount ? ' or more' : ''} ${n === 1 ? 'customer' : 'customers'} ${query ? 'found' : 'shown'}.`);
   }
 
   async function list(after, mine) {
@@ -106,7 +113,7 @@ export async function customersPage(content, session) {
         h('td', {}, h('a', { href: customerHref(c.id), class: 'button small', 'aria-label': `Details of ${c.name}`, onclick: (ev) => open(ev, c.id) }, 'Details')))))));
     const last = found[found.length - 1].id;
     more.replaceChildren(page.has_more
-      ? h('button', { type: 'button', onclick: () => attempt(more, () => list(last, mine)) }, 'Show more customers') : '');
+      ? showMore(more, listBox, 'Show more customers', () => list(last, mine)) : '');
   }
 
   /** A plain click on Details: the detail's address goes into the history and the detail
@@ -152,6 +159,7 @@ export async function customersPage(content, session) {
     document.title = `${c.name} · ${title}`; // for the history, bookmarks and tabs
     const headingId = nextId('customer');
     const mailBox = h('div');
+    const moreMail = h('div', { class: 'actions' });
     const helperBox = h('div');
     detail.replaceChildren(h('section', { class: 'panel', 'aria-labelledby': headingId },
       h('h2', { id: headingId, tabindex: '-1' }, `${c.name} · ${c.email}`),
@@ -162,25 +170,26 @@ export async function customersPage(content, session) {
         h('tr', {}, h('th', { scope: 'row' }, 'Identity'), h('td', {}, pill(comp.identity?.status ?? comp.identity_status ?? '—', statusKind[comp.identity?.status]))),
         h('tr', {}, h('th', { scope: 'row' }, 'Mail receipt'), h('td', {}, comp.mail_receipt_approved ? pill('approved', 'ok') : pill('not approved', 'bad'))))),
       h('h3', {}, 'Mail'),
-      mailBox,
-      done ? h('div', { class: 'notice', role: 'status' }, done) : null,
+      mailBox, moreMail,
       helperBox));
     drawMail();
     detail.querySelector('h2').focus();
+    if (done) announce(done, helperStatus);
+    else helperStatus.replaceChildren();
 
     // The mail shown so far, newest first, and the test helpers for its requested actions.
     function drawMail() {
-      const moreMail = h('div', { class: 'actions' });
       const last = mail.data[mail.data.length - 1]?.id;
-      moreMail.append(mail.has_more ? h('button', { type: 'button', onclick: () => attempt(moreMail, () => nextMail(last)) }, 'Show more mail') : '');
+      moreMail.replaceChildren(mail.has_more ? showMore(moreMail, mailBox, 'Show more mail', () => nextMail(last)) : '');
       mailBox.replaceChildren(mail.data.length ? h('table', {}, h('caption', { class: 'visually-hidden' }, 'Mail'),
         h('thead', {}, h('tr', {}, ...['Received', 'Type', 'Status', 'Photos', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, ...mail.data.map((m) => h('tr', {},
           h('td', {}, when(m.received_at)), h('td', {}, m.type.replace('_', ' ')), h('td', {}, pill(m.status.replace('_', ' '))),
           // Photos are links, not images: the page loads nothing from other origins (CSP).
-          h('td', {}, ...(m.photos ?? []).map((u, i) => h('a', { href: u, target: '_blank', rel: 'noopener noreferrer', class: 'pill' }, `Photo ${i + 1}`))),
+          h('td', {}, ...(m.photos ?? []).map((u, i) => h('a', { href: u, target: '_blank', rel: 'noopener noreferrer', class: 'pill' },
+            `Photo ${i + 1}`, h('span', { class: 'visually-hidden' }, ' (opens in a new tab)')))),
           h('td', {}, ...(m.actions ?? []).map((a) => pill(`${a.type}: ${a.status}`, a.status === 'completed' ? 'ok' : a.status === 'failed' ? 'bad' : '')))))))
-        : h('p', { class: 'muted' }, 'No mail yet.'), moreMail);
+        : h('p', { class: 'muted' }, 'No mail yet.'));
       helperBox.replaceChildren(helpers ? testHelpers(c, comp, mail, async (message) => { await search(); await show(cid, message); }) : '');
     }
 
@@ -193,7 +202,7 @@ export async function customersPage(content, session) {
     }
   }
 
-  form.addEventListener('submit', (ev) => { ev.preventDefault(); search(); });
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); search(true); });
   const cid = addressedId();
   await Promise.all([search(), cid === null ? null : show(cid)]);
 }

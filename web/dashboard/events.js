@@ -1,7 +1,7 @@
 // events.js - the events page: the events of the page's mode (docs/api.md#events, kept 30 days), newest
 // first, filtered by type or family; each event's payload exactly as webhooks carry it.
 import { api, currentMode } from './api.js';
-import { h, attempt, nextId, when } from './ui.js';
+import { h, announce, attempt, closeButton, nextId, showMore, when } from './ui.js';
 
 export async function eventsPage(content) {
   const catalogue = (await api('GET', '/webhook-events')).data.map((e) => e.type);
@@ -34,12 +34,12 @@ export async function eventsPage(content) {
     box.replaceChildren(h('table', {}, h('caption', { class: 'visually-hidden' }, 'Events'),
       h('thead', {}, h('tr', {}, ...['When', 'Type', 'Event', 'Object'].map((t) => h('th', { scope: 'col' }, t)),
         h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Payload')))),
-      h('tbody', {}, ...rows.map((e) => h('tr', {},
+      h('tbody', {}, ...rows.map((e) => h('tr', { 'data-event-id': e.id },
         h('td', {}, when(e.created_at)), h('td', {}, h('span', { class: 'pill' }, e.type)),
         h('td', { class: 'mono' }, e.id), h('td', { class: 'mono' }, e.data?.object?.id ?? '—'),
         h('td', {}, h('button', { type: 'button', class: 'small', 'aria-label': `Payload of ${e.id}`, onclick: () => attempt(detail, () => show(e.id)) }, 'Payload')))))));
     const last = rows[rows.length - 1].id;
-    more.replaceChildren(page.has_more ? h('button', { type: 'button', onclick: () => attempt(more, () => load(last)) }, 'Show older events') : '');
+    more.replaceChildren(page.has_more ? showMore(more, box, 'Show older events', () => load(last)) : '');
   }
 
   async function show(eid) {
@@ -47,12 +47,17 @@ export async function eventsPage(content) {
     const headingId = nextId('event');
     detail.replaceChildren(h('section', { class: 'panel', 'aria-labelledby': headingId },
       h('div', { class: 'topbar' }, h('h2', { id: headingId, tabindex: '-1' }, `${ev.type} · ${ev.id}`),
-        h('button', { type: 'button', class: 'small', onclick: () => detail.replaceChildren() }, 'Close')),
+        closeButton(detail, () => box.querySelector(`tr[data-event-id="${eid}"] button`))),
       h('pre', { class: 'payload', tabindex: '0', 'aria-label': 'Event payload' }, JSON.stringify(ev, null, 2))));
     detail.querySelector('h2').focus();
   }
 
-  // A failed request is said where its answer would go, with Try again.
-  select.addEventListener('change', () => attempt(box, () => load(null)));
+  // A failed request is said where its answer would go, with Try again; what the list shows
+  // now is said, as the focus stays on the menu.
+  select.addEventListener('change', async () => {
+    if (!await attempt(box, () => load(null))) return;
+    const kind = select.value ? ` of type ${select.value}` : '';
+    announce(rows.length ? `${rows.length}${more.childElementCount ? ' or more' : ''} ${rows.length === 1 ? 'event' : 'events'}${kind} shown.` : `No events${kind}.`);
+  });
   await load(null);
 }

@@ -2,7 +2,7 @@
 // its line items (each customer id a link to that customer's detail), and a CSV download of
 // every line item.
 import { api, currentMode } from './api.js';
-import { h, nextId, when } from './ui.js';
+import { h, announce, nextId, showError, when } from './ui.js';
 import { customerHref } from './customers.js';
 
 const COLUMNS = ['customer_id', 'external_customer_id', 'mailbox_id', 'mailbox_number', 'prepay', 'active_from', 'active_until', 'active_days'];
@@ -37,7 +37,8 @@ const csvCell = (v) => {
 export async function usagePage(content) {
   const id = nextId('month');
   const month = h('input', { id, type: 'month', value: thisMonth(), max: thisMonth() });
-  const err = h('div', { class: 'error', role: 'alert', hidden: true });
+  const err = h('div', { id: `${id}-error`, class: 'error', role: 'alert', hidden: true });
+  month.setAttribute('aria-describedby', err.id);
   const download = h('button', { type: 'button' }, 'Download CSV');
   const summary = h('div');
   // Focusable: on a narrow screen the table scrolls sideways, and it has no control to reach.
@@ -49,12 +50,14 @@ export async function usagePage(content) {
     summary, box);
 
   let current = { items: [], usage: null };
-  async function load() {
-    err.hidden = true;
+  /** Shows the chosen month's usage; changed: by the user, who is then told what it is. */
+  async function load(changed = false) {
+    showError(month, err, '');
     try {
       current = await usageAll(month.value || thisMonth());
-    } catch (e) { err.textContent = e.message; err.hidden = false; return; }
+    } catch (e) { showError(month, err, e.message); return; }
     const u = current.usage;
+    if (changed) announce(`${month.value || thisMonth()}: ${u.active_mailboxes} active mailboxes, ${u.billable_mailboxes} billable, ${u.mailbox_days} mailbox-days.`);
     summary.replaceChildren(h('div', { class: 'panel' }, h('p', {},
       h('strong', {}, String(u.active_mailboxes)), ' active mailboxes · ',
       h('strong', {}, String(u.billable_mailboxes)), ' billable · ',
@@ -81,6 +84,6 @@ export async function usagePage(content) {
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 1000);
   });
-  month.addEventListener('change', load);
+  month.addEventListener('change', () => load(true));
   await load();
 }
