@@ -148,8 +148,9 @@ async function shell(session, moved) {
   const name = (location.hash.slice(1) || 'keys').split('?')[0];
   const pageName = visible.some(([k]) => k === name) ? name : 'keys';
   const page = PAGES[pageName];
-  // The mode first, where it matters: two tabs, one in each mode, tell themselves apart.
-  const mode = page.bothModes ? '' : `${currentMode() === 'test' ? 'Test' : 'Live'} — `;
+  // Test mode is named first, like the test banner: two tabs, one in each mode, tell
+  // themselves apart, with a screen reader too.
+  const mode = currentMode() === 'test' && !page.bothModes ? 'Test — ' : '';
   document.title = `${mode}${page.title} · ${session.partner.name} · Innbocks`;
   const nav = h('nav', { class: 'nav', 'aria-label': 'Dashboard' },
     ...visible.map(([k, p]) => h('a', { href: `#${k}`, 'aria-current': k === pageName ? 'page' : null }, p.title)));
