@@ -87,8 +87,10 @@ test('four tenants with four hanging endpoints and a backlog each: another partn
   assert.ok(waits.every((ms) => ms < 3 * TIMEOUT_MS),
     `ms from commit to delivery with a ${TIMEOUT_MS} ms timeout, behind 10 s of backlog: ${waits.join(', ')}`);
   assert.ok(idle < 2 * TIMEOUT_MS, `ms from commit to delivery for a partner with nothing in flight: ${idle}`);
-  // The hanging endpoints still had their backlog: the healthy ones were not served last.
-  assert.ok(received < 16 * 40 / 2, `hanging endpoints received ${received} of their ${16 * 40} first attempts`);
+  // The hanging endpoints still had backlog left: the healthy ones were not served last (before,
+  // they waited for all of it). Not a tighter bound: each second a loaded machine takes over the
+  // test lets about 56 more hanging attempts in (one loaded run saw 349 of 640).
+  assert.ok(received < 16 * 40, `hanging endpoints received ${received} of their ${16 * 40} first attempts`);
 });
 
 test('inside one tenant, six hanging endpoints and a healthy one: the healthy one gets every event at once', async () => {
