@@ -1,5 +1,6 @@
-/* admin_actions.c - the operator API's work queue of mail actions and
- * their completion, failure or cancellation (docs/operators.md). */
+/* admin_actions.c - the operator API's work queue of mail actions, one
+ * action read by its id, and their completion, failure or cancellation
+ * (docs/operators.md). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,22 @@ int admin_action_list(struct ctx *c)
 						   &more, &c->err) < 0)
 		return -1;
 	return reply_list_write(c, items, n, sizeof(*items), action_item, more);
+}
+
+int admin_action_get(struct ctx *c)
+{
+	struct mail_action act;
+	if (query_allow(c, NULL) < 0)
+		return -1;
+	int rc = c->store->ops->action_get_any_partner(c->store, c->a, c->params[0], &act,
+						       &c->err);
+	if (rc == STORE_NOT_FOUND)
+		return reply_not_found(c, "mail_action", c->params[0], NULL);
+	if (rc < 0)
+		return -1;
+	struct buf b = {0};
+	render_action_write(&b, &act);
+	return reply_buf_take(c, 200, &b);
 }
 
 /* Loads the open action named by the path (any partner's on the operator

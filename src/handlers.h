@@ -187,6 +187,7 @@ int admin_mail_get(struct ctx *c);
 
 /* admin_actions.c */
 int admin_action_list(struct ctx *c);
+int admin_action_get(struct ctx *c);
 int admin_action_complete(struct ctx *c);
 int admin_action_fail(struct ctx *c);
 int admin_action_cancel(struct ctx *c);

@@ -87,6 +87,7 @@ const struct route routes[] = {
 	{"POST", ADMIN "/mail", admin_mail_create, 0, ROUTE_ADMIN, 0, admin_tenant_mail},
 	{"GET", ADMIN "/mail/{id}", admin_mail_get, 0, ROUTE_ADMIN},
 	{"GET", ADMIN "/mail-actions", admin_action_list, 0, ROUTE_ADMIN},
+	{"GET", ADMIN "/mail-actions/{id}", admin_action_get, 0, ROUTE_ADMIN},
 	{"POST", ADMIN "/mail-actions/{id}/complete", admin_action_complete, 0, ROUTE_ADMIN, 0,
 	 admin_tenant_action},
 	{"POST", ADMIN "/mail-actions/{id}/fail", admin_action_fail, 0, ROUTE_ADMIN, 0,

@@ -407,6 +407,21 @@ test('complete, fail and cancel of an action in a final state are 409 invalid_st
   for (const a of finals) assert.deepEqual((await getMail(a.mail_id)).actions, [a], `${a.status} stays as it was`);
 });
 
+test('the operator reads any partner\'s action by its id, as the mail lists it, in every state; an unknown id is 404', async () => {
+  const other = await srv.tenant();
+  const otherCustomer = await eligibleCustomer(srv, other.api);
+  const open = await requestAction(other.api, (await createMail(other.api, otherCustomer.id)).id, 'pickup');
+  const done = await completeAction(srv, await requestAction(t.api, (await createMail(t.api, cust.id)).id, 'scan'));
+  for (const [a, api] of [[open, other.api], [done, t.api]]) {
+    const read = ok(await srv.admin().get(`/mail-actions/${a.id}`));
+    assertActionShape(read);
+    assert.deepEqual(read, ok(await api.get(`/mail/${a.mail_id}`)).actions.at(-1));
+  }
+  assertError(await srv.admin().get('/mail-actions/act_ZZZZZZZZZZZZZZZZZZZZZZZZ'), 404, 'not_found');
+  assertError(await srv.admin().get(`/mail-actions/${open.id}?expand=mail`), 400, 'unknown_parameter', 'expand');
+  assertError(await other.api.get(`/mail-actions/${open.id}`), 404, 'route_not_found');
+});
+
 test("a mail's actions are listed oldest first with their final states", async () => {
   const m = await createMail(t.api, cust.id);
   const s = await failAction(srv, await requestAction(t.api, m.id, 'scan'), 'scanner broken');
