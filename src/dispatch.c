@@ -379,6 +379,19 @@ static void write_reset(struct ctx *c)
 	c->resp->facts.replayed = false;
 }
 
+/* The answer stored for the key (idem_get), unless it is past its 24
+ * hours: a record the purge has not reached yet (it runs every 10 minutes,
+ * and stops at the first record of the last 24 hours, which a clock
+ * stepped back may have stamped in the future) is no answer. */
+static int idem_stored(struct ctx *c, const char *scope, const char *key,
+		       struct idem_record *rec, struct err *e)
+{
+	int rc = c->store->ops->idem_get(c->store, c->a, scope, key, rec, e);
+	if (rc == 0 && rec->created_at < c->now - IDEM_RETENTION_SECONDS)
+		return STORE_NOT_FOUND;
+	return rc;
+}
+
 const char *dispatch_idem_key(struct ctx *c, const char **scope)
 {
 	/* Sign-in and setup have no caller to scope a key to; a refusal of
@@ -388,8 +401,13 @@ const char *dispatch_idem_key(struct ctx *c, const char **scope)
 		return NULL;
 	/* Made once: a batch reads the keys ahead, then runs each call,
 	 * perhaps twice. */
+	/* A dashboard user's keys are the user's in the page's mode, or in
+	 * both for what is the same in both (the team, the session). */
 	if (!c->idem_scope && c->session)
-		c->idem_scope = arena_printf(c->a, "%s:%s", c->session->user.id, c->partner_id);
+		c->idem_scope = arena_printf(c->a, "%s:%s", c->session->user.id,
+					     c->route->flags & ROUTE_BOTH_MODES
+						     ? c->session->user.partner_id
+						     : c->partner_id);
 	else if (!c->idem_scope)
 		c->idem_scope = c->partner_id ? c->partner_id : "operator";
 	if (!c->idem_digest[0])
@@ -435,7 +453,7 @@ void dispatch_write_in_tx(struct ctx *c)
 	}
 	if (key) {
 		struct idem_record rec;
-		int rc = s->ops->idem_get(s, c->a, scope, key, &rec, &c->err);
+		int rc = idem_stored(c, scope, key, &rec, &c->err);
 		if (rc == 0 && idem_open(c->a, scope, c->req->idempotency_key, rec.body,
 					 rec.body_len, &rec.body, &rec.body_len, &c->err) < 0)
 			rc = -1;
@@ -692,7 +710,7 @@ static bool idem_answer_stored(struct ctx *c)
 	if (!key || s->ops->tx_begin(s, false, &ignored) < 0)
 		return false;
 	struct idem_record rec;
-	int rc = s->ops->idem_get(s, c->a, scope, key, &rec, &ignored);
+	int rc = idem_stored(c, scope, key, &rec, &ignored);
 	s->ops->tx_rollback(s);
 	return rc == 0;
 }

@@ -289,6 +289,24 @@ test('an Idempotency-Key on a dashboard write replays for its user, and is a key
   assert.equal(ids.filter((id) => id === first.body.id).length, 1);
 });
 
+// The team is the same in both modes: a retry after switching the page's mode made a second
+// setup link (the first one then refused) and a second audit row.
+test('on the team, which is the same in both modes, a user\'s Idempotency-Key is one key in both modes', async () => {
+  const u = await dashUser(srv);
+  const invited = await u.dash.post('/users', { email: `${uniq('mate')}@example.com`.toLowerCase(), role: 'viewer' });
+  assert.equal(invited.status, 201, invited.text);
+  const key = uniq('both-modes-');
+  const send = () => u.dash.post(`/users/${invited.body.id}/setup-link`, {}, { headers: { 'idempotency-key': key } });
+  const live = await send();
+  assert.ok(live.status < 300, live.text);
+  u.dash.mode = 'test';
+  const again = await send();
+  u.dash.mode = 'live';
+  assert.equal(again.headers.get('idempotent-replayed'), 'true', 'the same request in the other mode replays');
+  assert.equal(again.status, live.status);
+  assert.deepEqual(again.body, live.body);
+});
+
 test('a key made in the dashboard works within its two scopes, gets 403 outside, and revoke stops it at once', async () => {
   const u = await dashUser(srv);
   const r = await u.dash.post('/keys', { name: 'CRM', mode: 'live', scopes: ['customers:read', 'customers:write'] });

@@ -308,3 +308,21 @@ test('a sealed answer changed in the database answers 500 on replay and runs not
   assertError(await admin.post(`/partners/${t.partner.id}/keys`, body, { idem: key }), 500, 'internal_error');
   assert.equal(ok(await admin.get(`/partners/${t.partner.id}/keys?limit=100`)).data.length, keysBefore);
 });
+
+// A record the purge has not reached yet (it runs every 10 minutes, and stops at the first record
+// of the last 24 hours, which a clock stepped back may have stamped in the future) replayed days
+// after its request.
+test('a stored answer past its 24 hours is no answer, even before the purge removes it: the key runs anew', async () => {
+  const owner = await srv.tenant();
+  const key = uniq('aged');
+  const body = customerBody();
+  const first = ok(await owner.api.post('/customers', body, { idem: key }), 201);
+  srv.sql(`UPDATE idempotency SET created_at = created_at - ${25 * 3600} WHERE scope = '${owner.partner.id}'`);
+  const again = await owner.api.post('/customers', body, { idem: key });
+  assert.equal(again.status, 201, again.text);
+  assert.equal(again.headers.get('idempotent-replayed'), null, 'a new request, not a replay');
+  assert.notEqual(again.body.id, first.id);
+  const third = await owner.api.post('/customers', body, { idem: key });
+  assert.equal(third.headers.get('idempotent-replayed'), 'true', 'its own answer replays from then on');
+  assert.equal(third.body.id, again.body.id);
+});
