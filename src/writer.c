@@ -86,21 +86,28 @@ static int batch_run(struct store *s, void *arg, struct err *e)
 {
 	struct batch *b = arg;
 	const char *scopes[BATCH_MAX], *keys[BATCH_MAX];
+	size_t key_of[BATCH_MAX] = {0}; /* the call of each key */
+	bool in_use[BATCH_MAX], elsewhere[BATCH_MAX] = {false};
 	int nkeys = 0;
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->q[i]->refused)
 			continue;
 		keys[nkeys] = dispatch_idem_key(b->q[i]->c, &scopes[nkeys]);
 		if (keys[nkeys])
-			nkeys++;
+			key_of[nkeys++] = i;
 	}
-	if (nkeys && s->ops->idem_prefetch(s, nkeys, scopes, keys, e) < 0)
+	if (nkeys && s->ops->idem_prefetch(s, nkeys, scopes, keys, in_use, e) < 0)
 		return -1;
+	/* A call whose key another transaction holds (another instance runs
+	 * the same request) is answered 409 from what was read ahead, at once:
+	 * it takes no tenant, whose row another session may hold for seconds. */
+	for (int k = 0; k < nkeys; k++)
+		elsewhere[key_of[k]] = in_use[k];
 	const char *held = NULL;
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->q[i]->refused)
 			continue;
-		const char *tenant = dispatch_tenant(b->q[i]->c);
+		const char *tenant = elsewhere[i] ? NULL : dispatch_tenant(b->q[i]->c);
 		if (tenant && (!held || strcmp(tenant, held) != 0)) {
 			if (s->ops->tx_lock_tenant(s, tenant, b->waited, e) < 0) {
 				if (!e->retry) {

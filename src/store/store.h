@@ -624,10 +624,14 @@ struct store_ops {
 	 * database (PostgreSQL: every key's claim and stored answer in one
 	 * round trip; SQLite does nothing). A pair given twice is read once,
 	 * for its first idem_get(): the second sees what the first stored.
+	 * Sets in_use[i] when another transaction holds pair i's key, so that
+	 * idem_get() of it will answer 409 idempotency_key_in_use: its request
+	 * needs nothing more of the transaction (SQLite: never; its duplicates
+	 * are found in the process, idem_running.h).
 	 * The strings must stay valid until the transaction ends. Returns 0,
 	 * or -1 with e set (the transaction is then rolled back). */
 	int (*idem_prefetch)(struct store *s, int n, const char *const *scopes,
-			     const char *const *keys, struct err *e);
+			     const char *const *keys, bool *in_use, struct err *e);
 	/* Stores r as the answer of (scope, key), created at now, replacing
 	 * one stored before. Call in the request's write transaction, so the
 	 * answer commits with its effects. */

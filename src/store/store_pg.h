@@ -349,7 +349,7 @@ int store_pg_event_purge(struct store *s, int64_t before, int limit, int *purged
 int store_pg_event_idem_get(struct store *s, struct arena *a, const char *scope,
 			    const char *key, struct idem_record *out, struct err *e);
 int store_pg_event_idem_prefetch(struct store *s, int n, const char *const *scopes,
-				 const char *const *keys, struct err *e);
+				 const char *const *keys, bool *in_use, struct err *e);
 /* Frees what idem_prefetch read and no idem_get() took (the transaction
  * ends). */
 void store_pg_event_idem_ahead_forget(struct pg_conn *c);

@@ -214,9 +214,17 @@ void store_pg_event_idem_ahead_forget(struct pg_conn *c)
 	c->nahead = 0;
 }
 
-int store_pg_event_idem_prefetch(struct store *s, int n, const char *const *scopes,
-				 const char *const *keys, struct err *e)
+/* Whether a claim's result (IDEM_LOCK) says another transaction holds the key. */
+static bool idem_held_elsewhere(const PGresult *lock)
 {
+	return !(PQntuples(lock) == 1 && strcmp(PQgetvalue(lock, 0, 0), "t") == 0);
+}
+
+int store_pg_event_idem_prefetch(struct store *s, int n, const char *const *scopes,
+				 const char *const *keys, bool *in_use, struct err *e)
+{
+	for (int i = 0; i < n; i++)
+		in_use[i] = false;
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
@@ -230,13 +238,19 @@ int store_pg_event_idem_prefetch(struct store *s, int n, const char *const *scop
 	if (!ahead || !q || !calls || !res)
 		die("out of memory");
 	int m = 0;
+	int *read_as = calloc((size_t)n, sizeof(*read_as)); /* pair i is ahead[read_as[i]] */
+	if (!read_as)
+		die("out of memory");
 	for (int i = 0; i < n; i++) {
 		bool again = false;
-		for (int j = 0; j < m && !again; j++)
+		for (int j = 0; j < m && !again; j++) {
 			again = strcmp(ahead[j].scope, scopes[i]) == 0 &&
 				strcmp(ahead[j].key, keys[i]) == 0;
+			read_as[i] = j;
+		}
 		if (again)
 			continue;
+		read_as[i] = m;
 		ahead[m] = (struct pgs_idem_ahead){.scope = scopes[i], .key = keys[i]};
 		pgs_text(&q[m], scopes[i]);
 		pgs_text(&q[m], keys[i]);
@@ -250,11 +264,14 @@ int store_pg_event_idem_prefetch(struct store *s, int n, const char *const *scop
 			ahead[j].lock = res[2 * j];
 			ahead[j].row = res[2 * j + 1];
 		}
+		for (int i = 0; i < n; i++)
+			in_use[i] = idem_held_elsewhere(ahead[read_as[i]].lock);
 		c->ahead = ahead;
 		c->nahead = m;
 	} else {
 		free(ahead);
 	}
+	free(read_as);
 	free(q);
 	free(calls);
 	free(res);
@@ -265,9 +282,9 @@ int store_pg_event_idem_prefetch(struct store *s, int n, const char *const *scop
 static int idem_answer(struct arena *a, PGresult *lock, PGresult *r, struct idem_record *out,
 		       struct err *e)
 {
-	bool locked = PQntuples(lock) == 1 && strcmp(PQgetvalue(lock, 0, 0), "t") == 0;
+	bool elsewhere = idem_held_elsewhere(lock);
 	PQclear(lock);
-	if (!locked) {
+	if (elsewhere) {
 		PQclear(r);
 		return idem_in_use(e);
 	}

@@ -208,7 +208,7 @@ int store_sqlite_event_purge(struct store *s, int64_t before, int limit, int *pu
 int store_sqlite_event_idem_get(struct store *s, struct arena *a, const char *scope,
 				const char *key, struct idem_record *out, struct err *e);
 int store_sqlite_event_idem_prefetch(struct store *s, int n, const char *const *scopes,
-				     const char *const *keys, struct err *e);
+				     const char *const *keys, bool *in_use, struct err *e);
 int store_sqlite_event_idem_put(struct store *s, const char *scope, const char *key,
 				const struct idem_record *r, int64_t now, struct err *e);
 int store_sqlite_event_idem_purge(struct store *s, int64_t before, struct err *e);

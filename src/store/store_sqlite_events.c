@@ -217,9 +217,11 @@ int store_sqlite_event_purge(struct store *s, int64_t before, int limit, int *pu
 
 /* One writer at a time, reading from its own cache: nothing to gain. */
 int store_sqlite_event_idem_prefetch(struct store *s, int n, const char *const *scopes,
-				     const char *const *keys, struct err *e)
+				     const char *const *keys, bool *in_use, struct err *e)
 {
-	(void)s, (void)n, (void)scopes, (void)keys, (void)e;
+	(void)s, (void)scopes, (void)keys, (void)e;
+	for (int i = 0; i < n; i++)
+		in_use[i] = false;
 	return 0;
 }
 

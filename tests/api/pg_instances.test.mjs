@@ -502,6 +502,34 @@ test('an operator\'s write on a partner\'s customer is ordered with the partner\
     }
   });
 
+// The duplicate's batch read its key ahead (held by the first request's transaction, on the
+// other instance), then waited for the partner's row like any write of the partner, up to the
+// lock timeout, with its answer already known: 503 after 5 s, or a stale 409 once the first had
+// ended.
+test('a duplicate on the other instance while the first waits for its partner\'s row is 409 at once',
+  { skip }, async () => {
+    const t = await srv.tenant();
+    const key = uniq('dup');
+    const body = customerBody();
+    const held = await holdPartner(t.partner.id, 30);
+    let first;
+    try {
+      first = on(srv, 0, t.key.secret).post('/customers', body, { idem: key });
+      await sleep(500);
+      const started = Date.now();
+      const dup = await on(srv, 1, t.key.secret).post('/customers', body, { idem: key });
+      assert.equal(held.released(), false, 'answered while the row is still held');
+      assertError(dup, 409, 'idempotency_key_in_use');
+      assert.ok(Date.now() - started < 4000, `answered after ${Date.now() - started} ms, not the lock timeout`);
+    } finally {
+      await held.end();
+    }
+    const created = ok(await first, 201);
+    const replay = await on(srv, 1, t.key.secret).post('/customers', body, { idem: key });
+    assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+    assert.equal(ok(replay, 201).id, created.id);
+  });
+
 test('200 creates at once across both instances get distinct, gap-free mailbox numbers', { skip }, async () => {
   const t = await srv.tenant();
   const answers = await Promise.all(Array.from({ length: 200 },

@@ -1287,6 +1287,23 @@ static void *idem_get_elsewhere(void *arg)
 	return (void *)rc;
 }
 
+/* Another thread's idem_prefetch() of (ptn_1, new), in a write transaction
+ * of its own: 1 when it says another transaction holds the key. */
+static void *idem_prefetch_elsewhere(void *arg)
+{
+	struct db *d = arg;
+	const char *scope = "ptn_1", *key = "new";
+	bool in_use = false;
+	struct err e = {0};
+	intptr_t rc = -1;
+	if (d->s->ops->tx_begin(d->s, true, &e) == 0) {
+		rc = d->s->ops->idem_prefetch(d->s, 1, &scope, &key, &in_use, &e) < 0 ? -1
+										      : in_use;
+		d->s->ops->tx_rollback(d->s);
+	}
+	return (void *)rc;
+}
+
 static int prefetched_keys(struct store *s, void *arg, struct err *e)
 {
 	struct db_work *w = arg;
@@ -1294,8 +1311,12 @@ static int prefetched_keys(struct store *s, void *arg, struct err *e)
 	w->runs++;
 	const char *scopes[4] = {"ptn_1", "ptn_1", "ptn_1", "ptn_2"};
 	const char *keys[4] = {"stored", "new", "new", "stored"};
-	if (!CHECK_INT(s->ops->idem_prefetch(s, 4, scopes, keys, e), 0))
+	bool in_use[4] = {true, true, true, true};
+	if (!CHECK_INT(s->ops->idem_prefetch(s, 4, scopes, keys, in_use, e), 0))
 		return -1;
+	/* No other transaction holds them; a key given twice is this one's. */
+	for (int i = 0; i < 4; i++)
+		CHECK(!in_use[i]);
 	if (pg_admin()) {
 		/* Read ahead is claimed, as idem_get() claims. */
 		pthread_t t;
@@ -1303,6 +1324,11 @@ static int prefetched_keys(struct store *s, void *arg, struct err *e)
 		if (CHECK_INT(pthread_create(&t, NULL, idem_get_elsewhere, d), 0) &&
 		    CHECK_INT(pthread_join(t, &other), 0))
 			CHECK_INT((intptr_t)other, 409);
+		/* And another transaction's read ahead says so, before its
+		 * idem_get(). */
+		if (CHECK_INT(pthread_create(&t, NULL, idem_prefetch_elsewhere, d), 0) &&
+		    CHECK_INT(pthread_join(t, &other), 0))
+			CHECK_INT((intptr_t)other, 1);
 	}
 	struct idem_record r = {0};
 	if (CHECK_INT(s->ops->idem_get(s, d->a, "ptn_1", "stored", &r, e), 0))
