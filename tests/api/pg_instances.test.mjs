@@ -14,7 +14,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  startServer, customerBody, ok, assertError, listAll, uniq, sleep, postgresOnly,
+  startServer, customerBody, ok, assertError, listAll, uniq, sleep, postgresOnly, runCli,
 } from './lib.mjs';
 import { WEBHOOK_ENV, receiver, closeReceivers, createEndpoint, assertSigned } from './webhook_lib.mjs';
 
@@ -500,6 +500,27 @@ test('an operator\'s write on a partner\'s customer is ordered with the partner\
       await operator?.catch(() => {});
       await partner?.catch(() => {});
     }
+  });
+
+// A write outside the writer (the command line; group commit off) took no tenant either, so it
+// could commit an event ahead of the partner's writes in the same way.
+test('the command line\'s write on a partner\'s customer waits for the partner\'s row, as the partner\'s own writes do',
+  { skip }, async () => {
+    const t = await srv.tenant();
+    const c = ok(await t.api.post('/customers', customerBody({ prepay: false })), 201);
+    assert.equal(c.billing_status, 'inactive');
+    const held = await holdPartner(t.partner.id, 30);
+    let cli;
+    try {
+      cli = runCli(['customer', 'billing', c.id, '--active', 'true', '--database', srv.dbPath]);
+      await sleep(1000);
+      assert.equal(ok(await t.api.get(`/customers/${c.id}`)).billing_status, 'inactive', 'not written while the row is held');
+    } finally {
+      await held.end();
+    }
+    const r = await cli;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(ok(await t.api.get(`/customers/${c.id}`)).billing_status, 'active');
   });
 
 // The duplicate's batch read its key ahead (held by the first request's transaction, on the
