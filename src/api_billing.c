@@ -59,58 +59,39 @@ int api_billing_usage(struct ctx *c)
 		return error(&c->err, 400, "invalid_request", "period",
 			     "period must be a month written YYYY-MM, from 1970-01 to 9999-11");
 
+	/* The seconds that count: those of the period that are not in the
+	 * future. The moment "active at the end" is judged: the period's last
+	 * second, or now while the period runs. A period still to come has
+	 * neither. */
+	int64_t hi = end < c->now + 1 ? end : c->now + 1;
+	int64_t at = end - 1 < c->now ? end - 1 : c->now;
+	struct usage_span *spans;
+	size_t nspans;
+	if (c->store->ops->usage_spans(c->store, c->a, c->partner_id, start, hi, &spans,
+				       &nspans, &c->err) < 0)
+		return -1;
+	/* The totals cover the whole period; the line items are one page. */
+	int64_t active = 0, days_total = 0;
+	for (size_t i = 0; i < nspans; i++) {
+		const struct usage_span *sp = &spans[i];
+		days_total += usage_active_days(sp->activated_at, sp->closed_at, start, end,
+						c->now);
+		if (usage_active_at(sp->activated_at, sp->closed_at, at))
+			active++;
+	}
 	struct customer *rows;
 	size_t n;
-	if (c->store->ops->usage_customers(c->store, c->a, c->partner_id, start, end, &rows, &n,
-					   &c->err) < 0)
+	bool more;
+	if (c->store->ops->usage_customers(c->store, c->a, c->partner_id, start, hi, &pg, &rows,
+					   &n, &more, &c->err) < 0)
 		return -1;
-	/* The moment "active at the end" is judged: the period's last second,
-	 * or now while the period runs. A period still to come has none. */
-	int64_t at = end - 1 < c->now ? end - 1 : c->now;
-	bool started = start <= c->now;
-	int64_t active = 0, billable = 0, days_total = 0;
-	/* The line items (billable rows, in order of activation) are rows[i]
-	 * for i in line[], with their days; the totals cover all of them. */
-	size_t *line = arena_alloc(c->a, (n ? n : 1) * sizeof(*line));
-	int64_t *line_days = arena_alloc(c->a, (n ? n : 1) * sizeof(*line_days));
-	const char *cursor = pg.starting_after ? pg.starting_after : pg.ending_before;
-	size_t nlines = 0, cursor_at = SIZE_MAX;
-	for (size_t i = 0; i < n; i++) {
-		const struct customer *cu = &rows[i];
-		int64_t days = usage_active_days(cu->mailbox.activated_at,
-						 cu->mailbox.closed_at, start, end, c->now);
-		if (days == 0)
-			continue;
-		billable++;
-		days_total += days;
-		if (started &&
-		    usage_active_at(cu->mailbox.activated_at, cu->mailbox.closed_at, at))
-			active++;
-		if (cursor && cursor_at == SIZE_MAX &&
-		    (strcmp(cursor, cu->mailbox.id) == 0 || strcmp(cursor, cu->id) == 0))
-			cursor_at = nlines;
-		line_days[nlines] = days;
-		line[nlines++] = i;
-	}
-	if (cursor && cursor_at == SIZE_MAX)
-		return error(&c->err, 400, "invalid_request",
-			     pg.starting_after ? "starting_after" : "ending_before",
-			     "no line item for %s in this period", cursor);
-	/* starting_after pages towards later activations, ending_before towards
-	 * earlier ones; has_more looks in the direction of travel. */
-	size_t from = 0, to = nlines;
-	if (pg.starting_after)
-		from = cursor_at + 1;
-	else if (pg.ending_before)
-		to = cursor_at;
-	bool more = to - from > (size_t)pg.limit;
-	if (more && pg.ending_before)
-		from = to - (size_t)pg.limit;
-	else if (more)
-		to = from + (size_t)pg.limit;
 	json_t *data = json_array();
-	for (size_t k = from; k < to; k++)
-		json_array_append_new(data, line_item(&rows[line[k]], line_days[k]));
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(
+			data,
+			line_item(&rows[i], usage_active_days(rows[i].mailbox.activated_at,
+							      rows[i].mailbox.closed_at, start,
+							      end, c->now)));
 	json_t *items = json_object();
 	json_object_set_new(items, "object", json_string("list"));
 	json_object_set_new(items, "has_more", json_boolean(more));
@@ -123,7 +104,7 @@ int api_billing_usage(struct ctx *c)
 	json_object_set_new(o, "livemode", render_livemode(c->partner_id));
 	json_object_set_new(o, "period", period_obj);
 	json_object_set_new(o, "active_mailboxes", json_integer(active));
-	json_object_set_new(o, "billable_mailboxes", json_integer(billable));
+	json_object_set_new(o, "billable_mailboxes", json_integer((json_int_t)nspans));
 	json_object_set_new(o, "mailbox_days", json_integer(days_total));
 	json_object_set_new(o, "line_items", items);
 	return reply_take(c, 200, o);

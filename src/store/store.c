@@ -1,7 +1,8 @@
 /* store.c - picks the storage backend a database setting names, checks that
  * a backend's table fills every slot of struct store_ops, and holds what
  * both backends share: the refusal of a partner-scoped operation given no
- * partner, and the answers to unique violations a client can cause. */
+ * partner, the end of a page read oldest first, and the answers to unique
+ * violations a client can cause. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -93,6 +94,25 @@ int store_partner_required(const char *partner_id, const char *op, struct err *e
 	/* A caller's bug, never a client's: say so where operators look. */
 	fprintf(stderr, "innbocks: store: %s was called without a partner id; refused\n", op);
 	return error(e, 500, "internal_error", NULL, "%s needs a partner id", op);
+}
+
+void store_page_oldest_first(const struct page *pg, void *items, size_t item_size, size_t *n,
+			     bool *has_more)
+{
+	*has_more = *n > (size_t)pg->limit;
+	if (*has_more)
+		*n = (size_t)pg->limit;
+	if (!pg->ending_before)
+		return;
+	unsigned char *buf = items;
+	for (size_t i = 0; i < *n / 2; i++) {
+		unsigned char *x = buf + item_size * i, *y = buf + item_size * (*n - 1 - i);
+		for (size_t b = 0; b < item_size; b++) {
+			unsigned char t = x[b];
+			x[b] = y[b];
+			y[b] = t;
+		}
+	}
 }
 
 /* The unique constraints a client can run into (two requests racing for one

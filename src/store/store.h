@@ -193,6 +193,12 @@ struct page {
 	const char *ending_before;
 };
 
+/* A mailbox's active seconds [activated_at, closed_at); closed_at 0 while
+ * it is open. */
+struct usage_span {
+	int64_t activated_at, closed_at;
+};
+
 struct customer_filter {
 	const char *status, *external_id, *email; /* NULL = no filter */
 };
@@ -370,13 +376,21 @@ struct store_ops {
 	int (*customer_external_id_find)(struct store *s, const char *partner_id,
 					 const char *external_id, const char *except_id,
 					 struct err *e);
-	/* Every customer of the tenant partner_id (required) whose mailbox was
-	 * active at some moment
-	 * in [start, end), in order of activation (the billing line items). A
-	 * mailbox closed in the second it was activated was active in that
-	 * second. */
+	/* Billing usage of the tenant partner_id (required): its mailboxes
+	 * active at some second of [start, hi) (a mailbox closed in the second
+	 * it was activated was active in that second); none when start >= hi.
+	 * usage_spans gives the active span of each, in no order (the totals).
+	 * usage_customers gives a page of their customers in order of
+	 * activation (the billing line items): up to pg->limit of them, the
+	 * first ones, those after pg->starting_after or the last ones before
+	 * pg->ending_before (a customer or mailbox id; one that is not a line
+	 * item is 400), with *has_more looking in the direction of travel. */
+	int (*usage_spans)(struct store *s, struct arena *a, const char *partner_id,
+			   int64_t start, int64_t hi, struct usage_span **spans, size_t *n,
+			   struct err *e);
 	int (*usage_customers)(struct store *s, struct arena *a, const char *partner_id,
-			       int64_t start, int64_t end, struct customer **items, size_t *n,
+			       int64_t start, int64_t hi, const struct page *pg,
+			       struct customer **items, size_t *n, bool *has_more,
 			       struct err *e);
 
 	/* Inserts m for its customer (the caller checked it is the tenant's). */
@@ -714,7 +728,7 @@ struct store {
 	X(key_get_any_partner) X(key_find_by_hash) X(key_list) X(key_revoke) X(key_touch) X(rate_spend) \
 	X(operator_token_insert) X(operator_token_find) X(customer_insert) X(customer_get) \
 	X(customer_get_any_partner) X(customer_list) X(customer_update) \
-	X(customer_external_id_find) X(usage_customers) \
+	X(customer_external_id_find) X(usage_spans) X(usage_customers) \
 	X(mail_insert) X(mail_get) X(mail_get_any_partner) X(mail_list) X(mail_update) \
 	X(action_insert) X(action_get) X(action_get_any_partner) X(action_update) \
 	X(action_list_for_mail) X(action_list_any_partner) X(event_insert) X(event_list) \
@@ -771,6 +785,13 @@ int store_retry_error(struct err *e);
  * e 500 internal_error naming op (a caller's bug; reading every partner's
  * rows instead would show them to whoever asked). */
 int store_partner_required(const char *partner_id, const char *op, struct err *e);
+
+/* Ends a page read oldest first with one row past it, fetched in the
+ * direction of travel (backwards: newest first, from pg->ending_before):
+ * *has_more tells whether that row was there, *n keeps pg->limit rows at
+ * most, and a backwards page is turned to read oldest first. */
+void store_page_oldest_first(const struct page *pg, void *items, size_t item_size, size_t *n,
+			     bool *has_more);
 
 /* Answers a violation of the unique constraint named (as both schemas name
  * it): for one a client can cause, such as customers_partner_external or

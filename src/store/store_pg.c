@@ -437,6 +437,7 @@ const struct store_ops store_pg_ops = {
 	.customer_list = store_pg_customer_list,
 	.customer_update = store_pg_customer_update,
 	.customer_external_id_find = store_pg_customer_external_id_find,
+	.usage_spans = store_pg_customer_usage_spans,
 	.usage_customers = store_pg_customer_usage_customers,
 	.mail_insert = store_pg_mail_insert,
 	.mail_get = store_pg_mail_get,

@@ -310,9 +310,13 @@ int store_pg_customer_update(struct store *s, const struct customer *cu, struct 
 int store_pg_customer_external_id_find(struct store *s, const char *partner_id,
 				       const char *external_id, const char *except_id,
 				       struct err *e);
+int store_pg_customer_usage_spans(struct store *s, struct arena *a, const char *partner_id,
+				  int64_t start, int64_t hi, struct usage_span **spans,
+				  size_t *n, struct err *e);
 int store_pg_customer_usage_customers(struct store *s, struct arena *a, const char *partner_id,
-				      int64_t start, int64_t end, struct customer **items,
-				      size_t *n, struct err *e);
+				      int64_t start, int64_t hi, const struct page *pg,
+				      struct customer **items, size_t *n, bool *has_more,
+				      struct err *e);
 
 /* The mailbox counter of the open transaction (struct pgs_counter), in
  * store_pg_customers.c. Holds tenant's counter, whose value next was read

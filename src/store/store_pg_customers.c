@@ -281,28 +281,116 @@ int store_pg_customer_external_id_find(struct store *s, const char *partner_id,
 			  &q, e);
 }
 
+/* The mailboxes of tenant $1 active at some second of [$2, $3) (store.h);
+ * one closed in the second it was activated was active in that second. */
+#define USAGE_WHERE \
+	" WHERE c.partner_id = $1 AND $2::bigint < $3::bigint" \
+	" AND c.mailbox_activated_at IS NOT NULL AND c.mailbox_activated_at < $3" \
+	" AND (c.mailbox_closed_at IS NULL" \
+	" OR c.mailbox_closed_at > c.mailbox_activated_at AND c.mailbox_closed_at > $2" \
+	" OR c.mailbox_closed_at = c.mailbox_activated_at AND c.mailbox_activated_at >= $2)"
+
+/* A page of line items: the first ones, those after the line item at
+ * ($4, $5) (its activation and creation order), or the last ones before it. */
+static const char usage_first[] = CUSTOMER_SELECT USAGE_WHERE
+	" ORDER BY c.mailbox_activated_at, c.seq LIMIT $4";
+static const char usage_after[] = CUSTOMER_SELECT USAGE_WHERE
+	" AND c.mailbox_activated_at >= $4 AND (c.mailbox_activated_at > $4 OR c.seq > $5)"
+	" ORDER BY c.mailbox_activated_at, c.seq LIMIT $6";
+static const char usage_before[] = CUSTOMER_SELECT USAGE_WHERE
+	" AND c.mailbox_activated_at <= $4 AND (c.mailbox_activated_at < $4 OR c.seq < $5)"
+	" ORDER BY c.mailbox_activated_at DESC, c.seq DESC LIMIT $6";
+
+static void read_span(struct arena *a, const PGresult *r, int row, void *item)
+{
+	(void)a;
+	struct usage_span *sp = item;
+	sp->activated_at = pgs_col_i64(r, row, 0);
+	sp->closed_at = pgs_col_i64(r, row, 1);
+}
+
+/* A usage statement's first three parameters: the tenant and [start, hi). */
+static void usage_params(struct pgs_params *q, const char *partner_id, int64_t start,
+			 int64_t hi)
+{
+	pgs_text(q, partner_id);
+	pgs_num(q, start);
+	pgs_num(q, hi);
+}
+
+int store_pg_customer_usage_spans(struct store *s, struct arena *a, const char *partner_id,
+				  int64_t start, int64_t hi, struct usage_span **spans,
+				  size_t *n, struct err *e)
+{
+	if (store_partner_required(partner_id, "usage_spans", e) < 0)
+		return -1;
+	struct pg_conn *c = pgs_conn_get(s, e);
+	if (!c)
+		return -1;
+	struct pgs_params q = {0};
+	usage_params(&q, partner_id, start, hi);
+	return pgs_get_all(
+		c, a,
+		"SELECT c.mailbox_activated_at, c.mailbox_closed_at FROM customers c" USAGE_WHERE,
+		&q, read_span, sizeof(**spans), (void **)spans, n, e);
+}
+
+struct usage_at {
+	int64_t activated_at, seq;
+};
+
+static void read_usage_at(struct arena *a, const PGresult *r, int row, void *item)
+{
+	(void)a;
+	struct usage_at *at = item;
+	at->activated_at = pgs_col_i64(r, row, 0);
+	at->seq = pgs_col_i64(r, row, 1);
+}
+
 int store_pg_customer_usage_customers(struct store *s, struct arena *a, const char *partner_id,
-				      int64_t start, int64_t end, struct customer **items,
-				      size_t *n, struct err *e)
+				      int64_t start, int64_t hi, const struct page *pg,
+				      struct customer **items, size_t *n, bool *has_more,
+				      struct err *e)
 {
 	if (store_partner_required(partner_id, "usage_customers", e) < 0)
 		return -1;
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
 		return -1;
+	const char *cursor = pg->starting_after ? pg->starting_after : pg->ending_before;
+	struct usage_at at = {0};
 	struct pgs_params q = {0};
-	pgs_text(&q, partner_id);
-	pgs_num(&q, start);
-	pgs_num(&q, end);
-	return pgs_get_all(c, a,
-			   CUSTOMER_SELECT
-			   " WHERE c.partner_id = $1"
-			   " AND c.mailbox_activated_at IS NOT NULL"
-			   " AND c.mailbox_activated_at < $3"
-			   " AND (c.mailbox_closed_at IS NULL OR c.mailbox_closed_at > $2"
-			   /* closed in its activation second: active for it */
-			   " OR c.mailbox_closed_at = c.mailbox_activated_at"
-			   " AND c.mailbox_activated_at >= $2)"
-			   " ORDER BY c.mailbox_activated_at, c.seq",
-			   &q, read_customer, sizeof(**items), (void **)items, n, e);
+	usage_params(&q, partner_id, start, hi);
+	if (cursor) {
+		/* A line item is named by its customer or its mailbox. */
+		pgs_text(&q, cursor);
+		int rc = pgs_get_one(
+			c, a,
+			strncmp(cursor, "mbx_", 4) == 0
+				? "SELECT c.mailbox_activated_at, c.seq FROM customers c" USAGE_WHERE
+				  " AND c.mailbox_id = $4"
+				: "SELECT c.mailbox_activated_at, c.seq FROM customers c" USAGE_WHERE
+				  " AND c.id = $4",
+			&q, read_usage_at, &at, e);
+		if (rc == STORE_NOT_FOUND)
+			return error(e, 400, "invalid_request",
+				     pg->starting_after ? "starting_after" : "ending_before",
+				     "no line item for %s in this period", cursor);
+		if (rc < 0)
+			return -1;
+		q = (struct pgs_params){0};
+		usage_params(&q, partner_id, start, hi);
+		pgs_num(&q, at.activated_at);
+		pgs_num(&q, at.seq);
+	}
+	/* Read in the direction of travel, one row past the page. */
+	pgs_num(&q, pg->limit + 1);
+	const char *sql = !cursor              ? usage_first
+			  : pg->starting_after ? usage_after
+					       : usage_before;
+	if (pgs_get_all(c, a, sql, &q, read_customer, sizeof(**items), (void **)items, n, e) <
+	    0)
+		return -1;
+	store_page_oldest_first(pg, *items, sizeof(**items), n, has_more);
+	return 0;
 }

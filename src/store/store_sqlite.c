@@ -598,6 +598,7 @@ const struct store_ops store_sqlite_ops = {
 	.customer_list = store_sqlite_customer_list,
 	.customer_update = store_sqlite_customer_update,
 	.customer_external_id_find = store_sqlite_customer_external_id_find,
+	.usage_spans = store_sqlite_customer_usage_spans,
 	.usage_customers = store_sqlite_customer_usage_customers,
 	.mail_insert = store_sqlite_mail_insert,
 	.mail_get = store_sqlite_mail_get,

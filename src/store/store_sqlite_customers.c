@@ -228,30 +228,117 @@ int store_sqlite_customer_external_id_find(struct store *s, const char *partner_
 	return rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_db_error(c, rc, e);
 }
 
+/* The mailboxes of tenant ?1 active at some second of [?2, ?3) (store.h);
+ * one closed in the second it was activated was active in that second. */
+#define USAGE_WHERE \
+	" WHERE c.partner_id = ?1 AND ?2 < ?3" \
+	" AND c.mailbox_activated_at IS NOT NULL AND c.mailbox_activated_at < ?3" \
+	" AND (c.mailbox_closed_at IS NULL" \
+	" OR c.mailbox_closed_at > c.mailbox_activated_at AND c.mailbox_closed_at > ?2" \
+	" OR c.mailbox_closed_at = c.mailbox_activated_at AND c.mailbox_activated_at >= ?2)"
+
+/* A page of line items: the first ones, those after the line item at
+ * (?4, ?5) (its activation and creation order), or the last ones before it. */
+static const char usage_first[] = CUSTOMER_SELECT USAGE_WHERE
+	" ORDER BY c.mailbox_activated_at, c.seq LIMIT ?4";
+static const char usage_after[] = CUSTOMER_SELECT USAGE_WHERE
+	" AND c.mailbox_activated_at >= ?4 AND (c.mailbox_activated_at > ?4 OR c.seq > ?5)"
+	" ORDER BY c.mailbox_activated_at, c.seq LIMIT ?6";
+static const char usage_before[] = CUSTOMER_SELECT USAGE_WHERE
+	" AND c.mailbox_activated_at <= ?4 AND (c.mailbox_activated_at < ?4 OR c.seq < ?5)"
+	" ORDER BY c.mailbox_activated_at DESC, c.seq DESC LIMIT ?6";
+
+static void read_span(struct arena *a, sqlite3_stmt *st, void *item)
+{
+	(void)a;
+	struct usage_span *sp = item;
+	sp->activated_at = sq_col_i64(st, 0);
+	sp->closed_at = sq_col_i64(st, 1);
+}
+
+/* The statement's first three parameters: the tenant and [start, hi). */
+static sqlite3_stmt *usage_stmt(struct conn *c, const char *sql, const char *partner_id,
+				int64_t start, int64_t hi, struct err *e)
+{
+	sqlite3_stmt *st = sq_prep(c, sql, e);
+	if (!st)
+		return NULL;
+	sq_bind_text(st, 1, partner_id);
+	sqlite3_bind_int64(st, 2, start);
+	sqlite3_bind_int64(st, 3, hi);
+	return st;
+}
+
+int store_sqlite_customer_usage_spans(struct store *s, struct arena *a, const char *partner_id,
+				      int64_t start, int64_t hi, struct usage_span **spans,
+				      size_t *n, struct err *e)
+{
+	if (store_partner_required(partner_id, "usage_spans", e) < 0)
+		return -1;
+	struct conn *c = sq_conn_get(s, e);
+	if (!c)
+		return -1;
+	sqlite3_stmt *st = usage_stmt(
+		c,
+		"SELECT c.mailbox_activated_at, c.mailbox_closed_at FROM customers c" USAGE_WHERE,
+		partner_id, start, hi, e);
+	if (!st)
+		return -1;
+	return sq_get_all(c, a, st, read_span, sizeof(**spans), (void **)spans, n, e);
+}
+
 int store_sqlite_customer_usage_customers(struct store *s, struct arena *a,
-					  const char *partner_id, int64_t start, int64_t end,
-					  struct customer **items, size_t *n, struct err *e)
+					  const char *partner_id, int64_t start, int64_t hi,
+					  const struct page *pg, struct customer **items,
+					  size_t *n, bool *has_more, struct err *e)
 {
 	if (store_partner_required(partner_id, "usage_customers", e) < 0)
 		return -1;
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
 		return -1;
-	sqlite3_stmt *st = sq_prep(
-		c,
-		CUSTOMER_SELECT " WHERE c.partner_id = ?1"
-				" AND c.mailbox_activated_at IS NOT NULL"
-				" AND c.mailbox_activated_at < ?3"
-				" AND (c.mailbox_closed_at IS NULL OR c.mailbox_closed_at > ?2"
-				/* closed in its activation second: active for it */
-				" OR c.mailbox_closed_at = c.mailbox_activated_at"
-				" AND c.mailbox_activated_at >= ?2)"
-				" ORDER BY c.mailbox_activated_at, c.seq",
-		e);
+	const char *cursor = pg->starting_after ? pg->starting_after : pg->ending_before;
+	int64_t at = 0, seq = 0;
+	if (cursor) {
+		/* A line item is named by its customer or its mailbox. */
+		sqlite3_stmt *st = usage_stmt(
+			c,
+			strncmp(cursor, "mbx_", 4) == 0
+				? "SELECT c.mailbox_activated_at, c.seq FROM customers c" USAGE_WHERE
+				  " AND c.mailbox_id = ?4"
+				: "SELECT c.mailbox_activated_at, c.seq FROM customers c" USAGE_WHERE
+				  " AND c.id = ?4",
+			partner_id, start, hi, e);
+		if (!st)
+			return -1;
+		sq_bind_text(st, 4, cursor);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			at = sq_col_i64(st, 0);
+			seq = sq_col_i64(st, 1);
+		}
+		sq_done(st);
+		if (rc == SQLITE_DONE)
+			return error(e, 400, "invalid_request",
+				     pg->starting_after ? "starting_after" : "ending_before",
+				     "no line item for %s in this period", cursor);
+		if (rc != SQLITE_ROW)
+			return sq_db_error(c, rc, e);
+	}
+	/* Read in the direction of travel, one row past the page. */
+	const char *sql = !cursor              ? usage_first
+			  : pg->starting_after ? usage_after
+					       : usage_before;
+	sqlite3_stmt *st = usage_stmt(c, sql, partner_id, start, hi, e);
 	if (!st)
 		return -1;
-	sq_bind_text(st, 1, partner_id);
-	sqlite3_bind_int64(st, 2, start);
-	sqlite3_bind_int64(st, 3, end);
-	return sq_get_all(c, a, st, read_customer, sizeof(**items), (void **)items, n, e);
+	if (cursor) {
+		sqlite3_bind_int64(st, 4, at);
+		sqlite3_bind_int64(st, 5, seq);
+	}
+	sqlite3_bind_int64(st, cursor ? 6 : 4, pg->limit + 1);
+	if (sq_get_all(c, a, st, read_customer, sizeof(**items), (void **)items, n, e) < 0)
+		return -1;
+	store_page_oldest_first(pg, *items, sizeof(**items), n, has_more);
+	return 0;
 }

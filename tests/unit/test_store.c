@@ -1041,16 +1041,51 @@ out:
 	db_close(&d);
 }
 
-TEST(usage_customers_lists_mailboxes_active_in_the_period_by_activation)
+/* Inserts customers of ptn_1 with these mailbox spans (0: none). */
+struct span_box {
+	const char *tag;
+	int64_t activated, closed;
+};
+
+static bool span_boxes_add(struct db *d, const struct span_box *boxes, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct customer c = customer_new(d, "ptn_1", boxes[i].tag);
+		c.mailbox.activated_at = boxes[i].activated;
+		c.mailbox.closed_at = boxes[i].closed;
+		c.mailbox.status = boxes[i].closed      ? "closed"
+				   : boxes[i].activated ? "active"
+							: "reserved";
+		if (!CHECK_INT(d->s->ops->customer_insert(d->s, d->a, &c, &d->e), 0))
+			return false;
+	}
+	return true;
+}
+
+/* The ids of a usage page of ptn_1 over [1000, 2000), joined by spaces,
+ * with "+" after them when there are more; "400 <param>" for a refusal. */
+static const char *usage_page(struct db *d, int limit, const char *after, const char *before)
+{
+	struct page pg = {.limit = limit, .starting_after = after, .ending_before = before};
+	struct customer *items;
+	size_t n;
+	bool more;
+	if (d->s->ops->usage_customers(d->s, d->a, "ptn_1", 1000, 2000, &pg, &items, &n, &more,
+				       &d->e) < 0)
+		return arena_printf(d->a, "%d %s", d->e.status, d->e.param);
+	const char *out = "";
+	for (size_t i = 0; i < n; i++)
+		out = arena_printf(d->a, "%s%s%s", out, i ? " " : "", items[i].id);
+	return arena_printf(d->a, "%s%s", out, more ? " +" : "");
+}
+
+TEST(usage_lists_mailboxes_active_in_the_period_by_activation)
 {
 	struct db d;
 	if (!db_open_partner(&d, "ptn_1"))
 		goto out;
 	/* The period is [1000, 2000). */
-	const struct {
-		const char *tag;
-		int64_t activated, closed;
-	} boxes[] = {
+	const struct span_box boxes[] = {
 		{"late", 1500, 0},       /* activated inside */
 		{"early", 500, 0},       /* active throughout */
 		{"closed", 400, 1200},   /* closed inside */
@@ -1059,26 +1094,54 @@ TEST(usage_customers_lists_mailboxes_active_in_the_period_by_activation)
 		{"never", 0, 0},         /* reserved only */
 		{"instant", 1000, 1000}, /* closed in its activation second, inside */
 		{"before", 999, 999},    /* the same, before the period */
+		{"twin", 1500, 1999},    /* activated with late: after it, by creation */
+		{"odd", 1100, 1050},     /* closed before it was activated: never active */
 	};
-	for (size_t i = 0; i < sizeof(boxes) / sizeof(boxes[0]); i++) {
-		struct customer c = customer_new(&d, "ptn_1", boxes[i].tag);
-		c.mailbox.activated_at = boxes[i].activated;
-		c.mailbox.closed_at = boxes[i].closed;
-		c.mailbox.status = boxes[i].closed      ? "closed"
-				   : boxes[i].activated ? "active"
-							: "reserved";
-		CHECK_INT(d.s->ops->customer_insert(d.s, d.a, &c, &d.e), 0);
-	}
-	struct customer *items = NULL;
-	size_t n = 0;
-	CHECK_INT(d.s->ops->usage_customers(d.s, d.a, "ptn_1", 1000, 2000, &items, &n, &d.e),
-		  0);
-	if (!CHECK_INT(n, 4))
+	if (!span_boxes_add(&d, boxes, sizeof(boxes) / sizeof(boxes[0])))
 		goto out;
-	CHECK_STR(items[0].id, "cus_closed");
-	CHECK_STR(items[1].id, "cus_early");
-	CHECK_STR(items[2].id, "cus_instant");
-	CHECK_STR(items[3].id, "cus_late");
+	CHECK_STR(usage_page(&d, 10, NULL, NULL),
+		  "cus_closed cus_early cus_instant cus_late cus_twin");
+	struct usage_span *spans = NULL;
+	size_t n = 0;
+	CHECK_INT(d.s->ops->usage_spans(d.s, d.a, "ptn_1", 1000, 2000, &spans, &n, &d.e), 0);
+	int64_t sum = 0;
+	for (size_t i = 0; i < n; i++)
+		sum += spans[i].activated_at * 10000 + spans[i].closed_at;
+	CHECK_INT(n, 5);
+	CHECK_INT(sum, 4001200 + 5000000 + 10001000 + 15000000 + 15001999);
+	/* Only the seconds before hi count: at 1400, late and twin are to come. */
+	CHECK_INT(d.s->ops->usage_spans(d.s, d.a, "ptn_1", 1000, 1400, &spans, &n, &d.e), 0);
+	CHECK_INT(n, 3);
+	CHECK_INT(d.s->ops->usage_spans(d.s, d.a, "ptn_1", 2000, 2000, &spans, &n, &d.e), 0);
+	CHECK_INT(n, 0);
+out:
+	db_close(&d);
+}
+
+TEST(usage_customers_pages_both_ways_from_a_customer_or_a_mailbox)
+{
+	struct db d;
+	if (!db_open_partner(&d, "ptn_1"))
+		goto out;
+	const struct span_box boxes[] = {
+		{"a", 1200, 0},    {"b", 1100, 0},  {"c", 1200, 0},
+		{"d", 1300, 1400}, {"e", 500, 900}, /* not in the period */
+	};
+	if (!span_boxes_add(&d, boxes, sizeof(boxes) / sizeof(boxes[0])))
+		goto out;
+	CHECK_STR(usage_page(&d, 2, NULL, NULL), "cus_b cus_a +");
+	CHECK_STR(usage_page(&d, 2, "cus_a", NULL), "cus_c cus_d");
+	CHECK_STR(usage_page(&d, 1, "mbx_a", NULL), "cus_c +");
+	CHECK_STR(usage_page(&d, 2, "mbx_d", NULL), "");
+	CHECK_STR(usage_page(&d, 2, NULL, "cus_d"), "cus_a cus_c +");
+	CHECK_STR(usage_page(&d, 2, NULL, "mbx_c"), "cus_b cus_a");
+	CHECK_STR(usage_page(&d, 5, NULL, "cus_b"), "");
+	/* A cursor that is no line item of the period: the customer's own
+	 * mailbox out of it, another id, the other kind's prefix. */
+	CHECK_STR(usage_page(&d, 2, "cus_e", NULL), "400 starting_after");
+	CHECK_STR(usage_page(&d, 2, NULL, "mbx_e"), "400 ending_before");
+	CHECK_STR(usage_page(&d, 2, "cus_zz", NULL), "400 starting_after");
+	CHECK_STR(usage_page(&d, 2, "mbx_cus_a", NULL), "400 starting_after");
 out:
 	db_close(&d);
 }
@@ -2744,8 +2807,12 @@ TEST(every_partner_scoped_operation_refuses_a_null_partner_instead_of_reading_al
 				o->customer_list(s, a, NULL, &cf, &pg, &cus, &n, &more, e));
 	refused_without_partner(&d, "customer_external_id_find",
 				o->customer_external_id_find(s, NULL, "x", NULL, e));
-	refused_without_partner(&d, "usage_customers",
-				o->usage_customers(s, a, NULL, 0, 1 << 30, &cus, &n, e));
+	struct usage_span *spans;
+	refused_without_partner(&d, "usage_spans",
+				o->usage_spans(s, a, NULL, 0, 1 << 30, &spans, &n, e));
+	refused_without_partner(
+		&d, "usage_customers",
+		o->usage_customers(s, a, NULL, 0, 1 << 30, &pg, &cus, &n, &more, e));
 	refused_without_partner(&d, "mail_get", o->mail_get(s, a, NULL, "mail_1", &m, e));
 	refused_without_partner(&d, "action_get", o->action_get(s, a, NULL, "act_1", &act, e));
 	refused_without_partner(&d, "event_list",
