@@ -7,7 +7,8 @@
 // the password, and the other password forms name the account; a key's name is optional, and
 // the form says so; two tabs keep their own mode; a changed password is confirmed, and a session
 // renewed in another tab does not fail the next change (someone else's is said, with Reload);
-// times name their zone, UTC on the usage page. Screenshots: build/screenshots/ux-*.png.
+// times name their zone, UTC on the usage page; the usage page shows a page of line items at a time
+// and downloads every one. Screenshots: build/screenshots/ux-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -300,6 +301,41 @@ test('every time names its time zone; the usage page, whose month is a UTC month
   const [, hour, minute] = from.match(/(\d{1,2}):(\d\d)\s[AP]M\sUTC$/) ?? [];
   const t = new Date(item.active_from);
   assert.deepEqual([Number(hour) % 12, Number(minute)], [t.getUTCHours() % 12, t.getUTCMinutes()], `${from} is ${item.active_from} in UTC`);
+  await context.close();
+});
+
+test('the usage page shows a page of line items at a time; its CSV has every one of the month', async () => {
+  // A partner of its own, with more billable mailboxes than a page holds.
+  const mine = await dashUser(srv);
+  const key = await srv.createKey(mine.partner.id, ['customers:write', 'billing:read']);
+  const api = srv.api(key.secret);
+  const N = 103;
+  await Promise.all(Array.from({ length: N }, async (_, i) => {
+    const c = await api.post('/customers', { email: `billed-${i}@example.com`, name: `Billed ${i}`, prepay: true });
+    assert.equal(c.status, 201, c.text);
+    const ok = await srv.admin().post(`/customers/${c.body.id}/compliance`, { form_1583: 'approved', identity: 'verified' });
+    assert.equal(ok.status, 200, ok.text);
+  }));
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${srv.url}/dashboard/#usage`);
+  await signIn(page, mine, 'Usage');
+  await page.getByText(`${N} billable`).waitFor();
+  const rows = page.locator('main tbody tr');
+  await page.getByRole('button', { name: 'Show more line items' }).waitFor();
+  assert.equal(await rows.count(), 100);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+  const csv = await new Promise((resolve, reject) => {
+    download.createReadStream().then((st) => { let t = ''; st.setEncoding('utf8').on('data', (d) => { t += d; }).on('end', () => resolve(t)).on('error', reject); });
+  });
+  const lines = csv.trim().split('\n').slice(1);
+  assert.equal(lines.length, N);
+  assert.equal(new Set(lines.map((l) => l.split(',')[2])).size, N, 'every mailbox once');
+  await page.getByRole('button', { name: 'Show more line items' }).click();
+  await page.waitForFunction((n) => document.querySelectorAll('main tbody tr').length === n, N);
+  assert.equal(await page.getByRole('button', { name: 'Show more line items' }).count(), 0);
+  // The focus is on the first row added: it has a link, the customer's id.
+  assert.equal(await page.evaluate(() => document.activeElement.closest('tr') === document.querySelectorAll('main tbody tr')[100]), true);
   await context.close();
 });
 

@@ -1,7 +1,7 @@
 // audit.js - the audit log page (owners): who did what in the dashboard and when, newest first,
 // a page of 50 at a time.
 import { api } from './api.js';
-import { h, showMore, when } from './ui.js';
+import { h, pagedList, when } from './ui.js';
 
 const LABELS = {
   'signin.succeeded': 'Signed in',
@@ -46,23 +46,16 @@ export async function auditPage(content) {
   const box = h('div', { class: 'panel', tabindex: '0', role: 'region', 'aria-label': 'Audit log entries' }, h('p', { class: 'muted' }, 'Loading…'));
   const more = h('div', { class: 'actions' });
   content.replaceChildren(h('p', { class: 'muted' }, 'Every change made in the dashboard and every sign-in, successful or not. It never records passwords, keys or secrets.'), box, more);
-  const rows = [];
-
-  async function load(after) {
-    const page = await api('GET', `/audit-log?limit=50${after ? `&starting_after=${after}` : ''}`);
-    rows.push(...page.data);
-    if (!rows.length) {
-      box.replaceChildren(h('div', { class: 'empty' }, h('h2', {}, 'Nothing yet'), h('p', { class: 'muted' }, 'Sign-ins and changes will show up here.')));
-      return;
-    }
-    box.replaceChildren(h('table', {}, h('caption', { class: 'visually-hidden' }, 'Audit log'),
+  const { load } = pagedList({
+    box, more, moreLabel: 'Show older entries',
+    fetchPage: (after) => api('GET', `/audit-log?limit=50${after ? `&starting_after=${after}` : ''}`),
+    empty: () => h('div', { class: 'empty' }, h('h2', {}, 'Nothing yet'), h('p', { class: 'muted' }, 'Sign-ins and changes will show up here.')),
+    draw: (entries) => h('table', {}, h('caption', { class: 'visually-hidden' }, 'Audit log'),
       h('thead', {}, h('tr', {}, ...['When', 'Who', 'What', 'Object', 'Mode', 'From'].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, ...rows.map((r) => h('tr', {},
+      h('tbody', {}, ...entries.map((r) => h('tr', {},
         h('td', {}, when(r.created_at)), h('td', {}, r.actor),
         h('td', {}, refused(r.action) ? h('span', { class: 'pill bad' }, describe(r.action)) : describe(r.action)),
-        h('td', { class: 'mono' }, r.target ?? '—'), h('td', {}, r.mode ?? '—'), h('td', { class: 'mono' }, r.client_addr ?? '—'))))));
-    more.replaceChildren(page.has_more
-      ? showMore(more, box, 'Show older entries', () => load(rows[rows.length - 1].id)) : '');
-  }
+        h('td', { class: 'mono' }, r.target ?? '—'), h('td', {}, r.mode ?? '—'), h('td', { class: 'mono' }, r.client_addr ?? '—'))))),
+  });
   await load(null);
 }

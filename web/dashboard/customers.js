@@ -5,7 +5,7 @@
 // Innbocks staff do in live mode (accept the invitation, decide compliance, complete or fail a
 // requested mail action).
 import { api, currentMode } from './api.js';
-import { h, announce, attempt, nextId, showMore, statusRegion, when } from './ui.js';
+import { h, announce, attempt, nextId, pagedList, showMore, statusRegion, when } from './ui.js';
 
 /** The address of a customer's detail; the usage page links there too. */
 export const customerHref = (id) => `#customers?id=${encodeURIComponent(id)}`;
@@ -75,9 +75,21 @@ export async function customersPage(content, session) {
   const helperStatus = statusRegion(); // what a test helper did, below the detail
   content.replaceChildren(h('p', { class: 'muted' }, `Your ${currentMode()} customers, newest first. Your CRM creates and changes them through the API.`), form, listBox, more, detail, helperStatus);
 
-  const found = []; // the customers shown, a page at a time
   let query = '', filter = ''; // what the list shows was searched for
-  let searches = 0; // a page of an earlier search is not added to a later one
+  const { items: found, load } = pagedList({
+    box: listBox, more, moreLabel: 'Show more customers',
+    fetchPage: (after) => api('GET', `/customers?limit=${PAGE}${filter}${after ? `&starting_after=${after}` : ''}`),
+    empty: () => h('div', { class: 'empty' }, h('h2', {}, query ? 'No customer matches' : `No ${currentMode()} customers yet`),
+      h('p', { class: 'muted' }, query ? 'Search by the whole email address or external id.' : 'Create one with POST /api/v1/customers from your CRM.')),
+    draw: (customers) => h('table', {}, h('caption', { class: 'visually-hidden' }, 'Customers'),
+      h('thead', {}, h('tr', {}, ...['Name', 'Email', 'External id', 'Status', 'Created'].map((t) => h('th', { scope: 'col' }, t)),
+        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Details')))),
+      h('tbody', {}, ...customers.map((c) => h('tr', {},
+        h('td', {}, c.name), h('td', {}, c.email), h('td', { class: 'mono' }, c.external_customer_id ?? '—'),
+        h('td', {}, pill(c.status, statusKind[c.status])), h('td', {}, when(c.created_at)),
+        h('td', {}, h('a', { href: customerHref(c.id), class: 'button small', 'aria-label': `Details of ${c.name}`, onclick: (ev) => open(ev, c.id) }, 'Details')))))),
+  });
+  let searches = 0; // only the latest search is said
 
   /** Shows the customers matching the search box; asked: by the user (Search), who is then
    * told what was found. */
@@ -85,35 +97,11 @@ export async function customersPage(content, session) {
     query = input.value.trim();
     const q = encodeURIComponent(query);
     filter = !query ? '' : query.includes('@') ? `&email=${q}` : `&external_customer_id=${q}`;
-    found.length = 0;
-    more.replaceChildren();
     const mine = ++searches;
-    if (!await attempt(listBox, () => list(null, mine)) || !asked || mine !== searches) return;
+    if (!await attempt(listBox, () => load(null)) || !asked || mine !== searches) return;
     const n = found.length;
     announce(!n ? (query ? 'No customer matches.' : `No ${currentMode()} customers yet.`)
       : `${n}${more.childElementCount ? ' or more' : ''} ${n === 1 ? 'customer' : 'customers'} ${query ? 'found' : 'shown'}.`);
-  }
-
-  async function list(after, mine) {
-    const page = await api('GET', `/customers?limit=${PAGE}${filter}${after ? `&starting_after=${after}` : ''}`);
-    if (mine !== searches) return;
-    found.push(...page.data);
-    const q = query;
-    if (!found.length) {
-      listBox.replaceChildren(h('div', { class: 'empty' }, h('h2', {}, q ? 'No customer matches' : `No ${currentMode()} customers yet`),
-        h('p', { class: 'muted' }, q ? 'Search by the whole email address or external id.' : 'Create one with POST /api/v1/customers from your CRM.')));
-      return;
-    }
-    listBox.replaceChildren(h('table', {}, h('caption', { class: 'visually-hidden' }, 'Customers'),
-      h('thead', {}, h('tr', {}, ...['Name', 'Email', 'External id', 'Status', 'Created'].map((t) => h('th', { scope: 'col' }, t)),
-        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Details')))),
-      h('tbody', {}, ...found.map((c) => h('tr', {},
-        h('td', {}, c.name), h('td', {}, c.email), h('td', { class: 'mono' }, c.external_customer_id ?? '—'),
-        h('td', {}, pill(c.status, statusKind[c.status])), h('td', {}, when(c.created_at)),
-        h('td', {}, h('a', { href: customerHref(c.id), class: 'button small', 'aria-label': `Details of ${c.name}`, onclick: (ev) => open(ev, c.id) }, 'Details')))))));
-    const last = found[found.length - 1].id;
-    more.replaceChildren(page.has_more
-      ? showMore(more, listBox, 'Show more customers', () => list(last, mine)) : '');
   }
 
   /** A plain click on Details: the detail's address goes into the history and the detail

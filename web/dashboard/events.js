@@ -1,7 +1,7 @@
 // events.js - the events page: the events of the page's mode (docs/api.md#events, kept 30 days), newest
 // first, filtered by type or family; each event's payload exactly as webhooks carry it.
 import { api, currentMode } from './api.js';
-import { h, announce, attempt, closeButton, nextId, showMore, when } from './ui.js';
+import { h, announce, attempt, closeButton, nextId, pagedList, when } from './ui.js';
 
 export async function eventsPage(content) {
   const catalogue = (await api('GET', '/webhook-events')).data.map((e) => e.type);
@@ -18,29 +18,19 @@ export async function eventsPage(content) {
     h('p', { class: 'muted' }, `What happened in ${currentMode()} mode in the last 30 days: every event Innbocks sent, or would send, to your webhook endpoints.`),
     h('div', { class: 'panel' }, h('div', { class: 'field' }, h('label', { for: id }, 'Type'), select)),
     detail, box, more);
-  let rows = [];
-
-  async function load(after) {
-    if (!after) { rows = []; more.replaceChildren(); }
-    const type = select.value ? `&type=${encodeURIComponent(select.value)}` : '';
-    const page = await api('GET', `/events?limit=50${type}${after ? `&starting_after=${after}` : ''}`);
-    rows.push(...page.data);
-    if (!rows.length) {
-      box.replaceChildren(h('div', { class: 'empty' }, h('h2', {}, 'No events yet'),
-        h('p', { class: 'muted' }, 'Events appear as your customers, their mailboxes and their mail change.')));
-      more.replaceChildren();
-      return;
-    }
-    box.replaceChildren(h('table', {}, h('caption', { class: 'visually-hidden' }, 'Events'),
+  const { items: rows, load } = pagedList({
+    box, more, moreLabel: 'Show older events',
+    fetchPage: (after) => api('GET', `/events?limit=50${select.value ? `&type=${encodeURIComponent(select.value)}` : ''}${after ? `&starting_after=${after}` : ''}`),
+    empty: () => h('div', { class: 'empty' }, h('h2', {}, 'No events yet'),
+      h('p', { class: 'muted' }, 'Events appear as your customers, their mailboxes and their mail change.')),
+    draw: (events) => h('table', {}, h('caption', { class: 'visually-hidden' }, 'Events'),
       h('thead', {}, h('tr', {}, ...['When', 'Type', 'Event', 'Object'].map((t) => h('th', { scope: 'col' }, t)),
         h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Payload')))),
-      h('tbody', {}, ...rows.map((e) => h('tr', { 'data-event-id': e.id },
+      h('tbody', {}, ...events.map((e) => h('tr', { 'data-event-id': e.id },
         h('td', {}, when(e.created_at)), h('td', {}, h('span', { class: 'pill' }, e.type)),
         h('td', { class: 'mono' }, e.id), h('td', { class: 'mono' }, e.data?.object?.id ?? '—'),
-        h('td', {}, h('button', { type: 'button', class: 'small', 'aria-label': `Payload of ${e.id}`, onclick: () => attempt(detail, () => show(e.id)) }, 'Payload')))))));
-    const last = rows[rows.length - 1].id;
-    more.replaceChildren(page.has_more ? showMore(more, box, 'Show older events', () => load(last)) : '');
-  }
+        h('td', {}, h('button', { type: 'button', class: 'small', 'aria-label': `Payload of ${e.id}`, onclick: () => attempt(detail, () => show(e.id)) }, 'Payload')))))),
+  });
 
   async function show(eid) {
     const ev = await api('GET', `/events/${eid}`);

@@ -2,7 +2,7 @@
 // secret shown once with a copy button, revoke (confirmed) and roll (a new key; the old one
 // stops after the chosen delay). Viewers see the list only.
 import { api, currentMode } from './api.js';
-import { h, announce, attempt, field, formAlert, group, nextId, onSubmit, openDialog, confirmDialog, reloadShown, showMore, showSecret, fieldError, when } from './ui.js';
+import { h, announce, attempt, field, formAlert, group, nextId, onSubmit, openDialog, confirmDialog, pagedList, showSecret, fieldError, when } from './ui.js';
 
 const SCOPES = [
   ['customers:read', 'Read customers, compliance and mailboxes'],
@@ -40,30 +40,18 @@ export async function keysPage(content, session) {
     'Copy it now and keep it somewhere safe: this is the only time Innbocks shows it.');
 
   // The server lists the page's mode only (the Innbocks-Mode header), a page at a time.
-  const keys = [];
   const more = h('div', { class: 'actions' });
   listBox.after(more);
-
-  const reload = () => reloadShown(keys, load);
-
-  /** Adds the page after the key id after (null: the first page); returns whether more follow. */
-  async function load(after) {
-    const page = await api('GET', `/keys?limit=${PAGE}${after ? `&starting_after=${after}` : ''}`);
-    keys.push(...page.data);
-    const last = keys[keys.length - 1]?.id;
-    // A failed request is said where its answer would go, with Try again.
-    more.replaceChildren(page.has_more
-      ? showMore(more, listBox, 'Show more keys', () => load(last)) : '');
-    if (!keys.length) {
-      listBox.replaceChildren(h('div', { class: 'empty' },
-        h('h2', {}, `No ${mode} keys yet`),
-        h('p', { class: 'muted' }, canWrite(session)
-          ? 'Create a key to let your CRM create customers and receive mail events.'
-          : 'Ask a developer or owner of your team to create one.'),
-        canWrite(session) ? h('button', { type: 'button', class: 'primary', onclick: () => createDialog() }, 'Create your first key') : null));
-      return false;
-    }
-    listBox.replaceChildren(h('table', {},
+  const { reload } = pagedList({
+    box: listBox, more, moreLabel: 'Show more keys',
+    fetchPage: (after) => api('GET', `/keys?limit=${PAGE}${after ? `&starting_after=${after}` : ''}`),
+    empty: () => h('div', { class: 'empty' },
+      h('h2', {}, `No ${mode} keys yet`),
+      h('p', { class: 'muted' }, canWrite(session)
+        ? 'Create a key to let your CRM create customers and receive mail events.'
+        : 'Ask a developer or owner of your team to create one.'),
+      canWrite(session) ? h('button', { type: 'button', class: 'primary', onclick: () => createDialog() }, 'Create your first key') : null),
+    draw: (keys) => h('table', {},
       h('caption', { class: 'visually-hidden' }, `${mode} API keys`),
       h('thead', {}, h('tr', {}, ...['Name', 'Key', 'Scopes', 'Created', 'Last used', 'Status'].map((t) => h('th', { scope: 'col' }, t)),
         canWrite(session) ? h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')) : null)),
@@ -79,9 +67,8 @@ export async function keysPage(content, session) {
           canWrite(session) ? h('td', {}, live ? h('div', { class: 'actions' },
             h('button', { type: 'button', class: 'small', 'data-action': 'roll', 'aria-label': `Roll ${k.name}`, onclick: () => rollDialog(k) }, 'Roll'),
             h('button', { type: 'button', class: 'small', 'data-action': 'revoke', 'aria-label': `Revoke ${k.name}`, onclick: () => revoke(k) }, 'Revoke')) : null) : null);
-      }))));
-    return page.has_more;
-  }
+      }))),
+  });
 
   function createDialog() {
     const name = field('Name (optional)', { name: 'name', required: false, hint: 'What uses it, e.g. “CRM production”. Left empty, it is called “API key”.' });

@@ -2,7 +2,7 @@
 // (a one-time setup link to send them), make a new setup link or a password reset link
 // (confirmed; earlier links stop working), change a role, remove someone (confirmed).
 import { api } from './api.js';
-import { h, announce, attempt, field, formAlert, group, nextId, onSubmit, openDialog, confirmDialog, reloadShown, showMore, showSecret, when } from './ui.js';
+import { h, announce, attempt, field, formAlert, group, nextId, onSubmit, openDialog, confirmDialog, pagedList, showSecret, when } from './ui.js';
 
 // [role, label, what it may do, the role in a sentence]
 const ROLES = [
@@ -22,20 +22,13 @@ export async function teamPage(content, session) {
     notice, box);
 
   // A page of users at a time, newest first: the owner who looks may be on a later page.
-  const users = [];
   const more = h('div', { class: 'actions' });
   box.after(more);
-
-  const reload = () => reloadShown(users, load);
-
-  /** Adds the page after the user id after (null: the first page); returns whether more follow. */
-  async function load(after) {
-    const page = await api('GET', `/users?limit=${PAGE}${after ? `&starting_after=${after}` : ''}`);
-    users.push(...page.data);
-    const last = users[users.length - 1]?.id;
-    more.replaceChildren(page.has_more
-      ? showMore(more, box, 'Show more users', () => load(last)) : '');
-    box.replaceChildren(h('table', {}, h('caption', { class: 'visually-hidden' }, 'Team'),
+  const { reload } = pagedList({
+    box, more, moreLabel: 'Show more users',
+    fetchPage: (after) => api('GET', `/users?limit=${PAGE}${after ? `&starting_after=${after}` : ''}`),
+    empty: () => h('p', { class: 'muted' }, 'No users.'), // the owner looking is one
+    draw: (users) => h('table', {}, h('caption', { class: 'visually-hidden' }, 'Team'),
       h('thead', {}, h('tr', {}, ...['Email', 'Role', 'Status', 'Added'].map((t) => h('th', { scope: 'col' }, t)),
         h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
       h('tbody', {}, ...users.map((u) => {
@@ -52,9 +45,8 @@ export async function teamPage(content, session) {
             h('button', { type: 'button', class: 'small', 'aria-label': `${u.password_set ? 'Password reset link' : 'New setup link'} for ${u.email}`, onclick: () => newLink(u) },
               u.password_set ? 'Reset link' : 'New setup link'),
             h('button', { type: 'button', class: 'small', 'aria-label': `Remove ${u.email}`, onclick: () => remove(u) }, 'Remove'))));
-      }))));
-    return page.has_more;
-  }
+      }))),
+  });
 
   // Asked first: a menu changes with one arrow key, and the role decides what someone can do.
   async function changeRole(u, select) {

@@ -202,15 +202,37 @@ export async function attempt(slot, request) {
 }
 
 /**
- * A list drawn again after a change, from its first page until as many items as it showed are
- * back, so that a row acted on past the first page stays in sight. items: the array load(after)
- * fills, a page after the item id after (null: the first) at a time, resolving whether more follow.
+ * A list the server gives a page at a time, drawn whole after each page: draw(items, page) in
+ * box (empty(page) while there are none), and under it, in more, a Show more button (labelled
+ * moreLabel) for the next page while there is one. fetchPage(after) resolves the page
+ * ({data, has_more}) after the item whose cursor(item) is after (null: the first page).
+ * Returns {items, load, reload}:
+ * - load(after) adds that page, or with a null after starts the list over, and resolves whether
+ *   more follow; a page asked for before the list last started over is dropped (a search or a
+ *   filter changed meanwhile), and a failed one rejects (Show more says it, with Try again);
+ * - reload() starts over and reads pages until as many items as were shown are back, so that a
+ *   row acted on past the first page stays in sight.
  */
-export async function reloadShown(items, load) {
-  const shown = items.length;
-  items.length = 0;
-  let hasMore = await load(null);
-  while (hasMore && items.length < shown) hasMore = await load(items[items.length - 1].id);
+export function pagedList({ box, more, moreLabel, fetchPage, draw, empty, cursor = (item) => item.id }) {
+  const items = [];
+  let starts = 0;
+  async function load(after) {
+    const mine = after === null ? ++starts : starts;
+    const page = await fetchPage(after);
+    if (mine !== starts) return false;
+    if (after === null) items.length = 0;
+    items.push(...page.data);
+    box.replaceChildren(items.length ? draw(items, page) : empty(page));
+    const last = items.length ? cursor(items[items.length - 1]) : null;
+    more.replaceChildren(page.has_more && last ? showMore(more, box, moreLabel, () => load(last)) : '');
+    return page.has_more;
+  }
+  async function reload() {
+    const shown = items.length;
+    let hasMore = await load(null);
+    while (hasMore && items.length < shown) hasMore = await load(cursor(items[items.length - 1]));
+  }
+  return { items, load, reload };
 }
 
 /**

@@ -3,7 +3,7 @@
 // delivery log (each attempt's status, duration and error; the body sent and the start of the
 // answer), resend one event, or every failed delivery since a time (confirmed).
 import { api, currentMode } from './api.js';
-import { h, announce, attempt, busy, closeButton, field, fieldError, formAlert, group, nextId, onSubmit, openDialog, confirmDialog, showError, showMore, showSecret, statusRegion, usernameFor, when } from './ui.js';
+import { h, announce, attempt, busy, closeButton, field, fieldError, formAlert, group, nextId, onSubmit, openDialog, confirmDialog, pagedList, showError, showSecret, statusRegion, usernameFor, when } from './ui.js';
 
 const canWrite = (session) => session.user.role !== 'viewer';
 const PAGE = 50; // endpoints a page
@@ -21,29 +21,15 @@ export async function webhooksPage(content, session) {
   content.append(logBox);
 
   // The server lists the page's mode only (the Innbocks-Mode header), a page at a time.
-  const eps = [];
   const more = h('div', { class: 'actions' });
   listBox.after(more);
-
-  async function reload() {
-    eps.length = 0;
-    await load(null);
-  }
-
-  async function load(after) {
-    const page = await api('GET', `/webhook-endpoints?limit=${PAGE}${after ? `&starting_after=${after}` : ''}`);
-    eps.push(...page.data);
-    const last = eps[eps.length - 1]?.id;
-    // A failed request is said where its answer would go, with Try again.
-    more.replaceChildren(page.has_more
-      ? showMore(more, listBox, 'Show more endpoints', () => load(last)) : '');
-    if (!eps.length) {
-      listBox.replaceChildren(h('div', { class: 'empty' }, h('h2', {}, `No ${mode} endpoints yet`),
-        h('p', { class: 'muted' }, canWrite(session) ? 'Add one, and your CRM hears about new customers and arriving mail within seconds.' : 'Ask a developer or owner of your team to add one.'),
-        canWrite(session) ? h('button', { type: 'button', class: 'primary', onclick: () => addDialog() }, 'Add your first endpoint') : null));
-      return;
-    }
-    listBox.replaceChildren(h('table', {},
+  const { reload } = pagedList({
+    box: listBox, more, moreLabel: 'Show more endpoints',
+    fetchPage: (after) => api('GET', `/webhook-endpoints?limit=${PAGE}${after ? `&starting_after=${after}` : ''}`),
+    empty: () => h('div', { class: 'empty' }, h('h2', {}, `No ${mode} endpoints yet`),
+      h('p', { class: 'muted' }, canWrite(session) ? 'Add one, and your CRM hears about new customers and arriving mail within seconds.' : 'Ask a developer or owner of your team to add one.'),
+      canWrite(session) ? h('button', { type: 'button', class: 'primary', onclick: () => addDialog() }, 'Add your first endpoint') : null),
+    draw: (eps) => h('table', {},
       h('caption', { class: 'visually-hidden' }, `${mode} webhook endpoints`),
       h('thead', {}, h('tr', {}, ...['URL', 'Events', 'Status', 'Created'].map((t) => h('th', { scope: 'col' }, t)),
         h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
@@ -57,8 +43,8 @@ export async function webhooksPage(content, session) {
           canWrite(session) ? [
           h('button', { type: 'button', class: 'small', 'data-action': 'toggle', 'aria-label': `${w.status === 'enabled' ? 'Disable' : 'Enable'} ${w.url}`, onclick: () => toggle(w) }, w.status === 'enabled' ? 'Disable' : 'Enable'),
           h('button', { type: 'button', class: 'small', 'aria-label': `Reveal secret of ${w.url}`, onclick: () => reveal(w) }, 'Reveal secret'),
-          h('button', { type: 'button', class: 'small', 'data-action': 'rotate', 'aria-label': `Rotate secret of ${w.url}`, onclick: () => rotate(w) }, 'Rotate secret')] : null)))))));
-  }
+          h('button', { type: 'button', class: 'small', 'data-action': 'rotate', 'aria-label': `Rotate secret of ${w.url}`, onclick: () => rotate(w) }, 'Rotate secret')] : null)))))),
+  });
 
   /** The control action of endpoint id's row, after the table was drawn anew (or null). */
   const control = (id, action) => listBox.querySelector(`tr[data-endpoint-id="${id}"] [data-action=${action}]`);
@@ -66,7 +52,6 @@ export async function webhooksPage(content, session) {
   // The delivery log of one endpoint, newest first, 25 attempts a page.
   async function deliveries(w, focus = true) {
     const headingId = nextId('log');
-    const rows = [];
     const table = h('div', {}, h('p', { class: 'muted' }, 'Loading deliveries…'));
     const more = h('div', { class: 'actions' });
     const logNotice = h('div');
@@ -104,43 +89,38 @@ export async function webhooksPage(content, session) {
     async function refresh(button) {
       await busy(button, async () => {
         try {
-          await load(null, true);
+          await load(null);
           logNotice.replaceChildren();
           announce(rows.length ? `Refreshed: the ${rows.length} latest ${rows.length === 1 ? 'attempt' : 'attempts'} shown.` : 'Refreshed: no deliveries yet.', logStatus);
         } catch (e) { showLoadError(e); }
       });
     }
 
-    async function load(after, replace = false) {
-      const page = await api('GET', `/webhook-endpoints/${w.id}/deliveries?limit=25${after ? `&starting_after=${after}` : ''}`);
-      if (replace) rows.length = 0;
-      rows.push(...page.data);
-      if (!rows.length) {
-        table.replaceChildren(h('div', { class: 'empty' }, h('h3', {}, 'No deliveries yet'),
-          h('p', { class: 'muted' }, 'Each attempt to deliver an event to this endpoint shows here, with its answer.')));
-        more.replaceChildren();
-        return;
-      }
-      // Newest first: an event's first row is its latest attempt.
-      const newestOf = new Map();
-      for (const d of rows) if (!newestOf.has(d.event_id)) newestOf.set(d.event_id, d);
-      table.replaceChildren(h('table', {}, h('caption', { class: 'visually-hidden' }, `Deliveries to ${w.url}`),
-        h('thead', {}, h('tr', {}, ...['When', 'Event', 'Attempt', 'Status', 'Answer', 'Duration', 'Error'].map((t) => h('th', { scope: 'col' }, t)),
-          h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
-        h('tbody', {}, ...rows.map((d) => h('tr', { 'data-delivery-id': d.id },
-          h('td', {}, when(d.attempted_at)),
-          h('td', {}, h('span', { class: 'pill' }, d.event_type), h('div', { class: 'mono' }, d.event_id)),
-          h('td', {}, String(d.attempt)),
-          h('td', {}, deliveryStatus(d, newestOf.get(d.event_id) === d)),
-          h('td', {}, d.response_status ? `HTTP ${d.response_status}` : '—'),
-          h('td', {}, `${d.duration_ms} ms`),
-          h('td', { class: 'mono' }, d.error ?? '—'),
-          h('td', {}, h('div', { class: 'actions' },
-            h('button', { type: 'button', class: 'small', 'data-action': 'details', 'aria-label': `Details of attempt ${d.attempt} of ${d.event_id}`, onclick: () => show(d) }, 'Details'),
-            canWrite(session) ? h('button', { type: 'button', class: 'small', 'aria-label': `Resend ${d.event_id}`, onclick: () => resend(w, d, logNotice, logStatus) }, 'Resend') : null)))))));
-      const last = rows[rows.length - 1].id;
-      more.replaceChildren(page.has_more ? showMore(more, table, 'Show older deliveries', () => load(last)) : '');
-    }
+    // Newest first: an event's first row is its latest attempt.
+    const { items: rows, load } = pagedList({
+      box: table, more, moreLabel: 'Show older deliveries',
+      fetchPage: (after) => api('GET', `/webhook-endpoints/${w.id}/deliveries?limit=25${after ? `&starting_after=${after}` : ''}`),
+      empty: () => h('div', { class: 'empty' }, h('h3', {}, 'No deliveries yet'),
+        h('p', { class: 'muted' }, 'Each attempt to deliver an event to this endpoint shows here, with its answer.')),
+      draw: (shown) => {
+        const newestOf = new Map();
+        for (const d of shown) if (!newestOf.has(d.event_id)) newestOf.set(d.event_id, d);
+        return h('table', {}, h('caption', { class: 'visually-hidden' }, `Deliveries to ${w.url}`),
+          h('thead', {}, h('tr', {}, ...['When', 'Event', 'Attempt', 'Status', 'Answer', 'Duration', 'Error'].map((t) => h('th', { scope: 'col' }, t)),
+            h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
+          h('tbody', {}, ...shown.map((d) => h('tr', { 'data-delivery-id': d.id },
+            h('td', {}, when(d.attempted_at)),
+            h('td', {}, h('span', { class: 'pill' }, d.event_type), h('div', { class: 'mono' }, d.event_id)),
+            h('td', {}, String(d.attempt)),
+            h('td', {}, deliveryStatus(d, newestOf.get(d.event_id) === d)),
+            h('td', {}, d.response_status ? `HTTP ${d.response_status}` : '—'),
+            h('td', {}, `${d.duration_ms} ms`),
+            h('td', { class: 'mono' }, d.error ?? '—'),
+            h('td', {}, h('div', { class: 'actions' },
+              h('button', { type: 'button', class: 'small', 'data-action': 'details', 'aria-label': `Details of attempt ${d.attempt} of ${d.event_id}`, onclick: () => show(d) }, 'Details'),
+              canWrite(session) ? h('button', { type: 'button', class: 'small', 'aria-label': `Resend ${d.event_id}`, onclick: () => resend(w, d, logNotice, logStatus) }, 'Resend') : null))))));
+      },
+    });
 
     async function show(d) {
       try {
