@@ -246,6 +246,10 @@ int dash_session_get(struct ctx *c)
 	json_object_set_new(o, "partner", render_partner(&p));
 	json_object_set_new(o, "mode",
 			    json_string(tenant_mode_name(tenant_livemode(c->partner_id))));
+	/* The page warns before either limit ends the session. */
+	json_object_set_new(o, "idle_timeout_seconds", json_integer(SESSION_IDLE_S));
+	json_object_set_new(o, "expires_at",
+			    render_time(c->session->created_at + SESSION_MAX_S));
 	return reply_take(c, 200, o);
 }
 

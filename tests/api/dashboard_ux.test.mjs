@@ -8,7 +8,8 @@
 // the form says so; two tabs keep their own mode; a changed password is confirmed, and a session
 // renewed in another tab does not fail the next change (someone else's is said, with Reload);
 // times name their zone, UTC on the usage page; the usage page shows a page of line items at a time
-// and downloads every one. Screenshots: build/screenshots/ux-*.png.
+// and downloads every one; the session's time limits are said before they end. Screenshots:
+// build/screenshots/ux-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -336,6 +337,46 @@ test('the usage page shows a page of line items at a time; its CSV has every one
   assert.equal(await page.getByRole('button', { name: 'Show more line items' }).count(), 0);
   // The focus is on the first row added: it has a link, the customer's id.
   assert.equal(await page.evaluate(() => document.activeElement.closest('tr') === document.querySelectorAll('main tbody tr')[100]), true);
+  await context.close();
+});
+
+test('the session\'s limits are said before they end: Stay signed in renews it; an ended one leads to sign-in', async () => {
+  const user = await dashUser(srv, 'owner', owner.partner);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.clock.install();
+  await page.goto(`${srv.url}/dashboard/`);
+  await signIn(page, user, 'API keys');
+  const warning = page.getByRole('alertdialog', { name: 'Your session ends soon' });
+  // 27.5 minutes without a request: the warning, with the focus on what renews the session.
+  await page.clock.fastForward('27:30');
+  await warning.getByText('signs you out after 30 minutes without activity').waitFor();
+  await axeShot(page, 'ux-session-warning', axeFindings);
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Stay signed in');
+  await warning.getByRole('button', { name: 'Stay signed in' }).click();
+  await warning.waitFor({ state: 'detached' });
+  await page.locator('#status', { hasText: 'You are still signed in.' }).waitFor();
+  // Past the limit, the page looks: the session is there (as when another tab kept it), so
+  // the page stays.
+  await page.clock.fastForward('30:10');
+  await page.clock.fastForward('00:06');
+  assert.equal(await warning.count(), 0);
+  await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+  // Ended meanwhile (signed out elsewhere): past the limit the page says so, with sign-in.
+  assert.equal(await page.evaluate(async () => (await fetch('/dashboard/api/signout', {
+    method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': (await (await fetch('/dashboard/api/session')).json()).csrf_token }, body: '{}',
+  })).status), 200);
+  await page.clock.fastForward('30:10');
+  await page.getByRole('alert').filter({ hasText: 'You were signed out after 30 minutes without activity' }).waitFor();
+  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  // The 12 hours cannot be extended: said once, with the time they end.
+  await signIn(page, user, 'API keys');
+  const session = await page.evaluate(async () => (await fetch('/dashboard/api/session')).json());
+  await page.clock.setSystemTime(Date.parse(session.expires_at) - 90e3);
+  await page.getByRole('link', { name: 'Events' }).click(); // a request: not idle
+  await warning.getByText('a session lasts 12 hours').waitFor();
+  await warning.getByRole('button', { name: 'OK' }).click();
+  await warning.waitFor({ state: 'detached' });
   await context.close();
 });
 

@@ -37,6 +37,10 @@ export class ApiError extends Error {
 
 const UNREACHABLE = 'The dashboard cannot reach the Innbocks server. Check your connection, then try again: nothing you typed is lost.';
 
+let answeredAt = Date.now();
+/** When the server last answered a request of this page with the session (each one renews it). */
+export const lastAnsweredAt = () => answeredAt;
+
 let sessionEnded = null;
 /** fn() runs when a request of a signed-in page finds its session gone (401). */
 export const onSessionEnded = (fn) => { sessionEnded = fn; };
@@ -90,6 +94,7 @@ async function send(method, path, body) {
   } catch {
     throw new ApiError(0, { error: { code: 'unreachable', message: UNREACHABLE } });
   }
+  if (res.status !== 401) answeredAt = Date.now();
   let json = null;
   try { json = await res.json(); } catch { /* not JSON */ }
   if (!res.ok) {

@@ -1,6 +1,7 @@
 // app.js - the dashboard's entry: the setup page (from the one-time link), sign-in, and the
 // signed-in shell (navigation, live/test switch, sign-out) around the page the hash names.
 import { api, ApiError, currentMode, setMode, setCsrf, setSession, onSessionEnded, onSessionChanged } from './api.js';
+import { stopWatching, watchSession } from './idle.js';
 import { h, announce, field, formAlert, onSubmit, fieldError, openDialog, usernameFor } from './ui.js';
 import { keysPage } from './keys.js';
 import { webhooksPage } from './webhooks.js';
@@ -56,6 +57,7 @@ function cardForm(title, intro, fields, submitLabel, onsubmit, said = false) {
 const SESSION_ENDED = 'Your session has ended. Sign in again to go on where you were.';
 
 function signInPage(message) {
+  stopWatching();
   document.title = 'Sign in · Innbocks';
   const email = field('Email', { type: 'email', name: 'email', autocomplete: 'username' });
   const password = field('Password', { type: 'password', name: 'password', autocomplete: 'current-password' });
@@ -199,6 +201,7 @@ async function boot(moved = null) {
     const s = await api('GET', '/session');
     if (mine !== boots) return;
     setSession(s);
+    watchSession(s, (message) => { setCsrf(null); if (showing === 'signed-in') signInPage(message); });
     if (location.pathname.endsWith('/setup.html')) history.replaceState(null, '', '/dashboard/#keys');
     await shell(s, moved);
   } catch (e) {
@@ -223,6 +226,7 @@ onSessionEnded(() => { setCsrf(null); if (showing === 'signed-in') signInPage(SE
 // Signed in as someone else in another tab: this page is not theirs to act on, so it offers a reload.
 onSessionChanged(() => {
   if (showing !== 'signed-in') return;
+  stopWatching(); // the session is another's now
   const reload = h('button', { type: 'button', class: 'primary', onclick: () => location.reload() }, 'Reload');
   document.title = 'Your session changed · Innbocks';
   mount(h('main', { class: 'card-page' }, h('div', { class: 'card' }, brand(),
