@@ -140,7 +140,7 @@ api: build/innbocks build/openapi/innbocks-partner.json
 	INNBOCKS_BIN=build/innbocks $(API_TEST)
 
 api-asan: build/asan/innbocks build/openapi/innbocks-partner.json
-	INNBOCKS_BIN=build/asan/innbocks $(API_TEST)
+	INNBOCKS_DOCUMENT_TESTS=skip INNBOCKS_BIN=build/asan/innbocks $(API_TEST)
 
 # The black-box suite on PostgreSQL: each server of a test is a fresh database
 # on a throwaway cluster served by two instances, requests alternating between
@@ -148,12 +148,15 @@ api-asan: build/asan/innbocks build/openapi/innbocks-partner.json
 # Without the files that drive the dashboard's pages in a browser: the pages
 # are the same on every backend, the JSON API they call is tested on
 # PostgreSQL by the others (dashboard.test.mjs), and the browser is most of
-# their time (about a minute of the stage).
+# their time (about a minute of the stage). The stages that run the suite
+# again leave the tests that run no server (the OpenAPI documents, their
+# linting, the clients generated from them: about 50 s) to the plain one.
 BROWSER_TESTS = $(shell grep -l "from 'playwright-core'" tests/api/*.test.mjs)
 API_PG_TEST = node --test --test-concurrency=$(API_JOBS) \
 	$(filter-out $(BROWSER_TESTS),$(sort $(wildcard tests/api/*.test.mjs tests/hostile/*.test.mjs)))
 api-pg: build/innbocks build/openapi/innbocks-partner.json
-	scripts/pg_cluster.sh run env INNBOCKS_TEST_BACKEND=postgres INNBOCKS_BIN=build/innbocks $(API_PG_TEST)
+	scripts/pg_cluster.sh run env INNBOCKS_TEST_BACKEND=postgres INNBOCKS_DOCUMENT_TESTS=skip \
+		INNBOCKS_BIN=build/innbocks $(API_PG_TEST)
 
 check: build/innbocks build/unit build/asan/innbocks build/asan/unit build/openapi/innbocks-partner.json analyze
 	@echo "== unit tests"
@@ -167,9 +170,10 @@ check: build/innbocks build/unit build/asan/innbocks build/asan/unit build/opena
 	@echo "== API tests"
 	INNBOCKS_BIN=build/innbocks $(API_TEST)
 	@echo "== API tests (sanitizers)"
-	INNBOCKS_BIN=build/asan/innbocks $(API_TEST)
+	INNBOCKS_DOCUMENT_TESTS=skip INNBOCKS_BIN=build/asan/innbocks $(API_TEST)
 	@echo "== API tests on PostgreSQL, two instances (a throwaway cluster)"
-	scripts/pg_cluster.sh run env INNBOCKS_TEST_BACKEND=postgres INNBOCKS_BIN=build/innbocks $(API_PG_TEST)
+	scripts/pg_cluster.sh run env INNBOCKS_TEST_BACKEND=postgres INNBOCKS_DOCUMENT_TESTS=skip \
+		INNBOCKS_BIN=build/innbocks $(API_PG_TEST)
 
 clean:
 	rm -rf build
