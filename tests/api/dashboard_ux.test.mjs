@@ -377,6 +377,11 @@ test('the session\'s limits are said before they end: Stay signed in renews it; 
   await warning.getByText('a session lasts 12 hours').waitFor();
   await warning.getByRole('button', { name: 'OK' }).click();
   await warning.waitFor({ state: 'detached' });
+  // Said once: not again on the next page.
+  await page.getByRole('link', { name: 'API keys' }).click();
+  await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+  await page.clock.runFor(6000);
+  assert.equal(await warning.count(), 0);
   await context.close();
 });
 

@@ -12,6 +12,7 @@ const TOUCH_MS = 60e3; // the server notes a request at most once a minute: it m
 const LOOK_MS = 5e3; // the look comes this long after the latest end
 
 let timer = null;
+let warnedFor = null; // the end last warned of, over the page's boots: Escape or OK puts a warning away for good
 
 /** Stops watching (signed out, or another session). */
 export function stopWatching() {
@@ -28,7 +29,6 @@ export function watchSession(session, ended) {
   const idleMs = session.idle_timeout_seconds * 1000;
   const endsAt = Date.parse(session.expires_at);
   let dialog = null; // the warning shown, if any
-  let warnedFor = null; // the end last warned of: Escape puts a warning away for good
   let looking = false;
 
   function warn(text, button) {
