@@ -57,7 +57,8 @@ static int pg_tx_begin(struct store *s, bool write, struct err *e)
 	c->brief = c->waited_out = false;
 	store_pg_customer_counter_forget(c);
 	store_pg_event_idem_ahead_forget(c);
-	if (pgs_later(c, PGS_BEGIN, NULL, e) < 0 || (brief && brief_waits(c, e) < 0)) {
+	if (pgs_later(c, write ? PGS_BEGIN : PGS_BEGIN_READ, NULL, e) < 0 ||
+	    (brief && brief_waits(c, e) < 0)) {
 		c->in_tx = false;
 		return -1;
 	}

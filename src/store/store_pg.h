@@ -163,6 +163,10 @@ PGresult *pgs_exec(struct pg_conn *c, const char *sql, const struct pgs_params *
  * and in a transaction a failed statement aborted, nothing but a rollback
  * may be parsed. */
 #define PGS_BEGIN "BEGIN"
+/* A read transaction sees one snapshot, as on SQLite: a GET's statements
+ * (a page and its totals, mail and its actions) see the same commits. A
+ * read-only transaction at this level is never refused for serialization. */
+#define PGS_BEGIN_READ "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 #define PGS_SAVEPOINT "SAVEPOINT request"
 #define PGS_RELEASE "RELEASE SAVEPOINT request"
 #define PGS_ROLLBACK_TO "ROLLBACK TO SAVEPOINT request"

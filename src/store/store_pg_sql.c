@@ -88,8 +88,9 @@ static int session_setup(struct pg_conn *c, struct err *e)
 	    pgs_run(c, "SET tcp_keepalives_interval TO 10", NULL, e) < 0 ||
 	    pgs_run(c, "SET tcp_keepalives_count TO 3", NULL, e) < 0)
 		return -1;
-	static const char *const tx[] = {PGS_BEGIN,       PGS_SAVEPOINT, PGS_RELEASE,
-					 PGS_ROLLBACK_TO, PGS_COMMIT,    PGS_ROLLBACK};
+	static const char *const tx[] = {PGS_BEGIN,   PGS_BEGIN_READ,  PGS_SAVEPOINT,
+					 PGS_RELEASE, PGS_ROLLBACK_TO, PGS_COMMIT,
+					 PGS_ROLLBACK};
 	for (size_t i = 0; i < sizeof(tx) / sizeof(tx[0]); i++)
 		if (!pgs_stmt_prepared(c, tx[i], e))
 			return -1;

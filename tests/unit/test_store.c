@@ -3402,6 +3402,47 @@ out:
 	db_close(&d);
 }
 
+static int take_new_customer(struct store *s, struct arena *a, struct err *e)
+{
+	struct customer c = {
+		.id = "cus_late",
+		.partner_id = "ptn_a",
+		.email = "late@example.com",
+		.name = "Late",
+		.status = "invited",
+		.form_status = "not_started",
+		.identity_status = "not_started",
+		.compliance_updated_at = 1000,
+		.metadata = "{}",
+		.created_at = 1000,
+		.updated_at = 1000,
+		.mailbox = {.id = "mbx_late", .status = "reserved", .reserved_at = 1000}};
+	return s->ops->customer_insert(s, a, &c, e);
+}
+
+/* A read transaction sees one snapshot: what another transaction commits
+ * meanwhile is not in its later reads, so a GET's statements agree (a
+ * billing page and its totals, mail and its actions). */
+TEST(a_read_transaction_sees_one_snapshot)
+{
+	struct db d;
+	struct row_holder h = {.take = take_new_customer, .hold_ms = 1};
+	if (!db_open_partner(&d, "ptn_a") || !customer_add(&d, "ptn_a", "early"))
+		goto out;
+	struct customer c;
+	if (!CHECK_INT(d.s->ops->tx_begin(d.s, false, &d.e), 0))
+		goto out;
+	CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_a", "cus_early", &c, &d.e), 0);
+	if (holder_start(&h, &d))
+		holder_finish(&h); /* committed */
+	CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_a", "cus_late", &c, &d.e),
+		  STORE_NOT_FOUND);
+	d.s->ops->tx_rollback(d.s);
+	CHECK_INT(d.s->ops->customer_get(d.s, d.a, "ptn_a", "cus_late", &c, &d.e), 0);
+out:
+	db_close(&d);
+}
+
 TEST(each_backends_table_fills_every_slot_of_struct_store_ops)
 {
 #define SLOT_FILLED(name) \
