@@ -31,7 +31,9 @@
 // measures every scenario twice in each repetition, with the access log and
 // the metrics off and on, and reports the ratio. --threads is wrk's thread
 // count (1 leaves a core to the server alone); --list-limit the page size of
-// customer_list. --compare runs every scenario in each repetition on a second
+// customer_list and of usage_page (the first page of this month's billing
+// usage: its totals read every one of the 2 000 mailboxes that the seeding
+// makes active, mail's customers). --compare runs every scenario in each repetition on a second
 // binary too (another build, on the same database, in alternating order) and
 // reports the ratios of this build to it per scenario: the way to tell what a
 // change bought on a noisy machine (the group-commit-off run is skipped).
@@ -102,7 +104,7 @@ const together = args.includes('--together');
 const nCustomers = opt('customers', backends ? 10000 : soak ? 20000 : callgrindMode ? 2000 : 100000);
 const nMail = opt('mail', backends ? 0 : soak ? 5000 : callgrindMode ? 500 : 10000);
 const ELIGIBLE = Math.min(2000, nCustomers);
-const ALL_SCENARIOS = ['healthz', 'customer_get', 'customer_list', 'mail_get', 'customer_create', 'mail_create', 'mixed'];
+const ALL_SCENARIOS = ['healthz', 'customer_get', 'customer_list', 'mail_get', 'usage_page', 'customer_create', 'mail_create', 'mixed'];
 const only = args.includes('--scenarios') ? args[args.indexOf('--scenarios') + 1].split(',') : null;
 const strOpt = (name, dflt) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : dflt);
 const OPS_ON = { log: strOpt('log', 'json'), metrics: strOpt('metrics', '1') };
@@ -437,7 +439,7 @@ async function benchmark(key) {
  */
 async function opsPairs(key) {
   const scenarios = ['healthz', ...(only ?? ['customer_get']).filter((s) => s !== 'healthz')];
-  const writes = scenarios.filter((s) => !['healthz', 'customer_get', 'customer_list', 'mail_get'].includes(s));
+  const writes = scenarios.filter((s) => !['healthz', 'customer_get', 'customer_list', 'mail_get', 'usage_page'].includes(s));
   if (writes.length) throw new Error(`--together measures reads only, not ${writes.join(', ')}`);
   const bare = (s) => `${s} (log and metrics off)`;
   const based = (s) => `${s} [baseline]`;
@@ -494,6 +496,7 @@ async function sendSequential(scenario, key, n) {
     customer_get: (i) => `/api/v1/customers/${customers[(i * 7919) % customers.length]}`,
     customer_list: () => `/api/v1/customers?limit=${listLimit}`,
     mail_get: (i) => `/api/v1/mail/${mail[(i * 7919) % mail.length]}`,
+    usage_page: () => `/api/v1/billing/usage?limit=${listLimit}`,
   };
   // The durable create with an Idempotency-Key, as scenario.lua sends it; keys and emails new
   // in every call (the servers of a comparison share the database).

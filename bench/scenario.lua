@@ -1,6 +1,6 @@
 -- scenario.lua - one wrk script for every benchmark scenario, chosen by
 -- BENCH_SCENARIO: healthz, customer_get, customer_list, mail_get,
--- customer_create, mail_create, mixed (90 % reads, 10 % writes).
+-- usage_page, customer_create, mail_create, mixed (90 % reads, 10 % writes).
 package.path = os.getenv("BENCH_SRC") .. "/?.lua;" .. package.path
 local lib = require("lib")
 local scenario = os.getenv("BENCH_SCENARIO")
@@ -21,6 +21,7 @@ local handlers = {
   customer_get = function() return lib.get("/api/v1/customers/" .. pick(customers)) end,
   customer_list = function() return lib.get("/api/v1/customers?limit=" .. list_limit) end,
   mail_get = function() return lib.get("/api/v1/mail/" .. pick(mail)) end,
+  usage_page = function() return lib.get("/api/v1/billing/usage?limit=" .. list_limit) end,
   customer_create = function() return lib.post("/api/v1/customers", lib.customer_body()) end,
   mail_create = function() return lib.post("/api/v1/mail", lib.mail_body(pick(eligible))) end,
 }
