@@ -282,10 +282,12 @@ int store_pg_customer_external_id_find(struct store *s, const char *partner_id,
 }
 
 /* The mailboxes of tenant $1 active at some second of [$2, $3) (store.h);
- * one closed in the second it was activated was active in that second. */
+ * one closed in the second it was activated was active in that second; 0
+ * is no time (usage_active_days()), which only a hand-edited row holds. */
 #define USAGE_WHERE \
 	" WHERE c.partner_id = $1 AND $2::bigint < $3::bigint" \
-	" AND c.mailbox_activated_at IS NOT NULL AND c.mailbox_activated_at < $3" \
+	" AND c.mailbox_activated_at IS NOT NULL AND c.mailbox_activated_at <> 0" \
+	" AND c.mailbox_activated_at < $3" \
 	" AND (c.mailbox_closed_at IS NULL" \
 	" OR c.mailbox_closed_at > c.mailbox_activated_at AND c.mailbox_closed_at > $2" \
 	" OR c.mailbox_closed_at = c.mailbox_activated_at AND c.mailbox_activated_at >= $2)"
@@ -362,13 +364,17 @@ int store_pg_customer_usage_customers(struct store *s, struct arena *a, const ch
 	struct pgs_params q = {0};
 	usage_params(&q, partner_id, start, hi);
 	if (cursor) {
-		/* A line item is named by its customer or its mailbox. */
+		/* A line item is named by its customer or its mailbox (found by
+		 * its index, customers_partner_activated_mailbox: asked in one
+		 * condition with the period's, SQLite read the period's mailboxes
+		 * instead). */
 		pgs_text(&q, cursor);
 		int rc = pgs_get_one(
 			c, a,
 			strncmp(cursor, "mbx_", 4) == 0
 				? "SELECT c.mailbox_activated_at, c.seq FROM customers c" USAGE_WHERE
-				  " AND c.mailbox_id = $4"
+				  " AND c.seq = (SELECT m.seq FROM customers m WHERE m.partner_id = $1"
+				  " AND m.mailbox_id = $4 AND m.mailbox_activated_at IS NOT NULL LIMIT 1)"
 				: "SELECT c.mailbox_activated_at, c.seq FROM customers c" USAGE_WHERE
 				  " AND c.id = $4",
 			&q, read_usage_at, &at, e);

@@ -229,10 +229,12 @@ int store_sqlite_customer_external_id_find(struct store *s, const char *partner_
 }
 
 /* The mailboxes of tenant ?1 active at some second of [?2, ?3) (store.h);
- * one closed in the second it was activated was active in that second. */
+ * one closed in the second it was activated was active in that second; 0
+ * is no time (usage_active_days()), which only a hand-edited row holds. */
 #define USAGE_WHERE \
 	" WHERE c.partner_id = ?1 AND ?2 < ?3" \
-	" AND c.mailbox_activated_at IS NOT NULL AND c.mailbox_activated_at < ?3" \
+	" AND c.mailbox_activated_at IS NOT NULL AND c.mailbox_activated_at <> 0" \
+	" AND c.mailbox_activated_at < ?3" \
 	" AND (c.mailbox_closed_at IS NULL" \
 	" OR c.mailbox_closed_at > c.mailbox_activated_at AND c.mailbox_closed_at > ?2" \
 	" OR c.mailbox_closed_at = c.mailbox_activated_at AND c.mailbox_activated_at >= ?2)"
@@ -300,12 +302,16 @@ int store_sqlite_customer_usage_customers(struct store *s, struct arena *a,
 	const char *cursor = pg->starting_after ? pg->starting_after : pg->ending_before;
 	int64_t at = 0, seq = 0;
 	if (cursor) {
-		/* A line item is named by its customer or its mailbox. */
+		/* A line item is named by its customer or its mailbox (found by
+		 * its index, customers_partner_activated_mailbox: asked in one
+		 * condition with the period's, SQLite read the period's mailboxes
+		 * instead). */
 		sqlite3_stmt *st = usage_stmt(
 			c,
 			strncmp(cursor, "mbx_", 4) == 0
 				? "SELECT c.mailbox_activated_at, c.seq FROM customers c" USAGE_WHERE
-				  " AND c.mailbox_id = ?4"
+				  " AND c.seq = (SELECT m.seq FROM customers m WHERE m.partner_id = ?1"
+				  " AND m.mailbox_id = ?4 AND m.mailbox_activated_at IS NOT NULL LIMIT 1)"
 				: "SELECT c.mailbox_activated_at, c.seq FROM customers c" USAGE_WHERE
 				  " AND c.id = ?4",
 			partner_id, start, hi, e);
