@@ -1151,6 +1151,55 @@ out:
 	db_close(&d);
 }
 
+/* The plan SQLite chose for the statement this thread's connection
+ * prepared with the text needle in it (arena), or NULL. */
+static const char *sqlite_plan_of(struct db *d, const char *needle)
+{
+	struct err e;
+	struct conn *c = sq_conn_get(d->s, &e);
+	for (sqlite3_stmt *st = c ? sqlite3_next_stmt(c->db, NULL) : NULL; st;
+	     st = sqlite3_next_stmt(c->db, st)) {
+		if (!strstr(sqlite3_sql(st), needle))
+			continue;
+		sqlite3_stmt *ex;
+		const char *sql = arena_printf(d->a, "EXPLAIN QUERY PLAN %s", sqlite3_sql(st));
+		if (sqlite3_prepare_v2(c->db, sql, -1, &ex, NULL) != SQLITE_OK)
+			return NULL;
+		const char *plan = "";
+		for (int i = 1; i <= sqlite3_bind_parameter_count(st); i++)
+			sqlite3_bind_int(ex, i, 1);
+		while (sqlite3_step(ex) == SQLITE_ROW)
+			plan = arena_printf(d->a, "%s%s\n", plan,
+					    (const char *)sqlite3_column_text(ex, 3));
+		sqlite3_finalize(ex);
+		return plan;
+	}
+	return NULL;
+}
+
+/* A billing page after a mailbox finds that mailbox by its index, not by
+ * reading every mailbox of the period (which SQLite chose when the two
+ * were asked in one condition). */
+TEST(usage_customers_finds_a_mailbox_cursor_by_its_index)
+{
+	if (sqlite_only())
+		return;
+	struct db d;
+	if (!db_open_partner(&d, "ptn_1"))
+		goto out;
+	const struct span_box boxes[] = {{"a", 1200, 0}, {"b", 1300, 0}};
+	if (!span_boxes_add(&d, boxes, 2))
+		goto out;
+	CHECK_STR(usage_page(&d, 1, "mbx_a", NULL), "cus_b");
+	const char *plan = sqlite_plan_of(&d, "mailbox_id = ?4");
+	if (CHECK(plan != NULL)) {
+		CHECK(strstr(plan, "SEARCH c USING INTEGER PRIMARY KEY") != NULL);
+		CHECK(strstr(plan, "customers_partner_activated_mailbox") != NULL);
+	}
+out:
+	db_close(&d);
+}
+
 /* A number belongs to a customer once the customer is committed; an insert
  * that rolls back never gave its number to anyone, so the next customer
  * gets it and numbers stay gap-free among committed customers. */
