@@ -233,13 +233,14 @@ static bool partner_add(struct db *d, const char *id, int64_t created_at)
 }
 
 /* Returns a new invited customer of partner with id "cus_<tag>" and mailbox
- * "mbx_<tag>", as the API would create it (arena strings). */
-static struct customer customer_new(struct db *d, const char *partner_id, const char *tag)
+ * "mbx_<tag>", as the API would create it (strings in a); customer_new
+ * in d's arena. */
+static struct customer customer_in(struct arena *a, const char *partner_id, const char *tag)
 {
 	return (struct customer){
-		.id = arena_printf(d->a, "cus_%s", tag),
+		.id = arena_printf(a, "cus_%s", tag),
 		.partner_id = partner_id,
-		.email = arena_printf(d->a, "%s@example.com", tag),
+		.email = arena_printf(a, "%s@example.com", tag),
 		.name = "Jane Doe",
 		.status = "invited",
 		.form_status = "not_started",
@@ -248,10 +249,15 @@ static struct customer customer_new(struct db *d, const char *partner_id, const 
 		.metadata = "{}",
 		.created_at = 1000,
 		.updated_at = 1000,
-		.mailbox = {.id = arena_printf(d->a, "mbx_%s", tag),
+		.mailbox = {.id = arena_printf(a, "mbx_%s", tag),
 			    .status = "reserved",
 			    .reserved_at = 1000},
 	};
+}
+
+static struct customer customer_new(struct db *d, const char *partner_id, const char *tag)
+{
+	return customer_in(d->a, partner_id, tag);
 }
 
 /* Inserts a new customer (see customer_new) and returns its mailbox number
@@ -3458,19 +3464,7 @@ out:
 
 static int take_new_customer(struct store *s, struct arena *a, struct err *e)
 {
-	struct customer c = {
-		.id = "cus_late",
-		.partner_id = "ptn_a",
-		.email = "late@example.com",
-		.name = "Late",
-		.status = "invited",
-		.form_status = "not_started",
-		.identity_status = "not_started",
-		.compliance_updated_at = 1000,
-		.metadata = "{}",
-		.created_at = 1000,
-		.updated_at = 1000,
-		.mailbox = {.id = "mbx_late", .status = "reserved", .reserved_at = 1000}};
+	struct customer c = customer_in(a, "ptn_a", "late");
 	return s->ops->customer_insert(s, a, &c, e);
 }
 
