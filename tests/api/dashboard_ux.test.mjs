@@ -374,6 +374,8 @@ test('the session\'s limits are said before they end: Stay signed in renews it; 
   const session = await page.evaluate(async () => (await fetch('/dashboard/api/session')).json());
   await page.clock.setSystemTime(Date.parse(session.expires_at) - 90e3);
   await page.getByRole('link', { name: 'Events' }).click(); // a request: not idle
+  await page.getByRole('heading', { name: 'Events', level: 1 }).waitFor();
+  await page.clock.runFor(5000); // the next look at the clock
   await warning.getByText('a session lasts 12 hours').waitFor();
   await warning.getByRole('button', { name: 'OK' }).click();
   await warning.waitFor({ state: 'detached' });
