@@ -8,7 +8,8 @@
 // the form says so; two tabs keep their own mode; a changed password is confirmed, and a session
 // renewed in another tab does not fail the next change (someone else's is said, with Reload);
 // times name their zone, UTC on the usage page; the usage page shows a page of line items at a time
-// and downloads every one; the session's time limits are said before they end. Screenshots:
+// and downloads every one; the session's time limits are said before they end; a list shows only
+// its latest filter's answer. Screenshots:
 // build/screenshots/ux-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -384,6 +385,36 @@ test('the session\'s limits are said before they end: Stay signed in renews it; 
   await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
   await page.clock.runFor(6000);
   assert.equal(await warning.count(), 0);
+  await context.close();
+});
+
+test('a list shows only its latest filter: a slower answer to an earlier one is dropped', async () => {
+  const mine = await dashUser(srv);
+  const key = await srv.createKey(mine.partner.id, ['customers:write']);
+  const c = await srv.api(key.secret).post('/customers', { email: 'filtered@example.com', name: 'Filtered' });
+  assert.equal(c.status, 201, c.text);
+  const ok = await srv.admin().post(`/customers/${c.body.id}/compliance`, { form_1583: 'approved', identity: 'verified' });
+  assert.equal(ok.status, 200, ok.text);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${srv.url}/dashboard/#events`);
+  await signIn(page, mine, 'Events');
+  await page.locator('main tbody tr').first().waitFor();
+  // The first filter's answer comes late, after the second's.
+  let late;
+  const released = new Promise((resolve) => { late = resolve; });
+  await page.route(/\/dashboard\/api\/events\?.*type=customer\.created/, async (route) => {
+    await new Promise((r) => setTimeout(r, 1500));
+    await route.continue();
+    late();
+  });
+  await page.getByLabel('Type').selectOption('customer.created');
+  await page.getByLabel('Type').selectOption('mailbox.activated');
+  await page.locator('main tbody td', { hasText: 'mailbox.activated' }).waitFor();
+  await released;
+  await page.waitForTimeout(300); // the late answer handled
+  const types = await page.locator('main tbody tr td:nth-child(2)').allTextContents();
+  assert.deepEqual(types, ['mailbox.activated']);
   await context.close();
 });
 
