@@ -400,9 +400,9 @@ const char *dispatch_idem_key(struct ctx *c, const char **scope)
 	if (!key || c->refused_before)
 		return NULL;
 	/* Made once: a batch reads the keys ahead, then runs each call,
-	 * perhaps twice. */
-	/* A dashboard user's keys are the user's in the page's mode, or in
-	 * both for what is the same in both (the team, the session). */
+	 * perhaps twice. A dashboard user's keys are the user's in the page's
+	 * mode, or in both for what is the same in both (the team, the
+	 * session). */
 	if (!c->idem_scope && c->session)
 		c->idem_scope = arena_printf(c->a, "%s:%s", c->session->user.id,
 					     c->route->flags & ROUTE_BOTH_MODES

@@ -1,7 +1,7 @@
 /* store.c - picks the storage backend a database setting names, checks that
  * a backend's table fills every slot of struct store_ops, and holds what
  * both backends share: the refusal of a partner-scoped operation given no
- * partner, the end of a page read oldest first, and the answers to unique
+ * partner, turning a page read backwards, and the answers to unique
  * violations a client can cause. */
 #include <stdio.h>
 #include <string.h>
@@ -96,23 +96,27 @@ int store_partner_required(const char *partner_id, const char *op, struct err *e
 	return error(e, 500, "internal_error", NULL, "%s needs a partner id", op);
 }
 
-void store_page_oldest_first(const struct page *pg, void *items, size_t item_size, size_t *n,
-			     bool *has_more)
+void store_items_reverse(void *items, size_t item_size, size_t n)
 {
-	*has_more = *n > (size_t)pg->limit;
-	if (*has_more)
-		*n = (size_t)pg->limit;
-	if (!pg->ending_before)
-		return;
 	unsigned char *buf = items;
-	for (size_t i = 0; i < *n / 2; i++) {
-		unsigned char *x = buf + item_size * i, *y = buf + item_size * (*n - 1 - i);
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned char *x = buf + item_size * i, *y = buf + item_size * (n - 1 - i);
 		for (size_t b = 0; b < item_size; b++) {
 			unsigned char t = x[b];
 			x[b] = y[b];
 			y[b] = t;
 		}
 	}
+}
+
+void store_page_oldest_first(const struct page *pg, void *items, size_t item_size, size_t *n,
+			     bool *has_more)
+{
+	*has_more = *n > (size_t)pg->limit;
+	if (*has_more)
+		*n = (size_t)pg->limit;
+	if (pg->ending_before)
+		store_items_reverse(items, item_size, *n);
 }
 
 /* The unique constraints a client can run into (two requests racing for one

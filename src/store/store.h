@@ -786,6 +786,8 @@ int store_retry_error(struct err *e);
  * rows instead would show them to whoever asked). */
 int store_partner_required(const char *partner_id, const char *op, struct err *e);
 
+/* Reverses the order of n items of item_size bytes, in place. */
+void store_items_reverse(void *items, size_t item_size, size_t n);
 /* Ends a page read oldest first with one row past it, fetched in the
  * direction of travel (backwards: newest first, from pg->ending_before):
  * *has_more tells whether that row was there, *n keeps pg->limit rows at

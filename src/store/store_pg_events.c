@@ -242,14 +242,15 @@ int store_pg_event_idem_prefetch(struct store *s, int n, const char *const *scop
 	if (!read_as)
 		die("out of memory");
 	for (int i = 0; i < n; i++) {
-		bool again = false;
-		for (int j = 0; j < m && !again; j++) {
-			again = strcmp(ahead[j].scope, scopes[i]) == 0 &&
-				strcmp(ahead[j].key, keys[i]) == 0;
-			read_as[i] = j;
-		}
-		if (again)
+		int seen = -1; /* the pair given before, read once */
+		for (int j = 0; j < m && seen < 0; j++)
+			if (strcmp(ahead[j].scope, scopes[i]) == 0 &&
+			    strcmp(ahead[j].key, keys[i]) == 0)
+				seen = j;
+		if (seen >= 0) {
+			read_as[i] = seen;
 			continue;
+		}
 		read_as[i] = m;
 		ahead[m] = (struct pgs_idem_ahead){.scope = scopes[i], .key = keys[i]};
 		pgs_text(&q[m], scopes[i]);

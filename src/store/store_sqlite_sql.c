@@ -412,16 +412,9 @@ int sq_run_list(struct conn *c, struct arena *a, struct query *q, const char *se
 	sq_done(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return sq_db_error(c, rc, e);
-	if (backwards) {
-		/* Fetched oldest first from the cursor; present newest first. */
-		char *tmp = arena_alloc(a, item_size);
-		for (size_t i = 0; i < count / 2; i++) {
-			char *x = buf + item_size * i, *y = buf + item_size * (count - 1 - i);
-			memcpy(tmp, x, item_size);
-			memcpy(x, y, item_size);
-			memcpy(y, tmp, item_size);
-		}
-	}
+	/* Fetched oldest first from the cursor; present newest first. */
+	if (backwards)
+		store_items_reverse(buf, item_size, count);
 	*items = buf;
 	*n = count;
 	return 0;

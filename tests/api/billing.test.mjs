@@ -176,6 +176,10 @@ test('line items page with limit and starting_after; the totals cover every mail
   assertError(await t.api.get('/billing/usage?limit=0'), 400, 'invalid_request', 'limit');
   assertError(await t.api.get('/billing/usage?limit=101'), 400, 'invalid_request', 'limit');
   assertError(await t.api.get('/billing/usage?starting_after=mbx_doesnotexist0000000'), 400, 'invalid_request', 'starting_after');
+  // A line item of this month is none of a month before it, by either of its ids.
+  for (const id of [mailboxes[0], full.line_items.data[0].customer_id]) {
+    assertError(await t.api.get(`/billing/usage${qs({ period: '2020-01', starting_after: id })}`), 400, 'invalid_request', 'starting_after');
+  }
   assertError(await t.api.get('/billing/usage?period=2026-11&bogus=1'), 400, 'unknown_parameter', 'bogus');
 });
 

@@ -15,7 +15,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { chromium } from 'playwright-core';
-import { startServer } from './lib.mjs';
+import { createCustomer, startServer } from './lib.mjs';
+import { approve } from './mail_lib.mjs';
 import { SHOTS, axeShot, dashUser } from './dashboard_lib.mjs';
 
 let srv, browser, owner, viewer;
@@ -312,12 +313,7 @@ test('the usage page shows a page of line items at a time; its CSV has every one
   const key = await srv.createKey(mine.partner.id, ['customers:write', 'billing:read']);
   const api = srv.api(key.secret);
   const N = 103;
-  await Promise.all(Array.from({ length: N }, async (_, i) => {
-    const c = await api.post('/customers', { email: `billed-${i}@example.com`, name: `Billed ${i}`, prepay: true });
-    assert.equal(c.status, 201, c.text);
-    const ok = await srv.admin().post(`/customers/${c.body.id}/compliance`, { form_1583: 'approved', identity: 'verified' });
-    assert.equal(ok.status, 200, ok.text);
-  }));
+  await Promise.all(Array.from({ length: N }, async () => approve(srv, (await createCustomer(api, { prepay: true })).id)));
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${srv.url}/dashboard/#usage`);
@@ -391,10 +387,7 @@ test('the session\'s limits are said before they end: Stay signed in renews it; 
 test('a list shows only its latest filter: a slower answer to an earlier one is dropped', async () => {
   const mine = await dashUser(srv);
   const key = await srv.createKey(mine.partner.id, ['customers:write']);
-  const c = await srv.api(key.secret).post('/customers', { email: 'filtered@example.com', name: 'Filtered' });
-  assert.equal(c.status, 201, c.text);
-  const ok = await srv.admin().post(`/customers/${c.body.id}/compliance`, { form_1583: 'approved', identity: 'verified' });
-  assert.equal(ok.status, 200, ok.text);
+  await approve(srv, (await createCustomer(srv.api(key.secret), { prepay: true })).id);
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${srv.url}/dashboard/#events`);
