@@ -3,10 +3,11 @@
 # of `make check`: both builds (plain, and AddressSanitizer +
 # UndefinedBehaviorSanitizer with leaks), the static analysis, the C unit
 # tests (the store contract tests also on a throwaway PostgreSQL cluster)
-# and the black-box API suite against both builds, and once more (plain
-# build) against two instances on one PostgreSQL of a throwaway cluster,
-# requests alternating between them (all but the files that drive the
-# dashboard's pages in a browser: Makefile, api-pg); then a short kill -9 trial, a short run
+# and the black-box API suite against the plain build, then (all but the
+# files that drive the dashboard's pages in a browser: Makefile,
+# API_AGAIN_TEST) against the sanitizer build and against two instances on
+# one PostgreSQL of a throwaway cluster, requests alternating between them;
+# then a short kill -9 trial, a short run
 # of every fuzzing harness, and a check that no server of this build is left
 # running. What mostly waits runs two at a time on the two cores: the two
 # PostgreSQL unit stages side by side, two API test files at once (make's

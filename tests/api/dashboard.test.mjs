@@ -6,10 +6,10 @@
 // the audit log.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServer, runCli, assertError, ok, uniq, qs, ON_PG } from './lib.mjs';
+import { startServer, runCli, assertError, ok, uniq, qs, ON_PG, ROOT } from './lib.mjs';
 import { Dash, COOKIE, dashUser, setupToken, sessionCookie } from './dashboard_lib.mjs';
 
 let srv;
@@ -500,15 +500,54 @@ test('sign-out ends the session; setting the password again ends every session o
   assertError(await second.get('/session'), 401, 'unauthenticated');
 });
 
-test('a session ends after 30 minutes idle and after 12 hours in all', async () => {
+test('a session ends after 30 minutes idle and after 12 hours in all; a request renews the idle limit', async () => {
   const idle = await dashUser(srv);
   const old = await dashUser(srv);
+  const renewed = await dashUser(srv);
   assert.equal((await idle.dash.get('/session')).status, 200);
   const now = Math.floor(Date.now() / 1000);
   srv.sql(`UPDATE sessions SET last_seen_at = ${now - 30 * 60} WHERE user_id = '${idle.user.id}'`);
   assertError(await idle.dash.get('/session'), 401, 'unauthenticated');
   srv.sql(`UPDATE sessions SET created_at = ${now - 12 * 3600}, last_seen_at = ${now} WHERE user_id = '${old.user.id}'`);
   assertError(await old.dash.get('/session'), 401, 'unauthenticated');
+  // Idle for 29 minutes: the next request still works and starts the 30 minutes again (the time
+  // is written at most once a minute).
+  srv.sql(`UPDATE sessions SET last_seen_at = ${now - 29 * 60} WHERE user_id = '${renewed.user.id}'`);
+  assert.equal((await renewed.dash.get('/session')).status, 200);
+  const [{ last_seen_at: seen }] = srv.sqlRows(`SELECT last_seen_at FROM sessions WHERE user_id = '${renewed.user.id}'`);
+  assert.ok(Number(seen) >= now, `last seen ${seen}, the request came at ${now} or later`);
+});
+
+// The pages themselves (their behaviour in a browser: dashboard_browser.test.mjs and the other
+// files that import playwright-core): every file of web/dashboard/ as it is, with its type and the
+// pages' headers; /dashboard leads to /dashboard/; a missing page is a 404 in the error envelope.
+test('the dashboard\'s files are served as they are, with their type, a strict CSP and no-cache', async () => {
+  const dir = path.join(ROOT, 'web/dashboard');
+  const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
+    '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
+  const pageHeaders = (res, what) => {
+    assert.match(res.headers.get('content-security-policy'), /^default-src 'self'; frame-ancestors 'none';/, what);
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff', what);
+    assert.equal(res.headers.get('referrer-policy'), 'no-referrer', what);
+  };
+  const files = readdirSync(dir);
+  assert.ok(files.includes('index.html') && files.includes('app.js'), files.join(' '));
+  for (const name of [...files, '']) {
+    const res = await fetch(`${srv.url}/dashboard/${name}`);
+    const file = name || 'index.html';
+    assert.equal(res.status, 200, name);
+    assert.equal(res.headers.get('content-type'), types[path.extname(file)], name);
+    assert.equal(res.headers.get('cache-control'), 'no-cache', name);
+    pageHeaders(res, name);
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(readFileSync(path.join(dir, file))), `${name}: the file's bytes`);
+  }
+  const root = await fetch(`${srv.url}/dashboard`, { redirect: 'manual' });
+  assert.equal(root.status, 301);
+  assert.equal(root.headers.get('location'), '/dashboard/');
+  const missing = await fetch(`${srv.url}/dashboard/no-such-page.js`);
+  pageHeaders(missing, 'a missing page');
+  const text = await missing.text();
+  assertError({ status: missing.status, headers: missing.headers, text, body: JSON.parse(text) }, 404, 'route_not_found');
 });
 
 test('webhook endpoints in the dashboard: add in the page\'s mode, disable, rotate; others\' are not found', async () => {

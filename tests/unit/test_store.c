@@ -2,7 +2,8 @@
  * backend per run, on a fresh database per test: SQLite (a file in its own
  * temporary directory) by default; PostgreSQL when INNBOCKS_UNIT_PG holds
  * a libpq key=value conninfo of a server's maintenance database (each test
- * then gets a database of its own; scripts/pg_cluster.sh run sets it). The
+ * then gets a database of its own, a copy of one the run migrated first;
+ * scripts/pg_cluster.sh run sets it). The
  * tests cover partners and list paging, customers and their per-partner
  * mailbox numbers, tenancy, updates, external ids, keys, idempotency
  * records, events, transactions with rollback and savepoints, dashboard
@@ -90,6 +91,45 @@ static struct store *db_store_open(struct db *d)
 			  : store_sqlite_open(d->path, &d->e);
 }
 
+/* The name of a database, migrated once by this process, that each test's
+ * PostgreSQL database is copied from (migrating every test's own took most
+ * of the run's time); made on first use, dropped at exit. NULL when it
+ * could not be made (after a failed check). */
+static char template_name[64];
+
+static void pg_template_drop(void)
+{
+	char sql[128];
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", template_name);
+	pg_admin_exec(sql);
+}
+
+static const char *pg_template(void)
+{
+	if (template_name[0])
+		return template_name;
+	char name[64], sql[128], conninfo[1024];
+	snprintf(name, sizeof(name), "innbocks_unit_template_%d", (int)getpid());
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+	if (!CHECK(pg_admin_exec(sql)))
+		return NULL;
+	memcpy(template_name, name, sizeof(name));
+	atexit(pg_template_drop);
+	/* In a conninfo string, a later keyword wins. */
+	snprintf(conninfo, sizeof(conninfo), "%s dbname=%s", pg_admin(), name);
+	struct err e = {0};
+	struct store *s = store_pg_open(conninfo, &e);
+	if (!s)
+		printf("    migrating the template: %s\n", e.message);
+	if (!CHECK(s != NULL)) {
+		pg_template_drop();
+		template_name[0] = '\0';
+		return NULL;
+	}
+	s->ops->close(s);
+	return template_name;
+}
+
 /* Opens a store on a new database; returns false (after a failed check)
  * when that is impossible. */
 static bool db_open(struct db *d)
@@ -100,9 +140,11 @@ static bool db_open(struct db *d)
 		static int serial;
 		snprintf(d->dbname, sizeof(d->dbname), "innbocks_unit_%d_%d", (int)getpid(),
 			 ++serial);
-		char sql[128];
-		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", d->dbname);
-		if (!CHECK(pg_admin_exec(sql))) {
+		const char *template = pg_template();
+		char sql[192];
+		snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE %s", d->dbname,
+			 template ? template : "template1");
+		if (!template || !CHECK(pg_admin_exec(sql))) {
 			d->dbname[0] = '\0';
 			return false;
 		}
