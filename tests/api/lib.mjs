@@ -5,19 +5,21 @@
 // hang at shutdown fails the test file that started it.
 // With INNBOCKS_TEST_BACKEND=postgres (and INNBOCKS_TEST_PG, the conninfo of a throwaway cluster:
 // `scripts/pg_cluster.sh run` sets it, `make api-pg`), a "server" is instead a fresh database on
-// that cluster (created per server, dropped when it stops) served by TWO processes of the binary:
+// that cluster (created per server as a copy of one migrated once, dropped after it stops) served
+// by TWO processes of the binary:
 // the request helpers alternate between them, either one delivers webhooks (docs/deploy.md: several
 // instances behave as one server). Tests of SQLite's own files skip there, saying why.
 // Every response the request helpers (Client, rawHttp) receive is validated against the OpenAPI
 // document (openapi_lib.mjs): a response the document does not describe fails the request.
 import { spawn, execFile, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import http from 'node:http';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { validateResponse } from './openapi_lib.mjs';
 
@@ -71,6 +73,47 @@ function pgAdmin(sql) {
     execFile('psql', psqlArgs(PG_ADMIN, sql), { encoding: 'utf8' }, (err, stdout, stderr) => {
       if (err) reject(new Error(`psql ${sql}: ${stderr || err.message}`)); else resolve(stdout);
     });
+  });
+}
+
+/**
+ * The database every server's PostgreSQL database is copied from (CREATE DATABASE ... TEMPLATE),
+ * migrated once by this binary: migrating each server's own took a fifth of the stage's time. One
+ * per cluster and binary (its name carries a digest of the binary), made by the first test file
+ * that needs it: it migrates a database of its own and renames it to the shared name, so that name
+ * exists only once the schema is whole; a file that loses that race drops its copy. The servers
+ * that must migrate an empty database themselves ask for `pgFresh`.
+ */
+let pgTemplate = null;
+function pgTemplateName() {
+  pgTemplate ??= (async () => {
+    const name = `innbocks_template_${createHash('sha256').update(readFileSync(BIN)).digest('hex').slice(0, 16)}`;
+    const exists = async () => (await pgAdmin(`SELECT count(*) FROM pg_database WHERE datname = '${name}'`)).trim() === '1';
+    if (await exists()) return name;
+    const own = `${name}_${process.pid}`;
+    await pgAdmin(`CREATE DATABASE ${own}`);
+    const r = await runCli(['migrate', '--database', pgConninfo(PG_ADMIN, own)]);
+    if (r.code !== 0) throw new Error(`innbocks migrate of the template database: ${r.stderr}`);
+    try {
+      await pgAdmin(`ALTER DATABASE ${own} RENAME TO ${name}`);
+    } catch (err) {
+      await pgAdmin(`DROP DATABASE ${own}`);
+      if (!(await exists())) throw err;
+    }
+    return name;
+  })();
+  return pgTemplate;
+}
+
+/**
+ * Databases of stopped servers being dropped (about 0.3 s each on the cluster, which runs with
+ * fsync on): a stop does not wait for it; the test file's process does, before it exits, and
+ * fails when a drop failed.
+ */
+function pgDropLater(name) {
+  pgAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch((err) => {
+    console.error(`dropping the database of a stopped server: ${err.message}`);
+    process.exitCode = 1;
   });
 }
 
@@ -169,6 +212,8 @@ export function qs(params) {
  *   instances             how many processes serve the database (default INSTANCES)
  *   pgLocale              on PostgreSQL, the locale the database is created with (default the
  *                         cluster's, C); ignored on SQLite
+ *   pgFresh               on PostgreSQL, an empty database that the processes migrate at start,
+ *                         racing each other (default: a copy of one already migrated)
  */
 export async function startServer(opts = {}) {
   const dir = await mkdtemp(path.join(tmpdir(), 'innbocks-api-'));
@@ -297,11 +342,13 @@ export class Server {
   async start() {
     const o = this.opts;
     if (ON_PG && !this.pgCreated) {
-      await pgAdmin(`CREATE DATABASE ${this.pgName}${o.pgLocale ? ` TEMPLATE template0 LOCALE '${o.pgLocale}'` : ''}`);
+      if (o.pgLocale) await pgAdmin(`CREATE DATABASE ${this.pgName} TEMPLATE template0 LOCALE '${o.pgLocale}'`);
+      else if (o.pgFresh) await pgAdmin(`CREATE DATABASE ${this.pgName}`);
+      else await pgAdmin(`CREATE DATABASE ${this.pgName} TEMPLATE ${await pgTemplateName()}`);
       this.pgCreated = true;
     }
-    // Every process starts at once: on PostgreSQL they race for the migrations. When one
-    // fails, the others are killed: nothing is left running.
+    // Every process starts at once (on an empty PostgreSQL database, pgFresh, they race for the
+    // migrations). When one fails, the others are killed: nothing is left running.
     const started = await Promise.allSettled(this.instances.map((inst, k) => {
       let attempts = 0;
       const run = (port) => {
@@ -340,7 +387,7 @@ export class Server {
   /** Removes the database: the temporary directory, and on PostgreSQL the server's database. */
   async drop() {
     if (this.pgCreated) {
-      await pgAdmin(`DROP DATABASE IF EXISTS ${this.pgName} WITH (FORCE)`);
+      pgDropLater(this.pgName);
       this.pgCreated = false;
     }
     await rm(this.dir, { recursive: true, force: true });

@@ -5,7 +5,9 @@
 // distinct, gap-free mailbox numbers; and kill -9 of one instance during a stream of creates and
 // of webhook deliveries loses no acknowledged create, duplicates none, leaves no event undelivered
 // (the survivor takes over the attempt the dead one had in flight once its lease runs out), while
-// the survivor answers every request sent to it. On SQLite (one process per file) the file skips.
+// the survivor answers every request sent to it. Its server starts on an empty database, the two
+// processes racing for the migrations (the others' databases are copies of one already migrated).
+// On SQLite (one process per file) the file skips.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -21,7 +23,7 @@ import { WEBHOOK_ENV, receiver, closeReceivers, createEndpoint, assertSigned } f
 const skip = postgresOnly('two instances on one database');
 
 let srv;
-before(async () => { if (!skip) srv = await startServer({ env: WEBHOOK_ENV }); });
+before(async () => { if (!skip) srv = await startServer({ env: WEBHOOK_ENV, pgFresh: true }); });
 after(async () => {
   await srv?.stop();
   await closeReceivers();
