@@ -5,13 +5,13 @@
 # tests (the store contract tests also on a throwaway PostgreSQL cluster)
 # and the black-box API suite against the plain build, then (all but the
 # files that drive the dashboard's pages in a browser: Makefile,
-# API_AGAIN_TEST) against the sanitizer build and against two instances on
+# API_AGAIN_FILES) against the sanitizer build and against two instances on
 # one PostgreSQL of a throwaway cluster, requests alternating between them;
 # then a short kill -9 trial, a short run
 # of every fuzzing harness, and a check that no server of this build is left
 # running. What mostly waits runs two at a time on the two cores: the two
 # PostgreSQL unit stages side by side, two API test files at once (make's
-# API_JOBS), two fuzzing harnesses at once. Each stage's full output (the API
+# API_JOBS; three on PostgreSQL, API_PG_JOBS), two fuzzing harnesses at once. Each stage's full output (the API
 # suite's TAP) goes to build/test-logs/<stage>.log; the console gets one line
 # per stage, the failing tests' names, and last a line `N passed, M failed`
 # (CI reads it). Exits non-zero when anything failed.
