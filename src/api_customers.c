@@ -106,7 +106,7 @@ static int customer_fields(struct ctx *c, struct customer *cu, bool creating)
 			return error(&c->err, 409, "external_id_conflict",
 				     "external_customer_id",
 				     "another customer already has external_customer_id %s",
-				     cu->external_id);
+				     resp_quote(cu->external_id));
 	}
 	return 0;
 }

@@ -78,7 +78,7 @@ int api_webhook_event_list(struct ctx *c)
 		if (at == total)
 			return error(&c->err, 400, "invalid_request",
 				     pg.starting_after ? "starting_after" : "ending_before",
-				     "no object with id %s in this list", cursor);
+				     "no object with id %s in this list", resp_quote(cursor));
 		if (pg.starting_after)
 			from = at + 1;
 		else
@@ -140,7 +140,7 @@ int api_webhook_delivery_list(struct ctx *c)
 	f.event_type = query_get(c, "event_type");
 	if (f.event_type && !api_webhook_event_type_known(f.event_type))
 		return error(&c->err, 400, "invalid_request", "event_type",
-			     "%s is not a webhook event type", f.event_type);
+			     "%s is not a webhook event type", resp_quote(f.event_type));
 	struct webhook_delivery *items;
 	size_t n;
 	bool more;

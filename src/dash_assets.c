@@ -59,7 +59,8 @@ int dash_asset_get(struct ctx *c)
 		return 0;
 	}
 	page_headers(c);
-	return error(&c->err, 404, "route_not_found", NULL, "no such page: %s", c->req->path);
+	return error(&c->err, 404, "route_not_found", NULL, "no such page: %s",
+		     resp_quote(c->req->path));
 }
 
 /* /dashboard, typed without its slash, is the dashboard: the page's

@@ -587,10 +587,11 @@ static int prepare(struct ctx *c, struct response *resp)
 		if (status == 405) {
 			resp_header_add(resp, "Allow", allow);
 			return error(&c->err, 405, "method_not_allowed", NULL,
-				     "%s is not allowed here; allowed: %s", req->method, allow);
+				     "%s is not allowed here; allowed: %s",
+				     resp_quote(req->method), allow);
 		}
 		return error(&c->err, 404, "route_not_found", NULL, "no such route: %s %s",
-			     req->method, req->path);
+			     resp_quote(req->method), resp_quote(req->path));
 	}
 	if (req->query_overflow)
 		return error(&c->err, 400, "invalid_request", NULL,
@@ -598,7 +599,7 @@ static int prepare(struct ctx *c, struct response *resp)
 	if (req->query_repeated)
 		return error(&c->err, 400, "invalid_request", req->query_repeated,
 			     "the query parameter %s is given more than once",
-			     req->query_repeated);
+			     resp_quote(req->query_repeated));
 	if (req->body_too_large)
 		return error(&c->err, 413, "payload_too_large", NULL,
 			     "the body is larger than 1 MiB");

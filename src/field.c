@@ -17,7 +17,7 @@ int field_allow(struct ctx *c, const char *const allowed[])
 	json_object_foreach(c->body, k, v)
 		if (!valid_one_of(k, allowed))
 			return error(&c->err, 400, "unknown_parameter", k,
-				     "unknown parameter: %s", k);
+				     "unknown parameter: %s", resp_quote(k));
 	return 0;
 }
 
@@ -117,7 +117,7 @@ int field_address(struct ctx *c, const char *name, bool with_name, struct addres
 		if (!valid_one_of(k, fields) && !(with_name && strcmp(k, "name") == 0))
 			return error(&c->err, 400, "unknown_parameter",
 				     arena_printf(c->a, "%s.%s", name, k),
-				     "unknown parameter: %s.%s", name, k);
+				     "unknown parameter: %s.%s", name, resp_quote(k));
 	struct {
 		const char *field;
 		bool required;

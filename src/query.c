@@ -35,7 +35,8 @@ int query_allow(struct ctx *c, const char *const allowed[])
 	for (size_t i = 0; i < c->req->nquery; i++)
 		if (!valid_one_of(c->req->query[i].key, allowed))
 			return error(&c->err, 400, "unknown_parameter", c->req->query[i].key,
-				     "unknown query parameter: %s", c->req->query[i].key);
+				     "unknown query parameter: %s",
+				     resp_quote(c->req->query[i].key));
 	return refuse_empty(c);
 }
 
@@ -46,7 +47,7 @@ int query_page(struct ctx *c, const char *const allowed[], struct page *pg)
 		const char *k = c->req->query[i].key;
 		if (!valid_one_of(k, allowed) && !valid_one_of(k, paging))
 			return error(&c->err, 400, "unknown_parameter", k,
-				     "unknown query parameter: %s", k);
+				     "unknown query parameter: %s", resp_quote(k));
 	}
 	if (refuse_empty(c) < 0)
 		return -1;
@@ -77,6 +78,6 @@ int query_choice(struct ctx *c, const char *name, const char *const choices[], c
 	*out = query_get(c, name);
 	if (*out && !valid_one_of(*out, choices))
 		return error(&c->err, 400, "invalid_request", name, "%s is not a valid %s",
-			     *out, name);
+			     resp_quote(*out), name);
 	return 0;
 }

@@ -86,5 +86,5 @@ int reply_list_write(struct ctx *c, const void *items, size_t n, size_t item_siz
 
 int reply_not_found(struct ctx *c, const char *kind, const char *id, const char *param)
 {
-	return error(&c->err, 404, "not_found", param, "no such %s: %s", kind, id);
+	return error(&c->err, 404, "not_found", param, "no such %s: %s", kind, resp_quote(id));
 }

@@ -26,6 +26,30 @@ int error(struct err *e, int status, const char *code, const char *param, const 
 	return -1;
 }
 
+/* How much of a client's text a message quotes whole (resp_quote()). */
+#define QUOTE_MAX 64
+#define QUOTE_CUT 60
+#define QUOTE_RING 4
+
+const char *resp_quote(const char *s)
+{
+	static _Thread_local char ring[QUOTE_RING][QUOTE_CUT + sizeof("\u2026")];
+	static _Thread_local unsigned next;
+	if (!s)
+		return "";
+	if (strnlen(s, QUOTE_MAX + 1) <= QUOTE_MAX)
+		return s;
+	/* While s[cut] continues a character, cut before the character starts
+	 * (at most 3 bytes back: bytes that are not UTF-8 are error()'s to mend). */
+	size_t cut = QUOTE_CUT;
+	while (cut > QUOTE_CUT - 3 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+		cut--;
+	char *out = ring[next++ % QUOTE_RING];
+	memcpy(out, s, cut);
+	memcpy(out + cut, "\u2026", sizeof("\u2026"));
+	return out;
+}
+
 int resp_error_reason(struct err *e, const char *reason)
 {
 	e->reason = reason;

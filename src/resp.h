@@ -26,6 +26,14 @@ struct err {
 int error(struct err *e, int status, const char *code, const char *param, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+/* s as an error message quotes what a client sent: whole when it is at most
+ * 64 bytes, else its first 60 or fewer (never half a UTF-8 character)
+ * followed by "…", so that a long value cannot push the rest of the
+ * sentence out of the message. The result is s itself or a buffer of the
+ * calling thread that the fourth call after this one reuses: pass it
+ * straight to error(). NULL is shown as "". */
+const char *resp_quote(const char *s);
+
 /* Sets the machine-readable reason (a static string, kept by pointer) of
  * the error error() just filled in e, shown as "reason" next to "code";
  * returns -1 like error(). */

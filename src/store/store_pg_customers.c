@@ -381,7 +381,7 @@ int store_pg_customer_usage_customers(struct store *s, struct arena *a, const ch
 		if (rc == STORE_NOT_FOUND)
 			return error(e, 400, "invalid_request",
 				     pg->starting_after ? "starting_after" : "ending_before",
-				     "no line item for %s in this period", cursor);
+				     "no line item for %s in this period", resp_quote(cursor));
 		if (rc < 0)
 			return -1;
 		q = (struct pgs_params){0};

@@ -327,7 +327,7 @@ int store_sqlite_customer_usage_customers(struct store *s, struct arena *a,
 		if (rc == SQLITE_DONE)
 			return error(e, 400, "invalid_request",
 				     pg->starting_after ? "starting_after" : "ending_before",
-				     "no line item for %s in this period", cursor);
+				     "no line item for %s in this period", resp_quote(cursor));
 		if (rc != SQLITE_ROW)
 			return sq_db_error(c, rc, e);
 	}

@@ -131,7 +131,7 @@ int store_sqlite_event_list_tenant(struct store *s, struct arena *a, const char 
 		if (rc == SQLITE_DONE)
 			return error(e, 400, "invalid_request",
 				     pg->starting_after ? "starting_after" : "ending_before",
-				     "no object with id %s in this list", cursor);
+				     "no object with id %s in this list", resp_quote(cursor));
 	}
 	struct query q = {0};
 	sq_q_text(&q,

@@ -378,7 +378,7 @@ int sq_run_list(struct conn *c, struct arena *a, struct query *q, const char *se
 		if (rc == SQLITE_DONE)
 			return error(e, 400, "invalid_request",
 				     backwards ? "ending_before" : "starting_after",
-				     "no object with id %s in this list", cursor);
+				     "no object with id %s in this list", resp_quote(cursor));
 		char frag[64];
 		snprintf(frag, sizeof(frag), " AND %s %s ?", seq_col, backwards ? ">" : "<");
 		sq_q_num(q, frag, seq);

@@ -224,6 +224,33 @@ test('an unknown cursor id is 400 invalid_request naming the parameter', async (
   assertError(await t.api.get('/customers?starting_after='), 400, 'invalid_request', 'starting_after');
 });
 
+// A message quotes what the client sent, but a long value is cut (60 bytes and "…"), so that the
+// rest of the sentence still says what is wrong.
+test('a long value an error message quotes is cut with "…", and the message keeps its sentence', async () => {
+  const long = (c) => c.repeat(300);
+  const cut = (c) => `${c.repeat(60)}\u2026`;
+  const message = (r, status, code, param) => assertError(r, status, code, param).message;
+  const t2 = await srv.tenant();
+  for (const [list, what] of [['/customers', 'no object with id %s in this list'], ['/webhook-deliveries', 'no object with id %s in this list'],
+    ['/webhook-events', 'no object with id %s in this list'], ['/billing/usage', 'no line item for %s in this period']]) {
+    assert.equal(message(await t2.api.get(`${list}?starting_after=${long('x')}`), 400, 'invalid_request', 'starting_after'),
+      what.replace('%s', cut('x')), list);
+  }
+  assert.equal(message(await t2.api.get(`/customers?status=${long('y')}`), 400, 'invalid_request', 'status'),
+    `${cut('y')} is not a valid status`);
+  assert.equal(message(await t2.api.get(`/webhook-deliveries?event_type=${long('e')}`), 400, 'invalid_request', 'event_type'),
+    `${cut('e')} is not a webhook event type`);
+  assert.equal(message(await t2.api.get(`/customers/cus_${long('z')}`), 404, 'not_found'), `no such customer: cus_${'z'.repeat(56)}\u2026`);
+  assert.equal(message(await t2.api.post('/customers', { ...customerBody(), [long('k')]: 1 }), 400, 'unknown_parameter'),
+    `unknown parameter: ${cut('k')}`);
+  assert.equal(message(await t2.api.get(`/customers?${long('q')}=1`), 400, 'unknown_parameter'), `unknown query parameter: ${cut('q')}`);
+  // Up to 64 bytes a value is quoted whole; a cut never splits a character (here a 3-byte euro sign).
+  assert.equal(message(await t2.api.get(`/customers?status=${'v'.repeat(64)}`), 400, 'invalid_request', 'status'),
+    `${'v'.repeat(64)} is not a valid status`);
+  assert.equal(message(await t2.api.get(`/customers?status=${encodeURIComponent(`${'w'.repeat(59)}\u20ac${long('w')}`)}`), 400, 'invalid_request', 'status'),
+    `${'w'.repeat(59)}\u2026 is not a valid status`);
+});
+
 test('starting_after and ending_before together are 400 invalid_request', async () => {
   const other = await createCustomer(t.api);
   const e = assertError(await t.api.get(`/customers${qs({ starting_after: cust.id, ending_before: other.id })}`), 400, 'invalid_request');

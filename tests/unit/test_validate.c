@@ -1,6 +1,7 @@
 /* test_validate.c - the pure input checks of validate.h: e-mail, E.164,
  * external ids, countries, lists of choices, metadata patches, billing periods and the
- * active-day arithmetic of usage billing. Expected times come from timegm(). */
+ * active-day arithmetic of usage billing; and how error messages echo what a
+ * client sent (utf8_make_valid(), resp_quote()). Expected times come from timegm(). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "resp.h"
 #include "unit.h"
 #include "util.h"
 #include "validate.h"
@@ -710,4 +712,48 @@ TEST(utf8_make_valid_drops_a_character_cut_at_the_end)
 	char empty[] = "";
 	utf8_make_valid(empty);
 	CHECK_STR(empty, "");
+}
+
+/* --- quoted client text in error messages (resp.h resp_quote) ------------- */
+
+TEST(resp_quote_keeps_64_bytes_whole_and_cuts_longer_text_with_an_ellipsis)
+{
+	char s[200];
+	memset(s, 'x', sizeof(s) - 1);
+	s[sizeof(s) - 1] = '\0';
+	s[64] = '\0';
+	CHECK(resp_quote(s) == s);
+	s[64] = 'x';
+	const char *q = resp_quote(s);
+	CHECK_INT((int)strlen(q), 60 + 3);
+	CHECK(strncmp(q, s, 60) == 0);
+	CHECK_STR(q + 60, "\xe2\x80\xa6");
+	CHECK_STR(resp_quote(NULL), "");
+}
+
+TEST(resp_quote_never_cuts_a_character_in_half)
+{
+	/* 59 ASCII bytes, then a euro sign (3 bytes) over the 60th byte. */
+	char s[100];
+	memset(s, 'a', 59);
+	memcpy(s + 59, "\xe2\x82\xac", 3);
+	memset(s + 62, 'b', 20);
+	s[82] = '\0';
+	char expected[64];
+	memset(expected, 'a', 59);
+	memcpy(expected + 59, "\xe2\x80\xa6", 4);
+	CHECK_STR(resp_quote(s), expected);
+}
+
+TEST(resp_quote_keeps_four_results_apart_for_one_message)
+{
+	char a[80], b[80];
+	memset(a, 'a', 79);
+	memset(b, 'b', 79);
+	a[79] = b[79] = '\0';
+	struct err e;
+	error(&e, 400, "invalid_request", NULL, "%s / %s", resp_quote(a), resp_quote(b));
+	char expected[160];
+	snprintf(expected, sizeof(expected), "%.60s\xe2\x80\xa6 / %.60s\xe2\x80\xa6", a, b);
+	CHECK_STR(e.message, expected);
 }
