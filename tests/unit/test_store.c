@@ -91,12 +91,10 @@ static struct store *db_store_open(struct db *d)
 			  : store_sqlite_open(d->path, &d->e);
 }
 
-/* The name of a database, migrated once by this process, that each test's
- * PostgreSQL database is copied from (migrating every test's own took most
- * of the run's time); made on first use, dropped at exit. NULL when it
- * could not be made (after a failed check). */
+/* The template's name once pg_template() has made it. */
 static char template_name[64];
 
+/* Drops the template (at exit). */
 static void pg_template_drop(void)
 {
 	char sql[128];
@@ -104,6 +102,10 @@ static void pg_template_drop(void)
 	pg_admin_exec(sql);
 }
 
+/* The name of a database, migrated once by this process, that each test's
+ * PostgreSQL database is copied from (migrating every test's own took most
+ * of the run's time); made on first use, dropped at exit. NULL when it
+ * could not be made (after a failed check). */
 static const char *pg_template(void)
 {
 	if (template_name[0])
