@@ -3,7 +3,7 @@
 // are cookies that HttpOnly/Secure/SameSite keep from scripts and other sites, every state change
 // needs the session's CSRF token, roles are checked per route, keys made in the dashboard work on
 // /api/v1 within their scopes, and revoke and roll take effect at once. Nothing secret reaches
-// the audit log.
+// the audit log. The page files are served byte for byte, with their type and headers.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
