@@ -76,9 +76,7 @@ int api_webhook_event_list(struct ctx *c)
 		while (at < total && strcmp(event_types[at].type, cursor) != 0)
 			at++;
 		if (at == total)
-			return error(&c->err, 400, "invalid_request",
-				     pg.starting_after ? "starting_after" : "ending_before",
-				     "no object with id %s in this list", resp_quote(cursor));
+			return store_cursor_unknown(&pg, &c->err);
 		if (pg.starting_after)
 			from = at + 1;
 		else

@@ -30,26 +30,28 @@ static int refuse_empty(struct ctx *c)
 	return 0;
 }
 
+/* A parameter in neither list (also may be NULL): 400 naming it; then one
+ * sent empty (refuse_empty()). */
+static int refuse_unknown(struct ctx *c, const char *const allowed[], const char *const also[])
+{
+	for (size_t i = 0; i < c->req->nquery; i++) {
+		const char *k = c->req->query[i].key;
+		if (!valid_one_of(k, allowed) && !(also && valid_one_of(k, also)))
+			return error(&c->err, 400, "unknown_parameter", k,
+				     "unknown query parameter: %s", resp_quote(k));
+	}
+	return refuse_empty(c);
+}
+
 int query_allow(struct ctx *c, const char *const allowed[])
 {
-	for (size_t i = 0; i < c->req->nquery; i++)
-		if (!valid_one_of(c->req->query[i].key, allowed))
-			return error(&c->err, 400, "unknown_parameter", c->req->query[i].key,
-				     "unknown query parameter: %s",
-				     resp_quote(c->req->query[i].key));
-	return refuse_empty(c);
+	return refuse_unknown(c, allowed, NULL);
 }
 
 int query_page(struct ctx *c, const char *const allowed[], struct page *pg)
 {
 	static const char *const paging[] = {"limit", "starting_after", "ending_before", NULL};
-	for (size_t i = 0; i < c->req->nquery; i++) {
-		const char *k = c->req->query[i].key;
-		if (!valid_one_of(k, allowed) && !valid_one_of(k, paging))
-			return error(&c->err, 400, "unknown_parameter", k,
-				     "unknown query parameter: %s", resp_quote(k));
-	}
-	if (refuse_empty(c) < 0)
+	if (refuse_unknown(c, allowed, paging) < 0)
 		return -1;
 	pg->limit = 20;
 	const char *limit = query_get(c, "limit");

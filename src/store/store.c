@@ -1,7 +1,8 @@
 /* store.c - picks the storage backend a database setting names, checks that
  * a backend's table fills every slot of struct store_ops, and holds what
  * both backends share: the refusal of a partner-scoped operation given no
- * partner, turning a page read backwards, and the answers to unique
+ * partner, the answer to an unknown cursor, turning a page read backwards,
+ * and the answers to unique
  * violations a client can cause. */
 #include <stdio.h>
 #include <string.h>
@@ -94,6 +95,14 @@ int store_partner_required(const char *partner_id, const char *op, struct err *e
 	/* A caller's bug, never a client's: say so where operators look. */
 	fprintf(stderr, "innbocks: store: %s was called without a partner id; refused\n", op);
 	return error(e, 500, "internal_error", NULL, "%s needs a partner id", op);
+}
+
+int store_cursor_unknown(const struct page *pg, struct err *e)
+{
+	const char *param = pg->starting_after ? "starting_after" : "ending_before";
+	const char *cursor = pg->starting_after ? pg->starting_after : pg->ending_before;
+	return error(e, 400, "invalid_request", param, "no object with id %s in this list",
+		     resp_quote(cursor));
 }
 
 void store_items_reverse(void *items, size_t item_size, size_t n)

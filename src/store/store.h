@@ -786,6 +786,10 @@ int store_retry_error(struct err *e);
  * rows instead would show them to whoever asked). */
 int store_partner_required(const char *partner_id, const char *op, struct err *e);
 
+/* Fills e with the 400 of a list's cursor (pg->starting_after or
+ * pg->ending_before) that names no object of the list, and returns -1. */
+int store_cursor_unknown(const struct page *pg, struct err *e);
+
 /* Reverses the order of n items of item_size bytes, in place. */
 void store_items_reverse(void *items, size_t item_size, size_t n);
 /* Ends a page read oldest first with one row past it, fetched in the

@@ -117,9 +117,7 @@ int store_pg_event_list_tenant(struct store *s, struct arena *a, const char *ten
 		if (rc < 0)
 			return -1;
 		if (rc == STORE_NOT_FOUND)
-			return error(e, 400, "invalid_request",
-				     pg->starting_after ? "starting_after" : "ending_before",
-				     "no object with id %s in this list", resp_quote(cursor));
+			return store_cursor_unknown(pg, e);
 	}
 	struct pgs_query q = {0};
 	pgs_q_text(&q, "SELECT " EVENT_COLS " FROM events WHERE partner_id = ?", tenant_id);

@@ -449,9 +449,7 @@ int pgs_run_list(struct pg_conn *c, struct arena *a, struct pgs_query *q, const 
 		int64_t seq = found ? pgs_col_i64(r, 0, 0) : 0;
 		PQclear(r);
 		if (!found)
-			return error(e, 400, "invalid_request",
-				     backwards ? "ending_before" : "starting_after",
-				     "no object with id %s in this list", resp_quote(cursor));
+			return store_cursor_unknown(pg, e);
 		char frag[64];
 		snprintf(frag, sizeof(frag), " AND %s %s ?", seq_col, backwards ? ">" : "<");
 		pgs_q_num(q, frag, seq);

@@ -129,9 +129,7 @@ int store_sqlite_event_list_tenant(struct store *s, struct arena *a, const char 
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 			return sq_db_error(c, rc, e);
 		if (rc == SQLITE_DONE)
-			return error(e, 400, "invalid_request",
-				     pg->starting_after ? "starting_after" : "ending_before",
-				     "no object with id %s in this list", resp_quote(cursor));
+			return store_cursor_unknown(pg, e);
 	}
 	struct query q = {0};
 	sq_q_text(&q,

@@ -376,9 +376,7 @@ int sq_run_list(struct conn *c, struct arena *a, struct query *q, const char *se
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 			return sq_db_error(c, rc, e);
 		if (rc == SQLITE_DONE)
-			return error(e, 400, "invalid_request",
-				     backwards ? "ending_before" : "starting_after",
-				     "no object with id %s in this list", resp_quote(cursor));
+			return store_cursor_unknown(pg, e);
 		char frag[64];
 		snprintf(frag, sizeof(frag), " AND %s %s ?", seq_col, backwards ? ">" : "<");
 		sq_q_num(q, frag, seq);

@@ -5,7 +5,7 @@
 // every stage of the suite, the sanitizer build's and PostgreSQL's included.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, assertError, createCustomer, TIME } from './lib.mjs';
+import { startServer, assertError, createCustomer, sleep, TIME } from './lib.mjs';
 import { WEBHOOK_ENV, receiver, closeReceivers, waitForLog } from './webhook_lib.mjs';
 import { dashUser } from './dashboard_lib.mjs';
 
@@ -114,7 +114,7 @@ test('the log keeps the first 4 KiB of an answer, as text even when the receiver
   for (let i = 0; i < 100; i++) {
     log = await dev.dash.get(`/webhook-endpoints/${ep.body.id}/deliveries`);
     if (log.body.data.length) break;
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   assert.equal(log.body.data.length, 1, log.text);
   assert.equal(log.body.data[0].response_status, 202);

@@ -244,6 +244,10 @@ test('a long value an error message quotes is cut with "…", and the message ke
   assert.equal(message(await t2.api.post('/customers', { ...customerBody(), [long('k')]: 1 }), 400, 'unknown_parameter'),
     `unknown parameter: ${cut('k')}`);
   assert.equal(message(await t2.api.get(`/customers?${long('q')}=1`), 400, 'unknown_parameter'), `unknown query parameter: ${cut('q')}`);
+  assert.equal(message(await t2.api.get(`/customers?${long('r')}=1&${long('r')}=2`), 400, 'invalid_request'),
+    `the query parameter ${cut('r')} is given more than once`);
+  assert.equal(message(await t2.api.get(`/no-such-${long('p')}`), 404, 'route_not_found'),
+    `no such route: GET /api/v1/no-such-${'p'.repeat(60 - '/api/v1/no-such-'.length)}\u2026`);
   // Up to 64 bytes a value is quoted whole; a cut never splits a character (here a 3-byte euro sign).
   assert.equal(message(await t2.api.get(`/customers?status=${'v'.repeat(64)}`), 400, 'invalid_request', 'status'),
     `${'v'.repeat(64)} is not a valid status`);
