@@ -176,8 +176,8 @@ if step build make -s -j2 build/innbocks build/unit build/asan/innbocks build/as
 	# The store contract tests again on PostgreSQL, on a throwaway cluster
 	# that does not sync (Makefile, unit-pg). Side by side: each mostly
 	# waits for its own cluster.
-	started unit-pg-asan scripts/pg_cluster.sh run --no-fsync build/asan/unit store
-	unit unit-pg scripts/pg_cluster.sh run --no-fsync build/unit store
+	started unit-pg-asan make -s unit-pg-asan
+	unit unit-pg make -s unit-pg
 	finished unit-pg-asan
 	tally_unit unit-pg-asan
 	api api api
