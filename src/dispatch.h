@@ -19,6 +19,9 @@
 #define BODY_MAX (1024 * 1024)
 #define JSON_MAX_DEPTH 32
 
+/* The most query parameters a request keeps; more set query_overflow. */
+#define QUERY_MAX 32
+
 struct query_param {
 	const char *key, *value;
 };

@@ -34,7 +34,6 @@
 /* Descriptors kept back from clients: database connections (one per
  * thread), webhook sockets, logs, the listening socket and MHD's own. */
 #define FD_RESERVE 160
-#define QUERY_MAX 32
 #define CONNECTION_MEMORY \
 	(16 * 1024) /* headers in, per connection; MHD zeroes it per request */
 /* A body over BODY_MAX is read and dropped, so the client can read its 413;

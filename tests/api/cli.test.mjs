@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  startServer, runCli, createCustomer, assertError, ok, assertRecentTime, customerBody, uniq,
+  startServer, runCli, createCustomer, assertError, ok, assertRecentTime, customerBody, uniq, rawHttp,
 } from './lib.mjs';
 
 let srv;
@@ -203,6 +203,48 @@ test('an argument more than the command takes is refused with exit 2, naming it,
   const one = await runCli(['key', 'revoke', a.id, '--database', srv.dbPath]);
   assert.equal(one.code, 0, one.stderr);
   assertError(await srv.api(a.secret).get('/customers'), 401, 'unauthenticated');
+});
+
+/** What a command printed as its answer: the JSON on stdout, or on stderr before its log line. */
+function answerOf(r) {
+  const text = r.code === 0 ? r.stdout : r.stderr.split('\n').filter((l) => !l.startsWith('{"time"')).join('\n');
+  const body = JSON.parse(text);
+  if (body.error) delete body.error.request_id;
+  return body;
+}
+
+test('request decodes its path and query as the HTTP layer does: the same targets, the same answers', async () => {
+  const p = await cliOk(partnerArgs(uniq('CLI ')));
+  for (const target of [
+    '/admin/v1/partners?limit=%31', // %31 is 1
+    '/admin/v1/mail-actions?status=a+b%2Bc', // a '+' is a space, %2B a '+'
+    `/admin/v1/partners/${p.id.replace('_', '%5F')}`,
+    '/admin/v1/partners?lim%69t=1',
+    '/admin/v1/customers/a%2Fb', // a slash spelled inside a segment
+    '/admin/v1/customers/a%00b',
+    '/admin/v1/partners?limit=1&limit=2',
+  ]) {
+    const http = await rawHttp(srv, 'GET', target, { headers: { authorization: `Bearer ${srv.adminToken}` } });
+    if (http.body.error) delete http.body.error.request_id;
+    const cli = await runCli(['request', '--database', srv.dbPath, 'GET', target]);
+    assert.equal(cli.code, http.status < 300 ? 0 : 1, `${target}: ${cli.stderr}`);
+    assert.deepEqual(answerOf(cli), http.body, target);
+  }
+});
+
+test('a command\'s id and filter are taken whole, as typed: never split at a ? or & into a query', async () => {
+  const shown = await runCli(['customer', 'show', '--database', srv.dbPath, 'cus_x?limit=1']);
+  assert.equal(shown.code, 1);
+  assert.equal(answerOf(shown).error.message, 'no such customer: cus_x?limit=1');
+  const listed = await runCli(['action', 'list', '--database', srv.dbPath, '--status', 'requested&limit=1']);
+  assert.equal(listed.code, 1);
+  assert.equal(answerOf(listed).error.message, 'requested&limit=1 is not a valid status');
+  // An id longer than a path holds is refused before any request, not cut
+  // short into another one.
+  const long = await runCli(['customer', 'billing', '--database', srv.dbPath, 'c'.repeat(3000), '--active', 'true']);
+  assert.equal(long.code, 2, long.stderr);
+  assert.match(long.stderr, /is too long to be an id/);
+  assert.doesNotMatch(long.stderr, /"source":"cli"/, 'no request was logged');
 });
 
 test('request prints an answer that is not JSON (the metrics) as it came', async () => {
