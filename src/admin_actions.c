@@ -122,7 +122,7 @@ int admin_action_complete(struct ctx *c)
 	if (strcmp(act.type, "scan") == 0) {
 		const char *url;
 		if (field_allow(c, scan_fields) < 0 ||
-		    field_string(c, "document_url", true, false, 1, 2048, false, &url) < 0)
+		    field_string(c, "document_url", true, false, 1, 2048, FIELD_LINE, &url) < 0)
 			return -1;
 		if (!valid_http_url(url))
 			return error(&c->err, 422, "validation_failed", "document_url",
@@ -132,8 +132,8 @@ int admin_action_complete(struct ctx *c)
 		const char *carrier, *tracking;
 		if (field_allow(c, forward_fields) < 0 ||
 		    field_choice(c, "carrier", true, api_mail_carriers, &carrier) < 0 ||
-		    field_string(c, "tracking_number", true, false, 1, 64, false, &tracking) <
-			    0)
+		    field_string(c, "tracking_number", true, false, 1, 64, FIELD_LINE,
+				 &tracking) < 0)
 			return -1;
 		action_result_take(c, &act,
 				   json_pack("{s:s, s:s}", "carrier", carrier,
@@ -153,7 +153,7 @@ int admin_action_fail(struct ctx *c)
 	struct mail_action act;
 	const char *reason;
 	if (field_allow(c, fields) < 0 ||
-	    field_string(c, "reason", true, false, 1, 500, true, &reason) < 0 ||
+	    field_string(c, "reason", true, false, 1, 500, FIELD_MULTILINE, &reason) < 0 ||
 	    action_load_open(c, &act) != 0)
 		return -1;
 	act.failure_reason = reason;

@@ -97,6 +97,13 @@ static bool compliance_move_allowed(const char *from, const char *to)
 		 (strcmp(from, "verified") == 0 && strcmp(to, "pending") == 0));
 }
 
+/* Returns true when a reason is given (not NULL) and is not the one
+ * stored (old, NULL when none). */
+static bool reason_new(const char *reason, const char *old)
+{
+	return reason && (!old || strcmp(reason, old) != 0);
+}
+
 int admin_customer_compliance(struct ctx *c)
 {
 	static const char *const fields[] = {"form_1583", "identity", "reason", NULL};
@@ -107,8 +114,16 @@ int admin_customer_compliance(struct ctx *c)
 	if (field_allow(c, fields) < 0 ||
 	    field_choice(c, "form_1583", false, form_states, &form) < 0 ||
 	    field_choice(c, "identity", false, identity_states, &identity) < 0 ||
-	    field_string(c, "reason", false, true, 1, 500, true, &reason) < 0 ||
-	    customer_load(c, &cu) != 0)
+	    field_string(c, "reason", false, true, 1, 500, FIELD_MULTILINE, &reason) < 0)
+		return -1;
+	/* The reason is a rejection's or a failure's: given with neither, it
+	 * would be dropped without a word. */
+	bool form_reason = form && strcmp(form, "rejected") == 0;
+	bool identity_reason = identity && strcmp(identity, "failed") == 0;
+	if (reason && !form_reason && !identity_reason)
+		return error(&c->err, 422, "validation_failed", "reason",
+			     "reason goes with form_1583 rejected or identity failed");
+	if (customer_load(c, &cu) != 0)
 		return -1;
 	if (form && !compliance_move_allowed(cu.form_status, form))
 		return error(&c->err, 409, "invalid_state", "form_1583",
@@ -120,11 +135,15 @@ int admin_customer_compliance(struct ctx *c)
 			     "set it to failed to revise the decision");
 	bool approved_before = customer_mail_receipt_approved(&cu);
 	bool changed = false;
-	if (form && strcmp(form, cu.form_status) != 0) {
+	/* A decision stated again changes nothing, but a new reason for it
+	 * replaces the old one. */
+	if (form && (strcmp(form, cu.form_status) != 0 ||
+		     (form_reason && reason_new(reason, cu.form_rejection_reason)))) {
 		form_set(&cu, form, reason, c->now);
 		changed = true;
 	}
-	if (identity && strcmp(identity, cu.identity_status) != 0) {
+	if (identity && (strcmp(identity, cu.identity_status) != 0 ||
+			 (identity_reason && reason_new(reason, cu.identity_failure_reason)))) {
 		identity_set(&cu, identity, reason, c->now);
 		changed = true;
 	}

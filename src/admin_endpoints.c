@@ -47,7 +47,7 @@ static int url_field(struct ctx *c, bool required, struct webhook_endpoint *w)
 {
 	const char *url;
 	char why[128];
-	if (field_string(c, "url", required, false, 1, 2048, false, &url) < 0)
+	if (field_string(c, "url", required, false, 1, 2048, FIELD_LINE, &url) < 0)
 		return -1;
 	if (!url)
 		return 0;
@@ -168,15 +168,21 @@ int admin_endpoint_update(struct ctx *c)
 	static const char *const fields[] = {"url", "enabled_events", "enabled", NULL};
 	struct webhook_endpoint w;
 	bool present, enabled;
-	if (field_allow(c, fields) < 0 || admin_endpoint_load(c, &w) != 0 ||
-	    url_field(c, false, &w) < 0 || events_field(c, &w) < 0 ||
+	if (field_allow(c, fields) < 0 || admin_endpoint_load(c, &w) != 0)
+		return -1;
+	const struct webhook_endpoint before = w;
+	if (url_field(c, false, &w) < 0 || events_field(c, &w) < 0 ||
 	    field_bool(c, "enabled", &present, &enabled) < 0)
 		return -1;
 	if (present)
 		w.status = enabled ? "enabled" : "disabled";
-	w.updated_at = c->now;
-	if (c->store->ops->endpoint_update(c->store, &w, &c->err) < 0)
-		return -1;
+	/* As a customer's: a change to nothing keeps updated_at. */
+	if (strcmp(w.url, before.url) != 0 || strcmp(w.status, before.status) != 0 ||
+	    strcmp(w.enabled_events, before.enabled_events) != 0) {
+		w.updated_at = c->now;
+		if (c->store->ops->endpoint_update(c->store, &w, &c->err) < 0)
+			return -1;
+	}
 	return reply_take(c, 200, render_endpoint(&w, false));
 }
 

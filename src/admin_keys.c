@@ -16,7 +16,7 @@ int admin_key_create(struct ctx *c)
 	const char *name;
 	bool livemode;
 	if (field_allow(c, fields) < 0 ||
-	    field_string(c, "name", false, true, 1, 100, false, &name) < 0 ||
+	    field_string(c, "name", false, true, 1, 100, FIELD_LINE, &name) < 0 ||
 	    field_mode(c, &livemode) < 0)
 		return -1;
 	json_t *scopes = json_object_get(c->body, "scopes");

@@ -16,7 +16,7 @@ int admin_partner_create(struct ctx *c)
 	};
 	const char *name;
 	if (field_allow(c, fields) < 0 ||
-	    field_string(c, "name", true, false, 1, 200, false, &name) < 0 ||
+	    field_string(c, "name", true, false, 1, 200, FIELD_LINE, &name) < 0 ||
 	    field_address(c, "location", false, &p.location) < 0)
 		return -1;
 	p.name = name;

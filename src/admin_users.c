@@ -44,7 +44,7 @@ int admin_user_create(struct ctx *c)
 	struct partner p;
 	const char *email, *role;
 	if (field_allow(c, fields) < 0 ||
-	    field_string(c, "email", true, false, 3, 254, false, &email) < 0 ||
+	    field_string(c, "email", true, false, 3, 254, FIELD_LINE, &email) < 0 ||
 	    field_choice(c, "role", true, roles, &role) < 0)
 		return -1;
 	if (!valid_email(email))

@@ -85,7 +85,7 @@ static int action_request(struct ctx *c, const char *type)
 	};
 	if (field_allow(c, is_forward ? forward : plain) < 0 ||
 	    (is_forward && forward_fields(c, &act) < 0) ||
-	    field_string(c, "notes", false, true, 1, 1000, true, &act.notes) < 0)
+	    field_string(c, "notes", false, true, 1, 1000, FIELD_MULTILINE, &act.notes) < 0)
 		return -1;
 	struct mail m;
 	struct mail_action *acts;

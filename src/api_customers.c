@@ -64,18 +64,18 @@ int api_customer_save_emit(struct ctx *c, struct customer *cu, const char *type)
 static int customer_fields(struct ctx *c, struct customer *cu, bool creating)
 {
 	const char *s;
-	if (field_string(c, "email", creating, false, 1, 254, false, &s) < 0)
+	if (field_string(c, "email", creating, false, 1, 254, FIELD_LINE, &s) < 0)
 		return -1;
 	if (s && !valid_email(s))
 		return error(&c->err, 422, "validation_failed", "email",
 			     "email is not a valid address");
 	if (s)
 		cu->email = arena_strdup(c->a, s);
-	if (field_string(c, "name", creating, false, 1, 200, false, &s) < 0)
+	if (field_string(c, "name", creating, false, 1, 200, FIELD_LINE, &s) < 0)
 		return -1;
 	if (s)
 		cu->name = arena_strdup(c->a, s);
-	if (field_string(c, "external_customer_id", false, true, 1, 128, false, &s) < 0)
+	if (field_string(c, "external_customer_id", false, true, 1, 128, FIELD_LINE, &s) < 0)
 		return -1;
 	if (s && !valid_external_id(s))
 		return error(&c->err, 422, "validation_failed", "external_customer_id",
@@ -83,7 +83,7 @@ static int customer_fields(struct ctx *c, struct customer *cu, bool creating)
 			     "A-Z a-z 0-9 _ . : -");
 	if (field_present(c, "external_customer_id"))
 		cu->external_id = arena_strdup(c->a, s);
-	if (field_string(c, "phone", false, true, 1, 16, false, &s) < 0)
+	if (field_string(c, "phone", false, true, 1, 16, FIELD_LINE, &s) < 0)
 		return -1;
 	if (s && !valid_e164(s))
 		return error(&c->err, 422, "validation_failed", "phone",
@@ -208,7 +208,7 @@ int api_customer_deactivate(struct ctx *c)
 	struct customer cu;
 	const char *reason;
 	if (field_allow(c, fields) < 0 ||
-	    field_string(c, "reason", false, true, 0, 500, true, &reason) < 0 ||
+	    field_string(c, "reason", false, true, 1, 500, FIELD_MULTILINE, &reason) < 0 ||
 	    api_customer_load(c, c->params[0], &cu) != 0)
 		return -1;
 	if (strcmp(cu.status, "deactivated") == 0)

@@ -108,16 +108,17 @@ int api_mail_record(struct ctx *c, const char *source)
 		.updated_at = c->now,
 	};
 	if (field_allow(c, fields) < 0 ||
-	    field_string(c, "customer_id", true, false, 1, 64, false, &customer_id) < 0 ||
+	    field_string(c, "customer_id", true, false, 1, 64, FIELD_LINE, &customer_id) < 0 ||
 	    field_choice(c, "type", true, mail_types, &m.type) < 0 ||
 	    photos_field(c, &m.photos) < 0 ||
-	    field_string(c, "performed_by", true, false, 1, 128, false, &m.performed_by) < 0 ||
-	    field_string(c, "tracking_number", false, true, 1, 64, false, &m.tracking_number) <
+	    field_string(c, "performed_by", true, false, 1, 128, FIELD_LINE, &m.performed_by) <
 		    0 ||
+	    field_string(c, "tracking_number", false, true, 1, 64, FIELD_LINE,
+			 &m.tracking_number) < 0 ||
 	    field_choice(c, "carrier", false, api_mail_carriers, &m.carrier) < 0 ||
-	    field_string(c, "sender", false, true, 1, 200, false, &m.sender) < 0 ||
-	    field_string(c, "notes", false, true, 1, 1000, true, &m.notes) < 0 ||
-	    field_string(c, "received_at", false, true, 1, 64, false, &received_at) < 0)
+	    field_string(c, "sender", false, true, 1, 200, FIELD_LINE, &m.sender) < 0 ||
+	    field_string(c, "notes", false, true, 1, 1000, FIELD_MULTILINE, &m.notes) < 0 ||
+	    field_string(c, "received_at", false, true, 1, 64, FIELD_LINE, &received_at) < 0)
 		return -1;
 	/* Time 0 is no time (stored as such, rendered null). */
 	if (received_at &&

@@ -18,7 +18,7 @@ int dash_endpoint_reveal_check(struct ctx *c)
 	static const char *const fields[] = {"password", NULL};
 	const char *password;
 	if (field_allow(c, fields) < 0 ||
-	    field_string(c, "password", true, false, 1, SESSION_PASSWORD_MAX, false,
+	    field_string(c, "password", true, false, 1, SESSION_PASSWORD_MAX, FIELD_SECRET,
 			 &password) < 0 ||
 	    dash_session_limit(c, c->session->user.email, "secret.reveal_rate_limited") < 0)
 		return -1;
@@ -107,7 +107,7 @@ int dash_endpoint_resend(struct ctx *c)
 	const char *event_id;
 	struct webhook_endpoint w;
 	if (field_allow(c, fields) < 0 ||
-	    field_string(c, "event_id", true, false, 1, 64, false, &event_id) < 0 ||
+	    field_string(c, "event_id", true, false, 1, 64, FIELD_LINE, &event_id) < 0 ||
 	    admin_endpoint_load(c, &w) != 0)
 		return -1;
 	/* Only an event of the endpoint's own tenant, still kept. */
@@ -130,7 +130,7 @@ int dash_endpoint_resend_failed(struct ctx *c)
 	int64_t since;
 	struct webhook_endpoint w;
 	if (field_allow(c, fields) < 0 ||
-	    field_string(c, "since", true, false, 1, 64, false, &since_text) < 0)
+	    field_string(c, "since", true, false, 1, 64, FIELD_LINE, &since_text) < 0)
 		return -1;
 	if (rfc3339_parse(since_text, &since) < 0)
 		return error(&c->err, 422, "validation_failed", "since",

@@ -102,8 +102,8 @@ int dash_session_signin_check(struct ctx *c)
 	static const char *const fields[] = {"email", "password", NULL};
 	const char *email, *password;
 	if (field_allow(c, fields) < 0 ||
-	    field_string(c, "email", true, false, 1, 254, false, &email) < 0 ||
-	    field_string(c, "password", true, false, 1, SESSION_PASSWORD_MAX, false,
+	    field_string(c, "email", true, false, 1, 254, FIELD_LINE, &email) < 0 ||
+	    field_string(c, "password", true, false, 1, SESSION_PASSWORD_MAX, FIELD_SECRET,
 			 &password) < 0 ||
 	    dash_session_limit(c, email, "signin.rate_limited") < 0)
 		return -1;
@@ -161,8 +161,8 @@ int dash_session_setup_hash(struct ctx *c)
 	static const char *const fields[] = {"token", "password", NULL};
 	const char *token, *password;
 	if (field_allow(c, fields) < 0 ||
-	    field_string(c, "token", true, false, 1, 128, false, &token) < 0 ||
-	    field_string(c, "password", true, false, 0, SESSION_PASSWORD_MAX, false,
+	    field_string(c, "token", true, false, 1, 128, FIELD_LINE, &token) < 0 ||
+	    field_string(c, "password", true, false, 0, SESSION_PASSWORD_MAX, FIELD_SECRET,
 			 &password) < 0)
 		return -1;
 	if (utf8_length(password) < SESSION_PASSWORD_MIN)
@@ -211,7 +211,7 @@ int dash_session_setup_check(struct ctx *c)
 	static const char *const fields[] = {"token", NULL};
 	const char *token;
 	if (field_allow(c, fields) < 0 ||
-	    field_string(c, "token", true, false, 1, 128, false, &token) < 0)
+	    field_string(c, "token", true, false, 1, 128, FIELD_LINE, &token) < 0)
 		return -1;
 	const char *user_id;
 	struct user u;
@@ -258,9 +258,9 @@ int dash_session_password_check(struct ctx *c)
 	static const char *const fields[] = {"current_password", "new_password", NULL};
 	const char *current, *fresh;
 	if (field_allow(c, fields) < 0 ||
-	    field_string(c, "current_password", true, false, 1, SESSION_PASSWORD_MAX, false,
-			 &current) < 0 ||
-	    field_string(c, "new_password", true, false, 0, SESSION_PASSWORD_MAX, false,
+	    field_string(c, "current_password", true, false, 1, SESSION_PASSWORD_MAX,
+			 FIELD_SECRET, &current) < 0 ||
+	    field_string(c, "new_password", true, false, 0, SESSION_PASSWORD_MAX, FIELD_SECRET,
 			 &fresh) < 0)
 		return -1;
 	if (utf8_length(fresh) < SESSION_PASSWORD_MIN)

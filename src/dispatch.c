@@ -79,7 +79,7 @@ int dispatch_body_parse(const char *body, size_t len, json_t **out, struct err *
 		return 0;
 	}
 	json_error_t jerr;
-	json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!v)
 		return error(e, 400, "invalid_json", NULL,
 			     "the body is not valid JSON: %s (line %d, column %d)",

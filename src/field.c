@@ -28,8 +28,8 @@ bool field_present(struct ctx *c, const char *name)
 
 /* Reads a string member of obj; path names it in errors. */
 static int object_string(struct ctx *c, json_t *obj, const char *path, const char *name,
-			 bool required, bool nullable, size_t min, size_t max, bool multiline,
-			 const char **out)
+			 bool required, bool nullable, size_t min, size_t max,
+			 enum field_text kind, const char **out)
 {
 	*out = NULL;
 	json_t *v = json_object_get(obj, name);
@@ -51,18 +51,20 @@ static int object_string(struct ctx *c, json_t *obj, const char *path, const cha
 		return error(&c->err, 422, "validation_failed", path,
 			     "%s must be %zu to %zu characters", path, min, max);
 	}
-	if (!valid_text(s, multiline))
+	if (!valid_text(s, kind == FIELD_MULTILINE))
 		return error(&c->err, 422, "validation_failed", path,
 			     "%s must not contain control characters", path);
+	if (min >= 1 && kind != FIELD_SECRET && !valid_visible(s))
+		return error(&c->err, 422, "validation_failed", path, "%s must not be blank",
+			     path);
 	*out = s;
 	return 0;
 }
 
 int field_string(struct ctx *c, const char *name, bool required, bool nullable, size_t min,
-		 size_t max, bool multiline, const char **out)
+		 size_t max, enum field_text kind, const char **out)
 {
-	return object_string(c, c->body, name, name, required, nullable, min, max, multiline,
-			     out);
+	return object_string(c, c->body, name, name, required, nullable, min, max, kind, out);
 }
 
 int field_bool(struct ctx *c, const char *name, bool *present, bool *out)
@@ -81,7 +83,7 @@ int field_bool(struct ctx *c, const char *name, bool *present, bool *out)
 int field_choice(struct ctx *c, const char *name, bool required, const char *const choices[],
 		 const char **out)
 {
-	if (field_string(c, name, required, !required, 1, 64, false, out) < 0)
+	if (field_string(c, name, required, !required, 1, 64, FIELD_LINE, out) < 0)
 		return -1;
 	if (*out && !valid_one_of(*out, choices))
 		return error(&c->err, 422, "validation_failed", name, "%s is not a valid %s",
@@ -136,7 +138,7 @@ int field_address(struct ctx *c, const char *name, bool with_name, struct addres
 		const char *s;
 		char *path = arena_printf(c->a, "%s.%s", name, parts[i].field);
 		if (object_string(c, obj, path, parts[i].field, parts[i].required, true, 1,
-				  parts[i].max, false, &s) < 0)
+				  parts[i].max, FIELD_LINE, &s) < 0)
 			return -1;
 		*parts[i].dst = arena_strdup(c->a, s);
 	}

@@ -15,12 +15,22 @@
 int field_allow(struct ctx *c, const char *const allowed[]);
 /* Returns true when the body has the field (null included). */
 bool field_present(struct ctx *c, const char *name);
-/* Reads a string field of min..max characters without control characters
- * (newlines allowed when multiline). Absent: *out NULL, and an error when
- * required. null: allowed (as absent) only when nullable. Returns 0 or -1
- * with 422 validation_failed naming the field. *out points into the body. */
+/* What a text field may hold besides its length. */
+enum field_text {
+	/* One line. When it may not be empty (min >= 1), it may not be blank
+	 * either: white space and invisible characters alone (a zero-width
+	 * space) are no name, reason or address line. */
+	FIELD_LINE,
+	FIELD_MULTILINE, /* as FIELD_LINE, and newlines and tabs allowed */
+	FIELD_SECRET,    /* a password: one line, taken as typed, blank or not */
+};
+
+/* Reads a string field of min..max characters without control characters,
+ * as kind says. Absent: *out NULL, and an error when required. null:
+ * allowed (as absent) only when nullable. Returns 0 or -1 with 422
+ * validation_failed naming the field. *out points into the body. */
 int field_string(struct ctx *c, const char *name, bool required, bool nullable, size_t min,
-		 size_t max, bool multiline, const char **out);
+		 size_t max, enum field_text kind, const char **out);
 /* Reads a boolean field; *present says whether it was given. */
 int field_bool(struct ctx *c, const char *name, bool *present, bool *out);
 /* Reads the optional "mode" field ("live" or "test") of a key or webhook

@@ -217,7 +217,7 @@ static bool host_well_formed(const char *host)
 int netguard_check_url(const char *url, bool allow_loopback, char *why, size_t why_size)
 {
 	int rc = -1;
-	char *scheme = NULL, *host = NULL, *decoded = NULL;
+	char *scheme = NULL, *host = NULL, *decoded = NULL, *port = NULL;
 	CURLU *u = curl_url();
 	if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
@@ -257,11 +257,17 @@ int netguard_check_url(const char *url, bool allow_loopback, char *why, size_t w
 		snprintf(why, why_size, "url host is not a valid domain name");
 		goto out;
 	}
+	/* curl refuses a port past 65535; 0 it takes, and connects nowhere. */
+	if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK && strcmp(port, "0") == 0) {
+		snprintf(why, why_size, "url port must be from 1 to 65535");
+		goto out;
+	}
 	rc = 0;
 out:
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(decoded);
+	curl_free(port);
 	curl_url_cleanup(u);
 	return rc;
 }

@@ -2,11 +2,14 @@
 #include "validate.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
+#include <idn2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unictype.h>
 #include <unistr.h>
 
 #include "util.h"
@@ -19,11 +22,51 @@ static bool is_label_char(char ch)
 	return isalnum((unsigned char)ch) || ch == '-';
 }
 
+/* Returns true when an email domain in its ASCII form is two or more
+ * labels of 1 to 63 letters, digits and hyphens (neither first nor last),
+ * each A-label ("xn--...") one that decodes, the last a top-level domain:
+ * letters, or an A-label (".xn--p1ai" is .рф). */
+static bool email_domain_ascii(const char *d)
+{
+	int labels = 0;
+	bool top_ok = false;
+	while (*d) {
+		const char *end = strchr(d, '.');
+		size_t l = end ? (size_t)(end - d) : strlen(d);
+		if (l == 0 || l > 63 || d[0] == '-' || d[l - 1] == '-')
+			return false;
+		bool letters = true;
+		for (size_t i = 0; i < l; i++) {
+			if (!is_label_char(d[i]))
+				return false;
+			letters = letters && isalpha((unsigned char)d[i]);
+		}
+		bool a_label = l > 4 && strncasecmp(d, "xn--", 4) == 0;
+		if (a_label) {
+			char label[64], *unicode = NULL;
+			memcpy(label, d, l);
+			label[l] = '\0';
+			bool decodes = idn2_to_unicode_8z8z(label, &unicode, 0) == IDN2_OK;
+			idn2_free(unicode);
+			if (!decodes)
+				return false;
+		}
+		labels++;
+		top_ok = a_label || (letters && l >= 2);
+		if (!end)
+			break;
+		d = end + 1;
+		if (!*d)
+			return false;
+	}
+	return labels >= 2 && top_ok;
+}
+
 bool valid_email(const char *s)
 {
-	size_t len = strlen(s);
 	const char *at = strchr(s, '@');
-	if (len > 254 || !at || at == s || strchr(at + 1, '@') || at - s > 64)
+	if (!at || at == s || strchr(at + 1, '@') || utf8_length(s) > 254 ||
+	    u8_mbsnlen((const uint8_t *)s, (size_t)(at - s)) > 64)
 		return false;
 	for (const char *p = s; p < at; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '"' || *p == '(' ||
@@ -32,34 +75,20 @@ bool valid_email(const char *s)
 			return false;
 	if (s[0] == '.' || at[-1] == '.' || strstr(s, ".."))
 		return false;
+	/* A domain in Unicode (user@пример.рф) is judged in its ASCII form,
+	 * as a mail server would send to it. */
 	const char *d = at + 1;
-	int labels = 0;
-	const char *last = d;
-	while (*d) {
-		const char *end = strchr(d, '.');
-		size_t l = end ? (size_t)(end - d) : strlen(d);
-		if (l == 0 || l > 63 || d[0] == '-' || d[l - 1] == '-')
-			return false;
-		for (size_t i = 0; i < l; i++)
-			if (!is_label_char(d[i]))
-				return false;
-		labels++;
-		last = d;
-		if (!end)
-			break;
-		d = end + 1;
-		if (!*d)
-			return false;
+	for (const char *p = d; *p; p++) {
+		if ((unsigned char)*p < 0x80)
+			continue;
+		char *ascii = NULL;
+		bool ok = idn2_to_ascii_8z(d, &ascii, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) ==
+				  IDN2_OK &&
+			  email_domain_ascii(ascii);
+		idn2_free(ascii);
+		return ok;
 	}
-	if (labels < 2)
-		return false;
-	size_t tl = strlen(last);
-	if (tl < 2)
-		return false;
-	for (size_t i = 0; i < tl; i++)
-		if (!isalpha((unsigned char)last[i]))
-			return false;
-	return true;
+	return email_domain_ascii(d);
 }
 
 bool valid_e164(const char *s)
@@ -171,23 +200,44 @@ bool valid_one_of(const char *s, const char *const list[])
 
 bool valid_http_url(const char *s)
 {
-	size_t n = strlen(s), skip;
-	if (n > 2048)
-		return false;
+	size_t skip;
 	if (strncasecmp(s, "https://", 8) == 0)
 		skip = 8;
 	else if (strncasecmp(s, "http://", 7) == 0)
 		skip = 7;
 	else
 		return false;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p <= ' ' || *p == 0x7f)
-			return false;
+	if (utf8_length(s) > 2048 || !valid_text(s, false) || strchr(s, ' '))
+		return false;
 	const char *host = s + skip;
 	const char *at = strpbrk(host, "@/?#");
 	if (at && *at == '@')
 		host = at + 1; /* userinfo before the host */
-	return *host && !strchr("/?#:", *host);
+	if (!*host || strchr("/?#:", *host))
+		return false;
+	/* The rest as a client fetching it would read it: a port of digits up
+	 * to 65535, an IPv6 literal in brackets, a host of valid characters. */
+	CURLU *u = curl_url();
+	if (!u)
+		die("out of memory");
+	char *port = NULL;
+	bool ok = curl_url_set(u, CURLUPART_URL, s, 0) == CURLUE_OK;
+	if (ok && curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
+		ok = strcmp(port, "0") != 0;
+	curl_free(port);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+bool valid_visible(const char *s)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	ucs4_t uc;
+	while ((p = u8_next(&uc, p)) != NULL)
+		if (!uc_is_property_white_space(uc) &&
+		    !uc_is_property_default_ignorable_code_point(uc))
+			return true;
+	return false;
 }
 
 /* Reads exactly n digits at s into *v; returns false otherwise. */

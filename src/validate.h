@@ -12,10 +12,11 @@
 #define METADATA_KEY_MAX 40
 #define METADATA_VALUE_MAX 500
 
-/* Returns true for a plausible e-mail address of at most 254 characters:
- * one '@', a local part without spaces or control characters, and a
- * domain of dot-separated labels (letters, digits, hyphens) ending in a
- * top-level label of at least two letters. */
+/* Returns true for a plausible e-mail address of at most 254 characters
+ * (code points): one '@', a local part of at most 64 without spaces or
+ * control characters, and a domain of dot-separated labels (letters,
+ * digits, hyphens; in Unicode, judged in its ASCII form) ending in a
+ * top-level label of at least two letters or an A-label ("xn--p1ai"). */
 bool valid_email(const char *s);
 /* Returns true for an E.164 number: '+', a non-zero digit, 1-14 more. */
 bool valid_e164(const char *s);
@@ -36,8 +37,12 @@ bool valid_text(const char *s, bool multiline);
 bool valid_one_of(const char *s, const char *const list[]);
 
 /* Returns true for an absolute http:// or https:// URL of at most 2048
- * characters with a host and no whitespace or control characters. */
+ * characters (code points) with a host, no whitespace or control
+ * characters (C1 included), and a port, if any, from 1 to 65535. */
 bool valid_http_url(const char *s);
+/* Returns true when s holds a character that is neither white space nor
+ * invisible (default-ignorable, such as a zero-width space). */
+bool valid_visible(const char *s);
 /* Parses an RFC 3339 date-time ("2026-11-27T11:10:28Z", fractions and
  * offsets allowed) into Unix seconds. Returns 0, or -1 when malformed. */
 int rfc3339_parse(const char *s, int64_t *out);

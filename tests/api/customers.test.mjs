@@ -426,6 +426,9 @@ test('deactivate validates its body', async () => {
   const c = await createCustomer(t.api);
   assertError(await t.api.post(`/customers/${c.id}/deactivate`, { reason: 'r'.repeat(501) }), 422, 'validation_failed', 'reason');
   assertError(await t.api.post(`/customers/${c.id}/deactivate`, { reason: 5 }), 422, 'validation_failed', 'reason');
+  // An empty or blank reason is no reason: null or no reason says that.
+  assertError(await t.api.post(`/customers/${c.id}/deactivate`, { reason: '' }), 422, 'validation_failed', 'reason');
+  assertError(await t.api.post(`/customers/${c.id}/deactivate`, { reason: ' \n' }), 422, 'validation_failed', 'reason');
   assertError(await t.api.post(`/customers/${c.id}/deactivate`, { why: 'x' }), 400, 'unknown_parameter', 'why');
   assertError(await t.api.post(`/customers/${c.id}/deactivate`, { status: 'deactivated' }), 400, 'unknown_parameter', 'status');
   assert.equal(ok(await t.api.get(`/customers/${c.id}`)).status, 'invited');

@@ -236,6 +236,38 @@ test('a decided state is revised, never undone: approved is not submitted again,
   assert.equal(back.identity.status, 'pending');
 });
 
+test('a reason goes with a rejection or a failure: a new one replaces the old, one with neither is refused', async () => {
+  const c = await createCustomer(t.api);
+  ok(await compliance(c.id, { form_1583: 'rejected', identity: 'failed', reason: 'blurry' }));
+  // The same decision with a new reason: the reason is replaced, and that is an update.
+  const revised = await srv.captureEvents(t.partner.id, () => compliance(c.id, { form_1583: 'rejected', reason: 'wrong name on form' }));
+  assert.equal(ok(revised.value).form_1583.rejection_reason, 'wrong name on form');
+  assert.equal(ok(revised.value).identity.failure_reason, 'blurry', 'identity was not in the request');
+  assert.deepEqual(revised.types, ['compliance.updated']);
+  const failure = ok(await compliance(c.id, { identity: 'failed', reason: 'ID expired' }));
+  assert.equal(failure.identity.failure_reason, 'ID expired');
+  // The same reason again, or the decision without one: nothing changes.
+  const before = ok(await t.api.get(`/customers/${c.id}/compliance`));
+  const same = await srv.captureEvents(t.partner.id, async () => [
+    await compliance(c.id, { form_1583: 'rejected', reason: 'wrong name on form' }),
+    await compliance(c.id, { identity: 'failed' }),
+  ]);
+  assert.deepEqual(same.types, []);
+  assert.deepEqual(ok(await t.api.get(`/customers/${c.id}/compliance`)), before);
+  // A reason nothing in the request takes would be dropped: refused, naming it.
+  const refused = await srv.captureEvents(t.partner.id, async () => [
+    await compliance(c.id, { reason: 'orphan' }),
+    await compliance(c.id, { form_1583: 'approved', reason: 'looks fine' }),
+    await compliance(c.id, { identity: 'pending', reason: 'waiting' }),
+  ]);
+  for (const r of refused.value) {
+    assertError(r, 422, 'validation_failed', 'reason');
+    assert.equal(r.body.error.message, 'reason goes with form_1583 rejected or identity failed');
+  }
+  assert.deepEqual(refused.types, []);
+  assert.deepEqual(ok(await t.api.get(`/customers/${c.id}/compliance`)), before);
+});
+
 test('compliance decisions are validated', async () => {
   const c = await createCustomer(t.api);
   const cases = [

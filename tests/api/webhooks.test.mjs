@@ -131,6 +131,12 @@ test('operator endpoints: create shows the secret once; list and get hide it; up
   assert.equal(got.url, 'https://crm.example.com/hooks/v2');
   assert.deepEqual(got.enabled_events, ['customer.created']);
   assert.equal(ok(await admin.patch(`/webhook-endpoints/${created.id}`, { enabled: true })).status, 'enabled');
+  // A change to nothing (no field, or the values it has) keeps updated_at, as a customer's does.
+  const current = ok(await admin.get(`/webhook-endpoints/${created.id}`));
+  await sleep(1100);
+  for (const body of [{}, { enabled: true, url: current.url, enabled_events: current.enabled_events }]) {
+    assert.deepEqual(ok(await admin.patch(`/webhook-endpoints/${created.id}`, body)), current);
+  }
 
   // Rotation answers the new secret, once.
   const rotated = ok(await admin.post(`/webhook-endpoints/${created.id}/rotate-secret`));

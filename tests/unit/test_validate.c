@@ -85,6 +85,92 @@ TEST(valid_email_refuses_spaces_and_control_characters)
 	CHECK(!valid_email("jane\n@example.com"));
 }
 
+TEST(valid_email_counts_characters_not_bytes)
+{
+	char addr[300];
+	/* 64 é in the local part (128 bytes): at the limit; 65: past it. */
+	size_t n = 0;
+	for (int i = 0; i < 64; i++)
+		n += (size_t)snprintf(addr + n, sizeof(addr) - n, "\xc3\xa9");
+	snprintf(addr + n, sizeof(addr) - n, "@example.com");
+	CHECK(valid_email(addr));
+	snprintf(addr + n, sizeof(addr) - n, "\xc3\xa9@example.com");
+	CHECK(!valid_email(addr));
+	/* 32 é, '@' and 221 more characters: 254 in all, 286 bytes (63 a, b
+	 * and c, 25 d, com). */
+	n = 0;
+	for (int i = 0; i < 32; i++)
+		n += (size_t)snprintf(addr + n, sizeof(addr) - n, "\xc3\xa9");
+	n += (size_t)snprintf(addr + n, sizeof(addr) - n, "@");
+	for (int label = 0; label < 3; label++) {
+		memset(addr + n, 'a' + label, 63);
+		n += 63;
+		addr[n++] = '.';
+	}
+	memset(addr + n, 'd', 25);
+	snprintf(addr + n + 25, sizeof(addr) - n - 25, ".com");
+	CHECK(strlen(addr) == 286);
+	CHECK(valid_email(addr));
+	addr[n] = 'e'; /* the same length: still fine */
+	CHECK(valid_email(addr));
+	snprintf(addr + n + 25, sizeof(addr) - n - 25, "d.com"); /* 255 */
+	CHECK(!valid_email(addr));
+}
+
+TEST(valid_email_takes_an_international_domain_in_either_form)
+{
+	CHECK(valid_email("user@xn--e1afmkfd.xn--p1ai")); /* пример.рф */
+	CHECK(valid_email("user@\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80."
+			  "\xd1\x80\xd1\x84")); /* the same in Unicode */
+	CHECK(valid_email("j\xc3\xb6s\xc3\xa9@b\xc3\xbc"
+			  "cher.de"));              /* jösé@bücher.de */
+	CHECK(!valid_email("user@example.xn--zz")); /* an A-label that does not decode */
+	CHECK(!valid_email("user@example.c0m"));    /* a top-level domain of letters */
+}
+
+TEST(valid_http_url_takes_what_a_client_can_fetch)
+{
+	CHECK(valid_http_url("https://example.com/a.jpg"));
+	CHECK(valid_http_url("http://user:pw@example.com:8080/a?b=c#d"));
+	CHECK(valid_http_url("https://[2001:db8::1]/a"));
+	CHECK(valid_http_url("https://b\xc3\xbc"
+			     "cher.de/\xc3\xa9t\xc3\xa9.jpg"));
+	CHECK(!valid_http_url("https://example.com:abc/a"));   /* a port of letters */
+	CHECK(!valid_http_url("https://example.com:99999/a")); /* past 65535 */
+	CHECK(!valid_http_url("https://example.com:0/a"));     /* connects nowhere */
+	CHECK(!valid_http_url("https://[zz/a"));               /* no IPv6 literal */
+	CHECK(!valid_http_url("https://example.com/a\xc2\x85"
+			      "b")); /* a C1 control */
+	CHECK(!valid_http_url("https://example.com/a b"));
+	CHECK(!valid_http_url("ftp://example.com/a"));
+	CHECK(!valid_http_url("https:///a"));
+	CHECK(!valid_http_url("https://:80/a"));
+}
+
+TEST(valid_http_url_counts_characters_not_bytes)
+{
+	char url[5000] = "https://example.com/";
+	size_t n = strlen(url);
+	/* 2028 é after the 20 characters: 2048 characters, 4076 bytes. */
+	for (int i = 0; i < 2028; i++)
+		n += (size_t)snprintf(url + n, sizeof(url) - n, "\xc3\xa9");
+	CHECK(valid_http_url(url));
+	snprintf(url + n, sizeof(url) - n, "x");
+	CHECK(!valid_http_url(url));
+}
+
+TEST(valid_visible_finds_a_character_past_white_space_and_invisible_ones)
+{
+	CHECK(valid_visible("a"));
+	CHECK(valid_visible("  Jane  "));
+	CHECK(valid_visible("\xe2\x80\x8b"
+			    "a")); /* a zero-width space, then a */
+	CHECK(!valid_visible(""));
+	CHECK(!valid_visible("   \t\n"));
+	CHECK(!valid_visible("\xc2\xa0\xe3\x80\x80"));     /* NBSP, the ideographic space */
+	CHECK(!valid_visible("\xe2\x80\x8b\xef\xbb\xbf")); /* zero-width space, BOM */
+}
+
 TEST(valid_text_refuses_c0_del_and_c1_controls_and_keeps_the_letters_beside_them)
 {
 	CHECK(valid_text("Jos\xc3\xa9 \xc2\xa0\xc2\xbf\xe2\x80\xa8",
