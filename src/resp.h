@@ -12,7 +12,7 @@ struct err {
 	int status;       /* HTTP status to answer with */
 	const char *code; /* one of the codes of docs/api.md#errors (static string) */
 	char message[256];
-	char param[64];     /* empty when no single field is at fault */
+	char param[256];    /* empty when no single field is at fault */
 	const char *reason; /* a static machine-readable sub-code, or NULL */
 	/* Set by a storage backend (with 503) when the transaction lost a
 	 * conflict with a concurrent one: a serialization failure or a deadlock

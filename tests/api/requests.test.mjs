@@ -244,6 +244,9 @@ test('a long value an error message quotes is cut with "…", and the message ke
   assert.equal(message(await t2.api.post('/customers', { ...customerBody(), [long('k')]: 1 }), 400, 'unknown_parameter'),
     `unknown parameter: ${cut('k')}`);
   assert.equal(message(await t2.api.get(`/customers?${long('q')}=1`), 400, 'unknown_parameter'), `unknown query parameter: ${cut('q')}`);
+  // The message quotes a long name cut; param names it whole.
+  assertError(await t2.api.post('/customers', { ...customerBody(), ['k'.repeat(200)]: 1 }), 400, 'unknown_parameter', 'k'.repeat(200));
+  assertError(await t2.api.get(`/customers?${'q'.repeat(200)}=1`), 400, 'unknown_parameter', 'q'.repeat(200));
   assert.equal(message(await t2.api.get(`/customers?${long('r')}=1&${long('r')}=2`), 400, 'invalid_request'),
     `the query parameter ${cut('r')} is given more than once`);
   assert.equal(message(await t2.api.get(`/no-such-${long('p')}`), 404, 'route_not_found'),
