@@ -427,6 +427,9 @@ static int cmd_demo(const struct cli *loud, int argc, char **argv)
 		json_decref(test_key);
 		return 1;
 	}
+	printf("\nPartner: Demo Coworking, %s\n"
+	       "  (the --partner of operator commands such as `innbocks webhook create`)\n",
+	       id);
 	printf("\nDashboard: open this one-time link (valid 72 hours) to choose a password for\n"
 	       "owner@demo.example, then create keys and webhook endpoints in the browser:\n"
 	       "  %s\n",

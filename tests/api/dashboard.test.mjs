@@ -583,6 +583,11 @@ test('demo (what scripts/start.sh runs on an empty database) prints the demo own
     // Only its summary: the answers of the requests it makes were printed before it, a page of JSON.
     assert.doesNotMatch(r.stdout, /"object"/);
     assert.match(r.stdout, /^curl -X POST http:\/\/127\.0\.0\.1:8080\/api\/v1\/customers/m);
+    // The partner's id, which the operator commands take.
+    const partner = r.stdout.match(/^Partner: Demo Coworking, (ptn_[A-Za-z0-9]+)$/m)?.[1];
+    assert.ok(partner, `the partner id is printed:\n${r.stdout}`);
+    const listed = await runCli(['partner', 'list', '--database', path.join(dir, 'demo.db')]);
+    assert.deepEqual(listed.json.data.map((p) => p.id), [partner]);
     // Behind a public address its curl goes there, as its setup link does.
     const pub = await runCli(['demo', '--database', path.join(dir, 'public.db'), '--public-url', 'https://mail.example.com']);
     assert.equal(pub.code, 0, pub.stderr);

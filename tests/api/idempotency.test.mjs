@@ -211,6 +211,7 @@ test('a duplicate sent while the first request still runs is 409 idempotency_key
       const started = Date.now();
       const duplicate = await api.post('/customers', body, { idem: key });
       assertError(duplicate, 409, 'idempotency_key_in_use');
+      assert.equal(duplicate.headers.get('retry-after'), '1', 'it says when to try again');
       assert.ok(Date.now() - started < 1000, `the 409 took ${Date.now() - started} ms`);
       assert.equal(settled, false, 'the first request was still running');
       // Another key runs beside it (it waits for the lock too, and is not refused).
