@@ -60,6 +60,8 @@ const struct route routes[] = {
 	 SCOPE_MAIL_ACTIONS_WRITE, ROUTE_TEST_ONLY},
 	{"POST", API "/test-helpers/mail-actions/{id}/fail", admin_action_fail,
 	 SCOPE_MAIL_ACTIONS_WRITE, ROUTE_TEST_ONLY},
+	{"POST", API "/test-helpers/mail-actions/{id}/cancel", admin_action_cancel,
+	 SCOPE_MAIL_ACTIONS_WRITE, ROUTE_TEST_ONLY},
 
 	{"POST", ADMIN "/partners", admin_partner_create, 0, ROUTE_ADMIN},
 	{"GET", ADMIN "/partners", admin_partner_list, 0, ROUTE_ADMIN},
@@ -167,6 +169,8 @@ const struct route routes[] = {
 	{"POST", DASH "/test-helpers/mail-actions/{id}/complete", admin_action_complete, 0,
 	 ROUTE_SESSION | ROUTE_TEST_ONLY, ROLE_DEVELOPER, NULL},
 	{"POST", DASH "/test-helpers/mail-actions/{id}/fail", admin_action_fail, 0,
+	 ROUTE_SESSION | ROUTE_TEST_ONLY, ROLE_DEVELOPER, NULL},
+	{"POST", DASH "/test-helpers/mail-actions/{id}/cancel", admin_action_cancel, 0,
 	 ROUTE_SESSION | ROUTE_TEST_ONLY, ROLE_DEVELOPER, NULL},
 };
 /* clang-format on */

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer, runCli, assertError, ok, uniq, qs, ON_PG, ROOT } from './lib.mjs';
 import { Dash, COOKIE, dashUser, setupToken, sessionCookie } from './dashboard_lib.mjs';
+import { mailBody } from './mail_lib.mjs';
 
 let srv;
 
@@ -943,9 +944,20 @@ test('test helpers: a developer in test mode accepts an invitation and decides c
   assert.equal(comp.status, 200, comp.text);
   assert.equal(comp.body.mail_receipt_approved, true);
   assert.equal((await srv.api(test.secret).get(`/customers/${c.id}`)).body.status, 'active');
+  // A requested mail action canceled, as staff do when a request is withdrawn.
+  await srv.admin().post(`/customers/${c.id}/billing`, { active: true });
+  const mailKey = await srv.createKey(owner.partner.id, ['mail:write', 'mail_actions:write'], 'test mail key', 'test');
+  const m = (await srv.api(mailKey.secret).post('/mail', mailBody(c.id))).body;
+  const scan = (await srv.api(mailKey.secret).post(`/mail/${m.id}/scan`, {})).body;
+  assertError(await viewer.dash.post(`/test-helpers/mail-actions/${scan.id}/cancel`, {}), 403, 'insufficient_role');
+  const canceled = await dev.dash.post(`/test-helpers/mail-actions/${scan.id}/cancel`, {});
+  assert.equal(canceled.status, 200, canceled.text);
+  assert.equal(canceled.body.status, 'canceled');
   const log = (await owner.dash.get('/audit-log?limit=100')).body.data;
-  assert.ok(log.some((a) => a.actor === dev.email && a.action === 'POST /dashboard/api/test-helpers/customers/{id}/accept-invite'
-    && a.mode === 'test'), 'the audit log has it');
+  for (const route of ['customers/{id}/accept-invite', 'mail-actions/{id}/cancel']) {
+    assert.ok(log.some((a) => a.actor === dev.email && a.action === `POST /dashboard/api/test-helpers/${route}`
+      && a.mode === 'test'), `the audit log has ${route}`);
+  }
 });
 
 // The pages are nosniff; so is every answer of the dashboard's JSON API, refusals included.

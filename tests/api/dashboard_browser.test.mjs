@@ -376,7 +376,7 @@ test('events: the month\'s events filtered by family, each payload as webhooks c
 });
 
 let viewerUrl;
-test('test helpers: in test mode the owner accepts an invitation, approves compliance, turns billing on and completes a requested scan and forward', async () => {
+test('test helpers: in test mode the owner accepts an invitation, approves compliance, turns billing on, completes a requested scan and forward and cancels a pickup', async () => {
   const { page } = owner;
   const key = await srv.createKey(partner.id, ['customers:write', 'customers:read', 'mail:write', 'mail:read', 'mail_actions:write'], 'helpers', 'test');
   const api = srv.api(key.secret);
@@ -404,6 +404,13 @@ test('test helpers: in test mode the owner accepts an invitation, approves compl
   await page.getByText('The scan is completed.').waitFor();
   await shot(page, '14a-test-helpers');
   assert.equal((await api.get(`/mail/${m.body.id}`)).body.actions[0].status, 'completed');
+  // A pickup the customer withdraws: the helper cancels it, as staff would.
+  const pickup = await api.post(`/mail/${m.body.id}/pickup`, {});
+  assert.equal(pickup.status, 201, pickup.text);
+  await page.getByRole('link', { name: 'Details of Sandbox Sam' }).click();
+  await helpers.getByRole('button', { name: 'Cancel the pickup' }).click();
+  await page.getByText('The pickup is canceled.').waitFor();
+  assert.equal((await api.get(`/mail/${m.body.id}`)).body.actions.find((a) => a.type === 'pickup').status, 'canceled');
   // Then a forward: the helper completes it with a carrier the API knows.
   const forward = await api.post(`/mail/${m.body.id}/forward`, { forward_address: { name: 'Sandbox Sam', line1: '1 Main St', city: 'Austin', postal_code: '78701', country: 'US' } });
   assert.equal(forward.status, 201, forward.text);

@@ -186,6 +186,7 @@ test('the test helpers answer 403 test_mode_only to a live key and need the scop
     [`/test-helpers/customers/${flow.liveCustomer.id}/compliance`, { form_1583: 'approved' }, 'customers:write'],
     ['/test-helpers/mail-actions/act_0000000000000000000000/complete', {}, 'mail_actions:write'],
     ['/test-helpers/mail-actions/act_0000000000000000000000/fail', { reason: 'lost' }, 'mail_actions:write'],
+    ['/test-helpers/mail-actions/act_0000000000000000000000/cancel', {}, 'mail_actions:write'],
   ];
   const readOnly = await srv.tenant(['customers:read', 'mail:read'], { partner, mode: 'test' });
   for (const [p, body, scope] of helpers) {
@@ -218,6 +219,14 @@ test('the test helpers apply the operator rules: validation, state and the same 
     assert.equal(failed.failure_reason, 'item could not be found');
   });
   assert.deepEqual(types, ['mail_action.failed']);
+  // Cancel, as staff do when a request is withdrawn: no event, and the mail takes a new action.
+  const pickup = ok(await api.post(`/mail/${fresh.id}/pickup`, {}), 201);
+  const canceled = await srv.captureEvents(partner.id, () => api.post(`/test-helpers/mail-actions/${pickup.id}/cancel`, {}));
+  assert.equal(ok(canceled.value).status, 'canceled');
+  assert.deepEqual(canceled.types, [], 'the catalogue has no event for a cancel');
+  assert.equal(ok(await api.get(`/mail/${fresh.id}`)).actions.find((a) => a.id === pickup.id).status, 'canceled');
+  assertError(await api.post(`/test-helpers/mail-actions/${pickup.id}/cancel`, {}), 409, 'invalid_state');
+  ok(await api.post(`/mail/${fresh.id}/pickup`, {}), 201);
   // An operator can still work a test-mode object, and the answer says which mode it is in.
   const seen = ok(await srv.admin().get(`/customers/${c.id}`));
   assert.equal(seen.livemode, false);

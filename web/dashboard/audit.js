@@ -37,6 +37,7 @@ function describe(action) {
     [/test-helpers\/customers\/\{id\}\/billing$/, 'Test helper: changed own billing'],
     [/test-helpers\/mail-actions\/\{id\}\/complete$/, 'Test helper: completed a mail action'],
     [/test-helpers\/mail-actions\/\{id\}\/fail$/, 'Test helper: failed a mail action'],
+    [/test-helpers\/mail-actions\/\{id\}\/cancel$/, 'Test helper: canceled a mail action'],
   ];
   return routes.find(([re]) => re.test(action))?.[1] ?? action;
 }

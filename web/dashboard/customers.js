@@ -2,8 +2,8 @@
 // customer's compliance, mailbox, and mail with its photos and actions, at an address of its own
 // (#customers?id=cus_...: a link to send, a bookmark, a reload, Back). Customers are managed
 // through the API; in test mode a developer or owner also has the test helpers, which do what
-// Innbocks staff do in live mode (accept the invitation, decide compliance, complete or fail a
-// requested mail action).
+// Innbocks staff do in live mode (accept the invitation, decide compliance, complete, fail or
+// cancel a requested mail action).
 import { api, currentMode } from './api.js';
 import { h, announce, attempt, nextId, pagedList, showMore, statusRegion, when } from './ui.js';
 
@@ -51,7 +51,8 @@ function testHelpers(c, comp, mail, refresh) {
   const actions = mail.data.flatMap((m) => (m.actions ?? []).filter((a) => a.status === 'requested').map((a) => h('li', {},
     `${m.type.replace('_', ' ')} received ${when(m.received_at)}: ${a.type} requested `,
     button(`Complete the ${a.type}`, `mail-actions/${a.id}/complete`, result[a.type], `The ${a.type} is completed.`), ' ',
-    button(`Fail the ${a.type}`, `mail-actions/${a.id}/fail`, { reason: 'Failed with a test helper' }, `The ${a.type} has failed.`))));
+    button(`Fail the ${a.type}`, `mail-actions/${a.id}/fail`, { reason: 'Failed with a test helper' }, `The ${a.type} has failed.`), ' ',
+    button(`Cancel the ${a.type}`, `mail-actions/${a.id}/cancel`, {}, `The ${a.type} is canceled.`))));
   return h('section', { class: 'panel test-helpers', 'aria-label': 'Test helpers' },
     h('h3', {}, 'Test helpers'),
     h('p', { class: 'muted' }, 'In test mode you do here what Innbocks staff do in live mode. Each step sends its events to your test endpoints.'),
