@@ -23,18 +23,22 @@ static int action_item(struct ctx *c, struct buf *b, const void *item)
 
 int admin_action_list(struct ctx *c)
 {
-	static const char *const filters[] = {"status", NULL};
+	static const char *const filters[] = {"status", "livemode", NULL};
 	static const char *const statuses[] = {"requested", "completed", "failed", "canceled",
 					       NULL};
+	static const char *const booleans[] = {"true", "false", NULL};
 	struct page pg;
-	const char *status;
-	if (query_page(c, filters, &pg) < 0 || query_choice(c, "status", statuses, &status) < 0)
+	const char *status, *livemode;
+	if (query_page(c, filters, &pg) < 0 ||
+	    query_choice(c, "status", statuses, &status) < 0 ||
+	    query_choice(c, "livemode", booleans, &livemode) < 0)
 		return -1;
 	struct mail_action *items;
 	size_t n;
 	bool more;
-	if (c->store->ops->action_list_any_partner(c->store, c->a, status, &pg, &items, &n,
-						   &more, &c->err) < 0)
+	int mode = livemode ? livemode[0] == 't' : -1;
+	if (c->store->ops->action_list_any_partner(c->store, c->a, status, mode, &pg, &items,
+						   &n, &more, &c->err) < 0)
 		return -1;
 	return reply_list_write(c, items, n, sizeof(*items), action_item, more);
 }

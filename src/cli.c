@@ -151,19 +151,19 @@ int cli_call(const struct cli *cli, const char *method, const char *path_fmt, co
 	return call(cli, &req, body, out);
 }
 
-int cli_list(const struct cli *cli, const char *path_fmt, const char *id, const char *filter,
-	     const char *value)
+int cli_list(const struct cli *cli, const char *path_fmt, const char *id, int argc, char **argv,
+	     const char *const filters[][2])
 {
 	char path[CLI_PATH_MAX];
 	if (path_fill(path, path_fmt, id) < 0)
 		return 2;
-	struct query_param query[] = {{"limit", "100"}, {filter, value}};
-	struct request req = {
-		.method = "GET",
-		.path = path,
-		.query = query,
-		.nquery = value ? 2 : 1,
-	};
+	struct query_param query[1 + CLI_FILTERS_MAX] = {{"limit", "100"}};
+	struct request req = {.method = "GET", .path = path, .query = query, .nquery = 1};
+	for (int i = 0; filters && filters[i][0] && i < CLI_FILTERS_MAX; i++) {
+		const char *value = cli_opt(argc, argv, filters[i][1]);
+		if (value)
+			query[req.nquery++] = (struct query_param){filters[i][0], value};
+	}
 	return call(cli, &req, NULL, NULL);
 }
 

@@ -60,8 +60,7 @@ static json_t *bool_value(const char *text)
 
 static int cmd_partner_list(const struct cli *cli, int argc, char **argv)
 {
-	(void)argc, (void)argv;
-	return cli_list(cli, "/admin/v1/partners", NULL, NULL, NULL);
+	return cli_list(cli, "/admin/v1/partners", NULL, argc, argv, NULL);
 }
 
 static int cmd_key_create(const struct cli *cli, int argc, char **argv)
@@ -84,7 +83,7 @@ static int partner_list(const struct cli *cli, int argc, char **argv, const char
 	const char *partner = cli_opt(argc, argv, "partner");
 	if (!partner)
 		return cli_usage();
-	return cli_list(cli, path_fmt, partner, NULL, NULL);
+	return cli_list(cli, path_fmt, partner, argc, argv, NULL);
 }
 
 static int cmd_key_list(const struct cli *cli, int argc, char **argv)
@@ -178,8 +177,12 @@ static int cmd_mail_record(const struct cli *cli, int argc, char **argv)
 
 static int cmd_action_list(const struct cli *cli, int argc, char **argv)
 {
-	const char *status = cli_opt(argc, argv, "status");
-	return cli_list(cli, "/admin/v1/mail-actions", NULL, "status", status);
+	static const char *const filters[][2] = {
+		{"status", "status"},
+		{"livemode", "livemode"},
+		{NULL, NULL},
+	};
+	return cli_list(cli, "/admin/v1/mail-actions", NULL, argc, argv, filters);
 }
 
 /* POSTs the flags in argv to path_fmt, the operator verb (complete, fail,
@@ -527,7 +530,12 @@ const struct command cli_commands[] = {
 	 {"customer", "type", "photo", "performed-by", "tracking-number", "carrier", "sender",
 	  "notes", "received-at"},
 	 0},
-	{"action", "list", cmd_action_list, "action list [--status requested]", {"status"}, 0},
+	{"action",
+	 "list",
+	 cmd_action_list,
+	 "action list [--status requested] [--livemode true|false]",
+	 {"status", "livemode"},
+	 0},
 	{"action",
 	 "complete",
 	 cmd_action_complete,

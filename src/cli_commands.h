@@ -73,11 +73,15 @@ void cli_set_opts(json_t *o, int argc, char **argv, const char *const map[][2]);
 int cli_call(const struct cli *cli, const char *method, const char *path_fmt, const char *id,
 	     json_t *body, json_t **out);
 
+/* The most filters a list command passes on (cli_list()). */
+#define CLI_FILTERS_MAX 4
+
 /* Prints the first 100 items of the list at path_fmt (with id, as
- * cli_call()), filtered by filter=value when value is not NULL. Returns
- * the exit code. */
-int cli_list(const struct cli *cli, const char *path_fmt, const char *id, const char *filter,
-	     const char *value);
+ * cli_call()), filtered, for each {query parameter, flag} pair of filters
+ * (ended by {NULL}; at most CLI_FILTERS_MAX; NULL for none), by the value
+ * of --flag when argv gives it. Returns the exit code. */
+int cli_list(const struct cli *cli, const char *path_fmt, const char *id, int argc, char **argv,
+	     const char *const filters[][2]);
 
 /* Runs the operator request method target, a path and query as an HTTP
  * client would send them: percent-escapes and a '+' in the query decoded

@@ -433,10 +433,12 @@ struct store_ops {
 	int (*action_list_for_mail)(struct store *s, struct arena *a, const char *mail_id,
 				    struct mail_action **items, size_t *n, struct err *e);
 	/* The operator's work queue: every partner's actions, newest first;
-	 * status NULL means any. */
+	 * status NULL means any; livemode 1 only live tenants' actions, 0 only
+	 * test ones', -1 both. */
 	int (*action_list_any_partner)(struct store *s, struct arena *a, const char *status,
-				       const struct page *pg, struct mail_action **items,
-				       size_t *n, bool *has_more, struct err *e);
+				       int livemode, const struct page *pg,
+				       struct mail_action **items, size_t *n, bool *has_more,
+				       struct err *e);
 
 	/* Inserts the event and, in the same transaction, a pending delivery job
 	 * for every enabled endpoint of its partner that wants its type; returns

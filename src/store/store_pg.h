@@ -296,6 +296,12 @@ int pgs_run_list(struct pg_conn *c, struct arena *a, struct pgs_query *q, const 
 #define PGS_BOTH_TENANTS(p) \
 	"partner_id IN (" p "::text, " p "::text || '" TENANT_TEST_SUFFIX "')"
 
+/* A condition that a row's partner_id is a live tenant (1) or a test one
+ * (0), as the next bound number says: " AND " PGS_TENANT_LIVE_IS. */
+#define PGS_TENANT_LIVE_IS \
+	"(right(partner_id, length('" TENANT_TEST_SUFFIX "')) <> '" TENANT_TEST_SUFFIX "') = " \
+	"(?::int = 1)"
+
 /* The operations of the per-area files, each named for its file and its
  * slot of struct store_ops (store.h says what each returns, owns and
  * fails with); store_pg.c puts them in the backend's one table. */
@@ -384,8 +390,9 @@ int store_pg_mail_action_update(struct store *s, const struct mail_action *act, 
 int store_pg_mail_action_list_for_mail(struct store *s, struct arena *a, const char *mail_id,
 				       struct mail_action **items, size_t *n, struct err *e);
 int store_pg_mail_action_list_any_partner(struct store *s, struct arena *a, const char *status,
-					  const struct page *pg, struct mail_action **items,
-					  size_t *n, bool *has_more, struct err *e);
+					  int livemode, const struct page *pg,
+					  struct mail_action **items, size_t *n, bool *has_more,
+					  struct err *e);
 
 /* store_pg_partners.c */
 int store_pg_partner_insert(struct store *s, const struct partner *p, struct err *e);

@@ -67,10 +67,7 @@ static int events_list(struct store *s, struct arena *a, const char *partner_id,
 	if (type)
 		pgs_q_text(&q, " AND type = ?", type);
 	if (livemode >= 0)
-		pgs_q_num(&q,
-			  " AND (right(partner_id, length('" TENANT_TEST_SUFFIX
-			  "')) <> '" TENANT_TEST_SUFFIX "') = (?::int = 1)",
-			  livemode);
+		pgs_q_num(&q, " AND " PGS_TENANT_LIVE_IS, livemode);
 	return pgs_run_list(
 		c, a, &q, "seq",
 		partner_id ? "SELECT seq FROM events WHERE id = $1 AND " PGS_BOTH_TENANTS("$2")

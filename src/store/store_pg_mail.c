@@ -211,8 +211,9 @@ int store_pg_mail_action_list_for_mail(struct store *s, struct arena *a, const c
 }
 
 int store_pg_mail_action_list_any_partner(struct store *s, struct arena *a, const char *status,
-					  const struct page *pg, struct mail_action **items,
-					  size_t *n, bool *has_more, struct err *e)
+					  int livemode, const struct page *pg,
+					  struct mail_action **items, size_t *n, bool *has_more,
+					  struct err *e)
 {
 	struct pg_conn *c = pgs_conn_get(s, e);
 	if (!c)
@@ -221,6 +222,8 @@ int store_pg_mail_action_list_any_partner(struct store *s, struct arena *a, cons
 	pgs_q_add(&q, "SELECT " ACTION_COLS " FROM mail_actions WHERE true");
 	if (status)
 		pgs_q_text(&q, " AND status = ?", status);
+	if (livemode >= 0)
+		pgs_q_num(&q, " AND " PGS_TENANT_LIVE_IS, livemode);
 	return pgs_run_list(c, a, &q, "seq", "SELECT seq FROM mail_actions WHERE id = $1", NULL,
 			    pg, read_action, sizeof(**items), (void **)items, n, has_more, e);
 }

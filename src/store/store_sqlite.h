@@ -164,6 +164,12 @@ int sq_run_list(struct conn *c, struct arena *a, struct query *q, const char *se
  * whose id is the SQL parameter p, e.g. SQ_BOTH_TENANTS("?2"). */
 #define SQ_BOTH_TENANTS(p) "partner_id IN (" p ", " p " || '" TENANT_TEST_SUFFIX "')"
 
+/* A condition that a row's partner_id is a live tenant (1) or a test one
+ * (0), as the next bound number says: " AND " SQ_TENANT_LIVE_IS. */
+#define SQ_TENANT_LIVE_IS \
+	"(substr(partner_id, -length('" TENANT_TEST_SUFFIX "')) != '" TENANT_TEST_SUFFIX \
+	"') = ?"
+
 /* The operations of the per-area files, each named for its file and its
  * slot of struct store_ops (store.h says what each returns, owns and
  * fails with); store_sqlite.c puts them in the backend's one table. */
@@ -239,9 +245,9 @@ int store_sqlite_mail_action_list_for_mail(struct store *s, struct arena *a,
 					   const char *mail_id, struct mail_action **items,
 					   size_t *n, struct err *e);
 int store_sqlite_mail_action_list_any_partner(struct store *s, struct arena *a,
-					      const char *status, const struct page *pg,
-					      struct mail_action **items, size_t *n,
-					      bool *has_more, struct err *e);
+					      const char *status, int livemode,
+					      const struct page *pg, struct mail_action **items,
+					      size_t *n, bool *has_more, struct err *e);
 
 /* store_sqlite_partners.c */
 int store_sqlite_partner_insert(struct store *s, const struct partner *p, struct err *e);

@@ -73,10 +73,7 @@ static int events_list(struct store *s, struct arena *a, const char *partner_id,
 	if (type)
 		sq_q_text(&q, " AND type = ?", type);
 	if (livemode >= 0)
-		sq_q_num(&q,
-			 " AND (substr(partner_id, -length('" TENANT_TEST_SUFFIX
-			 "')) != '" TENANT_TEST_SUFFIX "') = ?",
-			 livemode);
+		sq_q_num(&q, " AND " SQ_TENANT_LIVE_IS, livemode);
 	return sq_run_list(
 		c, a, &q, "seq",
 		partner_id ? "SELECT seq FROM events WHERE id = ?1 AND " SQ_BOTH_TENANTS("?2")

@@ -220,9 +220,9 @@ int store_sqlite_mail_action_list_for_mail(struct store *s, struct arena *a,
 }
 
 int store_sqlite_mail_action_list_any_partner(struct store *s, struct arena *a,
-					      const char *status, const struct page *pg,
-					      struct mail_action **items, size_t *n,
-					      bool *has_more, struct err *e)
+					      const char *status, int livemode,
+					      const struct page *pg, struct mail_action **items,
+					      size_t *n, bool *has_more, struct err *e)
 {
 	struct conn *c = sq_conn_get(s, e);
 	if (!c)
@@ -231,6 +231,8 @@ int store_sqlite_mail_action_list_any_partner(struct store *s, struct arena *a,
 	sq_q_add(&q, "SELECT " ACTION_COLS " FROM mail_actions WHERE 1");
 	if (status)
 		sq_q_text(&q, " AND status = ?", status);
+	if (livemode >= 0)
+		sq_q_num(&q, " AND " SQ_TENANT_LIVE_IS, livemode);
 	return sq_run_list(c, a, &q, "seq", "SELECT seq FROM mail_actions WHERE id = ?", NULL,
 			   pg, read_action, sizeof(**items), (void **)items, n, has_more, e);
 }

@@ -7,9 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, createCustomer, assertError, ok, listAll, ALL_SCOPES, sleep,
+  startServer, createCustomer, assertError, ok, listAll, runCli, ALL_SCOPES, sleep,
 } from './lib.mjs';
-import { mailBody, ADDRESS, lookalike, shape } from './mail_lib.mjs';
+import { mailBody, ADDRESS, lookalike, shape, eligibleCustomer } from './mail_lib.mjs';
 import {
   WEBHOOK_ENV, receiver, closeReceivers, assertSigned, assertDeliveryHeaders, waitForLog,
 } from './webhook_lib.mjs';
@@ -230,6 +230,29 @@ test('the test helpers apply the operator rules: validation, state and the same 
   // An operator can still work a test-mode object, and the answer says which mode it is in.
   const seen = ok(await srv.admin().get(`/customers/${c.id}`));
   assert.equal(seen.livemode, false);
+});
+
+test('the operator\'s work queue takes livemode: the live queue leaves out partners\' test requests', async () => {
+  const liveCustomer = await eligibleCustomer(srv, live.api);
+  const liveMail = ok(await live.api.post('/mail', mailBody(liveCustomer.id)), 201);
+  const liveScan = ok(await live.api.post(`/mail/${liveMail.id}/scan`, {}), 201);
+  const testCustomer = await createCustomer(sandbox.api, { prepay: true });
+  ok(await sandbox.api.post(`/test-helpers/customers/${testCustomer.id}/compliance`, { form_1583: 'approved', identity: 'verified' }));
+  const testMail = ok(await sandbox.api.post('/mail', mailBody(testCustomer.id)), 201);
+  const testScan = ok(await sandbox.api.post(`/mail/${testMail.id}/scan`, {}), 201);
+  const queue = async (q) => ok(await srv.admin().get(`/mail-actions?status=requested&limit=100${q}`)).data.map((a) => a.id);
+  const both = await queue('');
+  assert.ok(both.includes(liveScan.id) && both.includes(testScan.id));
+  const liveOnly = await queue('&livemode=true');
+  assert.ok(liveOnly.includes(liveScan.id) && !liveOnly.includes(testScan.id));
+  const testOnly = await queue('&livemode=false');
+  assert.ok(testOnly.includes(testScan.id) && !testOnly.includes(liveScan.id));
+  assertError(await srv.admin().get('/mail-actions?livemode=yes'), 400, 'invalid_request', 'livemode');
+  // The command line passes it on.
+  const cli = await runCli(['action', 'list', '--database', srv.dbPath, '--status', 'requested', '--livemode', 'true']);
+  assert.equal(cli.code, 0, cli.stderr);
+  const listed = cli.json.data.map((a) => a.id);
+  assert.ok(listed.includes(liveScan.id) && !listed.includes(testScan.id));
 });
 
 test('the test helper refuses undoing a compliance decision with 409 invalid_state, as the operator does', async () => {

@@ -2832,24 +2832,38 @@ out:
 	db_close(&d);
 }
 
-TEST(action_list_any_partner_is_every_partners_work_queue)
+TEST(action_list_any_partner_is_every_partners_work_queue_of_either_mode_or_both)
 {
 	struct db d;
 	if (!db_open_customers(&d) || !mail_and_action_add(&d, "ptn_a", "a", "1") ||
-	    !mail_and_action_add(&d, "ptn_b", "b", "2"))
+	    !mail_and_action_add(&d, "ptn_b", "b", "2") ||
+	    !mail_and_action_add(&d, "ptn_a_test", "a", "3"))
 		goto out;
 	struct page pg = {.limit = 10};
-	struct mail_action *items = NULL;
-	size_t n = 0;
-	bool more = true;
-	CHECK_INT(d.s->ops->action_list_any_partner(d.s, d.a, "requested", &pg, &items, &n,
-						    &more, &d.e),
-		  0);
-	if (CHECK_INT(n, 2)) {
-		CHECK_STR(items[0].id, "act_2");
-		CHECK_STR(items[1].id, "act_1");
+	/* Both modes, live only, test only: the ids newest first. */
+	static const struct {
+		int livemode;
+		const char *ids[3];
+	} cases[] = {
+		{-1, {"act_3", "act_2", "act_1"}},
+		{1, {"act_2", "act_1", NULL}},
+		{0, {"act_3", NULL, NULL}},
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct mail_action *items = NULL;
+		size_t n = 0, want = 0;
+		bool more = true;
+		CHECK_INT(d.s->ops->action_list_any_partner(d.s, d.a, "requested",
+							    cases[k].livemode, &pg, &items, &n,
+							    &more, &d.e),
+			  0);
+		while (want < 3 && cases[k].ids[want])
+			want++;
+		if (CHECK_INT(n, want))
+			for (size_t i = 0; i < n; i++)
+				CHECK_STR(items[i].id, cases[k].ids[i]);
+		CHECK(!more);
 	}
-	CHECK(!more);
 out:
 	db_close(&d);
 }
