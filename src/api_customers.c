@@ -105,7 +105,8 @@ static int customer_fields(struct ctx *c, struct customer *cu, bool creating)
 		if (rc == 0)
 			return error(&c->err, 409, "external_id_conflict",
 				     "external_customer_id",
-				     "another customer already has external_customer_id %s",
+				     "another customer already has external_customer_id %s; "
+				     "GET /api/v1/customers?external_customer_id= finds it",
 				     resp_quote(cu->external_id));
 	}
 	return 0;
