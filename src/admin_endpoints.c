@@ -42,11 +42,15 @@ static json_t *render_endpoint(const struct webhook_endpoint *w, bool with_secre
 	return o;
 }
 
-/* Reads and checks url (the SSRF guard) into w->url when present. */
+/* Reads and checks url (the SSRF guard) into w->url when present; an
+ * update sending back the stored URL keeps it (every delivery checks the
+ * address it connects to anyway). */
 static int url_field(struct ctx *c, bool required, struct webhook_endpoint *w)
 {
 	const char *url;
 	char why[128];
+	if (!required && field_same(c, "url", w->url))
+		return 0;
 	if (field_string(c, "url", required, false, 1, 2048, FIELD_LINE, &url) < 0)
 		return -1;
 	if (!url)

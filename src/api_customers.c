@@ -64,17 +64,22 @@ int api_customer_save_emit(struct ctx *c, struct customer *cu, const char *type)
 static int customer_fields(struct ctx *c, struct customer *cu, bool creating)
 {
 	const char *s;
-	if (field_string(c, "email", creating, false, 1, 254, FIELD_LINE, &s) < 0)
-		return -1;
-	if (s && !valid_email(s))
-		return error(&c->err, 422, "validation_failed", "email",
-			     "email is not a valid address");
-	if (s)
-		cu->email = arena_strdup(c->a, s);
-	if (field_string(c, "name", creating, false, 1, 200, FIELD_LINE, &s) < 0)
-		return -1;
-	if (s)
-		cu->name = arena_strdup(c->a, s);
+	/* A PATCH sending back the email or name it read keeps it as it is. */
+	if (creating || !field_same(c, "email", cu->email)) {
+		if (field_string(c, "email", creating, false, 1, 254, FIELD_LINE, &s) < 0)
+			return -1;
+		if (s && !valid_email(s))
+			return error(&c->err, 422, "validation_failed", "email",
+				     "email is not a valid address");
+		if (s)
+			cu->email = arena_strdup(c->a, s);
+	}
+	if (creating || !field_same(c, "name", cu->name)) {
+		if (field_string(c, "name", creating, false, 1, 200, FIELD_LINE, &s) < 0)
+			return -1;
+		if (s)
+			cu->name = arena_strdup(c->a, s);
+	}
 	if (field_string(c, "external_customer_id", false, true, 1, 128, FIELD_LINE, &s) < 0)
 		return -1;
 	if (s && !valid_external_id(s))
@@ -105,8 +110,8 @@ static int customer_fields(struct ctx *c, struct customer *cu, bool creating)
 		if (rc == 0)
 			return error(&c->err, 409, "external_id_conflict",
 				     "external_customer_id",
-				     "another customer already has external_customer_id %s; "
-				     "GET /api/v1/customers?external_customer_id= finds it",
+				     "another customer already has external_customer_id "
+				     "%s" STORE_EXTERNAL_ID_FINDER,
 				     resp_quote(cu->external_id));
 	}
 	return 0;

@@ -66,7 +66,7 @@ void cli_set_opts(json_t *o, int argc, char **argv, const char *const map[][2])
  * the exit code; *out as cli_call() says. */
 static int call(const struct cli *cli, struct request *req, json_t *body, json_t **out)
 {
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 	json_decref(body);
 	char base_url[300];
 	config_base_url(cli->cfg, base_url, sizeof(base_url));
@@ -147,7 +147,9 @@ int cli_call(const struct cli *cli, const char *method, const char *path_fmt, co
 		json_decref(body);
 		return 2;
 	}
-	struct request req = {.method = method, .path = path};
+	/* A slash in an id would split its segment: as %2F over HTTP, no route. */
+	struct request req = {
+		.method = method, .path = path, .path_slash = id && strchr(id, '/')};
 	return call(cli, &req, body, out);
 }
 
@@ -158,8 +160,14 @@ int cli_list(const struct cli *cli, const char *path_fmt, const char *id, int ar
 	if (path_fill(path, path_fmt, id) < 0)
 		return 2;
 	struct query_param query[1 + CLI_FILTERS_MAX] = {{"limit", "100"}};
-	struct request req = {.method = "GET", .path = path, .query = query, .nquery = 1};
-	for (int i = 0; filters && filters[i][0] && i < CLI_FILTERS_MAX; i++) {
+	struct request req = {
+		.method = "GET",
+		.path = path,
+		.query = query,
+		.nquery = 1,
+		.path_slash = id && strchr(id, '/'), /* as cli_call() */
+	};
+	for (int i = 0; filters && i < CLI_FILTERS_MAX && filters[i][0]; i++) {
 		const char *value = cli_opt(argc, argv, filters[i][1]);
 		if (value)
 			query[req.nquery++] = (struct query_param){filters[i][0], value};
@@ -194,9 +202,9 @@ int cli_call_target(const struct cli *cli, const char *method, const char *targe
 	for (const char *s = strstr(path, "%2"); s && !req.path_slash; s = strstr(s + 1, "%2"))
 		req.path_slash = s[2] == 'F' || s[2] == 'f';
 	req.has_nul = !target_decode(path, false);
-	char *save = NULL;
-	for (char *tok = qs ? strtok_r(qs, "&", &save) : NULL; tok;
-	     tok = strtok_r(NULL, "&", &save)) {
+	/* Every piece between '&'s is a parameter, an empty one too (the HTTP
+	 * layer hands on an empty name, which no route takes). */
+	for (char *tok; qs && *qs && (tok = strsep(&qs, "&")) != NULL;) {
 		if (req.nquery == QUERY_MAX) {
 			req.query_overflow = true;
 			break;

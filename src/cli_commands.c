@@ -466,7 +466,9 @@ static int cmd_request(const struct cli *cli, int argc, char **argv)
 	json_t *body = NULL;
 	if (argc >= 3) {
 		json_error_t jerr;
-		body = json_loads(argv[2], JSON_REJECT_DUPLICATES, &jerr);
+		/* Any JSON value: the dispatcher answers one that is no object,
+		 * as it would over HTTP. */
+		body = json_loads(argv[2], JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 		if (!body) {
 			fprintf(stderr, "innbocks: the JSON body is not valid: %s\n",
 				jerr.text);

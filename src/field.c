@@ -26,6 +26,12 @@ bool field_present(struct ctx *c, const char *name)
 	return json_object_get(c->body, name) != NULL;
 }
 
+bool field_same(struct ctx *c, const char *name, const char *stored)
+{
+	json_t *v = json_object_get(c->body, name);
+	return stored && json_is_string(v) && strcmp(json_string_value(v), stored) == 0;
+}
+
 /* Reads a string member of obj; path names it in errors. */
 static int object_string(struct ctx *c, json_t *obj, const char *path, const char *name,
 			 bool required, bool nullable, size_t min, size_t max,

@@ -15,6 +15,11 @@
 int field_allow(struct ctx *c, const char *const allowed[]);
 /* Returns true when the body has the field (null included). */
 bool field_present(struct ctx *c, const char *name);
+/* Returns true when the body's field is the string stored (stored may be
+ * NULL: then false). An update that sends back what it read changes
+ * nothing there, and its value is not judged again by rules newer than
+ * it (a blank name stored before blanks were refused). */
+bool field_same(struct ctx *c, const char *name, const char *stored);
 /* What a text field may hold besides its length. */
 enum field_text {
 	/* One line. When it may not be empty (min >= 1), it may not be blank

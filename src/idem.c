@@ -236,7 +236,8 @@ int idem_open(struct arena *a, const char *scope, const char *key, const char *s
 
 int idem_in_use(struct err *e)
 {
-	return error(e, 409, "idempotency_key_in_use", NULL,
-		     "a request with this Idempotency-Key is still being processed; retry it "
-		     "shortly");
+	error(e, 409, "idempotency_key_in_use", NULL,
+	      "a request with this Idempotency-Key is still being processed; retry it shortly");
+	e->retry_after = 1; /* the first is answered within a batch or two */
+	return -1;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "validate.h"
 #include "banned.h"
 
 struct v4_range {
@@ -179,9 +180,8 @@ static const char *host_forbidden(const char *host, bool allow_loopback)
 }
 
 /* Returns true when a host in its ASCII form (host_ascii()) is an address
- * literal, or a domain name whose labels are 1 to 63 letters, digits,
- * hyphens (neither first nor last) and underscores (which DNS allows in
- * names), with an A-label ("xn--...") that decodes. */
+ * literal, or a domain name of valid labels (valid_domain_labels(), with
+ * underscores, which DNS allows in names). */
 static bool host_well_formed(const char *host)
 {
 	char buf[HOST_MAX + 2];
@@ -192,32 +192,13 @@ static bool host_well_formed(const char *host)
 	memcpy(buf, host, n + 1);
 	if (n && buf[n - 1] == '.')
 		buf[--n] = '\0';
-	if (inet_aton(buf, &a4) == 1)
-		return true;
-	for (char *label = buf, *end; label; label = end ? end + 1 : NULL) {
-		end = strchr(label, '.');
-		if (end)
-			*end = '\0';
-		size_t len = strlen(label);
-		if (len < 1 || len > 63 || label[0] == '-' || label[len - 1] == '-' ||
-		    strspn(label,
-			   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
-			    len)
-			return false;
-		char *unicode = NULL;
-		bool decodes = strncasecmp(label, "xn--", 4) != 0 ||
-			       idn2_to_unicode_8z8z(label, &unicode, 0) == IDN2_OK;
-		idn2_free(unicode);
-		if (!decodes)
-			return false;
-	}
-	return true;
+	return inet_aton(buf, &a4) == 1 || valid_domain_labels(buf, true);
 }
 
 int netguard_check_url(const char *url, bool allow_loopback, char *why, size_t why_size)
 {
 	int rc = -1;
-	char *scheme = NULL, *host = NULL, *decoded = NULL, *port = NULL;
+	char *scheme = NULL, *host = NULL, *decoded = NULL;
 	CURLU *u = curl_url();
 	if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
@@ -257,8 +238,7 @@ int netguard_check_url(const char *url, bool allow_loopback, char *why, size_t w
 		snprintf(why, why_size, "url host is not a valid domain name");
 		goto out;
 	}
-	/* curl refuses a port past 65535; 0 it takes, and connects nowhere. */
-	if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK && strcmp(port, "0") == 0) {
+	if (!valid_url_port(u)) {
 		snprintf(why, why_size, "url port must be from 1 to 65535");
 		goto out;
 	}
@@ -267,7 +247,6 @@ out:
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(decoded);
-	curl_free(port);
 	curl_url_cleanup(u);
 	return rc;
 }

@@ -22,6 +22,7 @@ int error(struct err *e, int status, const char *code, const char *param, const 
 	utf8_make_valid(e->message);
 	utf8_make_valid(e->param);
 	e->reason = NULL;
+	e->retry_after = 0;
 	e->retry = false;
 	return -1;
 }
@@ -116,9 +117,10 @@ void resp_error(struct response *r, const struct err *e, const char *request_id)
 	json_t *outer = json_object();
 	json_object_set_new(outer, "error", inner);
 	resp_json_take(r, e->status, outer);
-	/* Storage that is busy, full or stopping, or the first request of an
-	 * Idempotency-Key still running: worth another try soon. */
-	if (e->status == 503 || strcmp(e->code, "idempotency_key_in_use") == 0)
+	/* Storage that is busy, full or stopping: worth another try soon. */
+	if (e->retry_after > 0)
+		resp_header_add_int(r, "Retry-After", e->retry_after);
+	else if (e->status == 503)
 		resp_header_add(r, "Retry-After", "1");
 }
 

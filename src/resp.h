@@ -14,6 +14,9 @@ struct err {
 	char message[256];
 	char param[256];    /* empty when no single field is at fault */
 	const char *reason; /* a static machine-readable sub-code, or NULL */
+	/* Seconds for a Retry-After header, when a retry soon may succeed
+	 * where this one could not; 0: none (a 503 always says 1). */
+	int retry_after;
 	/* Set by a storage backend (with 503) when the transaction lost a
 	 * conflict with a concurrent one: a serialization failure or a deadlock
 	 * (PostgreSQL). Running the whole transaction again may succeed

@@ -17,56 +17,72 @@
 
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 
-static bool is_label_char(char ch)
-{
-	return isalnum((unsigned char)ch) || ch == '-';
-}
+/* The flags every IDNA conversion of a host or domain here uses: NFC, then
+ * UTS #46's mapping as resolvers and browsers apply it. */
+#define IDNA_FLAGS (IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL)
 
-/* Returns true when an email domain in its ASCII form is two or more
- * labels of 1 to 63 letters, digits and hyphens (neither first nor last),
- * each A-label ("xn--...") one that decodes, the last a top-level domain:
- * letters, or an A-label (".xn--p1ai" is .рф). */
-static bool email_domain_ascii(const char *d)
+bool valid_domain_labels(const char *ascii, bool underscore)
 {
-	int labels = 0;
-	bool top_ok = false;
-	while (*d) {
-		const char *end = strchr(d, '.');
-		size_t l = end ? (size_t)(end - d) : strlen(d);
-		if (l == 0 || l > 63 || d[0] == '-' || d[l - 1] == '-')
+	const char *chars =
+		underscore ? "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+			   : "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-";
+	for (const char *d = ascii;; d++) {
+		size_t l = strcspn(d, ".");
+		if (l == 0 || l > 63 || d[0] == '-' || d[l - 1] == '-' || strspn(d, chars) < l)
 			return false;
-		bool letters = true;
-		for (size_t i = 0; i < l; i++) {
-			if (!is_label_char(d[i]))
-				return false;
-			letters = letters && isalpha((unsigned char)d[i]);
-		}
-		bool a_label = l > 4 && strncasecmp(d, "xn--", 4) == 0;
-		if (a_label) {
-			char label[64], *unicode = NULL;
+		/* An A-label IDNA2008 takes: one that merely decodes may spell
+		 * a control character (xn--a is U+0080) or a symbol. */
+		if (l > 4 && strncasecmp(d, "xn--", 4) == 0) {
+			char label[64], *checked = NULL;
 			memcpy(label, d, l);
 			label[l] = '\0';
-			bool decodes = idn2_to_unicode_8z8z(label, &unicode, 0) == IDN2_OK;
-			idn2_free(unicode);
-			if (!decodes)
+			bool ok = idn2_to_ascii_8z(label, &checked, IDNA_FLAGS) == IDN2_OK;
+			idn2_free(checked);
+			if (!ok)
 				return false;
 		}
-		labels++;
-		top_ok = a_label || (letters && l >= 2);
-		if (!end)
-			break;
-		d = end + 1;
+		d += l;
 		if (!*d)
-			return false;
+			return true;
 	}
-	return labels >= 2 && top_ok;
+}
+
+/* Returns true when an email domain in its ASCII form is two or more valid
+ * labels (valid_domain_labels(), no underscores), the last a top-level
+ * domain: two or more letters, or an A-label (".xn--p1ai" is .рф). */
+static bool email_domain_ascii(const char *d)
+{
+	if (!valid_domain_labels(d, false))
+		return false;
+	const char *top = strrchr(d, '.');
+	if (!top++)
+		return false;
+	size_t n = strlen(top);
+	bool letters = n >= 2;
+	for (size_t i = 0; i < n && letters; i++)
+		letters = isalpha((unsigned char)top[i]);
+	return letters || strncasecmp(top, "xn--", 4) == 0;
+}
+
+/* Returns true when s holds white space or an invisible character (a
+ * zero-width space, a bidi override), which a domain's mapping would drop
+ * without a trace and no one reading the address could see. */
+static bool holds_invisible(const char *s)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	ucs4_t uc;
+	while ((p = u8_next(&uc, p)) != NULL)
+		if (uc_is_property_white_space(uc) ||
+		    uc_is_property_default_ignorable_code_point(uc))
+			return true;
+	return false;
 }
 
 bool valid_email(const char *s)
 {
 	const char *at = strchr(s, '@');
 	if (!at || at == s || strchr(at + 1, '@') || utf8_length(s) > 254 ||
-	    u8_mbsnlen((const uint8_t *)s, (size_t)(at - s)) > 64)
+	    u8_mbsnlen((const uint8_t *)s, (size_t)(at - s)) > 64 || holds_invisible(s))
 		return false;
 	for (const char *p = s; p < at; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '"' || *p == '(' ||
@@ -75,20 +91,14 @@ bool valid_email(const char *s)
 			return false;
 	if (s[0] == '.' || at[-1] == '.' || strstr(s, ".."))
 		return false;
-	/* A domain in Unicode (user@пример.рф) is judged in its ASCII form,
-	 * as a mail server would send to it. */
-	const char *d = at + 1;
-	for (const char *p = d; *p; p++) {
-		if ((unsigned char)*p < 0x80)
-			continue;
-		char *ascii = NULL;
-		bool ok = idn2_to_ascii_8z(d, &ascii, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) ==
-				  IDN2_OK &&
-			  email_domain_ascii(ascii);
-		idn2_free(ascii);
-		return ok;
-	}
-	return email_domain_ascii(d);
+	/* The domain as a mail server would send to it, in its ASCII form
+	 * (user@пример.рф is user@xn--e1afmkfd.xn--p1ai); IDNA refuses a label
+	 * of symbols or a broken A-label. */
+	char *ascii = NULL;
+	bool ok = idn2_to_ascii_8z(at + 1, &ascii, IDNA_FLAGS) == IDN2_OK &&
+		  email_domain_ascii(ascii);
+	idn2_free(ascii);
+	return ok;
 }
 
 bool valid_e164(const char *s)
@@ -207,7 +217,7 @@ bool valid_http_url(const char *s)
 		skip = 7;
 	else
 		return false;
-	if (utf8_length(s) > 2048 || !valid_text(s, false) || strchr(s, ' '))
+	if (utf8_length(s) > 2048 || !valid_text(s, false) || holds_invisible(s))
 		return false;
 	const char *host = s + skip;
 	const char *at = strpbrk(host, "@/?#");
@@ -220,12 +230,18 @@ bool valid_http_url(const char *s)
 	CURLU *u = curl_url();
 	if (!u)
 		die("out of memory");
-	char *port = NULL;
-	bool ok = curl_url_set(u, CURLUPART_URL, s, 0) == CURLUE_OK;
-	if (ok && curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
-		ok = strcmp(port, "0") != 0;
-	curl_free(port);
+	bool ok = curl_url_set(u, CURLUPART_URL, s, 0) == CURLUE_OK && valid_url_port(u);
 	curl_url_cleanup(u);
+	return ok;
+}
+
+bool valid_url_port(CURLU *u)
+{
+	/* curl refuses a port past 65535 when it parses; 0 it takes. */
+	char *port = NULL;
+	bool ok = curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK ||
+		  strcmp(port, "0") != 0;
+	curl_free(port);
 	return ok;
 }
 

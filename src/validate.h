@@ -2,6 +2,7 @@
 #ifndef INNBOCKS_VALIDATE_H
 #define INNBOCKS_VALIDATE_H
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,6 +19,11 @@
  * digits, hyphens; in Unicode, judged in its ASCII form) ending in a
  * top-level label of at least two letters or an A-label ("xn--p1ai"). */
 bool valid_email(const char *s);
+/* Returns true when ascii, a domain name in its ASCII form without a
+ * trailing dot, is labels of 1 to 63 letters, digits and hyphens (neither
+ * first nor last), and underscores too when underscore (DNS names may hold
+ * them; mail domains not), each A-label ("xn--...") one IDNA2008 takes. */
+bool valid_domain_labels(const char *ascii, bool underscore);
 /* Returns true for an E.164 number: '+', a non-zero digit, 1-14 more. */
 bool valid_e164(const char *s);
 /* Returns true for 1-128 characters of [A-Za-z0-9_.:-]. */
@@ -40,6 +46,9 @@ bool valid_one_of(const char *s, const char *const list[]);
  * characters (code points) with a host, no whitespace or control
  * characters (C1 included), and a port, if any, from 1 to 65535. */
 bool valid_http_url(const char *s);
+/* Returns false when the URL curl parsed into u names port 0, which
+ * connects nowhere (curl itself refuses ports past 65535). */
+bool valid_url_port(CURLU *u);
 /* Returns true when s holds a character that is neither white space nor
  * invisible (default-ignorable, such as a zero-width space). */
 bool valid_visible(const char *s);

@@ -223,6 +223,11 @@ test('request decodes its path and query as the HTTP layer does: the same target
     '/admin/v1/customers/a%2Fb', // a slash spelled inside a segment
     '/admin/v1/customers/a%00b',
     '/admin/v1/partners?limit=1&limit=2',
+    '/admin/v1/partners?&limit=1', // an empty name between two '&'s
+    '/admin/v1/partners?limit=1&&',
+    '/admin/v1/partners?limit=1&',
+    '/admin/v1/partners?&&&',
+    '/admin/v1/partners?',
   ]) {
     const http = await rawHttp(srv, 'GET', target, { headers: { authorization: `Bearer ${srv.adminToken}` } });
     if (http.body.error) delete http.body.error.request_id;
@@ -236,6 +241,10 @@ test('a command\'s id and filter are taken whole, as typed: never split at a ? o
   const shown = await runCli(['customer', 'show', '--database', srv.dbPath, 'cus_x?limit=1']);
   assert.equal(shown.code, 1);
   assert.equal(answerOf(shown).error.message, 'no such customer: cus_x?limit=1');
+  // A slash would split the id's segment: no route, as %2F over HTTP.
+  const slashed = await runCli(['customer', 'show', '--database', srv.dbPath, 'cus_x/accept-invite']);
+  assert.equal(slashed.code, 1);
+  assert.equal(answerOf(slashed).error.code, 'route_not_found');
   const listed = await runCli(['action', 'list', '--database', srv.dbPath, '--status', 'requested&limit=1']);
   assert.equal(listed.code, 1);
   assert.equal(answerOf(listed).error.message, 'requested&limit=1 is not a valid status');
@@ -245,6 +254,12 @@ test('a command\'s id and filter are taken whole, as typed: never split at a ? o
   assert.equal(long.code, 2, long.stderr);
   assert.match(long.stderr, /is too long to be an id/);
   assert.doesNotMatch(long.stderr, /"source":"cli"/, 'no request was logged');
+});
+
+test('request sends any JSON body it is given, and the server answers one that is no object as over HTTP', async () => {
+  const r = await runCli(['request', '--database', srv.dbPath, 'POST', '/admin/v1/partners', 'null']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(answerOf(r).error.message, 'the body must be a JSON object');
 });
 
 test('request prints an answer that is not JSON (the metrics) as it came', async () => {
