@@ -82,7 +82,9 @@ static int events_field(struct ctx *c, struct webhook_endpoint *w)
 				     i);
 		if (strcmp(type, "*") != 0 && !api_webhook_event_type_known(type))
 			return error(&c->err, 422, "validation_failed", "enabled_events",
-				     "enabled_events[%zu] is not a webhook event type", i);
+				     "enabled_events[%zu] is not a webhook event type "
+				     "(GET /api/v1/webhook-events lists them)",
+				     i);
 		for (size_t j = 0; j < i; j++)
 			if (json_equal(json_array_get(v, j), t))
 				return error(&c->err, 422, "validation_failed",

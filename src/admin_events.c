@@ -18,7 +18,8 @@ int admin_event_list(struct ctx *c)
 	const char *type = query_get(c, "type");
 	if (type && !api_webhook_event_type_known(type))
 		return error(&c->err, 400, "invalid_request", "type",
-			     "type must be one event type, such as customer.created");
+			     "type must be one event type, such as customer.created "
+			     "(GET /api/v1/webhook-events lists them)");
 	/* A partner's own id (livemode=false picks its test events). */
 	struct partner p;
 	if (partner_id && admin_partner_find(c, partner_id, "partner_id", &p) != 0)

@@ -17,8 +17,11 @@ static int action_allowed(struct ctx *c, const struct mail *m, const char *type,
 {
 	if (strcmp(m->type, "package") == 0 &&
 	    (strcmp(type, "scan") == 0 || strcmp(type, "shred") == 0))
-		return error(&c->err, 422, "validation_failed", "type", "packages cannot be %s",
-			     strcmp(type, "scan") == 0 ? "scanned" : "shredded");
+		return error(
+			&c->err, 422, "validation_failed", "type",
+			"mail %s is a package, and packages cannot be %s; request a forward "
+			"or a pickup",
+			m->id, strcmp(type, "scan") == 0 ? "scanned" : "shredded");
 	if (strcmp(m->status, "in_storage") != 0)
 		return error(&c->err, 409, "invalid_state", NULL,
 			     "mail %s is no longer in storage (%s)", m->id, m->status);
@@ -46,9 +49,6 @@ static int forward_fields(struct ctx *c, struct mail_action *act)
 	static const char *const speeds[] = {"standard", "express", NULL};
 	struct address ad = {0};
 	const char *speed;
-	if (!field_present(c, "forward_address"))
-		return error(&c->err, 422, "validation_failed", "forward_address",
-			     "forward_address is required");
 	if (field_address(c, "forward_address", true, &ad) < 0 ||
 	    field_choice(c, "shipping_speed", false, speeds, &speed) < 0)
 		return -1;

@@ -108,11 +108,11 @@ static int customer_fields(struct ctx *c, struct customer *cu, bool creating)
 		if (rc < 0)
 			return -1;
 		if (rc == 0)
-			return error(&c->err, 409, "external_id_conflict",
-				     "external_customer_id",
-				     "another customer already has external_customer_id "
-				     "%s" STORE_EXTERNAL_ID_FINDER,
-				     resp_quote(cu->external_id));
+			return error(
+				&c->err, 409, "external_id_conflict", "external_customer_id",
+				"another customer already has external_customer_id %s; find it "
+				"with GET /api/v1/customers?external_customer_id=%s",
+				resp_quote(cu->external_id), resp_quote(cu->external_id));
 	}
 	return 0;
 }

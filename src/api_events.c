@@ -51,7 +51,8 @@ static int type_filter(struct ctx *c, struct event_filter *f)
 		return 0;
 	}
 	return error(&c->err, 400, "invalid_request", "type",
-		     "type must be an event type or a family of them such as customer.*");
+		     "type must be an event type or a family of them such as customer.* "
+		     "(GET /api/v1/webhook-events lists the types)");
 }
 
 int api_event_list(struct ctx *c)

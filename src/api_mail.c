@@ -77,15 +77,17 @@ static int mail_eligible(struct ctx *c, const struct customer *cu)
 	}
 	if (!customer_billing_active(cu)) {
 		error(&c->err, 422, "customer_not_eligible", "customer_id",
-		      "customer %s has no active billing (neither prepay nor own billing)",
-		      cu->id);
+		      "customer %s has no active billing: set its prepay to true "
+		      "(PATCH /api/v1/customers/%s), or Innbocks turns on its own billing",
+		      cu->id, cu->id);
 		return resp_error_reason(&c->err, "billing_inactive");
 	}
 	if (!customer_mail_receipt_approved(cu)) {
 		error(&c->err, 422, "customer_not_eligible", "customer_id",
-		      "customer %s is not approved for mail receipt (Form 1583 and "
-		      "identity must both be approved)",
-		      cu->id);
+		      "customer %s is not approved for mail receipt: Innbocks must approve "
+		      "its Form 1583 and verify its identity (GET "
+		      "/api/v1/customers/%s/compliance shows both)",
+		      cu->id, cu->id);
 		return resp_error_reason(&c->err, "not_approved");
 	}
 	return 0;

@@ -137,8 +137,10 @@ int api_webhook_delivery_list(struct ctx *c)
 	f.event_id = query_get(c, "event_id");
 	f.event_type = query_get(c, "event_type");
 	if (f.event_type && !api_webhook_event_type_known(f.event_type))
-		return error(&c->err, 400, "invalid_request", "event_type",
-			     "%s is not a webhook event type", resp_quote(f.event_type));
+		return error(
+			&c->err, 400, "invalid_request", "event_type",
+			"%s is not a webhook event type (GET /api/v1/webhook-events lists them)",
+			resp_quote(f.event_type));
 	struct webhook_delivery *items;
 	size_t n;
 	bool more;

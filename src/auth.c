@@ -87,8 +87,15 @@ int auth_partner(struct store *s, struct arena *a, const char *header, struct ap
 	if (!token)
 		return error(e, 401, "unauthenticated", NULL,
 			     "send your API key as Authorization: Bearer ib_live_...");
+	if (strncmp(token, ADMIN_TOKEN_PREFIX, strlen(ADMIN_TOKEN_PREFIX)) == 0)
+		return error(
+			e, 401, "unauthenticated", NULL,
+			"that is an operator token, which /admin/v1 takes; the Partner API "
+			"takes an API key (ib_live_ or ib_test_ and 32 letters and digits)");
 	if (!auth_key_well_formed(token))
-		return error(e, 401, "unauthenticated", NULL, "the API key is malformed");
+		return error(e, 401, "unauthenticated", NULL,
+			     "the API key is malformed: a key is ib_live_ or ib_test_ followed "
+			     "by 32 letters and digits");
 	char hash[65];
 	sha256_hex(token, strlen(token), hash);
 	int rc = s->ops->key_find_by_hash(s, a, hash, key, e);

@@ -178,7 +178,39 @@ static int apply(struct config *cfg, const struct setting *st, const char *v, ch
 	}
 	}
 bad:
-	snprintf(msg, msg_size, "bad value for %s / --%s: '%s'", st->env, st->flag, v);
+	/* What the value must be. A text may be a secret (the admin token, a
+	 * connection string with a password): its value is never repeated. */
+	switch (st->kind) {
+	case TEXT:
+		snprintf(msg, msg_size, "%s / --%s is longer than %zu characters", st->env,
+			 st->flag, st->size - 1);
+		return -1;
+	case BOOL01:
+		snprintf(msg, msg_size, "%s / --%s must be 0 or 1, not '%.40s'", st->env,
+			 st->flag, v);
+		return -1;
+	case NUMBER:
+		snprintf(msg, msg_size,
+			 "%s / --%s must be a decimal number such as 100, not '%.40s'", st->env,
+			 st->flag, v);
+		return -1;
+	case MILLIS:
+		snprintf(msg, msg_size,
+			 "%s / --%s must be a whole number of milliseconds from 1 to 86400000, "
+			 "not '%.40s'",
+			 st->env, st->flag, v);
+		return -1;
+	case LOG_FORMAT:
+		snprintf(msg, msg_size, "%s / --%s must be json, text or off, not '%.40s'",
+			 st->env, st->flag, v);
+		return -1;
+	case SCHEDULE:
+		snprintf(msg, msg_size,
+			 "%s / --%s must be 1 to %d delays in seconds (each at most 604800) "
+			 "separated by commas, such as 60,300,1800, not '%.40s'",
+			 st->env, st->flag, RETRY_MAX, v);
+		return -1;
+	}
 	return -1;
 }
 

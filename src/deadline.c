@@ -80,7 +80,8 @@ static void answer_late_body(int fd, int body_ms)
 	struct arena *a = arena_new();
 	const char *id = id_new(a, "req_");
 	struct err e;
-	error(&e, 408, "invalid_request", NULL, "the request body did not arrive within %g s",
+	error(&e, 408, "invalid_request", NULL,
+	      "the request body did not arrive within %g s; send the whole body promptly",
 	      body_ms / 1000.0);
 	struct response r = {0};
 	resp_error(&r, &e, id);

@@ -595,7 +595,7 @@ static int prepare(struct ctx *c, struct response *resp)
 	}
 	if (req->query_overflow)
 		return error(&c->err, 400, "invalid_request", NULL,
-			     "too many query parameters");
+			     "too many query parameters: at most %d", QUERY_MAX);
 	if (req->query_repeated)
 		return error(&c->err, 400, "invalid_request", req->query_repeated,
 			     "the query parameter %s is given more than once",

@@ -2,6 +2,7 @@
  * shared by handlers. */
 #include "field.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,11 +90,13 @@ int field_bool(struct ctx *c, const char *name, bool *present, bool *out)
 int field_choice(struct ctx *c, const char *name, bool required, const char *const choices[],
 		 const char **out)
 {
-	if (field_string(c, name, required, !required, 1, 64, FIELD_LINE, out) < 0)
+	/* No length of its own: a value too long is one that is not a choice. */
+	if (field_string(c, name, required, !required, 1, SIZE_MAX, FIELD_LINE, out) < 0)
 		return -1;
 	if (*out && !valid_one_of(*out, choices))
-		return error(&c->err, 422, "validation_failed", name, "%s is not a valid %s",
-			     *out, name);
+		return error(&c->err, 422, "validation_failed", name,
+			     "%s is not a valid %s: use %s", resp_quote(*out), name,
+			     resp_choices(choices));
 	return 0;
 }
 
@@ -114,7 +117,9 @@ int field_mode(struct ctx *c, bool *livemode)
 int field_address(struct ctx *c, const char *name, bool with_name, struct address *out)
 {
 	json_t *obj = json_object_get(c->body, name);
-	if (!obj || !json_is_object(obj))
+	if (!obj || json_is_null(obj))
+		return error(&c->err, 422, "validation_failed", name, "%s is required", name);
+	if (!json_is_object(obj))
 		return error(&c->err, 422, "validation_failed", name,
 			     "%s must be an address object", name);
 	static const char *const fields[] = {"line1",       "line2",   "city", "state",

@@ -46,7 +46,8 @@ int field_mode(struct ctx *c, bool *livemode);
  * optional one may be null, meaning absent. */
 int field_choice(struct ctx *c, const char *name, bool required, const char *const choices[],
 		 const char **out);
-/* Reads an address object into out (strings in the arena). line1, city,
+/* Reads an address object into out (strings in the arena); absent or null
+ * is "is required", another type "must be an address object". line1, city,
  * postal_code and country (ISO 3166-1 alpha-2) are required, line2 is
  * optional; with_name (a forwarding address) also requires name and makes
  * state optional, otherwise (a partner location) state is required. */

@@ -79,7 +79,8 @@ int query_choice(struct ctx *c, const char *name, const char *const choices[], c
 {
 	*out = query_get(c, name);
 	if (*out && !valid_one_of(*out, choices))
-		return error(&c->err, 400, "invalid_request", name, "%s is not a valid %s",
-			     resp_quote(*out), name);
+		return error(&c->err, 400, "invalid_request", name,
+			     "%s is not a valid %s: use %s", resp_quote(*out), name,
+			     resp_choices(choices));
 	return 0;
 }

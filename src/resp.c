@@ -124,6 +124,25 @@ void resp_error(struct response *r, const struct err *e, const char *request_id)
 		resp_header_add(r, "Retry-After", "1");
 }
 
+const char *resp_choices(const char *const list[])
+{
+	static _Thread_local char text[240];
+	size_t n = 0, count = 0;
+	while (list[count])
+		count++;
+	text[0] = '\0';
+	for (size_t i = 0; i < count && n < sizeof(text); i++) {
+		const char *sep = i == 0 ? "" : i + 1 == count ? " or " : ", ";
+		int w = snprintf(text + n, sizeof(text) - n, "%s%s", sep, list[i]);
+		if (w < 0 || (size_t)w >= sizeof(text) - n) {
+			memcpy(text + sizeof(text) - 4, "...", 4);
+			break;
+		}
+		n += (size_t)w;
+	}
+	return text;
+}
+
 void resp_free(struct response *r)
 {
 	if (!r)

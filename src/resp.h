@@ -36,6 +36,12 @@ int error(struct err *e, int status, const char *code, const char *param, const 
  * calling thread that the fourth call after this one reuses: pass it
  * straight to error(). NULL is shown as "". */
 const char *resp_quote(const char *s);
+/* Returns the values of list (NULL-terminated) as a message says them,
+ * "a, b or c", for a refusal that tells what is allowed ("royalmail is not
+ * a valid carrier: use usps, ups, fedex, dhl or other"). The text is the
+ * calling thread's, valid until its next call; a list too long for 240
+ * bytes ends in "...". */
+const char *resp_choices(const char *const list[]);
 
 /* Sets the machine-readable reason (a static string, kept by pointer) of
  * the error error() just filled in e, shown as "reason" next to "code";

@@ -136,7 +136,8 @@ static const struct {
 	const char *constraint, *code, *param, *message;
 } conflicts[] = {
 	{"customers_partner_external", "external_id_conflict", "external_customer_id",
-	 "another customer already has this external_customer_id" STORE_EXTERNAL_ID_FINDER},
+	 "another customer already has this external_customer_id; find it with "
+	 "GET /api/v1/customers?external_customer_id=<the id>"},
 	{"users_email", "user_exists", "email",
 	 "a dashboard user with this email exists already"},
 };

@@ -810,10 +810,6 @@ void store_page_oldest_first(const struct page *pg, void *items, size_t item_siz
  * reports it as a 500, which a retry may run again; a 409 would be stored
  * as the request's idempotent answer. */
 int store_conflict(const char *constraint, struct err *e);
-/* How a client finds the customer that holds an external_customer_id: the
- * end of both answers of external_id_conflict (the handler's, which quotes
- * the id, and store_conflict()'s to a racing write). */
-#define STORE_EXTERNAL_ID_FINDER "; GET /api/v1/customers?external_customer_id= finds it"
 
 
 /* The table of each compiled backend; reached through struct store's ops,

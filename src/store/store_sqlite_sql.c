@@ -148,8 +148,13 @@ static struct conn *conn_open(struct sqlite_store *ss, struct err *e)
 		path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 		store_sqlite_vfs_name());
 	if (rc != SQLITE_OK) {
-		error(e, 503, "unavailable", NULL, "cannot open database %s: %s", path,
-		      c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		/* The file's path and SQLite's reason are the operator's (the
+		 * start checked the file: store_sqlite.c); a client, reached here
+		 * by a thread's first request, learns that storage failed. */
+		static struct log_limit opens;
+		log_limited(&opens, "cannot open database %s: %s", path,
+			    c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		error(e, 503, "unavailable", NULL, "storage is unreachable, retry shortly");
 		goto fail;
 	}
 	c->store = ss;

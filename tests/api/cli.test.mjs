@@ -247,7 +247,7 @@ test('a command\'s id and filter are taken whole, as typed: never split at a ? o
   assert.equal(answerOf(slashed).error.code, 'route_not_found');
   const listed = await runCli(['action', 'list', '--database', srv.dbPath, '--status', 'requested&limit=1']);
   assert.equal(listed.code, 1);
-  assert.equal(answerOf(listed).error.message, 'requested&limit=1 is not a valid status');
+  assert.equal(answerOf(listed).error.message, 'requested&limit=1 is not a valid status: use requested, completed, failed or canceled');
   // An id longer than a path holds is refused before any request, not cut
   // short into another one.
   const long = await runCli(['customer', 'billing', '--database', srv.dbPath, 'c'.repeat(3000), '--active', 'true']);

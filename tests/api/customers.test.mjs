@@ -198,7 +198,7 @@ test('external_customer_id is unique per partner, also against deactivated custo
   const first = await createCustomer(t.api, { external_customer_id: ext });
   const taken = assertError(await t.api.post('/customers', customerBody({ external_customer_id: ext })), 409, 'external_id_conflict', 'external_customer_id');
   // It says where the customer who has it is found (the way back for a CRM whose create was lost).
-  assert.equal(taken.message, `another customer already has external_customer_id ${ext}; GET /api/v1/customers?external_customer_id= finds it`);
+  assert.equal(taken.message, `another customer already has external_customer_id ${ext}; find it with GET /api/v1/customers?external_customer_id=${ext}`);
   assert.deepEqual(ok(await t.api.get(`/customers?external_customer_id=${ext}`)).data.map((c) => c.id), [first.id]);
   ok(await t.api.post(`/customers/${first.id}/deactivate`, {}));
   assertError(await t.api.post('/customers', customerBody({ external_customer_id: ext })), 409, 'external_id_conflict', 'external_customer_id');

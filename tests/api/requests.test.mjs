@@ -237,9 +237,9 @@ test('a long value an error message quotes is cut with "…", and the message ke
       what.replace('%s', cut('x')), list);
   }
   assert.equal(message(await t2.api.get(`/customers?status=${long('y')}`), 400, 'invalid_request', 'status'),
-    `${cut('y')} is not a valid status`);
+    `${cut('y')} is not a valid status: use invited, active or deactivated`);
   assert.equal(message(await t2.api.get(`/webhook-deliveries?event_type=${long('e')}`), 400, 'invalid_request', 'event_type'),
-    `${cut('e')} is not a webhook event type`);
+    `${cut('e')} is not a webhook event type (GET /api/v1/webhook-events lists them)`);
   assert.equal(message(await t2.api.get(`/customers/cus_${long('z')}`), 404, 'not_found'), `no such customer: cus_${'z'.repeat(56)}\u2026`);
   assert.equal(message(await t2.api.post('/customers', { ...customerBody(), [long('k')]: 1 }), 400, 'unknown_parameter'),
     `unknown parameter: ${cut('k')}`);
@@ -253,9 +253,9 @@ test('a long value an error message quotes is cut with "…", and the message ke
     `no such route: GET /api/v1/no-such-${'p'.repeat(60 - '/api/v1/no-such-'.length)}\u2026`);
   // Up to 64 bytes a value is quoted whole; a cut never splits a character (here a 3-byte euro sign).
   assert.equal(message(await t2.api.get(`/customers?status=${'v'.repeat(64)}`), 400, 'invalid_request', 'status'),
-    `${'v'.repeat(64)} is not a valid status`);
+    `${'v'.repeat(64)} is not a valid status: use invited, active or deactivated`);
   assert.equal(message(await t2.api.get(`/customers?status=${encodeURIComponent(`${'w'.repeat(59)}\u20ac${long('w')}`)}`), 400, 'invalid_request', 'status'),
-    `${'w'.repeat(59)}\u2026 is not a valid status`);
+    `${'w'.repeat(59)}\u2026 is not a valid status: use invited, active or deactivated`);
 });
 
 test('starting_after and ending_before together are 400 invalid_request', async () => {

@@ -425,6 +425,21 @@ test('a number with a space, a sign, hex or an exponent, an IPv6 listen address 
   }
 });
 
+test('a bad setting says what it must be, and never repeats a text setting\'s value, which may be a secret', async () => {
+  const token = `ib_admin_${'s'.repeat(300)}`;
+  const long = await runCli(['serve', '--admin-token', token]);
+  assert.equal(long.code, 2, long.stderr);
+  assert.match(long.stderr, /INNBOCKS_ADMIN_TOKEN \/ --admin-token is longer than 255 characters/);
+  assert.ok(!long.stderr.includes('ssssssss'), `the token is not printed: ${long.stderr}`);
+  for (const [flag, value, rule] of [['--log', 'xml', 'must be json, text or off'], ['--webhook-allow-loopback', '2', 'must be 0 or 1'],
+    ['--head-timeout-ms', '0', 'must be a whole number of milliseconds from 1 to 86400000'],
+    ['--webhook-retry-schedule', '1,,2', 'must be 1 to 16 delays in seconds']]) {
+    const r = await runCli(['serve', flag, value]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.ok(r.stderr.includes(`${flag} ${rule}`) && r.stderr.includes(`not '${value}'`), `${flag} ${value}: ${r.stderr}`);
+  }
+});
+
 test('flags win over the environment', async () => {
   // The environment's port is held closed by this test: nothing else can open it before the
   // check below, and a server that listened there would not start.

@@ -113,3 +113,27 @@ test('a body of valid JSON that is not an object is told so, not called a syntax
     assert.equal(r.body.error.message, 'the body must be a JSON object', body);
   }
 });
+
+test('a value outside its set is told what the set is, whatever its length', async () => {
+  const c = await eligibleCustomer(srv, t.api);
+  for (const carrier of ['royalmail', 'x'.repeat(100)]) {
+    const e = assertError(await t.api.post('/mail', mailBody(c.id, { carrier })), 422, 'validation_failed', 'carrier');
+    assert.match(e.message, /is not a valid carrier: use usps, ups, fedex, dhl or other$/);
+  }
+  const q = assertError(await t.api.get('/customers?status=gone'), 400, 'invalid_request', 'status');
+  assert.equal(q.message, 'gone is not a valid status: use invited, active or deactivated');
+});
+
+test('a refusal says what to do instead: the key\'s form, an operator token on the Partner API, the query\'s limit, a missing address', async () => {
+  const operator = assertError(await srv.api(srv.adminToken).get('/customers'), 401, 'unauthenticated');
+  assert.match(operator.message, /^that is an operator token, which \/admin\/v1 takes; the Partner API takes an API key/);
+  const malformed = assertError(await srv.api('ib_live_short').get('/customers'), 401, 'unauthenticated');
+  assert.equal(malformed.message, 'the API key is malformed: a key is ib_live_ or ib_test_ followed by 32 letters and digits');
+  const many = Array.from({ length: 33 }, (_, i) => `p${i}=1`).join('&');
+  assert.equal(assertError(await t.api.get(`/customers?${many}`), 400, 'invalid_request').message, 'too many query parameters: at most 32');
+  const partner = assertError(await srv.admin().post('/partners', { name: 'No Address' }), 422, 'validation_failed', 'location');
+  assert.equal(partner.message, 'location is required');
+  const c = await createCustomer(t.api, { prepay: false });
+  const billing = assertError(await t.api.post('/mail', mailBody(c.id)), 422, 'customer_not_eligible', 'customer_id');
+  assert.match(billing.message, /set its prepay to true/);
+});
