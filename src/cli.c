@@ -255,10 +255,21 @@ static bool flag_known(const struct command *cmd, const char *flag, size_t len)
 	return false;
 }
 
+/* Says on stderr that cmd needs what, and how cmd is used; returns -1. */
+static int lacks(const struct command *cmd, const char *what)
+{
+	const struct command *with_usage = cmd;
+	while (!with_usage->usage && with_usage > cli_commands)
+		with_usage--; /* a line the row above shares */
+	fprintf(stderr, "innbocks: '%s%s%s' needs %s; usage:\n  innbocks %s\n", cmd->name,
+		cmd->sub ? " " : "", cmd->sub ? cmd->sub : "", what, with_usage->usage);
+	return -1;
+}
+
 /* Returns 0 when cmd takes every --flag in argv, its arguments, and no more
- * other arguments than it takes, or -1 after saying on stderr what it does
- * not take. A flag's value is the next argument unless given as
- * --flag=value. */
+ * other arguments than it takes, and argv has the flags and arguments cmd
+ * needs; or -1 after saying on stderr what it does not take or lacks. A
+ * flag's value is the next argument unless given as --flag=value. */
 static int args_check(const struct command *cmd, int argc, char **argv)
 {
 	int args = 0;
@@ -296,6 +307,15 @@ static int args_check(const struct command *cmd, int argc, char **argv)
 		if (!flag[len])
 			i++;
 	}
+	for (int j = 0; j < 3 && cmd->needs[j]; j++) {
+		if (!cli_opt(argc, argv, cmd->needs[j])) {
+			char what[64];
+			snprintf(what, sizeof(what), "--%s", cmd->needs[j]);
+			return lacks(cmd, what);
+		}
+	}
+	if (args < cmd->args_min)
+		return lacks(cmd, cmd->args_min == 1 ? "an argument" : "more arguments");
 	return 0;
 }
 

@@ -39,6 +39,10 @@ struct command {
 	 * file): more is a mistake to refuse, not to ignore (`key revoke A B`
 	 * would revoke A and leave B working). */
 	int args;
+	/* How many of them it cannot run without. */
+	int args_min;
+	/* The flags it cannot run without; unused slots are NULL. */
+	const char *needs[3];
 };
 
 /* Every command, in the order of the usage text (cli_commands.c). */

@@ -195,12 +195,25 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < nrest; i++)
 		args[i] = argv[rest[i]];
-	if (nrest >= 1 && strcmp(args[0], "serve") == 0)
-		code = nrest == 1
-			       ? serve(&cfg)
-			       : (fprintf(stderr, "innbocks: unknown option %s\n", args[1]), 2);
-	else
+	if (nrest < 1 || strcmp(args[0], "serve") != 0) {
 		code = cli_run(&cfg, nrest, args);
+	} else if (nrest == 1) {
+		code = serve(&cfg);
+	} else {
+		/* The settings took their flags out: what is left is a flag no
+		 * setting has, or an argument serve does not take. */
+		if (strncmp(args[1], "--", 2) == 0)
+			fprintf(stderr,
+				"innbocks: unknown option %s for 'serve' (its options are the "
+				"settings of docs/operators.md#settings)\n",
+				args[1]);
+		else
+			fprintf(stderr,
+				"innbocks: 'serve' takes no argument besides its options; '%s' is "
+				"one too many\n",
+				args[1]);
+		code = 2;
+	}
 out:
 	curl_global_cleanup();
 	free(rest);

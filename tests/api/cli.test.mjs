@@ -199,6 +199,9 @@ test('an argument more than the command takes is refused with exit 2, naming it,
   const req = await runCli(['request', '--database', srv.dbPath, 'POST', '/admin/v1/partners', '{}', 'extra']);
   assert.equal(req.code, 2);
   assert.match(req.stderr, /'request' takes 3 arguments at most/);
+  const serve = await runCli(['serve', 'extra']);
+  assert.equal(serve.code, 2);
+  assert.match(serve.stderr, /'serve' takes no argument besides its options; 'extra' is one too many/);
   // What a command takes still works, with its options on either side.
   const one = await runCli(['key', 'revoke', a.id, '--database', srv.dbPath]);
   assert.equal(one.code, 0, one.stderr);
@@ -260,6 +263,20 @@ test('request sends any JSON body it is given, and the server answers one that i
   const r = await runCli(['request', '--database', srv.dbPath, 'POST', '/admin/v1/partners', 'null']);
   assert.equal(r.code, 1, r.stderr);
   assert.equal(answerOf(r).error.message, 'the body must be a JSON object');
+});
+
+test('a command without a flag or argument it needs says which, with its usage line, before anything is done', async () => {
+  for (const [name, args, what, usage] of [
+    ['key create', ['--partner', 'ptn_x'], '--scopes', 'key create --partner ptn_... --scopes'],
+    ['key revoke', [], 'an argument', 'key revoke key_...'],
+    ['customer show', [], 'an argument', 'customer accept-invite|show cus_...'],
+    ['user create', ['--partner', 'ptn_x', '--email', 'a@example.com'], '--role', 'user create --partner'],
+    ['request', ['GET'], 'more arguments', 'request METHOD PATH'],
+  ]) {
+    const r = await runCli([...name.split(' '), ...args, '--database', srv.dbPath]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.ok(r.stderr.startsWith(`innbocks: '${name}' needs ${what}; usage:\n  innbocks ${usage}`), r.stderr);
+  }
 });
 
 test('request prints an answer that is not JSON (the metrics) as it came', async () => {
