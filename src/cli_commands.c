@@ -328,6 +328,16 @@ static int cmd_admin_token_create(const struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* Prints what a command made of its own (not an operator request's
+ * answer, which cli_call() prints) on stdout, pretty; takes out. */
+static void print_take(json_t *out)
+{
+	char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	printf("%s\n", text);
+	free(text);
+	json_decref(out);
+}
+
 /* backup FILE: a consistent copy of the database, taken while the server
  * runs and writes; restoring is starting the server on the copy. */
 static int cmd_backup(const struct cli *cli, int argc, char **argv)
@@ -346,10 +356,7 @@ static int cmd_backup(const struct cli *cli, int argc, char **argv)
 	json_t *out = json_pack("{s:s, s:I, s:I}", "path", file, "bytes", (json_int_t)size,
 				"duration_ms",
 				(json_int_t)((monotonic_seconds() - started) * 1000.0));
-	char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	printf("%s\n", text);
-	free(text);
-	json_decref(out);
+	print_take(out);
 	return 0;
 }
 
@@ -374,10 +381,7 @@ static int cmd_migrate(const struct cli *cli, int argc, char **argv)
 				"migrations_applied", s->schema_version - s->schema_found);
 	if (pg)
 		json_object_del(out, "database");
-	char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	printf("%s\n", text);
-	free(text);
-	json_decref(out);
+	print_take(out);
 	return 0;
 }
 
