@@ -332,17 +332,22 @@ int metadata_apply(json_t *current, json_t *patch, struct err *e)
 		size_t kl = utf8_length(k);
 		if (kl == 0 || kl > METADATA_KEY_MAX)
 			return error(e, 422, "validation_failed", "metadata",
-				     "metadata keys must be 1 to %d characters",
-				     METADATA_KEY_MAX);
+				     "metadata keys must be 1 to %d characters; \"%s\" is not",
+				     METADATA_KEY_MAX, resp_quote(k));
 		if (json_is_null(v))
 			continue;
 		if (!json_is_string(v))
-			return error(e, 422, "validation_failed", "metadata",
-				     "metadata values must be strings");
+			return error(
+				e, 422, "validation_failed", "metadata",
+				"metadata values must be strings (or null to remove a key); "
+				"the value of \"%s\" is not",
+				resp_quote(k));
 		if (utf8_length(json_string_value(v)) > METADATA_VALUE_MAX)
-			return error(e, 422, "validation_failed", "metadata",
-				     "metadata values must be at most %d characters",
-				     METADATA_VALUE_MAX);
+			return error(
+				e, 422, "validation_failed", "metadata",
+				"metadata values must be at most %d characters; the value of "
+				"\"%s\" is longer",
+				METADATA_VALUE_MAX, resp_quote(k));
 		if (json_string_length(v) > 0 && !json_object_get(current, k))
 			added++;
 	}

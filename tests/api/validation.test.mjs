@@ -137,3 +137,11 @@ test('a refusal says what to do instead: the key\'s form, an operator token on t
   const billing = assertError(await t.api.post('/mail', mailBody(c.id)), 422, 'customer_not_eligible', 'customer_id');
   assert.match(billing.message, /set its prepay to true/);
 });
+
+test('a metadata refusal names the key at fault', async () => {
+  const number = assertError(await t.api.post('/customers', customerBody({ metadata: { plan: 'gold', seats: 5 } })), 422, 'validation_failed', 'metadata');
+  assert.equal(number.message, 'metadata values must be strings (or null to remove a key); the value of "seats" is not');
+  const key = 'k'.repeat(41);
+  const long = assertError(await t.api.post('/customers', customerBody({ metadata: { [key]: 'x' } })), 422, 'validation_failed', 'metadata');
+  assert.equal(long.message, `metadata keys must be 1 to 40 characters; "${key}" is not`);
+});
