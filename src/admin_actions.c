@@ -26,17 +26,15 @@ int admin_action_list(struct ctx *c)
 	static const char *const filters[] = {"status", "livemode", NULL};
 	static const char *const statuses[] = {"requested", "completed", "failed", "canceled",
 					       NULL};
-	static const char *const booleans[] = {"true", "false", NULL};
 	struct page pg;
-	const char *status, *livemode;
+	const char *status;
+	int mode;
 	if (query_page(c, filters, &pg) < 0 ||
-	    query_choice(c, "status", statuses, &status) < 0 ||
-	    query_choice(c, "livemode", booleans, &livemode) < 0)
+	    query_choice(c, "status", statuses, &status) < 0 || query_livemode(c, &mode) < 0)
 		return -1;
 	struct mail_action *items;
 	size_t n;
 	bool more;
-	int mode = livemode ? livemode[0] == 't' : -1;
 	if (c->store->ops->action_list_any_partner(c->store, c->a, status, mode, &pg, &items,
 						   &n, &more, &c->err) < 0)
 		return -1;

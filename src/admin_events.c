@@ -8,11 +8,9 @@
 int admin_event_list(struct ctx *c)
 {
 	static const char *const filters[] = {"partner_id", "type", "livemode", NULL};
-	static const char *const booleans[] = {"true", "false", NULL};
 	struct page pg;
-	const char *livemode;
-	if (query_page(c, filters, &pg) < 0 ||
-	    query_choice(c, "livemode", booleans, &livemode) < 0)
+	int mode;
+	if (query_page(c, filters, &pg) < 0 || query_livemode(c, &mode) < 0)
 		return -1;
 	const char *partner_id = query_get(c, "partner_id");
 	const char *type = query_get(c, "type");
@@ -27,7 +25,6 @@ int admin_event_list(struct ctx *c)
 	struct event *items;
 	size_t n;
 	bool more;
-	int mode = livemode ? livemode[0] == 't' : -1;
 	int rc = partner_id ? c->store->ops->event_list(c->store, c->a, partner_id, type, mode,
 							&pg, &items, &n, &more, &c->err)
 			    : c->store->ops->event_list_any_partner(c->store, c->a, type, mode,

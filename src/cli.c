@@ -224,7 +224,8 @@ int cli_call_target(const struct cli *cli, const char *method, const char *targe
 	return code;
 }
 
-int cli_usage(void)
+/* Prints every command's usage on stderr; returns the misuse exit code. */
+static int usage(void)
 {
 	fputs("usage:\n", stderr);
 	for (size_t i = 0; i < cli_commands_count; i++)
@@ -307,7 +308,7 @@ static int args_check(const struct command *cmd, int argc, char **argv)
 		if (!flag[len])
 			i++;
 	}
-	for (int j = 0; j < 3 && cmd->needs[j]; j++) {
+	for (int j = 0; j < CLI_NEEDS_MAX && cmd->needs[j]; j++) {
 		if (!cli_opt(argc, argv, cmd->needs[j])) {
 			char what[64];
 			snprintf(what, sizeof(what), "--%s", cmd->needs[j]);
@@ -360,7 +361,7 @@ int cli_run(const struct config *cfg, int argc, char **argv)
 		return version();
 	const struct command *cmd = argc > 0 ? command_find(argc, argv) : NULL;
 	if (!cmd || !cmd->run)
-		return cli_usage();
+		return usage();
 	int skip = cmd->sub ? 2 : 1;
 	if (args_check(cmd, argc - skip, argv + skip) < 0)
 		return 2;

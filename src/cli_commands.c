@@ -67,8 +67,6 @@ static int cmd_key_create(const struct cli *cli, int argc, char **argv)
 {
 	const char *partner = cli_opt(argc, argv, "partner");
 	const char *scopes = cli_opt(argc, argv, "scopes");
-	if (!partner || !scopes)
-		return cli_usage();
 	json_t *body = json_object();
 	cli_set_opt(body, "name", cli_opt(argc, argv, "name"));
 	cli_set_opt(body, "mode", cli_opt(argc, argv, "mode"));
@@ -81,8 +79,6 @@ static int cmd_key_create(const struct cli *cli, int argc, char **argv)
 static int partner_list(const struct cli *cli, int argc, char **argv, const char *path_fmt)
 {
 	const char *partner = cli_opt(argc, argv, "partner");
-	if (!partner)
-		return cli_usage();
 	return cli_list(cli, path_fmt, partner, argc, argv, NULL);
 }
 
@@ -94,16 +90,12 @@ static int cmd_key_list(const struct cli *cli, int argc, char **argv)
 static int cmd_key_revoke(const struct cli *cli, int argc, char **argv)
 {
 	const char *id = cli_positional(argc, argv);
-	if (!id)
-		return cli_usage();
 	return cli_call(cli, "POST", "/admin/v1/keys/%s/revoke", id, NULL, NULL);
 }
 
 static int cmd_customer_show(const struct cli *cli, int argc, char **argv)
 {
 	const char *id = cli_positional(argc, argv);
-	if (!id)
-		return cli_usage();
 	return cli_call(cli, "GET", "/admin/v1/customers/%s", id, NULL, NULL);
 }
 
@@ -113,10 +105,6 @@ static int customer_post(const struct cli *cli, int argc, char **argv, const cha
 			 json_t *body)
 {
 	const char *id = cli_positional(argc, argv);
-	if (!id) {
-		json_decref(body);
-		return cli_usage();
-	}
 	return cli_call(cli, "POST", path_fmt, id, body, NULL);
 }
 
@@ -129,8 +117,6 @@ static int cmd_customer_accept_invite(const struct cli *cli, int argc, char **ar
 static int cmd_customer_billing(const struct cli *cli, int argc, char **argv)
 {
 	const char *active = cli_opt(argc, argv, "active");
-	if (!active)
-		return cli_usage();
 	json_t *body = json_object();
 	json_object_set_new(body, "active", bool_value(active));
 	return customer_post(cli, argc, argv, "/admin/v1/customers/%s/billing", body);
@@ -197,8 +183,6 @@ static int action_close(const struct cli *cli, int argc, char **argv, const char
 		{NULL, NULL},
 	};
 	const char *id = cli_positional(argc, argv);
-	if (!id)
-		return cli_usage();
 	json_t *body = json_object();
 	cli_set_opts(body, argc, argv, fields);
 	return cli_call(cli, "POST", path_fmt, id, body, NULL);
@@ -237,8 +221,6 @@ static json_t *webhook_body(int argc, char **argv)
 static int cmd_webhook_create(const struct cli *cli, int argc, char **argv)
 {
 	const char *partner = cli_opt(argc, argv, "partner");
-	if (!partner)
-		return cli_usage();
 	json_t *body = webhook_body(argc, argv);
 	cli_set_opt(body, "mode", cli_opt(argc, argv, "mode"));
 	return cli_call(cli, "POST", "/admin/v1/partners/%s/webhook-endpoints", partner, body,
@@ -253,8 +235,6 @@ static int cmd_webhook_list(const struct cli *cli, int argc, char **argv)
 static int cmd_webhook_update(const struct cli *cli, int argc, char **argv)
 {
 	const char *id = cli_positional(argc, argv);
-	if (!id)
-		return cli_usage();
 	return cli_call(cli, "PATCH", "/admin/v1/webhook-endpoints/%s", id,
 			webhook_body(argc, argv), NULL);
 }
@@ -262,8 +242,6 @@ static int cmd_webhook_update(const struct cli *cli, int argc, char **argv)
 static int cmd_webhook_rotate_secret(const struct cli *cli, int argc, char **argv)
 {
 	const char *id = cli_positional(argc, argv);
-	if (!id)
-		return cli_usage();
 	return cli_call(cli, "POST", "/admin/v1/webhook-endpoints/%s/rotate-secret", id, NULL,
 			NULL);
 }
@@ -271,8 +249,6 @@ static int cmd_webhook_rotate_secret(const struct cli *cli, int argc, char **arg
 static int cmd_user_create(const struct cli *cli, int argc, char **argv)
 {
 	const char *partner = cli_opt(argc, argv, "partner");
-	if (!partner || !cli_opt(argc, argv, "email") || !cli_opt(argc, argv, "role"))
-		return cli_usage();
 	json_t *body = json_object();
 	cli_set_opt(body, "email", cli_opt(argc, argv, "email"));
 	cli_set_opt(body, "role", cli_opt(argc, argv, "role"));
@@ -295,8 +271,6 @@ static int cmd_user_list(const struct cli *cli, int argc, char **argv)
 static int cmd_user_setup_link(const struct cli *cli, int argc, char **argv)
 {
 	const char *id = cli_positional(argc, argv);
-	if (!id)
-		return cli_usage();
 	json_t *user = NULL;
 	if (cli_call(cli, "POST", "/admin/v1/users/%s/setup-link", id, NULL, &user) != 0)
 		return 1;
@@ -343,8 +317,6 @@ static void print_take(json_t *out)
 static int cmd_backup(const struct cli *cli, int argc, char **argv)
 {
 	const char *file = cli_positional(argc, argv);
-	if (!file || argc != 1)
-		return cli_usage();
 	double started = monotonic_seconds();
 	struct err e;
 	if (cli->store->ops->backup(cli->store, file, &e) < 0) {
@@ -368,9 +340,7 @@ static int cmd_backup(const struct cli *cli, int argc, char **argv)
  * start puts the schema change in one place (docs/deploy.md). */
 static int cmd_migrate(const struct cli *cli, int argc, char **argv)
 {
-	(void)argv;
-	if (argc != 0)
-		return cli_usage();
+	(void)argc, (void)argv;
 	const struct store *s = cli->store;
 	bool pg = store_is_postgres(cli->cfg->database);
 	/* A PostgreSQL connection string may hold a password: never printed. */
@@ -465,8 +435,6 @@ static int cmd_demo(const struct cli *loud, int argc, char **argv)
 /* request METHOD PATH [JSON]: any operator API call. */
 static int cmd_request(const struct cli *cli, int argc, char **argv)
 {
-	if (argc < 2)
-		return cli_usage();
 	json_t *body = NULL;
 	if (argc >= 3) {
 		json_error_t jerr;

@@ -22,13 +22,16 @@ struct cli {
 };
 
 #define CLI_FLAGS_MAX 10
+#define CLI_NEEDS_MAX 3
 
 /* One command: `innbocks <name> [<sub>] <arguments>`. */
 struct command {
 	const char *name;
 	const char *sub; /* NULL: the command has no subcommand */
 	/* Runs the command on the arguments after name and sub; returns the
-	 * exit code. NULL: main.c runs it. */
+	 * exit code. NULL: main.c runs it. It runs only once cli.c has found
+	 * in argv the flags of needs and args_min arguments, and nothing it
+	 * does not take: it need not check them again. */
 	int (*run)(const struct cli *cli, int argc, char **argv);
 	/* Its line(s) of the usage text, after "innbocks "; NULL when the line
 	 * of the command above covers it too. */
@@ -42,15 +45,12 @@ struct command {
 	/* How many of them it cannot run without. */
 	int args_min;
 	/* The flags it cannot run without; unused slots are NULL. */
-	const char *needs[3];
+	const char *needs[CLI_NEEDS_MAX];
 };
 
 /* Every command, in the order of the usage text (cli_commands.c). */
 extern const struct command cli_commands[];
 extern const size_t cli_commands_count;
-
-/* Prints every command's usage on stderr; returns the misuse exit code. */
-int cli_usage(void);
 
 /* Returns the value of --name in argv (borrowed from argv), or NULL. */
 const char *cli_opt(int argc, char **argv, const char *name);

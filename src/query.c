@@ -84,3 +84,13 @@ int query_choice(struct ctx *c, const char *name, const char *const choices[], c
 			     resp_choices(choices));
 	return 0;
 }
+
+int query_livemode(struct ctx *c, int *livemode)
+{
+	static const char *const booleans[] = {"true", "false", NULL};
+	const char *v;
+	if (query_choice(c, "livemode", booleans, &v) < 0)
+		return -1;
+	*livemode = v ? v[0] == 't' : -1;
+	return 0;
+}

@@ -20,5 +20,9 @@ int query_page(struct ctx *c, const char *const allowed[], struct page *pg);
  * in choices (NULL-terminated). *out is NULL when absent. */
 int query_choice(struct ctx *c, const char *name, const char *const choices[],
 		 const char **out);
+/* Reads the operator lists' livemode filter into *livemode: 1 for "true",
+ * 0 for "false", -1 when absent (both modes); anything else is refused as
+ * query_choice() refuses it. Returns 0 or -1. */
+int query_livemode(struct ctx *c, int *livemode);
 
 #endif

@@ -54,9 +54,10 @@ static bool email_domain_ascii(const char *d)
 {
 	if (!valid_domain_labels(d, false))
 		return false;
-	const char *top = strrchr(d, '.');
-	if (!top++)
-		return false;
+	const char *dot = strrchr(d, '.');
+	if (!dot)
+		return false; /* one label: no top-level domain */
+	const char *top = dot + 1;
 	size_t n = strlen(top);
 	bool letters = n >= 2;
 	for (size_t i = 0; i < n && letters; i++)
@@ -64,16 +65,16 @@ static bool email_domain_ascii(const char *d)
 	return letters || strncasecmp(top, "xn--", 4) == 0;
 }
 
-/* Returns true when s holds white space or an invisible character (a
- * zero-width space, a bidi override), which a domain's mapping would drop
- * without a trace and no one reading the address could see. */
-static bool holds_invisible(const char *s)
+/* Returns true when s holds a character that shows nothing (white space,
+ * or one default-ignorable: a zero-width space, a bidi override) if unseen,
+ * or one that shows something if not. */
+static bool holds(const char *s, bool unseen)
 {
 	const uint8_t *p = (const uint8_t *)s;
 	ucs4_t uc;
 	while ((p = u8_next(&uc, p)) != NULL)
-		if (uc_is_property_white_space(uc) ||
-		    uc_is_property_default_ignorable_code_point(uc))
+		if ((uc_is_property_white_space(uc) ||
+		     uc_is_property_default_ignorable_code_point(uc)) == unseen)
 			return true;
 	return false;
 }
@@ -82,7 +83,7 @@ bool valid_email(const char *s)
 {
 	const char *at = strchr(s, '@');
 	if (!at || at == s || strchr(at + 1, '@') || utf8_length(s) > 254 ||
-	    u8_mbsnlen((const uint8_t *)s, (size_t)(at - s)) > 64 || holds_invisible(s))
+	    u8_mbsnlen((const uint8_t *)s, (size_t)(at - s)) > 64 || holds(s, true))
 		return false;
 	for (const char *p = s; p < at; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '"' || *p == '(' ||
@@ -217,7 +218,7 @@ bool valid_http_url(const char *s)
 		skip = 7;
 	else
 		return false;
-	if (utf8_length(s) > 2048 || !valid_text(s, false) || holds_invisible(s))
+	if (utf8_length(s) > 2048 || !valid_text(s, false) || holds(s, true))
 		return false;
 	const char *host = s + skip;
 	const char *at = strpbrk(host, "@/?#");
@@ -247,13 +248,7 @@ bool valid_url_port(CURLU *u)
 
 bool valid_visible(const char *s)
 {
-	const uint8_t *p = (const uint8_t *)s;
-	ucs4_t uc;
-	while ((p = u8_next(&uc, p)) != NULL)
-		if (!uc_is_property_white_space(uc) &&
-		    !uc_is_property_default_ignorable_code_point(uc))
-			return true;
-	return false;
+	return holds(s, false);
 }
 
 /* Reads exactly n digits at s into *v; returns false otherwise. */

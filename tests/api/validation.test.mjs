@@ -145,3 +145,13 @@ test('a metadata refusal names the key at fault', async () => {
   const long = assertError(await t.api.post('/customers', customerBody({ metadata: { [key]: 'x' } })), 422, 'validation_failed', 'metadata');
   assert.equal(long.message, `metadata keys must be 1 to 40 characters; "${key}" is not`);
 });
+
+test('a webhook endpoint\'s PATCH that sends back its stored URL keeps it, even one today\'s rules refuse', async () => {
+  const ep = ok(await srv.admin().post(`/partners/${t.partner.id}/webhook-endpoints`, { url: 'https://example.com/hook' }), 201);
+  const old = 'https://example.com:0/hook'; // as an older version could have stored it
+  srv.sql(`UPDATE webhook_endpoints SET url = '${old}' WHERE id = '${ep.id}'`);
+  const kept = ok(await srv.admin().patch(`/webhook-endpoints/${ep.id}`, { url: old, enabled: false }));
+  assert.equal(kept.url, old);
+  assert.equal(kept.status, 'disabled');
+  assertError(await srv.admin().patch(`/webhook-endpoints/${ep.id}`, { url: 'https://example.org:0/hook' }), 422, 'validation_failed', 'url');
+});

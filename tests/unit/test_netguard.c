@@ -292,6 +292,8 @@ TEST(netguard_check_url_refuses_hosts_that_are_not_domain_names)
 		"https://crm..example.com/hook",
 		"https://xn--localhost-/hook",
 		"https://xn--zz.example.com/hook",
+		"https://xn--a.example.com/hook", /* decodes, to U+0080: IDNA2008 refuses it */
+		"https://xn--ls8h.example.com/hook", /* a symbol, which IDNA2008 refuses */
 		"https://crm.exa!mple.com/hook",
 		url,
 	};

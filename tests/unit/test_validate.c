@@ -851,3 +851,25 @@ TEST(resp_quote_keeps_four_results_apart_for_one_message)
 	snprintf(expected, sizeof(expected), "%.60s\xe2\x80\xa6 / %.60s\xe2\x80\xa6", a, b);
 	CHECK_STR(e.message, expected);
 }
+
+TEST(resp_choices_says_a_list_as_a_sentence_and_cuts_one_too_long)
+{
+	static const char *const one[] = {"usps", NULL};
+	static const char *const two[] = {"true", "false", NULL};
+	static const char *const carriers[] = {"usps", "ups", "fedex", "dhl", "other", NULL};
+	CHECK_STR(resp_choices(one), "usps");
+	CHECK_STR(resp_choices(two), "true or false");
+	CHECK_STR(resp_choices(carriers), "usps, ups, fedex, dhl or other");
+	/* 40 words of 9 letters: more than the 240 bytes; it ends in "...". */
+	static char words[40][16];
+	const char *many[41];
+	for (unsigned i = 0; i < 40; i++) {
+		snprintf(words[i], sizeof(words[i]), "choice%03u", i);
+		many[i] = words[i];
+	}
+	many[40] = NULL;
+	const char *text = resp_choices(many);
+	CHECK(strlen(text) == 239);
+	CHECK(strncmp(text, "choice000, choice001, ", 22) == 0);
+	CHECK_STR(text + strlen(text) - 3, "...");
+}
